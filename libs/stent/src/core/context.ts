@@ -1,0 +1,45 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ResolvedActivityOptions } from './definitions.js';
+
+/** What durable helpers need from the workflow run they are called in. */
+export interface WorkflowScope {
+  readonly kind: 'workflow';
+  readonly executionId: string;
+  callActivity(activity: ResolvedActivityOptions, args: unknown[]): Promise<unknown>;
+  callChild(workflowName: string, args: unknown[]): Promise<unknown>;
+  sleep(ms: number): Promise<void>;
+  waitForSignal(name: string, timeoutMs: number | undefined): Promise<unknown>;
+  mapActivity(activity: ResolvedActivityOptions, items: unknown[][]): Promise<unknown[]>;
+  recordValue<T>(label: string, produce: () => T): T;
+  now(): Date;
+  uuid(): string;
+  random(): number;
+  setProgress(progress: unknown): void;
+  incrementCounter(name: string, by: number): void;
+  setState(key: string, value: unknown): void;
+}
+
+/** What an activity body can see about the attempt it runs in. */
+export interface ActivityScope {
+  readonly kind: 'activity';
+  readonly executionId: string;
+  readonly activityName: string;
+  readonly attempt: number;
+  readonly position: number;
+  readonly signal: AbortSignal;
+  heartbeat(details?: unknown): void;
+}
+
+export type Scope = WorkflowScope | ActivityScope;
+
+export const scopeStorage = new AsyncLocalStorage<Scope>();
+
+export function currentWorkflowScope(): WorkflowScope | undefined {
+  const scope = scopeStorage.getStore();
+  return scope?.kind === 'workflow' ? scope : undefined;
+}
+
+export function currentActivityScope(): ActivityScope | undefined {
+  const scope = scopeStorage.getStore();
+  return scope?.kind === 'activity' ? scope : undefined;
+}

@@ -1,0 +1,180 @@
+import { ConfigurationError } from './errors.js';
+import { parseOptionalDuration } from './duration.js';
+import { currentWorkflowScope } from './context.js';
+import { resolveRetryPolicy, type RetryPolicy } from './retry-policy.js';
+import type { ActivityOptions, WorkflowOptions } from './options.js';
+
+/**
+ * Class-level metadata of workflows and activities, kept on the class itself so the engine
+ * works with or without Nest. The Nest decorators are thin wrappers over these functions.
+ */
+export const WORKFLOW_DEFINITION = Symbol.for('stent.workflow');
+export const ACTIVITY_DEFINITION = Symbol.for('stent.activity');
+const METHOD_OPTIONS = Symbol.for('stent.activity.methodOptions');
+/** Set on the wrapper of a durable method so Stent.map can tell which activity it is. */
+export const DURABLE_METHOD = Symbol.for('stent.durableMethod');
+
+export type AnyClass = abstract new (...args: any[]) => object;
+
+export interface ResolvedActivityOptions {
+  name: string;
+  retry: RetryPolicy;
+  timeoutMs: number | null;
+  maxConcurrent: number | null;
+  queue: string;
+  priority: number;
+  tags: string[];
+}
+
+export interface ActivityMethodDefinition extends ResolvedActivityOptions {
+  methodName: string;
+  /** The undecorated method: what a worker runs. */
+  original: (...args: unknown[]) => unknown;
+}
+
+export interface ActivityClassDefinition {
+  target: AnyClass;
+  methods: ActivityMethodDefinition[];
+}
+
+export interface WorkflowDefinition {
+  target: AnyClass;
+  name: string;
+  maxDurationMs: number | null;
+  queue: string;
+  priority: number;
+  tags: string[];
+  original: (...args: unknown[]) => unknown;
+}
+
+const LIFECYCLE_METHODS = new Set([
+  'constructor',
+  'onModuleInit',
+  'onApplicationBootstrap',
+  'onModuleDestroy',
+  'beforeApplicationShutdown',
+  'onApplicationShutdown',
+]);
+
+function checkRouting(what: string, options: { queue?: string; priority?: number; tags?: string[]; maxConcurrent?: number }): void {
+  if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue === '')) {
+    throw new ConfigurationError(`${what}: queue must be a non-empty string`);
+  }
+  if (options.priority !== undefined && !Number.isInteger(options.priority)) {
+    throw new ConfigurationError(`${what}: priority must be an integer`);
+  }
+  if (options.tags !== undefined && (!Array.isArray(options.tags) || options.tags.some((t) => typeof t !== 'string'))) {
+    throw new ConfigurationError(`${what}: tags must be an array of strings`);
+  }
+  if (options.maxConcurrent !== undefined && (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1)) {
+    throw new ConfigurationError(`${what}: maxConcurrent must be a whole number >= 1`);
+  }
+}
+
+/** Options on one method of an activity class (applied before the class-level definition). */
+export function setActivityMethodOptions(prototype: object, methodName: string, options: ActivityOptions): void {
+  checkRouting(`${prototype.constructor.name}.${methodName}`, options);
+  parseOptionalDuration(options.timeout);
+  resolveRetryPolicy(options.retry);
+  const existing: Map<string, ActivityOptions> = (prototype as Record<symbol, Map<string, ActivityOptions>>)[METHOD_OPTIONS] ?? new Map();
+  existing.set(methodName, options);
+  Object.defineProperty(prototype, METHOD_OPTIONS, { value: existing, configurable: true });
+}
+
+function publicMethodNames(prototype: object): string[] {
+  return Object.getOwnPropertyNames(prototype).filter((key) => {
+    if (LIFECYCLE_METHODS.has(key) || key.startsWith('_')) return false;
+    const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
+    return typeof descriptor?.value === 'function';
+  });
+}
+
+/**
+ * Marks every public method of `target` as an activity. Inside a running workflow a call to one
+ * of them becomes a durable step; anywhere else it is a plain method call.
+ */
+export function defineActivity(target: AnyClass, options: ActivityOptions = {}): ActivityClassDefinition {
+  checkRouting(target.name, options);
+  const classTimeout = parseOptionalDuration(options.timeout) ?? null;
+  const classRetry = resolveRetryPolicy(options.retry);
+  const prototype = target.prototype as Record<string | symbol, unknown>;
+  const methodOptions: Map<string, ActivityOptions> = (prototype[METHOD_OPTIONS] as Map<string, ActivityOptions>) ?? new Map();
+  const methods: ActivityMethodDefinition[] = [];
+  for (const methodName of publicMethodNames(prototype)) {
+    const own = methodOptions.get(methodName) ?? {};
+    const original = prototype[methodName] as (...args: unknown[]) => unknown;
+    const definition: ActivityMethodDefinition = {
+      methodName,
+      original,
+      name: own.name ?? (options.name ? `${options.name}.${methodName}` : `${target.name}.${methodName}`),
+      retry: own.retry ? resolveRetryPolicy(own.retry, classRetry) : classRetry,
+      timeoutMs: parseOptionalDuration(own.timeout) ?? classTimeout,
+      maxConcurrent: own.maxConcurrent ?? options.maxConcurrent ?? null,
+      queue: own.queue ?? options.queue ?? 'default',
+      priority: own.priority ?? options.priority ?? 0,
+      tags: own.tags ?? options.tags ?? [],
+    };
+    const wrapper = function durableActivity(this: unknown, ...args: unknown[]): unknown {
+      const scope = currentWorkflowScope();
+      if (scope) return scope.callActivity(definition, args);
+      return original.apply(this, args);
+    };
+    Object.defineProperty(wrapper, 'name', { value: methodName });
+    Object.defineProperty(wrapper, DURABLE_METHOD, { value: { kind: 'activity', name: definition.name, definition } });
+    Object.defineProperty(prototype, methodName, { value: wrapper, writable: true, configurable: true, enumerable: false });
+    methods.push(definition);
+  }
+  if (methods.length === 0) throw new ConfigurationError(`Activity class ${target.name} has no public methods`);
+  const definition: ActivityClassDefinition = { target, methods };
+  Object.defineProperty(target, ACTIVITY_DEFINITION, { value: definition, configurable: true });
+  return definition;
+}
+
+/**
+ * Marks `target` as a workflow with the entry method run(). Calling run() of a workflow from inside
+ * another running workflow starts it as a child execution and awaits its result.
+ */
+export function defineWorkflow(target: AnyClass, options: WorkflowOptions = {}): WorkflowDefinition {
+  checkRouting(target.name, options);
+  const prototype = target.prototype as Record<string | symbol, unknown>;
+  const original = prototype['run'];
+  if (typeof original !== 'function') throw new ConfigurationError(`Workflow class ${target.name} must have a run() method`);
+  const name = options.name ?? target.name;
+  const definition: WorkflowDefinition = {
+    target,
+    name,
+    maxDurationMs: parseOptionalDuration(options.maxDuration) ?? null,
+    queue: options.queue ?? 'default',
+    priority: options.priority ?? 0,
+    tags: options.tags ?? [],
+    original: original as (...args: unknown[]) => unknown,
+  };
+  const wrapper = function durableWorkflow(this: unknown, ...args: unknown[]): unknown {
+    const scope = currentWorkflowScope();
+    if (scope) return scope.callChild(name, args);
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  };
+  Object.defineProperty(wrapper, 'name', { value: 'run' });
+  Object.defineProperty(wrapper, DURABLE_METHOD, { value: { kind: 'workflow', name } });
+  Object.defineProperty(prototype, 'run', { value: wrapper, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(target, WORKFLOW_DEFINITION, { value: definition, configurable: true });
+  return definition;
+}
+
+export function getWorkflowDefinition(target: unknown): WorkflowDefinition | undefined {
+  return typeof target === 'function' ? ((target as unknown as Record<symbol, WorkflowDefinition>)[WORKFLOW_DEFINITION] ?? undefined) : undefined;
+}
+
+export function getActivityDefinition(target: unknown): ActivityClassDefinition | undefined {
+  return typeof target === 'function' ? ((target as unknown as Record<symbol, ActivityClassDefinition>)[ACTIVITY_DEFINITION] ?? undefined) : undefined;
+}
+
+export interface DurableMethodTag {
+  kind: 'activity' | 'workflow';
+  name: string;
+  definition?: ActivityMethodDefinition;
+}
+
+export function durableMethodOf(fn: unknown): DurableMethodTag | undefined {
+  return typeof fn === 'function' ? (fn as unknown as Record<symbol, DurableMethodTag>)[DURABLE_METHOD] : undefined;
+}

@@ -1,0 +1,19 @@
+import { EventEmitter } from 'node:events';
+import type { ExecutionState } from './result.js';
+
+/** Lifecycle events, observable in-process for users' own hooks. */
+export interface StentEventMap {
+  'execution.started': [{ executionId: string; workflowName: string; replay: boolean }];
+  'execution.finished': [{ executionId: string; workflowName: string; state: ExecutionState }];
+  'execution.suspended': [{ executionId: string; wakeAt: number | null }];
+  'step.started': [{ executionId: string; position: number; name: string; attempt: number }];
+  'step.completed': [{ executionId: string; position: number; name: string; attempt: number; durationMs: number }];
+  'step.failed': [{ executionId: string; position: number; name: string; attempt: number; error: Error; willRetry: boolean }];
+}
+
+export class StentEvents extends EventEmitter<StentEventMap> {
+  constructor() {
+    super();
+    this.setMaxListeners(0);
+  }
+}

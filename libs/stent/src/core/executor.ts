@@ -1,0 +1,312 @@
+import { randomUUID } from 'node:crypto';
+import { systemClock, type Clock } from './clock.js';
+import { getWorkflowDefinition, type AnyClass } from './definitions.js';
+import { parseDuration, parseOptionalDuration, type Duration } from './duration.js';
+import { ConfigurationError, ExecutionNotFoundError, UnknownWorkflowError, WaitTimeoutError, WorkflowCancelledError, WorkflowTimedOutError, StentError } from './errors.js';
+import { StentEvents } from './events.js';
+import { stderrLogger, type StentLogger } from './logger.js';
+import type { DispatchOptions } from './options.js';
+import { Registry } from './registry.js';
+import { Result, isFinalState, type ExecutionState } from './result.js';
+import { decode, decodeError, encode } from './serialization.js';
+import type { ExecutionFilter, ExecutionRecord, Page, StentStore, StepRecord, DeadLetterRecord } from './store.js';
+import { Worker, type WorkerOptions } from './worker.js';
+
+export interface StentExecutorOptions {
+  store: StentStore;
+  /** Worker settings, or false for a process that only dispatches and queries. */
+  worker?: WorkerOptions | false;
+  logger?: StentLogger;
+  clock?: Clock;
+}
+
+/** A workflow class, or its durable name. */
+export type WorkflowRef<W> = (abstract new (...args: any[]) => W) | string;
+type RunArgs<W> = W extends { run: (...args: infer A) => unknown } ? A : unknown[];
+type RunValue<W> = W extends { run: (...args: any[]) => infer R } ? Awaited<R> : unknown;
+/** What waitFor resolves to for a workflow whose run() returns R. */
+export type Outcome<R> = R extends Result<infer T, infer E> ? Result<T, E | Error> : Result<R, Error>;
+
+export interface ExecutionInfo {
+  id: string;
+  workflowName: string;
+  state: ExecutionState;
+  args: unknown[];
+  /** Present once the execution is final. */
+  result?: Result<unknown, unknown>;
+  queue: string;
+  priority: number;
+  tags: string[];
+  parentId: string | null;
+  idempotencyKey: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  deadlineAt: Date | null;
+  wakeAt: Date | null;
+  leaseOwner: string | null;
+  recoveries: number;
+}
+
+export interface JournalEntry {
+  position: number;
+  kind: string;
+  name: string;
+  state: string;
+  attempts: number;
+  args: unknown;
+  result?: unknown;
+  error?: Error;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  fireAt: Date | null;
+}
+
+export interface WaitForOptions {
+  /** Give up (throwing WaitTimeoutError) after this long. Default: wait indefinitely. */
+  timeout?: Duration;
+  /** How often to look at the database when no in-process wake-up arrives. Default '250ms'. */
+  pollInterval?: Duration;
+}
+
+const toDate = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+
+/**
+ * The entry point: dispatches executions, answers questions about them and owns this process's worker.
+ * Usable on its own (CLI, tests, scripts) or through the Nest module.
+ */
+export class StentExecutor {
+  readonly registry = new Registry();
+  readonly events = new StentEvents();
+  readonly store: StentStore;
+  readonly worker: Worker | null;
+  private readonly logger: StentLogger;
+  private readonly clock: Clock;
+  private migrated = false;
+
+  constructor(options: StentExecutorOptions) {
+    this.store = options.store;
+    this.logger = options.logger ?? stderrLogger;
+    this.clock = options.clock ?? systemClock;
+    this.worker = options.worker === false ? null : new Worker(this.store, this.registry, this.clock, this.logger, this.events, options.worker ?? {});
+  }
+
+  /** Registers instances of workflow and activity classes (what the Nest module does from discovery). */
+  register(...instances: object[]): this {
+    for (const instance of instances) this.registry.register(instance);
+    return this;
+  }
+
+  /** Creates or upgrades the schema. */
+  async migrate(): Promise<void> {
+    await this.store.migrate();
+    this.migrated = true;
+  }
+
+  /** Migrates if needed and starts the worker. */
+  async start(): Promise<void> {
+    if (!this.migrated) await this.migrate();
+    await this.worker?.start();
+  }
+
+  /** Stops claiming, lets in-flight work finish, releases leases. The store stays open. */
+  async drain(timeout?: Duration): Promise<void> {
+    await this.worker?.drain(timeout);
+  }
+
+  /** Drains and closes the database. */
+  async close(timeout?: Duration): Promise<void> {
+    await this.drain(timeout);
+    await this.worker?.stop();
+    await this.store.close();
+  }
+
+  /** 'ready' once the worker claims work; 'api-only' without a worker. */
+  readiness(): 'starting' | 'ready' | 'draining' | 'stopped' | 'api-only' {
+    if (!this.worker) return 'api-only';
+    switch (this.worker.state) {
+      case 'idle':
+        return 'starting';
+      case 'running':
+        return 'ready';
+      case 'draining':
+        return 'draining';
+      default:
+        return 'stopped';
+    }
+  }
+
+  // ---- dispatch ------------------------------------------------------------------------------
+
+  async dispatch<W>(workflow: WorkflowRef<W>, args: RunArgs<W>, options: DispatchOptions = {}): Promise<string> {
+    const { name, queue, priority, tags, maxDurationMs } = this.resolveWorkflow(workflow);
+    if (!Array.isArray(args)) throw new ConfigurationError(`dispatch(${name}): arguments must be given as an array`);
+    const delayMs = parseOptionalDuration(options.delay) ?? 0;
+    const maxDuration = parseOptionalDuration(options.maxDuration) ?? maxDurationMs;
+    if (options.priority !== undefined && !Number.isInteger(options.priority)) throw new ConfigurationError('dispatch: priority must be an integer');
+    if (options.executionId !== undefined && (typeof options.executionId !== 'string' || options.executionId === '')) {
+      throw new ConfigurationError('dispatch: executionId must be a non-empty string');
+    }
+    if (options.idempotencyKey !== undefined && (typeof options.idempotencyKey !== 'string' || options.idempotencyKey === '')) {
+      throw new ConfigurationError('dispatch: idempotencyKey must be a non-empty string');
+    }
+    const encodedArgs = encode(args, `${name}(args)`);
+    const now = this.clock.now();
+    const wakeAt = now + delayMs;
+    const { id } = await this.store.createExecution(
+      {
+        id: options.executionId ?? randomUUID(),
+        workflowName: name,
+        args: encodedArgs,
+        queue: options.queue ?? queue,
+        priority: options.priority ?? priority,
+        tags: options.tags ?? tags,
+        parentId: null,
+        parentPosition: null,
+        idempotencyKey: options.idempotencyKey ?? null,
+        createdAt: now,
+        wakeAt,
+        deadlineAt: maxDuration === null ? null : wakeAt + maxDuration,
+      },
+      options.transaction,
+    );
+    return id;
+  }
+
+  private resolveWorkflow(workflow: WorkflowRef<unknown>): { name: string; queue: string; priority: number; tags: string[]; maxDurationMs: number | null } {
+    if (typeof workflow === 'string') {
+      const registered = this.registry.workflow(workflow);
+      if (registered) return { ...registered.definition };
+      // Another process may run it; a name this process does not know is still refused so typos surface.
+      throw new UnknownWorkflowError(workflow);
+    }
+    const definition = getWorkflowDefinition(workflow);
+    if (!definition) throw new UnknownWorkflowError((workflow as AnyClass)?.name ?? String(workflow));
+    return definition;
+  }
+
+  // ---- results -------------------------------------------------------------------------------
+
+  /** Resolves once the execution is final. Only its own timeout throws; failures come back as a Result. */
+  async waitFor<R = unknown>(executionId: string, options: WaitForOptions = {}): Promise<Outcome<R>> {
+    const timeoutMs = parseOptionalDuration(options.timeout);
+    const pollMs = parseDuration(options.pollInterval ?? '250ms');
+    const started = this.clock.now();
+    let wake: (() => void) | undefined;
+    const onFinished = ({ executionId: id }: { executionId: string }): void => {
+      if (id === executionId) wake?.();
+    };
+    this.events.on('execution.finished', onFinished);
+    const unsubscribe = this.store.subscribe((event) => {
+      if (event.type === 'finished' && event.executionId === executionId) wake?.();
+    });
+    try {
+      for (;;) {
+        const record = await this.store.getExecution(executionId);
+        if (!record) throw new ExecutionNotFoundError(executionId);
+        if (isFinalState(record.state)) return this.outcomeOf(record) as Outcome<R>;
+        const elapsed = this.clock.now() - started;
+        if (timeoutMs !== undefined && elapsed >= timeoutMs) throw new WaitTimeoutError(executionId, timeoutMs);
+        const pause = timeoutMs === undefined ? pollMs : Math.min(pollMs, timeoutMs - elapsed);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pause);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    } finally {
+      this.events.off('execution.finished', onFinished);
+      unsubscribe();
+    }
+  }
+
+  private outcomeOf(record: ExecutionRecord): Result<unknown, unknown> {
+    switch (record.state) {
+      case 'completed': {
+        const value = decode(record.result);
+        return Result.withState(value instanceof Result ? value : Result.ok(value), 'completed');
+      }
+      case 'cancelled':
+        return Result.withState(Result.error(decodeError(record.error) ?? new WorkflowCancelledError(record.id)), 'cancelled');
+      case 'timed_out':
+        return Result.withState(Result.error(decodeError(record.error) ?? new WorkflowTimedOutError(record.id, 0)), 'timed_out');
+      default:
+        return Result.withState(Result.error(decodeError(record.error) ?? new StentError('unknown failure')), 'failed');
+    }
+  }
+
+  // ---- queries -------------------------------------------------------------------------------
+
+  async getExecution(executionId: string): Promise<ExecutionInfo> {
+    if (typeof executionId !== 'string' || executionId === '') throw new ExecutionNotFoundError(String(executionId));
+    const record = await this.store.getExecution(executionId);
+    if (!record) throw new ExecutionNotFoundError(executionId);
+    return this.infoOf(record);
+  }
+
+  async listExecutions(filter: ExecutionFilter = {}, page: Page = {}): Promise<{ items: ExecutionInfo[]; total: number; limit: number; offset: number }> {
+    const limit = page.limit ?? 50;
+    const offset = page.offset ?? 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ConfigurationError('listExecutions: limit must be between 1 and 1000');
+    if (!Number.isInteger(offset) || offset < 0) throw new ConfigurationError('listExecutions: offset must be >= 0');
+    const { items, total } = await this.store.listExecutions(filter, { limit, offset });
+    return { items: items.map((record) => this.infoOf(record)), total, limit, offset };
+  }
+
+  async getJournal(executionId: string): Promise<JournalEntry[]> {
+    const record = await this.store.getExecution(executionId);
+    if (!record) throw new ExecutionNotFoundError(executionId);
+    const steps = await this.store.loadJournal(executionId);
+    return steps.map((step: StepRecord) => ({
+      position: step.position,
+      kind: step.kind,
+      name: step.name,
+      state: step.state,
+      attempts: step.attempts,
+      args: decode(step.args),
+      result: step.state === 'completed' ? decode(step.result) : undefined,
+      error: decodeError(step.error),
+      createdAt: new Date(step.createdAt),
+      startedAt: toDate(step.startedAt),
+      finishedAt: toDate(step.finishedAt),
+      fireAt: toDate(step.fireAt),
+    }));
+  }
+
+  /** Tasks that failed for good, newest first. */
+  async listDeadLetters(page: Page = {}): Promise<{ items: Array<Omit<DeadLetterRecord, 'args' | 'error' | 'createdAt'> & { args: unknown; error?: Error; createdAt: Date }>; total: number }> {
+    const { items, total } = await this.store.listDeadLetters({ limit: page.limit ?? 50, offset: page.offset ?? 0 });
+    return {
+      total,
+      items: items.map((item) => ({ ...item, args: decode(item.args), error: decodeError(item.error), createdAt: new Date(item.createdAt) })),
+    };
+  }
+
+  private infoOf(record: ExecutionRecord): ExecutionInfo {
+    return {
+      id: record.id,
+      workflowName: record.workflowName,
+      state: record.state,
+      args: decode(record.args) as unknown[],
+      result: isFinalState(record.state) ? this.outcomeOf(record) : undefined,
+      queue: record.queue,
+      priority: record.priority,
+      tags: record.tags,
+      parentId: record.parentId,
+      idempotencyKey: record.idempotencyKey,
+      createdAt: new Date(record.createdAt),
+      updatedAt: new Date(record.updatedAt),
+      startedAt: toDate(record.startedAt),
+      finishedAt: toDate(record.finishedAt),
+      deadlineAt: toDate(record.deadlineAt),
+      wakeAt: toDate(record.wakeAt),
+      leaseOwner: record.leaseOwner,
+      recoveries: record.recoveries,
+    };
+  }
+}

@@ -1,0 +1,17 @@
+export * from './errors.js';
+export * from './duration.js';
+export * from './result.js';
+export * from './retry-policy.js';
+export * from './options.js';
+export { registerErrorClass, type SerializedError } from './error-serialization.js';
+export { encode, decode, encodeError, decodeError } from './serialization.js';
+export { defineActivity, defineWorkflow, setActivityMethodOptions, getActivityDefinition, getWorkflowDefinition, type AnyClass, type WorkflowDefinition, type ActivityClassDefinition, type ActivityMethodDefinition } from './definitions.js';
+export { Registry } from './registry.js';
+export type { ActivityScope } from './context.js';
+export { Stent } from './stent.js';
+export * from './store.js';
+export * from './clock.js';
+export * from './logger.js';
+export * from './events.js';
+export { Worker, type WorkerOptions, type WorkerState } from './worker.js';
+export * from './executor.js';

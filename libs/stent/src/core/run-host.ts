@@ -1,0 +1,29 @@
+import type { Clock } from './clock.js';
+import type { StentLogger } from './logger.js';
+import type { NewStep, StentStore } from './store.js';
+import type { WorkflowRun } from './workflow-run.js';
+import type { ExecutionState } from './result.js';
+
+export type RunEnd =
+  | { kind: 'finished'; state: ExecutionState }
+  | { kind: 'suspended'; wakeAt: number | null }
+  | { kind: 'abandoned'; reason: string };
+
+/** What a workflow run needs from the worker that holds it. */
+export interface RunHost {
+  readonly ownerId: string;
+  readonly store: StentStore;
+  readonly clock: Clock;
+  readonly logger: StentLogger;
+  /** A run waiting this long without progress is suspended. */
+  readonly suspendAfterMs: number;
+  /** Timers further away than this are left to the database (the run suspends first). */
+  readonly timerHorizonMs: number;
+  /** Marks the activity steps of a batch that this worker will run itself, claiming them at insert. */
+  reserveLocal(batch: NewStep[]): NewStep[];
+  cancelReservations(steps: NewStep[]): void;
+  startReserved(run: WorkflowRun, steps: NewStep[]): void;
+  /** New steps were recorded that some worker should claim. */
+  announceWork(): void;
+  runEnded(run: WorkflowRun, end: RunEnd): void;
+}

@@ -1,0 +1,106 @@
+import { SerializationError } from './errors.js';
+import { Result } from './result.js';
+import { deserializeError, serializeError, type SerializedError } from './error-serialization.js';
+
+/**
+ * Values that cross the database (arguments, results, signal payloads) are stored as JSON.
+ * Dates, errors, Results and `undefined` survive the round trip; anything that would be
+ * silently lost (functions, symbols, bigints, cycles, Maps, Sets, ...) is refused up front.
+ */
+const TAG = '__stent';
+type Tagged =
+  | { [TAG]: 'undefined' }
+  | { [TAG]: 'date'; iso: string }
+  | { [TAG]: 'error'; error: SerializedError }
+  | { [TAG]: 'result'; ok: boolean; value?: unknown; error?: unknown };
+
+const REFUSED_INSTANCES: Array<[abstract new (...args: never[]) => unknown, string]> = [
+  [Map, 'a Map (convert it with Object.fromEntries)'],
+  [Set, 'a Set (convert it to an array)'],
+  [WeakMap, 'a WeakMap'],
+  [WeakSet, 'a WeakSet'],
+  [Promise, 'a Promise (await it first)'],
+];
+
+export function toStorable(value: unknown, path = '$', seen: Set<object> = new Set()): unknown {
+  if (value === undefined) return { [TAG]: 'undefined' };
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new SerializationError(path, `the number ${value} has no JSON form`);
+    return value;
+  }
+  if (typeof value === 'bigint') throw new SerializationError(path, 'a bigint (convert it to a string)');
+  if (typeof value === 'function') throw new SerializationError(path, 'a function');
+  if (typeof value === 'symbol') throw new SerializationError(path, 'a symbol');
+  const object = value as object;
+  if (seen.has(object)) throw new SerializationError(path, 'a circular reference');
+  if (object instanceof Date) {
+    if (Number.isNaN(object.getTime())) throw new SerializationError(path, 'an invalid Date');
+    return { [TAG]: 'date', iso: object.toISOString() };
+  }
+  if (object instanceof Error) return { [TAG]: 'error', error: serializeError(object) };
+  for (const [type, label] of REFUSED_INSTANCES) {
+    if (object instanceof type) throw new SerializationError(path, label);
+  }
+  seen.add(object);
+  try {
+    if (object instanceof Result) {
+      return object.ok
+        ? { [TAG]: 'result', ok: true, value: toStorable(object.value, `${path}.value`, seen) }
+        : { [TAG]: 'result', ok: false, error: toStorable(object.error, `${path}.error`, seen) };
+    }
+    if (Array.isArray(object)) return object.map((item, i) => toStorable(item, `${path}[${i}]`, seen));
+    if (ArrayBuffer.isView(object)) throw new SerializationError(path, 'binary data (encode it as base64)');
+    const withJson = object as { toJSON?: () => unknown };
+    if (typeof withJson.toJSON === 'function') return toStorable(withJson.toJSON(), path, seen);
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(object)) {
+      if (item === undefined) continue;
+      out[key] = toStorable(item, `${path}.${key}`, seen);
+    }
+    return out;
+  } finally {
+    seen.delete(object);
+  }
+}
+
+export function fromStorable(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(fromStorable);
+  const record = value as Record<string, unknown>;
+  const tag = record[TAG];
+  if (typeof tag === 'string') {
+    const tagged = record as Tagged;
+    switch (tagged[TAG]) {
+      case 'undefined':
+        return undefined;
+      case 'date':
+        return new Date(tagged.iso);
+      case 'error':
+        return deserializeError(tagged.error);
+      case 'result':
+        return tagged.ok ? Result.ok(fromStorable(tagged.value)) : Result.error(fromStorable(tagged.error));
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(record)) out[key] = fromStorable(item);
+  return out;
+}
+
+export function encode(value: unknown, path = '$'): string {
+  return JSON.stringify(toStorable(value, path));
+}
+
+export function decode(text: string | null | undefined): unknown {
+  if (text === null || text === undefined) return undefined;
+  return fromStorable(JSON.parse(text));
+}
+
+export function encodeError(error: unknown): string {
+  return JSON.stringify(serializeError(error));
+}
+
+export function decodeError(text: string | null | undefined): Error | undefined {
+  if (!text) return undefined;
+  return deserializeError(JSON.parse(text) as SerializedError);
+}

@@ -1,0 +1,82 @@
+import { currentActivityScope, currentWorkflowScope, type ActivityScope, type WorkflowScope } from './context.js';
+import { durableMethodOf } from './definitions.js';
+import { parseDuration, parseOptionalDuration, type Duration } from './duration.js';
+import { ConfigurationError, NotInWorkflowError } from './errors.js';
+
+function workflowScope(what: string): WorkflowScope {
+  const scope = currentWorkflowScope();
+  if (!scope) throw new NotInWorkflowError(what);
+  return scope;
+}
+
+/** Durable helpers for code running inside a workflow (and Stent.activity() inside an activity). */
+export const Stent = {
+  /** A durable timer: recorded with its absolute wake-up time, so a restart does not start it over. */
+  sleep(duration: Duration): Promise<void> {
+    const ms = parseDuration(duration);
+    return workflowScope('Stent.sleep').sleep(ms);
+  },
+
+  /** Waits for a signal sent with executor.sendSignal; throws SignalTimeoutError after `timeout`. */
+  waitForSignal<T = unknown>(name: string, options: { timeout?: Duration } = {}): Promise<T> {
+    if (typeof name !== 'string' || name === '') throw new ConfigurationError('Stent.waitForSignal: the signal name must be a non-empty string');
+    const timeoutMs = parseOptionalDuration(options.timeout);
+    return workflowScope('Stent.waitForSignal').waitForSignal(name, timeoutMs) as Promise<T>;
+  },
+
+  /** Runs an activity once per item, all steps recorded in one batch; results come back in order. */
+  map<A extends unknown[], R>(activity: (...args: A) => Promise<R>, items: Array<A extends [infer Only] ? Only | A : A>): Promise<R[]> {
+    const tag = durableMethodOf(activity);
+    if (!tag || tag.kind !== 'activity' || !tag.definition) throw new ConfigurationError('Stent.map takes a method of an activity class');
+    const scope = workflowScope('Stent.map');
+    const arity = tag.definition.original.length;
+    const argLists = items.map((item) => (Array.isArray(item) && arity !== 1 ? (item as unknown[]) : [item]));
+    return scope.mapActivity(tag.definition, argLists) as Promise<R[]>;
+  },
+
+  /** The current time, recorded: a replay sees the same value. */
+  now(): Date {
+    return workflowScope('Stent.now').now();
+  },
+
+  /** A random UUID, recorded. */
+  uuid(): string {
+    return workflowScope('Stent.uuid').uuid();
+  },
+
+  /** Math.random(), recorded. */
+  random(): number {
+    return workflowScope('Stent.random').random();
+  },
+
+  /** Id of the running execution. */
+  executionId(): string {
+    const scope = currentWorkflowScope() ?? currentActivityScope();
+    if (!scope) throw new NotInWorkflowError('Stent.executionId');
+    return scope.executionId;
+  },
+
+  setProgress(progress: unknown): void {
+    workflowScope('Stent.setProgress').setProgress(progress);
+  },
+
+  incrementCounter(name: string, by = 1): void {
+    workflowScope('Stent.incrementCounter').incrementCounter(name, by);
+  },
+
+  setState(key: string, value: unknown): void {
+    workflowScope('Stent.setState').setState(key, value);
+  },
+
+  /** Inside an activity: attempt number, execution id, AbortSignal and heartbeat(). */
+  activity(): ActivityScope {
+    const scope = currentActivityScope();
+    if (!scope) throw new NotInWorkflowError('Stent.activity (inside an activity)');
+    return scope;
+  },
+
+  /** True while running inside a workflow. */
+  inWorkflow(): boolean {
+    return currentWorkflowScope() !== undefined;
+  },
+};

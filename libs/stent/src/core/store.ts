@@ -1,0 +1,239 @@
+import type { ExecutionState } from './result.js';
+import type { RetryPolicy } from './retry-policy.js';
+
+/**
+ * What the engine needs from a database. The persistence layer implements it per dialect;
+ * the engine never sees SQL. Times are epoch milliseconds (UTC).
+ */
+export interface ExecutionRecord {
+  id: string;
+  workflowName: string;
+  state: ExecutionState;
+  args: string;
+  result: string | null;
+  error: string | null;
+  queue: string;
+  priority: number;
+  tags: string[];
+  parentId: string | null;
+  parentPosition: number | null;
+  idempotencyKey: string | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  deadlineAt: number | null;
+  wakeAt: number | null;
+  leaseOwner: string | null;
+  leaseEpoch: number;
+  leaseExpiresAt: number | null;
+  recoveries: number;
+  progress: string | null;
+  counters: string | null;
+  customState: string | null;
+}
+
+export type StepKind = 'activity' | 'sleep' | 'signal' | 'child' | 'value';
+export type StepState = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
+
+export interface StepRecord {
+  id: string;
+  executionId: string;
+  position: number;
+  kind: StepKind;
+  name: string;
+  args: string | null;
+  state: StepState;
+  result: string | null;
+  error: string | null;
+  attempts: number;
+  retryPolicy: RetryPolicy | null;
+  timeoutMs: number | null;
+  queue: string;
+  priority: number;
+  tags: string[];
+  maxConcurrent: number | null;
+  availableAt: number;
+  fireAt: number | null;
+  leaseOwner: string | null;
+  leaseEpoch: number;
+  leaseExpiresAt: number | null;
+  recoveries: number;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  childExecutionId: string | null;
+}
+
+/** Proof that a worker still owns what it writes for. Writes with a stale fence change nothing. */
+export interface ExecutionFence {
+  executionId: string;
+  owner: string;
+  epoch: number;
+}
+
+export interface StepFence {
+  stepId: string;
+  owner: string;
+  epoch: number;
+}
+
+export interface NewExecution {
+  id: string;
+  workflowName: string;
+  args: string;
+  queue: string;
+  priority: number;
+  tags: string[];
+  parentId: string | null;
+  parentPosition: number | null;
+  idempotencyKey: string | null;
+  createdAt: number;
+  wakeAt: number;
+  deadlineAt: number | null;
+}
+
+export interface NewStep {
+  id: string;
+  executionId: string;
+  position: number;
+  kind: StepKind;
+  name: string;
+  args: string | null;
+  state: StepState;
+  result?: string | null;
+  error?: string | null;
+  retryPolicy: RetryPolicy | null;
+  timeoutMs: number | null;
+  queue: string;
+  priority: number;
+  tags: string[];
+  maxConcurrent: number | null;
+  availableAt: number;
+  fireAt: number | null;
+  createdAt: number;
+  childExecutionId?: string | null;
+  /** Insert already claimed by this owner (the inserting worker runs it at once). */
+  claimedBy?: { owner: string; leaseExpiresAt: number };
+}
+
+export type StepOutcome =
+  | { kind: 'completed'; result: string }
+  | { kind: 'retry'; error: string; availableAt: number }
+  | { kind: 'failed'; error: string; deadLetterReason: string };
+
+export interface StepCompletion {
+  fence: StepFence;
+  executionId: string;
+  outcome: StepOutcome;
+  finishedAt: number;
+  /** Set the execution's wake-up time so whoever owns (or next claims) it sees the change. */
+  wakeExecution: boolean;
+}
+
+export interface ExecutionFilter {
+  state?: ExecutionState | ExecutionState[];
+  workflowName?: string;
+  parentId?: string;
+  queue?: string;
+  tag?: string;
+  createdAfter?: number;
+  createdBefore?: number;
+}
+
+export interface Page {
+  limit?: number;
+  offset?: number;
+}
+
+export interface ClaimFilter {
+  owner: string;
+  names: string[];
+  queues: string[];
+  limit: number;
+  now: number;
+  leaseMs: number;
+  /** Names with a cluster-wide concurrency cap. */
+  limits: Map<string, number>;
+}
+
+export interface ReapResult {
+  steps: number;
+  executions: number;
+  deadLettered: number;
+}
+
+export interface DeadLetterRecord {
+  id: string;
+  stepId: string | null;
+  executionId: string;
+  kind: string;
+  name: string;
+  args: string | null;
+  error: string | null;
+  attempts: number;
+  reason: string;
+  createdAt: number;
+}
+
+/** An opaque transaction handle from the application (e.g. a TypeORM EntityManager). */
+export type ExternalTransaction = unknown;
+
+/** Something happened that a worker or a waiter may care about. */
+export type WakeEvent =
+  | { type: 'work' }
+  | { type: 'woken'; executionId: string }
+  | { type: 'finished'; executionId: string };
+
+export interface StentStore {
+  readonly dialect: string;
+  /**
+   * Hears wake events from this process and, where the database can carry them, from others.
+   * Stores publish on their own after the writes that cause them; listeners must also poll.
+   */
+  subscribe(listener: (event: WakeEvent) => void): () => void;
+  /** Create or upgrade the schema. Safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  ping(): Promise<void>;
+  now(): number;
+
+  /** Inserts the execution; with an idempotency key already taken, returns the existing id and created=false. */
+  createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean }>;
+  getExecution(id: string): Promise<ExecutionRecord | null>;
+  listExecutions(filter: ExecutionFilter, page: Page): Promise<{ items: ExecutionRecord[]; total: number }>;
+  loadJournal(executionId: string): Promise<StepRecord[]>;
+  loadSteps(executionId: string, positions: number[]): Promise<StepRecord[]>;
+
+  claimExecutions(filter: ClaimFilter): Promise<ExecutionRecord[]>;
+  claimSteps(filter: ClaimFilter): Promise<StepRecord[]>;
+  /** Executions this owner holds whose wake time has come (something changed for them). */
+  takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>>;
+
+  /** Appends journal steps for an execution the caller owns. False if the fence is stale. */
+  insertSteps(fence: ExecutionFence, steps: NewStep[]): Promise<boolean>;
+  /** Records a finished waiting step (a timer that fired, a value) for an owned execution. */
+  resolveStep(fence: ExecutionFence, position: number, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<boolean>;
+  /** Records activity attempt outcomes; returns, per completion, whether the fence still held. */
+  completeSteps(completions: StepCompletion[]): Promise<boolean[]>;
+
+  /** Releases an owned execution that is waiting; wakes it at `wakeAt` or at once if an awaited step already finished. */
+  suspendExecution(fence: ExecutionFence, wakeAt: number | null, awaitedPositions: number[], now: number): Promise<boolean>;
+  finishExecution(
+    fence: ExecutionFence,
+    state: 'completed' | 'failed' | 'timed_out',
+    result: string | null,
+    error: string | null,
+    now: number,
+  ): Promise<boolean>;
+  /** Fails an execution for good and records it in the dead-letter list (non-determinism, poison). */
+  failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number): Promise<boolean>;
+
+  renewLeases(owner: string, now: number, leaseMs: number): Promise<void>;
+  releaseLeases(owner: string, now: number): Promise<void>;
+  reapExpiredLeases(now: number, maxRecoveries: number): Promise<ReapResult>;
+  recordWorker(owner: string, info: { hostname: string; pid: number; queues: string[]; startedAt: number; now: number; state: string }): Promise<void>;
+
+  listDeadLetters(page: Page): Promise<{ items: DeadLetterRecord[]; total: number }>;
+  countRunning(name: string): Promise<number>;
+}

@@ -1,0 +1,545 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { scopeStorage, type ActivityScope } from './context.js';
+import { parseDuration, type Duration } from './duration.js';
+import { ActivityTimeoutError, ConfigurationError, SerializationError } from './errors.js';
+import type { Clock } from './clock.js';
+import type { StentEvents } from './events.js';
+import type { StentLogger } from './logger.js';
+import type { Registry } from './registry.js';
+import { isRetryable, retryDelayMs, DEFAULT_RETRY_POLICY } from './retry-policy.js';
+import type { RunEnd, RunHost } from './run-host.js';
+import { decode, encode, encodeError } from './serialization.js';
+import type { ExecutionRecord, NewStep, StepCompletion, StepRecord, StentStore, WakeEvent } from './store.js';
+import { WorkflowRun } from './workflow-run.js';
+
+export interface WorkerOptions {
+  /** Activity attempts this process runs at once. Default 10. */
+  concurrency?: number;
+  /** Queues this worker serves. Default ['default']. */
+  queues?: string[];
+  /** How long a claim holds without a heartbeat. Default '30s'. */
+  lease?: Duration;
+  /** How often leases are renewed. Default a third of the lease. */
+  heartbeat?: Duration;
+  /** Shortest and longest pause between polls when no wake-up arrives. Defaults '100ms' and '1s'. */
+  pollInterval?: Duration;
+  maxPollInterval?: Duration;
+  /** A workflow waiting this long is suspended out of memory. Default '1s'. */
+  suspendAfter?: Duration;
+  /** Workflows held in memory at once. Default 1000. */
+  maxActiveWorkflows?: number;
+  /** A task reclaimed from crashed workers more often than this is dead-lettered. Default 5. */
+  maxRecoveries?: number;
+  /** How long drain() waits for running activities. Default '30s'. */
+  shutdownTimeout?: Duration;
+}
+
+export type WorkerState = 'idle' | 'running' | 'draining' | 'stopped';
+
+interface RunningAttempt {
+  step: StepRecord;
+  abort: AbortController;
+  startedAt: number;
+  done: Promise<void>;
+}
+
+interface Settings {
+  concurrency: number;
+  queues: string[];
+  leaseMs: number;
+  heartbeatMs: number;
+  pollMs: number;
+  maxPollMs: number;
+  suspendAfterMs: number;
+  maxActiveWorkflows: number;
+  maxRecoveries: number;
+  shutdownTimeoutMs: number;
+}
+
+function settingsFrom(options: WorkerOptions): Settings {
+  const leaseMs = parseDuration(options.lease ?? '30s');
+  const concurrency = options.concurrency ?? 10;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigurationError(`worker.concurrency must be a whole number >= 1, got ${concurrency}`);
+  const queues = options.queues ?? ['default'];
+  if (!Array.isArray(queues) || queues.length === 0) throw new ConfigurationError('worker.queues must list at least one queue');
+  return {
+    concurrency,
+    queues,
+    leaseMs,
+    heartbeatMs: options.heartbeat === undefined ? Math.max(50, Math.floor(leaseMs / 3)) : parseDuration(options.heartbeat),
+    pollMs: parseDuration(options.pollInterval ?? '100ms'),
+    maxPollMs: parseDuration(options.maxPollInterval ?? '1s'),
+    suspendAfterMs: parseDuration(options.suspendAfter ?? '1s'),
+    maxActiveWorkflows: options.maxActiveWorkflows ?? 1000,
+    maxRecoveries: options.maxRecoveries ?? 5,
+    shutdownTimeoutMs: parseDuration(options.shutdownTimeout ?? '30s'),
+  };
+}
+
+/**
+ * Claims workflow executions and activity steps under a lease, runs them, renews the lease while they
+ * run and reclaims the work of workers whose lease expired.
+ */
+export class Worker implements RunHost {
+  readonly ownerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  readonly settings: Settings;
+  private stateValue: WorkerState = 'idle';
+  private readonly runs = new Map<string, WorkflowRun>();
+  private readonly attempts = new Map<string, RunningAttempt>();
+  /** Slots promised to steps being inserted right now. */
+  private reserved = 0;
+  private completions: StepCompletion[] = [];
+  private completionWaiters = new Map<string, { run: WorkflowRun | undefined; attempt: RunningAttempt }>();
+  private flushingCompletions = false;
+  private ticking = false;
+  private tickAgain = false;
+  private immediate: NodeJS.Immediate | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private idlePolls = 0;
+  private lastReapAt = 0;
+  private startedAt = 0;
+  private unsubscribe: (() => void) | undefined;
+  private tickDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly store: StentStore,
+    private readonly registry: Registry,
+    readonly clock: Clock,
+    readonly logger: StentLogger,
+    private readonly events: StentEvents,
+    options: WorkerOptions = {},
+  ) {
+    this.settings = settingsFrom(options);
+  }
+
+  get suspendAfterMs(): number {
+    return this.settings.suspendAfterMs;
+  }
+
+  get timerHorizonMs(): number {
+    return Math.max(this.settings.suspendAfterMs * 2, 60_000);
+  }
+
+  get state(): WorkerState {
+    return this.stateValue;
+  }
+
+  stats(): { state: WorkerState; runningActivities: number; activeWorkflows: number; concurrency: number } {
+    return { state: this.stateValue, runningActivities: this.attempts.size, activeWorkflows: this.runs.size, concurrency: this.settings.concurrency };
+  }
+
+  async start(): Promise<void> {
+    if (this.stateValue === 'running') return;
+    this.stateValue = 'running';
+    this.startedAt = this.clock.now();
+    this.unsubscribe = this.store.subscribe((event) => this.onWake(event));
+    await this.recordSelf();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.settings.heartbeatMs);
+    this.poke();
+  }
+
+  /** Stop claiming, let running work finish (up to the shutdown timeout), then hand everything back. */
+  async drain(timeout?: Duration): Promise<void> {
+    if (this.stateValue !== 'running') return;
+    this.stateValue = 'draining';
+    this.clearLoopTimers();
+    await this.tickDone;
+    const deadline = this.clock.now() + (timeout === undefined ? this.settings.shutdownTimeoutMs : parseDuration(timeout));
+    while (this.attempts.size > 0 && this.clock.now() < deadline) {
+      const pending = [...this.attempts.values()].map((a) => a.done);
+      await Promise.race([Promise.all(pending), delay(Math.max(1, deadline - this.clock.now()))]);
+    }
+    for (const attempt of this.attempts.values()) attempt.abort.abort(new Error('worker shutting down'));
+    await this.waitForCompletions();
+    await Promise.all([...this.runs.values()].map((run) => run.suspend()));
+    for (const run of [...this.runs.values()]) run.abandon('worker shutting down');
+    await this.stop();
+  }
+
+  /** Stop at once: leases still held are released so other workers take over without waiting. */
+  async stop(): Promise<void> {
+    if (this.stateValue === 'stopped' || this.stateValue === 'idle') {
+      this.stateValue = 'stopped';
+      return;
+    }
+    this.stateValue = 'stopped';
+    this.clearLoopTimers();
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.unsubscribe?.();
+    await this.tickDone;
+    for (const attempt of this.attempts.values()) attempt.abort.abort(new Error('worker stopped'));
+    for (const run of [...this.runs.values()]) run.abandon('worker stopped');
+    this.attempts.clear();
+    try {
+      await this.store.releaseLeases(this.ownerId, this.clock.now());
+      await this.recordSelf('stopped');
+    } catch (error) {
+      this.logger.warn(`Worker ${this.ownerId}: could not release its leases on stop (${String(error)}); they expire on their own`);
+    }
+  }
+
+  /** Ask for a claim round as soon as possible. */
+  poke(): void {
+    if (this.stateValue !== 'running') return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    if (this.immediate) return;
+    if (this.pollTimer) {
+      clearTimeout(this.pollTimer);
+      this.pollTimer = undefined;
+    }
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.tickDone = this.tick();
+    });
+  }
+
+  private onWake(event: WakeEvent): void {
+    if (event.type === 'work') {
+      this.idlePolls = 0;
+      this.poke();
+    } else if (event.type === 'woken' && this.runs.has(event.executionId)) {
+      this.poke();
+    }
+  }
+
+  private clearLoopTimers(): void {
+    if (this.immediate) clearImmediate(this.immediate);
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.immediate = undefined;
+    this.pollTimer = undefined;
+  }
+
+  private schedulePoll(): void {
+    if (this.stateValue !== 'running' || this.immediate || this.pollTimer) return;
+    const wait = Math.min(this.settings.maxPollMs, this.settings.pollMs * 2 ** Math.min(this.idlePolls, 10));
+    this.idlePolls++;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = undefined;
+      this.tickDone = this.tick();
+    }, wait);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stateValue !== 'running' || this.ticking) return;
+    this.ticking = true;
+    let progressed = false;
+    try {
+      const now = this.clock.now();
+      if (now - this.lastReapAt >= Math.min(this.settings.leaseMs / 2, 5_000)) {
+        this.lastReapAt = now;
+        const reaped = await this.store.reapExpiredLeases(now, this.settings.maxRecoveries);
+        if (reaped.steps + reaped.executions > 0) {
+          this.logger.warn(`Reclaimed ${reaped.steps} step(s) and ${reaped.executions} execution(s) whose worker stopped renewing its lease${reaped.deadLettered ? `; ${reaped.deadLettered} dead-lettered after too many recoveries` : ''}`);
+          progressed = true;
+        }
+      }
+      progressed = (await this.claimActivities()) || progressed;
+      progressed = (await this.claimWorkflows()) || progressed;
+      if (this.runs.size > 0) await this.refreshWoken();
+    } catch (error) {
+      this.logger.error(`Worker ${this.ownerId}: claim round failed (will retry)`, error);
+    } finally {
+      this.ticking = false;
+    }
+    if (progressed || this.tickAgain) {
+      this.tickAgain = false;
+      this.idlePolls = 0;
+      this.poke();
+    } else {
+      this.schedulePoll();
+    }
+  }
+
+  private freeSlots(): number {
+    return this.settings.concurrency - this.attempts.size - this.reserved;
+  }
+
+  private async claimActivities(): Promise<boolean> {
+    const names = this.registry.activityNames();
+    const free = this.freeSlots();
+    if (names.length === 0 || free <= 0) return false;
+    const steps = await this.store.claimSteps({
+      owner: this.ownerId,
+      names,
+      queues: this.settings.queues,
+      limit: free,
+      now: this.clock.now(),
+      leaseMs: this.settings.leaseMs,
+      limits: this.registry.activityLimits(),
+    });
+    for (const step of steps) this.runAttempt(step, this.runs.get(step.executionId));
+    return steps.length > 0;
+  }
+
+  private async claimWorkflows(): Promise<boolean> {
+    const names = this.registry.workflowNames();
+    const free = this.settings.maxActiveWorkflows - this.runs.size;
+    if (names.length === 0 || free <= 0) return false;
+    const executions = await this.store.claimExecutions({
+      owner: this.ownerId,
+      names,
+      queues: this.settings.queues,
+      limit: Math.min(free, 100),
+      now: this.clock.now(),
+      leaseMs: this.settings.leaseMs,
+      limits: new Map(),
+    });
+    for (const execution of executions) await this.startRun(execution);
+    return executions.length > 0;
+  }
+
+  private async startRun(execution: ExecutionRecord): Promise<void> {
+    const workflow = this.registry.workflow(execution.workflowName);
+    if (!workflow) return;
+    const previous = this.runs.get(execution.id);
+    if (previous) previous.abandon('claimed again');
+    const journal = await this.store.loadJournal(execution.id);
+    const run = new WorkflowRun(this, execution, journal, workflow);
+    this.runs.set(execution.id, run);
+    this.events.emit('execution.started', { executionId: execution.id, workflowName: execution.workflowName, replay: journal.length > 0 });
+    run.start();
+  }
+
+  private async refreshWoken(): Promise<void> {
+    const woken = await this.store.takeWokenExecutions(this.ownerId, this.clock.now());
+    for (const { id, epoch } of woken) {
+      const run = this.runs.get(id);
+      if (run && run.fence.epoch === epoch) await run.refresh();
+    }
+  }
+
+  // ---- RunHost ---------------------------------------------------------------------------------
+
+  reserveLocal(batch: NewStep[]): NewStep[] {
+    if (this.stateValue !== 'running') return [];
+    const local: NewStep[] = [];
+    const leaseExpiresAt = this.clock.now() + this.settings.leaseMs;
+    for (const step of batch) {
+      if (step.kind !== 'activity' || step.maxConcurrent !== null) continue;
+      if (this.freeSlots() <= 0) break;
+      if (!this.registry.activity(step.name) || !this.settings.queues.includes(step.queue)) continue;
+      step.state = 'running';
+      step.claimedBy = { owner: this.ownerId, leaseExpiresAt };
+      this.reserved++;
+      local.push(step);
+    }
+    return local;
+  }
+
+  cancelReservations(steps: NewStep[]): void {
+    this.reserved -= steps.length;
+  }
+
+  startReserved(run: WorkflowRun, steps: NewStep[]): void {
+    this.reserved -= steps.length;
+    const now = this.clock.now();
+    for (const step of steps) {
+      this.runAttempt(
+        {
+          ...step,
+          result: null,
+          error: null,
+          attempts: 1,
+          leaseOwner: this.ownerId,
+          leaseEpoch: 1,
+          leaseExpiresAt: step.claimedBy!.leaseExpiresAt,
+          recoveries: 0,
+          startedAt: now,
+          finishedAt: null,
+          childExecutionId: null,
+        },
+        run,
+      );
+    }
+  }
+
+  announceWork(): void {
+    this.poke();
+  }
+
+  runEnded(run: WorkflowRun, end: RunEnd): void {
+    if (this.runs.get(run.executionId) === run) this.runs.delete(run.executionId);
+    if (end.kind === 'finished') {
+      this.events.emit('execution.finished', { executionId: run.executionId, workflowName: run.execution.workflowName, state: end.state });
+    } else if (end.kind === 'suspended') {
+      this.events.emit('execution.suspended', { executionId: run.executionId, wakeAt: end.wakeAt });
+    } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'claimed again') {
+      this.logger.warn(`Execution ${run.executionId}: run dropped from this worker (${end.reason})`);
+    }
+    this.poke();
+  }
+
+  // ---- activity attempts ---------------------------------------------------------------------
+
+  private runAttempt(step: StepRecord, run: WorkflowRun | undefined): void {
+    const registered = this.registry.activity(step.name);
+    const abort = new AbortController();
+    const startedAt = this.clock.now();
+    const attempt: RunningAttempt = { step, abort, startedAt, done: Promise.resolve() };
+    this.attempts.set(step.id, attempt);
+    this.events.emit('step.started', { executionId: step.executionId, position: step.position, name: step.name, attempt: step.attempts });
+    const scope: ActivityScope = {
+      kind: 'activity',
+      executionId: step.executionId,
+      activityName: step.name,
+      attempt: step.attempts,
+      position: step.position,
+      signal: abort.signal,
+      heartbeat: () => void this.store.renewLeases(this.ownerId, this.clock.now(), this.settings.leaseMs).catch(() => {}),
+    };
+    const body = async (): Promise<unknown> => {
+      if (!registered) throw new ConfigurationError(`Activity '${step.name}' is not registered in this worker`);
+      const args = decode(step.args) as unknown[];
+      return registered.definition.original.apply(registered.instance, args);
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = new Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }>((resolve) => {
+      if (step.timeoutMs !== null) {
+        timer = setTimeout(() => {
+          const error = new ActivityTimeoutError(step.name, step.timeoutMs!);
+          abort.abort(error);
+          resolve({ ok: false, error });
+        }, step.timeoutMs);
+      }
+      scopeStorage.run(scope, body).then(
+        (value) => resolve({ ok: true, value }),
+        (error: unknown) => resolve({ ok: false, error }),
+      );
+    });
+    attempt.done = outcome.then((result) => {
+      if (timer) clearTimeout(timer);
+      if (this.attempts.get(step.id) !== attempt) return;
+      this.settleAttempt(attempt, result, run);
+    });
+  }
+
+  private settleAttempt(attempt: RunningAttempt, result: { ok: true; value: unknown } | { ok: false; error: unknown }, run: WorkflowRun | undefined): void {
+    const { step } = attempt;
+    const now = this.clock.now();
+    let completion: StepCompletion['outcome'];
+    let failure: unknown;
+    if (result.ok) {
+      try {
+        completion = { kind: 'completed', result: encode(result.value, `${step.name}(result)`) };
+      } catch (error) {
+        failure = error;
+      }
+    } else {
+      failure = result.error;
+    }
+    if (failure !== undefined || !result.ok) {
+      const policy = step.retryPolicy ?? DEFAULT_RETRY_POLICY;
+      const retryable = !(failure instanceof SerializationError) && isRetryable(policy, failure);
+      const willRetry = retryable && step.attempts < policy.maxAttempts;
+      this.events.emit('step.failed', {
+        executionId: step.executionId,
+        position: step.position,
+        name: step.name,
+        attempt: step.attempts,
+        error: failure instanceof Error ? failure : new Error(String(failure)),
+        willRetry,
+      });
+      completion = willRetry
+        ? { kind: 'retry', error: encodeError(failure), availableAt: now + retryDelayMs(policy, step.attempts + 1) }
+        : { kind: 'failed', error: encodeError(failure), deadLetterReason: retryable ? 'attempts exhausted' : 'non-retryable error' };
+    } else {
+      this.events.emit('step.completed', { executionId: step.executionId, position: step.position, name: step.name, attempt: step.attempts, durationMs: now - attempt.startedAt });
+    }
+    const holder = run && !run.ended ? run : this.runs.get(step.executionId);
+    this.completions.push({
+      fence: { stepId: step.id, owner: this.ownerId, epoch: step.leaseEpoch },
+      executionId: step.executionId,
+      outcome: completion!,
+      finishedAt: now,
+      wakeExecution: !holder || holder.ended,
+    });
+    this.completionWaiters.set(step.id, { run: holder, attempt });
+    if (!this.flushingCompletions) {
+      this.flushingCompletions = true;
+      queueMicrotask(() => void this.flushCompletions());
+    }
+  }
+
+  /** Writes finished attempts in batches: everything that finished while the last batch was committing. */
+  private async flushCompletions(): Promise<void> {
+    try {
+      while (this.completions.length > 0) {
+        const batch = this.completions;
+        this.completions = [];
+        let results: boolean[];
+        try {
+          results = await this.store.completeSteps(batch);
+        } catch (error) {
+          this.logger.error(`Worker ${this.ownerId}: recording ${batch.length} finished attempt(s) failed; their leases will expire and they will run again`, error);
+          results = batch.map(() => false);
+        }
+        batch.forEach((completion, i) => this.afterCompletion(completion, results[i]!));
+      }
+    } finally {
+      this.flushingCompletions = false;
+    }
+    this.poke();
+  }
+
+  private afterCompletion(completion: StepCompletion, stillOwned: boolean): void {
+    const waiter = this.completionWaiters.get(completion.fence.stepId);
+    this.completionWaiters.delete(completion.fence.stepId);
+    if (!waiter) return;
+    const { attempt, run } = waiter;
+    if (this.attempts.get(attempt.step.id) === attempt) this.attempts.delete(attempt.step.id);
+    if (!stillOwned) {
+      this.logger.warn(`Step ${attempt.step.name} #${attempt.step.position} of execution ${completion.executionId}: this worker no longer owns it (lease expired and it was reclaimed); its outcome is dropped`);
+      return;
+    }
+    const outcome = completion.outcome;
+    if (outcome.kind === 'retry') {
+      const wait = outcome.availableAt - this.clock.now();
+      if (wait > 0) setTimeout(() => this.poke(), wait + 5).unref?.();
+      return;
+    }
+    const current = run && !run.ended ? run : this.runs.get(completion.executionId);
+    if (!current || current.ended) return;
+    current.deliver({
+      ...attempt.step,
+      state: outcome.kind === 'completed' ? 'completed' : 'failed',
+      result: outcome.kind === 'completed' ? outcome.result : null,
+      error: outcome.kind === 'failed' ? outcome.error : null,
+      finishedAt: completion.finishedAt,
+      leaseOwner: null,
+    });
+  }
+
+  private async waitForCompletions(): Promise<void> {
+    while (this.flushingCompletions || this.completions.length > 0) await delay(5);
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.stateValue === 'stopped') return;
+    try {
+      await this.store.renewLeases(this.ownerId, this.clock.now(), this.settings.leaseMs);
+      await this.recordSelf();
+    } catch (error) {
+      this.logger.error(`Worker ${this.ownerId}: heartbeat failed`, error);
+    }
+  }
+
+  private recordSelf(state: string = this.stateValue): Promise<void> {
+    return this.store.recordWorker(this.ownerId, {
+      hostname: hostname(),
+      pid: process.pid,
+      queues: this.settings.queues,
+      startedAt: this.startedAt,
+      now: this.clock.now(),
+      state,
+    });
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,465 @@
+import { randomUUID } from 'node:crypto';
+import { scopeStorage, type WorkflowScope } from './context.js';
+import type { ResolvedActivityOptions } from './definitions.js';
+import { ActivityFailedError, NonDeterminismError, SignalTimeoutError, StentError, WorkflowTimedOutError } from './errors.js';
+import { decode, decodeError, encode, encodeError } from './serialization.js';
+import type { ExecutionFence, ExecutionRecord, NewStep, StepKind, StepRecord } from './store.js';
+import type { RunHost } from './run-host.js';
+import type { RegisteredWorkflow } from './registry.js';
+
+interface Waiter {
+  position: number;
+  kind: StepKind;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  /** For timers and signal time-outs: when the wait ends on its own. */
+  fireAt: number | null;
+  timer?: NodeJS.Timeout;
+}
+
+type RunStatus = 'running' | 'ended';
+
+/** A promise that never settles: what user code sees once its run was abandoned (lease lost, suspended). */
+function never<T>(): Promise<T> {
+  return new Promise<T>(() => {});
+}
+
+/**
+ * One execution of a workflow held in memory by a worker. It assigns journal positions at call time,
+ * answers completed positions from the journal, records new steps in batches and waits for the rest.
+ */
+export class WorkflowRun implements WorkflowScope {
+  readonly kind = 'workflow' as const;
+  readonly executionId: string;
+  readonly fence: ExecutionFence;
+  private readonly journal = new Map<number, StepRecord>();
+  private readonly waiters = new Map<number, Waiter>();
+  private nextPosition = 0;
+  private pendingInserts: NewStep[] = [];
+  private flushQueued = false;
+  private writes: Promise<unknown> = Promise.resolve();
+  private status: RunStatus = 'running';
+  private idleTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  readonly replaying: boolean;
+
+  constructor(
+    private readonly host: RunHost,
+    readonly execution: ExecutionRecord,
+    journal: StepRecord[],
+    private readonly workflow: RegisteredWorkflow,
+  ) {
+    this.executionId = execution.id;
+    this.fence = { executionId: execution.id, owner: host.ownerId, epoch: execution.leaseEpoch };
+    for (const step of journal) this.journal.set(step.position, step);
+    this.replaying = journal.length > 0;
+  }
+
+  get ended(): boolean {
+    return this.status === 'ended';
+  }
+
+  /** Positions this run is waiting on. */
+  awaitedPositions(): number[] {
+    return [...this.waiters.keys()];
+  }
+
+  start(): void {
+    const deadline = this.execution.deadlineAt;
+    if (deadline !== null) {
+      const remaining = deadline - this.host.clock.now();
+      if (remaining <= 0) {
+        void this.timeOut();
+        return;
+      }
+      this.deadlineTimer = setTimeout(() => void this.timeOut(), Math.min(remaining, 2_147_483_647));
+    }
+    let args: unknown[];
+    try {
+      args = decode(this.execution.args) as unknown[];
+    } catch (error) {
+      void this.finish('failed', null, encodeError(error));
+      return;
+    }
+    const { definition, instance } = this.workflow;
+    const promise = scopeStorage.run(this, () => {
+      try {
+        return Promise.resolve(definition.original.apply(instance, args));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    });
+    promise.then(
+      (value) => {
+        if (this.ended) return;
+        let encoded: string;
+        try {
+          encoded = encode(value, '$result');
+        } catch (error) {
+          void this.finish('failed', null, encodeError(error));
+          return;
+        }
+        void this.finish('completed', encoded, null);
+      },
+      (error: unknown) => {
+        if (this.ended) return;
+        void this.finish('failed', null, encodeError(error));
+      },
+    );
+    this.armIdleTimer();
+  }
+
+  // ---- durable calls -------------------------------------------------------------------------
+
+  callActivity(activity: ResolvedActivityOptions, args: unknown[]): Promise<unknown> {
+    if (this.ended) return never();
+    let encodedArgs: string;
+    try {
+      encodedArgs = encode(args, `${activity.name}(args)`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const position = this.nextPosition++;
+    const recorded = this.checkJournal(position, 'activity', activity.name);
+    if (recorded === null) return never();
+    if (recorded) return this.answerFromJournal(recorded);
+    const now = this.host.clock.now();
+    this.enqueueInsert({
+      id: randomUUID(),
+      executionId: this.executionId,
+      position,
+      kind: 'activity',
+      name: activity.name,
+      args: encodedArgs,
+      state: 'pending',
+      retryPolicy: activity.retry,
+      timeoutMs: activity.timeoutMs,
+      queue: activity.queue,
+      priority: activity.priority,
+      tags: activity.tags,
+      maxConcurrent: activity.maxConcurrent,
+      availableAt: now,
+      fireAt: null,
+      createdAt: now,
+    });
+    return this.wait(position, 'activity', null);
+  }
+
+  mapActivity(activity: ResolvedActivityOptions, items: unknown[][]): Promise<unknown[]> {
+    return Promise.all(items.map((args) => this.callActivity(activity, args)));
+  }
+
+  callChild(workflowName: string, _args: unknown[]): Promise<unknown> {
+    return Promise.reject(new StentError(`Child workflows ('${workflowName}') are not supported by this version of Stent`));
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (this.ended) return never();
+    const position = this.nextPosition++;
+    const recorded = this.checkJournal(position, 'sleep', 'sleep');
+    if (recorded === null) return never();
+    const now = this.host.clock.now();
+    if (recorded) {
+      if (recorded.state === 'completed') return Promise.resolve();
+      const fireAt = recorded.fireAt ?? now;
+      if (fireAt <= now) {
+        this.enqueueWrite(() => this.host.store.resolveStep(this.fence, position, 'completed', null, null, this.host.clock.now()));
+        return Promise.resolve();
+      }
+      return this.wait(position, 'sleep', fireAt) as Promise<void>;
+    }
+    const fireAt = now + ms;
+    this.enqueueInsert(this.valueStep(position, 'sleep', 'sleep', ms <= 0 ? 'completed' : 'waiting', null, fireAt));
+    if (ms <= 0) return Promise.resolve();
+    return this.wait(position, 'sleep', fireAt) as Promise<void>;
+  }
+
+  waitForSignal(name: string, _timeoutMs: number | undefined): Promise<unknown> {
+    return Promise.reject(new StentError(`Signals ('${name}') are not supported by this version of Stent`));
+  }
+
+  recordValue<T>(label: string, produce: () => T): T {
+    if (this.ended) throw new StentError('This workflow run has ended');
+    const position = this.nextPosition++;
+    const recorded = this.checkJournal(position, 'value', label);
+    if (recorded === null) throw new StentError('This workflow run has ended');
+    if (recorded) return decode(recorded.result) as T;
+    const value = produce();
+    this.enqueueInsert(this.valueStep(position, 'value', label, 'completed', encode(value), null));
+    return value;
+  }
+
+  now(): Date {
+    return new Date(this.recordValue('now', () => this.host.clock.now()));
+  }
+
+  uuid(): string {
+    return this.recordValue('uuid', () => randomUUID());
+  }
+
+  random(): number {
+    return this.recordValue('random', () => Math.random());
+  }
+
+  setProgress(_progress: unknown): void {
+    throw new StentError('setProgress is not supported by this version of Stent');
+  }
+
+  incrementCounter(_name: string, _by: number): void {
+    throw new StentError('counters are not supported by this version of Stent');
+  }
+
+  setState(_key: string, _value: unknown): void {
+    throw new StentError('custom state is not supported by this version of Stent');
+  }
+
+  // ---- journal -------------------------------------------------------------------------------
+
+  /** The recorded step at `position`, undefined if none, null if the run was failed for non-determinism. */
+  private checkJournal(position: number, kind: StepKind, name: string): StepRecord | undefined | null {
+    const recorded = this.journal.get(position);
+    if (!recorded) return undefined;
+    if (recorded.kind !== kind || recorded.name !== name) {
+      void this.failNonDeterministic(new NonDeterminismError(position, recorded.name, name));
+      return null;
+    }
+    return recorded;
+  }
+
+  private answerFromJournal(step: StepRecord): Promise<unknown> {
+    if (step.state === 'completed') return Promise.resolve(decode(step.result));
+    if (step.state === 'failed') return Promise.reject(this.failureOf(step));
+    return this.wait(step.position, step.kind, step.fireAt);
+  }
+
+  private failureOf(step: StepRecord): Error {
+    const cause = decodeError(step.error) ?? new StentError('unknown failure');
+    if (step.kind === 'activity') return new ActivityFailedError(step.name, step.attempts, cause);
+    return cause;
+  }
+
+  private valueStep(position: number, kind: StepKind, name: string, state: 'completed' | 'waiting', result: string | null, fireAt: number | null): NewStep {
+    const now = this.host.clock.now();
+    return {
+      id: randomUUID(),
+      executionId: this.executionId,
+      position,
+      kind,
+      name,
+      args: null,
+      state,
+      result,
+      retryPolicy: null,
+      timeoutMs: null,
+      queue: this.execution.queue,
+      priority: this.execution.priority,
+      tags: [],
+      maxConcurrent: null,
+      availableAt: now,
+      fireAt,
+      createdAt: now,
+    };
+  }
+
+  // ---- waiting and delivery ------------------------------------------------------------------
+
+  private wait(position: number, kind: StepKind, fireAt: number | null): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { position, kind, resolve, reject, fireAt };
+      if (fireAt !== null) {
+        const delay = Math.max(0, fireAt - this.host.clock.now());
+        if (delay <= this.host.timerHorizonMs) waiter.timer = setTimeout(() => this.fire(waiter), delay);
+      }
+      this.waiters.set(position, waiter);
+      this.armIdleTimer();
+    });
+  }
+
+  /** A timer came due while this run is in memory. */
+  private fire(waiter: Waiter): void {
+    if (this.ended || this.waiters.get(waiter.position) !== waiter) return;
+    if (waiter.kind === 'sleep') {
+      this.enqueueWrite(async () => {
+        const ok = await this.host.store.resolveStep(this.fence, waiter.position, 'completed', null, null, this.host.clock.now());
+        if (!ok) return this.abandon('lease lost while recording a timer');
+        this.settle(waiter.position, { ok: true, value: undefined });
+      });
+    } else if (waiter.kind === 'signal') {
+      this.settle(waiter.position, { ok: false, error: new SignalTimeoutError('signal', 0) });
+    }
+  }
+
+  /** A step this run waits on finished (reported by the worker or read back from the database). */
+  deliver(step: StepRecord): void {
+    this.journal.set(step.position, step);
+    if (step.state === 'completed') this.settle(step.position, { ok: true, value: decode(step.result) });
+    else if (step.state === 'failed') this.settle(step.position, { ok: false, error: this.failureOf(step) });
+  }
+
+  private settle(position: number, outcome: { ok: true; value: unknown } | { ok: false; error: unknown }): void {
+    if (this.ended) return;
+    const waiter = this.waiters.get(position);
+    if (!waiter) return;
+    this.waiters.delete(position);
+    if (waiter.timer) clearTimeout(waiter.timer);
+    if (outcome.ok) waiter.resolve(outcome.value);
+    else waiter.reject(outcome.error);
+    this.armIdleTimer();
+  }
+
+  /** Re-reads the steps this run waits on (another process may have finished them). */
+  async refresh(): Promise<void> {
+    if (this.ended || this.waiters.size === 0) return;
+    await this.writes;
+    const steps = await this.host.store.loadSteps(this.executionId, this.awaitedPositions());
+    for (const step of steps) if (step.state === 'completed' || step.state === 'failed') this.deliver(step);
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  private enqueueInsert(step: NewStep): void {
+    this.pendingInserts.push(step);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    // Every durable call made in the same synchronous stretch (Promise.all over a map) lands in one batch.
+    queueMicrotask(() => this.flushInserts());
+  }
+
+  private flushInserts(): void {
+    this.flushQueued = false;
+    if (this.pendingInserts.length === 0) return;
+    const batch = this.pendingInserts;
+    this.pendingInserts = [];
+    this.enqueueWrite(() => this.insert(batch));
+  }
+
+  private async insert(batch: NewStep[]): Promise<void> {
+    if (this.ended) return;
+    const local = this.host.reserveLocal(batch);
+    let ok: boolean;
+    try {
+      ok = await this.host.store.insertSteps(this.fence, batch);
+    } catch (error) {
+      this.host.cancelReservations(local);
+      throw error;
+    }
+    if (!ok) {
+      this.host.cancelReservations(local);
+      this.abandon('lease lost while recording steps');
+      return;
+    }
+    for (const step of batch) {
+      this.journal.set(step.position, {
+        ...step,
+        result: step.result ?? null,
+        error: step.error ?? null,
+        attempts: step.claimedBy ? 1 : 0,
+        leaseOwner: step.claimedBy?.owner ?? null,
+        leaseEpoch: step.claimedBy ? 1 : 0,
+        leaseExpiresAt: step.claimedBy?.leaseExpiresAt ?? null,
+        recoveries: 0,
+        startedAt: step.claimedBy ? step.createdAt : null,
+        finishedAt: null,
+        childExecutionId: step.childExecutionId ?? null,
+      });
+    }
+    this.host.startReserved(this, local);
+    if (local.length < batch.filter((s) => s.kind === 'activity').length) this.host.announceWork();
+  }
+
+  /** Runs database writes of this run one after another, in call order. */
+  private enqueueWrite(write: () => Promise<unknown>): void {
+    this.writes = this.writes.then(write).catch((error: unknown) => {
+      this.host.logger.error(`Execution ${this.executionId}: a journal write failed; the run is abandoned and will be replayed`, error);
+      this.abandon('journal write failed');
+    });
+  }
+
+  // ---- ending --------------------------------------------------------------------------------
+
+  private armIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.ended || this.waiters.size === 0) return;
+    this.idleTimer = setTimeout(() => void this.suspend(), this.host.suspendAfterMs);
+  }
+
+  private clearTimers(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    for (const waiter of this.waiters.values()) if (waiter.timer) clearTimeout(waiter.timer);
+  }
+
+  private end(): boolean {
+    if (this.ended) return false;
+    this.status = 'ended';
+    this.clearTimers();
+    return true;
+  }
+
+  /** Drops the run from memory without writing anything; the database decides who runs it next. */
+  abandon(reason: string): void {
+    if (!this.end()) return;
+    this.waiters.clear();
+    this.host.runEnded(this, { kind: 'abandoned', reason });
+  }
+
+  /** Releases a waiting run: it holds no memory and is replayed when what it waits for happens. */
+  async suspend(): Promise<void> {
+    if (this.ended || this.waiters.size === 0) return;
+    const positions = this.awaitedPositions();
+    let wakeAt: number | null = this.execution.deadlineAt;
+    for (const waiter of this.waiters.values()) {
+      if (waiter.fireAt !== null && (wakeAt === null || waiter.fireAt < wakeAt)) wakeAt = waiter.fireAt;
+    }
+    this.end();
+    this.waiters.clear();
+    try {
+      await this.writes;
+      await this.host.store.suspendExecution(this.fence, wakeAt, positions, this.host.clock.now());
+      this.host.runEnded(this, { kind: 'suspended', wakeAt });
+    } catch (error) {
+      this.host.logger.error(`Execution ${this.executionId}: suspending failed; it will be recovered when its lease expires`, error);
+      this.host.runEnded(this, { kind: 'abandoned', reason: 'suspend failed' });
+    }
+  }
+
+  private async finish(state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null): Promise<void> {
+    if (this.ended) return;
+    if (state !== 'timed_out') {
+      // Wait until every step the workflow recorded is in the journal before closing the execution.
+      this.clearTimers();
+      this.flushInserts();
+      await this.writes;
+      if (this.ended) return;
+    }
+    if (!this.end()) return;
+    this.waiters.clear();
+    try {
+      const ok = await this.host.store.finishExecution(this.fence, state, result, error, this.host.clock.now());
+      this.host.runEnded(this, ok ? { kind: 'finished', state } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
+    } catch (failure) {
+      this.host.logger.error(`Execution ${this.executionId}: recording its ${state} state failed; it will be replayed`, failure);
+      this.host.runEnded(this, { kind: 'abandoned', reason: 'finish failed' });
+    }
+  }
+
+  private async timeOut(): Promise<void> {
+    const limit = (this.execution.deadlineAt ?? 0) - (this.execution.startedAt ?? this.execution.createdAt);
+    await this.finish('timed_out', null, encodeError(new WorkflowTimedOutError(this.executionId, limit)));
+  }
+
+  private async failNonDeterministic(error: NonDeterminismError): Promise<void> {
+    if (!this.end()) return;
+    this.waiters.clear();
+    this.host.logger.error(`Execution ${this.executionId}: ${error.message}`);
+    try {
+      await this.writes;
+      const ok = await this.host.store.failExecutionDeadLettered(this.fence, encodeError(error), 'non-determinism', this.host.clock.now());
+      this.host.runEnded(this, ok ? { kind: 'finished', state: 'failed' } : { kind: 'abandoned', reason: 'lease lost' });
+    } catch (failure) {
+      this.host.logger.error(`Execution ${this.executionId}: recording the non-determinism failure failed`, failure);
+      this.host.runEnded(this, { kind: 'abandoned', reason: 'non-determinism record failed' });
+    }
+  }
+}

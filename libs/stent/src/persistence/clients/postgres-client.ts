@@ -1,0 +1,83 @@
+import type { Pool, PoolClient } from 'pg';
+import { numberedPlaceholders, type SqlClient, type SqlExecutor } from './sql-client.js';
+
+const translated = new Map<string, string>();
+function pgSql(sql: string): string {
+  let text = translated.get(sql);
+  if (text === undefined) {
+    text = numberedPlaceholders(sql);
+    if (translated.size > 1000) translated.clear();
+    translated.set(sql, text);
+  }
+  return text;
+}
+
+function executorOf(client: Pool | PoolClient): SqlExecutor {
+  return {
+    async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+      const result = await client.query(pgSql(sql), params);
+      return result.rows as T[];
+    },
+    async execute(sql: string, params: unknown[] = []): Promise<number> {
+      const result = await client.query(pgSql(sql), params);
+      return result.rowCount ?? 0;
+    },
+  };
+}
+
+/** PostgreSQL through a pg Pool (usually the one TypeORM's DataSource already holds). */
+export class PostgresClient implements SqlClient {
+  readonly dialect = 'postgres' as const;
+  private readonly direct: SqlExecutor;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly ownsPool: boolean,
+  ) {
+    this.direct = executorOf(pool);
+  }
+
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
+    return this.direct.query<T>(sql, params);
+  }
+
+  execute(sql: string, params?: unknown[]): Promise<number> {
+    return this.direct.execute(sql, params);
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(executorOf(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.end();
+  }
+}
+
+/** Runs statements on a transaction the application opened (a TypeORM EntityManager). */
+export function externalExecutor(manager: { query(sql: string, params?: unknown[]): Promise<unknown> }, dialect: 'sqlite' | 'postgres'): SqlExecutor {
+  const text = (sql: string) => (dialect === 'postgres' ? pgSql(sql) : sql);
+  return {
+    async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+      const rows = await manager.query(text(sql), params);
+      return (Array.isArray(rows) ? rows : []) as T[];
+    },
+    async execute(sql: string, params: unknown[] = []): Promise<number> {
+      const raw = await manager.query(text(sql), params);
+      if (Array.isArray(raw) && raw.length === 2 && typeof raw[1] === 'number') return raw[1];
+      if (raw && typeof raw === 'object' && 'changes' in raw) return Number((raw as { changes: number }).changes);
+      return Array.isArray(raw) ? raw.length : 0;
+    },
+  };
+}

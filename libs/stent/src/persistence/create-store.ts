@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { ConfigurationError, type StentStore } from '../core/index.js';
+import { BetterSqlite3Client } from './clients/better-sqlite3-client.js';
+import { PostgresClient } from './clients/postgres-client.js';
+import type { SqlClient } from './clients/sql-client.js';
+import { stentEntities } from './entities.js';
+import { runStentMigrations } from './migrator.js';
+import { SqlStore } from './sql-store.js';
+import { tableNames } from './table-names.js';
+import { localBusFor, type WakeBus } from './wake-bus.js';
+import { PostgresWakeBus } from './postgres-wake-bus.js';
+
+/** Where Stent keeps its tables. */
+export type StentDatabaseOptions =
+  | { type: 'better-sqlite3'; database: string; busyTimeout?: number }
+  | { type: 'postgres'; url?: string; host?: string; port?: number; username?: string; password?: string; database?: string; schema?: string; poolSize?: number };
+
+export interface StentStoreOptions {
+  /** Connection settings for a DataSource Stent creates and owns. */
+  database?: StentDatabaseOptions;
+  /** An initialized TypeORM DataSource to share (the application's own). */
+  dataSource?: DataSource;
+  /** PostgreSQL schema for Stent's tables (default: the connection's search path). */
+  schema?: string;
+  /** How often PostgreSQL wake-ups are re-checked by polling when no notification arrives; informational. */
+  logger?: { warn(message: string): void };
+}
+
+/** Parses `STENT_DATABASE_URL`-style strings: a postgres URL, or a SQLite file path. */
+export function databaseFromUrl(url: string): StentDatabaseOptions {
+  if (/^postgres(ql)?:\/\//.test(url)) return { type: 'postgres', url };
+  return { type: 'better-sqlite3', database: url.replace(/^sqlite:(\/\/)?/, '') };
+}
+
+function dataSourceOptions(database: StentDatabaseOptions): DataSourceOptions {
+  if (database.type === 'better-sqlite3') {
+    if (!database.database) throw new ConfigurationError("database.database must name the SQLite file (or ':memory:')");
+    const busyTimeout = database.busyTimeout ?? 10_000;
+    return {
+      type: 'better-sqlite3',
+      database: database.database,
+      entities: stentEntities,
+      synchronize: false,
+      enableWAL: database.database !== ':memory:',
+      prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+        db.pragma(`busy_timeout = ${busyTimeout}`);
+        db.pragma('synchronous = NORMAL');
+      },
+    } as DataSourceOptions;
+  }
+  if (database.type === 'postgres') {
+    return {
+      type: 'postgres',
+      url: database.url,
+      host: database.host,
+      port: database.port,
+      username: database.username,
+      password: database.password,
+      database: database.database,
+      entities: stentEntities,
+      synchronize: false,
+      poolSize: database.poolSize ?? 10,
+    } as DataSourceOptions;
+  }
+  throw new ConfigurationError(`Unsupported database type '${(database as { type: string }).type}': use 'better-sqlite3' or 'postgres'`);
+}
+
+/** Opens (or adopts) a DataSource and builds the store on it. */
+export async function createStentStore(options: StentStoreOptions): Promise<StentStore> {
+  if (!options.database === !options.dataSource) throw new ConfigurationError('Give Stent exactly one of `database` or `dataSource`');
+  const owned = !options.dataSource;
+  const dataSource = options.dataSource ?? new DataSource(dataSourceOptions(options.database!));
+  if (!dataSource.isInitialized) await dataSource.initialize();
+  const type = dataSource.options.type;
+  const schema = options.schema ?? (options.database?.type === 'postgres' ? options.database.schema : undefined);
+  let client: SqlClient;
+  let bus: WakeBus;
+  if (type === 'better-sqlite3') {
+    const driver = dataSource.driver as unknown as { databaseConnection: import('better-sqlite3').Database };
+    const connection = driver.databaseConnection;
+    if (!owned) {
+      connection.pragma('busy_timeout = 10000');
+    }
+    client = new BetterSqlite3Client(connection);
+    const file = String(dataSource.options.database);
+    bus = localBusFor(file === ':memory:' || file === '' ? `memory:${randomUUID()}` : `sqlite:${resolve(file)}`);
+  } else if (type === 'postgres') {
+    const pool = (dataSource.driver as unknown as { master: import('pg').Pool }).master;
+    client = new PostgresClient(pool, false);
+    bus = new PostgresWakeBus(pool, schema ?? 'public', options.logger);
+  } else {
+    throw new ConfigurationError(`Stent supports better-sqlite3 and postgres DataSources, not '${type}'`);
+  }
+  const tables = tableNames(type === 'postgres' ? schema : undefined);
+  return new SqlStore({
+    client,
+    tables,
+    bus,
+    migrate: async () => {
+      await runStentMigrations(dataSource, tables, type === 'postgres' ? schema : undefined);
+    },
+    onClose: async () => {
+      await bus.close();
+      if (owned && dataSource.isInitialized) await dataSource.destroy();
+    },
+  });
+}

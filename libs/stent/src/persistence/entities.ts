@@ -1,0 +1,93 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * TypeORM entities of Stent's tables, for applications that want to read them through repositories.
+ * The schema itself comes from Stent's migrations (never synchronize).
+ */
+@Entity({ name: 'stent_executions' })
+export class StentExecutionEntity {
+  @PrimaryColumn({ type: 'varchar', length: 128 }) id!: string;
+  @Column({ name: 'workflow_name', type: 'varchar', length: 255 }) workflowName!: string;
+  @Index() @Column({ type: 'varchar', length: 16 }) state!: string;
+  @Column({ type: 'text' }) args!: string;
+  @Column({ type: 'text', nullable: true }) result!: string | null;
+  @Column({ type: 'text', nullable: true }) error!: string | null;
+  @Column({ type: 'varchar', length: 128, default: 'default' }) queue!: string;
+  @Column({ type: 'integer', default: 0 }) priority!: number;
+  @Column({ type: 'text', default: '[]' }) tags!: string;
+  @Column({ name: 'parent_id', type: 'varchar', length: 128, nullable: true }) parentId!: string | null;
+  @Column({ name: 'parent_position', type: 'integer', nullable: true }) parentPosition!: number | null;
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true, unique: true }) idempotencyKey!: string | null;
+  @Column({ name: 'created_at', type: 'bigint' }) createdAt!: number;
+  @Column({ name: 'updated_at', type: 'bigint' }) updatedAt!: number;
+  @Column({ name: 'started_at', type: 'bigint', nullable: true }) startedAt!: number | null;
+  @Column({ name: 'finished_at', type: 'bigint', nullable: true }) finishedAt!: number | null;
+  @Column({ name: 'deadline_at', type: 'bigint', nullable: true }) deadlineAt!: number | null;
+  @Column({ name: 'wake_at', type: 'bigint', nullable: true }) wakeAt!: number | null;
+  @Column({ name: 'lease_owner', type: 'varchar', length: 255, nullable: true }) leaseOwner!: string | null;
+  @Column({ name: 'lease_epoch', type: 'integer', default: 0 }) leaseEpoch!: number;
+  @Column({ name: 'lease_expires_at', type: 'bigint', nullable: true }) leaseExpiresAt!: number | null;
+  @Column({ type: 'integer', default: 0 }) recoveries!: number;
+  @Column({ type: 'text', nullable: true }) progress!: string | null;
+  @Column({ type: 'text', nullable: true }) counters!: string | null;
+  @Column({ name: 'custom_state', type: 'text', nullable: true }) customState!: string | null;
+  @Column({ name: 'trace_context', type: 'text', nullable: true }) traceContext!: string | null;
+}
+
+@Entity({ name: 'stent_steps' })
+@Index(['executionId', 'position'], { unique: true })
+export class StentStepEntity {
+  @PrimaryColumn({ type: 'varchar', length: 64 }) id!: string;
+  @Column({ name: 'execution_id', type: 'varchar', length: 128 }) executionId!: string;
+  @Column({ type: 'integer' }) position!: number;
+  @Column({ type: 'varchar', length: 16 }) kind!: string;
+  @Column({ type: 'varchar', length: 255 }) name!: string;
+  @Column({ type: 'text', nullable: true }) args!: string | null;
+  @Column({ type: 'varchar', length: 16 }) state!: string;
+  @Column({ type: 'text', nullable: true }) result!: string | null;
+  @Column({ type: 'text', nullable: true }) error!: string | null;
+  @Column({ type: 'integer', default: 0 }) attempts!: number;
+  @Column({ name: 'retry_policy', type: 'text', nullable: true }) retryPolicy!: string | null;
+  @Column({ name: 'timeout_ms', type: 'integer', nullable: true }) timeoutMs!: number | null;
+  @Column({ type: 'varchar', length: 128, default: 'default' }) queue!: string;
+  @Column({ type: 'integer', default: 0 }) priority!: number;
+  @Column({ type: 'text', default: '[]' }) tags!: string;
+  @Column({ name: 'max_concurrent', type: 'integer', nullable: true }) maxConcurrent!: number | null;
+  @Column({ name: 'available_at', type: 'bigint' }) availableAt!: number;
+  @Column({ name: 'fire_at', type: 'bigint', nullable: true }) fireAt!: number | null;
+  @Column({ name: 'lease_owner', type: 'varchar', length: 255, nullable: true }) leaseOwner!: string | null;
+  @Column({ name: 'lease_epoch', type: 'integer', default: 0 }) leaseEpoch!: number;
+  @Column({ name: 'lease_expires_at', type: 'bigint', nullable: true }) leaseExpiresAt!: number | null;
+  @Column({ type: 'integer', default: 0 }) recoveries!: number;
+  @Column({ name: 'created_at', type: 'bigint' }) createdAt!: number;
+  @Column({ name: 'started_at', type: 'bigint', nullable: true }) startedAt!: number | null;
+  @Column({ name: 'finished_at', type: 'bigint', nullable: true }) finishedAt!: number | null;
+  @Column({ name: 'child_execution_id', type: 'varchar', length: 128, nullable: true }) childExecutionId!: string | null;
+}
+
+@Entity({ name: 'stent_dead_letters' })
+export class StentDeadLetterEntity {
+  @PrimaryColumn({ type: 'varchar', length: 64 }) id!: string;
+  @Column({ name: 'step_id', type: 'varchar', length: 64, nullable: true }) stepId!: string | null;
+  @Column({ name: 'execution_id', type: 'varchar', length: 128 }) executionId!: string;
+  @Column({ type: 'varchar', length: 16 }) kind!: string;
+  @Column({ type: 'varchar', length: 255 }) name!: string;
+  @Column({ type: 'text', nullable: true }) args!: string | null;
+  @Column({ type: 'text', nullable: true }) error!: string | null;
+  @Column({ type: 'integer', default: 0 }) attempts!: number;
+  @Column({ type: 'varchar', length: 255 }) reason!: string;
+  @Column({ name: 'created_at', type: 'bigint' }) createdAt!: number;
+}
+
+@Entity({ name: 'stent_workers' })
+export class StentWorkerEntity {
+  @PrimaryColumn({ type: 'varchar', length: 255 }) id!: string;
+  @Column({ type: 'varchar', length: 255 }) hostname!: string;
+  @Column({ type: 'integer' }) pid!: number;
+  @Column({ type: 'text' }) queues!: string;
+  @Column({ type: 'varchar', length: 16 }) state!: string;
+  @Column({ name: 'started_at', type: 'bigint' }) startedAt!: number;
+  @Column({ name: 'heartbeat_at', type: 'bigint' }) heartbeatAt!: number;
+}
+
+export const stentEntities = [StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity];

@@ -1,0 +1,116 @@
+import pg from 'pg';
+import { LocalWakeBus, type WakeBus } from './wake-bus.js';
+import type { WakeEvent } from '../core/index.js';
+
+/**
+ * Wake-ups across processes on PostgreSQL: publish sends NOTIFY, and one listening connection per
+ * bus forwards notifications to local subscribers. If that connection drops it reconnects; workers
+ * poll meanwhile, so a lost notification only delays work by the polling interval.
+ */
+export class PostgresWakeBus implements WakeBus {
+  private readonly local = new LocalWakeBus();
+  private readonly channel: string;
+  private readonly origin = Math.random().toString(36).slice(2, 10);
+  private listener: pg.Client | undefined;
+  private connecting: Promise<void> | undefined;
+  private closed = false;
+  private subscribers = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    schema: string,
+    private readonly logger?: { warn(message: string): void },
+  ) {
+    this.channel = `stent_${schema}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  }
+
+  publish(event: WakeEvent): void {
+    this.local.publish(event);
+    if (this.closed) return;
+    const payload = JSON.stringify({ o: this.origin, e: event });
+    this.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]).catch(() => undefined);
+  }
+
+  subscribe(listener: (event: WakeEvent) => void): () => void {
+    const off = this.local.subscribe(listener);
+    this.subscribers++;
+    void this.ensureListening();
+    return () => {
+      off();
+      this.subscribers--;
+    };
+  }
+
+  /** The listening connection's backend pid (for tests and diagnostics). */
+  listenerPid(): number | undefined {
+    return (this.listener as unknown as { processID?: number } | undefined)?.processID;
+  }
+
+  private ensureListening(): Promise<void> {
+    if (this.closed || this.listener) return Promise.resolve();
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<void> {
+    const options = (this.pool as unknown as { options: pg.ClientConfig }).options;
+    const client = new pg.Client(options);
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${this.channel}"`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      this.scheduleReconnect(error);
+      return;
+    }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    client.on('notification', (message) => {
+      if (!message.payload) return;
+      try {
+        const { o, e } = JSON.parse(message.payload) as { o: string; e: WakeEvent };
+        if (o !== this.origin) this.local.publish(e);
+      } catch {
+        // not ours
+      }
+    });
+    const lost = (error?: unknown) => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      client.removeAllListeners('notification');
+      client.end().catch(() => undefined);
+      if (!this.closed) {
+        // Anything announced while the listener was down is found by polling; wake everyone now to catch up.
+        this.local.publish({ type: 'work' });
+        this.scheduleReconnect(error);
+      }
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    this.listener = client;
+  }
+
+  private scheduleReconnect(error: unknown): void {
+    if (this.closed || this.retryTimer) return;
+    this.logger?.warn(`Stent: PostgreSQL notification listener lost (${error instanceof Error ? error.message : 'connection ended'}); reconnecting`);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.ensureListening();
+    }, 250);
+    this.retryTimer.unref?.();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.connecting;
+    const client = this.listener;
+    this.listener = undefined;
+    if (client) await client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,649 @@
+import { randomUUID } from 'node:crypto';
+import { ConfigurationError, StentError, type RetryPolicy } from '../core/index.js';
+import type {
+  ClaimFilter,
+  DeadLetterRecord,
+  ExecutionFence,
+  ExecutionFilter,
+  ExecutionRecord,
+  ExternalTransaction,
+  NewExecution,
+  NewStep,
+  Page,
+  ReapResult,
+  StentStore,
+  StepCompletion,
+  StepRecord,
+  WakeEvent,
+} from '../core/index.js';
+import type { SqlClient, SqlExecutor } from './clients/sql-client.js';
+import { externalExecutor } from './clients/postgres-client.js';
+import type { WakeBus } from './wake-bus.js';
+import type { TableNames } from './table-names.js';
+
+type Row = Record<string, unknown>;
+
+const ACTIVE = `('pending', 'running')`;
+const STEP_COLUMNS = [
+  'id',
+  'execution_id',
+  'position',
+  'kind',
+  'name',
+  'args',
+  'state',
+  'result',
+  'error',
+  'attempts',
+  'retry_policy',
+  'timeout_ms',
+  'queue',
+  'priority',
+  'tags',
+  'max_concurrent',
+  'available_at',
+  'fire_at',
+  'lease_owner',
+  'lease_epoch',
+  'lease_expires_at',
+  'created_at',
+  'started_at',
+  'child_execution_id',
+] as const;
+const INSERT_CHUNK = Math.floor(30_000 / STEP_COLUMNS.length);
+
+const num = (value: unknown): number => (typeof value === 'number' ? value : Number(value));
+const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : num(value));
+const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+function executionFromRow(row: Row): ExecutionRecord {
+  return {
+    id: String(row.id),
+    workflowName: String(row.workflow_name),
+    state: row.state as ExecutionRecord['state'],
+    args: String(row.args),
+    result: strOrNull(row.result),
+    error: strOrNull(row.error),
+    queue: String(row.queue),
+    priority: num(row.priority),
+    tags: JSON.parse(String(row.tags ?? '[]')) as string[],
+    parentId: strOrNull(row.parent_id),
+    parentPosition: numOrNull(row.parent_position),
+    idempotencyKey: strOrNull(row.idempotency_key),
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
+    startedAt: numOrNull(row.started_at),
+    finishedAt: numOrNull(row.finished_at),
+    deadlineAt: numOrNull(row.deadline_at),
+    wakeAt: numOrNull(row.wake_at),
+    leaseOwner: strOrNull(row.lease_owner),
+    leaseEpoch: num(row.lease_epoch),
+    leaseExpiresAt: numOrNull(row.lease_expires_at),
+    recoveries: num(row.recoveries),
+    progress: strOrNull(row.progress),
+    counters: strOrNull(row.counters),
+    customState: strOrNull(row.custom_state),
+  };
+}
+
+function stepFromRow(row: Row): StepRecord {
+  return {
+    id: String(row.id),
+    executionId: String(row.execution_id),
+    position: num(row.position),
+    kind: row.kind as StepRecord['kind'],
+    name: String(row.name),
+    args: strOrNull(row.args),
+    state: row.state as StepRecord['state'],
+    result: strOrNull(row.result),
+    error: strOrNull(row.error),
+    attempts: num(row.attempts),
+    retryPolicy: row.retry_policy ? (JSON.parse(String(row.retry_policy)) as RetryPolicy) : null,
+    timeoutMs: numOrNull(row.timeout_ms),
+    queue: String(row.queue),
+    priority: num(row.priority),
+    tags: JSON.parse(String(row.tags ?? '[]')) as string[],
+    maxConcurrent: numOrNull(row.max_concurrent),
+    availableAt: num(row.available_at),
+    fireAt: numOrNull(row.fire_at),
+    leaseOwner: strOrNull(row.lease_owner),
+    leaseEpoch: num(row.lease_epoch),
+    leaseExpiresAt: numOrNull(row.lease_expires_at),
+    recoveries: num(row.recoveries),
+    createdAt: num(row.created_at),
+    startedAt: numOrNull(row.started_at),
+    finishedAt: numOrNull(row.finished_at),
+    childExecutionId: strOrNull(row.child_execution_id),
+  };
+}
+
+function deadLetterFromRow(row: Row): DeadLetterRecord {
+  return {
+    id: String(row.id),
+    stepId: strOrNull(row.step_id),
+    executionId: String(row.execution_id),
+    kind: String(row.kind),
+    name: String(row.name),
+    args: strOrNull(row.args),
+    error: strOrNull(row.error),
+    attempts: num(row.attempts),
+    reason: String(row.reason),
+    createdAt: num(row.created_at),
+  };
+}
+
+export interface SqlStoreOptions {
+  client: SqlClient;
+  tables: TableNames;
+  bus: WakeBus;
+  migrate: () => Promise<void>;
+  /** Extra clean-up when the store closes (the DataSource it owns, a listener connection). */
+  onClose?: () => Promise<void>;
+}
+
+/**
+ * The engine's storage on SQL, shared by SQLite and PostgreSQL. Every write a worker makes for
+ * something it claimed names the lease owner and epoch it holds, so a worker that lost its lease
+ * changes nothing.
+ */
+export class SqlStore implements StentStore {
+  readonly dialect: string;
+  private readonly client: SqlClient;
+  private readonly t: TableNames;
+  private readonly bus: WakeBus;
+  private closed = false;
+
+  constructor(private readonly options: SqlStoreOptions) {
+    this.client = options.client;
+    this.dialect = options.client.dialect;
+    this.t = options.tables;
+    this.bus = options.bus;
+  }
+
+  private get pg(): boolean {
+    return this.client.dialect === 'postgres';
+  }
+
+  /** `column IN (...)` for a list of values. */
+  private inList(column: string, values: readonly unknown[], params: unknown[]): string {
+    if (values.length === 0) return '1 = 0';
+    if (this.pg) {
+      params.push(values);
+      return `${column} = ANY(?)`;
+    }
+    params.push(...values);
+    return `${column} IN (${values.map(() => '?').join(', ')})`;
+  }
+
+  private get skipLocked(): string {
+    return this.pg ? ' FOR UPDATE SKIP LOCKED' : '';
+  }
+
+  subscribe(listener: (event: WakeEvent) => void): () => void {
+    return this.bus.subscribe(listener);
+  }
+
+  migrate(): Promise<void> {
+    return this.options.migrate();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.client.close();
+    await this.options.onClose?.();
+  }
+
+  async ping(): Promise<void> {
+    await this.client.query('SELECT 1 AS ok');
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  // ---- executions ----------------------------------------------------------------------------
+
+  async createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean }> {
+    const run = async (tx: SqlExecutor) => {
+      const inserted = await tx.execute(
+        `INSERT INTO ${this.t.executions} (id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at)
+         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (idempotency_key) DO NOTHING`,
+        [
+          execution.id,
+          execution.workflowName,
+          execution.args,
+          execution.queue,
+          execution.priority,
+          JSON.stringify(execution.tags),
+          execution.parentId,
+          execution.parentPosition,
+          execution.idempotencyKey,
+          execution.createdAt,
+          execution.createdAt,
+          execution.wakeAt,
+          execution.deadlineAt,
+        ],
+      );
+      if (inserted > 0) return { id: execution.id, created: true };
+      const existing = await tx.query<{ id: string }>(`SELECT id FROM ${this.t.executions} WHERE idempotency_key = ?`, [execution.idempotencyKey]);
+      if (!existing[0]) throw new StentError(`Could not create execution '${execution.id}'`);
+      return { id: existing[0].id, created: false };
+    };
+    let result: { id: string; created: boolean };
+    try {
+      if (transaction !== undefined && transaction !== null) {
+        if (typeof (transaction as { query?: unknown }).query !== 'function') {
+          throw new ConfigurationError('dispatch: transaction must be a TypeORM EntityManager (or anything with query(sql, params))');
+        }
+        result = await run(externalExecutor(transaction as { query(sql: string, params?: unknown[]): Promise<unknown> }, this.client.dialect));
+      } else {
+        result = await run(this.client);
+      }
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConfigurationError(`An execution with id '${execution.id}' already exists`);
+      throw error;
+    }
+    if (result.created && transaction === undefined) this.bus.publish({ type: 'work' });
+    return result;
+  }
+
+  async getExecution(id: string): Promise<ExecutionRecord | null> {
+    const rows = await this.client.query(`SELECT * FROM ${this.t.executions} WHERE id = ?`, [id]);
+    return rows[0] ? executionFromRow(rows[0]) : null;
+  }
+
+  async listExecutions(filter: ExecutionFilter, page: Page): Promise<{ items: ExecutionRecord[]; total: number }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.state !== undefined) where.push(this.inList('state', Array.isArray(filter.state) ? filter.state : [filter.state], params));
+    if (filter.workflowName !== undefined) {
+      where.push('workflow_name = ?');
+      params.push(filter.workflowName);
+    }
+    if (filter.parentId !== undefined) {
+      where.push('parent_id = ?');
+      params.push(filter.parentId);
+    }
+    if (filter.queue !== undefined) {
+      where.push('queue = ?');
+      params.push(filter.queue);
+    }
+    if (filter.tag !== undefined) {
+      where.push('tags LIKE ?');
+      params.push(`%${JSON.stringify(filter.tag)}%`);
+    }
+    if (filter.createdAfter !== undefined) {
+      where.push('created_at >= ?');
+      params.push(filter.createdAfter);
+    }
+    if (filter.createdBefore !== undefined) {
+      where.push('created_at < ?');
+      params.push(filter.createdBefore);
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const [count] = await this.client.query<{ total: unknown }>(`SELECT COUNT(*) AS total FROM ${this.t.executions} ${clause}`, params);
+    const rows = await this.client.query(`SELECT * FROM ${this.t.executions} ${clause} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`, [
+      ...params,
+      page.limit ?? 50,
+      page.offset ?? 0,
+    ]);
+    return { items: rows.map(executionFromRow), total: num(count?.total ?? 0) };
+  }
+
+  async loadJournal(executionId: string): Promise<StepRecord[]> {
+    const rows = await this.client.query(`SELECT * FROM ${this.t.steps} WHERE execution_id = ? ORDER BY position`, [executionId]);
+    return rows.map(stepFromRow);
+  }
+
+  async loadSteps(executionId: string, positions: number[]): Promise<StepRecord[]> {
+    if (positions.length === 0) return [];
+    const params: unknown[] = [executionId];
+    const rows = await this.client.query(`SELECT * FROM ${this.t.steps} WHERE execution_id = ? AND ${this.inList('position', positions, params)}`, params);
+    return rows.map(stepFromRow);
+  }
+
+  // ---- claims --------------------------------------------------------------------------------
+
+  async claimExecutions(filter: ClaimFilter): Promise<ExecutionRecord[]> {
+    const params: unknown[] = [filter.owner, filter.now + filter.leaseMs, filter.now, filter.now, filter.now];
+    const names = this.inList('workflow_name', filter.names, params);
+    const queues = this.inList('queue', filter.queues, params);
+    params.push(filter.limit);
+    const rows = await this.client.transaction((tx) =>
+      tx.query(
+        `UPDATE ${this.t.executions}
+         SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?, wake_at = NULL,
+             started_at = COALESCE(started_at, ?), updated_at = ?
+         WHERE id IN (
+           SELECT id FROM ${this.t.executions}
+           WHERE lease_owner IS NULL AND wake_at IS NOT NULL AND wake_at <= ? AND state IN ${ACTIVE} AND ${names} AND ${queues}
+           ORDER BY priority DESC, wake_at
+           LIMIT ?${this.skipLocked}
+         ) AND lease_owner IS NULL
+         RETURNING *`,
+        params,
+      ),
+    );
+    return rows.map(executionFromRow);
+  }
+
+  async claimSteps(filter: ClaimFilter): Promise<StepRecord[]> {
+    const unlimited = filter.names.filter((name) => !filter.limits.has(name));
+    const limited = filter.names.filter((name) => filter.limits.has(name));
+    return this.client.transaction(async (tx) => {
+      const claimed: StepRecord[] = [];
+      if (unlimited.length > 0) {
+        claimed.push(...(await this.claimStepBatch(tx, filter, unlimited, filter.limit, true)));
+      }
+      for (const name of limited) {
+        const room = filter.limit - claimed.length;
+        if (room <= 0) break;
+        if (this.pg) await tx.query(`SELECT pg_advisory_xact_lock(hashtext(?)) AS locked`, [`stent:limit:${name}`]);
+        const [running] = await tx.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${this.t.steps} WHERE name = ? AND state = 'running'`, [name]);
+        const free = filter.limits.get(name)! - num(running?.n ?? 0);
+        if (free <= 0) continue;
+        claimed.push(...(await this.claimStepBatch(tx, filter, [name], Math.min(room, free), false)));
+      }
+      return claimed;
+    });
+  }
+
+  private async claimStepBatch(tx: SqlExecutor, filter: ClaimFilter, names: string[], limit: number, unlimitedOnly: boolean): Promise<StepRecord[]> {
+    const params: unknown[] = [filter.owner, filter.now + filter.leaseMs, filter.now, filter.now];
+    const nameClause = this.inList('name', names, params);
+    const queueClause = this.inList('queue', filter.queues, params);
+    params.push(limit);
+    const rows = await tx.query(
+      `UPDATE ${this.t.steps}
+       SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?, attempts = attempts + 1, started_at = ?
+       WHERE id IN (
+         SELECT id FROM ${this.t.steps}
+         WHERE state = 'pending' AND kind = 'activity' AND available_at <= ? AND ${nameClause} AND ${queueClause}
+           ${unlimitedOnly ? 'AND max_concurrent IS NULL' : ''}
+         ORDER BY priority DESC, available_at
+         LIMIT ?${this.skipLocked}
+       ) AND state = 'pending'
+       RETURNING *`,
+      params,
+    );
+    return rows.map(stepFromRow);
+  }
+
+  async takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>> {
+    const rows = await this.client.transaction((tx) =>
+      tx.query<{ id: string; lease_epoch: unknown }>(
+        `UPDATE ${this.t.executions} SET wake_at = NULL
+         WHERE lease_owner = ? AND wake_at IS NOT NULL AND wake_at <= ? AND state IN ${ACTIVE}
+         RETURNING id, lease_epoch`,
+        [owner, now],
+      ),
+    );
+    return rows.map((row) => ({ id: String(row.id), epoch: num(row.lease_epoch) }));
+  }
+
+  // ---- journal writes ------------------------------------------------------------------------
+
+  /** Locks the execution row for the rest of the transaction if the fence still holds. */
+  private async holdsFence(tx: SqlExecutor, fence: ExecutionFence, now: number): Promise<boolean> {
+    const changed = await tx.execute(
+      `UPDATE ${this.t.executions} SET updated_at = ? WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE}`,
+      [now, fence.executionId, fence.owner, fence.epoch],
+    );
+    return changed === 1;
+  }
+
+  async insertSteps(fence: ExecutionFence, steps: NewStep[]): Promise<boolean> {
+    if (steps.length === 0) return true;
+    const ok = await this.client.transaction(async (tx) => {
+      if (!(await this.holdsFence(tx, fence, steps[0]!.createdAt))) return false;
+      for (let start = 0; start < steps.length; start += INSERT_CHUNK) {
+        const chunk = steps.slice(start, start + INSERT_CHUNK);
+        const params: unknown[] = [];
+        const rows = chunk.map((step) => {
+          params.push(
+            step.id,
+            step.executionId,
+            step.position,
+            step.kind,
+            step.name,
+            step.args,
+            step.state,
+            step.result ?? null,
+            step.error ?? null,
+            step.claimedBy ? 1 : 0,
+            step.retryPolicy ? JSON.stringify(step.retryPolicy) : null,
+            step.timeoutMs,
+            step.queue,
+            step.priority,
+            JSON.stringify(step.tags),
+            step.maxConcurrent,
+            step.availableAt,
+            step.fireAt,
+            step.claimedBy?.owner ?? null,
+            step.claimedBy ? 1 : 0,
+            step.claimedBy?.leaseExpiresAt ?? null,
+            step.createdAt,
+            step.claimedBy ? step.createdAt : null,
+            step.childExecutionId ?? null,
+          );
+          return `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
+        });
+        await tx.execute(`INSERT INTO ${this.t.steps} (${STEP_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
+      }
+      return true;
+    });
+    if (ok && steps.some((step) => step.kind === 'activity' && step.state === 'pending')) this.bus.publish({ type: 'work' });
+    return ok;
+  }
+
+  async resolveStep(fence: ExecutionFence, position: number, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<boolean> {
+    return this.client.transaction(async (tx) => {
+      if (!(await this.holdsFence(tx, fence, now))) return false;
+      await tx.execute(
+        `UPDATE ${this.t.steps} SET state = ?, result = ?, error = ?, finished_at = ? WHERE execution_id = ? AND position = ? AND state IN ('pending', 'waiting')`,
+        [state, result, error, now, fence.executionId, position],
+      );
+      return true;
+    });
+  }
+
+  async completeSteps(completions: StepCompletion[]): Promise<boolean[]> {
+    const woken = new Set<string>();
+    const results = await this.client.transaction(async (tx) => {
+      const out: boolean[] = [];
+      for (const completion of completions) {
+        const { fence, outcome, finishedAt } = completion;
+        const guard = `WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state = 'running'`;
+        const guardParams = [fence.stepId, fence.owner, fence.epoch];
+        let changed: number;
+        if (outcome.kind === 'completed') {
+          changed = await tx.execute(
+            `UPDATE ${this.t.steps} SET state = 'completed', result = ?, error = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = ? ${guard}`,
+            [outcome.result, finishedAt, ...guardParams],
+          );
+        } else if (outcome.kind === 'retry') {
+          changed = await tx.execute(
+            `UPDATE ${this.t.steps} SET state = 'pending', error = ?, available_at = ?, lease_owner = NULL, lease_expires_at = NULL ${guard}`,
+            [outcome.error, outcome.availableAt, ...guardParams],
+          );
+        } else {
+          changed = await tx.execute(
+            `UPDATE ${this.t.steps} SET state = 'failed', error = ?, lease_owner = NULL, lease_expires_at = NULL, finished_at = ? ${guard}`,
+            [outcome.error, finishedAt, ...guardParams],
+          );
+          if (changed === 1) await this.deadLetterStep(tx, fence.stepId, outcome.deadLetterReason, finishedAt);
+        }
+        out.push(changed === 1);
+        if (changed === 1 && outcome.kind !== 'retry' && completion.wakeExecution) {
+          await this.wake(tx, completion.executionId, finishedAt);
+          woken.add(completion.executionId);
+        }
+      }
+      return out;
+    });
+    for (const executionId of woken) this.bus.publish({ type: 'woken', executionId });
+    return results;
+  }
+
+  private async wake(tx: SqlExecutor, executionId: string, now: number): Promise<void> {
+    await tx.execute(
+      `UPDATE ${this.t.executions} SET wake_at = ? WHERE id = ? AND state IN ${ACTIVE} AND (wake_at IS NULL OR wake_at > ?)`,
+      [now, executionId, now],
+    );
+  }
+
+  private async deadLetterStep(tx: SqlExecutor, stepId: string, reason: string, now: number): Promise<void> {
+    await tx.execute(
+      `INSERT INTO ${this.t.deadLetters} (id, step_id, execution_id, kind, name, args, error, attempts, reason, created_at)
+       SELECT ?, id, execution_id, kind, name, args, error, attempts, ?, ? FROM ${this.t.steps} WHERE id = ?`,
+      [randomUUID(), reason, now, stepId],
+    );
+  }
+
+  // ---- execution state -----------------------------------------------------------------------
+
+  async suspendExecution(fence: ExecutionFence, wakeAt: number | null, awaitedPositions: number[], now: number): Promise<boolean> {
+    let wokeNow = false;
+    const ok = await this.client.transaction(async (tx) => {
+      const released = await tx.execute(
+        `UPDATE ${this.t.executions} SET lease_owner = NULL, lease_expires_at = NULL, wake_at = ?, updated_at = ?
+         WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE}`,
+        [wakeAt, now, fence.executionId, fence.owner, fence.epoch],
+      );
+      if (released !== 1) return false;
+      if (awaitedPositions.length > 0) {
+        const params: unknown[] = [fence.executionId];
+        const positions = this.inList('position', awaitedPositions, params);
+        const [done] = await tx.query<{ n: unknown }>(
+          `SELECT COUNT(*) AS n FROM ${this.t.steps} WHERE execution_id = ? AND ${positions} AND state IN ('completed', 'failed')`,
+          params,
+        );
+        if (num(done?.n ?? 0) > 0) {
+          await tx.execute(`UPDATE ${this.t.executions} SET wake_at = ? WHERE id = ?`, [now, fence.executionId]);
+          wokeNow = true;
+        }
+      }
+      return true;
+    });
+    if (wokeNow) this.bus.publish({ type: 'work' });
+    return ok;
+  }
+
+  async finishExecution(fence: ExecutionFence, state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null, now: number): Promise<boolean> {
+    const ok = await this.client.transaction((tx) => this.finishWithin(tx, fence, state, result, error, now));
+    if (ok) this.bus.publish({ type: 'finished', executionId: fence.executionId });
+    return ok;
+  }
+
+  private async finishWithin(tx: SqlExecutor, fence: ExecutionFence, state: string, result: string | null, error: string | null, now: number): Promise<boolean> {
+    const changed = await tx.execute(
+      `UPDATE ${this.t.executions}
+       SET state = ?, result = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL, wake_at = NULL
+       WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE}`,
+      [state, result, error, now, now, fence.executionId, fence.owner, fence.epoch],
+    );
+    if (changed !== 1) return false;
+    if (state !== 'completed') {
+      await tx.execute(`UPDATE ${this.t.steps} SET state = 'cancelled', finished_at = ? WHERE execution_id = ? AND state IN ('pending', 'waiting')`, [
+        now,
+        fence.executionId,
+      ]);
+    }
+    return true;
+  }
+
+  async failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number): Promise<boolean> {
+    const ok = await this.client.transaction(async (tx) => {
+      if (!(await this.finishWithin(tx, fence, 'failed', null, error, now))) return false;
+      await tx.execute(
+        `INSERT INTO ${this.t.deadLetters} (id, step_id, execution_id, kind, name, args, error, attempts, reason, created_at)
+         SELECT ?, NULL, id, 'workflow', workflow_name, args, ?, recoveries + 1, ?, ? FROM ${this.t.executions} WHERE id = ?`,
+        [randomUUID(), error, reason, now, fence.executionId],
+      );
+      return true;
+    });
+    if (ok) this.bus.publish({ type: 'finished', executionId: fence.executionId });
+    return ok;
+  }
+
+  // ---- leases --------------------------------------------------------------------------------
+
+  async renewLeases(owner: string, now: number, leaseMs: number): Promise<void> {
+    await this.client.transaction(async (tx) => {
+      await tx.execute(`UPDATE ${this.t.steps} SET lease_expires_at = ? WHERE lease_owner = ? AND state = 'running'`, [now + leaseMs, owner]);
+      await tx.execute(`UPDATE ${this.t.executions} SET lease_expires_at = ? WHERE lease_owner = ?`, [now + leaseMs, owner]);
+    });
+  }
+
+  async releaseLeases(owner: string, now: number): Promise<void> {
+    await this.client.transaction(async (tx) => {
+      await tx.execute(
+        `UPDATE ${this.t.steps} SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = ?, attempts = attempts - 1
+         WHERE lease_owner = ? AND state = 'running'`,
+        [now, owner],
+      );
+      await tx.execute(
+        `UPDATE ${this.t.executions} SET lease_owner = NULL, lease_expires_at = NULL, wake_at = ? WHERE lease_owner = ? AND state IN ${ACTIVE}`,
+        [now, owner],
+      );
+    });
+    this.bus.publish({ type: 'work' });
+  }
+
+  async reapExpiredLeases(now: number, maxRecoveries: number): Promise<ReapResult> {
+    const result = await this.client.transaction(async (tx) => {
+      const poisoned = await tx.query<{ id: string; execution_id: string }>(
+        `SELECT id, execution_id FROM ${this.t.steps} WHERE state = 'running' AND lease_expires_at < ? AND recoveries + 1 >= ?${this.pg ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+        [now, maxRecoveries],
+      );
+      for (const step of poisoned) {
+        await tx.execute(
+          `UPDATE ${this.t.steps} SET state = 'failed', recoveries = recoveries + 1, lease_owner = NULL, lease_expires_at = NULL, finished_at = ?,
+             error = COALESCE(error, ?) WHERE id = ?`,
+          [now, JSON.stringify({ name: 'WorkerLostError', message: `The worker running this step stopped ${maxRecoveries} times; treated as a poison task` }), step.id],
+        );
+        await this.deadLetterStep(tx, step.id, 'poison: workers lost while running it', now);
+        await this.wake(tx, step.execution_id, now);
+      }
+      const steps = await tx.execute(
+        `UPDATE ${this.t.steps} SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, recoveries = recoveries + 1, available_at = ?
+         WHERE state = 'running' AND lease_expires_at < ?`,
+        [now, now],
+      );
+      const executions = await tx.execute(
+        `UPDATE ${this.t.executions} SET lease_owner = NULL, lease_expires_at = NULL, wake_at = ?, recoveries = recoveries + 1
+         WHERE lease_owner IS NOT NULL AND lease_expires_at < ? AND state IN ${ACTIVE}`,
+        [now, now],
+      );
+      return { steps: steps + poisoned.length, executions, deadLettered: poisoned.length };
+    });
+    if (result.steps + result.executions > 0) this.bus.publish({ type: 'work' });
+    return result;
+  }
+
+  async recordWorker(owner: string, info: { hostname: string; pid: number; queues: string[]; startedAt: number; now: number; state: string }): Promise<void> {
+    await this.client.execute(
+      `INSERT INTO ${this.t.workers} (id, hostname, pid, queues, state, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET state = excluded.state, heartbeat_at = excluded.heartbeat_at`,
+      [owner, info.hostname, info.pid, JSON.stringify(info.queues), info.state, info.startedAt, info.now],
+    );
+  }
+
+  async listDeadLetters(page: Page): Promise<{ items: DeadLetterRecord[]; total: number }> {
+    const [count] = await this.client.query<{ total: unknown }>(`SELECT COUNT(*) AS total FROM ${this.t.deadLetters}`);
+    const rows = await this.client.query(`SELECT * FROM ${this.t.deadLetters} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`, [page.limit ?? 50, page.offset ?? 0]);
+    return { items: rows.map(deadLetterFromRow), total: num(count?.total ?? 0) };
+  }
+
+  async countRunning(name: string): Promise<number> {
+    const [row] = await this.client.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${this.t.steps} WHERE name = ? AND state = 'running'`, [name]);
+    return num(row?.n ?? 0);
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
