@@ -1,2 +1,3 @@
 export * from './core/index.js';
 export * from './persistence/index.js';
+export * from './nest/index.js';

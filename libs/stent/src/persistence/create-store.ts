@@ -30,7 +30,12 @@ export interface StentStoreOptions {
 
 /** Parses `STENT_DATABASE_URL`-style strings: a postgres URL, or a SQLite file path. */
 export function databaseFromUrl(url: string): StentDatabaseOptions {
-  if (/^postgres(ql)?:\/\//.test(url)) return { type: 'postgres', url };
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const parsed = new URL(url);
+    const schema = parsed.searchParams.get('schema') ?? undefined;
+    parsed.searchParams.delete('schema');
+    return { type: 'postgres', url: parsed.toString(), schema };
+  }
   return { type: 'better-sqlite3', database: url.replace(/^sqlite:(\/\/)?/, '') };
 }
 

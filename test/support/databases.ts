@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { StentDatabaseOptions } from 'nestjs-stent';
+
+/** PostgreSQL used by the tests; CI starts it and fails if it is unreachable (never skipped). */
+export const POSTGRES_URL = process.env.STENT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export type Dialect = 'sqlite' | 'postgres';
+export const DIALECTS: Dialect[] = ['sqlite', 'postgres'];
+
+export interface TestDatabase {
+  dialect: Dialect;
+  /** Options for StentModule / createStentStore. */
+  options: StentDatabaseOptions;
+  /** A STENT_DATABASE_URL-style string for child processes (SQLite path or postgres URL). */
+  url: string;
+  /** PostgreSQL schema holding this test's tables (undefined on SQLite). */
+  schema?: string;
+  dispose(): Promise<void>;
+}
+
+/** A database of its own for one test: a new SQLite file, or a new PostgreSQL schema. */
+export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'stent-test-'));
+    const file = join(dir, 'stent.db');
+    return {
+      dialect,
+      options: { type: 'better-sqlite3', database: file },
+      url: file,
+      dispose: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const schema = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA "${schema}"`);
+  } finally {
+    await client.end();
+  }
+  return {
+    dialect,
+    options: { type: 'postgres', url: POSTGRES_URL, schema },
+    url: `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}schema=${schema}`,
+    schema,
+    dispose: async () => {
+      const cleanup = new pg.Client({ connectionString: POSTGRES_URL });
+      await cleanup.connect();
+      try {
+        await cleanup.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await cleanup.end();
+      }
+    },
+  };
+}
