@@ -1,12 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ResolvedActivityOptions } from './definitions.js';
+import type { ResolvedActivityOptions, WorkflowDefinition } from './definitions.js';
 
 /** What durable helpers need from the workflow run they are called in. */
 export interface WorkflowScope {
   readonly kind: 'workflow';
   readonly executionId: string;
   callActivity(activity: ResolvedActivityOptions, args: unknown[]): Promise<unknown>;
-  callChild(workflowName: string, args: unknown[]): Promise<unknown>;
+  callChild(workflow: WorkflowDefinition, args: unknown[]): Promise<unknown>;
   sleep(ms: number): Promise<void>;
   waitForSignal(name: string, timeoutMs: number | undefined): Promise<unknown>;
   mapActivity(activity: ResolvedActivityOptions, items: unknown[][]): Promise<unknown[]>;

@@ -16,8 +16,16 @@ export const DURABLE_METHOD = Symbol.for('stent.durableMethod');
 
 export type AnyClass = abstract new (...args: any[]) => object;
 
+export interface ActivityCachePolicy {
+  ttlMs: number | null;
+  key: ((...args: any[]) => string) | null;
+  version: string;
+}
+
 export interface ResolvedActivityOptions {
   name: string;
+  /** Set when results are reused across executions (idempotent / cached). */
+  cache: ActivityCachePolicy | null;
   retry: RetryPolicy;
   timeoutMs: number | null;
   maxConcurrent: number | null;
@@ -71,6 +79,16 @@ function checkRouting(what: string, options: { queue?: string; priority?: number
   }
 }
 
+function cachePolicy(own: ActivityOptions, options: ActivityOptions): ActivityCachePolicy | null {
+  const cached = own.cached ?? options.cached;
+  const idempotent = own.idempotent ?? options.idempotent;
+  if (!cached && !idempotent) return null;
+  const ttl = typeof cached === 'object' ? parseOptionalDuration(cached.ttl) ?? null : null;
+  const key = own.key ?? options.key ?? null;
+  if (key !== null && typeof key !== 'function') throw new ConfigurationError('activity key must be a function of the arguments');
+  return { ttlMs: ttl, key, version: String(own.version ?? options.version ?? 1) };
+}
+
 /** Options on one method of an activity class (applied before the class-level definition). */
 export function setActivityMethodOptions(prototype: object, methodName: string, options: ActivityOptions): void {
   checkRouting(`${prototype.constructor.name}.${methodName}`, options);
@@ -113,6 +131,7 @@ export function defineActivity(target: AnyClass, options: ActivityOptions = {}):
       queue: own.queue ?? options.queue ?? 'default',
       priority: own.priority ?? options.priority ?? 0,
       tags: own.tags ?? options.tags ?? [],
+      cache: cachePolicy(own, options),
     };
     const wrapper = function durableActivity(this: unknown, ...args: unknown[]): unknown {
       const scope = currentWorkflowScope();
@@ -151,7 +170,7 @@ export function defineWorkflow(target: AnyClass, options: WorkflowOptions = {}):
   };
   const wrapper = function durableWorkflow(this: unknown, ...args: unknown[]): unknown {
     const scope = currentWorkflowScope();
-    if (scope) return scope.callChild(name, args);
+    if (scope) return scope.callChild(definition, args);
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   };
   Object.defineProperty(wrapper, 'name', { value: 'run' });

@@ -8,7 +8,7 @@ import { stderrLogger, type StentLogger } from './logger.js';
 import type { DispatchOptions } from './options.js';
 import { Registry } from './registry.js';
 import { Result, isFinalState, type ExecutionState } from './result.js';
-import { decode, decodeError, encode } from './serialization.js';
+import { decode, decodeError, encode, encodeError } from './serialization.js';
 import type { ExecutionFilter, ExecutionRecord, Page, StentStore, StepRecord, DeadLetterRecord } from './store.js';
 import { Worker, type WorkerOptions } from './worker.js';
 
@@ -34,6 +34,12 @@ export interface ExecutionInfo {
   args: unknown[];
   /** Present once the execution is final. */
   result?: Result<unknown, unknown>;
+  /** Set by the workflow with Stent.setProgress. */
+  progress: unknown;
+  /** Counters incremented by the workflow with Stent.incrementCounter. */
+  counters: Record<string, number>;
+  /** Values set by the workflow with Stent.setState. */
+  customState: Record<string, unknown>;
   queue: string;
   priority: number;
   tags: string[];
@@ -240,6 +246,26 @@ export class StentExecutor {
     }
   }
 
+  // ---- signals and cancel --------------------------------------------------------------------
+
+  /** Delivers a signal to a running (or not yet started) execution; kept until the workflow waits for it. */
+  async sendSignal(executionId: string, name: string, payload?: unknown): Promise<void> {
+    if (typeof executionId !== 'string' || executionId === '') throw new ExecutionNotFoundError(String(executionId));
+    if (typeof name !== 'string' || name === '') throw new ConfigurationError('sendSignal: the signal name must be a non-empty string');
+    const encoded = encode(payload, `signal '${name}'`);
+    await this.store.sendSignal(executionId, name, encoded, this.clock.now());
+  }
+
+  /**
+   * Cancels an execution and its child executions: pending steps are cancelled and running activities
+   * see their AbortSignal fire. Cancelling an execution that already finished changes nothing and says so.
+   */
+  async cancel(executionId: string): Promise<{ cancelled: boolean; state: ExecutionState }> {
+    if (typeof executionId !== 'string' || executionId === '') throw new ExecutionNotFoundError(String(executionId));
+    const outcome = await this.store.cancelExecution(executionId, encodeError(new WorkflowCancelledError(executionId)), this.clock.now());
+    return { cancelled: outcome.changed, state: outcome.state as ExecutionState };
+  }
+
   // ---- queries -------------------------------------------------------------------------------
 
   async getExecution(executionId: string): Promise<ExecutionInfo> {
@@ -294,6 +320,9 @@ export class StentExecutor {
       state: record.state,
       args: decode(record.args) as unknown[],
       result: isFinalState(record.state) ? this.outcomeOf(record) : undefined,
+      progress: record.progress === null ? undefined : JSON.parse(record.progress),
+      counters: record.counters === null ? {} : JSON.parse(record.counters),
+      customState: record.customState === null ? {} : JSON.parse(record.customState),
       queue: record.queue,
       priority: record.priority,
       tags: record.tags,

@@ -17,6 +17,17 @@ export interface ActivityOptions extends RoutingOptions {
   timeout?: Duration;
   /** Cluster-wide cap on attempts of this activity running at once. */
   maxConcurrent?: number;
+  /**
+   * Reuse the stored result of an earlier successful call with the same key (activity name, version
+   * and arguments, or `key(...args)`) across executions, instead of running the body again.
+   */
+  idempotent?: boolean;
+  /** Like idempotent, with an optional time to live for stored results. */
+  cached?: boolean | { ttl: Duration };
+  /** Custom cache/idempotency key from the arguments. */
+  key?: (...args: any[]) => string;
+  /** Part of the default key: bump it when the activity's result for the same arguments changes. */
+  version?: string | number;
 }
 
 export interface WorkflowOptions extends RoutingOptions {

@@ -113,12 +113,21 @@ export interface NewStep {
   fireAt: number | null;
   createdAt: number;
   childExecutionId?: string | null;
+  /** A child execution created in the same transaction (kind 'child'). */
+  child?: NewExecution;
+  /** Changes to the execution applied in the same transaction (replay-safe progress, counters, state). */
+  effect?: StepEffect;
   /** Insert already claimed by this owner (the inserting worker runs it at once). */
   claimedBy?: { owner: string; leaseExpiresAt: number };
 }
 
+export type StepEffect =
+  | { kind: 'progress'; value: string }
+  | { kind: 'counter'; name: string; by: number }
+  | { kind: 'state'; key: string; value: string };
+
 export type StepOutcome =
-  | { kind: 'completed'; result: string }
+  | { kind: 'completed'; result: string; cache?: { key: string; expiresAt: number | null } }
   | { kind: 'retry'; error: string; availableAt: number }
   | { kind: 'failed'; error: string; deadLetterReason: string };
 
@@ -150,6 +159,8 @@ export interface ClaimFilter {
   owner: string;
   names: string[];
   queues: string[];
+  /** When non-empty, only tasks carrying at least one of these tags. */
+  tags: string[];
   limit: number;
   now: number;
   leaseMs: number;
@@ -218,7 +229,7 @@ export interface StentStore {
   completeSteps(completions: StepCompletion[]): Promise<boolean[]>;
 
   /** Releases an owned execution that is waiting; wakes it at `wakeAt` or at once if an awaited step already finished. */
-  suspendExecution(fence: ExecutionFence, wakeAt: number | null, awaitedPositions: number[], now: number): Promise<boolean>;
+  suspendExecution(fence: ExecutionFence, wakeAt: number | null, awaitedPositions: number[], awaitedSignals: string[], now: number): Promise<boolean>;
   finishExecution(
     fence: ExecutionFence,
     state: 'completed' | 'failed' | 'timed_out',
@@ -229,10 +240,22 @@ export interface StentStore {
   /** Fails an execution for good and records it in the dead-letter list (non-determinism, poison). */
   failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number): Promise<boolean>;
 
-  renewLeases(owner: string, now: number, leaseMs: number): Promise<void>;
+  /** Renews this owner's leases; returns ids of running steps whose execution has ended meanwhile (to abort). */
+  renewLeases(owner: string, now: number, leaseMs: number): Promise<string[]>;
   releaseLeases(owner: string, now: number): Promise<void>;
   reapExpiredLeases(now: number, maxRecoveries: number): Promise<ReapResult>;
   recordWorker(owner: string, info: { hostname: string; pid: number; queues: string[]; startedAt: number; now: number; state: string }): Promise<void>;
+
+  /** Stores a signal for an active execution and wakes it. Throws ExecutionNotFoundError / ExecutionFinishedError. */
+  sendSignal(executionId: string, name: string, payload: string, now: number): Promise<void>;
+  /**
+   * Consumes the oldest unconsumed signal `name` for the step at `position`, completing that step in
+   * the same transaction. With `timedOut`, a step that finds none is failed with `timeoutError` instead.
+   */
+  consumeSignal(fence: ExecutionFence, position: number, name: string, now: number, timeoutError: string | null): Promise<{ kind: 'received'; payload: string } | { kind: 'timed_out' } | { kind: 'none' } | { kind: 'lost' }>;
+  /** Cancels an execution and its descendants; no-op (changed=false) if it is already final. */
+  cancelExecution(executionId: string, error: string, now: number): Promise<{ changed: boolean; state: string; cancelled: string[] }>;
+  lookupCache(key: string, now: number): Promise<string | null>;
 
   listDeadLetters(page: Page): Promise<{ items: DeadLetterRecord[]; total: number }>;
   countRunning(name: string): Promise<number>;

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { scopeStorage, type ActivityScope } from './context.js';
 import { parseDuration, type Duration } from './duration.js';
-import { ActivityTimeoutError, ConfigurationError, SerializationError } from './errors.js';
+import { ActivityTimeoutError, ConfigurationError, SerializationError, WorkflowCancelledError } from './errors.js';
 import type { Clock } from './clock.js';
 import type { StentEvents } from './events.js';
 import type { StentLogger } from './logger.js';
@@ -18,6 +18,8 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Queues this worker serves. Default ['default']. */
   queues?: string[];
+  /** When set, this worker only takes tasks that carry at least one of these tags. */
+  tags?: string[];
   /** How long a claim holds without a heartbeat. Default '30s'. */
   lease?: Duration;
   /** How often leases are renewed. Default a third of the lease. */
@@ -47,6 +49,7 @@ interface RunningAttempt {
 interface Settings {
   concurrency: number;
   queues: string[];
+  tags: string[];
   leaseMs: number;
   heartbeatMs: number;
   pollMs: number;
@@ -66,6 +69,7 @@ function settingsFrom(options: WorkerOptions): Settings {
   return {
     concurrency,
     queues,
+    tags: options.tags ?? [],
     leaseMs,
     heartbeatMs: options.heartbeat === undefined ? Math.max(50, Math.floor(leaseMs / 3)) : parseDuration(options.heartbeat),
     pollMs: parseDuration(options.pollInterval ?? '100ms'),
@@ -204,6 +208,23 @@ export class Worker implements RunHost {
       this.poke();
     } else if (event.type === 'woken' && this.runs.has(event.executionId)) {
       this.poke();
+    } else if (event.type === 'finished') {
+      this.executionEnded(event.executionId);
+    }
+  }
+
+  /** An execution ended elsewhere (cancelled, timed out): stop its run here and abort its activities. */
+  private executionEnded(executionId: string): void {
+    const run = this.runs.get(executionId);
+    if (run && !run.ended) run.abandon('execution ended elsewhere');
+    for (const attempt of this.attempts.values()) {
+      if (attempt.step.executionId === executionId && !attempt.abort.signal.aborted) {
+        void this.store.getExecution(executionId).then((record) => {
+          if (record && record.state !== 'completed' && record.state !== 'running' && record.state !== 'pending') {
+            attempt.abort.abort(new WorkflowCancelledError(executionId));
+          }
+        }, () => undefined);
+      }
     }
   }
 
@@ -267,6 +288,7 @@ export class Worker implements RunHost {
       owner: this.ownerId,
       names,
       queues: this.settings.queues,
+      tags: this.settings.tags,
       limit: free,
       now: this.clock.now(),
       leaseMs: this.settings.leaseMs,
@@ -284,6 +306,7 @@ export class Worker implements RunHost {
       owner: this.ownerId,
       names,
       queues: this.settings.queues,
+      tags: this.settings.tags,
       limit: Math.min(free, 100),
       now: this.clock.now(),
       leaseMs: this.settings.leaseMs,
@@ -323,6 +346,7 @@ export class Worker implements RunHost {
       if (step.kind !== 'activity' || step.maxConcurrent !== null) continue;
       if (this.freeSlots() <= 0) break;
       if (!this.registry.activity(step.name) || !this.settings.queues.includes(step.queue)) continue;
+      if (this.settings.tags.length > 0 && !step.tags.some((tag) => this.settings.tags.includes(tag))) continue;
       step.state = 'running';
       step.claimedBy = { owner: this.ownerId, leaseExpiresAt };
       this.reserved++;
@@ -368,7 +392,7 @@ export class Worker implements RunHost {
       this.events.emit('execution.finished', { executionId: run.executionId, workflowName: run.execution.workflowName, state: end.state });
     } else if (end.kind === 'suspended') {
       this.events.emit('execution.suspended', { executionId: run.executionId, wakeAt: end.wakeAt });
-    } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'claimed again') {
+    } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'claimed again' && end.reason !== 'execution ended elsewhere') {
       this.logger.warn(`Execution ${run.executionId}: run dropped from this worker (${end.reason})`);
     }
     this.poke();
@@ -392,9 +416,18 @@ export class Worker implements RunHost {
       signal: abort.signal,
       heartbeat: () => void this.store.renewLeases(this.ownerId, this.clock.now(), this.settings.leaseMs).catch(() => {}),
     };
+    let cacheKey: string | undefined;
     const body = async (): Promise<unknown> => {
       if (!registered) throw new ConfigurationError(`Activity '${step.name}' is not registered in this worker`);
       const args = decode(step.args) as unknown[];
+      const cache = registered.definition.cache;
+      if (cache) {
+        cacheKey = cache.key
+          ? `${step.name}:${String(cache.key(...args))}`
+          : `${step.name}:${cache.version}:${createHash('sha256').update(step.args ?? '').digest('hex')}`;
+        const stored = await this.store.lookupCache(cacheKey, this.clock.now());
+        if (stored !== null) return { [CACHED]: stored };
+      }
       return registered.definition.original.apply(registered.instance, args);
     };
     let timer: NodeJS.Timeout | undefined;
@@ -414,20 +447,31 @@ export class Worker implements RunHost {
     attempt.done = outcome.then((result) => {
       if (timer) clearTimeout(timer);
       if (this.attempts.get(step.id) !== attempt) return;
-      this.settleAttempt(attempt, result, run);
+      const cache = registered?.definition.cache;
+      this.settleAttempt(attempt, result, run, cacheKey && cache ? { key: cacheKey, expiresAt: cache.ttlMs === null ? null : this.clock.now() + cache.ttlMs } : undefined);
     });
   }
 
-  private settleAttempt(attempt: RunningAttempt, result: { ok: true; value: unknown } | { ok: false; error: unknown }, run: WorkflowRun | undefined): void {
+  private settleAttempt(
+    attempt: RunningAttempt,
+    result: { ok: true; value: unknown } | { ok: false; error: unknown },
+    run: WorkflowRun | undefined,
+    cache: { key: string; expiresAt: number | null } | undefined,
+  ): void {
     const { step } = attempt;
     const now = this.clock.now();
     let completion: StepCompletion['outcome'];
     let failure: unknown;
     if (result.ok) {
-      try {
-        completion = { kind: 'completed', result: encode(result.value, `${step.name}(result)`) };
-      } catch (error) {
-        failure = error;
+      const value = result.value as Record<symbol, string> | undefined;
+      if (value && typeof value === 'object' && CACHED in value) {
+        completion = { kind: 'completed', result: value[CACHED]! };
+      } else {
+        try {
+          completion = { kind: 'completed', result: encode(result.value, `${step.name}(result)`), cache };
+        } catch (error) {
+          failure = error;
+        }
       }
     } else {
       failure = result.error;
@@ -521,7 +565,11 @@ export class Worker implements RunHost {
   private async heartbeat(): Promise<void> {
     if (this.stateValue === 'stopped') return;
     try {
-      await this.store.renewLeases(this.ownerId, this.clock.now(), this.settings.leaseMs);
+      const ended = await this.store.renewLeases(this.ownerId, this.clock.now(), this.settings.leaseMs);
+      for (const stepId of ended) {
+        const attempt = this.attempts.get(stepId);
+        if (attempt && !attempt.abort.signal.aborted) attempt.abort.abort(new WorkflowCancelledError(attempt.step.executionId));
+      }
       await this.recordSelf();
     } catch (error) {
       this.logger.error(`Worker ${this.ownerId}: heartbeat failed`, error);
@@ -539,6 +587,9 @@ export class Worker implements RunHost {
     });
   }
 }
+
+/** Marks a result that came from the idempotency/cache table rather than from running the body. */
+const CACHED = Symbol('stent.cached');
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { scopeStorage, type WorkflowScope } from './context.js';
-import type { ResolvedActivityOptions } from './definitions.js';
+import type { ResolvedActivityOptions, WorkflowDefinition } from './definitions.js';
 import { ActivityFailedError, NonDeterminismError, SignalTimeoutError, StentError, WorkflowTimedOutError } from './errors.js';
+import type { StepEffect } from './store.js';
 import { decode, decodeError, encode, encodeError } from './serialization.js';
 import type { ExecutionFence, ExecutionRecord, NewStep, StepKind, StepRecord } from './store.js';
 import type { RunHost } from './run-host.js';
@@ -14,6 +15,8 @@ interface Waiter {
   reject(error: unknown): void;
   /** For timers and signal time-outs: when the wait ends on its own. */
   fireAt: number | null;
+  /** For signal waits: the signal's name. */
+  signal?: string;
   timer?: NodeJS.Timeout;
 }
 
@@ -149,8 +152,39 @@ export class WorkflowRun implements WorkflowScope {
     return Promise.all(items.map((args) => this.callActivity(activity, args)));
   }
 
-  callChild(workflowName: string, _args: unknown[]): Promise<unknown> {
-    return Promise.reject(new StentError(`Child workflows ('${workflowName}') are not supported by this version of Stent`));
+  callChild(workflow: WorkflowDefinition, args: unknown[]): Promise<unknown> {
+    if (this.ended) return never();
+    let encodedArgs: string;
+    try {
+      encodedArgs = encode(args, `${workflow.name}(args)`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const position = this.nextPosition++;
+    const recorded = this.checkJournal(position, 'child', workflow.name);
+    if (recorded === null) return never();
+    if (recorded) return this.answerFromJournal(recorded);
+    const now = this.host.clock.now();
+    const childId = `${this.executionId}.${position}`;
+    const step = this.valueStep(position, 'child', workflow.name, 'waiting', null, null);
+    step.args = encodedArgs;
+    step.childExecutionId = childId;
+    step.child = {
+      id: childId,
+      workflowName: workflow.name,
+      args: encodedArgs,
+      queue: workflow.queue,
+      priority: workflow.priority,
+      tags: workflow.tags,
+      parentId: this.executionId,
+      parentPosition: position,
+      idempotencyKey: null,
+      createdAt: now,
+      wakeAt: now,
+      deadlineAt: workflow.maxDurationMs === null ? null : now + workflow.maxDurationMs,
+    };
+    this.enqueueInsert(step);
+    return this.wait(position, 'child', null);
   }
 
   sleep(ms: number): Promise<void> {
@@ -174,8 +208,40 @@ export class WorkflowRun implements WorkflowScope {
     return this.wait(position, 'sleep', fireAt) as Promise<void>;
   }
 
-  waitForSignal(name: string, _timeoutMs: number | undefined): Promise<unknown> {
-    return Promise.reject(new StentError(`Signals ('${name}') are not supported by this version of Stent`));
+  waitForSignal(name: string, timeoutMs: number | undefined): Promise<unknown> {
+    if (this.ended) return never();
+    const position = this.nextPosition++;
+    const recorded = this.checkJournal(position, 'signal', name);
+    if (recorded === null) return never();
+    if (recorded) return this.answerFromJournal(recorded);
+    const now = this.host.clock.now();
+    const fireAt = timeoutMs === undefined ? null : now + timeoutMs;
+    const step = this.valueStep(position, 'signal', name, 'waiting', null, fireAt);
+    step.timeoutMs = timeoutMs ?? null;
+    this.enqueueInsert(step);
+    const waiting = this.wait(position, 'signal', fireAt, name);
+    // A signal sent before this wait is already stored: try to take it at once (after the step is recorded).
+    this.flushInserts();
+    this.enqueueWrite(() => this.takeSignal(position, name, false));
+    return waiting;
+  }
+
+  /** Consumes a stored signal for the wait at `position` (recorded in the same transaction as the step). */
+  private async takeSignal(position: number, name: string, timedOut: boolean): Promise<void> {
+    if (this.ended) return;
+    const waiter = this.waiters.get(position);
+    if (!waiter) return;
+    const timeoutMs = waiter.fireAt !== null ? (this.journal.get(position)?.timeoutMs ?? 0) : 0;
+    const outcome = await this.host.store.consumeSignal(
+      this.fence,
+      position,
+      name,
+      this.host.clock.now(),
+      timedOut ? encodeError(new SignalTimeoutError(name, timeoutMs)) : null,
+    );
+    if (outcome.kind === 'lost') return this.abandon('lease lost while taking a signal');
+    if (outcome.kind === 'received') this.settle(position, { ok: true, value: decode(outcome.payload) });
+    else if (outcome.kind === 'timed_out') this.settle(position, { ok: false, error: new SignalTimeoutError(name, timeoutMs) });
   }
 
   recordValue<T>(label: string, produce: () => T): T {
@@ -201,16 +267,29 @@ export class WorkflowRun implements WorkflowScope {
     return this.recordValue('random', () => Math.random());
   }
 
-  setProgress(_progress: unknown): void {
-    throw new StentError('setProgress is not supported by this version of Stent');
+  setProgress(progress: unknown): void {
+    this.recordEffect('setProgress', { kind: 'progress', value: JSON.stringify(progress ?? null) });
   }
 
-  incrementCounter(_name: string, _by: number): void {
-    throw new StentError('counters are not supported by this version of Stent');
+  incrementCounter(name: string, by: number): void {
+    if (!Number.isFinite(by)) throw new StentError(`incrementCounter('${name}'): the increment must be a finite number`);
+    this.recordEffect(`counter:${name}`, { kind: 'counter', name, by });
   }
 
-  setState(_key: string, _value: unknown): void {
-    throw new StentError('custom state is not supported by this version of Stent');
+  setState(key: string, value: unknown): void {
+    this.recordEffect(`state:${key}`, { kind: 'state', key, value: JSON.stringify(value ?? null) });
+  }
+
+  /** A change to the execution, taken as a journal position so a replay does not apply it twice. */
+  private recordEffect(label: string, effect: StepEffect): void {
+    if (this.ended) return;
+    if (effect.kind !== 'counter') JSON.parse(effect.value);
+    const position = this.nextPosition++;
+    const recorded = this.checkJournal(position, 'value', label);
+    if (recorded !== undefined) return;
+    const step = this.valueStep(position, 'value', label, 'completed', null, null);
+    step.effect = effect;
+    this.enqueueInsert(step);
   }
 
   // ---- journal -------------------------------------------------------------------------------
@@ -229,6 +308,13 @@ export class WorkflowRun implements WorkflowScope {
   private answerFromJournal(step: StepRecord): Promise<unknown> {
     if (step.state === 'completed') return Promise.resolve(decode(step.result));
     if (step.state === 'failed') return Promise.reject(this.failureOf(step));
+    if (step.state === 'cancelled') return never();
+    if (step.kind === 'signal') {
+      const waiting = this.wait(step.position, 'signal', step.fireAt, step.name);
+      const overdue = step.fireAt !== null && step.fireAt <= this.host.clock.now();
+      this.enqueueWrite(() => this.takeSignal(step.position, step.name, overdue));
+      return waiting;
+    }
     return this.wait(step.position, step.kind, step.fireAt);
   }
 
@@ -263,9 +349,9 @@ export class WorkflowRun implements WorkflowScope {
 
   // ---- waiting and delivery ------------------------------------------------------------------
 
-  private wait(position: number, kind: StepKind, fireAt: number | null): Promise<unknown> {
+  private wait(position: number, kind: StepKind, fireAt: number | null, signal?: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { position, kind, resolve, reject, fireAt };
+      const waiter: Waiter = { position, kind, resolve, reject, fireAt, signal };
       if (fireAt !== null) {
         const delay = Math.max(0, fireAt - this.host.clock.now());
         if (delay <= this.host.timerHorizonMs) waiter.timer = setTimeout(() => this.fire(waiter), delay);
@@ -285,7 +371,7 @@ export class WorkflowRun implements WorkflowScope {
         this.settle(waiter.position, { ok: true, value: undefined });
       });
     } else if (waiter.kind === 'signal') {
-      this.settle(waiter.position, { ok: false, error: new SignalTimeoutError('signal', 0) });
+      this.enqueueWrite(() => this.takeSignal(waiter.position, waiter.signal!, true));
     }
   }
 
@@ -311,8 +397,12 @@ export class WorkflowRun implements WorkflowScope {
   async refresh(): Promise<void> {
     if (this.ended || this.waiters.size === 0) return;
     await this.writes;
-    const steps = await this.host.store.loadSteps(this.executionId, this.awaitedPositions());
+    const signalWaits = [...this.waiters.values()].filter((waiter) => waiter.kind === 'signal');
+    const others = this.awaitedPositions().filter((position) => this.waiters.get(position)?.kind !== 'signal');
+    for (const waiter of signalWaits) this.enqueueWrite(() => this.takeSignal(waiter.position, waiter.signal!, false));
+    const steps = await this.host.store.loadSteps(this.executionId, others);
     for (const step of steps) if (step.state === 'completed' || step.state === 'failed') this.deliver(step);
+    await this.writes;
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -408,6 +498,7 @@ export class WorkflowRun implements WorkflowScope {
   async suspend(): Promise<void> {
     if (this.ended || this.waiters.size === 0) return;
     const positions = this.awaitedPositions();
+    const signals = [...new Set([...this.waiters.values()].flatMap((waiter) => (waiter.signal ? [waiter.signal] : [])))];
     let wakeAt: number | null = this.execution.deadlineAt;
     for (const waiter of this.waiters.values()) {
       if (waiter.fireAt !== null && (wakeAt === null || waiter.fireAt < wakeAt)) wakeAt = waiter.fireAt;
@@ -416,7 +507,7 @@ export class WorkflowRun implements WorkflowScope {
     this.waiters.clear();
     try {
       await this.writes;
-      await this.host.store.suspendExecution(this.fence, wakeAt, positions, this.host.clock.now());
+      await this.host.store.suspendExecution(this.fence, wakeAt, positions, signals, this.host.clock.now());
       this.host.runEnded(this, { kind: 'suspended', wakeAt });
     } catch (error) {
       this.host.logger.error(`Execution ${this.executionId}: suspending failed; it will be recovered when its lease expires`, error);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError, StentError, type RetryPolicy } from '../core/index.js';
+import { ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, StentError, type RetryPolicy } from '../core/index.js';
 import type {
   ClaimFilter,
   DeadLetterRecord,
@@ -14,6 +14,7 @@ import type {
   StentStore,
   StepCompletion,
   StepRecord,
+  StepEffect,
   WakeEvent,
 } from '../core/index.js';
 import type { SqlClient, SqlExecutor } from './clients/sql-client.js';
@@ -152,6 +153,8 @@ export class SqlStore implements StentStore {
   private readonly t: TableNames;
   private readonly bus: WakeBus;
   private closed = false;
+  /** Executions woken inside the transaction being committed; announced once it commits. */
+  private pendingWakes: string[] = [];
 
   constructor(private readonly options: SqlStoreOptions) {
     this.client = options.client;
@@ -173,6 +176,13 @@ export class SqlStore implements StentStore {
     }
     params.push(...values);
     return `${column} IN (${values.map(() => '?').join(', ')})`;
+  }
+
+  /** Tasks carrying at least one of the worker's tags (no filter when it has none). */
+  private tagFilter(tags: string[], params: unknown[]): string {
+    if (tags.length === 0) return '1 = 1';
+    params.push(...tags.map((tag) => `%${JSON.stringify(tag)}%`));
+    return `(${tags.map(() => 'tags LIKE ?').join(' OR ')})`;
   }
 
   private get skipLocked(): string {
@@ -206,26 +216,7 @@ export class SqlStore implements StentStore {
 
   async createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean }> {
     const run = async (tx: SqlExecutor) => {
-      const inserted = await tx.execute(
-        `INSERT INTO ${this.t.executions} (id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at)
-         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (idempotency_key) DO NOTHING`,
-        [
-          execution.id,
-          execution.workflowName,
-          execution.args,
-          execution.queue,
-          execution.priority,
-          JSON.stringify(execution.tags),
-          execution.parentId,
-          execution.parentPosition,
-          execution.idempotencyKey,
-          execution.createdAt,
-          execution.createdAt,
-          execution.wakeAt,
-          execution.deadlineAt,
-        ],
-      );
+      const inserted = await this.insertExecution(tx, execution);
       if (inserted > 0) return { id: execution.id, created: true };
       const existing = await tx.query<{ id: string }>(`SELECT id FROM ${this.t.executions} WHERE idempotency_key = ?`, [execution.idempotencyKey]);
       if (!existing[0]) throw new StentError(`Could not create execution '${execution.id}'`);
@@ -247,6 +238,29 @@ export class SqlStore implements StentStore {
     }
     if (result.created && transaction === undefined) this.bus.publish({ type: 'work' });
     return result;
+  }
+
+  private insertExecution(tx: SqlExecutor, execution: NewExecution): Promise<number> {
+    return tx.execute(
+      `INSERT INTO ${this.t.executions} (id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at)
+       VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+      [
+        execution.id,
+        execution.workflowName,
+        execution.args,
+        execution.queue,
+        execution.priority,
+        JSON.stringify(execution.tags),
+        execution.parentId,
+        execution.parentPosition,
+        execution.idempotencyKey,
+        execution.createdAt,
+        execution.createdAt,
+        execution.wakeAt,
+        execution.deadlineAt,
+      ],
+    );
   }
 
   async getExecution(id: string): Promise<ExecutionRecord | null> {
@@ -310,6 +324,7 @@ export class SqlStore implements StentStore {
     const params: unknown[] = [filter.owner, filter.now + filter.leaseMs, filter.now, filter.now, filter.now];
     const names = this.inList('workflow_name', filter.names, params);
     const queues = this.inList('queue', filter.queues, params);
+    const tags = this.tagFilter(filter.tags, params);
     params.push(filter.limit);
     const rows = await this.client.transaction((tx) =>
       tx.query(
@@ -318,7 +333,7 @@ export class SqlStore implements StentStore {
              started_at = COALESCE(started_at, ?), updated_at = ?
          WHERE id IN (
            SELECT id FROM ${this.t.executions}
-           WHERE lease_owner IS NULL AND wake_at IS NOT NULL AND wake_at <= ? AND state IN ${ACTIVE} AND ${names} AND ${queues}
+           WHERE lease_owner IS NULL AND wake_at IS NOT NULL AND wake_at <= ? AND state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags}
            ORDER BY priority DESC, wake_at
            LIMIT ?${this.skipLocked}
          ) AND lease_owner IS NULL
@@ -354,13 +369,14 @@ export class SqlStore implements StentStore {
     const params: unknown[] = [filter.owner, filter.now + filter.leaseMs, filter.now, filter.now];
     const nameClause = this.inList('name', names, params);
     const queueClause = this.inList('queue', filter.queues, params);
+    const tagClause = this.tagFilter(filter.tags, params);
     params.push(limit);
     const rows = await tx.query(
       `UPDATE ${this.t.steps}
        SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?, attempts = attempts + 1, started_at = ?
        WHERE id IN (
          SELECT id FROM ${this.t.steps}
-         WHERE state = 'pending' AND kind = 'activity' AND available_at <= ? AND ${nameClause} AND ${queueClause}
+         WHERE state = 'pending' AND kind = 'activity' AND available_at <= ? AND ${nameClause} AND ${queueClause} AND ${tagClause}
            ${unlimitedOnly ? 'AND max_concurrent IS NULL' : ''}
          ORDER BY priority DESC, available_at
          LIMIT ?${this.skipLocked}
@@ -398,6 +414,7 @@ export class SqlStore implements StentStore {
     if (steps.length === 0) return true;
     const ok = await this.client.transaction(async (tx) => {
       if (!(await this.holdsFence(tx, fence, steps[0]!.createdAt))) return false;
+      for (const step of steps) if (step.child) await this.insertExecution(tx, step.child);
       for (let start = 0; start < steps.length; start += INSERT_CHUNK) {
         const chunk = steps.slice(start, start + INSERT_CHUNK);
         const params: unknown[] = [];
@@ -432,10 +449,24 @@ export class SqlStore implements StentStore {
         });
         await tx.execute(`INSERT INTO ${this.t.steps} (${STEP_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
       }
+      for (const step of steps) if (step.effect) await this.applyEffect(tx, fence.executionId, step.effect);
       return true;
     });
-    if (ok && steps.some((step) => step.kind === 'activity' && step.state === 'pending')) this.bus.publish({ type: 'work' });
+    if (ok && steps.some((step) => (step.kind === 'activity' && step.state === 'pending') || step.child)) this.bus.publish({ type: 'work' });
     return ok;
+  }
+
+  private async applyEffect(tx: SqlExecutor, executionId: string, effect: StepEffect): Promise<void> {
+    if (effect.kind === 'progress') {
+      await tx.execute(`UPDATE ${this.t.executions} SET progress = ? WHERE id = ?`, [effect.value, executionId]);
+      return;
+    }
+    const column = effect.kind === 'counter' ? 'counters' : 'custom_state';
+    const [row] = await tx.query<{ value: string | null }>(`SELECT ${column} AS value FROM ${this.t.executions} WHERE id = ?`, [executionId]);
+    const current = row?.value ? (JSON.parse(row.value) as Record<string, unknown>) : {};
+    if (effect.kind === 'counter') current[effect.name] = (typeof current[effect.name] === 'number' ? (current[effect.name] as number) : 0) + effect.by;
+    else current[effect.key] = JSON.parse(effect.value);
+    await tx.execute(`UPDATE ${this.t.executions} SET ${column} = ? WHERE id = ?`, [JSON.stringify(current), executionId]);
   }
 
   async resolveStep(fence: ExecutionFence, position: number, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<boolean> {
@@ -463,6 +494,13 @@ export class SqlStore implements StentStore {
             `UPDATE ${this.t.steps} SET state = 'completed', result = ?, error = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = ? ${guard}`,
             [outcome.result, finishedAt, ...guardParams],
           );
+          if (changed === 1 && outcome.cache) {
+            await tx.execute(
+              `INSERT INTO ${this.t.cache} (cache_key, name, result, created_at, expires_at) SELECT ?, name, ?, ?, ? FROM ${this.t.steps} WHERE id = ?
+               ON CONFLICT (cache_key) DO UPDATE SET result = excluded.result, created_at = excluded.created_at, expires_at = excluded.expires_at`,
+              [outcome.cache.key, outcome.result, finishedAt, outcome.cache.expiresAt, fence.stepId],
+            );
+          }
         } else if (outcome.kind === 'retry') {
           changed = await tx.execute(
             `UPDATE ${this.t.steps} SET state = 'pending', error = ?, available_at = ?, lease_owner = NULL, lease_expires_at = NULL ${guard}`,
@@ -504,7 +542,7 @@ export class SqlStore implements StentStore {
 
   // ---- execution state -----------------------------------------------------------------------
 
-  async suspendExecution(fence: ExecutionFence, wakeAt: number | null, awaitedPositions: number[], now: number): Promise<boolean> {
+  async suspendExecution(fence: ExecutionFence, wakeAt: number | null, awaitedPositions: number[], awaitedSignals: string[], now: number): Promise<boolean> {
     let wokeNow = false;
     const ok = await this.client.transaction(async (tx) => {
       const released = await tx.execute(
@@ -520,7 +558,17 @@ export class SqlStore implements StentStore {
           `SELECT COUNT(*) AS n FROM ${this.t.steps} WHERE execution_id = ? AND ${positions} AND state IN ('completed', 'failed')`,
           params,
         );
-        if (num(done?.n ?? 0) > 0) {
+        let ready = num(done?.n ?? 0) > 0;
+        if (!ready && awaitedSignals.length > 0) {
+          const signalParams: unknown[] = [fence.executionId];
+          const names = this.inList('name', awaitedSignals, signalParams);
+          const [arrived] = await tx.query<{ n: unknown }>(
+            `SELECT COUNT(*) AS n FROM ${this.t.signals} WHERE execution_id = ? AND ${names} AND consumed_at IS NULL`,
+            signalParams,
+          );
+          ready = num(arrived?.n ?? 0) > 0;
+        }
+        if (ready) {
           await tx.execute(`UPDATE ${this.t.executions} SET wake_at = ? WHERE id = ?`, [now, fence.executionId]);
           wokeNow = true;
         }
@@ -534,6 +582,7 @@ export class SqlStore implements StentStore {
   async finishExecution(fence: ExecutionFence, state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null, now: number): Promise<boolean> {
     const ok = await this.client.transaction((tx) => this.finishWithin(tx, fence, state, result, error, now));
     if (ok) this.bus.publish({ type: 'finished', executionId: fence.executionId });
+    this.announceWakes();
     return ok;
   }
 
@@ -551,7 +600,25 @@ export class SqlStore implements StentStore {
         fence.executionId,
       ]);
     }
+    await this.reportToParent(tx, fence.executionId, state === 'completed' ? 'completed' : 'failed', result, error, now);
     return true;
+  }
+
+  /** A child execution ended: complete the parent's waiting step with its outcome and wake the parent. */
+  private async reportToParent(tx: SqlExecutor, childId: string, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<void> {
+    const [child] = await tx.query<{ parent_id: string | null; parent_position: unknown }>(
+      `SELECT parent_id, parent_position FROM ${this.t.executions} WHERE id = ?`,
+      [childId],
+    );
+    if (!child?.parent_id) return;
+    const changed = await tx.execute(
+      `UPDATE ${this.t.steps} SET state = ?, result = ?, error = ?, finished_at = ? WHERE execution_id = ? AND position = ? AND state IN ('pending', 'waiting')`,
+      [state, result, error, now, child.parent_id, num(child.parent_position)],
+    );
+    if (changed === 1) {
+      await this.wake(tx, child.parent_id, now);
+      this.pendingWakes.push(child.parent_id);
+    }
   }
 
   async failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number): Promise<boolean> {
@@ -565,15 +632,121 @@ export class SqlStore implements StentStore {
       return true;
     });
     if (ok) this.bus.publish({ type: 'finished', executionId: fence.executionId });
+    this.announceWakes();
     return ok;
+  }
+
+  private announceWakes(): void {
+    const woken = this.pendingWakes;
+    this.pendingWakes = [];
+    for (const executionId of woken) this.bus.publish({ type: 'woken', executionId });
+    if (woken.length > 0) this.bus.publish({ type: 'work' });
+  }
+
+  // ---- signals, cancel, cache ----------------------------------------------------------------
+
+  async sendSignal(executionId: string, name: string, payload: string, now: number): Promise<void> {
+    await this.client.transaction(async (tx) => {
+      const [row] = await tx.query<{ state: string }>(`SELECT state FROM ${this.t.executions} WHERE id = ?${this.pg ? ' FOR UPDATE' : ''}`, [executionId]);
+      if (!row) throw new ExecutionNotFoundError(executionId);
+      if (row.state !== 'pending' && row.state !== 'running') throw new ExecutionFinishedError(executionId, row.state);
+      await tx.execute(`INSERT INTO ${this.t.signals} (execution_id, name, payload, created_at) VALUES (?, ?, ?, ?)`, [executionId, name, payload, now]);
+      await this.wake(tx, executionId, now);
+    });
+    this.bus.publish({ type: 'woken', executionId });
+    this.bus.publish({ type: 'work' });
+  }
+
+  async consumeSignal(
+    fence: ExecutionFence,
+    position: number,
+    name: string,
+    now: number,
+    timeoutError: string | null,
+  ): Promise<{ kind: 'received'; payload: string } | { kind: 'timed_out' } | { kind: 'none' } | { kind: 'lost' }> {
+    return this.client.transaction(async (tx) => {
+      if (!(await this.holdsFence(tx, fence, now))) return { kind: 'lost' as const };
+      const [signal] = await tx.query<{ seq: unknown; payload: string }>(
+        `SELECT seq, payload FROM ${this.t.signals} WHERE execution_id = ? AND name = ? AND consumed_at IS NULL ORDER BY seq LIMIT 1`,
+        [fence.executionId, name],
+      );
+      if (signal) {
+        const claimed = await tx.execute(`UPDATE ${this.t.signals} SET consumed_at = ?, consumed_position = ? WHERE seq = ? AND consumed_at IS NULL`, [
+          now,
+          position,
+          signal.seq,
+        ]);
+        const stepped = await tx.execute(
+          `UPDATE ${this.t.steps} SET state = 'completed', result = ?, finished_at = ? WHERE execution_id = ? AND position = ? AND state = 'waiting'`,
+          [signal.payload, now, fence.executionId, position],
+        );
+        if (claimed !== 1 || stepped !== 1) throw new StentError(`Signal '${name}' for execution ${fence.executionId} could not be consumed at position ${position}`);
+        return { kind: 'received' as const, payload: signal.payload };
+      }
+      if (timeoutError === null) return { kind: 'none' as const };
+      await tx.execute(`UPDATE ${this.t.steps} SET state = 'failed', error = ?, finished_at = ? WHERE execution_id = ? AND position = ? AND state = 'waiting'`, [
+        timeoutError,
+        now,
+        fence.executionId,
+        position,
+      ]);
+      return { kind: 'timed_out' as const };
+    });
+  }
+
+  async cancelExecution(executionId: string, error: string, now: number): Promise<{ changed: boolean; state: string; cancelled: string[] }> {
+    const outcome = await this.client.transaction(async (tx) => {
+      const [root] = await tx.query<{ state: string }>(`SELECT state FROM ${this.t.executions} WHERE id = ?${this.pg ? ' FOR UPDATE' : ''}`, [executionId]);
+      if (!root) throw new ExecutionNotFoundError(executionId);
+      if (root.state !== 'pending' && root.state !== 'running') return { changed: false, state: root.state, cancelled: [] as string[] };
+      const tree = await tx.query<{ id: string }>(
+        `WITH RECURSIVE tree(id) AS (
+           SELECT id FROM ${this.t.executions} WHERE id = ?
+           UNION ALL
+           SELECT e.id FROM ${this.t.executions} e JOIN tree ON e.parent_id = tree.id
+         )
+         SELECT tree.id FROM tree JOIN ${this.t.executions} x ON x.id = tree.id WHERE x.state IN ${ACTIVE}`,
+        [executionId],
+      );
+      const ids = tree.map((row) => String(row.id));
+      const params: unknown[] = [error, now, now];
+      const inIds = this.inList('id', ids, params);
+      await tx.execute(
+        `UPDATE ${this.t.executions} SET state = 'cancelled', error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL, wake_at = NULL
+         WHERE ${inIds} AND state IN ${ACTIVE}`,
+        params,
+      );
+      const stepParams: unknown[] = [now];
+      const inExecutions = this.inList('execution_id', ids, stepParams);
+      await tx.execute(`UPDATE ${this.t.steps} SET state = 'cancelled', finished_at = ? WHERE ${inExecutions} AND state IN ('pending', 'waiting')`, stepParams);
+      await this.reportToParent(tx, executionId, 'failed', null, error, now);
+      return { changed: true, state: 'cancelled', cancelled: ids };
+    });
+    for (const id of outcome.cancelled) this.bus.publish({ type: 'finished', executionId: id });
+    this.announceWakes();
+    return outcome;
+  }
+
+  async lookupCache(key: string, now: number): Promise<string | null> {
+    const [row] = await this.client.query<{ result: string }>(
+      `SELECT result FROM ${this.t.cache} WHERE cache_key = ? AND (expires_at IS NULL OR expires_at > ?)`,
+      [key, now],
+    );
+    return row ? row.result : null;
   }
 
   // ---- leases --------------------------------------------------------------------------------
 
-  async renewLeases(owner: string, now: number, leaseMs: number): Promise<void> {
-    await this.client.transaction(async (tx) => {
+  async renewLeases(owner: string, now: number, leaseMs: number): Promise<string[]> {
+    return this.client.transaction(async (tx) => {
       await tx.execute(`UPDATE ${this.t.steps} SET lease_expires_at = ? WHERE lease_owner = ? AND state = 'running'`, [now + leaseMs, owner]);
       await tx.execute(`UPDATE ${this.t.executions} SET lease_expires_at = ? WHERE lease_owner = ?`, [now + leaseMs, owner]);
+      const ended = await tx.query<{ id: string }>(
+        `SELECT s.id FROM ${this.t.steps} s JOIN ${this.t.executions} e ON e.id = s.execution_id
+         WHERE s.lease_owner = ? AND s.state = 'running' AND e.state NOT IN ${ACTIVE}`,
+        [owner],
+      );
+      return ended.map((row) => String(row.id));
     });
   }
 

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { tableNames, type TableNames } from '../table-names.js';
 
-function statements(t: TableNames): string[] {
+function statements(dialect: 'sqlite' | 'postgres', t: TableNames): string[] {
   const time = 'BIGINT';
   const int = 'INTEGER';
   return [
@@ -94,6 +94,23 @@ function statements(t: TableNames): string[] {
       started_at ${time} NOT NULL,
       heartbeat_at ${time} NOT NULL
     )`,
+    `CREATE TABLE IF NOT EXISTS ${t.signals} (
+      seq ${dialect === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT'},
+      execution_id VARCHAR(128) NOT NULL,
+      name VARCHAR(255) NOT NULL,
+      payload TEXT NOT NULL,
+      created_at ${time} NOT NULL,
+      consumed_at ${time} NULL,
+      consumed_position ${int} NULL
+    )`,
+    `CREATE INDEX IF NOT EXISTS ${t.prefix}signals_pending ON ${t.signals} (execution_id, name, seq) WHERE consumed_at IS NULL`,
+    `CREATE TABLE IF NOT EXISTS ${t.cache} (
+      cache_key VARCHAR(255) PRIMARY KEY,
+      name VARCHAR(255) NOT NULL,
+      result TEXT NOT NULL,
+      created_at ${time} NOT NULL,
+      expires_at ${time} NULL
+    )`,
   ];
 }
 
@@ -105,12 +122,12 @@ export class StentInitialSchema1732500000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const dialect = queryRunner.connection.options.type === 'postgres' ? 'postgres' : 'sqlite';
-    for (const sql of statements(tableNames(dialect === 'postgres' ? this.schema : undefined))) await queryRunner.query(sql);
+    for (const sql of statements(dialect, tableNames(dialect === 'postgres' ? this.schema : undefined))) await queryRunner.query(sql);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const dialect = queryRunner.connection.options.type === 'postgres' ? 'postgres' : 'sqlite';
     const t = tableNames(dialect === 'postgres' ? this.schema : undefined);
-    for (const table of [t.workers, t.deadLetters, t.steps, t.executions]) await queryRunner.query(`DROP TABLE IF EXISTS ${table}`);
+    for (const table of [t.cache, t.signals, t.workers, t.deadLetters, t.steps, t.executions]) await queryRunner.query(`DROP TABLE IF EXISTS ${table}`);
   }
 }
