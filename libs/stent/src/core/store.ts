@@ -236,6 +236,8 @@ export interface StentStore {
     result: string | null,
     error: string | null,
     now: number,
+    /** False when the caller knows the execution has no parent (lets the store skip the parent update). */
+    hasParent?: boolean,
   ): Promise<boolean>;
   /** Fails an execution for good and records it in the dead-letter list (non-determinism, poison). */
   failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number): Promise<boolean>;

@@ -527,7 +527,7 @@ export class WorkflowRun implements WorkflowScope {
     if (!this.end()) return;
     this.waiters.clear();
     try {
-      const ok = await this.host.store.finishExecution(this.fence, state, result, error, this.host.clock.now());
+      const ok = await this.host.store.finishExecution(this.fence, state, result, error, this.host.clock.now(), this.execution.parentId !== null);
       this.host.runEnded(this, ok ? { kind: 'finished', state } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
     } catch (failure) {
       this.host.logger.error(`Execution ${this.executionId}: recording its ${state} state failed; it will be replayed`, failure);

@@ -51,6 +51,11 @@ const STEP_COLUMNS = [
   'started_at',
   'child_execution_id',
 ] as const;
+/** PostgreSQL types of STEP_COLUMNS, for typed VALUES lists. */
+const STEP_COLUMN_TYPES = [
+  'varchar', 'varchar', 'integer', 'varchar', 'varchar', 'text', 'varchar', 'text', 'text', 'integer', 'text', 'integer',
+  'varchar', 'integer', 'text', 'integer', 'bigint', 'bigint', 'varchar', 'integer', 'bigint', 'bigint', 'bigint', 'varchar',
+] as const;
 const INSERT_CHUNK = Math.floor(30_000 / STEP_COLUMNS.length);
 
 const num = (value: unknown): number => (typeof value === 'number' ? value : Number(value));
@@ -326,8 +331,7 @@ export class SqlStore implements StentStore {
     const queues = this.inList('queue', filter.queues, params);
     const tags = this.tagFilter(filter.tags, params);
     params.push(filter.limit);
-    const rows = await this.client.transaction((tx) =>
-      tx.query(
+    const rows = await this.client.query(
         `UPDATE ${this.t.executions}
          SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?, wake_at = NULL,
              started_at = COALESCE(started_at, ?), updated_at = ?
@@ -339,7 +343,6 @@ export class SqlStore implements StentStore {
          ) AND lease_owner IS NULL
          RETURNING *`,
         params,
-      ),
     );
     return rows.map(executionFromRow);
   }
@@ -347,6 +350,7 @@ export class SqlStore implements StentStore {
   async claimSteps(filter: ClaimFilter): Promise<StepRecord[]> {
     const unlimited = filter.names.filter((name) => !filter.limits.has(name));
     const limited = filter.names.filter((name) => filter.limits.has(name));
+    if (limited.length === 0) return this.claimStepBatch(this.client, filter, unlimited, filter.limit, true);
     return this.client.transaction(async (tx) => {
       const claimed: StepRecord[] = [];
       if (unlimited.length > 0) {
@@ -388,13 +392,11 @@ export class SqlStore implements StentStore {
   }
 
   async takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>> {
-    const rows = await this.client.transaction((tx) =>
-      tx.query<{ id: string; lease_epoch: unknown }>(
-        `UPDATE ${this.t.executions} SET wake_at = NULL
-         WHERE lease_owner = ? AND wake_at IS NOT NULL AND wake_at <= ? AND state IN ${ACTIVE}
-         RETURNING id, lease_epoch`,
-        [owner, now],
-      ),
+    const rows = await this.client.query<{ id: string; lease_epoch: unknown }>(
+      `UPDATE ${this.t.executions} SET wake_at = NULL
+       WHERE lease_owner = ? AND wake_at IS NOT NULL AND wake_at <= ? AND state IN ${ACTIVE}
+       RETURNING id, lease_epoch`,
+      [owner, now],
     );
     return rows.map((row) => ({ id: String(row.id), epoch: num(row.lease_epoch) }));
   }
@@ -410,41 +412,66 @@ export class SqlStore implements StentStore {
     return changed === 1;
   }
 
+  private stepParams(step: NewStep): unknown[] {
+    return [
+      step.id,
+      step.executionId,
+      step.position,
+      step.kind,
+      step.name,
+      step.args,
+      step.state,
+      step.result ?? null,
+      step.error ?? null,
+      step.claimedBy ? 1 : 0,
+      step.retryPolicy ? JSON.stringify(step.retryPolicy) : null,
+      step.timeoutMs,
+      step.queue,
+      step.priority,
+      JSON.stringify(step.tags),
+      step.maxConcurrent,
+      step.availableAt,
+      step.fireAt,
+      step.claimedBy?.owner ?? null,
+      step.claimedBy ? 1 : 0,
+      step.claimedBy?.leaseExpiresAt ?? null,
+      step.createdAt,
+      step.claimedBy ? step.createdAt : null,
+      step.childExecutionId ?? null,
+    ];
+  }
+
+  /**
+   * PostgreSQL, plain steps: one statement that inserts only while the fence holds (the execution row
+   * is share-locked for the statement, so a concurrent reclaim waits), i.e. one round trip per batch.
+   */
+  private async insertStepsFenced(fence: ExecutionFence, steps: NewStep[]): Promise<boolean> {
+    const params: unknown[] = [];
+    const rows = steps.map((step) => {
+      params.push(...this.stepParams(step));
+      return `(${STEP_COLUMN_TYPES.map((type) => `?::${type}`).join(', ')})`;
+    });
+    params.push(fence.executionId, fence.owner, fence.epoch);
+    const inserted = await this.client.execute(
+      `INSERT INTO ${this.t.steps} (${STEP_COLUMNS.join(', ')})
+       SELECT * FROM (VALUES ${rows.join(', ')}) AS v(${STEP_COLUMNS.join(', ')})
+       WHERE EXISTS (SELECT 1 FROM ${this.t.executions} WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE} FOR SHARE)`,
+      params,
+    );
+    return inserted === steps.length;
+  }
+
   async insertSteps(fence: ExecutionFence, steps: NewStep[]): Promise<boolean> {
     if (steps.length === 0) return true;
-    const ok = await this.client.transaction(async (tx) => {
+    const plain = this.pg && steps.length <= INSERT_CHUNK && steps.every((step) => !step.child && !step.effect);
+    const ok = plain ? await this.insertStepsFenced(fence, steps) : await this.client.transaction(async (tx) => {
       if (!(await this.holdsFence(tx, fence, steps[0]!.createdAt))) return false;
       for (const step of steps) if (step.child) await this.insertExecution(tx, step.child);
       for (let start = 0; start < steps.length; start += INSERT_CHUNK) {
         const chunk = steps.slice(start, start + INSERT_CHUNK);
         const params: unknown[] = [];
         const rows = chunk.map((step) => {
-          params.push(
-            step.id,
-            step.executionId,
-            step.position,
-            step.kind,
-            step.name,
-            step.args,
-            step.state,
-            step.result ?? null,
-            step.error ?? null,
-            step.claimedBy ? 1 : 0,
-            step.retryPolicy ? JSON.stringify(step.retryPolicy) : null,
-            step.timeoutMs,
-            step.queue,
-            step.priority,
-            JSON.stringify(step.tags),
-            step.maxConcurrent,
-            step.availableAt,
-            step.fireAt,
-            step.claimedBy?.owner ?? null,
-            step.claimedBy ? 1 : 0,
-            step.claimedBy?.leaseExpiresAt ?? null,
-            step.createdAt,
-            step.claimedBy ? step.createdAt : null,
-            step.childExecutionId ?? null,
-          );
+          params.push(...this.stepParams(step));
           return `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
         });
         await tx.execute(`INSERT INTO ${this.t.steps} (${STEP_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
@@ -481,6 +508,16 @@ export class SqlStore implements StentStore {
   }
 
   async completeSteps(completions: StepCompletion[]): Promise<boolean[]> {
+    const only = completions.length === 1 ? completions[0]! : undefined;
+    if (only && only.outcome.kind === 'completed' && !only.outcome.cache && !only.wakeExecution) {
+      // The common case of a worker finishing a step of a workflow it holds: one autocommit statement.
+      const changed = await this.client.execute(
+        `UPDATE ${this.t.steps} SET state = 'completed', result = ?, error = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = ?
+         WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state = 'running'`,
+        [only.outcome.result, only.finishedAt, only.fence.stepId, only.fence.owner, only.fence.epoch],
+      );
+      return [changed === 1];
+    }
     const woken = new Set<string>();
     const results = await this.client.transaction(async (tx) => {
       const out: boolean[] = [];
@@ -579,8 +616,23 @@ export class SqlStore implements StentStore {
     return ok;
   }
 
-  async finishExecution(fence: ExecutionFence, state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null, now: number): Promise<boolean> {
-    const ok = await this.client.transaction((tx) => this.finishWithin(tx, fence, state, result, error, now));
+  async finishExecution(
+    fence: ExecutionFence,
+    state: 'completed' | 'failed' | 'timed_out',
+    result: string | null,
+    error: string | null,
+    now: number,
+    hasParent = true,
+  ): Promise<boolean> {
+    const ok =
+      state === 'completed' && !hasParent
+        ? (await this.client.execute(
+            `UPDATE ${this.t.executions}
+             SET state = ?, result = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL, wake_at = NULL
+             WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE} AND parent_id IS NULL`,
+            [state, result, error, now, now, fence.executionId, fence.owner, fence.epoch],
+          )) === 1
+        : await this.client.transaction((tx) => this.finishWithin(tx, fence, state, result, error, now));
     if (ok) this.bus.publish({ type: 'finished', executionId: fence.executionId });
     this.announceWakes();
     return ok;
