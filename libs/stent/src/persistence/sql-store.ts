@@ -245,11 +245,13 @@ export class SqlStore implements StentStore {
     return result;
   }
 
-  private insertExecution(tx: SqlExecutor, execution: NewExecution): Promise<number> {
-    return tx.execute(
+  /** Inserts an execution; 0 when its idempotency key is already taken. */
+  private async insertExecution(tx: SqlExecutor, execution: NewExecution): Promise<number> {
+    const rows = await tx.query(
       `INSERT INTO ${this.t.executions} (id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at)
        VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (idempotency_key) DO NOTHING`,
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING id`,
       [
         execution.id,
         execution.workflowName,
@@ -266,6 +268,7 @@ export class SqlStore implements StentStore {
         execution.deadlineAt,
       ],
     );
+    return rows.length;
   }
 
   async getExecution(id: string): Promise<ExecutionRecord | null> {

@@ -11,7 +11,6 @@ export class BetterSqlite3Client implements SqlClient {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, Statement>();
   private queue: Promise<unknown> = Promise.resolve();
-  private depth = 0;
 
   constructor(private readonly db: Database) {}
 
@@ -37,7 +36,13 @@ export class BetterSqlite3Client implements SqlClient {
   }
 
   private exclusive<T>(work: () => Promise<T> | T): Promise<T> {
-    const next = this.queue.then(work, work);
+    const run = async () => {
+      // When the connection is shared with the application's DataSource, wait out its open transaction
+      // instead of writing into it.
+      while (this.db.inTransaction) await new Promise((resolve) => setTimeout(resolve, 2));
+      return work();
+    };
+    const next = this.queue.then(run, run);
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -57,7 +62,6 @@ export class BetterSqlite3Client implements SqlClient {
         execute: async (sql: string, params: unknown[] = []) => this.executeNow(sql, params),
       };
       this.db.prepare('BEGIN IMMEDIATE').run();
-      this.depth++;
       try {
         const result = await work(tx);
         this.db.prepare('COMMIT').run();
@@ -65,8 +69,6 @@ export class BetterSqlite3Client implements SqlClient {
       } catch (error) {
         if (this.db.inTransaction) this.db.prepare('ROLLBACK').run();
         throw error;
-      } finally {
-        this.depth--;
       }
     });
   }
