@@ -1,0 +1,34 @@
+import { withFreshDatabase } from '../database.js';
+import { closeQuietly, openExecutor } from '../engine.js';
+import { ALL_DBS } from '../options.js';
+import { log, secondsSince } from '../report.js';
+import { SequentialFlow } from '../workflows.js';
+import type { BenchCase } from './bench-case.js';
+
+const STEPS = 200;
+
+/** `sequential`: one workflow running 200 activities one after another, dispatch to completion. */
+export const sequentialCase: BenchCase = {
+  name: 'sequential',
+  dbs: ALL_DBS,
+  async run(context) {
+    await withFreshDatabase(context.db, 'sequential', async (database) => {
+      const executor = await openExecutor(database.options, { concurrency: 10 });
+      try {
+        // Warm-up (JIT, prepared statements, connection pool), not timed.
+        const warm = await executor.waitFor(await executor.dispatch(SequentialFlow, [20]), { timeout: '60s' });
+        if (!warm.ok || warm.value !== 20) throw new Error(`sequential warm-up returned ${JSON.stringify(warm)}`);
+
+        log(`${context.db}: sequential, 1 workflow x ${STEPS} activities`);
+        const start = process.hrtime.bigint();
+        const id = await executor.dispatch(SequentialFlow, [STEPS]);
+        const outcome = await executor.waitFor<number>(id, { timeout: '120s' });
+        const seconds = secondsSince(start);
+        if (!outcome.ok || outcome.value !== STEPS) throw new Error(`sequential workflow ${id} ended ${outcome.state} with ${JSON.stringify(outcome.ok ? outcome.value : String(outcome.error))}, expected ${STEPS}`);
+        context.emit({ case: 'sequential', db: context.db, workers: 1, steps: STEPS, seconds });
+      } finally {
+        await closeQuietly(executor);
+      }
+    });
+  },
+};

@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { StentDatabaseOptions } from 'nestjs-stent';
+import { onCleanup } from './cleanup.js';
+import type { Db } from './options.js';
+
+/** The PostgreSQL database the benchmark creates its schemas in. */
+export const POSTGRES_URL = process.env.STENT_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A database of its own for one case: a new SQLite file in a temp dir, or a new PostgreSQL schema. */
+export interface BenchDatabase {
+  db: Db;
+  /** Options for createStentStore. */
+  options: StentDatabaseOptions;
+  /** SQLite file (SQLite only). */
+  file?: string;
+  /** Schema holding the tables (PostgreSQL only). */
+  schema?: string;
+  dispose(): Promise<void>;
+}
+
+/** Resolves to null when PostgreSQL answers, or to the reason it does not. */
+export async function postgresUnreachable(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message || error.constructor.name : String(error);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function withPostgres<T>(use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function freshDatabase(db: Db, label: string): Promise<BenchDatabase> {
+  if (db === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), `stent-bench-${label}-`));
+    const file = join(dir, 'stent.db');
+    const unregister = onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
+    return {
+      db,
+      file,
+      options: { type: 'better-sqlite3', database: file },
+      dispose: async () => {
+        unregister();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const schema = `bench_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  await withPostgres((client) => client.query(`CREATE SCHEMA "${schema}"`));
+  const drop = (): Promise<void> => withPostgres(async (client) => void (await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)));
+  const unregister = onCleanup(drop);
+  return {
+    db,
+    schema,
+    options: { type: 'postgres', url: POSTGRES_URL, schema },
+    dispose: async () => {
+      unregister();
+      await drop();
+    },
+  };
+}
+
+/** Runs `use` on a fresh database and always disposes of it afterwards. */
+export async function withFreshDatabase<T>(db: Db, label: string, use: (database: BenchDatabase) => Promise<T>): Promise<T> {
+  const database = await freshDatabase(db, label);
+  try {
+    return await use(database);
+  } finally {
+    await database.dispose();
+  }
+}

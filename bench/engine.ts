@@ -1,0 +1,111 @@
+import { StentExecutor, createStentStore, type StentDatabaseOptions, type WorkerOptions, type WorkflowRef } from 'nestjs-stent';
+import { benchInstances } from './workflows.js';
+
+/** An executor on `database` with every benchmark class registered; `worker: false` only dispatches. */
+export async function openExecutor(database: StentDatabaseOptions, worker: WorkerOptions | false): Promise<StentExecutor> {
+  const store = await createStentStore({ database });
+  const executor = new StentExecutor({ store, worker });
+  executor.register(...benchInstances());
+  try {
+    await executor.start();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+  return executor;
+}
+
+/** Closes an executor, logging instead of throwing (used in finally blocks). */
+export async function closeQuietly(executor: StentExecutor | undefined): Promise<void> {
+  if (!executor) return;
+  try {
+    await executor.close('10s');
+  } catch (error) {
+    process.stderr.write(`[bench] closing an executor failed: ${String(error)}\n`);
+  }
+}
+
+/**
+ * Dispatches one execution per argument list, `parallel` at a time (PostgreSQL gains from a few
+ * dispatches in flight; better-sqlite3 is synchronous anyway). Returns the ids in argument order.
+ */
+export async function dispatchMany<W>(executor: StentExecutor, workflow: WorkflowRef<W>, argLists: unknown[][], parallel: number): Promise<string[]> {
+  const ids = new Array<string>(argLists.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < argLists.length) {
+      const index = next++;
+      ids[index] = await executor.dispatch(workflow, argLists[index] as never);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, argLists.length)) }, lane));
+  return ids;
+}
+
+const FINAL = ['completed', 'failed', 'cancelled', 'timed_out'] as const;
+
+/** Executions of `workflowName` in a final state, and how many of them failed in some way. */
+export async function countFinal(executor: StentExecutor, workflowName: string): Promise<{ final: number; notCompleted: number }> {
+  const [final, completed] = await Promise.all([
+    executor.listExecutions({ workflowName, state: [...FINAL] }, { limit: 1 }),
+    executor.listExecutions({ workflowName, state: 'completed' }, { limit: 1 }),
+  ]);
+  return { final: final.total, notCompleted: final.total - completed.total };
+}
+
+/**
+ * Polls (cheap COUNT queries, not one waitFor per execution) until `expected` executions of
+ * `workflowName` are final. Throws with the counts reached when `timeoutMs` passes first, or sooner when
+ * no execution has become final for `stallMs` (work the engine lost track of never finishes).
+ */
+export async function waitForAllFinal(executor: StentExecutor, workflowName: string, expected: number, timeoutMs: number, pollMs = 25, stallMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastFinal = -1;
+  let lastProgressAt = Date.now();
+  for (;;) {
+    const { final, notCompleted } = await countFinal(executor, workflowName);
+    if (final >= expected) {
+      if (notCompleted > 0) throw new Error(`${notCompleted} of ${expected} ${workflowName} executions ended in a state other than completed`);
+      return;
+    }
+    const now = Date.now();
+    if (final !== lastFinal) {
+      lastFinal = final;
+      lastProgressAt = now;
+    }
+    if (now - lastProgressAt > stallMs) throw new Error(`stalled: no ${workflowName} execution became final for ${stallMs / 1000}s; ${final} of ${expected} are final`);
+    if (now > deadline) throw new Error(`timed out after ${timeoutMs} ms: only ${final} of ${expected} ${workflowName} executions are final`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+/** A few executions of `workflowName` that are not final yet, with their journals: for error messages. */
+export async function describeUnfinished(executor: StentExecutor, workflowName: string, limit = 3): Promise<string> {
+  const page = await executor.listExecutions({ workflowName, state: ['pending', 'running'] }, { limit });
+  const lines = await Promise.all(
+    page.items.map(async (item) => {
+      const journal = await executor.getJournal(item.id);
+      const steps = journal.map((s) => `#${s.position} ${s.kind} ${s.name} ${s.state} attempts=${s.attempts}`).join('; ');
+      const at = (d: Date | null): string => (d ? d.toISOString() : 'null');
+      return `  ${item.id} state=${item.state} leaseOwner=${item.leaseOwner} wakeAt=${at(item.wakeAt)} updatedAt=${at(item.updatedAt)} recoveries=${item.recoveries} journal: [${steps}]`;
+    }),
+  );
+  return `${page.total} unfinished ${workflowName} execution(s) (now ${new Date().toISOString()})${lines.length ? `:\n${lines.join('\n')}` : ''}`;
+}
+
+/** Reads every completed execution of `workflowName` and checks its result (outside any timing). */
+export async function verifyResults(executor: StentExecutor, workflowName: string, expected: (args: unknown[]) => unknown): Promise<number> {
+  let checked = 0;
+  for (let offset = 0; ; offset += 1000) {
+    const page = await executor.listExecutions({ workflowName }, { limit: 1000, offset });
+    for (const item of page.items) {
+      const want = expected(item.args);
+      const got = item.result?.ok ? item.result.value : item.result?.error;
+      if (item.state !== 'completed' || got !== want) {
+        throw new Error(`${workflowName} ${item.id} (args ${JSON.stringify(item.args)}): expected completed with ${JSON.stringify(want)}, got ${item.state} with ${String(got)}`);
+      }
+      checked++;
+    }
+    if (page.items.length < 1000) return checked;
+  }
+}

@@ -1,0 +1,82 @@
+import { Stent, defineActivity, defineWorkflow, type Duration } from 'nestjs-stent';
+
+/** The one activity the benchmarks run: trivial on purpose, so the engine's own cost is what is measured. */
+export class BenchActivities {
+  async add(a: number, b: number): Promise<number> {
+    return a + b;
+  }
+}
+defineActivity(BenchActivities);
+
+/** `n` activities one after another; returns n. */
+export class SequentialFlow {
+  constructor(private readonly acts: BenchActivities) {}
+
+  async run(n: number): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < n; i++) total = await this.acts.add(total, 1);
+    return total;
+  }
+}
+defineWorkflow(SequentialFlow);
+
+/** `n` activities at once through Promise.all; returns the sum of 1..n. */
+export class FanoutFlow {
+  constructor(private readonly acts: BenchActivities) {}
+
+  async run(n: number): Promise<number> {
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => this.acts.add(i, 1)));
+    return results.reduce((sum, value) => sum + value, 0);
+  }
+}
+defineWorkflow(FanoutFlow);
+
+/** Three activities in a row; returns seed + 3. */
+export class ThreeStepFlow {
+  constructor(private readonly acts: BenchActivities) {}
+
+  async run(seed: number): Promise<number> {
+    const a = await this.acts.add(seed, 1);
+    const b = await this.acts.add(a, 1);
+    return this.acts.add(b, 1);
+  }
+}
+defineWorkflow(ThreeStepFlow);
+
+/** One activity; what the latency case measures. */
+export class PingFlow {
+  constructor(private readonly acts: BenchActivities) {}
+
+  async run(seed: number): Promise<number> {
+    return this.acts.add(seed, 1);
+  }
+}
+defineWorkflow(PingFlow);
+
+/** Sleeps for a fixed duration (the '1h' sleepers). */
+export class SleepFlow {
+  async run(duration: Duration): Promise<string> {
+    await Stent.sleep(duration);
+    return 'awake';
+  }
+}
+defineWorkflow(SleepFlow);
+
+/**
+ * Sleeps until an absolute time, so thousands of executions dispatched over several seconds all come due
+ * at once. The duration is computed from the wall clock only on the first run: a replay answers the
+ * sleep from the journal, whose wake-up time is absolute, and ignores the argument.
+ */
+export class SleepUntilFlow {
+  async run(wakeAtMs: number): Promise<string> {
+    await Stent.sleep(Math.max(0, wakeAtMs - Date.now()));
+    return 'awake';
+  }
+}
+defineWorkflow(SleepUntilFlow);
+
+/** Fresh instances of every benchmark workflow and activity class, ready for executor.register(). */
+export function benchInstances(): object[] {
+  const acts = new BenchActivities();
+  return [acts, new SequentialFlow(acts), new FanoutFlow(acts), new ThreeStepFlow(acts), new PingFlow(acts), new SleepFlow(), new SleepUntilFlow()];
+}
