@@ -1,0 +1,99 @@
+import { createStentStore, StentExecutor, type StentLogger, type WorkerOptions } from 'nestjs-stent';
+import { createTestDatabase, type Dialect, type TestDatabase } from '../support/databases.js';
+
+/** Worker settings that keep tests quick: short polls, short suspension. */
+export const FAST_WORKER: WorkerOptions = { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '10s' };
+
+/** Collects log lines instead of printing them (tests may inspect them). */
+export class MemoryLogger implements StentLogger {
+  readonly lines: Array<{ level: string; message: string }> = [];
+  log(message: string): void {
+    this.lines.push({ level: 'log', message });
+  }
+  warn(message: string): void {
+    this.lines.push({ level: 'warn', message });
+  }
+  error(message: string): void {
+    this.lines.push({ level: 'error', message });
+  }
+}
+
+/** A promise the test resolves by hand, counting how many callers reached it. */
+export class Gate<T = void> {
+  readonly promise: Promise<T>;
+  entered = 0;
+  private release!: (value: T) => void;
+  constructor() {
+    this.promise = new Promise<T>((resolve) => (this.release = resolve));
+  }
+  /** Awaited by the code under test. */
+  wait(): Promise<T> {
+    this.entered++;
+    return this.promise;
+  }
+  open(value: T): void {
+    this.release(value);
+  }
+}
+
+/**
+ * One test's world: its own database and the executors opened on it, all closed at the end.
+ */
+export class Harness {
+  private readonly executors: StentExecutor[] = [];
+  private readonly cleanups: Array<() => void | Promise<void>> = [];
+  readonly logger = new MemoryLogger();
+
+  private constructor(readonly db: TestDatabase) {}
+
+  static async create(dialect: Dialect): Promise<Harness> {
+    return new Harness(await createTestDatabase(dialect));
+  }
+
+  /** An executor on this test's database with `instances` registered; started unless start is false. */
+  async executor(instances: object[], worker: WorkerOptions | false = FAST_WORKER, start = true): Promise<StentExecutor> {
+    const store = await createStentStore({ database: this.db.options });
+    const executor = new StentExecutor({ store, worker, logger: this.logger });
+    this.executors.push(executor);
+    executor.register(...instances);
+    if (start) await executor.start();
+    else await executor.migrate();
+    return executor;
+  }
+
+  onCleanup(fn: () => void | Promise<void>): void {
+    this.cleanups.push(fn);
+  }
+
+  async dispose(): Promise<void> {
+    for (const fn of this.cleanups.reverse()) await fn();
+    for (const executor of this.executors.reverse()) {
+      try {
+        await executor.close('2s');
+      } catch {
+        // already closed by the test
+      }
+    }
+    await this.db.dispose();
+  }
+}
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the promise to reject, but it resolved');
+}
+
+/** Same for a function that should throw synchronously or reject. */
+export async function errorOf(fn: () => unknown): Promise<Error> {
+  try {
+    await fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to throw, but it returned');
+}

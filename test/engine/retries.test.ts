@@ -1,0 +1,327 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ActivityFailedError,
+  ActivityTimeoutError,
+  defineActivity,
+  defineWorkflow,
+  NonRetryableError,
+  Result,
+  setActivityMethodOptions,
+  Stent,
+} from 'nestjs-stent';
+import { DIALECTS } from '../support/databases.js';
+import { Harness } from './harness.js';
+
+// ---- eventually succeeding activity with growing delays ---------------------------------------
+
+class Flaky {
+  starts: Array<{ attempt: number; at: number }> = [];
+  async op(failures: number): Promise<string> {
+    const { attempt } = Stent.activity();
+    this.starts.push({ attempt, at: Date.now() });
+    if (this.starts.length <= failures) throw new Error(`transient failure #${attempt}`);
+    return `ok on attempt ${attempt}`;
+  }
+}
+const FLAKY_INITIAL_MS = 300;
+defineActivity(Flaky, { retry: { maxAttempts: 4, initialDelay: FLAKY_INITIAL_MS, backoffFactor: 2, maxDelay: '10s', jitter: false } });
+
+class FlakyFlow {
+  constructor(private readonly acts: Flaky) {}
+  async run(failures: number): Promise<string> {
+    return this.acts.op(failures);
+  }
+}
+defineWorkflow(FlakyFlow);
+
+// ---- non-retryable errors ---------------------------------------------------------------------
+
+class ValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValidationError';
+  }
+}
+class FatalError extends Error {}
+class WorseFatalError extends FatalError {}
+class PaymentDeclined extends NonRetryableError {}
+
+type PickyMethod = 'byName' | 'byClass' | 'bySubclass' | 'marked' | 'plain';
+
+class Picky {
+  calls: Record<string, number> = {};
+  private count(name: string): void {
+    this.calls[name] = (this.calls[name] ?? 0) + 1;
+  }
+  async byName(): Promise<void> {
+    this.count('byName');
+    throw new ValidationError('bad input');
+  }
+  async byClass(): Promise<void> {
+    this.count('byClass');
+    throw new FatalError('fatal');
+  }
+  async bySubclass(): Promise<void> {
+    this.count('bySubclass');
+    throw new WorseFatalError('even worse');
+  }
+  async marked(): Promise<void> {
+    this.count('marked');
+    throw new PaymentDeclined('card declined');
+  }
+  async plain(): Promise<void> {
+    this.count('plain');
+    throw new Error('just flaky');
+  }
+}
+defineActivity(Picky, { retry: { maxAttempts: 4, initialDelay: '30ms', backoffFactor: 2, jitter: false, nonRetryable: ['ValidationError', FatalError] } });
+
+class PickyFlow {
+  constructor(private readonly acts: Picky) {}
+  async run(method: PickyMethod): Promise<{ caught: boolean; attempts: number; activityName: string; causeName: string; causeMessage: string }> {
+    try {
+      await this.acts[method]();
+      throw new Error('unreachable');
+    } catch (error) {
+      if (!(error instanceof ActivityFailedError)) throw error;
+      const cause = error.cause as Error;
+      return { caught: true, attempts: error.attempts, activityName: error.activityName, causeName: cause.name, causeMessage: cause.message };
+    }
+  }
+}
+defineWorkflow(PickyFlow);
+
+// ---- saga: compensate after the last attempt --------------------------------------------------
+
+class Booking {
+  bookAttempts = 0;
+  released: string[] = [];
+  async book(seat: string): Promise<string> {
+    this.bookAttempts++;
+    throw new Error(`no seat ${seat} left`);
+  }
+  async release(seat: string): Promise<string> {
+    this.released.push(seat);
+    return `released ${seat}`;
+  }
+}
+defineActivity(Booking, { retry: { maxAttempts: 3, initialDelay: '30ms', backoffFactor: 2, jitter: false } });
+
+class BookingFlow {
+  constructor(private readonly acts: Booking) {}
+  async run(seat: string): Promise<Result<string, { compensation: string; attempts: number; message: string }>> {
+    try {
+      return Result.ok(await this.acts.book(seat));
+    } catch (error) {
+      if (!(error instanceof ActivityFailedError)) throw error;
+      const compensation = await this.acts.release(seat);
+      return Result.error({ compensation, attempts: error.attempts, message: (error.cause as Error).message });
+    }
+  }
+}
+defineWorkflow(BookingFlow);
+
+// ---- single attempt ---------------------------------------------------------------------------
+
+class OneShot {
+  calls = 0;
+  async fire(target: string): Promise<never> {
+    this.calls++;
+    throw new Error(`missed ${target}`);
+  }
+}
+defineActivity(OneShot, { retry: { maxAttempts: 1, initialDelay: '10ms' } });
+
+class OneShotFlow {
+  constructor(private readonly acts: OneShot) {}
+  async run(target: string): Promise<void> {
+    await this.acts.fire(target);
+  }
+}
+defineWorkflow(OneShotFlow);
+
+// ---- per-attempt timeout ----------------------------------------------------------------------
+
+class Slow {
+  attempts: number[] = [];
+  aborts: Array<{ attempt: number; reason: unknown; afterMs: number }> = [];
+  /** First attempt hangs until its signal fires; the second answers at once. */
+  async hangOnce(): Promise<string> {
+    const scope = Stent.activity();
+    this.attempts.push(scope.attempt);
+    if (scope.attempt > 1) return `answered on attempt ${scope.attempt}`;
+    await this.untilAborted(scope.signal, scope.attempt);
+    return 'too late';
+  }
+  /** Hangs on every attempt. */
+  async hangAlways(): Promise<string> {
+    const scope = Stent.activity();
+    this.attempts.push(scope.attempt);
+    await this.untilAborted(scope.signal, scope.attempt);
+    return 'too late';
+  }
+  private untilAborted(signal: AbortSignal, attempt: number): Promise<void> {
+    const started = Date.now();
+    return new Promise((resolve) => {
+      signal.addEventListener('abort', () => {
+        this.aborts.push({ attempt, reason: signal.reason, afterMs: Date.now() - started });
+        resolve();
+      });
+    });
+  }
+}
+setActivityMethodOptions(Slow.prototype, 'hangAlways', { timeout: '200ms', retry: { maxAttempts: 1 } });
+defineActivity(Slow, { timeout: '300ms', retry: { maxAttempts: 2, initialDelay: '20ms', jitter: false } });
+
+class SlowFlow {
+  constructor(private readonly acts: Slow) {}
+  async run(method: 'hangOnce' | 'hangAlways'): Promise<string> {
+    try {
+      return await this.acts[method]();
+    } catch (error) {
+      if (error instanceof ActivityFailedError) return `failed: ${(error.cause as Error).name} after ${error.attempts}`;
+      throw error;
+    }
+  }
+}
+defineWorkflow(SlowFlow);
+
+// ---- tests ------------------------------------------------------------------------------------
+
+describe.each(DIALECTS)('retries, dead letters and timeouts on %s', (dialect) => {
+  let h: Harness;
+
+  beforeEach(async () => {
+    h = await Harness.create(dialect);
+  });
+
+  afterEach(async () => {
+    await h.dispose();
+  });
+
+  it('retries until success with delays growing by the backoff factor', async () => {
+    const acts = new Flaky();
+    const ex = await h.executor([acts, new FlakyFlow(acts)]);
+    const id = await ex.dispatch(FlakyFlow, [3]);
+    const result = await ex.waitFor<string>(id, { timeout: '30s' });
+    expect(result.ok).toBe(true);
+    expect(result.value).toBe('ok on attempt 4');
+    expect(acts.starts.map((s) => s.attempt)).toEqual([1, 2, 3, 4]);
+
+    const gaps = acts.starts.slice(1).map((s, i) => s.at - acts.starts[i]!.at);
+    const nominal = [FLAKY_INITIAL_MS, FLAKY_INITIAL_MS * 2, FLAKY_INITIAL_MS * 4];
+    gaps.forEach((gap, i) => expect(gap, `gap before attempt ${i + 2}`).toBeGreaterThanOrEqual(nominal[i]! - 2));
+    // Each wait is roughly twice the one before (loose: a loaded machine adds overhead to every gap).
+    expect(gaps[1]! / gaps[0]!).toBeGreaterThan(1.3);
+    expect(gaps[1]! / gaps[0]!).toBeLessThan(3.5);
+    expect(gaps[2]! / gaps[1]!).toBeGreaterThan(1.3);
+    expect(gaps[2]! / gaps[1]!).toBeLessThan(3.5);
+
+    const journal = await ex.getJournal(id);
+    expect(journal).toHaveLength(1);
+    expect(journal[0]!.attempts).toBe(4);
+    expect(journal[0]!.state).toBe('completed');
+    expect((await ex.listDeadLetters()).total).toBe(0);
+  });
+
+  it.each<[PickyMethod, string]>([
+    ['byName', 'bad input'],
+    ['byClass', 'fatal'],
+    ['bySubclass', 'even worse'],
+    ['marked', 'card declined'],
+  ])('does not retry a non-retryable error (%s)', async (method, causeMessage) => {
+    const acts = new Picky();
+    const ex = await h.executor([acts, new PickyFlow(acts)]);
+    const id = await ex.dispatch(PickyFlow, [method]);
+    const result = await ex.waitFor(id, { timeout: '20s' });
+    expect(result.state).toBe('completed');
+    expect(result.value).toMatchObject({ caught: true, attempts: 1, activityName: `Picky.${method}`, causeMessage });
+    expect(acts.calls[method]).toBe(1);
+  });
+
+  it('retries an ordinary error from the same activity class up to maxAttempts', async () => {
+    const acts = new Picky();
+    const ex = await h.executor([acts, new PickyFlow(acts)]);
+    const id = await ex.dispatch(PickyFlow, ['plain']);
+    const result = await ex.waitFor(id, { timeout: '20s' });
+    expect(result.value).toMatchObject({ caught: true, attempts: 4, activityName: 'Picky.plain', causeMessage: 'just flaky' });
+    expect(acts.calls.plain).toBe(4);
+  });
+
+  it('throws a catchable ActivityFailedError after the last attempt, so the workflow can compensate', async () => {
+    const acts = new Booking();
+    const ex = await h.executor([acts, new BookingFlow(acts)]);
+    const id = await ex.dispatch(BookingFlow, ['12A']);
+    const result = await ex.waitFor(id, { timeout: '20s' });
+    expect(result.state).toBe('completed');
+    expect(result.ok).toBe(false);
+    expect(result.error).toEqual({ compensation: 'released 12A', attempts: 3, message: 'no seat 12A left' });
+    expect(acts.bookAttempts).toBe(3);
+    expect(acts.released).toEqual(['12A']);
+  });
+
+  it('lists the exhausted task as a dead letter with its error, attempts and arguments', async () => {
+    const acts = new Booking();
+    const ex = await h.executor([acts, new BookingFlow(acts)]);
+    const id = await ex.dispatch(BookingFlow, ['7C']);
+    await ex.waitFor(id, { timeout: '20s' });
+    const { items, total } = await ex.listDeadLetters();
+    expect(total).toBe(1);
+    const letter = items[0]!;
+    expect(letter.executionId).toBe(id);
+    expect(letter.name).toBe('Booking.book');
+    expect(letter.attempts).toBe(3);
+    expect(letter.args).toEqual(['7C']);
+    expect(letter.error).toBeInstanceOf(Error);
+    expect(letter.error!.message).toBe('no seat 7C left');
+    expect(letter.error!.stack).toContain('no seat 7C left');
+    expect(typeof letter.reason).toBe('string');
+    expect(letter.reason.length).toBeGreaterThan(0);
+    expect(letter.createdAt).toBeInstanceOf(Date);
+  });
+
+  it('with maxAttempts: 1 runs once and fails the workflow that does not catch', async () => {
+    const acts = new OneShot();
+    const ex = await h.executor([acts, new OneShotFlow(acts)]);
+    const id = await ex.dispatch(OneShotFlow, ['moon']);
+    const result = await ex.waitFor(id, { timeout: '20s' });
+    expect(result.state).toBe('failed');
+    expect(result.ok).toBe(false);
+    const error = result.error as ActivityFailedError;
+    expect(error).toBeInstanceOf(ActivityFailedError);
+    expect(error.attempts).toBe(1);
+    expect(error.activityName).toBe('OneShot.fire');
+    expect(error.message).toContain('missed moon');
+    expect(acts.calls).toBe(1);
+    const letters = await ex.listDeadLetters();
+    expect(letters.items.some((l) => l.executionId === id && l.name === 'OneShot.fire' && l.attempts === 1)).toBe(true);
+  });
+
+  it('a per-attempt timeout fails the attempt and fires its AbortSignal; the retry succeeds', async () => {
+    const acts = new Slow();
+    const ex = await h.executor([acts, new SlowFlow(acts)]);
+    const id = await ex.dispatch(SlowFlow, ['hangOnce']);
+    const result = await ex.waitFor(id, { timeout: '20s' });
+    expect(result.value).toBe('answered on attempt 2');
+    expect(acts.attempts).toEqual([1, 2]);
+    expect(acts.aborts).toHaveLength(1);
+    expect(acts.aborts[0]!.attempt).toBe(1);
+    expect(acts.aborts[0]!.reason).toBeInstanceOf(ActivityTimeoutError);
+    expect(acts.aborts[0]!.afterMs).toBeGreaterThanOrEqual(280);
+    const journal = await ex.getJournal(id);
+    expect(journal[0]!.attempts).toBe(2);
+  });
+
+  it('a method-level timeout on the last attempt reaches the workflow as ActivityFailedError', async () => {
+    const acts = new Slow();
+    const ex = await h.executor([acts, new SlowFlow(acts)]);
+    const id = await ex.dispatch(SlowFlow, ['hangAlways']);
+    const result = await ex.waitFor(id, { timeout: '20s' });
+    expect(result.value).toBe('failed: ActivityTimeoutError after 1');
+    expect(acts.attempts).toEqual([1]);
+    expect(acts.aborts).toHaveLength(1);
+    expect(acts.aborts[0]!.reason).toBeInstanceOf(ActivityTimeoutError);
+    expect(acts.aborts[0]!.afterMs).toBeGreaterThanOrEqual(180);
+    expect(acts.aborts[0]!.afterMs).toBeLessThan(5_000);
+  });
+});
