@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from './clock.js';
 import { getWorkflowDefinition, type AnyClass } from './definitions.js';
 import { parseDuration, parseOptionalDuration, type Duration } from './duration.js';
-import { ConfigurationError, ExecutionNotFoundError, UnknownWorkflowError, WaitTimeoutError, WorkflowCancelledError, WorkflowTimedOutError, StentError } from './errors.js';
+import { ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WaitTimeoutError, WorkflowCancelledError, WorkflowTimedOutError, StentError } from './errors.js';
 import { StentEvents } from './events.js';
 import { stderrLogger, type StentLogger } from './logger.js';
 import type { DispatchOptions } from './options.js';
@@ -302,6 +302,29 @@ export class StentExecutor {
       finishedAt: toDate(step.finishedAt),
       fireAt: toDate(step.fireAt),
     }));
+  }
+
+  /** The dead-letter queue: tasks that failed for good. */
+  readonly dlq = {
+    list: (page: Page = {}) => this.listDeadLetters(page),
+    /** Resets the dead-lettered step and revives its (failed) execution from there; earlier steps are not run again. */
+    replay: async (deadLetterId: string): Promise<{ executionId: string }> => this.store.replayDeadLetter(deadLetterId, this.clock.now()),
+    discard: async (deadLetterId: string): Promise<void> => this.store.discardDeadLetter(deadLetterId),
+  };
+
+  /** Retries a failed execution: replays its latest dead-lettered task, or replays it from its journal. */
+  async retry(executionId: string): Promise<void> {
+    const record = await this.store.getExecution(executionId);
+    if (!record) throw new ExecutionNotFoundError(executionId);
+    if (record.state !== 'failed') throw new ExecutionFinishedError(executionId, `${record.state}: only failed executions can be retried`);
+    const letter = await this.store.latestDeadLetter(executionId);
+    if (letter) await this.store.replayDeadLetter(letter.id, this.clock.now());
+    else await this.store.reviveExecution(executionId, this.clock.now());
+  }
+
+  /** Alias of retry(), for executions that failed for a reason since fixed (e.g. a deploy). */
+  resume(executionId: string): Promise<void> {
+    return this.retry(executionId);
   }
 
   /** Tasks that failed for good, newest first. */

@@ -258,6 +258,17 @@ export interface StentStore {
   /** Cancels an execution and its descendants; no-op (changed=false) if it is already final. */
   cancelExecution(executionId: string, error: string, now: number): Promise<{ changed: boolean; state: string; cancelled: string[] }>;
   lookupCache(key: string, now: number): Promise<string | null>;
+  /**
+   * Revives a failed execution from a dead-lettered task: that step is reset to pending (later journal
+   * positions are dropped) and the execution is woken to replay. Throws DeadLetterNotFoundError /
+   * ExecutionFinishedError (only failed executions can be revived).
+   */
+  replayDeadLetter(deadLetterId: string, now: number): Promise<{ executionId: string }>;
+  discardDeadLetter(deadLetterId: string): Promise<void>;
+  /** Latest dead letter of an execution, if any. */
+  latestDeadLetter(executionId: string): Promise<DeadLetterRecord | null>;
+  /** Wakes a failed execution to replay from its journal (no dead letter to reset). */
+  reviveExecution(executionId: string, now: number): Promise<void>;
 
   listDeadLetters(page: Page): Promise<{ items: DeadLetterRecord[]; total: number }>;
   countRunning(name: string): Promise<number>;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, StentError, type RetryPolicy } from '../core/index.js';
+import { ConfigurationError, DeadLetterNotFoundError, ExecutionFinishedError, ExecutionNotFoundError, StentError, type RetryPolicy } from '../core/index.js';
 import type {
   ClaimFilter,
   DeadLetterRecord,
@@ -788,6 +788,58 @@ export class SqlStore implements StentStore {
       [key, now],
     );
     return row ? row.result : null;
+  }
+
+  // ---- dead letters --------------------------------------------------------------------------
+
+  private async reviveWithin(tx: SqlExecutor, executionId: string, now: number): Promise<void> {
+    const [row] = await tx.query<{ state: string }>(`SELECT state FROM ${this.t.executions} WHERE id = ?${this.pg ? ' FOR UPDATE' : ''}`, [executionId]);
+    if (!row) throw new ExecutionNotFoundError(executionId);
+    if (row.state !== 'failed') throw new ExecutionFinishedError(executionId, `${row.state}: only failed executions can be revived`);
+    await tx.execute(
+      `UPDATE ${this.t.executions} SET state = 'running', result = NULL, error = NULL, finished_at = NULL, wake_at = ?, updated_at = ?,
+         lease_owner = NULL, lease_expires_at = NULL, recoveries = 0 WHERE id = ?`,
+      [now, now, executionId],
+    );
+  }
+
+  async replayDeadLetter(deadLetterId: string, now: number): Promise<{ executionId: string }> {
+    const executionId = await this.client.transaction(async (tx) => {
+      const [letter] = await tx.query(`SELECT * FROM ${this.t.deadLetters} WHERE id = ?`, [deadLetterId]);
+      if (!letter) throw new DeadLetterNotFoundError(deadLetterId);
+      const record = deadLetterFromRow(letter);
+      await this.reviveWithin(tx, record.executionId, now);
+      if (record.stepId) {
+        const [step] = await tx.query<{ position: unknown }>(`SELECT position FROM ${this.t.steps} WHERE id = ?`, [record.stepId]);
+        if (step) {
+          await tx.execute(`DELETE FROM ${this.t.steps} WHERE execution_id = ? AND position > ?`, [record.executionId, num(step.position)]);
+          await tx.execute(
+            `UPDATE ${this.t.steps} SET state = 'pending', attempts = 0, recoveries = 0, result = NULL, error = NULL, available_at = ?,
+               lease_owner = NULL, lease_expires_at = NULL, started_at = NULL, finished_at = NULL WHERE id = ?`,
+            [now, record.stepId],
+          );
+        }
+      }
+      await tx.execute(`DELETE FROM ${this.t.deadLetters} WHERE id = ?`, [deadLetterId]);
+      return record.executionId;
+    });
+    this.bus.publish({ type: 'work' });
+    return { executionId };
+  }
+
+  async discardDeadLetter(deadLetterId: string): Promise<void> {
+    const deleted = await this.client.execute(`DELETE FROM ${this.t.deadLetters} WHERE id = ?`, [deadLetterId]);
+    if (deleted === 0) throw new DeadLetterNotFoundError(deadLetterId);
+  }
+
+  async latestDeadLetter(executionId: string): Promise<DeadLetterRecord | null> {
+    const [row] = await this.client.query(`SELECT * FROM ${this.t.deadLetters} WHERE execution_id = ? ORDER BY created_at DESC, id LIMIT 1`, [executionId]);
+    return row ? deadLetterFromRow(row) : null;
+  }
+
+  async reviveExecution(executionId: string, now: number): Promise<void> {
+    await this.client.transaction((tx) => this.reviveWithin(tx, executionId, now));
+    this.bus.publish({ type: 'work' });
   }
 
   // ---- leases --------------------------------------------------------------------------------
