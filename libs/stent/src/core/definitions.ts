@@ -30,7 +30,8 @@ export interface ResolvedActivityOptions {
   timeoutMs: number | null;
   maxConcurrent: number | null;
   queue: string;
-  priority: number;
+  /** Null: inherit the priority of the execution that calls it. */
+  priority: number | null;
   tags: string[];
 }
 
@@ -50,7 +51,8 @@ export interface WorkflowDefinition {
   name: string;
   maxDurationMs: number | null;
   queue: string;
-  priority: number;
+  /** Null: 0 for a dispatch, the parent's priority for a child. */
+  priority: number | null;
   tags: string[];
   original: (...args: unknown[]) => unknown;
 }
@@ -129,7 +131,7 @@ export function defineActivity(target: AnyClass, options: ActivityOptions = {}):
       timeoutMs: parseOptionalDuration(own.timeout) ?? classTimeout,
       maxConcurrent: own.maxConcurrent ?? options.maxConcurrent ?? null,
       queue: own.queue ?? options.queue ?? 'default',
-      priority: own.priority ?? options.priority ?? 0,
+      priority: own.priority ?? options.priority ?? null,
       tags: own.tags ?? options.tags ?? [],
       cache: cachePolicy(own, options),
     };
@@ -164,7 +166,7 @@ export function defineWorkflow(target: AnyClass, options: WorkflowOptions = {}):
     name,
     maxDurationMs: parseOptionalDuration(options.maxDuration) ?? null,
     queue: options.queue ?? 'default',
-    priority: options.priority ?? 0,
+    priority: options.priority ?? null,
     tags: options.tags ?? [],
     original: original as (...args: unknown[]) => unknown,
   };

@@ -167,7 +167,7 @@ export class StentExecutor {
         workflowName: name,
         args: encodedArgs,
         queue: options.queue ?? queue,
-        priority: options.priority ?? priority,
+        priority: options.priority ?? priority ?? 0,
         tags: options.tags ?? tags,
         parentId: null,
         parentPosition: null,
@@ -175,13 +175,14 @@ export class StentExecutor {
         createdAt: now,
         wakeAt,
         deadlineAt: maxDuration === null ? null : wakeAt + maxDuration,
+        maxDurationMs: maxDuration,
       },
       options.transaction,
     );
     return id;
   }
 
-  private resolveWorkflow(workflow: WorkflowRef<unknown>): { name: string; queue: string; priority: number; tags: string[]; maxDurationMs: number | null } {
+  private resolveWorkflow(workflow: WorkflowRef<unknown>): { name: string; queue: string; priority: number | null; tags: string[]; maxDurationMs: number | null } {
     if (typeof workflow === 'string') {
       const registered = this.registry.workflow(workflow);
       if (registered) return { ...registered.definition };

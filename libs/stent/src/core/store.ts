@@ -23,6 +23,7 @@ export interface ExecutionRecord {
   startedAt: number | null;
   finishedAt: number | null;
   deadlineAt: number | null;
+  maxDurationMs: number | null;
   wakeAt: number | null;
   leaseOwner: string | null;
   leaseEpoch: number;
@@ -91,6 +92,7 @@ export interface NewExecution {
   createdAt: number;
   wakeAt: number;
   deadlineAt: number | null;
+  maxDurationMs: number | null;
 }
 
 export interface NewStep {
@@ -166,6 +168,8 @@ export interface ClaimFilter {
   leaseMs: number;
   /** Names with a cluster-wide concurrency cap. */
   limits: Map<string, number>;
+  /** Claim (at most one) step that was running when a worker died, to run it alone. */
+  suspect?: boolean;
 }
 
 export interface ReapResult {
@@ -218,6 +222,8 @@ export interface StentStore {
 
   claimExecutions(filter: ClaimFilter): Promise<ExecutionRecord[]>;
   claimSteps(filter: ClaimFilter): Promise<StepRecord[]>;
+  /** Whether steps recovered from a dead worker wait to be run alone. */
+  hasSuspects(filter: ClaimFilter): Promise<boolean>;
   /** Executions this owner holds whose wake time has come (something changed for them). */
   takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>>;
 

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { createHash, randomUUID } from 'node:crypto';
 import { scopeStorage, type ActivityScope } from './context.js';
 import { parseDuration, type Duration } from './duration.js';
-import { ActivityTimeoutError, ConfigurationError, SerializationError, WorkflowCancelledError } from './errors.js';
+import { ActivityTimeoutError, ConfigurationError, SerializationError, WorkflowCancelledError, WorkflowTimedOutError } from './errors.js';
 import type { Clock } from './clock.js';
 import type { StentEvents } from './events.js';
 import type { StentLogger } from './logger.js';
@@ -10,7 +10,7 @@ import type { Registry } from './registry.js';
 import { isRetryable, retryDelayMs, DEFAULT_RETRY_POLICY } from './retry-policy.js';
 import type { RunEnd, RunHost } from './run-host.js';
 import { decode, encode, encodeError } from './serialization.js';
-import type { ExecutionRecord, NewStep, StepCompletion, StepRecord, StentStore, WakeEvent } from './store.js';
+import type { ClaimFilter, ExecutionRecord, NewStep, StepCompletion, StepRecord, StentStore, WakeEvent } from './store.js';
 import { WorkflowRun } from './workflow-run.js';
 
 export interface WorkerOptions {
@@ -102,6 +102,10 @@ export class Worker implements RunHost {
   private pollTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private idlePolls = 0;
+  /** Id of the recovered step this worker runs alone, if any. */
+  private suspectRunning: string | undefined;
+  private suspectsWaiting = false;
+  private suspectsCheckedAt = 0;
   private lastReapAt = 0;
   private startedAt = 0;
   private unsubscribe: (() => void) | undefined;
@@ -152,8 +156,8 @@ export class Worker implements RunHost {
     await this.tickDone;
     const deadline = this.clock.now() + (timeout === undefined ? this.settings.shutdownTimeoutMs : parseDuration(timeout));
     while (this.attempts.size > 0 && this.clock.now() < deadline) {
-      const pending = [...this.attempts.values()].map((a) => a.done);
-      await Promise.race([Promise.all(pending), delay(Math.max(1, deadline - this.clock.now()))]);
+      // Attempts leave the map once their outcome is written, which needs the event loop: poll, never spin.
+      await delay(Math.min(20, Math.max(1, deadline - this.clock.now())));
     }
     for (const attempt of this.attempts.values()) attempt.abort.abort(new Error('worker shutting down'));
     await this.waitForCompletions();
@@ -221,7 +225,7 @@ export class Worker implements RunHost {
       if (attempt.step.executionId === executionId && !attempt.abort.signal.aborted) {
         void this.store.getExecution(executionId).then((record) => {
           if (record && record.state !== 'completed' && record.state !== 'running' && record.state !== 'pending') {
-            attempt.abort.abort(new WorkflowCancelledError(executionId));
+            attempt.abort.abort(endedError(record));
           }
         }, () => undefined);
       }
@@ -280,20 +284,44 @@ export class Worker implements RunHost {
     return this.settings.concurrency - this.attempts.size - this.reserved;
   }
 
-  private async claimActivities(): Promise<boolean> {
-    const names = this.registry.activityNames();
-    const free = this.freeSlots();
-    if (names.length === 0 || free <= 0) return false;
-    const steps = await this.store.claimSteps({
+  private claimFilter(limit: number): ClaimFilter {
+    return {
       owner: this.ownerId,
-      names,
+      names: this.registry.activityNames(),
       queues: this.settings.queues,
       tags: this.settings.tags,
-      limit: free,
+      limit,
       now: this.clock.now(),
       leaseMs: this.settings.leaseMs,
       limits: this.registry.activityLimits(),
-    });
+    };
+  }
+
+  /**
+   * Steps that were running when their worker died run alone: an idle worker takes one and nothing
+   * else until it ends, so a task that crashes its worker is the only one blamed for the crash.
+   */
+  private async claimActivities(): Promise<boolean> {
+    const names = this.registry.activityNames();
+    if (names.length === 0 || this.suspectRunning) return false;
+    const idle = this.attempts.size === 0 && this.reserved === 0;
+    if (idle) {
+      const [suspect] = await this.store.claimSteps({ ...this.claimFilter(1), suspect: true });
+      if (suspect) {
+        this.suspectRunning = suspect.id;
+        this.runAttempt(suspect, this.runs.get(suspect.executionId));
+        return true;
+      }
+      this.suspectsWaiting = false;
+    } else if (this.clock.now() - this.suspectsCheckedAt >= 250) {
+      this.suspectsCheckedAt = this.clock.now();
+      this.suspectsWaiting = await this.store.hasSuspects(this.claimFilter(1));
+    }
+    // While a suspect waits, let running attempts finish so this worker becomes idle to take it.
+    if (this.suspectsWaiting) return false;
+    const free = this.freeSlots();
+    if (free <= 0) return false;
+    const steps = await this.store.claimSteps(this.claimFilter(free));
     for (const step of steps) this.runAttempt(step, this.runs.get(step.executionId));
     return steps.length > 0;
   }
@@ -339,7 +367,7 @@ export class Worker implements RunHost {
   // ---- RunHost ---------------------------------------------------------------------------------
 
   reserveLocal(batch: NewStep[]): NewStep[] {
-    if (this.stateValue !== 'running') return [];
+    if (this.stateValue !== 'running' || this.suspectRunning || this.suspectsWaiting) return [];
     const local: NewStep[] = [];
     const leaseExpiresAt = this.clock.now() + this.settings.leaseMs;
     for (const step of batch) {
@@ -536,6 +564,7 @@ export class Worker implements RunHost {
     if (!waiter) return;
     const { attempt, run } = waiter;
     if (this.attempts.get(attempt.step.id) === attempt) this.attempts.delete(attempt.step.id);
+    if (this.suspectRunning === attempt.step.id) this.suspectRunning = undefined;
     if (!stillOwned) {
       this.logger.warn(`Step ${attempt.step.name} #${attempt.step.position} of execution ${completion.executionId}: this worker no longer owns it (lease expired and it was reclaimed); its outcome is dropped`);
       return;
@@ -568,7 +597,7 @@ export class Worker implements RunHost {
       const ended = await this.store.renewLeases(this.ownerId, this.clock.now(), this.settings.leaseMs);
       for (const stepId of ended) {
         const attempt = this.attempts.get(stepId);
-        if (attempt && !attempt.abort.signal.aborted) attempt.abort.abort(new WorkflowCancelledError(attempt.step.executionId));
+        if (attempt && !attempt.abort.signal.aborted) this.executionEnded(attempt.step.executionId);
       }
       await this.recordSelf();
     } catch (error) {
@@ -586,6 +615,12 @@ export class Worker implements RunHost {
       state,
     });
   }
+}
+
+/** Why an activity's AbortSignal fires when its execution ended under it. */
+function endedError(record: ExecutionRecord): Error {
+  if (record.state === 'timed_out') return new WorkflowTimedOutError(record.id, record.maxDurationMs ?? 0);
+  return new WorkflowCancelledError(record.id);
 }
 
 /** Marks a result that came from the idempotency/cache table rather than from running the body. */

@@ -42,6 +42,8 @@ export class WorkflowRun implements WorkflowScope {
   private flushQueued = false;
   private writes: Promise<unknown> = Promise.resolve();
   private status: RunStatus = 'running';
+  /** Count of waits that ended, to notice progress made while a suspension was being prepared. */
+  private settled = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   readonly replaying: boolean;
@@ -138,7 +140,7 @@ export class WorkflowRun implements WorkflowScope {
       retryPolicy: activity.retry,
       timeoutMs: activity.timeoutMs,
       queue: activity.queue,
-      priority: activity.priority,
+      priority: activity.priority ?? this.execution.priority,
       tags: activity.tags,
       maxConcurrent: activity.maxConcurrent,
       availableAt: now,
@@ -174,7 +176,7 @@ export class WorkflowRun implements WorkflowScope {
       workflowName: workflow.name,
       args: encodedArgs,
       queue: workflow.queue,
-      priority: workflow.priority,
+      priority: workflow.priority ?? this.execution.priority,
       tags: workflow.tags,
       parentId: this.executionId,
       parentPosition: position,
@@ -182,6 +184,7 @@ export class WorkflowRun implements WorkflowScope {
       createdAt: now,
       wakeAt: now,
       deadlineAt: workflow.maxDurationMs === null ? null : now + workflow.maxDurationMs,
+      maxDurationMs: workflow.maxDurationMs,
     };
     this.enqueueInsert(step);
     return this.wait(position, 'child', null);
@@ -387,6 +390,7 @@ export class WorkflowRun implements WorkflowScope {
     const waiter = this.waiters.get(position);
     if (!waiter) return;
     this.waiters.delete(position);
+    this.settled++;
     if (waiter.timer) clearTimeout(waiter.timer);
     if (outcome.ok) waiter.resolve(outcome.value);
     else waiter.reject(outcome.error);
@@ -497,6 +501,15 @@ export class WorkflowRun implements WorkflowScope {
   /** Releases a waiting run: it holds no memory and is replayed when what it waits for happens. */
   async suspend(): Promise<void> {
     if (this.ended || this.waiters.size === 0) return;
+    // Record everything the workflow has asked for so far before letting go of it.
+    const progress = this.settled;
+    this.flushInserts();
+    await this.writes;
+    if (this.ended || this.waiters.size === 0) return;
+    if (this.settled !== progress) {
+      this.armIdleTimer();
+      return;
+    }
     const positions = this.awaitedPositions();
     const signals = [...new Set([...this.waiters.values()].flatMap((waiter) => (waiter.signal ? [waiter.signal] : [])))];
     let wakeAt: number | null = this.execution.deadlineAt;
@@ -506,9 +519,8 @@ export class WorkflowRun implements WorkflowScope {
     this.end();
     this.waiters.clear();
     try {
-      await this.writes;
-      await this.host.store.suspendExecution(this.fence, wakeAt, positions, signals, this.host.clock.now());
-      this.host.runEnded(this, { kind: 'suspended', wakeAt });
+      const ok = await this.host.store.suspendExecution(this.fence, wakeAt, positions, signals, this.host.clock.now());
+      this.host.runEnded(this, ok ? { kind: 'suspended', wakeAt } : { kind: 'abandoned', reason: 'lease lost before suspending' });
     } catch (error) {
       this.host.logger.error(`Execution ${this.executionId}: suspending failed; it will be recovered when its lease expires`, error);
       this.host.runEnded(this, { kind: 'abandoned', reason: 'suspend failed' });
@@ -536,7 +548,7 @@ export class WorkflowRun implements WorkflowScope {
   }
 
   private async timeOut(): Promise<void> {
-    const limit = (this.execution.deadlineAt ?? 0) - (this.execution.startedAt ?? this.execution.createdAt);
+    const limit = this.execution.maxDurationMs ?? (this.execution.deadlineAt ?? 0) - this.execution.createdAt;
     await this.finish('timed_out', null, encodeError(new WorkflowTimedOutError(this.executionId, limit)));
   }
 

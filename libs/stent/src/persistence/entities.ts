@@ -23,6 +23,7 @@ export class StentExecutionEntity {
   @Column({ name: 'started_at', type: 'bigint', nullable: true }) startedAt!: number | null;
   @Column({ name: 'finished_at', type: 'bigint', nullable: true }) finishedAt!: number | null;
   @Column({ name: 'deadline_at', type: 'bigint', nullable: true }) deadlineAt!: number | null;
+  @Column({ name: 'max_duration_ms', type: 'bigint', nullable: true }) maxDurationMs!: number | null;
   @Column({ name: 'wake_at', type: 'bigint', nullable: true }) wakeAt!: number | null;
   @Column({ name: 'lease_owner', type: 'varchar', length: 255, nullable: true }) leaseOwner!: string | null;
   @Column({ name: 'lease_epoch', type: 'integer', default: 0 }) leaseEpoch!: number;

@@ -81,6 +81,7 @@ function executionFromRow(row: Row): ExecutionRecord {
     startedAt: numOrNull(row.started_at),
     finishedAt: numOrNull(row.finished_at),
     deadlineAt: numOrNull(row.deadline_at),
+    maxDurationMs: numOrNull(row.max_duration_ms),
     wakeAt: numOrNull(row.wake_at),
     leaseOwner: strOrNull(row.lease_owner),
     leaseEpoch: num(row.lease_epoch),
@@ -184,10 +185,10 @@ export class SqlStore implements StentStore {
   }
 
   /** Tasks carrying at least one of the worker's tags (no filter when it has none). */
-  private tagFilter(tags: string[], params: unknown[]): string {
+  private tagFilter(tags: string[], params: unknown[], column = 'tags'): string {
     if (tags.length === 0) return '1 = 1';
     params.push(...tags.map((tag) => `%${JSON.stringify(tag)}%`));
-    return `(${tags.map(() => 'tags LIKE ?').join(' OR ')})`;
+    return `(${tags.map(() => `${column} LIKE ?`).join(' OR ')})`;
   }
 
   private get skipLocked(): string {
@@ -248,8 +249,8 @@ export class SqlStore implements StentStore {
   /** Inserts an execution; 0 when its idempotency key is already taken. */
   private async insertExecution(tx: SqlExecutor, execution: NewExecution): Promise<number> {
     const rows = await tx.query(
-      `INSERT INTO ${this.t.executions} (id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at)
-       VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO ${this.t.executions} (id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at, max_duration_ms)
+       VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING id`,
       [
@@ -266,6 +267,7 @@ export class SqlStore implements StentStore {
         execution.createdAt,
         execution.wakeAt,
         execution.deadlineAt,
+        execution.maxDurationMs,
       ],
     );
     return rows.length;
@@ -328,36 +330,66 @@ export class SqlStore implements StentStore {
 
   // ---- claims --------------------------------------------------------------------------------
 
-  async claimExecutions(filter: ClaimFilter): Promise<ExecutionRecord[]> {
-    const params: unknown[] = [filter.owner, filter.now + filter.leaseMs, filter.now, filter.now, filter.now];
-    const names = this.inList('workflow_name', filter.names, params);
-    const queues = this.inList('queue', filter.queues, params);
-    const tags = this.tagFilter(filter.tags, params);
-    params.push(filter.limit);
-    const rows = await this.client.query(
-        `UPDATE ${this.t.executions}
-         SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?, wake_at = NULL,
-             started_at = COALESCE(started_at, ?), updated_at = ?
-         WHERE id IN (
-           SELECT id FROM ${this.t.executions}
-           WHERE lease_owner IS NULL AND wake_at IS NOT NULL AND wake_at <= ? AND state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags}
-           ORDER BY priority DESC, wake_at
-           LIMIT ?${this.skipLocked}
-         ) AND lease_owner IS NULL
-         RETURNING *`,
-        params,
+  /**
+   * Claims up to `limit` rows in one statement. On PostgreSQL the candidates are picked and locked in a
+   * materialized CTE first (FOR UPDATE SKIP LOCKED): with the plain `WHERE id IN (subquery)` form a
+   * concurrent update makes PostgreSQL re-run the subquery and take more rows than the limit.
+   */
+  private claimRows(
+    executor: SqlExecutor,
+    table: string,
+    set: { sql: string; params: unknown[] },
+    where: { sql: string; params: unknown[] },
+    orderBy: string,
+    limit: number,
+  ): Promise<Row[]> {
+    if (this.pg) {
+      return executor.query(
+        `WITH picked AS MATERIALIZED (
+           SELECT c.id FROM ${table} c WHERE ${where.sql} ORDER BY ${orderBy} LIMIT ? FOR UPDATE SKIP LOCKED
+         )
+         UPDATE ${table} t SET ${set.sql} FROM picked WHERE t.id = picked.id RETURNING t.*`,
+        [...where.params, limit, ...set.params],
+      );
+    }
+    return executor.query(
+      `UPDATE ${table} SET ${set.sql} WHERE id IN (SELECT c.id FROM ${table} c WHERE ${where.sql} ORDER BY ${orderBy} LIMIT ?) RETURNING *`,
+      [...set.params, ...where.params, limit],
     );
-    return rows.map(executionFromRow);
+  }
+
+  async claimExecutions(filter: ClaimFilter): Promise<ExecutionRecord[]> {
+    const params: unknown[] = [filter.now];
+    const names = this.inList('c.workflow_name', filter.names, params);
+    const queues = this.inList('c.queue', filter.queues, params);
+    const tags = this.tagFilter(filter.tags, params, 'c.tags');
+    const rows = await this.claimRows(
+      this.client,
+      this.t.executions,
+      {
+        sql: `state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?, wake_at = NULL, started_at = COALESCE(started_at, ?), updated_at = ?`,
+        params: [filter.owner, filter.now + filter.leaseMs, filter.now, filter.now],
+      },
+      {
+        sql: `c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags}`,
+        params,
+      },
+      'c.priority DESC, c.wake_at',
+      filter.limit,
+    );
+    // RETURNING gives rows in storage order; start them in claim order.
+    return rows.map(executionFromRow).sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
   }
 
   async claimSteps(filter: ClaimFilter): Promise<StepRecord[]> {
     const unlimited = filter.names.filter((name) => !filter.limits.has(name));
     const limited = filter.names.filter((name) => filter.limits.has(name));
-    if (limited.length === 0) return this.claimStepBatch(this.client, filter, unlimited, filter.limit, true);
+    if (filter.suspect) return this.claimStepBatch(this.client, filter, filter.names, 1, 'suspect');
+    if (limited.length === 0) return this.claimStepBatch(this.client, filter, unlimited, filter.limit, 'unlimited');
     return this.client.transaction(async (tx) => {
       const claimed: StepRecord[] = [];
       if (unlimited.length > 0) {
-        claimed.push(...(await this.claimStepBatch(tx, filter, unlimited, filter.limit, true)));
+        claimed.push(...(await this.claimStepBatch(tx, filter, unlimited, filter.limit, 'unlimited')));
       }
       for (const name of limited) {
         const room = filter.limit - claimed.length;
@@ -366,32 +398,56 @@ export class SqlStore implements StentStore {
         const [running] = await tx.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${this.t.steps} WHERE name = ? AND state = 'running'`, [name]);
         const free = filter.limits.get(name)! - num(running?.n ?? 0);
         if (free <= 0) continue;
-        claimed.push(...(await this.claimStepBatch(tx, filter, [name], Math.min(room, free), false)));
+        claimed.push(...(await this.claimStepBatch(tx, filter, [name], Math.min(room, free), 'limited')));
       }
       return claimed;
     });
   }
 
-  private async claimStepBatch(tx: SqlExecutor, filter: ClaimFilter, names: string[], limit: number, unlimitedOnly: boolean): Promise<StepRecord[]> {
-    const params: unknown[] = [filter.owner, filter.now + filter.leaseMs, filter.now, filter.now];
-    const nameClause = this.inList('name', names, params);
+  /**
+   * Claims pending activity steps. Steps that were running when a worker died ("suspects") are claimed
+   * only one at a time by an idle worker, so a step that crashes its worker is blamed alone.
+   */
+  private async claimStepBatch(
+    executor: SqlExecutor,
+    filter: ClaimFilter,
+    names: string[],
+    limit: number,
+    kind: 'unlimited' | 'limited' | 'suspect',
+  ): Promise<StepRecord[]> {
+    const params: unknown[] = [filter.now];
+    const nameClause = this.inList('c.name', names, params);
+    const queueClause = this.inList('c.queue', filter.queues, params);
+    const tagClause = this.tagFilter(filter.tags, params, 'c.tags');
+    const extra =
+      kind === 'suspect' ? 'AND c.recoveries > 0' : kind === 'unlimited' ? 'AND c.max_concurrent IS NULL AND c.recoveries = 0' : 'AND c.recoveries = 0';
+    const rows = await this.claimRows(
+      executor,
+      this.t.steps,
+      {
+        sql: `state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?, attempts = attempts + 1, started_at = ?`,
+        params: [filter.owner, filter.now + filter.leaseMs, filter.now],
+      },
+      {
+        sql: `c.state = 'pending' AND c.kind = 'activity' AND c.available_at <= ? AND ${nameClause} AND ${queueClause} AND ${tagClause} ${extra}
+              AND EXISTS (SELECT 1 FROM ${this.t.executions} e WHERE e.id = c.execution_id AND e.state IN ${ACTIVE})`,
+        params,
+      },
+      'c.priority DESC, c.available_at',
+      limit,
+    );
+    return rows.map(stepFromRow).sort((a, b) => b.priority - a.priority || a.availableAt - b.availableAt);
+  }
+
+  async hasSuspects(filter: ClaimFilter): Promise<boolean> {
+    const params: unknown[] = [filter.now];
+    const nameClause = this.inList('name', filter.names, params);
     const queueClause = this.inList('queue', filter.queues, params);
-    const tagClause = this.tagFilter(filter.tags, params);
-    params.push(limit);
-    const rows = await tx.query(
-      `UPDATE ${this.t.steps}
-       SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?, attempts = attempts + 1, started_at = ?
-       WHERE id IN (
-         SELECT id FROM ${this.t.steps}
-         WHERE state = 'pending' AND kind = 'activity' AND available_at <= ? AND ${nameClause} AND ${queueClause} AND ${tagClause}
-           ${unlimitedOnly ? 'AND max_concurrent IS NULL' : ''}
-         ORDER BY priority DESC, available_at
-         LIMIT ?${this.skipLocked}
-       ) AND state = 'pending'
-       RETURNING *`,
+    const rows = await this.client.query(
+      `SELECT 1 AS found FROM ${this.t.steps} WHERE state = 'pending' AND kind = 'activity' AND recoveries > 0 AND available_at <= ? AND ${nameClause} AND ${queueClause} LIMIT 1`,
       params,
     );
-    return rows.map(stepFromRow);
+    return rows.length > 0;
   }
 
   async takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>> {
@@ -512,19 +568,16 @@ export class SqlStore implements StentStore {
 
   async completeSteps(completions: StepCompletion[]): Promise<boolean[]> {
     const only = completions.length === 1 ? completions[0]! : undefined;
-    if (only && only.outcome.kind === 'completed' && !only.outcome.cache && !only.wakeExecution) {
-      // The common case of a worker finishing a step of a workflow it holds: one autocommit statement.
-      const changed = await this.client.execute(
-        `UPDATE ${this.t.steps} SET state = 'completed', result = ?, error = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = ?
-         WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state = 'running'`,
-        [only.outcome.result, only.finishedAt, only.fence.stepId, only.fence.owner, only.fence.epoch],
-      );
-      return [changed === 1];
+    if (this.pg && only && only.outcome.kind === 'completed' && !only.outcome.cache) {
+      return [await this.completeOneFenced(only)];
     }
     const woken = new Set<string>();
+    // A fixed lock order (step rows by id, then execution rows) keeps concurrent batches from deadlocking.
+    const order = completions.map((completion, index) => ({ completion, index })).sort((a, b) => (a.completion.fence.stepId < b.completion.fence.stepId ? -1 : 1));
     const results = await this.client.transaction(async (tx) => {
-      const out: boolean[] = [];
-      for (const completion of completions) {
+      const out: boolean[] = new Array(completions.length).fill(false);
+      const toWake: Array<{ executionId: string; force: boolean; now: number }> = [];
+      for (const { completion, index } of order) {
         const { fence, outcome, finishedAt } = completion;
         const guard = `WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state = 'running'`;
         const guardParams = [fence.stepId, fence.owner, fence.epoch];
@@ -541,28 +594,72 @@ export class SqlStore implements StentStore {
               [outcome.cache.key, outcome.result, finishedAt, outcome.cache.expiresAt, fence.stepId],
             );
           }
-        } else if (outcome.kind === 'retry') {
-          changed = await tx.execute(
-            `UPDATE ${this.t.steps} SET state = 'pending', error = ?, available_at = ?, lease_owner = NULL, lease_expires_at = NULL ${guard}`,
-            [outcome.error, outcome.availableAt, ...guardParams],
-          );
         } else {
-          changed = await tx.execute(
-            `UPDATE ${this.t.steps} SET state = 'failed', error = ?, lease_owner = NULL, lease_expires_at = NULL, finished_at = ? ${guard}`,
-            [outcome.error, finishedAt, ...guardParams],
-          );
-          if (changed === 1) await this.deadLetterStep(tx, fence.stepId, outcome.deadLetterReason, finishedAt);
+          // An attempt of an execution that already ended (cancelled, timed out) is not retried or dead-lettered.
+          const [owner] = await tx.query<{ state: string }>(`SELECT state FROM ${this.t.executions} WHERE id = ?`, [completion.executionId]);
+          const ended = !owner || (owner.state !== 'pending' && owner.state !== 'running');
+          if (ended) {
+            changed = await tx.execute(
+              `UPDATE ${this.t.steps} SET state = 'cancelled', error = ?, lease_owner = NULL, lease_expires_at = NULL, finished_at = ? ${guard}`,
+              [outcome.error, finishedAt, ...guardParams],
+            );
+          } else if (outcome.kind === 'retry') {
+            changed = await tx.execute(
+              `UPDATE ${this.t.steps} SET state = 'pending', error = ?, available_at = ?, lease_owner = NULL, lease_expires_at = NULL ${guard}`,
+              [outcome.error, outcome.availableAt, ...guardParams],
+            );
+          } else {
+            changed = await tx.execute(
+              `UPDATE ${this.t.steps} SET state = 'failed', error = ?, lease_owner = NULL, lease_expires_at = NULL, finished_at = ? ${guard}`,
+              [outcome.error, finishedAt, ...guardParams],
+            );
+            if (changed === 1) await this.deadLetterStep(tx, fence.stepId, outcome.deadLetterReason, finishedAt);
+          }
         }
-        out.push(changed === 1);
-        if (changed === 1 && outcome.kind !== 'retry' && completion.wakeExecution) {
-          await this.wake(tx, completion.executionId, finishedAt);
-          woken.add(completion.executionId);
-        }
+        out[index] = changed === 1;
+        if (changed === 1 && outcome.kind !== 'retry') toWake.push({ executionId: completion.executionId, force: completion.wakeExecution, now: finishedAt });
+      }
+      toWake.sort((a, b) => (a.executionId < b.executionId ? -1 : 1));
+      for (const { executionId, force, now } of toWake) {
+        // Wake the execution if asked to, and in any case when nobody holds it: its holder may have
+        // suspended it between the attempt finishing and this write.
+        const changed = await tx.execute(
+          `UPDATE ${this.t.executions} SET wake_at = ? WHERE id = ? AND state IN ${ACTIVE} AND (wake_at IS NULL OR wake_at > ?)${force ? '' : ' AND lease_owner IS NULL'}`,
+          [now, executionId, now],
+        );
+        if (changed > 0) woken.add(executionId);
       }
       return out;
     });
     for (const executionId of woken) this.bus.publish({ type: 'woken', executionId });
+    if (woken.size > 0) this.bus.publish({ type: 'work' });
     return results;
+  }
+
+  /**
+   * PostgreSQL, one completed step: one statement records it and wakes its execution when asked to or
+   * when nobody holds it (the execution row is locked after the step row, as in batches).
+   */
+  private async completeOneFenced(completion: StepCompletion): Promise<boolean> {
+    const { fence, outcome, finishedAt } = completion;
+    const [row] = await this.client.query<{ changed: unknown; woken: unknown }>(
+      `WITH done AS (
+         UPDATE ${this.t.steps} SET state = 'completed', result = ?, error = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = ?
+         WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state = 'running'
+         RETURNING execution_id
+       ), woke AS (
+         UPDATE ${this.t.executions} e SET wake_at = ? FROM done
+         WHERE e.id = done.execution_id AND e.state IN ${ACTIVE} AND (e.wake_at IS NULL OR e.wake_at > ?)${completion.wakeExecution ? '' : ' AND e.lease_owner IS NULL'}
+         RETURNING e.id
+       )
+       SELECT (SELECT COUNT(*) FROM done) AS changed, (SELECT COUNT(*) FROM woke) AS woken`,
+      [outcome.kind === 'completed' ? outcome.result : null, finishedAt, fence.stepId, fence.owner, fence.epoch, finishedAt, finishedAt],
+    );
+    if (num(row?.woken ?? 0) > 0) {
+      this.bus.publish({ type: 'woken', executionId: completion.executionId });
+      this.bus.publish({ type: 'work' });
+    }
+    return num(row?.changed ?? 0) === 1;
   }
 
   private async wake(tx: SqlExecutor, executionId: string, now: number): Promise<void> {
@@ -594,11 +691,13 @@ export class SqlStore implements StentStore {
       if (awaitedPositions.length > 0) {
         const params: unknown[] = [fence.executionId];
         const positions = this.inList('position', awaitedPositions, params);
-        const [done] = await tx.query<{ n: unknown }>(
-          `SELECT COUNT(*) AS n FROM ${this.t.steps} WHERE execution_id = ? AND ${positions} AND state IN ('completed', 'failed')`,
+        const [done] = await tx.query<{ n: unknown; total: unknown }>(
+          `SELECT SUM(CASE WHEN state IN ('completed', 'failed') THEN 1 ELSE 0 END) AS n, COUNT(*) AS total
+           FROM ${this.t.steps} WHERE execution_id = ? AND ${positions}`,
           params,
         );
-        let ready = num(done?.n ?? 0) > 0;
+        // A finished awaited step, or one that was never recorded (nothing would ever wake it): replay now.
+        let ready = num(done?.n ?? 0) > 0 || num(done?.total ?? 0) < awaitedPositions.length;
         if (!ready && awaitedSignals.length > 0) {
           const signalParams: unknown[] = [fence.executionId];
           const names = this.inList('name', awaitedSignals, signalParams);
@@ -845,16 +944,23 @@ export class SqlStore implements StentStore {
   // ---- leases --------------------------------------------------------------------------------
 
   async renewLeases(owner: string, now: number, leaseMs: number): Promise<string[]> {
-    return this.client.transaction(async (tx) => {
-      await tx.execute(`UPDATE ${this.t.steps} SET lease_expires_at = ? WHERE lease_owner = ? AND state = 'running'`, [now + leaseMs, owner]);
-      await tx.execute(`UPDATE ${this.t.executions} SET lease_expires_at = ? WHERE lease_owner = ?`, [now + leaseMs, owner]);
-      const ended = await tx.query<{ id: string }>(
-        `SELECT s.id FROM ${this.t.steps} s JOIN ${this.t.executions} e ON e.id = s.execution_id
-         WHERE s.lease_owner = ? AND s.state = 'running' AND e.state NOT IN ${ACTIVE}`,
-        [owner],
-      );
-      return ended.map((row) => String(row.id));
-    });
+    // Separate autocommit statements: a renewal never holds locks while it waits for another row, so it
+    // cannot deadlock with completions; rows being completed right now are skipped (they need no lease).
+    const skip = this.pg ? ' FOR UPDATE SKIP LOCKED' : '';
+    await this.client.execute(
+      `UPDATE ${this.t.steps} SET lease_expires_at = ? WHERE id IN (SELECT id FROM ${this.t.steps} WHERE lease_owner = ? AND state = 'running'${skip})`,
+      [now + leaseMs, owner],
+    );
+    await this.client.execute(
+      `UPDATE ${this.t.executions} SET lease_expires_at = ? WHERE id IN (SELECT id FROM ${this.t.executions} WHERE lease_owner = ?${skip})`,
+      [now + leaseMs, owner],
+    );
+    const ended = await this.client.query<{ id: string }>(
+      `SELECT s.id FROM ${this.t.steps} s JOIN ${this.t.executions} e ON e.id = s.execution_id
+       WHERE s.lease_owner = ? AND s.state = 'running' AND e.state NOT IN ${ACTIVE}`,
+      [owner],
+    );
+    return ended.map((row) => String(row.id));
   }
 
   async releaseLeases(owner: string, now: number): Promise<void> {

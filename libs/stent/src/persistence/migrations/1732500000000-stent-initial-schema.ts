@@ -23,6 +23,7 @@ function statements(dialect: 'sqlite' | 'postgres', t: TableNames): string[] {
       started_at ${time} NULL,
       finished_at ${time} NULL,
       deadline_at ${time} NULL,
+      max_duration_ms ${time} NULL,
       wake_at ${time} NULL,
       lease_owner VARCHAR(255) NULL,
       lease_epoch ${int} NOT NULL DEFAULT 0,
