@@ -475,7 +475,13 @@ export class WorkflowRun implements WorkflowScope {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     if (this.ended || this.waiters.size === 0) return;
-    this.idleTimer = setTimeout(() => void this.suspend(), this.host.suspendAfterMs);
+    // Waiting on timers, signals or children is what suspension is for. A run waiting on activity work
+    // (queued behind other work, or running elsewhere) is usually moments from going on, and replaying it
+    // would cost more than holding it, so it is kept far longer before it is let go.
+    let waitsOnActivity = false;
+    for (const waiter of this.waiters.values()) if (waiter.kind === 'activity') waitsOnActivity = true;
+    const after = waitsOnActivity ? Math.max(30_000, this.host.suspendAfterMs) : this.host.suspendAfterMs;
+    this.idleTimer = setTimeout(() => void this.suspend(), after);
   }
 
   private clearTimers(): void {
