@@ -106,6 +106,11 @@ export class Worker implements RunHost {
   private suspectRunning: string | undefined;
   private suspectsWaiting = false;
   private suspectsCheckedAt = 0;
+  /**
+   * Whether a claim query may find something. Set by wake events, by polls and by claims that came back
+   * full; cleared by claims that came back short. Saves a query per tick when there is nothing to take.
+   */
+  private readonly hints = { workflows: true, activities: true, woken: true, suspects: true };
   private lastReapAt = 0;
   private startedAt = 0;
   private unsubscribe: (() => void) | undefined;
@@ -209,8 +214,10 @@ export class Worker implements RunHost {
   private onWake(event: WakeEvent): void {
     if (event.type === 'work') {
       this.idlePolls = 0;
+      this.hints.workflows = this.hints.activities = true;
       this.poke();
     } else if (event.type === 'woken' && this.runs.has(event.executionId)) {
+      this.hints.woken = true;
       this.poke();
     } else if (event.type === 'finished') {
       this.executionEnded(event.executionId);
@@ -245,6 +252,8 @@ export class Worker implements RunHost {
     this.idlePolls++;
     this.pollTimer = setTimeout(() => {
       this.pollTimer = undefined;
+      // Polling is the safety net for lost or impossible notifications: look at everything.
+      this.hints.workflows = this.hints.activities = this.hints.woken = this.hints.suspects = true;
       this.tickDone = this.tick();
     }, wait);
   }
@@ -263,9 +272,9 @@ export class Worker implements RunHost {
           progressed = true;
         }
       }
-      progressed = (await this.claimActivities()) || progressed;
       progressed = (await this.claimWorkflows()) || progressed;
-      if (this.runs.size > 0) await this.refreshWoken();
+      progressed = (await this.claimActivities()) || progressed;
+      if (this.runs.size > 0 && this.hints.woken) await this.refreshWoken();
     } catch (error) {
       this.logger.error(`Worker ${this.ownerId}: claim round failed (will retry)`, error);
     } finally {
@@ -305,23 +314,26 @@ export class Worker implements RunHost {
     const names = this.registry.activityNames();
     if (names.length === 0 || this.suspectRunning) return false;
     const idle = this.attempts.size === 0 && this.reserved === 0;
-    if (idle) {
+    if (idle && (this.hints.suspects || this.suspectsWaiting)) {
+      this.hints.suspects = false;
       const [suspect] = await this.store.claimSteps({ ...this.claimFilter(1), suspect: true });
       if (suspect) {
         this.suspectRunning = suspect.id;
+        this.hints.suspects = true;
         this.runAttempt(suspect, this.runs.get(suspect.executionId));
         return true;
       }
       this.suspectsWaiting = false;
-    } else if (this.clock.now() - this.suspectsCheckedAt >= 250) {
+    } else if (!idle && this.clock.now() - this.suspectsCheckedAt >= 250) {
       this.suspectsCheckedAt = this.clock.now();
       this.suspectsWaiting = await this.store.hasSuspects(this.claimFilter(1));
     }
     // While a suspect waits, let running attempts finish so this worker becomes idle to take it.
     if (this.suspectsWaiting) return false;
     const free = this.freeSlots();
-    if (free <= 0) return false;
+    if (free <= 0 || !this.hints.activities) return false;
     const steps = await this.store.claimSteps(this.claimFilter(free));
+    this.hints.activities = steps.length >= free;
     for (const step of steps) this.runAttempt(step, this.runs.get(step.executionId));
     return steps.length > 0;
   }
@@ -329,27 +341,32 @@ export class Worker implements RunHost {
   private async claimWorkflows(): Promise<boolean> {
     const names = this.registry.workflowNames();
     const free = this.settings.maxActiveWorkflows - this.runs.size;
-    if (names.length === 0 || free <= 0) return false;
+    if (names.length === 0 || free <= 0 || !this.hints.workflows) return false;
+    const now = this.clock.now();
     const executions = await this.store.claimExecutions({
       owner: this.ownerId,
       names,
       queues: this.settings.queues,
       tags: this.settings.tags,
       limit: Math.min(free, 100),
-      now: this.clock.now(),
+      now,
       leaseMs: this.settings.leaseMs,
       limits: new Map(),
     });
-    for (const execution of executions) await this.startRun(execution);
+    this.hints.workflows = executions.length >= Math.min(free, 100);
+    // A first start has no journal to load (started_at was set by this very claim).
+    const journals = await Promise.all(
+      executions.map((execution) => (execution.startedAt === now && execution.recoveries === 0 ? [] : this.store.loadJournal(execution.id))),
+    );
+    executions.forEach((execution, i) => this.startRun(execution, journals[i]!));
     return executions.length > 0;
   }
 
-  private async startRun(execution: ExecutionRecord): Promise<void> {
+  private startRun(execution: ExecutionRecord, journal: StepRecord[]): void {
     const workflow = this.registry.workflow(execution.workflowName);
     if (!workflow) return;
     const previous = this.runs.get(execution.id);
     if (previous) previous.abandon('claimed again');
-    const journal = await this.store.loadJournal(execution.id);
     const run = new WorkflowRun(this, execution, journal, workflow);
     this.runs.set(execution.id, run);
     this.events.emit('execution.started', { executionId: execution.id, workflowName: execution.workflowName, replay: journal.length > 0 });
@@ -357,6 +374,7 @@ export class Worker implements RunHost {
   }
 
   private async refreshWoken(): Promise<void> {
+    this.hints.woken = false;
     const woken = await this.store.takeWokenExecutions(this.ownerId, this.clock.now());
     for (const { id, epoch } of woken) {
       const run = this.runs.get(id);
@@ -565,6 +583,8 @@ export class Worker implements RunHost {
     const { attempt, run } = waiter;
     if (this.attempts.get(attempt.step.id) === attempt) this.attempts.delete(attempt.step.id);
     if (this.suspectRunning === attempt.step.id) this.suspectRunning = undefined;
+    // A capped activity finishing frees a cluster-wide slot another pending step may take.
+    if (attempt.step.maxConcurrent !== null) this.hints.activities = true;
     if (!stillOwned) {
       this.logger.warn(`Step ${attempt.step.name} #${attempt.step.position} of execution ${completion.executionId}: this worker no longer owns it (lease expired and it was reclaimed); its outcome is dropped`);
       return;
@@ -572,7 +592,12 @@ export class Worker implements RunHost {
     const outcome = completion.outcome;
     if (outcome.kind === 'retry') {
       const wait = outcome.availableAt - this.clock.now();
-      if (wait > 0) setTimeout(() => this.poke(), wait + 5).unref?.();
+      const again = () => {
+        this.hints.activities = true;
+        this.poke();
+      };
+      if (wait > 0) setTimeout(again, wait + 5).unref?.();
+      else again();
       return;
     }
     const current = run && !run.ended ? run : this.runs.get(completion.executionId);

@@ -577,7 +577,33 @@ export class SqlStore implements StentStore {
     const results = await this.client.transaction(async (tx) => {
       const out: boolean[] = new Array(completions.length).fill(false);
       const toWake: Array<{ executionId: string; force: boolean; now: number }> = [];
-      for (const { completion, index } of order) {
+      let rest = order;
+      if (this.pg) {
+        // Plain completions of a batch in one statement (PostgreSQL spends more per statement than per row).
+        const plain = order.filter(({ completion }) => completion.outcome.kind === 'completed' && !completion.outcome.cache);
+        if (plain.length > 1) {
+          rest = order.filter(({ completion }) => !(completion.outcome.kind === 'completed' && !completion.outcome.cache));
+          const params: unknown[] = [];
+          const rows = plain.map(({ completion }) => {
+            const outcome = completion.outcome as { result: string };
+            params.push(completion.fence.stepId, completion.fence.owner, completion.fence.epoch, outcome.result, completion.finishedAt);
+            return '(?::varchar, ?::varchar, ?::integer, ?::text, ?::bigint)';
+          });
+          const done = await tx.query<{ id: string }>(
+            `UPDATE ${this.t.steps} s SET state = 'completed', result = v.result, error = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = v.finished_at
+             FROM (VALUES ${rows.join(', ')}) AS v(id, owner, epoch, result, finished_at)
+             WHERE s.id = v.id AND s.lease_owner = v.owner AND s.lease_epoch = v.epoch AND s.state = 'running'
+             RETURNING s.id`,
+            params,
+          );
+          const changed = new Set(done.map((row) => String(row.id)));
+          for (const { completion, index } of plain) {
+            out[index] = changed.has(completion.fence.stepId);
+            if (out[index]) toWake.push({ executionId: completion.executionId, force: completion.wakeExecution, now: completion.finishedAt });
+          }
+        }
+      }
+      for (const { completion, index } of rest) {
         const { fence, outcome, finishedAt } = completion;
         const guard = `WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state = 'running'`;
         const guardParams = [fence.stepId, fence.owner, fence.epoch];
@@ -620,6 +646,20 @@ export class SqlStore implements StentStore {
         if (changed === 1 && outcome.kind !== 'retry') toWake.push({ executionId: completion.executionId, force: completion.wakeExecution, now: finishedAt });
       }
       toWake.sort((a, b) => (a.executionId < b.executionId ? -1 : 1));
+      if (this.pg && toWake.length > 1) {
+        const now = Math.max(...toWake.map((w) => w.now));
+        const forced = toWake.filter((w) => w.force).map((w) => w.executionId);
+        const params: unknown[] = [now, now, toWake.map((w) => w.executionId), forced];
+        const rows = await tx.query<{ id: string }>(
+          `UPDATE ${this.t.executions} SET wake_at = ? WHERE id IN (
+             SELECT id FROM ${this.t.executions} WHERE id = ANY(?) AND state IN ${ACTIVE} AND (wake_at IS NULL OR wake_at > ?) AND (lease_owner IS NULL OR id = ANY(?))
+             ORDER BY id FOR UPDATE
+           ) RETURNING id`,
+          [params[0], params[2], params[1], params[3]],
+        );
+        for (const row of rows) woken.add(String(row.id));
+        return out;
+      }
       for (const { executionId, force, now } of toWake) {
         // Wake the execution if asked to, and in any case when nobody holds it: its holder may have
         // suspended it between the attempt finishing and this write.
