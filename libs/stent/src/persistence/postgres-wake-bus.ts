@@ -16,6 +16,8 @@ export class PostgresWakeBus implements WakeBus {
   private closed = false;
   private subscribers = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private outgoing = { work: false, woken: new Set<string>(), finished: new Set<string>() };
+  private flushScheduled = false;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -28,8 +30,29 @@ export class PostgresWakeBus implements WakeBus {
   publish(event: WakeEvent): void {
     this.local.publish(event);
     if (this.closed) return;
-    const payload = JSON.stringify({ o: this.origin, e: event });
-    this.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]).catch(() => undefined);
+    // Events of one event-loop turn go out as one NOTIFY: a burst of dispatches or completions would
+    // otherwise cost a round trip each here and a wake-up each in every other process.
+    if (event.type === 'work') this.outgoing.work = true;
+    else this.outgoing[event.type].add(event.executionId);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const { work, woken, finished } = this.outgoing;
+    this.outgoing = { work: false, woken: new Set(), finished: new Set() };
+    const events: WakeEvent[] = [];
+    if (work) events.push({ type: 'work' });
+    for (const executionId of woken) events.push({ type: 'woken', executionId });
+    for (const executionId of finished) events.push({ type: 'finished', executionId });
+    // NOTIFY payloads are limited to 8000 bytes.
+    for (let start = 0; start < events.length; start += 60) {
+      const payload = JSON.stringify({ o: this.origin, e: events.slice(start, start + 60) });
+      this.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]).catch(() => undefined);
+    }
   }
 
   subscribe(listener: (event: WakeEvent) => void): () => void {
@@ -73,8 +96,8 @@ export class PostgresWakeBus implements WakeBus {
     client.on('notification', (message) => {
       if (!message.payload) return;
       try {
-        const { o, e } = JSON.parse(message.payload) as { o: string; e: WakeEvent };
-        if (o !== this.origin) this.local.publish(e);
+        const { o, e } = JSON.parse(message.payload) as { o: string; e: WakeEvent[] };
+        if (o !== this.origin) for (const event of e) this.local.publish(event);
       } catch {
         // not ours
       }
