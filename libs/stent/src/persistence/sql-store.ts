@@ -161,6 +161,8 @@ export class SqlStore implements StentStore {
   private closed = false;
   /** Executions woken inside the transaction being committed; announced once it commits. */
   private pendingWakes: string[] = [];
+  private insertQueue: Array<{ fence: ExecutionFence; steps: NewStep[]; resolve(ok: boolean): void; reject(error: unknown): void }> = [];
+  private insertFlushing = false;
 
   constructor(private readonly options: SqlStoreOptions) {
     this.client = options.client;
@@ -501,23 +503,62 @@ export class SqlStore implements StentStore {
   }
 
   /**
-   * PostgreSQL, plain steps: one statement that inserts only while the fence holds (the execution row
-   * is share-locked for the statement, so a concurrent reclaim waits), i.e. one round trip per batch.
+   * PostgreSQL, plain steps: inserts requested by different runs while one insert statement is on its
+   * way are sent together in the next one. Each row goes in only while its own run's fence holds (the
+   * execution row is share-locked for the statement, so a concurrent reclaim waits).
    */
-  private async insertStepsFenced(fence: ExecutionFence, steps: NewStep[]): Promise<boolean> {
-    const params: unknown[] = [];
-    const rows = steps.map((step) => {
-      params.push(...this.stepParams(step));
-      return `(${STEP_COLUMN_TYPES.map((type) => `?::${type}`).join(', ')})`;
+  private insertStepsFenced(fence: ExecutionFence, steps: NewStep[]): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.insertQueue.push({ fence, steps, resolve, reject });
+      if (this.insertFlushing) return;
+      this.insertFlushing = true;
+      queueMicrotask(() => void this.flushInsertQueue());
     });
-    params.push(fence.executionId, fence.owner, fence.epoch);
-    const inserted = await this.client.execute(
+  }
+
+  private async flushInsertQueue(): Promise<void> {
+    try {
+      while (this.insertQueue.length > 0) {
+        let rows = 0;
+        let take = 0;
+        while (take < this.insertQueue.length && (take === 0 || rows + this.insertQueue[take]!.steps.length <= INSERT_CHUNK)) {
+          rows += this.insertQueue[take]!.steps.length;
+          take++;
+        }
+        const batch = this.insertQueue.splice(0, take);
+        try {
+          const inserted = await this.insertFencedBatch(batch);
+          for (const entry of batch) entry.resolve(entry.steps.every((step) => inserted.has(step.id)));
+        } catch (error) {
+          for (const entry of batch) entry.reject(error);
+        }
+      }
+    } finally {
+      this.insertFlushing = false;
+    }
+  }
+
+  private async insertFencedBatch(batch: Array<{ fence: ExecutionFence; steps: NewStep[] }>): Promise<Set<string>> {
+    const params: unknown[] = [];
+    const rows: string[] = [];
+    for (const { fence, steps } of batch) {
+      for (const step of steps) {
+        params.push(...this.stepParams(step), fence.owner, fence.epoch);
+        rows.push(`(${STEP_COLUMN_TYPES.map((type) => `?::${type}`).join(', ')}, ?::varchar, ?::integer)`);
+      }
+    }
+    const inserted = await this.client.query<{ id: string }>(
       `INSERT INTO ${this.t.steps} (${STEP_COLUMNS.join(', ')})
-       SELECT * FROM (VALUES ${rows.join(', ')}) AS v(${STEP_COLUMNS.join(', ')})
-       WHERE EXISTS (SELECT 1 FROM ${this.t.executions} WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE} FOR SHARE)`,
+       SELECT ${STEP_COLUMNS.map((column) => `v.${column}`).join(', ')}
+       FROM (VALUES ${rows.join(', ')}) AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch)
+       WHERE EXISTS (
+         SELECT 1 FROM ${this.t.executions} e
+         WHERE e.id = v.execution_id AND e.lease_owner = v.fence_owner AND e.lease_epoch = v.fence_epoch AND e.state IN ${ACTIVE} FOR SHARE
+       )
+       RETURNING id`,
       params,
     );
-    return inserted === steps.length;
+    return new Set(inserted.map((row) => String(row.id)));
   }
 
   async insertSteps(fence: ExecutionFence, steps: NewStep[]): Promise<boolean> {
