@@ -155,9 +155,3 @@ export class DeadLetterNotFoundError extends StentError {
     super(`No dead-lettered task with id '${id}'`);
   }
 }
-
-export class StoreClosedError extends StentError {
-  constructor() {
-    super('The Stent store is closed');
-  }
-}

@@ -23,7 +23,6 @@ export interface StentExecutorOptions {
 /** A workflow class, or its durable name. */
 export type WorkflowRef<W> = (abstract new (...args: any[]) => W) | string;
 type RunArgs<W> = W extends { run: (...args: infer A) => unknown } ? A : unknown[];
-type RunValue<W> = W extends { run: (...args: any[]) => infer R } ? Awaited<R> : unknown;
 /** What waitFor resolves to for a workflow whose run() returns R. */
 export type Outcome<R> = R extends Result<infer T, infer E> ? Result<T, E | Error> : Result<R, Error>;
 

@@ -277,5 +277,4 @@ export interface StentStore {
   reviveExecution(executionId: string, now: number): Promise<void>;
 
   listDeadLetters(page: Page): Promise<{ items: DeadLetterRecord[]; total: number }>;
-  countRunning(name: string): Promise<number>;
 }

@@ -1103,11 +1103,6 @@ export class SqlStore implements StentStore {
     const rows = await this.client.query(`SELECT * FROM ${this.t.deadLetters} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`, [page.limit ?? 50, page.offset ?? 0]);
     return { items: rows.map(deadLetterFromRow), total: num(count?.total ?? 0) };
   }
-
-  async countRunning(name: string): Promise<number> {
-    const [row] = await this.client.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${this.t.steps} WHERE name = ? AND state = 'running'`, [name]);
-    return num(row?.n ?? 0);
-  }
 }
 
 function isUniqueViolation(error: unknown): boolean {
