@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ConfigurationError, type StentStore } from '../core/index.js';
-import { BetterSqlite3Client } from './clients/better-sqlite3-client.js';
+import { BetterSqlite3Client, withSqliteFile } from './clients/better-sqlite3-client.js';
 import { PostgresClient } from './clients/postgres-client.js';
 import type { SqlClient } from './clients/sql-client.js';
 import { stentEntities } from './entities.js';
@@ -82,15 +82,17 @@ export async function createStentStore(options: StentStoreOptions): Promise<Sten
   const schema = options.schema ?? (options.database?.type === 'postgres' ? options.database.schema : undefined);
   let client: SqlClient;
   let bus: WakeBus;
+  let fileKey: string | undefined;
   if (type === 'better-sqlite3') {
     const driver = dataSource.driver as unknown as { databaseConnection: import('better-sqlite3').Database };
     const connection = driver.databaseConnection;
     if (!owned) {
       connection.pragma('busy_timeout = 10000');
     }
-    client = new BetterSqlite3Client(connection);
     const file = String(dataSource.options.database);
-    bus = localBusFor(file === ':memory:' || file === '' ? `memory:${randomUUID()}` : `sqlite:${resolve(file)}`);
+    fileKey = file === ':memory:' || file === '' ? `memory:${randomUUID()}` : `sqlite:${resolve(file)}`;
+    client = new BetterSqlite3Client(connection, fileKey);
+    bus = localBusFor(fileKey);
   } else if (type === 'postgres') {
     const pool = (dataSource.driver as unknown as { master: import('pg').Pool }).master;
     client = new PostgresClient(pool, false);
@@ -104,7 +106,9 @@ export async function createStentStore(options: StentStoreOptions): Promise<Sten
     tables,
     bus,
     migrate: async () => {
-      await runStentMigrations(dataSource, tables, type === 'postgres' ? schema : undefined);
+      const migrate = () => runStentMigrations(dataSource, tables, type === 'postgres' ? schema : undefined);
+      if (fileKey) await withSqliteFile(fileKey, migrate);
+      else await migrate();
     },
     onClose: async () => {
       await bus.close();

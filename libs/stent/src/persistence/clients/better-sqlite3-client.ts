@@ -2,6 +2,30 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { SqlClient, SqlExecutor } from './sql-client.js';
 
 /**
+ * One queue per database file for the whole process. Connections of one process must not wait for one
+ * another inside SQLite: its busy handler sleeps synchronously, so a connection waiting for the write
+ * lock would block the very event loop the lock holder needs to finish (a deadlock until busy_timeout).
+ */
+const fileQueues = new Map<string, { tail: Promise<unknown> }>();
+
+export function sqliteFileQueue(key: string): { tail: Promise<unknown> } {
+  let queue = fileQueues.get(key);
+  if (!queue) {
+    queue = { tail: Promise.resolve() };
+    fileQueues.set(key, queue);
+  }
+  return queue;
+}
+
+/** Runs `work` when no other connection of this process works on the same file. */
+export function withSqliteFile<T>(key: string, work: () => Promise<T> | T): Promise<T> {
+  const queue = sqliteFileQueue(key);
+  const next = queue.tail.then(work, work);
+  queue.tail = next.catch(() => undefined);
+  return next;
+}
+
+/**
  * better-sqlite3 is synchronous and has one connection, so statements of different callers must not
  * interleave inside a transaction: every statement and transaction goes through one queue. Each
  * transaction starts with BEGIN IMMEDIATE, so processes sharing the file take the write lock up front
@@ -10,9 +34,11 @@ import type { SqlClient, SqlExecutor } from './sql-client.js';
 export class BetterSqlite3Client implements SqlClient {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, Statement>();
-  private queue: Promise<unknown> = Promise.resolve();
-
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** Identifies the database file: connections to one file in this process take turns. */
+    private readonly fileKey: string,
+  ) {}
 
   private statement(sql: string): Statement {
     let statement = this.statements.get(sql);
@@ -42,9 +68,7 @@ export class BetterSqlite3Client implements SqlClient {
       while (this.db.inTransaction) await new Promise((resolve) => setTimeout(resolve, 2));
       return work();
     };
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return withSqliteFile(this.fileKey, run);
   }
 
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -74,7 +98,7 @@ export class BetterSqlite3Client implements SqlClient {
   }
 
   async close(): Promise<void> {
-    await this.queue;
+    await sqliteFileQueue(this.fileKey).tail;
     this.statements.clear();
   }
 }
