@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStentStore, defineWorkflow, StentExecutor, type StentStore } from 'nestjs-stent';
+import { createStentStore, DatabaseUnavailableError, defineWorkflow, StentExecutor, type StentStore } from 'nestjs-stent';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
 
 class Noop {
@@ -38,5 +38,22 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
     await expect(store.getExecution('x')).rejects.toThrow();
     await store.migrate();
     expect(await store.getExecution('x')).toBeNull();
+  });
+});
+
+describe('database unreachable at start', () => {
+  it('retries with backoff, then fails with DatabaseUnavailableError (nothing listens on the port)', async () => {
+    const warnings: string[] = [];
+    const started = Date.now();
+    const error = await createStentStore({
+      database: { type: 'postgres', url: 'postgres://postgres@127.0.0.1:1/test' },
+      connectTimeout: '1500ms',
+      logger: { warn: (message) => warnings.push(message) },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
+    expect((error as DatabaseUnavailableError).attempts).toBeGreaterThanOrEqual(3);
+    expect(warnings.length).toBe((error as DatabaseUnavailableError).attempts - 1);
+    expect(warnings[0]).toMatch(/database unreachable .*retrying in 200 ms/);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

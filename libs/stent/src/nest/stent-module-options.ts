@@ -11,6 +11,8 @@ export interface StentModuleOptions {
   schema?: string;
   /** Worker settings; false for processes that only dispatch and query. */
   worker?: WorkerOptions | false;
+  /** How long to retry with backoff when the database is unreachable at start (default '30s'). */
+  connectTimeout?: string | number;
   /** Apply migrations at startup (default true). */
   migrate?: boolean;
 }

@@ -19,7 +19,13 @@ import { StentLifecycle } from './stent.lifecycle.js';
       inject: [STENT_MODULE_OPTIONS],
       useFactory: async (options: StentModuleOptions) => {
         const logger = new Logger('Stent');
-        const store = await createStentStore({ database: options.database, dataSource: options.dataSource, schema: options.schema, logger });
+        const store = await createStentStore({
+          database: options.database,
+          dataSource: options.dataSource,
+          schema: options.schema,
+          connectTimeout: options.connectTimeout,
+          logger,
+        });
         return new StentExecutor({ store, worker: options.worker, logger });
       },
     },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { ConfigurationError, type StentStore } from '../core/index.js';
+import { ConfigurationError, parseDuration, StentError, type Duration, type StentStore } from '../core/index.js';
 import { BetterSqlite3Client, withSqliteFile } from './clients/better-sqlite3-client.js';
 import { PostgresClient } from './clients/postgres-client.js';
 import type { SqlClient } from './clients/sql-client.js';
@@ -24,8 +24,9 @@ export interface StentStoreOptions {
   dataSource?: DataSource;
   /** PostgreSQL schema for Stent's tables (default: the connection's search path). */
   schema?: string;
-  /** How often PostgreSQL wake-ups are re-checked by polling when no notification arrives; informational. */
   logger?: { warn(message: string): void };
+  /** How long to keep retrying (with backoff) when the database cannot be reached at start. Default '30s'. */
+  connectTimeout?: Duration;
 }
 
 /** Parses `STENT_DATABASE_URL`-style strings: a postgres URL, or a SQLite file path. */
@@ -72,12 +73,36 @@ function dataSourceOptions(database: StentDatabaseOptions): DataSourceOptions {
   throw new ConfigurationError(`Unsupported database type '${(database as { type: string }).type}': use 'better-sqlite3' or 'postgres'`);
 }
 
+/** The database cannot be reached at start and retrying for `connectTimeout` did not help. */
+export class DatabaseUnavailableError extends StentError {
+  constructor(
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(`Stent could not connect to its database after ${attempts} attempt(s): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+async function initializeWithRetry(dataSource: DataSource, timeoutMs: number, logger?: { warn(message: string): void }): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1, pause = 200; ; attempt++, pause = Math.min(pause * 2, 5_000)) {
+    try {
+      await dataSource.initialize();
+      return;
+    } catch (error) {
+      if (Date.now() + pause > deadline) throw new DatabaseUnavailableError(attempt, error);
+      logger?.warn(`Stent: database unreachable (${error instanceof Error ? error.message : String(error)}); retrying in ${pause} ms`);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
 /** Opens (or adopts) a DataSource and builds the store on it. */
 export async function createStentStore(options: StentStoreOptions): Promise<StentStore> {
   if (!options.database === !options.dataSource) throw new ConfigurationError('Give Stent exactly one of `database` or `dataSource`');
   const owned = !options.dataSource;
   const dataSource = options.dataSource ?? new DataSource(dataSourceOptions(options.database!));
-  if (!dataSource.isInitialized) await dataSource.initialize();
+  if (!dataSource.isInitialized) await initializeWithRetry(dataSource, parseDuration(options.connectTimeout ?? '30s'), options.logger);
   const type = dataSource.options.type;
   const schema = options.schema ?? (options.database?.type === 'postgres' ? options.database.schema : undefined);
   let client: SqlClient;
