@@ -340,20 +340,12 @@ export class Worker implements RunHost {
 
   private async claimWorkflows(): Promise<boolean> {
     const names = this.registry.workflowNames();
-    const free = this.settings.maxActiveWorkflows - this.runs.size;
-    if (names.length === 0 || free <= 0 || !this.hints.workflows) return false;
-    const now = this.clock.now();
-    const executions = await this.store.claimExecutions({
-      owner: this.ownerId,
-      names,
-      queues: this.settings.queues,
-      tags: this.settings.tags,
-      limit: Math.min(free, 100),
-      now,
-      leaseMs: this.settings.leaseMs,
-      limits: new Map(),
-    });
-    this.hints.workflows = executions.length >= Math.min(free, 100);
+    const limit = Math.min(this.settings.maxActiveWorkflows - this.runs.size, 100);
+    if (names.length === 0 || limit <= 0 || !this.hints.workflows) return false;
+    const filter: ClaimFilter = { ...this.claimFilter(limit), names, limits: new Map() };
+    const now = filter.now;
+    const executions = await this.store.claimExecutions(filter);
+    this.hints.workflows = executions.length >= limit;
     // A first start has no journal to load (started_at was set by this very claim).
     const journals = await Promise.all(
       executions.map((execution) => (execution.startedAt === now && execution.recoveries === 0 ? [] : this.store.loadJournal(execution.id))),
