@@ -116,18 +116,29 @@ export class WorkflowRun implements WorkflowScope {
 
   // ---- durable calls -------------------------------------------------------------------------
 
-  callActivity(activity: ResolvedActivityOptions, args: unknown[]): Promise<unknown> {
-    if (this.ended) return never();
+  /**
+   * Takes the next position for a durable call with arguments. Returns the answer when there is one
+   * already (recorded in the journal, arguments refused, run ended), else the position to record.
+   */
+  private takePosition(kind: StepKind, name: string, args: unknown[]): { answer: Promise<unknown> } | { position: number; encodedArgs: string } {
+    if (this.ended) return { answer: never() };
     let encodedArgs: string;
     try {
-      encodedArgs = encode(args, `${activity.name}(args)`);
+      encodedArgs = encode(args, `${name}(args)`);
     } catch (error) {
-      return Promise.reject(error);
+      return { answer: Promise.reject(error) };
     }
     const position = this.nextPosition++;
-    const recorded = this.checkJournal(position, 'activity', activity.name);
-    if (recorded === null) return never();
-    if (recorded) return this.answerFromJournal(recorded);
+    const recorded = this.checkJournal(position, kind, name);
+    if (recorded === null) return { answer: never() };
+    if (recorded) return { answer: this.answerFromJournal(recorded) };
+    return { position, encodedArgs };
+  }
+
+  callActivity(activity: ResolvedActivityOptions, args: unknown[]): Promise<unknown> {
+    const taken = this.takePosition('activity', activity.name, args);
+    if ('answer' in taken) return taken.answer;
+    const { position, encodedArgs } = taken;
     const now = this.host.clock.now();
     this.enqueueInsert({
       id: randomUUID(),
@@ -155,17 +166,9 @@ export class WorkflowRun implements WorkflowScope {
   }
 
   callChild(workflow: WorkflowDefinition, args: unknown[]): Promise<unknown> {
-    if (this.ended) return never();
-    let encodedArgs: string;
-    try {
-      encodedArgs = encode(args, `${workflow.name}(args)`);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const position = this.nextPosition++;
-    const recorded = this.checkJournal(position, 'child', workflow.name);
-    if (recorded === null) return never();
-    if (recorded) return this.answerFromJournal(recorded);
+    const taken = this.takePosition('child', workflow.name, args);
+    if ('answer' in taken) return taken.answer;
+    const { position, encodedArgs } = taken;
     const now = this.host.clock.now();
     const childId = `${this.executionId}.${position}`;
     const step = this.valueStep(position, 'child', workflow.name, 'waiting', null, null);
