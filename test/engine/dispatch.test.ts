@@ -13,7 +13,7 @@ import {
 } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
-import { errorOf, Gate, Harness } from './harness.js';
+import { errorOf, Gate, ExecutorSet } from '../support/executor-set.js';
 
 // ---- workflows and activities under test ------------------------------------------------------
 
@@ -107,13 +107,13 @@ class NotAWorkflow {
 // ---- tests ------------------------------------------------------------------------------------
 
 describe.each(DIALECTS)('dispatch, waitFor and queries on %s', (dialect) => {
-  let h: Harness;
+  let h: ExecutorSet;
   let acts: MathActs;
   let gate: Gate<string>;
   let ex: StentExecutor;
 
   beforeEach(async () => {
-    h = await Harness.create(dialect);
+    h = await ExecutorSet.create(dialect);
     acts = new MathActs();
     gate = new Gate<string>();
     h.onCleanup(() => gate.open('released at cleanup'));

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, NonDeterminismError, Stent, type StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
-import { Gate, Harness } from './harness.js';
+import { Gate, ExecutorSet } from '../support/executor-set.js';
 
 /** Counters that outlive one executor: what really ran, across "processes". */
 class Probe {
@@ -118,10 +118,10 @@ defineWorkflow(ValueFlow);
 // ---- tests ------------------------------------------------------------------------------------
 
 describe.each(DIALECTS)('journal and replay on %s', (dialect) => {
-  let h: Harness;
+  let h: ExecutorSet;
 
   beforeEach(async () => {
-    h = await Harness.create(dialect);
+    h = await ExecutorSet.create(dialect);
   });
 
   afterEach(async () => {

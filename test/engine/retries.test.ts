@@ -10,7 +10,7 @@ import {
   Stent,
 } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { Harness } from './harness.js';
+import { ExecutorSet } from '../support/executor-set.js';
 
 // ---- eventually succeeding activity with growing delays ---------------------------------------
 
@@ -189,10 +189,10 @@ defineWorkflow(SlowFlow);
 // ---- tests ------------------------------------------------------------------------------------
 
 describe.each(DIALECTS)('retries, dead letters and timeouts on %s', (dialect) => {
-  let h: Harness;
+  let h: ExecutorSet;
 
   beforeEach(async () => {
-    h = await Harness.create(dialect);
+    h = await ExecutorSet.create(dialect);
   });
 
   afterEach(async () => {

@@ -1,5 +1,6 @@
-import { createStentStore, StentExecutor, type WorkerOptions } from 'nestjs-stent';
-import { createTestDatabase, type Dialect, type TestDatabase } from './databases.js';
+import type { StentExecutor, WorkerOptions } from 'nestjs-stent';
+import type { Dialect, TestDatabase } from './databases.js';
+import { ExecutorSet } from './executor-set.js';
 
 /** An executor on a fresh database of the given dialect, closed (and the database dropped) by dispose(). */
 export interface Harness {
@@ -13,24 +14,7 @@ export interface Harness {
 export const FAST_WORKER: WorkerOptions = { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '5s', suspendAfter: '300ms' };
 
 export async function createHarness(dialect: Dialect, instances: object[], worker: WorkerOptions | false = FAST_WORKER): Promise<Harness> {
-  const db = await createTestDatabase(dialect);
-  const executors: StentExecutor[] = [];
-  const spawn = async (options: WorkerOptions | false = FAST_WORKER, ...extra: object[]) => {
-    const store = await createStentStore({ database: db.options });
-    const executor = new StentExecutor({ store, worker: options });
-    executor.register(...(extra.length ? extra : instances));
-    await executor.start();
-    executors.push(executor);
-    return executor;
-  };
-  const executor = await spawn(worker, ...instances);
-  return {
-    db,
-    executor,
-    spawn,
-    dispose: async () => {
-      for (const e of executors.reverse()) await e.close(0).catch(() => undefined);
-      await db.dispose();
-    },
-  };
+  const set = await ExecutorSet.create(dialect);
+  const spawn = (options: WorkerOptions | false = FAST_WORKER, ...extra: object[]) => set.executor(extra.length ? extra : instances, options);
+  return { db: set.db, executor: await spawn(worker, ...instances), spawn, dispose: () => set.dispose() };
 }

@@ -1,8 +1,8 @@
 import { createStentStore, StentExecutor, type StentLogger, type WorkerOptions } from 'nestjs-stent';
-import { createTestDatabase, type Dialect, type TestDatabase } from '../support/databases.js';
+import { createTestDatabase, type Dialect, type TestDatabase } from './databases.js';
 
 /** Worker settings that keep tests quick: short polls, short suspension. */
-export const FAST_WORKER: WorkerOptions = { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '10s' };
+export const QUICK_WORKER: WorkerOptions = { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '10s' };
 
 /** Collects log lines instead of printing them (tests may inspect them). */
 export class MemoryLogger implements StentLogger {
@@ -39,19 +39,19 @@ export class Gate<T = void> {
 /**
  * One test's world: its own database and the executors opened on it, all closed at the end.
  */
-export class Harness {
+export class ExecutorSet {
   private readonly executors: StentExecutor[] = [];
   private readonly cleanups: Array<() => void | Promise<void>> = [];
   readonly logger = new MemoryLogger();
 
   private constructor(readonly db: TestDatabase) {}
 
-  static async create(dialect: Dialect): Promise<Harness> {
-    return new Harness(await createTestDatabase(dialect));
+  static async create(dialect: Dialect): Promise<ExecutorSet> {
+    return new ExecutorSet(await createTestDatabase(dialect));
   }
 
   /** An executor on this test's database with `instances` registered; started unless start is false. */
-  async executor(instances: object[], worker: WorkerOptions | false = FAST_WORKER, start = true): Promise<StentExecutor> {
+  async executor(instances: object[], worker: WorkerOptions | false = QUICK_WORKER, start = true): Promise<StentExecutor> {
     const store = await createStentStore({ database: this.db.options });
     const executor = new StentExecutor({ store, worker, logger: this.logger });
     this.executors.push(executor);
