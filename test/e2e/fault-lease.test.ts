@@ -18,10 +18,14 @@ describe.each(DIALECTS)('leases across processes (%s)', (dialect) => {
     const worker: WorkerOptions = { concurrency: 2, lease: '2s', heartbeat: '300ms', pollInterval: '50ms', maxPollInterval: '200ms' };
     env = await openFaultEnv(await createTestDatabase(dialect));
     const { client, inspector } = env;
-    const doomed = await env.startWorker(worker);
+    // Both workers are up before the dispatch (starting a process on a loaded machine can take longer than
+    // the activity); whichever runs the activity is the one killed.
+    const workers = await Promise.all([env.startWorker(worker), env.startWorker(worker)]);
     const id = await client.dispatch(SeqFlow, [[3000]]);
-    await waitUntil(() => env!.runs().find((r) => r.executionId === id && r.end === undefined), 'the activity to start', 30_000);
-    const survivor = await env.startWorker(worker);
+    const first = await waitUntil(() => env!.runs().find((r) => r.executionId === id && r.end === undefined), 'the activity to start', 30_000);
+    const doomed = workers.find((w) => w.pid === first.pid)!;
+    const survivor = workers.find((w) => w !== doomed)!;
+    expect(doomed).toBeDefined();
 
     // The lease as the doomed worker last renewed it: the survivor may not take the task before this.
     const leaseExpiresAt = await inspector.scalar(`SELECT lease_expires_at FROM ${inspector.t.steps} WHERE execution_id = ? AND position = 0`, [id]);
