@@ -1,4 +1,10 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn, type ValueTransformer } from 'typeorm';
+
+/** Times are epoch milliseconds in BIGINT columns; PostgreSQL drivers hand BIGINT back as a string. */
+const asNumber: ValueTransformer = {
+  to: (value: unknown) => value,
+  from: (value: unknown) => (value === null || value === undefined ? value : Number(value)),
+};
 
 /**
  * TypeORM entities of Stent's tables, for applications that want to read them through repositories.
@@ -18,16 +24,16 @@ export class StentExecutionEntity {
   @Column({ name: 'parent_id', type: 'varchar', length: 128, nullable: true }) parentId!: string | null;
   @Column({ name: 'parent_position', type: 'integer', nullable: true }) parentPosition!: number | null;
   @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true, unique: true }) idempotencyKey!: string | null;
-  @Column({ name: 'created_at', type: 'bigint' }) createdAt!: number;
-  @Column({ name: 'updated_at', type: 'bigint' }) updatedAt!: number;
-  @Column({ name: 'started_at', type: 'bigint', nullable: true }) startedAt!: number | null;
-  @Column({ name: 'finished_at', type: 'bigint', nullable: true }) finishedAt!: number | null;
-  @Column({ name: 'deadline_at', type: 'bigint', nullable: true }) deadlineAt!: number | null;
-  @Column({ name: 'max_duration_ms', type: 'bigint', nullable: true }) maxDurationMs!: number | null;
-  @Column({ name: 'wake_at', type: 'bigint', nullable: true }) wakeAt!: number | null;
+  @Column({ name: 'created_at', type: 'bigint', transformer: asNumber }) createdAt!: number;
+  @Column({ name: 'updated_at', type: 'bigint', transformer: asNumber }) updatedAt!: number;
+  @Column({ name: 'started_at', type: 'bigint', transformer: asNumber, nullable: true }) startedAt!: number | null;
+  @Column({ name: 'finished_at', type: 'bigint', transformer: asNumber, nullable: true }) finishedAt!: number | null;
+  @Column({ name: 'deadline_at', type: 'bigint', transformer: asNumber, nullable: true }) deadlineAt!: number | null;
+  @Column({ name: 'max_duration_ms', type: 'bigint', transformer: asNumber, nullable: true }) maxDurationMs!: number | null;
+  @Column({ name: 'wake_at', type: 'bigint', transformer: asNumber, nullable: true }) wakeAt!: number | null;
   @Column({ name: 'lease_owner', type: 'varchar', length: 255, nullable: true }) leaseOwner!: string | null;
   @Column({ name: 'lease_epoch', type: 'integer', default: 0 }) leaseEpoch!: number;
-  @Column({ name: 'lease_expires_at', type: 'bigint', nullable: true }) leaseExpiresAt!: number | null;
+  @Column({ name: 'lease_expires_at', type: 'bigint', transformer: asNumber, nullable: true }) leaseExpiresAt!: number | null;
   @Column({ type: 'integer', default: 0 }) recoveries!: number;
   @Column({ type: 'text', nullable: true }) progress!: string | null;
   @Column({ type: 'text', nullable: true }) counters!: string | null;
@@ -54,15 +60,15 @@ export class StentStepEntity {
   @Column({ type: 'integer', default: 0 }) priority!: number;
   @Column({ type: 'text', default: '[]' }) tags!: string;
   @Column({ name: 'max_concurrent', type: 'integer', nullable: true }) maxConcurrent!: number | null;
-  @Column({ name: 'available_at', type: 'bigint' }) availableAt!: number;
-  @Column({ name: 'fire_at', type: 'bigint', nullable: true }) fireAt!: number | null;
+  @Column({ name: 'available_at', type: 'bigint', transformer: asNumber }) availableAt!: number;
+  @Column({ name: 'fire_at', type: 'bigint', transformer: asNumber, nullable: true }) fireAt!: number | null;
   @Column({ name: 'lease_owner', type: 'varchar', length: 255, nullable: true }) leaseOwner!: string | null;
   @Column({ name: 'lease_epoch', type: 'integer', default: 0 }) leaseEpoch!: number;
-  @Column({ name: 'lease_expires_at', type: 'bigint', nullable: true }) leaseExpiresAt!: number | null;
+  @Column({ name: 'lease_expires_at', type: 'bigint', transformer: asNumber, nullable: true }) leaseExpiresAt!: number | null;
   @Column({ type: 'integer', default: 0 }) recoveries!: number;
-  @Column({ name: 'created_at', type: 'bigint' }) createdAt!: number;
-  @Column({ name: 'started_at', type: 'bigint', nullable: true }) startedAt!: number | null;
-  @Column({ name: 'finished_at', type: 'bigint', nullable: true }) finishedAt!: number | null;
+  @Column({ name: 'created_at', type: 'bigint', transformer: asNumber }) createdAt!: number;
+  @Column({ name: 'started_at', type: 'bigint', transformer: asNumber, nullable: true }) startedAt!: number | null;
+  @Column({ name: 'finished_at', type: 'bigint', transformer: asNumber, nullable: true }) finishedAt!: number | null;
   @Column({ name: 'child_execution_id', type: 'varchar', length: 128, nullable: true }) childExecutionId!: string | null;
 }
 
@@ -77,7 +83,7 @@ export class StentDeadLetterEntity {
   @Column({ type: 'text', nullable: true }) error!: string | null;
   @Column({ type: 'integer', default: 0 }) attempts!: number;
   @Column({ type: 'varchar', length: 255 }) reason!: string;
-  @Column({ name: 'created_at', type: 'bigint' }) createdAt!: number;
+  @Column({ name: 'created_at', type: 'bigint', transformer: asNumber }) createdAt!: number;
 }
 
 @Entity({ name: 'stent_workers' })
@@ -87,8 +93,30 @@ export class StentWorkerEntity {
   @Column({ type: 'integer' }) pid!: number;
   @Column({ type: 'text' }) queues!: string;
   @Column({ type: 'varchar', length: 16 }) state!: string;
-  @Column({ name: 'started_at', type: 'bigint' }) startedAt!: number;
-  @Column({ name: 'heartbeat_at', type: 'bigint' }) heartbeatAt!: number;
+  @Column({ name: 'started_at', type: 'bigint', transformer: asNumber }) startedAt!: number;
+  @Column({ name: 'heartbeat_at', type: 'bigint', transformer: asNumber }) heartbeatAt!: number;
 }
 
-export const stentEntities = [StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity];
+/** A signal sent to an execution; consumed (once, in order) by the journal step that waited for it. */
+@Entity({ name: 'stent_signals' })
+export class StentSignalEntity {
+  @PrimaryColumn({ type: 'bigint', transformer: asNumber }) seq!: number;
+  @Column({ name: 'execution_id', type: 'varchar', length: 128 }) executionId!: string;
+  @Column({ type: 'varchar', length: 255 }) name!: string;
+  @Column({ type: 'text' }) payload!: string;
+  @Column({ name: 'created_at', type: 'bigint', transformer: asNumber }) createdAt!: number;
+  @Column({ name: 'consumed_at', type: 'bigint', transformer: asNumber, nullable: true }) consumedAt!: number | null;
+  @Column({ name: 'consumed_position', type: 'integer', nullable: true }) consumedPosition!: number | null;
+}
+
+/** A stored result of an idempotent or cached activity, reused across executions. */
+@Entity({ name: 'stent_cache' })
+export class StentCacheEntity {
+  @PrimaryColumn({ name: 'cache_key', type: 'varchar', length: 255 }) cacheKey!: string;
+  @Column({ type: 'varchar', length: 255 }) name!: string;
+  @Column({ type: 'text' }) result!: string;
+  @Column({ name: 'created_at', type: 'bigint', transformer: asNumber }) createdAt!: number;
+  @Column({ name: 'expires_at', type: 'bigint', transformer: asNumber, nullable: true }) expiresAt!: number | null;
+}
+
+export const stentEntities = [StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity, StentSignalEntity, StentCacheEntity];

@@ -1,3 +1,5 @@
+import { ConfigurationError } from '../core/index.js';
+
 /** Stent's table names, optionally inside a PostgreSQL schema. All are prefixed `stent_`. */
 export interface TableNames {
   /** Prefix for index names (indexes live in the table's schema). */
@@ -13,7 +15,7 @@ export interface TableNames {
 
 export function tableNames(schema?: string): TableNames {
   if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) {
-    throw new Error(`Invalid schema name '${schema}': use letters, digits and underscores`);
+    throw new ConfigurationError(`Invalid schema name '${schema}': use letters, digits and underscores`);
   }
   const q = (name: string) => (schema ? `"${schema}"."${name}"` : name);
   return {
