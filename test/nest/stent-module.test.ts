@@ -134,6 +134,18 @@ class OptionsReader {
   constructor(@InjectStentOptions() readonly options: StentModuleOptions) {}
 }
 
+// ---- dispatch while the application starts ----------------------------------------------------
+
+/** Dispatches in its own onModuleInit, before any application bootstrap hook has run. */
+@Injectable()
+class StartupGreeter {
+  dispatched: string | undefined;
+  constructor(private readonly stent: StentExecutor) {}
+  async onModuleInit(): Promise<void> {
+    this.dispatched = await this.stent.dispatch(GreetFlow, ['Startup']);
+  }
+}
+
 // ---- helpers -----------------------------------------------------------------------------------
 
 function appModule(imports: Array<Type | DynamicModule>, providers: Type[] = []): Type {
@@ -271,6 +283,14 @@ describe.each(DIALECTS)('StentModule on %s', (dialect: Dialect) => {
     expect(result.value).toBe('held parcel, then after');
     expect(control.holdStarted).toBe(1);
     expect(control.afterRuns).toBe(1);
+  });
+
+  it('a provider may dispatch in its onModuleInit on a fresh database; the worker runs it once the app is up', async () => {
+    const app = await boot([StentModule.forRoot({ database: db.options, worker: FAST_WORKER }), GreetingFeatureModule], [StartupGreeter]);
+    const id = app.get(StartupGreeter).dispatched;
+    expect(id).toEqual(expect.any(String));
+    const result = await app.get(StentExecutor).waitFor(id!, { timeout: '30s' });
+    expect(result.value).toBe('HELLO, STARTUP!');
   });
 
   it('an activity method called outside a workflow is a plain call', async () => {

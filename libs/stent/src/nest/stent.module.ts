@@ -26,7 +26,17 @@ import { StentLifecycle } from './stent.lifecycle.js';
           connectTimeout: options.connectTimeout,
           logger,
         });
-        return new StentExecutor({ store, worker: options.worker, logger });
+        const executor = new StentExecutor({ store, worker: options.worker, logger });
+        // Migrated before anything can inject the executor, so a provider may dispatch in its own onModuleInit.
+        if (options.migrate !== false) {
+          try {
+            await executor.migrate();
+          } catch (error) {
+            await store.close().catch(() => undefined);
+            throw error;
+          }
+        }
+        return executor;
       },
     },
     StentExplorer,
