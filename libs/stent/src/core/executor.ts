@@ -9,7 +9,7 @@ import type { DispatchOptions } from './options.js';
 import { Registry } from './registry.js';
 import { Result, isFinalState, type ExecutionState } from './result.js';
 import { decode, decodeError, encode, encodeError } from './serialization.js';
-import type { ExecutionFilter, ExecutionRecord, Page, StentStore, StepRecord, DeadLetterRecord } from './store.js';
+import type { ExecutionFilter, ExecutionRecord, Page, StentStore, StepRecord, DeadLetterRecord, WorkerRecord } from './store.js';
 import { Worker, type WorkerOptions } from './worker.js';
 
 export interface StentExecutorOptions {
@@ -67,6 +67,19 @@ export interface JournalEntry {
   startedAt: Date | null;
   finishedAt: Date | null;
   fireAt: Date | null;
+}
+
+export interface StentStats {
+  executions: Record<ExecutionState, number>;
+  /** Activity steps due and not yet taken, scheduled for later (retry back-off), and running. */
+  activities: { due: number; scheduled: number; running: number };
+  deadLetters: number;
+  /** How long the oldest due work (an activity step or an execution to start or resume) has waited. */
+  backlogAgeMs: number;
+  /** Every worker process that ever recorded itself, with its last heartbeat. */
+  workers: Array<Omit<WorkerRecord, 'startedAt' | 'heartbeatAt'> & { startedAt: Date; heartbeatAt: Date; lastSeenMsAgo: number }>;
+  /** This process's worker, or null for a dispatch-only process. */
+  thisWorker: (ReturnType<Worker['stats']> & { id: string; readiness: ReturnType<StentExecutor['readiness']> }) | null;
 }
 
 export interface WaitForOptions {
@@ -333,6 +346,28 @@ export class StentExecutor {
     return {
       total,
       items: items.map((item) => ({ ...item, args: decode(item.args), error: decodeError(item.error), createdAt: new Date(item.createdAt) })),
+    };
+  }
+
+  /**
+   * Counts across every process sharing the database (executions by state, activity backlog, dead
+   * letters, workers and when each was last heard from) and this process's own worker.
+   */
+  async stats(): Promise<StentStats> {
+    const now = this.clock.now();
+    const stored = await this.store.stats(now);
+    return {
+      executions: stored.executions,
+      activities: stored.activities,
+      deadLetters: stored.deadLetters,
+      backlogAgeMs: stored.oldestDueAt === null ? 0 : Math.max(0, now - stored.oldestDueAt),
+      workers: stored.workers.map((worker) => ({
+        ...worker,
+        startedAt: new Date(worker.startedAt),
+        heartbeatAt: new Date(worker.heartbeatAt),
+        lastSeenMsAgo: Math.max(0, now - worker.heartbeatAt),
+      })),
+      thisWorker: this.worker ? { id: this.worker.ownerId, readiness: this.readiness(), ...this.worker.stats() } : null,
     };
   }
 

@@ -191,6 +191,27 @@ export interface DeadLetterRecord {
   createdAt: number;
 }
 
+export interface WorkerRecord {
+  id: string;
+  hostname: string;
+  pid: number;
+  queues: string[];
+  state: string;
+  startedAt: number;
+  heartbeatAt: number;
+}
+
+/** Counts across the whole database (every process), for dashboards and health checks. */
+export interface StoreStats {
+  executions: Record<ExecutionState, number>;
+  /** Activity steps: due and waiting for a worker, scheduled for later (retry back-off), running now. */
+  activities: { due: number; scheduled: number; running: number };
+  deadLetters: number;
+  /** When the oldest work that is due but not yet taken became due (activity steps and executions). */
+  oldestDueAt: number | null;
+  workers: WorkerRecord[];
+}
+
 /** An opaque transaction handle from the application (e.g. a TypeORM EntityManager). */
 export type ExternalTransaction = unknown;
 
@@ -277,4 +298,5 @@ export interface StentStore {
   reviveExecution(executionId: string, now: number): Promise<void>;
 
   listDeadLetters(page: Page): Promise<{ items: DeadLetterRecord[]; total: number }>;
+  stats(now: number): Promise<StoreStats>;
 }

@@ -15,7 +15,9 @@ import type {
   StepCompletion,
   StepRecord,
   StepEffect,
+  StoreStats,
   WakeEvent,
+  ExecutionState,
 } from '../core/index.js';
 import type { SqlClient, SqlExecutor } from './clients/sql-client.js';
 import { externalExecutor } from './clients/postgres-client.js';
@@ -1102,6 +1104,43 @@ export class SqlStore implements StentStore {
     const [count] = await this.client.query<{ total: unknown }>(`SELECT COUNT(*) AS total FROM ${this.t.deadLetters}`);
     const rows = await this.client.query(`SELECT * FROM ${this.t.deadLetters} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`, [page.limit ?? 50, page.offset ?? 0]);
     return { items: rows.map(deadLetterFromRow), total: num(count?.total ?? 0) };
+  }
+
+  async stats(now: number): Promise<StoreStats> {
+    const executions: StoreStats['executions'] = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0, timed_out: 0 };
+    const byState = await this.client.query<{ state: ExecutionState; n: unknown }>(`SELECT state, COUNT(*) AS n FROM ${this.t.executions} GROUP BY state`);
+    for (const row of byState) executions[row.state] = num(row.n);
+    const [activities] = await this.client.query<{ due: unknown; scheduled: unknown; running: unknown; oldest: unknown }>(
+      `SELECT
+         COALESCE(SUM(CASE WHEN state = 'pending' AND available_at <= ? THEN 1 ELSE 0 END), 0) AS due,
+         COALESCE(SUM(CASE WHEN state = 'pending' AND available_at > ? THEN 1 ELSE 0 END), 0) AS scheduled,
+         COALESCE(SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0) AS running,
+         MIN(CASE WHEN state = 'pending' AND available_at <= ? THEN available_at END) AS oldest
+       FROM ${this.t.steps} WHERE kind = 'activity' AND state IN ${ACTIVE}`,
+      [now, now, now],
+    );
+    const [executionBacklog] = await this.client.query<{ oldest: unknown }>(
+      `SELECT MIN(wake_at) AS oldest FROM ${this.t.executions} WHERE lease_owner IS NULL AND wake_at IS NOT NULL AND wake_at <= ? AND state IN ${ACTIVE}`,
+      [now],
+    );
+    const [letters] = await this.client.query<{ total: unknown }>(`SELECT COUNT(*) AS total FROM ${this.t.deadLetters}`);
+    const workers = await this.client.query(`SELECT * FROM ${this.t.workers} ORDER BY started_at, id`);
+    const oldest = [numOrNull(activities?.oldest), numOrNull(executionBacklog?.oldest)].filter((value): value is number => value !== null);
+    return {
+      executions,
+      activities: { due: num(activities?.due ?? 0), scheduled: num(activities?.scheduled ?? 0), running: num(activities?.running ?? 0) },
+      deadLetters: num(letters?.total ?? 0),
+      oldestDueAt: oldest.length ? Math.min(...oldest) : null,
+      workers: workers.map((row) => ({
+        id: String(row.id),
+        hostname: String(row.hostname),
+        pid: num(row.pid),
+        queues: JSON.parse(String(row.queues)) as string[],
+        state: String(row.state),
+        startedAt: num(row.started_at),
+        heartbeatAt: num(row.heartbeat_at),
+      })),
+    };
   }
 }
 
