@@ -37,10 +37,12 @@ describe.each(CASES)('kill -9 of workers under load ($dialect, $processes proces
     const workers = await Promise.all(Array.from({ length: processes }, () => env!.startWorker(WORKER)));
     const total = workflows * STEPS;
 
-    const ids = await dispatchMany(workflows, () => client.dispatch(SeqFlow, [Array.from({ length: STEPS }, () => Math.floor(Math.random() * 20))]));
+    // Bodies of 50-150 ms: long enough that a kill lands while some run, and that the work outlasts both kills.
+    const ids = await dispatchMany(workflows, () => client.dispatch(SeqFlow, [Array.from({ length: STEPS }, () => 50 + Math.floor(Math.random() * 100))]));
 
     // Two kills at random moments while work is in flight, each followed by a replacement worker.
     const killed = new Set<number>();
+    const replacements: Array<Promise<WorkerProcess>> = [];
     const thresholds = [0.15 + Math.random() * 0.2, 0.45 + Math.random() * 0.2].map((f) => Math.floor(f * total));
     for (const threshold of thresholds) {
       await waitUntil(() => env!.runs().filter((r) => r.end !== undefined).length >= threshold, `${threshold} finished activity bodies`, 60_000);
@@ -57,8 +59,10 @@ describe.each(CASES)('kill -9 of workers under load ($dialect, $processes proces
       );
       killed.add(victim.pid);
       await victim.kill();
-      workers.push(await WorkerProcess.start(env.spec(WORKER)));
+      // Started in the background: a process start can take seconds on a loaded machine.
+      replacements.push(WorkerProcess.start(env.spec(WORKER)));
     }
+    workers.push(...(await Promise.all(replacements)));
 
     await waitAllCompleted(inspector, workflows, 60_000, `${workflows} workflows to complete`).catch(async (error: unknown) => {
       const stuck = await inspector.query(

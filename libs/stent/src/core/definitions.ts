@@ -66,7 +66,8 @@ const LIFECYCLE_METHODS = new Set([
   'onApplicationShutdown',
 ]);
 
-function checkRouting(what: string, options: { queue?: string; priority?: number; tags?: string[]; maxConcurrent?: number }): void {
+/** Refuses routing options no worker could ever match (an empty queue, tags that are not a list of strings). */
+export function checkRouting(what: string, options: { queue?: string; priority?: number; tags?: string[]; maxConcurrent?: number }): void {
   if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue === '')) {
     throw new ConfigurationError(`${what}: queue must be a non-empty string`);
   }

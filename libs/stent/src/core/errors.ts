@@ -80,6 +80,8 @@ export class ActivityFailedError extends StentError {
     readonly activityName: string,
     readonly attempts: number,
     cause: unknown,
+    /** Journal position of the failed step in the workflow that called it. */
+    readonly position?: number,
   ) {
     super(
       `Activity '${activityName}' failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from './clock.js';
-import { getWorkflowDefinition, type AnyClass } from './definitions.js';
+import { checkRouting, getWorkflowDefinition, type AnyClass } from './definitions.js';
 import { parseDuration, parseOptionalDuration, type Duration } from './duration.js';
-import { ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WaitTimeoutError, WorkflowCancelledError, WorkflowTimedOutError, StentError } from './errors.js';
+import { ActivityFailedError, ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WaitTimeoutError, WorkflowCancelledError, WorkflowTimedOutError, StentError } from './errors.js';
 import { StentEvents } from './events.js';
 import { stderrLogger, type StentLogger } from './logger.js';
 import type { DispatchOptions } from './options.js';
@@ -163,7 +163,8 @@ export class StentExecutor {
     if (!Array.isArray(args)) throw new ConfigurationError(`dispatch(${name}): arguments must be given as an array`);
     const delayMs = parseOptionalDuration(options.delay) ?? 0;
     const maxDuration = parseOptionalDuration(options.maxDuration) ?? maxDurationMs;
-    if (options.priority !== undefined && !Number.isInteger(options.priority)) throw new ConfigurationError('dispatch: priority must be an integer');
+    if (options === null || typeof options !== 'object') throw new ConfigurationError(`dispatch(${name}): options must be an object`);
+    checkRouting(`dispatch(${name})`, options);
     if (options.executionId !== undefined && (typeof options.executionId !== 'string' || options.executionId === '')) {
       throw new ConfigurationError('dispatch: executionId must be a non-empty string');
     }
@@ -330,7 +331,10 @@ export class StentExecutor {
     const record = await this.store.getExecution(executionId);
     if (!record) throw new ExecutionNotFoundError(executionId);
     if (record.state !== 'failed') throw new ExecutionFinishedError(executionId, `${record.state}: only failed executions can be retried`);
-    const letter = await this.store.latestDeadLetter(executionId);
+    // The step whose failure the workflow let through is retried; any other failure is replayed from the journal.
+    const cause = decodeError(record.error);
+    const position = cause instanceof ActivityFailedError && typeof cause.position === 'number' ? cause.position : undefined;
+    const letter = position === undefined ? null : await this.store.deadLetterAt(executionId, position);
     if (letter) await this.store.replayDeadLetter(letter.id, this.clock.now());
     else await this.store.reviveExecution(executionId, this.clock.now());
   }

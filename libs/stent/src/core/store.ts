@@ -64,6 +64,22 @@ export interface StepRecord {
   startedAt: number | null;
   finishedAt: number | null;
   childExecutionId: string | null;
+  /** The workflow's turn when it made this call. */
+  callTurn: number;
+  /** When the workflow was handed this step's outcome, if that order was recorded (see DeliveryRecord). */
+  deliveredTurn: number | null;
+  deliveredSeq: number | null;
+}
+
+/**
+ * A workflow sees the outcomes of its durable calls in turns: each turn hands over a batch of outcomes,
+ * then lets the workflow run until it waits again. Where that order could matter on replay (several calls
+ * outstanding, or a failure), the step records the turn and its place in the order.
+ */
+export interface DeliveryRecord {
+  position: number;
+  turn: number;
+  seq: number;
 }
 
 /** Proof that a worker still owns what it writes for. Writes with a stale fence change nothing. */
@@ -114,6 +130,8 @@ export interface NewStep {
   availableAt: number;
   fireAt: number | null;
   createdAt: number;
+  /** The workflow's turn when it made this call. */
+  callTurn: number;
   childExecutionId?: string | null;
   /** A child execution created in the same transaction (kind 'child'). */
   child?: NewExecution;
@@ -140,6 +158,14 @@ export interface StepCompletion {
   finishedAt: number;
   /** Set the execution's wake-up time so whoever owns (or next claims) it sees the change. */
   wakeExecution: boolean;
+}
+
+export interface FinishOptions {
+  /** False when the caller knows the execution has no parent (lets the store skip the parent update). */
+  hasParent?: boolean;
+  /** True when the workflow left durable calls unfinished (they are cancelled with the execution). */
+  leftovers?: boolean;
+  deliveries?: DeliveryRecord[];
 }
 
 export interface ExecutionFilter {
@@ -248,26 +274,32 @@ export interface StentStore {
   /** Executions this owner holds whose wake time has come (something changed for them). */
   takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>>;
 
-  /** Appends journal steps for an execution the caller owns. False if the fence is stale. */
-  insertSteps(fence: ExecutionFence, steps: NewStep[]): Promise<boolean>;
+  /**
+   * Appends journal steps for an execution the caller owns, recording `deliveries` (the order the workflow
+   * saw earlier steps settle) in the same transaction. False if the fence is stale.
+   */
+  insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries?: DeliveryRecord[]): Promise<boolean>;
   /** Records a finished waiting step (a timer that fired, a value) for an owned execution. */
   resolveStep(fence: ExecutionFence, position: number, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<boolean>;
   /** Records activity attempt outcomes; returns, per completion, whether the fence still held. */
   completeSteps(completions: StepCompletion[]): Promise<boolean[]>;
 
   /** Releases an owned execution that is waiting; wakes it at `wakeAt` or at once if an awaited step already finished. */
-  suspendExecution(fence: ExecutionFence, wakeAt: number | null, awaitedPositions: number[], awaitedSignals: string[], now: number): Promise<boolean>;
-  finishExecution(
+  suspendExecution(
     fence: ExecutionFence,
-    state: 'completed' | 'failed' | 'timed_out',
-    result: string | null,
-    error: string | null,
+    wakeAt: number | null,
+    awaitedPositions: number[],
+    awaitedSignals: string[],
     now: number,
-    /** False when the caller knows the execution has no parent (lets the store skip the parent update). */
-    hasParent?: boolean,
+    deliveries?: DeliveryRecord[],
   ): Promise<boolean>;
+  /**
+   * Ends an owned execution. Whatever it started and left unfinished (pending or waiting steps, child
+   * executions still running) is cancelled; the parent, if any, is handed the outcome.
+   */
+  finishExecution(fence: ExecutionFence, state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null, now: number, options?: FinishOptions): Promise<boolean>;
   /** Fails an execution for good and records it in the dead-letter list (non-determinism, poison). */
-  failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number): Promise<boolean>;
+  failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number, deliveries?: DeliveryRecord[]): Promise<boolean>;
 
   /** Renews this owner's leases; returns ids of running steps whose execution has ended meanwhile (to abort). */
   renewLeases(owner: string, now: number, leaseMs: number): Promise<string[]>;
@@ -286,15 +318,16 @@ export interface StentStore {
   cancelExecution(executionId: string, error: string, now: number): Promise<{ changed: boolean; state: string; cancelled: string[] }>;
   lookupCache(key: string, now: number): Promise<string | null>;
   /**
-   * Revives a failed execution from a dead-lettered task: that step is reset to pending (later journal
-   * positions are dropped) and the execution is woken to replay. Throws DeadLetterNotFoundError /
-   * ExecutionFinishedError (only failed executions can be revived).
+   * Revives a failed execution from a dead-lettered task: that step is reset to pending, the steps the
+   * workflow recorded after it saw the failure are dropped (with the child executions they started and the
+   * signals they consumed handed back), what the failure cancelled is restored, and the execution is woken
+   * to replay. Throws DeadLetterNotFoundError / ExecutionFinishedError (only failed executions).
    */
   replayDeadLetter(deadLetterId: string, now: number): Promise<{ executionId: string }>;
   discardDeadLetter(deadLetterId: string): Promise<void>;
-  /** Latest dead letter of an execution, if any. */
-  latestDeadLetter(executionId: string): Promise<DeadLetterRecord | null>;
-  /** Wakes a failed execution to replay from its journal (no dead letter to reset). */
+  /** The dead letter of the step at `position` of an execution, if it has one. */
+  deadLetterAt(executionId: string, position: number): Promise<DeadLetterRecord | null>;
+  /** Wakes a failed execution to replay from its journal, restoring what its failure cancelled. */
   reviveExecution(executionId: string, now: number): Promise<void>;
 
   listDeadLetters(page: Page): Promise<{ items: DeadLetterRecord[]; total: number }>;

@@ -44,6 +44,9 @@ interface RunningAttempt {
   abort: AbortController;
   startedAt: number;
   done: Promise<void>;
+  /** Settles when the activity body itself returns or throws (after a timeout it may still be running). */
+  bodySettled: Promise<void>;
+  bodyDone: boolean;
 }
 
 interface Settings {
@@ -91,6 +94,11 @@ export class Worker implements RunHost {
   private stateValue: WorkerState = 'idle';
   private readonly runs = new Map<string, WorkflowRun>();
   private readonly attempts = new Map<string, RunningAttempt>();
+  /**
+   * Bodies of timed-out attempts that ignored their AbortSignal and still run: their outcome is recorded,
+   * but they keep their slot (and count against their activity's maxConcurrent here) until they return.
+   */
+  private readonly lingering = new Map<string, { name: string }>();
   /** Slots promised to steps being inserted right now. */
   private reserved = 0;
   private completions: StepCompletion[] = [];
@@ -290,7 +298,17 @@ export class Worker implements RunHost {
   }
 
   private freeSlots(): number {
-    return this.settings.concurrency - this.attempts.size - this.reserved;
+    return this.settings.concurrency - this.attempts.size - this.lingering.size - this.reserved;
+  }
+
+  /** Cluster-wide caps, less the bodies of this process that still run past their timeout. */
+  private activityLimits(): Map<string, number> {
+    const limits = this.registry.activityLimits();
+    for (const { name } of this.lingering.values()) {
+      const cap = limits.get(name);
+      if (cap !== undefined) limits.set(name, cap - 1);
+    }
+    return limits;
   }
 
   private claimFilter(limit: number): ClaimFilter {
@@ -302,7 +320,7 @@ export class Worker implements RunHost {
       limit,
       now: this.clock.now(),
       leaseMs: this.settings.leaseMs,
-      limits: this.registry.activityLimits(),
+      limits: this.activityLimits(),
     };
   }
 
@@ -414,6 +432,8 @@ export class Worker implements RunHost {
           startedAt: now,
           finishedAt: null,
           childExecutionId: null,
+          deliveredTurn: null,
+          deliveredSeq: null,
         },
         run,
       );
@@ -442,7 +462,7 @@ export class Worker implements RunHost {
     const registered = this.registry.activity(step.name);
     const abort = new AbortController();
     const startedAt = this.clock.now();
-    const attempt: RunningAttempt = { step, abort, startedAt, done: Promise.resolve() };
+    const attempt: RunningAttempt = { step, abort, startedAt, done: Promise.resolve(), bodySettled: Promise.resolve(), bodyDone: false };
     this.attempts.set(step.id, attempt);
     this.events.emit('step.started', { executionId: step.executionId, position: step.position, name: step.name, attempt: step.attempts });
     const scope: ActivityScope = {
@@ -477,10 +497,13 @@ export class Worker implements RunHost {
           resolve({ ok: false, error });
         }, step.timeoutMs);
       }
-      scopeStorage.run(scope, body).then(
+      attempt.bodySettled = scopeStorage.run(scope, body).then(
         (value) => resolve({ ok: true, value }),
         (error: unknown) => resolve({ ok: false, error }),
       );
+      attempt.bodySettled = attempt.bodySettled.then(() => {
+        attempt.bodyDone = true;
+      });
     });
     attempt.done = outcome.then((result) => {
       if (timer) clearTimeout(timer);
@@ -573,7 +596,18 @@ export class Worker implements RunHost {
     this.completionWaiters.delete(completion.fence.stepId);
     if (!waiter) return;
     const { attempt, run } = waiter;
-    if (this.attempts.get(attempt.step.id) === attempt) this.attempts.delete(attempt.step.id);
+    if (this.attempts.get(attempt.step.id) === attempt) {
+      this.attempts.delete(attempt.step.id);
+      if (!attempt.bodyDone) {
+        this.lingering.set(attempt.step.id, { name: attempt.step.name });
+        this.logger.warn(`Activity ${attempt.step.name} (execution ${completion.executionId}) ignored its AbortSignal after its timeout; its slot stays taken until it returns`);
+        void attempt.bodySettled.then(() => {
+          this.lingering.delete(attempt.step.id);
+          this.hints.activities = true;
+          this.poke();
+        });
+      }
+    }
     if (this.suspectRunning === attempt.step.id) this.suspectRunning = undefined;
     // A capped activity finishing frees a cluster-wide slot another pending step may take.
     if (attempt.step.maxConcurrent !== null) this.hints.activities = true;

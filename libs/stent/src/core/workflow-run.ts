@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { scopeStorage, type WorkflowScope } from './context.js';
 import type { ResolvedActivityOptions, WorkflowDefinition } from './definitions.js';
-import { ActivityFailedError, NonDeterminismError, SignalTimeoutError, StentError, WorkflowTimedOutError } from './errors.js';
-import type { StepEffect } from './store.js';
+import { ActivityFailedError, ConfigurationError, NonDeterminismError, SignalTimeoutError, StentError, WorkflowTimedOutError } from './errors.js';
 import { decode, decodeError, encode, encodeError } from './serialization.js';
-import type { ExecutionFence, ExecutionRecord, NewStep, StepKind, StepRecord } from './store.js';
+import type { DeliveryRecord, ExecutionFence, ExecutionRecord, NewStep, StepEffect, StepKind, StepRecord } from './store.js';
 import type { RunHost } from './run-host.js';
 import type { RegisteredWorkflow } from './registry.js';
 
@@ -18,6 +17,16 @@ interface Waiter {
   /** For signal waits: the signal's name. */
   signal?: string;
   timer?: NodeJS.Timeout;
+  /** Replay: the step already settled in the journal; its outcome is handed back in its recorded turn. */
+  recorded?: StepRecord;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** The deliveries of one recorded turn, in their recorded order. */
+interface RecordedTurn {
+  turn: number;
+  positions: number[];
 }
 
 type RunStatus = 'running' | 'ended';
@@ -48,6 +57,20 @@ export class WorkflowRun implements WorkflowScope {
   private deadlineTimer: NodeJS.Timeout | undefined;
   readonly replaying: boolean;
 
+  // Outcomes reach the workflow in turns: a batch is handed over at once, then the workflow runs until
+  // it waits again (a macrotask later) before the next batch. Where the order could matter on replay it
+  // is recorded with the next journal write, and a replay hands recorded outcomes back in that order.
+  private turn = 0;
+  private deliverySeq = 0;
+  private readonly replayTurns: RecordedTurn[] = [];
+  /** Live outcomes waiting for the next turn. */
+  private readonly inbox = new Map<number, Outcome>();
+  private turnScheduled = false;
+  /** Delivery order not yet written to the journal. */
+  private unsavedDeliveries: DeliveryRecord[] = [];
+  /** Since when a replay has waited for calls its next recorded turn needs (diverged if it lasts). */
+  private replayStuckSince: number | undefined;
+
   constructor(
     private readonly host: RunHost,
     readonly execution: ExecutionRecord,
@@ -56,7 +79,19 @@ export class WorkflowRun implements WorkflowScope {
   ) {
     this.executionId = execution.id;
     this.fence = { executionId: execution.id, owner: host.ownerId, epoch: execution.leaseEpoch };
-    for (const step of journal) this.journal.set(step.position, step);
+    const turns = new Map<number, StepRecord[]>();
+    for (const step of journal) {
+      this.journal.set(step.position, step);
+      if (step.deliveredTurn !== null) {
+        const list = turns.get(step.deliveredTurn) ?? [];
+        list.push(step);
+        turns.set(step.deliveredTurn, list);
+        this.deliverySeq = Math.max(this.deliverySeq, step.deliveredSeq ?? 0);
+      }
+    }
+    for (const [turn, steps] of [...turns].sort((a, b) => a[0] - b[0])) {
+      this.replayTurns.push({ turn, positions: steps.sort((a, b) => (a.deliveredSeq ?? 0) - (b.deliveredSeq ?? 0)).map((step) => step.position) });
+    }
     this.replaying = journal.length > 0;
   }
 
@@ -157,6 +192,7 @@ export class WorkflowRun implements WorkflowScope {
       availableAt: now,
       fireAt: null,
       createdAt: now,
+      callTurn: this.turn,
     });
     return this.wait(position, 'activity', null);
   }
@@ -199,15 +235,8 @@ export class WorkflowRun implements WorkflowScope {
     const recorded = this.checkJournal(position, 'sleep', 'sleep');
     if (recorded === null) return never();
     const now = this.host.clock.now();
-    if (recorded) {
-      if (recorded.state === 'completed') return Promise.resolve();
-      const fireAt = recorded.fireAt ?? now;
-      if (fireAt <= now) {
-        this.enqueueWrite(() => this.host.store.resolveStep(this.fence, position, 'completed', null, null, this.host.clock.now()));
-        return Promise.resolve();
-      }
-      return this.wait(position, 'sleep', fireAt) as Promise<void>;
-    }
+    // A timer that came due while nobody held the run fires at once (wait() arms it with no delay).
+    if (recorded) return this.answerFromJournal(recorded) as Promise<void>;
     const fireAt = now + ms;
     this.enqueueInsert(this.valueStep(position, 'sleep', 'sleep', ms <= 0 ? 'completed' : 'waiting', null, fireAt));
     if (ms <= 0) return Promise.resolve();
@@ -234,9 +263,8 @@ export class WorkflowRun implements WorkflowScope {
 
   /** Consumes a stored signal for the wait at `position` (recorded in the same transaction as the step). */
   private async takeSignal(position: number, name: string, timedOut: boolean): Promise<void> {
-    if (this.ended) return;
-    const waiter = this.waiters.get(position);
-    if (!waiter) return;
+    if (this.ended || !this.stillOpen(position)) return;
+    const waiter = this.waiters.get(position)!;
     const timeoutMs = waiter.fireAt !== null ? (this.journal.get(position)?.timeoutMs ?? 0) : 0;
     const outcome = await this.host.store.consumeSignal(
       this.fence,
@@ -274,6 +302,7 @@ export class WorkflowRun implements WorkflowScope {
   }
 
   setProgress(progress: unknown): void {
+    encode(progress, 'Stent.setProgress(progress)');
     this.recordEffect('setProgress', { kind: 'progress', value: JSON.stringify(progress ?? null) });
   }
 
@@ -283,6 +312,8 @@ export class WorkflowRun implements WorkflowScope {
   }
 
   setState(key: string, value: unknown): void {
+    if (typeof key !== 'string' || key === '') throw new ConfigurationError('Stent.setState: the key must be a non-empty string');
+    encode(value, `Stent.setState('${key}')`);
     this.recordEffect(`state:${key}`, { kind: 'state', key, value: JSON.stringify(value ?? null) });
   }
 
@@ -312,8 +343,7 @@ export class WorkflowRun implements WorkflowScope {
   }
 
   private answerFromJournal(step: StepRecord): Promise<unknown> {
-    if (step.state === 'completed') return Promise.resolve(decode(step.result));
-    if (step.state === 'failed') return Promise.reject(this.failureOf(step));
+    if (step.state === 'completed' || step.state === 'failed') return this.wait(step.position, step.kind, null, undefined, step);
     if (step.state === 'cancelled') return never();
     if (step.kind === 'signal') {
       const waiting = this.wait(step.position, 'signal', step.fireAt, step.name);
@@ -326,8 +356,12 @@ export class WorkflowRun implements WorkflowScope {
 
   private failureOf(step: StepRecord): Error {
     const cause = decodeError(step.error) ?? new StentError('unknown failure');
-    if (step.kind === 'activity') return new ActivityFailedError(step.name, step.attempts, cause);
+    if (step.kind === 'activity') return new ActivityFailedError(step.name, step.attempts, cause, step.position);
     return cause;
+  }
+
+  private outcomeOf(step: StepRecord): Outcome {
+    return step.state === 'completed' ? { ok: true, value: decode(step.result) } : { ok: false, error: this.failureOf(step) };
   }
 
   private valueStep(position: number, kind: StepKind, name: string, state: 'completed' | 'waiting', result: string | null, fireAt: number | null): NewStep {
@@ -350,26 +384,28 @@ export class WorkflowRun implements WorkflowScope {
       availableAt: now,
       fireAt,
       createdAt: now,
+      callTurn: this.turn,
     };
   }
 
   // ---- waiting and delivery ------------------------------------------------------------------
 
-  private wait(position: number, kind: StepKind, fireAt: number | null, signal?: string): Promise<unknown> {
+  private wait(position: number, kind: StepKind, fireAt: number | null, signal?: string, recorded?: StepRecord): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { position, kind, resolve, reject, fireAt, signal };
-      if (fireAt !== null) {
+      const waiter: Waiter = { position, kind, resolve, reject, fireAt, signal, recorded };
+      if (fireAt !== null && !recorded) {
         const delay = Math.max(0, fireAt - this.host.clock.now());
         if (delay <= this.host.timerHorizonMs) waiter.timer = setTimeout(() => this.fire(waiter), delay);
       }
       this.waiters.set(position, waiter);
+      if (recorded || this.replayTurns.length > 0) this.scheduleTurn();
       this.armIdleTimer();
     });
   }
 
   /** A timer came due while this run is in memory. */
   private fire(waiter: Waiter): void {
-    if (this.ended || this.waiters.get(waiter.position) !== waiter) return;
+    if (this.ended || this.waiters.get(waiter.position) !== waiter || !this.stillOpen(waiter.position)) return;
     if (waiter.kind === 'sleep') {
       this.enqueueWrite(async () => {
         const ok = await this.host.store.resolveStep(this.fence, waiter.position, 'completed', null, null, this.host.clock.now());
@@ -383,13 +419,89 @@ export class WorkflowRun implements WorkflowScope {
 
   /** A step this run waits on finished (reported by the worker or read back from the database). */
   deliver(step: StepRecord): void {
+    const waiter = this.waiters.get(step.position);
+    if (waiter?.recorded) return; // a replay hands it back in its recorded turn
     this.journal.set(step.position, step);
-    if (step.state === 'completed') this.settle(step.position, { ok: true, value: decode(step.result) });
-    else if (step.state === 'failed') this.settle(step.position, { ok: false, error: this.failureOf(step) });
+    if (step.state === 'completed' || step.state === 'failed') this.settle(step.position, this.outcomeOf(step));
   }
 
-  private settle(position: number, outcome: { ok: true; value: unknown } | { ok: false; error: unknown }): void {
+  /** Whether the call at `position` still waits for its outcome (none has arrived, none is recorded). */
+  private stillOpen(position: number): boolean {
+    const waiter = this.waiters.get(position);
+    return waiter !== undefined && !waiter.recorded && !this.inbox.has(position);
+  }
+
+  /** A live outcome: handed to the workflow with the next turn. */
+  private settle(position: number, outcome: Outcome): void {
     if (this.ended) return;
+    const waiter = this.waiters.get(position);
+    if (!waiter || waiter.recorded) return;
+    if (waiter.timer) clearTimeout(waiter.timer);
+    waiter.timer = undefined;
+    this.inbox.set(position, outcome);
+    this.scheduleTurn();
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled || this.ended) return;
+    this.turnScheduled = true;
+    // A macrotask later: the workflow's continuations of the last turn have all run by then.
+    setImmediate(() => {
+      this.turnScheduled = false;
+      this.nextTurn();
+    });
+  }
+
+  /** Hands the workflow its next batch of outcomes: the next recorded turn on replay, else what arrived. */
+  private nextTurn(): void {
+    if (this.ended) return;
+    if (this.replayTurns.length > 0) {
+      this.replayTurn();
+      return;
+    }
+    const batch: Array<{ position: number; outcome: Outcome }> = [];
+    // Recorded outcomes whose order was never written: nothing written depends on it, so any order is the
+    // original one as far as the journal can tell. They come first, as they settled before the live ones.
+    const unordered = [...this.waiters.values()].filter((waiter) => waiter.recorded);
+    unordered.sort((a, b) => (a.recorded!.finishedAt ?? 0) - (b.recorded!.finishedAt ?? 0) || a.position - b.position);
+    for (const waiter of unordered) batch.push({ position: waiter.position, outcome: this.outcomeOf(waiter.recorded!) });
+    for (const [position, outcome] of this.inbox) batch.push({ position, outcome });
+    this.inbox.clear();
+    if (batch.length === 0) return;
+    const orderMatters = this.waiters.size > 1;
+    this.turn++;
+    for (const { position, outcome } of batch) {
+      const seq = ++this.deliverySeq;
+      if (orderMatters || !outcome.ok) this.unsavedDeliveries.push({ position, turn: this.turn, seq });
+      this.hand(position, outcome);
+    }
+    this.armIdleTimer();
+  }
+
+  private replayTurn(): void {
+    const next = this.replayTurns[0]!;
+    if (next.positions.every((position) => this.waiters.get(position)?.recorded)) {
+      this.replayTurns.shift();
+      this.replayStuckSince = undefined;
+      this.turn = next.turn;
+      for (const position of next.positions) this.hand(position, this.outcomeOf(this.waiters.get(position)!.recorded!));
+    } else {
+      // A lone outstanding call's outcome needs no recorded order: it is the only thing that can come next.
+      const [only, ...others] = this.waiters.values();
+      if (!only || others.length > 0 || !only.recorded || only.recorded.deliveredTurn !== null) {
+        this.replayStuckSince ??= this.host.clock.now();
+        this.armIdleTimer();
+        return;
+      }
+      this.replayStuckSince = undefined;
+      this.turn++;
+      this.hand(only.position, this.outcomeOf(only.recorded));
+    }
+    this.scheduleTurn();
+    this.armIdleTimer();
+  }
+
+  private hand(position: number, outcome: Outcome): void {
     const waiter = this.waiters.get(position);
     if (!waiter) return;
     this.waiters.delete(position);
@@ -397,15 +509,22 @@ export class WorkflowRun implements WorkflowScope {
     if (waiter.timer) clearTimeout(waiter.timer);
     if (outcome.ok) waiter.resolve(outcome.value);
     else waiter.reject(outcome.error);
-    this.armIdleTimer();
+  }
+
+  /** Delivery order to write with the next journal write. */
+  private takeDeliveries(): DeliveryRecord[] {
+    const taken = this.unsavedDeliveries;
+    this.unsavedDeliveries = [];
+    return taken;
   }
 
   /** Re-reads the steps this run waits on (another process may have finished them). */
   async refresh(): Promise<void> {
     if (this.ended || this.waiters.size === 0) return;
     await this.writes;
-    const signalWaits = [...this.waiters.values()].filter((waiter) => waiter.kind === 'signal');
-    const others = this.awaitedPositions().filter((position) => this.waiters.get(position)?.kind !== 'signal');
+    const open = [...this.waiters.values()].filter((waiter) => this.stillOpen(waiter.position));
+    const signalWaits = open.filter((waiter) => waiter.kind === 'signal');
+    const others = open.filter((waiter) => waiter.kind !== 'signal').map((waiter) => waiter.position);
     for (const waiter of signalWaits) this.enqueueWrite(() => this.takeSignal(waiter.position, waiter.signal!, false));
     const steps = await this.host.store.loadSteps(this.executionId, others);
     for (const step of steps) if (step.state === 'completed' || step.state === 'failed') this.deliver(step);
@@ -435,7 +554,7 @@ export class WorkflowRun implements WorkflowScope {
     const local = this.host.reserveLocal(batch);
     let ok: boolean;
     try {
-      ok = await this.host.store.insertSteps(this.fence, batch);
+      ok = await this.host.store.insertSteps(this.fence, batch, this.takeDeliveries());
     } catch (error) {
       this.host.cancelReservations(local);
       throw error;
@@ -458,6 +577,8 @@ export class WorkflowRun implements WorkflowScope {
         startedAt: step.claimedBy ? step.createdAt : null,
         finishedAt: null,
         childExecutionId: step.childExecutionId ?? null,
+        deliveredTurn: null,
+        deliveredSeq: null,
       });
     }
     this.host.startReserved(this, local);
@@ -478,6 +599,11 @@ export class WorkflowRun implements WorkflowScope {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     if (this.ended || this.waiters.size === 0) return;
+    if (this.replayStuckSince !== undefined) {
+      const left = this.replayStuckSince + Math.max(1_000, this.host.suspendAfterMs) - this.host.clock.now();
+      this.idleTimer = setTimeout(() => this.replayDiverged(), Math.max(0, left));
+      return;
+    }
     // Waiting on timers, signals or children is what suspension is for. A run waiting on activity work
     // (queued behind other work, or running elsewhere) is usually moments from going on, and replaying it
     // would cost more than holding it, so it is kept far longer before it is let go.
@@ -515,7 +641,7 @@ export class WorkflowRun implements WorkflowScope {
     this.flushInserts();
     await this.writes;
     if (this.ended || this.waiters.size === 0) return;
-    if (this.settled !== progress) {
+    if (this.settled !== progress || this.inbox.size > 0 || this.turnScheduled) {
       this.armIdleTimer();
       return;
     }
@@ -528,7 +654,7 @@ export class WorkflowRun implements WorkflowScope {
     this.end();
     this.waiters.clear();
     try {
-      const ok = await this.host.store.suspendExecution(this.fence, wakeAt, positions, signals, this.host.clock.now());
+      const ok = await this.host.store.suspendExecution(this.fence, wakeAt, positions, signals, this.host.clock.now(), this.takeDeliveries());
       this.host.runEnded(this, ok ? { kind: 'suspended', wakeAt } : { kind: 'abandoned', reason: 'lease lost before suspending' });
     } catch (error) {
       this.host.logger.error(`Execution ${this.executionId}: suspending failed; it will be recovered when its lease expires`, error);
@@ -545,10 +671,16 @@ export class WorkflowRun implements WorkflowScope {
       await this.writes;
       if (this.ended) return;
     }
+    const leftovers = this.waiters.size > 0;
     if (!this.end()) return;
     this.waiters.clear();
     try {
-      const ok = await this.host.store.finishExecution(this.fence, state, result, error, this.host.clock.now(), this.execution.parentId !== null);
+      // A completed execution is never replayed: the order of its deliveries no longer matters.
+      const ok = await this.host.store.finishExecution(this.fence, state, result, error, this.host.clock.now(), {
+        hasParent: this.execution.parentId !== null,
+        leftovers,
+        deliveries: state === 'completed' ? [] : this.takeDeliveries(),
+      });
       this.host.runEnded(this, ok ? { kind: 'finished', state } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
     } catch (failure) {
       this.host.logger.error(`Execution ${this.executionId}: recording its ${state} state failed; it will be replayed`, failure);
@@ -561,13 +693,22 @@ export class WorkflowRun implements WorkflowScope {
     await this.finish('timed_out', null, encodeError(new WorkflowTimedOutError(this.executionId, limit)));
   }
 
+  /** A replay waited too long for calls its next recorded turn needs: the workflow took another path. */
+  private replayDiverged(): void {
+    const next = this.replayTurns[0];
+    if (this.ended || !next) return;
+    const missing = next.positions.find((position) => !this.waiters.get(position)?.recorded) ?? next.positions[0]!;
+    const step = this.journal.get(missing);
+    void this.failNonDeterministic(new NonDeterminismError(missing, step?.name ?? '?', '(nothing: the replay did not reach this call before its result was due)'));
+  }
+
   private async failNonDeterministic(error: NonDeterminismError): Promise<void> {
     if (!this.end()) return;
     this.waiters.clear();
     this.host.logger.error(`Execution ${this.executionId}: ${error.message}`);
     try {
       await this.writes;
-      const ok = await this.host.store.failExecutionDeadLettered(this.fence, encodeError(error), 'non-determinism', this.host.clock.now());
+      const ok = await this.host.store.failExecutionDeadLettered(this.fence, encodeError(error), 'non-determinism', this.host.clock.now(), this.takeDeliveries());
       this.host.runEnded(this, ok ? { kind: 'finished', state: 'failed' } : { kind: 'abandoned', reason: 'lease lost' });
     } catch (failure) {
       this.host.logger.error(`Execution ${this.executionId}: recording the non-determinism failure failed`, failure);

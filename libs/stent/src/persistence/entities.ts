@@ -70,6 +70,10 @@ export class StentStepEntity {
   @Column({ name: 'started_at', type: 'bigint', transformer: asNumber, nullable: true }) startedAt!: number | null;
   @Column({ name: 'finished_at', type: 'bigint', transformer: asNumber, nullable: true }) finishedAt!: number | null;
   @Column({ name: 'child_execution_id', type: 'varchar', length: 128, nullable: true }) childExecutionId!: string | null;
+  /** The workflow's turn when it made this call; its results are handed back in turns (see delivered*). */
+  @Column({ name: 'call_turn', type: 'integer', default: 0 }) callTurn!: number;
+  @Column({ name: 'delivered_turn', type: 'integer', nullable: true }) deliveredTurn!: number | null;
+  @Column({ name: 'delivered_seq', type: 'integer', nullable: true }) deliveredSeq!: number | null;
 }
 
 @Entity({ name: 'stent_dead_letters' })

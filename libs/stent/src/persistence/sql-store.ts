@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError, DeadLetterNotFoundError, ExecutionFinishedError, ExecutionNotFoundError, StentError, type RetryPolicy } from '../core/index.js';
+import { ConfigurationError, DeadLetterNotFoundError, encodeError, ExecutionFinishedError, ExecutionNotFoundError, StentError, WorkflowCancelledError, type RetryPolicy } from '../core/index.js';
 import type {
   ClaimFilter,
   DeadLetterRecord,
@@ -16,6 +16,8 @@ import type {
   StepRecord,
   StepEffect,
   StoreStats,
+  DeliveryRecord,
+  FinishOptions,
   WakeEvent,
   ExecutionState,
 } from '../core/index.js';
@@ -52,11 +54,12 @@ const STEP_COLUMNS = [
   'created_at',
   'started_at',
   'child_execution_id',
+  'call_turn',
 ] as const;
 /** PostgreSQL types of STEP_COLUMNS, for typed VALUES lists. */
 const STEP_COLUMN_TYPES = [
   'varchar', 'varchar', 'integer', 'varchar', 'varchar', 'text', 'varchar', 'text', 'text', 'integer', 'text', 'integer',
-  'varchar', 'integer', 'text', 'integer', 'bigint', 'bigint', 'varchar', 'integer', 'bigint', 'bigint', 'bigint', 'varchar',
+  'varchar', 'integer', 'text', 'integer', 'bigint', 'bigint', 'varchar', 'integer', 'bigint', 'bigint', 'bigint', 'varchar', 'integer',
 ] as const;
 const INSERT_CHUNK = Math.floor(30_000 / STEP_COLUMNS.length);
 
@@ -123,6 +126,9 @@ function stepFromRow(row: Row): StepRecord {
     startedAt: numOrNull(row.started_at),
     finishedAt: numOrNull(row.finished_at),
     childExecutionId: strOrNull(row.child_execution_id),
+    callTurn: num(row.call_turn ?? 0),
+    deliveredTurn: numOrNull(row.delivered_turn),
+    deliveredSeq: numOrNull(row.delivered_seq),
   };
 }
 
@@ -501,6 +507,7 @@ export class SqlStore implements StentStore {
       step.createdAt,
       step.claimedBy ? step.createdAt : null,
       step.childExecutionId ?? null,
+      step.callTurn,
     ];
   }
 
@@ -563,11 +570,12 @@ export class SqlStore implements StentStore {
     return new Set(inserted.map((row) => String(row.id)));
   }
 
-  async insertSteps(fence: ExecutionFence, steps: NewStep[]): Promise<boolean> {
-    if (steps.length === 0) return true;
-    const plain = this.pg && steps.length <= INSERT_CHUNK && steps.every((step) => !step.child && !step.effect);
+  async insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries: DeliveryRecord[] = []): Promise<boolean> {
+    if (steps.length === 0 && deliveries.length === 0) return true;
+    const plain = this.pg && deliveries.length === 0 && steps.length <= INSERT_CHUNK && steps.every((step) => !step.child && !step.effect);
     const ok = plain ? await this.insertStepsFenced(fence, steps) : await this.client.transaction(async (tx) => {
-      if (!(await this.holdsFence(tx, fence, steps[0]!.createdAt))) return false;
+      if (!(await this.holdsFence(tx, fence, steps[0]?.createdAt ?? Date.now()))) return false;
+      await this.recordDeliveries(tx, fence.executionId, deliveries);
       for (const step of steps) if (step.child) await this.insertExecution(tx, step.child);
       for (let start = 0; start < steps.length; start += INSERT_CHUNK) {
         const chunk = steps.slice(start, start + INSERT_CHUNK);
@@ -583,6 +591,27 @@ export class SqlStore implements StentStore {
     });
     if (ok && steps.some((step) => (step.kind === 'activity' && step.state === 'pending') || step.child)) this.bus.publish({ type: 'work' });
     return ok;
+  }
+
+  /** Writes the order in which the workflow was handed its steps' outcomes. */
+  private async recordDeliveries(tx: SqlExecutor, executionId: string, deliveries: DeliveryRecord[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    if (this.pg) {
+      const params: unknown[] = [executionId];
+      const rows = deliveries.map((d) => {
+        params.push(d.position, d.turn, d.seq);
+        return '(?::integer, ?::integer, ?::integer)';
+      });
+      await tx.execute(
+        `UPDATE ${this.t.steps} s SET delivered_turn = v.turn, delivered_seq = v.seq FROM (VALUES ${rows.join(', ')}) AS v(position, turn, seq)
+         WHERE s.execution_id = ? AND s.position = v.position`,
+        [...params.slice(1), params[0]],
+      );
+      return;
+    }
+    for (const d of deliveries) {
+      await tx.execute(`UPDATE ${this.t.steps} SET delivered_turn = ?, delivered_seq = ? WHERE execution_id = ? AND position = ?`, [d.turn, d.seq, executionId, d.position]);
+    }
   }
 
   private async applyEffect(tx: SqlExecutor, executionId: string, effect: StepEffect): Promise<void> {
@@ -762,7 +791,14 @@ export class SqlStore implements StentStore {
 
   // ---- execution state -----------------------------------------------------------------------
 
-  async suspendExecution(fence: ExecutionFence, wakeAt: number | null, awaitedPositions: number[], awaitedSignals: string[], now: number): Promise<boolean> {
+  async suspendExecution(
+    fence: ExecutionFence,
+    wakeAt: number | null,
+    awaitedPositions: number[],
+    awaitedSignals: string[],
+    now: number,
+    deliveries: DeliveryRecord[] = [],
+  ): Promise<boolean> {
     let wokeNow = false;
     const ok = await this.client.transaction(async (tx) => {
       const released = await tx.execute(
@@ -771,6 +807,7 @@ export class SqlStore implements StentStore {
         [wakeAt, now, fence.executionId, fence.owner, fence.epoch],
       );
       if (released !== 1) return false;
+      await this.recordDeliveries(tx, fence.executionId, deliveries);
       if (awaitedPositions.length > 0) {
         const params: unknown[] = [fence.executionId];
         const positions = this.inList('position', awaitedPositions, params);
@@ -807,38 +844,84 @@ export class SqlStore implements StentStore {
     result: string | null,
     error: string | null,
     now: number,
-    hasParent = true,
+    options: FinishOptions = {},
   ): Promise<boolean> {
+    const { hasParent = true, leftovers = true, deliveries = [] } = options;
+    let ended: string[] = [];
     const ok =
-      state === 'completed' && !hasParent
+      state === 'completed' && !hasParent && !leftovers && deliveries.length === 0
         ? (await this.client.execute(
             `UPDATE ${this.t.executions}
              SET state = ?, result = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL, wake_at = NULL
              WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE} AND parent_id IS NULL`,
             [state, result, error, now, now, fence.executionId, fence.owner, fence.epoch],
           )) === 1
-        : await this.client.transaction((tx) => this.finishWithin(tx, fence, state, result, error, now));
-    if (ok) this.bus.publish({ type: 'finished', executionId: fence.executionId });
+        : await this.client.transaction(async (tx) => {
+            const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries);
+            ended = outcome ?? [];
+            return outcome !== null;
+          });
+    if (ok) for (const id of [fence.executionId, ...ended]) this.bus.publish({ type: 'finished', executionId: id });
     this.announceWakes();
     return ok;
   }
 
-  private async finishWithin(tx: SqlExecutor, fence: ExecutionFence, state: string, result: string | null, error: string | null, now: number): Promise<boolean> {
+  /**
+   * Ends an owned execution inside `tx`: what it left unfinished is cancelled (its pending and waiting
+   * steps, its child executions still running, and theirs). Returns the descendants it cancelled, or
+   * null when the fence no longer holds.
+   */
+  private async finishWithin(
+    tx: SqlExecutor,
+    fence: ExecutionFence,
+    state: string,
+    result: string | null,
+    error: string | null,
+    now: number,
+    deliveries: DeliveryRecord[] = [],
+  ): Promise<string[] | null> {
     const changed = await tx.execute(
       `UPDATE ${this.t.executions}
        SET state = ?, result = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL, wake_at = NULL
        WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE}`,
       [state, result, error, now, now, fence.executionId, fence.owner, fence.epoch],
     );
-    if (changed !== 1) return false;
-    if (state !== 'completed') {
-      await tx.execute(`UPDATE ${this.t.steps} SET state = 'cancelled', finished_at = ? WHERE execution_id = ? AND state IN ('pending', 'waiting')`, [
-        now,
-        fence.executionId,
-      ]);
-    }
+    if (changed !== 1) return null;
+    await this.recordDeliveries(tx, fence.executionId, deliveries);
+    await tx.execute(`UPDATE ${this.t.steps} SET state = 'cancelled', finished_at = ? WHERE execution_id = ? AND state IN ('pending', 'waiting')`, [
+      now,
+      fence.executionId,
+    ]);
+    const descendants = await this.activeDescendants(tx, fence.executionId);
+    await this.cancelAll(tx, descendants, now);
     await this.reportToParent(tx, fence.executionId, state === 'completed' ? 'completed' : 'failed', result, error, now);
-    return true;
+    return descendants;
+  }
+
+  /** Ids of the executions below `rootId` (children, their children, ...) that are still active. */
+  private async activeDescendants(tx: SqlExecutor, rootId: string): Promise<string[]> {
+    const rows = await tx.query<{ id: string }>(
+      `WITH RECURSIVE tree(id) AS (
+         SELECT id FROM ${this.t.executions} WHERE parent_id = ?
+         UNION ALL
+         SELECT e.id FROM ${this.t.executions} e JOIN tree ON e.parent_id = tree.id
+       )
+       SELECT tree.id FROM tree JOIN ${this.t.executions} x ON x.id = tree.id WHERE x.state IN ${ACTIVE}`,
+      [rootId],
+    );
+    return rows.map((row) => String(row.id));
+  }
+
+  /** Moves active executions to cancelled (each with its own WorkflowCancelledError) with their pending and waiting steps. */
+  private async cancelAll(tx: SqlExecutor, ids: string[], now: number, error?: string): Promise<void> {
+    for (const id of ids) {
+      await tx.execute(
+        `UPDATE ${this.t.executions} SET state = 'cancelled', error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL, wake_at = NULL
+         WHERE id = ? AND state IN ${ACTIVE}`,
+        [error ?? encodeError(new WorkflowCancelledError(id)), now, now, id],
+      );
+      await tx.execute(`UPDATE ${this.t.steps} SET state = 'cancelled', finished_at = ? WHERE execution_id = ? AND state IN ('pending', 'waiting')`, [now, id]);
+    }
   }
 
   /** A child execution ended: complete the parent's waiting step with its outcome and wake the parent. */
@@ -858,9 +941,12 @@ export class SqlStore implements StentStore {
     }
   }
 
-  async failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number): Promise<boolean> {
+  async failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number, deliveries: DeliveryRecord[] = []): Promise<boolean> {
+    let ended: string[] = [];
     const ok = await this.client.transaction(async (tx) => {
-      if (!(await this.finishWithin(tx, fence, 'failed', null, error, now))) return false;
+      const outcome = await this.finishWithin(tx, fence, 'failed', null, error, now, deliveries);
+      if (outcome === null) return false;
+      ended = outcome;
       await tx.execute(
         `INSERT INTO ${this.t.deadLetters} (id, step_id, execution_id, kind, name, args, error, attempts, reason, created_at)
          SELECT ?, NULL, id, 'workflow', workflow_name, args, ?, recoveries + 1, ?, ? FROM ${this.t.executions} WHERE id = ?`,
@@ -868,7 +954,7 @@ export class SqlStore implements StentStore {
       );
       return true;
     });
-    if (ok) this.bus.publish({ type: 'finished', executionId: fence.executionId });
+    if (ok) for (const id of [fence.executionId, ...ended]) this.bus.publish({ type: 'finished', executionId: id });
     this.announceWakes();
     return ok;
   }
@@ -936,28 +1022,11 @@ export class SqlStore implements StentStore {
       const [root] = await tx.query<{ state: string }>(`SELECT state FROM ${this.t.executions} WHERE id = ?${this.pg ? ' FOR UPDATE' : ''}`, [executionId]);
       if (!root) throw new ExecutionNotFoundError(executionId);
       if (root.state !== 'pending' && root.state !== 'running') return { changed: false, state: root.state, cancelled: [] as string[] };
-      const tree = await tx.query<{ id: string }>(
-        `WITH RECURSIVE tree(id) AS (
-           SELECT id FROM ${this.t.executions} WHERE id = ?
-           UNION ALL
-           SELECT e.id FROM ${this.t.executions} e JOIN tree ON e.parent_id = tree.id
-         )
-         SELECT tree.id FROM tree JOIN ${this.t.executions} x ON x.id = tree.id WHERE x.state IN ${ACTIVE}`,
-        [executionId],
-      );
-      const ids = tree.map((row) => String(row.id));
-      const params: unknown[] = [error, now, now];
-      const inIds = this.inList('id', ids, params);
-      await tx.execute(
-        `UPDATE ${this.t.executions} SET state = 'cancelled', error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL, wake_at = NULL
-         WHERE ${inIds} AND state IN ${ACTIVE}`,
-        params,
-      );
-      const stepParams: unknown[] = [now];
-      const inExecutions = this.inList('execution_id', ids, stepParams);
-      await tx.execute(`UPDATE ${this.t.steps} SET state = 'cancelled', finished_at = ? WHERE ${inExecutions} AND state IN ('pending', 'waiting')`, stepParams);
+      const descendants = await this.activeDescendants(tx, executionId);
+      await this.cancelAll(tx, [executionId], now, error);
+      await this.cancelAll(tx, descendants, now);
       await this.reportToParent(tx, executionId, 'failed', null, error, now);
-      return { changed: true, state: 'cancelled', cancelled: ids };
+      return { changed: true, state: 'cancelled', cancelled: [executionId, ...descendants] };
     });
     for (const id of outcome.cancelled) this.bus.publish({ type: 'finished', executionId: id });
     this.announceWakes();
@@ -974,15 +1043,86 @@ export class SqlStore implements StentStore {
 
   // ---- dead letters --------------------------------------------------------------------------
 
-  private async reviveWithin(tx: SqlExecutor, executionId: string, now: number): Promise<void> {
+  /**
+   * Makes an execution active again: a failed one (retry, dead-letter replay) or a child that was
+   * cancelled because its parent ended (revived with the parent). What its ending cancelled is restored.
+   */
+  private async reviveWithin(tx: SqlExecutor, executionId: string, now: number, from: 'failed' | 'cancelled' = 'failed'): Promise<void> {
     const [row] = await tx.query<{ state: string }>(`SELECT state FROM ${this.t.executions} WHERE id = ?${this.pg ? ' FOR UPDATE' : ''}`, [executionId]);
     if (!row) throw new ExecutionNotFoundError(executionId);
-    if (row.state !== 'failed') throw new ExecutionFinishedError(executionId, `${row.state}: only failed executions can be revived`);
+    if (row.state !== from) {
+      if (from === 'cancelled') return;
+      throw new ExecutionFinishedError(executionId, `${row.state}: only failed executions can be revived`);
+    }
     await tx.execute(
       `UPDATE ${this.t.executions} SET state = 'running', result = NULL, error = NULL, finished_at = NULL, wake_at = ?, updated_at = ?,
          lease_owner = NULL, lease_expires_at = NULL, recoveries = 0 WHERE id = ?`,
       [now, now, executionId],
     );
+    await this.restoreCancelled(tx, executionId, now);
+  }
+
+  /**
+   * Gives back what the end of an execution cancelled: activity steps wait for a worker again, timers,
+   * signal waits and child waits wait again (and the child executions cancelled with them come back).
+   */
+  private async restoreCancelled(tx: SqlExecutor, executionId: string, now: number): Promise<void> {
+    await tx.execute(
+      `UPDATE ${this.t.steps} SET state = 'pending', available_at = ?, error = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = NULL
+       WHERE execution_id = ? AND state = 'cancelled' AND kind = 'activity'`,
+      [now, executionId],
+    );
+    const children = await tx.query<{ child_execution_id: string | null }>(
+      `SELECT child_execution_id FROM ${this.t.steps} WHERE execution_id = ? AND state = 'cancelled' AND kind = 'child'`,
+      [executionId],
+    );
+    await tx.execute(`UPDATE ${this.t.steps} SET state = 'waiting', finished_at = NULL WHERE execution_id = ? AND state = 'cancelled'`, [executionId]);
+    for (const { child_execution_id: childId } of children) if (childId) await this.reviveWithin(tx, childId, now, 'cancelled');
+  }
+
+  /**
+   * Forgets the steps an execution recorded from turn `turn` on (after it saw a failure it is about to
+   * retry), with the child executions they started; signals they consumed are handed back.
+   */
+  private async forgetFromTurn(tx: SqlExecutor, executionId: string, turn: number): Promise<void> {
+    const later = await tx.query<{ id: string; position: unknown; child_execution_id: string | null }>(
+      `SELECT id, position, child_execution_id FROM ${this.t.steps} WHERE execution_id = ? AND call_turn >= ?`,
+      [executionId, turn],
+    );
+    if (later.length > 0) {
+      const positions = later.map((step) => num(step.position));
+      const params: unknown[] = [executionId];
+      await tx.execute(
+        `UPDATE ${this.t.signals} SET consumed_at = NULL, consumed_position = NULL WHERE execution_id = ? AND ${this.inList('consumed_position', positions, params)}`,
+        params,
+      );
+      const stepParams: unknown[] = [];
+      await tx.execute(`DELETE FROM ${this.t.deadLetters} WHERE ${this.inList('step_id', later.map((step) => String(step.id)), stepParams)}`, stepParams);
+      for (const { child_execution_id: childId } of later) if (childId) await this.deleteExecutionTree(tx, childId);
+      await tx.execute(`DELETE FROM ${this.t.steps} WHERE execution_id = ? AND call_turn >= ?`, [executionId, turn]);
+    }
+    await tx.execute(`UPDATE ${this.t.steps} SET delivered_turn = NULL, delivered_seq = NULL WHERE execution_id = ? AND delivered_turn >= ?`, [executionId, turn]);
+  }
+
+  /** Deletes an execution and everything below it (steps, signals, dead letters, child executions). */
+  private async deleteExecutionTree(tx: SqlExecutor, rootId: string): Promise<void> {
+    const rows = await tx.query<{ id: string }>(
+      `WITH RECURSIVE tree(id) AS (
+         SELECT id FROM ${this.t.executions} WHERE id = ?
+         UNION ALL
+         SELECT e.id FROM ${this.t.executions} e JOIN tree ON e.parent_id = tree.id
+       )
+       SELECT id FROM tree`,
+      [rootId],
+    );
+    const ids = rows.map((row) => String(row.id));
+    if (ids.length === 0) return;
+    for (const table of [this.t.steps, this.t.signals, this.t.deadLetters]) {
+      const params: unknown[] = [];
+      await tx.execute(`DELETE FROM ${table} WHERE ${this.inList('execution_id', ids, params)}`, params);
+    }
+    const params: unknown[] = [];
+    await tx.execute(`DELETE FROM ${this.t.executions} WHERE ${this.inList('id', ids, params)}`, params);
   }
 
   async replayDeadLetter(deadLetterId: string, now: number): Promise<{ executionId: string }> {
@@ -990,18 +1130,23 @@ export class SqlStore implements StentStore {
       const [letter] = await tx.query(`SELECT * FROM ${this.t.deadLetters} WHERE id = ?`, [deadLetterId]);
       if (!letter) throw new DeadLetterNotFoundError(deadLetterId);
       const record = deadLetterFromRow(letter);
-      await this.reviveWithin(tx, record.executionId, now);
-      if (record.stepId) {
-        const [step] = await tx.query<{ position: unknown }>(`SELECT position FROM ${this.t.steps} WHERE id = ?`, [record.stepId]);
-        if (step) {
-          await tx.execute(`DELETE FROM ${this.t.steps} WHERE execution_id = ? AND position > ?`, [record.executionId, num(step.position)]);
-          await tx.execute(
-            `UPDATE ${this.t.steps} SET state = 'pending', attempts = 0, recoveries = 0, result = NULL, error = NULL, available_at = ?,
-               lease_owner = NULL, lease_expires_at = NULL, started_at = NULL, finished_at = NULL WHERE id = ?`,
-            [now, record.stepId],
-          );
-        }
+      const [execution] = await tx.query<{ state: string }>(`SELECT state FROM ${this.t.executions} WHERE id = ?${this.pg ? ' FOR UPDATE' : ''}`, [record.executionId]);
+      if (!execution) throw new ExecutionNotFoundError(record.executionId);
+      if (execution.state !== 'failed') throw new ExecutionFinishedError(record.executionId, `${execution.state}: only failed executions can be revived`);
+      const [step] = record.stepId
+        ? await tx.query<{ delivered_turn: unknown }>(`SELECT delivered_turn FROM ${this.t.steps} WHERE id = ?`, [record.stepId])
+        : [];
+      if (step) {
+        // What the workflow recorded once it had seen this failure belongs to a path the replay may not take.
+        const seenAt = numOrNull(step.delivered_turn);
+        if (seenAt !== null) await this.forgetFromTurn(tx, record.executionId, seenAt);
+        await tx.execute(
+          `UPDATE ${this.t.steps} SET state = 'pending', attempts = 0, recoveries = 0, result = NULL, error = NULL, available_at = ?,
+             lease_owner = NULL, lease_expires_at = NULL, started_at = NULL, finished_at = NULL, delivered_turn = NULL, delivered_seq = NULL WHERE id = ?`,
+          [now, record.stepId],
+        );
       }
+      await this.reviveWithin(tx, record.executionId, now);
       await tx.execute(`DELETE FROM ${this.t.deadLetters} WHERE id = ?`, [deadLetterId]);
       return record.executionId;
     });
@@ -1014,8 +1159,12 @@ export class SqlStore implements StentStore {
     if (deleted === 0) throw new DeadLetterNotFoundError(deadLetterId);
   }
 
-  async latestDeadLetter(executionId: string): Promise<DeadLetterRecord | null> {
-    const [row] = await this.client.query(`SELECT * FROM ${this.t.deadLetters} WHERE execution_id = ? ORDER BY created_at DESC, id LIMIT 1`, [executionId]);
+  async deadLetterAt(executionId: string, position: number): Promise<DeadLetterRecord | null> {
+    const [row] = await this.client.query(
+      `SELECT d.* FROM ${this.t.deadLetters} d JOIN ${this.t.steps} s ON s.id = d.step_id
+       WHERE d.execution_id = ? AND s.execution_id = ? AND s.position = ? ORDER BY d.created_at DESC, d.id LIMIT 1`,
+      [executionId, executionId, position],
+    );
     return row ? deadLetterFromRow(row) : null;
   }
 

@@ -1,0 +1,120 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
+import { DIALECTS } from '../support/databases.js';
+import { createHarness, type Harness } from '../support/harness.js';
+
+let running = 0;
+let maxRunning = 0;
+let cappedRunning = 0;
+let cappedMax = 0;
+const bodies: Array<Promise<void>> = [];
+
+/** Times out after 100 ms (per-attempt timeout) but its body ignores the AbortSignal and runs 600 ms. */
+class Stubborn {
+  async slow(i: number): Promise<number> {
+    running++;
+    maxRunning = Math.max(maxRunning, running);
+    const done = new Promise<void>((resolve) => setTimeout(resolve, 600));
+    bodies.push(done);
+    await done;
+    running--;
+    return i;
+  }
+}
+defineActivity(Stubborn, { name: 'Stubborn', timeout: '100ms', retry: { maxAttempts: 2, initialDelay: '10ms', jitter: false } });
+
+class StubbornCapped {
+  async slow(i: number): Promise<number> {
+    cappedRunning++;
+    cappedMax = Math.max(cappedMax, cappedRunning);
+    const done = new Promise<void>((resolve) => setTimeout(resolve, 600));
+    bodies.push(done);
+    await done;
+    cappedRunning--;
+    return i;
+  }
+}
+defineActivity(StubbornCapped, { name: 'StubbornCapped', maxConcurrent: 1, timeout: '100ms', retry: { maxAttempts: 2, initialDelay: '10ms', jitter: false } });
+
+class FanStubborn {
+  constructor(private readonly acts: Stubborn) {}
+  async run(n: number): Promise<unknown> {
+    return Promise.allSettled(Array.from({ length: n }, (_, i) => this.acts.slow(i))).then((r) => r.map((x) => x.status));
+  }
+}
+defineWorkflow(FanStubborn, { name: 'FanStubborn' });
+
+class FanCapped {
+  constructor(private readonly acts: StubbornCapped) {}
+  async run(n: number): Promise<unknown> {
+    return Promise.allSettled(Array.from({ length: n }, (_, i) => this.acts.slow(i))).then((r) => r.map((x) => x.status));
+  }
+}
+defineWorkflow(FanCapped, { name: 'FanCapped' });
+
+class Racer {
+  async quick(): Promise<string> {
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 30)));
+    return 'q';
+  }
+}
+defineActivity(Racer, { name: 'Racer' });
+
+class RaceFlow {
+  constructor(private readonly acts: Racer) {}
+  async run(): Promise<string> {
+    const a = await this.acts.quick();
+    Stent.setProgress({ a });
+    return a + (await this.acts.quick());
+  }
+}
+defineWorkflow(RaceFlow, { name: 'RaceFlow' });
+
+describe.each(DIALECTS)('slots, caps and final states under timeouts and cancels on %s', (dialect) => {
+  let harness: Harness;
+  afterEach(async () => {
+    await Promise.all(bodies.splice(0));
+    running = maxRunning = cappedRunning = cappedMax = 0;
+    await harness?.dispose();
+  });
+
+  it('worker concurrency 1 is not exceeded when timed-out attempts keep running', async () => {
+    const acts = new Stubborn();
+    harness = await createHarness(dialect, [acts, new FanStubborn(acts)], { concurrency: 1, pollInterval: '20ms', maxPollInterval: '100ms', lease: '5s' });
+    const id = await harness.executor.dispatch(FanStubborn, [3]);
+    await harness.executor.waitFor(id, { timeout: '20s' });
+    expect(maxRunning).toBeLessThanOrEqual(1);
+  });
+
+  it('maxConcurrent 1 is not exceeded in one process when timed-out attempts keep running', async () => {
+    const acts = new StubbornCapped();
+    harness = await createHarness(dialect, [acts, new FanCapped(acts)], { concurrency: 8, pollInterval: '20ms', maxPollInterval: '100ms', lease: '5s' });
+    const id = await harness.executor.dispatch(FanCapped, [3]);
+    await harness.executor.waitFor(id, { timeout: '20s' });
+    expect(cappedMax).toBeLessThanOrEqual(1);
+  });
+
+  it('cancel racing completion: the final state never changes afterwards and matches the result', async () => {
+    const acts = new Racer();
+    harness = await createHarness(dialect, [acts, new RaceFlow(acts)]);
+    const ids = await Promise.all(Array.from({ length: 25 }, () => harness.executor.dispatch(RaceFlow, [])));
+    const first = new Map<string, string>();
+    await Promise.all(
+      ids.map(async (id, i) => {
+        await new Promise((resolve) => setTimeout(resolve, (i * 7) % 60));
+        await harness.executor.cancel(id);
+        first.set(id, (await harness.executor.waitFor(id, { timeout: '10s' })).state!);
+      }),
+    );
+    // Late writes (an activity finishing after the cancel) must not move any of them out of its final state.
+    await harness.executor.waitFor(await harness.executor.dispatch(RaceFlow, []), { timeout: '10s' });
+    for (const id of ids) {
+      const info = await harness.executor.getExecution(id);
+      expect(info.state).toBe(first.get(id));
+      if (info.state === 'completed') expect(info.result?.value).toBe('qq');
+      else expect((info.result?.error as Error | undefined)?.name).toBe('WorkflowCancelledError');
+      const journal = await harness.executor.getJournal(id);
+      if (info.state === 'cancelled') expect(journal.filter((s) => s.state === 'pending' || s.state === 'waiting')).toEqual([]);
+    }
+  });
+});
