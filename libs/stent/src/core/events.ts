@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
-import type { ExecutionState } from './result.js';
+import type { ExecutionState, Result } from './result.js';
 
 /** Lifecycle events, observable in-process for users' own hooks. */
 export interface StentEventMap {
   'execution.started': [{ executionId: string; workflowName: string; replay: boolean }];
-  'execution.finished': [{ executionId: string; workflowName: string; state: ExecutionState }];
+  /** `result` is what waitFor would hand back; present whenever someone listens. */
+  'execution.finished': [{ executionId: string; workflowName: string; state: ExecutionState; result?: Result<unknown, unknown> }];
   'execution.suspended': [{ executionId: string; wakeAt: number | null }];
   'step.started': [{ executionId: string; position: number; name: string; attempt: number }];
   'step.completed': [{ executionId: string; position: number; name: string; attempt: number; durationMs: number }];

@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from './clock.js';
 import { checkRouting, getWorkflowDefinition, type AnyClass } from './definitions.js';
 import { parseDuration, parseOptionalDuration, type Duration } from './duration.js';
-import { ActivityFailedError, ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WaitTimeoutError, WorkflowCancelledError, WorkflowTimedOutError, StentError } from './errors.js';
+import { ActivityFailedError, ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WaitTimeoutError, WorkflowCancelledError } from './errors.js';
 import { StentEvents } from './events.js';
 import { stderrLogger, type StentLogger } from './logger.js';
 import type { DispatchOptions } from './options.js';
 import { Registry } from './registry.js';
 import { Result, isFinalState, type ExecutionState } from './result.js';
 import { decode, decodeError, encode, encodeError } from './serialization.js';
-import type { ExecutionFilter, ExecutionRecord, Page, StentStore, StepRecord, DeadLetterRecord, WorkerRecord } from './store.js';
+import { finalOutcome } from './outcome.js';
+import type { ExecutionFilter, ExecutionRecord, NewExecution, Page, StentStore, StepRecord, DeadLetterRecord, WorkerRecord } from './store.js';
 import { Worker, type WorkerOptions } from './worker.js';
 
 export interface StentExecutorOptions {
@@ -174,25 +175,32 @@ export class StentExecutor {
     const encodedArgs = encode(args, `${name}(args)`);
     const now = this.clock.now();
     const wakeAt = now + delayMs;
-    const { id } = await this.store.createExecution(
-      {
-        id: options.executionId ?? randomUUID(),
-        workflowName: name,
-        args: encodedArgs,
-        queue: options.queue ?? queue,
-        priority: options.priority ?? priority ?? 0,
-        tags: options.tags ?? tags,
-        parentId: null,
-        parentPosition: null,
-        idempotencyKey: options.idempotencyKey ?? null,
-        createdAt: now,
-        wakeAt,
-        deadlineAt: maxDuration === null ? null : wakeAt + maxDuration,
-        maxDurationMs: maxDuration,
-      },
-      options.transaction,
-    );
-    return id;
+    const execution: NewExecution = {
+      id: options.executionId ?? randomUUID(),
+      workflowName: name,
+      args: encodedArgs,
+      queue: options.queue ?? queue,
+      priority: options.priority ?? priority ?? 0,
+      tags: options.tags ?? tags,
+      parentId: null,
+      parentPosition: null,
+      idempotencyKey: options.idempotencyKey ?? null,
+      createdAt: now,
+      wakeAt,
+      deadlineAt: maxDuration === null ? null : wakeAt + maxDuration,
+      maxDurationMs: maxDuration,
+    };
+    // Work due now that this process's worker can run, when it knows of no backlog, is claimed as it is
+    // inserted and started here (inside a caller's transaction it must wait for the commit: never).
+    const local = delayMs === 0 && options.transaction === undefined && this.worker !== null && this.worker.reserveExecution(execution);
+    let created = false;
+    try {
+      const inserted = await this.store.createExecution(execution, options.transaction);
+      created = inserted.created;
+      return inserted.id;
+    } finally {
+      if (local) this.worker!.startReservedExecution(execution, created);
+    }
   }
 
   private resolveWorkflow(workflow: WorkflowRef<unknown>): { name: string; queue: string; priority: number | null; tags: string[]; maxDurationMs: number | null } {
@@ -215,16 +223,23 @@ export class StentExecutor {
     const pollMs = parseDuration(options.pollInterval ?? '250ms');
     const started = this.clock.now();
     let wake: (() => void) | undefined;
-    const onFinished = ({ executionId: id }: { executionId: string }): void => {
-      if (id === executionId) wake?.();
+    // A run that ends in this process hands its outcome over directly: no read after the wake-up.
+    let ended: Result<unknown, unknown> | undefined;
+    const onFinished = ({ executionId: id, result }: { executionId: string; result?: Result<unknown, unknown> }): void => {
+      if (id !== executionId) return;
+      ended = result;
+      wake?.();
     };
     this.events.on('execution.finished', onFinished);
     const unsubscribe = this.store.subscribe((event) => {
-      if (event.type === 'finished' && event.executionId === executionId) wake?.();
+      // A macrotask later: when the run ended in this process, its outcome arrives by then (no read needed).
+      if (event.type === 'finished' && event.executionId === executionId) setImmediate(() => wake?.());
     });
     try {
       for (;;) {
+        if (ended) return ended as Outcome<R>;
         const record = await this.store.getExecution(executionId);
+        if (ended) return ended as Outcome<R>;
         if (!record) throw new ExecutionNotFoundError(executionId);
         if (isFinalState(record.state)) return this.outcomeOf(record) as Outcome<R>;
         const elapsed = this.clock.now() - started;
@@ -246,18 +261,7 @@ export class StentExecutor {
   }
 
   private outcomeOf(record: ExecutionRecord): Result<unknown, unknown> {
-    switch (record.state) {
-      case 'completed': {
-        const value = decode(record.result);
-        return Result.withState(value instanceof Result ? value : Result.ok(value), 'completed');
-      }
-      case 'cancelled':
-        return Result.withState(Result.error(decodeError(record.error) ?? new WorkflowCancelledError(record.id)), 'cancelled');
-      case 'timed_out':
-        return Result.withState(Result.error(decodeError(record.error) ?? new WorkflowTimedOutError(record.id, 0)), 'timed_out');
-      default:
-        return Result.withState(Result.error(decodeError(record.error) ?? new StentError('unknown failure')), 'failed');
-    }
+    return finalOutcome(record.id, record.state, record.result, record.error);
   }
 
   // ---- signals and cancel --------------------------------------------------------------------

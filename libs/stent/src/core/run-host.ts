@@ -5,7 +5,7 @@ import type { WorkflowRun } from './workflow-run.js';
 import type { ExecutionState } from './result.js';
 
 export type RunEnd =
-  | { kind: 'finished'; state: ExecutionState }
+  | { kind: 'finished'; state: ExecutionState; result: string | null; error: string | null }
   | { kind: 'suspended'; wakeAt: number | null }
   | { kind: 'abandoned'; reason: string };
 

@@ -109,6 +109,8 @@ export interface NewExecution {
   wakeAt: number;
   deadlineAt: number | null;
   maxDurationMs: number | null;
+  /** Insert already claimed by this owner (the dispatching process runs it at once). */
+  claimedBy?: { owner: string; leaseExpiresAt: number };
 }
 
 export interface NewStep {

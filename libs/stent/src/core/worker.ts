@@ -10,8 +10,9 @@ import type { Registry } from './registry.js';
 import { isRetryable, retryDelayMs, DEFAULT_RETRY_POLICY } from './retry-policy.js';
 import type { RunEnd, RunHost } from './run-host.js';
 import { decode, encode, encodeError } from './serialization.js';
-import type { ClaimFilter, ExecutionRecord, NewStep, StepCompletion, StepRecord, StentStore, WakeEvent } from './store.js';
+import type { ClaimFilter, ExecutionRecord, NewExecution, NewStep, StepCompletion, StepRecord, StentStore, WakeEvent } from './store.js';
 import { WorkflowRun } from './workflow-run.js';
+import { finalOutcome } from './outcome.js';
 
 export interface WorkerOptions {
   /** Activity attempts this process runs at once. Default 10. */
@@ -101,6 +102,8 @@ export class Worker implements RunHost {
   private readonly lingering = new Map<string, { name: string }>();
   /** Slots promised to steps being inserted right now. */
   private reserved = 0;
+  /** Runs promised to executions being dispatched by this process right now. */
+  private reservedRuns = 0;
   private completions: StepCompletion[] = [];
   private completionWaiters = new Map<string, { run: WorkflowRun | undefined; attempt: RunningAttempt }>();
   private flushingCompletions = false;
@@ -358,7 +361,7 @@ export class Worker implements RunHost {
 
   private async claimWorkflows(): Promise<boolean> {
     const names = this.registry.workflowNames();
-    const limit = Math.min(this.settings.maxActiveWorkflows - this.runs.size, 100);
+    const limit = Math.min(this.settings.maxActiveWorkflows - this.runs.size - this.reservedRuns, 100);
     if (names.length === 0 || limit <= 0 || !this.hints.workflows) return false;
     const filter: ClaimFilter = { ...this.claimFilter(limit), names, limits: new Map() };
     const now = filter.now;
@@ -390,6 +393,60 @@ export class Worker implements RunHost {
       const run = this.runs.get(id);
       if (run && run.fence.epoch === epoch) await run.refresh();
     }
+  }
+
+  /**
+   * Whether this worker takes a new execution as it is inserted: it runs the workflow, serves its queue
+   * and tags, has room, and knows of no older executions waiting. Marks the execution claimed if so.
+   */
+  reserveExecution(execution: NewExecution): boolean {
+    if (this.stateValue !== 'running' || this.hints.workflows || this.suspectRunning) return false;
+    if (this.runs.size + this.reservedRuns >= this.settings.maxActiveWorkflows) return false;
+    if (!this.registry.workflow(execution.workflowName) || !this.settings.queues.includes(execution.queue)) return false;
+    if (this.settings.tags.length > 0 && !execution.tags.some((tag) => this.settings.tags.includes(tag))) return false;
+    execution.claimedBy = { owner: this.ownerId, leaseExpiresAt: this.clock.now() + this.settings.leaseMs };
+    this.reservedRuns++;
+    return true;
+  }
+
+  /** Starts an execution reserved by reserveExecution once its insert is known (created) or not. */
+  startReservedExecution(execution: NewExecution, created: boolean): void {
+    this.reservedRuns--;
+    if (!created || !execution.claimedBy || this.stateValue !== 'running') {
+      if (created) this.poke();
+      return;
+    }
+    this.startRun(
+      {
+        id: execution.id,
+        workflowName: execution.workflowName,
+        state: 'running',
+        args: execution.args,
+        result: null,
+        error: null,
+        queue: execution.queue,
+        priority: execution.priority,
+        tags: execution.tags,
+        parentId: execution.parentId,
+        parentPosition: execution.parentPosition,
+        idempotencyKey: execution.idempotencyKey,
+        createdAt: execution.createdAt,
+        updatedAt: execution.createdAt,
+        startedAt: execution.createdAt,
+        finishedAt: null,
+        deadlineAt: execution.deadlineAt,
+        maxDurationMs: execution.maxDurationMs,
+        wakeAt: null,
+        leaseOwner: execution.claimedBy.owner,
+        leaseEpoch: 1,
+        leaseExpiresAt: execution.claimedBy.leaseExpiresAt,
+        recoveries: 0,
+        progress: null,
+        counters: null,
+        customState: null,
+      },
+      [],
+    );
   }
 
   // ---- RunHost ---------------------------------------------------------------------------------
@@ -447,7 +504,9 @@ export class Worker implements RunHost {
   runEnded(run: WorkflowRun, end: RunEnd): void {
     if (this.runs.get(run.executionId) === run) this.runs.delete(run.executionId);
     if (end.kind === 'finished') {
-      this.events.emit('execution.finished', { executionId: run.executionId, workflowName: run.execution.workflowName, state: end.state });
+      // Decoded only for listeners (waitFor is one): most runs end with nobody listening in this process.
+      const result = this.events.listenerCount('execution.finished') > 0 ? finalOutcome(run.executionId, end.state, end.result, end.error) : undefined;
+      this.events.emit('execution.finished', { executionId: run.executionId, workflowName: run.execution.workflowName, state: end.state, result });
     } else if (end.kind === 'suspended') {
       this.events.emit('execution.suspended', { executionId: run.executionId, wakeAt: end.wakeAt });
     } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'claimed again' && end.reason !== 'execution ended elsewhere') {

@@ -681,7 +681,7 @@ export class WorkflowRun implements WorkflowScope {
         leftovers,
         deliveries: state === 'completed' ? [] : this.takeDeliveries(),
       });
-      this.host.runEnded(this, ok ? { kind: 'finished', state } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
+      this.host.runEnded(this, ok ? { kind: 'finished', state, result, error } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
     } catch (failure) {
       this.host.logger.error(`Execution ${this.executionId}: recording its ${state} state failed; it will be replayed`, failure);
       this.host.runEnded(this, { kind: 'abandoned', reason: 'finish failed' });
@@ -708,8 +708,9 @@ export class WorkflowRun implements WorkflowScope {
     this.host.logger.error(`Execution ${this.executionId}: ${error.message}`);
     try {
       await this.writes;
-      const ok = await this.host.store.failExecutionDeadLettered(this.fence, encodeError(error), 'non-determinism', this.host.clock.now(), this.takeDeliveries());
-      this.host.runEnded(this, ok ? { kind: 'finished', state: 'failed' } : { kind: 'abandoned', reason: 'lease lost' });
+      const encoded = encodeError(error);
+      const ok = await this.host.store.failExecutionDeadLettered(this.fence, encoded, 'non-determinism', this.host.clock.now(), this.takeDeliveries());
+      this.host.runEnded(this, ok ? { kind: 'finished', state: 'failed', result: null, error: encoded } : { kind: 'abandoned', reason: 'lease lost' });
     } catch (failure) {
       this.host.logger.error(`Execution ${this.executionId}: recording the non-determinism failure failed`, failure);
       this.host.runEnded(this, { kind: 'abandoned', reason: 'non-determinism record failed' });

@@ -252,20 +252,23 @@ export class SqlStore implements StentStore {
       if (isUniqueViolation(error)) throw new ConfigurationError(`An execution with id '${execution.id}' already exists`);
       throw error;
     }
-    if (result.created && transaction === undefined) this.bus.publish({ type: 'work' });
+    if (result.created && transaction === undefined && !execution.claimedBy) this.bus.publish({ type: 'work' });
     return result;
   }
 
-  /** Inserts an execution; 0 when its idempotency key is already taken. */
+  /** Inserts an execution (claimed already when `claimedBy` is set); 0 when its idempotency key is already taken. */
   private async insertExecution(tx: SqlExecutor, execution: NewExecution): Promise<number> {
+    const claim = execution.claimedBy;
     const rows = await tx.query(
-      `INSERT INTO ${this.t.executions} (id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at, max_duration_ms)
-       VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO ${this.t.executions} (id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at, max_duration_ms,
+         started_at, lease_owner, lease_epoch, lease_expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING id`,
       [
         execution.id,
         execution.workflowName,
+        claim ? 'running' : 'pending',
         execution.args,
         execution.queue,
         execution.priority,
@@ -275,9 +278,13 @@ export class SqlStore implements StentStore {
         execution.idempotencyKey,
         execution.createdAt,
         execution.createdAt,
-        execution.wakeAt,
+        claim ? null : execution.wakeAt,
         execution.deadlineAt,
         execution.maxDurationMs,
+        claim ? execution.createdAt : null,
+        claim?.owner ?? null,
+        claim ? 1 : 0,
+        claim?.leaseExpiresAt ?? null,
       ],
     );
     return rows.length;
