@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { defineActivity, defineWorkflow, Stent, WaitTimeoutError, type StentExecutor } from 'nestjs-stent';
+import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
 import { Gate } from '../support/executor-set.js';
-import { waitUntil } from '../support/wait.js';
+import { finalStateOf, waitUntil } from '../support/wait.js';
 
 const counts: Record<string, number> = {};
 const bump = (name: string) => (counts[name] = (counts[name] ?? 0) + 1);
@@ -154,16 +154,6 @@ class BodyThrowsBesidePolite {
 }
 defineWorkflow(BodyThrowsBesidePolite, { name: 'BodyThrowsBesidePolite' });
 
-/** Resolves to the final state, or 'still <state>' if the execution does not finish in time. */
-async function finalState(executor: StentExecutor, id: string, timeout = '15s'): Promise<string> {
-  try {
-    return (await executor.waitFor(id, { timeout })).state ?? "no state";
-  } catch (error) {
-    if (error instanceof WaitTimeoutError) return `still ${(await executor.getExecution(id)).state}`;
-    throw error;
-  }
-}
-
 describe.each(DIALECTS)('dead-letter replay on %s', (dialect) => {
   let harness: Harness;
   afterEach(async () => {
@@ -186,13 +176,13 @@ describe.each(DIALECTS)('dead-letter replay on %s', (dialect) => {
     const id = await harness.executor.dispatch(FanOutThenFail, []);
     await waitUntil(async () => (await harness.executor.getJournal(id)).find((s) => s.position === 1)?.state === 'completed', 'steady to complete');
     flakyGate.open();
-    expect(await finalState(harness.executor, id)).toBe('failed');
+    expect(await finalStateOf(harness.executor, id)).toBe('failed');
     expect(counts).toEqual({ flaky: 1, steady: 1 });
 
     broken = false;
     const [letter] = (await harness.executor.dlq.list()).items;
     await harness.executor.dlq.replay(letter!.id);
-    expect(await finalState(harness.executor, id)).toBe('completed');
+    expect(await finalStateOf(harness.executor, id)).toBe('completed');
     expect(counts).toEqual({ flaky: 2, steady: 1 }); // steady completed before: answered from the journal
   });
 
@@ -202,37 +192,37 @@ describe.each(DIALECTS)('dead-letter replay on %s', (dialect) => {
     await harness.executor.sendSignal(id, 'go', 'payload-1');
     await waitUntil(async () => (await harness.executor.getJournal(id)).find((s) => s.position === 1)?.state === 'completed', 'the signal to be consumed');
     flakyGate.open();
-    expect(await finalState(harness.executor, id)).toBe('failed');
+    expect(await finalStateOf(harness.executor, id)).toBe('failed');
 
     broken = false;
     const [letter] = (await harness.executor.dlq.list()).items;
     await harness.executor.dlq.replay(letter!.id);
-    expect(await finalState(harness.executor, id)).toBe('completed');
+    expect(await finalStateOf(harness.executor, id)).toBe('completed');
     expect((await harness.executor.waitFor(id, { timeout: '1s' })).value).toEqual(['flaky-ok', 'payload-1']);
   });
 
   it('dlq.replay of a saga whose failure path started a child workflow completes (no wedge on the old child id)', async () => {
     harness = await createHarness(dialect, instances());
     const id = await harness.executor.dispatch(ChargeSaga, []);
-    expect(await finalState(harness.executor, id)).toBe('failed');
+    expect(await finalStateOf(harness.executor, id)).toBe('failed');
     expect(counts).toEqual({ charge: 1, 'notify:failure': 1 });
 
     broken = false;
     const [letter] = (await harness.executor.dlq.list()).items;
     await harness.executor.dlq.replay(letter!.id);
-    expect(await finalState(harness.executor, id)).toBe('completed');
+    expect(await finalStateOf(harness.executor, id)).toBe('completed');
     expect((await harness.executor.waitFor(id, { timeout: '1s' })).value).toBe('notified success');
   });
 
   it('retry() of a failure thrown by the workflow body replays from the journal, not an older caught dead letter', async () => {
     harness = await createHarness(dialect, instances());
     const id = await harness.executor.dispatch(CompensateThenBodyThrows, []);
-    expect(await finalState(harness.executor, id)).toBe('failed');
+    expect(await finalStateOf(harness.executor, id)).toBe('failed');
     expect(counts).toEqual({ charge: 1, compensate: 1 });
 
     bodyBroken = false; // the bug is fixed and deployed; the card is still declined
     await harness.executor.retry(id);
-    expect(await finalState(harness.executor, id)).toBe('completed');
+    expect(await finalStateOf(harness.executor, id)).toBe('completed');
     expect((await harness.executor.waitFor(id, { timeout: '1s' })).value).toBe('compensated');
     expect(counts).toEqual({ charge: 1, compensate: 1 }); // completed steps are answered from the journal
   });
@@ -240,45 +230,45 @@ describe.each(DIALECTS)('dead-letter replay on %s', (dialect) => {
   it('dlq.replay revives an execution whose earlier signal wait was cancelled by the failure (the signal sent after replay is received)', async () => {
     harness = await createHarness(dialect, instances());
     const id = await harness.executor.dispatch(SignalBesideFailure, []);
-    expect(await finalState(harness.executor, id)).toBe('failed');
+    expect(await finalStateOf(harness.executor, id)).toBe('failed');
     broken = false;
     const [letter] = (await harness.executor.dlq.list()).items;
     await harness.executor.dlq.replay(letter!.id);
     await harness.executor.sendSignal(id, 'later', 'sig');
-    expect(await finalState(harness.executor, id)).toBe('completed');
+    expect(await finalStateOf(harness.executor, id)).toBe('completed');
   });
 
   it('dlq.replay revives an execution whose earlier sleep step was cancelled by the failure (no hang)', async () => {
     harness = await createHarness(dialect, instances());
     const id = await harness.executor.dispatch(SleepBesideFailure, []);
-    expect(await finalState(harness.executor, id)).toBe('failed');
+    expect(await finalStateOf(harness.executor, id)).toBe('failed');
     broken = false;
     const [letter] = (await harness.executor.dlq.list()).items;
     await harness.executor.dlq.replay(letter!.id);
-    expect(await finalState(harness.executor, id)).toBe('completed');
+    expect(await finalStateOf(harness.executor, id)).toBe('completed');
   });
 
   it('dlq.replay revives an execution whose earlier activity was aborted by the failure (no hang)', async () => {
     harness = await createHarness(dialect, instances());
     const id = await harness.executor.dispatch(PoliteBesideFailure, []);
-    expect(await finalState(harness.executor, id)).toBe('failed');
+    expect(await finalStateOf(harness.executor, id)).toBe('failed');
     await waitUntil(async () => (await harness.executor.getJournal(id))[0]?.state !== 'running', 'the aborted activity to be recorded');
     broken = false;
     const [letter] = (await harness.executor.dlq.list()).items;
     await harness.executor.dlq.replay(letter!.id);
-    expect(await finalState(harness.executor, id)).toBe('completed');
+    expect(await finalStateOf(harness.executor, id)).toBe('completed');
     expect((await harness.executor.waitFor(id, { timeout: '1s' })).value).toEqual(['polite-ok', 'fast-ok']);
   });
 
   it('retry() after the fix completes even though the failure cancelled a running activity', async () => {
     harness = await createHarness(dialect, instances());
     const id = await harness.executor.dispatch(BodyThrowsBesidePolite, []);
-    expect(await finalState(harness.executor, id)).toBe('failed');
+    expect(await finalStateOf(harness.executor, id)).toBe('failed');
     await waitUntil(async () => (await harness.executor.getJournal(id))[0]?.state !== 'running', 'the aborted activity to be recorded');
     expect((await harness.executor.dlq.list()).total).toBe(0);
     bodyBroken = false;
     await harness.executor.retry(id);
-    expect(await finalState(harness.executor, id)).toBe('completed');
+    expect(await finalStateOf(harness.executor, id)).toBe('completed');
     expect((await harness.executor.waitFor(id, { timeout: '1s' })).value).toEqual(['polite-ok', 'steady-ok']);
   });
 });

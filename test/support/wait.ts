@@ -1,3 +1,5 @@
+import { WaitTimeoutError, type StentExecutor } from 'nestjs-stent';
+
 /** Polls `condition` until it returns a truthy value or the deadline passes (then throws with `what`). */
 export async function waitUntil<T>(condition: () => T | Promise<T>, what: string, timeoutMs = 30_000, intervalMs = 20): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
@@ -11,5 +13,18 @@ export async function waitUntil<T>(condition: () => T | Promise<T>, what: string
     }
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/**
+ * The final state an execution reaches within `timeout`, or 'still <state>' if it does not get there
+ * (so a test that expects 'completed' shows where a hung execution stopped instead of a timeout error).
+ */
+export async function finalStateOf(executor: StentExecutor, id: string, timeout = '15s'): Promise<string> {
+  try {
+    return (await executor.waitFor(id, { timeout })).state ?? 'no state';
+  } catch (error) {
+    if (error instanceof WaitTimeoutError) return `still ${(await executor.getExecution(id)).state}`;
+    throw error;
   }
 }

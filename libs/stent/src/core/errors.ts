@@ -80,8 +80,10 @@ export class ActivityFailedError extends StentError {
     readonly activityName: string,
     readonly attempts: number,
     cause: unknown,
-    /** Journal position of the failed step in the workflow that called it. */
+    /** Journal position of the failed step in the workflow that called it ... */
     readonly position?: number,
+    /** ... and that workflow's execution. */
+    readonly executionId?: string,
   ) {
     super(
       `Activity '${activityName}' failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${

@@ -336,11 +336,14 @@ export class StentExecutor {
     if (!record) throw new ExecutionNotFoundError(executionId);
     if (record.state !== 'failed') throw new ExecutionFinishedError(executionId, `${record.state}: only failed executions can be retried`);
     // The step whose failure the workflow let through is retried; any other failure is replayed from the journal.
+    // (In this execution, or in a child execution whose failure it let through: the chain is revived.)
     const cause = decodeError(record.error);
-    const position = cause instanceof ActivityFailedError && typeof cause.position === 'number' ? cause.position : undefined;
-    const letter = position === undefined ? null : await this.store.deadLetterAt(executionId, position);
-    if (letter) await this.store.replayDeadLetter(letter.id, this.clock.now());
-    else await this.store.reviveExecution(executionId, this.clock.now());
+    const failedAt =
+      cause instanceof ActivityFailedError && typeof cause.position === 'number' && typeof cause.executionId === 'string'
+        ? { executionId: cause.executionId, position: cause.position }
+        : undefined;
+    const retried = failedAt !== undefined && (await this.store.retryFrom(executionId, failedAt, this.clock.now()));
+    if (!retried) await this.store.reviveExecution(executionId, this.clock.now());
   }
 
   /** Alias of retry(), for executions that failed for a reason since fixed (e.g. a deploy). */

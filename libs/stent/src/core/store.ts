@@ -32,6 +32,12 @@ export interface ExecutionRecord {
   progress: string | null;
   counters: string | null;
   customState: string | null;
+  /**
+   * Set when a failed execution was revived to retry the step at `revivePosition`: the steps it had
+   * recorded from turn `reviveTurn` on (after it saw that failure) are tentative on replay.
+   */
+  reviveTurn: number | null;
+  revivePosition: number | null;
 }
 
 export type StepKind = 'activity' | 'sleep' | 'signal' | 'child' | 'value';
@@ -168,6 +174,8 @@ export interface FinishOptions {
   /** True when the workflow left durable calls unfinished (they are cancelled with the execution). */
   leftovers?: boolean;
   deliveries?: DeliveryRecord[];
+  /** Tentative steps (of a revived execution) the workflow did not repeat: dropped with the ending. */
+  discard?: number[];
 }
 
 export interface ExecutionFilter {
@@ -281,6 +289,12 @@ export interface StentStore {
    * saw earlier steps settle) in the same transaction. False if the fence is stale.
    */
   insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries?: DeliveryRecord[]): Promise<boolean>;
+  /**
+   * Drops tentative steps of a revived execution that its replay did not repeat: child executions they
+   * started are deleted, signals they consumed handed back, and counters, progress and state recomputed.
+   * With `reviveSettled`, the retried step's new outcome has arrived: no step is tentative any more.
+   */
+  discardSteps(fence: ExecutionFence, positions: number[], reviveSettled?: boolean): Promise<boolean>;
   /** Records a finished waiting step (a timer that fired, a value) for an owned execution. */
   resolveStep(fence: ExecutionFence, position: number, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<boolean>;
   /** Records activity attempt outcomes; returns, per completion, whether the fence still held. */
@@ -320,15 +334,18 @@ export interface StentStore {
   cancelExecution(executionId: string, error: string, now: number): Promise<{ changed: boolean; state: string; cancelled: string[] }>;
   lookupCache(key: string, now: number): Promise<string | null>;
   /**
-   * Revives a failed execution from a dead-lettered task: that step is reset to pending, the steps the
-   * workflow recorded after it saw the failure are dropped (with the child executions they started and the
-   * signals they consumed handed back), what the failure cancelled is restored, and the execution is woken
-   * to replay. Throws DeadLetterNotFoundError / ExecutionFinishedError (only failed executions).
+   * Revives a failed execution from a dead-lettered task (see retryFrom). Throws DeadLetterNotFoundError /
+   * ExecutionFinishedError (only failed executions).
    */
   replayDeadLetter(deadLetterId: string, now: number): Promise<{ executionId: string }>;
   discardDeadLetter(deadLetterId: string): Promise<void>;
-  /** The dead letter of the step at `position` of an execution, if it has one. */
-  deadLetterAt(executionId: string, position: number): Promise<DeadLetterRecord | null>;
+  /**
+   * Revives failed execution `executionId` to retry the activity step at `failedAt` (in it, or in one of its
+   * child executions, which are revived along the way): that step waits for a worker again, the steps
+   * recorded after the workflow saw the failure become tentative, what the failure cancelled is restored,
+   * and the execution is woken to replay. False if `failedAt` is not a failed step below it.
+   */
+  retryFrom(executionId: string, failedAt: { executionId: string; position: number }, now: number): Promise<boolean>;
   /** Wakes a failed execution to replay from its journal, restoring what its failure cancelled. */
   reviveExecution(executionId: string, now: number): Promise<void>;
 

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { createHash, randomUUID } from 'node:crypto';
 import { scopeStorage, type ActivityScope } from './context.js';
 import { parseDuration, type Duration } from './duration.js';
-import { ActivityTimeoutError, ConfigurationError, SerializationError, WorkflowCancelledError, WorkflowTimedOutError } from './errors.js';
+import { ActivityTimeoutError, ConfigurationError, ExecutionFinishedError, SerializationError, WorkflowCancelledError, WorkflowTimedOutError } from './errors.js';
 import type { Clock } from './clock.js';
 import type { StentEvents } from './events.js';
 import type { StentLogger } from './logger.js';
@@ -99,7 +99,7 @@ export class Worker implements RunHost {
    * Bodies of timed-out attempts that ignored their AbortSignal and still run: their outcome is recorded,
    * but they keep their slot (and count against their activity's maxConcurrent here) until they return.
    */
-  private readonly lingering = new Map<string, { name: string }>();
+  private readonly lingering = new Set<RunningAttempt>();
   /** Slots promised to steps being inserted right now. */
   private reserved = 0;
   /** Runs promised to executions being dispatched by this process right now. */
@@ -307,9 +307,9 @@ export class Worker implements RunHost {
   /** Cluster-wide caps, less the bodies of this process that still run past their timeout. */
   private activityLimits(): Map<string, number> {
     const limits = this.registry.activityLimits();
-    for (const { name } of this.lingering.values()) {
-      const cap = limits.get(name);
-      if (cap !== undefined) limits.set(name, cap - 1);
+    for (const { step } of this.lingering) {
+      const cap = limits.get(step.name);
+      if (cap !== undefined) limits.set(step.name, cap - 1);
     }
     return limits;
   }
@@ -334,7 +334,7 @@ export class Worker implements RunHost {
   private async claimActivities(): Promise<boolean> {
     const names = this.registry.activityNames();
     if (names.length === 0 || this.suspectRunning) return false;
-    const idle = this.attempts.size === 0 && this.reserved === 0;
+    const idle = this.attempts.size === 0 && this.reserved === 0 && this.lingering.size === 0;
     if (idle && (this.hints.suspects || this.suspectsWaiting)) {
       this.hints.suspects = false;
       const [suspect] = await this.store.claimSteps({ ...this.claimFilter(1), suspect: true });
@@ -444,6 +444,8 @@ export class Worker implements RunHost {
         progress: null,
         counters: null,
         customState: null,
+        reviveTurn: null,
+        revivePosition: null,
       },
       [],
     );
@@ -658,10 +660,10 @@ export class Worker implements RunHost {
     if (this.attempts.get(attempt.step.id) === attempt) {
       this.attempts.delete(attempt.step.id);
       if (!attempt.bodyDone) {
-        this.lingering.set(attempt.step.id, { name: attempt.step.name });
+        this.lingering.add(attempt);
         this.logger.warn(`Activity ${attempt.step.name} (execution ${completion.executionId}) ignored its AbortSignal after its timeout; its slot stays taken until it returns`);
         void attempt.bodySettled.then(() => {
-          this.lingering.delete(attempt.step.id);
+          this.lingering.delete(attempt);
           this.hints.activities = true;
           this.poke();
         });
@@ -730,7 +732,8 @@ export class Worker implements RunHost {
 /** Why an activity's AbortSignal fires when its execution ended under it. */
 function endedError(record: ExecutionRecord): Error {
   if (record.state === 'timed_out') return new WorkflowTimedOutError(record.id, record.maxDurationMs ?? 0);
-  return new WorkflowCancelledError(record.id);
+  if (record.state === 'cancelled') return new WorkflowCancelledError(record.id);
+  return new ExecutionFinishedError(record.id, record.state);
 }
 
 /** Marks a result that came from the idempotency/cache table rather than from running the body. */

@@ -71,6 +71,12 @@ export class WorkflowRun implements WorkflowScope {
   /** Since when a replay has waited for calls its next recorded turn needs (diverged if it lasts). */
   private replayStuckSince: number | undefined;
 
+  // A revived execution retries the step at execution.revivePosition. The steps it had recorded after it saw
+  // that step fail are tentative: the replay reuses one if it makes the same call at the same position before
+  // the retried step's new outcome arrives; the first call that differs, and that outcome, drop the rest.
+  private readonly tentative = new Set<number>();
+  private reuseOpen: boolean;
+
   constructor(
     private readonly host: RunHost,
     readonly execution: ExecutionRecord,
@@ -80,8 +86,11 @@ export class WorkflowRun implements WorkflowScope {
     this.executionId = execution.id;
     this.fence = { executionId: execution.id, owner: host.ownerId, epoch: execution.leaseEpoch };
     const turns = new Map<number, StepRecord[]>();
+    const reviveTurn = execution.reviveTurn;
+    this.reuseOpen = reviveTurn !== null;
     for (const step of journal) {
       this.journal.set(step.position, step);
+      if (reviveTurn !== null && step.callTurn >= reviveTurn && step.position !== execution.revivePosition) this.tentative.add(step.position);
       if (step.deliveredTurn !== null) {
         const list = turns.get(step.deliveredTurn) ?? [];
         list.push(step);
@@ -164,7 +173,7 @@ export class WorkflowRun implements WorkflowScope {
       return { answer: Promise.reject(error) };
     }
     const position = this.nextPosition++;
-    const recorded = this.checkJournal(position, kind, name);
+    const recorded = this.checkJournal(position, kind, name, encodedArgs);
     if (recorded === null) return { answer: never() };
     if (recorded) return { answer: this.answerFromJournal(recorded) };
     return { position, encodedArgs };
@@ -239,8 +248,11 @@ export class WorkflowRun implements WorkflowScope {
     if (recorded) return this.answerFromJournal(recorded) as Promise<void>;
     const fireAt = now + ms;
     this.enqueueInsert(this.valueStep(position, 'sleep', 'sleep', ms <= 0 ? 'completed' : 'waiting', null, fireAt));
-    if (ms <= 0) return Promise.resolve();
-    return this.wait(position, 'sleep', fireAt) as Promise<void>;
+    if (ms > 0) return this.wait(position, 'sleep', fireAt) as Promise<void>;
+    // Already due: it still settles in a turn of its own, as it will on replay.
+    const done = this.wait(position, 'sleep', null) as Promise<void>;
+    this.settle(position, { ok: true, value: undefined });
+    return done;
   }
 
   waitForSignal(name: string, timeoutMs: number | undefined): Promise<unknown> {
@@ -322,9 +334,12 @@ export class WorkflowRun implements WorkflowScope {
     if (this.ended) return;
     if (effect.kind !== 'counter') JSON.parse(effect.value);
     const position = this.nextPosition++;
-    const recorded = this.checkJournal(position, 'value', label);
+    // The effect is kept with the step, so the execution's totals can be rebuilt if steps are dropped.
+    const args = JSON.stringify(effect);
+    const recorded = this.checkJournal(position, 'value', label, args);
     if (recorded !== undefined) return;
     const step = this.valueStep(position, 'value', label, 'completed', null, null);
+    step.args = args;
     step.effect = effect;
     this.enqueueInsert(step);
   }
@@ -332,9 +347,17 @@ export class WorkflowRun implements WorkflowScope {
   // ---- journal -------------------------------------------------------------------------------
 
   /** The recorded step at `position`, undefined if none, null if the run was failed for non-determinism. */
-  private checkJournal(position: number, kind: StepKind, name: string): StepRecord | undefined | null {
+  private checkJournal(position: number, kind: StepKind, name: string, args: string | null = null): StepRecord | undefined | null {
     const recorded = this.journal.get(position);
     if (!recorded) return undefined;
+    if (this.tentative.has(position)) {
+      if (this.reuseOpen && recorded.kind === kind && recorded.name === name && (recorded.args ?? null) === args) {
+        this.tentative.delete(position);
+        return recorded;
+      }
+      this.dropTentative([...this.tentative].filter((p) => p >= position));
+      return undefined;
+    }
     if (recorded.kind !== kind || recorded.name !== name) {
       void this.failNonDeterministic(new NonDeterminismError(position, recorded.name, name));
       return null;
@@ -356,7 +379,7 @@ export class WorkflowRun implements WorkflowScope {
 
   private failureOf(step: StepRecord): Error {
     const cause = decodeError(step.error) ?? new StentError('unknown failure');
-    if (step.kind === 'activity') return new ActivityFailedError(step.name, step.attempts, cause, step.position);
+    if (step.kind === 'activity') return new ActivityFailedError(step.name, step.attempts, cause, step.position, this.executionId);
     return cause;
   }
 
@@ -461,12 +484,17 @@ export class WorkflowRun implements WorkflowScope {
     }
     const batch: Array<{ position: number; outcome: Outcome }> = [];
     // Recorded outcomes whose order was never written: nothing written depends on it, so any order is the
-    // original one as far as the journal can tell. They come first, as they settled before the live ones.
+    // original one as far as the journal can tell. They settled before anything live, so they get a turn
+    // of their own first; what arrived live waits for the next one.
     const unordered = [...this.waiters.values()].filter((waiter) => waiter.recorded);
     unordered.sort((a, b) => (a.recorded!.finishedAt ?? 0) - (b.recorded!.finishedAt ?? 0) || a.position - b.position);
     for (const waiter of unordered) batch.push({ position: waiter.position, outcome: this.outcomeOf(waiter.recorded!) });
-    for (const [position, outcome] of this.inbox) batch.push({ position, outcome });
-    this.inbox.clear();
+    if (batch.length > 0) {
+      if (this.inbox.size > 0) this.scheduleTurn();
+    } else {
+      for (const [position, outcome] of this.inbox) batch.push({ position, outcome });
+      this.inbox.clear();
+    }
     if (batch.length === 0) return;
     const orderMatters = this.waiters.size > 1;
     this.turn++;
@@ -506,9 +534,26 @@ export class WorkflowRun implements WorkflowScope {
     if (!waiter) return;
     this.waiters.delete(position);
     this.settled++;
+    if (this.reuseOpen && position === this.execution.revivePosition) {
+      // The retried step's new outcome: what the workflow does next is new; nothing more is reused.
+      this.reuseOpen = false;
+      this.dropTentative([...this.tentative], true);
+    }
     if (waiter.timer) clearTimeout(waiter.timer);
     if (outcome.ok) waiter.resolve(outcome.value);
     else waiter.reject(outcome.error);
+  }
+
+  /** Forgets tentative steps (in memory now, in the database with the next writes). */
+  private dropTentative(positions: number[], reviveSettled = false): void {
+    for (const position of positions) {
+      this.tentative.delete(position);
+      this.journal.delete(position);
+    }
+    if (positions.length === 0 && !reviveSettled) return;
+    this.enqueueWrite(async () => {
+      if (!(await this.host.store.discardSteps(this.fence, positions, reviveSettled))) this.abandon('lease lost while dropping steps');
+    });
   }
 
   /** Delivery order to write with the next journal write. */
@@ -680,6 +725,7 @@ export class WorkflowRun implements WorkflowScope {
         hasParent: this.execution.parentId !== null,
         leftovers,
         deliveries: state === 'completed' ? [] : this.takeDeliveries(),
+        discard: [...this.tentative],
       });
       this.host.runEnded(this, ok ? { kind: 'finished', state, result, error } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
     } catch (failure) {

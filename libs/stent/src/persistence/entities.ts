@@ -39,6 +39,9 @@ export class StentExecutionEntity {
   @Column({ type: 'text', nullable: true }) counters!: string | null;
   @Column({ name: 'custom_state', type: 'text', nullable: true }) customState!: string | null;
   @Column({ name: 'trace_context', type: 'text', nullable: true }) traceContext!: string | null;
+  /** Set when a failed execution is revived: steps called from this turn on are reused only if the replay repeats them. */
+  @Column({ name: 'revive_turn', type: 'integer', nullable: true }) reviveTurn!: number | null;
+  @Column({ name: 'revive_position', type: 'integer', nullable: true }) revivePosition!: number | null;
 }
 
 @Entity({ name: 'stent_steps' })

@@ -95,6 +95,8 @@ function executionFromRow(row: Row): ExecutionRecord {
     progress: strOrNull(row.progress),
     counters: strOrNull(row.counters),
     customState: strOrNull(row.custom_state),
+    reviveTurn: numOrNull(row.revive_turn),
+    revivePosition: numOrNull(row.revive_position),
   };
 }
 
@@ -634,6 +636,64 @@ export class SqlStore implements StentStore {
     await tx.execute(`UPDATE ${this.t.executions} SET ${column} = ? WHERE id = ?`, [JSON.stringify(current), executionId]);
   }
 
+  async discardSteps(fence: ExecutionFence, positions: number[], reviveSettled = false): Promise<boolean> {
+    if (positions.length === 0 && !reviveSettled) return true;
+    return this.client.transaction(async (tx) => {
+      if (!(await this.holdsFence(tx, fence, Date.now()))) return false;
+      if (positions.length > 0) await this.discardWithin(tx, fence.executionId, `position IN (${positions.map(() => '?').join(', ')})`, positions);
+      if (reviveSettled) await tx.execute(`UPDATE ${this.t.executions} SET revive_turn = NULL, revive_position = NULL WHERE id = ?`, [fence.executionId]);
+      return true;
+    });
+  }
+
+  /**
+   * Deletes the steps of an execution matching `where` (over the steps table, with `params`): child
+   * executions they started go too, signals they consumed are handed back, their dead letters removed,
+   * and the execution's counters, progress and state are recomputed from the effects that remain.
+   */
+  private async discardWithin(tx: SqlExecutor, executionId: string, where: string, params: unknown[]): Promise<void> {
+    const doomed = await tx.query<{ id: string; position: unknown; child_execution_id: string | null }>(
+      `SELECT id, position, child_execution_id FROM ${this.t.steps} WHERE execution_id = ? AND ${where}`,
+      [executionId, ...params],
+    );
+    if (doomed.length === 0) return;
+    const positions = doomed.map((step) => num(step.position));
+    const signalParams: unknown[] = [executionId];
+    await tx.execute(
+      `UPDATE ${this.t.signals} SET consumed_at = NULL, consumed_position = NULL WHERE execution_id = ? AND ${this.inList('consumed_position', positions, signalParams)}`,
+      signalParams,
+    );
+    const letterParams: unknown[] = [];
+    await tx.execute(`DELETE FROM ${this.t.deadLetters} WHERE ${this.inList('step_id', doomed.map((step) => String(step.id)), letterParams)}`, letterParams);
+    for (const { child_execution_id: childId } of doomed) if (childId) await this.deleteExecutionTree(tx, childId);
+    const stepParams: unknown[] = [executionId];
+    await tx.execute(`DELETE FROM ${this.t.steps} WHERE execution_id = ? AND ${this.inList('position', positions, stepParams)}`, stepParams);
+    await this.recomputeEffects(tx, executionId);
+  }
+
+  /** Rebuilds progress, counters and custom state from the effect steps in the journal, in position order. */
+  private async recomputeEffects(tx: SqlExecutor, executionId: string): Promise<void> {
+    const rows = await tx.query<{ args: string }>(
+      `SELECT args FROM ${this.t.steps} WHERE execution_id = ? AND kind = 'value' AND args IS NOT NULL ORDER BY position`,
+      [executionId],
+    );
+    let progress: string | null = null;
+    const counters: Record<string, number> = {};
+    const state: Record<string, unknown> = {};
+    for (const row of rows) {
+      const effect = JSON.parse(row.args) as StepEffect;
+      if (effect.kind === 'progress') progress = effect.value;
+      else if (effect.kind === 'counter') counters[effect.name] = (counters[effect.name] ?? 0) + effect.by;
+      else if (effect.kind === 'state') state[effect.key] = JSON.parse(effect.value);
+    }
+    await tx.execute(`UPDATE ${this.t.executions} SET progress = ?, counters = ?, custom_state = ? WHERE id = ?`, [
+      progress,
+      Object.keys(counters).length ? JSON.stringify(counters) : null,
+      Object.keys(state).length ? JSON.stringify(state) : null,
+      executionId,
+    ]);
+  }
+
   async resolveStep(fence: ExecutionFence, position: number, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<boolean> {
     return this.client.transaction(async (tx) => {
       if (!(await this.holdsFence(tx, fence, now))) return false;
@@ -853,10 +913,10 @@ export class SqlStore implements StentStore {
     now: number,
     options: FinishOptions = {},
   ): Promise<boolean> {
-    const { hasParent = true, leftovers = true, deliveries = [] } = options;
+    const { hasParent = true, leftovers = true, deliveries = [], discard = [] } = options;
     let ended: string[] = [];
     const ok =
-      state === 'completed' && !hasParent && !leftovers && deliveries.length === 0
+      state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0
         ? (await this.client.execute(
             `UPDATE ${this.t.executions}
              SET state = ?, result = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL, wake_at = NULL
@@ -864,7 +924,7 @@ export class SqlStore implements StentStore {
             [state, result, error, now, now, fence.executionId, fence.owner, fence.epoch],
           )) === 1
         : await this.client.transaction(async (tx) => {
-            const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries);
+            const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard);
             ended = outcome ?? [];
             return outcome !== null;
           });
@@ -886,6 +946,7 @@ export class SqlStore implements StentStore {
     error: string | null,
     now: number,
     deliveries: DeliveryRecord[] = [],
+    discard: number[] = [],
   ): Promise<string[] | null> {
     const changed = await tx.execute(
       `UPDATE ${this.t.executions}
@@ -895,6 +956,7 @@ export class SqlStore implements StentStore {
     );
     if (changed !== 1) return null;
     await this.recordDeliveries(tx, fence.executionId, deliveries);
+    if (discard.length > 0) await this.discardWithin(tx, fence.executionId, `position IN (${discard.map(() => '?').join(', ')})`, discard);
     await tx.execute(`UPDATE ${this.t.steps} SET state = 'cancelled', finished_at = ? WHERE execution_id = ? AND state IN ('pending', 'waiting')`, [
       now,
       fence.executionId,
@@ -1052,13 +1114,15 @@ export class SqlStore implements StentStore {
 
   /**
    * Makes an execution active again: a failed one (retry, dead-letter replay) or a child that was
-   * cancelled because its parent ended (revived with the parent). What its ending cancelled is restored.
+   * cancelled because its parent ended (revived with the parent). What its ending cancelled is restored,
+   * and activity steps still marked running (an aborted attempt winding down) wait for a worker again:
+   * the late outcome of that attempt no longer holds the lease and is dropped.
    */
-  private async reviveWithin(tx: SqlExecutor, executionId: string, now: number, from: 'failed' | 'cancelled' = 'failed'): Promise<void> {
+  private async reviveWithin(tx: SqlExecutor, executionId: string, now: number, from: 'failed' | 'cancelled' = 'failed'): Promise<boolean> {
     const [row] = await tx.query<{ state: string }>(`SELECT state FROM ${this.t.executions} WHERE id = ?${this.pg ? ' FOR UPDATE' : ''}`, [executionId]);
     if (!row) throw new ExecutionNotFoundError(executionId);
     if (row.state !== from) {
-      if (from === 'cancelled') return;
+      if (from === 'cancelled') return false;
       throw new ExecutionFinishedError(executionId, `${row.state}: only failed executions can be revived`);
     }
     await tx.execute(
@@ -1066,7 +1130,13 @@ export class SqlStore implements StentStore {
          lease_owner = NULL, lease_expires_at = NULL, recoveries = 0 WHERE id = ?`,
       [now, now, executionId],
     );
+    await tx.execute(
+      `UPDATE ${this.t.steps} SET state = 'pending', available_at = ?, lease_owner = NULL, lease_expires_at = NULL
+       WHERE execution_id = ? AND state = 'running' AND kind = 'activity'`,
+      [now, executionId],
+    );
     await this.restoreCancelled(tx, executionId, now);
+    return true;
   }
 
   /**
@@ -1088,27 +1158,73 @@ export class SqlStore implements StentStore {
   }
 
   /**
-   * Forgets the steps an execution recorded from turn `turn` on (after it saw a failure it is about to
-   * retry), with the child executions they started; signals they consumed are handed back.
+   * Prepares the step at `position` of a failed execution to be retried. If the workflow saw that failure
+   * (turn T), the steps it called from turn T on become tentative: finished ones are kept for the replay
+   * to reuse if it repeats them, unfinished ones are dropped now. Returns the step, or null if none.
    */
-  private async forgetFromTurn(tx: SqlExecutor, executionId: string, turn: number): Promise<void> {
-    const later = await tx.query<{ id: string; position: unknown; child_execution_id: string | null }>(
-      `SELECT id, position, child_execution_id FROM ${this.t.steps} WHERE execution_id = ? AND call_turn >= ?`,
-      [executionId, turn],
+  private async retryStepWithin(tx: SqlExecutor, executionId: string, position: number): Promise<{ id: string; kind: string } | null> {
+    const [step] = await tx.query<{ id: string; kind: string; state: string; delivered_turn: unknown }>(
+      `SELECT id, kind, state, delivered_turn FROM ${this.t.steps} WHERE execution_id = ? AND position = ?`,
+      [executionId, position],
     );
-    if (later.length > 0) {
-      const positions = later.map((step) => num(step.position));
-      const params: unknown[] = [executionId];
-      await tx.execute(
-        `UPDATE ${this.t.signals} SET consumed_at = NULL, consumed_position = NULL WHERE execution_id = ? AND ${this.inList('consumed_position', positions, params)}`,
-        params,
-      );
-      const stepParams: unknown[] = [];
-      await tx.execute(`DELETE FROM ${this.t.deadLetters} WHERE ${this.inList('step_id', later.map((step) => String(step.id)), stepParams)}`, stepParams);
-      for (const { child_execution_id: childId } of later) if (childId) await this.deleteExecutionTree(tx, childId);
-      await tx.execute(`DELETE FROM ${this.t.steps} WHERE execution_id = ? AND call_turn >= ?`, [executionId, turn]);
+    if (!step || step.state !== 'failed') return null;
+    const seenAt = numOrNull(step.delivered_turn);
+    if (seenAt !== null) {
+      await this.discardWithin(tx, executionId, `call_turn >= ? AND position <> ? AND state NOT IN ('completed', 'failed')`, [seenAt, position]);
+      await tx.execute(`UPDATE ${this.t.steps} SET delivered_turn = NULL, delivered_seq = NULL WHERE execution_id = ? AND delivered_turn >= ?`, [executionId, seenAt]);
     }
-    await tx.execute(`UPDATE ${this.t.steps} SET delivered_turn = NULL, delivered_seq = NULL WHERE execution_id = ? AND delivered_turn >= ?`, [executionId, turn]);
+    await tx.execute(`UPDATE ${this.t.executions} SET revive_turn = ?, revive_position = ? WHERE id = ?`, [seenAt, seenAt === null ? null : position, executionId]);
+    return { id: String(step.id), kind: step.kind };
+  }
+
+  private async retryFromWithin(tx: SqlExecutor, executionId: string, failedAt: { executionId: string; position: number }, now: number): Promise<boolean> {
+    // The chain of executions from the one whose step failed up to `executionId`.
+    const chain: Array<{ id: string; state: string; parentPosition: number | null; result: string | null }> = [];
+    for (let id: string | null = failedAt.executionId; id !== null; ) {
+      const rows: Array<{ id: string; state: string; parent_id: string | null; parent_position: unknown; result: string | null }> = await tx.query(
+        `SELECT id, state, parent_id, parent_position, result FROM ${this.t.executions} WHERE id = ?${this.pg ? ' FOR UPDATE' : ''}`,
+        [id],
+      );
+      const row = rows[0];
+      if (!row) return false;
+      chain.unshift({ id: String(row.id), state: row.state, parentPosition: numOrNull(row.parent_position), result: strOrNull(row.result) });
+      if (row.id === executionId) break;
+      id = row.parent_id;
+    }
+    if (chain[0]?.id !== executionId) return false;
+    if (chain[0].state !== 'failed') throw new ExecutionFinishedError(executionId, `${chain[0].state}: only failed executions can be revived`);
+    for (let i = 0; i < chain.length; i++) {
+      const current = chain[i]!;
+      const child = chain[i + 1];
+      const position = child ? child.parentPosition! : failedAt.position;
+      const step = await this.retryStepWithin(tx, current.id, position);
+      if (!step) {
+        if (i === 0) return false;
+        throw new StentError(`Execution ${current.id} has no failed step at position ${position} to retry`);
+      }
+      if (!child) {
+        await tx.execute(
+          `UPDATE ${this.t.steps} SET state = 'pending', attempts = 0, recoveries = 0, result = NULL, error = NULL, available_at = ?,
+             lease_owner = NULL, lease_expires_at = NULL, started_at = NULL, finished_at = NULL WHERE id = ?`,
+          [now, step.id],
+        );
+        await tx.execute(`DELETE FROM ${this.t.deadLetters} WHERE step_id = ?`, [step.id]);
+      } else if (child.state === 'completed') {
+        // Fixed and finished on its own meanwhile (say, its dead letter was replayed): hand its result over.
+        await tx.execute(`UPDATE ${this.t.steps} SET state = 'completed', result = ?, error = NULL, finished_at = ? WHERE id = ?`, [child.result, now, step.id]);
+      } else {
+        await tx.execute(`UPDATE ${this.t.steps} SET state = 'waiting', error = NULL, finished_at = NULL WHERE id = ?`, [step.id]);
+      }
+      await this.reviveWithin(tx, current.id, now);
+      if (child && child.state !== 'failed') break;
+    }
+    return true;
+  }
+
+  async retryFrom(executionId: string, failedAt: { executionId: string; position: number }, now: number): Promise<boolean> {
+    const ok = await this.client.transaction((tx) => this.retryFromWithin(tx, executionId, failedAt, now));
+    if (ok) this.bus.publish({ type: 'work' });
+    return ok;
   }
 
   /** Deletes an execution and everything below it (steps, signals, dead letters, child executions). */
@@ -1137,23 +1253,9 @@ export class SqlStore implements StentStore {
       const [letter] = await tx.query(`SELECT * FROM ${this.t.deadLetters} WHERE id = ?`, [deadLetterId]);
       if (!letter) throw new DeadLetterNotFoundError(deadLetterId);
       const record = deadLetterFromRow(letter);
-      const [execution] = await tx.query<{ state: string }>(`SELECT state FROM ${this.t.executions} WHERE id = ?${this.pg ? ' FOR UPDATE' : ''}`, [record.executionId]);
-      if (!execution) throw new ExecutionNotFoundError(record.executionId);
-      if (execution.state !== 'failed') throw new ExecutionFinishedError(record.executionId, `${execution.state}: only failed executions can be revived`);
-      const [step] = record.stepId
-        ? await tx.query<{ delivered_turn: unknown }>(`SELECT delivered_turn FROM ${this.t.steps} WHERE id = ?`, [record.stepId])
-        : [];
-      if (step) {
-        // What the workflow recorded once it had seen this failure belongs to a path the replay may not take.
-        const seenAt = numOrNull(step.delivered_turn);
-        if (seenAt !== null) await this.forgetFromTurn(tx, record.executionId, seenAt);
-        await tx.execute(
-          `UPDATE ${this.t.steps} SET state = 'pending', attempts = 0, recoveries = 0, result = NULL, error = NULL, available_at = ?,
-             lease_owner = NULL, lease_expires_at = NULL, started_at = NULL, finished_at = NULL, delivered_turn = NULL, delivered_seq = NULL WHERE id = ?`,
-          [now, record.stepId],
-        );
-      }
-      await this.reviveWithin(tx, record.executionId, now);
+      const [step] = record.stepId ? await tx.query<{ position: unknown }>(`SELECT position FROM ${this.t.steps} WHERE id = ?`, [record.stepId]) : [];
+      const retried = step ? await this.retryFromWithin(tx, record.executionId, { executionId: record.executionId, position: num(step.position) }, now) : false;
+      if (!retried) await this.reviveWithin(tx, record.executionId, now);
       await tx.execute(`DELETE FROM ${this.t.deadLetters} WHERE id = ?`, [deadLetterId]);
       return record.executionId;
     });
@@ -1166,17 +1268,11 @@ export class SqlStore implements StentStore {
     if (deleted === 0) throw new DeadLetterNotFoundError(deadLetterId);
   }
 
-  async deadLetterAt(executionId: string, position: number): Promise<DeadLetterRecord | null> {
-    const [row] = await this.client.query(
-      `SELECT d.* FROM ${this.t.deadLetters} d JOIN ${this.t.steps} s ON s.id = d.step_id
-       WHERE d.execution_id = ? AND s.execution_id = ? AND s.position = ? ORDER BY d.created_at DESC, d.id LIMIT 1`,
-      [executionId, executionId, position],
-    );
-    return row ? deadLetterFromRow(row) : null;
-  }
-
   async reviveExecution(executionId: string, now: number): Promise<void> {
-    await this.client.transaction((tx) => this.reviveWithin(tx, executionId, now));
+    await this.client.transaction(async (tx) => {
+      await tx.execute(`UPDATE ${this.t.executions} SET revive_turn = NULL, revive_position = NULL WHERE id = ?`, [executionId]);
+      await this.reviveWithin(tx, executionId, now);
+    });
     this.bus.publish({ type: 'work' });
   }
 

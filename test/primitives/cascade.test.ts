@@ -1,0 +1,200 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
+import { DIALECTS } from '../support/databases.js';
+import { createHarness, type Harness } from '../support/harness.js';
+import { finalStateOf, waitUntil } from '../support/wait.js';
+
+const counts: Record<string, number> = {};
+const bump = (name: string) => (counts[name] = (counts[name] ?? 0) + 1);
+let broken = true;
+const aborted: string[] = [];
+
+class CsActs {
+  async politeLong(tag: string, ms: number): Promise<string> {
+    bump(tag);
+    const { signal } = Stent.activity();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, ms);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        aborted.push(tag);
+        reject(signal.reason);
+      });
+    });
+    return tag;
+  }
+  async quick(tag: string, ms: number): Promise<string> {
+    bump(tag);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return tag;
+  }
+  async failsFast(): Promise<string> {
+    bump('failsFast');
+    if (broken) throw new Error('fails fast');
+    return 'fast-ok';
+  }
+}
+defineActivity(CsActs, { name: 'CsActs', retry: { maxAttempts: 1 } });
+
+class CsGrandchild {
+  constructor(private readonly acts: CsActs) {}
+  async run(ms: number): Promise<string> {
+    await Stent.sleep(200);
+    return this.acts.politeLong('grandchild-work', ms);
+  }
+}
+defineWorkflow(CsGrandchild, { name: 'CsGrandchild' });
+
+class CsChild {
+  constructor(
+    private readonly acts: CsActs,
+    private readonly grandchild: CsGrandchild,
+  ) {}
+  async run(ms: number): Promise<string> {
+    const [a, b] = await Promise.all([this.grandchild.run(ms), this.acts.politeLong('child-work', ms)]);
+    return `${a}+${b}`;
+  }
+}
+defineWorkflow(CsChild, { name: 'CsChild' });
+
+/** Fails (failsFast) while its child and grandchild still run. */
+class CsFailingParent {
+  constructor(
+    private readonly acts: CsActs,
+    private readonly child: CsChild,
+  ) {}
+  async run(): Promise<string[]> {
+    return Promise.all([this.child.run(1500), (async () => {
+      await Stent.sleep(400);
+      return this.acts.failsFast();
+    })()]);
+  }
+}
+defineWorkflow(CsFailingParent, { name: 'CsFailingParent' });
+
+/** Starts a child and returns without awaiting it. */
+class CsAbandoningParent {
+  constructor(
+    private readonly acts: CsActs,
+    private readonly child: CsChild,
+  ) {}
+  async run(): Promise<string> {
+    void this.child.run(5000).catch(() => undefined);
+    await Stent.sleep(500);
+    return 'done';
+  }
+}
+defineWorkflow(CsAbandoningParent, { name: 'CsAbandoningParent' });
+
+class CsQuickChild {
+  constructor(private readonly acts: CsActs) {}
+  async run(ms: number): Promise<string> {
+    return this.acts.quick('qc', ms);
+  }
+}
+defineWorkflow(CsQuickChild, { name: 'CsQuickChild' });
+
+class CsAwaitingParent {
+  constructor(private readonly child: CsQuickChild) {}
+  async run(ms: number): Promise<string> {
+    try {
+      return `child:${await this.child.run(ms)}`;
+    } catch (error) {
+      return `child failed:${(error as Error).name}`;
+    }
+  }
+}
+defineWorkflow(CsAwaitingParent, { name: 'CsAwaitingParent' });
+
+describe.each(DIALECTS)('cancellation cascade on %s', (dialect) => {
+  let harness: Harness;
+  afterEach(async () => {
+    broken = true;
+    aborted.length = 0;
+    for (const key of Object.keys(counts)) delete counts[key];
+    await harness?.dispose();
+  });
+
+  function instances() {
+    const acts = new CsActs();
+    const grandchild = new CsGrandchild(acts);
+    const child = new CsChild(acts, grandchild);
+    const quick = new CsQuickChild(acts);
+    return [acts, grandchild, child, quick, new CsFailingParent(acts, child), new CsAbandoningParent(acts, child), new CsAwaitingParent(quick)];
+  }
+
+  it('a parent that completes with a child running cancels child and grandchild, and aborts their activities', async () => {
+    harness = await createHarness(dialect, instances());
+    const id = await harness.executor.dispatch(CsAbandoningParent, []);
+    expect(await finalStateOf(harness.executor, id)).toBe('completed');
+    const child = await harness.executor.getExecution(`${id}.0`);
+    const grandchild = await harness.executor.getExecution(`${id}.0.0`);
+    expect({ child: child.state, grandchild: grandchild.state }).toEqual({ child: 'cancelled', grandchild: 'cancelled' });
+    await waitUntil(() => aborted.includes('child-work') && aborted.includes('grandchild-work'), 'both activities to be aborted', 5000);
+  });
+
+  it('dlq.replay of a parent that failed with child and grandchild running brings all three back and completes', async () => {
+    harness = await createHarness(dialect, instances());
+    const id = await harness.executor.dispatch(CsFailingParent, []);
+    expect(await finalStateOf(harness.executor, id)).toBe('failed');
+    expect((await harness.executor.getExecution(`${id}.0.0`)).state).toBe('cancelled');
+    // the aborted attempts are recorded before the replay
+    await waitUntil(async () => aborted.length === 2 && (await harness.executor.getJournal(`${id}.0.0`)).every((s) => s.state !== 'running') && (await harness.executor.getJournal(`${id}.0`)).every((s) => s.state !== 'running'), 'aborted attempts recorded');
+    broken = false;
+    const [letter] = (await harness.executor.dlq.list()).items;
+    await harness.executor.dlq.replay(letter!.id);
+    expect(await finalStateOf(harness.executor, id)).toBe('completed');
+    expect((await harness.executor.waitFor(id, { timeout: '1s' })).value).toEqual(['grandchild-work+child-work', 'fast-ok']);
+  });
+
+  it('cancel(child) racing its completion: parent and child agree, cancel never throws', async () => {
+    harness = await createHarness(dialect, instances());
+    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => harness.executor.dispatch(CsAwaitingParent, [5 + (i % 10) * 8])));
+    const errors: string[] = [];
+    await Promise.all(
+      ids.map(async (id, i) => {
+        await waitUntil(async () => (await harness.executor.getJournal(id)).length > 0, 'child started', 10_000, 5);
+        await new Promise((resolve) => setTimeout(resolve, (i * 13) % 90));
+        try {
+          await harness.executor.cancel(`${id}.0`);
+        } catch (error) {
+          errors.push(String(error));
+        }
+      }),
+    );
+    expect(errors).toEqual([]);
+    const mismatches: unknown[] = [];
+    for (const id of ids) {
+      const result = await harness.executor.waitFor<string>(id, { timeout: '15s' });
+      const child = await harness.executor.getExecution(`${id}.0`);
+      const expected = child.state === 'completed' ? 'child:qc' : 'child failed:WorkflowCancelledError';
+      if (result.value !== expected) mismatches.push({ id, child: child.state, parent: result.value });
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('cancel(parent) racing the completion of its awaited child never throws and leaves nothing active', async () => {
+    harness = await createHarness(dialect, instances());
+    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => harness.executor.dispatch(CsAwaitingParent, [5 + (i % 10) * 8])));
+    const errors: string[] = [];
+    await Promise.all(
+      ids.map(async (id, i) => {
+        await waitUntil(async () => (await harness.executor.getJournal(id)).length > 0, 'child started', 10_000, 5);
+        await new Promise((resolve) => setTimeout(resolve, (i * 13) % 90));
+        try {
+          await harness.executor.cancel(id);
+        } catch (error) {
+          errors.push(String(error));
+        }
+      }),
+    );
+    expect(errors).toEqual([]);
+    for (const id of ids) await harness.executor.waitFor(id, { timeout: '15s' });
+    const stuck: unknown[] = [];
+    for (const id of ids) {
+      const child = await harness.executor.getExecution(`${id}.0`);
+      if (child.state === 'running' || child.state === 'pending') stuck.push({ id, child: child.state });
+    }
+    expect(stuck).toEqual([]);
+  });
+});
