@@ -43,7 +43,7 @@ describe.each(DIALECTS)('kill -9 during durable primitives (%s)', (dialect) => {
     const { client } = env;
     const first = await env.startWorker(WORKER);
     const id = await client.dispatch(ParentFlow, [[20, 2500, 20]]);
-    const childId = `${id}.1`;
+    const childId = await waitUntil(async () => (await client.listExecutions({ parentId: id })).items[0]?.id, 'the child execution to start', 30_000);
     await waitUntil(
       () => env!.runs().find((r) => r.executionId === childId && r.position === 1 && r.end === undefined),
       'the slow child activity to start',

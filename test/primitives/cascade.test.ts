@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
+import { childExecutionId } from '../support/executions.js';
 import { finalStateOf, waitUntil } from '../support/wait.js';
 
 const counts: Record<string, number> = {};
@@ -123,12 +124,14 @@ describe.each(DIALECTS)('cancellation cascade on %s', (dialect) => {
     return [acts, grandchild, child, quick, new CsFailingParent(acts, child), new CsAbandoningParent(acts, child), new CsAwaitingParent(quick)];
   }
 
+  const childOf = (id: string) => childExecutionId(harness.executor, id);
+
   it('a parent that completes with a child running cancels child and grandchild, and aborts their activities', async () => {
     harness = await createHarness(dialect, instances());
     const id = await harness.executor.dispatch(CsAbandoningParent, []);
     expect(await finalStateOf(harness.executor, id)).toBe('completed');
-    const child = await harness.executor.getExecution(`${id}.0`);
-    const grandchild = await harness.executor.getExecution(`${id}.0.0`);
+    const child = await harness.executor.getExecution(await childOf(id));
+    const grandchild = await harness.executor.getExecution(await childOf(child.id));
     expect({ child: child.state, grandchild: grandchild.state }).toEqual({ child: 'cancelled', grandchild: 'cancelled' });
     await waitUntil(() => aborted.includes('child-work') && aborted.includes('grandchild-work'), 'both activities to be aborted', 5000);
   });
@@ -137,9 +140,17 @@ describe.each(DIALECTS)('cancellation cascade on %s', (dialect) => {
     harness = await createHarness(dialect, instances());
     const id = await harness.executor.dispatch(CsFailingParent, []);
     expect(await finalStateOf(harness.executor, id)).toBe('failed');
-    expect((await harness.executor.getExecution(`${id}.0.0`)).state).toBe('cancelled');
+    const childId = await childOf(id);
+    const grandchildId = await childOf(childId);
+    expect((await harness.executor.getExecution(grandchildId)).state).toBe('cancelled');
     // the aborted attempts are recorded before the replay
-    await waitUntil(async () => aborted.length === 2 && (await harness.executor.getJournal(`${id}.0.0`)).every((s) => s.state !== 'running') && (await harness.executor.getJournal(`${id}.0`)).every((s) => s.state !== 'running'), 'aborted attempts recorded');
+    await waitUntil(
+      async () =>
+        aborted.length === 2 &&
+        (await harness.executor.getJournal(grandchildId)).every((s) => s.state !== 'running') &&
+        (await harness.executor.getJournal(childId)).every((s) => s.state !== 'running'),
+      'aborted attempts recorded',
+    );
     broken = false;
     const [letter] = (await harness.executor.dlq.list()).items;
     await harness.executor.dlq.replay(letter!.id);
@@ -156,7 +167,7 @@ describe.each(DIALECTS)('cancellation cascade on %s', (dialect) => {
         await waitUntil(async () => (await harness.executor.getJournal(id)).length > 0, 'child started', 10_000, 5);
         await new Promise((resolve) => setTimeout(resolve, (i * 13) % 90));
         try {
-          await harness.executor.cancel(`${id}.0`);
+          await harness.executor.cancel(await childOf(id));
         } catch (error) {
           errors.push(String(error));
         }
@@ -166,7 +177,7 @@ describe.each(DIALECTS)('cancellation cascade on %s', (dialect) => {
     const mismatches: unknown[] = [];
     for (const id of ids) {
       const result = await harness.executor.waitFor<string>(id, { timeout: '15s' });
-      const child = await harness.executor.getExecution(`${id}.0`);
+      const child = await harness.executor.getExecution(await childOf(id));
       const expected = child.state === 'completed' ? 'child:qc' : 'child failed:WorkflowCancelledError';
       if (result.value !== expected) mismatches.push({ id, child: child.state, parent: result.value });
     }
@@ -192,7 +203,7 @@ describe.each(DIALECTS)('cancellation cascade on %s', (dialect) => {
     for (const id of ids) await harness.executor.waitFor(id, { timeout: '15s' });
     const stuck: unknown[] = [];
     for (const id of ids) {
-      const child = await harness.executor.getExecution(`${id}.0`);
+      const child = await harness.executor.getExecution(await childOf(id));
       if (child.state === 'running' || child.state === 'pending') stuck.push({ id, child: child.state });
     }
     expect(stuck).toEqual([]);

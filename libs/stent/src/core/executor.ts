@@ -193,13 +193,13 @@ export class StentExecutor {
     // Work due now that this process's worker can run, when it knows of no backlog, is claimed as it is
     // inserted and started here (inside a caller's transaction it must wait for the commit: never).
     const local = delayMs === 0 && options.transaction === undefined && this.worker !== null && this.worker.reserveExecution(execution);
-    let created = false;
+    let claimed = false;
     try {
       const inserted = await this.store.createExecution(execution, options.transaction);
-      created = inserted.created;
+      claimed = inserted.claimed;
       return inserted.id;
     } finally {
-      if (local) this.worker!.startReservedExecution(execution, created);
+      if (local) this.worker!.startReservedExecution(execution, claimed);
     }
   }
 

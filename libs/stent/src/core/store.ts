@@ -33,10 +33,9 @@ export interface ExecutionRecord {
   counters: string | null;
   customState: string | null;
   /**
-   * Set when a failed execution was revived to retry the step at `revivePosition`: the steps it had
-   * recorded from turn `reviveTurn` on (after it saw that failure) are tentative on replay.
+   * Set when a failed execution was revived to retry the step at this position; the steps it had recorded
+   * after it saw that failure are tentative (StepRecord.tentative) until that step's new outcome arrives.
    */
-  reviveTurn: number | null;
   revivePosition: number | null;
 }
 
@@ -75,6 +74,8 @@ export interface StepRecord {
   /** When the workflow was handed this step's outcome, if that order was recorded (see DeliveryRecord). */
   deliveredTurn: number | null;
   deliveredSeq: number | null;
+  /** Recorded after the workflow saw the failure a revive retries: reused only if the replay repeats it. */
+  tentative: boolean;
 }
 
 /**
@@ -270,8 +271,12 @@ export interface StentStore {
   ping(): Promise<void>;
   now(): number;
 
-  /** Inserts the execution; with an idempotency key already taken, returns the existing id and created=false. */
-  createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean }>;
+  /**
+   * Inserts the execution; with an idempotency key already taken, returns the existing id and created=false.
+   * With `claimedBy`, it is inserted claimed (claimed=true) unless older work of at least its priority waits
+   * on its queue, which goes first.
+   */
+  createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean; claimed: boolean }>;
   getExecution(id: string): Promise<ExecutionRecord | null>;
   listExecutions(filter: ExecutionFilter, page: Page): Promise<{ items: ExecutionRecord[]; total: number }>;
   loadJournal(executionId: string): Promise<StepRecord[]>;
@@ -295,6 +300,10 @@ export interface StentStore {
    * With `reviveSettled`, the retried step's new outcome has arrived: no step is tentative any more.
    */
   discardSteps(fence: ExecutionFence, positions: number[], reviveSettled?: boolean): Promise<boolean>;
+  /** Marks tentative steps the replay repeated as part of the journal again. */
+  confirmSteps(fence: ExecutionFence, positions: number[]): Promise<boolean>;
+  /** Gives up an owned execution (its run was dropped here): another worker may claim it at once. */
+  releaseExecution(fence: ExecutionFence, now: number): Promise<void>;
   /** Records a finished waiting step (a timer that fired, a value) for an owned execution. */
   resolveStep(fence: ExecutionFence, position: number, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<boolean>;
   /** Records activity attempt outcomes; returns, per completion, whether the fence still held. */
@@ -317,8 +326,11 @@ export interface StentStore {
   /** Fails an execution for good and records it in the dead-letter list (non-determinism, poison). */
   failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number, deliveries?: DeliveryRecord[]): Promise<boolean>;
 
-  /** Renews this owner's leases; returns ids of running steps whose execution has ended meanwhile (to abort). */
-  renewLeases(owner: string, now: number, leaseMs: number): Promise<string[]>;
+  /**
+   * Renews the leases this owner still holds (`held`: executions in memory, steps running); leases on
+   * anything else it owns lapse. Returns ids of running steps whose execution has ended meanwhile (to abort).
+   */
+  renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<string[]>;
   releaseLeases(owner: string, now: number): Promise<void>;
   reapExpiredLeases(now: number, maxRecoveries: number): Promise<ReapResult>;
   recordWorker(owner: string, info: { hostname: string; pid: number; queues: string[]; startedAt: number; now: number; state: string }): Promise<void>;

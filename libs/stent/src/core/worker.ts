@@ -176,6 +176,7 @@ export class Worker implements RunHost {
       await delay(Math.min(20, Math.max(1, deadline - this.clock.now())));
     }
     for (const attempt of this.attempts.values()) attempt.abort.abort(new Error('worker shutting down'));
+    while (this.reservedRuns > 0 && this.clock.now() < deadline) await delay(5);
     await this.waitForCompletions();
     await Promise.all([...this.runs.values()].map((run) => run.suspend()));
     for (const run of [...this.runs.values()]) run.abandon('worker shutting down');
@@ -367,10 +368,17 @@ export class Worker implements RunHost {
     const now = filter.now;
     const executions = await this.store.claimExecutions(filter);
     this.hints.workflows = executions.length >= limit;
-    // A first start has no journal to load (started_at was set by this very claim).
-    const journals = await Promise.all(
-      executions.map((execution) => (execution.startedAt === now && execution.recoveries === 0 ? [] : this.store.loadJournal(execution.id))),
-    );
+    // Claimed but not started while their journals load: they count against maxActiveWorkflows.
+    this.reservedRuns += executions.length;
+    let journals: StepRecord[][];
+    try {
+      // A first start has no journal to load (started_at was set by this very claim).
+      journals = await Promise.all(
+        executions.map((execution) => (execution.startedAt === now && execution.recoveries === 0 ? [] : this.store.loadJournal(execution.id))),
+      );
+    } finally {
+      this.reservedRuns -= executions.length;
+    }
     executions.forEach((execution, i) => this.startRun(execution, journals[i]!));
     return executions.length > 0;
   }
@@ -410,10 +418,15 @@ export class Worker implements RunHost {
   }
 
   /** Starts an execution reserved by reserveExecution once its insert is known (created) or not. */
-  startReservedExecution(execution: NewExecution, created: boolean): void {
+  startReservedExecution(execution: NewExecution, claimed: boolean): void {
     this.reservedRuns--;
-    if (!created || !execution.claimedBy || this.stateValue !== 'running') {
-      if (created) this.poke();
+    if (!claimed || !execution.claimedBy) {
+      this.poke();
+      return;
+    }
+    if (this.stateValue !== 'running') {
+      // Drained while the insert was on its way: hand it to whoever claims next instead of holding it.
+      void this.store.releaseExecution({ executionId: execution.id, owner: execution.claimedBy.owner, epoch: 1 }, this.clock.now()).catch(() => undefined);
       return;
     }
     this.startRun(
@@ -444,7 +457,6 @@ export class Worker implements RunHost {
         progress: null,
         counters: null,
         customState: null,
-        reviveTurn: null,
         revivePosition: null,
       },
       [],
@@ -493,6 +505,7 @@ export class Worker implements RunHost {
           childExecutionId: null,
           deliveredTurn: null,
           deliveredSeq: null,
+          tentative: false,
         },
         run,
       );
@@ -513,8 +526,16 @@ export class Worker implements RunHost {
       this.events.emit('execution.suspended', { executionId: run.executionId, wakeAt: end.wakeAt });
     } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'claimed again' && end.reason !== 'execution ended elsewhere') {
       this.logger.warn(`Execution ${run.executionId}: run dropped from this worker (${end.reason})`);
+      // Dropped while (perhaps) still owned, say after a failed write: let it be claimed and replayed now
+      // rather than when the lease runs out. The release is fenced: a lease already lost is left alone.
+      if (!end.reason.startsWith('lease lost')) void this.store.releaseExecution(run.fence, this.clock.now()).catch(() => undefined);
     }
     this.poke();
+  }
+
+  /** What this worker holds leases for right now (the heartbeat renews these and nothing else). */
+  private heldLeases(): { executions: string[]; steps: string[] } {
+    return { executions: [...this.runs.keys()], steps: [...this.attempts.keys()] };
   }
 
   // ---- activity attempts ---------------------------------------------------------------------
@@ -533,7 +554,7 @@ export class Worker implements RunHost {
       attempt: step.attempts,
       position: step.position,
       signal: abort.signal,
-      heartbeat: () => void this.store.renewLeases(this.ownerId, this.clock.now(), this.settings.leaseMs).catch(() => {}),
+      heartbeat: () => void this.store.renewLeases(this.ownerId, this.clock.now(), this.settings.leaseMs, this.heldLeases()).catch(() => {}),
     };
     let cacheKey: string | undefined;
     const body = async (): Promise<unknown> => {
@@ -706,7 +727,7 @@ export class Worker implements RunHost {
   private async heartbeat(): Promise<void> {
     if (this.stateValue === 'stopped') return;
     try {
-      const ended = await this.store.renewLeases(this.ownerId, this.clock.now(), this.settings.leaseMs);
+      const ended = await this.store.renewLeases(this.ownerId, this.clock.now(), this.settings.leaseMs, this.heldLeases());
       for (const stepId of ended) {
         const attempt = this.attempts.get(stepId);
         if (attempt && !attempt.abort.signal.aborted) this.executionEnded(attempt.step.executionId);

@@ -76,6 +76,7 @@ export class WorkflowRun implements WorkflowScope {
   // the retried step's new outcome arrives; the first call that differs, and that outcome, drop the rest.
   private readonly tentative = new Set<number>();
   private reuseOpen: boolean;
+  private confirmations: number[] = [];
 
   constructor(
     private readonly host: RunHost,
@@ -86,11 +87,10 @@ export class WorkflowRun implements WorkflowScope {
     this.executionId = execution.id;
     this.fence = { executionId: execution.id, owner: host.ownerId, epoch: execution.leaseEpoch };
     const turns = new Map<number, StepRecord[]>();
-    const reviveTurn = execution.reviveTurn;
-    this.reuseOpen = reviveTurn !== null;
+    this.reuseOpen = execution.revivePosition !== null;
     for (const step of journal) {
       this.journal.set(step.position, step);
-      if (reviveTurn !== null && step.callTurn >= reviveTurn && step.position !== execution.revivePosition) this.tentative.add(step.position);
+      if (step.tentative) this.tentative.add(step.position);
       if (step.deliveredTurn !== null) {
         const list = turns.get(step.deliveredTurn) ?? [];
         list.push(step);
@@ -215,7 +215,8 @@ export class WorkflowRun implements WorkflowScope {
     if ('answer' in taken) return taken.answer;
     const { position, encodedArgs } = taken;
     const now = this.host.clock.now();
-    const childId = `${this.executionId}.${position}`;
+    // Unique, not derived from the position alone: an id a user chose could never collide with it.
+    const childId = `${this.executionId}.${position}.${randomUUID().slice(0, 8)}`;
     const step = this.valueStep(position, 'child', workflow.name, 'waiting', null, null);
     step.args = encodedArgs;
     step.childExecutionId = childId;
@@ -353,6 +354,7 @@ export class WorkflowRun implements WorkflowScope {
     if (this.tentative.has(position)) {
       if (this.reuseOpen && recorded.kind === kind && recorded.name === name && (recorded.args ?? null) === args) {
         this.tentative.delete(position);
+        this.confirmTentative(position);
         return recorded;
       }
       this.dropTentative([...this.tentative].filter((p) => p >= position));
@@ -484,13 +486,20 @@ export class WorkflowRun implements WorkflowScope {
     }
     const batch: Array<{ position: number; outcome: Outcome }> = [];
     // Recorded outcomes whose order was never written: nothing written depends on it, so any order is the
-    // original one as far as the journal can tell. They settled before anything live, so they get a turn
-    // of their own first; what arrived live waits for the next one.
+    // original one as far as the journal can tell. They settled before anything live, so they come first,
+    // one per turn, in the order they finished (a retried step's new outcome last, so that what the replay
+    // repeats before it is reused); what arrived live waits until they are through.
     const unordered = [...this.waiters.values()].filter((waiter) => waiter.recorded);
-    unordered.sort((a, b) => (a.recorded!.finishedAt ?? 0) - (b.recorded!.finishedAt ?? 0) || a.position - b.position);
-    for (const waiter of unordered) batch.push({ position: waiter.position, outcome: this.outcomeOf(waiter.recorded!) });
-    if (batch.length > 0) {
-      if (this.inbox.size > 0) this.scheduleTurn();
+    const retried = this.execution.revivePosition;
+    unordered.sort(
+      (a, b) =>
+        Number(a.position === retried) - Number(b.position === retried) ||
+        (a.recorded!.finishedAt ?? 0) - (b.recorded!.finishedAt ?? 0) ||
+        a.position - b.position,
+    );
+    if (unordered.length > 0) {
+      batch.push({ position: unordered[0]!.position, outcome: this.outcomeOf(unordered[0]!.recorded!) });
+      if (unordered.length > 1 || this.inbox.size > 0) this.scheduleTurn();
     } else {
       for (const [position, outcome] of this.inbox) batch.push({ position, outcome });
       this.inbox.clear();
@@ -551,8 +560,24 @@ export class WorkflowRun implements WorkflowScope {
       this.journal.delete(position);
     }
     if (positions.length === 0 && !reviveSettled) return;
+    this.flushConfirmations();
     this.enqueueWrite(async () => {
       if (!(await this.host.store.discardSteps(this.fence, positions, reviveSettled))) this.abandon('lease lost while dropping steps');
+    });
+  }
+
+  /** A tentative step the replay repeated is part of the journal again (written in a batch, in order). */
+  private confirmTentative(position: number): void {
+    this.confirmations.push(position);
+    if (this.confirmations.length === 1) queueMicrotask(() => this.flushConfirmations());
+  }
+
+  private flushConfirmations(): void {
+    if (this.confirmations.length === 0) return;
+    const positions = this.confirmations;
+    this.confirmations = [];
+    this.enqueueWrite(async () => {
+      if (!(await this.host.store.confirmSteps(this.fence, positions))) this.abandon('lease lost while confirming steps');
     });
   }
 
@@ -624,6 +649,7 @@ export class WorkflowRun implements WorkflowScope {
         childExecutionId: step.childExecutionId ?? null,
         deliveredTurn: null,
         deliveredSeq: null,
+        tentative: false,
       });
     }
     this.host.startReserved(this, local);

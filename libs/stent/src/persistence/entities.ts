@@ -39,8 +39,7 @@ export class StentExecutionEntity {
   @Column({ type: 'text', nullable: true }) counters!: string | null;
   @Column({ name: 'custom_state', type: 'text', nullable: true }) customState!: string | null;
   @Column({ name: 'trace_context', type: 'text', nullable: true }) traceContext!: string | null;
-  /** Set when a failed execution is revived: steps called from this turn on are reused only if the replay repeats them. */
-  @Column({ name: 'revive_turn', type: 'integer', nullable: true }) reviveTurn!: number | null;
+  /** Set when a failed execution is revived: the position of the step it retries. */
   @Column({ name: 'revive_position', type: 'integer', nullable: true }) revivePosition!: number | null;
 }
 
@@ -77,6 +76,8 @@ export class StentStepEntity {
   @Column({ name: 'call_turn', type: 'integer', default: 0 }) callTurn!: number;
   @Column({ name: 'delivered_turn', type: 'integer', nullable: true }) deliveredTurn!: number | null;
   @Column({ name: 'delivered_seq', type: 'integer', nullable: true }) deliveredSeq!: number | null;
+  /** 1 for a step a revived execution recorded after it saw the failure it retries: reused only if repeated. */
+  @Column({ type: 'integer', default: 0 }) tentative!: number;
 }
 
 @Entity({ name: 'stent_dead_letters' })

@@ -95,7 +95,6 @@ function executionFromRow(row: Row): ExecutionRecord {
     progress: strOrNull(row.progress),
     counters: strOrNull(row.counters),
     customState: strOrNull(row.custom_state),
-    reviveTurn: numOrNull(row.revive_turn),
     revivePosition: numOrNull(row.revive_position),
   };
 }
@@ -131,6 +130,7 @@ function stepFromRow(row: Row): StepRecord {
     callTurn: num(row.call_turn ?? 0),
     deliveredTurn: numOrNull(row.delivered_turn),
     deliveredSeq: numOrNull(row.delivered_seq),
+    tentative: num(row.tentative ?? 0) === 1,
   };
 }
 
@@ -232,15 +232,15 @@ export class SqlStore implements StentStore {
 
   // ---- executions ----------------------------------------------------------------------------
 
-  async createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean }> {
+  async createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean; claimed: boolean }> {
     const run = async (tx: SqlExecutor) => {
       const inserted = await this.insertExecution(tx, execution);
-      if (inserted > 0) return { id: execution.id, created: true };
+      if (inserted.created) return { id: execution.id, created: true, claimed: inserted.claimed };
       const existing = await tx.query<{ id: string }>(`SELECT id FROM ${this.t.executions} WHERE idempotency_key = ?`, [execution.idempotencyKey]);
       if (!existing[0]) throw new StentError(`Could not create execution '${execution.id}'`);
-      return { id: existing[0].id, created: false };
+      return { id: existing[0].id, created: false, claimed: false };
     };
-    let result: { id: string; created: boolean };
+    let result: { id: string; created: boolean; claimed: boolean };
     try {
       if (transaction !== undefined && transaction !== null) {
         if (typeof (transaction as { query?: unknown }).query !== 'function') {
@@ -254,42 +254,69 @@ export class SqlStore implements StentStore {
       if (isUniqueViolation(error)) throw new ConfigurationError(`An execution with id '${execution.id}' already exists`);
       throw error;
     }
-    if (result.created && transaction === undefined && !execution.claimedBy) this.bus.publish({ type: 'work' });
+    if (result.created && transaction === undefined && !result.claimed) this.bus.publish({ type: 'work' });
     return result;
   }
 
-  /** Inserts an execution (claimed already when `claimedBy` is set); 0 when its idempotency key is already taken. */
-  private async insertExecution(tx: SqlExecutor, execution: NewExecution): Promise<number> {
+  /**
+   * Inserts an execution; created=false when its idempotency key is already taken. With `claimedBy` it is
+   * inserted claimed, unless an older execution of at least its priority is waiting on its queue (that one
+   * goes first): the same statement decides, so no backlog can slip in between.
+   */
+  private async insertExecution(tx: SqlExecutor, execution: NewExecution): Promise<{ created: boolean; claimed: boolean }> {
     const claim = execution.claimedBy;
-    const rows = await tx.query(
-      `INSERT INTO ${this.t.executions} (id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at, max_duration_ms,
-         started_at, lease_owner, lease_epoch, lease_expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    const columns = `id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at, max_duration_ms,
+         started_at, lease_owner, lease_epoch, lease_expires_at`;
+    const common = [
+      execution.id,
+      execution.workflowName,
+      execution.args,
+      execution.queue,
+      execution.priority,
+      JSON.stringify(execution.tags),
+      execution.parentId,
+      execution.parentPosition,
+      execution.idempotencyKey,
+      execution.createdAt,
+      execution.createdAt,
+    ];
+    if (!claim) {
+      const rows = await tx.query(
+        `INSERT INTO ${this.t.executions} (${columns})
+         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id`,
+        [...common, execution.wakeAt, execution.deadlineAt, execution.maxDurationMs],
+      );
+      return { created: rows.length > 0, claimed: false };
+    }
+    const rows = await tx.query<{ lease_owner: string | null }>(
+      `INSERT INTO ${this.t.executions} (${columns})
+       SELECT ?, ?, CASE WHEN b.busy THEN 'pending' ELSE 'running' END, ?, ?, CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ?, CAST(? AS BIGINT), CAST(? AS BIGINT),
+              CASE WHEN b.busy THEN CAST(? AS BIGINT) ELSE NULL END, CAST(? AS BIGINT), CAST(? AS BIGINT),
+              CASE WHEN b.busy THEN NULL ELSE CAST(? AS BIGINT) END, CASE WHEN b.busy THEN NULL ELSE ? END,
+              CASE WHEN b.busy THEN 0 ELSE 1 END, CASE WHEN b.busy THEN NULL ELSE CAST(? AS BIGINT) END
+       FROM (SELECT EXISTS (
+               SELECT 1 FROM ${this.t.executions} c
+               WHERE c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND c.queue = ? AND c.priority >= ?
+             ) AS busy) b
+       WHERE true
        ON CONFLICT (idempotency_key) DO NOTHING
-       RETURNING id`,
+       RETURNING lease_owner`,
       [
-        execution.id,
-        execution.workflowName,
-        claim ? 'running' : 'pending',
-        execution.args,
-        execution.queue,
-        execution.priority,
-        JSON.stringify(execution.tags),
-        execution.parentId,
-        execution.parentPosition,
-        execution.idempotencyKey,
-        execution.createdAt,
-        execution.createdAt,
-        claim ? null : execution.wakeAt,
+        ...common,
+        execution.wakeAt,
         execution.deadlineAt,
         execution.maxDurationMs,
-        claim ? execution.createdAt : null,
-        claim?.owner ?? null,
-        claim ? 1 : 0,
-        claim?.leaseExpiresAt ?? null,
+        execution.createdAt,
+        claim.owner,
+        claim.leaseExpiresAt,
+        execution.createdAt,
+        execution.queue,
+        execution.priority,
       ],
     );
-    return rows.length;
+    return { created: rows.length > 0, claimed: rows[0]?.lease_owner === claim.owner };
   }
 
   async getExecution(id: string): Promise<ExecutionRecord | null> {
@@ -641,9 +668,28 @@ export class SqlStore implements StentStore {
     return this.client.transaction(async (tx) => {
       if (!(await this.holdsFence(tx, fence, Date.now()))) return false;
       if (positions.length > 0) await this.discardWithin(tx, fence.executionId, `position IN (${positions.map(() => '?').join(', ')})`, positions);
-      if (reviveSettled) await tx.execute(`UPDATE ${this.t.executions} SET revive_turn = NULL, revive_position = NULL WHERE id = ?`, [fence.executionId]);
+      if (reviveSettled) await tx.execute(`UPDATE ${this.t.executions} SET revive_position = NULL WHERE id = ?`, [fence.executionId]);
       return true;
     });
+  }
+
+  async confirmSteps(fence: ExecutionFence, positions: number[]): Promise<boolean> {
+    if (positions.length === 0) return true;
+    return this.client.transaction(async (tx) => {
+      if (!(await this.holdsFence(tx, fence, Date.now()))) return false;
+      const params: unknown[] = [fence.executionId];
+      await tx.execute(`UPDATE ${this.t.steps} SET tentative = 0 WHERE execution_id = ? AND ${this.inList('position', positions, params)}`, params);
+      return true;
+    });
+  }
+
+  async releaseExecution(fence: ExecutionFence, now: number): Promise<void> {
+    const released = await this.client.execute(
+      `UPDATE ${this.t.executions} SET lease_owner = NULL, lease_expires_at = NULL, wake_at = ?, updated_at = ?
+       WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE}`,
+      [now, now, fence.executionId, fence.owner, fence.epoch],
+    );
+    if (released > 0) this.bus.publish({ type: 'work' });
   }
 
   /**
@@ -1172,8 +1218,9 @@ export class SqlStore implements StentStore {
     if (seenAt !== null) {
       await this.discardWithin(tx, executionId, `call_turn >= ? AND position <> ? AND state NOT IN ('completed', 'failed')`, [seenAt, position]);
       await tx.execute(`UPDATE ${this.t.steps} SET delivered_turn = NULL, delivered_seq = NULL WHERE execution_id = ? AND delivered_turn >= ?`, [executionId, seenAt]);
+      await tx.execute(`UPDATE ${this.t.steps} SET tentative = 1 WHERE execution_id = ? AND call_turn >= ? AND position <> ?`, [executionId, seenAt, position]);
     }
-    await tx.execute(`UPDATE ${this.t.executions} SET revive_turn = ?, revive_position = ? WHERE id = ?`, [seenAt, seenAt === null ? null : position, executionId]);
+    await tx.execute(`UPDATE ${this.t.executions} SET revive_position = ? WHERE id = ?`, [position, executionId]);
     return { id: String(step.id), kind: step.kind };
   }
 
@@ -1209,6 +1256,8 @@ export class SqlStore implements StentStore {
           [now, step.id],
         );
         await tx.execute(`DELETE FROM ${this.t.deadLetters} WHERE step_id = ?`, [step.id]);
+      } else if (child.state === 'cancelled' || child.state === 'timed_out') {
+        throw new ExecutionFinishedError(child.id, `${child.state}: the child execution whose failure ended ${current.id} cannot be revived, so neither can it`);
       } else if (child.state === 'completed') {
         // Fixed and finished on its own meanwhile (say, its dead letter was replayed): hand its result over.
         await tx.execute(`UPDATE ${this.t.steps} SET state = 'completed', result = ?, error = NULL, finished_at = ? WHERE id = ?`, [child.result, now, step.id]);
@@ -1269,27 +1318,33 @@ export class SqlStore implements StentStore {
   }
 
   async reviveExecution(executionId: string, now: number): Promise<void> {
-    await this.client.transaction(async (tx) => {
-      await tx.execute(`UPDATE ${this.t.executions} SET revive_turn = NULL, revive_position = NULL WHERE id = ?`, [executionId]);
-      await this.reviveWithin(tx, executionId, now);
-    });
+    await this.client.transaction((tx) => this.reviveWithin(tx, executionId, now));
     this.bus.publish({ type: 'work' });
   }
 
   // ---- leases --------------------------------------------------------------------------------
 
-  async renewLeases(owner: string, now: number, leaseMs: number): Promise<string[]> {
+  async renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<string[]> {
     // Separate autocommit statements: a renewal never holds locks while it waits for another row, so it
     // cannot deadlock with completions; rows being completed right now are skipped (they need no lease).
+    // Only what the worker still holds is renewed: a lease on anything it dropped runs out on its own.
     const skip = this.pg ? ' FOR UPDATE SKIP LOCKED' : '';
-    await this.client.execute(
-      `UPDATE ${this.t.steps} SET lease_expires_at = ? WHERE id IN (SELECT id FROM ${this.t.steps} WHERE lease_owner = ? AND state = 'running'${skip})`,
-      [now + leaseMs, owner],
-    );
-    await this.client.execute(
-      `UPDATE ${this.t.executions} SET lease_expires_at = ? WHERE id IN (SELECT id FROM ${this.t.executions} WHERE lease_owner = ?${skip})`,
-      [now + leaseMs, owner],
-    );
+    for (let start = 0; start < held.steps.length; start += 1000) {
+      const params: unknown[] = [now + leaseMs, owner];
+      const ids = this.inList('id', held.steps.slice(start, start + 1000), params);
+      await this.client.execute(
+        `UPDATE ${this.t.steps} SET lease_expires_at = ? WHERE id IN (SELECT id FROM ${this.t.steps} WHERE lease_owner = ? AND state = 'running' AND ${ids}${skip})`,
+        params,
+      );
+    }
+    for (let start = 0; start < held.executions.length; start += 1000) {
+      const params: unknown[] = [now + leaseMs, owner];
+      const ids = this.inList('id', held.executions.slice(start, start + 1000), params);
+      await this.client.execute(
+        `UPDATE ${this.t.executions} SET lease_expires_at = ? WHERE id IN (SELECT id FROM ${this.t.executions} WHERE lease_owner = ? AND ${ids}${skip})`,
+        params,
+      );
+    }
     const ended = await this.client.query<{ id: string }>(
       `SELECT s.id FROM ${this.t.steps} s JOIN ${this.t.executions} e ON e.id = s.execution_id
        WHERE s.lease_owner = ? AND s.state = 'running' AND e.state NOT IN ${ACTIVE}`,
@@ -1298,8 +1353,19 @@ export class SqlStore implements StentStore {
     return ended.map((row) => String(row.id));
   }
 
+  /** Running steps of executions that have ended meanwhile are cancelled, not handed to another worker. */
+  private async cancelOrphanedSteps(tx: SqlExecutor, condition: string, params: unknown[], now: number): Promise<void> {
+    await tx.execute(
+      `UPDATE ${this.t.steps} SET state = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, finished_at = ?
+       WHERE state = 'running' AND ${condition}
+         AND execution_id IN (SELECT id FROM ${this.t.executions} WHERE state NOT IN ${ACTIVE})`,
+      [now, ...params],
+    );
+  }
+
   async releaseLeases(owner: string, now: number): Promise<void> {
     await this.client.transaction(async (tx) => {
+      await this.cancelOrphanedSteps(tx, 'lease_owner = ?', [owner], now);
       await tx.execute(
         `UPDATE ${this.t.steps} SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = ?, attempts = attempts - 1
          WHERE lease_owner = ? AND state = 'running'`,
@@ -1315,6 +1381,7 @@ export class SqlStore implements StentStore {
 
   async reapExpiredLeases(now: number, maxRecoveries: number): Promise<ReapResult> {
     const result = await this.client.transaction(async (tx) => {
+      await this.cancelOrphanedSteps(tx, 'lease_expires_at < ?', [now], now);
       const poisoned = await tx.query<{ id: string; execution_id: string }>(
         `SELECT id, execution_id FROM ${this.t.steps} WHERE state = 'running' AND lease_expires_at < ? AND recoveries + 1 >= ?${this.pg ? ' FOR UPDATE SKIP LOCKED' : ''}`,
         [now, maxRecoveries],

@@ -1,0 +1,111 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
+import { DIALECTS } from '../support/databases.js';
+import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
+import { finalStateOf, waitUntil } from '../support/wait.js';
+import { openInspector, type Inspector } from '../e2e/fault-harness.js';
+import { invariantProblems } from '../support/invariants.js';
+
+/** Ignores its AbortSignal and runs for `ms`. */
+class R3lActs {
+  async stubborn(ms: number): Promise<string> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return 'stubborn-done';
+  }
+}
+defineActivity(R3lActs, { name: 'R3lActs', retry: { maxAttempts: 3, initialDelay: '50ms' } });
+
+class R3lWaits {
+  constructor(private readonly acts: R3lActs) {}
+  async run(ms: number): Promise<string> {
+    return this.acts.stubborn(ms);
+  }
+}
+defineWorkflow(R3lWaits, { name: 'R3lWaits' });
+
+/** Returns without awaiting the activity it started. */
+class R3lEarly {
+  constructor(private readonly acts: R3lActs) {}
+  async run(ms: number): Promise<string> {
+    void this.acts.stubborn(ms);
+    await Stent.sleep(50);
+    return 'early';
+  }
+}
+defineWorkflow(R3lEarly, { name: 'R3lEarly' });
+
+describe.each(DIALECTS)('steps left behind by a final execution on %s', (dialect) => {
+  let set: ExecutorSet;
+  let inspector: Inspector | undefined;
+  afterEach(async () => {
+    await inspector?.close();
+    inspector = undefined;
+    await set?.dispose();
+  });
+
+  function instances() {
+    const acts = new R3lActs();
+    return [acts, new R3lWaits(acts), new R3lEarly(acts)];
+  }
+
+  it('a cancelled execution whose running activity is then given up by its worker (close) keeps no pending step', async () => {
+    set = await ExecutorSet.create(dialect);
+    const a = await set.executor(instances());
+    const observer = await set.executor(instances(), false);
+    inspector = await openInspector(set.db);
+    const id = await a.dispatch(R3lWaits, [2500]);
+    await waitUntil(async () => (await a.getJournal(id))[0]?.state === 'running', 'the activity to run');
+    await a.cancel(id);
+    expect(await finalStateOf(observer, id)).toBe('cancelled');
+    await a.close('200ms'); // the body ignores its signal: the worker gives the attempt up
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // the body has returned by now
+    const journal = await observer.getJournal(id);
+    const stats = await observer.stats();
+    expect({ steps: journal.map((s) => s.state), due: stats.activities.due, problems: await invariantProblems(inspector, [id]) }).toEqual({
+      steps: ['cancelled'],
+      due: 0,
+      problems: [],
+    });
+  });
+
+  it('a cancelled execution whose activity worker stopped renewing its lease keeps no pending step after the reap', async () => {
+    set = await ExecutorSet.create(dialect);
+    // A worker that does not renew (paused, or about to die): its lease of 1 s runs out while the body runs.
+    const a = await set.executor(instances(), { ...QUICK_WORKER, lease: '1s', heartbeat: '1h' });
+    const observer = await set.executor(instances(), false);
+    inspector = await openInspector(set.db);
+    const id = await a.dispatch(R3lWaits, [4000]);
+    await waitUntil(async () => (await a.getJournal(id))[0]?.state === 'running', 'the activity to run');
+    await a.cancel(id);
+    expect(await finalStateOf(observer, id)).toBe('cancelled');
+    // Another healthy worker reaps expired leases.
+    await set.executor(instances(), { ...QUICK_WORKER, lease: '1s' });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const journal = await observer.getJournal(id);
+    const stats = await observer.stats();
+    expect({ steps: journal.map((s) => s.state), due: stats.activities.due, problems: await invariantProblems(inspector, [id]) }).toEqual({
+      steps: ['cancelled'],
+      due: 0,
+      problems: [],
+    });
+  });
+
+  it('a completed execution whose fire-and-forget activity is given up by its worker (close) keeps no pending step', async () => {
+    set = await ExecutorSet.create(dialect);
+    const a = await set.executor(instances());
+    const observer = await set.executor(instances(), false);
+    inspector = await openInspector(set.db);
+    const id = await a.dispatch(R3lEarly, [2500]);
+    expect(await finalStateOf(observer, id)).toBe('completed');
+    await waitUntil(async () => (await a.getJournal(id))[0]?.state === 'running', 'the activity to run');
+    await a.close('200ms');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const journal = await observer.getJournal(id);
+    const stats = await observer.stats();
+    expect({ steps: journal.map((s) => `${s.kind}:${s.state}`), due: stats.activities.due, problems: await invariantProblems(inspector, [id]) }).toEqual({
+      steps: ['activity:cancelled', 'sleep:completed'],
+      due: 0,
+      problems: [],
+    });
+  });
+});
