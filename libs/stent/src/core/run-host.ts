@@ -1,6 +1,6 @@
 import type { Clock } from './clock.js';
 import type { StentLogger } from './logger.js';
-import type { NewStep, StentStore } from './store.js';
+import type { NewStep, StentStore, StepCompletion } from './store.js';
 import type { WorkflowRun } from './workflow-run.js';
 import type { ExecutionState } from './result.js';
 
@@ -25,5 +25,7 @@ export interface RunHost {
   startReserved(run: WorkflowRun, steps: NewStep[]): void;
   /** New steps were recorded that some worker should claim. */
   announceWork(): void;
+  /** Results handed to a run that ended before writing them: recorded the ordinary way. */
+  recordCompletions(completions: StepCompletion[]): void;
   runEnded(run: WorkflowRun, end: RunEnd): void;
 }

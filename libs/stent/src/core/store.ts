@@ -169,12 +169,24 @@ export interface StepCompletion {
   wakeExecution: boolean;
 }
 
+/**
+ * A successful attempt of an activity whose workflow runs in the same worker: the workflow already has the
+ * result, and the record is written together with the workflow's next journal write (one commit for both).
+ */
+export interface LocalCompletion {
+  fence: StepFence;
+  result: string;
+  finishedAt: number;
+}
+
 export interface FinishOptions {
   /** False when the caller knows the execution has no parent (lets the store skip the parent update). */
   hasParent?: boolean;
   /** True when the workflow left durable calls unfinished (they are cancelled with the execution). */
   leftovers?: boolean;
   deliveries?: DeliveryRecord[];
+  /** Results the workflow already used, recorded in the same transaction (all must still be owned). */
+  completions?: LocalCompletion[];
   /** Tentative steps (of a revived execution) the workflow did not repeat: dropped with the ending. */
   discard?: number[];
 }
@@ -291,9 +303,10 @@ export interface StentStore {
 
   /**
    * Appends journal steps for an execution the caller owns, recording `deliveries` (the order the workflow
-   * saw earlier steps settle) in the same transaction. False if the fence is stale.
+   * saw earlier steps settle) and `completions` (results it already used) in the same transaction. False if
+   * the fence is stale or a completion's step is no longer owned (then no step is inserted).
    */
-  insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries?: DeliveryRecord[]): Promise<boolean>;
+  insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries?: DeliveryRecord[], completions?: LocalCompletion[]): Promise<boolean>;
   /**
    * Drops tentative steps of a revived execution that its replay did not repeat: child executions they
    * started are deleted, signals they consumed handed back, and counters, progress and state recomputed.

@@ -516,6 +516,15 @@ export class Worker implements RunHost {
     this.poke();
   }
 
+  recordCompletions(completions: StepCompletion[]): void {
+    if (completions.length === 0) return;
+    this.completions.push(...completions);
+    if (!this.flushingCompletions) {
+      this.flushingCompletions = true;
+      queueMicrotask(() => void this.flushCompletions());
+    }
+  }
+
   runEnded(run: WorkflowRun, end: RunEnd): void {
     if (this.runs.get(run.executionId) === run) this.runs.delete(run.executionId);
     if (end.kind === 'finished') {
@@ -638,8 +647,18 @@ export class Worker implements RunHost {
       this.events.emit('step.completed', { executionId: step.executionId, position: step.position, name: step.name, attempt: step.attempts, durationMs: now - attempt.startedAt });
     }
     const holder = run && !run.ended ? run : this.runs.get(step.executionId);
+    const fence = { stepId: step.id, owner: this.ownerId, epoch: step.leaseEpoch };
+    if (completion!.kind === 'completed' && !completion!.cache && holder && !holder.ended) {
+      // The workflow runs here: it gets the result now, and records it with its next journal write.
+      if (this.attempts.get(step.id) === attempt) this.attempts.delete(step.id);
+      if (this.suspectRunning === step.id) this.suspectRunning = undefined;
+      if (step.maxConcurrent !== null) this.hints.activities = true;
+      holder.completeLocally(step, { fence, result: completion!.result, finishedAt: now });
+      this.poke();
+      return;
+    }
     this.completions.push({
-      fence: { stepId: step.id, owner: this.ownerId, epoch: step.leaseEpoch },
+      fence,
       executionId: step.executionId,
       outcome: completion!,
       finishedAt: now,

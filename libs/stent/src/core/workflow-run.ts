@@ -3,7 +3,7 @@ import { scopeStorage, type WorkflowScope } from './context.js';
 import type { ResolvedActivityOptions, WorkflowDefinition } from './definitions.js';
 import { ActivityFailedError, ConfigurationError, NonDeterminismError, SignalTimeoutError, StentError, WorkflowTimedOutError } from './errors.js';
 import { decode, decodeError, encode, encodeError } from './serialization.js';
-import type { DeliveryRecord, ExecutionFence, ExecutionRecord, NewStep, StepEffect, StepKind, StepRecord } from './store.js';
+import type { DeliveryRecord, ExecutionFence, ExecutionRecord, LocalCompletion, NewStep, StepCompletion, StepEffect, StepKind, StepRecord } from './store.js';
 import type { RunHost } from './run-host.js';
 import type { RegisteredWorkflow } from './registry.js';
 
@@ -77,6 +77,8 @@ export class WorkflowRun implements WorkflowScope {
   private readonly tentative = new Set<number>();
   private reuseOpen: boolean;
   private confirmations: number[] = [];
+  /** Results this run already used, not yet written (see completeLocally). */
+  private pendingCompletions: LocalCompletion[] = [];
 
   constructor(
     private readonly host: RunHost,
@@ -581,6 +583,39 @@ export class WorkflowRun implements WorkflowScope {
     });
   }
 
+  /**
+   * An activity of this run succeeded in this worker: the workflow gets the result in the next turn, and
+   * the result is recorded with the run's next journal write (one commit for both), or on its own once the
+   * workflow has moved on without one.
+   */
+  completeLocally(step: StepRecord, completion: LocalCompletion): void {
+    this.pendingCompletions.push(completion);
+    this.journal.set(step.position, { ...step, state: 'completed', result: completion.result, finishedAt: completion.finishedAt, leaseOwner: null });
+    this.settle(step.position, { ok: true, value: decode(completion.result) });
+    // After the turn that hands the result over: by then its continuation has asked for any write.
+    setImmediate(() => {
+      if (this.pendingCompletions.length > 0 && !this.ended) this.enqueueWrite(async () => undefined);
+    });
+  }
+
+  private asCompletion(c: LocalCompletion, wakeExecution = true): StepCompletion {
+    return { fence: c.fence, executionId: this.executionId, outcome: { kind: 'completed', result: c.result }, finishedAt: c.finishedAt, wakeExecution };
+  }
+
+  private takeCompletions(): LocalCompletion[] {
+    const taken = this.pendingCompletions;
+    this.pendingCompletions = [];
+    return taken;
+  }
+
+  /** Writes results the workflow already used that no other write has carried yet. */
+  private async writePendingCompletions(): Promise<void> {
+    const completions = this.takeCompletions();
+    if (completions.length === 0) return;
+    const owned = await this.host.store.completeSteps(completions.map((c) => this.asCompletion(c, false)));
+    if (owned.some((ok) => !ok)) this.abandon('lease lost while recording a result');
+  }
+
   /** Delivery order to write with the next journal write. */
   private takeDeliveries(): DeliveryRecord[] {
     const taken = this.unsavedDeliveries;
@@ -616,7 +651,7 @@ export class WorkflowRun implements WorkflowScope {
     if (this.pendingInserts.length === 0) return;
     const batch = this.pendingInserts;
     this.pendingInserts = [];
-    this.enqueueWrite(() => this.insert(batch));
+    this.enqueueWrite(() => this.insert(batch), true);
   }
 
   private async insert(batch: NewStep[]): Promise<void> {
@@ -624,7 +659,7 @@ export class WorkflowRun implements WorkflowScope {
     const local = this.host.reserveLocal(batch);
     let ok: boolean;
     try {
-      ok = await this.host.store.insertSteps(this.fence, batch, this.takeDeliveries());
+      ok = await this.host.store.insertSteps(this.fence, batch, this.takeDeliveries(), this.takeCompletions());
     } catch (error) {
       this.host.cancelReservations(local);
       throw error;
@@ -656,9 +691,15 @@ export class WorkflowRun implements WorkflowScope {
     if (local.length < batch.filter((s) => s.kind === 'activity').length) this.host.announceWork();
   }
 
-  /** Runs database writes of this run one after another, in call order. */
-  private enqueueWrite(write: () => Promise<unknown>): void {
-    this.writes = this.writes.then(write).catch((error: unknown) => {
+  /**
+   * Runs database writes of this run one after another, in call order. Results the workflow already used
+   * go first (an insert carries them in its own statement).
+   */
+  private enqueueWrite(write: () => Promise<unknown>, carriesCompletions = false): void {
+    this.writes = this.writes.then(async () => {
+      if (!carriesCompletions) await this.writePendingCompletions();
+      if (!this.ended) await write();
+    }).catch((error: unknown) => {
       this.host.logger.error(`Execution ${this.executionId}: a journal write failed; the run is abandoned and will be replayed`, error);
       this.abandon('journal write failed');
     });
@@ -701,6 +742,8 @@ export class WorkflowRun implements WorkflowScope {
   abandon(reason: string): void {
     if (!this.end()) return;
     this.waiters.clear();
+    // Results the workflow used but never recorded: still worth recording (each is fenced by its own lease).
+    this.host.recordCompletions(this.takeCompletions().map((c) => this.asCompletion(c)));
     this.host.runEnded(this, { kind: 'abandoned', reason });
   }
 
@@ -710,6 +753,7 @@ export class WorkflowRun implements WorkflowScope {
     // Record everything the workflow has asked for so far before letting go of it.
     const progress = this.settled;
     this.flushInserts();
+    this.enqueueWrite(async () => undefined); // carries results not written yet
     await this.writes;
     if (this.ended || this.waiters.size === 0) return;
     if (this.settled !== progress || this.inbox.size > 0 || this.turnScheduled) {
@@ -745,6 +789,7 @@ export class WorkflowRun implements WorkflowScope {
     const leftovers = this.waiters.size > 0;
     if (!this.end()) return;
     this.waiters.clear();
+    const completions = this.takeCompletions();
     try {
       // A completed execution is never replayed: the order of its deliveries no longer matters.
       const ok = await this.host.store.finishExecution(this.fence, state, result, error, this.host.clock.now(), {
@@ -752,10 +797,12 @@ export class WorkflowRun implements WorkflowScope {
         leftovers,
         deliveries: state === 'completed' ? [] : this.takeDeliveries(),
         discard: [...this.tentative],
+        completions,
       });
       this.host.runEnded(this, ok ? { kind: 'finished', state, result, error } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
     } catch (failure) {
       this.host.logger.error(`Execution ${this.executionId}: recording its ${state} state failed; it will be replayed`, failure);
+      this.host.recordCompletions(completions.map((c) => this.asCompletion(c)));
       this.host.runEnded(this, { kind: 'abandoned', reason: 'finish failed' });
     }
   }
@@ -780,6 +827,7 @@ export class WorkflowRun implements WorkflowScope {
     this.host.logger.error(`Execution ${this.executionId}: ${error.message}`);
     try {
       await this.writes;
+      await this.writePendingCompletions();
       const encoded = encodeError(error);
       const ok = await this.host.store.failExecutionDeadLettered(this.fence, encoded, 'non-determinism', this.host.clock.now(), this.takeDeliveries());
       this.host.runEnded(this, ok ? { kind: 'finished', state: 'failed', result: null, error: encoded } : { kind: 'abandoned', reason: 'lease lost' });

@@ -18,6 +18,7 @@ import type {
   StoreStats,
   DeliveryRecord,
   FinishOptions,
+  LocalCompletion,
   WakeEvent,
   ExecutionState,
 } from '../core/index.js';
@@ -171,7 +172,7 @@ export class SqlStore implements StentStore {
   private closed = false;
   /** Executions woken inside the transaction being committed; announced once it commits. */
   private pendingWakes: string[] = [];
-  private insertQueue: Array<{ fence: ExecutionFence; steps: NewStep[]; resolve(ok: boolean): void; reject(error: unknown): void }> = [];
+  private insertQueue: Array<{ fence: ExecutionFence; steps: NewStep[]; completions: LocalCompletion[]; resolve(ok: boolean): void; reject(error: unknown): void }> = [];
   private insertFlushing = false;
 
   constructor(private readonly options: SqlStoreOptions) {
@@ -552,9 +553,9 @@ export class SqlStore implements StentStore {
    * way are sent together in the next one. Each row goes in only while its own run's fence holds (the
    * execution row is share-locked for the statement, so a concurrent reclaim waits).
    */
-  private insertStepsFenced(fence: ExecutionFence, steps: NewStep[]): Promise<boolean> {
+  private insertStepsFenced(fence: ExecutionFence, steps: NewStep[], completions: LocalCompletion[]): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.insertQueue.push({ fence, steps, resolve, reject });
+      this.insertQueue.push({ fence, steps, completions, resolve, reject });
       if (this.insertFlushing) return;
       this.insertFlushing = true;
       queueMicrotask(() => void this.flushInsertQueue());
@@ -572,8 +573,10 @@ export class SqlStore implements StentStore {
         }
         const batch = this.insertQueue.splice(0, take);
         try {
-          const inserted = await this.insertFencedBatch(batch);
-          for (const entry of batch) entry.resolve(entry.steps.every((step) => inserted.has(step.id)));
+          const { inserted, done } = await this.insertFencedBatch(batch);
+          for (const entry of batch) {
+            entry.resolve(entry.steps.every((step) => inserted.has(step.id)) && entry.completions.every((c) => done.has(c.fence.stepId)));
+          }
         } catch (error) {
           for (const entry of batch) entry.reject(error);
         }
@@ -583,33 +586,71 @@ export class SqlStore implements StentStore {
     }
   }
 
-  private async insertFencedBatch(batch: Array<{ fence: ExecutionFence; steps: NewStep[] }>): Promise<Set<string>> {
+  private async insertFencedBatch(batch: Array<{ fence: ExecutionFence; steps: NewStep[]; completions: LocalCompletion[] }>): Promise<{ inserted: Set<string>; done: Set<string> }> {
+    const completions = batch.flatMap((entry) => entry.completions.map((completion) => ({ completion, executionId: entry.fence.executionId })));
     const params: unknown[] = [];
+    // Results the workflows already used are recorded in the same statement; a run's steps go in only if
+    // all of its results did (each still owned).
+    let done = '';
+    if (completions.length > 0) {
+      const rows = completions.map(({ completion, executionId }) => {
+        params.push(completion.fence.stepId, completion.fence.owner, completion.fence.epoch, completion.result, completion.finishedAt, executionId);
+        return '(?::varchar, ?::varchar, ?::integer, ?::text, ?::bigint, ?::varchar)';
+      });
+      done = `done AS (
+         UPDATE ${this.t.steps} s SET state = 'completed', result = c.result, error = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = c.finished_at
+         FROM (VALUES ${rows.join(', ')}) AS c(id, owner, epoch, result, finished_at, execution_id)
+         WHERE s.id = c.id AND s.lease_owner = c.owner AND s.lease_epoch = c.epoch AND s.state = 'running' AND s.execution_id = c.execution_id
+         RETURNING s.id, s.execution_id
+       ), `;
+    }
     const rows: string[] = [];
-    for (const { fence, steps } of batch) {
+    for (const { fence, steps, completions: own } of batch) {
       for (const step of steps) {
-        params.push(...this.stepParams(step), fence.owner, fence.epoch);
-        rows.push(`(${STEP_COLUMN_TYPES.map((type) => `?::${type}`).join(', ')}, ?::varchar, ?::integer)`);
+        params.push(...this.stepParams(step), fence.owner, fence.epoch, own.length);
+        rows.push(`(${STEP_COLUMN_TYPES.map((type) => `?::${type}`).join(', ')}, ?::varchar, ?::integer, ?::integer)`);
       }
     }
-    const inserted = await this.client.query<{ id: string }>(
-      `INSERT INTO ${this.t.steps} (${STEP_COLUMNS.join(', ')})
-       SELECT ${STEP_COLUMNS.map((column) => `v.${column}`).join(', ')}
-       FROM (VALUES ${rows.join(', ')}) AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch)
-       WHERE EXISTS (
-         SELECT 1 FROM ${this.t.executions} e
-         WHERE e.id = v.execution_id AND e.lease_owner = v.fence_owner AND e.lease_epoch = v.fence_epoch AND e.state IN ${ACTIVE} FOR SHARE
+    const allDone = completions.length > 0 ? ` AND (SELECT COUNT(*) FROM done d WHERE d.execution_id = v.execution_id) = v.expect_done` : '';
+    const result = await this.client.query<{ k: string; id: string }>(
+      `WITH ${done}ins AS (
+         INSERT INTO ${this.t.steps} (${STEP_COLUMNS.join(', ')})
+         SELECT ${STEP_COLUMNS.map((column) => `v.${column}`).join(', ')}
+         FROM (VALUES ${rows.join(', ')}) AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
+         WHERE EXISTS (
+           SELECT 1 FROM ${this.t.executions} e
+           WHERE e.id = v.execution_id AND e.lease_owner = v.fence_owner AND e.lease_epoch = v.fence_epoch AND e.state IN ${ACTIVE} FOR SHARE
+         )${allDone}
+         RETURNING id
        )
-       RETURNING id`,
+       SELECT 'i' AS k, id FROM ins${completions.length > 0 ? ` UNION ALL SELECT 'd' AS k, id FROM done` : ''}`,
       params,
     );
-    return new Set(inserted.map((row) => String(row.id)));
+    const inserted = new Set<string>();
+    const doneIds = new Set<string>();
+    for (const row of result) (row.k === 'i' ? inserted : doneIds).add(String(row.id));
+    return { inserted, done: doneIds };
   }
 
-  async insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries: DeliveryRecord[] = []): Promise<boolean> {
-    if (steps.length === 0 && deliveries.length === 0) return true;
-    const plain = this.pg && deliveries.length === 0 && steps.length <= INSERT_CHUNK && steps.every((step) => !step.child && !step.effect);
-    const ok = plain ? await this.insertStepsFenced(fence, steps) : await this.client.transaction(async (tx) => {
+  /** Records results the workflow already used; false if any of their steps is no longer owned. */
+  private async completeLocal(tx: SqlExecutor, completions: LocalCompletion[]): Promise<boolean> {
+    let all = true;
+    for (const { fence, result, finishedAt } of completions) {
+      const changed = await tx.execute(
+        `UPDATE ${this.t.steps} SET state = 'completed', result = ?, error = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = ?
+         WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state = 'running'`,
+        [result, finishedAt, fence.stepId, fence.owner, fence.epoch],
+      );
+      if (changed !== 1) all = false;
+    }
+    return all;
+  }
+
+  async insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries: DeliveryRecord[] = [], completions: LocalCompletion[] = []): Promise<boolean> {
+    if (steps.length === 0 && deliveries.length === 0 && completions.length === 0) return true;
+    const plain = this.pg && deliveries.length === 0 && steps.length > 0 && steps.length <= INSERT_CHUNK && steps.every((step) => !step.child && !step.effect);
+    const ok = plain ? await this.insertStepsFenced(fence, steps, completions) : await this.client.transaction(async (tx) => {
+      if (!(await this.completeLocal(tx, completions))) return false;
       if (!(await this.holdsFence(tx, fence, steps[0]?.createdAt ?? Date.now()))) return false;
       await this.recordDeliveries(tx, fence.executionId, deliveries);
       for (const step of steps) if (step.child) await this.insertExecution(tx, step.child);
@@ -959,17 +1000,14 @@ export class SqlStore implements StentStore {
     now: number,
     options: FinishOptions = {},
   ): Promise<boolean> {
-    const { hasParent = true, leftovers = true, deliveries = [], discard = [] } = options;
+    const { hasParent = true, leftovers = true, deliveries = [], discard = [], completions = [] } = options;
     let ended: string[] = [];
+    const simple = state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0;
     const ok =
-      state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0
-        ? (await this.client.execute(
-            `UPDATE ${this.t.executions}
-             SET state = ?, result = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL, wake_at = NULL
-             WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE} AND parent_id IS NULL`,
-            [state, result, error, now, now, fence.executionId, fence.owner, fence.epoch],
-          )) === 1
+      simple && (completions.length === 0 || this.pg)
+        ? await this.finishSimply(fence, result, now, completions)
         : await this.client.transaction(async (tx) => {
+            if (!(await this.completeLocal(tx, completions))) return false;
             const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard);
             ended = outcome ?? [];
             return outcome !== null;
@@ -977,6 +1015,37 @@ export class SqlStore implements StentStore {
     if (ok) for (const id of [fence.executionId, ...ended]) this.bus.publish({ type: 'finished', executionId: id });
     this.announceWakes();
     return ok;
+  }
+
+  /**
+   * A completed top-level execution that left nothing behind, in one statement (with the results of its
+   * last steps, on PostgreSQL: the execution is completed only if all of them are still owned).
+   */
+  private async finishSimply(fence: ExecutionFence, result: string | null, now: number, completions: LocalCompletion[]): Promise<boolean> {
+    const finish = `UPDATE ${this.t.executions}
+       SET state = 'completed', result = ?, error = NULL, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL, wake_at = NULL
+       WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE} AND parent_id IS NULL`;
+    const finishParams = [result, now, now, fence.executionId, fence.owner, fence.epoch];
+    if (completions.length === 0) return (await this.client.execute(finish, finishParams)) === 1;
+    const params: unknown[] = [];
+    const rows = completions.map((completion) => {
+      params.push(completion.fence.stepId, completion.fence.owner, completion.fence.epoch, completion.result, completion.finishedAt);
+      return '(?::varchar, ?::varchar, ?::integer, ?::text, ?::bigint)';
+    });
+    const [row] = await this.client.query<{ n: unknown }>(
+      `WITH done AS (
+         UPDATE ${this.t.steps} s SET state = 'completed', result = c.result, error = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = c.finished_at
+         FROM (VALUES ${rows.join(', ')}) AS c(id, owner, epoch, result, finished_at)
+         WHERE s.id = c.id AND s.lease_owner = c.owner AND s.lease_epoch = c.epoch AND s.state = 'running'
+         RETURNING s.id
+       ), fin AS (
+         ${finish} AND (SELECT COUNT(*) FROM done) = ?
+         RETURNING id
+       )
+       SELECT COUNT(*) AS n FROM fin`,
+      [...params, ...finishParams, completions.length],
+    );
+    return num(row?.n ?? 0) === 1;
   }
 
   /**
