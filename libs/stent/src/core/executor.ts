@@ -236,12 +236,15 @@ export class StentExecutor {
       if (event.type === 'finished' && event.executionId === executionId) setImmediate(() => wake?.());
     });
     try {
+      // A run this process holds is neither unknown nor final yet: its end arrives as an event.
+      let skipRead = this.worker?.holds(executionId) ?? false;
       for (;;) {
         if (ended) return ended as Outcome<R>;
-        const record = await this.store.getExecution(executionId);
+        const record = skipRead ? undefined : await this.store.getExecution(executionId);
+        skipRead = false;
         if (ended) return ended as Outcome<R>;
-        if (!record) throw new ExecutionNotFoundError(executionId);
-        if (isFinalState(record.state)) return this.outcomeOf(record) as Outcome<R>;
+        if (record === null) throw new ExecutionNotFoundError(executionId);
+        if (record && isFinalState(record.state)) return this.outcomeOf(record) as Outcome<R>;
         const elapsed = this.clock.now() - started;
         if (timeoutMs !== undefined && elapsed >= timeoutMs) throw new WaitTimeoutError(executionId, timeoutMs);
         const pause = timeoutMs === undefined ? pollMs : Math.min(pollMs, timeoutMs - elapsed);

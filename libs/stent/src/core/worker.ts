@@ -542,6 +542,12 @@ export class Worker implements RunHost {
     this.poke();
   }
 
+  /** Whether this worker runs the execution right now (in memory, not ended). */
+  holds(executionId: string): boolean {
+    const run = this.runs.get(executionId);
+    return run !== undefined && !run.ended;
+  }
+
   /** What this worker holds leases for right now (the heartbeat renews these and nothing else). */
   private heldLeases(): { executions: string[]; steps: string[] } {
     return { executions: [...this.runs.keys()], steps: [...this.attempts.keys()] };
