@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { numberedPlaceholders, type SqlClient, type SqlExecutor } from './sql-client.js';
 
@@ -12,15 +13,36 @@ function pgSql(sql: string): string {
   return text;
 }
 
+/**
+ * Short statements are sent as named (prepared) statements: each connection parses and plans them once,
+ * which on a busy server is most of what a one-row statement costs. Statements returning `*` stay unnamed,
+ * so a migration that adds columns cannot break the cached plan of a worker that is still running.
+ */
+const preparedNames = new Map<string, string | null>();
+function statementName(text: string, paramCount: number): string | undefined {
+  if (paramCount > 100) return undefined;
+  let name = preparedNames.get(text);
+  if (name === undefined) {
+    name = /\*/.test(text.replace(/COUNT\(\*\)/gi, '')) ? null : `stent_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    if (preparedNames.size > 2000) preparedNames.clear();
+    preparedNames.set(text, name);
+  }
+  return name ?? undefined;
+}
+
+function run(client: Pool | PoolClient, sql: string, params: unknown[]) {
+  const text = pgSql(sql);
+  const name = statementName(text, params.length);
+  return name ? client.query({ name, text, values: params }) : client.query(text, params);
+}
+
 function executorOf(client: Pool | PoolClient): SqlExecutor {
   return {
     async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-      const result = await client.query(pgSql(sql), params);
-      return result.rows as T[];
+      return (await run(client, sql, params)).rows as T[];
     },
     async execute(sql: string, params: unknown[] = []): Promise<number> {
-      const result = await client.query(pgSql(sql), params);
-      return result.rowCount ?? 0;
+      return (await run(client, sql, params)).rowCount ?? 0;
     },
   };
 }
