@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStentStore, DatabaseUnavailableError, defineWorkflow, StentExecutor, type StentStore } from 'nestjs-stent';
+import { createStentStore, DatabaseUnavailableError, defineActivity, defineWorkflow, StentExecutor, type StentStore } from 'nestjs-stent';
+import { openInspector } from '../e2e/fault-harness.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
 
 class Noop {
@@ -8,6 +9,21 @@ class Noop {
   }
 }
 defineWorkflow(Noop);
+
+class EchoActs {
+  async echo(n: number): Promise<number> {
+    return n;
+  }
+}
+defineActivity(EchoActs);
+
+class Echo {
+  constructor(private readonly acts: EchoActs) {}
+  async run(n: number): Promise<number> {
+    return this.acts.echo(n);
+  }
+}
+defineWorkflow(Echo);
 
 describe.each(DIALECTS)('migrations on %s', (dialect) => {
   let db: TestDatabase;
@@ -29,6 +45,35 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
     expect((await executor.getExecution(id)).state).toBe('pending');
     const [other] = opened.slice(1);
     expect(await other!.getExecution(id)).not.toBeNull();
+  });
+
+  it('a worker keeps working when a later migration adds columns to its tables (no cached plan breaks)', async () => {
+    db = await createTestDatabase(dialect);
+    const store = await createStentStore({ database: db.options });
+    stores.push(store);
+    const executor = new StentExecutor({ store, worker: { pollInterval: '20ms', maxPollInterval: '100ms' } });
+    const acts = new EchoActs();
+    executor.register(acts, new Echo(acts));
+    await executor.start();
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      ids.push(await executor.dispatch(Echo, [i]));
+      expect((await executor.waitFor(ids[i]!, { timeout: '20s' })).value).toBe(i);
+      expect((await executor.getExecution(ids[i]!)).state).toBe('completed');
+      expect(await executor.getJournal(ids[i]!)).toHaveLength(1);
+    }
+    const inspector = await openInspector(db);
+    try {
+      for (const table of [inspector.t.executions, inspector.t.steps]) await inspector.query(`ALTER TABLE ${table} ADD COLUMN added_later INTEGER NULL`);
+    } finally {
+      await inspector.close();
+    }
+    for (let i = 0; i < 8; i++) {
+      expect((await executor.waitFor(await executor.dispatch(Echo, [i]), { timeout: '20s' })).value).toBe(i);
+      expect((await executor.getExecution(ids[i]!)).state).toBe('completed');
+      expect((await executor.getJournal(ids[i]!))[0]!.result).toBe(i);
+    }
+    await executor.drain('2s');
   });
 
   it('a store that was never migrated fails with the database error, and works after migrate()', async () => {

@@ -63,6 +63,14 @@ const STEP_COLUMN_TYPES = [
   'varchar', 'integer', 'text', 'integer', 'bigint', 'bigint', 'varchar', 'integer', 'bigint', 'bigint', 'bigint', 'varchar', 'integer',
 ] as const;
 const INSERT_CHUNK = Math.floor(30_000 / STEP_COLUMNS.length);
+/** Columns read back (named, not `*`, so a prepared statement's result type survives a migration that adds columns). */
+const EXECUTION_READ = [
+  'id', 'workflow_name', 'state', 'args', 'result', 'error', 'queue', 'priority', 'tags', 'parent_id', 'parent_position', 'idempotency_key',
+  'created_at', 'updated_at', 'started_at', 'finished_at', 'deadline_at', 'max_duration_ms', 'wake_at', 'lease_owner', 'lease_epoch',
+  'lease_expires_at', 'recoveries', 'progress', 'counters', 'custom_state', 'revive_position',
+];
+const STEP_READ = [...STEP_COLUMNS, 'recoveries', 'finished_at', 'delivered_turn', 'delivered_seq', 'tentative'];
+const listOf = (columns: readonly string[], alias?: string): string => columns.map((column) => (alias ? `${alias}.${column}` : column)).join(', ');
 
 const num = (value: unknown): number => (typeof value === 'number' ? value : Number(value));
 const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : num(value));
@@ -321,7 +329,7 @@ export class SqlStore implements StentStore {
   }
 
   async getExecution(id: string): Promise<ExecutionRecord | null> {
-    const rows = await this.client.query(`SELECT * FROM ${this.t.executions} WHERE id = ?`, [id]);
+    const rows = await this.client.query(`SELECT ${listOf(EXECUTION_READ)} FROM ${this.t.executions} WHERE id = ?`, [id]);
     return rows[0] ? executionFromRow(rows[0]) : null;
   }
 
@@ -355,7 +363,7 @@ export class SqlStore implements StentStore {
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const [count] = await this.client.query<{ total: unknown }>(`SELECT COUNT(*) AS total FROM ${this.t.executions} ${clause}`, params);
-    const rows = await this.client.query(`SELECT * FROM ${this.t.executions} ${clause} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`, [
+    const rows = await this.client.query(`SELECT ${listOf(EXECUTION_READ)} FROM ${this.t.executions} ${clause} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`, [
       ...params,
       page.limit ?? 50,
       page.offset ?? 0,
@@ -364,14 +372,14 @@ export class SqlStore implements StentStore {
   }
 
   async loadJournal(executionId: string): Promise<StepRecord[]> {
-    const rows = await this.client.query(`SELECT * FROM ${this.t.steps} WHERE execution_id = ? ORDER BY position`, [executionId]);
+    const rows = await this.client.query(`SELECT ${listOf(STEP_READ)} FROM ${this.t.steps} WHERE execution_id = ? ORDER BY position`, [executionId]);
     return rows.map(stepFromRow);
   }
 
   async loadSteps(executionId: string, positions: number[]): Promise<StepRecord[]> {
     if (positions.length === 0) return [];
     const params: unknown[] = [executionId];
-    const rows = await this.client.query(`SELECT * FROM ${this.t.steps} WHERE execution_id = ? AND ${this.inList('position', positions, params)}`, params);
+    const rows = await this.client.query(`SELECT ${listOf(STEP_READ)} FROM ${this.t.steps} WHERE execution_id = ? AND ${this.inList('position', positions, params)}`, params);
     return rows.map(stepFromRow);
   }
 
@@ -385,6 +393,7 @@ export class SqlStore implements StentStore {
   private claimRows(
     executor: SqlExecutor,
     table: string,
+    columns: readonly string[],
     set: { sql: string; params: unknown[] },
     where: { sql: string; params: unknown[] },
     orderBy: string,
@@ -395,12 +404,12 @@ export class SqlStore implements StentStore {
         `WITH picked AS MATERIALIZED (
            SELECT c.id FROM ${table} c WHERE ${where.sql} ORDER BY ${orderBy} LIMIT ? FOR UPDATE SKIP LOCKED
          )
-         UPDATE ${table} t SET ${set.sql} FROM picked WHERE t.id = picked.id RETURNING t.*`,
+         UPDATE ${table} t SET ${set.sql} FROM picked WHERE t.id = picked.id RETURNING ${listOf(columns, 't')}`,
         [...where.params, limit, ...set.params],
       );
     }
     return executor.query(
-      `UPDATE ${table} SET ${set.sql} WHERE id IN (SELECT c.id FROM ${table} c WHERE ${where.sql} ORDER BY ${orderBy} LIMIT ?) RETURNING *`,
+      `UPDATE ${table} SET ${set.sql} WHERE id IN (SELECT c.id FROM ${table} c WHERE ${where.sql} ORDER BY ${orderBy} LIMIT ?) RETURNING ${listOf(columns)}`,
       [...set.params, ...where.params, limit],
     );
   }
@@ -413,6 +422,7 @@ export class SqlStore implements StentStore {
     const rows = await this.claimRows(
       this.client,
       this.t.executions,
+      EXECUTION_READ,
       {
         sql: `state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?, wake_at = NULL, started_at = COALESCE(started_at, ?), updated_at = ?`,
         params: [filter.owner, filter.now + filter.leaseMs, filter.now, filter.now],
@@ -471,6 +481,7 @@ export class SqlStore implements StentStore {
     const rows = await this.claimRows(
       executor,
       this.t.steps,
+      STEP_READ,
       {
         sql: `state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?, attempts = attempts + 1, started_at = ?`,
         params: [filter.owner, filter.now + filter.leaseMs, filter.now],
