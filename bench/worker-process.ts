@@ -20,6 +20,7 @@ function snapshotOf(executor: StentExecutor, counters: WorkerCounters, suspended
     pid: process.pid,
     rss: memory.rss,
     heapUsed: memory.heapUsed,
+    external: memory.external,
     worker: { state: stats.state, runningActivities: stats.runningActivities, activeWorkflows: stats.activeWorkflows, concurrency: stats.concurrency },
     counters: { ...counters, suspendedNow: suspended.size },
   };

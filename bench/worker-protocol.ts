@@ -25,6 +25,8 @@ export interface WorkerSnapshot {
   pid: number;
   rss: number;
   heapUsed: number;
+  /** Memory of native objects and buffers V8 knows about. */
+  external: number;
   worker: { state: string; runningActivities: number; activeWorkflows: number; concurrency: number };
   counters: WorkerCounters;
 }

@@ -131,13 +131,17 @@ describe.each(DIALECTS)('what an ending execution leaves behind, on %s', (dialec
     const id = await harness.executor.dispatch(FireAndForget, []);
     const result = await harness.executor.waitFor(id, { timeout: '10s' });
     expect(result.value).toBe('returned early');
-    // Either a worker took it before the execution completed, or it was cancelled in the same
-    // transaction that completed the execution (and then no worker ever takes it).
-    const [step] = await harness.executor.getJournal(id);
-    expect(step!.name).toBe('Capped.work');
-    if (step!.state === 'completed') expect(seen).toEqual(['work:1']);
+    // Either a worker took it before the execution completed (its body then finishes and records the
+    // outcome, possibly just after the execution ended), or it was cancelled in the same transaction that
+    // completed the execution (and then no worker ever takes it).
+    const step = await waitUntil(async () => {
+      const [entry] = await harness.executor.getJournal(id);
+      return entry && entry.state !== 'running' ? entry : undefined;
+    }, 'the started step to complete or be cancelled');
+    expect(step.name).toBe('Capped.work');
+    if (step.state === 'completed') expect(seen).toEqual(['work:1']);
     else {
-      expect(step!.state).toBe('cancelled');
+      expect(step.state).toBe('cancelled');
       await harness.executor.waitFor(await harness.executor.dispatch(FireAndForget, []), { timeout: '10s' });
       expect(seen.length).toBeLessThanOrEqual(1);
       expect((await harness.executor.getJournal(id))[0]!.state).toBe('cancelled');

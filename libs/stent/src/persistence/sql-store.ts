@@ -194,15 +194,22 @@ export class SqlStore implements StentStore {
     return this.client.dialect === 'postgres';
   }
 
-  /** `column IN (...)` for a list of values. */
+  /**
+   * `column IN (...)` for a list of values, as one statement text whatever the list's length (an array on
+   * PostgreSQL, a JSON array on SQLite), so lists of every size share one prepared statement.
+   */
   private inList(column: string, values: readonly unknown[], params: unknown[]): string {
     if (values.length === 0) return '1 = 0';
     if (this.pg) {
       params.push(values);
       return `${column} = ANY(?)`;
     }
-    params.push(...values);
-    return `${column} IN (${values.map(() => '?').join(', ')})`;
+    if (values.length === 1) {
+      params.push(values[0]);
+      return `${column} = ?`;
+    }
+    params.push(JSON.stringify(values));
+    return `${column} IN (SELECT value FROM json_each(?))`;
   }
 
   /** Tasks carrying at least one of the worker's tags (no filter when it has none). */
@@ -1438,7 +1445,7 @@ export class SqlStore implements StentStore {
     await tx.execute(
       `UPDATE ${this.t.steps} SET state = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, finished_at = ?
        WHERE state = 'running' AND ${condition}
-         AND execution_id IN (SELECT id FROM ${this.t.executions} WHERE state NOT IN ${ACTIVE})`,
+         AND EXISTS (SELECT 1 FROM ${this.t.executions} e WHERE e.id = ${this.t.steps}.execution_id AND e.state NOT IN ${ACTIVE})`,
       [now, ...params],
     );
   }

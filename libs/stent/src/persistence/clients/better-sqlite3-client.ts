@@ -44,8 +44,11 @@ export class BetterSqlite3Client implements SqlClient {
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);
-      if (this.statements.size > 500) this.statements.clear();
-      this.statements.set(sql, statement);
+      // Long texts are one-off batches (many rows of values): caching them only holds native memory.
+      if (sql.length <= 4_000) {
+        if (this.statements.size >= 200) this.statements.clear();
+        this.statements.set(sql, statement);
+      }
     }
     return statement;
   }
