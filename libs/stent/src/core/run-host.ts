@@ -21,6 +21,8 @@ export interface RunHost {
   readonly timerHorizonMs: number;
   /** Marks the activity steps of a batch that this worker will run itself, claiming them at insert. */
   reserveLocal(batch: NewStep[]): NewStep[];
+  /** Whether this worker could run the activity step itself (registered, its queue and tags, no cluster cap). */
+  couldRunHere(step: NewStep): boolean;
   cancelReservations(steps: NewStep[]): void;
   startReserved(run: WorkflowRun, steps: NewStep[]): void;
   /** New steps were recorded that some worker should claim. */

@@ -267,6 +267,8 @@ export type ExternalTransaction = unknown;
 /** Something happened that a worker or a waiter may care about. */
 export type WakeEvent =
   | { type: 'work' }
+  /** A worker started on this database (the others re-count their peers). */
+  | { type: 'joined' }
   | { type: 'woken'; executionId: string }
   | { type: 'finished'; executionId: string };
 
@@ -346,7 +348,10 @@ export interface StentStore {
   renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<string[]>;
   releaseLeases(owner: string, now: number): Promise<void>;
   reapExpiredLeases(now: number, maxRecoveries: number): Promise<ReapResult>;
-  recordWorker(owner: string, info: { hostname: string; pid: number; queues: string[]; startedAt: number; now: number; state: string }): Promise<void>;
+  /** Upserts the worker's row; `joined` (its first record) also tells the other workers it exists. */
+  recordWorker(owner: string, info: { hostname: string; pid: number; queues: string[]; startedAt: number; now: number; state: string; joined?: boolean }): Promise<void>;
+  /** Other workers still running whose heartbeat is no older than `since`. */
+  countPeers(owner: string, since: number): Promise<number>;
 
   /** Stores a signal for an active execution and wakes it. Throws ExecutionNotFoundError / ExecutionFinishedError. */
   sendSignal(executionId: string, name: string, payload: string, now: number): Promise<void>;

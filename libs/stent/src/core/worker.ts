@@ -117,6 +117,9 @@ export class Worker implements RunHost {
   private suspectRunning: string | undefined;
   private suspectsWaiting = false;
   private suspectsCheckedAt = 0;
+  /** Other live workers on the database, re-read when a claim depends on it (see workflowBudget). */
+  private peers = 0;
+  private peersCheckedAt = -Infinity;
   /**
    * Whether a claim query may find something. Set by wake events, by polls and by claims that came back
    * full; cleared by claims that came back short. Saves a query per tick when there is nothing to take.
@@ -159,7 +162,7 @@ export class Worker implements RunHost {
     this.stateValue = 'running';
     this.startedAt = this.clock.now();
     this.unsubscribe = this.store.subscribe((event) => this.onWake(event));
-    await this.recordSelf();
+    await this.recordSelf(this.stateValue, true);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.settings.heartbeatMs);
     this.poke();
   }
@@ -233,6 +236,8 @@ export class Worker implements RunHost {
       this.poke();
     } else if (event.type === 'finished') {
       this.executionEnded(event.executionId);
+    } else if (event.type === 'joined') {
+      this.peersCheckedAt = -Infinity;
     }
   }
 
@@ -301,6 +306,26 @@ export class Worker implements RunHost {
     }
   }
 
+  /**
+   * How many workflows to claim now, when other workers share the database: room for their first
+   * activities in free slots, plus a slot-set of queue. Claiming more would only queue their steps here,
+   * where the other workers take them (each result then a cross-process hand-off) while they could have
+   * run those workflows themselves. Alone, a worker takes what it can hold: its queue orders the backlog
+   * by priority. Steps that another worker or a cluster cap must serve do not count against the queue.
+   */
+  private async workflowBudget(): Promise<number> {
+    let queued = 0;
+    for (const run of this.runs.values()) queued += run.queuedHere;
+    const budget = Math.max(0, this.freeSlots()) + Math.max(0, this.settings.concurrency - queued);
+    if (budget >= MAX_CLAIM) return budget;
+    const now = this.clock.now();
+    if (now - this.peersCheckedAt >= PEER_CHECK_MS) {
+      this.peersCheckedAt = now;
+      this.peers = await this.store.countPeers(this.ownerId, now - this.settings.leaseMs);
+    }
+    return this.peers > 0 ? budget : MAX_CLAIM;
+  }
+
   private freeSlots(): number {
     return this.settings.concurrency - this.attempts.size - this.lingering.size - this.reserved;
   }
@@ -362,8 +387,9 @@ export class Worker implements RunHost {
 
   private async claimWorkflows(): Promise<boolean> {
     const names = this.registry.workflowNames();
-    const limit = Math.min(this.settings.maxActiveWorkflows - this.runs.size - this.reservedRuns, 100);
-    if (names.length === 0 || limit <= 0 || !this.hints.workflows) return false;
+    if (names.length === 0 || !this.hints.workflows) return false;
+    const limit = Math.min(this.settings.maxActiveWorkflows - this.runs.size - this.reservedRuns, await this.workflowBudget());
+    if (limit <= 0) return false;
     const filter: ClaimFilter = { ...this.claimFilter(limit), names, limits: new Map() };
     const now = filter.now;
     const executions = await this.store.claimExecutions(filter);
@@ -470,16 +496,20 @@ export class Worker implements RunHost {
     const local: NewStep[] = [];
     const leaseExpiresAt = this.clock.now() + this.settings.leaseMs;
     for (const step of batch) {
-      if (step.kind !== 'activity' || step.maxConcurrent !== null) continue;
+      if (!this.couldRunHere(step)) continue;
       if (this.freeSlots() <= 0) break;
-      if (!this.registry.activity(step.name) || !this.settings.queues.includes(step.queue)) continue;
-      if (this.settings.tags.length > 0 && !step.tags.some((tag) => this.settings.tags.includes(tag))) continue;
       step.state = 'running';
       step.claimedBy = { owner: this.ownerId, leaseExpiresAt };
       this.reserved++;
       local.push(step);
     }
     return local;
+  }
+
+  couldRunHere(step: NewStep): boolean {
+    if (step.kind !== 'activity' || step.maxConcurrent !== null) return false;
+    if (!this.registry.activity(step.name) || !this.settings.queues.includes(step.queue)) return false;
+    return this.settings.tags.length === 0 || step.tags.some((tag) => this.settings.tags.includes(tag));
   }
 
   cancelReservations(steps: NewStep[]): void {
@@ -559,6 +589,7 @@ export class Worker implements RunHost {
     const registered = this.registry.activity(step.name);
     const abort = new AbortController();
     const startedAt = this.clock.now();
+    run?.attemptStarted(step.position);
     const attempt: RunningAttempt = { step, abort, startedAt, done: Promise.resolve(), bodySettled: Promise.resolve(), bodyDone: false };
     this.attempts.set(step.id, attempt);
     this.events.emit('step.started', { executionId: step.executionId, position: step.position, name: step.name, attempt: step.attempts });
@@ -763,7 +794,7 @@ export class Worker implements RunHost {
     }
   }
 
-  private recordSelf(state: string = this.stateValue): Promise<void> {
+  private recordSelf(state: string = this.stateValue, joined = false): Promise<void> {
     return this.store.recordWorker(this.ownerId, {
       hostname: hostname(),
       pid: process.pid,
@@ -771,6 +802,7 @@ export class Worker implements RunHost {
       startedAt: this.startedAt,
       now: this.clock.now(),
       state,
+      joined,
     });
   }
 }
@@ -784,6 +816,10 @@ function endedError(record: ExecutionRecord): Error {
 
 /** Marks a result that came from the idempotency/cache table rather than from running the body. */
 const CACHED = Symbol('stent.cached');
+/** Most workflows one claim round takes. */
+const MAX_CLAIM = 100;
+/** How often a worker re-reads how many other workers share its database (at once when one joins). */
+const PEER_CHECK_MS = 1_000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

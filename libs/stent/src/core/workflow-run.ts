@@ -62,6 +62,9 @@ export class WorkflowRun implements WorkflowScope {
   // is recorded with the next journal write, and a replay hands recorded outcomes back in that order.
   private turn = 0;
   private deliverySeq = 0;
+  private readonly queued = new Set<number>();
+  /** A first start that has recorded nothing yet: it probably needs a slot for its first activity. */
+  private firstStart: boolean;
   private readonly replayTurns: RecordedTurn[] = [];
   /** Live outcomes waiting for the next turn. */
   private readonly inbox = new Map<number, Outcome>();
@@ -104,6 +107,7 @@ export class WorkflowRun implements WorkflowScope {
       this.replayTurns.push({ turn, positions: steps.sort((a, b) => (a.deliveredSeq ?? 0) - (b.deliveredSeq ?? 0)).map((step) => step.position) });
     }
     this.replaying = journal.length > 0;
+    this.firstStart = journal.length === 0;
   }
 
   get ended(): boolean {
@@ -444,8 +448,22 @@ export class WorkflowRun implements WorkflowScope {
     }
   }
 
+  /**
+   * Activity steps of this run, waiting in the database, that the worker holding it could run (a first
+   * start that has not recorded its first steps yet counts as one).
+   */
+  get queuedHere(): number {
+    return this.queued.size + (this.firstStart && !this.ended ? 1 : 0);
+  }
+
+  /** The worker started an attempt of the step at `position` (it is no longer waiting for a slot). */
+  attemptStarted(position: number): void {
+    this.queued.delete(position);
+  }
+
   /** A step this run waits on finished (reported by the worker or read back from the database). */
   deliver(step: StepRecord): void {
+    this.queued.delete(step.position);
     const waiter = this.waiters.get(step.position);
     if (waiter?.recorded) return; // a replay hands it back in its recorded turn
     this.journal.set(step.position, step);
@@ -655,8 +673,10 @@ export class WorkflowRun implements WorkflowScope {
   }
 
   private async insert(batch: NewStep[]): Promise<void> {
+    this.firstStart = false;
     if (this.ended) return;
     const local = this.host.reserveLocal(batch);
+    for (const step of batch) if (!step.claimedBy && this.host.couldRunHere(step)) this.queued.add(step.position);
     let ok: boolean;
     try {
       ok = await this.host.store.insertSteps(this.fence, batch, this.takeDeliveries(), this.takeCompletions());

@@ -16,7 +16,7 @@ export class PostgresWakeBus implements WakeBus {
   private closed = false;
   private subscribers = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private outgoing = { work: false, woken: new Set<string>(), finished: new Set<string>() };
+  private outgoing = { work: false, joined: false, woken: new Set<string>(), finished: new Set<string>() };
   private flushScheduled = false;
 
   constructor(
@@ -33,6 +33,7 @@ export class PostgresWakeBus implements WakeBus {
     // Events of one event-loop turn go out as one NOTIFY: a burst of dispatches or completions would
     // otherwise cost a round trip each here and a wake-up each in every other process.
     if (event.type === 'work') this.outgoing.work = true;
+    else if (event.type === 'joined') this.outgoing.joined = true;
     else this.outgoing[event.type].add(event.executionId);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -42,10 +43,11 @@ export class PostgresWakeBus implements WakeBus {
 
   private flush(): void {
     this.flushScheduled = false;
-    const { work, woken, finished } = this.outgoing;
-    this.outgoing = { work: false, woken: new Set(), finished: new Set() };
+    const { work, joined, woken, finished } = this.outgoing;
+    this.outgoing = { work: false, joined: false, woken: new Set(), finished: new Set() };
     const events: WakeEvent[] = [];
     if (work) events.push({ type: 'work' });
+    if (joined) events.push({ type: 'joined' });
     for (const executionId of woken) events.push({ type: 'woken', executionId });
     for (const executionId of finished) events.push({ type: 'finished', executionId });
     // NOTIFY payloads are limited to 8000 bytes.

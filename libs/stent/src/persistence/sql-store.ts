@@ -1498,12 +1498,21 @@ export class SqlStore implements StentStore {
     return result;
   }
 
-  async recordWorker(owner: string, info: { hostname: string; pid: number; queues: string[]; startedAt: number; now: number; state: string }): Promise<void> {
+  async recordWorker(owner: string, info: { hostname: string; pid: number; queues: string[]; startedAt: number; now: number; state: string; joined?: boolean }): Promise<void> {
     await this.client.execute(
       `INSERT INTO ${this.t.workers} (id, hostname, pid, queues, state, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET state = excluded.state, heartbeat_at = excluded.heartbeat_at`,
       [owner, info.hostname, info.pid, JSON.stringify(info.queues), info.state, info.startedAt, info.now],
     );
+    if (info.joined) this.bus.publish({ type: 'joined' });
+  }
+
+  async countPeers(owner: string, since: number): Promise<number> {
+    const [row] = await this.client.query<{ n: unknown }>(
+      `SELECT COUNT(*) AS n FROM ${this.t.workers} WHERE id <> ? AND state = 'running' AND heartbeat_at >= ?`,
+      [owner, since],
+    );
+    return num(row?.n ?? 0);
   }
 
   async listDeadLetters(page: Page): Promise<{ items: DeadLetterRecord[]; total: number }> {
