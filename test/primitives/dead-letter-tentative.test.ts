@@ -1,40 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
+import { defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
-import { Gate } from '../support/executor-set.js';
 import { finalStateOf, waitUntil } from '../support/wait.js';
-
-const counts: Record<string, number> = {};
-const bump = (name: string) => (counts[name] = (counts[name] ?? 0) + 1);
-let broken = true;
-let steadyGate = new Gate();
-
-class FgActs {
-  async flaky(): Promise<string> {
-    bump('flaky');
-    if (broken) throw new Error('flaky down');
-    return 'flaky-ok';
-  }
-  /** Waits for the test to open the gate the first time it runs. */
-  async gated(x: string): Promise<string> {
-    bump(`gated:${x}`);
-    await steadyGate.wait();
-    return `g:${x}`;
-  }
-  async steady(x: string): Promise<string> {
-    bump(`steady:${x}`);
-    return `s:${x}`;
-  }
-}
-defineActivity(FgActs, { name: 'FgActs', retry: { maxAttempts: 1 } });
+import { counts, FlakyActs, fixFlaky, gate, resetFlaky } from '../fixtures/flaky-acts.js';
 
 /**
  * Branch 1 fails for good at once. Branch 2 (independent of branch 1) finishes its first call only after
  * that, then counts and makes a second call. allSettled waits for both, then the failure is rethrown.
  */
 class IndependentBranch {
-  constructor(private readonly acts: FgActs) {}
+  constructor(private readonly acts: FlakyActs) {}
   async run(): Promise<unknown> {
     const [first, second] = await Promise.allSettled([
       this.acts.flaky(),
@@ -52,7 +28,7 @@ defineWorkflow(IndependentBranch, { name: 'IndependentBranch' });
 
 /** Sequential steps across a suspension (so the failure is seen by a replayed run), then a saga around flaky. */
 class SagaAfterReplay {
-  constructor(private readonly acts: FgActs) {}
+  constructor(private readonly acts: FlakyActs) {}
   async run(): Promise<string[]> {
     const a = await this.acts.steady('a');
     await Stent.sleep(400); // > suspendAfter: the rest runs in a replay
@@ -69,7 +45,7 @@ defineWorkflow(SagaAfterReplay, { name: 'SagaAfterReplay' });
 
 /** On failure: records the fact in custom state and counters, then rethrows. */
 class MarksFailure {
-  constructor(private readonly acts: FgActs) {}
+  constructor(private readonly acts: FlakyActs) {}
   async run(): Promise<string> {
     try {
       return await this.acts.flaky();
@@ -85,24 +61,21 @@ defineWorkflow(MarksFailure, { name: 'MarksFailure' });
 describe.each(DIALECTS)('dead-letter replay keeps independent work on %s', (dialect) => {
   let harness: Harness;
   afterEach(async () => {
-    steadyGate.open();
-    steadyGate = new Gate();
-    broken = true;
-    for (const key of Object.keys(counts)) delete counts[key];
+    resetFlaky();
     await harness?.dispose();
   });
 
   it('dlq.replay neither re-runs a completed step of an independent branch nor applies its counter twice', async () => {
-    const acts = new FgActs();
+    const acts = new FlakyActs();
     harness = await createHarness(dialect, [acts, new IndependentBranch(acts), new SagaAfterReplay(acts), new MarksFailure(acts)]);
     const id = await harness.executor.dispatch(IndependentBranch, []);
     await waitUntil(async () => (await harness.executor.getJournal(id)).find((s) => s.position === 0)?.state === 'failed', 'flaky to fail');
-    steadyGate.open();
+    gate.open();
     expect(await finalStateOf(harness.executor, id)).toBe('failed');
     expect(counts).toEqual({ flaky: 1, 'gated:one': 1, 'steady:g:one': 1 });
     expect((await harness.executor.getExecution(id)).counters).toEqual({ branch2: 1 });
 
-    broken = false;
+    fixFlaky();
     const [letter] = (await harness.executor.dlq.list()).items;
     await harness.executor.dlq.replay(letter!.id);
     expect(await finalStateOf(harness.executor, id)).toBe('completed');
@@ -112,13 +85,13 @@ describe.each(DIALECTS)('dead-letter replay keeps independent work on %s', (dial
   });
 
   it('retry() twice after a replayed run: earlier steps never run again, compensation runs once per failure', async () => {
-    const acts = new FgActs();
+    const acts = new FlakyActs();
     harness = await createHarness(dialect, [acts, new IndependentBranch(acts), new SagaAfterReplay(acts), new MarksFailure(acts)]);
     const id = await harness.executor.dispatch(SagaAfterReplay, []);
     expect(await finalStateOf(harness.executor, id)).toBe('failed');
     await harness.executor.retry(id); // still broken
     expect(await finalStateOf(harness.executor, id)).toBe('failed');
-    broken = false;
+    fixFlaky();
     await harness.executor.retry(id);
     expect(await finalStateOf(harness.executor, id)).toBe('completed');
     expect((await harness.executor.waitFor(id, { timeout: '1s' })).value).toEqual(['s:a', 's:b', 's:c', 'flaky-ok']);
@@ -126,17 +99,17 @@ describe.each(DIALECTS)('dead-letter replay keeps independent work on %s', (dial
   });
 
   it('dlq.replay: state and counters written by the forgotten failure path are not left behind on the success path', async () => {
-    const acts = new FgActs();
+    const acts = new FlakyActs();
     harness = await createHarness(dialect, [acts, new MarksFailure(acts)]);
     const id = await harness.executor.dispatch(MarksFailure, []);
     expect(await finalStateOf(harness.executor, id)).toBe('failed');
     expect((await harness.executor.getExecution(id)).customState).toEqual({ status: 'compensating' });
-    broken = false;
+    fixFlaky();
     await harness.executor.dlq.replay((await harness.executor.dlq.list()).items[0]!.id);
     expect(await finalStateOf(harness.executor, id)).toBe('completed');
     const info = await harness.executor.getExecution(id);
     // the journal no longer holds the steps that wrote them (they were dropped with the failure path)
-    expect((await harness.executor.getJournal(id)).map((s) => s.name)).toEqual(['FgActs.flaky']);
+    expect((await harness.executor.getJournal(id)).map((s) => s.name)).toEqual(['FlakyActs.flaky']);
     expect({ customState: info.customState, counters: info.counters }).toEqual({ customState: {}, counters: {} });
   });
 });

@@ -1,36 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { defineActivity, defineWorkflow, ExecutionFinishedError, Stent } from 'nestjs-stent';
+import { defineWorkflow, ExecutionFinishedError, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { ExecutorSet, Gate, errorOf } from '../support/executor-set.js';
+import { ExecutorSet, errorOf } from '../support/executor-set.js';
 import { finalStateOf, waitUntil } from '../support/wait.js';
 import { openInspector, type Inspector } from '../e2e/fault-harness.js';
 import { invariantProblems } from '../support/invariants.js';
-
-const counts: Record<string, number> = {};
-const bump = (name: string) => (counts[name] = (counts[name] ?? 0) + 1);
-let broken = true;
-let gate = new Gate();
-
-class R3rActs {
-  async flaky(): Promise<string> {
-    bump('flaky');
-    if (broken) throw new Error('flaky down');
-    return 'flaky-ok';
-  }
-  async gated(x: string): Promise<string> {
-    bump(`gated:${x}`);
-    await gate.wait();
-    return `g:${x}`;
-  }
-  async steady(x: string): Promise<string> {
-    bump(`steady:${x}`);
-    return `s:${x}`;
-  }
-}
-defineActivity(R3rActs, { name: 'R3rActs', retry: { maxAttempts: 1 } });
+import { bump, counts, FlakyActs, fixFlaky, gate, resetFlaky } from '../fixtures/flaky-acts.js';
 
 class R3rChild {
-  constructor(private readonly acts: R3rActs) {}
+  constructor(private readonly acts: FlakyActs) {}
   async run(x: string): Promise<string> {
     bump(`child:${x}`);
     return this.acts.steady(`child-${x}`);
@@ -41,7 +19,7 @@ defineWorkflow(R3rChild, { name: 'R3rChild' });
 /** On failure: counter, progress, a signal, a child and an activity, then rethrows. */
 class R3rSaga {
   constructor(
-    private readonly acts: R3rActs,
+    private readonly acts: FlakyActs,
     private readonly child: R3rChild,
   ) {}
   async run(): Promise<string[]> {
@@ -65,7 +43,7 @@ defineWorkflow(R3rSaga, { name: 'R3rSaga' });
 /** An independent branch that finishes after the failure, with a counter, a signal, a child and an activity. */
 class R3rBranch {
   constructor(
-    private readonly acts: R3rActs,
+    private readonly acts: FlakyActs,
     private readonly child: R3rChild,
   ) {}
   async run(): Promise<unknown> {
@@ -87,7 +65,7 @@ defineWorkflow(R3rBranch, { name: 'R3rBranch' });
 
 /** Catches the failure, waits, and can be cancelled or time out. */
 class R3rCatchesThenWaits {
-  constructor(private readonly acts: R3rActs) {}
+  constructor(private readonly acts: FlakyActs) {}
   async run(): Promise<string> {
     try {
       await this.acts.flaky();
@@ -104,17 +82,14 @@ describe.each(DIALECTS)('revive cycles on %s', (dialect) => {
   let set: ExecutorSet;
   let inspector: Inspector | undefined;
   afterEach(async () => {
-    gate.open();
-    gate = new Gate();
-    broken = true;
-    for (const key of Object.keys(counts)) delete counts[key];
+    resetFlaky();
     await inspector?.close();
     inspector = undefined;
     await set?.dispose();
   });
 
   function instances() {
-    const acts = new R3rActs();
+    const acts = new FlakyActs();
     const child = new R3rChild(acts);
     return [acts, child, new R3rSaga(acts, child), new R3rBranch(acts, child), new R3rCatchesThenWaits(acts)];
   }
@@ -128,7 +103,7 @@ describe.each(DIALECTS)('revive cycles on %s', (dialect) => {
     expect(await finalStateOf(ex, id)).toBe('failed');
     for (let cycle = 0; cycle < 3; cycle++) {
       if (cycle % 2 === 0) await ex.retry(id);
-      else await ex.dlq.replay((await ex.dlq.list()).items.find((l) => l.executionId === id && l.name === 'R3rActs.flaky')!.id);
+      else await ex.dlq.replay((await ex.dlq.list()).items.find((l) => l.executionId === id && l.name === 'FlakyActs.flaky')!.id);
       expect(await finalStateOf(ex, id), `cycle ${cycle}`).toBe('failed');
       expect(await invariantProblems(inspector), `cycle ${cycle}`).toEqual([]);
       const info = await ex.getExecution(id);
@@ -138,7 +113,7 @@ describe.each(DIALECTS)('revive cycles on %s', (dialect) => {
         state: { comp: true },
       });
     }
-    broken = false;
+    fixFlaky();
     await ex.retry(id);
     expect(await finalStateOf(ex, id)).toBe('completed');
     expect((await ex.waitFor(id, { timeout: '1s' })).value).toEqual(['s:a', 'flaky-ok']);
@@ -160,12 +135,12 @@ describe.each(DIALECTS)('revive cycles on %s', (dialect) => {
     gate.open();
     expect(await finalStateOf(ex, id)).toBe('failed');
     for (let cycle = 0; cycle < 2; cycle++) {
-      await ex.dlq.replay((await ex.dlq.list()).items.find((l) => l.executionId === id && l.name === 'R3rActs.flaky')!.id);
+      await ex.dlq.replay((await ex.dlq.list()).items.find((l) => l.executionId === id && l.name === 'FlakyActs.flaky')!.id);
       expect(await finalStateOf(ex, id), `cycle ${cycle}`).toBe('failed');
       expect(await invariantProblems(inspector), `cycle ${cycle}`).toEqual([]);
     }
-    broken = false;
-    await ex.dlq.replay((await ex.dlq.list()).items.find((l) => l.executionId === id && l.name === 'R3rActs.flaky')!.id);
+    fixFlaky();
+    await ex.dlq.replay((await ex.dlq.list()).items.find((l) => l.executionId === id && l.name === 'FlakyActs.flaky')!.id);
     expect(await finalStateOf(ex, id)).toBe('completed');
     expect((await ex.waitFor(id, { timeout: '1s' })).value).toEqual(['flaky-ok', 's:s:child-g:one-one']);
     expect(counts).toEqual({ flaky: 4, 'gated:one': 1, 'child:g:one-one': 1, 'steady:child-g:one-one': 1, 'steady:s:child-g:one-one': 1 });
@@ -204,8 +179,8 @@ describe.each(DIALECTS)('revive cycles on %s', (dialect) => {
     expect(await finalStateOf(ex, 'x'.length ? id : id, '3s')).toBe('still running'); // waits for 'sig' in the catch
     await ex.sendSignal(id, 'sig', 'one');
     expect(await finalStateOf(ex, id)).toBe('failed');
-    broken = false;
-    const letter = (await ex.dlq.list()).items.find((l) => l.name === 'R3rActs.flaky')!;
+    fixFlaky();
+    const letter = (await ex.dlq.list()).items.find((l) => l.name === 'FlakyActs.flaky')!;
     await ex.dlq.replay(letter.id);
     // the retried step succeeds: the run completes. Meanwhile both are refused.
     const again = await errorOf(() => ex.retry(id)).catch((e) => e);

@@ -455,30 +455,20 @@ export class Worker implements RunHost {
       void this.store.releaseExecution({ executionId: execution.id, owner: execution.claimedBy.owner, epoch: 1 }, this.clock.now()).catch(() => undefined);
       return;
     }
+    const { claimedBy, ...fields } = execution;
     this.startRun(
       {
-        id: execution.id,
-        workflowName: execution.workflowName,
+        ...fields,
         state: 'running',
-        args: execution.args,
         result: null,
         error: null,
-        queue: execution.queue,
-        priority: execution.priority,
-        tags: execution.tags,
-        parentId: execution.parentId,
-        parentPosition: execution.parentPosition,
-        idempotencyKey: execution.idempotencyKey,
-        createdAt: execution.createdAt,
         updatedAt: execution.createdAt,
         startedAt: execution.createdAt,
         finishedAt: null,
-        deadlineAt: execution.deadlineAt,
-        maxDurationMs: execution.maxDurationMs,
         wakeAt: null,
-        leaseOwner: execution.claimedBy.owner,
+        leaseOwner: claimedBy.owner,
         leaseEpoch: 1,
-        leaseExpiresAt: execution.claimedBy.leaseExpiresAt,
+        leaseExpiresAt: claimedBy.leaseExpiresAt,
         recoveries: 0,
         progress: null,
         counters: null,
@@ -687,9 +677,7 @@ export class Worker implements RunHost {
     const fence = { stepId: step.id, owner: this.ownerId, epoch: step.leaseEpoch };
     if (completion!.kind === 'completed' && !completion!.cache && holder && !holder.ended) {
       // The workflow runs here: it gets the result now, and records it with its next journal write.
-      if (this.attempts.get(step.id) === attempt) this.attempts.delete(step.id);
-      if (this.suspectRunning === step.id) this.suspectRunning = undefined;
-      if (step.maxConcurrent !== null) this.hints.activities = true;
+      this.attemptFinished(attempt, step.executionId);
       holder.completeLocally(step, { fence, result: completion!.result, finishedAt: now });
       this.poke();
       return;
@@ -729,16 +717,17 @@ export class Worker implements RunHost {
     this.poke();
   }
 
-  private afterCompletion(completion: StepCompletion, stillOwned: boolean): void {
-    const waiter = this.completionWaiters.get(completion.fence.stepId);
-    this.completionWaiters.delete(completion.fence.stepId);
-    if (!waiter) return;
-    const { attempt, run } = waiter;
-    if (this.attempts.get(attempt.step.id) === attempt) {
-      this.attempts.delete(attempt.step.id);
+  /**
+   * An attempt's outcome is known: its slot is free, unless its body ignored the timeout's AbortSignal
+   * and still runs (then the slot stays taken until the body returns).
+   */
+  private attemptFinished(attempt: RunningAttempt, executionId: string): void {
+    const { step } = attempt;
+    if (this.attempts.get(step.id) === attempt) {
+      this.attempts.delete(step.id);
       if (!attempt.bodyDone) {
         this.lingering.add(attempt);
-        this.logger.warn(`Activity ${attempt.step.name} (execution ${completion.executionId}) ignored its AbortSignal after its timeout; its slot stays taken until it returns`);
+        this.logger.warn(`Activity ${step.name} (execution ${executionId}) ignored its AbortSignal after its timeout; its slot stays taken until it returns`);
         void attempt.bodySettled.then(() => {
           this.lingering.delete(attempt);
           this.hints.activities = true;
@@ -746,9 +735,17 @@ export class Worker implements RunHost {
         });
       }
     }
-    if (this.suspectRunning === attempt.step.id) this.suspectRunning = undefined;
+    if (this.suspectRunning === step.id) this.suspectRunning = undefined;
     // A capped activity finishing frees a cluster-wide slot another pending step may take.
-    if (attempt.step.maxConcurrent !== null) this.hints.activities = true;
+    if (step.maxConcurrent !== null) this.hints.activities = true;
+  }
+
+  private afterCompletion(completion: StepCompletion, stillOwned: boolean): void {
+    const waiter = this.completionWaiters.get(completion.fence.stepId);
+    this.completionWaiters.delete(completion.fence.stepId);
+    if (!waiter) return;
+    const { attempt, run } = waiter;
+    this.attemptFinished(attempt, completion.executionId);
     if (!stillOwned) {
       this.logger.warn(`Step ${attempt.step.name} #${attempt.step.position} of execution ${completion.executionId}: this worker no longer owns it (lease expired and it was reclaimed); its outcome is dropped`);
       return;
