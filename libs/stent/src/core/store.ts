@@ -42,7 +42,8 @@ export interface ExecutionRecord {
 export type StepKind = 'activity' | 'sleep' | 'signal' | 'child' | 'value';
 export type StepState = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
 
-export interface StepRecord {
+/** A durable call as the workflow makes it: what a new step and a recorded one both carry. */
+export interface StepCall {
   id: string;
   executionId: string;
   position: number;
@@ -50,9 +51,6 @@ export interface StepRecord {
   name: string;
   args: string | null;
   state: StepState;
-  result: string | null;
-  error: string | null;
-  attempts: number;
   retryPolicy: RetryPolicy | null;
   timeoutMs: number | null;
   queue: string;
@@ -61,16 +59,22 @@ export interface StepRecord {
   maxConcurrent: number | null;
   availableAt: number;
   fireAt: number | null;
+  createdAt: number;
+  /** The workflow's turn when it made this call. */
+  callTurn: number;
+}
+
+export interface StepRecord extends StepCall {
+  result: string | null;
+  error: string | null;
+  attempts: number;
   leaseOwner: string | null;
   leaseEpoch: number;
   leaseExpiresAt: number | null;
   recoveries: number;
-  createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
   childExecutionId: string | null;
-  /** The workflow's turn when it made this call. */
-  callTurn: number;
   /** When the workflow was handed this step's outcome, if that order was recorded (see DeliveryRecord). */
   deliveredTurn: number | null;
   deliveredSeq: number | null;
@@ -120,27 +124,9 @@ export interface NewExecution {
   claimedBy?: { owner: string; leaseExpiresAt: number };
 }
 
-export interface NewStep {
-  id: string;
-  executionId: string;
-  position: number;
-  kind: StepKind;
-  name: string;
-  args: string | null;
-  state: StepState;
+export interface NewStep extends StepCall {
   result?: string | null;
   error?: string | null;
-  retryPolicy: RetryPolicy | null;
-  timeoutMs: number | null;
-  queue: string;
-  priority: number;
-  tags: string[];
-  maxConcurrent: number | null;
-  availableAt: number;
-  fireAt: number | null;
-  createdAt: number;
-  /** The workflow's turn when it made this call. */
-  callTurn: number;
   childExecutionId?: string | null;
   /** A child execution created in the same transaction (kind 'child'). */
   child?: NewExecution;
