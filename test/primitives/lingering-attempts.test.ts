@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
+import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
 
 let running = 0;
 let maxRunning = 0;
@@ -92,6 +93,19 @@ describe.each(DIALECTS)('slots, caps and final states under timeouts and cancels
     const id = await harness.executor.dispatch(FanCapped, [3]);
     await harness.executor.waitFor(id, { timeout: '20s' });
     expect(cappedMax).toBeLessThanOrEqual(1);
+  });
+
+  it('an activity that returns in time frees its slot and is not reported as ignoring its AbortSignal', async () => {
+    const set = await ExecutorSet.create(dialect);
+    try {
+      const acts = new Racer();
+      const executor = await set.executor([acts, new RaceFlow(acts)], { ...QUICK_WORKER, concurrency: 1 });
+      const ids = await Promise.all([executor.dispatch(RaceFlow, []), executor.dispatch(RaceFlow, [])]);
+      for (const id of ids) expect((await executor.waitFor(id, { timeout: '10s' })).value).toBe('qq');
+      expect(set.logger.lines.filter((line) => line.level !== 'log')).toEqual([]);
+    } finally {
+      await set.dispose();
+    }
   });
 
   it('cancel racing completion: the final state never changes afterwards and matches the result', async () => {

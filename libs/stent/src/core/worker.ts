@@ -615,13 +615,17 @@ export class Worker implements RunHost {
           resolve({ ok: false, error });
         }, step.timeoutMs);
       }
+      // bodyDone is set before the outcome is handed on, so whoever handles the outcome knows the body returned.
       attempt.bodySettled = scopeStorage.run(scope, body).then(
-        (value) => resolve({ ok: true, value }),
-        (error: unknown) => resolve({ ok: false, error }),
+        (value) => {
+          attempt.bodyDone = true;
+          resolve({ ok: true, value });
+        },
+        (error: unknown) => {
+          attempt.bodyDone = true;
+          resolve({ ok: false, error });
+        },
       );
-      attempt.bodySettled = attempt.bodySettled.then(() => {
-        attempt.bodyDone = true;
-      });
     });
     attempt.done = outcome.then((result) => {
       if (timer) clearTimeout(timer);
