@@ -1,4 +1,4 @@
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from './errors/index.js';
 import { parseOptionalDuration } from './duration.js';
 import { currentWorkflowScope } from './context.js';
 import { resolveRetryPolicy, type RetryPolicy } from './retry-policy.js';

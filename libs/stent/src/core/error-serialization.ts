@@ -1,4 +1,4 @@
-import * as stentErrors from './errors.js';
+import * as stentErrors from './errors/index.js';
 
 /** An error as stored: its class name, message, stack and own enumerable fields. */
 export interface SerializedError {
@@ -70,9 +70,14 @@ export function deserializeError(data: SerializedError): Error {
   }
   if (data.fields) {
     for (const [key, value] of Object.entries(data.fields)) {
+      // Defined, not assigned: a stored field may share its name with an accessor of the class.
       if (key === 'name') Object.defineProperty(error, 'name', { value, writable: true, configurable: true, enumerable: false });
-      else (error as unknown as Record<string, unknown>)[key] = value;
+      else Object.defineProperty(error, key, { value, writable: true, configurable: true, enumerable: true });
     }
+  }
+  // Errors stored before codes existed get their class's code back.
+  if (error instanceof stentErrors.StentError && !Object.hasOwn(error, 'code')) {
+    Object.defineProperty(error, 'code', { value: (errorClass as unknown as typeof stentErrors.StentError).code, writable: true, configurable: true, enumerable: true });
   }
   if (data.cause) Object.defineProperty(error, 'cause', { value: deserializeError(data.cause), writable: true, configurable: true, enumerable: false });
   return error;

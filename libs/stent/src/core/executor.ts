@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from './clock.js';
 import { checkRouting, getWorkflowDefinition, type AnyClass } from './definitions.js';
 import { parseDuration, parseOptionalDuration, type Duration } from './duration.js';
-import { ActivityFailedError, ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WaitTimeoutError, WorkflowCancelledError } from './errors.js';
+import { ActivityFailedError, ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WaitTimeoutError, WorkflowCancelledError } from './errors/index.js';
 import { StentEvents } from './events.js';
 import { stderrLogger, type StentLogger } from './logger.js';
 import type { DispatchOptions } from './options.js';

@@ -1,4 +1,4 @@
-export * from './errors.js';
+export * from './errors/index.js';
 export * from './duration.js';
 export * from './result.js';
 export * from './retry-policy.js';

@@ -1,4 +1,4 @@
-import { StentError, WorkflowCancelledError, WorkflowTimedOutError } from './errors.js';
+import { StentError, WorkflowCancelledError, WorkflowTimedOutError } from './errors/index.js';
 import { Result, type ExecutionState } from './result.js';
 import { decode, decodeError } from './serialization.js';
 

@@ -1,4 +1,4 @@
-import { DuplicateNameError, ConfigurationError, UnknownWorkflowError } from './errors.js';
+import { DuplicateNameError, ConfigurationError, UnknownWorkflowError } from './errors/index.js';
 import {
   getActivityDefinition,
   getWorkflowDefinition,

@@ -1,4 +1,4 @@
-import { SerializationError } from './errors.js';
+import { SerializationError } from './errors/index.js';
 import { Result } from './result.js';
 import { deserializeError, serializeError, type SerializedError } from './error-serialization.js';
 

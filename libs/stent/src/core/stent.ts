@@ -1,7 +1,7 @@
 import { currentActivityScope, currentWorkflowScope, type ActivityScope, type WorkflowScope } from './context.js';
 import { durableMethodOf } from './definitions.js';
 import { parseDuration, parseOptionalDuration, type Duration } from './duration.js';
-import { ConfigurationError, NotInWorkflowError } from './errors.js';
+import { ConfigurationError, NotInWorkflowError } from './errors/index.js';
 
 function workflowScope(what: string): WorkflowScope {
   const scope = currentWorkflowScope();

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { createHash, randomUUID } from 'node:crypto';
 import { scopeStorage, type ActivityScope } from './context.js';
 import { parseDuration, type Duration } from './duration.js';
-import { ActivityTimeoutError, ConfigurationError, ExecutionFinishedError, SerializationError, WorkflowCancelledError, WorkflowTimedOutError } from './errors.js';
+import { ActivityTimeoutError, ConfigurationError, ExecutionFinishedError, SerializationError, WorkflowCancelledError, WorkflowTimedOutError } from './errors/index.js';
 import type { Clock } from './clock.js';
 import type { StentEvents } from './events.js';
 import type { StentLogger } from './logger.js';

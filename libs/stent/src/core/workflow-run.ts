@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { scopeStorage, type WorkflowScope } from './context.js';
 import type { ResolvedActivityOptions, WorkflowDefinition } from './definitions.js';
-import { ActivityFailedError, ConfigurationError, NonDeterminismError, SignalTimeoutError, StentError, WorkflowTimedOutError } from './errors.js';
+import { ActivityFailedError, ConfigurationError, NonDeterminismError, SignalTimeoutError, StentError, WorkflowTimedOutError } from './errors/index.js';
 import { decode, decodeError, encode, encodeError } from './serialization.js';
 import type { DeliveryRecord, ExecutionFence, ExecutionRecord, LocalCompletion, NewStep, StepCompletion, StepEffect, StepKind, StepRecord } from './store.js';
 import type { RunHost } from './run-host.js';

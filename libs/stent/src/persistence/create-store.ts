@@ -75,6 +75,9 @@ function dataSourceOptions(database: StentDatabaseOptions): DataSourceOptions {
 
 /** The database cannot be reached at start and retrying for `connectTimeout` did not help. */
 export class DatabaseUnavailableError extends StentError {
+  static override readonly code = 'STENT_DATABASE_UNAVAILABLE';
+  static override readonly category = 'unavailable' as const;
+
   constructor(
     readonly attempts: number,
     cause: unknown,

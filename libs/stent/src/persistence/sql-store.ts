@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError, DeadLetterNotFoundError, encodeError, ExecutionFinishedError, ExecutionNotFoundError, StentError, WorkflowCancelledError, type RetryPolicy } from '../core/index.js';
+import { ConfigurationError, DeadLetterNotFoundError, encodeError, ExecutionExistsError, ExecutionFinishedError, ExecutionNotFoundError, StentError, WorkflowCancelledError, type RetryPolicy } from '../core/index.js';
 import type {
   ClaimFilter,
   DeadLetterRecord,
@@ -267,7 +267,7 @@ export class SqlStore implements StentStore {
         result = await run(this.client);
       }
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ConfigurationError(`An execution with id '${execution.id}' already exists`);
+      if (isUniqueViolation(error)) throw new ExecutionExistsError(execution.id);
       throw error;
     }
     if (result.created && transaction === undefined && !result.claimed) this.bus.publish({ type: 'work' });
