@@ -1,4 +1,5 @@
 export * from './errors/index.js';
+export { checkName, checkSchemaName, NAME_LIMITS } from './names.js';
 export * from './duration.js';
 export * from './result.js';
 export * from './retry-policy.js';

@@ -1,6 +1,7 @@
 import type { DataSource, MigrationInterface } from 'typeorm';
 import { StentInitialSchema1732500000000 } from './migrations/1732500000000-stent-initial-schema.js';
 import { StentDeliveryOrder1733000000000 } from './migrations/1733000000000-stent-delivery-order.js';
+import { checkSchemaName } from '../core/index.js';
 import type { TableNames } from './table-names.js';
 
 /** Stent's migrations in order. Also usable in an application's own TypeORM migrations list. */
@@ -14,6 +15,8 @@ export function stentMigrations(schema?: string): MigrationInterface[] {
  * PostgreSQL serialises them with an advisory lock, SQLite with its write lock.
  */
 export async function runStentMigrations(dataSource: DataSource, tables: TableNames, schema?: string): Promise<string[]> {
+  // The schema name is written into statements (CREATE SCHEMA, the tables' names), never bound.
+  checkSchemaName(schema);
   const postgres = dataSource.options.type === 'postgres';
   const runner = dataSource.createQueryRunner();
   const applied: string[] = [];

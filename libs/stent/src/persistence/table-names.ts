@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../core/index.js';
+import { checkSchemaName } from '../core/index.js';
 
 /** Stent's table names, optionally inside a PostgreSQL schema. All are prefixed `stent_`. */
 export interface TableNames {
@@ -14,9 +14,7 @@ export interface TableNames {
 }
 
 export function tableNames(schema?: string): TableNames {
-  if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) {
-    throw new ConfigurationError(`Invalid schema name '${schema}': use letters, digits and underscores`);
-  }
+  checkSchemaName(schema);
   const q = (name: string) => (schema ? `"${schema}"."${name}"` : name);
   return {
     prefix: 'stent_',

@@ -1,11 +1,23 @@
 import { ConfigurationError } from './configuration.error.js';
 
 /** What kind of name was refused. */
-export type NameKind = 'workflow' | 'activity' | 'queue' | 'tag' | 'schema';
+export type NameKind = 'workflow' | 'activity' | 'queue' | 'tag' | 'signal' | 'execution id' | 'idempotency key' | 'schema';
+
+const LABELS: Record<NameKind, string> = {
+  workflow: 'workflow name',
+  activity: 'activity name',
+  queue: 'queue name',
+  tag: 'tag',
+  signal: 'signal name',
+  'execution id': 'execution id',
+  'idempotency key': 'idempotency key',
+  schema: 'schema name',
+};
 
 /**
- * A durable name, queue, tag or schema name the database could not store or match as given (too
- * long for its column, a character one of the databases refuses, ...). Refused where it is declared.
+ * A durable name, queue, tag, signal name, execution id, idempotency key or schema name the databases
+ * could not store (or match) as given: too long for its column, a character one of them refuses, ...
+ * Refused where it is declared, before it can reach a statement shared with other work.
  */
 export class InvalidNameError extends ConfigurationError {
   static override readonly code = 'STENT_INVALID_NAME';
@@ -15,6 +27,7 @@ export class InvalidNameError extends ConfigurationError {
     readonly value: string,
     readonly reason: string,
   ) {
-    super(`Invalid ${kind} name ${JSON.stringify(value)}: ${reason}`);
+    const shown = value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}...` : JSON.stringify(value);
+    super(`Invalid ${LABELS[kind]} ${shown}: ${reason}`);
   }
 }
