@@ -1,4 +1,5 @@
-import { ConfigurationError } from './errors/index.js';
+import { ConfigurationError, InvalidNameError } from './errors/index.js';
+import { checkName, NAME_LIMITS } from './names.js';
 import { parseOptionalDuration } from './duration.js';
 import { currentWorkflowScope } from './context.js';
 import { resolveRetryPolicy, type RetryPolicy } from './retry-policy.js';
@@ -66,17 +67,19 @@ const LIFECYCLE_METHODS = new Set([
   'onApplicationShutdown',
 ]);
 
-/** Refuses routing options no worker could ever match (an empty queue, tags that are not a list of strings). */
+/**
+ * Refuses routing options no worker could ever match or the database could not store (an empty or
+ * over-long queue, tags that are not a list of names).
+ */
 export function checkRouting(what: string, options: { queue?: string; priority?: number; tags?: string[]; maxConcurrent?: number }): void {
-  if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue === '')) {
-    throw new ConfigurationError(`${what}: queue must be a non-empty string`);
-  }
+  if (options.queue !== undefined) checkName('queue', options.queue);
   if (options.priority !== undefined && !Number.isInteger(options.priority)) {
     throw new ConfigurationError(`${what}: priority must be an integer`);
   }
   if (options.tags !== undefined && (!Array.isArray(options.tags) || options.tags.some((t) => typeof t !== 'string'))) {
     throw new ConfigurationError(`${what}: tags must be an array of strings`);
   }
+  for (const tag of options.tags ?? []) checkName('tag', tag);
   if (options.maxConcurrent !== undefined && (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1)) {
     throw new ConfigurationError(`${what}: maxConcurrent must be a whole number >= 1`);
   }
@@ -100,6 +103,18 @@ export function setActivityMethodOptions(prototype: object, methodName: string, 
   const existing: Map<string, ActivityOptions> = (prototype as Record<symbol, Map<string, ActivityOptions>>)[METHOD_OPTIONS] ?? new Map();
   existing.set(methodName, options);
   Object.defineProperty(prototype, METHOD_OPTIONS, { value: existing, configurable: true });
+}
+
+/** The activity's durable name fits its columns, and so does the cache key built from it (name:version:sha256). */
+function checkActivityName(definition: ActivityMethodDefinition): void {
+  checkName('activity', definition.name);
+  const cache = definition.cache;
+  if (cache && !cache.key) {
+    const keyLength = [...definition.name].length + 1 + [...cache.version].length + 1 + 64;
+    if (keyLength > NAME_LIMITS.activity) {
+      throw new InvalidNameError('activity', definition.name, `with version '${cache.version}' its cache key would be ${keyLength} characters long; at most ${NAME_LIMITS.activity} fit (shorten the name or give a key function)`);
+    }
+  }
 }
 
 function publicMethodNames(prototype: object): string[] {
@@ -136,6 +151,7 @@ export function defineActivity(target: AnyClass, options: ActivityOptions = {}):
       tags: own.tags ?? options.tags ?? [],
       cache: cachePolicy(own, options),
     };
+    checkActivityName(definition);
     const wrapper = function durableActivity(this: unknown, ...args: unknown[]): unknown {
       const scope = currentWorkflowScope();
       if (scope) return scope.callActivity(definition, args);
@@ -162,6 +178,7 @@ export function defineWorkflow(target: AnyClass, options: WorkflowOptions = {}):
   const original = prototype['run'];
   if (typeof original !== 'function') throw new ConfigurationError(`Workflow class ${target.name} must have a run() method`);
   const name = options.name ?? target.name;
+  checkName('workflow', name);
   const definition: WorkflowDefinition = {
     target,
     name,

@@ -6,6 +6,7 @@ import { ActivityFailedError, ConfigurationError, ExecutionFinishedError, Execut
 import { StentEvents } from './events.js';
 import { stderrLogger, type StentLogger } from './logger.js';
 import type { DispatchOptions } from './options.js';
+import { checkName } from './names.js';
 import { Registry } from './registry.js';
 import { Result, isFinalState, type ExecutionState } from './result.js';
 import { decode, decodeError, encode, encodeError } from './serialization.js';
@@ -166,12 +167,8 @@ export class StentExecutor {
     const maxDuration = parseOptionalDuration(options.maxDuration) ?? maxDurationMs;
     if (options === null || typeof options !== 'object') throw new ConfigurationError(`dispatch(${name}): options must be an object`);
     checkRouting(`dispatch(${name})`, options);
-    if (options.executionId !== undefined && (typeof options.executionId !== 'string' || options.executionId === '')) {
-      throw new ConfigurationError('dispatch: executionId must be a non-empty string');
-    }
-    if (options.idempotencyKey !== undefined && (typeof options.idempotencyKey !== 'string' || options.idempotencyKey === '')) {
-      throw new ConfigurationError('dispatch: idempotencyKey must be a non-empty string');
-    }
+    if (options.executionId !== undefined) checkName('execution id', options.executionId);
+    if (options.idempotencyKey !== undefined) checkName('idempotency key', options.idempotencyKey);
     const encodedArgs = encode(args, `${name}(args)`);
     const now = this.clock.now();
     const wakeAt = now + delayMs;
@@ -272,7 +269,7 @@ export class StentExecutor {
   /** Delivers a signal to a running (or not yet started) execution; kept until the workflow waits for it. */
   async sendSignal(executionId: string, name: string, payload?: unknown): Promise<void> {
     if (typeof executionId !== 'string' || executionId === '') throw new ExecutionNotFoundError(String(executionId));
-    if (typeof name !== 'string' || name === '') throw new ConfigurationError('sendSignal: the signal name must be a non-empty string');
+    checkName('signal', name);
     const encoded = encode(payload, `signal '${name}'`);
     await this.store.sendSignal(executionId, name, encoded, this.clock.now());
   }

@@ -2,6 +2,7 @@ import { currentActivityScope, currentWorkflowScope, type ActivityScope, type Wo
 import { durableMethodOf } from './definitions.js';
 import { parseDuration, parseOptionalDuration, type Duration } from './duration.js';
 import { ConfigurationError, NotInWorkflowError } from './errors/index.js';
+import { checkName } from './names.js';
 
 function workflowScope(what: string): WorkflowScope {
   const scope = currentWorkflowScope();
@@ -19,7 +20,7 @@ export const Stent = {
 
   /** Waits for a signal sent with executor.sendSignal; throws SignalTimeoutError after `timeout`. */
   waitForSignal<T = unknown>(name: string, options: { timeout?: Duration } = {}): Promise<T> {
-    if (typeof name !== 'string' || name === '') throw new ConfigurationError('Stent.waitForSignal: the signal name must be a non-empty string');
+    checkName('signal', name);
     const timeoutMs = parseOptionalDuration(options.timeout);
     return workflowScope('Stent.waitForSignal').waitForSignal(name, timeoutMs) as Promise<T>;
   },

@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { createHash, randomUUID } from 'node:crypto';
 import { scopeStorage, type ActivityScope } from './context.js';
 import { parseDuration, type Duration } from './duration.js';
+import { checkRouting } from './definitions.js';
+import { checkName } from './names.js';
 import { ActivityTimeoutError, ConfigurationError, ExecutionFinishedError, SerializationError, WorkflowCancelledError, WorkflowTimedOutError } from './errors/index.js';
 import type { Clock } from './clock.js';
 import type { StentEvents } from './events.js';
@@ -70,6 +72,8 @@ function settingsFrom(options: WorkerOptions): Settings {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigurationError(`worker.concurrency must be a whole number >= 1, got ${concurrency}`);
   const queues = options.queues ?? ['default'];
   if (!Array.isArray(queues) || queues.length === 0) throw new ConfigurationError('worker.queues must list at least one queue');
+  for (const queue of queues) checkName('queue', queue);
+  checkRouting('worker', { tags: options.tags });
   return {
     concurrency,
     queues,
