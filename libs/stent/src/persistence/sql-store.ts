@@ -26,6 +26,7 @@ import type { SqlClient, SqlExecutor } from './clients/sql-client.js';
 import { externalExecutor } from './clients/postgres-client.js';
 import type { WakeBus } from './wake-bus.js';
 import type { TableNames } from './table-names.js';
+import { tagMatch } from './tag-match.js';
 
 type Row = Record<string, unknown>;
 
@@ -212,11 +213,9 @@ export class SqlStore implements StentStore {
     return `${column} IN (SELECT value FROM json_each(?))`;
   }
 
-  /** Tasks carrying at least one of the worker's tags (no filter when it has none). */
+  /** Tasks carrying at least one of the worker's tags, exactly (no filter when it has none). */
   private tagFilter(tags: string[], params: unknown[], column = 'tags'): string {
-    if (tags.length === 0) return '1 = 1';
-    params.push(...tags.map((tag) => `%${JSON.stringify(tag)}%`));
-    return `(${tags.map(() => `${column} LIKE ?`).join(' OR ')})`;
+    return tagMatch(this.client.dialect, column, tags, params);
   }
 
   private get skipLocked(): string {
@@ -357,8 +356,7 @@ export class SqlStore implements StentStore {
       params.push(filter.queue);
     }
     if (filter.tag !== undefined) {
-      where.push('tags LIKE ?');
-      params.push(`%${JSON.stringify(filter.tag)}%`);
+      where.push(this.tagFilter([filter.tag], params));
     }
     if (filter.createdAfter !== undefined) {
       where.push('created_at >= ?');
