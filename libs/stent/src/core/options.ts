@@ -40,7 +40,10 @@ export interface WorkflowOptions extends RoutingOptions {
 export interface DispatchOptions extends RoutingOptions {
   /** Start no earlier than this from now. */
   delay?: Duration;
-  /** A second dispatch with the same key returns the first execution's id. */
+  /**
+   * A second dispatch of the same workflow with the same key returns the first execution's id (its
+   * arguments win); the key with another workflow is an IdempotencyConflictError.
+   */
   idempotencyKey?: string;
   maxDuration?: Duration;
   /** Use this id for the new execution (must be unique). */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError, DeadLetterNotFoundError, encodeError, ExecutionExistsError, ExecutionFinishedError, ExecutionNotFoundError, StentError, WorkflowCancelledError, type RetryPolicy } from '../core/index.js';
+import { ConfigurationError, DeadLetterNotFoundError, encodeError, ExecutionExistsError, ExecutionFinishedError, ExecutionNotFoundError, IdempotencyConflictError, StentError, WorkflowCancelledError, type RetryPolicy } from '../core/index.js';
 import type {
   ClaimFilter,
   DeadLetterRecord,
@@ -251,9 +251,15 @@ export class SqlStore implements StentStore {
     const run = async (tx: SqlExecutor) => {
       const inserted = await this.insertExecution(tx, execution);
       if (inserted.created) return { id: execution.id, created: true, claimed: inserted.claimed };
-      const existing = await tx.query<{ id: string }>(`SELECT id FROM ${this.t.executions} WHERE idempotency_key = ?`, [execution.idempotencyKey]);
-      if (!existing[0]) throw new StentError(`Could not create execution '${execution.id}'`);
-      return { id: existing[0].id, created: false, claimed: false };
+      const [existing] = await tx.query<{ id: string; workflow_name: string }>(`SELECT id, workflow_name FROM ${this.t.executions} WHERE idempotency_key = ?`, [
+        execution.idempotencyKey,
+      ]);
+      if (!existing) throw new StentError(`Could not create execution '${execution.id}'`);
+      // A key is scoped to its workflow: the first dispatch's arguments win, another workflow's is refused.
+      if (existing.workflow_name !== execution.workflowName) {
+        throw new IdempotencyConflictError(execution.idempotencyKey!, existing.id, existing.workflow_name, execution.workflowName);
+      }
+      return { id: existing.id, created: false, claimed: false };
     };
     let result: { id: string; created: boolean; claimed: boolean };
     try {

@@ -8,6 +8,7 @@ export { UnknownActivityError } from './unknown-activity.error.js';
 export { DuplicateNameError } from './duplicate-name.error.js';
 export { ExecutionNotFoundError } from './execution-not-found.error.js';
 export { ExecutionExistsError } from './execution-exists.error.js';
+export { IdempotencyConflictError } from './idempotency-conflict.error.js';
 export { ExecutionFinishedError } from './execution-finished.error.js';
 export { DeadLetterNotFoundError } from './dead-letter-not-found.error.js';
 export { WaitTimeoutError } from './wait-timeout.error.js';
