@@ -3,16 +3,24 @@ import { Result } from './result.js';
 import { deserializeError, serializeError, type SerializedError } from './error-serialization.js';
 
 /**
- * Values that cross the database (arguments, results, signal payloads) are stored as JSON.
- * Dates, errors, Results and `undefined` survive the round trip; anything that would be
- * silently lost (functions, symbols, bigints, cycles, Maps, Sets, ...) is refused up front.
+ * Values that cross the database (arguments, results, signal payloads, progress, state) are stored as
+ * JSON. Dates, errors, Results and `undefined` survive the round trip as objects tagged with a `__stent`
+ * key; anything that would be silently lost (functions, symbols, bigints, cycles, Maps, Sets, ...) is
+ * refused up front. A user object that has a `__stent` key of its own is stored wrapped (tag 'object'),
+ * so no user value can ever read back as an engine value: only the encoder writes a bare tag.
  */
 const TAG = '__stent';
 type Tagged =
   | { [TAG]: 'undefined' }
   | { [TAG]: 'date'; iso: string }
   | { [TAG]: 'error'; error: SerializedError }
-  | { [TAG]: 'result'; ok: boolean; value?: unknown; error?: unknown };
+  | { [TAG]: 'result'; ok: boolean; value?: unknown; error?: unknown }
+  | { [TAG]: 'object'; entries: Record<string, unknown> };
+
+/** Own properties built by definition, so a key named '__proto__' stays an ordinary key. */
+function objectOf(entries: Array<[string, unknown]>): Record<string, unknown> {
+  return Object.fromEntries(entries);
+}
 
 const REFUSED_INSTANCES: Array<[abstract new (...args: never[]) => unknown, string]> = [
   [Map, 'a Map (convert it with Object.fromEntries)'],
@@ -53,12 +61,12 @@ export function toStorable(value: unknown, path = '$', seen: Set<object> = new S
     if (ArrayBuffer.isView(object)) throw new SerializationError(path, 'binary data (encode it as base64)');
     const withJson = object as { toJSON?: () => unknown };
     if (typeof withJson.toJSON === 'function') return toStorable(withJson.toJSON(), path, seen);
-    const out: Record<string, unknown> = {};
+    const entries: Array<[string, unknown]> = [];
     for (const [key, item] of Object.entries(object)) {
-      if (item === undefined) continue;
-      out[key] = toStorable(item, `${path}.${key}`, seen);
+      if (item !== undefined) entries.push([key, toStorable(item, `${path}.${key}`, seen)]);
     }
-    return out;
+    const out = objectOf(entries);
+    return Object.hasOwn(out, TAG) ? { [TAG]: 'object', entries: out } : out;
   } finally {
     seen.delete(object);
   }
@@ -68,7 +76,7 @@ export function fromStorable(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(fromStorable);
   const record = value as Record<string, unknown>;
-  const tag = record[TAG];
+  const tag = Object.hasOwn(record, TAG) ? record[TAG] : undefined;
   if (typeof tag === 'string') {
     const tagged = record as Tagged;
     switch (tagged[TAG]) {
@@ -80,11 +88,26 @@ export function fromStorable(value: unknown): unknown {
         return deserializeError(tagged.error);
       case 'result':
         return tagged.ok ? Result.ok(fromStorable(tagged.value)) : Result.error(fromStorable(tagged.error));
+      case 'object':
+        return fromEntries(tagged.entries);
     }
   }
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(record)) out[key] = fromStorable(item);
-  return out;
+  // Written before user objects with a '__stent' key were wrapped, or under a tag this version does not know.
+  return fromEntries(record);
+}
+
+/** Decodes each property of an object separately: its keys are the user's, never a tag. */
+function fromEntries(record: Record<string, unknown>): Record<string, unknown> {
+  return objectOf(Object.entries(record).map(([key, item]) => [key, fromStorable(item)]));
+}
+
+/**
+ * Reads a stored map of separately encoded values (custom state: each key set on its own), decoding
+ * each value on its own so a user key named '__stent' is just a key.
+ */
+export function decodeEntries(text: string | null | undefined): Record<string, unknown> {
+  if (text === null || text === undefined) return {};
+  return fromEntries(JSON.parse(text) as Record<string, unknown>);
 }
 
 export function encode(value: unknown, path = '$'): string {
