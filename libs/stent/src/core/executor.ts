@@ -9,7 +9,7 @@ import type { DispatchOptions } from './options.js';
 import { checkName } from './names.js';
 import { Registry } from './registry.js';
 import { Result, isFinalState, type ExecutionState } from './result.js';
-import { decode, decodeError, encode, encodeError } from './serialization.js';
+import { decode, decodeEntries, decodeError, encode, encodeError } from './serialization.js';
 import { finalOutcome } from './outcome.js';
 import type { ExecutionFilter, ExecutionRecord, NewExecution, Page, StentStore, StepRecord, DeadLetterRecord, WorkerRecord } from './store.js';
 import { Worker, type WorkerOptions } from './worker.js';
@@ -389,9 +389,9 @@ export class StentExecutor {
       state: record.state,
       args: decode(record.args) as unknown[],
       result: isFinalState(record.state) ? this.outcomeOf(record) : undefined,
-      progress: record.progress === null ? undefined : JSON.parse(record.progress),
+      progress: decode(record.progress),
       counters: record.counters === null ? {} : JSON.parse(record.counters),
-      customState: record.customState === null ? {} : JSON.parse(record.customState),
+      customState: decodeEntries(record.customState),
       queue: record.queue,
       priority: record.priority,
       tags: record.tags,

@@ -136,6 +136,7 @@ export interface NewStep extends StepCall {
   claimedBy?: { owner: string; leaseExpiresAt: number };
 }
 
+/** Progress and state values are encoded like every durable value (serialization's encode). */
 export type StepEffect =
   | { kind: 'progress'; value: string }
   | { kind: 'counter'; name: string; by: number }

@@ -321,8 +321,7 @@ export class WorkflowRun implements WorkflowScope {
   }
 
   setProgress(progress: unknown): void {
-    encode(progress, 'Stent.setProgress(progress)');
-    this.recordEffect('setProgress', { kind: 'progress', value: JSON.stringify(progress ?? null) });
+    this.recordEffect('setProgress', { kind: 'progress', value: encode(progress, 'Stent.setProgress(progress)') });
   }
 
   incrementCounter(name: string, by: number): void {
@@ -332,8 +331,7 @@ export class WorkflowRun implements WorkflowScope {
 
   setState(key: string, value: unknown): void {
     if (typeof key !== 'string' || key === '') throw new ConfigurationError('Stent.setState: the key must be a non-empty string');
-    encode(value, `Stent.setState('${key}')`);
-    this.recordEffect(`state:${key}`, { kind: 'state', key, value: JSON.stringify(value ?? null) });
+    this.recordEffect(`state:${key}`, { kind: 'state', key, value: encode(value, `Stent.setState('${key}')`) });
   }
 
   /** A change to the execution, taken as a journal position so a replay does not apply it twice. */
