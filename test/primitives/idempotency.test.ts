@@ -89,10 +89,11 @@ defineWorkflow(VersionedFlow);
 
 // ---- dispatch idempotencyKey -------------------------------------------------------------------------
 
+/** Counts its runs in a dependency (each execution runs on its own workflow object). */
 class Order {
-  runs = 0;
+  constructor(private readonly counter: { runs: number }) {}
   async run(what: string): Promise<string> {
-    this.runs++;
+    this.counter.runs++;
     return what;
   }
 }
@@ -235,8 +236,8 @@ describe.each(DIALECTS)('idempotency and caching on %s', (dialect) => {
   });
 
   it('dispatch with an idempotencyKey returns the existing execution id and runs it once', async () => {
-    const order = new Order();
-    harness = await createHarness(dialect, [order]);
+    const order = { runs: 0 };
+    harness = await createHarness(dialect, [new Order(order)]);
     const id = await harness.executor.dispatch(Order, ['first'], { idempotencyKey: 'order-1' });
     const again = await harness.executor.dispatch(Order, ['second'], { idempotencyKey: 'order-1' });
     expect(again).toBe(id);

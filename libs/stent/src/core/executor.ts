@@ -7,7 +7,7 @@ import { StentEvents } from './events.js';
 import { stderrLogger, type StentLogger } from './logger.js';
 import type { DispatchOptions } from './options.js';
 import { checkName } from './names.js';
-import { Registry } from './registry.js';
+import { Registry, registerItem } from './registry.js';
 import { Result, isFinalState, type ExecutionState } from './result.js';
 import { decode, decodeEntries, decodeError, encode, encodeError } from './serialization.js';
 import { finalOutcome } from './outcome.js';
@@ -113,9 +113,12 @@ export class StentExecutor {
     this.worker = options.worker === false ? null : new Worker(this.store, this.registry, this.clock, this.logger, this.events, options.worker ?? {});
   }
 
-  /** Registers instances of workflow and activity classes (what the Nest module does from discovery). */
-  register(...instances: object[]): this {
-    for (const instance of instances) this.registry.register(instance);
+  /**
+   * Registers instances of workflow and activity classes (what the Nest module does from discovery), or
+   * factories of them: a workflow registered by a factory runs each execution on a new object it makes.
+   */
+  register(...items: Array<object | (() => object)>): this {
+    for (const item of items) registerItem(this.registry, item);
     return this;
   }
 

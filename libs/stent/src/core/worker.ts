@@ -608,7 +608,7 @@ export class Worker implements RunHost {
         const stored = await this.store.lookupCache(cacheKey, this.clock.now());
         if (stored !== null) return { [CACHED]: stored };
       }
-      return registered.definition.original.apply(registered.instance, args);
+      return registered.body.apply(registered.instance, args);
     };
     let timer: NodeJS.Timeout | undefined;
     const outcome = new Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }>((resolve) => {

@@ -136,10 +136,11 @@ export class WorkflowRun implements WorkflowScope {
       void this.finish('failed', null, encodeError(error));
       return;
     }
-    const { definition, instance } = this.workflow;
     const promise = scopeStorage.run(this, () => {
       try {
-        return Promise.resolve(definition.original.apply(instance, args));
+        // Built outside the run's own calls but inside its scope: a constructor is workflow code too.
+        const target = this.workflow.create();
+        return Promise.resolve(this.workflow.run.apply(target, args));
       } catch (error) {
         return Promise.reject(error);
       }

@@ -1,8 +1,13 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { ConfigurationError, getActivityDefinition, getWorkflowDefinition, StentExecutor } from '../core/index.js';
+import { ConfigurationError, getWorkflowDefinition, StentExecutor } from '../core/index.js';
+import { constructorReplay, durableClassOf } from './provider-classes.js';
 
-/** Finds @Workflow and @Activity providers in every module and registers their instances. */
+/**
+ * Finds @Workflow and @Activity providers in every module (class providers, useValue, useFactory and
+ * providers replaced with overrideProvider) and registers their instances. A workflow runs each
+ * execution on a new object built like the provider was (see constructorReplay).
+ */
 @Injectable()
 export class StentExplorer implements OnModuleInit {
   private readonly logger = new Logger('Stent');
@@ -15,20 +20,17 @@ export class StentExplorer implements OnModuleInit {
   onModuleInit(): void {
     const seen = new Set<object>();
     for (const wrapper of this.discovery.getProviders()) {
-      const target = wrapper.metatype;
-      if (!target || typeof target !== 'function') continue;
-      const workflow = getWorkflowDefinition(target);
-      const activity = getActivityDefinition(target);
-      if (!workflow && !activity) continue;
+      const target = durableClassOf(wrapper);
+      if (!target) continue;
       if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
         throw new ConfigurationError(
-          `${target.name} is request-scoped or transient (or depends on something that is); durable ${workflow ? 'workflows' : 'activities'} run outside any request, so they must be singletons`,
+          `${target.name} is request-scoped or transient (or depends on something that is); durable ${getWorkflowDefinition(target) ? 'workflows' : 'activities'} run outside any request, so they must be singletons`,
         );
       }
       const instance = wrapper.instance as object | undefined;
-      if (!instance || seen.has(instance)) continue;
+      if (!instance || typeof instance !== 'object' || seen.has(instance)) continue;
       seen.add(instance);
-      this.executor.register(instance);
+      this.executor.registry.register(instance, { as: target, create: constructorReplay(wrapper) });
     }
     const { workflows, activities } = this.executor.registry.describe();
     this.logger.log(`Registered ${workflows.length} workflow(s) and ${activities.length} activit${activities.length === 1 ? 'y' : 'ies'}`);
