@@ -1,7 +1,7 @@
 import { ConfigurationError, InvalidNameError } from './errors/index.js';
 import { checkName, NAME_LIMITS } from './names.js';
 import { parseOptionalDuration } from './duration.js';
-import { currentWorkflowScope } from './context.js';
+import { routeDurableCall } from './context.js';
 import { resolveRetryPolicy, type RetryPolicy } from './retry-policy.js';
 import type { ActivityOptions, WorkflowOptions } from './options.js';
 
@@ -153,9 +153,11 @@ export function defineActivity(target: AnyClass, options: ActivityOptions = {}):
     };
     checkActivityName(definition);
     const wrapper = function durableActivity(this: unknown, ...args: unknown[]): unknown {
-      const scope = currentWorkflowScope();
-      if (scope) return scope.callActivity(definition, args);
-      return original.apply(this, args);
+      return routeDurableCall(
+        definition.name,
+        (scope) => scope.callActivity(definition, args),
+        () => original.apply(this, args),
+      );
     };
     Object.defineProperty(wrapper, 'name', { value: methodName });
     Object.defineProperty(wrapper, DURABLE_METHOD, { value: { kind: 'activity', name: definition.name, definition } });
@@ -189,9 +191,11 @@ export function defineWorkflow(target: AnyClass, options: WorkflowOptions = {}):
     original: original as (...args: unknown[]) => unknown,
   };
   const wrapper = function durableWorkflow(this: unknown, ...args: unknown[]): unknown {
-    const scope = currentWorkflowScope();
-    if (scope) return scope.callChild(definition, args);
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
+    return routeDurableCall(
+      `${name}.run`,
+      (scope) => scope.callChild(definition, args),
+      () => (original as (...a: unknown[]) => unknown).apply(this, args),
+    );
   };
   Object.defineProperty(wrapper, 'name', { value: 'run' });
   Object.defineProperty(wrapper, DURABLE_METHOD, { value: { kind: 'workflow', name } });

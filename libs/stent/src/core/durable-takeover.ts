@@ -1,4 +1,4 @@
-import { currentWorkflowScope, type WorkflowScope } from './context.js';
+import { routeDurableCall, type WorkflowScope } from './context.js';
 import { DURABLE_METHOD, type DurableMethodTag } from './definitions.js';
 import { ConfigurationError } from './errors/index.js';
 
@@ -26,8 +26,11 @@ export function takeOver(object: object, methodName: string, tag: DurableMethodT
   const body = current as Method;
   const proxy = new Proxy(body, {
     apply(target, thisArg, args: unknown[]) {
-      const scope = currentWorkflowScope();
-      return scope ? route(scope, args) : Reflect.apply(target, thisArg, args);
+      return routeDurableCall(
+        tag.kind === 'workflow' ? `${tag.name}.run` : tag.name,
+        (scope) => route(scope, args),
+        () => Reflect.apply(target, thisArg, args),
+      );
     },
     get(target, property, receiver) {
       return property === DURABLE_METHOD ? tag : Reflect.get(target, property, receiver);

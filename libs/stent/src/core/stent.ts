@@ -1,4 +1,4 @@
-import { currentActivityScope, currentWorkflowScope, type ActivityScope, type WorkflowScope } from './context.js';
+import { currentActivityScope, currentWorkflowScope, inEndedWorkflowRun, type ActivityScope, type WorkflowScope } from './context.js';
 import { durableMethodOf } from './definitions.js';
 import { parseDuration, parseOptionalDuration, type Duration } from './duration.js';
 import { ConfigurationError, NotInWorkflowError } from './errors/index.js';
@@ -6,7 +6,7 @@ import { checkName } from './names.js';
 
 function workflowScope(what: string): WorkflowScope {
   const scope = currentWorkflowScope();
-  if (!scope) throw new NotInWorkflowError(what);
+  if (!scope) throw new NotInWorkflowError(what, inEndedWorkflowRun());
   return scope;
 }
 
@@ -53,7 +53,7 @@ export const Stent = {
   /** Id of the running execution. */
   executionId(): string {
     const scope = currentWorkflowScope() ?? currentActivityScope();
-    if (!scope) throw new NotInWorkflowError('Stent.executionId');
+    if (!scope) throw new NotInWorkflowError('Stent.executionId', inEndedWorkflowRun());
     return scope.executionId;
   },
 

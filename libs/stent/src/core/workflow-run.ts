@@ -114,6 +114,12 @@ export class WorkflowRun implements WorkflowScope {
     return this.status === 'ended';
   }
 
+  calledAfterEnd(what: string): void {
+    this.host.logger.warn(
+      `Execution ${this.executionId}: ${what} was called after this workflow run ended (from a timer or promise that outlived it); it was refused (NotInWorkflowError)`,
+    );
+  }
+
   /** Positions this run is waiting on. */
   awaitedPositions(): number[] {
     return [...this.waiters.keys()];
@@ -138,7 +144,7 @@ export class WorkflowRun implements WorkflowScope {
     }
     const promise = scopeStorage.run(this, () => {
       try {
-        // Built outside the run's own calls but inside its scope: a constructor is workflow code too.
+        // Made inside the run's scope and try: a constructor is workflow code, and one that throws fails the run.
         const target = this.workflow.create();
         return Promise.resolve(this.workflow.run.apply(target, args));
       } catch (error) {
