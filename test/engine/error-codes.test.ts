@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as stent from 'nestjs-stent';
 import { ActivityFailedError, defineActivity, defineWorkflow, ExecutionExistsError, ExecutionNotFoundError, NonRetryableError, StentError } from 'nestjs-stent';
-import { openInspector, type Inspector } from '../e2e/fault-harness.js';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
+import { overwriteExecution } from '../support/stored-rows.js';
 
 type ErrorClass = typeof StentError;
 const errorClasses = Object.entries(stent).filter(
@@ -52,12 +52,7 @@ describe('error codes', () => {
 
 describe.each(DIALECTS)('error codes through the engine on %s', (dialect) => {
   let harness: Harness;
-  let inspector: Inspector | undefined;
-  afterEach(async () => {
-    await inspector?.close();
-    inspector = undefined;
-    await harness?.dispose();
-  });
+  afterEach(async () => harness?.dispose());
 
   it('errors from the API and errors read back from the journal carry their codes', async () => {
     const acts = new Declining();
@@ -84,14 +79,13 @@ describe.each(DIALECTS)('error codes through the engine on %s', (dialect) => {
     harness = await createHarness(dialect, [acts, new DecliningFlow(acts)]);
     const id = await harness.executor.dispatch(DecliningFlow, ['b']);
     expect((await harness.executor.waitFor(id, { timeout: '20s' })).state).toBe('failed');
-    inspector = await openInspector(harness.db);
     const legacy = JSON.stringify({
       name: 'ActivityFailedError',
       message: "Activity 'CodesDeclining.charge' failed after 1 attempt: card declined for b",
       fields: { activityName: 'CodesDeclining.charge', attempts: 1, position: 0, executionId: id },
       cause: { name: 'NonRetryableError', message: 'card declined for b', fields: { nonRetryable: true } },
     });
-    await inspector.query(`UPDATE ${inspector.t.executions} SET error = ? WHERE id = ?`, [legacy, id]);
+    await overwriteExecution(harness.db, id, { error: legacy });
     const error = (await harness.executor.getExecution(id)).result!.error as ActivityFailedError;
     expect(error).toBeInstanceOf(ActivityFailedError);
     expect(error).toMatchObject({ code: 'STENT_ACTIVITY_FAILED', activityName: 'CodesDeclining.charge' });

@@ -29,12 +29,16 @@ class LateActs {
 }
 defineActivity(LateActs, { name: 'LateActs' });
 
-/** Finishes at once, leaving a timer behind that makes a durable call and uses a helper. */
-class FinishesEarly {
+/** A workflow with the activities and the test's observations. */
+abstract class LateFlow {
   constructor(
-    private readonly acts: LateActs,
-    private readonly seen: Observations,
+    protected readonly acts: LateActs,
+    protected readonly seen: Observations,
   ) {}
+}
+
+/** Finishes at once, leaving a timer behind that makes a durable call and uses a helper. */
+class FinishesEarly extends LateFlow {
   async run(delayMs: number): Promise<string> {
     setTimeout(() => {
       this.seen.track(this.acts.echo('late') as Promise<unknown>);
@@ -50,11 +54,7 @@ class FinishesEarly {
 defineWorkflow(FinishesEarly, { name: 'LateFinishesEarly' });
 
 /** Suspends waiting for a signal; a timer it started fires while it is suspended. */
-class SuspendsFirst {
-  constructor(
-    private readonly acts: LateActs,
-    private readonly seen: Observations,
-  ) {}
+class SuspendsFirst extends LateFlow {
   async run(delayMs: number): Promise<string> {
     const timer = setTimeout(() => this.seen.track(this.acts.echo('stray') as Promise<unknown>), delayMs);
     const word = await Stent.waitForSignal<string>('word');

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineWorkflow, Result, Stent } from 'nestjs-stent';
-import { openInspector, type Inspector } from '../e2e/fault-harness.js';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
+import { overwriteExecution } from '../support/stored-rows.js';
 import { waitUntil } from '../support/wait.js';
 
 const DUE = new Date('2031-03-04T05:06:07.089Z');
@@ -23,12 +23,7 @@ defineWorkflow(Tracked, { name: 'ProgressStateTracked' });
 
 describe.each(DIALECTS)('progress and custom state on %s', (dialect) => {
   let harness: Harness;
-  let inspector: Inspector | undefined;
-  afterEach(async () => {
-    await inspector?.close();
-    inspector = undefined;
-    await harness?.dispose();
-  });
+  afterEach(async () => harness?.dispose());
 
   it('keep Dates, Results and undefined like every other durable value, while running and after a replay', async () => {
     // suspendAfter is short: the signal wait suspends the run, so the end is reached by a replay.
@@ -59,12 +54,10 @@ describe.each(DIALECTS)('progress and custom state on %s', (dialect) => {
   it('progress and state stored as plain JSON by earlier versions still read back', async () => {
     harness = await createHarness(dialect, [new Tracked()], false);
     const id = await harness.executor.dispatch(Tracked, []);
-    inspector = await openInspector(harness.db);
-    await inspector.query(`UPDATE ${inspector.t.executions} SET progress = ?, custom_state = ? WHERE id = ?`, [
-      JSON.stringify({ stage: 'old', since: DUE.toISOString() }),
-      JSON.stringify({ due: DUE.toISOString(), count: 2, nested: { list: [null, 'x'] } }),
-      id,
-    ]);
+    await overwriteExecution(harness.db, id, {
+      progress: JSON.stringify({ stage: 'old', since: DUE.toISOString() }),
+      custom_state: JSON.stringify({ due: DUE.toISOString(), count: 2, nested: { list: [null, 'x'] } }),
+    });
     const info = await harness.executor.getExecution(id);
     expect(info.progress).toEqual({ stage: 'old', since: DUE.toISOString() });
     expect(info.customState).toEqual({ due: DUE.toISOString(), count: 2, nested: { list: [null, 'x'] } });

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decode, defineActivity, defineWorkflow, encode, Result, Stent } from 'nestjs-stent';
-import { openInspector, type Inspector } from '../e2e/fault-harness.js';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
+import { overwriteExecution } from '../support/stored-rows.js';
 
 /** JSON a user might send (a webhook body, a form): keys that look like the engine's own tags. */
 const LOOKALIKES: unknown[] = [
@@ -79,12 +79,7 @@ describe('user values with engine-looking keys (encoding)', () => {
 
 describe.each(DIALECTS)('user values with engine-looking keys on %s', (dialect) => {
   let harness: Harness;
-  let inspector: Inspector | undefined;
-  afterEach(async () => {
-    await inspector?.close();
-    inspector = undefined;
-    await harness?.dispose();
-  });
+  afterEach(async () => harness?.dispose());
 
   it('arguments, activity results, signal payloads, state and results keep their type inside and outside the workflow', async () => {
     const acts = new EchoActs();
@@ -107,9 +102,8 @@ describe.each(DIALECTS)('user values with engine-looking keys on %s', (dialect) 
     const acts = new EchoActs();
     harness = await createHarness(dialect, [acts, new EchoFlow(acts)], false);
     const id = await harness.executor.dispatch(EchoFlow, [null]);
-    inspector = await openInspector(harness.db);
     const oldArgs = JSON.stringify([{ at: { __stent: 'date', iso: '2024-05-06T07:08:09.000Z' }, gone: [{ __stent: 'undefined' }], n: 1 }]);
-    await inspector.query(`UPDATE ${inspector.t.executions} SET args = ? WHERE id = ?`, [oldArgs, id]);
+    await overwriteExecution(harness.db, id, { args: oldArgs });
     await harness.spawn(undefined, acts, new EchoFlow(acts));
     await harness.executor.sendSignal(id, 'value', 'go');
     const result = await harness.executor.waitFor<{ seen: string[]; value: { at: Date; gone: unknown[] } }>(id, { timeout: '20s' });
