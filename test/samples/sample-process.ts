@@ -1,0 +1,122 @@
+/**
+ * Support for the sample tests: each test runs a built sample (dist/sample/<name>/main.js) in a real
+ * child process on its own SQLite file, reads what it printed and the activity trace it wrote
+ * (SAMPLE_TRACE_FILE), and, for the crash tests, SIGKILLs it and starts it again on the same file.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createStentStore, StentExecutor, type JournalEntry } from 'nestjs-stent';
+
+const execFileAsync = promisify(execFile);
+
+export function sampleMain(name: string): string {
+  return fileURLToPath(new URL(`../../sample/${name}/main.js`, import.meta.url));
+}
+
+/** The environment of a sample run in `dir`: its database, its trace file, a lease short enough for a quick takeover. */
+export function sampleEnv(dir: string, database: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, STENT_DATABASE: join(dir, database), SAMPLE_TRACE_FILE: join(dir, `${database}.trace`), STENT_LEASE: '3s', ...extra };
+}
+
+/** Runs a sample to its end; rejects (with its output) if it exits with an error. */
+export async function runSample(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
+  return execFileAsync(process.execPath, [sampleMain(name), ...args], { env, timeout: 90_000 });
+}
+
+/** The Result a sample printed after "execution <id> finished: <state>". */
+export function printedOutcome(stdout: string): { executionId: string; state: string; ok: boolean; value?: any; error?: any } {
+  const finished = /execution (\S+) finished: (\S+)/.exec(stdout);
+  if (!finished) throw new Error(`no "finished" line in:\n${stdout}`);
+  const json = stdout.slice(stdout.indexOf('{', finished.index));
+  return { executionId: finished[1], state: finished[2], ...JSON.parse(json) };
+}
+
+export interface TraceLine {
+  pid: number;
+  executionId: string;
+  attempt: number;
+  line: string;
+}
+
+/** Every activity body line the sample processes recorded in `env.SAMPLE_TRACE_FILE`, in order. */
+export function readTrace(env: NodeJS.ProcessEnv): TraceLine[] {
+  const file = env.SAMPLE_TRACE_FILE!;
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as TraceLine);
+}
+
+/** The journal of an execution, read through an API-only executor (no worker) on the sample's file. */
+export async function readJournal(env: NodeJS.ProcessEnv, executionId: string): Promise<JournalEntry[]> {
+  const executor = new StentExecutor({ store: await createStentStore({ database: { type: 'better-sqlite3', database: env.STENT_DATABASE! } }), worker: false });
+  try {
+    return await executor.getJournal(executionId);
+  } finally {
+    await executor.close();
+  }
+}
+
+const live = new Set<SampleProcess>();
+
+/** A sample started in the background, to be watched and killed. */
+export class SampleProcess {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly child: ChildProcess;
+
+  constructor(name: string, args: string[], env: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, [sampleMain(name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(this);
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    this.exited = new Promise((resolve) => {
+      this.child.on('close', (code, signal) => {
+        this.exitInfo = { code, signal };
+        live.delete(this);
+        resolve(this.exitInfo);
+      });
+    });
+  }
+
+  /** Waits until the output matches `pattern`; fails at once if the process exits first. */
+  waitForOutput(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const match = pattern.exec(this.stdout);
+        if (match) finish(() => resolve(match));
+        else if (this.exitInfo) finish(() => reject(new Error(`sample exited (${JSON.stringify(this.exitInfo)}) before printing ${pattern}:\n${this.output}`)));
+      };
+      const timer = setTimeout(() => finish(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${this.output}`))), timeoutMs);
+      const finish = (settle: () => void): void => {
+        clearTimeout(timer);
+        this.child.stdout!.off('data', check);
+        this.child.off('close', check);
+        settle();
+      };
+      this.child.stdout!.on('data', check);
+      this.child.on('close', check);
+      check();
+    });
+  }
+
+  get output(): string {
+    return `${this.stdout}\n${this.stderr}`;
+  }
+
+  async kill(): Promise<void> {
+    if (!this.exitInfo) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/** Kills every sample process a test left running (afterEach, also when the test failed). */
+export async function killSamples(): Promise<void> {
+  await Promise.all([...live].map((sample) => sample.kill()));
+}
