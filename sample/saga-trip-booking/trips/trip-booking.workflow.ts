@@ -1,4 +1,5 @@
 import { ActivityFailedError, Result, Stent, Workflow } from 'nestjs-stent';
+import { failureReason } from '../../shared/failure-reason.js';
 import { BookingActivities } from './booking.activities.js';
 import { CancellationActivities } from './cancellation.activities.js';
 import type { Itinerary, Reservation, TripNotBooked, TripRequest } from './trip.js';
@@ -46,8 +47,7 @@ export class TripBookingWorkflow {
       }
       Stent.setProgress({ stage: 'cancelled' });
       const failedStep = error instanceof ActivityFailedError ? error.activityName : 'workflow';
-      const reason = error instanceof ActivityFailedError && error.cause instanceof Error ? error.cause.message : (error as Error).message;
-      return Result.error({ tripId: trip.id, failedStep, reason, cancelled });
+      return Result.error({ tripId: trip.id, failedStep, reason: failureReason(error), cancelled });
     }
   }
 }
