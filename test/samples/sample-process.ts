@@ -36,6 +36,8 @@ export function printedOutcome(stdout: string): { executionId: string; state: st
 
 export interface TraceLine {
   pid: number;
+  /** When the line was written (epoch ms). */
+  at: number;
   executionId: string;
   attempt: number;
   line: string;
@@ -49,6 +51,13 @@ export function readTrace(env: NodeJS.ProcessEnv): TraceLine[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as TraceLine);
+}
+
+/** The trace split at a restart: the lines of the first process that wrote any, and those of the processes after it. */
+export function traceAcrossRestart(env: NodeJS.ProcessEnv): { before: TraceLine[]; after: TraceLine[] } {
+  const trace = readTrace(env);
+  const firstPid = trace[0]?.pid;
+  return { before: trace.filter((entry) => entry.pid === firstPid), after: trace.filter((entry) => entry.pid !== firstPid) };
 }
 
 /** The journal of an execution, read through an API-only executor (no worker) on the sample's file. */
