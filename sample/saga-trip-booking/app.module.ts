@@ -1,15 +1,8 @@
 import { Module } from '@nestjs/common';
-import { StentModule } from 'nestjs-stent';
+import { stentForSample } from '../shared/stent-for-sample.js';
 import { TripsModule } from './trips/trips.module.js';
 
 @Module({
-  imports: [
-    StentModule.forRoot({
-      database: { type: 'better-sqlite3', database: process.env.STENT_DATABASE ?? 'saga-trip-booking.db' },
-      // The lease decides how soon a restarted process takes over what a killed one held.
-      worker: { concurrency: 10, lease: process.env.STENT_LEASE ?? '30s' },
-    }),
-    TripsModule,
-  ],
+  imports: [stentForSample('saga-trip-booking.db'), TripsModule],
 })
 export class AppModule {}
