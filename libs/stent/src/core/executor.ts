@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from './clock/clock.js';
 import { checkRouting, getWorkflowDefinition, type AnyClass } from './definitions.js';
 import { parseDuration, parseOptionalDuration, type Duration } from './duration.js';
 import { ActivityFailedError, ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WaitTimeoutError, WorkflowCancelledError } from './errors/index.js';
@@ -249,9 +249,9 @@ export class StentExecutor {
         if (timeoutMs !== undefined && elapsed >= timeoutMs) throw new WaitTimeoutError(executionId, timeoutMs);
         const pause = timeoutMs === undefined ? pollMs : Math.min(pollMs, timeoutMs - elapsed);
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pause);
+          const timer = this.clock.setTimer(pause, resolve);
           wake = () => {
-            clearTimeout(timer);
+            timer.cancel();
             resolve();
           };
         });

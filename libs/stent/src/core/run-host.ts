@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import type { Clock } from './clock/clock.js';
 import type { StentLogger } from './logger.js';
 import type { NewStep, StentStore, StepCompletion } from './store.js';
 import type { WorkflowRun } from './workflow-run.js';

@@ -5,7 +5,7 @@ import { parseDuration, type Duration } from './duration.js';
 import { checkRouting } from './definitions.js';
 import { checkName } from './names.js';
 import { ActivityTimeoutError, ConfigurationError, ExecutionFinishedError, SerializationError, WorkflowCancelledError, WorkflowTimedOutError } from './errors/index.js';
-import type { Clock } from './clock.js';
+import { repeatOn, type Clock, type Timer } from './clock/clock.js';
 import type { StentEvents } from './events.js';
 import type { StentLogger } from './logger.js';
 import type { Registry } from './registry.js';
@@ -114,8 +114,8 @@ export class Worker implements RunHost {
   private ticking = false;
   private tickAgain = false;
   private immediate: NodeJS.Immediate | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private pollTimer: Timer | undefined;
+  private heartbeatTimer: Timer | undefined;
   private idlePolls = 0;
   /** Id of the recovered step this worker runs alone, if any. */
   private suspectRunning: string | undefined;
@@ -133,6 +133,8 @@ export class Worker implements RunHost {
   private startedAt = 0;
   private unsubscribe: (() => void) | undefined;
   private tickDone: Promise<void> = Promise.resolve();
+  /** Checks of waits in until(), run whenever what they wait on may have changed. */
+  private readonly settleChecks = new Set<() => void>();
 
   constructor(
     readonly store: StentStore,
@@ -167,7 +169,7 @@ export class Worker implements RunHost {
     this.startedAt = this.clock.now();
     this.unsubscribe = this.store.subscribe((event) => this.onWake(event));
     await this.recordSelf(this.stateValue, true);
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.settings.heartbeatMs);
+    this.heartbeatTimer = repeatOn(this.clock, this.settings.heartbeatMs, () => void this.heartbeat());
     this.poke();
   }
 
@@ -178,13 +180,11 @@ export class Worker implements RunHost {
     this.clearLoopTimers();
     await this.tickDone;
     const deadline = this.clock.now() + (timeout === undefined ? this.settings.shutdownTimeoutMs : parseDuration(timeout));
-    while (this.attempts.size > 0 && this.clock.now() < deadline) {
-      // Attempts leave the map once their outcome is written, which needs the event loop: poll, never spin.
-      await delay(Math.min(20, Math.max(1, deadline - this.clock.now())));
-    }
+    // Attempts leave the map once their outcome is written.
+    await this.until(() => this.attempts.size === 0, deadline);
     for (const attempt of this.attempts.values()) attempt.abort.abort(new Error('worker shutting down'));
-    while (this.reservedRuns > 0 && this.clock.now() < deadline) await delay(5);
-    await this.waitForCompletions();
+    await this.until(() => this.reservedRuns === 0, deadline);
+    await this.until(() => !this.flushingCompletions && this.completions.length === 0);
     await Promise.all([...this.runs.values()].map((run) => run.suspend()));
     for (const run of [...this.runs.values()]) run.abandon('worker shutting down');
     await this.stop();
@@ -198,12 +198,13 @@ export class Worker implements RunHost {
     }
     this.stateValue = 'stopped';
     this.clearLoopTimers();
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer?.cancel();
     this.unsubscribe?.();
     await this.tickDone;
     for (const attempt of this.attempts.values()) attempt.abort.abort(new Error('worker stopped'));
     for (const run of [...this.runs.values()]) run.abandon('worker stopped');
     this.attempts.clear();
+    this.changed();
     try {
       await this.store.releaseLeases(this.ownerId, this.clock.now());
       await this.recordSelf('stopped');
@@ -221,7 +222,7 @@ export class Worker implements RunHost {
     }
     if (this.immediate) return;
     if (this.pollTimer) {
-      clearTimeout(this.pollTimer);
+      this.pollTimer.cancel();
       this.pollTimer = undefined;
     }
     this.immediate = setImmediate(() => {
@@ -262,7 +263,7 @@ export class Worker implements RunHost {
 
   private clearLoopTimers(): void {
     if (this.immediate) clearImmediate(this.immediate);
-    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer?.cancel();
     this.immediate = undefined;
     this.pollTimer = undefined;
   }
@@ -271,12 +272,12 @@ export class Worker implements RunHost {
     if (this.stateValue !== 'running' || this.immediate || this.pollTimer) return;
     const wait = Math.min(this.settings.maxPollMs, this.settings.pollMs * 2 ** Math.min(this.idlePolls, 10));
     this.idlePolls++;
-    this.pollTimer = setTimeout(() => {
+    this.pollTimer = this.clock.setTimer(wait, () => {
       this.pollTimer = undefined;
       // Polling is the safety net for lost or impossible notifications: look at everything.
       this.hints.workflows = this.hints.activities = this.hints.woken = this.hints.suspects = true;
       this.tickDone = this.tick();
-    }, wait);
+    });
   }
 
   private async tick(): Promise<void> {
@@ -408,6 +409,7 @@ export class Worker implements RunHost {
       );
     } finally {
       this.reservedRuns -= executions.length;
+      this.changed();
     }
     executions.forEach((execution, i) => this.startRun(execution, journals[i]!));
     return executions.length > 0;
@@ -450,6 +452,7 @@ export class Worker implements RunHost {
   /** Starts an execution reserved by reserveExecution once its insert is known (created) or not. */
   startReservedExecution(execution: NewExecution, claimed: boolean): void {
     this.reservedRuns--;
+    this.changed();
     if (!claimed || !execution.claimedBy) {
       this.poke();
       return;
@@ -481,6 +484,27 @@ export class Worker implements RunHost {
       },
       [],
     );
+  }
+
+  /** Resolves once `condition` holds (checked whenever attempts, reservations or writes change), or at `deadline`. */
+  private until(condition: () => boolean, deadline?: number): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        timer?.cancel();
+        this.settleChecks.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (condition()) done();
+      };
+      const timer = deadline === undefined ? undefined : this.clock.setTimer(deadline - this.clock.now(), done);
+      this.settleChecks.add(check);
+    });
+  }
+
+  private changed(): void {
+    for (const check of [...this.settleChecks]) check();
   }
 
   // ---- RunHost ---------------------------------------------------------------------------------
@@ -610,14 +634,14 @@ export class Worker implements RunHost {
       }
       return registered.body.apply(registered.instance, args);
     };
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     const outcome = new Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }>((resolve) => {
       if (step.timeoutMs !== null) {
-        timer = setTimeout(() => {
+        timer = this.clock.setTimer(step.timeoutMs, () => {
           const error = new ActivityTimeoutError(step.name, step.timeoutMs!);
           abort.abort(error);
           resolve({ ok: false, error });
-        }, step.timeoutMs);
+        });
       }
       // bodyDone is set before the outcome is handed on, so whoever handles the outcome knows the body returned.
       attempt.bodySettled = scopeStorage.run(scope, body).then(
@@ -632,7 +656,7 @@ export class Worker implements RunHost {
       );
     });
     attempt.done = outcome.then((result) => {
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       if (this.attempts.get(step.id) !== attempt) return;
       const cache = registered?.definition.cache;
       this.settleAttempt(attempt, result, run, cacheKey && cache ? { key: cacheKey, expiresAt: cache.ttlMs === null ? null : this.clock.now() + cache.ttlMs } : undefined);
@@ -721,6 +745,7 @@ export class Worker implements RunHost {
       }
     } finally {
       this.flushingCompletions = false;
+      this.changed();
     }
     this.poke();
   }
@@ -733,6 +758,7 @@ export class Worker implements RunHost {
     const { step } = attempt;
     if (this.attempts.get(step.id) === attempt) {
       this.attempts.delete(step.id);
+      this.changed();
       if (!attempt.bodyDone) {
         this.lingering.add(attempt);
         this.logger.warn(`Activity ${step.name} (execution ${executionId}) ignored its AbortSignal after its timeout; its slot stays taken until it returns`);
@@ -765,7 +791,7 @@ export class Worker implements RunHost {
         this.hints.activities = true;
         this.poke();
       };
-      if (wait > 0) setTimeout(again, wait + 5).unref?.();
+      if (wait > 0) this.clock.setTimer(wait + 5, again).unref();
       else again();
       return;
     }
@@ -779,10 +805,6 @@ export class Worker implements RunHost {
       finishedAt: completion.finishedAt,
       leaseOwner: null,
     });
-  }
-
-  private async waitForCompletions(): Promise<void> {
-    while (this.flushingCompletions || this.completions.length > 0) await delay(5);
   }
 
   private async heartbeat(): Promise<void> {
@@ -825,7 +847,3 @@ const CACHED = Symbol('stent.cached');
 const MAX_CLAIM = 100;
 /** How often a worker re-reads how many other workers share its database (at once when one joins). */
 const PEER_CHECK_MS = 1_000;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

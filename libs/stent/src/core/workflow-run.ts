@@ -5,6 +5,7 @@ import { ActivityFailedError, ConfigurationError, NonDeterminismError, SignalTim
 import { decode, decodeError, encode, encodeError } from './serialization.js';
 import type { DeliveryRecord, ExecutionFence, ExecutionRecord, LocalCompletion, NewStep, StepCompletion, StepEffect, StepKind, StepRecord } from './store.js';
 import type { RunHost } from './run-host.js';
+import type { Timer } from './clock/clock.js';
 import type { RegisteredWorkflow } from './registry.js';
 
 interface Waiter {
@@ -16,7 +17,7 @@ interface Waiter {
   fireAt: number | null;
   /** For signal waits: the signal's name. */
   signal?: string;
-  timer?: NodeJS.Timeout;
+  timer?: Timer;
   /** Replay: the step already settled in the journal; its outcome is handed back in its recorded turn. */
   recorded?: StepRecord;
 }
@@ -53,8 +54,8 @@ export class WorkflowRun implements WorkflowScope {
   private status: RunStatus = 'running';
   /** Count of waits that ended, to notice progress made while a suspension was being prepared. */
   private settled = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  private idleTimer: Timer | undefined;
+  private deadlineTimer: Timer | undefined;
   readonly replaying: boolean;
 
   // Outcomes reach the workflow in turns: a batch is handed over at once, then the workflow runs until
@@ -133,7 +134,7 @@ export class WorkflowRun implements WorkflowScope {
         void this.timeOut();
         return;
       }
-      this.deadlineTimer = setTimeout(() => void this.timeOut(), Math.min(remaining, 2_147_483_647));
+      this.deadlineTimer = this.host.clock.setTimer(remaining, () => void this.timeOut());
     }
     let args: unknown[];
     try {
@@ -431,7 +432,7 @@ export class WorkflowRun implements WorkflowScope {
       const waiter: Waiter = { position, kind, resolve, reject, fireAt, signal, recorded };
       if (fireAt !== null && !recorded) {
         const delay = Math.max(0, fireAt - this.host.clock.now());
-        if (delay <= this.host.timerHorizonMs) waiter.timer = setTimeout(() => this.fire(waiter), delay);
+        if (delay <= this.host.timerHorizonMs) waiter.timer = this.host.clock.setTimer(delay, () => this.fire(waiter));
       }
       this.waiters.set(position, waiter);
       if (recorded || this.replayTurns.length > 0) this.scheduleTurn();
@@ -486,7 +487,7 @@ export class WorkflowRun implements WorkflowScope {
     if (this.ended) return;
     const waiter = this.waiters.get(position);
     if (!waiter || waiter.recorded) return;
-    if (waiter.timer) clearTimeout(waiter.timer);
+    waiter.timer?.cancel();
     waiter.timer = undefined;
     this.inbox.set(position, outcome);
     this.scheduleTurn();
@@ -573,7 +574,7 @@ export class WorkflowRun implements WorkflowScope {
       this.reuseOpen = false;
       this.dropTentative([...this.tentative], true);
     }
-    if (waiter.timer) clearTimeout(waiter.timer);
+    waiter.timer?.cancel();
     if (outcome.ok) waiter.resolve(outcome.value);
     else waiter.reject(outcome.error);
   }
@@ -733,12 +734,12 @@ export class WorkflowRun implements WorkflowScope {
   // ---- ending --------------------------------------------------------------------------------
 
   private armIdleTimer(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer?.cancel();
     this.idleTimer = undefined;
     if (this.ended || this.waiters.size === 0) return;
     if (this.replayStuckSince !== undefined) {
       const left = this.replayStuckSince + Math.max(1_000, this.host.suspendAfterMs) - this.host.clock.now();
-      this.idleTimer = setTimeout(() => this.replayDiverged(), Math.max(0, left));
+      this.idleTimer = this.host.clock.setTimer(Math.max(0, left), () => this.replayDiverged());
       return;
     }
     // Waiting on timers, signals or children is what suspension is for. A run waiting on activity work
@@ -747,13 +748,13 @@ export class WorkflowRun implements WorkflowScope {
     let waitsOnActivity = false;
     for (const waiter of this.waiters.values()) if (waiter.kind === 'activity') waitsOnActivity = true;
     const after = waitsOnActivity ? Math.max(30_000, this.host.suspendAfterMs) : this.host.suspendAfterMs;
-    this.idleTimer = setTimeout(() => void this.suspend(), after);
+    this.idleTimer = this.host.clock.setTimer(after, () => void this.suspend());
   }
 
   private clearTimers(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    for (const waiter of this.waiters.values()) if (waiter.timer) clearTimeout(waiter.timer);
+    this.idleTimer?.cancel();
+    this.deadlineTimer?.cancel();
+    for (const waiter of this.waiters.values()) waiter.timer?.cancel();
   }
 
   private end(): boolean {
