@@ -1,7 +1,7 @@
 import type { DataSource, MigrationInterface } from 'typeorm';
 import { StentInitialSchema1732500000000 } from './migrations/1732500000000-stent-initial-schema.js';
 import { StentDeliveryOrder1733000000000 } from './migrations/1733000000000-stent-delivery-order.js';
-import { checkSchemaName } from '../core/index.js';
+import { checkSchemaName } from '../../core/index.js';
 import type { TableNames } from './table-names.js';
 
 /** Stent's migrations in order. Also usable in an application's own TypeORM migrations list. */

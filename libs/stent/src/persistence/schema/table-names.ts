@@ -1,4 +1,4 @@
-import { checkSchemaName } from '../core/index.js';
+import { checkSchemaName } from '../../core/index.js';
 
 /** Stent's table names, optionally inside a PostgreSQL schema. All are prefixed `stent_`. */
 export interface TableNames {
