@@ -12,7 +12,7 @@ import { Result, isFinalState, type ExecutionState } from './result.js';
 import { decode, decodeEntries, decodeError, encode, encodeError } from './serialization.js';
 import { finalOutcome } from './outcome.js';
 import type { ExecutionFilter, ExecutionRecord, NewExecution, Page, StentStore, StepRecord, DeadLetterRecord, WorkerRecord } from './store.js';
-import { Worker, type WorkerOptions } from './worker.js';
+import { Worker, type WorkerOptions } from './worker/worker.js';
 
 export interface StentExecutorOptions {
   store: StentStore;

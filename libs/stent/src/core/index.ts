@@ -15,5 +15,5 @@ export * from './clock/clock.js';
 export { ManualClock } from './clock/manual-clock.js';
 export * from './logger.js';
 export * from './events.js';
-export { Worker, type WorkerOptions, type WorkerState } from './worker.js';
+export { Worker, type WorkerOptions, type WorkerState } from './worker/worker.js';
 export * from './executor.js';

@@ -1,8 +1,8 @@
-import type { Clock } from './clock/clock.js';
-import type { StentLogger } from './logger.js';
-import type { NewStep, StentStore, StepCompletion } from './store.js';
+import type { Clock } from '../clock/clock.js';
+import type { StentLogger } from '../logger.js';
+import type { NewStep, StentStore, StepCompletion } from '../store.js';
 import type { WorkflowRun } from './workflow-run.js';
-import type { ExecutionState } from './result.js';
+import type { ExecutionState } from '../result.js';
 
 export type RunEnd =
   | { kind: 'finished'; state: ExecutionState; result: string | null; error: string | null }
