@@ -16,6 +16,8 @@ export interface RunningAttempt {
   /** Settles when the activity body itself returns or throws (after a timeout it may still be running). */
   bodySettled: Promise<void>;
   bodyDone: boolean;
+  /** Its outcome is decided (being written, or handed to its workflow); the body may still run. */
+  decided: boolean;
 }
 
 /**
@@ -32,6 +34,15 @@ export class ActivityRunner {
   readonly lingering = new Set<RunningAttempt>();
 
   constructor(private readonly worker: Worker) {}
+
+  /**
+   * Bodies that still run past the outcome of their attempt: lingering ones, and those of attempts whose
+   * outcome is being written (the database no longer counts them as running once it is).
+   */
+  *bodiesPastOutcome(): Iterable<RunningAttempt> {
+    yield* this.lingering;
+    for (const attempt of this.attempts.values()) if (attempt.decided && !attempt.bodyDone) yield attempt;
+  }
 
   freeSlots(): number {
     return this.worker.settings.concurrency - this.attempts.size - this.lingering.size - this.worker.local.reserved;
@@ -54,7 +65,7 @@ export class ActivityRunner {
     const abort = new AbortController();
     const startedAt = clock.now();
     run?.attemptStarted(step.position);
-    const attempt: RunningAttempt = { step, abort, startedAt, done: Promise.resolve(), bodySettled: Promise.resolve(), bodyDone: false };
+    const attempt: RunningAttempt = { step, abort, startedAt, done: Promise.resolve(), bodySettled: Promise.resolve(), bodyDone: false, decided: false };
     this.attempts.set(step.id, attempt);
     worker.events.emit('step.started', { executionId: step.executionId, position: step.position, name: step.name, attempt: step.attempts });
     const scope: ActivityScope = {
@@ -112,6 +123,7 @@ export class ActivityRunner {
   private settle(attempt: RunningAttempt, result: AttemptResult, run: WorkflowRun | undefined, cache: { key: string; expiresAt: number | null } | undefined): void {
     const { worker } = this;
     const { step } = attempt;
+    attempt.decided = true;
     const now = worker.clock.now();
     const { outcome, failure, willRetry } = attemptOutcome(step, result, cache, now);
     if (outcome.kind === 'completed') {

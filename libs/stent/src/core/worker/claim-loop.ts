@@ -140,7 +140,7 @@ export class ClaimLoop {
   /** Cluster-wide caps, less the bodies of this process that still run past their timeout. */
   private activityLimits(): Map<string, number> {
     const limits = this.worker.registry.activityLimits();
-    for (const { step } of this.worker.runner.lingering) {
+    for (const { step } of this.worker.runner.bodiesPastOutcome()) {
       const cap = limits.get(step.name);
       if (cap !== undefined) limits.set(step.name, cap - 1);
     }
