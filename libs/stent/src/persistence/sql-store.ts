@@ -12,11 +12,13 @@ import type {
   NewStep,
   Page,
   ReapResult,
+  SignalTake,
   StentStore,
   StepCompletion,
   StepRecord,
   StoreStats,
   WakeEvent,
+  WorkerInfo,
 } from '../core/index.js';
 import type { SqlClient } from './clients/sql-client.js';
 import type { TableNames } from './schema/table-names.js';
@@ -193,7 +195,7 @@ export class SqlStore implements StentStore {
     return this.leases.reapExpired(now, maxRecoveries);
   }
 
-  recordWorker(owner: string, info: { hostname: string; pid: number; queues: string[]; startedAt: number; now: number; state: string; joined?: boolean }): Promise<void> {
+  recordWorker(owner: string, info: WorkerInfo): Promise<void> {
     return this.workers.record(owner, info);
   }
 
@@ -225,13 +227,7 @@ export class SqlStore implements StentStore {
     return this.signals.send(executionId, name, payload, now);
   }
 
-  consumeSignal(
-    fence: ExecutionFence,
-    position: number,
-    name: string,
-    now: number,
-    timeoutError: string | null,
-  ): Promise<{ kind: 'received'; payload: string } | { kind: 'timed_out' } | { kind: 'none' } | { kind: 'lost' }> {
+  consumeSignal(fence: ExecutionFence, position: number, name: string, now: number, timeoutError: string | null): Promise<SignalTake> {
     return this.signals.consume(fence, position, name, now, timeoutError);
   }
 

@@ -1,4 +1,4 @@
-import { parseDuration, type Duration } from '../duration.js';
+import { parseDuration, type Duration } from '../api/duration.js';
 import type { Clock, Timer } from './clock.js';
 
 interface Pending {

@@ -1,4 +1,4 @@
-import type { LocalCompletion, NewStep, StepCompletion } from '../store.js';
+import type { LocalCompletion, NewStep, StepCompletion } from '../store/index.js';
 import type { WorkflowRun } from './workflow-run.js';
 
 /**

@@ -1,8 +1,8 @@
 import type { Clock } from '../clock/clock.js';
 import type { StentLogger } from '../logger.js';
-import type { NewStep, StentStore, StepCompletion } from '../store.js';
+import type { HotPathStore, NewStep, StepCompletion } from '../store/index.js';
 import type { WorkflowRun } from './workflow-run.js';
-import type { ExecutionState } from '../result.js';
+import type { ExecutionState } from '../api/result.js';
 
 export type RunEnd =
   | { kind: 'finished'; state: ExecutionState; result: string | null; error: string | null }
@@ -12,7 +12,7 @@ export type RunEnd =
 /** What a workflow run needs from the worker that holds it. */
 export interface RunHost {
   readonly ownerId: string;
-  readonly store: StentStore;
+  readonly store: HotPathStore;
   readonly clock: Clock;
   readonly logger: StentLogger;
   /** A run waiting this long without progress is suspended. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ActivityFailedError, NonDeterminismError, StentError } from '../errors/index.js';
 import { decode, decodeError, encode } from '../serialization.js';
-import type { NewStep, StepKind, StepRecord } from '../store.js';
+import type { NewStep, StepKind, StepRecord } from '../store/index.js';
 import type { Outcome } from './turn-delivery.js';
 import type { WorkflowRun } from './workflow-run.js';
 

@@ -1,4 +1,4 @@
-import type { StepKind, StepRecord } from '../store.js';
+import type { StepKind, StepRecord } from '../store/index.js';
 import type { WorkflowRun } from './workflow-run.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Timer } from '../clock/clock.js';
-import type { DeliveryRecord, StepKind, StepRecord } from '../store.js';
+import type { DeliveryRecord, StepKind, StepRecord } from '../store/index.js';
 import type { WorkflowRun } from './workflow-run.js';
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };

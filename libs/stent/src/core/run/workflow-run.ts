@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { scopeStorage, type WorkflowScope } from '../context.js';
-import type { ResolvedActivityOptions, WorkflowDefinition } from '../definitions.js';
+import type { ResolvedActivityOptions, WorkflowDefinition } from '../definitions/definitions.js';
 import { ConfigurationError, SignalTimeoutError, StentError } from '../errors/index.js';
 import { decode, encode, encodeError } from '../serialization.js';
-import type { ExecutionFence, ExecutionRecord, LocalCompletion, StepEffect, StepRecord } from '../store.js';
-import type { RegisteredWorkflow } from '../registry.js';
+import type { ExecutionFence, ExecutionRecord, LocalCompletion, StepEffect, StepRecord } from '../store/index.js';
+import type { RegisteredWorkflow } from '../definitions/registry.js';
 import { JournalWriter } from './journal-writer.js';
 import type { RunHost } from './run-host.js';
 import { never, RunJournal } from './run-journal.js';

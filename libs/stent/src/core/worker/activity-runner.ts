@@ -3,7 +3,7 @@ import type { Timer } from '../clock/clock.js';
 import { scopeStorage, type ActivityScope } from '../context.js';
 import { ActivityTimeoutError, ConfigurationError } from '../errors/index.js';
 import { decode } from '../serialization.js';
-import type { StepRecord } from '../store.js';
+import type { StepRecord } from '../store/index.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import { attemptOutcome, CACHED, type AttemptResult } from './attempt-outcome.js';
 import type { Worker } from './worker.js';

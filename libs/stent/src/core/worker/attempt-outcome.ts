@@ -1,7 +1,7 @@
 import { SerializationError } from '../errors/index.js';
-import { DEFAULT_RETRY_POLICY, isRetryable, retryDelayMs } from '../retry-policy.js';
+import { DEFAULT_RETRY_POLICY, isRetryable, retryDelayMs } from '../definitions/retry-policy.js';
 import { encode, encodeError } from '../serialization.js';
-import type { StepOutcome, StepRecord } from '../store.js';
+import type { StepOutcome, StepRecord } from '../store/index.js';
 
 /** Marks a result that came from the idempotency/cache table rather than from running the body. */
 export const CACHED = Symbol('stent.cached');

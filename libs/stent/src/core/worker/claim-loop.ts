@@ -1,5 +1,5 @@
 import type { Timer } from '../clock/clock.js';
-import type { ClaimFilter, StepRecord } from '../store.js';
+import type { ClaimFilter, StepRecord } from '../store/index.js';
 import type { Worker } from './worker.js';
 
 /** Most workflows one claim round takes. */

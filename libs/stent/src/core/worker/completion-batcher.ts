@@ -1,4 +1,4 @@
-import type { StepCompletion } from '../store.js';
+import type { StepCompletion } from '../store/index.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import type { RunningAttempt } from './activity-runner.js';
 import type { Worker } from './worker.js';

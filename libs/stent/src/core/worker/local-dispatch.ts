@@ -1,4 +1,4 @@
-import type { NewExecution, NewStep } from '../store.js';
+import type { NewExecution, NewStep } from '../store/index.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import type { Worker } from './worker.js';
 

@@ -1,7 +1,7 @@
-import { parseDuration, type Duration } from '../duration.js';
-import { checkRouting } from '../definitions.js';
+import { parseDuration, type Duration } from '../api/duration.js';
+import { checkRouting } from '../definitions/definitions.js';
 import { ConfigurationError } from '../errors/index.js';
-import { checkName } from '../names.js';
+import { checkName } from '../definitions/names.js';
 
 export interface WorkerOptions {
   /** Activity attempts this process runs at once. Default 10. */

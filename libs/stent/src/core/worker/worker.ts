@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock } from '../clock/clock.js';
-import { parseDuration, type Duration } from '../duration.js';
+import { parseDuration, type Duration } from '../api/duration.js';
 import { ExecutionFinishedError, WorkflowCancelledError, WorkflowTimedOutError } from '../errors/index.js';
 import type { StentEvents } from '../events.js';
 import type { StentLogger } from '../logger.js';
-import { finalOutcome } from '../outcome.js';
-import type { Registry } from '../registry.js';
+import { finalOutcome } from '../executor/final-outcome.js';
+import type { Registry } from '../definitions/registry.js';
 import type { RunEnd, RunHost } from '../run/run-host.js';
 import { WorkflowRun } from '../run/workflow-run.js';
-import type { ExecutionRecord, NewExecution, NewStep, StepCompletion, StepRecord, StentStore, WakeEvent } from '../store.js';
+import type { ExecutionRecord, NewExecution, NewStep, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
 import { ActivityRunner } from './activity-runner.js';
 import { ClaimLoop } from './claim-loop.js';
 import { CompletionBatcher } from './completion-batcher.js';
@@ -40,7 +40,7 @@ export class Worker implements RunHost {
   private readonly settleChecks = new Set<() => void>();
 
   constructor(
-    readonly store: StentStore,
+    readonly store: HotPathStore,
     readonly registry: Registry,
     readonly clock: Clock,
     readonly logger: StentLogger,

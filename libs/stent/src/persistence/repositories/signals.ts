@@ -1,4 +1,4 @@
-import { ExecutionFinishedError, ExecutionNotFoundError, StentError, type ExecutionFence } from '../../core/index.js';
+import { ExecutionFinishedError, ExecutionNotFoundError, StentError, type ExecutionFence, type SignalTake } from '../../core/index.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { holdsFence, wake } from '../sql/statements.js';
 
@@ -24,13 +24,7 @@ export class SignalsRepository {
    * Consumes the oldest unconsumed signal `name` for the step at `position`, completing that step in
    * the same transaction. With `timeoutError`, a step that finds none is failed with it instead.
    */
-  async consume(
-    fence: ExecutionFence,
-    position: number,
-    name: string,
-    now: number,
-    timeoutError: string | null,
-  ): Promise<{ kind: 'received'; payload: string } | { kind: 'timed_out' } | { kind: 'none' } | { kind: 'lost' }> {
+  async consume(fence: ExecutionFence, position: number, name: string, now: number, timeoutError: string | null): Promise<SignalTake> {
     const { t } = this.ctx;
     return this.ctx.client.transaction(async (tx) => {
       if (!(await holdsFence(this.ctx, tx, fence, now))) return { kind: 'lost' as const };

@@ -1,3 +1,4 @@
+import type { WorkerInfo } from '../../core/index.js';
 import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 
@@ -6,7 +7,7 @@ export class WorkersRepository {
   constructor(private readonly ctx: SqlContext) {}
 
   /** Upserts the worker's row; `joined` (its first record) also tells the other workers it exists. */
-  async record(owner: string, info: { hostname: string; pid: number; queues: string[]; startedAt: number; now: number; state: string; joined?: boolean }): Promise<void> {
+  async record(owner: string, info: WorkerInfo): Promise<void> {
     await this.ctx.client.execute(
       `INSERT INTO ${this.ctx.t.workers} (id, hostname, pid, queues, state, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET state = excluded.state, heartbeat_at = excluded.heartbeat_at`,

@@ -1,5 +1,5 @@
 import type { Duration } from './duration.js';
-import type { RetryOptions } from './retry-policy.js';
+import type { RetryOptions } from '../definitions/retry-policy.js';
 
 export interface RoutingOptions {
   /** Queue the task is placed on; workers serve chosen queues. Default 'default'. */

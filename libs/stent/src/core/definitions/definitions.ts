@@ -1,9 +1,9 @@
-import { ConfigurationError, InvalidNameError } from './errors/index.js';
+import { ConfigurationError, InvalidNameError } from '../errors/index.js';
 import { checkName, NAME_LIMITS } from './names.js';
-import { parseOptionalDuration } from './duration.js';
-import { routeDurableCall } from './context.js';
+import { parseOptionalDuration } from '../api/duration.js';
+import { installDurableActivity, installDurableRun } from './durable-method.js';
 import { resolveRetryPolicy, type RetryPolicy } from './retry-policy.js';
-import type { ActivityOptions, WorkflowOptions } from './options.js';
+import type { ActivityOptions, WorkflowOptions } from '../api/options.js';
 
 /**
  * Class-level metadata of workflows and activities, kept on the class itself so the engine
@@ -12,8 +12,6 @@ import type { ActivityOptions, WorkflowOptions } from './options.js';
 export const WORKFLOW_DEFINITION = Symbol.for('stent.workflow');
 export const ACTIVITY_DEFINITION = Symbol.for('stent.activity');
 const METHOD_OPTIONS = Symbol.for('stent.activity.methodOptions');
-/** Set on the wrapper of a durable method so Stent.map can tell which activity it is. */
-export const DURABLE_METHOD = Symbol.for('stent.durableMethod');
 
 export type AnyClass = abstract new (...args: any[]) => object;
 
@@ -152,16 +150,7 @@ export function defineActivity(target: AnyClass, options: ActivityOptions = {}):
       cache: cachePolicy(own, options),
     };
     checkActivityName(definition);
-    const wrapper = function durableActivity(this: unknown, ...args: unknown[]): unknown {
-      return routeDurableCall(
-        definition.name,
-        (scope) => scope.callActivity(definition, args),
-        () => original.apply(this, args),
-      );
-    };
-    Object.defineProperty(wrapper, 'name', { value: methodName });
-    Object.defineProperty(wrapper, DURABLE_METHOD, { value: { kind: 'activity', name: definition.name, definition } });
-    Object.defineProperty(prototype, methodName, { value: wrapper, writable: true, configurable: true, enumerable: false });
+    installDurableActivity(prototype, definition);
     methods.push(definition);
   }
   if (methods.length === 0) throw new ConfigurationError(`Activity class ${target.name} has no public methods`);
@@ -190,16 +179,7 @@ export function defineWorkflow(target: AnyClass, options: WorkflowOptions = {}):
     tags: options.tags ?? [],
     original: original as (...args: unknown[]) => unknown,
   };
-  const wrapper = function durableWorkflow(this: unknown, ...args: unknown[]): unknown {
-    return routeDurableCall(
-      `${name}.run`,
-      (scope) => scope.callChild(definition, args),
-      () => (original as (...a: unknown[]) => unknown).apply(this, args),
-    );
-  };
-  Object.defineProperty(wrapper, 'name', { value: 'run' });
-  Object.defineProperty(wrapper, DURABLE_METHOD, { value: { kind: 'workflow', name } });
-  Object.defineProperty(prototype, 'run', { value: wrapper, writable: true, configurable: true, enumerable: false });
+  installDurableRun(prototype, definition);
   Object.defineProperty(target, WORKFLOW_DEFINITION, { value: definition, configurable: true });
   return definition;
 }
@@ -210,14 +190,4 @@ export function getWorkflowDefinition(target: unknown): WorkflowDefinition | und
 
 export function getActivityDefinition(target: unknown): ActivityClassDefinition | undefined {
   return typeof target === 'function' ? ((target as unknown as Record<symbol, ActivityClassDefinition>)[ACTIVITY_DEFINITION] ?? undefined) : undefined;
-}
-
-export interface DurableMethodTag {
-  kind: 'activity' | 'workflow';
-  name: string;
-  definition?: ActivityMethodDefinition;
-}
-
-export function durableMethodOf(fn: unknown): DurableMethodTag | undefined {
-  return typeof fn === 'function' ? (fn as unknown as Record<symbol, DurableMethodTag>)[DURABLE_METHOD] : undefined;
 }

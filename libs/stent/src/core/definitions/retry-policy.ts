@@ -1,5 +1,5 @@
-import { parseDuration, type Duration } from './duration.js';
-import { ConfigurationError } from './errors/index.js';
+import { parseDuration, type Duration } from '../api/duration.js';
+import { ConfigurationError } from '../errors/index.js';
 
 export interface RetryOptions {
   /** Total attempts including the first one. Default 3. */

@@ -1,6 +1,6 @@
-import { routeDurableCall, type WorkflowScope } from './context.js';
-import { DURABLE_METHOD, type DurableMethodTag } from './definitions.js';
-import { ConfigurationError } from './errors/index.js';
+import type { WorkflowScope } from '../context.js';
+import { DURABLE_METHOD, routeDurableCall, type DurableMethodTag } from './durable-method.js';
+import { ConfigurationError } from '../errors/index.js';
 
 type Method = (...args: unknown[]) => unknown;
 

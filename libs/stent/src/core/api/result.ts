@@ -1,4 +1,4 @@
-import { ResultUnwrapError } from './errors/index.js';
+import { ResultUnwrapError } from '../errors/index.js';
 
 /** Final state of an execution as reported by waitFor/getExecution. */
 export type ExecutionState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | 'timed_out';

@@ -1,4 +1,4 @@
-import { InvalidDurationError } from './errors/index.js';
+import { InvalidDurationError } from '../errors/index.js';
 
 /** A duration: milliseconds as a number, or a string such as '500ms', '30s', '1h30m', '2d', '1w'. */
 export type Duration = number | string;

@@ -1,18 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { systemClock, type Clock } from './clock/clock.js';
-import { checkRouting, getWorkflowDefinition, type AnyClass } from './definitions.js';
-import { parseDuration, parseOptionalDuration, type Duration } from './duration.js';
-import { ActivityFailedError, ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WaitTimeoutError, WorkflowCancelledError } from './errors/index.js';
-import { StentEvents } from './events.js';
-import { stderrLogger, type StentLogger } from './logger.js';
-import type { DispatchOptions } from './options.js';
-import { checkName } from './names.js';
-import { Registry, registerItem } from './registry.js';
-import { Result, isFinalState, type ExecutionState } from './result.js';
-import { decode, decodeEntries, decodeError, encode, encodeError } from './serialization.js';
-import { finalOutcome } from './outcome.js';
-import type { ExecutionFilter, ExecutionRecord, NewExecution, Page, StentStore, StepRecord, DeadLetterRecord, WorkerRecord } from './store.js';
-import { Worker, type WorkerOptions } from './worker/worker.js';
+import { systemClock, type Clock } from '../clock/clock.js';
+import { checkRouting, getWorkflowDefinition, type AnyClass } from '../definitions/definitions.js';
+import { parseOptionalDuration, type Duration } from '../api/duration.js';
+import { ActivityFailedError, ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WorkflowCancelledError } from '../errors/index.js';
+import { StentEvents } from '../events.js';
+import { stderrLogger, type StentLogger } from '../logger.js';
+import type { DispatchOptions } from '../api/options.js';
+import { checkName } from '../definitions/names.js';
+import { Registry, registerItem } from '../definitions/registry.js';
+import type { ExecutionState, Result } from '../api/result.js';
+import { decodeError, encode, encodeError } from '../serialization.js';
+import type { ExecutionFilter, NewExecution, Page, StentStore } from '../store/index.js';
+import { Worker, type WorkerOptions } from '../worker/worker.js';
+import { deadLetterInfo, executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type Readiness, type StentStats } from './execution-views.js';
+import { waitForEnd, type WaitForOptions } from './wait-for.js';
+
+export type { DeadLetterInfo, ExecutionInfo, JournalEntry, Readiness, StentStats } from './execution-views.js';
+export type { WaitForOptions } from './wait-for.js';
 
 export interface StentExecutorOptions {
   store: StentStore;
@@ -27,71 +31,6 @@ export type WorkflowRef<W> = (abstract new (...args: any[]) => W) | string;
 type RunArgs<W> = W extends { run: (...args: infer A) => unknown } ? A : unknown[];
 /** What waitFor resolves to for a workflow whose run() returns R. */
 export type Outcome<R> = R extends Result<infer T, infer E> ? Result<T, E | Error> : Result<R, Error>;
-
-export interface ExecutionInfo {
-  id: string;
-  workflowName: string;
-  state: ExecutionState;
-  args: unknown[];
-  /** Present once the execution is final. */
-  result?: Result<unknown, unknown>;
-  /** Set by the workflow with Stent.setProgress. */
-  progress: unknown;
-  /** Counters incremented by the workflow with Stent.incrementCounter. */
-  counters: Record<string, number>;
-  /** Values set by the workflow with Stent.setState. */
-  customState: Record<string, unknown>;
-  queue: string;
-  priority: number;
-  tags: string[];
-  parentId: string | null;
-  idempotencyKey: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  deadlineAt: Date | null;
-  wakeAt: Date | null;
-  leaseOwner: string | null;
-  recoveries: number;
-}
-
-export interface JournalEntry {
-  position: number;
-  kind: string;
-  name: string;
-  state: string;
-  attempts: number;
-  args: unknown;
-  result?: unknown;
-  error?: Error;
-  createdAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  fireAt: Date | null;
-}
-
-export interface StentStats {
-  executions: Record<ExecutionState, number>;
-  /** Activity steps due and not yet taken, scheduled for later (retry back-off), and running. */
-  activities: { due: number; scheduled: number; running: number };
-  deadLetters: number;
-  /** How long the oldest due work (an activity step or an execution to start or resume) has waited. */
-  backlogAgeMs: number;
-  /** Every worker process that ever recorded itself, with its last heartbeat. */
-  workers: Array<Omit<WorkerRecord, 'startedAt' | 'heartbeatAt'> & { startedAt: Date; heartbeatAt: Date; lastSeenMsAgo: number }>;
-  /** This process's worker, or null for a dispatch-only process. */
-  thisWorker: (ReturnType<Worker['stats']> & { id: string; readiness: ReturnType<StentExecutor['readiness']> }) | null;
-}
-
-export interface WaitForOptions {
-  /** Give up (throwing WaitTimeoutError) after this long. Default: wait indefinitely. */
-  timeout?: Duration;
-  /** How often to look at the database when no in-process wake-up arrives. Default '250ms'. */
-  pollInterval?: Duration;
-}
-
-const toDate = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 
 /**
  * The entry point: dispatches executions, answers questions about them and owns this process's worker.
@@ -147,7 +86,7 @@ export class StentExecutor {
   }
 
   /** 'ready' once the worker claims work; 'api-only' without a worker. */
-  readiness(): 'starting' | 'ready' | 'draining' | 'stopped' | 'api-only' {
+  readiness(): Readiness {
     if (!this.worker) return 'api-only';
     switch (this.worker.state) {
       case 'idle':
@@ -219,52 +158,8 @@ export class StentExecutor {
 
   /** Resolves once the execution is final. Only its own timeout throws; failures come back as a Result. */
   async waitFor<R = unknown>(executionId: string, options: WaitForOptions = {}): Promise<Outcome<R>> {
-    const timeoutMs = parseOptionalDuration(options.timeout);
-    const pollMs = parseDuration(options.pollInterval ?? '250ms');
-    const started = this.clock.now();
-    let wake: (() => void) | undefined;
-    // A run that ends in this process hands its outcome over directly: no read after the wake-up.
-    let ended: Result<unknown, unknown> | undefined;
-    const onFinished = ({ executionId: id, result }: { executionId: string; result?: Result<unknown, unknown> }): void => {
-      if (id !== executionId) return;
-      ended = result;
-      wake?.();
-    };
-    this.events.on('execution.finished', onFinished);
-    const unsubscribe = this.store.subscribe((event) => {
-      // A macrotask later: when the run ended in this process, its outcome arrives by then (no read needed).
-      if (event.type === 'finished' && event.executionId === executionId) setImmediate(() => wake?.());
-    });
-    try {
-      // A run this process holds is neither unknown nor final yet: its end arrives as an event.
-      let skipRead = this.worker?.holds(executionId) ?? false;
-      for (;;) {
-        if (ended) return ended as Outcome<R>;
-        const record = skipRead ? undefined : await this.store.getExecution(executionId);
-        skipRead = false;
-        if (ended) return ended as Outcome<R>;
-        if (record === null) throw new ExecutionNotFoundError(executionId);
-        if (record && isFinalState(record.state)) return this.outcomeOf(record) as Outcome<R>;
-        const elapsed = this.clock.now() - started;
-        if (timeoutMs !== undefined && elapsed >= timeoutMs) throw new WaitTimeoutError(executionId, timeoutMs);
-        const pause = timeoutMs === undefined ? pollMs : Math.min(pollMs, timeoutMs - elapsed);
-        await new Promise<void>((resolve) => {
-          const timer = this.clock.setTimer(pause, resolve);
-          wake = () => {
-            timer.cancel();
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
-    } finally {
-      this.events.off('execution.finished', onFinished);
-      unsubscribe();
-    }
-  }
-
-  private outcomeOf(record: ExecutionRecord): Result<unknown, unknown> {
-    return finalOutcome(record.id, record.state, record.result, record.error);
+    const world = { store: this.store, events: this.events, worker: this.worker, clock: this.clock };
+    return (await waitForEnd(world, executionId, options)) as Outcome<R>;
   }
 
   // ---- signals and cancel --------------------------------------------------------------------
@@ -293,7 +188,7 @@ export class StentExecutor {
     if (typeof executionId !== 'string' || executionId === '') throw new ExecutionNotFoundError(String(executionId));
     const record = await this.store.getExecution(executionId);
     if (!record) throw new ExecutionNotFoundError(executionId);
-    return this.infoOf(record);
+    return executionInfo(record);
   }
 
   async listExecutions(filter: ExecutionFilter = {}, page: Page = {}): Promise<{ items: ExecutionInfo[]; total: number; limit: number; offset: number }> {
@@ -302,27 +197,14 @@ export class StentExecutor {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ConfigurationError('listExecutions: limit must be between 1 and 1000');
     if (!Number.isInteger(offset) || offset < 0) throw new ConfigurationError('listExecutions: offset must be >= 0');
     const { items, total } = await this.store.listExecutions(filter, { limit, offset });
-    return { items: items.map((record) => this.infoOf(record)), total, limit, offset };
+    return { items: items.map(executionInfo), total, limit, offset };
   }
 
   async getJournal(executionId: string): Promise<JournalEntry[]> {
     const record = await this.store.getExecution(executionId);
     if (!record) throw new ExecutionNotFoundError(executionId);
     const steps = await this.store.loadJournal(executionId);
-    return steps.map((step: StepRecord) => ({
-      position: step.position,
-      kind: step.kind,
-      name: step.name,
-      state: step.state,
-      attempts: step.attempts,
-      args: decode(step.args),
-      result: step.state === 'completed' ? decode(step.result) : undefined,
-      error: decodeError(step.error),
-      createdAt: new Date(step.createdAt),
-      startedAt: toDate(step.startedAt),
-      finishedAt: toDate(step.finishedAt),
-      fireAt: toDate(step.fireAt),
-    }));
+    return steps.map(journalEntry);
   }
 
   /** The dead-letter queue: tasks that failed for good. */
@@ -355,12 +237,9 @@ export class StentExecutor {
   }
 
   /** Tasks that failed for good, newest first. */
-  async listDeadLetters(page: Page = {}): Promise<{ items: Array<Omit<DeadLetterRecord, 'args' | 'error' | 'createdAt'> & { args: unknown; error?: Error; createdAt: Date }>; total: number }> {
+  async listDeadLetters(page: Page = {}): Promise<{ items: DeadLetterInfo[]; total: number }> {
     const { items, total } = await this.store.listDeadLetters({ limit: page.limit ?? 50, offset: page.offset ?? 0 });
-    return {
-      total,
-      items: items.map((item) => ({ ...item, args: decode(item.args), error: decodeError(item.error), createdAt: new Date(item.createdAt) })),
-    };
+    return { total, items: items.map(deadLetterInfo) };
   }
 
   /**
@@ -370,44 +249,6 @@ export class StentExecutor {
   async stats(): Promise<StentStats> {
     const now = this.clock.now();
     const stored = await this.store.stats(now);
-    return {
-      executions: stored.executions,
-      activities: stored.activities,
-      deadLetters: stored.deadLetters,
-      backlogAgeMs: stored.oldestDueAt === null ? 0 : Math.max(0, now - stored.oldestDueAt),
-      workers: stored.workers.map((worker) => ({
-        ...worker,
-        startedAt: new Date(worker.startedAt),
-        heartbeatAt: new Date(worker.heartbeatAt),
-        lastSeenMsAgo: Math.max(0, now - worker.heartbeatAt),
-      })),
-      thisWorker: this.worker ? { id: this.worker.ownerId, readiness: this.readiness(), ...this.worker.stats() } : null,
-    };
-  }
-
-  private infoOf(record: ExecutionRecord): ExecutionInfo {
-    return {
-      id: record.id,
-      workflowName: record.workflowName,
-      state: record.state,
-      args: decode(record.args) as unknown[],
-      result: isFinalState(record.state) ? this.outcomeOf(record) : undefined,
-      progress: decode(record.progress),
-      counters: record.counters === null ? {} : JSON.parse(record.counters),
-      customState: decodeEntries(record.customState),
-      queue: record.queue,
-      priority: record.priority,
-      tags: record.tags,
-      parentId: record.parentId,
-      idempotencyKey: record.idempotencyKey,
-      createdAt: new Date(record.createdAt),
-      updatedAt: new Date(record.updatedAt),
-      startedAt: toDate(record.startedAt),
-      finishedAt: toDate(record.finishedAt),
-      deadlineAt: toDate(record.deadlineAt),
-      wakeAt: toDate(record.wakeAt),
-      leaseOwner: record.leaseOwner,
-      recoveries: record.recoveries,
-    };
+    return statsView(stored, now, this.worker ? { id: this.worker.ownerId, readiness: this.readiness(), ...this.worker.stats() } : null);
   }
 }

@@ -1,8 +1,8 @@
-import { currentActivityScope, currentWorkflowScope, inEndedWorkflowRun, type ActivityScope, type WorkflowScope } from './context.js';
-import { durableMethodOf } from './definitions.js';
+import { currentActivityScope, currentWorkflowScope, inEndedWorkflowRun, type ActivityScope, type WorkflowScope } from '../context.js';
+import { durableMethodOf } from '../definitions/durable-method.js';
 import { parseDuration, parseOptionalDuration, type Duration } from './duration.js';
-import { ConfigurationError, NotInWorkflowError } from './errors/index.js';
-import { checkName } from './names.js';
+import { ConfigurationError, NotInWorkflowError } from '../errors/index.js';
+import { checkName } from '../definitions/names.js';
 
 function workflowScope(what: string): WorkflowScope {
   const scope = currentWorkflowScope();

@@ -1,6 +1,6 @@
-import { StentError, WorkflowCancelledError, WorkflowTimedOutError } from './errors/index.js';
-import { Result, type ExecutionState } from './result.js';
-import { decode, decodeError } from './serialization.js';
+import { StentError, WorkflowCancelledError, WorkflowTimedOutError } from '../errors/index.js';
+import { Result, type ExecutionState } from '../api/result.js';
+import { decode, decodeError } from '../serialization.js';
 
 /**
  * What waitFor hands back for a final execution, from its stored result or error: a workflow's own

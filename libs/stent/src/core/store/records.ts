@@ -1,10 +1,7 @@
-import type { ExecutionState } from './result.js';
-import type { RetryPolicy } from './retry-policy.js';
+import type { ExecutionState } from '../api/result.js';
+import type { RetryPolicy } from '../definitions/retry-policy.js';
 
-/**
- * What the engine needs from a database. The persistence layer implements it per dialect;
- * the engine never sees SQL. Times are epoch milliseconds (UTC).
- */
+/** The records the engine and its store exchange. Times are epoch milliseconds (UTC). */
 export interface ExecutionRecord {
   id: string;
   workflowName: string;
@@ -259,113 +256,17 @@ export type WakeEvent =
   | { type: 'woken'; executionId: string }
   | { type: 'finished'; executionId: string };
 
-export interface StentStore {
-  readonly dialect: string;
-  /**
-   * Hears wake events from this process and, where the database can carry them, from others.
-   * Stores publish on their own after the writes that cause them; listeners must also poll.
-   */
-  subscribe(listener: (event: WakeEvent) => void): () => void;
-  /** Create or upgrade the schema. Safe to call from several processes at once. */
-  migrate(): Promise<void>;
-  close(): Promise<void>;
-  ping(): Promise<void>;
-  now(): number;
+/** What taking a signal for a waiting step found: a signal, its time-out, nothing yet, or a lost lease. */
+export type SignalTake = { kind: 'received'; payload: string } | { kind: 'timed_out' } | { kind: 'none' } | { kind: 'lost' };
 
-  /**
-   * Inserts the execution; with an idempotency key already taken, returns the existing id and created=false.
-   * With `claimedBy`, it is inserted claimed (claimed=true) unless older work of at least its priority waits
-   * on its queue, which goes first.
-   */
-  createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean; claimed: boolean }>;
-  getExecution(id: string): Promise<ExecutionRecord | null>;
-  listExecutions(filter: ExecutionFilter, page: Page): Promise<{ items: ExecutionRecord[]; total: number }>;
-  loadJournal(executionId: string): Promise<StepRecord[]>;
-  loadSteps(executionId: string, positions: number[]): Promise<StepRecord[]>;
-
-  claimExecutions(filter: ClaimFilter): Promise<ExecutionRecord[]>;
-  claimSteps(filter: ClaimFilter): Promise<StepRecord[]>;
-  /** Whether steps recovered from a dead worker wait to be run alone. */
-  hasSuspects(filter: ClaimFilter): Promise<boolean>;
-  /** Executions this owner holds whose wake time has come (something changed for them). */
-  takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>>;
-
-  /**
-   * Appends journal steps for an execution the caller owns, recording `deliveries` (the order the workflow
-   * saw earlier steps settle) and `completions` (results it already used) in the same transaction. False if
-   * the fence is stale or a completion's step is no longer owned (then no step is inserted).
-   */
-  insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries?: DeliveryRecord[], completions?: LocalCompletion[]): Promise<boolean>;
-  /**
-   * Drops tentative steps of a revived execution that its replay did not repeat: child executions they
-   * started are deleted, signals they consumed handed back, and counters, progress and state recomputed.
-   * With `reviveSettled`, the retried step's new outcome has arrived: no step is tentative any more.
-   */
-  discardSteps(fence: ExecutionFence, positions: number[], reviveSettled?: boolean): Promise<boolean>;
-  /** Marks tentative steps the replay repeated as part of the journal again. */
-  confirmSteps(fence: ExecutionFence, positions: number[]): Promise<boolean>;
-  /** Gives up an owned execution (its run was dropped here): another worker may claim it at once. */
-  releaseExecution(fence: ExecutionFence, now: number): Promise<void>;
-  /** Records a finished waiting step (a timer that fired, a value) for an owned execution. */
-  resolveStep(fence: ExecutionFence, position: number, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<boolean>;
-  /** Records activity attempt outcomes; returns, per completion, whether the fence still held. */
-  completeSteps(completions: StepCompletion[]): Promise<boolean[]>;
-
-  /** Releases an owned execution that is waiting; wakes it at `wakeAt` or at once if an awaited step already finished. */
-  suspendExecution(
-    fence: ExecutionFence,
-    wakeAt: number | null,
-    awaitedPositions: number[],
-    awaitedSignals: string[],
-    now: number,
-    deliveries?: DeliveryRecord[],
-  ): Promise<boolean>;
-  /**
-   * Ends an owned execution. Whatever it started and left unfinished (pending or waiting steps, child
-   * executions still running) is cancelled; the parent, if any, is handed the outcome.
-   */
-  finishExecution(fence: ExecutionFence, state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null, now: number, options?: FinishOptions): Promise<boolean>;
-  /** Fails an execution for good and records it in the dead-letter list (non-determinism, poison). */
-  failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number, deliveries?: DeliveryRecord[]): Promise<boolean>;
-
-  /**
-   * Renews the leases this owner still holds (`held`: executions in memory, steps running); leases on
-   * anything else it owns lapse. Returns ids of running steps whose execution has ended meanwhile (to abort).
-   */
-  renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<string[]>;
-  releaseLeases(owner: string, now: number): Promise<void>;
-  reapExpiredLeases(now: number, maxRecoveries: number): Promise<ReapResult>;
-  /** Upserts the worker's row; `joined` (its first record) also tells the other workers it exists. */
-  recordWorker(owner: string, info: { hostname: string; pid: number; queues: string[]; startedAt: number; now: number; state: string; joined?: boolean }): Promise<void>;
-  /** Other workers still running whose heartbeat is no older than `since`. */
-  countPeers(owner: string, since: number): Promise<number>;
-
-  /** Stores a signal for an active execution and wakes it. Throws ExecutionNotFoundError / ExecutionFinishedError. */
-  sendSignal(executionId: string, name: string, payload: string, now: number): Promise<void>;
-  /**
-   * Consumes the oldest unconsumed signal `name` for the step at `position`, completing that step in
-   * the same transaction. With `timedOut`, a step that finds none is failed with `timeoutError` instead.
-   */
-  consumeSignal(fence: ExecutionFence, position: number, name: string, now: number, timeoutError: string | null): Promise<{ kind: 'received'; payload: string } | { kind: 'timed_out' } | { kind: 'none' } | { kind: 'lost' }>;
-  /** Cancels an execution and its descendants; no-op (changed=false) if it is already final. */
-  cancelExecution(executionId: string, error: string, now: number): Promise<{ changed: boolean; state: string; cancelled: string[] }>;
-  lookupCache(key: string, now: number): Promise<string | null>;
-  /**
-   * Revives a failed execution from a dead-lettered task (see retryFrom). Throws DeadLetterNotFoundError /
-   * ExecutionFinishedError (only failed executions).
-   */
-  replayDeadLetter(deadLetterId: string, now: number): Promise<{ executionId: string }>;
-  discardDeadLetter(deadLetterId: string): Promise<void>;
-  /**
-   * Revives failed execution `executionId` to retry the activity step at `failedAt` (in it, or in one of its
-   * child executions, which are revived along the way): that step waits for a worker again, the steps
-   * recorded after the workflow saw the failure become tentative, what the failure cancelled is restored,
-   * and the execution is woken to replay. False if `failedAt` is not a failed step below it.
-   */
-  retryFrom(executionId: string, failedAt: { executionId: string; position: number }, now: number): Promise<boolean>;
-  /** Wakes a failed execution to replay from its journal, restoring what its failure cancelled. */
-  reviveExecution(executionId: string, now: number): Promise<void>;
-
-  listDeadLetters(page: Page): Promise<{ items: DeadLetterRecord[]; total: number }>;
-  stats(now: number): Promise<StoreStats>;
+/** What a worker records about itself. */
+export interface WorkerInfo {
+  hostname: string;
+  pid: number;
+  queues: string[];
+  startedAt: number;
+  now: number;
+  state: string;
+  /** Its first record: also tells the other workers it exists. */
+  joined?: boolean;
 }

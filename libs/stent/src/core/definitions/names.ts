@@ -1,4 +1,4 @@
-import { InvalidNameError, type NameKind } from './errors/index.js';
+import { InvalidNameError, type NameKind } from '../errors/index.js';
 
 /**
  * The longest value of each kind the database columns hold (PostgreSQL counts characters; SQLite would

@@ -1,12 +1,12 @@
-import { DuplicateNameError, ConfigurationError, UnknownWorkflowError } from './errors/index.js';
+import { DuplicateNameError, ConfigurationError, UnknownWorkflowError } from '../errors/index.js';
 import {
   getActivityDefinition,
   getWorkflowDefinition,
   type ActivityMethodDefinition,
   type AnyClass,
-  type DurableMethodTag,
   type WorkflowDefinition,
 } from './definitions.js';
+import type { DurableMethodTag } from './durable-method.js';
 import { takeOver } from './durable-takeover.js';
 import { copyOf, withCarriedFields } from './workflow-instances.js';
 
