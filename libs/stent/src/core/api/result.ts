@@ -7,35 +7,46 @@ export function isFinalState(state: string): boolean {
   return (FINAL_STATES as readonly string[]).includes(state);
 }
 
+/** What every Result can do, whichever way it went. */
+interface ResultMethods<T, E> {
+  /** Final state of the execution when this Result came from waitFor or getExecution. */
+  readonly state?: ExecutionState;
+  /** The value; throws the error (an Error as it is, anything else wrapped in ResultUnwrapError). */
+  unwrap(): T;
+  unwrapOr<D>(fallback: D): T | D;
+  map<U>(fn: (value: T) => U): Result<U, E>;
+  flatMap<U, F>(fn: (value: T) => Result<U, F>): Result<U, E | F>;
+  toJSON(): { ok: boolean; value?: T; error?: E; state?: ExecutionState };
+}
+
+/** A success: `ok` is true and `value` is the value. */
+export interface Ok<T, E = never> extends ResultMethods<T, E> {
+  readonly ok: true;
+  readonly value: T;
+  readonly error?: undefined;
+}
+
+/** A failure: `ok` is false and `error` is the error. */
+export interface Err<E, T = never> extends ResultMethods<T, E> {
+  readonly ok: false;
+  readonly value?: undefined;
+  readonly error: E;
+}
+
 /**
- * Success or failure as a value. Workflows return it to report an expected failure
- * without failing the execution (the saga pattern), and waitFor hands one back.
+ * Success or failure as a value, discriminated by `ok`: after `if (result.ok)` the value is a `T`, after
+ * `if (!result.ok)` the error an `E`. Workflows return one to report an expected failure without failing
+ * the execution (the saga pattern), and waitFor hands one back.
  */
-export class Result<T, E = unknown> {
-  private constructor(
+export type Result<T, E = unknown> = Ok<T, E> | Err<E, T>;
+
+class ResultValue<T, E> implements ResultMethods<T, E> {
+  constructor(
     readonly ok: boolean,
     readonly value: T | undefined,
     readonly error: E | undefined,
-    /** Final state of the execution when this Result came from waitFor. */
     readonly state?: ExecutionState,
   ) {}
-
-  static ok<T>(value: T): Result<T, never> {
-    return new Result<T, never>(true, value, undefined);
-  }
-
-  static error<E>(error: E): Result<never, E> {
-    return new Result<never, E>(false, undefined, error);
-  }
-
-  static isResult(value: unknown): value is Result<unknown, unknown> {
-    return value instanceof Result;
-  }
-
-  /** @internal */
-  static withState<T, E>(result: Result<T, E>, state: ExecutionState): Result<T, E> {
-    return new Result<T, E>(result.ok, result.value, result.error, state);
-  }
 
   unwrap(): T {
     if (this.ok) return this.value as T;
@@ -48,7 +59,7 @@ export class Result<T, E = unknown> {
   }
 
   map<U>(fn: (value: T) => U): Result<U, E> {
-    return this.ok ? new Result<U, E>(true, fn(this.value as T), undefined, this.state) : (this as unknown as Result<U, E>);
+    return (this.ok ? new ResultValue<U, E>(true, fn(this.value as T), undefined, this.state) : this) as unknown as Result<U, E>;
   }
 
   flatMap<U, F>(fn: (value: T) => Result<U, F>): Result<U, E | F> {
@@ -59,3 +70,27 @@ export class Result<T, E = unknown> {
     return this.ok ? { ok: true, value: this.value, state: this.state } : { ok: false, error: this.error, state: this.state };
   }
 }
+
+/** Builds Results (`Result.ok`, `Result.error`) and tells them apart (`Result.isResult`, `instanceof Result`). */
+export const Result = {
+  ok<T>(value: T): Result<T, never> {
+    return new ResultValue<T, never>(true, value, undefined) as unknown as Result<T, never>;
+  },
+
+  error<E>(error: E): Result<never, E> {
+    return new ResultValue<never, E>(false, undefined, error) as unknown as Result<never, E>;
+  },
+
+  isResult(value: unknown): value is Result<unknown, unknown> {
+    return value instanceof ResultValue;
+  },
+
+  /** @internal The same Result, with the final state of the execution it came from. */
+  withState<T, E>(result: Result<T, E>, state: ExecutionState): Result<T, E> {
+    return new ResultValue<T, E>(result.ok, result.value, result.error, state) as unknown as Result<T, E>;
+  },
+
+  [Symbol.hasInstance](value: unknown): value is Result<unknown, unknown> {
+    return value instanceof ResultValue;
+  },
+};

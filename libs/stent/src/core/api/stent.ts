@@ -25,13 +25,18 @@ export const Stent = {
     return workflowScope('Stent.waitForSignal').waitForSignal(name, timeoutMs) as Promise<T>;
   },
 
-  /** Runs an activity once per item, all steps recorded in one batch; results come back in order. */
-  map<A extends unknown[], R>(activity: (...args: A) => Promise<R>, items: Array<A extends [infer Only] ? Only | A : A>): Promise<R[]> {
+  /**
+   * Runs an activity once per item, all steps recorded in one batch; results come back in order.
+   * The rule for items: an item that is an array is the argument list of one call (`[id, cents]` calls
+   * `charge(id, cents)`); anything else is the only argument of one call (`[1, 2, 3]` calls `square(1)`,
+   * `square(2)`, `square(3)`). To pass an array as the only argument, wrap it in its argument list:
+   * `[[...ids]]`.
+   */
+  map<A extends unknown[], R>(activity: (...args: A) => Promise<R>, items: ReadonlyArray<A | LoneArgument<A>>): Promise<R[]> {
     const tag = durableMethodOf(activity);
     if (!tag || tag.kind !== 'activity' || !tag.definition) throw new ConfigurationError('Stent.map takes a method of an activity class');
     const scope = workflowScope('Stent.map');
-    const arity = tag.definition.original.length;
-    const argLists = items.map((item) => (Array.isArray(item) && arity !== 1 ? (item as unknown[]) : [item]));
+    const argLists = items.map((item) => (Array.isArray(item) ? (item as unknown[]) : [item]));
     return scope.mapActivity(tag.definition, argLists) as Promise<R[]>;
   },
 
@@ -81,3 +86,9 @@ export const Stent = {
     return currentWorkflowScope() !== undefined;
   },
 };
+
+/**
+ * An item Stent.map may give bare: the first parameter of an activity that can be called with that one
+ * argument, unless it is an array (an array item is always an argument list).
+ */
+export type LoneArgument<A extends unknown[]> = [A[0]] extends A ? (A[0] extends readonly unknown[] ? never : A[0]) : never;

@@ -9,6 +9,7 @@ import type { DispatchOptions } from '../api/options.js';
 import { checkName } from '../definitions/names.js';
 import { Registry, registerItem } from '../definitions/registry.js';
 import type { ExecutionState, Result } from '../api/result.js';
+import type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from '../api/workflow-types.js';
 import { decodeError, encode, encodeError } from '../serialization.js';
 import type { ExecutionFilter, NewExecution, Page, StentStore } from '../store/index.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
@@ -26,11 +27,6 @@ export interface StentExecutorOptions {
   clock?: Clock;
 }
 
-/** A workflow class, or its durable name. */
-export type WorkflowRef<W> = (abstract new (...args: any[]) => W) | string;
-type RunArgs<W> = W extends { run: (...args: infer A) => unknown } ? A : unknown[];
-/** What waitFor resolves to for a workflow whose run() returns R. */
-export type Outcome<R> = R extends Result<infer T, infer E> ? Result<T, E | Error> : Result<R, Error>;
 
 /**
  * The entry point: dispatches executions, answers questions about them and owns this process's worker.
@@ -102,7 +98,8 @@ export class StentExecutor {
 
   // ---- dispatch ------------------------------------------------------------------------------
 
-  async dispatch<W>(workflow: WorkflowRef<W>, args: RunArgs<W>, options: DispatchOptions = {}): Promise<string> {
+  /** Starts an execution of `workflow`; resolves to its id, typed so waitFor knows what the workflow returns. */
+  async dispatch<W>(workflow: WorkflowRef<W>, args: RunArgs<W>, options: DispatchOptions = {}): Promise<ExecutionId<W>> {
     const { name, queue, priority, tags, maxDurationMs } = this.resolveWorkflow(workflow);
     if (!Array.isArray(args)) throw new ConfigurationError(`dispatch(${name}): arguments must be given as an array`);
     const delayMs = parseOptionalDuration(options.delay) ?? 0;
@@ -136,7 +133,7 @@ export class StentExecutor {
     try {
       const inserted = await this.store.createExecution(execution, options.transaction);
       claimed = inserted.claimed;
-      return inserted.id;
+      return inserted.id as ExecutionId<W>;
     } finally {
       if (local) this.worker!.startReservedExecution(execution, claimed);
     }
@@ -157,9 +154,12 @@ export class StentExecutor {
   // ---- results -------------------------------------------------------------------------------
 
   /** Resolves once the execution is final. Only its own timeout throws; failures come back as a Result. */
-  async waitFor<R = unknown>(executionId: string, options: WaitForOptions = {}): Promise<Outcome<R>> {
+  waitFor<W>(executionId: ExecutionId<W>, options?: WaitForOptions): Promise<Outcome<RunResult<W>>>;
+  /** For an id that does not carry its workflow (say, read back from a database): R is what run() returns. */
+  waitFor<R = unknown>(executionId: string, options?: WaitForOptions): Promise<Outcome<R>>;
+  async waitFor(executionId: string, options: WaitForOptions = {}): Promise<Result<unknown, unknown>> {
     const world = { store: this.store, events: this.events, worker: this.worker, clock: this.clock };
-    return (await waitForEnd(world, executionId, options)) as Outcome<R>;
+    return waitForEnd(world, executionId, options);
   }
 
   // ---- signals and cancel --------------------------------------------------------------------
