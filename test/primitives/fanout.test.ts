@@ -10,6 +10,14 @@ class Items {
   async pair(a: number, b: number): Promise<number> {
     return a * 100 + b;
   }
+  /** One required parameter and one with a default: its Function.length is 1. */
+  async charge(orderId: string, cents = 100): Promise<string> {
+    return `${orderId}:${cents}`;
+  }
+  /** Its only parameter is an array. */
+  async total(amounts: number[]): Promise<number> {
+    return amounts.reduce((sum, amount) => sum + amount, 0);
+  }
   async picky(n: number): Promise<number> {
     if (n % 10 === 3) throw new Error(`item ${n} is bad`);
     return n;
@@ -35,6 +43,17 @@ class PairFlow {
   }
 }
 defineWorkflow(PairFlow);
+
+/** Items as argument lists, bare single arguments, and an array wrapped as the only argument. */
+class ArgumentRuleFlow {
+  constructor(private readonly items: Items) {}
+  async run(): Promise<{ charges: string[]; totals: number[] }> {
+    const charges = await Stent.map(this.items.charge, [['a', 5], ['b'], 'c']);
+    const totals = await Stent.map(this.items.total, [[[1, 2, 3]], [[]]]);
+    return { charges, totals };
+  }
+}
+defineWorkflow(ArgumentRuleFlow);
 
 class AllFlow {
   constructor(private readonly items: Items) {}
@@ -75,7 +94,7 @@ describe.each(DIALECTS)('fan-out on %s', (dialect) => {
   afterEach(async () => harness?.dispose());
   const setup = async () => {
     const items = new Items();
-    harness = await createHarness(dialect, [items, new MapFlow(items), new AllFlow(items), new SettledFlow(items), new FirstFailureFlow(items), new PairFlow(items)], {
+    harness = await createHarness(dialect, [items, new MapFlow(items), new AllFlow(items), new SettledFlow(items), new FirstFailureFlow(items), new PairFlow(items), new ArgumentRuleFlow(items)], {
       ...FAST_WORKER,
       concurrency: 50,
     });
@@ -95,6 +114,12 @@ describe.each(DIALECTS)('fan-out on %s', (dialect) => {
     await setup();
     const id = await harness.executor.dispatch(PairFlow, []);
     expect((await harness.executor.waitFor(id, { timeout: '30s' })).value).toEqual([102, 304]);
+  });
+
+  it('Stent.map takes an array item as the argument list and anything else as the only argument, whatever Function.length says', async () => {
+    await setup();
+    const id = await harness.executor.dispatch(ArgumentRuleFlow, []);
+    expect((await harness.executor.waitFor(id, { timeout: '30s' })).unwrap()).toEqual({ charges: ['a:5', 'b:100', 'c:100'], totals: [6, 0] });
   });
 
   it('Promise.all over 1000 durable calls', async () => {

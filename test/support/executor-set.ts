@@ -1,4 +1,4 @@
-import { createStentStore, StentExecutor, type StentLogger, type WorkerOptions } from 'nestjs-stent';
+import { createStentStore, StentExecutor, type Clock, type StentLogger, type WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, type Dialect, type TestDatabase } from './databases.js';
 
 /** Worker settings that keep tests quick: short polls, short suspension. */
@@ -50,10 +50,13 @@ export class ExecutorSet {
     return new ExecutorSet(await createTestDatabase(dialect));
   }
 
-  /** An executor on this test's database with `instances` registered; started unless start is false. */
-  async executor(instances: object[], worker: WorkerOptions | false = QUICK_WORKER, start = true): Promise<StentExecutor> {
+  /**
+   * An executor on this test's database with `instances` registered; started unless start is false; on
+   * `clock` when given (a ManualClock, for tests of time).
+   */
+  async executor(instances: object[], worker: WorkerOptions | false = QUICK_WORKER, start = true, clock?: Clock): Promise<StentExecutor> {
     const store = await createStentStore({ database: this.db.options });
-    const executor = new StentExecutor({ store, worker, logger: this.logger });
+    const executor = new StentExecutor({ store, worker, logger: this.logger, clock });
     this.executors.push(executor);
     executor.register(...instances);
     if (start) await executor.start();

@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ResolvedActivityOptions, WorkflowDefinition } from './definitions.js';
-import { NotInWorkflowError } from './errors/index.js';
+import type { ResolvedActivityOptions, WorkflowDefinition } from './definitions/definitions.js';
 
 /** What durable helpers need from the workflow run they are called in. */
 export interface WorkflowScope {
@@ -43,25 +42,6 @@ export const scopeStorage = new AsyncLocalStorage<Scope>();
 export function currentWorkflowScope(): WorkflowScope | undefined {
   const scope = scopeStorage.getStore();
   return scope?.kind === 'workflow' && !scope.ended ? scope : undefined;
-}
-
-/**
- * Routes a call of a durable method (an activity method, a workflow's run()): inside a live workflow run
- * it is a durable call, outside any workflow a plain call. Code that outlived its run (a timer or a
- * promise started inside it, a continuation of a run that was dropped) keeps the run's async context; a
- * call from there is refused with a rejected promise (NotInWorkflowError): running it plainly would act
- * outside the journal (perhaps beside the worker that now owns the execution), and waiting on the ended
- * run would never settle.
- */
-export function routeDurableCall(what: string, durable: (scope: WorkflowScope) => unknown, plain: () => unknown): unknown {
-  const scope = scopeStorage.getStore();
-  if (scope?.kind !== 'workflow') return plain();
-  if (!scope.ended) return durable(scope);
-  scope.calledAfterEnd(what);
-  const refused = Promise.reject(new NotInWorkflowError(what, true));
-  // Awaited, the caller sees the error; fired and forgotten, it is not an unhandled rejection.
-  refused.catch(() => undefined);
-  return refused;
 }
 
 /** Whether the caller runs in the async context of a workflow run that has ended. */

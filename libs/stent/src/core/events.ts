@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ExecutionState, Result } from './result.js';
+import type { ExecutionState, Result } from './api/result.js';
 
 /** Lifecycle events, observable in-process for users' own hooks. */
 export interface StentEventMap {

@@ -1,5 +1,5 @@
 import { SerializationError } from './errors/index.js';
-import { Result } from './result.js';
+import { Result } from './api/result.js';
 import { deserializeError, serializeError, type SerializedError } from './error-serialization.js';
 
 /**

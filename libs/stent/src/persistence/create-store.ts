@@ -5,10 +5,10 @@ import { ConfigurationError, parseDuration, StentError, type Duration, type Sten
 import { BetterSqlite3Client, withSqliteFile } from './clients/better-sqlite3-client.js';
 import { PostgresClient } from './clients/postgres-client.js';
 import type { SqlClient } from './clients/sql-client.js';
-import { stentEntities } from './entities.js';
-import { runStentMigrations } from './migrator.js';
+import { stentEntities } from './schema/entities.js';
+import { runStentMigrations } from './schema/migrator.js';
 import { SqlStore } from './sql-store.js';
-import { tableNames } from './table-names.js';
+import { tableNames } from './schema/table-names.js';
 import { localBusFor, type WakeBus } from './wake-bus.js';
 import { PostgresWakeBus } from './postgres-wake-bus.js';
 

@@ -1,0 +1,56 @@
+import type { Duration } from './duration.js';
+import type { RetryOptions } from '../definitions/retry-policy.js';
+
+export interface RoutingOptions {
+  /** Queue the task is placed on; workers serve chosen queues. Default 'default'. */
+  queue?: string;
+  /** Higher runs first. Default 0. */
+  priority?: number;
+  tags?: string[];
+}
+
+export interface ActivityOptions extends RoutingOptions {
+  /** Durable identity. Default 'ClassName.method'. */
+  name?: string;
+  retry?: RetryOptions;
+  /** Per-attempt time limit; when it elapses the attempt's AbortSignal fires and the attempt fails. */
+  timeout?: Duration;
+  /** Cluster-wide cap on attempts of this activity running at once. */
+  maxConcurrent?: number;
+  /**
+   * Reuse the stored result of an earlier successful call with the same key (activity name, version
+   * and arguments, or `key(...args)`) across executions, instead of running the body again.
+   */
+  idempotent?: boolean;
+  /** Like idempotent, with an optional time to live for stored results. */
+  cached?: boolean | { ttl: Duration };
+  /** Custom cache/idempotency key from the arguments. */
+  key?: (...args: any[]) => string;
+  /** Part of the default key: bump it when the activity's result for the same arguments changes. */
+  version?: string | number;
+}
+
+export interface WorkflowOptions extends RoutingOptions {
+  /** Durable identity. Default: the class name. */
+  name?: string;
+  /** The execution ends as timed_out once it has run this long. */
+  maxDuration?: Duration;
+}
+
+export interface DispatchOptions extends RoutingOptions {
+  /** Start no earlier than this from now. */
+  delay?: Duration;
+  /**
+   * A second dispatch of the same workflow with the same key returns the first execution's id (its
+   * arguments win); the key with another workflow is an IdempotencyConflictError.
+   */
+  idempotencyKey?: string;
+  maxDuration?: Duration;
+  /** Use this id for the new execution (must be unique). */
+  executionId?: string;
+  /**
+   * The caller's open transaction (a TypeORM EntityManager) when Stent shares the application's
+   * DataSource: the execution exists if and only if that transaction commits.
+   */
+  transaction?: unknown;
+}

@@ -1,0 +1,69 @@
+import type { Clock } from '../clock/clock.js';
+import { parseDuration, parseOptionalDuration, type Duration } from '../api/duration.js';
+import { ExecutionNotFoundError, WaitTimeoutError } from '../errors/index.js';
+import type { StentEvents } from '../events.js';
+import { isFinalState, type Result } from '../api/result.js';
+import type { StentStore } from '../store/index.js';
+import type { Worker } from '../worker/worker.js';
+import { finalOutcome } from './final-outcome.js';
+
+export interface WaitForOptions {
+  /** Give up (throwing WaitTimeoutError) after this long. Default: wait indefinitely. */
+  timeout?: Duration;
+  /** How often to look at the database when no in-process wake-up arrives. Default '250ms'. */
+  pollInterval?: Duration;
+}
+
+/**
+ * Resolves once the execution is final, with what it ended with. A run that ends in this process hands
+ * its outcome over as an event; one that ends elsewhere is seen through a wake event or a poll.
+ */
+export async function waitForEnd(
+  world: { store: StentStore; events: StentEvents; worker: Worker | null; clock: Clock },
+  executionId: string,
+  options: WaitForOptions = {},
+): Promise<Result<unknown, unknown>> {
+  const { store, events, worker, clock } = world;
+  const timeoutMs = parseOptionalDuration(options.timeout);
+  const pollMs = parseDuration(options.pollInterval ?? '250ms');
+  const started = clock.now();
+  let wake: (() => void) | undefined;
+  // A run that ends in this process hands its outcome over directly: no read after the wake-up.
+  let ended: Result<unknown, unknown> | undefined;
+  const onFinished = ({ executionId: id, result }: { executionId: string; result?: Result<unknown, unknown> }): void => {
+    if (id !== executionId) return;
+    ended = result;
+    wake?.();
+  };
+  events.on('execution.finished', onFinished);
+  const unsubscribe = store.subscribe((event) => {
+    // A macrotask later: when the run ended in this process, its outcome arrives by then (no read needed).
+    if (event.type === 'finished' && event.executionId === executionId) setImmediate(() => wake?.());
+  });
+  try {
+    // A run this process holds is neither unknown nor final yet: its end arrives as an event.
+    let skipRead = worker?.holds(executionId) ?? false;
+    for (;;) {
+      if (ended) return ended;
+      const record = skipRead ? undefined : await store.getExecution(executionId);
+      skipRead = false;
+      if (ended) return ended;
+      if (record === null) throw new ExecutionNotFoundError(executionId);
+      if (record && isFinalState(record.state)) return finalOutcome(record.id, record.state, record.result, record.error);
+      const elapsed = clock.now() - started;
+      if (timeoutMs !== undefined && elapsed >= timeoutMs) throw new WaitTimeoutError(executionId, timeoutMs);
+      const pause = timeoutMs === undefined ? pollMs : Math.min(pollMs, timeoutMs - elapsed);
+      await new Promise<void>((resolve) => {
+        const timer = clock.setTimer(pause, resolve);
+        wake = () => {
+          timer.cancel();
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  } finally {
+    events.off('execution.finished', onFinished);
+    unsubscribe();
+  }
+}

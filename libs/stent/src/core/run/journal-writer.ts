@@ -1,0 +1,133 @@
+import type { LocalCompletion, NewStep, StepCompletion } from '../store/index.js';
+import type { WorkflowRun } from './workflow-run.js';
+
+/**
+ * The run's database writes, one after another in call order. New steps are batched: every durable call
+ * made in one synchronous stretch (a Promise.all over a map) goes in one insert. Results of activities that
+ * ran in this worker, which the workflow already used, ride along with the next write (one commit for
+ * both), or are written on their own once the workflow has moved on without one.
+ */
+export class JournalWriter {
+  private pendingInserts: NewStep[] = [];
+  private flushQueued = false;
+  private writes: Promise<unknown> = Promise.resolve();
+  /** Results this run already used, not yet written (see holdCompletion). */
+  private pendingCompletions: LocalCompletion[] = [];
+
+  constructor(private readonly run: WorkflowRun) {}
+
+  /** Settles once every write asked for so far is done. */
+  settled(): Promise<unknown> {
+    return this.writes;
+  }
+
+  enqueueInsert(step: NewStep): void {
+    this.pendingInserts.push(step);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    // Every durable call made in the same synchronous stretch (Promise.all over a map) lands in one batch.
+    queueMicrotask(() => this.flushInserts());
+  }
+
+  flushInserts(): void {
+    this.flushQueued = false;
+    if (this.pendingInserts.length === 0) return;
+    const batch = this.pendingInserts;
+    this.pendingInserts = [];
+    this.enqueueWrite(() => this.insert(batch), true);
+  }
+
+  private async insert(batch: NewStep[]): Promise<void> {
+    const { run } = this;
+    const { host } = run;
+    run.firstStart = false;
+    if (run.ended) return;
+    const local = host.reserveLocal(batch);
+    for (const step of batch) if (!step.claimedBy && host.couldRunHere(step)) run.queued.add(step.position);
+    let ok: boolean;
+    try {
+      ok = await host.store.insertSteps(run.fence, batch, run.delivery.takeDeliveries(), this.takeCompletions());
+    } catch (error) {
+      host.cancelReservations(local);
+      throw error;
+    }
+    if (!ok) {
+      host.cancelReservations(local);
+      run.lifecycle.abandon('lease lost while recording steps');
+      return;
+    }
+    for (const step of batch) {
+      run.journal.set({
+        ...step,
+        result: step.result ?? null,
+        error: step.error ?? null,
+        attempts: step.claimedBy ? 1 : 0,
+        leaseOwner: step.claimedBy?.owner ?? null,
+        leaseEpoch: step.claimedBy ? 1 : 0,
+        leaseExpiresAt: step.claimedBy?.leaseExpiresAt ?? null,
+        recoveries: 0,
+        startedAt: step.claimedBy ? step.createdAt : null,
+        finishedAt: null,
+        childExecutionId: step.childExecutionId ?? null,
+        deliveredTurn: null,
+        deliveredSeq: null,
+        tentative: false,
+      });
+    }
+    host.startReserved(run, local);
+    if (local.length < batch.filter((s) => s.kind === 'activity').length) host.announceWork();
+  }
+
+  /**
+   * Runs database writes of this run one after another, in call order. Results the workflow already used
+   * go first (an insert carries them in its own statement).
+   */
+  enqueueWrite(write: () => Promise<unknown>, carriesCompletions = false): void {
+    const { run } = this;
+    this.writes = this.writes
+      .then(async () => {
+        if (!carriesCompletions) await this.writePendingCompletions();
+        if (!run.ended) await write();
+      })
+      .catch((error: unknown) => {
+        run.host.logger.error(`Execution ${run.executionId}: a journal write failed; the run is abandoned and will be replayed`, error);
+        run.lifecycle.abandon('journal write failed');
+      });
+  }
+
+  /** Writes what no other write carries yet (results the workflow already used). */
+  flushCompletions(): void {
+    this.enqueueWrite(async () => undefined);
+  }
+
+  /** A result the workflow already has: written with the next write (see writeCompletionsAfterTurn). */
+  holdCompletion(completion: LocalCompletion): void {
+    this.pendingCompletions.push(completion);
+  }
+
+  /** Writes held results on their own if no write has carried them by the end of the next turn. */
+  writeCompletionsAfterTurn(): void {
+    // Called after the result's turn is scheduled: by the time this runs its continuation has asked for any write.
+    setImmediate(() => {
+      if (this.pendingCompletions.length > 0 && !this.run.ended) this.flushCompletions();
+    });
+  }
+
+  asCompletion(c: LocalCompletion, wakeExecution = true): StepCompletion {
+    return { fence: c.fence, executionId: this.run.executionId, outcome: { kind: 'completed', result: c.result }, finishedAt: c.finishedAt, wakeExecution };
+  }
+
+  takeCompletions(): LocalCompletion[] {
+    const taken = this.pendingCompletions;
+    this.pendingCompletions = [];
+    return taken;
+  }
+
+  /** Writes results the workflow already used that no other write has carried yet. */
+  async writePendingCompletions(): Promise<void> {
+    const completions = this.takeCompletions();
+    if (completions.length === 0) return;
+    const owned = await this.run.host.store.completeSteps(completions.map((c) => this.asCompletion(c, false)));
+    if (owned.some((ok) => !ok)) this.run.lifecycle.abandon('lease lost while recording a result');
+  }
+}

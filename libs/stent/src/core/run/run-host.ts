@@ -1,0 +1,33 @@
+import type { Clock } from '../clock/clock.js';
+import type { StentLogger } from '../logger.js';
+import type { HotPathStore, NewStep, StepCompletion } from '../store/index.js';
+import type { WorkflowRun } from './workflow-run.js';
+import type { ExecutionState } from '../api/result.js';
+
+export type RunEnd =
+  | { kind: 'finished'; state: ExecutionState; result: string | null; error: string | null }
+  | { kind: 'suspended'; wakeAt: number | null }
+  | { kind: 'abandoned'; reason: string };
+
+/** What a workflow run needs from the worker that holds it. */
+export interface RunHost {
+  readonly ownerId: string;
+  readonly store: HotPathStore;
+  readonly clock: Clock;
+  readonly logger: StentLogger;
+  /** A run waiting this long without progress is suspended. */
+  readonly suspendAfterMs: number;
+  /** Timers further away than this are left to the database (the run suspends first). */
+  readonly timerHorizonMs: number;
+  /** Marks the activity steps of a batch that this worker will run itself, claiming them at insert. */
+  reserveLocal(batch: NewStep[]): NewStep[];
+  /** Whether this worker could run the activity step itself (registered, its queue and tags, no cluster cap). */
+  couldRunHere(step: NewStep): boolean;
+  cancelReservations(steps: NewStep[]): void;
+  startReserved(run: WorkflowRun, steps: NewStep[]): void;
+  /** New steps were recorded that some worker should claim. */
+  announceWork(): void;
+  /** Results handed to a run that ended before writing them: recorded the ordinary way. */
+  recordCompletions(completions: StepCompletion[]): void;
+  runEnded(run: WorkflowRun, end: RunEnd): void;
+}

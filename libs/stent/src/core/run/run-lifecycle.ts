@@ -1,0 +1,177 @@
+import type { Timer } from '../clock/clock.js';
+import { NonDeterminismError, WorkflowTimedOutError } from '../errors/index.js';
+import { encodeError } from '../serialization.js';
+import type { WorkflowRun } from './workflow-run.js';
+
+/**
+ * How a run held in memory stops: it finishes (completed, failed, timed out), is suspended while it waits
+ * (idle past a threshold), fails for non-determinism, or is abandoned (lease lost, write failed, worker
+ * stopping) without writing anything, the database deciding who runs it next.
+ */
+export class RunLifecycle {
+  private status: 'running' | 'ended' = 'running';
+  private idleTimer: Timer | undefined;
+  private deadlineTimer: Timer | undefined;
+
+  constructor(private readonly run: WorkflowRun) {}
+
+  get ended(): boolean {
+    return this.status === 'ended';
+  }
+
+  /** Arms maxDuration; false if the deadline has passed already (the run is timing out). */
+  armDeadline(): boolean {
+    const { execution, host } = this.run;
+    const deadline = execution.deadlineAt;
+    if (deadline === null) return true;
+    const remaining = deadline - host.clock.now();
+    if (remaining <= 0) {
+      void this.timeOut();
+      return false;
+    }
+    this.deadlineTimer = host.clock.setTimer(remaining, () => void this.timeOut());
+    return true;
+  }
+
+  /** Starts over the wait after which an idle run is suspended (or a stuck replay declared diverged). */
+  armIdleTimer(): void {
+    const { delivery, host } = this.run;
+    this.idleTimer?.cancel();
+    this.idleTimer = undefined;
+    if (this.ended || delivery.waitCount === 0) return;
+    if (delivery.replayStuckSince !== undefined) {
+      const left = delivery.replayStuckSince + Math.max(1_000, host.suspendAfterMs) - host.clock.now();
+      this.idleTimer = host.clock.setTimer(Math.max(0, left), () => this.replayDiverged());
+      return;
+    }
+    // Waiting on timers, signals or children is what suspension is for. A run waiting on activity work
+    // (queued behind other work, or running elsewhere) is usually moments from going on, and replaying it
+    // would cost more than holding it, so it is kept far longer before it is let go.
+    let waitsOnActivity = false;
+    for (const waiter of delivery.waiting()) if (waiter.kind === 'activity') waitsOnActivity = true;
+    const after = waitsOnActivity ? Math.max(30_000, host.suspendAfterMs) : host.suspendAfterMs;
+    this.idleTimer = host.clock.setTimer(after, () => void this.suspend());
+  }
+
+  clearTimers(): void {
+    this.idleTimer?.cancel();
+    this.deadlineTimer?.cancel();
+    this.run.delivery.cancelTimers();
+  }
+
+  private end(): boolean {
+    if (this.ended) return false;
+    this.status = 'ended';
+    this.clearTimers();
+    return true;
+  }
+
+  /** Drops the run from memory without writing anything; the database decides who runs it next. */
+  abandon(reason: string): void {
+    if (!this.end()) return;
+    const { run } = this;
+    run.delivery.clear();
+    // Results the workflow used but never recorded: still worth recording (each is fenced by its own lease).
+    run.host.recordCompletions(run.writer.takeCompletions().map((c) => run.writer.asCompletion(c)));
+    run.host.runEnded(run, { kind: 'abandoned', reason });
+  }
+
+  /** Releases a waiting run: it holds no memory and is replayed when what it waits for happens. */
+  async suspend(): Promise<void> {
+    const { run } = this;
+    const { delivery, writer, host } = run;
+    if (this.ended || delivery.waitCount === 0) return;
+    // Record everything the workflow has asked for so far before letting go of it.
+    const progress = delivery.settledCount;
+    writer.flushInserts();
+    writer.flushCompletions();
+    await writer.settled();
+    if (this.ended || delivery.waitCount === 0) return;
+    if (delivery.settledCount !== progress || delivery.busy) {
+      this.armIdleTimer();
+      return;
+    }
+    const positions = delivery.awaitedPositions();
+    const waiters = [...delivery.waiting()];
+    const signals = [...new Set(waiters.flatMap((waiter) => (waiter.signal ? [waiter.signal] : [])))];
+    let wakeAt: number | null = run.execution.deadlineAt;
+    for (const waiter of waiters) {
+      if (waiter.fireAt !== null && (wakeAt === null || waiter.fireAt < wakeAt)) wakeAt = waiter.fireAt;
+    }
+    this.end();
+    delivery.clear();
+    try {
+      const ok = await host.store.suspendExecution(run.fence, wakeAt, positions, signals, host.clock.now(), delivery.takeDeliveries());
+      host.runEnded(run, ok ? { kind: 'suspended', wakeAt } : { kind: 'abandoned', reason: 'lease lost before suspending' });
+    } catch (error) {
+      host.logger.error(`Execution ${run.executionId}: suspending failed; it will be recovered when its lease expires`, error);
+      host.runEnded(run, { kind: 'abandoned', reason: 'suspend failed' });
+    }
+  }
+
+  async finish(state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null): Promise<void> {
+    const { run } = this;
+    const { delivery, writer, host } = run;
+    if (this.ended) return;
+    if (state !== 'timed_out') {
+      // Wait until every step the workflow recorded is in the journal before closing the execution.
+      this.clearTimers();
+      writer.flushInserts();
+      await writer.settled();
+      if (this.ended) return;
+    }
+    const leftovers = delivery.waitCount > 0;
+    if (!this.end()) return;
+    delivery.clear();
+    const completions = writer.takeCompletions();
+    try {
+      // A completed execution is never replayed: the order of its deliveries no longer matters.
+      const ok = await host.store.finishExecution(run.fence, state, result, error, host.clock.now(), {
+        hasParent: run.execution.parentId !== null,
+        leftovers,
+        deliveries: state === 'completed' ? [] : delivery.takeDeliveries(),
+        discard: run.tentative.remaining(),
+        completions,
+      });
+      host.runEnded(run, ok ? { kind: 'finished', state, result, error } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
+    } catch (failure) {
+      host.logger.error(`Execution ${run.executionId}: recording its ${state} state failed; it will be replayed`, failure);
+      host.recordCompletions(completions.map((c) => writer.asCompletion(c)));
+      host.runEnded(run, { kind: 'abandoned', reason: 'finish failed' });
+    }
+  }
+
+  private async timeOut(): Promise<void> {
+    const { execution, executionId } = this.run;
+    const limit = execution.maxDurationMs ?? (execution.deadlineAt ?? 0) - execution.createdAt;
+    await this.finish('timed_out', null, encodeError(new WorkflowTimedOutError(executionId, limit)));
+  }
+
+  /** A replay waited too long for calls its next recorded turn needs: the workflow took another path. */
+  private replayDiverged(): void {
+    const { delivery, journal } = this.run;
+    const next = delivery.nextRecordedTurn;
+    if (this.ended || !next) return;
+    const missing = next.positions.find((position) => !delivery.waiterAt(position)?.recorded) ?? next.positions[0]!;
+    const step = journal.get(missing);
+    void this.failNonDeterministic(new NonDeterminismError(missing, step?.name ?? '?', '(nothing: the replay did not reach this call before its result was due)'));
+  }
+
+  async failNonDeterministic(error: NonDeterminismError): Promise<void> {
+    if (!this.end()) return;
+    const { run } = this;
+    const { delivery, writer, host } = run;
+    delivery.clear();
+    host.logger.error(`Execution ${run.executionId}: ${error.message}`);
+    try {
+      await writer.settled();
+      await writer.writePendingCompletions();
+      const encoded = encodeError(error);
+      const ok = await host.store.failExecutionDeadLettered(run.fence, encoded, 'non-determinism', host.clock.now(), delivery.takeDeliveries());
+      host.runEnded(run, ok ? { kind: 'finished', state: 'failed', result: null, error: encoded } : { kind: 'abandoned', reason: 'lease lost' });
+    } catch (failure) {
+      host.logger.error(`Execution ${run.executionId}: recording the non-determinism failure failed`, failure);
+      host.runEnded(run, { kind: 'abandoned', reason: 'non-determinism record failed' });
+    }
+  }
+}

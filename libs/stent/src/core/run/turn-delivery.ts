@@ -1,0 +1,245 @@
+import type { Timer } from '../clock/clock.js';
+import type { DeliveryRecord, StepKind, StepRecord } from '../store/index.js';
+import type { WorkflowRun } from './workflow-run.js';
+
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** A durable call the workflow is waiting on. */
+export interface Waiter {
+  position: number;
+  kind: StepKind;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  /** For timers and signal time-outs: when the wait ends on its own. */
+  fireAt: number | null;
+  /** For signal waits: the signal's name. */
+  signal?: string;
+  timer?: Timer;
+  /** Replay: the step already settled in the journal; its outcome is handed back in its recorded turn. */
+  recorded?: StepRecord;
+}
+
+/** The deliveries of one recorded turn, in their recorded order. */
+interface RecordedTurn {
+  turn: number;
+  positions: number[];
+}
+
+/**
+ * Outcomes reach the workflow in turns: a batch is handed over at once, then the workflow runs until it
+ * waits again (a macrotask later) before the next batch. Where the order could matter on replay (several
+ * calls outstanding, or a failure) it is recorded with the next journal write, and a replay hands recorded
+ * outcomes back in that order.
+ */
+export class TurnDelivery {
+  private readonly waiters = new Map<number, Waiter>();
+  /** The workflow's current turn (a new call records the turn it was made in). */
+  turn = 0;
+  private deliverySeq = 0;
+  private readonly replayTurns: RecordedTurn[] = [];
+  /** Live outcomes waiting for the next turn. */
+  private readonly inbox = new Map<number, Outcome>();
+  private turnScheduled = false;
+  /** Delivery order not yet written to the journal. */
+  private unsavedDeliveries: DeliveryRecord[] = [];
+  /** Since when a replay has waited for calls its next recorded turn needs (diverged if it lasts). */
+  replayStuckSince: number | undefined;
+  /** Count of waits that ended, to notice progress made while a suspension was being prepared. */
+  settledCount = 0;
+
+  constructor(
+    private readonly run: WorkflowRun,
+    recorded: StepRecord[],
+  ) {
+    const turns = new Map<number, StepRecord[]>();
+    for (const step of recorded) {
+      if (step.deliveredTurn === null) continue;
+      const list = turns.get(step.deliveredTurn) ?? [];
+      list.push(step);
+      turns.set(step.deliveredTurn, list);
+      this.deliverySeq = Math.max(this.deliverySeq, step.deliveredSeq ?? 0);
+    }
+    for (const [turn, steps] of [...turns].sort((a, b) => a[0] - b[0])) {
+      this.replayTurns.push({ turn, positions: steps.sort((a, b) => (a.deliveredSeq ?? 0) - (b.deliveredSeq ?? 0)).map((step) => step.position) });
+    }
+  }
+
+  /** Positions the workflow is waiting on. */
+  awaitedPositions(): number[] {
+    return [...this.waiters.keys()];
+  }
+
+  waiting(): IterableIterator<Waiter> {
+    return this.waiters.values();
+  }
+
+  waiterAt(position: number): Waiter | undefined {
+    return this.waiters.get(position);
+  }
+
+  get waitCount(): number {
+    return this.waiters.size;
+  }
+
+  /** Outcomes arrived or a turn is about to hand some over. */
+  get busy(): boolean {
+    return this.inbox.size > 0 || this.turnScheduled;
+  }
+
+  /** The next recorded turn a replay has not reached yet. */
+  get nextRecordedTurn(): RecordedTurn | undefined {
+    return this.replayTurns[0];
+  }
+
+  /** Forgets every wait (the run ended). */
+  clear(): void {
+    this.waiters.clear();
+  }
+
+  cancelTimers(): void {
+    for (const waiter of this.waiters.values()) waiter.timer?.cancel();
+  }
+
+  wait(position: number, kind: StepKind, fireAt: number | null, signal?: string, recorded?: StepRecord): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { position, kind, resolve, reject, fireAt, signal, recorded };
+      const { host } = this.run;
+      if (fireAt !== null && !recorded) {
+        const delay = Math.max(0, fireAt - host.clock.now());
+        if (delay <= host.timerHorizonMs) waiter.timer = host.clock.setTimer(delay, () => this.fire(waiter));
+      }
+      this.waiters.set(position, waiter);
+      if (recorded || this.replayTurns.length > 0) this.scheduleTurn();
+      this.run.lifecycle.armIdleTimer();
+    });
+  }
+
+  /** A timer came due while this run is in memory. */
+  private fire(waiter: Waiter): void {
+    const { run } = this;
+    if (run.ended || this.waiters.get(waiter.position) !== waiter || !this.stillOpen(waiter.position)) return;
+    if (waiter.kind === 'sleep') {
+      run.writer.enqueueWrite(async () => {
+        const ok = await run.host.store.resolveStep(run.fence, waiter.position, 'completed', null, null, run.host.clock.now());
+        if (!ok) return run.lifecycle.abandon('lease lost while recording a timer');
+        this.settle(waiter.position, { ok: true, value: undefined });
+      });
+    } else if (waiter.kind === 'signal') {
+      run.writer.enqueueWrite(() => run.takeSignal(waiter.position, waiter.signal!, true));
+    }
+  }
+
+  /** A step this run waits on finished (reported by the worker or read back from the database). */
+  deliver(step: StepRecord): void {
+    const waiter = this.waiters.get(step.position);
+    if (waiter?.recorded) return; // a replay hands it back in its recorded turn
+    this.run.journal.set(step);
+    if (step.state === 'completed' || step.state === 'failed') this.settle(step.position, this.run.journal.outcomeOf(step));
+  }
+
+  /** Whether the call at `position` still waits for its outcome (none has arrived, none is recorded). */
+  stillOpen(position: number): boolean {
+    const waiter = this.waiters.get(position);
+    return waiter !== undefined && !waiter.recorded && !this.inbox.has(position);
+  }
+
+  /** A live outcome: handed to the workflow with the next turn. */
+  settle(position: number, outcome: Outcome): void {
+    if (this.run.ended) return;
+    const waiter = this.waiters.get(position);
+    if (!waiter || waiter.recorded) return;
+    waiter.timer?.cancel();
+    waiter.timer = undefined;
+    this.inbox.set(position, outcome);
+    this.scheduleTurn();
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled || this.run.ended) return;
+    this.turnScheduled = true;
+    // A macrotask later: the workflow's continuations of the last turn have all run by then.
+    setImmediate(() => {
+      this.turnScheduled = false;
+      this.nextTurn();
+    });
+  }
+
+  /** Hands the workflow its next batch of outcomes: the next recorded turn on replay, else what arrived. */
+  private nextTurn(): void {
+    if (this.run.ended) return;
+    if (this.replayTurns.length > 0) {
+      this.replayTurn();
+      return;
+    }
+    const batch: Array<{ position: number; outcome: Outcome }> = [];
+    // Recorded outcomes whose order was never written: nothing written depends on it, so any order is the
+    // original one as far as the journal can tell. They settled before anything live, so they come first,
+    // one per turn, in the order they finished (a retried step's new outcome last, so that what the replay
+    // repeats before it is reused); what arrived live waits until they are through.
+    const unordered = [...this.waiters.values()].filter((waiter) => waiter.recorded);
+    const retried = this.run.execution.revivePosition;
+    unordered.sort(
+      (a, b) =>
+        Number(a.position === retried) - Number(b.position === retried) ||
+        (a.recorded!.finishedAt ?? 0) - (b.recorded!.finishedAt ?? 0) ||
+        a.position - b.position,
+    );
+    if (unordered.length > 0) {
+      batch.push({ position: unordered[0]!.position, outcome: this.run.journal.outcomeOf(unordered[0]!.recorded!) });
+      if (unordered.length > 1 || this.inbox.size > 0) this.scheduleTurn();
+    } else {
+      for (const [position, outcome] of this.inbox) batch.push({ position, outcome });
+      this.inbox.clear();
+    }
+    if (batch.length === 0) return;
+    const orderMatters = this.waiters.size > 1;
+    this.turn++;
+    for (const { position, outcome } of batch) {
+      const seq = ++this.deliverySeq;
+      if (orderMatters || !outcome.ok) this.unsavedDeliveries.push({ position, turn: this.turn, seq });
+      this.hand(position, outcome);
+    }
+    this.run.lifecycle.armIdleTimer();
+  }
+
+  private replayTurn(): void {
+    const next = this.replayTurns[0]!;
+    if (next.positions.every((position) => this.waiters.get(position)?.recorded)) {
+      this.replayTurns.shift();
+      this.replayStuckSince = undefined;
+      this.turn = next.turn;
+      for (const position of next.positions) this.hand(position, this.run.journal.outcomeOf(this.waiters.get(position)!.recorded!));
+    } else {
+      // A lone outstanding call's outcome needs no recorded order: it is the only thing that can come next.
+      const [only, ...others] = this.waiters.values();
+      if (!only || others.length > 0 || !only.recorded || only.recorded.deliveredTurn !== null) {
+        this.replayStuckSince ??= this.run.host.clock.now();
+        this.run.lifecycle.armIdleTimer();
+        return;
+      }
+      this.replayStuckSince = undefined;
+      this.turn++;
+      this.hand(only.position, this.run.journal.outcomeOf(only.recorded));
+    }
+    this.scheduleTurn();
+    this.run.lifecycle.armIdleTimer();
+  }
+
+  private hand(position: number, outcome: Outcome): void {
+    const waiter = this.waiters.get(position);
+    if (!waiter) return;
+    this.waiters.delete(position);
+    this.settledCount++;
+    this.run.tentative.outcomeHanded(position);
+    waiter.timer?.cancel();
+    if (outcome.ok) waiter.resolve(outcome.value);
+    else waiter.reject(outcome.error);
+  }
+
+  /** Delivery order to write with the next journal write. */
+  takeDeliveries(): DeliveryRecord[] {
+    const taken = this.unsavedDeliveries;
+    this.unsavedDeliveries = [];
+    return taken;
+  }
+}

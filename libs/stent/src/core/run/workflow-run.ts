@@ -1,0 +1,328 @@
+import { randomUUID } from 'node:crypto';
+import { scopeStorage, type WorkflowScope } from '../context.js';
+import type { ResolvedActivityOptions, WorkflowDefinition } from '../definitions/definitions.js';
+import { ConfigurationError, SignalTimeoutError, StentError } from '../errors/index.js';
+import { decode, encode, encodeError } from '../serialization.js';
+import type { ExecutionFence, ExecutionRecord, LocalCompletion, StepEffect, StepRecord } from '../store/index.js';
+import type { RegisteredWorkflow } from '../definitions/registry.js';
+import { JournalWriter } from './journal-writer.js';
+import type { RunHost } from './run-host.js';
+import { never, RunJournal } from './run-journal.js';
+import { RunLifecycle } from './run-lifecycle.js';
+import { TentativeSteps } from './tentative-steps.js';
+import { TurnDelivery } from './turn-delivery.js';
+
+/**
+ * One execution of a workflow held in memory by a worker: the scope its durable calls run in. Each call
+ * takes a journal position (RunJournal), is recorded (JournalWriter) and waits for its outcome, handed
+ * over in turns (TurnDelivery); a revived run may reuse tentative steps (TentativeSteps); the run ends,
+ * suspends or is abandoned through its RunLifecycle.
+ */
+export class WorkflowRun implements WorkflowScope {
+  readonly kind = 'workflow' as const;
+  readonly executionId: string;
+  readonly fence: ExecutionFence;
+  readonly replaying: boolean;
+  readonly journal: RunJournal;
+  readonly delivery: TurnDelivery;
+  readonly tentative: TentativeSteps;
+  readonly writer: JournalWriter;
+  readonly lifecycle: RunLifecycle;
+  /** Activity steps of this run waiting in the database that the worker holding it could run. */
+  readonly queued = new Set<number>();
+  /** A first start that has recorded nothing yet: it probably needs a slot for its first activity. */
+  firstStart: boolean;
+
+  constructor(
+    readonly host: RunHost,
+    readonly execution: ExecutionRecord,
+    journal: StepRecord[],
+    private readonly workflow: RegisteredWorkflow,
+  ) {
+    this.executionId = execution.id;
+    this.fence = { executionId: execution.id, owner: host.ownerId, epoch: execution.leaseEpoch };
+    this.journal = new RunJournal(this, journal);
+    this.delivery = new TurnDelivery(this, journal);
+    this.tentative = new TentativeSteps(this, journal);
+    this.writer = new JournalWriter(this);
+    this.lifecycle = new RunLifecycle(this);
+    this.replaying = journal.length > 0;
+    this.firstStart = journal.length === 0;
+  }
+
+  get ended(): boolean {
+    return this.lifecycle.ended;
+  }
+
+  calledAfterEnd(what: string): void {
+    this.host.logger.warn(
+      `Execution ${this.executionId}: ${what} was called after this workflow run ended (from a timer or promise that outlived it); it was refused (NotInWorkflowError)`,
+    );
+  }
+
+  /** Runs the workflow's run() in this scope; its return or throw ends the execution. */
+  start(): void {
+    if (!this.lifecycle.armDeadline()) return;
+    let args: unknown[];
+    try {
+      args = decode(this.execution.args) as unknown[];
+    } catch (error) {
+      void this.lifecycle.finish('failed', null, encodeError(error));
+      return;
+    }
+    const promise = scopeStorage.run(this, () => {
+      try {
+        // Made inside the run's scope and try: a constructor is workflow code, and one that throws fails the run.
+        const target = this.workflow.create();
+        return Promise.resolve(this.workflow.run.apply(target, args));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    });
+    promise.then(
+      (value) => {
+        if (this.ended) return;
+        let encoded: string;
+        try {
+          encoded = encode(value, '$result');
+        } catch (error) {
+          void this.lifecycle.finish('failed', null, encodeError(error));
+          return;
+        }
+        void this.lifecycle.finish('completed', encoded, null);
+      },
+      (error: unknown) => {
+        if (this.ended) return;
+        void this.lifecycle.finish('failed', null, encodeError(error));
+      },
+    );
+    this.lifecycle.armIdleTimer();
+  }
+
+  // ---- durable calls (WorkflowScope) ---------------------------------------------------------
+
+  callActivity(activity: ResolvedActivityOptions, args: unknown[]): Promise<unknown> {
+    const taken = this.journal.takeWithArgs('activity', activity.name, args);
+    if ('answer' in taken) return taken.answer;
+    const { position, encodedArgs } = taken;
+    const now = this.host.clock.now();
+    this.writer.enqueueInsert({
+      id: randomUUID(),
+      executionId: this.executionId,
+      position,
+      kind: 'activity',
+      name: activity.name,
+      args: encodedArgs,
+      state: 'pending',
+      retryPolicy: activity.retry,
+      timeoutMs: activity.timeoutMs,
+      queue: activity.queue,
+      priority: activity.priority ?? this.execution.priority,
+      tags: activity.tags,
+      maxConcurrent: activity.maxConcurrent,
+      availableAt: now,
+      fireAt: null,
+      createdAt: now,
+      callTurn: this.delivery.turn,
+    });
+    return this.delivery.wait(position, 'activity', null);
+  }
+
+  mapActivity(activity: ResolvedActivityOptions, items: unknown[][]): Promise<unknown[]> {
+    return Promise.all(items.map((args) => this.callActivity(activity, args)));
+  }
+
+  callChild(workflow: WorkflowDefinition, args: unknown[]): Promise<unknown> {
+    const taken = this.journal.takeWithArgs('child', workflow.name, args);
+    if ('answer' in taken) return taken.answer;
+    const { position, encodedArgs } = taken;
+    const now = this.host.clock.now();
+    // Unique, not derived from the position alone: an id a user chose could never collide with it.
+    const childId = `${this.executionId}.${position}.${randomUUID().slice(0, 8)}`;
+    const step = this.journal.valueStep(position, 'child', workflow.name, 'waiting', null, null);
+    step.args = encodedArgs;
+    step.childExecutionId = childId;
+    step.child = {
+      id: childId,
+      workflowName: workflow.name,
+      args: encodedArgs,
+      queue: workflow.queue,
+      priority: workflow.priority ?? this.execution.priority,
+      tags: workflow.tags,
+      parentId: this.executionId,
+      parentPosition: position,
+      idempotencyKey: null,
+      createdAt: now,
+      wakeAt: now,
+      deadlineAt: workflow.maxDurationMs === null ? null : now + workflow.maxDurationMs,
+      maxDurationMs: workflow.maxDurationMs,
+    };
+    this.writer.enqueueInsert(step);
+    return this.delivery.wait(position, 'child', null);
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (this.ended) return never();
+    const position = this.journal.take();
+    const recorded = this.journal.check(position, 'sleep', 'sleep');
+    if (recorded === null) return never();
+    const now = this.host.clock.now();
+    // A timer that came due while nobody held the run fires at once (wait() arms it with no delay).
+    if (recorded) return this.journal.answer(recorded) as Promise<void>;
+    const fireAt = now + ms;
+    this.writer.enqueueInsert(this.journal.valueStep(position, 'sleep', 'sleep', ms <= 0 ? 'completed' : 'waiting', null, fireAt));
+    if (ms > 0) return this.delivery.wait(position, 'sleep', fireAt) as Promise<void>;
+    // Already due: it still settles in a turn of its own, as it will on replay.
+    const done = this.delivery.wait(position, 'sleep', null) as Promise<void>;
+    this.delivery.settle(position, { ok: true, value: undefined });
+    return done;
+  }
+
+  waitForSignal(name: string, timeoutMs: number | undefined): Promise<unknown> {
+    if (this.ended) return never();
+    const position = this.journal.take();
+    const recorded = this.journal.check(position, 'signal', name);
+    if (recorded === null) return never();
+    if (recorded) return this.journal.answer(recorded);
+    const now = this.host.clock.now();
+    const fireAt = timeoutMs === undefined ? null : now + timeoutMs;
+    const step = this.journal.valueStep(position, 'signal', name, 'waiting', null, fireAt);
+    step.timeoutMs = timeoutMs ?? null;
+    this.writer.enqueueInsert(step);
+    const waiting = this.delivery.wait(position, 'signal', fireAt, name);
+    // A signal sent before this wait is already stored: try to take it at once (after the step is recorded).
+    this.writer.flushInserts();
+    this.writer.enqueueWrite(() => this.takeSignal(position, name, false));
+    return waiting;
+  }
+
+  /** Consumes a stored signal for the wait at `position` (recorded in the same transaction as the step). */
+  async takeSignal(position: number, name: string, timedOut: boolean): Promise<void> {
+    if (this.ended || !this.delivery.stillOpen(position)) return;
+    const waiter = this.delivery.waiterAt(position)!;
+    const timeoutMs = waiter.fireAt !== null ? (this.journal.get(position)?.timeoutMs ?? 0) : 0;
+    const outcome = await this.host.store.consumeSignal(
+      this.fence,
+      position,
+      name,
+      this.host.clock.now(),
+      timedOut ? encodeError(new SignalTimeoutError(name, timeoutMs)) : null,
+    );
+    if (outcome.kind === 'lost') return this.lifecycle.abandon('lease lost while taking a signal');
+    if (outcome.kind === 'received') this.delivery.settle(position, { ok: true, value: decode(outcome.payload) });
+    else if (outcome.kind === 'timed_out') this.delivery.settle(position, { ok: false, error: new SignalTimeoutError(name, timeoutMs) });
+  }
+
+  recordValue<T>(label: string, produce: () => T): T {
+    if (this.ended) throw new StentError('This workflow run has ended');
+    const position = this.journal.take();
+    const recorded = this.journal.check(position, 'value', label);
+    if (recorded === null) throw new StentError('This workflow run has ended');
+    if (recorded) return decode(recorded.result) as T;
+    const value = produce();
+    this.writer.enqueueInsert(this.journal.valueStep(position, 'value', label, 'completed', encode(value), null));
+    return value;
+  }
+
+  now(): Date {
+    return new Date(this.recordValue('now', () => this.host.clock.now()));
+  }
+
+  uuid(): string {
+    return this.recordValue('uuid', () => randomUUID());
+  }
+
+  random(): number {
+    return this.recordValue('random', () => Math.random());
+  }
+
+  setProgress(progress: unknown): void {
+    this.recordEffect('setProgress', { kind: 'progress', value: encode(progress, 'Stent.setProgress(progress)') });
+  }
+
+  incrementCounter(name: string, by: number): void {
+    if (!Number.isFinite(by)) throw new StentError(`incrementCounter('${name}'): the increment must be a finite number`);
+    this.recordEffect(`counter:${name}`, { kind: 'counter', name, by });
+  }
+
+  setState(key: string, value: unknown): void {
+    if (typeof key !== 'string' || key === '') throw new ConfigurationError('Stent.setState: the key must be a non-empty string');
+    this.recordEffect(`state:${key}`, { kind: 'state', key, value: encode(value, `Stent.setState('${key}')`) });
+  }
+
+  /** A change to the execution, taken as a journal position so a replay does not apply it twice. */
+  private recordEffect(label: string, effect: StepEffect): void {
+    if (this.ended) return;
+    if (effect.kind !== 'counter') JSON.parse(effect.value);
+    const position = this.journal.take();
+    // The effect is kept with the step, so the execution's totals can be rebuilt if steps are dropped.
+    const args = JSON.stringify(effect);
+    const recorded = this.journal.check(position, 'value', label, args);
+    if (recorded !== undefined) return;
+    const step = this.journal.valueStep(position, 'value', label, 'completed', null, null);
+    step.args = args;
+    step.effect = effect;
+    this.writer.enqueueInsert(step);
+  }
+
+  // ---- what the worker holding the run asks of it --------------------------------------------
+
+  /**
+   * Activity steps of this run, waiting in the database, that the worker holding it could run (a first
+   * start that has not recorded its first steps yet counts as one).
+   */
+  get queuedHere(): number {
+    return this.queued.size + (this.firstStart && !this.ended ? 1 : 0);
+  }
+
+  /** The worker started an attempt of the step at `position` (it is no longer waiting for a slot). */
+  attemptStarted(position: number): void {
+    this.queued.delete(position);
+  }
+
+  /** A step this run waits on finished (reported by the worker or read back from the database). */
+  deliver(step: StepRecord): void {
+    this.queued.delete(step.position);
+    this.delivery.deliver(step);
+  }
+
+  /**
+   * An activity of this run succeeded in this worker: the workflow gets the result in the next turn, and
+   * the result is recorded with the run's next journal write (one commit for both), or on its own once the
+   * workflow has moved on without one.
+   */
+  completeLocally(step: StepRecord, completion: LocalCompletion): void {
+    this.writer.holdCompletion(completion);
+    this.journal.set({ ...step, state: 'completed', result: completion.result, finishedAt: completion.finishedAt, leaseOwner: null });
+    this.delivery.settle(step.position, { ok: true, value: decode(completion.result) });
+    this.writer.writeCompletionsAfterTurn();
+  }
+
+  /** Re-reads the steps this run waits on (another process may have finished them). */
+  async refresh(): Promise<void> {
+    if (this.ended || this.delivery.waitCount === 0) return;
+    await this.writer.settled();
+    const open = [...this.delivery.waiting()].filter((waiter) => this.delivery.stillOpen(waiter.position));
+    const signalWaits = open.filter((waiter) => waiter.kind === 'signal');
+    const others = open.filter((waiter) => waiter.kind !== 'signal').map((waiter) => waiter.position);
+    for (const waiter of signalWaits) this.writer.enqueueWrite(() => this.takeSignal(waiter.position, waiter.signal!, false));
+    const steps = await this.host.store.loadSteps(this.executionId, others);
+    for (const step of steps) if (step.state === 'completed' || step.state === 'failed') this.deliver(step);
+    await this.writer.settled();
+  }
+
+  /** Drops the run from memory without writing anything; the database decides who runs it next. */
+  abandon(reason: string): void {
+    this.lifecycle.abandon(reason);
+  }
+
+  /** Releases a waiting run: it holds no memory and is replayed when what it waits for happens. */
+  suspend(): Promise<void> {
+    return this.lifecycle.suspend();
+  }
+
+  /** Positions this run is waiting on. */
+  awaitedPositions(): number[] {
+    return this.delivery.awaitedPositions();
+  }
+}

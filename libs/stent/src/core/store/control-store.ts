@@ -1,0 +1,43 @@
+import type { ExecutionRecord, ExternalTransaction, NewExecution, WakeEvent } from './records.js';
+
+/**
+ * What the executor's operations need from the database: the schema, dispatch, signals, cancel, and
+ * bringing failed executions back.
+ */
+export interface ControlStore {
+  readonly dialect: string;
+  /** See HotPathStore.subscribe (waitFor listens too). */
+  subscribe(listener: (event: WakeEvent) => void): () => void;
+  /** Create or upgrade the schema. Safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  ping(): Promise<void>;
+  now(): number;
+
+  /**
+   * Inserts the execution; with an idempotency key already taken, returns the existing id and created=false.
+   * With `claimedBy`, it is inserted claimed (claimed=true) unless older work of at least its priority waits
+   * on its queue, which goes first.
+   */
+  createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean; claimed: boolean }>;
+  getExecution(id: string): Promise<ExecutionRecord | null>;
+  /** Stores a signal for an active execution and wakes it. Throws ExecutionNotFoundError / ExecutionFinishedError. */
+  sendSignal(executionId: string, name: string, payload: string, now: number): Promise<void>;
+  /** Cancels an execution and its descendants; no-op (changed=false) if it is already final. */
+  cancelExecution(executionId: string, error: string, now: number): Promise<{ changed: boolean; state: string; cancelled: string[] }>;
+  /**
+   * Revives a failed execution from a dead-lettered task (see retryFrom). Throws DeadLetterNotFoundError /
+   * ExecutionFinishedError (only failed executions).
+   */
+  replayDeadLetter(deadLetterId: string, now: number): Promise<{ executionId: string }>;
+  discardDeadLetter(deadLetterId: string): Promise<void>;
+  /**
+   * Revives failed execution `executionId` to retry the activity step at `failedAt` (in it, or in one of its
+   * child executions, which are revived along the way): that step waits for a worker again, the steps
+   * recorded after the workflow saw the failure become tentative, what the failure cancelled is restored,
+   * and the execution is woken to replay. False if `failedAt` is not a failed step below it.
+   */
+  retryFrom(executionId: string, failedAt: { executionId: string; position: number }, now: number): Promise<boolean>;
+  /** Wakes a failed execution to replay from its journal, restoring what its failure cancelled. */
+  reviveExecution(executionId: string, now: number): Promise<void>;
+}

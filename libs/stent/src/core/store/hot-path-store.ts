@@ -1,0 +1,95 @@
+import type {
+  ClaimFilter,
+  DeliveryRecord,
+  ExecutionFence,
+  ExecutionRecord,
+  FinishOptions,
+  LocalCompletion,
+  NewStep,
+  ReapResult,
+  SignalTake,
+  StepCompletion,
+  StepRecord,
+  WakeEvent,
+  WorkerInfo,
+} from './records.js';
+
+/**
+ * What a worker needs from the database on the hot path: claims under a lease, journal writes fenced by
+ * it, endings, leases and signals. Every write for something claimed names the fence (owner, epoch) the
+ * caller holds; a write with a stale fence changes nothing and says so.
+ */
+export interface HotPathStore {
+  /**
+   * Hears wake events from this process and, where the database can carry them, from others.
+   * Stores publish on their own after the writes that cause them; listeners must also poll.
+   */
+  subscribe(listener: (event: WakeEvent) => void): () => void;
+  getExecution(id: string): Promise<ExecutionRecord | null>;
+  loadJournal(executionId: string): Promise<StepRecord[]>;
+  loadSteps(executionId: string, positions: number[]): Promise<StepRecord[]>;
+
+  claimExecutions(filter: ClaimFilter): Promise<ExecutionRecord[]>;
+  claimSteps(filter: ClaimFilter): Promise<StepRecord[]>;
+  /** Whether steps recovered from a dead worker wait to be run alone. */
+  hasSuspects(filter: ClaimFilter): Promise<boolean>;
+  /** Executions this owner holds whose wake time has come (something changed for them). */
+  takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>>;
+
+  /**
+   * Appends journal steps for an execution the caller owns, recording `deliveries` (the order the workflow
+   * saw earlier steps settle) and `completions` (results it already used) in the same transaction. False if
+   * the fence is stale or a completion's step is no longer owned (then no step is inserted).
+   */
+  insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries?: DeliveryRecord[], completions?: LocalCompletion[]): Promise<boolean>;
+  /**
+   * Drops tentative steps of a revived execution that its replay did not repeat: child executions they
+   * started are deleted, signals they consumed handed back, and counters, progress and state recomputed.
+   * With `reviveSettled`, the retried step's new outcome has arrived: no step is tentative any more.
+   */
+  discardSteps(fence: ExecutionFence, positions: number[], reviveSettled?: boolean): Promise<boolean>;
+  /** Marks tentative steps the replay repeated as part of the journal again. */
+  confirmSteps(fence: ExecutionFence, positions: number[]): Promise<boolean>;
+  /** Gives up an owned execution (its run was dropped here): another worker may claim it at once. */
+  releaseExecution(fence: ExecutionFence, now: number): Promise<void>;
+  /** Records a finished waiting step (a timer that fired, a value) for an owned execution. */
+  resolveStep(fence: ExecutionFence, position: number, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<boolean>;
+  /** Records activity attempt outcomes; returns, per completion, whether the fence still held. */
+  completeSteps(completions: StepCompletion[]): Promise<boolean[]>;
+
+  /** Releases an owned execution that is waiting; wakes it at `wakeAt` or at once if an awaited step already finished. */
+  suspendExecution(
+    fence: ExecutionFence,
+    wakeAt: number | null,
+    awaitedPositions: number[],
+    awaitedSignals: string[],
+    now: number,
+    deliveries?: DeliveryRecord[],
+  ): Promise<boolean>;
+  /**
+   * Ends an owned execution. Whatever it started and left unfinished (pending or waiting steps, child
+   * executions still running) is cancelled; the parent, if any, is handed the outcome.
+   */
+  finishExecution(fence: ExecutionFence, state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null, now: number, options?: FinishOptions): Promise<boolean>;
+  /** Fails an execution for good and records it in the dead-letter list (non-determinism, poison). */
+  failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number, deliveries?: DeliveryRecord[]): Promise<boolean>;
+
+  /**
+   * Renews the leases this owner still holds (`held`: executions in memory, steps running); leases on
+   * anything else it owns lapse. Returns ids of running steps whose execution has ended meanwhile (to abort).
+   */
+  renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<string[]>;
+  releaseLeases(owner: string, now: number): Promise<void>;
+  reapExpiredLeases(now: number, maxRecoveries: number): Promise<ReapResult>;
+  /** Upserts the worker's row; `joined` (its first record) also tells the other workers it exists. */
+  recordWorker(owner: string, info: WorkerInfo): Promise<void>;
+  /** Other workers still running whose heartbeat is no older than `since`. */
+  countPeers(owner: string, since: number): Promise<number>;
+
+  /**
+   * Consumes the oldest unconsumed signal `name` for the step at `position`, completing that step in
+   * the same transaction. With `timeoutError`, a step that finds none is failed with it instead.
+   */
+  consumeSignal(fence: ExecutionFence, position: number, name: string, now: number, timeoutError: string | null): Promise<SignalTake>;
+  lookupCache(key: string, now: number): Promise<string | null>;
+}

@@ -1,0 +1,14 @@
+import type { AdminStore } from './admin-store.js';
+import type { ControlStore } from './control-store.js';
+import type { HotPathStore } from './hot-path-store.js';
+
+export * from './records.js';
+export type { AdminStore } from './admin-store.js';
+export type { ControlStore } from './control-store.js';
+export type { HotPathStore } from './hot-path-store.js';
+
+/**
+ * What the engine needs from a database, by concern: the worker's hot path, the executor's operations,
+ * and admin queries. The persistence layer implements all three per dialect; the engine never sees SQL.
+ */
+export interface StentStore extends HotPathStore, ControlStore, AdminStore {}

@@ -1,0 +1,272 @@
+import type { ExecutionState } from '../api/result.js';
+import type { RetryPolicy } from '../definitions/retry-policy.js';
+
+/** The records the engine and its store exchange. Times are epoch milliseconds (UTC). */
+export interface ExecutionRecord {
+  id: string;
+  workflowName: string;
+  state: ExecutionState;
+  args: string;
+  result: string | null;
+  error: string | null;
+  queue: string;
+  priority: number;
+  tags: string[];
+  parentId: string | null;
+  parentPosition: number | null;
+  idempotencyKey: string | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  deadlineAt: number | null;
+  maxDurationMs: number | null;
+  wakeAt: number | null;
+  leaseOwner: string | null;
+  leaseEpoch: number;
+  leaseExpiresAt: number | null;
+  recoveries: number;
+  progress: string | null;
+  counters: string | null;
+  customState: string | null;
+  /**
+   * Set when a failed execution was revived to retry the step at this position; the steps it had recorded
+   * after it saw that failure are tentative (StepRecord.tentative) until that step's new outcome arrives.
+   */
+  revivePosition: number | null;
+}
+
+export type StepKind = 'activity' | 'sleep' | 'signal' | 'child' | 'value';
+export type StepState = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
+
+/** A durable call as the workflow makes it: what a new step and a recorded one both carry. */
+export interface StepCall {
+  id: string;
+  executionId: string;
+  position: number;
+  kind: StepKind;
+  name: string;
+  args: string | null;
+  state: StepState;
+  retryPolicy: RetryPolicy | null;
+  timeoutMs: number | null;
+  queue: string;
+  priority: number;
+  tags: string[];
+  maxConcurrent: number | null;
+  availableAt: number;
+  fireAt: number | null;
+  createdAt: number;
+  /** The workflow's turn when it made this call. */
+  callTurn: number;
+}
+
+export interface StepRecord extends StepCall {
+  result: string | null;
+  error: string | null;
+  attempts: number;
+  leaseOwner: string | null;
+  leaseEpoch: number;
+  leaseExpiresAt: number | null;
+  recoveries: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  childExecutionId: string | null;
+  /** When the workflow was handed this step's outcome, if that order was recorded (see DeliveryRecord). */
+  deliveredTurn: number | null;
+  deliveredSeq: number | null;
+  /** Recorded after the workflow saw the failure a revive retries: reused only if the replay repeats it. */
+  tentative: boolean;
+}
+
+/**
+ * A workflow sees the outcomes of its durable calls in turns: each turn hands over a batch of outcomes,
+ * then lets the workflow run until it waits again. Where that order could matter on replay (several calls
+ * outstanding, or a failure), the step records the turn and its place in the order.
+ */
+export interface DeliveryRecord {
+  position: number;
+  turn: number;
+  seq: number;
+}
+
+/** Proof that a worker still owns what it writes for. Writes with a stale fence change nothing. */
+export interface ExecutionFence {
+  executionId: string;
+  owner: string;
+  epoch: number;
+}
+
+export interface StepFence {
+  stepId: string;
+  owner: string;
+  epoch: number;
+}
+
+export interface NewExecution {
+  id: string;
+  workflowName: string;
+  args: string;
+  queue: string;
+  priority: number;
+  tags: string[];
+  parentId: string | null;
+  parentPosition: number | null;
+  idempotencyKey: string | null;
+  createdAt: number;
+  wakeAt: number;
+  deadlineAt: number | null;
+  maxDurationMs: number | null;
+  /** Insert already claimed by this owner (the dispatching process runs it at once). */
+  claimedBy?: { owner: string; leaseExpiresAt: number };
+}
+
+export interface NewStep extends StepCall {
+  result?: string | null;
+  error?: string | null;
+  childExecutionId?: string | null;
+  /** A child execution created in the same transaction (kind 'child'). */
+  child?: NewExecution;
+  /** Changes to the execution applied in the same transaction (replay-safe progress, counters, state). */
+  effect?: StepEffect;
+  /** Insert already claimed by this owner (the inserting worker runs it at once). */
+  claimedBy?: { owner: string; leaseExpiresAt: number };
+}
+
+/** Progress and state values are encoded like every durable value (serialization's encode). */
+export type StepEffect =
+  | { kind: 'progress'; value: string }
+  | { kind: 'counter'; name: string; by: number }
+  | { kind: 'state'; key: string; value: string };
+
+export type StepOutcome =
+  | { kind: 'completed'; result: string; cache?: { key: string; expiresAt: number | null } }
+  | { kind: 'retry'; error: string; availableAt: number }
+  | { kind: 'failed'; error: string; deadLetterReason: string };
+
+export interface StepCompletion {
+  fence: StepFence;
+  executionId: string;
+  outcome: StepOutcome;
+  finishedAt: number;
+  /** Set the execution's wake-up time so whoever owns (or next claims) it sees the change. */
+  wakeExecution: boolean;
+}
+
+/**
+ * A successful attempt of an activity whose workflow runs in the same worker: the workflow already has the
+ * result, and the record is written together with the workflow's next journal write (one commit for both).
+ */
+export interface LocalCompletion {
+  fence: StepFence;
+  result: string;
+  finishedAt: number;
+}
+
+export interface FinishOptions {
+  /** False when the caller knows the execution has no parent (lets the store skip the parent update). */
+  hasParent?: boolean;
+  /** True when the workflow left durable calls unfinished (they are cancelled with the execution). */
+  leftovers?: boolean;
+  deliveries?: DeliveryRecord[];
+  /** Results the workflow already used, recorded in the same transaction (all must still be owned). */
+  completions?: LocalCompletion[];
+  /** Tentative steps (of a revived execution) the workflow did not repeat: dropped with the ending. */
+  discard?: number[];
+}
+
+export interface ExecutionFilter {
+  state?: ExecutionState | ExecutionState[];
+  workflowName?: string;
+  parentId?: string;
+  queue?: string;
+  tag?: string;
+  createdAfter?: number;
+  createdBefore?: number;
+}
+
+export interface Page {
+  limit?: number;
+  offset?: number;
+}
+
+export interface ClaimFilter {
+  owner: string;
+  names: string[];
+  queues: string[];
+  /** When non-empty, only tasks carrying at least one of these tags. */
+  tags: string[];
+  limit: number;
+  now: number;
+  leaseMs: number;
+  /** Names with a cluster-wide concurrency cap. */
+  limits: Map<string, number>;
+  /** Claim (at most one) step that was running when a worker died, to run it alone. */
+  suspect?: boolean;
+}
+
+export interface ReapResult {
+  steps: number;
+  executions: number;
+  deadLettered: number;
+}
+
+export interface DeadLetterRecord {
+  id: string;
+  stepId: string | null;
+  executionId: string;
+  kind: string;
+  name: string;
+  args: string | null;
+  error: string | null;
+  attempts: number;
+  reason: string;
+  createdAt: number;
+}
+
+export interface WorkerRecord {
+  id: string;
+  hostname: string;
+  pid: number;
+  queues: string[];
+  state: string;
+  startedAt: number;
+  heartbeatAt: number;
+}
+
+/** Counts across the whole database (every process), for dashboards and health checks. */
+export interface StoreStats {
+  executions: Record<ExecutionState, number>;
+  /** Activity steps: due and waiting for a worker, scheduled for later (retry back-off), running now. */
+  activities: { due: number; scheduled: number; running: number };
+  deadLetters: number;
+  /** When the oldest work that is due but not yet taken became due (activity steps and executions). */
+  oldestDueAt: number | null;
+  workers: WorkerRecord[];
+}
+
+/** An opaque transaction handle from the application (e.g. a TypeORM EntityManager). */
+export type ExternalTransaction = unknown;
+
+/** Something happened that a worker or a waiter may care about. */
+export type WakeEvent =
+  | { type: 'work' }
+  /** A worker started on this database (the others re-count their peers). */
+  | { type: 'joined' }
+  | { type: 'woken'; executionId: string }
+  | { type: 'finished'; executionId: string };
+
+/** What taking a signal for a waiting step found: a signal, its time-out, nothing yet, or a lost lease. */
+export type SignalTake = { kind: 'received'; payload: string } | { kind: 'timed_out' } | { kind: 'none' } | { kind: 'lost' };
+
+/** What a worker records about itself. */
+export interface WorkerInfo {
+  hostname: string;
+  pid: number;
+  queues: string[];
+  startedAt: number;
+  now: number;
+  state: string;
+  /** Its first record: also tells the other workers it exists. */
+  joined?: boolean;
+}

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import type { Timer } from '../clock/clock.js';
+import { scopeStorage, type ActivityScope } from '../context.js';
+import { ActivityTimeoutError, ConfigurationError } from '../errors/index.js';
+import { decode } from '../serialization.js';
+import type { StepRecord } from '../store/index.js';
+import type { WorkflowRun } from '../run/workflow-run.js';
+import { attemptOutcome, CACHED, type AttemptResult } from './attempt-outcome.js';
+import type { Worker } from './worker.js';
+
+export interface RunningAttempt {
+  step: StepRecord;
+  abort: AbortController;
+  startedAt: number;
+  done: Promise<void>;
+  /** Settles when the activity body itself returns or throws (after a timeout it may still be running). */
+  bodySettled: Promise<void>;
+  bodyDone: boolean;
+  /** Its outcome is decided (being written, or handed to its workflow); the body may still run. */
+  decided: boolean;
+}
+
+/**
+ * Runs activity attempts in this process's slots: the body in its activity scope (attempt number,
+ * AbortSignal, heartbeat), the stored result when the activity is cached, the per-attempt time-out. The
+ * outcome goes to the workflow at once when it runs here, or to the completion batcher.
+ */
+export class ActivityRunner {
+  readonly attempts = new Map<string, RunningAttempt>();
+  /**
+   * Bodies of timed-out attempts that ignored their AbortSignal and still run: their outcome is recorded,
+   * but they keep their slot (and count against their activity's maxConcurrent here) until they return.
+   */
+  readonly lingering = new Set<RunningAttempt>();
+
+  constructor(private readonly worker: Worker) {}
+
+  /**
+   * Bodies that still run past the outcome of their attempt: lingering ones, and those of attempts whose
+   * outcome is being written (the database no longer counts them as running once it is).
+   */
+  *bodiesPastOutcome(): Iterable<RunningAttempt> {
+    yield* this.lingering;
+    for (const attempt of this.attempts.values()) if (attempt.decided && !attempt.bodyDone) yield attempt;
+  }
+
+  freeSlots(): number {
+    return this.worker.settings.concurrency - this.attempts.size - this.lingering.size - this.worker.local.reserved;
+  }
+
+  /** No attempt runs, none is promised and no timed-out body lingers. */
+  get idle(): boolean {
+    return this.attempts.size === 0 && this.worker.local.reserved === 0 && this.lingering.size === 0;
+  }
+
+  /** Fires the AbortSignal of every attempt still running. */
+  abortAll(reason: string): void {
+    for (const attempt of this.attempts.values()) attempt.abort.abort(new Error(reason));
+  }
+
+  run(step: StepRecord, run: WorkflowRun | undefined): void {
+    const { worker } = this;
+    const { clock, store } = worker;
+    const registered = worker.registry.activity(step.name);
+    const abort = new AbortController();
+    const startedAt = clock.now();
+    run?.attemptStarted(step.position);
+    const attempt: RunningAttempt = { step, abort, startedAt, done: Promise.resolve(), bodySettled: Promise.resolve(), bodyDone: false, decided: false };
+    this.attempts.set(step.id, attempt);
+    worker.events.emit('step.started', { executionId: step.executionId, position: step.position, name: step.name, attempt: step.attempts });
+    const scope: ActivityScope = {
+      kind: 'activity',
+      executionId: step.executionId,
+      activityName: step.name,
+      attempt: step.attempts,
+      position: step.position,
+      signal: abort.signal,
+      heartbeat: () => worker.leases.renewNow(),
+    };
+    let cacheKey: string | undefined;
+    const body = async (): Promise<unknown> => {
+      if (!registered) throw new ConfigurationError(`Activity '${step.name}' is not registered in this worker`);
+      const args = decode(step.args) as unknown[];
+      const cache = registered.definition.cache;
+      if (cache) {
+        cacheKey = cache.key
+          ? `${step.name}:${String(cache.key(...args))}`
+          : `${step.name}:${cache.version}:${createHash('sha256').update(step.args ?? '').digest('hex')}`;
+        const stored = await store.lookupCache(cacheKey, clock.now());
+        if (stored !== null) return { [CACHED]: stored };
+      }
+      return registered.body.apply(registered.instance, args);
+    };
+    let timer: Timer | undefined;
+    const outcome = new Promise<AttemptResult>((resolve) => {
+      if (step.timeoutMs !== null) {
+        timer = clock.setTimer(step.timeoutMs, () => {
+          const error = new ActivityTimeoutError(step.name, step.timeoutMs!);
+          abort.abort(error);
+          resolve({ ok: false, error });
+        });
+      }
+      // bodyDone is set before the outcome is handed on, so whoever handles the outcome knows the body returned.
+      attempt.bodySettled = scopeStorage.run(scope, body).then(
+        (value) => {
+          attempt.bodyDone = true;
+          resolve({ ok: true, value });
+        },
+        (error: unknown) => {
+          attempt.bodyDone = true;
+          resolve({ ok: false, error });
+        },
+      );
+    });
+    attempt.done = outcome.then((result) => {
+      timer?.cancel();
+      if (this.attempts.get(step.id) !== attempt) return;
+      const cache = registered?.definition.cache;
+      this.settle(attempt, result, run, cacheKey && cache ? { key: cacheKey, expiresAt: cache.ttlMs === null ? null : clock.now() + cache.ttlMs } : undefined);
+    });
+  }
+
+  private settle(attempt: RunningAttempt, result: AttemptResult, run: WorkflowRun | undefined, cache: { key: string; expiresAt: number | null } | undefined): void {
+    const { worker } = this;
+    const { step } = attempt;
+    attempt.decided = true;
+    const now = worker.clock.now();
+    const { outcome, failure, willRetry } = attemptOutcome(step, result, cache, now);
+    if (outcome.kind === 'completed') {
+      worker.events.emit('step.completed', { executionId: step.executionId, position: step.position, name: step.name, attempt: step.attempts, durationMs: now - attempt.startedAt });
+    } else {
+      worker.events.emit('step.failed', {
+        executionId: step.executionId,
+        position: step.position,
+        name: step.name,
+        attempt: step.attempts,
+        error: failure instanceof Error ? failure : new Error(String(failure)),
+        willRetry: willRetry ?? false,
+      });
+    }
+    const holder = run && !run.ended ? run : worker.runFor(step.executionId);
+    const fence = { stepId: step.id, owner: worker.ownerId, epoch: step.leaseEpoch };
+    if (outcome.kind === 'completed' && !outcome.cache && holder && !holder.ended) {
+      // The workflow runs here: it gets the result now, and records it with its next journal write.
+      this.finished(attempt, step.executionId);
+      holder.completeLocally(step, { fence, result: outcome.result, finishedAt: now });
+      worker.loop.poke();
+      return;
+    }
+    worker.completions.add({ fence, executionId: step.executionId, outcome, finishedAt: now, wakeExecution: !holder || holder.ended }, { run: holder, attempt });
+  }
+
+  /**
+   * An attempt's outcome is known: its slot is free, unless its body ignored the timeout's AbortSignal
+   * and still runs (then the slot stays taken until the body returns).
+   */
+  finished(attempt: RunningAttempt, executionId: string): void {
+    const { worker } = this;
+    const { step } = attempt;
+    if (this.attempts.get(step.id) === attempt) {
+      this.attempts.delete(step.id);
+      worker.changed();
+      if (!attempt.bodyDone) {
+        this.lingering.add(attempt);
+        worker.logger.warn(`Activity ${step.name} (execution ${executionId}) ignored its AbortSignal after its timeout; its slot stays taken until it returns`);
+        void attempt.bodySettled.then(() => {
+          this.lingering.delete(attempt);
+          worker.loop.hints.activities = true;
+          worker.loop.poke();
+        });
+      }
+    }
+    if (worker.loop.suspectRunning === step.id) worker.loop.suspectRunning = undefined;
+    // A capped activity finishing frees a cluster-wide slot another pending step may take.
+    if (step.maxConcurrent !== null) worker.loop.hints.activities = true;
+  }
+}

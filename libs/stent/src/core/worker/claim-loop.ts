@@ -1,0 +1,235 @@
+import type { Timer } from '../clock/clock.js';
+import type { ClaimFilter, StepRecord } from '../store/index.js';
+import type { Worker } from './worker.js';
+
+/** Most workflows one claim round takes. */
+const MAX_CLAIM = 100;
+/** How often a worker re-reads how many other workers share its database (at once when one joins). */
+const PEER_CHECK_MS = 1_000;
+
+/**
+ * The worker's claim loop: a claim round reaps expired leases, claims due executions and pending activity
+ * steps, and refreshes the runs whose steps finished elsewhere. Rounds run when something may be there
+ * (a wake event, a result, free room) and otherwise on a poll that backs off while nothing comes.
+ */
+export class ClaimLoop {
+  /**
+   * Whether a claim query may find something. Set by wake events, by polls and by claims that came back
+   * full; cleared by claims that came back short. Saves a query per round when there is nothing to take.
+   */
+  readonly hints = { workflows: true, activities: true, woken: true, suspects: true };
+  /** Id of the recovered step this worker runs alone, if any. */
+  suspectRunning: string | undefined;
+  suspectsWaiting = false;
+  /** Settles when the round under way (if any) ends. */
+  roundDone: Promise<void> = Promise.resolve();
+  private suspectsCheckedAt = 0;
+  /** Other live workers on the database, re-read when a claim depends on it (see workflowBudget). */
+  private peers = 0;
+  private peersCheckedAt = -Infinity;
+  private ticking = false;
+  private tickAgain = false;
+  private immediate: NodeJS.Immediate | undefined;
+  private pollTimer: Timer | undefined;
+  private idlePolls = 0;
+  private lastReapAt = 0;
+
+  constructor(private readonly worker: Worker) {}
+
+  /** Ask for a claim round as soon as possible. */
+  poke(): void {
+    if (this.worker.state !== 'running') return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    if (this.immediate) return;
+    if (this.pollTimer) {
+      this.pollTimer.cancel();
+      this.pollTimer = undefined;
+    }
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.roundDone = this.tick();
+    });
+  }
+
+  /** New work was announced: look for workflows and activities at once. */
+  workAnnounced(): void {
+    this.idlePolls = 0;
+    this.hints.workflows = this.hints.activities = true;
+    this.poke();
+  }
+
+  /** A worker joined the database: count the peers again before the next budget. */
+  peerJoined(): void {
+    this.peersCheckedAt = -Infinity;
+  }
+
+  stop(): void {
+    if (this.immediate) clearImmediate(this.immediate);
+    this.pollTimer?.cancel();
+    this.immediate = undefined;
+    this.pollTimer = undefined;
+  }
+
+  private schedulePoll(): void {
+    const { worker } = this;
+    if (worker.state !== 'running' || this.immediate || this.pollTimer) return;
+    const wait = Math.min(worker.settings.maxPollMs, worker.settings.pollMs * 2 ** Math.min(this.idlePolls, 10));
+    this.idlePolls++;
+    this.pollTimer = worker.clock.setTimer(wait, () => {
+      this.pollTimer = undefined;
+      // Polling is the safety net for lost or impossible notifications: look at everything.
+      this.hints.workflows = this.hints.activities = this.hints.woken = this.hints.suspects = true;
+      this.roundDone = this.tick();
+    });
+  }
+
+  private async tick(): Promise<void> {
+    const { worker } = this;
+    if (worker.state !== 'running' || this.ticking) return;
+    this.ticking = true;
+    let progressed = false;
+    try {
+      const now = worker.clock.now();
+      if (now - this.lastReapAt >= Math.min(worker.settings.leaseMs / 2, 5_000)) {
+        this.lastReapAt = now;
+        const reaped = await worker.store.reapExpiredLeases(now, worker.settings.maxRecoveries);
+        if (reaped.steps + reaped.executions > 0) {
+          worker.logger.warn(`Reclaimed ${reaped.steps} step(s) and ${reaped.executions} execution(s) whose worker stopped renewing its lease${reaped.deadLettered ? `; ${reaped.deadLettered} dead-lettered after too many recoveries` : ''}`);
+          progressed = true;
+        }
+      }
+      progressed = (await this.claimWorkflows()) || progressed;
+      progressed = (await this.claimActivities()) || progressed;
+      if (worker.activeRuns > 0 && this.hints.woken) await this.refreshWoken();
+    } catch (error) {
+      worker.logger.error(`Worker ${worker.ownerId}: claim round failed (will retry)`, error);
+    } finally {
+      this.ticking = false;
+    }
+    if (progressed || this.tickAgain) {
+      this.tickAgain = false;
+      this.idlePolls = 0;
+      this.poke();
+    } else {
+      this.schedulePoll();
+    }
+  }
+
+  /**
+   * How many workflows to claim now, when other workers share the database: room for their first
+   * activities in free slots, plus a slot-set of queue. Claiming more would only queue their steps here,
+   * where the other workers take them (each result then a cross-process hand-off) while they could have
+   * run those workflows themselves. Alone, a worker takes what it can hold: its queue orders the backlog
+   * by priority. Steps that another worker or a cluster cap must serve do not count against the queue.
+   */
+  private async workflowBudget(): Promise<number> {
+    const { worker } = this;
+    const budget = Math.max(0, worker.runner.freeSlots()) + Math.max(0, worker.settings.concurrency - worker.queuedHere());
+    if (budget >= MAX_CLAIM) return budget;
+    const now = worker.clock.now();
+    if (now - this.peersCheckedAt >= PEER_CHECK_MS) {
+      this.peersCheckedAt = now;
+      this.peers = await worker.store.countPeers(worker.ownerId, now - worker.settings.leaseMs);
+    }
+    return this.peers > 0 ? budget : MAX_CLAIM;
+  }
+
+  /** Cluster-wide caps, less the bodies of this process that still run past their timeout. */
+  private activityLimits(): Map<string, number> {
+    const limits = this.worker.registry.activityLimits();
+    for (const { step } of this.worker.runner.bodiesPastOutcome()) {
+      const cap = limits.get(step.name);
+      if (cap !== undefined) limits.set(step.name, cap - 1);
+    }
+    return limits;
+  }
+
+  private claimFilter(limit: number): ClaimFilter {
+    const { worker } = this;
+    return {
+      owner: worker.ownerId,
+      names: worker.registry.activityNames(),
+      queues: worker.settings.queues,
+      tags: worker.settings.tags,
+      limit,
+      now: worker.clock.now(),
+      leaseMs: worker.settings.leaseMs,
+      limits: this.activityLimits(),
+    };
+  }
+
+  /**
+   * Steps that were running when their worker died run alone: an idle worker takes one and nothing
+   * else until it ends, so a task that crashes its worker is the only one blamed for the crash.
+   */
+  private async claimActivities(): Promise<boolean> {
+    const { worker } = this;
+    const { runner, store, clock } = worker;
+    const names = worker.registry.activityNames();
+    if (names.length === 0 || this.suspectRunning) return false;
+    const idle = runner.idle;
+    if (idle && (this.hints.suspects || this.suspectsWaiting)) {
+      this.hints.suspects = false;
+      const [suspect] = await store.claimSteps({ ...this.claimFilter(1), suspect: true });
+      if (suspect) {
+        this.suspectRunning = suspect.id;
+        this.hints.suspects = true;
+        runner.run(suspect, worker.runFor(suspect.executionId));
+        return true;
+      }
+      this.suspectsWaiting = false;
+    } else if (!idle && clock.now() - this.suspectsCheckedAt >= 250) {
+      this.suspectsCheckedAt = clock.now();
+      this.suspectsWaiting = await store.hasSuspects(this.claimFilter(1));
+    }
+    // While a suspect waits, let running attempts finish so this worker becomes idle to take it.
+    if (this.suspectsWaiting) return false;
+    const free = runner.freeSlots();
+    if (free <= 0 || !this.hints.activities) return false;
+    const steps = await store.claimSteps(this.claimFilter(free));
+    this.hints.activities = steps.length >= free;
+    for (const step of steps) runner.run(step, worker.runFor(step.executionId));
+    return steps.length > 0;
+  }
+
+  private async claimWorkflows(): Promise<boolean> {
+    const { worker } = this;
+    const { local, store } = worker;
+    const names = worker.registry.workflowNames();
+    if (names.length === 0 || !this.hints.workflows) return false;
+    const limit = Math.min(worker.settings.maxActiveWorkflows - worker.activeRuns - local.reservedRuns, await this.workflowBudget());
+    if (limit <= 0) return false;
+    const filter: ClaimFilter = { ...this.claimFilter(limit), names, limits: new Map() };
+    const now = filter.now;
+    const executions = await store.claimExecutions(filter);
+    this.hints.workflows = executions.length >= limit;
+    // Claimed but not started while their journals load: they count against maxActiveWorkflows.
+    local.reservedRuns += executions.length;
+    let journals: StepRecord[][];
+    try {
+      // A first start has no journal to load (started_at was set by this very claim).
+      journals = await Promise.all(
+        executions.map((execution) => (execution.startedAt === now && execution.recoveries === 0 ? [] : store.loadJournal(execution.id))),
+      );
+    } finally {
+      local.reservedRuns -= executions.length;
+      worker.changed();
+    }
+    executions.forEach((execution, i) => worker.startRun(execution, journals[i]!));
+    return executions.length > 0;
+  }
+
+  /** Runs held here whose wake time came (a step they wait on finished elsewhere) re-read those steps. */
+  private async refreshWoken(): Promise<void> {
+    const { worker } = this;
+    this.hints.woken = false;
+    const woken = await worker.store.takeWokenExecutions(worker.ownerId, worker.clock.now());
+    for (const { id, epoch } of woken) {
+      const run = worker.runFor(id);
+      if (run && run.fence.epoch === epoch) await run.refresh();
+    }
+  }
+}

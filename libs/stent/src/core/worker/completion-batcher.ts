@@ -1,0 +1,100 @@
+import type { StepCompletion } from '../store/index.js';
+import type { WorkflowRun } from '../run/workflow-run.js';
+import type { RunningAttempt } from './activity-runner.js';
+import type { Worker } from './worker.js';
+
+/** Who waits for a completion's write: the attempt (its slot) and the run it belongs to, if held here. */
+interface CompletionWaiter {
+  run: WorkflowRun | undefined;
+  attempt: RunningAttempt;
+}
+
+/**
+ * Writes finished attempts in batches (everything that finished while the last batch was committing),
+ * then frees their slots, hands outcomes to runs held here, and wakes the claim loop for retries when
+ * their back-off ends.
+ */
+export class CompletionBatcher {
+  private pending: StepCompletion[] = [];
+  private readonly waiters = new Map<string, CompletionWaiter>();
+  private flushing = false;
+
+  constructor(private readonly worker: Worker) {}
+
+  /** Nothing waits to be written and no batch is being written. */
+  get idle(): boolean {
+    return !this.flushing && this.pending.length === 0;
+  }
+
+  /** An attempt's outcome to write; `waiter` is told once it is written. */
+  add(completion: StepCompletion, waiter: CompletionWaiter): void {
+    this.waiters.set(completion.fence.stepId, waiter);
+    this.record([completion]);
+  }
+
+  /** Outcomes to write that nobody here waits for (results a run used before it ended). */
+  record(completions: StepCompletion[]): void {
+    if (completions.length === 0) return;
+    this.pending.push(...completions);
+    if (!this.flushing) {
+      this.flushing = true;
+      queueMicrotask(() => void this.flush());
+    }
+  }
+
+  private async flush(): Promise<void> {
+    const { worker } = this;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        let results: boolean[];
+        try {
+          results = await worker.store.completeSteps(batch);
+        } catch (error) {
+          worker.logger.error(`Worker ${worker.ownerId}: recording ${batch.length} finished attempt(s) failed; their leases will expire and they will run again`, error);
+          results = batch.map(() => false);
+        }
+        batch.forEach((completion, i) => this.written(completion, results[i]!));
+      }
+    } finally {
+      this.flushing = false;
+      worker.changed();
+    }
+    worker.loop.poke();
+  }
+
+  private written(completion: StepCompletion, stillOwned: boolean): void {
+    const { worker } = this;
+    const waiter = this.waiters.get(completion.fence.stepId);
+    this.waiters.delete(completion.fence.stepId);
+    if (!waiter) return;
+    const { attempt, run } = waiter;
+    worker.runner.finished(attempt, completion.executionId);
+    if (!stillOwned) {
+      worker.logger.warn(`Step ${attempt.step.name} #${attempt.step.position} of execution ${completion.executionId}: this worker no longer owns it (lease expired and it was reclaimed); its outcome is dropped`);
+      return;
+    }
+    const outcome = completion.outcome;
+    if (outcome.kind === 'retry') {
+      const wait = outcome.availableAt - worker.clock.now();
+      const again = () => {
+        worker.loop.hints.activities = true;
+        worker.loop.poke();
+      };
+      if (wait > 0) worker.clock.setTimer(wait + 5, again).unref();
+      else again();
+      return;
+    }
+    const current = run && !run.ended ? run : worker.runFor(completion.executionId);
+    if (!current || current.ended) return;
+    current.deliver({
+      ...attempt.step,
+      state: outcome.kind === 'completed' ? 'completed' : 'failed',
+      result: outcome.kind === 'completed' ? outcome.result : null,
+      error: outcome.kind === 'failed' ? outcome.error : null,
+      finishedAt: completion.finishedAt,
+      leaseOwner: null,
+    });
+  }
+}

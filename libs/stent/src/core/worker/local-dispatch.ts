@@ -1,0 +1,128 @@
+import type { NewExecution, NewStep } from '../store/index.js';
+import type { WorkflowRun } from '../run/workflow-run.js';
+import type { Worker } from './worker.js';
+
+/**
+ * Work this worker claims as it is inserted, with no claim query: the activity steps a run it holds
+ * records (when a slot is free) and executions dispatched by this process (when it has room and knows of
+ * no backlog). Such work is inserted already leased to this worker and started once the insert is known.
+ */
+export class LocalDispatch {
+  /** Slots promised to steps being inserted right now. */
+  reserved = 0;
+  /** Runs promised to executions being dispatched by this process right now (or claimed while their journals load). */
+  reservedRuns = 0;
+
+  constructor(private readonly worker: Worker) {}
+
+  /** Marks the activity steps of a batch that this worker will run itself, claiming them at insert. */
+  reserveLocal(batch: NewStep[]): NewStep[] {
+    const { worker } = this;
+    if (worker.state !== 'running' || worker.loop.suspectRunning || worker.loop.suspectsWaiting) return [];
+    const local: NewStep[] = [];
+    const leaseExpiresAt = worker.clock.now() + worker.settings.leaseMs;
+    for (const step of batch) {
+      if (!this.couldRunHere(step)) continue;
+      if (worker.runner.freeSlots() <= 0) break;
+      step.state = 'running';
+      step.claimedBy = { owner: worker.ownerId, leaseExpiresAt };
+      this.reserved++;
+      local.push(step);
+    }
+    return local;
+  }
+
+  /** Whether this worker could run the activity step itself (registered, its queue and tags, no cluster cap). */
+  couldRunHere(step: NewStep): boolean {
+    const { settings, registry } = this.worker;
+    if (step.kind !== 'activity' || step.maxConcurrent !== null) return false;
+    if (!registry.activity(step.name) || !settings.queues.includes(step.queue)) return false;
+    return settings.tags.length === 0 || step.tags.some((tag) => settings.tags.includes(tag));
+  }
+
+  cancelReservations(steps: NewStep[]): void {
+    this.reserved -= steps.length;
+  }
+
+  /** The reserved steps are inserted: their attempts start. */
+  startReserved(run: WorkflowRun, steps: NewStep[]): void {
+    const { worker } = this;
+    this.reserved -= steps.length;
+    const now = worker.clock.now();
+    for (const step of steps) {
+      worker.runner.run(
+        {
+          ...step,
+          result: null,
+          error: null,
+          attempts: 1,
+          leaseOwner: worker.ownerId,
+          leaseEpoch: 1,
+          leaseExpiresAt: step.claimedBy!.leaseExpiresAt,
+          recoveries: 0,
+          startedAt: now,
+          finishedAt: null,
+          childExecutionId: null,
+          deliveredTurn: null,
+          deliveredSeq: null,
+          tentative: false,
+        },
+        run,
+      );
+    }
+  }
+
+  /**
+   * Whether this worker takes a new execution as it is inserted: it runs the workflow, serves its queue
+   * and tags, has room, and knows of no older executions waiting. Marks the execution claimed if so.
+   */
+  reserveExecution(execution: NewExecution): boolean {
+    const { worker } = this;
+    const { settings } = worker;
+    if (worker.state !== 'running' || worker.loop.hints.workflows || worker.loop.suspectRunning) return false;
+    if (worker.activeRuns + this.reservedRuns >= settings.maxActiveWorkflows) return false;
+    if (!worker.registry.workflow(execution.workflowName) || !settings.queues.includes(execution.queue)) return false;
+    if (settings.tags.length > 0 && !execution.tags.some((tag) => settings.tags.includes(tag))) return false;
+    execution.claimedBy = { owner: worker.ownerId, leaseExpiresAt: worker.clock.now() + settings.leaseMs };
+    this.reservedRuns++;
+    return true;
+  }
+
+  /** Starts an execution reserved by reserveExecution once its insert is known (created) or not. */
+  startReservedExecution(execution: NewExecution, claimed: boolean): void {
+    const { worker } = this;
+    this.reservedRuns--;
+    worker.changed();
+    if (!claimed || !execution.claimedBy) {
+      worker.loop.poke();
+      return;
+    }
+    if (worker.state !== 'running') {
+      // Drained while the insert was on its way: hand it to whoever claims next instead of holding it.
+      void worker.store.releaseExecution({ executionId: execution.id, owner: execution.claimedBy.owner, epoch: 1 }, worker.clock.now()).catch(() => undefined);
+      return;
+    }
+    const { claimedBy, ...fields } = execution;
+    worker.startRun(
+      {
+        ...fields,
+        state: 'running',
+        result: null,
+        error: null,
+        updatedAt: execution.createdAt,
+        startedAt: execution.createdAt,
+        finishedAt: null,
+        wakeAt: null,
+        leaseOwner: claimedBy.owner,
+        leaseEpoch: 1,
+        leaseExpiresAt: claimedBy.leaseExpiresAt,
+        recoveries: 0,
+        progress: null,
+        counters: null,
+        customState: null,
+        revivePosition: null,
+      },
+      [],
+    );
+  }
+}

@@ -1,0 +1,68 @@
+import { parseDuration, type Duration } from '../api/duration.js';
+import { checkRouting } from '../definitions/definitions.js';
+import { ConfigurationError } from '../errors/index.js';
+import { checkName } from '../definitions/names.js';
+
+export interface WorkerOptions {
+  /** Activity attempts this process runs at once. Default 10. */
+  concurrency?: number;
+  /** Queues this worker serves. Default ['default']. */
+  queues?: string[];
+  /** When set, this worker only takes tasks that carry at least one of these tags. */
+  tags?: string[];
+  /** How long a claim holds without a heartbeat. Default '30s'. */
+  lease?: Duration;
+  /** How often leases are renewed. Default a third of the lease. */
+  heartbeat?: Duration;
+  /** Shortest and longest pause between polls when no wake-up arrives. Defaults '100ms' and '1s'. */
+  pollInterval?: Duration;
+  maxPollInterval?: Duration;
+  /** A workflow waiting this long is suspended out of memory. Default '1s'. */
+  suspendAfter?: Duration;
+  /** Workflows held in memory at once. Default 1000. */
+  maxActiveWorkflows?: number;
+  /** A task reclaimed from crashed workers more often than this is dead-lettered. Default 5. */
+  maxRecoveries?: number;
+  /** How long drain() waits for running activities. Default '30s'. */
+  shutdownTimeout?: Duration;
+}
+
+export type WorkerState = 'idle' | 'running' | 'draining' | 'stopped';
+
+/** WorkerOptions resolved: durations in milliseconds, defaults applied. */
+export interface WorkerSettings {
+  concurrency: number;
+  queues: string[];
+  tags: string[];
+  leaseMs: number;
+  heartbeatMs: number;
+  pollMs: number;
+  maxPollMs: number;
+  suspendAfterMs: number;
+  maxActiveWorkflows: number;
+  maxRecoveries: number;
+  shutdownTimeoutMs: number;
+}
+
+export function workerSettings(options: WorkerOptions): WorkerSettings {
+  const leaseMs = parseDuration(options.lease ?? '30s');
+  const concurrency = options.concurrency ?? 10;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigurationError(`worker.concurrency must be a whole number >= 1, got ${concurrency}`);
+  const queues = options.queues ?? ['default'];
+  if (!Array.isArray(queues) || queues.length === 0) throw new ConfigurationError('worker.queues must list at least one queue');
+  for (const queue of queues) checkName('queue', queue);
+  checkRouting('worker', { tags: options.tags });
+  return {
+    concurrency,
+    queues,
+    tags: options.tags ?? [],
+    leaseMs,
+    heartbeatMs: options.heartbeat === undefined ? Math.max(50, Math.floor(leaseMs / 3)) : parseDuration(options.heartbeat),
+    pollMs: parseDuration(options.pollInterval ?? '100ms'),
+    maxPollMs: parseDuration(options.maxPollInterval ?? '1s'),
+    suspendAfterMs: parseDuration(options.suspendAfter ?? '1s'),
+    maxActiveWorkflows: options.maxActiveWorkflows ?? 1000,
+    maxRecoveries: options.maxRecoveries ?? 5,
+    shutdownTimeoutMs: parseDuration(options.shutdownTimeout ?? '30s'),
+  };
+}

@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Clock } from '../clock/clock.js';
+import { parseDuration, type Duration } from '../api/duration.js';
+import { ExecutionFinishedError, WorkflowCancelledError, WorkflowTimedOutError } from '../errors/index.js';
+import type { StentEvents } from '../events.js';
+import type { StentLogger } from '../logger.js';
+import { finalOutcome } from '../executor/final-outcome.js';
+import type { Registry } from '../definitions/registry.js';
+import type { RunEnd, RunHost } from '../run/run-host.js';
+import { WorkflowRun } from '../run/workflow-run.js';
+import type { ExecutionRecord, NewExecution, NewStep, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
+import { ActivityRunner } from './activity-runner.js';
+import { ClaimLoop } from './claim-loop.js';
+import { CompletionBatcher } from './completion-batcher.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { LocalDispatch } from './local-dispatch.js';
+import { workerSettings, type WorkerOptions, type WorkerSettings, type WorkerState } from './worker-settings.js';
+
+export type { WorkerOptions, WorkerState } from './worker-settings.js';
+
+/**
+ * Claims workflow executions and activity steps under a lease, runs them, renews the lease while they
+ * run and reclaims the work of workers whose lease expired. The parts: the claim loop (ClaimLoop), the
+ * activity slots (ActivityRunner), the batched writes of their outcomes (CompletionBatcher), the heartbeat
+ * (LeaseKeeper) and the work it takes as it is inserted (LocalDispatch); the runs it holds are here.
+ */
+export class Worker implements RunHost {
+  readonly ownerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  readonly settings: WorkerSettings;
+  readonly loop: ClaimLoop;
+  readonly runner: ActivityRunner;
+  readonly completions: CompletionBatcher;
+  readonly leases: LeaseKeeper;
+  readonly local: LocalDispatch;
+  private stateValue: WorkerState = 'idle';
+  private readonly runs = new Map<string, WorkflowRun>();
+  private unsubscribe: (() => void) | undefined;
+  /** Checks of waits in until(), run whenever what they wait on may have changed. */
+  private readonly settleChecks = new Set<() => void>();
+
+  constructor(
+    readonly store: HotPathStore,
+    readonly registry: Registry,
+    readonly clock: Clock,
+    readonly logger: StentLogger,
+    readonly events: StentEvents,
+    options: WorkerOptions = {},
+  ) {
+    this.settings = workerSettings(options);
+    this.loop = new ClaimLoop(this);
+    this.runner = new ActivityRunner(this);
+    this.completions = new CompletionBatcher(this);
+    this.leases = new LeaseKeeper(this);
+    this.local = new LocalDispatch(this);
+  }
+
+  get suspendAfterMs(): number {
+    return this.settings.suspendAfterMs;
+  }
+
+  get timerHorizonMs(): number {
+    return Math.max(this.settings.suspendAfterMs * 2, 60_000);
+  }
+
+  get state(): WorkerState {
+    return this.stateValue;
+  }
+
+  stats(): { state: WorkerState; runningActivities: number; activeWorkflows: number; concurrency: number } {
+    return { state: this.stateValue, runningActivities: this.runner.attempts.size, activeWorkflows: this.runs.size, concurrency: this.settings.concurrency };
+  }
+
+  async start(): Promise<void> {
+    if (this.stateValue === 'running') return;
+    this.stateValue = 'running';
+    this.unsubscribe = this.store.subscribe((event) => this.onWake(event));
+    await this.leases.start();
+    this.loop.poke();
+  }
+
+  /** Stop claiming, let running work finish (up to the shutdown timeout), then hand everything back. */
+  async drain(timeout?: Duration): Promise<void> {
+    if (this.stateValue !== 'running') return;
+    this.stateValue = 'draining';
+    this.loop.stop();
+    await this.loop.roundDone;
+    const deadline = this.clock.now() + (timeout === undefined ? this.settings.shutdownTimeoutMs : parseDuration(timeout));
+    // Attempts leave the map once their outcome is written.
+    await this.until(() => this.runner.attempts.size === 0, deadline);
+    this.runner.abortAll('worker shutting down');
+    await this.until(() => this.local.reservedRuns === 0, deadline);
+    await this.until(() => this.completions.idle);
+    await Promise.all([...this.runs.values()].map((run) => run.suspend()));
+    for (const run of [...this.runs.values()]) run.abandon('worker shutting down');
+    await this.stop();
+  }
+
+  /** Stop at once: leases still held are released so other workers take over without waiting. */
+  async stop(): Promise<void> {
+    if (this.stateValue === 'stopped' || this.stateValue === 'idle') {
+      this.stateValue = 'stopped';
+      return;
+    }
+    this.stateValue = 'stopped';
+    this.loop.stop();
+    this.leases.stop();
+    this.unsubscribe?.();
+    await this.loop.roundDone;
+    this.runner.abortAll('worker stopped');
+    for (const run of [...this.runs.values()]) run.abandon('worker stopped');
+    this.runner.attempts.clear();
+    this.changed();
+    try {
+      await this.store.releaseLeases(this.ownerId, this.clock.now());
+      await this.leases.recordSelf('stopped');
+    } catch (error) {
+      this.logger.warn(`Worker ${this.ownerId}: could not release its leases on stop (${String(error)}); they expire on their own`);
+    }
+  }
+
+  /** Ask for a claim round as soon as possible. */
+  poke(): void {
+    this.loop.poke();
+  }
+
+  private onWake(event: WakeEvent): void {
+    if (event.type === 'work') {
+      this.loop.workAnnounced();
+    } else if (event.type === 'woken' && this.runs.has(event.executionId)) {
+      this.loop.hints.woken = true;
+      this.loop.poke();
+    } else if (event.type === 'finished') {
+      this.executionEnded(event.executionId);
+    } else if (event.type === 'joined') {
+      this.loop.peerJoined();
+    }
+  }
+
+  /** An execution ended elsewhere (cancelled, timed out): stop its run here and abort its activities. */
+  executionEnded(executionId: string): void {
+    const run = this.runs.get(executionId);
+    if (run && !run.ended) run.abandon('execution ended elsewhere');
+    for (const attempt of this.runner.attempts.values()) {
+      if (attempt.step.executionId === executionId && !attempt.abort.signal.aborted) {
+        void this.store.getExecution(executionId).then((record) => {
+          if (record && record.state !== 'completed' && record.state !== 'running' && record.state !== 'pending') {
+            attempt.abort.abort(endedError(record));
+          }
+        }, () => undefined);
+      }
+    }
+  }
+
+  /** Resolves once `condition` holds (checked whenever attempts, reservations or writes change), or at `deadline`. */
+  private until(condition: () => boolean, deadline?: number): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        timer?.cancel();
+        this.settleChecks.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (condition()) done();
+      };
+      const timer = deadline === undefined ? undefined : this.clock.setTimer(deadline - this.clock.now(), done);
+      this.settleChecks.add(check);
+    });
+  }
+
+  /** Attempts, reservations or pending writes changed: waits in until() look again. */
+  changed(): void {
+    for (const check of [...this.settleChecks]) check();
+  }
+
+  // ---- the runs held here --------------------------------------------------------------------
+
+  startRun(execution: ExecutionRecord, journal: StepRecord[]): void {
+    const workflow = this.registry.workflow(execution.workflowName);
+    if (!workflow) return;
+    const previous = this.runs.get(execution.id);
+    if (previous) previous.abandon('claimed again');
+    const run = new WorkflowRun(this, execution, journal, workflow);
+    this.runs.set(execution.id, run);
+    this.events.emit('execution.started', { executionId: execution.id, workflowName: execution.workflowName, replay: journal.length > 0 });
+    run.start();
+  }
+
+  runFor(executionId: string): WorkflowRun | undefined {
+    return this.runs.get(executionId);
+  }
+
+  get activeRuns(): number {
+    return this.runs.size;
+  }
+
+  /** Ids of the executions held in memory (their leases are renewed). */
+  heldRuns(): string[] {
+    return [...this.runs.keys()];
+  }
+
+  /** Activity steps of the runs held here that wait in the database for this worker's slots. */
+  queuedHere(): number {
+    let queued = 0;
+    for (const run of this.runs.values()) queued += run.queuedHere;
+    return queued;
+  }
+
+  /** Whether this worker runs the execution right now (in memory, not ended). */
+  holds(executionId: string): boolean {
+    const run = this.runs.get(executionId);
+    return run !== undefined && !run.ended;
+  }
+
+  /** See LocalDispatch.reserveExecution. */
+  reserveExecution(execution: NewExecution): boolean {
+    return this.local.reserveExecution(execution);
+  }
+
+  /** See LocalDispatch.startReservedExecution. */
+  startReservedExecution(execution: NewExecution, claimed: boolean): void {
+    this.local.startReservedExecution(execution, claimed);
+  }
+
+  // ---- RunHost ---------------------------------------------------------------------------------
+
+  reserveLocal(batch: NewStep[]): NewStep[] {
+    return this.local.reserveLocal(batch);
+  }
+
+  couldRunHere(step: NewStep): boolean {
+    return this.local.couldRunHere(step);
+  }
+
+  cancelReservations(steps: NewStep[]): void {
+    this.local.cancelReservations(steps);
+  }
+
+  startReserved(run: WorkflowRun, steps: NewStep[]): void {
+    this.local.startReserved(run, steps);
+  }
+
+  announceWork(): void {
+    this.loop.poke();
+  }
+
+  recordCompletions(completions: StepCompletion[]): void {
+    this.completions.record(completions);
+  }
+
+  runEnded(run: WorkflowRun, end: RunEnd): void {
+    if (this.runs.get(run.executionId) === run) this.runs.delete(run.executionId);
+    if (end.kind === 'finished') {
+      // Decoded only for listeners (waitFor is one): most runs end with nobody listening in this process.
+      const result = this.events.listenerCount('execution.finished') > 0 ? finalOutcome(run.executionId, end.state, end.result, end.error) : undefined;
+      this.events.emit('execution.finished', { executionId: run.executionId, workflowName: run.execution.workflowName, state: end.state, result });
+    } else if (end.kind === 'suspended') {
+      this.events.emit('execution.suspended', { executionId: run.executionId, wakeAt: end.wakeAt });
+    } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'claimed again' && end.reason !== 'execution ended elsewhere') {
+      this.logger.warn(`Execution ${run.executionId}: run dropped from this worker (${end.reason})`);
+      // Dropped while (perhaps) still owned, say after a failed write: let it be claimed and replayed now
+      // rather than when the lease runs out. The release is fenced: a lease already lost is left alone.
+      if (!end.reason.startsWith('lease lost')) void this.store.releaseExecution(run.fence, this.clock.now()).catch(() => undefined);
+    }
+    this.loop.poke();
+  }
+}
+
+/** Why an activity's AbortSignal fires when its execution ended under it. */
+function endedError(record: ExecutionRecord): Error {
+  if (record.state === 'timed_out') return new WorkflowTimedOutError(record.id, record.maxDurationMs ?? 0);
+  if (record.state === 'cancelled') return new WorkflowCancelledError(record.id);
+  return new ExecutionFinishedError(record.id, record.state);
+}

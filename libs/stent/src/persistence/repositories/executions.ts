@@ -1,0 +1,139 @@
+import { ConfigurationError, ExecutionExistsError, IdempotencyConflictError, StentError, type ExecutionRecord, type ExternalTransaction, type NewExecution } from '../../core/index.js';
+import type { SqlExecutor } from '../clients/sql-client.js';
+import { externalExecutor } from '../clients/postgres-client.js';
+import { listOf } from '../sql/dialect.js';
+import { EXECUTION_READ, executionFromRow } from '../sql/rows.js';
+import type { SqlContext } from '../sql/sql-context.js';
+import { ACTIVE } from '../sql/statements.js';
+
+/** Execution rows: created by dispatch (or as a child in a parent's transaction), read, and deleted as a tree. */
+export class ExecutionsRepository {
+  constructor(private readonly ctx: SqlContext) {}
+
+  async createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean; claimed: boolean }> {
+    const { t, client } = this.ctx;
+    const run = async (tx: SqlExecutor) => {
+      const inserted = await this.insertExecution(tx, execution);
+      if (inserted.created) return { id: execution.id, created: true, claimed: inserted.claimed };
+      const [existing] = await tx.query<{ id: string; workflow_name: string }>(`SELECT id, workflow_name FROM ${t.executions} WHERE idempotency_key = ?`, [
+        execution.idempotencyKey,
+      ]);
+      if (!existing) throw new StentError(`Could not create execution '${execution.id}'`);
+      // A key is scoped to its workflow: the first dispatch's arguments win, another workflow's is refused.
+      if (existing.workflow_name !== execution.workflowName) {
+        throw new IdempotencyConflictError(execution.idempotencyKey!, existing.id, existing.workflow_name, execution.workflowName);
+      }
+      return { id: existing.id, created: false, claimed: false };
+    };
+    let result: { id: string; created: boolean; claimed: boolean };
+    try {
+      if (transaction !== undefined && transaction !== null) {
+        if (typeof (transaction as { query?: unknown }).query !== 'function') {
+          throw new ConfigurationError('dispatch: transaction must be a TypeORM EntityManager (or anything with query(sql, params))');
+        }
+        result = await run(externalExecutor(transaction as { query(sql: string, params?: unknown[]): Promise<unknown> }, client.dialect));
+      } else {
+        result = await run(client);
+      }
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ExecutionExistsError(execution.id);
+      throw error;
+    }
+    if (result.created && transaction === undefined && !result.claimed) this.ctx.bus.publish({ type: 'work' });
+    return result;
+  }
+
+  /**
+   * Inserts an execution; created=false when its idempotency key is already taken. With `claimedBy` it is
+   * inserted claimed, unless an older execution of at least its priority is waiting on its queue (that one
+   * goes first): the same statement decides, so no backlog can slip in between.
+   */
+  async insertExecution(tx: SqlExecutor, execution: NewExecution): Promise<{ created: boolean; claimed: boolean }> {
+    const { t } = this.ctx;
+    const claim = execution.claimedBy;
+    const columns = `id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at, max_duration_ms,
+         started_at, lease_owner, lease_epoch, lease_expires_at`;
+    const common = [
+      execution.id,
+      execution.workflowName,
+      execution.args,
+      execution.queue,
+      execution.priority,
+      JSON.stringify(execution.tags),
+      execution.parentId,
+      execution.parentPosition,
+      execution.idempotencyKey,
+      execution.createdAt,
+      execution.createdAt,
+    ];
+    if (!claim) {
+      const rows = await tx.query(
+        `INSERT INTO ${t.executions} (${columns})
+         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id`,
+        [...common, execution.wakeAt, execution.deadlineAt, execution.maxDurationMs],
+      );
+      return { created: rows.length > 0, claimed: false };
+    }
+    const rows = await tx.query<{ lease_owner: string | null }>(
+      `INSERT INTO ${t.executions} (${columns})
+       SELECT ?, ?, CASE WHEN b.busy THEN 'pending' ELSE 'running' END, ?, ?, CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ?, CAST(? AS BIGINT), CAST(? AS BIGINT),
+              CASE WHEN b.busy THEN CAST(? AS BIGINT) ELSE NULL END, CAST(? AS BIGINT), CAST(? AS BIGINT),
+              CASE WHEN b.busy THEN NULL ELSE CAST(? AS BIGINT) END, CASE WHEN b.busy THEN NULL ELSE ? END,
+              CASE WHEN b.busy THEN 0 ELSE 1 END, CASE WHEN b.busy THEN NULL ELSE CAST(? AS BIGINT) END
+       FROM (SELECT EXISTS (
+               SELECT 1 FROM ${t.executions} c
+               WHERE c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND c.queue = ? AND c.priority >= ?
+             ) AS busy) b
+       WHERE true
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING lease_owner`,
+      [
+        ...common,
+        execution.wakeAt,
+        execution.deadlineAt,
+        execution.maxDurationMs,
+        execution.createdAt,
+        claim.owner,
+        claim.leaseExpiresAt,
+        execution.createdAt,
+        execution.queue,
+        execution.priority,
+      ],
+    );
+    return { created: rows.length > 0, claimed: rows[0]?.lease_owner === claim.owner };
+  }
+
+  async getExecution(id: string): Promise<ExecutionRecord | null> {
+    const rows = await this.ctx.client.query(`SELECT ${listOf(EXECUTION_READ)} FROM ${this.ctx.t.executions} WHERE id = ?`, [id]);
+    return rows[0] ? executionFromRow(rows[0]) : null;
+  }
+
+  /** Deletes an execution and everything below it (steps, signals, dead letters, child executions). */
+  async deleteExecutionTree(tx: SqlExecutor, rootId: string): Promise<void> {
+    const { t, dialect } = this.ctx;
+    const rows = await tx.query<{ id: string }>(
+      `WITH RECURSIVE tree(id) AS (
+         SELECT id FROM ${t.executions} WHERE id = ?
+         UNION ALL
+         SELECT e.id FROM ${t.executions} e JOIN tree ON e.parent_id = tree.id
+       )
+       SELECT id FROM tree`,
+      [rootId],
+    );
+    const ids = rows.map((row) => String(row.id));
+    if (ids.length === 0) return;
+    for (const table of [t.steps, t.signals, t.deadLetters]) {
+      const params: unknown[] = [];
+      await tx.execute(`DELETE FROM ${table} WHERE ${dialect.inList('execution_id', ids, params)}`, params);
+    }
+    const params: unknown[] = [];
+    await tx.execute(`DELETE FROM ${t.executions} WHERE ${dialect.inList('id', ids, params)}`, params);
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}

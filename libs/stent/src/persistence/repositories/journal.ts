@@ -1,0 +1,128 @@
+import type { DeliveryRecord, ExecutionFence, LocalCompletion, NewStep, StepRecord } from '../../core/index.js';
+import type { SqlExecutor } from '../clients/sql-client.js';
+import { listOf } from '../sql/dialect.js';
+import { INSERT_CHUNK, STEP_COLUMNS, STEP_READ, stepFromRow, stepParams } from '../sql/rows.js';
+import type { SqlContext } from '../sql/sql-context.js';
+import { holdsFence } from '../sql/statements.js';
+import type { EffectsRepository } from './effects.js';
+import type { ExecutionsRepository } from './executions.js';
+import { SharedStepInserts } from './shared-step-inserts.js';
+import type { StepCompletions } from './step-completions.js';
+import type { StepDiscard } from './step-discard.js';
+
+/** An execution's journal: its steps, read in position order, appended under the execution's fence. */
+export class JournalRepository {
+  private readonly shared: SharedStepInserts;
+
+  constructor(
+    private readonly ctx: SqlContext,
+    private readonly executions: ExecutionsRepository,
+    private readonly completions: StepCompletions,
+    private readonly effects: EffectsRepository,
+    private readonly discard: StepDiscard,
+  ) {
+    this.shared = new SharedStepInserts(ctx);
+  }
+
+  async load(executionId: string): Promise<StepRecord[]> {
+    const rows = await this.ctx.client.query(`SELECT ${listOf(STEP_READ)} FROM ${this.ctx.t.steps} WHERE execution_id = ? ORDER BY position`, [executionId]);
+    return rows.map(stepFromRow);
+  }
+
+  async loadSteps(executionId: string, positions: number[]): Promise<StepRecord[]> {
+    if (positions.length === 0) return [];
+    const params: unknown[] = [executionId];
+    const rows = await this.ctx.client.query(
+      `SELECT ${listOf(STEP_READ)} FROM ${this.ctx.t.steps} WHERE execution_id = ? AND ${this.ctx.dialect.inList('position', positions, params)}`,
+      params,
+    );
+    return rows.map(stepFromRow);
+  }
+
+  /**
+   * Appends steps for an execution the caller owns, with the delivery order and the results the workflow
+   * already used, in one transaction. False if the fence is stale or a result's step is no longer owned.
+   */
+  async insert(fence: ExecutionFence, steps: NewStep[], deliveries: DeliveryRecord[] = [], completions: LocalCompletion[] = []): Promise<boolean> {
+    if (steps.length === 0 && deliveries.length === 0 && completions.length === 0) return true;
+    const { client, dialect, t } = this.ctx;
+    const plain = dialect.combinesWrites && deliveries.length === 0 && steps.length > 0 && steps.length <= INSERT_CHUNK && steps.every((step) => !step.child && !step.effect);
+    const ok = plain
+      ? await this.shared.insert(fence, steps, completions)
+      : await client.transaction(async (tx) => {
+          if (!(await this.completions.completeLocal(tx, completions))) return false;
+          if (!(await holdsFence(this.ctx, tx, fence, steps[0]?.createdAt ?? Date.now()))) return false;
+          await this.recordDeliveries(tx, fence.executionId, deliveries);
+          for (const step of steps) if (step.child) await this.executions.insertExecution(tx, step.child);
+          for (let start = 0; start < steps.length; start += INSERT_CHUNK) {
+            const chunk = steps.slice(start, start + INSERT_CHUNK);
+            const params: unknown[] = [];
+            const rows = chunk.map((step) => {
+              params.push(...stepParams(step));
+              return `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
+            });
+            await tx.execute(`INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
+          }
+          for (const step of steps) if (step.effect) await this.effects.apply(tx, fence.executionId, step.effect);
+          return true;
+        });
+    if (ok && steps.some((step) => (step.kind === 'activity' && step.state === 'pending') || step.child)) this.ctx.bus.publish({ type: 'work' });
+    return ok;
+  }
+
+  /** Writes the order in which the workflow was handed its steps' outcomes. */
+  async recordDeliveries(tx: SqlExecutor, executionId: string, deliveries: DeliveryRecord[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    const { t, dialect } = this.ctx;
+    if (dialect.combinesWrites) {
+      const params: unknown[] = [];
+      const rows = deliveries.map((d) => {
+        params.push(d.position, d.turn, d.seq);
+        return dialect.valuesRow(['integer', 'integer', 'integer']);
+      });
+      await tx.execute(
+        `UPDATE ${t.steps} s SET delivered_turn = v.turn, delivered_seq = v.seq FROM (VALUES ${rows.join(', ')}) AS v(position, turn, seq)
+         WHERE s.execution_id = ? AND s.position = v.position`,
+        [...params, executionId],
+      );
+      return;
+    }
+    for (const d of deliveries) {
+      await tx.execute(`UPDATE ${t.steps} SET delivered_turn = ?, delivered_seq = ? WHERE execution_id = ? AND position = ?`, [d.turn, d.seq, executionId, d.position]);
+    }
+  }
+
+  /** Drops tentative steps the replay did not repeat; with `reviveSettled`, no step is tentative any more. */
+  async discardSteps(fence: ExecutionFence, positions: number[], reviveSettled = false): Promise<boolean> {
+    if (positions.length === 0 && !reviveSettled) return true;
+    return this.ctx.client.transaction(async (tx) => {
+      if (!(await holdsFence(this.ctx, tx, fence, Date.now()))) return false;
+      if (positions.length > 0) await this.discard.atPositions(tx, fence.executionId, positions);
+      if (reviveSettled) await tx.execute(`UPDATE ${this.ctx.t.executions} SET revive_position = NULL WHERE id = ?`, [fence.executionId]);
+      return true;
+    });
+  }
+
+  /** Tentative steps the replay repeated are part of the journal again. */
+  async confirmSteps(fence: ExecutionFence, positions: number[]): Promise<boolean> {
+    if (positions.length === 0) return true;
+    return this.ctx.client.transaction(async (tx) => {
+      if (!(await holdsFence(this.ctx, tx, fence, Date.now()))) return false;
+      const params: unknown[] = [fence.executionId];
+      await tx.execute(`UPDATE ${this.ctx.t.steps} SET tentative = 0 WHERE execution_id = ? AND ${this.ctx.dialect.inList('position', positions, params)}`, params);
+      return true;
+    });
+  }
+
+  /** Records a finished waiting step (a timer that fired, a value) for an owned execution. */
+  async resolveStep(fence: ExecutionFence, position: number, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<boolean> {
+    return this.ctx.client.transaction(async (tx) => {
+      if (!(await holdsFence(this.ctx, tx, fence, now))) return false;
+      await tx.execute(
+        `UPDATE ${this.ctx.t.steps} SET state = ?, result = ?, error = ?, finished_at = ? WHERE execution_id = ? AND position = ? AND state IN ('pending', 'waiting')`,
+        [state, result, error, now, fence.executionId, position],
+      );
+      return true;
+    });
+  }
+}

@@ -1,0 +1,118 @@
+import type { ExecutionFence, ReapResult } from '../../core/index.js';
+import type { SqlExecutor } from '../clients/sql-client.js';
+import type { SqlContext } from '../sql/sql-context.js';
+import { ACTIVE, EXECUTION_FENCE, fenceParams, NO_LEASE, wake } from '../sql/statements.js';
+import type { DeadLettersRepository } from './dead-letters.js';
+
+/**
+ * Leases: renewed by the heartbeat for what a worker still holds, given back when it stops or drops a
+ * run, and reaped from workers that stopped renewing them (a step reaped too often is a poison task).
+ */
+export class LeasesRepository {
+  constructor(
+    private readonly ctx: SqlContext,
+    private readonly deadLetters: DeadLettersRepository,
+  ) {}
+
+  /**
+   * Renews the leases this owner still holds (`held`: executions in memory, steps running); leases on
+   * anything else it owns lapse. Returns ids of running steps whose execution has ended meanwhile (to abort).
+   */
+  async renew(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<string[]> {
+    const { t, dialect, client } = this.ctx;
+    // Separate autocommit statements: a renewal never holds locks while it waits for another row, so it
+    // cannot deadlock with completions; rows being completed right now are skipped (they need no lease).
+    // Only what the worker still holds is renewed: a lease on anything it dropped runs out on its own.
+    for (let start = 0; start < held.steps.length; start += 1000) {
+      const params: unknown[] = [now + leaseMs, owner];
+      const ids = dialect.inList('id', held.steps.slice(start, start + 1000), params);
+      await client.execute(
+        `UPDATE ${t.steps} SET lease_expires_at = ? WHERE id IN (SELECT id FROM ${t.steps} WHERE lease_owner = ? AND state = 'running' AND ${ids}${dialect.skipLocked})`,
+        params,
+      );
+    }
+    for (let start = 0; start < held.executions.length; start += 1000) {
+      const params: unknown[] = [now + leaseMs, owner];
+      const ids = dialect.inList('id', held.executions.slice(start, start + 1000), params);
+      await client.execute(
+        `UPDATE ${t.executions} SET lease_expires_at = ? WHERE id IN (SELECT id FROM ${t.executions} WHERE lease_owner = ? AND ${ids}${dialect.skipLocked})`,
+        params,
+      );
+    }
+    const ended = await client.query<{ id: string }>(
+      `SELECT s.id FROM ${t.steps} s JOIN ${t.executions} e ON e.id = s.execution_id
+       WHERE s.lease_owner = ? AND s.state = 'running' AND e.state NOT IN ${ACTIVE}`,
+      [owner],
+    );
+    return ended.map((row) => String(row.id));
+  }
+
+  /** Gives up an owned execution (its run was dropped here): another worker may claim it at once. */
+  async releaseExecution(fence: ExecutionFence, now: number): Promise<void> {
+    const released = await this.ctx.client.execute(`UPDATE ${this.ctx.t.executions} SET ${NO_LEASE}, wake_at = ?, updated_at = ? WHERE ${EXECUTION_FENCE}`, [
+      now,
+      now,
+      ...fenceParams(fence),
+    ]);
+    if (released > 0) this.ctx.bus.publish({ type: 'work' });
+  }
+
+  /** Everything an owner holds goes back: running steps wait for a worker again, executions are woken. */
+  async releaseAll(owner: string, now: number): Promise<void> {
+    const { t } = this.ctx;
+    await this.ctx.client.transaction(async (tx) => {
+      await this.cancelOrphanedSteps(tx, 'lease_owner = ?', [owner], now);
+      await tx.execute(
+        `UPDATE ${t.steps} SET state = 'pending', ${NO_LEASE}, available_at = ?, attempts = attempts - 1
+         WHERE lease_owner = ? AND state = 'running'`,
+        [now, owner],
+      );
+      await tx.execute(`UPDATE ${t.executions} SET ${NO_LEASE}, wake_at = ? WHERE lease_owner = ? AND state IN ${ACTIVE}`, [now, owner]);
+    });
+    this.ctx.bus.publish({ type: 'work' });
+  }
+
+  async reapExpired(now: number, maxRecoveries: number): Promise<ReapResult> {
+    const { t, dialect } = this.ctx;
+    const result = await this.ctx.client.transaction(async (tx) => {
+      await this.cancelOrphanedSteps(tx, 'lease_expires_at < ?', [now], now);
+      const poisoned = await tx.query<{ id: string; execution_id: string }>(
+        `SELECT id, execution_id FROM ${t.steps} WHERE state = 'running' AND lease_expires_at < ? AND recoveries + 1 >= ?${dialect.skipLocked}`,
+        [now, maxRecoveries],
+      );
+      for (const step of poisoned) {
+        await tx.execute(
+          `UPDATE ${t.steps} SET state = 'failed', recoveries = recoveries + 1, ${NO_LEASE}, finished_at = ?,
+             error = COALESCE(error, ?) WHERE id = ?`,
+          [now, JSON.stringify({ name: 'WorkerLostError', message: `The worker running this step stopped ${maxRecoveries} times; treated as a poison task` }), step.id],
+        );
+        await this.deadLetters.addStep(tx, step.id, 'poison: workers lost while running it', now);
+        await wake(this.ctx, tx, step.execution_id, now);
+      }
+      const steps = await tx.execute(
+        `UPDATE ${t.steps} SET state = 'pending', ${NO_LEASE}, recoveries = recoveries + 1, available_at = ?
+         WHERE state = 'running' AND lease_expires_at < ?`,
+        [now, now],
+      );
+      const executions = await tx.execute(
+        `UPDATE ${t.executions} SET ${NO_LEASE}, wake_at = ?, recoveries = recoveries + 1
+         WHERE lease_owner IS NOT NULL AND lease_expires_at < ? AND state IN ${ACTIVE}`,
+        [now, now],
+      );
+      return { steps: steps + poisoned.length, executions, deadLettered: poisoned.length };
+    });
+    if (result.steps + result.executions > 0) this.ctx.bus.publish({ type: 'work' });
+    return result;
+  }
+
+  /** Running steps of executions that have ended meanwhile are cancelled, not handed to another worker. */
+  private async cancelOrphanedSteps(tx: SqlExecutor, condition: string, params: unknown[], now: number): Promise<void> {
+    const { t } = this.ctx;
+    await tx.execute(
+      `UPDATE ${t.steps} SET state = 'cancelled', ${NO_LEASE}, finished_at = ?
+       WHERE state = 'running' AND ${condition}
+         AND EXISTS (SELECT 1 FROM ${t.executions} e WHERE e.id = ${t.steps}.execution_id AND e.state NOT IN ${ACTIVE})`,
+      [now, ...params],
+    );
+  }
+}

@@ -1,0 +1,103 @@
+import type { ExecutionFence, LocalCompletion, NewStep } from '../../core/index.js';
+import type { SqlContext } from '../sql/sql-context.js';
+import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepParams } from '../sql/rows.js';
+import { ACTIVE, completedStep, completionValues, stepStillOwned } from '../sql/statements.js';
+
+interface QueuedInsert {
+  fence: ExecutionFence;
+  steps: NewStep[];
+  completions: LocalCompletion[];
+  resolve(ok: boolean): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Plain step inserts of many runs in shared statements (PostgreSQL): inserts requested while one statement
+ * is on its way are sent together in the next one. Each row goes in only while its own run's fence holds
+ * (the execution row is share-locked for the statement, so a concurrent reclaim waits), and only if every
+ * result its run already used (recorded in the same statement) is still owned.
+ */
+export class SharedStepInserts {
+  private queue: QueuedInsert[] = [];
+  private flushing = false;
+
+  constructor(private readonly ctx: SqlContext) {}
+
+  insert(fence: ExecutionFence, steps: NewStep[], completions: LocalCompletion[]): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ fence, steps, completions, resolve, reject });
+      if (this.flushing) return;
+      this.flushing = true;
+      queueMicrotask(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        let rows = 0;
+        let take = 0;
+        while (take < this.queue.length && (take === 0 || rows + this.queue[take]!.steps.length <= INSERT_CHUNK)) {
+          rows += this.queue[take]!.steps.length;
+          take++;
+        }
+        const batch = this.queue.splice(0, take);
+        try {
+          const { inserted, done } = await this.write(batch);
+          for (const entry of batch) {
+            entry.resolve(entry.steps.every((step) => inserted.has(step.id)) && entry.completions.every((c) => done.has(c.fence.stepId)));
+          }
+        } catch (error) {
+          for (const entry of batch) entry.reject(error);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async write(batch: QueuedInsert[]): Promise<{ inserted: Set<string>; done: Set<string> }> {
+    const { t, dialect } = this.ctx;
+    const completions = batch.flatMap((entry) => entry.completions.map((completion) => ({ completion, executionId: entry.fence.executionId })));
+    const executionOf = new Map(completions.map(({ completion, executionId }) => [completion, executionId]));
+    const params: unknown[] = [];
+    // Results the workflows already used are recorded in the same statement; a run's steps go in only if
+    // all of its results did (each still owned).
+    let done = '';
+    if (completions.length > 0) {
+      const values = completionValues(dialect, completions.map(({ completion }) => completion), params, (completion) => executionOf.get(completion)!);
+      done = `done AS (
+         UPDATE ${t.steps} s SET ${completedStep('c.result', 'c.finished_at')}
+         FROM (VALUES ${values}) AS c(id, owner, epoch, result, finished_at, execution_id)
+         WHERE ${stepStillOwned('s', 'c')} AND s.execution_id = c.execution_id
+         RETURNING s.id, s.execution_id
+       ), `;
+    }
+    const rows: string[] = [];
+    for (const { fence, steps, completions: own } of batch) {
+      for (const step of steps) {
+        params.push(...stepParams(step), fence.owner, fence.epoch, own.length);
+        rows.push(dialect.valuesRow([...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer']));
+      }
+    }
+    const allDone = completions.length > 0 ? ` AND (SELECT COUNT(*) FROM done d WHERE d.execution_id = v.execution_id) = v.expect_done` : '';
+    const result = await this.ctx.client.query<{ k: string; id: string }>(
+      `WITH ${done}ins AS (
+         INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
+         SELECT ${STEP_COLUMNS.map((column) => `v.${column}`).join(', ')}
+         FROM (VALUES ${rows.join(', ')}) AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
+         WHERE EXISTS (
+           SELECT 1 FROM ${t.executions} e
+           WHERE e.id = v.execution_id AND e.lease_owner = v.fence_owner AND e.lease_epoch = v.fence_epoch AND e.state IN ${ACTIVE} FOR SHARE
+         )${allDone}
+         RETURNING id
+       )
+       SELECT 'i' AS k, id FROM ins${completions.length > 0 ? ` UNION ALL SELECT 'd' AS k, id FROM done` : ''}`,
+      params,
+    );
+    const inserted = new Set<string>();
+    const doneIds = new Set<string>();
+    for (const row of result) (row.k === 'i' ? inserted : doneIds).add(String(row.id));
+    return { inserted, done: doneIds };
+  }
+}

@@ -1,0 +1,189 @@
+import type { LocalCompletion, StepCompletion } from '../../core/index.js';
+import type { SqlExecutor } from '../clients/sql-client.js';
+import { num } from '../sql/rows.js';
+import type { SqlContext } from '../sql/sql-context.js';
+import { ACTIVE, completedStep, completionValues, NO_LEASE, stepStillOwned, WAKEABLE } from '../sql/statements.js';
+import type { CacheRepository } from './cache.js';
+import type { DeadLettersRepository } from './dead-letters.js';
+
+/**
+ * Outcomes of activity attempts: recorded only while the attempt's lease still holds (a worker that lost
+ * it changes nothing), then the execution is woken so whoever holds it, or claims it next, goes on.
+ */
+export class StepCompletions {
+  constructor(
+    private readonly ctx: SqlContext,
+    private readonly cache: CacheRepository,
+    private readonly deadLetters: DeadLettersRepository,
+  ) {}
+
+  /** Records attempt outcomes; returns, per completion, whether the fence still held. */
+  async complete(completions: StepCompletion[]): Promise<boolean[]> {
+    const { client, dialect } = this.ctx;
+    const only = completions.length === 1 ? completions[0]! : undefined;
+    if (dialect.combinesWrites && only && only.outcome.kind === 'completed' && !only.outcome.cache) {
+      return [await this.completeOne(only)];
+    }
+    const woken = new Set<string>();
+    // A fixed lock order (step rows by id, then execution rows) keeps concurrent batches from deadlocking.
+    const order = completions.map((completion, index) => ({ completion, index })).sort((a, b) => (a.completion.fence.stepId < b.completion.fence.stepId ? -1 : 1));
+    const results = await client.transaction(async (tx) => {
+      const out: boolean[] = new Array(completions.length).fill(false);
+      const toWake: Array<{ executionId: string; force: boolean; now: number }> = [];
+      let rest = order;
+      if (dialect.combinesWrites) {
+        // Plain completions of a batch in one statement (PostgreSQL spends more per statement than per row).
+        const plain = order.filter(({ completion }) => isPlain(completion));
+        if (plain.length > 1) {
+          rest = order.filter(({ completion }) => !isPlain(completion));
+          const changed = await this.completePlain(tx, plain.map(({ completion }) => completion));
+          for (const { completion, index } of plain) {
+            out[index] = changed.has(completion.fence.stepId);
+            if (out[index]) toWake.push({ executionId: completion.executionId, force: completion.wakeExecution, now: completion.finishedAt });
+          }
+        }
+      }
+      for (const { completion, index } of rest) {
+        const changed = await this.record(tx, completion);
+        out[index] = changed;
+        if (changed && completion.outcome.kind !== 'retry') toWake.push({ executionId: completion.executionId, force: completion.wakeExecution, now: completion.finishedAt });
+      }
+      for (const id of await this.wakeAll(tx, toWake)) woken.add(id);
+      return out;
+    });
+    for (const executionId of woken) this.ctx.bus.publish({ type: 'woken', executionId });
+    if (woken.size > 0) this.ctx.bus.publish({ type: 'work' });
+    return results;
+  }
+
+  /** Records results a workflow already used; false if any of their steps is no longer owned. */
+  async completeLocal(tx: SqlExecutor, completions: LocalCompletion[]): Promise<boolean> {
+    let all = true;
+    for (const { fence, result, finishedAt } of completions) {
+      const changed = await tx.execute(`UPDATE ${this.ctx.t.steps} SET ${completedStep()} WHERE ${stepStillOwned()}`, [
+        result,
+        finishedAt,
+        fence.stepId,
+        fence.owner,
+        fence.epoch,
+      ]);
+      if (changed !== 1) all = false;
+    }
+    return all;
+  }
+
+  /** Several successful attempts in one statement; returns the ids of the steps still owned (now recorded). */
+  private async completePlain(tx: SqlExecutor, completions: StepCompletion[]): Promise<Set<string>> {
+    const params: unknown[] = [];
+    const values = completionValues(
+      this.ctx.dialect,
+      completions.map((completion) => ({ fence: completion.fence, result: (completion.outcome as { result: string }).result, finishedAt: completion.finishedAt })),
+      params,
+    );
+    const done = await tx.query<{ id: string }>(
+      `UPDATE ${this.ctx.t.steps} s SET ${completedStep('v.result', 'v.finished_at')}
+       FROM (VALUES ${values}) AS v(id, owner, epoch, result, finished_at)
+       WHERE ${stepStillOwned('s', 'v')}
+       RETURNING s.id`,
+      params,
+    );
+    return new Set(done.map((row) => String(row.id)));
+  }
+
+  /** One attempt's outcome: its result, a retry later, or a failure for good (dead-lettered). */
+  private async record(tx: SqlExecutor, completion: StepCompletion): Promise<boolean> {
+    const { t } = this.ctx;
+    const { fence, outcome, finishedAt } = completion;
+    const guard = `WHERE ${stepStillOwned()}`;
+    const guardParams = [fence.stepId, fence.owner, fence.epoch];
+    let changed: number;
+    if (outcome.kind === 'completed') {
+      changed = await tx.execute(`UPDATE ${t.steps} SET ${completedStep()} ${guard}`, [outcome.result, finishedAt, ...guardParams]);
+      if (changed === 1 && outcome.cache) await this.cache.store(tx, fence.stepId, outcome.cache, outcome.result, finishedAt);
+      return changed === 1;
+    }
+    // An attempt of an execution that already ended (cancelled, timed out) is not retried or dead-lettered.
+    const [owner] = await tx.query<{ state: string }>(`SELECT state FROM ${t.executions} WHERE id = ?`, [completion.executionId]);
+    const ended = !owner || (owner.state !== 'pending' && owner.state !== 'running');
+    if (ended) {
+      changed = await tx.execute(`UPDATE ${t.steps} SET state = 'cancelled', error = ?, ${NO_LEASE}, finished_at = ? ${guard}`, [outcome.error, finishedAt, ...guardParams]);
+    } else if (outcome.kind === 'retry') {
+      changed = await tx.execute(`UPDATE ${t.steps} SET state = 'pending', error = ?, available_at = ?, ${NO_LEASE} ${guard}`, [
+        outcome.error,
+        outcome.availableAt,
+        ...guardParams,
+      ]);
+    } else {
+      changed = await tx.execute(`UPDATE ${t.steps} SET state = 'failed', error = ?, ${NO_LEASE}, finished_at = ? ${guard}`, [outcome.error, finishedAt, ...guardParams]);
+      if (changed === 1) await this.deadLetters.addStep(tx, fence.stepId, outcome.deadLetterReason, finishedAt);
+    }
+    return changed === 1;
+  }
+
+  /**
+   * Wakes the executions of recorded outcomes: when asked to, and in any case when nobody holds one (its
+   * holder may have suspended it between the attempt finishing and this write). Returns those woken.
+   */
+  private async wakeAll(tx: SqlExecutor, toWake: Array<{ executionId: string; force: boolean; now: number }>): Promise<string[]> {
+    const { t, dialect } = this.ctx;
+    toWake.sort((a, b) => (a.executionId < b.executionId ? -1 : 1));
+    if (dialect.combinesWrites && toWake.length > 1) {
+      const now = Math.max(...toWake.map((w) => w.now));
+      const forced = toWake.filter((w) => w.force).map((w) => w.executionId);
+      const params: unknown[] = [now];
+      const ids = dialect.inList('id', toWake.map((w) => w.executionId), params);
+      params.push(now);
+      const forcedIds = dialect.inList('id', forced, params);
+      const rows = await tx.query<{ id: string }>(
+        `UPDATE ${t.executions} SET wake_at = ? WHERE id IN (
+           SELECT id FROM ${t.executions} WHERE ${ids} AND ${WAKEABLE} AND (lease_owner IS NULL OR ${forcedIds})
+           ORDER BY id${dialect.forUpdate}
+         ) RETURNING id`,
+        params,
+      );
+      return rows.map((row) => String(row.id));
+    }
+    const woken: string[] = [];
+    for (const { executionId, force, now } of toWake) {
+      const changed = await tx.execute(`UPDATE ${t.executions} SET wake_at = ? WHERE id = ? AND ${WAKEABLE}${force ? '' : ' AND lease_owner IS NULL'}`, [
+        now,
+        executionId,
+        now,
+      ]);
+      if (changed > 0) woken.push(executionId);
+    }
+    return woken;
+  }
+
+  /**
+   * One completed step in one statement: it records the result and wakes the execution when asked to or
+   * when nobody holds it (the execution row is locked after the step row, as in batches).
+   */
+  private async completeOne(completion: StepCompletion): Promise<boolean> {
+    const { t } = this.ctx;
+    const { fence, outcome, finishedAt } = completion;
+    const [row] = await this.ctx.client.query<{ changed: unknown; woken: unknown }>(
+      `WITH done AS (
+         UPDATE ${t.steps} SET ${completedStep()}
+         WHERE ${stepStillOwned()}
+         RETURNING execution_id
+       ), woke AS (
+         UPDATE ${t.executions} e SET wake_at = ? FROM done
+         WHERE e.id = done.execution_id AND e.state IN ${ACTIVE} AND (e.wake_at IS NULL OR e.wake_at > ?)${completion.wakeExecution ? '' : ' AND e.lease_owner IS NULL'}
+         RETURNING e.id
+       )
+       SELECT (SELECT COUNT(*) FROM done) AS changed, (SELECT COUNT(*) FROM woke) AS woken`,
+      [outcome.kind === 'completed' ? outcome.result : null, finishedAt, fence.stepId, fence.owner, fence.epoch, finishedAt, finishedAt],
+    );
+    if (num(row?.woken ?? 0) > 0) {
+      this.ctx.bus.publish({ type: 'woken', executionId: completion.executionId });
+      this.ctx.bus.publish({ type: 'work' });
+    }
+    return num(row?.changed ?? 0) === 1;
+  }
+}
+
+/** A successful attempt with nothing else to store: what PostgreSQL records in one statement for many. */
+function isPlain(completion: StepCompletion): boolean {
+  return completion.outcome.kind === 'completed' && !completion.outcome.cache;
+}

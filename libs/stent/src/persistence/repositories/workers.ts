@@ -1,0 +1,27 @@
+import type { WorkerInfo } from '../../core/index.js';
+import { num } from '../sql/rows.js';
+import type { SqlContext } from '../sql/sql-context.js';
+
+/** Worker processes: each records itself when it starts and with every heartbeat. */
+export class WorkersRepository {
+  constructor(private readonly ctx: SqlContext) {}
+
+  /** Upserts the worker's row; `joined` (its first record) also tells the other workers it exists. */
+  async record(owner: string, info: WorkerInfo): Promise<void> {
+    await this.ctx.client.execute(
+      `INSERT INTO ${this.ctx.t.workers} (id, hostname, pid, queues, state, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET state = excluded.state, heartbeat_at = excluded.heartbeat_at`,
+      [owner, info.hostname, info.pid, JSON.stringify(info.queues), info.state, info.startedAt, info.now],
+    );
+    if (info.joined) this.ctx.bus.publish({ type: 'joined' });
+  }
+
+  /** Other workers still running whose heartbeat is no older than `since`. */
+  async countPeers(owner: string, since: number): Promise<number> {
+    const [row] = await this.ctx.client.query<{ n: unknown }>(
+      `SELECT COUNT(*) AS n FROM ${this.ctx.t.workers} WHERE id <> ? AND state = 'running' AND heartbeat_at >= ?`,
+      [owner, since],
+    );
+    return num(row?.n ?? 0);
+  }
+}

@@ -1,0 +1,52 @@
+import type { SqlExecutor } from '../clients/sql-client.js';
+
+export type Row = Record<string, unknown>;
+
+/** A statement fragment and the parameters it binds, in order. */
+export interface Fragment {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * What differs between SQLite and PostgreSQL in the statements the store writes. The repositories write
+ * each statement once; where the databases differ they ask the dialect.
+ */
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /**
+   * PostgreSQL runs several writes in one statement (data-modifying CTEs, UPDATE ... FROM a typed VALUES
+   * list) and spends more per statement than per row, so rows of several callers are written together;
+   * SQLite writes one thing per statement, cheaply, under the database's single write lock.
+   */
+  readonly combinesWrites: boolean;
+  /** Appended to a SELECT that locks its rows for the transaction, skipping rows others hold. */
+  readonly skipLocked: string;
+  /** Appended to a SELECT that locks the row it reads for the rest of the transaction. */
+  readonly forUpdate: string;
+  /**
+   * `column IN (...)` for a list of values, as one statement text whatever the list's length, so lists of
+   * every size share one prepared statement. Pushes its parameters onto `params`.
+   */
+  inList(column: string, values: readonly unknown[], params: unknown[]): string;
+  /**
+   * Rows whose tags (a JSON array written by JSON.stringify, in `column`) hold at least one of `tags`,
+   * matched exactly (no wildcards, case-sensitive); no filter when `tags` is empty.
+   */
+  tagFilter(tags: string[], params: unknown[], column?: string): string;
+  /** One row of a VALUES list whose placeholders have these column types. */
+  valuesRow(types: readonly string[]): string;
+  /**
+   * Claims up to `limit` rows of `table` matching `where` (over alias `c`), in `orderBy` order, applying
+   * `set`; returns `columns` of the claimed rows (in no particular order).
+   */
+  claimRows(executor: SqlExecutor, table: string, columns: readonly string[], set: Fragment, where: Fragment, orderBy: string, limit: number): Promise<Row[]>;
+  /** Serializes, across processes, claims of an activity with a cluster-wide cap, until the transaction ends. */
+  lockCap(tx: SqlExecutor, name: string): Promise<void>;
+}
+
+/** Column names as a list, optionally qualified by a table alias. */
+export function listOf(columns: readonly string[], alias?: string): string {
+  return columns.map((column) => (alias ? `${alias}.${column}` : column)).join(', ');
+}
+

@@ -1,0 +1,47 @@
+import type { SqlExecutor } from '../clients/sql-client.js';
+import { listOf, type Dialect, type Fragment, type Row } from './dialect.js';
+
+/** PostgreSQL: row locks with SKIP LOCKED, arrays for IN lists, advisory locks for capped activities. */
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  combinesWrites: true,
+  skipLocked: ' FOR UPDATE SKIP LOCKED',
+  forUpdate: ' FOR UPDATE',
+
+  inList(column, values, params) {
+    if (values.length === 0) return '1 = 0';
+    params.push(values);
+    return `${column} = ANY(?)`;
+  },
+
+  tagFilter(tags, params, column = 'tags') {
+    if (tags.length === 0) return '1 = 1';
+    // Elements are compared in their JSON text form (json keeps the stored text as written), so no
+    // escape is ever decoded: a stored "\u0000" cannot make the statement fail for every row.
+    params.push(tags.map((tag) => JSON.stringify(tag)));
+    return `EXISTS (SELECT 1 FROM json_array_elements(CAST(${column} AS json)) AS tag(value) WHERE CAST(tag.value AS text) = ANY(?))`;
+  },
+
+  valuesRow(types) {
+    return `(${types.map((type) => `?::${type}`).join(', ')})`;
+  },
+
+  /**
+   * The candidates are picked and locked in a materialized CTE first (FOR UPDATE SKIP LOCKED): with the
+   * plain `WHERE id IN (subquery)` form a concurrent update makes PostgreSQL re-run the subquery and take
+   * more rows than the limit.
+   */
+  claimRows(executor: SqlExecutor, table: string, columns: readonly string[], set: Fragment, where: Fragment, orderBy: string, limit: number): Promise<Row[]> {
+    return executor.query(
+      `WITH picked AS MATERIALIZED (
+         SELECT c.id FROM ${table} c WHERE ${where.sql} ORDER BY ${orderBy} LIMIT ? FOR UPDATE SKIP LOCKED
+       )
+       UPDATE ${table} t SET ${set.sql} FROM picked WHERE t.id = picked.id RETURNING ${listOf(columns, 't')}`,
+      [...where.params, limit, ...set.params],
+    );
+  },
+
+  async lockCap(tx, name) {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext(?)) AS locked`, [`stent:limit:${name}`]);
+  },
+};

@@ -1,0 +1,163 @@
+import type { DeadLetterRecord, ExecutionRecord, NewStep, RetryPolicy, StepRecord } from '../../core/index.js';
+import type { Row } from './dialect.js';
+
+/** Columns of a new step, in insert order. */
+export const STEP_COLUMNS = [
+  'id',
+  'execution_id',
+  'position',
+  'kind',
+  'name',
+  'args',
+  'state',
+  'result',
+  'error',
+  'attempts',
+  'retry_policy',
+  'timeout_ms',
+  'queue',
+  'priority',
+  'tags',
+  'max_concurrent',
+  'available_at',
+  'fire_at',
+  'lease_owner',
+  'lease_epoch',
+  'lease_expires_at',
+  'created_at',
+  'started_at',
+  'child_execution_id',
+  'call_turn',
+] as const;
+/** PostgreSQL types of STEP_COLUMNS, for typed VALUES lists. */
+export const STEP_COLUMN_TYPES = [
+  'varchar', 'varchar', 'integer', 'varchar', 'varchar', 'text', 'varchar', 'text', 'text', 'integer', 'text', 'integer',
+  'varchar', 'integer', 'text', 'integer', 'bigint', 'bigint', 'varchar', 'integer', 'bigint', 'bigint', 'bigint', 'varchar', 'integer',
+] as const;
+/** Most steps one insert statement carries (the databases cap the parameters of a statement). */
+export const INSERT_CHUNK = Math.floor(30_000 / STEP_COLUMNS.length);
+/** Columns read back (named, not `*`, so a prepared statement's result type survives a migration that adds columns). */
+export const EXECUTION_READ = [
+  'id', 'workflow_name', 'state', 'args', 'result', 'error', 'queue', 'priority', 'tags', 'parent_id', 'parent_position', 'idempotency_key',
+  'created_at', 'updated_at', 'started_at', 'finished_at', 'deadline_at', 'max_duration_ms', 'wake_at', 'lease_owner', 'lease_epoch',
+  'lease_expires_at', 'recoveries', 'progress', 'counters', 'custom_state', 'revive_position',
+];
+export const STEP_READ = [...STEP_COLUMNS, 'recoveries', 'finished_at', 'delivered_turn', 'delivered_seq', 'tentative'];
+
+/** PostgreSQL hands BIGINT and COUNT back as strings. */
+export const num = (value: unknown): number => (typeof value === 'number' ? value : Number(value));
+export const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : num(value));
+export const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+export function executionFromRow(row: Row): ExecutionRecord {
+  return {
+    id: String(row.id),
+    workflowName: String(row.workflow_name),
+    state: row.state as ExecutionRecord['state'],
+    args: String(row.args),
+    result: strOrNull(row.result),
+    error: strOrNull(row.error),
+    queue: String(row.queue),
+    priority: num(row.priority),
+    tags: JSON.parse(String(row.tags ?? '[]')) as string[],
+    parentId: strOrNull(row.parent_id),
+    parentPosition: numOrNull(row.parent_position),
+    idempotencyKey: strOrNull(row.idempotency_key),
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
+    startedAt: numOrNull(row.started_at),
+    finishedAt: numOrNull(row.finished_at),
+    deadlineAt: numOrNull(row.deadline_at),
+    maxDurationMs: numOrNull(row.max_duration_ms),
+    wakeAt: numOrNull(row.wake_at),
+    leaseOwner: strOrNull(row.lease_owner),
+    leaseEpoch: num(row.lease_epoch),
+    leaseExpiresAt: numOrNull(row.lease_expires_at),
+    recoveries: num(row.recoveries),
+    progress: strOrNull(row.progress),
+    counters: strOrNull(row.counters),
+    customState: strOrNull(row.custom_state),
+    revivePosition: numOrNull(row.revive_position),
+  };
+}
+
+export function stepFromRow(row: Row): StepRecord {
+  return {
+    id: String(row.id),
+    executionId: String(row.execution_id),
+    position: num(row.position),
+    kind: row.kind as StepRecord['kind'],
+    name: String(row.name),
+    args: strOrNull(row.args),
+    state: row.state as StepRecord['state'],
+    result: strOrNull(row.result),
+    error: strOrNull(row.error),
+    attempts: num(row.attempts),
+    retryPolicy: row.retry_policy ? (JSON.parse(String(row.retry_policy)) as RetryPolicy) : null,
+    timeoutMs: numOrNull(row.timeout_ms),
+    queue: String(row.queue),
+    priority: num(row.priority),
+    tags: JSON.parse(String(row.tags ?? '[]')) as string[],
+    maxConcurrent: numOrNull(row.max_concurrent),
+    availableAt: num(row.available_at),
+    fireAt: numOrNull(row.fire_at),
+    leaseOwner: strOrNull(row.lease_owner),
+    leaseEpoch: num(row.lease_epoch),
+    leaseExpiresAt: numOrNull(row.lease_expires_at),
+    recoveries: num(row.recoveries),
+    createdAt: num(row.created_at),
+    startedAt: numOrNull(row.started_at),
+    finishedAt: numOrNull(row.finished_at),
+    childExecutionId: strOrNull(row.child_execution_id),
+    callTurn: num(row.call_turn ?? 0),
+    deliveredTurn: numOrNull(row.delivered_turn),
+    deliveredSeq: numOrNull(row.delivered_seq),
+    tentative: num(row.tentative ?? 0) === 1,
+  };
+}
+
+export function deadLetterFromRow(row: Row): DeadLetterRecord {
+  return {
+    id: String(row.id),
+    stepId: strOrNull(row.step_id),
+    executionId: String(row.execution_id),
+    kind: String(row.kind),
+    name: String(row.name),
+    args: strOrNull(row.args),
+    error: strOrNull(row.error),
+    attempts: num(row.attempts),
+    reason: String(row.reason),
+    createdAt: num(row.created_at),
+  };
+}
+
+/** Values of a new step in STEP_COLUMNS order. */
+export function stepParams(step: NewStep): unknown[] {
+  return [
+    step.id,
+    step.executionId,
+    step.position,
+    step.kind,
+    step.name,
+    step.args,
+    step.state,
+    step.result ?? null,
+    step.error ?? null,
+    step.claimedBy ? 1 : 0,
+    step.retryPolicy ? JSON.stringify(step.retryPolicy) : null,
+    step.timeoutMs,
+    step.queue,
+    step.priority,
+    JSON.stringify(step.tags),
+    step.maxConcurrent,
+    step.availableAt,
+    step.fireAt,
+    step.claimedBy?.owner ?? null,
+    step.claimedBy ? 1 : 0,
+    step.claimedBy?.leaseExpiresAt ?? null,
+    step.createdAt,
+    step.claimedBy ? step.createdAt : null,
+    step.childExecutionId ?? null,
+    step.callTurn,
+  ];
+}

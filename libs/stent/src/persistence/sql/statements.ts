@@ -1,0 +1,62 @@
+import type { ExecutionFence, LocalCompletion } from '../../core/index.js';
+import type { SqlExecutor } from '../clients/sql-client.js';
+import type { Dialect } from './dialect.js';
+import type { SqlContext } from './sql-context.js';
+
+/** Statement fragments used by several repositories, each written once. */
+
+/** States of an execution or step that is still going on. */
+export const ACTIVE = `('pending', 'running')`;
+
+/** Gives up a row's lease. */
+export const NO_LEASE = 'lease_owner = NULL, lease_expires_at = NULL';
+
+/** Records a step's successful result and gives up its lease; `result` and `finishedAt` are SQL expressions. */
+export function completedStep(result = '?', finishedAt = '?'): string {
+  return `state = 'completed', result = ${result}, error = NULL, ${NO_LEASE}, finished_at = ${finishedAt}`;
+}
+
+/** The step row `row` is still running under the lease `fence` names (columns id, owner, epoch of `fence`, or placeholders). */
+export function stepStillOwned(row?: string, fence?: string): string {
+  const column = (name: string) => (row ? `${row}.${name}` : name);
+  const value = (name: string) => (fence ? `${fence}.${name}` : '?');
+  return `${column('id')} = ${value('id')} AND ${column('lease_owner')} = ${value('owner')} AND ${column('lease_epoch')} = ${value('epoch')} AND ${column('state')} = 'running'`;
+}
+
+/** The execution row is active and held under the fence (params: fenceParams). */
+export const EXECUTION_FENCE = `id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE}`;
+
+export function fenceParams(fence: ExecutionFence): unknown[] {
+  return [fence.executionId, fence.owner, fence.epoch];
+}
+
+/** An active execution not already due to wake by `?` (params: now). */
+export const WAKEABLE = `state IN ${ACTIVE} AND (wake_at IS NULL OR wake_at > ?)`;
+
+/** Locks the execution row for the rest of the transaction if the fence still holds. */
+export async function holdsFence(ctx: SqlContext, tx: SqlExecutor, fence: ExecutionFence, now: number): Promise<boolean> {
+  const changed = await tx.execute(`UPDATE ${ctx.t.executions} SET updated_at = ? WHERE ${EXECUTION_FENCE}`, [now, ...fenceParams(fence)]);
+  return changed === 1;
+}
+
+/** Sets an active execution's wake-up time to `now` (unless it is due already), so its holder or the next claim sees the change. */
+export async function wake(ctx: SqlContext, tx: SqlExecutor, executionId: string, now: number): Promise<void> {
+  await tx.execute(`UPDATE ${ctx.t.executions} SET wake_at = ? WHERE id = ? AND ${WAKEABLE}`, [now, executionId, now]);
+}
+
+/**
+ * A typed VALUES list of results a workflow already used (step id, owner, epoch, result, finished_at, and
+ * with `executionOf` the execution id), for statements that record them in one go.
+ */
+export function completionValues(dialect: Dialect, completions: LocalCompletion[], params: unknown[], executionOf?: (completion: LocalCompletion) => string): string {
+  return completions
+    .map((completion) => {
+      params.push(completion.fence.stepId, completion.fence.owner, completion.fence.epoch, completion.result, completion.finishedAt);
+      if (!executionOf) return dialect.valuesRow(COMPLETION_TYPES);
+      params.push(executionOf(completion));
+      return dialect.valuesRow([...COMPLETION_TYPES, 'varchar']);
+    })
+    .join(', ');
+}
+
+const COMPLETION_TYPES = ['varchar', 'varchar', 'integer', 'text', 'bigint'] as const;

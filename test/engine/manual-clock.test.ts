@@ -1,0 +1,240 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ActivityFailedError,
+  ActivityTimeoutError,
+  defineActivity,
+  defineWorkflow,
+  ManualClock,
+  SignalTimeoutError,
+  Stent,
+  WorkflowTimedOutError,
+  type StentExecutor,
+  type WorkerOptions,
+} from 'nestjs-stent';
+import { DIALECTS } from '../support/databases.js';
+import { ExecutorSet, Gate } from '../support/executor-set.js';
+import { countEvents, nudgeUntil } from '../support/manual-time.js';
+import { waitUntil } from '../support/wait.js';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+/**
+ * A jump of the clock is a pause of every process: a lease shorter than a jump taken while a run is held
+ * would expire under the worker holding it (the fault tests cover that), so leases here outlast the jumps.
+ * A waiting workflow is suspended at once, so each jump finds it in the database, where the next poll
+ * (a timer on the same clock, fired by the jump) finds it due.
+ */
+const MANUAL_WORKER: WorkerOptions = { concurrency: 4, pollInterval: '100ms', maxPollInterval: '1s', lease: '1d', suspendAfter: 0 };
+
+// ---- workflows and activities ------------------------------------------------------------------------
+
+/** Fails its first attempt for each order; the retry waits an hour (no jitter, so the back-off is exact). */
+class ChargeFailingOnce {
+  readonly attempts = new Map<string, number>();
+  async charge(orderId: string): Promise<string> {
+    const attempt = (this.attempts.get(orderId) ?? 0) + 1;
+    this.attempts.set(orderId, attempt);
+    if (attempt === 1) throw new Error('gateway down');
+    return `charged ${orderId}`;
+  }
+}
+defineActivity(ChargeFailingOnce, { retry: { maxAttempts: 3, initialDelay: '1h', jitter: false } });
+
+/** Sleeps 30 days, waits 2 days for an approval that never comes, then charges (retried after an hour). */
+class MonthLongOrder {
+  constructor(private readonly payments: ChargeFailingOnce) {}
+  async run(orderId: string): Promise<{ approval: string; receipt: string; startedAt: number; finishedAt: number }> {
+    const startedAt = Stent.now().getTime();
+    await Stent.sleep('30d');
+    let approval = 'approved';
+    try {
+      await Stent.waitForSignal('approval', { timeout: '2d' });
+    } catch (error) {
+      if (!(error instanceof SignalTimeoutError)) throw error;
+      approval = 'timed out';
+    }
+    const receipt = await this.payments.charge(orderId);
+    return { approval, receipt, startedAt, finishedAt: Stent.now().getTime() };
+  }
+}
+defineWorkflow(MonthLongOrder);
+
+/** Waits for a signal nobody sends: only maxDuration ends it. */
+class AwaitsForever {
+  async run(): Promise<string> {
+    await Stent.waitForSignal('never');
+    return 'unreachable';
+  }
+}
+defineWorkflow(AwaitsForever);
+
+/** Runs until its AbortSignal fires (an attempt time-out). */
+class WaitsForAbort {
+  started = 0;
+  async work(): Promise<string> {
+    this.started++;
+    const { signal } = Stent.activity();
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    throw signal.reason;
+  }
+}
+defineActivity(WaitsForAbort, { timeout: '1h', retry: { maxAttempts: 1 } });
+
+class TimesOutAnActivity {
+  constructor(private readonly slow: WaitsForAbort) {}
+  async run(): Promise<string> {
+    return this.slow.work();
+  }
+}
+defineWorkflow(TimesOutAnActivity);
+
+/** Runs until the test opens its gate. */
+class GatedWork {
+  constructor(readonly gate: Gate) {}
+  async work(): Promise<string> {
+    await this.gate.wait();
+    return 'done';
+  }
+}
+defineActivity(GatedWork, { retry: { maxAttempts: 1 } });
+
+class RunsGatedWork {
+  constructor(private readonly gated: GatedWork) {}
+  async run(): Promise<string> {
+    return this.gated.work();
+  }
+}
+defineWorkflow(RunsGatedWork);
+
+// ---- tests -------------------------------------------------------------------------------------------
+
+describe.each(DIALECTS)('a manual clock drives every engine timer on %s', (dialect) => {
+  let set: ExecutorSet;
+  afterEach(async () => set?.dispose());
+
+  async function onManualClock(instances: object[], worker: WorkerOptions = MANUAL_WORKER): Promise<{ clock: ManualClock; executor: StentExecutor }> {
+    set = await ExecutorSet.create(dialect);
+    const clock = new ManualClock(Date.UTC(2030, 0, 1));
+    const executor = await set.executor(instances, worker, true, clock);
+    return { clock, executor };
+  }
+
+  const finalStates = ['completed', 'failed', 'cancelled', 'timed_out'];
+  const ended = async (executor: StentExecutor, id: string) => {
+    const info = await executor.getExecution(id);
+    return finalStates.includes(info.state) ? info : undefined;
+  };
+
+  /** One month-long order from dispatch to its end, driven by the clock; returns the real time it took. */
+  async function monthLongOrder(clock: ManualClock, executor: StentExecutor, payments: ChargeFailingOnce, orderId: string): Promise<number> {
+    const start = clock.now();
+    const realStart = performance.now();
+    const suspensions = countEvents(executor, 'execution.suspended', orderId);
+    const failures = countEvents(executor, 'step.failed', orderId);
+    const finished = countEvents(executor, 'execution.finished', orderId);
+    await executor.dispatch(MonthLongOrder, [orderId], { executionId: orderId });
+    await nudgeUntil(clock, () => suspensions.count === 1, 'the sleeping workflow to be suspended');
+
+    clock.advance('30d');
+    await nudgeUntil(clock, () => suspensions.count === 2, 'the workflow waiting for its signal to be suspended');
+
+    clock.advance('2d');
+    await nudgeUntil(
+      clock,
+      async () => failures.count === 1 && (await executor.getJournal(orderId)).some((step) => step.kind === 'activity' && step.attempts === 1 && step.state === 'pending'),
+      'the first charge attempt to fail and wait for its retry',
+    );
+    const failedAt = clock.now();
+
+    clock.advance('1h');
+    await nudgeUntil(clock, () => finished.count === 1, 'the workflow to end');
+    const realMs = performance.now() - realStart;
+
+    const done = await executor.getExecution(orderId);
+    const value = done.result!.unwrap() as { approval: string; receipt: string; startedAt: number; finishedAt: number };
+    expect(value).toMatchObject({ approval: 'timed out', receipt: `charged ${orderId}` });
+    // Steps of a second at most were added to the jumps, while a claim round was under way.
+    expect(value.startedAt - start).toBeLessThan(60_000);
+    expect(value.finishedAt - value.startedAt).toBeGreaterThanOrEqual(32 * DAY + HOUR);
+    expect(value.finishedAt - value.startedAt).toBeLessThan(32 * DAY + HOUR + 60_000);
+    expect(value.finishedAt - failedAt).toBeGreaterThanOrEqual(HOUR);
+    expect(payments.attempts.get(orderId)).toBe(2);
+    const journal = await executor.getJournal(orderId);
+    expect(journal.map((step) => `${step.kind}:${step.state}`)).toEqual(['value:completed', 'sleep:completed', 'signal:failed', 'activity:completed', 'value:completed']);
+    expect(journal[1]!.fireAt!.getTime() - value.startedAt).toBe(30 * DAY);
+    expect(journal[2]!.error).toBeInstanceOf(SignalTimeoutError);
+    return realMs;
+  }
+
+  it('30 days asleep, 2 days waiting for a signal that never comes and a 1-hour retry back-off take well under a second', async () => {
+    const payments = new ChargeFailingOnce();
+    const { clock, executor } = await onManualClock([payments, new MonthLongOrder(payments)]);
+    // The first order also pays for what any first run costs (compiling code paths, preparing statements).
+    await monthLongOrder(clock, executor, payments, 'order-1');
+    const realMs = await monthLongOrder(clock, executor, payments, 'order-2');
+    // About 0.1 s on SQLite and 0.3 s on PostgreSQL on an idle machine; PostgreSQL's round trips go to a
+    // server the rest of the suite shares, so its bound leaves room for a saturated machine.
+    expect(realMs).toBeLessThan(dialect === 'sqlite' ? 1_000 : 3_000);
+  });
+
+  it('a dispatch delay and maxDuration elapse on the clock, not in real time', async () => {
+    const { clock, executor } = await onManualClock([new AwaitsForever()]);
+    const start = clock.now();
+    const id = 'delayed';
+    const suspensions = countEvents(executor, 'execution.suspended', id);
+    await executor.dispatch(AwaitsForever, [], { executionId: id, delay: '3d', maxDuration: '7d' });
+    clock.advance('2d');
+    // Polls go on for a minute of clock time; the execution is not due yet.
+    await nudgeUntil(clock, () => clock.now() - start >= 2 * DAY + 60_000, 'a minute of polls');
+    expect((await executor.getExecution(id)).state).toBe('pending');
+
+    clock.advance('1d');
+    await nudgeUntil(clock, () => suspensions.count === 1, 'the delayed workflow to start and wait');
+    const started = (await executor.getExecution(id)).startedAt!.getTime() - start;
+    expect(started).toBeGreaterThanOrEqual(3 * DAY);
+    expect(started).toBeLessThan(3 * DAY + 2 * 60_000);
+
+    clock.advance('7d');
+    const info = await nudgeUntil(clock, () => ended(executor, id), 'the workflow to time out');
+    expect(info.state).toBe('timed_out');
+    expect(info.result!.error).toBeInstanceOf(WorkflowTimedOutError);
+    expect(info.finishedAt!.getTime() - info.startedAt!.getTime()).toBeGreaterThanOrEqual(7 * DAY);
+    expect(info.finishedAt!.getTime() - info.startedAt!.getTime()).toBeLessThan(7 * DAY + 60_000);
+  });
+
+  it("an activity's time-out fires on the clock: its AbortSignal fires and the attempt fails", async () => {
+    const slow = new WaitsForAbort();
+    const { clock, executor } = await onManualClock([slow, new TimesOutAnActivity(slow)]);
+    const id = await executor.dispatch(TimesOutAnActivity, []);
+    await waitUntil(() => slow.started === 1, 'the attempt to start');
+    clock.advance('59m');
+    expect((await executor.getJournal(id))[0]?.state).toBe('running');
+
+    clock.advance('1m');
+    const info = await nudgeUntil(clock, () => ended(executor, id), 'the workflow to fail');
+    expect(info.state).toBe('failed');
+    const error = info.result!.error as ActivityFailedError;
+    expect(error).toBeInstanceOf(ActivityFailedError);
+    expect(error.cause).toBeInstanceOf(ActivityTimeoutError);
+  });
+
+  it('heartbeats renew leases on the clock: an attempt running past its lease is not reclaimed', async () => {
+    const gated = new GatedWork(new Gate());
+    const { clock, executor } = await onManualClock([gated, new RunsGatedWork(gated)], { ...MANUAL_WORKER, lease: '30s', heartbeat: '10s' });
+    const id = await executor.dispatch(RunsGatedWork, []);
+    await waitUntil(() => gated.gate.entered === 1, 'the attempt to start');
+    // Two minutes of clock time, four times the lease, in steps of one heartbeat; the reaper looks every 5 s.
+    for (let i = 0; i < 12; i++) {
+      clock.advance('10s');
+      const expected = clock.now() + 30_000;
+      await waitUntil(async () => (await executor.store.loadJournal(id))[0]?.leaseExpiresAt === expected, 'the heartbeat to renew the lease');
+    }
+    gated.gate.open();
+    const info = await nudgeUntil(clock, () => ended(executor, id), 'the workflow to complete');
+    expect(info.result!.unwrap()).toBe('done');
+    const [step] = await executor.store.loadJournal(id);
+    expect(step).toMatchObject({ attempts: 1, recoveries: 0 });
+    expect(gated.gate.entered).toBe(1);
+  });
+});

@@ -1,0 +1,27 @@
+import type { ManualClock, StentEventMap, StentExecutor } from 'nestjs-stent';
+
+/**
+ * Waits for `condition` while time passes on `clock` in steps of `stepMs` (a worker's longest poll
+ * interval): a jump of the clock can land while the worker is in the middle of a claim round, and the
+ * round's next poll is then armed from the new time, a step away.
+ */
+export async function nudgeUntil<T>(clock: ManualClock, condition: () => T | Promise<T>, what: string, stepMs = 1_000, realTimeoutMs = 30_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + realTimeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${realTimeoutMs} ms of real time waiting for ${what} (clock at ${new Date(clock.now()).toISOString()})`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (await condition()) continue;
+    clock.advance(stepMs);
+  }
+}
+
+/** Counts events of one execution from now on (for conditions such as "suspended twice"). */
+export function countEvents(executor: StentExecutor, event: 'execution.suspended' | 'execution.finished' | 'step.failed', executionId: string): { count: number } {
+  const counter = { count: 0 };
+  executor.events.on(event, ((payload: StentEventMap[typeof event][0]) => {
+    if (payload.executionId === executionId) counter.count++;
+  }) as never);
+  return counter;
+}
