@@ -18,3 +18,4 @@ export * from './logger.js';
 export * from './events.js';
 export { Worker, type WorkerOptions, type WorkerState } from './worker/worker.js';
 export * from './executor/executor.js';
+export { toJsonView, type JsonValue } from './json-view.js';

@@ -1,24 +1,31 @@
 import type {
   ClaimFilter,
+  DeadLetterDetailRecord,
+  DeadLetterFilter,
   DeadLetterRecord,
   DeliveryRecord,
   ExecutionFence,
   ExecutionFilter,
+  ExecutionPage,
   ExecutionRecord,
+  ExecutionRelativesRecord,
   ExternalTransaction,
   FinishOptions,
   LocalCompletion,
   NewExecution,
   NewStep,
   Page,
+  QueueBacklogRecord,
   ReapResult,
   SignalTake,
   StentStore,
   StepCompletion,
   StepRecord,
   StoreStats,
+  ThroughputRecord,
   WakeEvent,
   WorkerInfo,
+  WorkerRecord,
 } from '../core/index.js';
 import type { SqlClient } from './clients/sql-client.js';
 import type { TableNames } from './schema/table-names.js';
@@ -26,7 +33,11 @@ import type { WakeBus } from './wake-bus.js';
 import { postgresDialect } from './sql/postgres-dialect.js';
 import type { SqlContext } from './sql/sql-context.js';
 import { sqliteDialect } from './sql/sqlite-dialect.js';
+import { AdminDeadLetters } from './repositories/admin-dead-letters.js';
+import { AdminExecutions } from './repositories/admin-executions.js';
+import { AdminLoad } from './repositories/admin-load.js';
 import { AdminQueries } from './repositories/admin-queries.js';
+import { AdminWorkers } from './repositories/admin-workers.js';
 import { CacheRepository } from './repositories/cache.js';
 import { ClaimsRepository } from './repositories/claims.js';
 import { DeadLettersRepository } from './repositories/dead-letters.js';
@@ -72,6 +83,10 @@ export class SqlStore implements StentStore {
   private readonly leases: LeasesRepository;
   private readonly workers: WorkersRepository;
   private readonly admin: AdminQueries;
+  private readonly adminExecutions: AdminExecutions;
+  private readonly adminDeadLetters: AdminDeadLetters;
+  private readonly adminWorkers: AdminWorkers;
+  private readonly adminLoad: AdminLoad;
 
   constructor(private readonly options: SqlStoreOptions) {
     this.dialect = options.client.dialect;
@@ -96,6 +111,10 @@ export class SqlStore implements StentStore {
     this.leases = new LeasesRepository(ctx, this.deadLetters);
     this.workers = new WorkersRepository(ctx);
     this.admin = new AdminQueries(ctx);
+    this.adminExecutions = new AdminExecutions(ctx);
+    this.adminDeadLetters = new AdminDeadLetters(ctx);
+    this.adminWorkers = new AdminWorkers(ctx);
+    this.adminLoad = new AdminLoad(ctx);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -253,12 +272,32 @@ export class SqlStore implements StentStore {
 
   // ---- admin queries -------------------------------------------------------------------------
 
-  listExecutions(filter: ExecutionFilter, page: Page): Promise<{ items: ExecutionRecord[]; total: number }> {
-    return this.admin.listExecutions(filter, page);
+  listExecutions(filter: ExecutionFilter, page: ExecutionPage): Promise<{ items: ExecutionRecord[]; total: number }> {
+    return this.adminExecutions.list(filter, page);
   }
 
-  listDeadLetters(page: Page): Promise<{ items: DeadLetterRecord[]; total: number }> {
-    return this.admin.listDeadLetters(page);
+  executionRelatives(execution: ExecutionRecord, childLimit: number): Promise<ExecutionRelativesRecord> {
+    return this.adminExecutions.relatives(execution, childLimit);
+  }
+
+  listDeadLetters(filter: DeadLetterFilter, page: Page): Promise<{ items: DeadLetterRecord[]; total: number }> {
+    return this.adminDeadLetters.list(filter, page);
+  }
+
+  getDeadLetter(id: string): Promise<DeadLetterDetailRecord | null> {
+    return this.adminDeadLetters.get(id);
+  }
+
+  listWorkers(since: number): Promise<WorkerRecord[]> {
+    return this.adminWorkers.list(since);
+  }
+
+  queueBacklog(now: number): Promise<QueueBacklogRecord[]> {
+    return this.adminLoad.queueBacklog(now);
+  }
+
+  throughput(since: number): Promise<ThroughputRecord[]> {
+    return this.adminLoad.throughput(since);
   }
 
   stats(now: number): Promise<StoreStats> {

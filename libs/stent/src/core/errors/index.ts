@@ -21,3 +21,5 @@ export { WorkflowCancelledError } from './workflow-cancelled.error.js';
 export { WorkflowTimedOutError } from './workflow-timed-out.error.js';
 export { SignalTimeoutError } from './signal-timeout.error.js';
 export { ResultUnwrapError } from './result-unwrap.error.js';
+export { InvalidFilterError } from './invalid-filter.error.js';
+export { InvalidCursorError } from './invalid-cursor.error.js';

@@ -3,6 +3,7 @@ import { decode, decodeEntries, decodeError } from '../serialization.js';
 import type { DeadLetterRecord, ExecutionRecord, StepRecord, StoreStats, WorkerRecord } from '../store/index.js';
 import type { WorkerState } from '../worker/worker-settings.js';
 import { finalOutcome } from './final-outcome.js';
+import type { QueueLoad, Throughput } from './operations/load-view.js';
 
 /** An execution as the executor reports it: values decoded, times as Dates. */
 export interface ExecutionInfo {
@@ -63,6 +64,10 @@ export interface StentStats {
   backlogAgeMs: number;
   /** Every worker process that ever recorded itself, with its last heartbeat. */
   workers: Array<Omit<WorkerRecord, 'startedAt' | 'heartbeatAt'> & { startedAt: Date; heartbeatAt: Date; lastSeenMsAgo: number }>;
+  /** Per queue: due work and the age of its oldest item, scheduled and running activities. */
+  queues: QueueLoad[];
+  /** What finished in each of the last minutes. */
+  throughput: Throughput;
   /** This process's worker, or null for a dispatch-only process. */
   thisWorker: { id: string; readiness: Readiness; state: WorkerState; runningActivities: number; activeWorkflows: number; concurrency: number } | null;
 }
@@ -117,7 +122,7 @@ export function deadLetterInfo(item: DeadLetterRecord): DeadLetterInfo {
 }
 
 /** The database-wide counts as of `now`, with this process's worker. */
-export function statsView(stored: StoreStats, now: number, thisWorker: StentStats['thisWorker']): StentStats {
+export function statsView(stored: StoreStats, now: number, thisWorker: StentStats['thisWorker'], load: Pick<StentStats, 'queues' | 'throughput'>): StentStats {
   return {
     executions: stored.executions,
     activities: stored.activities,
@@ -129,6 +134,7 @@ export function statsView(stored: StoreStats, now: number, thisWorker: StentStat
       heartbeatAt: new Date(worker.heartbeatAt),
       lastSeenMsAgo: Math.max(0, now - worker.heartbeatAt),
     })),
+    ...load,
     thisWorker,
   };
 }

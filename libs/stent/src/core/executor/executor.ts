@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { checkRouting, getWorkflowDefinition, type AnyClass } from '../definitions/definitions.js';
 import { parseOptionalDuration, type Duration } from '../api/duration.js';
-import { ActivityFailedError, ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WorkflowCancelledError } from '../errors/index.js';
+import { ActivityFailedError, ConfigurationError, DeadLetterNotFoundError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WorkflowCancelledError } from '../errors/index.js';
 import { StentEvents } from '../events.js';
 import { stderrLogger, type StentLogger } from '../logger.js';
 import type { DispatchOptions } from '../api/options.js';
@@ -11,13 +11,48 @@ import { Registry, registerItem } from '../definitions/registry.js';
 import type { ExecutionState, Result } from '../api/result.js';
 import type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from '../api/workflow-types.js';
 import { decodeError, encode, encodeError } from '../serialization.js';
-import type { ExecutionFilter, NewExecution, Page, StentStore } from '../store/index.js';
+import type { NewExecution, StentStore } from '../store/index.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { deadLetterInfo, executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type Readiness, type StentStats } from './execution-views.js';
 import { waitForEnd, type WaitForOptions } from './wait-for.js';
+import { encodeCursor, executionFilter, executionPage, type ExecutionListFilter, type ExecutionListPage } from './operations/execution-query.js';
+import { DETAIL_CHILD_LIMIT, executionDetail, type ExecutionDetail } from './operations/execution-detail.js';
+import { checkReplayIds, deadLetterDetail, deadLetterQuery, MAX_BULK_REPLAY, replayEach, type BulkReplayOutcome, type DeadLetterDetail, type DeadLetterQuery } from './operations/dead-letter-ops.js';
+import { workerView, type WorkerView } from './operations/workers-view.js';
+import { queueLoad, throughputSince, throughputView } from './operations/load-view.js';
+import { definitionsView, type DefinitionsView } from './operations/definitions-view.js';
+import { InvalidFilterError } from '../errors/index.js';
 
 export type { DeadLetterInfo, ExecutionInfo, JournalEntry, Readiness, StentStats } from './execution-views.js';
 export type { WaitForOptions } from './wait-for.js';
+export type { ExecutionListFilter, ExecutionListPage, TimeInput } from './operations/execution-query.js';
+export { EXECUTION_STATES } from './operations/execution-query.js';
+export type { ExecutionDetail, ExecutionSummary } from './operations/execution-detail.js';
+export type { BulkReplayOutcome, DeadLetterDetail, DeadLetterQuery } from './operations/dead-letter-ops.js';
+export { MAX_BULK_REPLAY } from './operations/dead-letter-ops.js';
+export type { WorkerStatus, WorkerView } from './operations/workers-view.js';
+export type { QueueLoad, Throughput, ThroughputMinute } from './operations/load-view.js';
+export type { ActivityDefinitionView, DefinitionsView, WorkflowDefinitionView } from './operations/definitions-view.js';
+export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './operations/page-limits.js';
+
+/** One page of executions: `total` counts every match; `nextCursor` continues after this page (null at the end). */
+export interface ExecutionList {
+  items: ExecutionInfo[];
+  total: number;
+  limit: number;
+  offset: number;
+  nextCursor: string | null;
+}
+
+export interface StatsOptions {
+  /** Minutes of throughput to report, 1 to 1440. Default 15. */
+  throughputMinutes?: number;
+}
+
+export interface ListWorkersOptions {
+  /** Also list workers stopped or silent within this long. Default '1h'. */
+  recent?: Duration;
+}
 
 export interface StentExecutorOptions {
   store: StentStore;
@@ -184,23 +219,42 @@ export class StentExecutor {
 
   // ---- queries -------------------------------------------------------------------------------
 
-  async getExecution(executionId: string): Promise<ExecutionInfo> {
+  /**
+   * One execution with everything an operator needs: arguments, result or rebuilt error, progress,
+   * counters, custom state, parent and children with their states, timings and attempt counts.
+   */
+  async getExecution(executionId: string): Promise<ExecutionDetail> {
     if (typeof executionId !== 'string' || executionId === '') throw new ExecutionNotFoundError(String(executionId));
     const record = await this.store.getExecution(executionId);
     if (!record) throw new ExecutionNotFoundError(executionId);
-    return executionInfo(record);
+    const relatives = await this.store.executionRelatives(record, DETAIL_CHILD_LIMIT);
+    return executionDetail(record, relatives, this.clock.now());
   }
 
-  async listExecutions(filter: ExecutionFilter = {}, page: Page = {}): Promise<{ items: ExecutionInfo[]; total: number; limit: number; offset: number }> {
-    const limit = page.limit ?? 50;
-    const offset = page.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ConfigurationError('listExecutions: limit must be between 1 and 1000');
-    if (!Number.isInteger(offset) || offset < 0) throw new ConfigurationError('listExecutions: offset must be >= 0');
-    const { items, total } = await this.store.listExecutions(filter, { limit, offset });
-    return { items: items.map(executionInfo), total, limit, offset };
+  /**
+   * Executions matching `filter`, newest first, one page at a time: by `offset`, or after `cursor` (the
+   * previous page's nextCursor). A filter or page that cannot be applied is an InvalidFilterError /
+   * InvalidCursorError (bad input).
+   */
+  async listExecutions(filter: ExecutionListFilter = {}, page: ExecutionListPage = {}): Promise<ExecutionList> {
+    const storeFilter = executionFilter(filter);
+    const storePage = executionPage(page);
+    // One row more than asked tells whether another page follows.
+    const { items, total } = await this.store.listExecutions(storeFilter, { ...storePage, limit: storePage.limit + 1 });
+    const more = items.length > storePage.limit;
+    const shown = more ? items.slice(0, storePage.limit) : items;
+    const last = shown[shown.length - 1];
+    return {
+      items: shown.map(executionInfo),
+      total,
+      limit: storePage.limit,
+      offset: storePage.offset ?? 0,
+      nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+    };
   }
 
   async getJournal(executionId: string): Promise<JournalEntry[]> {
+    if (typeof executionId !== 'string' || executionId === '') throw new ExecutionNotFoundError(String(executionId));
     const record = await this.store.getExecution(executionId);
     if (!record) throw new ExecutionNotFoundError(executionId);
     const steps = await this.store.loadJournal(executionId);
@@ -209,10 +263,29 @@ export class StentExecutor {
 
   /** The dead-letter queue: tasks that failed for good. */
   readonly dlq = {
-    list: (page: Page = {}) => this.listDeadLetters(page),
+    list: (query: DeadLetterQuery = {}) => this.listDeadLetters(query),
+    get: (deadLetterId: string) => this.getDeadLetter(deadLetterId),
     /** Resets the dead-lettered step and revives its (failed) execution from there; earlier steps are not run again. */
-    replay: async (deadLetterId: string): Promise<{ executionId: string }> => this.store.replayDeadLetter(deadLetterId, this.clock.now()),
-    discard: async (deadLetterId: string): Promise<void> => this.store.discardDeadLetter(deadLetterId),
+    replay: async (deadLetterId: string): Promise<{ executionId: string }> => {
+      if (typeof deadLetterId !== 'string' || deadLetterId === '') throw new DeadLetterNotFoundError(String(deadLetterId));
+      return this.store.replayDeadLetter(deadLetterId, this.clock.now());
+    },
+    /** Replays each of `ids` (at most MAX_BULK_REPLAY); reports per id what was replayed and what could not be. */
+    replayMany: async (ids: string[]): Promise<BulkReplayOutcome> => replayEach(checkReplayIds(ids), (id) => this.dlq.replay(id)),
+    /** Replays every dead letter listed when it is called, oldest first. */
+    replayAll: async (): Promise<BulkReplayOutcome> => {
+      const ids: string[] = [];
+      for (let offset = 0; ; offset += MAX_BULK_REPLAY) {
+        const { items } = await this.store.listDeadLetters({}, { limit: MAX_BULK_REPLAY, offset });
+        ids.push(...items.map((item) => item.id));
+        if (items.length < MAX_BULK_REPLAY) break;
+      }
+      return replayEach(ids.reverse(), (id) => this.dlq.replay(id));
+    },
+    discard: async (deadLetterId: string): Promise<void> => {
+      if (typeof deadLetterId !== 'string' || deadLetterId === '') throw new DeadLetterNotFoundError(String(deadLetterId));
+      return this.store.discardDeadLetter(deadLetterId);
+    },
   };
 
   /** Retries a failed execution: replays its latest dead-lettered task, or replays it from its journal. */
@@ -236,19 +309,46 @@ export class StentExecutor {
     return this.retry(executionId);
   }
 
-  /** Tasks that failed for good, newest first. */
-  async listDeadLetters(page: Page = {}): Promise<{ items: DeadLetterInfo[]; total: number }> {
-    const { items, total } = await this.store.listDeadLetters({ limit: page.limit ?? 50, offset: page.offset ?? 0 });
-    return { total, items: items.map(deadLetterInfo) };
+  /** Tasks that failed for good, newest first; filter by executionId or name. */
+  async listDeadLetters(query: DeadLetterQuery = {}): Promise<{ items: DeadLetterInfo[]; total: number; limit: number; offset: number }> {
+    const { filter, page } = deadLetterQuery(query);
+    const { items, total } = await this.store.listDeadLetters(filter, page);
+    return { total, limit: page.limit, offset: page.offset, items: items.map(deadLetterInfo) };
+  }
+
+  /** One dead letter with the workflow and state of its execution. */
+  async getDeadLetter(deadLetterId: string): Promise<DeadLetterDetail> {
+    if (typeof deadLetterId !== 'string' || deadLetterId === '') throw new DeadLetterNotFoundError(String(deadLetterId));
+    const record = await this.store.getDeadLetter(deadLetterId);
+    if (!record) throw new DeadLetterNotFoundError(deadLetterId);
+    return deadLetterDetail(record);
+  }
+
+  /** Worker processes on this database: live ones, and those stopped or gone silent within `recent` (default 1h). */
+  async listWorkers(options: ListWorkersOptions = {}): Promise<WorkerView[]> {
+    const recent = parseOptionalDuration(options.recent) ?? 3_600_000;
+    const now = this.clock.now();
+    return (await this.store.listWorkers(now - recent)).map((record) => workerView(record, now));
+  }
+
+  /** The workflows and activities this process registered, with their options (retry, queue, limits, time-outs). */
+  listDefinitions(): DefinitionsView {
+    return definitionsView(this.registry);
   }
 
   /**
-   * Counts across every process sharing the database (executions by state, activity backlog, dead
-   * letters, workers and when each was last heard from) and this process's own worker.
+   * Counts across every process sharing the database (executions by state, activity backlog and per
+   * queue, dead letters, throughput per minute, workers and when each was last heard from) and this
+   * process's own worker.
    */
-  async stats(): Promise<StentStats> {
+  async stats(options: StatsOptions = {}): Promise<StentStats> {
+    const minutes = options.throughputMinutes ?? 15;
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) throw new InvalidFilterError('throughputMinutes', 'must be a whole number from 1 to 1440');
     const now = this.clock.now();
-    const stored = await this.store.stats(now);
-    return statsView(stored, now, this.worker ? { id: this.worker.ownerId, readiness: this.readiness(), ...this.worker.stats() } : null);
+    const [stored, queues, throughput] = [await this.store.stats(now), await this.store.queueBacklog(now), await this.store.throughput(throughputSince(now, minutes))];
+    return statsView(stored, now, this.worker ? { id: this.worker.ownerId, readiness: this.readiness(), ...this.worker.stats() } : null, {
+      queues: queues.map((queue) => queueLoad(queue, now)),
+      throughput: throughputView(throughput, now, minutes),
+    });
   }
 }

@@ -181,13 +181,81 @@ export interface ExecutionFilter {
   parentId?: string;
   queue?: string;
   tag?: string;
+  /** Created at or after (inclusive), before (exclusive); epoch ms. */
   createdAfter?: number;
   createdBefore?: number;
+  /** Last changed at or after (inclusive), before (exclusive); epoch ms. */
+  updatedAfter?: number;
+  updatedBefore?: number;
+  /** Ids starting with this text (exact characters, no wildcards). */
+  idPrefix?: string;
 }
 
 export interface Page {
   limit?: number;
   offset?: number;
+}
+
+/** Where a page of executions (newest first: created_at, then id, both descending) continues. */
+export interface ExecutionPosition {
+  createdAt: number;
+  id: string;
+}
+
+/** A page of an execution listing: by offset, or after a position (keyset, stable under inserts). */
+export interface ExecutionPage {
+  limit: number;
+  offset?: number;
+  after?: ExecutionPosition;
+}
+
+/** An execution named with its workflow and state (a parent or a child in an execution's detail). */
+export interface ExecutionSummaryRecord {
+  id: string;
+  workflowName: string;
+  state: ExecutionState;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+/** What surrounds one execution: its parent, its children (the first of them), its journal's counts. */
+export interface ExecutionRelativesRecord {
+  parent: ExecutionSummaryRecord | null;
+  children: ExecutionSummaryRecord[];
+  childCount: number;
+  childStates: Partial<Record<ExecutionState, number>>;
+  steps: { total: number; attempts: number; failed: number; byKind: Record<string, number> };
+}
+
+export interface DeadLetterFilter {
+  executionId?: string;
+  /** The task's durable name (activity or workflow). */
+  name?: string;
+}
+
+/** A dead letter with the execution it belongs to. */
+export interface DeadLetterDetailRecord extends DeadLetterRecord {
+  workflowName: string | null;
+  executionState: ExecutionState | null;
+}
+
+/** Work waiting on one queue (activity steps and executions to start or resume). */
+export interface QueueBacklogRecord {
+  queue: string;
+  dueActivities: number;
+  scheduledActivities: number;
+  runningActivities: number;
+  dueExecutions: number;
+  /** When the oldest due item on this queue became due. */
+  oldestDueAt: number | null;
+}
+
+/** What finished in one minute (minute = epoch ms / 60000, floored). */
+export interface ThroughputRecord {
+  minute: number;
+  stepsCompleted: number;
+  stepsFailed: number;
+  executions: Partial<Record<ExecutionState, number>>;
 }
 
 export interface ClaimFilter {
@@ -232,6 +300,13 @@ export interface WorkerRecord {
   state: string;
   startedAt: number;
   heartbeatAt: number;
+  /** What it serves: only tasks with one of these tags (empty: any), these workflows and activities. */
+  tags: string[];
+  workflows: string[];
+  activities: string[];
+  concurrency: number | null;
+  /** Its lease: a running worker silent for longer than this is presumed dead. Null for rows of older versions. */
+  leaseMs: number | null;
 }
 
 /** Counts across the whole database (every process), for dashboards and health checks. */
@@ -269,4 +344,9 @@ export interface WorkerInfo {
   state: string;
   /** Its first record: also tells the other workers it exists. */
   joined?: boolean;
+  tags?: string[];
+  workflows?: string[];
+  activities?: string[];
+  concurrency?: number;
+  leaseMs?: number;
 }

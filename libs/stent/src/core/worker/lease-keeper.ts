@@ -60,6 +60,12 @@ export class LeaseKeeper {
       now: worker.clock.now(),
       state,
       joined,
+      // What it serves, for operators (written with the first record; later heartbeats update state only).
+      tags: worker.settings.tags,
+      workflows: worker.registry.workflowNames(),
+      activities: worker.registry.activityNames(),
+      concurrency: worker.settings.concurrency,
+      leaseMs: worker.settings.leaseMs,
     });
   }
 }

@@ -9,9 +9,23 @@ export class WorkersRepository {
   /** Upserts the worker's row; `joined` (its first record) also tells the other workers it exists. */
   async record(owner: string, info: WorkerInfo): Promise<void> {
     await this.ctx.client.execute(
-      `INSERT INTO ${this.ctx.t.workers} (id, hostname, pid, queues, state, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO ${this.ctx.t.workers} (id, hostname, pid, queues, state, started_at, heartbeat_at, tags, workflows, activities, concurrency, lease_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET state = excluded.state, heartbeat_at = excluded.heartbeat_at`,
-      [owner, info.hostname, info.pid, JSON.stringify(info.queues), info.state, info.startedAt, info.now],
+      [
+        owner,
+        info.hostname,
+        info.pid,
+        JSON.stringify(info.queues),
+        info.state,
+        info.startedAt,
+        info.now,
+        JSON.stringify(info.tags ?? []),
+        JSON.stringify(info.workflows ?? []),
+        JSON.stringify(info.activities ?? []),
+        info.concurrency ?? null,
+        info.leaseMs ?? null,
+      ],
     );
     if (info.joined) this.ctx.bus.publish({ type: 'joined' });
   }

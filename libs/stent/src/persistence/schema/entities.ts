@@ -102,7 +102,13 @@ export class StentWorkerEntity {
   @Column({ type: 'text' }) queues!: string;
   @Column({ type: 'varchar', length: 16 }) state!: string;
   @Column({ name: 'started_at', type: 'bigint', transformer: asNumber }) startedAt!: number;
-  @Column({ name: 'heartbeat_at', type: 'bigint', transformer: asNumber }) heartbeatAt!: number;
+  @Index() @Column({ name: 'heartbeat_at', type: 'bigint', transformer: asNumber }) heartbeatAt!: number;
+  /** JSON arrays of what it serves: tags (empty: any), workflow and activity names. */
+  @Column({ type: 'text', default: '[]' }) tags!: string;
+  @Column({ type: 'text', default: '[]' }) workflows!: string;
+  @Column({ type: 'text', default: '[]' }) activities!: string;
+  @Column({ type: 'integer', nullable: true }) concurrency!: number | null;
+  @Column({ name: 'lease_ms', type: 'bigint', transformer: asNumber, nullable: true }) leaseMs!: number | null;
 }
 
 /** A signal sent to an execution; consumed (once, in order) by the journal step that waited for it. */
