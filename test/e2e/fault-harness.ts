@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { createStentStore, decode, StentExecutor, type WorkerOptions } from 'nestjs-stent';
+import { createStentStore, decode, StentExecutor, type WorkerOptions } from 'nestjs-stent/internal';
 import type { TestDatabase } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
 import type { RunRecord } from '../fixtures/fault-flows.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { decode, type WorkerOptions } from 'nestjs-stent';
+import { decode, type WorkerOptions } from 'nestjs-stent/internal';
 import { createTestDatabase, type Dialect } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
 import { SeqFlow } from '../fixtures/fault-flows.js';

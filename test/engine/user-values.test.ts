@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { decode, defineActivity, defineWorkflow, encode, Result, Stent } from 'nestjs-stent';
+import { decode, defineActivity, defineWorkflow, encode, Result, Stent } from 'nestjs-stent/internal';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
 import { overwriteExecution } from '../support/stored-rows.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStentStore, InvalidNameError, runStentMigrations, tableNames } from 'nestjs-stent';
+import { createStentStore, InvalidNameError, runStentMigrations, tableNames } from 'nestjs-stent/internal';
 import { createTestDatabase, POSTGRES_URL, type TestDatabase } from '../support/databases.js';
 
 async function schemaExists(name: string): Promise<boolean> {

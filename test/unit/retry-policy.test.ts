@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, resolveRetryPolicy, retryDelayMs } from 'nestjs-stent';
+import { ConfigurationError, resolveRetryPolicy, retryDelayMs } from 'nestjs-stent/internal';
 
 describe('retryDelayMs', () => {
   it('grows by the backoff factor from the initial delay', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ActivityFailedError, decode, encode, registerErrorClass, Result, SerializationError } from 'nestjs-stent';
+import { ActivityFailedError, decode, encode, registerErrorClass, Result, SerializationError } from 'nestjs-stent/internal';
 
 const roundTrip = <T>(value: T): T => decode(encode(value)) as T;
 

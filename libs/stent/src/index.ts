@@ -1,3 +1,51 @@
-export * from './core/index.js';
-export * from './persistence/index.js';
-export * from './nest/index.js';
+// The public API of nestjs-stent, by name. What is not listed here is internal (see internal.ts).
+
+// Nest integration
+export { StentModule } from './nest/stent.module.js';
+export type { StentModuleOptions } from './nest/stent-module-options.js';
+export { STENT_MODULE_OPTIONS } from './nest/stent.module-definition.js';
+export { Workflow, Activity, InjectStentOptions } from './nest/decorators.js';
+
+// Writing workflows and activities
+export { Stent } from './core/api/stent.js';
+export { Result, FINAL_STATES, isFinalState, type Ok, type Err, type ExecutionState } from './core/api/result.js';
+export { parseDuration, type Duration } from './core/api/duration.js';
+export type { RoutingOptions, ActivityOptions, WorkflowOptions, DispatchOptions } from './core/api/options.js';
+export { DEFAULT_RETRY_POLICY, type RetryOptions, type RetryPolicy } from './core/definitions/retry-policy.js';
+export type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from './core/api/workflow-types.js';
+export type { ActivityScope } from './core/context.js';
+export { registerErrorClass, type SerializedError } from './core/error-serialization.js';
+
+// Without Nest: the same definitions as the decorators, for plain classes
+export { defineActivity, defineWorkflow, setActivityMethodOptions, type AnyClass } from './core/definitions/definitions.js';
+
+// Running and operating
+export { StentExecutor, type StentExecutorOptions } from './core/executor/executor.js';
+export type { WaitForOptions } from './core/executor/wait-for.js';
+export type { ExecutionInfo, JournalEntry, DeadLetterInfo, Readiness, StentStats } from './core/executor/execution-views.js';
+export type { ExecutionFilter, Page } from './core/store/records.js';
+export type { StentStore } from './core/store/index.js';
+export type { WorkerOptions, WorkerState } from './core/worker/worker.js';
+export type { StentLogger } from './core/logger.js';
+export type { StentEventMap } from './core/events.js';
+export { systemClock, type Clock, type Timer } from './core/clock/clock.js';
+export { ManualClock } from './core/clock/manual-clock.js';
+
+// Errors (each with a stable `code`)
+export * from './core/errors/index.js';
+export { DatabaseUnavailableError } from './persistence/create-store.js';
+
+// Persistence: the database, entities and migrations for apps that run migrations themselves
+export { createStentStore, databaseFromUrl, type StentDatabaseOptions, type StentStoreOptions } from './persistence/create-store.js';
+export { stentMigrations, runStentMigrations } from './persistence/schema/migrator.js';
+export {
+  stentEntities,
+  StentExecutionEntity,
+  StentStepEntity,
+  StentDeadLetterEntity,
+  StentWorkerEntity,
+  StentSignalEntity,
+  StentCacheEntity,
+} from './persistence/schema/entities.js';
+export { StentInitialSchema1732500000000 } from './persistence/schema/migrations/1732500000000-stent-initial-schema.js';
+export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations/1733000000000-stent-delivery-order.js';
