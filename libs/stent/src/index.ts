@@ -20,10 +20,18 @@ export { registerErrorClass, type SerializedError } from './core/error-serializa
 export { defineActivity, defineWorkflow, setActivityMethodOptions, type AnyClass } from './core/definitions/definitions.js';
 
 // Running and operating
-export { StentExecutor, type StentExecutorOptions } from './core/executor/executor.js';
+export { StentExecutor, type StentExecutorOptions, type ExecutionList, type StatsOptions, type ListWorkersOptions } from './core/executor/executor.js';
 export type { WaitForOptions } from './core/executor/wait-for.js';
 export type { ExecutionInfo, JournalEntry, DeadLetterInfo, Readiness, StentStats } from './core/executor/execution-views.js';
 export type { ExecutionFilter, Page } from './core/store/records.js';
+export type { ExecutionDetail, ExecutionSummary } from './core/executor/operations/execution-detail.js';
+export type { ExecutionListFilter, ExecutionListPage, TimeInput } from './core/executor/operations/execution-query.js';
+export { MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT } from './core/executor/operations/page-limits.js';
+export type { DeadLetterDetail, DeadLetterQuery, BulkReplayOutcome } from './core/executor/operations/dead-letter-ops.js';
+export type { WorkflowDefinitionView, ActivityDefinitionView, DefinitionsView } from './core/executor/operations/definitions-view.js';
+export type { QueueLoad, Throughput, ThroughputMinute } from './core/executor/operations/load-view.js';
+export type { WorkerView, WorkerStatus } from './core/executor/operations/workers-view.js';
+export { toJsonView, type JsonValue } from './core/json-view.js';
 export type { StentStore } from './core/store/index.js';
 export type { WorkerOptions, WorkerState } from './core/worker/worker.js';
 export type { StentLogger } from './core/logger.js';
@@ -49,3 +57,4 @@ export {
 } from './persistence/schema/entities.js';
 export { StentInitialSchema1732500000000 } from './persistence/schema/migrations/1732500000000-stent-initial-schema.js';
 export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations/1733000000000-stent-delivery-order.js';
+export { StentAdminViews1734000000000 } from './persistence/schema/migrations/1734000000000-stent-admin-views.js';
