@@ -36,6 +36,7 @@ export type { DeadLetterDetail, DeadLetterQuery, BulkReplayOutcome } from './cor
 export type { WorkflowDefinitionView, ActivityDefinitionView, DefinitionsView } from './core/executor/operations/definitions-view.js';
 export type { QueueLoad, Throughput, ThroughputMinute } from './core/executor/operations/load-view.js';
 export type { WorkerView, WorkerStatus } from './core/executor/operations/workers-view.js';
+export type { UnservedWork } from './core/executor/operations/unserved-work.js';
 export { toJsonView, type JsonValue } from './core/json-view.js';
 export type { StentStore } from './core/store/index.js';
 export type { WorkerOptions, WorkerState } from './core/worker/worker.js';

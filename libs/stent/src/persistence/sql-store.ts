@@ -23,6 +23,7 @@ import type {
   StepRecord,
   StoreStats,
   ThroughputRecord,
+  DueWorkRecord,
   WakeEvent,
   WorkerInfo,
   WorkerRecord,
@@ -298,6 +299,10 @@ export class SqlStore implements StentStore {
 
   throughput(since: number): Promise<ThroughputRecord[]> {
     return this.adminLoad.throughput(since);
+  }
+
+  dueWork(now: number): Promise<DueWorkRecord[]> {
+    return this.adminLoad.dueWork(now);
   }
 
   stats(now: number): Promise<StoreStats> {

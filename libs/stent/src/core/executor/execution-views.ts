@@ -4,6 +4,7 @@ import type { DeadLetterRecord, ExecutionRecord, StepRecord, StoreStats, WorkerR
 import type { WorkerState } from '../worker/worker-settings.js';
 import { finalOutcome } from './final-outcome.js';
 import type { QueueLoad, Throughput } from './operations/load-view.js';
+import type { UnservedWork } from './operations/unserved-work.js';
 
 /** An execution as the executor reports it: values decoded, times as Dates. */
 export interface ExecutionInfo {
@@ -68,6 +69,8 @@ export interface StentStats {
   queues: QueueLoad[];
   /** What finished in each of the last minutes. */
   throughput: Throughput;
+  /** Due work no live worker will take (its queue unserved, or its name registered by none of the queue's workers). */
+  unserved: UnservedWork[];
   /** This process's worker, or null for a dispatch-only process. */
   thisWorker: { id: string; readiness: Readiness; state: WorkerState; runningActivities: number; activeWorkflows: number; concurrency: number } | null;
 }
@@ -122,7 +125,7 @@ export function deadLetterInfo(item: DeadLetterRecord): DeadLetterInfo {
 }
 
 /** The database-wide counts as of `now`, with this process's worker. */
-export function statsView(stored: StoreStats, now: number, thisWorker: StentStats['thisWorker'], load: Pick<StentStats, 'queues' | 'throughput'>): StentStats {
+export function statsView(stored: StoreStats, now: number, thisWorker: StentStats['thisWorker'], load: Pick<StentStats, 'queues' | 'throughput' | 'unserved'>): StentStats {
   return {
     executions: stored.executions,
     activities: stored.activities,

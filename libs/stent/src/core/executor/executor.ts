@@ -22,6 +22,11 @@ import { workerView, type WorkerView } from './operations/workers-view.js';
 import { queueLoad, throughputSince, throughputView } from './operations/load-view.js';
 import { definitionsView, type DefinitionsView } from './operations/definitions-view.js';
 import { InvalidFilterError } from '../errors/index.js';
+import { findUnservedWork, type UnservedWork } from './operations/unserved-work.js';
+import { UnservedWatch } from './unserved-watch.js';
+
+/** Workers heard from within this window are considered when looking for unserved work. */
+const UNSERVED_WORKER_WINDOW_MS = 10 * 60_000;
 
 export type { DeadLetterInfo, ExecutionInfo, JournalEntry, Readiness, StentStats } from './execution-views.js';
 export type { WaitForOptions } from './wait-for.js';
@@ -74,12 +79,14 @@ export class StentExecutor {
   readonly worker: Worker | null;
   private readonly logger: StentLogger;
   private readonly clock: Clock;
+  private readonly unservedWatch: UnservedWatch;
   private migrated = false;
 
   constructor(options: StentExecutorOptions) {
     this.store = options.store;
     this.logger = options.logger ?? stderrLogger;
     this.clock = options.clock ?? systemClock;
+    this.unservedWatch = new UnservedWatch(this.clock, this.logger, () => this.unservedWork());
     this.worker = options.worker === false ? null : new Worker(this.store, this.registry, this.clock, this.logger, this.events, options.worker ?? {});
   }
 
@@ -102,10 +109,13 @@ export class StentExecutor {
   async start(): Promise<void> {
     if (!this.migrated) await this.migrate();
     await this.worker?.start();
+    const every = this.worker?.settings.unservedWarningMs;
+    if (every) this.unservedWatch.start(every);
   }
 
   /** Stops claiming, lets in-flight work finish, releases leases. The store stays open. */
   async drain(timeout?: Duration): Promise<void> {
+    this.unservedWatch.stop();
     await this.worker?.drain(timeout);
   }
 
@@ -345,10 +355,23 @@ export class StentExecutor {
     const minutes = options.throughputMinutes ?? 15;
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) throw new InvalidFilterError('throughputMinutes', 'must be a whole number from 1 to 1440');
     const now = this.clock.now();
-    const [stored, queues, throughput] = [await this.store.stats(now), await this.store.queueBacklog(now), await this.store.throughput(throughputSince(now, minutes))];
+    const [stored, queues, throughput, unserved] = [
+      await this.store.stats(now),
+      await this.store.queueBacklog(now),
+      await this.store.throughput(throughputSince(now, minutes)),
+      await this.unservedWork(),
+    ];
     return statsView(stored, now, this.worker ? { id: this.worker.ownerId, readiness: this.readiness(), ...this.worker.stats() } : null, {
       queues: queues.map((queue) => queueLoad(queue, now)),
       throughput: throughputView(throughput, now, minutes),
+      unserved,
     });
+  }
+
+  /** Due work that no live worker will take: its queue is served by none, or its name registered by none of them. */
+  async unservedWork(): Promise<UnservedWork[]> {
+    const now = this.clock.now();
+    const workers = (await this.store.listWorkers(now - UNSERVED_WORKER_WINDOW_MS)).map((record) => workerView(record, now));
+    return findUnservedWork(await this.store.dueWork(now), workers, now);
   }
 }

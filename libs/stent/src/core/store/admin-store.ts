@@ -1,4 +1,5 @@
 import type {
+  DueWorkRecord,
   DeadLetterDetailRecord,
   DeadLetterFilter,
   DeadLetterRecord,
@@ -31,4 +32,6 @@ export interface AdminStore {
   queueBacklog(now: number): Promise<QueueBacklogRecord[]>;
   /** What finished at or after `since`, per minute. */
   throughput(since: number): Promise<ThroughputRecord[]>;
+  /** Work due now and not taken, by kind, queue and name. */
+  dueWork(now: number): Promise<DueWorkRecord[]>;
 }

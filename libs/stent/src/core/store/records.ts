@@ -250,6 +250,16 @@ export interface QueueBacklogRecord {
   oldestDueAt: number | null;
 }
 
+/** Due work of one name on one queue: activity steps to run, or executions of a workflow to start or resume. */
+export interface DueWorkRecord {
+  kind: 'workflow' | 'activity';
+  queue: string;
+  name: string;
+  due: number;
+  /** When the oldest of them became due. */
+  oldestDueAt: number;
+}
+
 /** What finished in one minute (minute = epoch ms / 60000, floored). */
 export interface ThroughputRecord {
   minute: number;

@@ -25,6 +25,8 @@ export interface WorkerOptions {
   maxRecoveries?: number;
   /** How long drain() waits for running activities. Default '30s'. */
   shutdownTimeout?: Duration;
+  /** How often to look for due work no live worker will take, and log a warning for it; false: never. Default '1m'. */
+  unservedWarningInterval?: Duration | false;
 }
 
 export type WorkerState = 'idle' | 'running' | 'draining' | 'stopped';
@@ -42,6 +44,8 @@ export interface WorkerSettings {
   maxActiveWorkflows: number;
   maxRecoveries: number;
   shutdownTimeoutMs: number;
+  /** null: no unserved-work warnings. */
+  unservedWarningMs: number | null;
 }
 
 export function workerSettings(options: WorkerOptions): WorkerSettings {
@@ -64,5 +68,6 @@ export function workerSettings(options: WorkerOptions): WorkerSettings {
     maxActiveWorkflows: options.maxActiveWorkflows ?? 1000,
     maxRecoveries: options.maxRecoveries ?? 5,
     shutdownTimeoutMs: parseDuration(options.shutdownTimeout ?? '30s'),
+    unservedWarningMs: options.unservedWarningInterval === false ? null : parseDuration(options.unservedWarningInterval ?? '1m'),
   };
 }

@@ -1,4 +1,4 @@
-import type { ExecutionState, QueueBacklogRecord, ThroughputRecord } from '../../core/index.js';
+import type { DueWorkRecord, ExecutionState, QueueBacklogRecord, ThroughputRecord } from '../../core/index.js';
 import { num, numOrNull } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE } from '../sql/statements.js';
@@ -74,5 +74,27 @@ export class AdminLoad {
       bucket.executions[row.state] = (bucket.executions[row.state] ?? 0) + num(row.n);
     }
     return [...minutes.values()].sort((a, b) => a.minute - b.minute);
+  }
+
+  async dueWork(now: number): Promise<DueWorkRecord[]> {
+    const { t, client } = this.ctx;
+    const steps = await client.query<{ queue: string; name: string; due: unknown; oldest: unknown }>(
+      `SELECT queue, name, COUNT(*) AS due, MIN(available_at) AS oldest FROM ${t.steps}
+       WHERE kind = 'activity' AND state = 'pending' AND available_at <= ? GROUP BY queue, name`,
+      [now],
+    );
+    const executions = await client.query<{ queue: string; name: string; due: unknown; oldest: unknown }>(
+      `SELECT queue, workflow_name AS name, COUNT(*) AS due, MIN(wake_at) AS oldest FROM ${t.executions}
+       WHERE lease_owner IS NULL AND wake_at IS NOT NULL AND wake_at <= ? AND state IN ${ACTIVE} GROUP BY queue, workflow_name`,
+      [now],
+    );
+    const record = (kind: DueWorkRecord['kind']) => (row: { queue: string; name: string; due: unknown; oldest: unknown }): DueWorkRecord => ({
+      kind,
+      queue: String(row.queue),
+      name: String(row.name),
+      due: num(row.due),
+      oldestDueAt: num(row.oldest),
+    });
+    return [...executions.map(record('workflow')), ...steps.map(record('activity'))];
   }
 }
