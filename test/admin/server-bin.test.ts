@@ -121,9 +121,12 @@ describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
     expect((await call(`${base}/stats`, 'GET', undefined, auth)).body).toMatchObject({ executions: { completed: 1, failed: 1, running: 1 }, deadLetters: 1, thisWorker: null });
     const workers = (await call(`${base}/workers`, 'GET', undefined, auth)).body.items as Array<{ id: string; workflows: string[] }>;
     expect(workers.find((worker) => worker.id === app.worker!.ownerId)?.workflows).toEqual(expect.arrayContaining(['Newsletter', 'Waiting']));
-    // No workflow code in the server: its registry is empty and dispatch by name is an unknown workflow.
+    // No workflow code in the server: its registry is empty; dispatch by name goes to the workflows live workers run.
     expect((await call(`${base}/workflows`, 'GET', undefined, auth)).body).toEqual({ workflows: [], activities: [] });
-    expect((await call(`${base}/executions`, 'POST', { workflow: 'Newsletter', args: ['x@y'] }, auth)).status).toBe(404);
+    const dispatched = await call(`${base}/executions`, 'POST', { workflow: 'Newsletter', args: ['cy@example.com'] }, auth);
+    expect(dispatched).toMatchObject({ status: 201, body: { id: expect.any(String) } });
+    expect((await app.waitFor(dispatched.body.id, { timeout: '30s' })).unwrap()).toBe('sent to cy@example.com');
+    expect(await call(`${base}/executions`, 'POST', { workflow: 'Nobody', args: [] }, auth)).toMatchObject({ status: 404, body: { code: 'STENT_UNKNOWN_WORKFLOW' } });
 
     // Mutations reach the application's worker through the database.
     expect(await call(`${base}/executions/${waiting}/signals`, 'POST', { name: 'never', payload: 42 }, auth)).toMatchObject({ status: 202 });
