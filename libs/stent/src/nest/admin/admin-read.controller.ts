@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Param, Query, UseFilters, UseGuards, type CanActivate, type Type } from '@nestjs/common';
 import { InvalidFilterError, MAX_PAGE_LIMIT, StentExecutor, toJsonView, type JsonValue } from '../../core/index.js';
-import { executionListQuery, intQuery, pageQuery, singleQuery, type QueryInput } from './admin-requests.js';
+import { executionListQuery, intQuery, noQuery, pageQuery, singleQuery, type QueryInput } from './admin-requests.js';
 import { StentAdminExceptionFilter } from './admin-exception.filter.js';
 
 /** The read routes under `path`: executions, one execution, its journal, dead letters, registry, workers, stats. */
@@ -44,7 +44,7 @@ export function createAdminReadController(path: string, guards: Array<Type<CanAc
 
     @Get('workflows')
     listDefinitions(@Query() query: QueryInput): JsonValue {
-      pageQuery(query, []);
+      noQuery(query);
       return toJsonView(this.executor.listDefinitions());
     }
 
