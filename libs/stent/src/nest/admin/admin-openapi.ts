@@ -105,7 +105,7 @@ type Decorator = (...args: unknown[]) => (target: object, key?: string | symbol,
  * Describes the controllers' routes with @nestjs/swagger's decorators when the application has that
  * package (an optional peer): loaded here, at startup, so the module works without it.
  */
-export async function describeAdminRoutes(controllers: Array<Type<unknown>>, tag: string): Promise<boolean> {
+export async function describeAdminRoutes(controllers: Array<Type<unknown>>, tag: string, security: string[] = []): Promise<boolean> {
   let swagger: Record<string, Decorator>;
   try {
     swagger = (await import('@nestjs/swagger' as string)) as Record<string, Decorator>;
@@ -114,6 +114,7 @@ export async function describeAdminRoutes(controllers: Array<Type<unknown>>, tag
   }
   for (const controller of controllers) {
     swagger.ApiTags!(tag)(controller);
+    for (const scheme of security) swagger.ApiSecurity!(scheme)(controller);
     const prototype = controller.prototype as Record<string, unknown>;
     for (const method of Object.getOwnPropertyNames(prototype)) {
       if (!Object.hasOwn(ADMIN_ROUTE_DOCS, method)) continue;
