@@ -98,6 +98,7 @@ describe.each(DIALECTS)('admin REST API on %s', (dialect) => {
     expect(registry.status).toBe(200);
     expect(registry.body.workflows.map((w: { name: string }) => w.name)).toEqual(['Approval', 'Checkout', 'Tolerant']);
     expect(registry.body.activities).toEqual([expect.objectContaining({ name: 'PaymentActs.charge', className: 'PaymentActs', retry: expect.objectContaining({ maxAttempts: 1 }) })]);
+    expect(registry.body.served.workflows.map((w: { name: string }) => w.name)).toEqual(['Approval', 'Checkout', 'Tolerant']);
     const workers = await call(`${base}/workers`);
     expect(workers.status).toBe(200);
     expect(workers.body.items).toEqual([expect.objectContaining({ status: 'live', pid: process.pid, workflows: expect.arrayContaining(['Approval', 'Checkout']), heartbeatAt: expect.any(String) })]);

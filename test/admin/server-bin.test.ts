@@ -122,7 +122,13 @@ describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
     const workers = (await call(`${base}/workers`, 'GET', undefined, auth)).body.items as Array<{ id: string; workflows: string[] }>;
     expect(workers.find((worker) => worker.id === app.worker!.ownerId)?.workflows).toEqual(expect.arrayContaining(['Newsletter', 'Waiting']));
     // No workflow code in the server: its registry is empty; dispatch by name goes to the workflows live workers run.
-    expect((await call(`${base}/workflows`, 'GET', undefined, auth)).body).toEqual({ workflows: [], activities: [] });
+    const registry = (await call(`${base}/workflows`, 'GET', undefined, auth)).body;
+    expect(registry).toMatchObject({ workflows: [], activities: [] });
+    expect(registry.served.workflows).toEqual([
+      { name: 'Newsletter', queue: 'default', priority: null, tags: [], maxDurationMs: null, workers: [app.worker!.ownerId] },
+      { name: 'Waiting', queue: 'default', priority: null, tags: [], maxDurationMs: null, workers: [app.worker!.ownerId] },
+    ]);
+    expect(registry.served.activities).toEqual([{ name: 'Mailer.send', workers: [app.worker!.ownerId] }]);
     const dispatched = await call(`${base}/executions`, 'POST', { workflow: 'Newsletter', args: ['cy@example.com'] }, auth);
     expect(dispatched).toMatchObject({ status: 201, body: { id: expect.any(String) } });
     expect((await app.waitFor(dispatched.body.id, { timeout: '30s' })).unwrap()).toBe('sent to cy@example.com');

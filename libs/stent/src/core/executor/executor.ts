@@ -373,7 +373,9 @@ export class StentExecutor {
     const minutes = options.throughputMinutes ?? 15;
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) throw new InvalidFilterError('throughputMinutes', 'must be a whole number from 1 to 1440');
     const now = this.clock.now();
-    const [stored, queues, throughput] = [await this.store.stats(now), await this.store.queueBacklog(now), await this.store.throughput(throughputSince(now, minutes))];
+    const stored = await this.store.stats(now);
+    const queues = await this.store.queueBacklog(now);
+    const throughput = await this.store.throughput(throughputSince(now, minutes));
     return statsView(stored, now, this.worker ? { id: this.worker.ownerId, readiness: this.readiness(), ...this.worker.stats() } : null, {
       queues: queues.map((queue) => queueLoad(queue, now)),
       throughput: throughputView(throughput, now, minutes),

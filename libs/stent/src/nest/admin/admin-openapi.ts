@@ -51,7 +51,7 @@ export const ADMIN_ROUTE_DOCS: Record<string, RouteDoc> = {
     success: 200,
   },
   getDeadLetter: { summary: 'One dead letter with its execution', params: ['id'], errors: [404], success: 200 },
-  listDefinitions: { summary: 'Workflows and activities registered in this process, with their options', errors: [], success: 200 },
+  listDefinitions: { summary: 'Workflows and activities registered in this process, with their options, and what the live workers run (served)', errors: [], success: 200 },
   listWorkers: { summary: 'Worker processes: live, and stopped or lost recently, with what they serve', query: [{ name: 'recent', description: "How far back stopped workers are listed (default '1h')" }], errors: [400], success: 200 },
   stats: { summary: 'Counts by state, backlog per queue, dead letters, throughput per minute, workers', query: [{ name: 'minutes', description: 'Minutes of throughput (1-1440, default 15)', type: 'integer' }], errors: [400], success: 200 },
   dispatch: {
