@@ -144,19 +144,27 @@ describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
     expect(await stop(started)).toBe(0);
   });
 
-  it('refuses to start without a token unless STENT_ADMIN_UNGUARDED=1, and without a database URL', async () => {
+  it('serves without a token only when STENT_ADMIN_UNGUARDED=1 says so, read-only and at another path when asked', async () => {
     await filledDatabase();
     const refused = await startServer({ STENT_DATABASE_URL: set!.db.url });
-    expect('code' in refused && refused.code).toBe(1);
-    expect((refused as { output: string }).output).toMatch(/STENT_ADMIN_TOKEN is not set/);
-    const noDatabase = await startServer({ STENT_ADMIN_TOKEN: 'x' });
-    expect(noDatabase).toMatchObject({ code: 1, output: expect.stringMatching(/STENT_DATABASE_URL is not set/) });
-
+    expect(refused).toMatchObject({ code: 1, output: expect.stringMatching(/stent-server: STENT_ADMIN_TOKEN is not set/) });
     const open = await startServer({ STENT_DATABASE_URL: set!.db.url, STENT_ADMIN_UNGUARDED: '1', STENT_ADMIN_READ_ONLY: '1', STENT_ADMIN_PATH: '/ops' });
     if (!('child' in open)) throw new Error(`stent-server exited (${open.code}):\n${open.output}`);
     servers.push(open);
     expect(open.url).toMatch(/\/ops$/);
     expect((await call(`${open.url}/executions`, 'GET', undefined, {})).body.total).toBe(3);
     expect((await call(`${open.url}/dead-letters/replay`, 'POST', { all: true }, {})).status).toBe(404);
+  });
+});
+
+describe('stent-server configuration errors', () => {
+  it('exits 1 with a one-line message: no database URL, a bad duration, an unreachable database', async () => {
+    const noDatabase = await startServer({ STENT_ADMIN_TOKEN: 'x' });
+    expect(noDatabase).toMatchObject({ code: 1, output: expect.stringMatching(/^stent-server: STENT_DATABASE_URL is not set/m) });
+    const badTimeout = await startServer({ STENT_DATABASE_URL: 'unused.db', STENT_ADMIN_TOKEN: 'x', STENT_CONNECT_TIMEOUT: 'a while' });
+    expect(badTimeout).toMatchObject({ code: 1, output: expect.stringMatching(/^stent-server: Invalid duration "a while"/m) });
+    // Nothing listens on port 9: the server retries for STENT_CONNECT_TIMEOUT, then exits with the reason.
+    const unreachable = await startServer({ STENT_DATABASE_URL: 'postgres://postgres@127.0.0.1:9/test', STENT_ADMIN_TOKEN: 'x', STENT_CONNECT_TIMEOUT: '1s' });
+    expect(unreachable).toMatchObject({ code: 1, output: expect.stringMatching(/^stent-server: Stent could not connect to its database after \d+ attempt/m) });
   });
 });
