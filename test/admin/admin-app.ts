@@ -35,6 +35,19 @@ export class CheckoutFlow {
   }
 }
 
+/** Charges, and completes anyway when the charge fails for good (its dead letter stays listed). */
+@Workflow({ name: 'Tolerant' })
+export class TolerantFlow {
+  constructor(private readonly payments: PaymentActs) {}
+  async run(orderId: string): Promise<string> {
+    try {
+      return await this.payments.charge(orderId, 2);
+    } catch {
+      return 'skipped';
+    }
+  }
+}
+
 /** The user's own guard: 401 without credentials, 403 with the wrong ones. */
 @Injectable()
 export class TokenGuard implements CanActivate {
@@ -49,7 +62,7 @@ export class TokenGuard implements CanActivate {
 export const AUTH = { authorization: 'Bearer let-me-in' };
 export const FAST: WorkerOptions = { concurrency: 4, pollInterval: '20ms', maxPollInterval: '200ms', lease: '10s', suspendAfter: '200ms' };
 
-@Module({ providers: [PaymentActs, ApprovalFlow, CheckoutFlow] })
+@Module({ providers: [PaymentActs, ApprovalFlow, CheckoutFlow, TolerantFlow] })
 class PaymentsModule {}
 
 /** An application on `db` with the admin API mounted as `admin` says (not at all when undefined). */

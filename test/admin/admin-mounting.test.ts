@@ -68,10 +68,10 @@ describe.each(DIALECTS)('mounting the admin API on %s', (dialect) => {
 
   it("resolves a guard's dependencies from register({ providers }), and the routes appear in the app's OpenAPI document", async () => {
     db = await createTestDatabase(dialect);
-    @Module({ imports: [StentModule.forRoot({ database: db.options, worker: FAST }), StentAdminModule.register({ path: '/ops', guards: [KeyGuard], providers: [{ provide: ADMIN_KEY, useValue: 'k-1' }] })] })
+    @Module({ imports: [StentModule.forRoot({ database: db.options, worker: FAST }), StentAdminModule.register({ path: '/ops', guards: [KeyGuard], providers: [{ provide: ADMIN_KEY, useValue: 'k-1' }], openApiSecurity: ['admin-key'] })] })
     class AppModule {}
     app = await NestFactory.create(AppModule, { logger: false, abortOnError: false });
-    const document = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('shop').build());
+    const document = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('shop').addApiKey({ type: 'apiKey', in: 'header', name: 'x-admin-key' }, 'admin-key').build());
     await app.listen(0, '127.0.0.1');
     const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     expect((await call(`${url}/ops/stats`, 'GET', undefined, {})).status).toBe(401);
@@ -96,9 +96,10 @@ describe.each(DIALECTS)('mounting the admin API on %s', (dialect) => {
       ['/ops/workers', 'get'],
       ['/ops/stats', 'get'],
     ] as const) {
-      const operation = (paths[path] as Record<string, { tags?: string[]; summary?: string }> | undefined)?.[method];
+      const operation = (paths[path] as Record<string, { tags?: string[]; summary?: string; security?: unknown }> | undefined)?.[method];
       expect(operation, `${method} ${path}`).toBeDefined();
       expect(operation!.tags).toEqual(['stent']);
+      expect(operation!.security).toEqual([{ 'admin-key': [] }]);
       expect(operation!.summary).toEqual(expect.any(String));
     }
     const list = (paths['/ops/executions'] as Record<string, { parameters: Array<{ name: string }> }>).get!;

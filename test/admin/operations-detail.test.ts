@@ -169,6 +169,16 @@ describe.each(DIALECTS)('the operations layer on %s', (dialect) => {
     expect(new Set(me!.activities)).toEqual(new Set(['Billing.charge', 'Billing.capture']));
     expect(me!.heartbeatAt).toBeInstanceOf(Date);
     expect(workers.find((worker) => worker.id === stoppedId)).toMatchObject({ status: 'stopped', state: 'stopped', queues: ['reports'] });
+    // A process without the workflow code dispatches by name what a live worker runs, with that worker's defaults.
+    const codeless = await set!.executor([], false, false);
+    await expect(codeless.dispatch('Order', ['z', []])).rejects.toMatchObject({ code: 'STENT_UNKNOWN_WORKFLOW' });
+    const { createStentStore, StentExecutor } = await import('nestjs-stent');
+    const fromWorkers = new StentExecutor({ store: await createStentStore({ database: set!.db.options }), worker: false, workflowsFromWorkers: true });
+    set!.onCleanup(() => fromWorkers.close());
+    const routed = await fromWorkers.dispatch('Order', ['z', []]);
+    expect(await fromWorkers.getExecution(routed)).toMatchObject({ workflowName: 'Order', priority: 5, tags: ['orders'], queue: 'default' });
+    await expect(fromWorkers.dispatch('Reports', [])).rejects.toMatchObject({ code: 'STENT_UNKNOWN_WORKFLOW' });
+    expect(me!.workflowRoutes).toMatchObject({ Order: { queue: 'default', priority: 5, tags: ['orders'], maxDurationMs: null }, LineItem: { maxDurationMs: 3_600_000 } });
     // Seen from a clock a minute later, the running worker has been silent for longer than its lease: lost.
     const later = await set!.executor([], false, false, new ManualClock(Date.now() + 60_000));
     const seenLater = await later.listWorkers();

@@ -121,9 +121,18 @@ describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
     expect((await call(`${base}/stats`, 'GET', undefined, auth)).body).toMatchObject({ executions: { completed: 1, failed: 1, running: 1 }, deadLetters: 1, thisWorker: null });
     const workers = (await call(`${base}/workers`, 'GET', undefined, auth)).body.items as Array<{ id: string; workflows: string[] }>;
     expect(workers.find((worker) => worker.id === app.worker!.ownerId)?.workflows).toEqual(expect.arrayContaining(['Newsletter', 'Waiting']));
-    // No workflow code in the server: its registry is empty and dispatch by name is an unknown workflow.
-    expect((await call(`${base}/workflows`, 'GET', undefined, auth)).body).toEqual({ workflows: [], activities: [] });
-    expect((await call(`${base}/executions`, 'POST', { workflow: 'Newsletter', args: ['x@y'] }, auth)).status).toBe(404);
+    // No workflow code in the server: its registry is empty; dispatch by name goes to the workflows live workers run.
+    const registry = (await call(`${base}/workflows`, 'GET', undefined, auth)).body;
+    expect(registry).toMatchObject({ workflows: [], activities: [] });
+    expect(registry.served.workflows).toEqual([
+      { name: 'Newsletter', queue: 'default', priority: null, tags: [], maxDurationMs: null, workers: [app.worker!.ownerId] },
+      { name: 'Waiting', queue: 'default', priority: null, tags: [], maxDurationMs: null, workers: [app.worker!.ownerId] },
+    ]);
+    expect(registry.served.activities).toEqual([{ name: 'Mailer.send', workers: [app.worker!.ownerId] }]);
+    const dispatched = await call(`${base}/executions`, 'POST', { workflow: 'Newsletter', args: ['cy@example.com'] }, auth);
+    expect(dispatched).toMatchObject({ status: 201, body: { id: expect.any(String) } });
+    expect((await app.waitFor(dispatched.body.id, { timeout: '30s' })).unwrap()).toBe('sent to cy@example.com');
+    expect(await call(`${base}/executions`, 'POST', { workflow: 'Nobody', args: [] }, auth)).toMatchObject({ status: 404, body: { code: 'STENT_UNKNOWN_WORKFLOW' } });
 
     // Mutations reach the application's worker through the database.
     expect(await call(`${base}/executions/${waiting}/signals`, 'POST', { name: 'never', payload: 42 }, auth)).toMatchObject({ status: 202 });
@@ -135,19 +144,27 @@ describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
     expect(await stop(started)).toBe(0);
   });
 
-  it('refuses to start without a token unless STENT_ADMIN_UNGUARDED=1, and without a database URL', async () => {
+  it('serves without a token only when STENT_ADMIN_UNGUARDED=1 says so, read-only and at another path when asked', async () => {
     await filledDatabase();
     const refused = await startServer({ STENT_DATABASE_URL: set!.db.url });
-    expect('code' in refused && refused.code).toBe(1);
-    expect((refused as { output: string }).output).toMatch(/STENT_ADMIN_TOKEN is not set/);
-    const noDatabase = await startServer({ STENT_ADMIN_TOKEN: 'x' });
-    expect(noDatabase).toMatchObject({ code: 1, output: expect.stringMatching(/STENT_DATABASE_URL is not set/) });
-
+    expect(refused).toMatchObject({ code: 1, output: expect.stringMatching(/stent-server: STENT_ADMIN_TOKEN is not set/) });
     const open = await startServer({ STENT_DATABASE_URL: set!.db.url, STENT_ADMIN_UNGUARDED: '1', STENT_ADMIN_READ_ONLY: '1', STENT_ADMIN_PATH: '/ops' });
     if (!('child' in open)) throw new Error(`stent-server exited (${open.code}):\n${open.output}`);
     servers.push(open);
     expect(open.url).toMatch(/\/ops$/);
     expect((await call(`${open.url}/executions`, 'GET', undefined, {})).body.total).toBe(3);
     expect((await call(`${open.url}/dead-letters/replay`, 'POST', { all: true }, {})).status).toBe(404);
+  });
+});
+
+describe('stent-server configuration errors', () => {
+  it('exits 1 with a one-line message: no database URL, a bad duration, an unreachable database', async () => {
+    const noDatabase = await startServer({ STENT_ADMIN_TOKEN: 'x' });
+    expect(noDatabase).toMatchObject({ code: 1, output: expect.stringMatching(/^stent-server: STENT_DATABASE_URL is not set/m) });
+    const badTimeout = await startServer({ STENT_DATABASE_URL: 'unused.db', STENT_ADMIN_TOKEN: 'x', STENT_CONNECT_TIMEOUT: 'a while' });
+    expect(badTimeout).toMatchObject({ code: 1, output: expect.stringMatching(/^stent-server: Invalid duration "a while"/m) });
+    // Nothing listens on port 9: the server retries for STENT_CONNECT_TIMEOUT, then exits with the reason.
+    const unreachable = await startServer({ STENT_DATABASE_URL: 'postgres://postgres@127.0.0.1:9/test', STENT_ADMIN_TOKEN: 'x', STENT_CONNECT_TIMEOUT: '1s' });
+    expect(unreachable).toMatchObject({ code: 1, output: expect.stringMatching(/^stent-server: Stent could not connect to its database after \d+ attempt/m) });
   });
 });

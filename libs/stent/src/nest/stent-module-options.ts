@@ -15,4 +15,9 @@ export interface StentModuleOptions {
   connectTimeout?: string | number;
   /** Apply migrations at startup (default true). */
   migrate?: boolean;
+  /**
+   * Dispatch by name workflows this process has not registered when a live worker runs them (with that
+   * worker's recorded defaults): for processes without the workflow code. Default false.
+   */
+  workflowsFromWorkers?: boolean;
 }

@@ -1,4 +1,4 @@
-import { ConfigurationError, databaseFromUrl, type StentDatabaseOptions } from '../../index.js';
+import { ConfigurationError, databaseFromUrl, parseDuration, type StentDatabaseOptions } from '../../index.js';
 
 /** The standalone admin server's settings, from the environment. */
 export interface ServerConfig {
@@ -10,6 +10,8 @@ export interface ServerConfig {
   path: string;
   readOnly: boolean;
   migrate: boolean;
+  /** How long to keep trying to reach the database at start. */
+  connectTimeout: string;
 }
 
 const yes = (value: string | undefined) => value === '1' || value === 'true' || value === 'yes';
@@ -23,6 +25,7 @@ Environment:
   STENT_ADMIN_READ_ONLY=1 serve only the read routes
   STENT_ADMIN_PATH        where the API is mounted (default /stent)
   STENT_MIGRATE=1         create or upgrade Stent's tables at start (default: leave the schema alone)
+  STENT_CONNECT_TIMEOUT   how long to retry an unreachable database at start (default 30s)
   PORT                    default 3000 (0: any free port)
   HOST                    default 0.0.0.0`;
 
@@ -34,6 +37,7 @@ export function serverConfig(env: NodeJS.ProcessEnv): ServerConfig {
   if (!token && !yes(env.STENT_ADMIN_UNGUARDED)) {
     throw new ConfigurationError('STENT_ADMIN_TOKEN is not set: the admin server refuses to start without a token (set STENT_ADMIN_UNGUARDED=1 to serve without one)');
   }
+  if (env.STENT_CONNECT_TIMEOUT !== undefined) parseDuration(env.STENT_CONNECT_TIMEOUT.trim());
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigurationError(`PORT must be a port number, got '${env.PORT}'`);
   return {
@@ -44,5 +48,6 @@ export function serverConfig(env: NodeJS.ProcessEnv): ServerConfig {
     path: env.STENT_ADMIN_PATH?.trim() || '/stent',
     readOnly: yes(env.STENT_ADMIN_READ_ONLY),
     migrate: yes(env.STENT_MIGRATE),
+    connectTimeout: env.STENT_CONNECT_TIMEOUT?.trim() || '30s',
   };
 }

@@ -59,12 +59,26 @@ export interface ListWorkersOptions {
   recent?: Duration;
 }
 
+interface ResolvedWorkflow {
+  name: string;
+  queue: string;
+  priority: number | null;
+  tags: string[];
+  maxDurationMs: number | null;
+}
+
 export interface StentExecutorOptions {
   store: StentStore;
   /** Worker settings, or false for a process that only dispatches and queries. */
   worker?: WorkerOptions | false;
   logger?: StentLogger;
   clock?: Clock;
+  /**
+   * Dispatch by name also workflows this process has not registered, when a live worker on the database
+   * runs them: with the defaults (queue, priority, tags, maxDuration) that worker recorded. For processes
+   * without the workflow code, such as the standalone admin server. Default false: unknown names are refused.
+   */
+  workflowsFromWorkers?: boolean;
 }
 
 
@@ -80,6 +94,7 @@ export class StentExecutor {
   private readonly logger: StentLogger;
   private readonly clock: Clock;
   private readonly unservedWatch: UnservedWatch;
+  private readonly workflowsFromWorkers: boolean;
   private migrated = false;
 
   constructor(options: StentExecutorOptions) {
@@ -87,6 +102,7 @@ export class StentExecutor {
     this.logger = options.logger ?? stderrLogger;
     this.clock = options.clock ?? systemClock;
     this.unservedWatch = new UnservedWatch(this.clock, this.logger, () => this.unservedWork());
+    this.workflowsFromWorkers = options.workflowsFromWorkers === true;
     this.worker = options.worker === false ? null : new Worker(this.store, this.registry, this.clock, this.logger, this.events, options.worker ?? {});
   }
 
@@ -145,7 +161,7 @@ export class StentExecutor {
 
   /** Starts an execution of `workflow`; resolves to its id, typed so waitFor knows what the workflow returns. */
   async dispatch<W>(workflow: WorkflowRef<W>, args: RunArgs<W>, options: DispatchOptions = {}): Promise<ExecutionId<W>> {
-    const { name, queue, priority, tags, maxDurationMs } = this.resolveWorkflow(workflow);
+    const { name, queue, priority, tags, maxDurationMs } = this.resolveWorkflow(workflow) ?? (await this.workflowFromWorkers(workflow as string));
     if (!Array.isArray(args)) throw new ConfigurationError(`dispatch(${name}): arguments must be given as an array`);
     const delayMs = parseOptionalDuration(options.delay) ?? 0;
     const maxDuration = parseOptionalDuration(options.maxDuration) ?? maxDurationMs;
@@ -184,16 +200,28 @@ export class StentExecutor {
     }
   }
 
-  private resolveWorkflow(workflow: WorkflowRef<unknown>): { name: string; queue: string; priority: number | null; tags: string[]; maxDurationMs: number | null } {
+  /** Undefined for a name this process has not registered (see workflowFromWorkers). */
+  private resolveWorkflow(workflow: WorkflowRef<unknown>): ResolvedWorkflow | undefined {
     if (typeof workflow === 'string') {
       const registered = this.registry.workflow(workflow);
       if (registered) return { ...registered.definition };
-      // Another process may run it; a name this process does not know is still refused so typos surface.
-      throw new UnknownWorkflowError(workflow);
+      // Another process may run it; a name no live worker runs either is refused so typos surface.
+      if (!this.workflowsFromWorkers) throw new UnknownWorkflowError(workflow);
+      return undefined;
     }
     const definition = getWorkflowDefinition(workflow);
     if (!definition) throw new UnknownWorkflowError((workflow as AnyClass)?.name ?? String(workflow));
     return definition;
+  }
+
+  private async workflowFromWorkers(name: string): Promise<ResolvedWorkflow> {
+    checkName('workflow', name);
+    const live = (await this.listWorkers({ recent: '1h' })).filter((worker) => worker.status === 'live');
+    for (const worker of live) {
+      const route = worker.workflowRoutes[name];
+      if (route) return { name, ...route };
+    }
+    throw new UnknownWorkflowError(name);
   }
 
   // ---- results -------------------------------------------------------------------------------

@@ -302,6 +302,14 @@ export interface DeadLetterRecord {
   createdAt: number;
 }
 
+/** A workflow's dispatch defaults, as a worker that runs it records them. */
+export interface WorkflowRoute {
+  queue: string;
+  priority: number | null;
+  tags: string[];
+  maxDurationMs: number | null;
+}
+
 export interface WorkerRecord {
   id: string;
   hostname: string;
@@ -314,6 +322,8 @@ export interface WorkerRecord {
   tags: string[];
   workflows: string[];
   activities: string[];
+  /** How each of its workflows is dispatched by default (so a process without the code can dispatch by name). */
+  workflowRoutes: Record<string, WorkflowRoute>;
   concurrency: number | null;
   /** Its lease: a running worker silent for longer than this is presumed dead. Null for rows of older versions. */
   leaseMs: number | null;
@@ -357,6 +367,7 @@ export interface WorkerInfo {
   tags?: string[];
   workflows?: string[];
   activities?: string[];
+  workflowRoutes?: Record<string, WorkflowRoute>;
   concurrency?: number;
   leaseMs?: number;
 }

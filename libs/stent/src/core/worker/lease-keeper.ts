@@ -63,6 +63,12 @@ export class LeaseKeeper {
       // What it serves, for operators (written with the first record; later heartbeats update state only).
       tags: worker.settings.tags,
       workflows: worker.registry.workflowNames(),
+      workflowRoutes: Object.fromEntries(
+        worker.registry.workflowNames().map((name) => {
+          const { queue, priority, tags, maxDurationMs } = worker.registry.workflow(name)!.definition;
+          return [name, { queue, priority, tags, maxDurationMs }];
+        }),
+      ),
       activities: worker.registry.activityNames(),
       concurrency: worker.settings.concurrency,
       leaseMs: worker.settings.leaseMs,

@@ -51,7 +51,7 @@ export const ADMIN_ROUTE_DOCS: Record<string, RouteDoc> = {
     success: 200,
   },
   getDeadLetter: { summary: 'One dead letter with its execution', params: ['id'], errors: [404], success: 200 },
-  listDefinitions: { summary: 'Workflows and activities registered in this process, with their options', errors: [], success: 200 },
+  listDefinitions: { summary: 'Workflows and activities registered in this process, with their options, and what the live workers run (served)', errors: [], success: 200 },
   listWorkers: { summary: 'Worker processes: live, and stopped or lost recently, with what they serve', query: [{ name: 'recent', description: "How far back stopped workers are listed (default '1h')" }], errors: [400], success: 200 },
   stats: { summary: 'Counts by state, backlog per queue, dead letters, throughput per minute, workers', query: [{ name: 'minutes', description: 'Minutes of throughput (1-1440, default 15)', type: 'integer' }], errors: [400], success: 200 },
   dispatch: {
@@ -105,7 +105,7 @@ type Decorator = (...args: unknown[]) => (target: object, key?: string | symbol,
  * Describes the controllers' routes with @nestjs/swagger's decorators when the application has that
  * package (an optional peer): loaded here, at startup, so the module works without it.
  */
-export async function describeAdminRoutes(controllers: Array<Type<unknown>>, tag: string): Promise<boolean> {
+export async function describeAdminRoutes(controllers: Array<Type<unknown>>, tag: string, security: string[] = []): Promise<boolean> {
   let swagger: Record<string, Decorator>;
   try {
     swagger = (await import('@nestjs/swagger' as string)) as Record<string, Decorator>;
@@ -114,6 +114,7 @@ export async function describeAdminRoutes(controllers: Array<Type<unknown>>, tag
   }
   for (const controller of controllers) {
     swagger.ApiTags!(tag)(controller);
+    for (const scheme of security) swagger.ApiSecurity!(scheme)(controller);
     const prototype = controller.prototype as Record<string, unknown>;
     for (const method of Object.getOwnPropertyNames(prototype)) {
       if (!Object.hasOwn(ADMIN_ROUTE_DOCS, method)) continue;

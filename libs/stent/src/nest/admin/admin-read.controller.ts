@@ -1,7 +1,28 @@
 import { Controller, Get, Inject, Param, Query, UseFilters, UseGuards, type CanActivate, type Type } from '@nestjs/common';
-import { InvalidFilterError, MAX_PAGE_LIMIT, StentExecutor, toJsonView, type JsonValue } from '../../core/index.js';
-import { executionListQuery, intQuery, pageQuery, singleQuery, type QueryInput } from './admin-requests.js';
+import { InvalidFilterError, MAX_PAGE_LIMIT, StentExecutor, toJsonView, type JsonValue, type WorkerView, type WorkflowRoute } from '../../core/index.js';
+import { executionListQuery, intQuery, noQuery, pageQuery, singleQuery, type QueryInput } from './admin-requests.js';
 import { StentAdminExceptionFilter } from './admin-exception.filter.js';
+
+/** What the live workers on the database run (a process without the workflow code knows the names from them). */
+function servedBy(workers: WorkerView[]) {
+  const workflows = new Map<string, WorkflowRoute & { name: string; workers: string[] }>();
+  const activities = new Map<string, { name: string; workers: string[] }>();
+  for (const worker of workers.filter((candidate) => candidate.status === 'live')) {
+    for (const name of worker.workflows) {
+      const route = worker.workflowRoutes[name] ?? { queue: 'default', priority: null, tags: [], maxDurationMs: null };
+      const entry = workflows.get(name) ?? { name, ...route, workers: [] };
+      entry.workers.push(worker.id);
+      workflows.set(name, entry);
+    }
+    for (const name of worker.activities) {
+      const entry = activities.get(name) ?? { name, workers: [] };
+      entry.workers.push(worker.id);
+      activities.set(name, entry);
+    }
+  }
+  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+  return { workflows: [...workflows.values()].sort(byName), activities: [...activities.values()].sort(byName) };
+}
 
 /** The read routes under `path`: executions, one execution, its journal, dead letters, registry, workers, stats. */
 export function createAdminReadController(path: string, guards: Array<Type<CanActivate> | CanActivate>): Type<unknown> {
@@ -43,9 +64,9 @@ export function createAdminReadController(path: string, guards: Array<Type<CanAc
     }
 
     @Get('workflows')
-    listDefinitions(@Query() query: QueryInput): JsonValue {
-      pageQuery(query, []);
-      return toJsonView(this.executor.listDefinitions());
+    async listDefinitions(@Query() query: QueryInput): Promise<JsonValue> {
+      noQuery(query);
+      return toJsonView({ ...this.executor.listDefinitions(), served: servedBy(await this.executor.listWorkers()) });
     }
 
     @Get('workers')

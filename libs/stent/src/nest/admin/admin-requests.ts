@@ -78,6 +78,11 @@ export function pageQuery(query: QueryInput, filters: readonly string[] = []): {
   return { limit: integer(given, 'limit'), offset: integer(given, 'offset'), filters: values };
 }
 
+/** Routes that take no query parameters refuse any (a typo must not pass unnoticed). */
+export function noQuery(query: QueryInput): void {
+  only(query, []);
+}
+
 export function singleQuery(query: QueryInput, key: string): string | undefined {
   return text(only(query, [key]), key);
 }

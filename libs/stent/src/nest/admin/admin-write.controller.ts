@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, HttpCode, Inject, Param, Post, Query, UseFilters, UseGuards, type CanActivate, type Type } from '@nestjs/common';
 import { ExecutionFinishedError, StentExecutor, toJsonView, type JsonValue } from '../../core/index.js';
-import { dispatchBody, pageQuery, replayBody, signalBody, type QueryInput } from './admin-requests.js';
+import { dispatchBody, noQuery, replayBody, signalBody, type QueryInput } from './admin-requests.js';
 import { StentAdminExceptionFilter } from './admin-exception.filter.js';
 import { InvalidRequestError } from './invalid-request.error.js';
 import { arityOf } from './workflow-arity.js';
@@ -16,7 +16,7 @@ export function createAdminWriteController(path: string, guards: Array<Type<CanA
     @Post('executions')
     @HttpCode(201)
     async dispatch(@Body() body: unknown, @Query() query: QueryInput): Promise<JsonValue> {
-      pageQuery(query, []);
+      noQuery(query);
       const { workflow, args, options } = dispatchBody(body);
       const registered = this.executor.registry.workflow(workflow);
       if (registered) {

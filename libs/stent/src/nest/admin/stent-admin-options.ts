@@ -21,4 +21,9 @@ export interface StentAdminOptions {
   providers?: ModuleMetadata['providers'];
   /** The tag the routes carry in an OpenAPI document (when @nestjs/swagger is installed). Default 'stent'. */
   openApiTag?: string;
+  /**
+   * Security schemes of the application's OpenAPI document the routes require (e.g. ['bearer'] after
+   * DocumentBuilder().addBearerAuth()), so Swagger UI sends the credentials your guard checks.
+   */
+  openApiSecurity?: string[];
 }

@@ -48,7 +48,7 @@ export class StentAdminModule {
               }
               logger.warn(`Admin API at '${path}' mounted WITHOUT a guard (allowUnguarded: true): anyone who reaches it can dispatch, cancel and replay`);
             }
-            const described = await describeAdminRoutes(controllers, options.openApiTag ?? 'stent');
+            const described = await describeAdminRoutes(controllers, options.openApiTag ?? 'stent', options.openApiSecurity);
             logger.log(`Admin API mounted at '${path}'${options.readOnly ? ' (read-only)' : ''}${described ? ', described for OpenAPI' : ''}`);
             return { path, described };
           },

@@ -17,6 +17,7 @@ export function workerFromRow(row: Row): WorkerRecord {
     tags: list(row.tags),
     workflows: list(row.workflows),
     activities: list(row.activities),
+    workflowRoutes: row.workflow_routes === null || row.workflow_routes === undefined ? {} : (JSON.parse(String(row.workflow_routes)) as WorkerRecord['workflowRoutes']),
     concurrency: numOrNull(row.concurrency),
     leaseMs: numOrNull(row.lease_ms),
   };

@@ -9,8 +9,8 @@ export class WorkersRepository {
   /** Upserts the worker's row; `joined` (its first record) also tells the other workers it exists. */
   async record(owner: string, info: WorkerInfo): Promise<void> {
     await this.ctx.client.execute(
-      `INSERT INTO ${this.ctx.t.workers} (id, hostname, pid, queues, state, started_at, heartbeat_at, tags, workflows, activities, concurrency, lease_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO ${this.ctx.t.workers} (id, hostname, pid, queues, state, started_at, heartbeat_at, tags, workflows, activities, concurrency, lease_ms, workflow_routes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET state = excluded.state, heartbeat_at = excluded.heartbeat_at`,
       [
         owner,
@@ -25,6 +25,7 @@ export class WorkersRepository {
         JSON.stringify(info.activities ?? []),
         info.concurrency ?? null,
         info.leaseMs ?? null,
+        JSON.stringify(info.workflowRoutes ?? {}),
       ],
     );
     if (info.joined) this.ctx.bus.publish({ type: 'joined' });

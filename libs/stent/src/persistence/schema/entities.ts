@@ -107,6 +107,8 @@ export class StentWorkerEntity {
   @Column({ type: 'text', default: '[]' }) tags!: string;
   @Column({ type: 'text', default: '[]' }) workflows!: string;
   @Column({ type: 'text', default: '[]' }) activities!: string;
+  /** JSON object: each workflow's dispatch defaults (queue, priority, tags, maxDurationMs). */
+  @Column({ name: 'workflow_routes', type: 'text', default: '{}' }) workflowRoutes!: string;
   @Column({ type: 'integer', nullable: true }) concurrency!: number | null;
   @Column({ name: 'lease_ms', type: 'bigint', transformer: asNumber, nullable: true }) leaseMs!: number | null;
 }

@@ -1,4 +1,4 @@
-import type { WorkerRecord } from '../../store/index.js';
+import type { WorkerRecord, WorkflowRoute } from '../../store/index.js';
 
 /** How an operator sees a worker process. */
 export type WorkerStatus = 'live' | 'stopped' | 'lost';
@@ -15,6 +15,8 @@ export interface WorkerView {
   /** Only tasks with one of these tags (empty: any). */
   tags: string[];
   workflows: string[];
+  /** Each workflow's dispatch defaults. */
+  workflowRoutes: Record<string, WorkflowRoute>;
   activities: string[];
   concurrency: number | null;
   leaseMs: number | null;
@@ -38,6 +40,7 @@ export function workerView(record: WorkerRecord, now: number): WorkerView {
     queues: record.queues,
     tags: record.tags,
     workflows: record.workflows,
+    workflowRoutes: record.workflowRoutes,
     activities: record.activities,
     concurrency: record.concurrency,
     leaseMs: record.leaseMs,
