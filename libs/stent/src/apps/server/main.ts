@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { StentError } from '../../index.js';
+import { AdminServerModule } from './server.module.js';
+import { serverConfig, SERVER_USAGE } from './server-config.js';
+
+/** stent-server: the admin REST API for any Stent database, configured from the environment. */
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${SERVER_USAGE}\n`);
+    return;
+  }
+  const config = serverConfig(process.env);
+  // Warnings and errors only: Nest's route-by-route start-up log would bury the one line that matters.
+  const app = await NestFactory.create(AdminServerModule.forConfig(config), { abortOnError: false, logger: ['error', 'warn'] });
+  // Closes the database connections on SIGTERM / SIGINT and exits 0 (a clean stop, as supervisors expect).
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`stent-server: error while stopping: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address() as { port: number };
+  const shown = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  if (!config.token) new Logger('StentServer').warn('Serving WITHOUT a token (STENT_ADMIN_UNGUARDED=1)');
+  process.stdout.write(`stent-server listening http://${shown}:${address.port}${config.path}${config.readOnly ? ' (read-only)' : ''}\n`);
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof StentError ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  process.stderr.write(`stent-server: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { StentAdminModule, StentModule } from '../../index.js';
+import { ADMIN_TOKEN, BearerTokenGuard } from './bearer-token.guard.js';
+import type { ServerConfig } from './server-config.js';
+
+/** Stent on the configured database with no worker and no workflow code, and the admin API over it. */
+@Module({})
+export class AdminServerModule {
+  static forConfig(config: ServerConfig): DynamicModule {
+    return {
+      module: AdminServerModule,
+      imports: [
+        StentModule.forRoot({ database: config.database, worker: false, migrate: config.migrate }),
+        StentAdminModule.register({
+          path: config.path,
+          readOnly: config.readOnly,
+          ...(config.token ? { guards: [BearerTokenGuard], providers: [{ provide: ADMIN_TOKEN, useValue: config.token }] } : { allowUnguarded: true }),
+        }),
+      ],
+    };
+  }
+}

@@ -1,0 +1,24 @@
+import type { CanActivate, ModuleMetadata, Type } from '@nestjs/common';
+
+export interface StentAdminOptions {
+  /** Where the routes are mounted (default '/stent'). */
+  path?: string;
+  /**
+   * Guards run before every admin route (classes resolved in the admin module, or instances), e.g. one
+   * that checks a bearer token or a role. Mutating routes refuse to mount without one (see allowUnguarded).
+   */
+  guards?: Array<Type<CanActivate> | CanActivate>;
+  /**
+   * Mount the mutating routes (dispatch, cancel, signal, retry, replay, discard) without a guard: only when
+   * something else protects them (a global guard, a gateway, a private network). Default false.
+   */
+  allowUnguarded?: boolean;
+  /** Mount only the read routes (no dispatch, cancel, signal, retry, replay, discard). Default false. */
+  readOnly?: boolean;
+  /** Modules that guards' dependencies come from. */
+  imports?: ModuleMetadata['imports'];
+  /** Extra providers for the guards (their dependencies). */
+  providers?: ModuleMetadata['providers'];
+  /** The tag the routes carry in an OpenAPI document (when @nestjs/swagger is installed). Default 'stent'. */
+  openApiTag?: string;
+}

@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineActivity, defineWorkflow, setActivityMethodOptions, Stent } from 'nestjs-stent';
+import { DIALECTS } from '../support/databases.js';
+import { ExecutorSet } from '../support/executor-set.js';
+import { waitUntil } from '../support/wait.js';
+import { call } from './admin-app.js';
+
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), '../../../libs/stent');
+const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+/** The bin as the package declares it (what npx runs). */
+const BIN = join(packageDir, manifest.bin['stent-server']!);
+
+class Mailer {
+  async send(to: string): Promise<string> {
+    if (to.endsWith('@bounce')) throw new Error(`mailbox ${to} does not exist`);
+    return `sent to ${to}`;
+  }
+}
+setActivityMethodOptions(Mailer.prototype, 'send', { retry: { maxAttempts: 1 } });
+defineActivity(Mailer);
+
+class Newsletter {
+  constructor(private readonly mailer: Mailer) {}
+  async run(to: string): Promise<string> {
+    return this.mailer.send(to);
+  }
+}
+defineWorkflow(Newsletter);
+
+class Waiting {
+  async run(): Promise<unknown> {
+    return Stent.waitForSignal('never');
+  }
+}
+defineWorkflow(Waiting);
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Spawns the built bin; resolves once it prints where it listens, or with its exit code and output if it exits first. */
+function startServer(env: Record<string, string>): Promise<Server | { code: number | null; output: string }> {
+  const child = spawn(process.execPath, [BIN], { env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`stent-server did not start within 30 s:\n${output}`));
+    }, 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /stent-server listening (\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1]!, output: () => output });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+async function stop(server: Server): Promise<number | null> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return server.child.exitCode;
+  const exited = new Promise<number | null>((resolve) => server.child.on('exit', (code) => resolve(code)));
+  server.child.kill('SIGTERM');
+  return exited;
+}
+
+describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
+  let set: ExecutorSet | undefined;
+  const servers: Server[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await stop(server);
+    await set?.dispose();
+    set = undefined;
+  });
+
+  async function filledDatabase() {
+    set = await ExecutorSet.create(dialect);
+    const mailer = new Mailer();
+    const app = await set.executor([mailer, new Newsletter(mailer), new Waiting()]);
+    const sent = await app.dispatch(Newsletter, ['ann@example.com']);
+    const bounced = await app.dispatch(Newsletter, ['bob@bounce']);
+    const waiting = await app.dispatch(Waiting, []);
+    expect((await app.waitFor(sent, { timeout: '30s' })).state).toBe('completed');
+    expect((await app.waitFor(bounced, { timeout: '30s' })).state).toBe('failed');
+    await waitUntil(async () => (await app.getExecution(waiting)).state === 'running', 'the waiting execution to start');
+    return { app, sent, bounced, waiting };
+  }
+
+  it('serves the admin API for a database written by another application, behind STENT_ADMIN_TOKEN', async () => {
+    const { app, sent, bounced, waiting } = await filledDatabase();
+    const started = await startServer({ STENT_DATABASE_URL: set!.db.url, STENT_ADMIN_TOKEN: 's3cret' });
+    if (!('child' in started)) throw new Error(`stent-server exited (${started.code}):\n${started.output}`);
+    servers.push(started);
+    const auth = { authorization: 'Bearer s3cret' };
+    const base = started.url;
+    expect(base).toMatch(/\/stent$/);
+
+    expect((await call(`${base}/executions`, 'GET', undefined, {})).status).toBe(401);
+    expect((await call(`${base}/executions`, 'GET', undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
+    const listed = await call(`${base}/executions?limit=2`, 'GET', undefined, auth);
+    expect(listed).toMatchObject({ status: 200, body: { total: 3, limit: 2, nextCursor: expect.any(String) } });
+    const next = await call(`${base}/executions?limit=2&cursor=${listed.body.nextCursor}`, 'GET', undefined, auth);
+    expect(new Set([...listed.body.items, ...next.body.items].map((item: { id: string }) => item.id))).toEqual(new Set([sent, bounced, waiting]));
+    expect(await call(`${base}/executions/${sent}`, 'GET', undefined, auth)).toMatchObject({ status: 200, body: { state: 'completed', output: 'sent to ann@example.com' } });
+    expect((await call(`${base}/executions/${bounced}/journal`, 'GET', undefined, auth)).body.items[0]).toMatchObject({ name: 'Mailer.send', state: 'failed', error: { message: 'mailbox bob@bounce does not exist' } });
+    const letters = await call(`${base}/dead-letters`, 'GET', undefined, auth);
+    expect(letters.body).toMatchObject({ total: 1, items: [{ executionId: bounced }] });
+    expect((await call(`${base}/stats`, 'GET', undefined, auth)).body).toMatchObject({ executions: { completed: 1, failed: 1, running: 1 }, deadLetters: 1, thisWorker: null });
+    const workers = (await call(`${base}/workers`, 'GET', undefined, auth)).body.items as Array<{ id: string; workflows: string[] }>;
+    expect(workers.find((worker) => worker.id === app.worker!.ownerId)?.workflows).toEqual(expect.arrayContaining(['Newsletter', 'Waiting']));
+    // No workflow code in the server: its registry is empty and dispatch by name is an unknown workflow.
+    expect((await call(`${base}/workflows`, 'GET', undefined, auth)).body).toEqual({ workflows: [], activities: [] });
+    expect((await call(`${base}/executions`, 'POST', { workflow: 'Newsletter', args: ['x@y'] }, auth)).status).toBe(404);
+
+    // Mutations reach the application's worker through the database.
+    expect(await call(`${base}/executions/${waiting}/signals`, 'POST', { name: 'never', payload: 42 }, auth)).toMatchObject({ status: 202 });
+    expect((await app.waitFor(waiting, { timeout: '30s' })).unwrap()).toBe(42);
+    const replay = await call(`${base}/dead-letters/${letters.body.items[0].id}/replay`, 'POST', undefined, auth);
+    expect(replay).toMatchObject({ status: 200, body: { executionId: bounced } });
+    expect((await app.waitFor(bounced, { timeout: '30s' })).state).toBe('failed');
+    expect(await call(`${base}/executions/${sent}/cancel`, 'POST', undefined, auth)).toMatchObject({ status: 409, body: { code: 'STENT_EXECUTION_FINISHED' } });
+    expect(await stop(started)).toBe(0);
+  });
+
+  it('refuses to start without a token unless STENT_ADMIN_UNGUARDED=1, and without a database URL', async () => {
+    await filledDatabase();
+    const refused = await startServer({ STENT_DATABASE_URL: set!.db.url });
+    expect('code' in refused && refused.code).toBe(1);
+    expect((refused as { output: string }).output).toMatch(/STENT_ADMIN_TOKEN is not set/);
+    const noDatabase = await startServer({ STENT_ADMIN_TOKEN: 'x' });
+    expect(noDatabase).toMatchObject({ code: 1, output: expect.stringMatching(/STENT_DATABASE_URL is not set/) });
+
+    const open = await startServer({ STENT_DATABASE_URL: set!.db.url, STENT_ADMIN_UNGUARDED: '1', STENT_ADMIN_READ_ONLY: '1', STENT_ADMIN_PATH: '/ops' });
+    if (!('child' in open)) throw new Error(`stent-server exited (${open.code}):\n${open.output}`);
+    servers.push(open);
+    expect(open.url).toMatch(/\/ops$/);
+    expect((await call(`${open.url}/executions`, 'GET', undefined, {})).body.total).toBe(3);
+    expect((await call(`${open.url}/dead-letters/replay`, 'POST', { all: true }, {})).status).toBe(404);
+  });
+});
