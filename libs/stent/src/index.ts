@@ -5,6 +5,7 @@ export { StentModule } from './nest/stent.module.js';
 export type { StentModuleOptions } from './nest/stent-module-options.js';
 export { STENT_MODULE_OPTIONS } from './nest/stent.module-definition.js';
 export { Workflow, Activity, InjectStentOptions } from './nest/decorators.js';
+export * from './nest/admin/index.js';
 
 // Writing workflows and activities
 export { Stent } from './core/api/stent.js';
