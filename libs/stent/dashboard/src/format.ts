@@ -74,4 +74,4 @@ export function errorBlock(error: ErrorView): HTMLElement {
   return h('div', { class: 'error-block' }, parts);
 }
 
-export const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+export const plural = (count: number, word: string, many = `${word}s`) => `${count} ${count === 1 ? word : many}`;

@@ -103,7 +103,7 @@ function sections(stats: StatsView, workers: WorkerView[]): HTMLElement[] {
         {
           header: 'Serves',
           cell: (worker) =>
-            h('span', { title: [...worker.workflows, ...worker.activities].join(', ') }, `${plural(worker.workflows.length, 'workflow')}, ${plural(worker.activities.length, 'activity')}`),
+            h('span', { title: [...worker.workflows, ...worker.activities].join(', ') }, `${plural(worker.workflows.length, 'workflow')}, ${plural(worker.activities.length, 'activity', 'activities')}`),
         },
         { header: 'Concurrency', cell: (worker) => (worker.concurrency === null ? '—' : String(worker.concurrency)), class: 'num' },
         { header: 'Last seen', cell: (worker) => ago(worker.heartbeatAt) },
