@@ -25,6 +25,7 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
   let base: string;
   let page: Page;
   const ids: Record<string, string> = {};
+  const pageErrors: string[] = [];
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${dialect}-${name}.png`), fullPage: true });
   const state = async (id: string) => (await executor.getExecution(id)).state;
   const settled = async (id: string, expected: string) => {
@@ -60,13 +61,19 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     for (const id of [ids.failA, ids.failB, ids.failC]) await settled(id!, 'failed');
     await settled(ids.nap!, 'running');
     await settled(ids.nap2!, 'running');
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page = await browser.context.newPage();
+    // Script errors and CSP refusals fail the run (the API's error statuses are expected and shown).
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content Security Policy|Uncaught/.test(message.text())) pageErrors.push(message.text());
+    });
     await browser.context.clearCookies();
     await browser.context.addCookies([{ ...SESSION_COOKIE, url: base }]);
   });
 
   afterAll(async () => {
     gateway.works = false;
+    await page?.close();
     await app?.close();
     await db?.dispose();
   });
@@ -157,6 +164,12 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     expect(await page.locator('tr.step-activity').count()).toBe(2);
     expect(await page.locator('tr.step-activity .seg.queued').count()).toBe(2);
     expect(await page.locator('tr.step-activity .seg.run-completed').count()).toBe(2);
+    // Bars are drawn (positioned and sized; the CSP would drop inline style attributes).
+    for (const box of await Promise.all((await page.locator('tr.step-activity .seg').all()).map((seg) => seg.boundingBox()))) expect(box?.width).toBeGreaterThan(0);
+    const track = (await page.locator('tr.step-activity .track').first().boundingBox())!;
+    const run = (await page.locator('tr.step-activity .seg.run-completed').first().boundingBox())!;
+    expect(run.x).toBeGreaterThanOrEqual(track.x);
+    expect(run.x + run.width).toBeLessThanOrEqual(track.x + track.width + 1);
     await shot('execution');
     const childStep = page.locator('tr.step-child a');
     expect(await childStep.innerText()).toBe('Ping');
@@ -272,5 +285,13 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     const charge = page.locator('tr', { hasText: 'ShopActs.charge' });
     expect(await charge.innerText()).toContain('2 attempts, 20 ms ×2');
     await shot('workflows');
+    // Readable in dark: the palette follows prefers-color-scheme.
+    const background = () => page.evaluate('getComputedStyle(document.documentElement).backgroundColor');
+    const light = await background();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await background();
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect([light, dark]).toEqual(['rgb(247, 248, 250)', 'rgb(15, 18, 22)']);
+    expect(pageErrors).toEqual([]);
   });
 });

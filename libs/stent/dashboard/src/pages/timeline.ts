@@ -24,6 +24,13 @@ export function timeline(detail: ExecutionDetailView, steps: JournalEntryView[],
   const span = end - start;
   const at = (time: number) => `${(((time - start) / span) * 100).toFixed(3)}%`;
   const width = (from: number, to: number) => `${Math.max(0.4, ((to - from) / span) * 100).toFixed(3)}%`;
+  // Positions go through the CSSOM: the page's CSP refuses inline style attributes.
+  const bar = (className: string, from: number, to: number | null) => {
+    const element = h('span', { class: className });
+    element.style.left = at(from);
+    if (to !== null) element.style.width = width(from, to);
+    return element;
+  };
 
   const bars = (step: JournalEntryView): HTMLElement => {
     const created = ms(step.createdAt)!;
@@ -34,16 +41,24 @@ export function timeline(detail: ExecutionDetailView, steps: JournalEntryView[],
     let description: string;
     if (WAIT_KINDS.has(step.kind)) {
       const until = step.kind === 'sleep' && ms(step.fireAt) !== null && finished === null ? Math.max(open, ms(step.fireAt)!) : open;
-      pieces.push(h('span', { class: `seg wait wait-${step.kind}`, style: `left:${at(created)};width:${width(created, until)}` }));
+      pieces.push(bar(`seg wait wait-${step.kind}`, created, until));
       const what = step.kind === 'sleep' ? 'slept' : step.kind === 'signal' ? 'waited for the signal' : 'waited for the child';
       description = `${what} ${duration((finished ?? open) - created)}${finished === null ? ' so far' : ''}${step.kind === 'sleep' && step.fireAt ? `, wakes ${new Date(step.fireAt).toLocaleTimeString()}` : ''}`;
+    } else if (step.kind === 'value') {
+      pieces.push(bar('mark value-mark', created, null));
+      description = `recorded at ${new Date(created).toLocaleTimeString()}`;
     } else {
       const runFrom = started ?? open;
-      pieces.push(h('span', { class: 'seg queued', style: `left:${at(created)};width:${width(created, runFrom)}` }));
-      if (started !== null) pieces.push(h('span', { class: `seg run run-${step.state}`, style: `left:${at(started)};width:${width(started, open)}` }));
+      pieces.push(bar('seg queued', created, runFrom));
+      if (started !== null) pieces.push(bar(`seg run run-${step.state}`, started, open));
       description = `scheduled → started ${started === null ? 'not yet' : duration(started - created)}, ran ${started === null ? '—' : duration(open - started)}${finished === null ? ' so far' : ''}`;
     }
-    if (step.attempts > 1) pieces.push(h('span', { class: 'retry-mark', style: `left:${at(started ?? created)}`, 'aria-hidden': 'true' }, `↻${step.attempts}`));
+    if (step.attempts > 1) {
+      const mark = bar('retry-mark', started ?? created, null);
+      mark.setAttribute('aria-hidden', 'true');
+      mark.textContent = `↻${step.attempts}`;
+      pieces.push(mark);
+    }
     return h('div', { class: 'track', title: description }, pieces, h('span', { class: 'sr-only' }, description));
   };
 
