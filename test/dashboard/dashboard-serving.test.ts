@@ -40,6 +40,7 @@ describe('serving the dashboard', () => {
       expect(html).toContain('data-read-only="false"');
       expect(html).toContain('<script type="module" src="/api/ops/stent/ui/assets/main.js">');
       expect(html).not.toMatch(/\{\{\w+\}\}/);
+      expect(html).toContain('<link rel="modulepreload" href="/api/ops/stent/ui/assets/pages/timeline.js" />');
     }
     // Every module the entry imports (and theirs) is served, with its type: the page works offline from the package alone.
     const seen = new Set<string>();

@@ -61,10 +61,17 @@ export function dashboardFiles(dir = DASHBOARD_DIR): DashboardFiles {
 
 const escapeAttribute = (value: string) => value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
-/** The page for a request that reached `<base>/ui`: the API and asset addresses written into it. */
-export function renderDashboardPage(template: string, apiBase: string, readOnly: boolean): string {
-  const values: Record<string, string> = { api: apiBase, assets: `${apiBase}/ui/assets`, readOnly: String(readOnly) };
-  return template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => (key in values ? escapeAttribute(values[key]!) : whole));
+/**
+ * The page for a request that reached `<base>/ui`: the API and asset addresses written into it, and every
+ * module preloaded so the browser fetches them at once instead of discovering imports level by level.
+ */
+export function renderDashboardPage(template: string, apiBase: string, readOnly: boolean, modules: readonly string[] = []): string {
+  const assets = `${apiBase}/ui/assets`;
+  const values: Record<string, string> = { api: apiBase, assets, readOnly: String(readOnly) };
+  const preload = modules.map((name) => `<link rel="modulepreload" href="${escapeAttribute(`${assets}/${name}`)}" />`).join('\n    ');
+  return template
+    .replace('<!-- modulepreload -->', preload)
+    .replace(/\{\{(\w+)\}\}/g, (whole, key: string) => (key in values ? escapeAttribute(values[key]!) : whole));
 }
 
 /**

@@ -13,6 +13,7 @@ const CONTENT_SECURITY_POLICY =
  */
 export function createDashboardController(path: string, guards: Array<Type<CanActivate> | CanActivate>, readOnly: boolean): Type<unknown> {
   const files = dashboardFiles();
+  const modules = [...files.assets.keys()].filter((name) => name.endsWith('.js'));
 
   @Controller(path)
   @UseGuards(...guards)
@@ -25,7 +26,7 @@ export function createDashboardController(path: string, guards: Array<Type<CanAc
     @Header('X-Content-Type-Options', 'nosniff')
     @Header('Referrer-Policy', 'same-origin')
     page(@Req() request: { originalUrl?: string; url: string }): string {
-      return renderDashboardPage(files.template, apiBaseOf(request.originalUrl ?? request.url), readOnly);
+      return renderDashboardPage(files.template, apiBaseOf(request.originalUrl ?? request.url), readOnly, modules);
     }
 
     @Get('ui/assets/:file')
