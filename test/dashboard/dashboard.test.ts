@@ -132,6 +132,12 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.locator('.pager-range').filter({ hasText: '1–1 of 1' }).waitFor();
 
+    await open('/executions');
+    await page.getByLabel('Parent id').fill(ids.batch!);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.locator('.pager-range').filter({ hasText: '1–1 of 1' }).waitFor();
+    expect(await text('table.data tbody tr')).toContain(`${ids.batch}.`);
+
     // Keyboard: rows are walked with the arrow keys and opened with Enter.
     await open('/executions?state=failed');
     await page.locator('table.data tbody tr').first().focus();

@@ -1,6 +1,6 @@
 /** Dead letters: the list (replay or discard one, the selected ones, or all) and one dead letter in detail. */
 import { api, READ_ONLY, seg } from '../api.js';
-import { clear, h, link, fill } from '../dom.js';
+import { h, link, fill } from '../dom.js';
 import { openDialog } from '../dialog.js';
 import { errorBlock, errorLine, jsonBlock, plural, stateBadge, timeCell } from '../format.js';
 import { describeError, heading, pager, type PageContext } from '../page.js';

@@ -1,13 +1,13 @@
 /** Executions: server-side filters (state, workflow, queue, tag, created range, id prefix) and pages of a table. */
 import { api, type Query } from '../api.js';
-import { clear, h, link, fill } from '../dom.js';
+import { h, link, fill } from '../dom.js';
 import { field } from '../dialog.js';
 import { duration, stateBadge, timeCell } from '../format.js';
 import { heading, pager, type PageContext } from '../page.js';
 import { dataTable } from '../table.js';
 import { EXECUTION_STATES, type DefinitionsView, type ExecutionView, type ListView } from '../views.js';
 
-const FILTERS = ['state', 'workflow', 'queue', 'tag', 'createdAfter', 'createdBefore', 'q'] as const;
+const FILTERS = ['state', 'workflow', 'queue', 'tag', 'parent', 'createdAfter', 'createdBefore', 'q'] as const;
 const PAGE_SIZES = [25, 50, 100];
 
 /** A datetime-local value (local time) as the ISO instant the API takes. */
@@ -47,6 +47,7 @@ export async function executionsPage(context: PageContext): Promise<void> {
     workflow: h('input', { name: 'workflow', type: 'text', list: 'workflow-names', autocomplete: 'off' }),
     queue: h('input', { name: 'queue', type: 'text', autocomplete: 'off' }),
     tag: h('input', { name: 'tag', type: 'text', autocomplete: 'off' }),
+    parent: h('input', { name: 'parent', type: 'text', autocomplete: 'off', spellcheck: 'false' }),
     createdAfter: h('input', { name: 'createdAfter', type: 'datetime-local', step: 1 }),
     createdBefore: h('input', { name: 'createdBefore', type: 'datetime-local', step: 1 }),
     q: h('input', { name: 'q', type: 'search', autocomplete: 'off', spellcheck: 'false' }),
@@ -72,6 +73,7 @@ export async function executionsPage(context: PageContext): Promise<void> {
     field('Workflow', controls.workflow!),
     field('Queue', controls.queue!),
     field('Tag', controls.tag!),
+    field('Parent id', controls.parent!),
     field('Created after', controls.createdAfter!),
     field('Created before', controls.createdBefore!),
     field('Id starts with', controls.q!),

@@ -14,6 +14,8 @@ export async function overviewPage(context: PageContext): Promise<void> {
   const draw = async () => {
     const [stats, workers] = await Promise.all([api.get<StatsView>('/stats', { minutes: 60 }), api.get<Pick<ListView<WorkerView>, 'items'>>('/workers', { recent: '1h' })]);
     if (!context.current()) return;
+    // A refresh never pulls the content from under the keyboard: with the focus inside, it waits for the next tick.
+    if (body.contains(document.activeElement)) return;
     clear(body);
     body.append(...sections(stats, workers.items));
     updated.textContent = `Updated ${new Date().toLocaleTimeString()} · refreshes every ${REFRESH_MS / 1000} s`;

@@ -1,6 +1,6 @@
 /** Workflows: the registry of the process serving the API, with each definition's options. */
 import { api } from '../api.js';
-import { clear, h, link, fill } from '../dom.js';
+import { h, link, fill } from '../dom.js';
 import { duration } from '../format.js';
 import { heading, type PageContext } from '../page.js';
 import { dataTable } from '../table.js';
