@@ -19,6 +19,11 @@ export interface StentAdminOptions {
   imports?: ModuleMetadata['imports'];
   /** Extra providers for the guards (their dependencies). */
   providers?: ModuleMetadata['providers'];
+  /**
+   * Serve the web dashboard at `<path>/ui` (same guards; its actions hidden when readOnly). Default true.
+   * The page calls the API with the browser's credentials, so guards that read a cookie or basic auth fit it.
+   */
+  dashboard?: boolean;
   /** The tag the routes carry in an OpenAPI document (when @nestjs/swagger is installed). Default 'stent'. */
   openApiTag?: string;
   /**

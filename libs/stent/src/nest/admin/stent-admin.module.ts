@@ -5,6 +5,7 @@ import { describeAdminRoutes } from './admin-openapi.js';
 import { createAdminReadController } from './admin-read.controller.js';
 import { createAdminWriteController } from './admin-write.controller.js';
 import { StentAdminExceptionFilter } from './admin-exception.filter.js';
+import { createDashboardController, hiddenFromOpenApi } from './dashboard.controller.js';
 import type { StentAdminOptions } from './stent-admin-options.js';
 
 function normalizedPath(path: string | undefined): string {
@@ -25,11 +26,13 @@ export class StentAdminModule {
     const guards = options.guards ?? [];
     const controllers: Array<Type<unknown>> = [createAdminReadController(path, guards)];
     if (!options.readOnly) controllers.push(createAdminWriteController(path, guards));
+    const dashboard = options.dashboard === false ? [] : [createDashboardController(path, guards, options.readOnly === true)];
     return {
       module: StentAdminModule,
       imports: options.imports ?? [],
-      controllers,
+      controllers: [...controllers, ...dashboard],
       providers: [
+        ...dashboard.map((controller) => hiddenFromOpenApi(controller)),
         { provide: STENT_ADMIN_OPTIONS, useValue: options },
         ...(options.providers ?? []),
         StentAdminExceptionFilter,
