@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { StentDatabaseOptions } from '../persistence/index.js';
-import type { WorkerOptions } from '../core/index.js';
+import type { Clock, WorkerOptions } from '../core/index.js';
 
 export interface StentModuleOptions {
   /** Connection settings for a database Stent opens itself (embedded SQLite file or PostgreSQL). */
@@ -15,4 +15,6 @@ export interface StentModuleOptions {
   connectTimeout?: string | number;
   /** Apply migrations at startup (default true). */
   migrate?: boolean;
+  /** The source of time and timers (default the system clock); the testing module passes a ManualClock. */
+  clock?: Clock;
 }

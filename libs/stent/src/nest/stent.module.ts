@@ -26,7 +26,7 @@ import { StentLifecycle } from './stent.lifecycle.js';
           connectTimeout: options.connectTimeout,
           logger,
         });
-        const executor = new StentExecutor({ store, worker: options.worker, logger });
+        const executor = new StentExecutor({ store, worker: options.worker, logger, clock: options.clock });
         // Migrated before anything can inject the executor, so a provider may dispatch in its own onModuleInit.
         if (options.migrate !== false) {
           try {

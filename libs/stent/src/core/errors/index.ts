@@ -21,3 +21,6 @@ export { WorkflowCancelledError } from './workflow-cancelled.error.js';
 export { WorkflowTimedOutError } from './workflow-timed-out.error.js';
 export { SignalTimeoutError } from './signal-timeout.error.js';
 export { ResultUnwrapError } from './result-unwrap.error.js';
+export { DrainTimeoutError } from './drain-timeout.error.js';
+export { ExecutionStuckError } from './execution-stuck.error.js';
+export { JournalMismatchError } from './journal-mismatch.error.js';

@@ -54,6 +54,14 @@ export class WorkflowRun implements WorkflowScope {
     return this.lifecycle.ended;
   }
 
+  /**
+   * Ended, or waiting with nothing to do until something outside it happens (a timer, a signal, a step):
+   * no outcome to hand over and no write pending.
+   */
+  get quiet(): boolean {
+    return this.ended || (this.delivery.waitCount > 0 && !this.delivery.busy && this.writer.idle);
+  }
+
   calledAfterEnd(what: string): void {
     this.host.logger.warn(
       `Execution ${this.executionId}: ${what} was called after this workflow run ended (from a timer or promise that outlived it); it was refused (NotInWorkflowError)`,

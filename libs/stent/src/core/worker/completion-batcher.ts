@@ -32,6 +32,12 @@ export class CompletionBatcher {
     this.record([completion]);
   }
 
+  /** Forgets outcomes not yet written (the worker halted: they die with it, as in a crash). */
+  discard(): void {
+    this.pending = [];
+    this.waiters.clear();
+  }
+
   /** Outcomes to write that nobody here waits for (results a run used before it ended). */
   record(completions: StepCompletion[]): void {
     if (completions.length === 0) return;

@@ -26,7 +26,7 @@ export type { WorkerOptions, WorkerState } from './worker-settings.js';
  * (LeaseKeeper) and the work it takes as it is inserted (LocalDispatch); the runs it holds are here.
  */
 export class Worker implements RunHost {
-  readonly ownerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private owner = newOwnerId();
   readonly settings: WorkerSettings;
   readonly loop: ClaimLoop;
   readonly runner: ActivityRunner;
@@ -53,6 +53,11 @@ export class Worker implements RunHost {
     this.completions = new CompletionBatcher(this);
     this.leases = new LeaseKeeper(this);
     this.local = new LocalDispatch(this);
+  }
+
+  /** Names this worker in leases; a worker started again after halt() is a new one. */
+  get ownerId(): string {
+    return this.owner;
   }
 
   get suspendAfterMs(): number {
@@ -117,6 +122,52 @@ export class Worker implements RunHost {
     } catch (error) {
       this.logger.warn(`Worker ${this.ownerId}: could not release its leases on stop (${String(error)}); they expire on their own`);
     }
+  }
+
+  /**
+   * Stops at once as if the process had died (for tests of crashes): every run and attempt held in
+   * memory is dropped and nothing is written, so leases run out on their own and other workers reap them.
+   * Bodies still running finish unheard: their writes no longer hold a fence. start() afterwards runs a
+   * new worker (a new owner id), as a restarted process would.
+   */
+  async halt(): Promise<void> {
+    if (this.stateValue !== 'running' && this.stateValue !== 'draining') return;
+    this.stateValue = 'stopped';
+    this.loop.stop();
+    this.leases.stop();
+    this.unsubscribe?.();
+    this.runner.abortAll('worker halted');
+    // A round under way takes nothing more once it sees the worker stopped (what it claimed stays leased).
+    await this.loop.roundDone;
+    this.runner.abortAll('worker halted');
+    for (const run of [...this.runs.values()]) run.abandon('worker halted');
+    this.runner.attempts.clear();
+    this.runner.lingering.clear();
+    this.completions.discard();
+    this.local.reserved = 0;
+    this.local.reservedRuns = 0;
+    this.loop.forget();
+    this.owner = newOwnerId();
+    this.stateValue = 'idle';
+    this.changed();
+  }
+
+  /**
+   * Nothing moves in this worker until something outside it happens: no claim round, write or
+   * reservation under way, and every run held waits (on a timer, a signal or a step). Activity bodies
+   * may still run (see runner.attempts).
+   */
+  get settled(): boolean {
+    return this.unsettled() === undefined;
+  }
+
+  /** What keeps this worker from being settled (see settled), for messages. */
+  unsettled(): string | undefined {
+    if (this.loop.busy) return 'a claim round is under way';
+    if (!this.completions.idle) return 'activity outcomes are being written';
+    if (this.local.reserved > 0 || this.local.reservedRuns > 0) return 'work is being started';
+    for (const run of this.runs.values()) if (!run.quiet) return `execution ${run.executionId} is running workflow code or writing its journal`;
+    return undefined;
   }
 
   /** Ask for a claim round as soon as possible. */
@@ -257,7 +308,7 @@ export class Worker implements RunHost {
       this.events.emit('execution.finished', { executionId: run.executionId, workflowName: run.execution.workflowName, state: end.state, result });
     } else if (end.kind === 'suspended') {
       this.events.emit('execution.suspended', { executionId: run.executionId, wakeAt: end.wakeAt });
-    } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'claimed again' && end.reason !== 'execution ended elsewhere') {
+    } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'worker halted' && end.reason !== 'claimed again' && end.reason !== 'execution ended elsewhere') {
       this.logger.warn(`Execution ${run.executionId}: run dropped from this worker (${end.reason})`);
       // Dropped while (perhaps) still owned, say after a failed write: let it be claimed and replayed now
       // rather than when the lease runs out. The release is fenced: a lease already lost is left alone.
@@ -265,6 +316,10 @@ export class Worker implements RunHost {
     }
     this.loop.poke();
   }
+}
+
+function newOwnerId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
 /** Why an activity's AbortSignal fires when its execution ended under it. */
