@@ -5,6 +5,7 @@ export { StentModule } from './nest/stent.module.js';
 export type { StentModuleOptions } from './nest/stent-module-options.js';
 export { STENT_MODULE_OPTIONS } from './nest/stent.module-definition.js';
 export { Workflow, Activity, InjectStentOptions } from './nest/decorators.js';
+export { OnStentEvent } from './nest/on-stent-event.decorator.js';
 
 // Writing workflows and activities
 export { Stent } from './core/api/stent.js';
@@ -27,7 +28,7 @@ export type { ExecutionFilter, Page } from './core/store/records.js';
 export type { StentStore } from './core/store/index.js';
 export type { WorkerOptions, WorkerState } from './core/worker/worker.js';
 export type { StentLogger } from './core/logger.js';
-export type { StentEventMap } from './core/events.js';
+export { STENT_EVENT_NAMES, type StentEventMap, type StentEventName } from './core/events.js';
 export { systemClock, type Clock, type Timer } from './core/clock/clock.js';
 export { ManualClock } from './core/clock/manual-clock.js';
 

@@ -10,7 +10,29 @@ export interface StentEventMap {
   'step.started': [{ executionId: string; position: number; name: string; attempt: number }];
   'step.completed': [{ executionId: string; position: number; name: string; attempt: number; durationMs: number }];
   'step.failed': [{ executionId: string; position: number; name: string; attempt: number; error: Error; willRetry: boolean }];
+  /** After step.failed with willRetry: the next attempt waits until `retryAt` (epoch ms on the engine's clock). */
+  'step.retried': [{ executionId: string; position: number; name: string; attempt: number; error: Error; retryAt: number }];
+  /** After step.failed without a retry: the step failed for good and goes to the dead-letter queue. */
+  'step.dead_lettered': [{ executionId: string; position: number; name: string; attempt: number; error: Error; reason: string }];
+  /** An execution failed for good in a way only the dead-letter queue can revive (non-determinism), before execution.finished. */
+  'execution.dead_lettered': [{ executionId: string; workflowName: string; reason: string; error: Error }];
 }
+
+/** The name of a lifecycle event (see StentEventMap). */
+export type StentEventName = keyof StentEventMap;
+
+/** Every lifecycle event, in no particular order. */
+export const STENT_EVENT_NAMES: readonly StentEventName[] = [
+  'execution.started',
+  'execution.finished',
+  'execution.suspended',
+  'execution.dead_lettered',
+  'step.started',
+  'step.completed',
+  'step.failed',
+  'step.retried',
+  'step.dead_lettered',
+];
 
 export class StentEvents extends EventEmitter<StentEventMap> {
   constructor() {

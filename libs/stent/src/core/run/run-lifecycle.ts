@@ -168,7 +168,7 @@ export class RunLifecycle {
       await writer.writePendingCompletions();
       const encoded = encodeError(error);
       const ok = await host.store.failExecutionDeadLettered(run.fence, encoded, 'non-determinism', host.clock.now(), delivery.takeDeliveries());
-      host.runEnded(run, ok ? { kind: 'finished', state: 'failed', result: null, error: encoded } : { kind: 'abandoned', reason: 'lease lost' });
+      host.runEnded(run, ok ? { kind: 'finished', state: 'failed', result: null, error: encoded, deadLettered: 'non-determinism' } : { kind: 'abandoned', reason: 'lease lost' });
     } catch (failure) {
       host.logger.error(`Execution ${run.executionId}: recording the non-determinism failure failed`, failure);
       host.runEnded(run, { kind: 'abandoned', reason: 'non-determinism record failed' });

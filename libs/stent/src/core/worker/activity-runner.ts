@@ -129,14 +129,11 @@ export class ActivityRunner {
     if (outcome.kind === 'completed') {
       worker.events.emit('step.completed', { executionId: step.executionId, position: step.position, name: step.name, attempt: step.attempts, durationMs: now - attempt.startedAt });
     } else {
-      worker.events.emit('step.failed', {
-        executionId: step.executionId,
-        position: step.position,
-        name: step.name,
-        attempt: step.attempts,
-        error: failure instanceof Error ? failure : new Error(String(failure)),
-        willRetry: willRetry ?? false,
-      });
+      const error = failure instanceof Error ? failure : new Error(String(failure));
+      const { executionId, position, name, attempts: attempt } = step;
+      worker.events.emit('step.failed', { executionId, position, name, attempt, error, willRetry: willRetry ?? false });
+      if (outcome.kind === 'retry') worker.events.emit('step.retried', { executionId, position, name, attempt, error, retryAt: outcome.availableAt });
+      else if (outcome.kind === 'failed') worker.events.emit('step.dead_lettered', { executionId, position, name, attempt, error, reason: outcome.deadLetterReason });
     }
     const holder = run && !run.ended ? run : worker.runFor(step.executionId);
     const fence = { stepId: step.id, owner: worker.ownerId, epoch: step.leaseEpoch };

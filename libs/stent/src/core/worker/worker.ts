@@ -6,6 +6,7 @@ import { ExecutionFinishedError, WorkflowCancelledError, WorkflowTimedOutError }
 import type { StentEvents } from '../events.js';
 import type { StentLogger } from '../logger.js';
 import { finalOutcome } from '../executor/final-outcome.js';
+import { decodeError } from '../serialization.js';
 import type { Registry } from '../definitions/registry.js';
 import type { RunEnd, RunHost } from '../run/run-host.js';
 import { WorkflowRun } from '../run/workflow-run.js';
@@ -303,6 +304,15 @@ export class Worker implements RunHost {
   runEnded(run: WorkflowRun, end: RunEnd): void {
     if (this.runs.get(run.executionId) === run) this.runs.delete(run.executionId);
     if (end.kind === 'finished') {
+      if (end.deadLettered !== undefined && this.events.listenerCount('execution.dead_lettered') > 0) {
+        const error = decodeError(end.error);
+        this.events.emit('execution.dead_lettered', {
+          executionId: run.executionId,
+          workflowName: run.execution.workflowName,
+          reason: end.deadLettered,
+          error: error instanceof Error ? error : new Error(String(error)),
+        });
+      }
       // Decoded only for listeners (waitFor is one): most runs end with nobody listening in this process.
       const result = this.events.listenerCount('execution.finished') > 0 ? finalOutcome(run.executionId, end.state, end.result, end.error) : undefined;
       this.events.emit('execution.finished', { executionId: run.executionId, workflowName: run.execution.workflowName, state: end.state, result });
