@@ -27,7 +27,7 @@ export type { ExecutionInfo, JournalEntry, DeadLetterInfo, Readiness, StentStats
 export type { ExecutionFilter, Page } from './core/store/records.js';
 export type { StentStore } from './core/store/index.js';
 export type { WorkerOptions, WorkerState } from './core/worker/worker.js';
-export type { StentLogger } from './core/logger.js';
+export type { StentLogger, StentLogContext } from './core/logger.js';
 export { STENT_EVENT_NAMES, type StentEventMap, type StentEventName } from './core/events.js';
 export { systemClock, type Clock, type Timer } from './core/clock/clock.js';
 export { ManualClock } from './core/clock/manual-clock.js';

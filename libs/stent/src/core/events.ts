@@ -7,13 +7,13 @@ export interface StentEventMap {
   /** `result` is what waitFor would hand back; present whenever someone listens. */
   'execution.finished': [{ executionId: string; workflowName: string; state: ExecutionState; result?: Result<unknown, unknown> }];
   'execution.suspended': [{ executionId: string; wakeAt: number | null }];
-  'step.started': [{ executionId: string; position: number; name: string; attempt: number }];
-  'step.completed': [{ executionId: string; position: number; name: string; attempt: number; durationMs: number }];
-  'step.failed': [{ executionId: string; position: number; name: string; attempt: number; error: Error; willRetry: boolean }];
+  'step.started': [{ executionId: string; stepId: string; position: number; name: string; attempt: number }];
+  'step.completed': [{ executionId: string; stepId: string; position: number; name: string; attempt: number; durationMs: number }];
+  'step.failed': [{ executionId: string; stepId: string; position: number; name: string; attempt: number; error: Error; willRetry: boolean }];
   /** After step.failed with willRetry: the next attempt waits until `retryAt` (epoch ms on the engine's clock). */
-  'step.retried': [{ executionId: string; position: number; name: string; attempt: number; error: Error; retryAt: number }];
+  'step.retried': [{ executionId: string; stepId: string; position: number; name: string; attempt: number; error: Error; retryAt: number }];
   /** After step.failed without a retry: the step failed for good and goes to the dead-letter queue. */
-  'step.dead_lettered': [{ executionId: string; position: number; name: string; attempt: number; error: Error; reason: string }];
+  'step.dead_lettered': [{ executionId: string; stepId: string; position: number; name: string; attempt: number; error: Error; reason: string }];
   /** An execution failed for good in a way only the dead-letter queue can revive (non-determinism), before execution.finished. */
   'execution.dead_lettered': [{ executionId: string; workflowName: string; reason: string; error: Error }];
 }

@@ -5,6 +5,7 @@ import { parseOptionalDuration, type Duration } from '../api/duration.js';
 import { ActivityFailedError, ConfigurationError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WorkflowCancelledError } from '../errors/index.js';
 import { StentEvents } from '../events.js';
 import { stderrLogger, type StentLogger } from '../logger.js';
+import { logLifecycle } from '../lifecycle-log.js';
 import type { DispatchOptions } from '../api/options.js';
 import { checkName } from '../definitions/names.js';
 import { Registry, registerItem } from '../definitions/registry.js';
@@ -45,6 +46,7 @@ export class StentExecutor {
     this.store = options.store;
     this.logger = options.logger ?? stderrLogger;
     this.clock = options.clock ?? systemClock;
+    logLifecycle(this.events, this.logger);
     this.worker = options.worker === false ? null : new Worker(this.store, this.registry, this.clock, this.logger, this.events, options.worker ?? {});
   }
 

@@ -98,7 +98,7 @@ export class JournalWriter {
         if (!run.ended) await write();
       })
       .catch((error: unknown) => {
-        run.host.logger.error(`Execution ${run.executionId}: a journal write failed; the run is abandoned and will be replayed`, error);
+        run.host.logger.error(`Execution ${run.executionId}: a journal write failed; the run is abandoned and will be replayed`, error, run.logContext);
         run.lifecycle.abandon('journal write failed');
       })
       .finally(() => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { StentLogContext } from '../logger.js';
 import { scopeStorage, type WorkflowScope } from '../context.js';
 import type { ResolvedActivityOptions, WorkflowDefinition } from '../definitions/definitions.js';
 import { ConfigurationError, SignalTimeoutError, StentError } from '../errors/index.js';
@@ -62,9 +63,15 @@ export class WorkflowRun implements WorkflowScope {
     return this.ended || (this.delivery.waitCount > 0 && !this.delivery.busy && this.writer.idle);
   }
 
+  /** What this run's log lines are about. */
+  get logContext(): StentLogContext {
+    return { executionId: this.executionId, workflow: this.execution.workflowName };
+  }
+
   calledAfterEnd(what: string): void {
     this.host.logger.warn(
       `Execution ${this.executionId}: ${what} was called after this workflow run ended (from a timer or promise that outlived it); it was refused (NotInWorkflowError)`,
+      this.logContext,
     );
   }
 

@@ -112,7 +112,10 @@ export class ClaimLoop {
         this.lastReapAt = now;
         const reaped = await worker.store.reapExpiredLeases(now, worker.settings.maxRecoveries);
         if (reaped.steps + reaped.executions > 0) {
-          worker.logger.warn(`Reclaimed ${reaped.steps} step(s) and ${reaped.executions} execution(s) whose worker stopped renewing its lease${reaped.deadLettered ? `; ${reaped.deadLettered} dead-lettered after too many recoveries` : ''}`);
+          worker.logger.warn(`Reclaimed ${reaped.steps} step(s) and ${reaped.executions} execution(s) whose worker stopped renewing its lease${reaped.deadLettered ? `; ${reaped.deadLettered} dead-lettered after too many recoveries` : ''}`, {
+            workerId: worker.ownerId,
+            ...reaped,
+          });
           progressed = true;
         }
       }
@@ -120,7 +123,7 @@ export class ClaimLoop {
       progressed = (await this.claimActivities()) || progressed;
       if (worker.activeRuns > 0 && this.hints.woken) await this.refreshWoken();
     } catch (error) {
-      worker.logger.error(`Worker ${worker.ownerId}: claim round failed (will retry)`, error);
+      worker.logger.error(`Worker ${worker.ownerId}: claim round failed (will retry)`, error, { workerId: worker.ownerId });
     } finally {
       this.ticking = false;
     }

@@ -121,7 +121,7 @@ export class Worker implements RunHost {
       await this.store.releaseLeases(this.ownerId, this.clock.now());
       await this.leases.recordSelf('stopped');
     } catch (error) {
-      this.logger.warn(`Worker ${this.ownerId}: could not release its leases on stop (${String(error)}); they expire on their own`);
+      this.logger.warn(`Worker ${this.ownerId}: could not release its leases on stop (${String(error)}); they expire on their own`, { workerId: this.ownerId });
     }
   }
 
@@ -319,7 +319,7 @@ export class Worker implements RunHost {
     } else if (end.kind === 'suspended') {
       this.events.emit('execution.suspended', { executionId: run.executionId, wakeAt: end.wakeAt });
     } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'worker halted' && end.reason !== 'claimed again' && end.reason !== 'execution ended elsewhere') {
-      this.logger.warn(`Execution ${run.executionId}: run dropped from this worker (${end.reason})`);
+      this.logger.warn(`Execution ${run.executionId}: run dropped from this worker (${end.reason})`, { executionId: run.executionId, workflow: run.execution.workflowName });
       // Dropped while (perhaps) still owned, say after a failed write: let it be claimed and replayed now
       // rather than when the lease runs out. The release is fenced: a lease already lost is left alone.
       if (!end.reason.startsWith('lease lost')) void this.store.releaseExecution(run.fence, this.clock.now()).catch(() => undefined);
