@@ -30,6 +30,8 @@ export type { WorkerOptions, WorkerState } from './core/worker/worker.js';
 export type { StentLogger, StentLogContext } from './core/logger.js';
 export { STENT_EVENT_NAMES, type StentEventMap, type StentEventName } from './core/events.js';
 export { systemClock, type Clock, type Timer } from './core/clock/clock.js';
+export type { StentTelemetry, DispatchTrace, SignalTrace } from './core/telemetry.js';
+export { openTelemetry, STENT_ATTRIBUTES, type OpenTelemetryOptions } from './telemetry/index.js';
 export { ManualClock } from './core/clock/manual-clock.js';
 
 // Errors (each with a stable `code`)

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { StentDatabaseOptions } from '../persistence/index.js';
+import type { OpenTelemetryOptions } from '../telemetry/index.js';
 import type { Clock, WorkerOptions } from '../core/index.js';
 
 export interface StentModuleOptions {
@@ -15,6 +16,11 @@ export interface StentModuleOptions {
   connectTimeout?: string | number;
   /** Apply migrations at startup (default true). */
   migrate?: boolean;
+  /**
+   * OpenTelemetry spans and metrics through `@opentelemetry/api` (on by default when it is installed;
+   * the application's SDK decides where they go): false turns them off, or name the providers to use.
+   */
+  telemetry?: false | OpenTelemetryOptions;
   /** The source of time and timers (default the system clock); the testing module passes a ManualClock. */
   clock?: Clock;
 }

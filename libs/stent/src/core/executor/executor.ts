@@ -6,6 +6,7 @@ import { ActivityFailedError, ConfigurationError, ExecutionFinishedError, Execut
 import { StentEvents } from '../events.js';
 import { stderrLogger, type StentLogger } from '../logger.js';
 import { logLifecycle } from '../lifecycle-log.js';
+import type { StentTelemetry } from '../telemetry.js';
 import type { DispatchOptions } from '../api/options.js';
 import { checkName } from '../definitions/names.js';
 import { Registry, registerItem } from '../definitions/registry.js';
@@ -26,6 +27,8 @@ export interface StentExecutorOptions {
   worker?: WorkerOptions | false;
   logger?: StentLogger;
   clock?: Clock;
+  /** Tracing and metrics (see openTelemetry() for OpenTelemetry). */
+  telemetry?: StentTelemetry;
 }
 
 
@@ -40,6 +43,7 @@ export class StentExecutor {
   readonly worker: Worker | null;
   private readonly logger: StentLogger;
   private readonly clock: Clock;
+  private readonly telemetry: StentTelemetry | undefined;
   private migrated = false;
 
   constructor(options: StentExecutorOptions) {
@@ -47,6 +51,8 @@ export class StentExecutor {
     this.logger = options.logger ?? stderrLogger;
     this.clock = options.clock ?? systemClock;
     logLifecycle(this.events, this.logger);
+    this.telemetry = options.telemetry;
+    this.telemetry?.attach({ events: this.events, store: this.store, now: () => this.clock.now() });
     this.worker = options.worker === false ? null : new Worker(this.store, this.registry, this.clock, this.logger, this.events, options.worker ?? {});
   }
 
@@ -80,6 +86,7 @@ export class StentExecutor {
   async close(timeout?: Duration): Promise<void> {
     await this.drain(timeout);
     await this.worker?.stop();
+    this.telemetry?.detach();
     await this.store.close();
   }
 
@@ -113,8 +120,10 @@ export class StentExecutor {
     const encodedArgs = encode(args, `${name}(args)`);
     const now = this.clock.now();
     const wakeAt = now + delayMs;
+    const id = options.executionId ?? randomUUID();
+    const trace = this.telemetry?.dispatch({ workflowName: name, executionId: id, queue: options.queue ?? queue, delayMs, parentId: null });
     const execution: NewExecution = {
-      id: options.executionId ?? randomUUID(),
+      id,
       workflowName: name,
       args: encodedArgs,
       queue: options.queue ?? queue,
@@ -127,6 +136,7 @@ export class StentExecutor {
       wakeAt,
       deadlineAt: maxDuration === null ? null : wakeAt + maxDuration,
       maxDurationMs: maxDuration,
+      traceContext: trace?.traceContext ?? null,
     };
     // Work due now that this process's worker can run, when it knows of no backlog, is claimed as it is
     // inserted and started here (inside a caller's transaction it must wait for the commit: never).
@@ -135,7 +145,11 @@ export class StentExecutor {
     try {
       const inserted = await this.store.createExecution(execution, options.transaction);
       claimed = inserted.claimed;
+      trace?.end({ executionId: inserted.id, created: inserted.created });
       return inserted.id as ExecutionId<W>;
+    } catch (error) {
+      trace?.end({ error });
+      throw error;
     } finally {
       if (local) this.worker!.startReservedExecution(execution, claimed);
     }
@@ -171,7 +185,14 @@ export class StentExecutor {
     if (typeof executionId !== 'string' || executionId === '') throw new ExecutionNotFoundError(String(executionId));
     checkName('signal', name);
     const encoded = encode(payload, `signal '${name}'`);
-    await this.store.sendSignal(executionId, name, encoded, this.clock.now());
+    const trace = await this.telemetry?.signal({ executionId, name });
+    try {
+      await this.store.sendSignal(executionId, name, encoded, this.clock.now());
+      trace?.end();
+    } catch (error) {
+      trace?.end(error);
+      throw error;
+    }
   }
 
   /**

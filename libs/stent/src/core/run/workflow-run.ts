@@ -158,6 +158,8 @@ export class WorkflowRun implements WorkflowScope {
     step.args = encodedArgs;
     step.childExecutionId = childId;
     step.child = {
+      // One trace follows the whole tree: a child continues its parent's dispatch.
+      traceContext: this.execution.traceContext,
       id: childId,
       workflowName: workflow.name,
       args: encodedArgs,

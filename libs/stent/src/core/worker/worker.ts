@@ -235,7 +235,13 @@ export class Worker implements RunHost {
     if (previous) previous.abandon('claimed again');
     const run = new WorkflowRun(this, execution, journal, workflow);
     this.runs.set(execution.id, run);
-    this.events.emit('execution.started', { executionId: execution.id, workflowName: execution.workflowName, replay: journal.length > 0 });
+    this.events.emit('execution.started', {
+      executionId: execution.id,
+      workflowName: execution.workflowName,
+      replay: journal.length > 0,
+      traceContext: execution.traceContext,
+      parentId: execution.parentId,
+    });
     run.start();
   }
 
