@@ -23,6 +23,7 @@ export class StentTestingModule {
           schema: options.schema,
           worker: { ...TESTING_WORKER, ...options.worker },
           clock,
+          telemetry: options.telemetry,
           connectTimeout: '5s',
         }),
       ],

@@ -1,5 +1,6 @@
 import type { Duration, WorkerOptions } from '../core/index.js';
 import type { StentDatabaseOptions } from '../persistence/index.js';
+import type { OpenTelemetryOptions } from '../telemetry/index.js';
 
 export interface StentTestingOptions {
   /** Where the clock starts (default 2030-01-01T00:00:00Z). */
@@ -10,6 +11,8 @@ export interface StentTestingOptions {
   schema?: string;
   /** Worker settings over the testing defaults (see TESTING_WORKER). */
   worker?: WorkerOptions;
+  /** OpenTelemetry as in StentModule (default: the global providers when @opentelemetry/api is installed). */
+  telemetry?: false | OpenTelemetryOptions;
   /** Real time drain() waits for the engine to settle before it throws DrainTimeoutError (default '10s'). */
   drainTimeout?: Duration;
 }
