@@ -114,6 +114,10 @@ describe.each(DIALECTS)('OpenTelemetry across two processes on %s', (dialect: Di
       attributes: { 'stent.execution_id': id, 'stent.step': 'Shipping.ship', 'stent.attempt': 1, 'stent.position': 0, 'stent.outcome': 'completed' },
     });
 
+    // The activity body ran inside its attempt's span: its own span is a child of the attempt.
+    const courier = remote.find((span) => span.name === 'courier call')!;
+    expect(courier).toMatchObject({ traceId: root.traceId, parentSpanId: attempts[0]!.spanId });
+
     // Every run of the workflow is a span under the dispatch; after the suspension it replays, marked as such.
     const runs = local.filter((span) => span.name === 'stent.run TracedOrder');
     expect(runs.length).toBeGreaterThanOrEqual(2);

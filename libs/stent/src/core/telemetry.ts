@@ -23,6 +23,11 @@ export interface StentTelemetry {
   attach(target: { events: StentEvents; store: StentStore; now(): number }): void;
   dispatch(info: { workflowName: string; executionId: string; queue: string; delayMs: number; parentId: string | null }): DispatchTrace;
   signal(info: { executionId: string; name: string }): Promise<SignalTrace>;
+  /**
+   * Runs an activity attempt's body (already announced by step.started) inside its span, so the body's
+   * own spans (HTTP calls, queries) are children of the attempt.
+   */
+  runAttempt(stepId: string, body: () => Promise<unknown>): Promise<unknown>;
   /** Ends what is still open (spans of runs this process held) and stops observing. */
   detach(): void;
 }

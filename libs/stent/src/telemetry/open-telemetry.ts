@@ -133,6 +133,13 @@ class OpenTelemetryInstrumentation implements StentTelemetry {
     };
   }
 
+  runAttempt(stepId: string, body: () => Promise<unknown>): Promise<unknown> {
+    const span = this.attempts.get(stepId);
+    if (!span) return body();
+    const { api } = this;
+    return span.then((made) => api.context.with(api.trace.setSpan(api.context.active(), made), body));
+  }
+
   detach(): void {
     for (const off of this.off.splice(0)) off();
     this.metrics?.detach();

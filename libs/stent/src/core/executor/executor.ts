@@ -54,6 +54,7 @@ export class StentExecutor {
     this.telemetry = options.telemetry;
     this.telemetry?.attach({ events: this.events, store: this.store, now: () => this.clock.now() });
     this.worker = options.worker === false ? null : new Worker(this.store, this.registry, this.clock, this.logger, this.events, options.worker ?? {});
+    if (this.worker && this.telemetry) this.worker.attemptWrapper = (stepId, body) => this.telemetry!.runAttempt(stepId, body);
   }
 
   /**

@@ -101,7 +101,8 @@ export class ActivityRunner {
         });
       }
       // bodyDone is set before the outcome is handed on, so whoever handles the outcome knows the body returned.
-      attempt.bodySettled = scopeStorage.run(scope, body).then(
+      const wrapper = worker.attemptWrapper;
+      attempt.bodySettled = scopeStorage.run(scope, wrapper ? () => wrapper(step.id, body) : body).then(
         (value) => {
           attempt.bodyDone = true;
           resolve({ ok: true, value });

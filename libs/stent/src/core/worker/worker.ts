@@ -37,6 +37,8 @@ export class Worker implements RunHost {
   private stateValue: WorkerState = 'idle';
   private readonly runs = new Map<string, WorkflowRun>();
   private unsubscribe: (() => void) | undefined;
+  /** Runs activity bodies inside something (the attempt's span, see StentTelemetry.runAttempt). */
+  attemptWrapper: ((stepId: string, body: () => Promise<unknown>) => Promise<unknown>) | undefined;
   /** Checks of waits in until(), run whenever what they wait on may have changed. */
   private readonly settleChecks = new Set<() => void>();
 
