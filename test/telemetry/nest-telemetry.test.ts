@@ -22,6 +22,14 @@ class Welcome {
   }
 }
 
+@Workflow()
+class Onboarding {
+  constructor(private readonly welcome: Welcome) {}
+  async run(to: string): Promise<string> {
+    return this.welcome.run(to);
+  }
+}
+
 describe('OpenTelemetry in a Nest app', () => {
   const exporter = new InMemorySpanExporter();
   let moduleRef: TestingModule | undefined;
@@ -32,11 +40,11 @@ describe('OpenTelemetry in a Nest app', () => {
     trace.disable();
   });
 
-  async function run(telemetry?: false): Promise<string> {
-    moduleRef = await Test.createTestingModule({ imports: [StentTestingModule.forRoot({ telemetry })], providers: [Mailer, Welcome] }).compile();
+  async function run(telemetry?: false, workflow: typeof Welcome | typeof Onboarding = Welcome): Promise<string> {
+    moduleRef = await Test.createTestingModule({ imports: [StentTestingModule.forRoot({ telemetry })], providers: [Mailer, Welcome, Onboarding] }).compile();
     await moduleRef.init();
     const executor = moduleRef.get(StentExecutor);
-    const id = await executor.dispatch(Welcome, ['ann@example.com']);
+    const id = workflow === Welcome ? await executor.dispatch(Welcome, ['ann@example.com']) : await executor.dispatch(Onboarding, ['ann@example.com']);
     await moduleRef.get(StentTestHarness).runToCompletion(id);
     return id;
   }
@@ -53,6 +61,23 @@ describe('OpenTelemetry in a Nest app', () => {
       [true, 'completed'],
     ]);
     expect(runs.every((span) => span.attributes['stent.execution_id'] === id)).toBe(true);
+  });
+
+  it("a child execution's runs and attempts join its parent's trace", async () => {
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    const id = await run(undefined, Onboarding);
+    const spans = exporter.getFinishedSpans();
+    const dispatch = spans.find((span) => span.name === 'stent.dispatch Onboarding')!;
+    expect(new Set(spans.map((span) => span.spanContext().traceId))).toEqual(new Set([dispatch.spanContext().traceId]));
+    const childRuns = spans.filter((span) => span.name === 'stent.run Welcome');
+    expect(childRuns.length).toBeGreaterThanOrEqual(1);
+    for (const child of childRuns) {
+      expect(child.attributes['stent.parent_execution_id']).toBe(id);
+      expect(child.parentSpanContext?.spanId).toBe(dispatch.spanContext().spanId);
+    }
+    const attempt = spans.find((span) => span.name === 'stent.activity Mailer.send')!;
+    expect(attempt.attributes['stent.execution_id']).toBe(childRuns[0]!.attributes['stent.execution_id']);
+    expect(attempt.parentSpanContext?.spanId).toBe(dispatch.spanContext().spanId);
   });
 
   it('telemetry: false records nothing', async () => {
