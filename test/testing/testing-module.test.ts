@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { Activity, ActivityFailedError, ActivityTimeoutError, SignalTimeoutError, Stent, StentExecutor, Workflow, WorkflowTimedOutError } from 'nestjs-stent';
+import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { DrainTimeoutError, ExecutionStuckError, JournalMismatchError, ManualClock, StentTestHarness, StentTestingModule, type JournalFilter } from 'nestjs-stent/testing';
 
 const HOUR = 3_600_000;
@@ -283,5 +284,41 @@ describe('nestjs-stent/testing', () => {
     const outcome = await harness.runToCompletion(id);
     expect(outcome.unwrap().approval).toBe('after the crash');
     expect(harness.replays(id)).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('nestjs-stent/testing on PostgreSQL', () => {
+  let moduleRef: TestingModule | undefined;
+  let db: TestDatabase | undefined;
+  afterEach(async () => {
+    await moduleRef?.close();
+    await db?.dispose();
+    moduleRef = undefined;
+  });
+
+  it('drives the month-long order, a retry back-off and a crash on a PostgreSQL database', async () => {
+    db = await createTestDatabase('postgres');
+    const calls: string[] = [];
+    moduleRef = await Test.createTestingModule({ imports: [StentTestingModule.forRoot({ database: db.options })], providers: PROVIDERS })
+      .overrideProvider(PaymentActivities)
+      .useValue({
+        async charge(orderId: string) {
+          calls.push(orderId);
+          if (calls.length === 1) throw new Error('gateway down');
+          return `fake charge ${orderId}`;
+        },
+      })
+      .compile();
+    await moduleRef.init();
+    const harness = moduleRef.get(StentTestHarness);
+    const executor = moduleRef.get(StentExecutor);
+    const started = harness.clock.now();
+    harness.crashOnStep('ShippingActivities.ship');
+    const id = await executor.dispatch(MonthLongOrder, ['pg-1']);
+    const outcome = await harness.runToCompletion(id);
+    expect(outcome.unwrap()).toMatchObject({ approval: 'timed out', receipt: 'fake charge pg-1', parcel: 'shipped pg-1' });
+    expect(outcome.unwrap().chargedAt - started).toBe(32 * DAY + HOUR);
+    expect(harness.crashes).toBe(1);
+    await harness.expectJournal(id, [{ kind: 'sleep' }, { kind: 'signal' }, { name: 'PaymentActivities.charge', attempts: 2 }, { name: 'ShippingActivities.ship', attempts: 2 }], DURABLE);
   });
 });
