@@ -132,7 +132,8 @@ describe('nestjs-stent/testing', () => {
     expect(value.chargedAt - started).toBe(32 * DAY);
     await harness.expectJournal(id, [{ kind: 'sleep' }, { kind: 'signal', name: 'approval' }, 'PaymentActivities.charge', 'ShippingActivities.ship'], DURABLE);
     expect(await harness.activityCalls(id)).toEqual(['PaymentActivities.charge', 'ShippingActivities.ship']);
-    expect(performance.now() - realStart).toBeLessThan(5_000);
+    // 32 days in (usually) well under a second; the bound leaves room for a loaded machine.
+    expect(performance.now() - realStart).toBeLessThan(20_000);
   });
 
   it('delivers a signal sent before its time-out', async () => {

@@ -20,7 +20,7 @@ import { STENT_TESTING_OPTIONS } from './testing.constants.js';
 import type { StentTestingOptions } from './testing-options.js';
 
 export interface DrainOptions {
-  /** Real time to wait for the engine to settle (default the module's drainTimeout, '10s'). */
+  /** Real time to wait for the engine to settle (default the module's drainTimeout, '30s'). */
   timeout?: Duration;
   /**
    * Whether to wait for activity bodies that are running (default true). False returns once only bodies
@@ -184,7 +184,7 @@ export class StentTestHarness implements OnModuleDestroy {
 
   /** Waits until nothing in the engine moves (see unsettled); restarts a crashed worker on the way. */
   private async settle(waitForActivities: boolean, timeout: Duration | undefined): Promise<void> {
-    const timeoutMs = parseDuration(timeout ?? this.options.drainTimeout ?? '10s');
+    const timeoutMs = parseDuration(timeout ?? this.options.drainTimeout ?? '30s');
     const deadline = Date.now() + timeoutMs;
     let quietLooks = 0;
     for (;;) {

@@ -13,7 +13,7 @@ export interface StentTestingOptions {
   worker?: WorkerOptions;
   /** OpenTelemetry as in StentModule (default: the global providers when @opentelemetry/api is installed). */
   telemetry?: false | OpenTelemetryOptions;
-  /** Real time drain() waits for the engine to settle before it throws DrainTimeoutError (default '10s'). */
+  /** Real time drain() waits for the engine to settle before it throws DrainTimeoutError (default '30s'). */
   drainTimeout?: Duration;
 }
 
