@@ -10,6 +10,7 @@ export type { StentAdminOptions } from './nest/admin/stent-admin-options.js';
 export { StentAdminExceptionFilter, STATUS_BY_CATEGORY, type AdminErrorBody } from './nest/admin/admin-exception.filter.js';
 export { InvalidRequestError } from './nest/admin/invalid-request.error.js';
 export { STENT_ADMIN_OPTIONS } from './nest/admin/admin.constants.js';
+export { OnStentEvent } from './nest/on-stent-event.decorator.js';
 
 // Writing workflows and activities
 export { Stent } from './core/api/stent.js';
@@ -40,9 +41,11 @@ export type { UnservedWork } from './core/executor/operations/unserved-work.js';
 export { toJsonView, type JsonValue } from './core/json-view.js';
 export type { StentStore } from './core/store/index.js';
 export type { WorkerOptions, WorkerState } from './core/worker/worker.js';
-export type { StentLogger } from './core/logger.js';
-export type { StentEventMap } from './core/events.js';
+export type { StentLogger, StentLogContext } from './core/logger.js';
+export { STENT_EVENT_NAMES, type StentEventMap, type StentEventName } from './core/events.js';
 export { systemClock, type Clock, type Timer } from './core/clock/clock.js';
+export type { StentTelemetry, DispatchTrace, SignalTrace } from './core/telemetry.js';
+export { openTelemetry, STENT_ATTRIBUTES, type OpenTelemetryOptions } from './telemetry/index.js';
 export { ManualClock } from './core/clock/manual-clock.js';
 
 // Errors (each with a stable `code`)

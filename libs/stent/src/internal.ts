@@ -5,3 +5,4 @@
 export * from './core/index.js';
 export * from './persistence/index.js';
 export * from './nest/index.js';
+export * from './telemetry/index.js';

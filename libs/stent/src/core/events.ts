@@ -3,14 +3,37 @@ import type { ExecutionState, Result } from './api/result.js';
 
 /** Lifecycle events, observable in-process for users' own hooks. */
 export interface StentEventMap {
-  'execution.started': [{ executionId: string; workflowName: string; replay: boolean }];
+  /** `traceContext`: what the execution was dispatched in (see StentTelemetry); `parentId` for a child execution. */
+  'execution.started': [{ executionId: string; workflowName: string; replay: boolean; traceContext: string | null; parentId: string | null }];
   /** `result` is what waitFor would hand back; present whenever someone listens. */
   'execution.finished': [{ executionId: string; workflowName: string; state: ExecutionState; result?: Result<unknown, unknown> }];
   'execution.suspended': [{ executionId: string; wakeAt: number | null }];
-  'step.started': [{ executionId: string; position: number; name: string; attempt: number }];
-  'step.completed': [{ executionId: string; position: number; name: string; attempt: number; durationMs: number }];
-  'step.failed': [{ executionId: string; position: number; name: string; attempt: number; error: Error; willRetry: boolean }];
+  'step.started': [{ executionId: string; stepId: string; position: number; name: string; attempt: number }];
+  'step.completed': [{ executionId: string; stepId: string; position: number; name: string; attempt: number; durationMs: number }];
+  'step.failed': [{ executionId: string; stepId: string; position: number; name: string; attempt: number; error: Error; willRetry: boolean }];
+  /** After step.failed with willRetry: the next attempt waits until `retryAt` (epoch ms on the engine's clock). */
+  'step.retried': [{ executionId: string; stepId: string; position: number; name: string; attempt: number; error: Error; retryAt: number }];
+  /** After step.failed without a retry: the step failed for good and goes to the dead-letter queue. */
+  'step.dead_lettered': [{ executionId: string; stepId: string; position: number; name: string; attempt: number; error: Error; reason: string }];
+  /** An execution failed for good in a way only the dead-letter queue can revive (non-determinism), before execution.finished. */
+  'execution.dead_lettered': [{ executionId: string; workflowName: string; reason: string; error: Error }];
 }
+
+/** The name of a lifecycle event (see StentEventMap). */
+export type StentEventName = keyof StentEventMap;
+
+/** Every lifecycle event, in no particular order. */
+export const STENT_EVENT_NAMES: readonly StentEventName[] = [
+  'execution.started',
+  'execution.finished',
+  'execution.suspended',
+  'execution.dead_lettered',
+  'step.started',
+  'step.completed',
+  'step.failed',
+  'step.retried',
+  'step.dead_lettered',
+];
 
 export class StentEvents extends EventEmitter<StentEventMap> {
   constructor() {

@@ -16,6 +16,7 @@ export * from './clock/clock.js';
 export { ManualClock } from './clock/manual-clock.js';
 export * from './logger.js';
 export * from './events.js';
+export type { StentTelemetry, DispatchTrace, SignalTrace } from './telemetry.js';
 export { Worker, type WorkerOptions, type WorkerState } from './worker/worker.js';
 export * from './executor/executor.js';
 export { toJsonView, type JsonValue } from './json-view.js';

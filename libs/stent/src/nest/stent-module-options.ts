@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { StentDatabaseOptions } from '../persistence/index.js';
-import type { WorkerOptions } from '../core/index.js';
+import type { OpenTelemetryOptions } from '../telemetry/index.js';
+import type { Clock, WorkerOptions } from '../core/index.js';
 
 export interface StentModuleOptions {
   /** Connection settings for a database Stent opens itself (embedded SQLite file or PostgreSQL). */
@@ -20,4 +21,11 @@ export interface StentModuleOptions {
    * worker's recorded defaults): for processes without the workflow code. Default false.
    */
   workflowsFromWorkers?: boolean;
+  /**
+   * OpenTelemetry spans and metrics through `@opentelemetry/api` (on by default when it is installed;
+   * the application's SDK decides where they go): false turns them off, or name the providers to use.
+   */
+  telemetry?: false | OpenTelemetryOptions;
+  /** The source of time and timers (default the system clock); the testing module passes a ManualClock. */
+  clock?: Clock;
 }

@@ -1,21 +1,30 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { ConfigurationError, getWorkflowDefinition, StentExecutor } from '../core/index.js';
 import { constructorReplay, durableClassOf } from './provider-classes.js';
+import { subscribeEventHandlers } from './stent-event-handlers.js';
 
 /**
  * Finds @Workflow and @Activity providers in every module (class providers, useValue, useFactory and
  * providers replaced with overrideProvider) and registers their instances. A workflow runs each
- * execution on a new object built like the provider was (see constructorReplay).
+ * execution on a new object built like the provider was (see constructorReplay). Methods marked
+ * @OnStentEvent are subscribed to the engine's lifecycle events.
  */
 @Injectable()
-export class StentExplorer implements OnModuleInit {
+export class StentExplorer implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Stent');
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly executor: StentExecutor,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
   ) {}
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
 
   onModuleInit(): void {
     const seen = new Set<object>();
@@ -32,6 +41,7 @@ export class StentExplorer implements OnModuleInit {
       seen.add(instance);
       this.executor.registry.register(instance, { as: target, create: constructorReplay(wrapper) });
     }
+    this.unsubscribe = subscribeEventHandlers(this.discovery, this.scanner, this.reflector, this.executor.events, this.logger);
     const { workflows, activities } = this.executor.registry.describe();
     this.logger.log(`Registered ${workflows.length} workflow(s) and ${activities.length} activit${activities.length === 1 ? 'y' : 'ies'}`);
   }

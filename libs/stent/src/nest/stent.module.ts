@@ -2,6 +2,7 @@ import { Logger, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { StentExecutor } from '../core/index.js';
 import { createStentStore } from '../persistence/index.js';
+import { openTelemetry } from '../telemetry/index.js';
 import { StentConfigurableModule, STENT_MODULE_OPTIONS } from './stent.module-definition.js';
 import type { StentModuleOptions } from './stent-module-options.js';
 import { StentExplorer } from './stent.explorer.js';
@@ -26,7 +27,8 @@ import { StentLifecycle } from './stent.lifecycle.js';
           connectTimeout: options.connectTimeout,
           logger,
         });
-        const executor = new StentExecutor({ store, worker: options.worker, logger, workflowsFromWorkers: options.workflowsFromWorkers });
+        const telemetry = options.telemetry === false ? undefined : await openTelemetry(options.telemetry ?? {});
+        const executor = new StentExecutor({ store, worker: options.worker, logger, clock: options.clock, telemetry, workflowsFromWorkers: options.workflowsFromWorkers });
         // Migrated before anything can inject the executor, so a provider may dispatch in its own onModuleInit.
         if (options.migrate !== false) {
           try {

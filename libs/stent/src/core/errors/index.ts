@@ -23,3 +23,6 @@ export { SignalTimeoutError } from './signal-timeout.error.js';
 export { ResultUnwrapError } from './result-unwrap.error.js';
 export { InvalidFilterError } from './invalid-filter.error.js';
 export { InvalidCursorError } from './invalid-cursor.error.js';
+export { DrainTimeoutError } from './drain-timeout.error.js';
+export { ExecutionStuckError } from './execution-stuck.error.js';
+export { JournalMismatchError } from './journal-mismatch.error.js';

@@ -5,6 +5,8 @@ import { parseOptionalDuration, type Duration } from '../api/duration.js';
 import { ActivityFailedError, ConfigurationError, DeadLetterNotFoundError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WorkflowCancelledError } from '../errors/index.js';
 import { StentEvents } from '../events.js';
 import { stderrLogger, type StentLogger } from '../logger.js';
+import { logLifecycle } from '../lifecycle-log.js';
+import type { StentTelemetry } from '../telemetry.js';
 import type { DispatchOptions } from '../api/options.js';
 import { checkName } from '../definitions/names.js';
 import { Registry, registerItem } from '../definitions/registry.js';
@@ -79,6 +81,8 @@ export interface StentExecutorOptions {
    * without the workflow code, such as the standalone admin server. Default false: unknown names are refused.
    */
   workflowsFromWorkers?: boolean;
+  /** Tracing and metrics (see openTelemetry() for OpenTelemetry). */
+  telemetry?: StentTelemetry;
 }
 
 
@@ -95,6 +99,7 @@ export class StentExecutor {
   private readonly clock: Clock;
   private readonly unservedWatch: UnservedWatch;
   private readonly workflowsFromWorkers: boolean;
+  private readonly telemetry: StentTelemetry | undefined;
   private migrated = false;
 
   constructor(options: StentExecutorOptions) {
@@ -103,7 +108,11 @@ export class StentExecutor {
     this.clock = options.clock ?? systemClock;
     this.unservedWatch = new UnservedWatch(this.clock, this.logger, () => this.unservedWork());
     this.workflowsFromWorkers = options.workflowsFromWorkers === true;
+    logLifecycle(this.events, this.logger);
+    this.telemetry = options.telemetry;
+    this.telemetry?.attach({ events: this.events, store: this.store, now: () => this.clock.now() });
     this.worker = options.worker === false ? null : new Worker(this.store, this.registry, this.clock, this.logger, this.events, options.worker ?? {});
+    if (this.worker && this.telemetry) this.worker.attemptWrapper = (stepId, body) => this.telemetry!.runAttempt(stepId, body);
   }
 
   /**
@@ -139,6 +148,7 @@ export class StentExecutor {
   async close(timeout?: Duration): Promise<void> {
     await this.drain(timeout);
     await this.worker?.stop();
+    this.telemetry?.detach();
     await this.store.close();
   }
 
@@ -172,8 +182,10 @@ export class StentExecutor {
     const encodedArgs = encode(args, `${name}(args)`);
     const now = this.clock.now();
     const wakeAt = now + delayMs;
+    const id = options.executionId ?? randomUUID();
+    const trace = this.telemetry?.dispatch({ workflowName: name, executionId: id, queue: options.queue ?? queue, delayMs, parentId: null });
     const execution: NewExecution = {
-      id: options.executionId ?? randomUUID(),
+      id,
       workflowName: name,
       args: encodedArgs,
       queue: options.queue ?? queue,
@@ -186,6 +198,7 @@ export class StentExecutor {
       wakeAt,
       deadlineAt: maxDuration === null ? null : wakeAt + maxDuration,
       maxDurationMs: maxDuration,
+      traceContext: trace?.traceContext ?? null,
     };
     // Work due now that this process's worker can run, when it knows of no backlog, is claimed as it is
     // inserted and started here (inside a caller's transaction it must wait for the commit: never).
@@ -194,7 +207,11 @@ export class StentExecutor {
     try {
       const inserted = await this.store.createExecution(execution, options.transaction);
       claimed = inserted.claimed;
+      trace?.end({ executionId: inserted.id, created: inserted.created });
       return inserted.id as ExecutionId<W>;
+    } catch (error) {
+      trace?.end({ error });
+      throw error;
     } finally {
       if (local) this.worker!.startReservedExecution(execution, claimed);
     }
@@ -242,7 +259,14 @@ export class StentExecutor {
     if (typeof executionId !== 'string' || executionId === '') throw new ExecutionNotFoundError(String(executionId));
     checkName('signal', name);
     const encoded = encode(payload, `signal '${name}'`);
-    await this.store.sendSignal(executionId, name, encoded, this.clock.now());
+    const trace = await this.telemetry?.signal({ executionId, name });
+    try {
+      await this.store.sendSignal(executionId, name, encoded, this.clock.now());
+      trace?.end();
+    } catch (error) {
+      trace?.end(error);
+      throw error;
+    }
   }
 
   /**

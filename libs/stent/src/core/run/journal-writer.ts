@@ -13,8 +13,15 @@ export class JournalWriter {
   private writes: Promise<unknown> = Promise.resolve();
   /** Results this run already used, not yet written (see holdCompletion). */
   private pendingCompletions: LocalCompletion[] = [];
+  /** Writes asked for and not yet done (see idle). */
+  private inFlight = 0;
 
   constructor(private readonly run: WorkflowRun) {}
+
+  /** No write is pending or under way and no step or result waits to be written. */
+  get idle(): boolean {
+    return this.inFlight === 0 && !this.flushQueued && this.pendingInserts.length === 0 && this.pendingCompletions.length === 0;
+  }
 
   /** Settles once every write asked for so far is done. */
   settled(): Promise<unknown> {
@@ -84,14 +91,18 @@ export class JournalWriter {
    */
   enqueueWrite(write: () => Promise<unknown>, carriesCompletions = false): void {
     const { run } = this;
+    this.inFlight++;
     this.writes = this.writes
       .then(async () => {
         if (!carriesCompletions) await this.writePendingCompletions();
         if (!run.ended) await write();
       })
       .catch((error: unknown) => {
-        run.host.logger.error(`Execution ${run.executionId}: a journal write failed; the run is abandoned and will be replayed`, error);
+        run.host.logger.error(`Execution ${run.executionId}: a journal write failed; the run is abandoned and will be replayed`, error, run.logContext);
         run.lifecycle.abandon('journal write failed');
+      })
+      .finally(() => {
+        this.inFlight--;
       });
   }
 

@@ -5,7 +5,8 @@ import type { WorkflowRun } from './workflow-run.js';
 import type { ExecutionState } from '../api/result.js';
 
 export type RunEnd =
-  | { kind: 'finished'; state: ExecutionState; result: string | null; error: string | null }
+  /** `deadLettered`: why it was also put in the dead-letter queue (non-determinism). */
+  | { kind: 'finished'; state: ExecutionState; result: string | null; error: string | null; deadLettered?: string }
   | { kind: 'suspended'; wakeAt: number | null }
   | { kind: 'abandoned'; reason: string };
 

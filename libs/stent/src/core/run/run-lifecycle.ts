@@ -104,7 +104,7 @@ export class RunLifecycle {
       const ok = await host.store.suspendExecution(run.fence, wakeAt, positions, signals, host.clock.now(), delivery.takeDeliveries());
       host.runEnded(run, ok ? { kind: 'suspended', wakeAt } : { kind: 'abandoned', reason: 'lease lost before suspending' });
     } catch (error) {
-      host.logger.error(`Execution ${run.executionId}: suspending failed; it will be recovered when its lease expires`, error);
+      host.logger.error(`Execution ${run.executionId}: suspending failed; it will be recovered when its lease expires`, error, run.logContext);
       host.runEnded(run, { kind: 'abandoned', reason: 'suspend failed' });
     }
   }
@@ -135,7 +135,7 @@ export class RunLifecycle {
       });
       host.runEnded(run, ok ? { kind: 'finished', state, result, error } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
     } catch (failure) {
-      host.logger.error(`Execution ${run.executionId}: recording its ${state} state failed; it will be replayed`, failure);
+      host.logger.error(`Execution ${run.executionId}: recording its ${state} state failed; it will be replayed`, failure, run.logContext);
       host.recordCompletions(completions.map((c) => writer.asCompletion(c)));
       host.runEnded(run, { kind: 'abandoned', reason: 'finish failed' });
     }
@@ -162,15 +162,15 @@ export class RunLifecycle {
     const { run } = this;
     const { delivery, writer, host } = run;
     delivery.clear();
-    host.logger.error(`Execution ${run.executionId}: ${error.message}`);
+    host.logger.error(`Execution ${run.executionId}: ${error.message}`, run.logContext);
     try {
       await writer.settled();
       await writer.writePendingCompletions();
       const encoded = encodeError(error);
       const ok = await host.store.failExecutionDeadLettered(run.fence, encoded, 'non-determinism', host.clock.now(), delivery.takeDeliveries());
-      host.runEnded(run, ok ? { kind: 'finished', state: 'failed', result: null, error: encoded } : { kind: 'abandoned', reason: 'lease lost' });
+      host.runEnded(run, ok ? { kind: 'finished', state: 'failed', result: null, error: encoded, deadLettered: 'non-determinism' } : { kind: 'abandoned', reason: 'lease lost' });
     } catch (failure) {
-      host.logger.error(`Execution ${run.executionId}: recording the non-determinism failure failed`, failure);
+      host.logger.error(`Execution ${run.executionId}: recording the non-determinism failure failed`, failure, run.logContext);
       host.runEnded(run, { kind: 'abandoned', reason: 'non-determinism record failed' });
     }
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { StentLogContext } from '../logger.js';
 import { scopeStorage, type WorkflowScope } from '../context.js';
 import type { ResolvedActivityOptions, WorkflowDefinition } from '../definitions/definitions.js';
 import { ConfigurationError, SignalTimeoutError, StentError } from '../errors/index.js';
@@ -54,9 +55,23 @@ export class WorkflowRun implements WorkflowScope {
     return this.lifecycle.ended;
   }
 
+  /**
+   * Ended, or waiting with nothing to do until something outside it happens (a timer, a signal, a step):
+   * no outcome to hand over and no write pending.
+   */
+  get quiet(): boolean {
+    return this.ended || (this.delivery.waitCount > 0 && !this.delivery.busy && this.writer.idle);
+  }
+
+  /** What this run's log lines are about. */
+  get logContext(): StentLogContext {
+    return { executionId: this.executionId, workflow: this.execution.workflowName };
+  }
+
   calledAfterEnd(what: string): void {
     this.host.logger.warn(
       `Execution ${this.executionId}: ${what} was called after this workflow run ended (from a timer or promise that outlived it); it was refused (NotInWorkflowError)`,
+      this.logContext,
     );
   }
 
@@ -143,6 +158,8 @@ export class WorkflowRun implements WorkflowScope {
     step.args = encodedArgs;
     step.childExecutionId = childId;
     step.child = {
+      // One trace follows the whole tree: a child continues its parent's dispatch.
+      traceContext: this.execution.traceContext,
       id: childId,
       workflowName: workflow.name,
       args: encodedArgs,

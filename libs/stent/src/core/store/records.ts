@@ -28,6 +28,8 @@ export interface ExecutionRecord {
   recoveries: number;
   progress: string | null;
   counters: string | null;
+  /** W3C trace context (JSON of traceparent/tracestate) the execution was dispatched in, if traced. */
+  traceContext: string | null;
   customState: string | null;
   /**
    * Set when a failed execution was revived to retry the step at this position; the steps it had recorded
@@ -117,6 +119,8 @@ export interface NewExecution {
   wakeAt: number;
   deadlineAt: number | null;
   maxDurationMs: number | null;
+  /** W3C trace context to keep with the execution (see ExecutionRecord.traceContext). */
+  traceContext?: string | null;
   /** Insert already claimed by this owner (the dispatching process runs it at once). */
   claimedBy?: { owner: string; leaseExpiresAt: number };
 }

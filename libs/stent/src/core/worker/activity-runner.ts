@@ -67,7 +67,7 @@ export class ActivityRunner {
     run?.attemptStarted(step.position);
     const attempt: RunningAttempt = { step, abort, startedAt, done: Promise.resolve(), bodySettled: Promise.resolve(), bodyDone: false, decided: false };
     this.attempts.set(step.id, attempt);
-    worker.events.emit('step.started', { executionId: step.executionId, position: step.position, name: step.name, attempt: step.attempts });
+    worker.events.emit('step.started', { executionId: step.executionId, stepId: step.id, position: step.position, name: step.name, attempt: step.attempts });
     const scope: ActivityScope = {
       kind: 'activity',
       executionId: step.executionId,
@@ -101,7 +101,8 @@ export class ActivityRunner {
         });
       }
       // bodyDone is set before the outcome is handed on, so whoever handles the outcome knows the body returned.
-      attempt.bodySettled = scopeStorage.run(scope, body).then(
+      const wrapper = worker.attemptWrapper;
+      attempt.bodySettled = scopeStorage.run(scope, wrapper ? () => wrapper(step.id, body) : body).then(
         (value) => {
           attempt.bodyDone = true;
           resolve({ ok: true, value });
@@ -127,16 +128,13 @@ export class ActivityRunner {
     const now = worker.clock.now();
     const { outcome, failure, willRetry } = attemptOutcome(step, result, cache, now);
     if (outcome.kind === 'completed') {
-      worker.events.emit('step.completed', { executionId: step.executionId, position: step.position, name: step.name, attempt: step.attempts, durationMs: now - attempt.startedAt });
+      worker.events.emit('step.completed', { executionId: step.executionId, stepId: step.id, position: step.position, name: step.name, attempt: step.attempts, durationMs: now - attempt.startedAt });
     } else {
-      worker.events.emit('step.failed', {
-        executionId: step.executionId,
-        position: step.position,
-        name: step.name,
-        attempt: step.attempts,
-        error: failure instanceof Error ? failure : new Error(String(failure)),
-        willRetry: willRetry ?? false,
-      });
+      const error = failure instanceof Error ? failure : new Error(String(failure));
+      const { executionId, id: stepId, position, name, attempts: attempt } = step;
+      worker.events.emit('step.failed', { executionId, stepId, position, name, attempt, error, willRetry: willRetry ?? false });
+      if (outcome.kind === 'retry') worker.events.emit('step.retried', { executionId, stepId, position, name, attempt, error, retryAt: outcome.availableAt });
+      else if (outcome.kind === 'failed') worker.events.emit('step.dead_lettered', { executionId, stepId, position, name, attempt, error, reason: outcome.deadLetterReason });
     }
     const holder = run && !run.ended ? run : worker.runFor(step.executionId);
     const fence = { stepId: step.id, owner: worker.ownerId, epoch: step.leaseEpoch };
@@ -162,7 +160,13 @@ export class ActivityRunner {
       worker.changed();
       if (!attempt.bodyDone) {
         this.lingering.add(attempt);
-        worker.logger.warn(`Activity ${step.name} (execution ${executionId}) ignored its AbortSignal after its timeout; its slot stays taken until it returns`);
+        worker.logger.warn(`Activity ${step.name} (execution ${executionId}) ignored its AbortSignal after its timeout; its slot stays taken until it returns`, {
+          executionId,
+          stepId: step.id,
+          position: step.position,
+          activity: step.name,
+          attempt: step.attempts,
+        });
         void attempt.bodySettled.then(() => {
           this.lingering.delete(attempt);
           worker.loop.hints.activities = true;

@@ -66,6 +66,21 @@ export class ClaimLoop {
     this.peersCheckedAt = -Infinity;
   }
 
+  /** A claim round is under way or about to start. */
+  get busy(): boolean {
+    return this.ticking || this.immediate !== undefined;
+  }
+
+  /** Forgets what this loop knew of its worker's work (the worker halted; it starts again afresh). */
+  forget(): void {
+    this.stop();
+    this.suspectRunning = undefined;
+    this.suspectsWaiting = false;
+    this.hints.workflows = this.hints.activities = this.hints.woken = this.hints.suspects = true;
+    this.idlePolls = 0;
+    this.lastReapAt = 0;
+  }
+
   stop(): void {
     if (this.immediate) clearImmediate(this.immediate);
     this.pollTimer?.cancel();
@@ -97,7 +112,10 @@ export class ClaimLoop {
         this.lastReapAt = now;
         const reaped = await worker.store.reapExpiredLeases(now, worker.settings.maxRecoveries);
         if (reaped.steps + reaped.executions > 0) {
-          worker.logger.warn(`Reclaimed ${reaped.steps} step(s) and ${reaped.executions} execution(s) whose worker stopped renewing its lease${reaped.deadLettered ? `; ${reaped.deadLettered} dead-lettered after too many recoveries` : ''}`);
+          worker.logger.warn(`Reclaimed ${reaped.steps} step(s) and ${reaped.executions} execution(s) whose worker stopped renewing its lease${reaped.deadLettered ? `; ${reaped.deadLettered} dead-lettered after too many recoveries` : ''}`, {
+            workerId: worker.ownerId,
+            ...reaped,
+          });
           progressed = true;
         }
       }
@@ -105,7 +123,7 @@ export class ClaimLoop {
       progressed = (await this.claimActivities()) || progressed;
       if (worker.activeRuns > 0 && this.hints.woken) await this.refreshWoken();
     } catch (error) {
-      worker.logger.error(`Worker ${worker.ownerId}: claim round failed (will retry)`, error);
+      worker.logger.error(`Worker ${worker.ownerId}: claim round failed (will retry)`, error, { workerId: worker.ownerId });
     } finally {
       this.ticking = false;
     }
@@ -174,6 +192,7 @@ export class ClaimLoop {
     if (idle && (this.hints.suspects || this.suspectsWaiting)) {
       this.hints.suspects = false;
       const [suspect] = await store.claimSteps({ ...this.claimFilter(1), suspect: true });
+      if (worker.state !== 'running') return false;
       if (suspect) {
         this.suspectRunning = suspect.id;
         this.hints.suspects = true;
@@ -190,6 +209,7 @@ export class ClaimLoop {
     const free = runner.freeSlots();
     if (free <= 0 || !this.hints.activities) return false;
     const steps = await store.claimSteps(this.claimFilter(free));
+    if (worker.state !== 'running') return false;
     this.hints.activities = steps.length >= free;
     for (const step of steps) runner.run(step, worker.runFor(step.executionId));
     return steps.length > 0;
@@ -205,14 +225,16 @@ export class ClaimLoop {
     const filter: ClaimFilter = { ...this.claimFilter(limit), names, limits: new Map() };
     const now = filter.now;
     const executions = await store.claimExecutions(filter);
+    if (worker.state !== 'running') return false;
     this.hints.workflows = executions.length >= limit;
     // Claimed but not started while their journals load: they count against maxActiveWorkflows.
     local.reservedRuns += executions.length;
     let journals: StepRecord[][];
     try {
-      // A first start has no journal to load (started_at was set by this very claim).
+      // A first start has no journal to load: its first claim is the only one that finds the epoch at 1
+      // (started_at set by this very claim is no proof: on a clock that stands still, a re-claim sets it to now too).
       journals = await Promise.all(
-        executions.map((execution) => (execution.startedAt === now && execution.recoveries === 0 ? [] : store.loadJournal(execution.id))),
+        executions.map((execution) => (execution.leaseEpoch === 1 && execution.recoveries === 0 ? [] : store.loadJournal(execution.id))),
       );
     } finally {
       local.reservedRuns -= executions.length;

@@ -32,6 +32,12 @@ export class CompletionBatcher {
     this.record([completion]);
   }
 
+  /** Forgets outcomes not yet written (the worker halted: they die with it, as in a crash). */
+  discard(): void {
+    this.pending = [];
+    this.waiters.clear();
+  }
+
   /** Outcomes to write that nobody here waits for (results a run used before it ended). */
   record(completions: StepCompletion[]): void {
     if (completions.length === 0) return;
@@ -52,7 +58,7 @@ export class CompletionBatcher {
         try {
           results = await worker.store.completeSteps(batch);
         } catch (error) {
-          worker.logger.error(`Worker ${worker.ownerId}: recording ${batch.length} finished attempt(s) failed; their leases will expire and they will run again`, error);
+          worker.logger.error(`Worker ${worker.ownerId}: recording ${batch.length} finished attempt(s) failed; their leases will expire and they will run again`, error, { workerId: worker.ownerId });
           results = batch.map(() => false);
         }
         batch.forEach((completion, i) => this.written(completion, results[i]!));
@@ -72,7 +78,13 @@ export class CompletionBatcher {
     const { attempt, run } = waiter;
     worker.runner.finished(attempt, completion.executionId);
     if (!stillOwned) {
-      worker.logger.warn(`Step ${attempt.step.name} #${attempt.step.position} of execution ${completion.executionId}: this worker no longer owns it (lease expired and it was reclaimed); its outcome is dropped`);
+      worker.logger.warn(`Step ${attempt.step.name} #${attempt.step.position} of execution ${completion.executionId}: this worker no longer owns it (lease expired and it was reclaimed); its outcome is dropped`, {
+        executionId: completion.executionId,
+        stepId: attempt.step.id,
+        position: attempt.step.position,
+        activity: attempt.step.name,
+        attempt: attempt.step.attempts,
+      });
       return;
     }
     const outcome = completion.outcome;

@@ -41,7 +41,7 @@ export class LeaseKeeper {
       }
       await this.recordSelf();
     } catch (error) {
-      worker.logger.error(`Worker ${worker.ownerId}: heartbeat failed`, error);
+      worker.logger.error(`Worker ${worker.ownerId}: heartbeat failed`, error, { workerId: worker.ownerId });
     }
   }
 

@@ -121,6 +121,7 @@ export class LocalDispatch {
         counters: null,
         customState: null,
         revivePosition: null,
+        traceContext: execution.traceContext ?? null,
       },
       [],
     );

@@ -6,6 +6,7 @@ import { ExecutionFinishedError, WorkflowCancelledError, WorkflowTimedOutError }
 import type { StentEvents } from '../events.js';
 import type { StentLogger } from '../logger.js';
 import { finalOutcome } from '../executor/final-outcome.js';
+import { decodeError } from '../serialization.js';
 import type { Registry } from '../definitions/registry.js';
 import type { RunEnd, RunHost } from '../run/run-host.js';
 import { WorkflowRun } from '../run/workflow-run.js';
@@ -26,7 +27,7 @@ export type { WorkerOptions, WorkerState } from './worker-settings.js';
  * (LeaseKeeper) and the work it takes as it is inserted (LocalDispatch); the runs it holds are here.
  */
 export class Worker implements RunHost {
-  readonly ownerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private owner = newOwnerId();
   readonly settings: WorkerSettings;
   readonly loop: ClaimLoop;
   readonly runner: ActivityRunner;
@@ -36,6 +37,8 @@ export class Worker implements RunHost {
   private stateValue: WorkerState = 'idle';
   private readonly runs = new Map<string, WorkflowRun>();
   private unsubscribe: (() => void) | undefined;
+  /** Runs activity bodies inside something (the attempt's span, see StentTelemetry.runAttempt). */
+  attemptWrapper: ((stepId: string, body: () => Promise<unknown>) => Promise<unknown>) | undefined;
   /** Checks of waits in until(), run whenever what they wait on may have changed. */
   private readonly settleChecks = new Set<() => void>();
 
@@ -53,6 +56,11 @@ export class Worker implements RunHost {
     this.completions = new CompletionBatcher(this);
     this.leases = new LeaseKeeper(this);
     this.local = new LocalDispatch(this);
+  }
+
+  /** Names this worker in leases; a worker started again after halt() is a new one. */
+  get ownerId(): string {
+    return this.owner;
   }
 
   get suspendAfterMs(): number {
@@ -115,8 +123,54 @@ export class Worker implements RunHost {
       await this.store.releaseLeases(this.ownerId, this.clock.now());
       await this.leases.recordSelf('stopped');
     } catch (error) {
-      this.logger.warn(`Worker ${this.ownerId}: could not release its leases on stop (${String(error)}); they expire on their own`);
+      this.logger.warn(`Worker ${this.ownerId}: could not release its leases on stop (${String(error)}); they expire on their own`, { workerId: this.ownerId });
     }
+  }
+
+  /**
+   * Stops at once as if the process had died (for tests of crashes): every run and attempt held in
+   * memory is dropped and nothing is written, so leases run out on their own and other workers reap them.
+   * Bodies still running finish unheard: their writes no longer hold a fence. start() afterwards runs a
+   * new worker (a new owner id), as a restarted process would.
+   */
+  async halt(): Promise<void> {
+    if (this.stateValue !== 'running' && this.stateValue !== 'draining') return;
+    this.stateValue = 'stopped';
+    this.loop.stop();
+    this.leases.stop();
+    this.unsubscribe?.();
+    this.runner.abortAll('worker halted');
+    // A round under way takes nothing more once it sees the worker stopped (what it claimed stays leased).
+    await this.loop.roundDone;
+    this.runner.abortAll('worker halted');
+    for (const run of [...this.runs.values()]) run.abandon('worker halted');
+    this.runner.attempts.clear();
+    this.runner.lingering.clear();
+    this.completions.discard();
+    this.local.reserved = 0;
+    this.local.reservedRuns = 0;
+    this.loop.forget();
+    this.owner = newOwnerId();
+    this.stateValue = 'idle';
+    this.changed();
+  }
+
+  /**
+   * Nothing moves in this worker until something outside it happens: no claim round, write or
+   * reservation under way, and every run held waits (on a timer, a signal or a step). Activity bodies
+   * may still run (see runner.attempts).
+   */
+  get settled(): boolean {
+    return this.unsettled() === undefined;
+  }
+
+  /** What keeps this worker from being settled (see settled), for messages. */
+  unsettled(): string | undefined {
+    if (this.loop.busy) return 'a claim round is under way';
+    if (!this.completions.idle) return 'activity outcomes are being written';
+    if (this.local.reserved > 0 || this.local.reservedRuns > 0) return 'work is being started';
+    for (const run of this.runs.values()) if (!run.quiet) return `execution ${run.executionId} is running workflow code or writing its journal`;
+    return undefined;
   }
 
   /** Ask for a claim round as soon as possible. */
@@ -183,7 +237,13 @@ export class Worker implements RunHost {
     if (previous) previous.abandon('claimed again');
     const run = new WorkflowRun(this, execution, journal, workflow);
     this.runs.set(execution.id, run);
-    this.events.emit('execution.started', { executionId: execution.id, workflowName: execution.workflowName, replay: journal.length > 0 });
+    this.events.emit('execution.started', {
+      executionId: execution.id,
+      workflowName: execution.workflowName,
+      replay: journal.length > 0,
+      traceContext: execution.traceContext,
+      parentId: execution.parentId,
+    });
     run.start();
   }
 
@@ -252,19 +312,32 @@ export class Worker implements RunHost {
   runEnded(run: WorkflowRun, end: RunEnd): void {
     if (this.runs.get(run.executionId) === run) this.runs.delete(run.executionId);
     if (end.kind === 'finished') {
+      if (end.deadLettered !== undefined && this.events.listenerCount('execution.dead_lettered') > 0) {
+        const error = decodeError(end.error);
+        this.events.emit('execution.dead_lettered', {
+          executionId: run.executionId,
+          workflowName: run.execution.workflowName,
+          reason: end.deadLettered,
+          error: error instanceof Error ? error : new Error(String(error)),
+        });
+      }
       // Decoded only for listeners (waitFor is one): most runs end with nobody listening in this process.
       const result = this.events.listenerCount('execution.finished') > 0 ? finalOutcome(run.executionId, end.state, end.result, end.error) : undefined;
       this.events.emit('execution.finished', { executionId: run.executionId, workflowName: run.execution.workflowName, state: end.state, result });
     } else if (end.kind === 'suspended') {
       this.events.emit('execution.suspended', { executionId: run.executionId, wakeAt: end.wakeAt });
-    } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'claimed again' && end.reason !== 'execution ended elsewhere') {
-      this.logger.warn(`Execution ${run.executionId}: run dropped from this worker (${end.reason})`);
+    } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'worker halted' && end.reason !== 'claimed again' && end.reason !== 'execution ended elsewhere') {
+      this.logger.warn(`Execution ${run.executionId}: run dropped from this worker (${end.reason})`, { executionId: run.executionId, workflow: run.execution.workflowName });
       // Dropped while (perhaps) still owned, say after a failed write: let it be claimed and replayed now
       // rather than when the lease runs out. The release is fenced: a lease already lost is left alone.
       if (!end.reason.startsWith('lease lost')) void this.store.releaseExecution(run.fence, this.clock.now()).catch(() => undefined);
     }
     this.loop.poke();
   }
+}
+
+function newOwnerId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
 /** Why an activity's AbortSignal fires when its execution ended under it. */

@@ -40,7 +40,7 @@ export const INSERT_CHUNK = Math.floor(30_000 / STEP_COLUMNS.length);
 export const EXECUTION_READ = [
   'id', 'workflow_name', 'state', 'args', 'result', 'error', 'queue', 'priority', 'tags', 'parent_id', 'parent_position', 'idempotency_key',
   'created_at', 'updated_at', 'started_at', 'finished_at', 'deadline_at', 'max_duration_ms', 'wake_at', 'lease_owner', 'lease_epoch',
-  'lease_expires_at', 'recoveries', 'progress', 'counters', 'custom_state', 'revive_position',
+  'lease_expires_at', 'recoveries', 'progress', 'counters', 'custom_state', 'revive_position', 'trace_context',
 ];
 export const STEP_READ = [...STEP_COLUMNS, 'recoveries', 'finished_at', 'delivered_turn', 'delivered_seq', 'tentative'];
 
@@ -77,6 +77,7 @@ export function executionFromRow(row: Row): ExecutionRecord {
     progress: strOrNull(row.progress),
     counters: strOrNull(row.counters),
     customState: strOrNull(row.custom_state),
+    traceContext: strOrNull(row.trace_context),
     revivePosition: numOrNull(row.revive_position),
   };
 }

@@ -1,0 +1,22 @@
+/** Attribute names of Stent's spans and metrics, one spelling everywhere. */
+export const ATTR = {
+  executionId: 'stent.execution_id',
+  workflow: 'stent.workflow',
+  parentExecutionId: 'stent.parent_execution_id',
+  replay: 'stent.replay',
+  state: 'stent.state',
+  outcome: 'stent.outcome',
+  step: 'stent.step',
+  stepId: 'stent.step_id',
+  position: 'stent.position',
+  attempt: 'stent.attempt',
+  willRetry: 'stent.will_retry',
+  retryAt: 'stent.retry_at',
+  reason: 'stent.dead_letter_reason',
+  queue: 'stent.queue',
+  signal: 'stent.signal',
+  created: 'stent.created',
+  delayMs: 'stent.delay_ms',
+  messagingSystem: 'messaging.system',
+  messagingOperation: 'messaging.operation.type',
+} as const;

@@ -1,0 +1,2 @@
+export { openTelemetry, type OpenTelemetryOptions } from './open-telemetry.js';
+export { ATTR as STENT_ATTRIBUTES } from './attributes.js';
