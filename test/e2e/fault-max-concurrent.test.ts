@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, type Dialect } from '../support/databases.js';
 import { LimitedFlow } from '../fixtures/fault-flows.js';
-import { dispatchMany, killAllWorkers, maxOverlap, openFaultEnv, waitAllCompleted, type FaultEnv } from './fault-harness.js';
+import { dispatchMany, killAllProcesses, maxOverlap, openFaultEnv, waitAllCompleted, type FaultEnv } from './fault-env.js';
 
 const WORKER: WorkerOptions = { lease: '5s', pollInterval: '30ms', maxPollInterval: '150ms' };
 const SLEEP_MS = 25;
@@ -19,7 +19,7 @@ describe.each(CASES)('maxConcurrent across processes ($dialect, $processes proce
   let env: FaultEnv | undefined;
 
   afterEach(async () => {
-    await killAllWorkers();
+    await killAllProcesses();
     await env?.dispose();
     env = undefined;
   });
