@@ -18,7 +18,7 @@ const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 export interface WorkerSpawn extends WorkerProcessConfig {
   /** Where fixture activity bodies write their evidence (STENT_TEST_EVIDENCE_DIR). */
   evidenceDir?: string;
-  /** How long to wait for the "ready" line. */
+  /** How long to wait for the "ready" line (default 90 s). */
   readyTimeoutMs?: number;
 }
 
@@ -43,7 +43,8 @@ export class WorkerProcess extends TestProcess {
   static async start(spec: WorkerSpawn): Promise<WorkerProcess> {
     const worker = new WorkerProcess(spec);
     try {
-      worker.ready = await worker.waitForReady(spec.readyTimeoutMs ?? 30_000);
+      // Eight workers loading Nest, TypeORM and the engine at once on a loaded 2-core machine take a while.
+      worker.ready = await worker.waitForReady(spec.readyTimeoutMs ?? 90_000);
     } catch (error) {
       await worker.kill();
       throw error;
