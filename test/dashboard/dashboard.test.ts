@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import type { StentExecutor } from 'nestjs-stent';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
-import { openInspector } from '../e2e/fault-harness.js';
+import { openInspector } from '../support/inspector.js';
 import { launchBrowser, SCREENSHOTS } from './browser.js';
 import { gateway, SESSION_COOKIE, startDashboardApp } from './dashboard-app.js';
 

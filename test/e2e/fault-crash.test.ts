@@ -3,7 +3,7 @@ import type { WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, DIALECTS } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
 import { SeqFlow } from '../fixtures/fault-flows.js';
-import { exactlyOnceProblems, killAllWorkers, openFaultEnv, recordedSteps, type FaultEnv } from './fault-harness.js';
+import { exactlyOnceProblems, killAllProcesses, openFaultEnv, recordedSteps, type FaultEnv } from './fault-env.js';
 
 const WORKER: WorkerOptions = { concurrency: 4, lease: '2s', heartbeat: '300ms', pollInterval: '50ms', maxPollInterval: '200ms' };
 
@@ -11,7 +11,7 @@ describe.each(DIALECTS)('kill -9 of the worker in the middle of a workflow (%s)'
   let env: FaultEnv | undefined;
 
   afterEach(async () => {
-    await killAllWorkers();
+    await killAllProcesses();
     await env?.dispose();
     env = undefined;
   });

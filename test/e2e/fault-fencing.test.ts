@@ -3,7 +3,7 @@ import type { WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, DIALECTS } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
 import { SeqFlow } from '../fixtures/fault-flows.js';
-import { exactlyOnceProblems, freezeOutsideTransaction, killAllWorkers, openFaultEnv, recordedSteps, type FaultEnv, type WorkerProcess } from './fault-harness.js';
+import { exactlyOnceProblems, freezeOutsideTransaction, killAllProcesses, openFaultEnv, recordedSteps, type FaultEnv, type WorkerProcess } from './fault-env.js';
 
 const WORKER: WorkerOptions = { concurrency: 2, lease: '1500ms', heartbeat: '300ms', pollInterval: '50ms', maxPollInterval: '200ms' };
 const BODY_MS = 2500;
@@ -12,7 +12,7 @@ describe.each(DIALECTS)('fencing: a worker frozen past its lease (%s)', (dialect
   let env: FaultEnv | undefined;
 
   afterEach(async () => {
-    await killAllWorkers();
+    await killAllProcesses();
     await env?.dispose();
     env = undefined;
   });

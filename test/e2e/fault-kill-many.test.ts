@@ -6,13 +6,13 @@ import { SeqFlow } from '../fixtures/fault-flows.js';
 import {
   dispatchMany,
   exactlyOnceProblems,
-  killAllWorkers,
+  killAllProcesses,
   openFaultEnv,
   recordedSteps,
   waitAllCompleted,
   WorkerProcess,
   type FaultEnv,
-} from './fault-harness.js';
+} from './fault-env.js';
 
 const WORKER: WorkerOptions = { concurrency: 8, lease: '2500ms', heartbeat: '400ms', pollInterval: '50ms', maxPollInterval: '250ms' };
 const STEPS = 3;
@@ -26,7 +26,7 @@ describe.each(CASES)('kill -9 of workers under load ($dialect, $processes proces
   let env: FaultEnv | undefined;
 
   afterEach(async () => {
-    await killAllWorkers();
+    await killAllProcesses();
     await env?.dispose();
     env = undefined;
   });

@@ -3,13 +3,13 @@ import type { WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, DIALECTS } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
 import { SeqFlow } from '../fixtures/fault-flows.js';
-import { exactlyOnceProblems, killAllWorkers, openFaultEnv, preciseNow, recordedSteps, type FaultEnv } from './fault-harness.js';
+import { exactlyOnceProblems, killAllProcesses, openFaultEnv, preciseNow, recordedSteps, type FaultEnv } from './fault-env.js';
 
 describe.each(DIALECTS)('leases across processes (%s)', (dialect) => {
   let env: FaultEnv | undefined;
 
   afterEach(async () => {
-    await killAllWorkers();
+    await killAllProcesses();
     await env?.dispose();
     env = undefined;
   });

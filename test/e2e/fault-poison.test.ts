@@ -3,7 +3,7 @@ import type { WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, DIALECTS } from '../support/databases.js';
 import { PoisonFlow, SeqFlow } from '../fixtures/fault-flows.js';
 import { waitUntil } from '../support/wait.js';
-import { dispatchMany, exactlyOnceProblems, killAllWorkers, openFaultEnv, recordedSteps, waitAllCompleted, WorkerSupervisor, type FaultEnv } from './fault-harness.js';
+import { dispatchMany, exactlyOnceProblems, killAllProcesses, openFaultEnv, recordedSteps, waitAllCompleted, WorkerSupervisor, type FaultEnv } from './fault-env.js';
 
 const MAX_RECOVERIES = 3;
 const WORKER: WorkerOptions = {
@@ -22,7 +22,7 @@ describe.each(DIALECTS)('poison task that kills its worker every time (%s)', (di
   afterEach(async () => {
     await supervisor?.stop();
     supervisor = undefined;
-    await killAllWorkers();
+    await killAllProcesses();
     await env?.dispose();
     env = undefined;
   });

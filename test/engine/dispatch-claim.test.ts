@@ -1,34 +1,22 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { createStentStore, StentExecutor } from 'nestjs-stent';
+import { createStentStore, StentExecutor, type DispatchOptions, type WorkerOptions } from 'nestjs-stent';
+import { killAllProcesses, WorkerProcess } from '../support/worker-process.js';
 import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
 import { finalStateOf, waitUntil } from '../support/wait.js';
-import { openInspector, type Inspector } from '../e2e/fault-harness.js';
+import { openInspector, type Inspector } from '../support/inspector.js';
 import { invariantProblems } from '../support/invariants.js';
-import { r3AllInstances, r3Instances, R3pFlow, R3sFlow } from '../fixtures/revive-flows.js';
+import { holdAndSignalInstances, holdInstances, HoldsActivityFlow, SignalThenHoldFlow } from '../fixtures/holding-flows.js';
 
-const PROC = fileURLToPath(new URL('../fixtures/dispatch-process.js', import.meta.url));
-const children = new Set<ChildProcess>();
-
-/** Runs r3-proc with the given config; resolves with its child and the first JSON line it prints. */
-function startProc(config: object): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
-  const child = spawn(process.execPath, [PROC], { env: { ...process.env, R3_CONFIG: JSON.stringify(config) }, stdio: ['pipe', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-  return new Promise((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve({ child, line: JSON.parse(out.slice(0, nl)) });
-    });
-    child.on('exit', (code, signal) => {
-      if (!out.includes('\n')) reject(new Error(`r3-proc exited (${code}/${signal}) before printing: ${err.slice(-2000)}`));
-    });
+/** A process of its own (another dispatcher) that dispatches HoldsActivityFlow executions and prints their ids. */
+function startDispatcher(url: string, worker: WorkerOptions | false, dispatch: Array<{ args: [string, number]; options?: DispatchOptions }>, dieAfterDispatch = false): Promise<WorkerProcess> {
+  return WorkerProcess.start({
+    url,
+    worker,
+    fixture: 'holding-flows.js',
+    instances: 'holdInstances',
+    dispatch: dispatch.map((d) => ({ workflow: 'HoldsActivityFlow', ...d })),
+    dieAfterDispatch,
   });
 }
 
@@ -38,7 +26,7 @@ describe.each(DIALECTS)('claim at dispatch on %s', (dialect) => {
   let set: ExecutorSet;
   let inspector: Inspector | undefined;
   afterEach(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    await killAllProcesses();
     await inspector?.close();
     inspector = undefined;
     await set?.dispose();
@@ -46,8 +34,8 @@ describe.each(DIALECTS)('claim at dispatch on %s', (dialect) => {
 
   it('the same idempotencyKey dispatched at once by the idle worker process and by another process gives one execution, run once', async () => {
     set = await ExecutorSet.create(dialect);
-    const a = await set.executor(r3Instances());
-    const b = await set.executor(r3Instances(), false);
+    const a = await set.executor(holdInstances());
+    const b = await set.executor(holdInstances(), false);
     inspector = await openInspector(set.db);
     await delay(300);
     const keys = Array.from({ length: 25 }, (_, i) => `key-${i}`);
@@ -55,7 +43,7 @@ describe.each(DIALECTS)('claim at dispatch on %s', (dialect) => {
       keys.map(async (key, i) => {
         const first = i % 2 === 0 ? a : b;
         const second = first === a ? b : a;
-        return Promise.all([first.dispatch(R3pFlow, [key, 50], { idempotencyKey: key }), second.dispatch(R3pFlow, [key, 50], { idempotencyKey: key })]);
+        return Promise.all([first.dispatch(HoldsActivityFlow, [key, 50], { idempotencyKey: key }), second.dispatch(HoldsActivityFlow, [key, 50], { idempotencyKey: key })]);
       }),
     );
     for (const [x, y] of pairs) expect(x).toBe(y);
@@ -68,12 +56,12 @@ describe.each(DIALECTS)('claim at dispatch on %s', (dialect) => {
 
   it('executions dispatched while the local worker closes are not left claimed by it (another worker runs them before its lease would expire)', async () => {
     set = await ExecutorSet.create(dialect);
-    const a = await set.executor(r3Instances(), { ...QUICK_WORKER, lease: '20s' });
-    await set.executor(r3Instances(), { ...QUICK_WORKER, lease: '20s' });
-    const observer = await set.executor(r3Instances(), false);
+    const a = await set.executor(holdInstances(), { ...QUICK_WORKER, lease: '20s' });
+    await set.executor(holdInstances(), { ...QUICK_WORKER, lease: '20s' });
+    const observer = await set.executor(holdInstances(), false);
     await delay(300);
     const ownerA = a.worker!.ownerId;
-    const dispatches = Array.from({ length: 30 }, (_, i) => a.dispatch(R3pFlow, [`c${i}`, 20]));
+    const dispatches = Array.from({ length: 30 }, (_, i) => a.dispatch(HoldsActivityFlow, [`c${i}`, 20]));
     const closing = a.close('2s');
     const settled = await Promise.allSettled(dispatches);
     await closing;
@@ -89,29 +77,24 @@ describe.each(DIALECTS)('claim at dispatch on %s', (dialect) => {
 
   it('a dispatching process killed right after dispatch: another worker runs its executions once the lease expires', async () => {
     set = await ExecutorSet.create(dialect);
-    await set.executor(r3Instances(), { ...QUICK_WORKER, lease: '2s' });
-    const observer = await set.executor(r3Instances(), false);
+    await set.executor(holdInstances(), { ...QUICK_WORKER, lease: '2s' });
+    const observer = await set.executor(holdInstances(), false);
     inspector = await openInspector(set.db);
-    const { line, child } = await startProc({
-      url: set.db.url,
-      worker: { ...QUICK_WORKER, lease: '2s' },
-      dispatch: [{ args: ['k1', 100] }, { args: ['k2', 100] }, { args: ['k3', 100] }],
-      die: true,
-    });
-    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
-    const ids = line.ids as string[];
+    const dispatcher = await startDispatcher(set.db.url, { ...QUICK_WORKER, lease: '2s' }, [{ args: ['k1', 100] }, { args: ['k2', 100] }, { args: ['k3', 100] }], true);
+    const ids = await dispatcher.dispatchedIds();
+    expect((await dispatcher.exited).signal).toBe('SIGKILL');
     for (const id of ids) expect(await finalStateOf(observer, id, '10s')).toBe('completed');
     expect(await invariantProblems(inspector)).toEqual([]);
   });
 
   it('an older, higher-priority execution dispatched by another process starts before a later local dispatch when the worker can hold only one', async () => {
     set = await ExecutorSet.create(dialect);
-    const a = await set.executor(r3Instances(), { concurrency: 4, maxActiveWorkflows: 1, pollInterval: '100ms', maxPollInterval: '1s', lease: '10s' });
-    const observer = await set.executor(r3Instances(), false);
+    const a = await set.executor(holdInstances(), { concurrency: 4, maxActiveWorkflows: 1, pollInterval: '100ms', maxPollInterval: '1s', lease: '10s' });
+    const observer = await set.executor(holdInstances(), false);
     await delay(1500); // idle: polls back off
-    const { line } = await startProc({ url: set.db.url, worker: false, dispatch: [{ args: ['high', 1500], options: { priority: 10 } }] });
-    const [high] = line.ids as string[];
-    const low = await a.dispatch(R3pFlow, ['low', 1500], { priority: 0 });
+    const dispatcher = await startDispatcher(set.db.url, false, [{ args: ['high', 1500], options: { priority: 10 } }]);
+    const [high] = await dispatcher.dispatchedIds();
+    const low = await a.dispatch(HoldsActivityFlow, ['low', 1500], { priority: 0 });
     expect(await finalStateOf(observer, high!)).toBe('completed');
     expect(await finalStateOf(observer, low)).toBe('completed');
     const h = await observer.getExecution(high!);
@@ -129,18 +112,18 @@ describe.each(DIALECTS)('claim at dispatch on %s', (dialect) => {
       return loadJournal(id);
     };
     const a = new StentExecutor({ store, worker: { ...QUICK_WORKER, suspendAfter: '200ms', maxActiveWorkflows: 2 }, logger: set.logger });
-    a.register(...r3AllInstances());
+    a.register(...holdAndSignalInstances());
     set.onCleanup(() => a.close('1s').catch(() => undefined));
     await a.start();
-    const x = await a.dispatch(R3sFlow, ['x', 1500]);
+    const x = await a.dispatch(SignalThenHoldFlow, ['x', 1500]);
     await waitUntil(async () => (await a.getExecution(x)).leaseOwner === null && (await a.getJournal(x)).length === 1, 'x to be suspended on its signal');
     let max = 0;
     const sampler = setInterval(() => (max = Math.max(max, a.worker!.stats().activeWorkflows)), 2);
     try {
       await a.sendSignal(x, 'go', null); // a claims x again and loads its journal (slowly)
       await waitUntil(async () => (await a.getExecution(x)).leaseOwner === a.worker!.ownerId, 'a to claim x', 5000, 2);
-      const l1 = await a.dispatch(R3pFlow, ['l1', 1500]);
-      const l2 = await a.dispatch(R3pFlow, ['l2', 1500]);
+      const l1 = await a.dispatch(HoldsActivityFlow, ['l1', 1500]);
+      const l2 = await a.dispatch(HoldsActivityFlow, ['l2', 1500]);
       for (const id of [x, l1, l2]) expect(await finalStateOf(a, id)).toBe('completed');
     } finally {
       clearInterval(sampler);
@@ -158,14 +141,14 @@ describe.each(DIALECTS)('claim at dispatch on %s', (dialect) => {
       return createExecution(...args);
     };
     const a = new StentExecutor({ store, worker: { ...QUICK_WORKER, lease: '30s' }, logger: set.logger });
-    a.register(...r3AllInstances());
+    a.register(...holdAndSignalInstances());
     set.onCleanup(() => a.close('1s').catch(() => undefined));
     await a.start();
     await delay(300);
-    const dispatching = a.dispatch(R3pFlow, ['during-drain', 20]);
+    const dispatching = a.dispatch(HoldsActivityFlow, ['during-drain', 20]);
     await a.drain('1s'); // an ordinary rolling deploy: stop taking work, keep answering API calls
     const id = await dispatching;
-    await set.executor(r3AllInstances(), { ...QUICK_WORKER, lease: '30s' }); // the worker that takes over
+    await set.executor(holdAndSignalInstances(), { ...QUICK_WORKER, lease: '30s' }); // the worker that takes over
     const state = await finalStateOf(a, id, '5s');
     const info = await a.getExecution(id);
     expect({ state, leaseOwner: info.leaseOwner === a.worker!.ownerId ? 'the drained worker' : info.leaseOwner }).toEqual({ state: 'completed', leaseOwner: null });

@@ -11,7 +11,7 @@ import {
   StentError,
 } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 const attempts: Record<string, number> = {};
@@ -22,7 +22,7 @@ let maxRunning = 0;
 class PaymentDeclined extends Error {}
 class CardExpired extends PaymentDeclined {}
 
-class MiscActs {
+class EdgeCaseActs {
   async declinedByClass(): Promise<void> {
     count('declinedByClass');
     throw new CardExpired('expired'); // subclass of a class listed in nonRetryable
@@ -57,10 +57,10 @@ class MiscActs {
     return ms;
   }
 }
-defineActivity(MiscActs, { name: 'MiscActs', retry: { maxAttempts: 3, initialDelay: '10ms', jitter: false, nonRetryable: [PaymentDeclined, 'FraudError'] } });
+defineActivity(EdgeCaseActs, { name: 'EdgeCaseActs', retry: { maxAttempts: 3, initialDelay: '10ms', jitter: false, nonRetryable: [PaymentDeclined, 'FraudError'] } });
 
 class Declines {
-  constructor(private readonly acts: MiscActs) {}
+  constructor(private readonly acts: EdgeCaseActs) {}
   async run(): Promise<string[]> {
     const out: string[] = [];
     for (const call of [() => this.acts.declinedByClass(), () => this.acts.declinedByName(), () => this.acts.declinedMarked(), () => this.acts.circular()]) {
@@ -86,7 +86,7 @@ class ReturnsCircular {
 defineWorkflow(ReturnsCircular, { name: 'ReturnsCircular' });
 
 class Empties {
-  constructor(private readonly acts: MiscActs) {}
+  constructor(private readonly acts: EdgeCaseActs) {}
   async run(): Promise<unknown> {
     const mapped = await Stent.map(this.acts.echo, []);
     const all = await Promise.all([]);
@@ -96,14 +96,14 @@ class Empties {
 }
 defineWorkflow(Empties, { name: 'Empties' });
 
-class Big {
-  constructor(private readonly acts: MiscActs) {}
+class EchoesLargeBlob {
+  constructor(private readonly acts: EdgeCaseActs) {}
   async run(blob: string): Promise<number> {
     const back = (await this.acts.echo(blob)) as string;
     return back.length;
   }
 }
-defineWorkflow(Big, { name: 'Big' });
+defineWorkflow(EchoesLargeBlob, { name: 'EchoesLargeBlob' });
 
 class Interleaved {
   async run(): Promise<unknown[]> {
@@ -136,13 +136,13 @@ class RaceTimeout {
 }
 defineWorkflow(RaceTimeout, { name: 'RaceTimeout' });
 
-class Busy {
-  constructor(private readonly acts: MiscActs) {}
+class ParallelBusyCalls {
+  constructor(private readonly acts: EdgeCaseActs) {}
   async run(n: number): Promise<number[]> {
     return Promise.all(Array.from({ length: n }, () => this.acts.busy(150)));
   }
 }
-defineWorkflow(Busy, { name: 'Busy' });
+defineWorkflow(ParallelBusyCalls, { name: 'ParallelBusyCalls' });
 
 /** Custom state that JSON would silently turn into {} must be refused (README: SerializationError). */
 class StoresMap {
@@ -173,8 +173,8 @@ describe.each(DIALECTS)('misc semantics on %s', (dialect) => {
   });
 
   function instances() {
-    const acts = new MiscActs();
-    return [acts, new Declines(acts), new ReturnsCircular(), new Empties(acts), new Big(acts), new Interleaved(), new RaceTimeout(), new Busy(acts), new BadSignalName(), new StoresMap()];
+    const acts = new EdgeCaseActs();
+    return [acts, new Declines(acts), new ReturnsCircular(), new Empties(acts), new EchoesLargeBlob(acts), new Interleaved(), new RaceTimeout(), new ParallelBusyCalls(acts), new BadSignalName(), new StoresMap()];
   }
 
   it('nonRetryable by class (subclass), by name, NonRetryableError and SerializationError fail after one attempt', async () => {
@@ -209,7 +209,7 @@ describe.each(DIALECTS)('misc semantics on %s', (dialect) => {
   it('a 3 MB argument and activity result round-trip', async () => {
     harness = await createHarness(dialect, instances());
     const blob = 'x'.repeat(3_000_000);
-    const id = await harness.executor.dispatch(Big, [blob]);
+    const id = await harness.executor.dispatch(EchoesLargeBlob, [blob]);
     const result = await harness.executor.waitFor(id, { timeout: '20s' });
     expect(result.value).toBe(3_000_000);
   });
@@ -246,7 +246,7 @@ describe.each(DIALECTS)('misc semantics on %s', (dialect) => {
 
   it('worker concurrency 2 never runs more than 2 activity bodies at once', async () => {
     harness = await createHarness(dialect, instances(), { concurrency: 2, pollInterval: '20ms', maxPollInterval: '200ms', lease: '5s', suspendAfter: '300ms' });
-    const id = await harness.executor.dispatch(Busy, [8]);
+    const id = await harness.executor.dispatch(ParallelBusyCalls, [8]);
     await harness.executor.waitFor(id, { timeout: '20s' });
     expect(maxRunning).toBeLessThanOrEqual(2);
   });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as stent from 'nestjs-stent';
 import { ActivityFailedError, defineActivity, defineWorkflow, ExecutionExistsError, ExecutionNotFoundError, NonRetryableError, StentError } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 import { overwriteExecution } from '../support/stored-rows.js';
 
 type ErrorClass = typeof StentError;

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, NotInWorkflowError, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { ExecutorSet } from '../support/executor-set.js';
-import { FAST_WORKER } from '../support/harness.js';
+import { ExecutorSet, FAST_WORKER } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 /** What code left running by a workflow (a timer it started) observed after its run ended. */

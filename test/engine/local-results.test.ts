@@ -7,7 +7,7 @@ import { waitUntil } from '../support/wait.js';
 // A workflow gets the result of an activity run by its own worker at once; the result is written with the
 // workflow's next journal write, or on its own when the workflow makes none.
 
-class Pair {
+class SlowAndFastActs {
   constructor(readonly gate: Gate) {}
   async slow(): Promise<string> {
     await this.gate.wait();
@@ -17,11 +17,11 @@ class Pair {
     return n + 1;
   }
 }
-defineActivity(Pair);
+defineActivity(SlowAndFastActs);
 
 /** After `fast` it only awaits `slow`, which was already recorded: no new journal write follows. */
 class WaitsOnEarlierCall {
-  constructor(private readonly pair: Pair) {}
+  constructor(private readonly pair: SlowAndFastActs) {}
   async run(): Promise<string> {
     const slow = this.pair.slow();
     const fast = await this.pair.fast(1);
@@ -31,15 +31,15 @@ class WaitsOnEarlierCall {
 defineWorkflow(WaitsOnEarlierCall);
 
 /** Each result feeds the next call: each is written together with the next step. */
-class Chain {
-  constructor(private readonly pair: Pair) {}
+class ChainedCalls {
+  constructor(private readonly pair: SlowAndFastActs) {}
   async run(length: number): Promise<number> {
     let n = 0;
     for (let i = 0; i < length; i++) n = await this.pair.fast(n);
     return n;
   }
 }
-defineWorkflow(Chain);
+defineWorkflow(ChainedCalls);
 
 describe.each(DIALECTS)('results used by a workflow in the same worker, on %s', (dialect) => {
   let set: ExecutorSet | undefined;
@@ -52,17 +52,17 @@ describe.each(DIALECTS)('results used by a workflow in the same worker, on %s', 
     set = await ExecutorSet.create(dialect);
     const gate = new Gate();
     set.onCleanup(() => gate.open());
-    const pair = new Pair(gate);
-    const executor = await set.executor([pair, new WaitsOnEarlierCall(pair), new Chain(pair)]);
+    const pair = new SlowAndFastActs(gate);
+    const executor = await set.executor([pair, new WaitsOnEarlierCall(pair), new ChainedCalls(pair)]);
     const id = await executor.dispatch(WaitsOnEarlierCall, []);
     // `slow` is still running, so the workflow is waiting: the `fast` result must be in the journal by now.
     const journal = await waitUntil(async () => {
       const steps = await executor.getJournal(id);
-      return steps.find((s) => s.name === 'Pair.fast')?.state === 'completed' ? steps : undefined;
+      return steps.find((s) => s.name === 'SlowAndFastActs.fast')?.state === 'completed' ? steps : undefined;
     }, 'the fast result to be recorded');
     expect(journal.map((s) => [s.name, s.state])).toEqual([
-      ['Pair.slow', 'running'],
-      ['Pair.fast', 'completed'],
+      ['SlowAndFastActs.slow', 'running'],
+      ['SlowAndFastActs.fast', 'completed'],
     ]);
     expect(journal[1]!.result).toBe(2);
     gate.open();
@@ -72,9 +72,9 @@ describe.each(DIALECTS)('results used by a workflow in the same worker, on %s', 
   it('a chain of steps records every result exactly once, one attempt each', async () => {
     set = await ExecutorSet.create(dialect);
     const gate = new Gate();
-    const pair = new Pair(gate);
-    const executor = await set.executor([pair, new WaitsOnEarlierCall(pair), new Chain(pair)]);
-    const id = await executor.dispatch(Chain, [25]);
+    const pair = new SlowAndFastActs(gate);
+    const executor = await set.executor([pair, new WaitsOnEarlierCall(pair), new ChainedCalls(pair)]);
+    const id = await executor.dispatch(ChainedCalls, [25]);
     expect((await executor.waitFor(id, { timeout: '20s' })).value).toBe(25);
     const journal = await executor.getJournal(id);
     expect(journal.map((s) => [s.position, s.state, s.result, s.attempts])).toEqual(Array.from({ length: 25 }, (_, i) => [i, 'completed', i + 1, 1]));

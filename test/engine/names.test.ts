@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStentStore, defineActivity, defineWorkflow, InvalidNameError, setActivityMethodOptions, Stent, StentExecutor } from 'nestjs-stent';
 import { createTestDatabase, DIALECTS } from '../support/databases.js';
-import { createHarness, FAST_WORKER, type Harness } from '../support/harness.js';
-import { errorOf } from '../support/executor-set.js';
+import { createHarness, errorOf, FAST_WORKER, type Harness } from '../support/executor-set.js';
 
 /** A fresh class per definition: definitions are kept on the class. */
 function workflowClass(): new () => { run(): Promise<string> } {

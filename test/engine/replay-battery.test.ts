@@ -4,16 +4,15 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { FAST_WORKER } from '../support/harness.js';
-import { ExecutorSet } from '../support/executor-set.js';
-import { evidence, rvInstances, RvAny, RvLoops, RvMixed, RvPool } from '../fixtures/replay-flows.js';
+import { ExecutorSet, FAST_WORKER } from '../support/executor-set.js';
+import { evidence, replayFlowInstances, AnyThenSettled, LoopingBranches, ChildSignalTimerRace, TwoInFlightPool } from '../fixtures/replay-flows.js';
 
-type Flow = typeof RvAny | typeof RvLoops | typeof RvPool | typeof RvMixed;
+type Flow = typeof AnyThenSettled | typeof LoopingBranches | typeof TwoInFlightPool | typeof ChildSignalTimerRace;
 const FLOWS: Array<[string, Flow]> = [
-  ['RvAny', RvAny],
-  ['RvLoops', RvLoops],
-  ['RvPool', RvPool],
-  ['RvMixed', RvMixed],
+  ['AnyThenSettled', AnyThenSettled],
+  ['LoopingBranches', LoopingBranches],
+  ['TwoInFlightPool', TwoInFlightPool],
+  ['ChildSignalTimerRace', ChildSignalTimerRace],
 ];
 
 export async function checkExecution(executor: StentExecutor, id: string, dir: string) {
@@ -34,21 +33,21 @@ describe.each(DIALECTS)('replay fidelity battery on %s', (dialect) => {
   let set: ExecutorSet;
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'rv-evidence-'));
-    process.env.REPLAY_EVIDENCE_DIR = dir;
+    dir = mkdtempSync(join(tmpdir(), 'replay-evidence-'));
+    process.env.STENT_TEST_EVIDENCE_DIR = dir;
   });
   afterEach(async () => {
     await set?.dispose();
-    delete process.env.REPLAY_EVIDENCE_DIR;
+    delete process.env.STENT_TEST_EVIDENCE_DIR;
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('replays after suspension reproduce the trace, with no duplicate activity runs', async () => {
     set = await ExecutorSet.create(dialect);
-    const executor = await set.executor(rvInstances(), FAST_WORKER);
+    const executor = await set.executor(replayFlowInstances(), FAST_WORKER);
     const ids: Array<[string, string]> = [];
-    for (const [name, flow] of FLOWS) for (let k = 0; k < 4; k++) ids.push([`${name}#${k}`, await executor.dispatch(flow as typeof RvAny, [k])]);
-    for (const [label, id] of ids) if (label.startsWith('RvMixed')) setTimeout(() => void executor.sendSignal(id, 'go', label).catch(() => {}), 60 * Number(label.slice(-1)) + 100);
+    for (const [name, flow] of FLOWS) for (let k = 0; k < 4; k++) ids.push([`${name}#${k}`, await executor.dispatch(flow as typeof AnyThenSettled, [k])]);
+    for (const [label, id] of ids) if (label.startsWith('ChildSignalTimerRace')) setTimeout(() => void executor.sendSignal(id, 'go', label).catch(() => {}), 60 * Number(label.slice(-1)) + 100);
     const failures: unknown[] = [];
     for (const [label, id] of ids) {
       const check = await checkExecution(executor, id, dir);
@@ -59,14 +58,14 @@ describe.each(DIALECTS)('replay fidelity battery on %s', (dialect) => {
 
   it('replays after worker restarts mid-flight reproduce the trace, with no duplicate activity runs', async () => {
     set = await ExecutorSet.create(dialect);
-    let executor = await set.executor(rvInstances(), FAST_WORKER);
+    let executor = await set.executor(replayFlowInstances(), FAST_WORKER);
     const ids: Array<[string, string]> = [];
-    for (const [name, flow] of FLOWS) for (let k = 0; k < 3; k++) ids.push([`${name}#${k}`, await executor.dispatch(flow as typeof RvAny, [k])]);
-    for (const [label, id] of ids) if (label.startsWith('RvMixed')) setTimeout(() => void executor.sendSignal(id, 'go', label).catch(() => {}), 60 * Number(label.slice(-1)) + 100);
+    for (const [name, flow] of FLOWS) for (let k = 0; k < 3; k++) ids.push([`${name}#${k}`, await executor.dispatch(flow as typeof AnyThenSettled, [k])]);
+    for (const [label, id] of ids) if (label.startsWith('ChildSignalTimerRace')) setTimeout(() => void executor.sendSignal(id, 'go', label).catch(() => {}), 60 * Number(label.slice(-1)) + 100);
     for (const pause of [130, 210, 170, 260]) {
       await new Promise((resolve) => setTimeout(resolve, pause)); // restart at arbitrary moments (not a wait for a condition)
       await executor.close('5s');
-      executor = await set.executor(rvInstances(), FAST_WORKER);
+      executor = await set.executor(replayFlowInstances(), FAST_WORKER);
     }
     const failures: unknown[] = [];
     for (const [label, id] of ids) {
@@ -78,11 +77,11 @@ describe.each(DIALECTS)('replay fidelity battery on %s', (dialect) => {
 
   it('with two workers sharing the database (runs and activities hop between them) the traces hold', async () => {
     set = await ExecutorSet.create(dialect);
-    const a = await set.executor(rvInstances(), { ...FAST_WORKER, concurrency: 3 });
-    const b = await set.executor(rvInstances(), { ...FAST_WORKER, concurrency: 3 });
+    const a = await set.executor(replayFlowInstances(), { ...FAST_WORKER, concurrency: 3 });
+    const b = await set.executor(replayFlowInstances(), { ...FAST_WORKER, concurrency: 3 });
     const ids: Array<[string, string]> = [];
-    for (const [name, flow] of FLOWS) for (let k = 0; k < 4; k++) ids.push([`${name}#${k}`, await (k % 2 ? a : b).dispatch(flow as typeof RvAny, [k])]);
-    for (const [label, id] of ids) if (label.startsWith('RvMixed')) setTimeout(() => void a.sendSignal(id, 'go', label).catch(() => {}), 60 * Number(label.slice(-1)) + 100);
+    for (const [name, flow] of FLOWS) for (let k = 0; k < 4; k++) ids.push([`${name}#${k}`, await (k % 2 ? a : b).dispatch(flow as typeof AnyThenSettled, [k])]);
+    for (const [label, id] of ids) if (label.startsWith('ChildSignalTimerRace')) setTimeout(() => void a.sendSignal(id, 'go', label).catch(() => {}), 60 * Number(label.slice(-1)) + 100);
     const failures: unknown[] = [];
     for (const [label, id] of ids) {
       const check = await checkExecution(a, id, dir);

@@ -1,33 +1,33 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 const ran: Record<string, number> = {};
 const bump = (k: string) => (ran[k] = (ran[k] ?? 0) + 1);
 
-class MixActs {
+class DoublingActs {
   async double(n: number): Promise<number> {
     bump(`double:${n}`);
     return n * 2;
   }
 }
-defineActivity(MixActs, { name: 'MixActs' });
+defineActivity(DoublingActs, { name: 'DoublingActs' });
 
-class MixChild {
+class SleepThenAddChild {
   async run(x: number): Promise<number> {
     await Stent.sleep('50ms');
     return x + 100;
   }
 }
-defineWorkflow(MixChild, { name: 'MixChild' });
+defineWorkflow(SleepThenAddChild, { name: 'SleepThenAddChild' });
 
 /** One Promise.all mixing every kind of durable call, then a sleep long enough to suspend and replay. */
-class Mixed {
+class EveryCallKindFlow {
   constructor(
-    private readonly acts: MixActs,
-    private readonly child: MixChild,
+    private readonly acts: DoublingActs,
+    private readonly child: SleepThenAddChild,
   ) {}
   async run(): Promise<unknown> {
     const [a, now, sig, , c, b, mapped, id] = await Promise.all([
@@ -47,7 +47,7 @@ class Mixed {
     return { a, now, sig, c, b, mapped, id, again };
   }
 }
-defineWorkflow(Mixed, { name: 'Mixed' });
+defineWorkflow(EveryCallKindFlow, { name: 'EveryCallKindFlow' });
 
 describe.each(DIALECTS)('replay of a mixed Promise.all on %s', (dialect) => {
   let harness: Harness;
@@ -57,10 +57,10 @@ describe.each(DIALECTS)('replay of a mixed Promise.all on %s', (dialect) => {
   });
 
   it('positions are stable across suspension: results, recorded values and counters survive the replay', async () => {
-    const acts = new MixActs();
-    const child = new MixChild();
-    harness = await createHarness(dialect, [acts, child, new Mixed(acts, child)]);
-    const id = await harness.executor.dispatch(Mixed, []);
+    const acts = new DoublingActs();
+    const child = new SleepThenAddChild();
+    harness = await createHarness(dialect, [acts, child, new EveryCallKindFlow(acts, child)]);
+    const id = await harness.executor.dispatch(EveryCallKindFlow, []);
     await waitUntil(async () => (await harness.executor.getJournal(id)).some((s) => s.kind === 'signal'), 'the signal wait');
     await harness.executor.sendSignal(id, 'go', 'signalled');
     await waitUntil(async () => (await harness.executor.getExecution(id)).counters.rounds === 1, 'the counter');

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -10,7 +10,7 @@ import { waitUntil } from '../support/wait.js';
  */
 const ran: string[] = [];
 
-class ZActs {
+class ZeroSleepActs {
   async quick(x: string): Promise<string> {
     ran.push(`quick:${x}`);
     return `q:${x}`;
@@ -20,10 +20,10 @@ class ZActs {
     return `echo:${x}`;
   }
 }
-defineActivity(ZActs, { name: 'ZActs', retry: { maxAttempts: 1 } });
+defineActivity(ZeroSleepActs, { name: 'ZeroSleepActs', retry: { maxAttempts: 1 } });
 
 class ZeroSleepRace {
-  constructor(private readonly acts: ZActs) {}
+  constructor(private readonly acts: ZeroSleepActs) {}
   async run(ms: number): Promise<string> {
     const p = this.acts.quick('a'); // position 0
     const first = await Promise.race([Stent.sleep(ms).then(() => 'timer'), p.then(() => 'act')]); // sleep: position 1
@@ -37,7 +37,7 @@ defineWorkflow(ZeroSleepRace, { name: 'ZeroSleepRace' });
 
 /** Same idea without a race: the order the branches observe decides which value is recorded next. */
 class ZeroSleepOrder {
-  constructor(private readonly acts: ZActs) {}
+  constructor(private readonly acts: ZeroSleepActs) {}
   async run(): Promise<string> {
     const seen: string[] = [];
     const p = this.acts.quick('b').then(() => seen.push('act'));
@@ -56,7 +56,7 @@ describe.each(DIALECTS)('replay of an immediate sleep on %s', (dialect) => {
   });
 
   async function start() {
-    const acts = new ZActs();
+    const acts = new ZeroSleepActs();
     harness = await createHarness(dialect, [acts, new ZeroSleepRace(acts), new ZeroSleepOrder(acts)]);
     const suspended: string[] = [];
     harness.executor.events.on('execution.suspended', (event: { executionId: string }) => suspended.push(event.executionId));

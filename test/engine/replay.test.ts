@@ -5,7 +5,7 @@ import { waitUntil } from '../support/wait.js';
 import { Gate, ExecutorSet } from '../support/executor-set.js';
 
 /** Counters that outlive one executor: what really ran, across "processes". */
-class Probe {
+class RunCounters {
   first = 0;
   second = 0;
   echoes: string[] = [];
@@ -15,7 +15,7 @@ class Probe {
 
 class ReplayActs {
   constructor(
-    private readonly probe: Probe,
+    private readonly probe: RunCounters,
     private readonly secondGate: Gate | null,
   ) {}
   async first(x: number): Promise<number> {
@@ -42,7 +42,7 @@ defineWorkflow(ReplayFlow, { name: 'ReplayFlow' });
 
 /** A later deploy of the same durable workflow that calls the steps in the other order. */
 class ReorderedActs {
-  constructor(private readonly probe: Probe) {}
+  constructor(private readonly probe: RunCounters) {}
   async first(x: number): Promise<number> {
     this.probe.first++;
     return x * 2;
@@ -68,7 +68,7 @@ defineWorkflow(ReorderedFlow, { name: 'ReplayFlow' });
 
 class FanActs {
   constructor(
-    private readonly probe: Probe,
+    private readonly probe: RunCounters,
     private readonly gates: Record<string, Gate> | null,
     private readonly holdGate: Gate<string> | null,
   ) {}
@@ -129,7 +129,7 @@ describe.each(DIALECTS)('journal and replay on %s', (dialect) => {
   });
 
   /** Executor A: runs ReplayFlow until its second step is in flight, then its worker stops. */
-  async function runUntilSecondStepThenStop(probe: Probe): Promise<{ exA: StentExecutor; id: string }> {
+  async function runUntilSecondStepThenStop(probe: RunCounters): Promise<{ exA: StentExecutor; id: string }> {
     const gate = new Gate();
     h.onCleanup(() => gate.open());
     const actsA = new ReplayActs(probe, gate);
@@ -146,7 +146,7 @@ describe.each(DIALECTS)('journal and replay on %s', (dialect) => {
   }
 
   it('another executor replays the execution: completed steps come from the journal, the rest runs', async () => {
-    const probe = new Probe();
+    const probe = new RunCounters();
     const { id } = await runUntilSecondStepThenStop(probe);
     expect(probe.first).toBe(1);
 
@@ -172,7 +172,7 @@ describe.each(DIALECTS)('journal and replay on %s', (dialect) => {
   });
 
   it('a replay that calls a different step fails the execution with NonDeterminismError naming both', async () => {
-    const probe = new Probe();
+    const probe = new RunCounters();
     const { id } = await runUntilSecondStepThenStop(probe);
 
     const actsB = new ReorderedActs(probe);
@@ -191,7 +191,7 @@ describe.each(DIALECTS)('journal and replay on %s', (dialect) => {
   });
 
   it('Promise.all takes journal positions in call order, whatever the completion order, and replays them', async () => {
-    const probe = new Probe();
+    const probe = new RunCounters();
     const gates = { a: new Gate(), b: new Gate(), c: new Gate() };
     const holdGate = new Gate<string>();
     h.onCleanup(() => {
@@ -230,7 +230,7 @@ describe.each(DIALECTS)('journal and replay on %s', (dialect) => {
   });
 
   it('Stent.now, uuid and random return the recorded values on replay', async () => {
-    const probe = new Probe();
+    const probe = new RunCounters();
     const holdGate = new Gate<string>();
     h.onCleanup(() => holdGate.open('cleanup'));
     const seen: Recorded[] = [];

@@ -4,21 +4,21 @@ import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
 import { finalStateOf } from '../support/wait.js';
 
-class R3tActs {
+class IncrementActs {
   async step(x: number): Promise<number> {
     return x + 1;
   }
 }
-defineActivity(R3tActs, { name: 'R3tActs' });
+defineActivity(IncrementActs, { name: 'IncrementActs' });
 
-class R3tFlow {
-  constructor(private readonly acts: R3tActs) {}
+class TwoIncrements {
+  constructor(private readonly acts: IncrementActs) {}
   async run(): Promise<number> {
     const a = await this.acts.step(1);
     return this.acts.step(a);
   }
 }
-defineWorkflow(R3tFlow, { name: 'R3tFlow' });
+defineWorkflow(TwoIncrements, { name: 'TwoIncrements' });
 
 describe.each(DIALECTS)('a journal write that fails once on %s', (dialect) => {
   let set: ExecutorSet;
@@ -38,12 +38,12 @@ describe.each(DIALECTS)('a journal write that fails once on %s', (dialect) => {
       }
       return insertSteps(...args);
     };
-    const acts = new R3tActs();
+    const acts = new IncrementActs();
     const ex = new StentExecutor({ store, worker: { concurrency: 4, pollInterval: '20ms', maxPollInterval: '200ms', lease: '2s' }, logger: set.logger });
-    ex.register(acts, new R3tFlow(acts));
+    ex.register(acts, new TwoIncrements(acts));
     set.onCleanup(() => ex.close('1s').catch(() => undefined));
     await ex.start();
-    const id = await ex.dispatch(R3tFlow, []);
+    const id = await ex.dispatch(TwoIncrements, []);
     // lease 2 s: three lease periods are plenty for the reaper to hand it back
     const state = await finalStateOf(ex, id, '8s');
     const info = await ex.getExecution(id);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decode, defineActivity, defineWorkflow, encode, Result, Stent } from 'nestjs-stent/internal';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 import { overwriteExecution } from '../support/stored-rows.js';
 
 /** JSON a user might send (a webhook body, a form): keys that look like the engine's own tags. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStentStore, DatabaseUnavailableError, defineActivity, defineWorkflow, StentExecutor, type StentStore } from 'nestjs-stent';
-import { openInspector } from '../e2e/fault-harness.js';
+import { openInspector } from '../support/inspector.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
 
 class Noop {

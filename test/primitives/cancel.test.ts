@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, ExecutionNotFoundError, Stent, WorkflowCancelledError } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, FAST_WORKER, type Harness } from '../support/harness.js';
+import { createHarness, FAST_WORKER, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 const events: string[] = [];

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 import { childExecutionId } from '../support/executions.js';
 import { finalStateOf, waitUntil } from '../support/wait.js';
 
@@ -10,7 +10,7 @@ const bump = (name: string) => (counts[name] = (counts[name] ?? 0) + 1);
 let broken = true;
 const aborted: string[] = [];
 
-class CsActs {
+class CascadeActs {
   async politeLong(tag: string, ms: number): Promise<string> {
     bump(tag);
     const { signal } = Stent.activity();
@@ -35,34 +35,34 @@ class CsActs {
     return 'fast-ok';
   }
 }
-defineActivity(CsActs, { name: 'CsActs', retry: { maxAttempts: 1 } });
+defineActivity(CascadeActs, { name: 'CascadeActs', retry: { maxAttempts: 1 } });
 
-class CsGrandchild {
-  constructor(private readonly acts: CsActs) {}
+class SleepingGrandchild {
+  constructor(private readonly acts: CascadeActs) {}
   async run(ms: number): Promise<string> {
     await Stent.sleep(200);
     return this.acts.politeLong('grandchild-work', ms);
   }
 }
-defineWorkflow(CsGrandchild, { name: 'CsGrandchild' });
+defineWorkflow(SleepingGrandchild, { name: 'SleepingGrandchild' });
 
-class CsChild {
+class WorkingChild {
   constructor(
-    private readonly acts: CsActs,
-    private readonly grandchild: CsGrandchild,
+    private readonly acts: CascadeActs,
+    private readonly grandchild: SleepingGrandchild,
   ) {}
   async run(ms: number): Promise<string> {
     const [a, b] = await Promise.all([this.grandchild.run(ms), this.acts.politeLong('child-work', ms)]);
     return `${a}+${b}`;
   }
 }
-defineWorkflow(CsChild, { name: 'CsChild' });
+defineWorkflow(WorkingChild, { name: 'WorkingChild' });
 
 /** Fails (failsFast) while its child and grandchild still run. */
-class CsFailingParent {
+class FailsWhileChildrenRun {
   constructor(
-    private readonly acts: CsActs,
-    private readonly child: CsChild,
+    private readonly acts: CascadeActs,
+    private readonly child: WorkingChild,
   ) {}
   async run(): Promise<string[]> {
     return Promise.all([this.child.run(1500), (async () => {
@@ -71,13 +71,13 @@ class CsFailingParent {
     })()]);
   }
 }
-defineWorkflow(CsFailingParent, { name: 'CsFailingParent' });
+defineWorkflow(FailsWhileChildrenRun, { name: 'FailsWhileChildrenRun' });
 
 /** Starts a child and returns without awaiting it. */
-class CsAbandoningParent {
+class AbandonsChild {
   constructor(
-    private readonly acts: CsActs,
-    private readonly child: CsChild,
+    private readonly acts: CascadeActs,
+    private readonly child: WorkingChild,
   ) {}
   async run(): Promise<string> {
     void this.child.run(5000).catch(() => undefined);
@@ -85,18 +85,18 @@ class CsAbandoningParent {
     return 'done';
   }
 }
-defineWorkflow(CsAbandoningParent, { name: 'CsAbandoningParent' });
+defineWorkflow(AbandonsChild, { name: 'AbandonsChild' });
 
-class CsQuickChild {
-  constructor(private readonly acts: CsActs) {}
+class QuickChild {
+  constructor(private readonly acts: CascadeActs) {}
   async run(ms: number): Promise<string> {
     return this.acts.quick('qc', ms);
   }
 }
-defineWorkflow(CsQuickChild, { name: 'CsQuickChild' });
+defineWorkflow(QuickChild, { name: 'QuickChild' });
 
-class CsAwaitingParent {
-  constructor(private readonly child: CsQuickChild) {}
+class AwaitsQuickChild {
+  constructor(private readonly child: QuickChild) {}
   async run(ms: number): Promise<string> {
     try {
       return `child:${await this.child.run(ms)}`;
@@ -105,7 +105,7 @@ class CsAwaitingParent {
     }
   }
 }
-defineWorkflow(CsAwaitingParent, { name: 'CsAwaitingParent' });
+defineWorkflow(AwaitsQuickChild, { name: 'AwaitsQuickChild' });
 
 describe.each(DIALECTS)('cancellation cascade on %s', (dialect) => {
   let harness: Harness;
@@ -117,18 +117,18 @@ describe.each(DIALECTS)('cancellation cascade on %s', (dialect) => {
   });
 
   function instances() {
-    const acts = new CsActs();
-    const grandchild = new CsGrandchild(acts);
-    const child = new CsChild(acts, grandchild);
-    const quick = new CsQuickChild(acts);
-    return [acts, grandchild, child, quick, new CsFailingParent(acts, child), new CsAbandoningParent(acts, child), new CsAwaitingParent(quick)];
+    const acts = new CascadeActs();
+    const grandchild = new SleepingGrandchild(acts);
+    const child = new WorkingChild(acts, grandchild);
+    const quick = new QuickChild(acts);
+    return [acts, grandchild, child, quick, new FailsWhileChildrenRun(acts, child), new AbandonsChild(acts, child), new AwaitsQuickChild(quick)];
   }
 
   const childOf = (id: string) => childExecutionId(harness.executor, id);
 
   it('a parent that completes with a child running cancels child and grandchild, and aborts their activities', async () => {
     harness = await createHarness(dialect, instances());
-    const id = await harness.executor.dispatch(CsAbandoningParent, []);
+    const id = await harness.executor.dispatch(AbandonsChild, []);
     expect(await finalStateOf(harness.executor, id)).toBe('completed');
     const child = await harness.executor.getExecution(await childOf(id));
     const grandchild = await harness.executor.getExecution(await childOf(child.id));
@@ -138,7 +138,7 @@ describe.each(DIALECTS)('cancellation cascade on %s', (dialect) => {
 
   it('dlq.replay of a parent that failed with child and grandchild running brings all three back and completes', async () => {
     harness = await createHarness(dialect, instances());
-    const id = await harness.executor.dispatch(CsFailingParent, []);
+    const id = await harness.executor.dispatch(FailsWhileChildrenRun, []);
     expect(await finalStateOf(harness.executor, id)).toBe('failed');
     const childId = await childOf(id);
     const grandchildId = await childOf(childId);
@@ -160,7 +160,7 @@ describe.each(DIALECTS)('cancellation cascade on %s', (dialect) => {
 
   it('cancel(child) racing its completion: parent and child agree, cancel never throws', async () => {
     harness = await createHarness(dialect, instances());
-    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => harness.executor.dispatch(CsAwaitingParent, [5 + (i % 10) * 8])));
+    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => harness.executor.dispatch(AwaitsQuickChild, [5 + (i % 10) * 8])));
     const errors: string[] = [];
     await Promise.all(
       ids.map(async (id, i) => {
@@ -186,7 +186,7 @@ describe.each(DIALECTS)('cancellation cascade on %s', (dialect) => {
 
   it('cancel(parent) racing the completion of its awaited child never throws and leaves nothing active', async () => {
     harness = await createHarness(dialect, instances());
-    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => harness.executor.dispatch(CsAwaitingParent, [5 + (i % 10) * 8])));
+    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => harness.executor.dispatch(AwaitsQuickChild, [5 + (i % 10) * 8])));
     const errors: string[] = [];
     await Promise.all(
       ids.map(async (id, i) => {

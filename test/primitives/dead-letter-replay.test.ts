@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
-import { Gate } from '../support/executor-set.js';
+import { createHarness, Gate, type Harness } from '../support/executor-set.js';
 import { finalStateOf, waitUntil } from '../support/wait.js';
 
 const counts: Record<string, number> = {};

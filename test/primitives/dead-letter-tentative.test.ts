@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 import { finalStateOf, waitUntil } from '../support/wait.js';
 import { counts, FlakyActs, fixFlaky, gate, resetFlaky } from '../fixtures/flaky-acts.js';
 

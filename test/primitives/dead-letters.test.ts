@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActivityFailedError, DeadLetterNotFoundError, defineActivity, defineWorkflow, ExecutionFinishedError } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 
 const calls: string[] = [];
 let broken = true;

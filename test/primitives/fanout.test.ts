@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActivityFailedError, defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, FAST_WORKER, type Harness } from '../support/harness.js';
+import { createHarness, FAST_WORKER, type Harness } from '../support/executor-set.js';
 
-class Items {
+class SquareAndPairActs {
   async square(n: number): Promise<number> {
     return n * n;
   }
@@ -23,10 +23,10 @@ class Items {
     return n;
   }
 }
-defineActivity(Items, { retry: { maxAttempts: 1 } });
+defineActivity(SquareAndPairActs, { retry: { maxAttempts: 1 } });
 
 class MapFlow {
-  constructor(private readonly items: Items) {}
+  constructor(private readonly items: SquareAndPairActs) {}
   async run(n: number): Promise<number[]> {
     return Stent.map(this.items.square, Array.from({ length: n }, (_, i) => i));
   }
@@ -34,7 +34,7 @@ class MapFlow {
 defineWorkflow(MapFlow);
 
 class PairFlow {
-  constructor(private readonly items: Items) {}
+  constructor(private readonly items: SquareAndPairActs) {}
   async run(): Promise<number[]> {
     return Stent.map(this.items.pair, [
       [1, 2],
@@ -46,7 +46,7 @@ defineWorkflow(PairFlow);
 
 /** Items as argument lists, bare single arguments, and an array wrapped as the only argument. */
 class ArgumentRuleFlow {
-  constructor(private readonly items: Items) {}
+  constructor(private readonly items: SquareAndPairActs) {}
   async run(): Promise<{ charges: string[]; totals: number[] }> {
     const charges = await Stent.map(this.items.charge, [['a', 5], ['b'], 'c']);
     const totals = await Stent.map(this.items.total, [[[1, 2, 3]], [[]]]);
@@ -56,7 +56,7 @@ class ArgumentRuleFlow {
 defineWorkflow(ArgumentRuleFlow);
 
 class AllFlow {
-  constructor(private readonly items: Items) {}
+  constructor(private readonly items: SquareAndPairActs) {}
   async run(n: number): Promise<number[]> {
     return Promise.all(Array.from({ length: n }, (_, i) => this.items.square(i)));
   }
@@ -64,7 +64,7 @@ class AllFlow {
 defineWorkflow(AllFlow);
 
 class SettledFlow {
-  constructor(private readonly items: Items) {}
+  constructor(private readonly items: SquareAndPairActs) {}
   async run(n: number): Promise<Array<{ ok: boolean; value?: number; error?: string; cause?: string }>> {
     const settled = await Promise.allSettled(Array.from({ length: n }, (_, i) => this.items.picky(i)));
     return settled.map((s) =>
@@ -77,7 +77,7 @@ class SettledFlow {
 defineWorkflow(SettledFlow);
 
 class FirstFailureFlow {
-  constructor(private readonly items: Items) {}
+  constructor(private readonly items: SquareAndPairActs) {}
   async run(): Promise<string> {
     try {
       await Stent.map(this.items.picky, [1, 2, 3, 4]);
@@ -93,7 +93,7 @@ describe.each(DIALECTS)('fan-out on %s', (dialect) => {
   let harness: Harness;
   afterEach(async () => harness?.dispose());
   const setup = async () => {
-    const items = new Items();
+    const items = new SquareAndPairActs();
     harness = await createHarness(dialect, [items, new MapFlow(items), new AllFlow(items), new SettledFlow(items), new FirstFailureFlow(items), new PairFlow(items), new ArgumentRuleFlow(items)], {
       ...FAST_WORKER,
       concurrency: 50,
@@ -143,6 +143,6 @@ describe.each(DIALECTS)('fan-out on %s', (dialect) => {
   it('a failing item rejects Stent.map with a catchable ActivityFailedError', async () => {
     await setup();
     const id = await harness.executor.dispatch(FirstFailureFlow, []);
-    expect((await harness.executor.waitFor(id, { timeout: '30s' })).value).toBe('caught Items.picky');
+    expect((await harness.executor.waitFor(id, { timeout: '30s' })).value).toBe('caught SquareAndPairActs.picky');
   });
 });

@@ -3,49 +3,55 @@ import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
 import { finalStateOf, waitUntil } from '../support/wait.js';
-import { openInspector, type Inspector } from '../e2e/fault-harness.js';
+import { openInspector, type Inspector } from '../support/inspector.js';
 import { invariantProblems } from '../support/invariants.js';
 
+/** Bodies still running or returned; a test waits for them to return instead of guessing how long they take. */
+const bodies: Array<Promise<unknown>> = [];
+
 /** Ignores its AbortSignal and runs for `ms`. */
-class R3lActs {
+class IgnoresAbortActs {
   async stubborn(ms: number): Promise<string> {
-    await new Promise((resolve) => setTimeout(resolve, ms));
+    const body = new Promise((resolve) => setTimeout(resolve, ms));
+    bodies.push(body);
+    await body;
     return 'stubborn-done';
   }
 }
-defineActivity(R3lActs, { name: 'R3lActs', retry: { maxAttempts: 3, initialDelay: '50ms' } });
+defineActivity(IgnoresAbortActs, { name: 'IgnoresAbortActs', retry: { maxAttempts: 3, initialDelay: '50ms' } });
 
-class R3lWaits {
-  constructor(private readonly acts: R3lActs) {}
+class AwaitsStubbornActivity {
+  constructor(private readonly acts: IgnoresAbortActs) {}
   async run(ms: number): Promise<string> {
     return this.acts.stubborn(ms);
   }
 }
-defineWorkflow(R3lWaits, { name: 'R3lWaits' });
+defineWorkflow(AwaitsStubbornActivity, { name: 'AwaitsStubbornActivity' });
 
 /** Returns without awaiting the activity it started. */
-class R3lEarly {
-  constructor(private readonly acts: R3lActs) {}
+class ReturnsBeforeItsActivity {
+  constructor(private readonly acts: IgnoresAbortActs) {}
   async run(ms: number): Promise<string> {
     void this.acts.stubborn(ms);
     await Stent.sleep(50);
     return 'early';
   }
 }
-defineWorkflow(R3lEarly, { name: 'R3lEarly' });
+defineWorkflow(ReturnsBeforeItsActivity, { name: 'ReturnsBeforeItsActivity' });
 
 describe.each(DIALECTS)('steps left behind by a final execution on %s', (dialect) => {
   let set: ExecutorSet;
   let inspector: Inspector | undefined;
   afterEach(async () => {
+    await Promise.all(bodies.splice(0));
     await inspector?.close();
     inspector = undefined;
     await set?.dispose();
   });
 
   function instances() {
-    const acts = new R3lActs();
-    return [acts, new R3lWaits(acts), new R3lEarly(acts)];
+    const acts = new IgnoresAbortActs();
+    return [acts, new AwaitsStubbornActivity(acts), new ReturnsBeforeItsActivity(acts)];
   }
 
   it('a cancelled execution whose running activity is then given up by its worker (close) keeps no pending step', async () => {
@@ -53,12 +59,13 @@ describe.each(DIALECTS)('steps left behind by a final execution on %s', (dialect
     const a = await set.executor(instances());
     const observer = await set.executor(instances(), false);
     inspector = await openInspector(set.db);
-    const id = await a.dispatch(R3lWaits, [2500]);
+    const id = await a.dispatch(AwaitsStubbornActivity, [2500]);
     await waitUntil(async () => (await a.getJournal(id))[0]?.state === 'running', 'the activity to run');
     await a.cancel(id);
     expect(await finalStateOf(observer, id)).toBe('cancelled');
     await a.close('200ms'); // the body ignores its signal: the worker gives the attempt up
-    await new Promise((resolve) => setTimeout(resolve, 3000)); // the body has returned by now
+    await Promise.all(bodies); // the body has returned: its late result had its chance to land
+    await new Promise((resolve) => setImmediate(resolve));
     const journal = await observer.getJournal(id);
     const stats = await observer.stats();
     expect({ steps: journal.map((s) => s.state), due: stats.activities.due, problems: await invariantProblems(inspector, [id]) }).toEqual({
@@ -74,13 +81,13 @@ describe.each(DIALECTS)('steps left behind by a final execution on %s', (dialect
     const a = await set.executor(instances(), { ...QUICK_WORKER, lease: '1s', heartbeat: '1h' });
     const observer = await set.executor(instances(), false);
     inspector = await openInspector(set.db);
-    const id = await a.dispatch(R3lWaits, [4000]);
+    const id = await a.dispatch(AwaitsStubbornActivity, [4000]);
     await waitUntil(async () => (await a.getJournal(id))[0]?.state === 'running', 'the activity to run');
     await a.cancel(id);
     expect(await finalStateOf(observer, id)).toBe('cancelled');
     // Another healthy worker reaps expired leases.
     await set.executor(instances(), { ...QUICK_WORKER, lease: '1s' });
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await waitUntil(async () => (await inspector!.scalar(`SELECT COUNT(*) FROM ${inspector!.t.steps} WHERE execution_id = ? AND lease_owner IS NOT NULL`, [id])) === 0, 'the expired lease to be reaped');
     const journal = await observer.getJournal(id);
     const stats = await observer.stats();
     expect({ steps: journal.map((s) => s.state), due: stats.activities.due, problems: await invariantProblems(inspector, [id]) }).toEqual({
@@ -95,11 +102,12 @@ describe.each(DIALECTS)('steps left behind by a final execution on %s', (dialect
     const a = await set.executor(instances());
     const observer = await set.executor(instances(), false);
     inspector = await openInspector(set.db);
-    const id = await a.dispatch(R3lEarly, [2500]);
+    const id = await a.dispatch(ReturnsBeforeItsActivity, [2500]);
     expect(await finalStateOf(observer, id)).toBe('completed');
     await waitUntil(async () => (await a.getJournal(id))[0]?.state === 'running', 'the activity to run');
     await a.close('200ms');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await Promise.all(bodies); // the body has returned: its late result had its chance to land
+    await new Promise((resolve) => setImmediate(resolve));
     const journal = await observer.getJournal(id);
     const stats = await observer.stats();
     expect({ steps: journal.map((s) => `${s.kind}:${s.state}`), due: stats.activities.due, problems: await invariantProblems(inspector, [id]) }).toEqual({

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent, WorkflowCancelledError } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 const seen: string[] = [];

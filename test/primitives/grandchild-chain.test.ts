@@ -4,14 +4,14 @@ import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
 import { finalStateOf } from '../support/wait.js';
 import { childExecutionId } from '../support/executions.js';
-import { openInspector, type Inspector } from '../e2e/fault-harness.js';
+import { openInspector, type Inspector } from '../support/inspector.js';
 import { invariantProblems } from '../support/invariants.js';
 
 const counts: Record<string, number> = {};
 const bump = (name: string) => (counts[name] = (counts[name] ?? 0) + 1);
 let broken = true;
 
-class R3gActs {
+class DeepServiceActs {
   async deep(): Promise<string> {
     bump('deep');
     if (broken) throw new Error('deep down');
@@ -22,22 +22,22 @@ class R3gActs {
     return `s:${x}`;
   }
 }
-defineActivity(R3gActs, { name: 'R3gActs', retry: { maxAttempts: 1 } });
+defineActivity(DeepServiceActs, { name: 'DeepServiceActs', retry: { maxAttempts: 1 } });
 
-class R3gGrand {
-  constructor(private readonly acts: R3gActs) {}
+class FailingGrandchild {
+  constructor(private readonly acts: DeepServiceActs) {}
   async run(): Promise<string> {
     const a = await this.acts.steady('g0');
     Stent.incrementCounter('g', 1);
     return `${a}/${await this.acts.deep()}`;
   }
 }
-defineWorkflow(R3gGrand, { name: 'R3gGrand' });
+defineWorkflow(FailingGrandchild, { name: 'FailingGrandchild' });
 
-class R3gChild {
+class ChildOfFailingGrandchild {
   constructor(
-    private readonly acts: R3gActs,
-    private readonly grand: R3gGrand,
+    private readonly acts: DeepServiceActs,
+    private readonly grand: FailingGrandchild,
   ) {}
   async run(): Promise<string> {
     const [a, g] = await Promise.all([this.acts.steady('c0'), this.grand.run()]);
@@ -45,12 +45,12 @@ class R3gChild {
     return `${a}|${g}`;
   }
 }
-defineWorkflow(R3gChild, { name: 'R3gChild' });
+defineWorkflow(ChildOfFailingGrandchild, { name: 'ChildOfFailingGrandchild' });
 
-class R3gParent {
+class GrandparentFlow {
   constructor(
-    private readonly acts: R3gActs,
-    private readonly child: R3gChild,
+    private readonly acts: DeepServiceActs,
+    private readonly child: ChildOfFailingGrandchild,
   ) {}
   async run(): Promise<string> {
     const a = await this.acts.steady('p0');
@@ -59,7 +59,7 @@ class R3gParent {
     return `${a}#${c}`;
   }
 }
-defineWorkflow(R3gParent, { name: 'R3gParent' });
+defineWorkflow(GrandparentFlow, { name: 'GrandparentFlow' });
 
 describe.each(DIALECTS)('retry of a grandchild failure chain on %s', (dialect) => {
   let set: ExecutorSet;
@@ -74,12 +74,12 @@ describe.each(DIALECTS)('retry of a grandchild failure chain on %s', (dialect) =
 
   it('retry(parent) twice (still broken, then fixed) revives parent, child and grandchild; nothing completed runs again', async () => {
     set = await ExecutorSet.create(dialect);
-    const acts = new R3gActs();
-    const grand = new R3gGrand(acts);
-    const child = new R3gChild(acts, grand);
-    const ex = await set.executor([acts, grand, child, new R3gParent(acts, child)], { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '5s', suspendAfter: '300ms' });
+    const acts = new DeepServiceActs();
+    const grand = new FailingGrandchild(acts);
+    const child = new ChildOfFailingGrandchild(acts, grand);
+    const ex = await set.executor([acts, grand, child, new GrandparentFlow(acts, child)], { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '5s', suspendAfter: '300ms' });
     inspector = await openInspector(set.db);
-    const id = await ex.dispatch(R3gParent, []);
+    const id = await ex.dispatch(GrandparentFlow, []);
     expect(await finalStateOf(ex, id)).toBe('failed');
     const childId = await childExecutionId(ex, id);
     const grandId = await childExecutionId(ex, childId);

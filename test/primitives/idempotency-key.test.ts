@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineWorkflow, IdempotencyConflictError } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
-import { rejectionOf } from '../support/executor-set.js';
+import { createHarness, type Harness, rejectionOf } from '../support/executor-set.js';
 
 class ShipOrder {
   async run(order: { id: string; lines: number }, at?: Date): Promise<string> {

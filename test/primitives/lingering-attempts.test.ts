@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
-import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
+import { createHarness, ExecutorSet, type Harness, QUICK_WORKER } from '../support/executor-set.js';
 
 let running = 0;
 let maxRunning = 0;

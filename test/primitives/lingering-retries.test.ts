@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 
 /**
  * One step whose every attempt times out (100 ms) while its body ignores the AbortSignal and runs on for
@@ -95,72 +95,72 @@ describe.each(DIALECTS)('lingering bodies of retries of one step on %s', (dialec
 
 // ---- a recovered ("suspect") step claimed while a timed-out body still lingers ----------------------
 
-let yRunning = 0;
-let yMax = 0;
-const yBodies: Array<Promise<void>> = [];
+let singleSlotRunning = 0;
+let singleSlotMax = 0;
+const singleSlotBodies: Array<Promise<void>> = [];
 
-/** Registered under the same name in two executors; `inY` marks the instance of the executor under test. */
-class SusActs {
-  constructor(private readonly inY: boolean) {}
+/** Registered under the same name in two executors; `inSingleSlotWorker` marks the instance of the executor under test. */
+class RecoveredStepActs {
+  constructor(private readonly inSingleSlotWorker: boolean) {}
   async recovered(): Promise<string> {
-    if (this.inY) yMax = Math.max(yMax, ++yRunning);
-    const done = new Promise<void>((resolve) => setTimeout(resolve, this.inY ? 300 : 2500));
-    if (this.inY) yBodies.push(done);
+    if (this.inSingleSlotWorker) singleSlotMax = Math.max(singleSlotMax, ++singleSlotRunning);
+    const done = new Promise<void>((resolve) => setTimeout(resolve, this.inSingleSlotWorker ? 300 : 2500));
+    if (this.inSingleSlotWorker) singleSlotBodies.push(done);
     await done;
-    if (this.inY) yRunning--;
+    if (this.inSingleSlotWorker) singleSlotRunning--;
     return 'recovered';
   }
 }
-defineActivity(SusActs, { name: 'SusActs', retry: { maxAttempts: 3 } });
+defineActivity(RecoveredStepActs, { name: 'RecoveredStepActs', retry: { maxAttempts: 3 } });
 
-class SusFlow {
-  constructor(private readonly acts: SusActs) {}
+class RecoveredStepFlow {
+  constructor(private readonly acts: RecoveredStepActs) {}
   async run(): Promise<string> {
     return this.acts.recovered();
   }
 }
-defineWorkflow(SusFlow, { name: 'SusFlow' });
+defineWorkflow(RecoveredStepFlow, { name: 'RecoveredStepFlow' });
 
-class YStuck {
+class TimesOutAndLingers {
   async slow(): Promise<string> {
-    yMax = Math.max(yMax, ++yRunning);
+    singleSlotMax = Math.max(singleSlotMax, ++singleSlotRunning);
     const done = new Promise<void>((resolve) => setTimeout(resolve, 3000));
-    yBodies.push(done);
+    singleSlotBodies.push(done);
     await done;
-    yRunning--;
+    singleSlotRunning--;
     return 'late';
   }
 }
-defineActivity(YStuck, { name: 'YStuck', timeout: '100ms', retry: { maxAttempts: 1 } });
+defineActivity(TimesOutAndLingers, { name: 'TimesOutAndLingers', timeout: '100ms', retry: { maxAttempts: 1 } });
 
-class YStuckFlow {
-  constructor(private readonly acts: YStuck) {}
+class LingeringStepFlow {
+  constructor(private readonly acts: TimesOutAndLingers) {}
   async run(): Promise<string> {
     return this.acts.slow().catch((error: Error) => error.name);
   }
 }
-defineWorkflow(YStuckFlow, { name: 'YStuckFlow' });
+defineWorkflow(LingeringStepFlow, { name: 'LingeringStepFlow' });
 
 describe.each(DIALECTS)('lingering body and a recovered step on %s', (dialect) => {
   let harness: Harness;
   afterEach(async () => {
-    await Promise.all(yBodies.splice(0));
-    yRunning = yMax = 0;
+    await Promise.all(singleSlotBodies.splice(0));
+    singleSlotRunning = singleSlotMax = 0;
     await harness?.dispose();
   });
 
   it('worker concurrency 1 is not exceeded when a recovered step is claimed while a timed-out body lingers', async () => {
-    // X runs SusFlow's step but never renews its lease (heartbeat 10 s > lease 600 ms): the step is reclaimed.
-    const x = new SusActs(false);
-    harness = await createHarness(dialect, [x, new SusFlow(x)], { concurrency: 4, lease: '600ms', heartbeat: '10s', pollInterval: '20ms', maxPollInterval: '100ms' });
-    const y = new SusActs(true);
-    const stuck = new YStuck();
-    const executorY = await harness.spawn({ concurrency: 1, lease: '1s', pollInterval: '20ms', maxPollInterval: '100ms' }, y, stuck, new YStuckFlow(stuck));
-    const stuckId = await executorY.dispatch(YStuckFlow, []);
-    expect((await executorY.waitFor(stuckId, { timeout: '10s' })).value).toBe('ActivityFailedError'); // timed out; its body lingers 3 s
-    const id = await harness.executor.dispatch(SusFlow, []);
+    // The first worker runs RecoveredStepFlow's step but never renews its lease (heartbeat 10 s > lease 600 ms): the step is reclaimed.
+    const lapsing = new RecoveredStepActs(false);
+    harness = await createHarness(dialect, [lapsing, new RecoveredStepFlow(lapsing)], { concurrency: 4, lease: '600ms', heartbeat: '10s', pollInterval: '20ms', maxPollInterval: '100ms' });
+    const underTest = new RecoveredStepActs(true);
+    const stuck = new TimesOutAndLingers();
+    const singleSlot = await harness.spawn({ concurrency: 1, lease: '1s', pollInterval: '20ms', maxPollInterval: '100ms' }, underTest, stuck, new LingeringStepFlow(stuck));
+    const stuckId = await singleSlot.dispatch(LingeringStepFlow, []);
+    expect((await singleSlot.waitFor(stuckId, { timeout: '10s' })).value).toBe('ActivityFailedError'); // timed out; its body lingers 3 s
+    const id = await harness.executor.dispatch(RecoveredStepFlow, []);
     expect((await harness.executor.waitFor(id, { timeout: '20s' })).value).toBe('recovered');
-    expect(yMax).toBeLessThanOrEqual(1);
+    expect(singleSlotMax).toBeLessThanOrEqual(1);
   });
 });
 

@@ -1,14 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, ExecutionFinishedError, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, FAST_WORKER, type Harness } from '../support/harness.js';
-import { ExecutorSet } from '../support/executor-set.js';
+import { createHarness, ExecutorSet, FAST_WORKER, type Harness } from '../support/executor-set.js';
 import { childExecutionId } from '../support/executions.js';
 import { finalStateOf, waitUntil } from '../support/wait.js';
 
 let broken = true;
 
-class R3cActs {
+class RequiredServiceActs {
   async required(): Promise<string> {
     if (broken) throw new Error('required service down');
     return 'required-ok';
@@ -17,64 +16,64 @@ class R3cActs {
     return `p:${x}`;
   }
 }
-defineActivity(R3cActs, { name: 'R3cActs', retry: { maxAttempts: 1 } });
+defineActivity(RequiredServiceActs, { name: 'RequiredServiceActs', retry: { maxAttempts: 1 } });
 
 /** Fails on `required` (position 0); once fixed it waits for a signal. */
-class R3cChild {
-  constructor(private readonly acts: R3cActs) {}
+class RequiredThenSignalChild {
+  constructor(private readonly acts: RequiredServiceActs) {}
   async run(): Promise<string> {
     const value = await this.acts.required();
     await Stent.waitForSignal('go');
     return value;
   }
 }
-defineWorkflow(R3cChild, { name: 'R3cChild' });
+defineWorkflow(RequiredThenSignalChild, { name: 'RequiredThenSignalChild' });
 
 /** Same, with a maxDuration. */
-class R3cShortChild {
-  constructor(private readonly acts: R3cActs) {}
+class RequiredChildWithDeadline {
+  constructor(private readonly acts: RequiredServiceActs) {}
   async run(): Promise<string> {
     return this.acts.required();
   }
 }
-defineWorkflow(R3cShortChild, { name: 'R3cShortChild', maxDuration: '1500ms' });
+defineWorkflow(RequiredChildWithDeadline, { name: 'RequiredChildWithDeadline', maxDuration: '1500ms' });
 
-class R3cParent {
-  constructor(private readonly child: R3cChild) {}
+class ParentOfSignalChild {
+  constructor(private readonly child: RequiredThenSignalChild) {}
   async run(): Promise<string> {
     return `parent:${await this.child.run()}`;
   }
 }
-defineWorkflow(R3cParent, { name: 'R3cParent' });
+defineWorkflow(ParentOfSignalChild, { name: 'ParentOfSignalChild' });
 
-class R3cShortParent {
-  constructor(private readonly child: R3cShortChild) {}
+class ParentOfDeadlineChild {
+  constructor(private readonly child: RequiredChildWithDeadline) {}
   async run(): Promise<string> {
     return `parent:${await this.child.run()}`;
   }
 }
-defineWorkflow(R3cShortParent, { name: 'R3cShortParent' });
+defineWorkflow(ParentOfDeadlineChild, { name: 'ParentOfDeadlineChild' });
 
 /** Its first durable call is a child execution. */
-class R3cCollider {
+class ChildAtFirstPosition {
   constructor(
-    private readonly acts: R3cActs,
-    private readonly child: R3cShortChild,
+    private readonly acts: RequiredServiceActs,
+    private readonly child: RequiredChildWithDeadline,
   ) {}
   async run(): Promise<string> {
     broken = false;
     return `collider:${await this.child.run()}`;
   }
 }
-defineWorkflow(R3cCollider, { name: 'R3cCollider' });
+defineWorkflow(ChildAtFirstPosition, { name: 'ChildAtFirstPosition' });
 
-class R3cTrivial {
-  constructor(private readonly acts: R3cActs) {}
+class SinglePlainCall {
+  constructor(private readonly acts: RequiredServiceActs) {}
   async run(): Promise<string> {
     return this.acts.plain('t');
   }
 }
-defineWorkflow(R3cTrivial, { name: 'R3cTrivial' });
+defineWorkflow(SinglePlainCall, { name: 'SinglePlainCall' });
 
 describe.each(DIALECTS)('retry of a failure chain through a child on %s', (dialect) => {
   let harness: Harness;
@@ -84,16 +83,16 @@ describe.each(DIALECTS)('retry of a failure chain through a child on %s', (diale
   });
 
   function instances() {
-    const acts = new R3cActs();
-    const child = new R3cChild(acts);
-    const short = new R3cShortChild(acts);
-    return [acts, child, short, new R3cParent(child), new R3cShortParent(short), new R3cCollider(acts, short), new R3cTrivial(acts)];
+    const acts = new RequiredServiceActs();
+    const child = new RequiredThenSignalChild(acts);
+    const short = new RequiredChildWithDeadline(acts);
+    return [acts, child, short, new ParentOfSignalChild(child), new ParentOfDeadlineChild(short), new ChildAtFirstPosition(acts, short), new SinglePlainCall(acts)];
   }
 
   it('retry(parent) after the child was revived (dlq.replay) and then cancelled does not leave the parent waiting forever', async () => {
     harness = await createHarness(dialect, instances());
     const ex = harness.executor;
-    const id = await ex.dispatch(R3cParent, []);
+    const id = await ex.dispatch(ParentOfSignalChild, []);
     expect(await finalStateOf(ex, id)).toBe('failed');
     const childId = await childExecutionId(ex, id);
     expect((await ex.getExecution(childId)).state).toBe('failed');
@@ -115,7 +114,7 @@ describe.each(DIALECTS)('retry of a failure chain through a child on %s', (diale
   it('retry(parent) after the child was revived (dlq.replay) and timed out does not leave the parent waiting forever', async () => {
     harness = await createHarness(dialect, instances());
     const ex = harness.executor;
-    const id = await ex.dispatch(R3cShortParent, []);
+    const id = await ex.dispatch(ParentOfDeadlineChild, []);
     expect(await finalStateOf(ex, id)).toBe('failed');
     const childId = await childExecutionId(ex, id);
     broken = false;
@@ -137,8 +136,8 @@ describe.each(DIALECTS)('retry of a failure chain through a child on %s', (diale
     const ex = await set.executor(instances(), FAST_WORKER);
     const parentId = `collide-${Date.now()}`;
     // The user's own id happens to look like an engine child id.
-    await ex.dispatch(R3cTrivial, [], { executionId: `${parentId}.0` });
-    const id = await ex.dispatch(R3cCollider, [], { executionId: parentId });
+    await ex.dispatch(SinglePlainCall, [], { executionId: `${parentId}.0` });
+    const id = await ex.dispatch(ChildAtFirstPosition, [], { executionId: parentId });
     // The child gets an id of its own: the parent completes.
     const state = await finalStateOf(ex, id, '12s');
     const journal = await ex.getJournal(id);

@@ -2,13 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { finalStateOf } from '../support/wait.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 
 const counts: Record<string, number> = {};
 const bump = (name: string) => (counts[name] = (counts[name] ?? 0) + 1);
 let requiredBroken = true;
 
-class RcActs {
+class OptionalAndRequiredActs {
   /** Non-critical: always fails for good; the parent catches it. */
   async optional(): Promise<string> {
     bump('optional');
@@ -25,21 +25,21 @@ class RcActs {
     return 'required-ok';
   }
 }
-defineActivity(RcActs, { name: 'RcActs', retry: { maxAttempts: 1 } });
+defineActivity(OptionalAndRequiredActs, { name: 'OptionalAndRequiredActs', retry: { maxAttempts: 1 } });
 
-class RcChild {
-  constructor(private readonly acts: RcActs) {}
+class RequiredChild {
+  constructor(private readonly acts: OptionalAndRequiredActs) {}
   async run(): Promise<string> {
     return this.acts.required(); // the child's position 0
   }
 }
-defineWorkflow(RcChild, { name: 'RcChild' });
+defineWorkflow(RequiredChild, { name: 'RequiredChild' });
 
 /** Catches and compensates a failure at its position 0, then lets a child's failure through. */
-class RcParent {
+class CompensatingParent {
   constructor(
-    private readonly acts: RcActs,
-    private readonly child: RcChild,
+    private readonly acts: OptionalAndRequiredActs,
+    private readonly child: RequiredChild,
   ) {}
   async run(): Promise<string> {
     let note = 'optional-ok';
@@ -52,20 +52,20 @@ class RcParent {
     return `${note}/${value}`;
   }
 }
-defineWorkflow(RcParent, { name: 'RcParent' });
+defineWorkflow(CompensatingParent, { name: 'CompensatingParent' });
 
 /** Just a child; its failure ends the parent. */
-class RcPlainParent {
+class PlainParent {
   constructor(
-    private readonly acts: RcActs,
-    private readonly child: RcChild,
+    private readonly acts: OptionalAndRequiredActs,
+    private readonly child: RequiredChild,
   ) {}
   async run(): Promise<string> {
     const compensated = await this.acts.compensate(); // position 0
     return `${compensated}/${await this.child.run()}`; // position 1
   }
 }
-defineWorkflow(RcPlainParent, { name: 'RcPlainParent' });
+defineWorkflow(PlainParent, { name: 'PlainParent' });
 
 describe.each(DIALECTS)('retry of a parent that failed because of its child on %s', (dialect) => {
   let harness: Harness;
@@ -76,14 +76,14 @@ describe.each(DIALECTS)('retry of a parent that failed because of its child on %
   });
 
   function instances() {
-    const acts = new RcActs();
-    const child = new RcChild(acts);
-    return [acts, child, new RcParent(acts, child), new RcPlainParent(acts, child)];
+    const acts = new OptionalAndRequiredActs();
+    const child = new RequiredChild(acts);
+    return [acts, child, new CompensatingParent(acts, child), new PlainParent(acts, child)];
   }
 
   it('retry() does not re-run the parent step the workflow caught and compensated (the position came from the child)', async () => {
     harness = await createHarness(dialect, instances());
-    const id = await harness.executor.dispatch(RcParent, []);
+    const id = await harness.executor.dispatch(CompensatingParent, []);
     expect(await finalStateOf(harness.executor, id)).toBe('failed');
     expect(counts).toEqual({ optional: 1, compensate: 1, required: 1 });
 
@@ -97,7 +97,7 @@ describe.each(DIALECTS)('retry of a parent that failed because of its child on %
 
   it('retry() of a parent whose child failed on a since-fixed activity completes', async () => {
     harness = await createHarness(dialect, instances());
-    const id = await harness.executor.dispatch(RcPlainParent, []);
+    const id = await harness.executor.dispatch(PlainParent, []);
     expect(await finalStateOf(harness.executor, id)).toBe('failed');
     requiredBroken = false;
     await harness.executor.retry(id);
@@ -107,11 +107,11 @@ describe.each(DIALECTS)('retry of a parent that failed because of its child on %
 
   it("dlq.replay of the child's dead letter, then retry() of the parent, completes the parent", async () => {
     harness = await createHarness(dialect, instances());
-    const id = await harness.executor.dispatch(RcPlainParent, []);
+    const id = await harness.executor.dispatch(PlainParent, []);
     expect(await finalStateOf(harness.executor, id)).toBe('failed');
     requiredBroken = false;
     const letters = (await harness.executor.dlq.list()).items;
-    expect(letters.map((l) => l.name)).toEqual(['RcActs.required']);
+    expect(letters.map((l) => l.name)).toEqual(['OptionalAndRequiredActs.required']);
     const { executionId: childId } = await harness.executor.dlq.replay(letters[0]!.id);
     expect(await finalStateOf(harness.executor, childId)).toBe('completed');
     await harness.executor.retry(id);

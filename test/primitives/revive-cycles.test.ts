@@ -3,24 +3,24 @@ import { defineWorkflow, ExecutionFinishedError, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet, errorOf } from '../support/executor-set.js';
 import { finalStateOf, waitUntil } from '../support/wait.js';
-import { openInspector, type Inspector } from '../e2e/fault-harness.js';
+import { openInspector, type Inspector } from '../support/inspector.js';
 import { invariantProblems } from '../support/invariants.js';
 import { bump, counts, FlakyActs, fixFlaky, gate, resetFlaky } from '../fixtures/flaky-acts.js';
 
-class R3rChild {
+class SteadyChild {
   constructor(private readonly acts: FlakyActs) {}
   async run(x: string): Promise<string> {
     bump(`child:${x}`);
     return this.acts.steady(`child-${x}`);
   }
 }
-defineWorkflow(R3rChild, { name: 'R3rChild' });
+defineWorkflow(SteadyChild, { name: 'SteadyChild' });
 
 /** On failure: counter, progress, a signal, a child and an activity, then rethrows. */
-class R3rSaga {
+class CompensatingSaga {
   constructor(
     private readonly acts: FlakyActs,
-    private readonly child: R3rChild,
+    private readonly child: SteadyChild,
   ) {}
   async run(): Promise<string[]> {
     const a = await this.acts.steady('a');
@@ -38,13 +38,13 @@ class R3rSaga {
     }
   }
 }
-defineWorkflow(R3rSaga, { name: 'R3rSaga' });
+defineWorkflow(CompensatingSaga, { name: 'CompensatingSaga' });
 
 /** An independent branch that finishes after the failure, with a counter, a signal, a child and an activity. */
-class R3rBranch {
+class SurvivingBranch {
   constructor(
     private readonly acts: FlakyActs,
-    private readonly child: R3rChild,
+    private readonly child: SteadyChild,
   ) {}
   async run(): Promise<unknown> {
     const [first, second] = await Promise.allSettled([
@@ -61,10 +61,10 @@ class R3rBranch {
     return [first.value, second.status === 'fulfilled' ? second.value : `x:${String(second.reason)}`];
   }
 }
-defineWorkflow(R3rBranch, { name: 'R3rBranch' });
+defineWorkflow(SurvivingBranch, { name: 'SurvivingBranch' });
 
 /** Catches the failure, waits, and can be cancelled or time out. */
-class R3rCatchesThenWaits {
+class CatchesThenWaits {
   constructor(private readonly acts: FlakyActs) {}
   async run(): Promise<string> {
     try {
@@ -76,7 +76,7 @@ class R3rCatchesThenWaits {
     return 'done';
   }
 }
-defineWorkflow(R3rCatchesThenWaits, { name: 'R3rCatchesThenWaits', maxDuration: '1500ms' });
+defineWorkflow(CatchesThenWaits, { name: 'CatchesThenWaits', maxDuration: '1500ms' });
 
 describe.each(DIALECTS)('revive cycles on %s', (dialect) => {
   let set: ExecutorSet;
@@ -90,15 +90,15 @@ describe.each(DIALECTS)('revive cycles on %s', (dialect) => {
 
   function instances() {
     const acts = new FlakyActs();
-    const child = new R3rChild(acts);
-    return [acts, child, new R3rSaga(acts, child), new R3rBranch(acts, child), new R3rCatchesThenWaits(acts)];
+    const child = new SteadyChild(acts);
+    return [acts, child, new CompensatingSaga(acts, child), new SurvivingBranch(acts, child), new CatchesThenWaits(acts)];
   }
 
   it('four retry() cycles of a saga: the signal is handed back each time, compensation runs once per failure, totals match the journal', async () => {
     set = await ExecutorSet.create(dialect);
     const ex = await set.executor(instances(), { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '5s', suspendAfter: '300ms' });
     inspector = await openInspector(set.db);
-    const id = await ex.dispatch(R3rSaga, []);
+    const id = await ex.dispatch(CompensatingSaga, []);
     await ex.sendSignal(id, 'sig', 'one'); // sent once, for all cycles
     expect(await finalStateOf(ex, id)).toBe('failed');
     for (let cycle = 0; cycle < 3; cycle++) {
@@ -129,7 +129,7 @@ describe.each(DIALECTS)('revive cycles on %s', (dialect) => {
     set = await ExecutorSet.create(dialect);
     const ex = await set.executor(instances(), { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '5s', suspendAfter: '300ms' });
     inspector = await openInspector(set.db);
-    const id = await ex.dispatch(R3rBranch, []);
+    const id = await ex.dispatch(SurvivingBranch, []);
     await ex.sendSignal(id, 'sig', 'one');
     await waitUntil(async () => (await ex.getJournal(id)).find((s) => s.position === 0)?.state === 'failed', 'flaky to fail');
     gate.open();
@@ -152,8 +152,8 @@ describe.each(DIALECTS)('revive cycles on %s', (dialect) => {
     set = await ExecutorSet.create(dialect);
     const ex = await set.executor(instances(), { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '5s', suspendAfter: '300ms' });
     inspector = await openInspector(set.db);
-    const cancelled = await ex.dispatch(R3rCatchesThenWaits, []);
-    const timedOut = await ex.dispatch(R3rCatchesThenWaits, []);
+    const cancelled = await ex.dispatch(CatchesThenWaits, []);
+    const timedOut = await ex.dispatch(CatchesThenWaits, []);
     await waitUntil(async () => (await ex.getJournal(cancelled)).length === 2, 'the signal wait');
     await ex.cancel(cancelled);
     expect(await finalStateOf(ex, cancelled)).toBe('cancelled');
@@ -175,7 +175,7 @@ describe.each(DIALECTS)('revive cycles on %s', (dialect) => {
     set = await ExecutorSet.create(dialect);
     const ex = await set.executor(instances(), { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '5s', suspendAfter: '300ms' });
     inspector = await openInspector(set.db);
-    const id = await ex.dispatch(R3rSaga, []);
+    const id = await ex.dispatch(CompensatingSaga, []);
     expect(await finalStateOf(ex, 'x'.length ? id : id, '3s')).toBe('still running'); // waits for 'sig' in the catch
     await ex.sendSignal(id, 'sig', 'one');
     expect(await finalStateOf(ex, id)).toBe('failed');

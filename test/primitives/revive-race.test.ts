@@ -2,14 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { finalStateOf } from '../support/wait.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 
 const counts: Record<string, number> = {};
 const bump = (name: string) => (counts[name] = (counts[name] ?? 0) + 1);
 let broken = true;
 const bodies: Array<Promise<unknown>> = [];
 
-class RrActs {
+class SlowStopFastFailActs {
   /** Honours its AbortSignal, but needs 400 ms to wind down (closing a connection, say). */
   async slowToStop(): Promise<string> {
     bump('slowToStop');
@@ -31,15 +31,15 @@ class RrActs {
     return 'fast-ok';
   }
 }
-defineActivity(RrActs, { name: 'RrActs', retry: { maxAttempts: 1 } });
+defineActivity(SlowStopFastFailActs, { name: 'SlowStopFastFailActs', retry: { maxAttempts: 1 } });
 
-class RrFlow {
-  constructor(private readonly acts: RrActs) {}
+class SlowBesideFastFailure {
+  constructor(private readonly acts: SlowStopFastFailActs) {}
   async run(): Promise<string[]> {
     return Promise.all([this.acts.slowToStop(), this.acts.failsFast()]);
   }
 }
-defineWorkflow(RrFlow, { name: 'RrFlow' });
+defineWorkflow(SlowBesideFastFailure, { name: 'SlowBesideFastFailure' });
 
 describe.each(DIALECTS)('reviving while an aborted attempt is still winding down on %s', (dialect) => {
   let harness: Harness;
@@ -52,9 +52,9 @@ describe.each(DIALECTS)('reviving while an aborted attempt is still winding down
 
   for (const how of ['dlq.replay', 'retry'] as const) {
     it(`${how} right after the failure completes (the aborted sibling's late outcome does not fail it again)`, async () => {
-      const acts = new RrActs();
-      harness = await createHarness(dialect, [acts, new RrFlow(acts)]);
-      const id = await harness.executor.dispatch(RrFlow, []);
+      const acts = new SlowStopFastFailActs();
+      harness = await createHarness(dialect, [acts, new SlowBesideFastFailure(acts)]);
+      const id = await harness.executor.dispatch(SlowBesideFastFailure, []);
       expect(await finalStateOf(harness.executor, id)).toBe('failed');
       broken = false;
       if (how === 'retry') await harness.executor.retry(id);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, setActivityMethodOptions, Stent, type StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, FAST_WORKER, type Harness } from '../support/harness.js';
+import { createHarness, FAST_WORKER, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 // ---- probe: proves that a worker is actively claiming work -----------------------------------------
@@ -11,7 +11,7 @@ import { waitUntil } from '../support/wait.js';
 // after a task was recorded and finishing therefore shows that the worker ran claim rounds (for
 // activities and for workflows) while that task was waiting, and passed it over.
 
-class Probe {
+class FailsFirstAttempt {
   async plain(): Promise<string> {
     if (Stent.activity().attempt === 1) throw new Error('first attempt fails on purpose');
     return 'probe ok';
@@ -21,25 +21,25 @@ class Probe {
     return 'probe ok';
   }
 }
-setActivityMethodOptions(Probe.prototype, 'cpu', { tags: ['cpu'] });
-defineActivity(Probe, { retry: { maxAttempts: 3, initialDelay: '20ms', jitter: false } });
+setActivityMethodOptions(FailsFirstAttempt.prototype, 'cpu', { tags: ['cpu'] });
+defineActivity(FailsFirstAttempt, { retry: { maxAttempts: 3, initialDelay: '20ms', jitter: false } });
 
-class ProbeFlow {
-  constructor(private readonly probe: Probe) {}
+class FailsFirstAttemptFlow {
+  constructor(private readonly probe: FailsFirstAttempt) {}
   async run(tagged: boolean): Promise<string> {
     return tagged ? this.probe.cpu() : this.probe.plain();
   }
 }
-defineWorkflow(ProbeFlow);
+defineWorkflow(FailsFirstAttemptFlow);
 
 function probeInstances(): object[] {
-  const probe = new Probe();
-  return [probe, new ProbeFlow(probe)];
+  const probe = new FailsFirstAttempt();
+  return [probe, new FailsFirstAttemptFlow(probe)];
 }
 
 /** Runs a probe execution through `executor`'s worker (tagged 'cpu' for a worker serving that tag). */
 async function proveClaiming(executor: StentExecutor, tagged = false): Promise<void> {
-  const id = await executor.dispatch(ProbeFlow, [tagged], tagged ? { tags: ['cpu'] } : {});
+  const id = await executor.dispatch(FailsFirstAttemptFlow, [tagged], tagged ? { tags: ['cpu'] } : {});
   const result = await executor.waitFor(id, { timeout: '30s' });
   expect(result.ok, 'the probe execution completes').toBe(true);
   const [step] = await executor.getJournal(id);
@@ -125,7 +125,7 @@ class Deferred<T = void> {
   });
 }
 
-class Bench {
+class HeldInOrder {
   readonly order: string[] = [];
   readonly gate = new Deferred();
   async hold(): Promise<string> {
@@ -141,11 +141,11 @@ class Bench {
     return label;
   }
 }
-setActivityMethodOptions(Bench.prototype, 'urgent', { priority: 10 });
-defineActivity(Bench);
+setActivityMethodOptions(HeldInOrder.prototype, 'urgent', { priority: 10 });
+defineActivity(HeldInOrder);
 
 class HoldFlow {
-  constructor(private readonly bench: Bench) {}
+  constructor(private readonly bench: HeldInOrder) {}
   async run(): Promise<string> {
     return this.bench.hold();
   }
@@ -153,7 +153,7 @@ class HoldFlow {
 defineWorkflow(HoldFlow);
 
 class JobFlow {
-  constructor(private readonly bench: Bench) {}
+  constructor(private readonly bench: HeldInOrder) {}
   async run(label: string, urgent: boolean): Promise<string> {
     return urgent ? this.bench.urgent(label) : this.bench.work(label);
   }
@@ -310,7 +310,7 @@ describe.each(DIALECTS)('routing on %s', (dialect) => {
   });
 
   it("with concurrency 1 and a backlog of activity work, the work of higher-priority dispatches runs first", async () => {
-    const bench = new Bench();
+    const bench = new HeldInOrder();
     harness = await createHarness(dialect, [bench, new HoldFlow(bench), new JobFlow(bench)], { ...FAST_WORKER, concurrency: 1 });
     const hold = await harness.executor.dispatch(HoldFlow, []);
     await waitUntil(async () => (await harness.executor.getJournal(hold))[0]?.state === 'running', 'the single slot to be taken');
@@ -323,7 +323,7 @@ describe.each(DIALECTS)('routing on %s', (dialect) => {
     ];
     const ids: string[] = [];
     for (const [label, priority] of jobs) ids.push(await harness.executor.dispatch(JobFlow, [label, false], { priority }));
-    for (const id of ids) await firstStep(id, 'Bench.work');
+    for (const id of ids) await firstStep(id, 'HeldInOrder.work');
     for (const id of ids) expect((await harness.executor.getJournal(id))[0]?.state).toBe('pending');
 
     bench.gate.resolve();
@@ -332,7 +332,7 @@ describe.each(DIALECTS)('routing on %s', (dialect) => {
   });
 
   it('with concurrency 1 and a backlog, an activity with a higher priority option runs before the others', async () => {
-    const bench = new Bench();
+    const bench = new HeldInOrder();
     harness = await createHarness(dialect, [bench, new HoldFlow(bench), new JobFlow(bench)], { ...FAST_WORKER, concurrency: 1 });
     const hold = await harness.executor.dispatch(HoldFlow, []);
     await waitUntil(async () => (await harness.executor.getJournal(hold))[0]?.state === 'running', 'the single slot to be taken');
@@ -346,7 +346,7 @@ describe.each(DIALECTS)('routing on %s', (dialect) => {
     const ids: string[] = [];
     for (const [label, urgent] of jobs) {
       const id = await harness.executor.dispatch(JobFlow, [label, urgent]);
-      await firstStep(id, urgent ? 'Bench.urgent' : 'Bench.work');
+      await firstStep(id, urgent ? 'HeldInOrder.urgent' : 'HeldInOrder.work');
       ids.push(id);
     }
 

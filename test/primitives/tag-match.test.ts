@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, setActivityMethodOptions } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, FAST_WORKER, type Harness } from '../support/harness.js';
+import { createHarness, FAST_WORKER, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 /** Tags that only look alike: an SQL LIKE pattern or a case-insensitive match would confuse them. */

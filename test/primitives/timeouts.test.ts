@@ -9,7 +9,7 @@ import {
   WorkflowTimedOutError,
 } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 // ---- workflows ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killSamples, printedOutcome, readJournal, readTrace, runSample, sampleEnv, SampleProcess, traceAcrossRestart, type TraceLine } from './sample-process.js';
+import { killAllProcesses, printedOutcome, readJournal, readTrace, runSample, sampleEnv, SampleProcess, traceAcrossRestart, type TraceLine } from './sample-process.js';
 
 const SAMPLE = 'batch-processing';
 
@@ -13,7 +13,7 @@ const charged = (trace: TraceLine[]) => trace.flatMap((entry) => /^charged (\S+)
 
 describe('sample/batch-processing', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stent-batch-'));
-  afterEach(killSamples);
+  afterEach(killAllProcesses);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('charges every account of the batch, reports progress, lists the declined ones without failing the run and sums up', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killSamples, printedOutcome, readJournal, readTrace, runSample, sampleEnv, SampleProcess, traceAcrossRestart } from './sample-process.js';
+import { killAllProcesses, printedOutcome, readJournal, readTrace, runSample, sampleEnv, SampleProcess, traceAcrossRestart } from './sample-process.js';
 
 const SAMPLE = 'media-pipeline';
 const FILES = (video: string) => ['1080p.mp4', '720p.mp4', '480p.mp4', 'thumbnail-640.jpg'].map((file) => `s3://media/${video}/${file}`);
@@ -18,7 +18,7 @@ const lineIndex = (stdout: string, text: string) => {
 
 describe('sample/media-pipeline', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stent-media-'));
-  afterEach(killSamples);
+  afterEach(killAllProcesses);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('transcodes every format while it makes the thumbnail, waits for approval and the release time, and publishes', async () => {

@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killSamples, printedOutcome, readJournal, runSample, sampleEnv, SampleProcess, traceAcrossRestart, type TraceLine } from './sample-process.js';
+import { killAllProcesses, printedOutcome, readJournal, runSample, sampleEnv, SampleProcess, traceAcrossRestart, type TraceLine } from './sample-process.js';
 
 const SAMPLE = 'saga-trip-booking';
 
 describe('sample/saga-trip-booking', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stent-saga-'));
-  afterEach(killSamples);
+  afterEach(killAllProcesses);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const confirmationOf = (stdout: string, kind: string) => new RegExp(`${kind}: confirmed (\\S+)`).exec(stdout)?.[1];

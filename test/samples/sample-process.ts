@@ -3,12 +3,15 @@
  * child process on its own SQLite file, reads what it printed and the activity trace it wrote
  * (SAMPLE_TRACE_FILE), and, for the crash tests, SIGKILLs it and starts it again on the same file.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createStentStore, StentExecutor, type JournalEntry } from 'nestjs-stent';
+import { TestProcess } from '../support/child-process.js';
+
+export { killAllProcesses } from '../support/child-process.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -70,62 +73,9 @@ export async function readJournal(env: NodeJS.ProcessEnv, executionId: string): 
   }
 }
 
-const live = new Set<SampleProcess>();
-
-/** A sample started in the background, to be watched and killed. */
-export class SampleProcess {
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly child: ChildProcess;
-
+/** A sample started in the background, to be watched and killed (stopped by killAllProcesses in afterEach). */
+export class SampleProcess extends TestProcess {
   constructor(name: string, args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [sampleMain(name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(this);
-    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
-    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
-    this.exited = new Promise((resolve) => {
-      this.child.on('close', (code, signal) => {
-        this.exitInfo = { code, signal };
-        live.delete(this);
-        resolve(this.exitInfo);
-      });
-    });
+    super(sampleMain(name), { args, env, stdin: 'ignore', label: `sample ${name}` });
   }
-
-  /** Waits until the output matches `pattern`; fails at once if the process exits first. */
-  waitForOutput(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const match = pattern.exec(this.stdout);
-        if (match) finish(() => resolve(match));
-        else if (this.exitInfo) finish(() => reject(new Error(`sample exited (${JSON.stringify(this.exitInfo)}) before printing ${pattern}:\n${this.output}`)));
-      };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${this.output}`))), timeoutMs);
-      const finish = (settle: () => void): void => {
-        clearTimeout(timer);
-        this.child.stdout!.off('data', check);
-        this.child.off('close', check);
-        settle();
-      };
-      this.child.stdout!.on('data', check);
-      this.child.on('close', check);
-      check();
-    });
-  }
-
-  get output(): string {
-    return `${this.stdout}\n${this.stderr}`;
-  }
-
-  async kill(): Promise<void> {
-    if (!this.exitInfo) this.child.kill('SIGKILL');
-    await this.exited;
-  }
-}
-
-/** Kills every sample process a test left running (afterEach, also when the test failed). */
-export async function killSamples(): Promise<void> {
-  await Promise.all([...live].map((sample) => sample.kill()));
 }

@@ -1,8 +1,11 @@
 import { createStentStore, StentExecutor, type Clock, type StentLogger, type WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, type Dialect, type TestDatabase } from './databases.js';
 
-/** Worker settings that keep tests quick: short polls, short suspension. */
+/** Worker settings that keep tests quick: short polls. */
 export const QUICK_WORKER: WorkerOptions = { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '10s' };
+
+/** Short polls, a shorter lease, and workflows suspended after 300 ms idle (so tests see replays). */
+export const FAST_WORKER: WorkerOptions = { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '5s', suspendAfter: '300ms' };
 
 /** Collects log lines instead of printing them (tests may inspect them). */
 export class MemoryLogger implements StentLogger {
@@ -81,6 +84,22 @@ export class ExecutorSet {
   }
 }
 
+/** An executor on a fresh database of the given dialect, closed (and the database dropped) by dispose(). */
+export interface Harness {
+  db: TestDatabase;
+  executor: StentExecutor;
+  /** Another executor (another "worker") on the same database. */
+  spawn(worker?: WorkerOptions | false, ...instances: object[]): Promise<StentExecutor>;
+  dispose(): Promise<void>;
+}
+
+/** The common case of an ExecutorSet: one started executor with `instances`, more on demand. */
+export async function createHarness(dialect: Dialect, instances: object[], worker: WorkerOptions | false = FAST_WORKER): Promise<Harness> {
+  const set = await ExecutorSet.create(dialect);
+  const spawn = (options: WorkerOptions | false = FAST_WORKER, ...extra: object[]) => set.executor(extra.length ? extra : instances, options);
+  return { db: set.db, executor: await spawn(worker, ...instances), spawn, dispose: () => set.dispose() };
+}
+
 /** The error a promise rejects with (fails the test if it resolves). */
 export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -99,4 +118,12 @@ export async function errorOf(fn: () => unknown): Promise<Error> {
     return error as Error;
   }
   throw new Error('expected the call to throw, but it returned');
+}
+
+/** A dispatch-only executor in the test process (the workers run elsewhere, often in other processes). */
+export async function openClient(db: TestDatabase): Promise<StentExecutor> {
+  const store = await createStentStore({ database: db.options });
+  const executor = new StentExecutor({ store, worker: false });
+  await executor.start();
+  return executor;
 }

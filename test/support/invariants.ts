@@ -1,5 +1,5 @@
 import type { StentExecutor } from 'nestjs-stent';
-import type { Inspector } from '../e2e/fault-harness.js';
+import type { Inspector } from './inspector.js';
 
 const FINAL = ['completed', 'failed', 'cancelled', 'timed_out'];
 

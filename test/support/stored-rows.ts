@@ -1,4 +1,4 @@
-import { openInspector } from '../e2e/fault-harness.js';
+import { openInspector } from './inspector.js';
 import type { TestDatabase } from './databases.js';
 
 /**

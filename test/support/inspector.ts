@@ -1,0 +1,98 @@
+/**
+ * Direct SQL on a test's database: what the engine left behind, read (or, for tests of stored rows
+ * written by earlier versions, written) outside the engine.
+ */
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { TestProcess } from './child-process.js';
+import type { TestDatabase } from './databases.js';
+
+export interface Inspector {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Table names: steps, executions, deadLetters. */
+  readonly t: { steps: string; executions: string; deadLetters: string };
+  /** Runs a statement written with `?` placeholders. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** The first column of the first row as a number. */
+  scalar(sql: string, params?: unknown[]): Promise<number>;
+  /** True if some other connection holds a write transaction open right now (a frozen worker would block everyone). */
+  writeLockHeld(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function openInspector(db: TestDatabase): Promise<Inspector> {
+  if (db.dialect === 'sqlite') {
+    const file = (db.options as { database: string }).database;
+    const conn = new Database(file);
+    conn.pragma('busy_timeout = 5000');
+    const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
+      const statement = conn.prepare(sql);
+      if (statement.reader) return statement.all(...params) as T[];
+      statement.run(...params);
+      return [];
+    };
+    return {
+      dialect: 'sqlite',
+      t: { steps: 'stent_steps', executions: 'stent_executions', deadLetters: 'stent_dead_letters' },
+      query,
+      scalar: async (sql, params) => Number(Object.values((await query<Record<string, unknown>>(sql, params))[0] ?? { v: NaN })[0]),
+      writeLockHeld: async () => {
+        conn.pragma('busy_timeout = 0');
+        try {
+          conn.prepare('BEGIN IMMEDIATE').run();
+          conn.prepare('ROLLBACK').run();
+          return false;
+        } catch (error) {
+          if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) return true;
+          throw error;
+        } finally {
+          conn.pragma('busy_timeout = 5000');
+        }
+      },
+      close: async () => {
+        conn.close();
+      },
+    };
+  }
+  const schema = db.schema!;
+  const client = new pg.Client({ connectionString: (db.options as { url: string }).url });
+  await client.connect();
+  const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
+    let index = 0;
+    const text = sql.replace(/\?/g, () => `$${++index}`);
+    return (await client.query(text, params)).rows as T[];
+  };
+  return {
+    dialect: 'postgres',
+    t: { steps: `"${schema}"."stent_steps"`, executions: `"${schema}"."stent_executions"`, deadLetters: `"${schema}"."stent_dead_letters"` },
+    query,
+    scalar: async (sql, params) => Number(Object.values((await query<Record<string, unknown>>(sql, params))[0] ?? { v: NaN })[0]),
+    writeLockHeld: async () => {
+      // Any other backend of this test's schema inside an open transaction (or mid-statement).
+      const rows = await query<{ n: string }>(
+        `SELECT COUNT(*) AS n FROM pg_stat_activity
+         WHERE pid <> pg_backend_pid() AND datname = current_database() AND query LIKE ? AND (state LIKE 'idle in transaction%' OR state = 'active')`,
+        [`%"${schema}"%`],
+      );
+      return Number(rows[0]?.n ?? 0) > 0;
+    },
+    close: async () => {
+      await client.end();
+    },
+  };
+}
+
+/**
+ * SIGSTOPs a worker at a moment it holds no database transaction open (a process frozen inside a
+ * transaction would hold its row locks or SQLite's write lock, which no lease can take back).
+ */
+export async function freezeOutsideTransaction(worker: TestProcess, inspector: Inspector): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    worker.signal('SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    if (!(await inspector.writeLockHeld())) return;
+    worker.signal('SIGCONT');
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 40));
+  }
+  throw new Error(`could not freeze worker ${worker.pid} outside a database transaction`);
+}
