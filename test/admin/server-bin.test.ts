@@ -110,6 +110,14 @@ describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
 
     expect((await call(`${base}/executions`, 'GET', undefined, {})).status).toBe(401);
     expect((await call(`${base}/executions`, 'GET', undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
+    // A browser opening the dashboard is asked for the token (basic auth, any user name) and then gets the page.
+    const refused = await fetch(`${base}/ui`);
+    expect({ status: refused.status, challenge: refused.headers.get('www-authenticate') }).toEqual({ status: 401, challenge: expect.stringMatching(/^Basic realm="stent"/) });
+    const basic = (password: string) => ({ authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` });
+    expect((await fetch(`${base}/ui`, { headers: basic('wrong') })).status).toBe(401);
+    const page = await fetch(`${base}/ui`, { headers: basic('s3cret') });
+    expect({ status: page.status, html: (await page.text()).includes('<html') }).toEqual({ status: 200, html: true });
+    expect((await call(`${base}/stats`, 'GET', undefined, basic('s3cret'))).status).toBe(200);
     const listed = await call(`${base}/executions?limit=2`, 'GET', undefined, auth);
     expect(listed).toMatchObject({ status: 200, body: { total: 3, limit: 2, nextCursor: expect.any(String) } });
     const next = await call(`${base}/executions?limit=2&cursor=${listed.body.nextCursor}`, 'GET', undefined, auth);

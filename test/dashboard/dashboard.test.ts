@@ -302,7 +302,7 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('first paint under a second with 10,000 executions in the database (pages and server-side filters, never everything)', async () => {
+  it('with 10,000 executions in the database, every page asks for one bounded, server-filtered page (never everything)', async () => {
     const template = await executor.dispatch('Ping', [7]);
     await settled(template, 'completed');
     const inspector = await openInspector(db);
@@ -322,27 +322,37 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
       await inspector.close();
     }
     expect((await executor.listExecutions({}, { limit: 1 })).total).toBeGreaterThan(10_000);
-    const firstPaint = async (route: string, ready: string) => {
-      const times: number[] = [];
-      // The best of up to five loads: on a loaded machine one load can stall; the page itself must be able to do it.
-      while (times.length < 5 && !times.some((time) => time < 1000)) {
-        await page.goto('about:blank');
-        const started = Date.now();
-        // A full load (a new document: HTML, scripts, API calls), not a same-document hash change.
-        const response = await page.goto(`${base}/ui#${route}`);
-        expect(response?.status()).toBe(200);
-        await page.locator(ready).first().waitFor();
-        times.push(Date.now() - started);
-      }
-      return Math.min(...times);
+    // How fast the page paints is measured by the bench (speed is never asserted by a test on a shared machine);
+    // what makes it fast is checked here: every listing the page asks for is one bounded, server-filtered page.
+    const listings: URL[] = [];
+    const onRequest = (request: { url(): string }) => {
+      const url = new URL(request.url());
+      if (/\/executions$/.test(url.pathname)) listings.push(url);
     };
-    const overview = await firstPaint('/', 'main:not([aria-busy]) .card[data-state=completed]');
-    const executions = await firstPaint('/executions', 'main:not([aria-busy]) table.data tbody tr[data-key]');
-    const filtered = await firstPaint('/executions?workflow=Ping&state=completed&offset=5000', 'main:not([aria-busy]) table.data tbody tr[data-key]');
-    expect(await text('.pager-range')).toMatch(/^5001–5025 of 100\d\d$/);
-    console.log(`${dialect}: first paint with 10,000 executions: overview ${overview} ms, executions ${executions} ms, filtered page 201 ${filtered} ms`);
-    expect(overview).toBeLessThan(1000);
-    expect(executions).toBeLessThan(1000);
-    expect(filtered).toBeLessThan(1000);
+    page.on('request', onRequest);
+    const firstPaint = async (route: string, ready: string) => {
+      await page.goto('about:blank');
+      const started = Date.now();
+      // A full load (a new document: HTML, scripts, API calls), not a same-document hash change.
+      const response = await page.goto(`${base}/ui#${route}`);
+      expect(response?.status()).toBe(200);
+      await page.locator(ready).first().waitFor();
+      return Date.now() - started;
+    };
+    try {
+      const overview = await firstPaint('/', 'main:not([aria-busy]) .card[data-state=completed]');
+      const executions = await firstPaint('/executions', 'main:not([aria-busy]) table.data tbody tr[data-key]');
+      expect(await page.locator('table.data tbody tr[data-key]').count()).toBeLessThanOrEqual(100);
+      const filtered = await firstPaint('/executions?workflow=Ping&state=completed&offset=5000', 'main:not([aria-busy]) table.data tbody tr[data-key]');
+      expect(await text('.pager-range')).toMatch(/^5001–5025 of 100\d\d$/);
+      console.log(`${dialect}: first paint with 10,000 executions: overview ${overview} ms, executions ${executions} ms, filtered page 201 ${filtered} ms`);
+    } finally {
+      page.off('request', onRequest);
+    }
+    expect(listings.length).toBeGreaterThan(0);
+    for (const url of listings) expect(Number(url.searchParams.get('limit'))).toBeGreaterThan(0);
+    for (const url of listings) expect(Number(url.searchParams.get('limit'))).toBeLessThanOrEqual(100);
+    const filteredListing = listings.find((url) => url.searchParams.get('offset') === '5000');
+    expect(filteredListing && Object.fromEntries(filteredListing.searchParams)).toMatchObject({ workflow: 'Ping', state: 'completed', offset: '5000' });
   });
 });

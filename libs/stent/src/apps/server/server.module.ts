@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { StentAdminModule, StentModule } from '../../index.js';
-import { ADMIN_TOKEN, BearerTokenGuard } from './bearer-token.guard.js';
+import { ADMIN_TOKEN, AdminTokenGuard } from './admin-token.guard.js';
 import type { ServerConfig } from './server-config.js';
 
 /** Stent on the configured database with no worker and no workflow code, and the admin API over it. */
@@ -14,7 +14,7 @@ export class AdminServerModule {
         StentAdminModule.register({
           path: config.path,
           readOnly: config.readOnly,
-          ...(config.token ? { guards: [BearerTokenGuard], providers: [{ provide: ADMIN_TOKEN, useValue: config.token }] } : { allowUnguarded: true }),
+          ...(config.token ? { guards: [AdminTokenGuard], providers: [{ provide: ADMIN_TOKEN, useValue: config.token }] } : { allowUnguarded: true }),
         }),
       ],
     };
