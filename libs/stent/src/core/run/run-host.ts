@@ -17,6 +17,8 @@ export interface RunHost {
   readonly logger: StentLogger;
   /** A run waiting this long without progress is suspended. */
   readonly suspendAfterMs: number;
+  /** The worker is draining: a run that waits suspends at once instead of after suspendAfterMs. */
+  readonly draining: boolean;
   /** Timers further away than this are left to the database (the run suspends first). */
   readonly timerHorizonMs: number;
   /** Marks the activity steps of a batch that this worker will run itself, claiming them at insert. */
