@@ -12,6 +12,7 @@ import type {
   NewStep,
   Page,
   ReapResult,
+  RenewResult,
   SignalTake,
   StentStore,
   StepCompletion,
@@ -179,7 +180,7 @@ export class SqlStore implements StentStore {
     return this.claims.takeWokenExecutions(owner, now);
   }
 
-  renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<string[]> {
+  renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<RenewResult> {
     return this.leases.renew(owner, now, leaseMs, held);
   }
 
