@@ -140,6 +140,7 @@ export class RunLifecycle {
         discard: run.tentative.remaining(),
         completions,
       });
+      if (!ok) void writer.handBack(completions);
       host.runEnded(run, ok ? { kind: 'finished', state, result, error } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
     } catch (failure) {
       host.logger.error(`Execution ${run.executionId}: recording its ${state} state failed; it will be replayed`, failure);

@@ -68,7 +68,11 @@ export class CompletionBatcher {
     const { worker } = this;
     const waiter = this.waiters.get(completion.fence.stepId);
     this.waiters.delete(completion.fence.stepId);
-    if (!waiter) return;
+    if (!waiter) {
+      // A result its run used and handed back when it ended: refused if the lease went meanwhile.
+      if (!stillOwned) worker.resultsDropped(completion.executionId, [completion.fence.stepId], 'this worker no longer owns it');
+      return;
+    }
     const { attempt, run } = waiter;
     worker.runner.finished(attempt, completion.executionId);
     if (!stillOwned) {

@@ -260,6 +260,12 @@ export class Worker implements RunHost {
     this.completions.record(completions);
   }
 
+  resultsDropped(executionId: string, stepIds: string[], why: string): void {
+    for (const stepId of stepIds) {
+      this.logger.warn(`Execution ${executionId}: the result of step ${stepId}, run by this worker, is dropped (${why}); the step runs again unless another worker recorded it`);
+    }
+  }
+
   runEnded(run: WorkflowRun, end: RunEnd): void {
     if (this.runs.get(run.executionId) === run) this.runs.delete(run.executionId);
     this.changed();
