@@ -30,6 +30,8 @@ export interface SpawnOptions {
   poolSize?: number;
   /** How long to wait for the "ready" line. */
   readyTimeoutMs?: number;
+  /** Extra environment for the process (e.g. libfaketime's LD_PRELOAD and FAKETIME to skew its clock). */
+  env?: Record<string, string>;
 }
 
 export class WorkerProcess {
@@ -52,6 +54,7 @@ export class WorkerProcess {
     this.child = spawn(process.execPath, [WORKER_SCRIPT], {
       env: {
         ...process.env,
+        ...options.env,
         FAULT_COUNTER_DIR: options.counterDir,
         FAULT_WORKER_CONFIG: JSON.stringify({ url: options.url, worker: options.worker, poolSize: options.poolSize }),
       },

@@ -57,9 +57,11 @@ export class JournalRepository {
           for (let start = 0; start < steps.length; start += INSERT_CHUNK) {
             const chunk = steps.slice(start, start + INSERT_CHUNK);
             const params: unknown[] = [];
+            const relative = dialect.leaseClockInDatabase;
+            const row = `(${STEP_COLUMNS.map((column) => (relative && column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + CAST(? AS BIGINT)` : '?')).join(', ')})`;
             const rows = chunk.map((step) => {
-              params.push(...stepParams(step));
-              return `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
+              params.push(...stepParams(step, relative));
+              return row;
             });
             await tx.execute(`INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
           }

@@ -29,10 +29,12 @@ export class LeasesRepository {
     const lost = { executions: [] as string[], steps: [] as string[] };
     for (let start = 0; start < held.steps.length; start += 1000) {
       const chunk = held.steps.slice(start, start + 1000);
-      const params: unknown[] = [now + leaseMs, owner];
+      const params: unknown[] = [];
+      const until = `${dialect.leaseNow(now, params)} + CAST(? AS BIGINT)`;
+      params.push(leaseMs, owner);
       const ids = dialect.inList('id', chunk, params);
       const rows = await client.query<{ id: string }>(
-        `UPDATE ${t.steps} SET lease_expires_at = ? WHERE id IN (SELECT id FROM ${t.steps} WHERE lease_owner = ? AND state = 'running' AND ${ids}${dialect.skipLocked}) RETURNING id`,
+        `UPDATE ${t.steps} SET lease_expires_at = ${until} WHERE id IN (SELECT id FROM ${t.steps} WHERE lease_owner = ? AND state = 'running' AND ${ids}${dialect.skipLocked}) RETURNING id`,
         params,
       );
       renewed.steps.push(...rows.map((row) => String(row.id)));
@@ -40,10 +42,12 @@ export class LeasesRepository {
     }
     for (let start = 0; start < held.executions.length; start += 1000) {
       const chunk = held.executions.slice(start, start + 1000);
-      const params: unknown[] = [now + leaseMs, owner];
+      const params: unknown[] = [];
+      const until = `${dialect.leaseNow(now, params)} + CAST(? AS BIGINT)`;
+      params.push(leaseMs, owner);
       const ids = dialect.inList('id', chunk, params);
       const rows = await client.query<{ id: string }>(
-        `UPDATE ${t.executions} SET lease_expires_at = ? WHERE id IN (SELECT id FROM ${t.executions} WHERE lease_owner = ? AND ${ids}${dialect.skipLocked}) RETURNING id`,
+        `UPDATE ${t.executions} SET lease_expires_at = ${until} WHERE id IN (SELECT id FROM ${t.executions} WHERE lease_owner = ? AND ${ids}${dialect.skipLocked}) RETURNING id`,
         params,
       );
       renewed.executions.push(...rows.map((row) => String(row.id)));
@@ -95,11 +99,17 @@ export class LeasesRepository {
 
   async reapExpired(now: number, maxRecoveries: number): Promise<ReapResult> {
     const { t, dialect } = this.ctx;
+    // Each statement judges expiry by the lease clock (see Dialect.leaseNow); due times use `now`.
+    const expired = (params: unknown[], column = 'lease_expires_at'): string => `${column} < ${dialect.leaseNow(now, params)}`;
     const result = await this.ctx.client.transaction(async (tx) => {
-      await this.cancelOrphanedSteps(tx, 'lease_expires_at < ?', [now], now);
+      const orphanParams: unknown[] = [];
+      await this.cancelOrphanedSteps(tx, expired(orphanParams), orphanParams, now);
+      const poisonParams: unknown[] = [];
+      const poisonExpired = expired(poisonParams);
+      poisonParams.push(maxRecoveries);
       const poisoned = await tx.query<{ id: string; execution_id: string }>(
-        `SELECT id, execution_id FROM ${t.steps} WHERE state = 'running' AND lease_expires_at < ? AND recoveries + 1 >= ?${dialect.skipLocked}`,
-        [now, maxRecoveries],
+        `SELECT id, execution_id FROM ${t.steps} WHERE state = 'running' AND ${poisonExpired} AND recoveries + 1 >= ?${dialect.skipLocked}`,
+        poisonParams,
       );
       for (const step of poisoned) {
         await tx.execute(
@@ -110,15 +120,19 @@ export class LeasesRepository {
         await this.deadLetters.addStep(tx, step.id, 'poison: workers lost while running it', now);
         await wake(this.ctx, tx, step.execution_id, now);
       }
+      const stepParams: unknown[] = [now];
+      const stepsExpired = expired(stepParams);
       const steps = await tx.execute(
         `UPDATE ${t.steps} SET state = 'pending', ${NO_LEASE}, recoveries = recoveries + 1, available_at = ?
-         WHERE state = 'running' AND lease_expires_at < ?`,
-        [now, now],
+         WHERE state = 'running' AND ${stepsExpired}`,
+        stepParams,
       );
+      const executionParams: unknown[] = [now];
+      const executionsExpired = expired(executionParams);
       const executions = await tx.execute(
         `UPDATE ${t.executions} SET ${NO_LEASE}, wake_at = ?, recoveries = recoveries + 1
-         WHERE lease_owner IS NOT NULL AND lease_expires_at < ? AND state IN ${ACTIVE}`,
-        [now, now],
+         WHERE lease_owner IS NOT NULL AND ${executionsExpired} AND state IN ${ACTIVE}`,
+        executionParams,
       );
       return { steps: steps + poisoned.length, executions, deadLettered: poisoned.length };
     });

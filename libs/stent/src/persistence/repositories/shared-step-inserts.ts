@@ -76,7 +76,8 @@ export class SharedStepInserts {
     const rows: string[] = [];
     for (const { fence, steps, completions: own } of batch) {
       for (const step of steps) {
-        params.push(...stepParams(step), fence.owner, fence.epoch, own.length);
+        // A step inserted claimed gets its lease from the database's clock (see Dialect.leaseNow).
+        params.push(...stepParams(step, true), fence.owner, fence.epoch, own.length);
         rows.push(dialect.valuesRow([...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer']));
       }
     }
@@ -84,7 +85,7 @@ export class SharedStepInserts {
     const result = await this.ctx.client.query<{ k: string; id: string }>(
       `WITH ${done}ins AS (
          INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
-         SELECT ${STEP_COLUMNS.map((column) => `v.${column}`).join(', ')}
+         SELECT ${STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + v.${column}` : `v.${column}`)).join(', ')}
          FROM (VALUES ${rows.join(', ')}) AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
          WHERE EXISTS (
            SELECT 1 FROM ${t.executions} e
