@@ -3,6 +3,7 @@ import { listOf } from '../sql/dialect.js';
 import { deadLetterFromRow, EXECUTION_READ, executionFromRow, num, numOrNull } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE } from '../sql/statements.js';
+import { WORKER_ROW_RETENTION_MS } from './workers.js';
 
 /** Read-only questions for people and dashboards: lists, filters, counts. None of them is on the hot path. */
 export class AdminQueries {
@@ -72,7 +73,8 @@ export class AdminQueries {
       [now],
     );
     const [letters] = await client.query<{ total: unknown }>(`SELECT COUNT(*) AS total FROM ${t.deadLetters}`);
-    const workers = await client.query(`SELECT * FROM ${t.workers} ORDER BY started_at, id`);
+    // Recent workers only: rows of long-gone processes are not listed (and are removed as workers start).
+    const workers = await client.query(`SELECT * FROM ${t.workers} WHERE heartbeat_at >= ? ORDER BY started_at, id`, [now - WORKER_ROW_RETENTION_MS]);
     const oldest = [numOrNull(activities?.oldest), numOrNull(executionBacklog?.oldest)].filter((value): value is number => value !== null);
     return {
       executions,
