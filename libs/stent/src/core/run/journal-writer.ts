@@ -1,3 +1,5 @@
+import { UnstorableValueError } from '../errors/index.js';
+import { encodeError } from '../serialization.js';
 import type { LocalCompletion, NewStep, StepCompletion } from '../store/index.js';
 import type { WorkflowRun } from './workflow-run.js';
 
@@ -94,6 +96,13 @@ export class JournalWriter {
         if (!run.ended) await write();
       })
       .catch((error: unknown) => {
+        if (error instanceof UnstorableValueError) {
+          // Replaying would write the same thing and be refused again: the execution fails with the reason.
+          // Not awaited: finishing waits for this chain of writes, which this handler ends.
+          run.host.logger.error(`Execution ${run.executionId}: ${error.message}; the execution fails`);
+          void run.lifecycle.finish('failed', null, encodeError(error));
+          return;
+        }
         run.host.logger.error(`Execution ${run.executionId}: a journal write failed; the run is abandoned and will be replayed`, error);
         run.lifecycle.abandon('journal write failed');
       });

@@ -43,16 +43,31 @@ export class SharedStepInserts {
         }
         const batch = this.queue.splice(0, take);
         try {
-          const { inserted, done } = await this.write(batch);
-          for (const entry of batch) {
-            entry.resolve(entry.steps.every((step) => inserted.has(step.id)) && entry.completions.every((c) => done.has(c.fence.stepId)));
-          }
+          this.settle(batch, await this.write(batch));
         } catch (error) {
-          for (const entry of batch) entry.reject(error);
+          if (batch.length === 1) {
+            batch[0]!.reject(error);
+            continue;
+          }
+          // One run's rows the database refuses must not fail the others sharing the statement: each
+          // goes again on its own, and only the one at fault gets the error.
+          for (const entry of batch) {
+            try {
+              this.settle([entry], await this.write([entry]));
+            } catch (own) {
+              entry.reject(own);
+            }
+          }
         }
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  private settle(batch: QueuedInsert[], { inserted, done }: { inserted: Set<string>; done: Set<string> }): void {
+    for (const entry of batch) {
+      entry.resolve(entry.steps.every((step) => inserted.has(step.id)) && entry.completions.every((c) => done.has(c.fence.stepId)));
     }
   }
 

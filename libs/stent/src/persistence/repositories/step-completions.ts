@@ -2,6 +2,7 @@ import type { LocalCompletion, StepCompletion } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
+import { storing } from '../sql/unstorable.js';
 import { ACTIVE, completedStep, completionValues, NO_LEASE, stepStillOwned, WAKE_NOW } from '../sql/statements.js';
 import type { CacheRepository } from './cache.js';
 import type { DeadLettersRepository } from './dead-letters.js';
@@ -17,8 +18,15 @@ export class StepCompletions {
     private readonly deadLetters: DeadLettersRepository,
   ) {}
 
-  /** Records attempt outcomes; returns, per completion, whether the fence still held. */
-  async complete(completions: StepCompletion[]): Promise<boolean[]> {
+  /**
+   * Records attempt outcomes; returns, per completion, whether the fence still held. A value the database
+   * refuses fails the call with an UnstorableValueError (the caller writes the others on their own).
+   */
+  complete(completions: StepCompletion[]): Promise<boolean[]> {
+    return storing(completions.length === 1 ? `The outcome of step ${completions[0]!.fence.stepId}` : 'An attempt outcome', () => this.completeAll(completions));
+  }
+
+  private async completeAll(completions: StepCompletion[]): Promise<boolean[]> {
     const { client, dialect } = this.ctx;
     const only = completions.length === 1 ? completions[0]! : undefined;
     if (dialect.combinesWrites && only && only.outcome.kind === 'completed' && !only.outcome.cache) {
