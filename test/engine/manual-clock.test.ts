@@ -225,10 +225,17 @@ describe.each(DIALECTS)('a manual clock drives every engine timer on %s', (diale
     const id = await executor.dispatch(RunsGatedWork, []);
     await waitUntil(() => gated.gate.entered === 1, 'the attempt to start');
     // Two minutes of clock time, four times the lease, in steps of one heartbeat; the reaper looks every 5 s.
+    // PostgreSQL sets and judges leases by its own clock (workers' clocks may disagree): each renewal moves
+    // the lease on from the server's time; SQLite uses the engine's clock.
+    let previous = (await executor.store.loadJournal(id))[0]!.leaseExpiresAt!;
     for (let i = 0; i < 12; i++) {
       clock.advance('10s');
       const expected = clock.now() + 30_000;
-      await waitUntil(async () => (await executor.store.loadJournal(id))[0]?.leaseExpiresAt === expected, 'the heartbeat to renew the lease');
+      const renewed = (lease: number | null | undefined) => (dialect === 'sqlite' ? lease === expected : lease !== null && lease !== undefined && lease > previous);
+      previous = (await waitUntil(async () => {
+        const lease = (await executor.store.loadJournal(id))[0]?.leaseExpiresAt;
+        return renewed(lease) ? lease : undefined;
+      }, 'the heartbeat to renew the lease'))!;
     }
     gated.gate.open();
     const info = await nudgeUntil(clock, () => ended(executor, id), 'the workflow to complete');

@@ -20,6 +20,8 @@ export interface WorkerSpawn extends WorkerProcessConfig {
   evidenceDir?: string;
   /** How long to wait for the "ready" line (default 90 s). */
   readyTimeoutMs?: number;
+  /** Extra environment for the process (e.g. libfaketime's LD_PRELOAD and FAKETIME to skew its clock). */
+  env?: Record<string, string>;
 }
 
 /** A worker process: started, and ready (its worker takes work) once start() resolves. */
@@ -31,11 +33,11 @@ export class WorkerProcess extends TestProcess {
     super(WORKER_MAIN, WorkerProcess.startOptions(spec));
   }
 
-  private static startOptions({ evidenceDir, readyTimeoutMs, ...config }: WorkerSpawn): StartOptions {
+  private static startOptions({ evidenceDir, readyTimeoutMs, env, ...config }: WorkerSpawn): StartOptions {
     void readyTimeoutMs;
     return {
       label: `worker process (${config.fixture}${config.role ? `, ${config.role}` : ''})`,
-      env: { STENT_TEST_WORKER: JSON.stringify(config), ...(evidenceDir ? { STENT_TEST_EVIDENCE_DIR: evidenceDir } : {}) },
+      env: { ...env, STENT_TEST_WORKER: JSON.stringify(config), ...(evidenceDir ? { STENT_TEST_EVIDENCE_DIR: evidenceDir } : {}) },
     };
   }
 

@@ -17,6 +17,7 @@ import type {
   Page,
   QueueBacklogRecord,
   ReapResult,
+  RenewResult,
   SignalTake,
   StentStore,
   StepCompletion,
@@ -199,7 +200,7 @@ export class SqlStore implements StentStore {
     return this.claims.takeWokenExecutions(owner, now);
   }
 
-  renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<string[]> {
+  renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<RenewResult> {
     return this.leases.renew(owner, now, leaseMs, held);
   }
 

@@ -14,6 +14,9 @@ export const NAME_LIMITS: Readonly<Record<NameKind, number>> = {
   'execution id': 128,
   'idempotency key': 255,
   schema: 63,
+  // Recorded in the journal as the step name 'counter:<name>' / 'state:<key>' (255 characters).
+  counter: 255 - 'counter:'.length,
+  'state key': 255 - 'state:'.length,
 };
 
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;

@@ -1,7 +1,7 @@
 import { ConfigurationError } from './configuration.error.js';
 
 /** What kind of name was refused. */
-export type NameKind = 'workflow' | 'activity' | 'queue' | 'tag' | 'signal' | 'execution id' | 'idempotency key' | 'schema';
+export type NameKind = 'workflow' | 'activity' | 'queue' | 'tag' | 'signal' | 'execution id' | 'idempotency key' | 'schema' | 'counter' | 'state key';
 
 const LABELS: Record<NameKind, string> = {
   workflow: 'workflow name',
@@ -12,10 +12,13 @@ const LABELS: Record<NameKind, string> = {
   'execution id': 'execution id',
   'idempotency key': 'idempotency key',
   schema: 'schema name',
+  counter: 'counter name',
+  'state key': 'state key',
 };
 
 /**
- * A durable name, queue, tag, signal name, execution id, idempotency key or schema name the databases
+ * A durable name, queue, tag, signal name, execution id, idempotency key, schema name, counter name or
+ * state key the databases
  * could not store (or match) as given: too long for its column, a character one of them refuses, ...
  * Refused where it is declared, before it can reach a statement shared with other work.
  */

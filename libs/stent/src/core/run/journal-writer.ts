@@ -1,3 +1,5 @@
+import { UnstorableValueError } from '../errors/index.js';
+import { encodeError } from '../serialization.js';
 import type { LocalCompletion, NewStep, StepCompletion } from '../store/index.js';
 import type { WorkflowRun } from './workflow-run.js';
 
@@ -52,14 +54,18 @@ export class JournalWriter {
     const local = host.reserveLocal(batch);
     for (const step of batch) if (!step.claimedBy && host.couldRunHere(step)) run.queued.add(step.position);
     let ok: boolean;
+    const completions = this.takeCompletions();
     try {
-      ok = await host.store.insertSteps(run.fence, batch, run.delivery.takeDeliveries(), this.takeCompletions());
+      ok = await host.store.insertSteps(run.fence, batch, run.delivery.takeDeliveries(), completions);
     } catch (error) {
       host.cancelReservations(local);
+      // Not written: handed back, so the run's end records them the ordinary way.
+      this.pendingCompletions.unshift(...completions);
       throw error;
     }
     if (!ok) {
       host.cancelReservations(local);
+      void this.handBack(completions);
       run.lifecycle.abandon('lease lost while recording steps');
       return;
     }
@@ -98,6 +104,13 @@ export class JournalWriter {
         if (!run.ended) await write();
       })
       .catch((error: unknown) => {
+        if (error instanceof UnstorableValueError) {
+          // Replaying would write the same thing and be refused again: the execution fails with the reason.
+          // Not awaited: finishing waits for this chain of writes, which this handler ends.
+          run.host.logger.error(`Execution ${run.executionId}: ${error.message}; the execution fails`, run.logContext);
+          void run.lifecycle.finish('failed', null, encodeError(error));
+          return;
+        }
         run.host.logger.error(`Execution ${run.executionId}: a journal write failed; the run is abandoned and will be replayed`, error, run.logContext);
         run.lifecycle.abandon('journal write failed');
       })
@@ -128,6 +141,27 @@ export class JournalWriter {
     return { fence: c.fence, executionId: this.run.executionId, outcome: { kind: 'completed', result: c.result }, finishedAt: c.finishedAt, wakeExecution };
   }
 
+  /**
+   * Results a write carried that was refused (the run's lease is gone). The write may still have recorded
+   * them (each is fenced by its own step's lease); the others go to the worker's batcher, which records
+   * those whose step lease still holds and logs the rest as dropped.
+   */
+  async handBack(completions: LocalCompletion[]): Promise<void> {
+    if (completions.length === 0) return;
+    const { host, executionId } = this.run;
+    let left = completions;
+    try {
+      const steps = new Map((await host.store.loadJournal(executionId)).map((step) => [step.id, step]));
+      left = completions.filter((c) => {
+        const step = steps.get(c.fence.stepId);
+        return !(step && step.state === 'completed' && step.result === c.result);
+      });
+    } catch {
+      // Unknown: the batcher finds out (a result recorded meanwhile is then reported as dropped).
+    }
+    host.recordCompletions(left.map((c) => this.asCompletion(c)));
+  }
+
   takeCompletions(): LocalCompletion[] {
     const taken = this.pendingCompletions;
     this.pendingCompletions = [];
@@ -139,6 +173,10 @@ export class JournalWriter {
     const completions = this.takeCompletions();
     if (completions.length === 0) return;
     const owned = await this.run.host.store.completeSteps(completions.map((c) => this.asCompletion(c, false)));
-    if (owned.some((ok) => !ok)) this.run.lifecycle.abandon('lease lost while recording a result');
+    if (owned.some((ok) => !ok)) {
+      const lost = completions.filter((_, i) => !owned[i]).map((c) => c.fence.stepId);
+      this.run.host.resultsDropped(this.run.executionId, lost, 'lease lost while recording a result');
+      this.run.lifecycle.abandon('lease lost while recording a result');
+    }
   }
 }

@@ -18,6 +18,8 @@ export interface RunHost {
   readonly logger: StentLogger;
   /** A run waiting this long without progress is suspended. */
   readonly suspendAfterMs: number;
+  /** The worker is draining: a run that waits suspends at once instead of after suspendAfterMs. */
+  readonly draining: boolean;
   /** Timers further away than this are left to the database (the run suspends first). */
   readonly timerHorizonMs: number;
   /** Marks the activity steps of a batch that this worker will run itself, claiming them at insert. */
@@ -31,4 +33,6 @@ export interface RunHost {
   /** Results handed to a run that ended before writing them: recorded the ordinary way. */
   recordCompletions(completions: StepCompletion[]): void;
   runEnded(run: WorkflowRun, end: RunEnd): void;
+  /** Results of attempts run here that will never be recorded (their lease was lost): each is logged. */
+  resultsDropped(executionId: string, stepIds: string[], why: string): void;
 }

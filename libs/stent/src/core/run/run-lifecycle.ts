@@ -47,6 +47,13 @@ export class RunLifecycle {
     // Waiting on timers, signals or children is what suspension is for. A run waiting on activity work
     // (queued behind other work, or running elsewhere) is usually moments from going on, and replaying it
     // would cost more than holding it, so it is kept far longer before it is let go.
+    if (host.draining) {
+      // Handed back as soon as it waits; on the next pass of the event loop, so a run whose turn is still
+      // being delivered (suspend() re-arms this) does not spin in microtasks.
+      const handle = setImmediate(() => void this.suspend());
+      this.idleTimer = { cancel: () => clearImmediate(handle), unref: () => undefined };
+      return;
+    }
     let waitsOnActivity = false;
     for (const waiter of delivery.waiting()) if (waiter.kind === 'activity') waitsOnActivity = true;
     const after = waitsOnActivity ? Math.max(30_000, host.suspendAfterMs) : host.suspendAfterMs;
@@ -133,6 +140,7 @@ export class RunLifecycle {
         discard: run.tentative.remaining(),
         completions,
       });
+      if (!ok) void writer.handBack(completions);
       host.runEnded(run, ok ? { kind: 'finished', state, result, error } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
     } catch (failure) {
       host.logger.error(`Execution ${run.executionId}: recording its ${state} state failed; it will be replayed`, failure, run.logContext);

@@ -6,6 +6,7 @@ import { ConfigurationError, SignalTimeoutError, StentError } from '../errors/in
 import { decode, encode, encodeError } from '../serialization.js';
 import type { ExecutionFence, ExecutionRecord, LocalCompletion, StepEffect, StepRecord } from '../store/index.js';
 import type { RegisteredWorkflow } from '../definitions/registry.js';
+import { checkName, NAME_LIMITS } from '../definitions/names.js';
 import { JournalWriter } from './journal-writer.js';
 import type { RunHost } from './run-host.js';
 import { never, RunJournal } from './run-journal.js';
@@ -152,8 +153,10 @@ export class WorkflowRun implements WorkflowScope {
     if ('answer' in taken) return taken.answer;
     const { position, encodedArgs } = taken;
     const now = this.host.clock.now();
-    // Unique, not derived from the position alone: an id a user chose could never collide with it.
-    const childId = `${this.executionId}.${position}.${randomUUID().slice(0, 8)}`;
+    // Unique, not derived from the position alone: an id a user chose could never collide with it. Deep
+    // in a tree the parent's id would make it too long for its column: then it is a fresh UUID alone.
+    let childId = `${this.executionId}.${position}.${randomUUID().slice(0, 8)}`;
+    if (childId.length > NAME_LIMITS['execution id']) childId = randomUUID();
     const step = this.journal.valueStep(position, 'child', workflow.name, 'waiting', null, null);
     step.args = encodedArgs;
     step.childExecutionId = childId;
@@ -258,12 +261,15 @@ export class WorkflowRun implements WorkflowScope {
   }
 
   incrementCounter(name: string, by: number): void {
+    // Refused here, in the workflow's own code, rather than by the database in a write shared with others.
+    checkName('counter', name);
     if (!Number.isFinite(by)) throw new StentError(`incrementCounter('${name}'): the increment must be a finite number`);
     this.recordEffect(`counter:${name}`, { kind: 'counter', name, by });
   }
 
   setState(key: string, value: unknown): void {
     if (typeof key !== 'string' || key === '') throw new ConfigurationError('Stent.setState: the key must be a non-empty string');
+    checkName('state key', key);
     this.recordEffect(`state:${key}`, { kind: 'state', key, value: encode(value, `Stent.setState('${key}')`) });
   }
 

@@ -7,6 +7,7 @@ import type {
   LocalCompletion,
   NewStep,
   ReapResult,
+  RenewResult,
   SignalTake,
   StepCompletion,
   StepRecord,
@@ -76,9 +77,10 @@ export interface HotPathStore {
 
   /**
    * Renews the leases this owner still holds (`held`: executions in memory, steps running); leases on
-   * anything else it owns lapse. Returns ids of running steps whose execution has ended meanwhile (to abort).
+   * anything else it owns lapse. Reports what it renewed, what it no longer owns, and running steps whose
+   * execution has ended meanwhile (to abort). A row being written right now may be in neither list.
    */
-  renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<string[]>;
+  renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<RenewResult>;
   releaseLeases(owner: string, now: number): Promise<void>;
   reapExpiredLeases(now: number, maxRecoveries: number): Promise<ReapResult>;
   /** Upserts the worker's row; `joined` (its first record) also tells the other workers it exists. */

@@ -287,6 +287,15 @@ export interface ClaimFilter {
   suspect?: boolean;
 }
 
+/** What a lease renewal did: the rows it renewed, those another worker holds now, and running steps whose execution ended. */
+export interface RenewResult {
+  renewed: { executions: string[]; steps: string[] };
+  /** Held rows whose lease this owner no longer has (reclaimed or taken over). */
+  lost: { executions: string[]; steps: string[] };
+  /** Running steps of this owner whose execution has ended meanwhile (to abort). */
+  ended: string[];
+}
+
 export interface ReapResult {
   steps: number;
   executions: number;

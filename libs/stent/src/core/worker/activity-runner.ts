@@ -83,9 +83,11 @@ export class ActivityRunner {
       const args = decode(step.args) as unknown[];
       const cache = registered.definition.cache;
       if (cache) {
-        cacheKey = cache.key
-          ? `${step.name}:${String(cache.key(...args))}`
-          : `${step.name}:${cache.version}:${createHash('sha256').update(step.args ?? '').digest('hex')}`;
+        cacheKey = storableCacheKey(
+          cache.key
+            ? `${step.name}:${String(cache.key(...args))}`
+            : `${step.name}:${cache.version}:${createHash('sha256').update(step.args ?? '').digest('hex')}`,
+        );
         const stored = await store.lookupCache(cacheKey, clock.now());
         if (stored !== null) return { [CACHED]: stored };
       }
@@ -178,4 +180,17 @@ export class ActivityRunner {
     // A capped activity finishing frees a cluster-wide slot another pending step may take.
     if (step.maxConcurrent !== null) worker.loop.hints.activities = true;
   }
+}
+
+/** The cache table's key column holds 255 characters. */
+const CACHE_KEY_LIMIT = 255;
+
+/**
+ * A cache key the database can store: as given when it fits its column and has no character PostgreSQL
+ * refuses (NUL, a lone surrogate), else its SHA-256 (the key includes the activity name, so hashed keys of
+ * different activities do not meet). A custom key may be any length.
+ */
+function storableCacheKey(key: string): string {
+  if (key.length <= CACHE_KEY_LIMIT && !/[\u0000\uD800-\uDFFF]/u.test(key)) return key;
+  return `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }

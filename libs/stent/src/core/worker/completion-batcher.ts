@@ -1,3 +1,5 @@
+import { UnstorableValueError } from '../errors/index.js';
+import { encodeError } from '../serialization.js';
 import type { StepCompletion } from '../store/index.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import type { RunningAttempt } from './activity-runner.js';
@@ -54,14 +56,14 @@ export class CompletionBatcher {
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
-        let results: boolean[];
+        let results: Array<[StepCompletion, boolean]>;
         try {
-          results = await worker.store.completeSteps(batch);
+          const owned = await worker.store.completeSteps(batch);
+          results = batch.map((completion, i) => [completion, owned[i]!]);
         } catch (error) {
-          worker.logger.error(`Worker ${worker.ownerId}: recording ${batch.length} finished attempt(s) failed; their leases will expire and they will run again`, error, { workerId: worker.ownerId });
-          results = batch.map(() => false);
+          results = batch.length > 1 ? await this.oneByOne(batch) : [await this.refused(batch[0]!, error)];
         }
-        batch.forEach((completion, i) => this.written(completion, results[i]!));
+        for (const [completion, stillOwned] of results) this.written(completion, stillOwned);
       }
     } finally {
       this.flushing = false;
@@ -70,11 +72,55 @@ export class CompletionBatcher {
     worker.loop.poke();
   }
 
+  /**
+   * A batch the database refused as a whole: each outcome is written on its own, so one that cannot be
+   * stored does not fail the others written with it.
+   */
+  private async oneByOne(batch: StepCompletion[]): Promise<Array<[StepCompletion, boolean]>> {
+    const results: Array<[StepCompletion, boolean]> = [];
+    for (const completion of batch) {
+      try {
+        results.push([completion, (await this.worker.store.completeSteps([completion]))[0]!]);
+      } catch (error) {
+        results.push(await this.refused(completion, error));
+      }
+    }
+    return results;
+  }
+
+  /**
+   * One outcome the database refused. A result it cannot store (a value too large or malformed for it)
+   * would be refused again on every attempt: the attempt fails for good instead, with that error, so
+   * the workflow goes on (or fails) rather than running the activity over and over. Anything else (the
+   * database out of reach) is left to the lease: the attempt runs again.
+   */
+  private async refused(completion: StepCompletion, error: unknown): Promise<[StepCompletion, boolean]> {
+    const { worker } = this;
+    if (completion.outcome.kind === 'completed' && error instanceof UnstorableValueError) {
+      worker.logger.error(`Execution ${completion.executionId}: the result of step ${completion.fence.stepId} cannot be stored; the attempt fails`, error);
+      const failed: StepCompletion = {
+        ...completion,
+        outcome: { kind: 'failed', error: encodeError(error), deadLetterReason: 'result cannot be stored' },
+      };
+      try {
+        return [failed, (await worker.store.completeSteps([failed]))[0]!];
+      } catch (again) {
+        error = again;
+      }
+    }
+    worker.logger.error(`Worker ${worker.ownerId}: recording a finished attempt of execution ${completion.executionId} failed; its lease will expire and it will run again`, error);
+    return [completion, false];
+  }
+
   private written(completion: StepCompletion, stillOwned: boolean): void {
     const { worker } = this;
     const waiter = this.waiters.get(completion.fence.stepId);
     this.waiters.delete(completion.fence.stepId);
-    if (!waiter) return;
+    if (!waiter) {
+      // A result its run used and handed back when it ended: refused if the lease went meanwhile.
+      if (!stillOwned) worker.resultsDropped(completion.executionId, [completion.fence.stepId], 'this worker no longer owns it');
+      return;
+    }
     const { attempt, run } = waiter;
     worker.runner.finished(attempt, completion.executionId);
     if (!stillOwned) {

@@ -1,14 +1,23 @@
 import { hostname } from 'node:os';
 import { repeatOn, type Timer } from '../clock/clock.js';
+import { LeaseLostError } from '../errors/index.js';
+import type { RenewResult } from '../store/index.js';
 import type { Worker } from './worker.js';
 
 /**
  * The worker's heartbeat: renews the leases of what it still holds (runs in memory, attempts running),
- * aborts attempts whose execution ended meanwhile, and records the worker itself as alive.
+ * gives up what it no longer holds (taken over, or not renewed before its lease ran out), aborts attempts
+ * whose execution ended meanwhile, and records the worker itself as alive.
  */
 export class LeaseKeeper {
   private timer: Timer | undefined;
   private startedAt = 0;
+  /** When the lease of each held row runs out, on the engine clock, as of its claim or last renewal. */
+  private readonly expiresAt = new Map<string, number>();
+  /** Attempts given up after their lease was lost: their body may still run, but they are not renewed. */
+  private readonly givenUp = new Set<string>();
+  /** Start times of renewals sent and not answered yet (each may have extended every lease it named). */
+  private readonly inFlight = new Set<number>();
 
   constructor(private readonly worker: Worker) {}
 
@@ -27,27 +36,100 @@ export class LeaseKeeper {
   /** Renews at once (an activity's heartbeat()); failures are left to the next beat. */
   renewNow(): void {
     const { worker } = this;
-    void worker.store.renewLeases(worker.ownerId, worker.clock.now(), worker.settings.leaseMs, this.held()).catch(() => {});
+    const now = worker.clock.now();
+    void this.renew(now).catch(() => {});
+  }
+
+  private async renew(now: number): Promise<void> {
+    const { worker } = this;
+    this.inFlight.add(now);
+    try {
+      this.renewed(await worker.store.renewLeases(worker.ownerId, now, worker.settings.leaseMs, this.held()), now);
+    } finally {
+      this.inFlight.delete(now);
+    }
   }
 
   private async beat(): Promise<void> {
     const { worker } = this;
     if (worker.state === 'stopped') return;
+    // Checked before renewing: a renewal that hangs (the database out of reach) must not keep a worker
+    // running work whose lease has run out, which another worker may be running already.
+    const now = worker.clock.now();
+    this.dropExpired(now);
     try {
-      const ended = await worker.store.renewLeases(worker.ownerId, worker.clock.now(), worker.settings.leaseMs, this.held());
-      for (const stepId of ended) {
-        const attempt = worker.runner.attempts.get(stepId);
-        if (attempt && !attempt.abort.signal.aborted) worker.executionEnded(attempt.step.executionId);
-      }
+      await this.renew(now);
       await this.recordSelf();
     } catch (error) {
       worker.logger.error(`Worker ${worker.ownerId}: heartbeat failed`, error, { workerId: worker.ownerId });
     }
   }
 
+  private renewed(result: RenewResult, at: number): void {
+    const { worker } = this;
+    const until = at + worker.settings.leaseMs;
+    for (const id of [...result.renewed.executions, ...result.renewed.steps]) {
+      if ((this.expiresAt.get(id) ?? -Infinity) < until) this.expiresAt.set(id, until);
+    }
+    for (const stepId of result.lost.steps) {
+      const attempt = worker.runner.attempts.get(stepId);
+      // An attempt whose outcome is decided let go of its row itself (it is being, or was, written).
+      if (attempt && !attempt.decided) this.giveUpAttempt(stepId, 'taken over');
+    }
+    for (const executionId of result.lost.executions) this.giveUpRun(executionId, 'taken over');
+    for (const stepId of result.ended) {
+      const attempt = worker.runner.attempts.get(stepId);
+      if (attempt && !attempt.abort.signal.aborted) worker.executionEnded(attempt.step.executionId);
+    }
+  }
+
+  /** Gives up every held row whose lease has run out (as the reaper judges it) without a renewal reaching it. */
+  private dropExpired(now: number): void {
+    const { worker } = this;
+    const leaseMs = worker.settings.leaseMs;
+    // A renewal still unanswered may have gone through (its answer can be late on a busy process); the
+    // oldest one gives the benefit of the doubt for one lease from when it was sent, and no longer.
+    const unanswered = this.inFlight.size > 0 ? Math.min(...this.inFlight) + leaseMs : -Infinity;
+    const still = new Set<string>();
+    for (const [stepId, attempt] of worker.runner.attempts) {
+      if (this.givenUp.has(stepId) || attempt.decided) continue;
+      still.add(stepId);
+      const expires = Math.max(this.expiresAt.get(stepId) ?? (attempt.step.startedAt ?? attempt.startedAt) + leaseMs, unanswered);
+      if (expires < now) this.giveUpAttempt(stepId, 'not renewed in time');
+    }
+    for (const executionId of worker.heldRuns()) {
+      const run = worker.runFor(executionId);
+      if (!run || run.ended) continue;
+      still.add(executionId);
+      const expires = Math.max(this.expiresAt.get(executionId) ?? run.execution.updatedAt + leaseMs, unanswered);
+      if (expires < now) this.giveUpRun(executionId, 'not renewed in time');
+    }
+    for (const id of this.expiresAt.keys()) if (!still.has(id)) this.expiresAt.delete(id);
+    for (const id of this.givenUp) if (!worker.runner.attempts.has(id)) this.givenUp.delete(id);
+  }
+
+  private giveUpAttempt(stepId: string, why: LeaseLostError['why']): void {
+    const attempt = this.worker.runner.attempts.get(stepId);
+    if (!attempt || this.givenUp.has(stepId)) return;
+    this.givenUp.add(stepId);
+    this.expiresAt.delete(stepId);
+    const error = new LeaseLostError('step', stepId, why);
+    this.worker.logger.warn(`Activity ${attempt.step.name} #${attempt.step.position} of execution ${attempt.step.executionId}: ${error.message}; its AbortSignal fires`);
+    // The slot stays taken until the body returns; whatever it then records is refused if another worker took over.
+    if (!attempt.abort.signal.aborted) attempt.abort.abort(error);
+  }
+
+  private giveUpRun(executionId: string, why: LeaseLostError['why']): void {
+    const run = this.worker.runFor(executionId);
+    if (!run || run.ended) return;
+    this.expiresAt.delete(executionId);
+    run.abandon(`lease lost (${new LeaseLostError('execution', executionId, why).message})`);
+  }
+
   /** What this worker holds leases for right now (the heartbeat renews these and nothing else). */
   private held(): { executions: string[]; steps: string[] } {
-    return { executions: this.worker.heldRuns(), steps: [...this.worker.runner.attempts.keys()] };
+    const steps = [...this.worker.runner.attempts.keys()].filter((id) => !this.givenUp.has(id));
+    return { executions: this.worker.heldRuns(), steps };
   }
 
   recordSelf(state: string = this.worker.state, joined = false): Promise<void> {

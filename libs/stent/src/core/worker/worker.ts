@@ -99,9 +99,20 @@ export class Worker implements RunHost {
     this.runner.abortAll('worker shutting down');
     await this.until(() => this.local.reservedRuns === 0, deadline);
     await this.until(() => this.completions.idle);
+    // Runs hand their work back: a waiting one is suspended (one still in a turn as soon as it waits, see
+    // RunLifecycle.armIdleTimer), one that is finishing finishes. A run leaves the map only once its last
+    // write is done, so no lease is released below while an ending (with the results it carries) is in flight.
     await Promise.all([...this.runs.values()].map((run) => run.suspend()));
+    await this.until(() => this.runs.size === 0, deadline);
     for (const run of [...this.runs.values()]) run.abandon('worker shutting down');
+    // Endings still being written, and the results abandoned runs hand to the batcher, are written before
+    // the leases go; past the lease, releasing no longer matters (others may have taken over).
+    await this.until(() => this.runs.size === 0 && this.completions.idle, Math.max(deadline, this.clock.now() + this.settings.leaseMs));
     await this.stop();
+  }
+
+  get draining(): boolean {
+    return this.stateValue === 'draining';
   }
 
   /** Stop at once: leases still held are released so other workers take over without waiting. */
@@ -309,8 +320,15 @@ export class Worker implements RunHost {
     this.completions.record(completions);
   }
 
+  resultsDropped(executionId: string, stepIds: string[], why: string): void {
+    for (const stepId of stepIds) {
+      this.logger.warn(`Execution ${executionId}: the result of step ${stepId}, run by this worker, is dropped (${why}); the step runs again unless another worker recorded it`);
+    }
+  }
+
   runEnded(run: WorkflowRun, end: RunEnd): void {
     if (this.runs.get(run.executionId) === run) this.runs.delete(run.executionId);
+    this.changed();
     if (end.kind === 'finished') {
       if (end.deadLettered !== undefined && this.events.listenerCount('execution.dead_lettered') > 0) {
         const error = decodeError(end.error);

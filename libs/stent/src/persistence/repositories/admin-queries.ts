@@ -3,6 +3,7 @@ import { num, numOrNull } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE } from '../sql/statements.js';
 import { workerFromRow } from './admin-workers.js';
+import { WORKER_ROW_RETENTION_MS } from './workers.js';
 
 /** Database-wide counts for dashboards and health checks (listings are in the other admin-* repositories). */
 export class AdminQueries {
@@ -27,7 +28,8 @@ export class AdminQueries {
       [now],
     );
     const [letters] = await client.query<{ total: unknown }>(`SELECT COUNT(*) AS total FROM ${t.deadLetters}`);
-    const workers = await client.query(`SELECT * FROM ${t.workers} ORDER BY started_at, id`);
+    // Recent workers only: rows of long-gone processes are not listed (and are removed as workers start).
+    const workers = await client.query(`SELECT * FROM ${t.workers} WHERE heartbeat_at >= ? ORDER BY started_at, id`, [now - WORKER_ROW_RETENTION_MS]);
     const oldest = [numOrNull(activities?.oldest), numOrNull(executionBacklog?.oldest)].filter((value): value is number => value !== null);
     return {
       executions,

@@ -17,13 +17,16 @@ export class ClaimsRepository {
     const names = dialect.inList('c.workflow_name', filter.names, params);
     const queues = dialect.inList('c.queue', filter.queues, params);
     const tags = dialect.tagFilter(filter.tags, params, 'c.tags');
+    const setParams: unknown[] = [filter.owner];
+    const leaseNow = dialect.leaseNow(filter.now, setParams);
+    setParams.push(filter.leaseMs, filter.now, filter.now);
     const rows = await dialect.claimRows(
       client,
       t.executions,
       EXECUTION_READ,
       {
-        sql: `state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?, wake_at = NULL, started_at = COALESCE(started_at, ?), updated_at = ?`,
-        params: [filter.owner, filter.now + filter.leaseMs, filter.now, filter.now],
+        sql: `state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), wake_at = NULL, started_at = COALESCE(started_at, ?), updated_at = ?`,
+        params: setParams,
       },
       {
         sql: `c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags}`,
@@ -78,13 +81,16 @@ export class ClaimsRepository {
     const tagClause = dialect.tagFilter(filter.tags, params, 'c.tags');
     const extra =
       kind === 'suspect' ? 'AND c.recoveries > 0' : kind === 'unlimited' ? 'AND c.max_concurrent IS NULL AND c.recoveries = 0' : 'AND c.recoveries = 0';
+    const setParams: unknown[] = [filter.owner];
+    const leaseNow = dialect.leaseNow(filter.now, setParams);
+    setParams.push(filter.leaseMs, filter.now);
     const rows = await dialect.claimRows(
       executor,
       t.steps,
       STEP_READ,
       {
-        sql: `state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?, attempts = attempts + 1, started_at = ?`,
-        params: [filter.owner, filter.now + filter.leaseMs, filter.now],
+        sql: `state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), attempts = attempts + 1, started_at = ?`,
+        params: setParams,
       },
       {
         sql: `c.state = 'pending' AND c.kind = 'activity' AND c.available_at <= ? AND ${nameClause} AND ${queueClause} AND ${tagClause} ${extra}

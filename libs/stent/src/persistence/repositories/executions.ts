@@ -76,12 +76,15 @@ export class ExecutionsRepository {
       );
       return { created: rows.length > 0, claimed: false };
     }
+    // Inserted claimed: its lease runs on the lease clock (see Dialect.leaseNow).
+    const relative = this.ctx.dialect.leaseClockInDatabase;
+    const leaseUntil = relative ? `${this.ctx.dialect.leaseNow(0, [])} + CAST(? AS BIGINT)` : 'CAST(? AS BIGINT)';
     const rows = await tx.query<{ lease_owner: string | null }>(
       `INSERT INTO ${t.executions} (${columns})
        SELECT ?, ?, CASE WHEN b.busy THEN 'pending' ELSE 'running' END, ?, ?, CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ?, CAST(? AS BIGINT), CAST(? AS BIGINT),
               CASE WHEN b.busy THEN CAST(? AS BIGINT) ELSE NULL END, CAST(? AS BIGINT), CAST(? AS BIGINT),
               CASE WHEN b.busy THEN NULL ELSE CAST(? AS BIGINT) END, CASE WHEN b.busy THEN NULL ELSE ? END,
-              CASE WHEN b.busy THEN 0 ELSE 1 END, CASE WHEN b.busy THEN NULL ELSE CAST(? AS BIGINT) END, CAST(? AS TEXT)
+              CASE WHEN b.busy THEN 0 ELSE 1 END, CASE WHEN b.busy THEN NULL ELSE ${leaseUntil} END, CAST(? AS TEXT)
        FROM (SELECT EXISTS (
                SELECT 1 FROM ${t.executions} c
                WHERE c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND c.queue = ? AND c.priority >= ?
@@ -96,7 +99,7 @@ export class ExecutionsRepository {
         execution.maxDurationMs,
         execution.createdAt,
         claim.owner,
-        claim.leaseExpiresAt,
+        relative ? claim.leaseExpiresAt - execution.createdAt : claim.leaseExpiresAt,
         execution.traceContext ?? null,
         execution.createdAt,
         execution.queue,

@@ -9,6 +9,7 @@ import type { ExecutionsRepository } from './executions.js';
 import { SharedStepInserts } from './shared-step-inserts.js';
 import type { StepCompletions } from './step-completions.js';
 import type { StepDiscard } from './step-discard.js';
+import { storing } from '../sql/unstorable.js';
 
 /** An execution's journal: its steps, read in position order, appended under the execution's fence. */
 export class JournalRepository {
@@ -47,9 +48,9 @@ export class JournalRepository {
     if (steps.length === 0 && deliveries.length === 0 && completions.length === 0) return true;
     const { client, dialect, t } = this.ctx;
     const plain = dialect.combinesWrites && deliveries.length === 0 && steps.length > 0 && steps.length <= INSERT_CHUNK && steps.every((step) => !step.child && !step.effect);
-    const ok = plain
-      ? await this.shared.insert(fence, steps, completions)
-      : await client.transaction(async (tx) => {
+    const ok = await storing(`A journal step of execution ${fence.executionId}`, () => plain
+      ? this.shared.insert(fence, steps, completions)
+      : client.transaction(async (tx) => {
           if (!(await this.completions.completeLocal(tx, completions))) return false;
           if (!(await holdsFence(this.ctx, tx, fence, steps[0]?.createdAt ?? Date.now()))) return false;
           await this.recordDeliveries(tx, fence.executionId, deliveries);
@@ -57,15 +58,17 @@ export class JournalRepository {
           for (let start = 0; start < steps.length; start += INSERT_CHUNK) {
             const chunk = steps.slice(start, start + INSERT_CHUNK);
             const params: unknown[] = [];
+            const relative = dialect.leaseClockInDatabase;
+            const row = `(${STEP_COLUMNS.map((column) => (relative && column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + CAST(? AS BIGINT)` : '?')).join(', ')})`;
             const rows = chunk.map((step) => {
-              params.push(...stepParams(step));
-              return `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
+              params.push(...stepParams(step, relative));
+              return row;
             });
             await tx.execute(`INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
           }
           for (const step of steps) if (step.effect) await this.effects.apply(tx, fence.executionId, step.effect);
           return true;
-        });
+        }));
     if (ok && steps.some((step) => (step.kind === 'activity' && step.state === 'pending') || step.child)) this.ctx.bus.publish({ type: 'work' });
     return ok;
   }

@@ -1,4 +1,4 @@
-import type { ExecutionFence, ReapResult } from '../../core/index.js';
+import type { ExecutionFence, ReapResult, RenewResult } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE, EXECUTION_FENCE, fenceParams, NO_LEASE, wake } from '../sql/statements.js';
@@ -16,35 +16,60 @@ export class LeasesRepository {
 
   /**
    * Renews the leases this owner still holds (`held`: executions in memory, steps running); leases on
-   * anything else it owns lapse. Returns ids of running steps whose execution has ended meanwhile (to abort).
+   * anything else it owns lapse. Reports what was renewed, held rows another owner has now (or nobody:
+   * reclaimed), and running steps whose execution has ended meanwhile (to abort).
    */
-  async renew(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<string[]> {
+  async renew(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<RenewResult> {
     const { t, dialect, client } = this.ctx;
     // Separate autocommit statements: a renewal never holds locks while it waits for another row, so it
-    // cannot deadlock with completions; rows being completed right now are skipped (they need no lease).
-    // Only what the worker still holds is renewed: a lease on anything it dropped runs out on its own.
+    // cannot deadlock with completions; rows being written right now are skipped (renewed next time, or
+    // no longer needing a lease). Only what the worker still holds is renewed: a lease on anything it
+    // dropped runs out on its own.
+    const renewed = { executions: [] as string[], steps: [] as string[] };
+    const lost = { executions: [] as string[], steps: [] as string[] };
     for (let start = 0; start < held.steps.length; start += 1000) {
-      const params: unknown[] = [now + leaseMs, owner];
-      const ids = dialect.inList('id', held.steps.slice(start, start + 1000), params);
-      await client.execute(
-        `UPDATE ${t.steps} SET lease_expires_at = ? WHERE id IN (SELECT id FROM ${t.steps} WHERE lease_owner = ? AND state = 'running' AND ${ids}${dialect.skipLocked})`,
+      const chunk = held.steps.slice(start, start + 1000);
+      const params: unknown[] = [];
+      const until = `${dialect.leaseNow(now, params)} + CAST(? AS BIGINT)`;
+      params.push(leaseMs, owner);
+      const ids = dialect.inList('id', chunk, params);
+      const rows = await client.query<{ id: string }>(
+        `UPDATE ${t.steps} SET lease_expires_at = ${until} WHERE id IN (SELECT id FROM ${t.steps} WHERE lease_owner = ? AND state = 'running' AND ${ids}${dialect.skipLocked}) RETURNING id`,
         params,
       );
+      renewed.steps.push(...rows.map((row) => String(row.id)));
+      if (rows.length < chunk.length) lost.steps.push(...(await this.notOwned(t.steps, owner, chunk)));
     }
     for (let start = 0; start < held.executions.length; start += 1000) {
-      const params: unknown[] = [now + leaseMs, owner];
-      const ids = dialect.inList('id', held.executions.slice(start, start + 1000), params);
-      await client.execute(
-        `UPDATE ${t.executions} SET lease_expires_at = ? WHERE id IN (SELECT id FROM ${t.executions} WHERE lease_owner = ? AND ${ids}${dialect.skipLocked})`,
+      const chunk = held.executions.slice(start, start + 1000);
+      const params: unknown[] = [];
+      const until = `${dialect.leaseNow(now, params)} + CAST(? AS BIGINT)`;
+      params.push(leaseMs, owner);
+      const ids = dialect.inList('id', chunk, params);
+      const rows = await client.query<{ id: string }>(
+        `UPDATE ${t.executions} SET lease_expires_at = ${until} WHERE id IN (SELECT id FROM ${t.executions} WHERE lease_owner = ? AND ${ids}${dialect.skipLocked}) RETURNING id`,
         params,
       );
+      renewed.executions.push(...rows.map((row) => String(row.id)));
+      if (rows.length < chunk.length) lost.executions.push(...(await this.notOwned(t.executions, owner, chunk)));
     }
     const ended = await client.query<{ id: string }>(
       `SELECT s.id FROM ${t.steps} s JOIN ${t.executions} e ON e.id = s.execution_id
        WHERE s.lease_owner = ? AND s.state = 'running' AND e.state NOT IN ${ACTIVE}`,
       [owner],
     );
-    return ended.map((row) => String(row.id));
+    return { renewed, lost, ended: ended.map((row) => String(row.id)) };
+  }
+
+  /**
+   * Rows of `ids` this owner does not hold (a plain read: it never waits for a row being written). A row
+   * this worker has just finished with reads as not held too; the caller knows which of its own it let go.
+   */
+  private async notOwned(table: string, owner: string, ids: string[]): Promise<string[]> {
+    const params: unknown[] = [owner];
+    const list = this.ctx.dialect.inList('id', ids, params);
+    const rows = await this.ctx.client.query<{ id: string }>(`SELECT id FROM ${table} WHERE (lease_owner IS NULL OR lease_owner <> ?) AND ${list}`, params);
+    return rows.map((row) => String(row.id));
   }
 
   /** Gives up an owned execution (its run was dropped here): another worker may claim it at once. */
@@ -74,11 +99,17 @@ export class LeasesRepository {
 
   async reapExpired(now: number, maxRecoveries: number): Promise<ReapResult> {
     const { t, dialect } = this.ctx;
+    // Each statement judges expiry by the lease clock (see Dialect.leaseNow); due times use `now`.
+    const expired = (params: unknown[], column = 'lease_expires_at'): string => `${column} < ${dialect.leaseNow(now, params)}`;
     const result = await this.ctx.client.transaction(async (tx) => {
-      await this.cancelOrphanedSteps(tx, 'lease_expires_at < ?', [now], now);
+      const orphanParams: unknown[] = [];
+      await this.cancelOrphanedSteps(tx, expired(orphanParams), orphanParams, now);
+      const poisonParams: unknown[] = [];
+      const poisonExpired = expired(poisonParams);
+      poisonParams.push(maxRecoveries);
       const poisoned = await tx.query<{ id: string; execution_id: string }>(
-        `SELECT id, execution_id FROM ${t.steps} WHERE state = 'running' AND lease_expires_at < ? AND recoveries + 1 >= ?${dialect.skipLocked}`,
-        [now, maxRecoveries],
+        `SELECT id, execution_id FROM ${t.steps} WHERE state = 'running' AND ${poisonExpired} AND recoveries + 1 >= ?${dialect.skipLocked}`,
+        poisonParams,
       );
       for (const step of poisoned) {
         await tx.execute(
@@ -89,15 +120,19 @@ export class LeasesRepository {
         await this.deadLetters.addStep(tx, step.id, 'poison: workers lost while running it', now);
         await wake(this.ctx, tx, step.execution_id, now);
       }
+      const stepParams: unknown[] = [now];
+      const stepsExpired = expired(stepParams);
       const steps = await tx.execute(
         `UPDATE ${t.steps} SET state = 'pending', ${NO_LEASE}, recoveries = recoveries + 1, available_at = ?
-         WHERE state = 'running' AND lease_expires_at < ?`,
-        [now, now],
+         WHERE state = 'running' AND ${stepsExpired}`,
+        stepParams,
       );
+      const executionParams: unknown[] = [now];
+      const executionsExpired = expired(executionParams);
       const executions = await tx.execute(
         `UPDATE ${t.executions} SET ${NO_LEASE}, wake_at = ?, recoveries = recoveries + 1
-         WHERE lease_owner IS NOT NULL AND lease_expires_at < ? AND state IN ${ACTIVE}`,
-        [now, now],
+         WHERE lease_owner IS NOT NULL AND ${executionsExpired} AND state IN ${ACTIVE}`,
+        executionParams,
       );
       return { steps: steps + poisoned.length, executions, deadLettered: poisoned.length };
     });

@@ -43,16 +43,31 @@ export class SharedStepInserts {
         }
         const batch = this.queue.splice(0, take);
         try {
-          const { inserted, done } = await this.write(batch);
-          for (const entry of batch) {
-            entry.resolve(entry.steps.every((step) => inserted.has(step.id)) && entry.completions.every((c) => done.has(c.fence.stepId)));
-          }
+          this.settle(batch, await this.write(batch));
         } catch (error) {
-          for (const entry of batch) entry.reject(error);
+          if (batch.length === 1) {
+            batch[0]!.reject(error);
+            continue;
+          }
+          // One run's rows the database refuses must not fail the others sharing the statement: each
+          // goes again on its own, and only the one at fault gets the error.
+          for (const entry of batch) {
+            try {
+              this.settle([entry], await this.write([entry]));
+            } catch (own) {
+              entry.reject(own);
+            }
+          }
         }
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  private settle(batch: QueuedInsert[], { inserted, done }: { inserted: Set<string>; done: Set<string> }): void {
+    for (const entry of batch) {
+      entry.resolve(entry.steps.every((step) => inserted.has(step.id)) && entry.completions.every((c) => done.has(c.fence.stepId)));
     }
   }
 
@@ -76,7 +91,8 @@ export class SharedStepInserts {
     const rows: string[] = [];
     for (const { fence, steps, completions: own } of batch) {
       for (const step of steps) {
-        params.push(...stepParams(step), fence.owner, fence.epoch, own.length);
+        // A step inserted claimed gets its lease from the database's clock (see Dialect.leaseNow).
+        params.push(...stepParams(step, true), fence.owner, fence.epoch, own.length);
         rows.push(dialect.valuesRow([...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer']));
       }
     }
@@ -84,7 +100,7 @@ export class SharedStepInserts {
     const result = await this.ctx.client.query<{ k: string; id: string }>(
       `WITH ${done}ins AS (
          INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
-         SELECT ${STEP_COLUMNS.map((column) => `v.${column}`).join(', ')}
+         SELECT ${STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + v.${column}` : `v.${column}`)).join(', ')}
          FROM (VALUES ${rows.join(', ')}) AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
          WHERE EXISTS (
            SELECT 1 FROM ${t.executions} e

@@ -2,7 +2,8 @@ import type { LocalCompletion, StepCompletion } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
-import { ACTIVE, completedStep, completionValues, NO_LEASE, stepStillOwned, WAKEABLE } from '../sql/statements.js';
+import { storing } from '../sql/unstorable.js';
+import { ACTIVE, completedStep, completionValues, NO_LEASE, stepStillOwned, WAKE_NOW } from '../sql/statements.js';
 import type { CacheRepository } from './cache.js';
 import type { DeadLettersRepository } from './dead-letters.js';
 
@@ -17,8 +18,15 @@ export class StepCompletions {
     private readonly deadLetters: DeadLettersRepository,
   ) {}
 
-  /** Records attempt outcomes; returns, per completion, whether the fence still held. */
-  async complete(completions: StepCompletion[]): Promise<boolean[]> {
+  /**
+   * Records attempt outcomes; returns, per completion, whether the fence still held. A value the database
+   * refuses fails the call with an UnstorableValueError (the caller writes the others on their own).
+   */
+  complete(completions: StepCompletion[]): Promise<boolean[]> {
+    return storing(completions.length === 1 ? `The outcome of step ${completions[0]!.fence.stepId}` : 'An attempt outcome', () => this.completeAll(completions));
+  }
+
+  private async completeAll(completions: StepCompletion[]): Promise<boolean[]> {
     const { client, dialect } = this.ctx;
     const only = completions.length === 1 ? completions[0]! : undefined;
     if (dialect.combinesWrites && only && only.outcome.kind === 'completed' && !only.outcome.cache) {
@@ -123,6 +131,11 @@ export class StepCompletions {
   /**
    * Wakes the executions of recorded outcomes: when asked to, and in any case when nobody holds one (its
    * holder may have suspended it between the attempt finishing and this write). Returns those woken.
+   *
+   * The execution row is written (so locked) and its holder told even when its wake time has already
+   * come: an earlier batch may have woken it, and the holder may take that wake-up and re-read its steps
+   * while this transaction is still open, seeing these results as running. Locking the row makes its
+   * takeWoken wait for this commit; the notice sent after the commit covers a take that came earlier.
    */
   private async wakeAll(tx: SqlExecutor, toWake: Array<{ executionId: string; force: boolean; now: number }>): Promise<string[]> {
     const { t, dialect } = this.ctx;
@@ -130,13 +143,12 @@ export class StepCompletions {
     if (dialect.combinesWrites && toWake.length > 1) {
       const now = Math.max(...toWake.map((w) => w.now));
       const forced = toWake.filter((w) => w.force).map((w) => w.executionId);
-      const params: unknown[] = [now];
+      const params: unknown[] = [now, now];
       const ids = dialect.inList('id', toWake.map((w) => w.executionId), params);
-      params.push(now);
       const forcedIds = dialect.inList('id', forced, params);
       const rows = await tx.query<{ id: string }>(
-        `UPDATE ${t.executions} SET wake_at = ? WHERE id IN (
-           SELECT id FROM ${t.executions} WHERE ${ids} AND ${WAKEABLE} AND (lease_owner IS NULL OR ${forcedIds})
+        `UPDATE ${t.executions} SET ${WAKE_NOW} WHERE id IN (
+           SELECT id FROM ${t.executions} WHERE ${ids} AND state IN ${ACTIVE} AND (lease_owner IS NULL OR ${forcedIds})
            ORDER BY id${dialect.forUpdate}
          ) RETURNING id`,
         params,
@@ -145,10 +157,10 @@ export class StepCompletions {
     }
     const woken: string[] = [];
     for (const { executionId, force, now } of toWake) {
-      const changed = await tx.execute(`UPDATE ${t.executions} SET wake_at = ? WHERE id = ? AND ${WAKEABLE}${force ? '' : ' AND lease_owner IS NULL'}`, [
+      const changed = await tx.execute(`UPDATE ${t.executions} SET ${WAKE_NOW} WHERE id = ? AND state IN ${ACTIVE}${force ? '' : ' AND lease_owner IS NULL'}`, [
+        now,
         now,
         executionId,
-        now,
       ]);
       if (changed > 0) woken.push(executionId);
     }
@@ -168,8 +180,8 @@ export class StepCompletions {
          WHERE ${stepStillOwned()}
          RETURNING execution_id
        ), woke AS (
-         UPDATE ${t.executions} e SET wake_at = ? FROM done
-         WHERE e.id = done.execution_id AND e.state IN ${ACTIVE} AND (e.wake_at IS NULL OR e.wake_at > ?)${completion.wakeExecution ? '' : ' AND e.lease_owner IS NULL'}
+         UPDATE ${t.executions} e SET wake_at = CASE WHEN e.wake_at IS NULL OR e.wake_at > ? THEN ? ELSE e.wake_at END FROM done
+         WHERE e.id = done.execution_id AND e.state IN ${ACTIVE}${completion.wakeExecution ? '' : ' AND e.lease_owner IS NULL'}
          RETURNING e.id
        )
        SELECT (SELECT COUNT(*) FROM done) AS changed, (SELECT COUNT(*) FROM woke) AS woken`,

@@ -2,12 +2,24 @@ import type { WorkerInfo } from '../../core/index.js';
 import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 
+/**
+ * How long the row of a worker that stopped (or died) is kept after its last heartbeat. Each process start
+ * adds a row; older rows are removed when a worker starts, and stats() lists only the rows kept.
+ */
+export const WORKER_ROW_RETENTION_MS = 24 * 3_600_000;
+
 /** Worker processes: each records itself when it starts and with every heartbeat. */
 export class WorkersRepository {
   constructor(private readonly ctx: SqlContext) {}
 
-  /** Upserts the worker's row; `joined` (its first record) also tells the other workers it exists. */
+  /**
+   * Upserts the worker's row; `joined` (its first record) also tells the other workers it exists, and
+   * removes rows of workers not heard from within WORKER_ROW_RETENTION_MS, so restarts do not pile up rows.
+   */
   async record(owner: string, info: WorkerInfo): Promise<void> {
+    if (info.joined) {
+      await this.ctx.client.execute(`DELETE FROM ${this.ctx.t.workers} WHERE heartbeat_at < ? AND id <> ?`, [info.now - WORKER_ROW_RETENTION_MS, owner]);
+    }
     await this.ctx.client.execute(
       `INSERT INTO ${this.ctx.t.workers} (id, hostname, pid, queues, state, started_at, heartbeat_at, tags, workflows, activities, concurrency, lease_ms, workflow_routes)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

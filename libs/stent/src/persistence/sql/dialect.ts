@@ -41,6 +41,15 @@ export interface Dialect {
    * `set`; returns `columns` of the claimed rows (in no particular order).
    */
   claimRows(executor: SqlExecutor, table: string, columns: readonly string[], set: Fragment, where: Fragment, orderBy: string, limit: number): Promise<Row[]>;
+  /**
+   * The time leases are set from and judged by, as an SQL expression (pushing its parameters, if any):
+   * the database server's clock on PostgreSQL, so workers whose own clocks disagree still agree on when a
+   * lease runs out; the engine's `now` on SQLite, whose processes share one machine (and its clock).
+   * Due times (timers, retries, wake-ups) stay on the engine's clock.
+   */
+  leaseNow(now: number, params: unknown[]): string;
+  /** Whether leaseNow is the database's clock (then leases the engine computes are stored relative to it). */
+  readonly leaseClockInDatabase: boolean;
   /** Serializes, across processes, claims of an activity with a cluster-wide cap, until the transaction ends. */
   lockCap(tx: SqlExecutor, name: string): Promise<void>;
 }

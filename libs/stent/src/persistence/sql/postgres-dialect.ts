@@ -41,6 +41,12 @@ export const postgresDialect: Dialect = {
     );
   },
 
+  leaseClockInDatabase: true,
+
+  leaseNow() {
+    return 'CAST(FLOOR(EXTRACT(EPOCH FROM statement_timestamp()) * 1000) AS BIGINT)';
+  },
+
   async lockCap(tx, name) {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext(?)) AS locked`, [`stent:limit:${name}`]);
   },

@@ -132,8 +132,11 @@ export function deadLetterFromRow(row: Row): DeadLetterRecord {
   };
 }
 
-/** Values of a new step in STEP_COLUMNS order. */
-export function stepParams(step: NewStep): unknown[] {
+/**
+ * Values of a new step in STEP_COLUMNS order. With `leaseRelative` its lease (if it is inserted claimed)
+ * is given as a duration, for a statement that adds it to the database's clock (see Dialect.leaseNow).
+ */
+export function stepParams(step: NewStep, leaseRelative = false): unknown[] {
   return [
     step.id,
     step.executionId,
@@ -155,7 +158,7 @@ export function stepParams(step: NewStep): unknown[] {
     step.fireAt,
     step.claimedBy?.owner ?? null,
     step.claimedBy ? 1 : 0,
-    step.claimedBy?.leaseExpiresAt ?? null,
+    step.claimedBy ? (leaseRelative ? step.claimedBy.leaseExpiresAt - step.createdAt : step.claimedBy.leaseExpiresAt) : null,
     step.createdAt,
     step.claimedBy ? step.createdAt : null,
     step.childExecutionId ?? null,

@@ -35,5 +35,12 @@ export const sqliteDialect: Dialect = {
     );
   },
 
+  leaseClockInDatabase: false,
+
+  leaseNow(now, params) {
+    params.push(now);
+    return '?';
+  },
+
   async lockCap() {},
 };

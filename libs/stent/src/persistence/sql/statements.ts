@@ -39,6 +39,9 @@ export async function holdsFence(ctx: SqlContext, tx: SqlExecutor, fence: Execut
   return changed === 1;
 }
 
+/** Brings an execution's wake-up time forward to `?` unless it is due already (params: now, now). */
+export const WAKE_NOW = 'wake_at = CASE WHEN wake_at IS NULL OR wake_at > ? THEN ? ELSE wake_at END';
+
 /** Sets an active execution's wake-up time to `now` (unless it is due already), so its holder or the next claim sees the change. */
 export async function wake(ctx: SqlContext, tx: SqlExecutor, executionId: string, now: number): Promise<void> {
   await tx.execute(`UPDATE ${ctx.t.executions} SET wake_at = ? WHERE id = ? AND ${WAKEABLE}`, [now, executionId, now]);
