@@ -44,7 +44,8 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   }
   return {
     dialect,
-    options: { type: 'postgres', url: POSTGRES_URL, schema },
+    // A small pool: test files run side by side (and suites beside other work) on one server of 100 connections.
+    options: { type: 'postgres', url: POSTGRES_URL, schema, poolSize: 5 },
     url: `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}schema=${schema}`,
     schema,
     dispose: async () => {
