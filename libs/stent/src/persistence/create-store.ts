@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { ConfigurationError, parseDuration, StentError, type Duration, type StentStore } from '../core/index.js';
+import { ConfigurationError, DatabaseUnavailableError, parseDuration, sleepOn, systemClock, type Clock, type Duration, type StentStore } from '../core/index.js';
 import { BetterSqlite3Client, withSqliteFile } from './clients/better-sqlite3-client.js';
+import { isConnectionError } from './clients/connection-errors.js';
 import { PostgresClient } from './clients/postgres-client.js';
 import type { SqlClient } from './clients/sql-client.js';
 import { stentEntities } from './schema/entities.js';
@@ -27,6 +28,13 @@ export interface StentStoreOptions {
   logger?: { warn(message: string): void };
   /** How long to keep retrying (with backoff) when the database cannot be reached at start. Default '30s'. */
   connectTimeout?: Duration;
+  /** Times the connection retries (default: the system clock). */
+  clock?: Clock;
+  /**
+   * PostgreSQL: how long an operation cut by a lost connection is tried again, where that is safe,
+   * before it fails with DatabaseUnavailableError. Default '5s'.
+   */
+  reconnectWindow?: Duration;
 }
 
 /** Parses `STENT_DATABASE_URL`-style strings: a postgres URL, or a SQLite file path. */
@@ -73,31 +81,48 @@ function dataSourceOptions(database: StentDatabaseOptions): DataSourceOptions {
   throw new ConfigurationError(`Unsupported database type '${(database as { type: string }).type}': use 'better-sqlite3' or 'postgres'`);
 }
 
-/** The database cannot be reached at start and retrying for `connectTimeout` did not help. */
-export class DatabaseUnavailableError extends StentError {
-  static override readonly code = 'STENT_DATABASE_UNAVAILABLE';
-  static override readonly category = 'unavailable' as const;
-
-  constructor(
-    readonly attempts: number,
-    cause: unknown,
-  ) {
-    super(`Stent could not connect to its database after ${attempts} attempt(s): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+/**
+ * Initializes the DataSource, retrying with back-off until it answers or `timeoutMs` has passed (the
+ * last try is made at the deadline), then fails with DatabaseUnavailableError. An attempt that hangs
+ * (a host that drops packets) is cut at the deadline too.
+ */
+export async function initializeWithRetry(dataSource: DataSource, timeoutMs: number, clock: Clock, logger?: { warn(message: string): void }): Promise<void> {
+  const deadline = clock.now() + timeoutMs;
+  for (let attempt = 1, pause = 200; ; attempt++, pause = Math.min(pause * 2, 5_000)) {
+    try {
+      await withinDeadline(dataSource, deadline - clock.now(), clock);
+      return;
+    } catch (error) {
+      const remaining = deadline - clock.now();
+      if (remaining <= 0) {
+        throw new DatabaseUnavailableError(`Stent could not connect to its database within ${timeoutMs} ms (${attempt} attempt(s))`, { cause: error, attempts: attempt });
+      }
+      const wait = Math.min(pause, remaining);
+      logger?.warn(`Stent: database unreachable (${error instanceof Error ? error.message : String(error)}); retrying in ${wait} ms`);
+      await sleepOn(clock, wait);
+    }
   }
 }
 
-async function initializeWithRetry(dataSource: DataSource, timeoutMs: number, logger?: { warn(message: string): void }): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 1, pause = 200; ; attempt++, pause = Math.min(pause * 2, 5_000)) {
-    try {
-      await dataSource.initialize();
-      return;
-    } catch (error) {
-      if (Date.now() + pause > deadline) throw new DatabaseUnavailableError(attempt, error);
-      logger?.warn(`Stent: database unreachable (${error instanceof Error ? error.message : String(error)}); retrying in ${pause} ms`);
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-  }
+/** One initialize() attempt, given up after `ms` (a late success is closed again: nobody uses it). */
+function withinDeadline(dataSource: DataSource, ms: number, clock: Clock): Promise<void> {
+  const attempt = dataSource.initialize();
+  return new Promise<void>((resolve, reject) => {
+    const timer = clock.setTimer(Math.max(0, ms), () => {
+      void attempt.then(() => dataSource.destroy()).catch(() => undefined);
+      reject(new Error(`no answer within ${Math.max(0, ms)} ms`));
+    });
+    attempt.then(
+      () => {
+        timer.cancel();
+        resolve();
+      },
+      (error: unknown) => {
+        timer.cancel();
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Opens (or adopts) a DataSource and builds the store on it. */
@@ -105,7 +130,7 @@ export async function createStentStore(options: StentStoreOptions): Promise<Sten
   if (!options.database === !options.dataSource) throw new ConfigurationError('Give Stent exactly one of `database` or `dataSource`');
   const owned = !options.dataSource;
   const dataSource = options.dataSource ?? new DataSource(dataSourceOptions(options.database!));
-  if (!dataSource.isInitialized) await initializeWithRetry(dataSource, parseDuration(options.connectTimeout ?? '30s'), options.logger);
+  if (!dataSource.isInitialized) await initializeWithRetry(dataSource, parseDuration(options.connectTimeout ?? '30s'), options.clock ?? systemClock, options.logger);
   const type = dataSource.options.type;
   const schema = options.schema ?? (options.database?.type === 'postgres' ? options.database.schema : undefined);
   let client: SqlClient;
@@ -123,7 +148,7 @@ export async function createStentStore(options: StentStoreOptions): Promise<Sten
     bus = localBusFor(fileKey);
   } else if (type === 'postgres') {
     const pool = (dataSource.driver as unknown as { master: import('pg').Pool }).master;
-    client = new PostgresClient(pool, false);
+    client = new PostgresClient(pool, false, { retryWindowMs: parseDuration(options.reconnectWindow ?? '5s') });
     bus = new PostgresWakeBus(pool, schema ?? 'public', options.logger);
   } else {
     throw new ConfigurationError(`Stent supports better-sqlite3 and postgres DataSources, not '${type}'`);
@@ -135,8 +160,16 @@ export async function createStentStore(options: StentStoreOptions): Promise<Sten
     bus,
     migrate: async () => {
       const migrate = () => runStentMigrations(dataSource, tables, type === 'postgres' ? schema : undefined);
-      if (fileKey) await withSqliteFile(fileKey, migrate);
-      else await migrate();
+      try {
+        if (fileKey) await withSqliteFile(fileKey, migrate);
+        else await migrate();
+      } catch (error) {
+        // The server went away under the migration (which ran in one transaction, now rolled back).
+        if (isConnectionError(error) || isConnectionError((error as { driverError?: unknown } | null)?.driverError)) {
+          throw new DatabaseUnavailableError('Stent could not migrate its schema', { cause: error });
+        }
+        throw error;
+      }
     },
     onClose: async () => {
       await bus.close();
