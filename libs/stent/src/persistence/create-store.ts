@@ -84,13 +84,14 @@ function dataSourceOptions(database: StentDatabaseOptions): DataSourceOptions {
 /**
  * Initializes the DataSource, retrying with back-off until it answers or `timeoutMs` has passed (the
  * last try is made at the deadline), then fails with DatabaseUnavailableError. An attempt that hangs
- * (a host that drops packets) is cut at the deadline too.
+ * (a host that drops packets) is cut at the deadline too (the last one after a second).
  */
 export async function initializeWithRetry(dataSource: DataSource, timeoutMs: number, clock: Clock, logger?: { warn(message: string): void }): Promise<void> {
   const deadline = clock.now() + timeoutMs;
   for (let attempt = 1, pause = 200; ; attempt++, pause = Math.min(pause * 2, 5_000)) {
     try {
-      await withinDeadline(dataSource, deadline - clock.now(), clock);
+      // The last attempt, made at the deadline, still gets a moment to be refused or accepted.
+      await withinDeadline(dataSource, Math.max(deadline - clock.now(), 1_000), clock);
       return;
     } catch (error) {
       const remaining = deadline - clock.now();
