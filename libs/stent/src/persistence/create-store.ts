@@ -1,17 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { ConfigurationError, DatabaseUnavailableError, parseDuration, sleepOn, systemClock, type Clock, type Duration, type StentStore } from '../core/index.js';
-import { BetterSqlite3Client, withSqliteFile } from './clients/better-sqlite3-client.js';
+import { ConfigurationError, DatabaseUnavailableError, parseDuration, systemClock, type Clock, type Duration, type StentStore } from '../core/index.js';
+import { withSqliteFile } from './clients/better-sqlite3-client.js';
 import { isConnectionError } from './clients/connection-errors.js';
-import { PostgresClient } from './clients/postgres-client.js';
-import type { SqlClient } from './clients/sql-client.js';
+import { DeferredSqlClient } from './clients/deferred-client.js';
 import { stentEntities } from './schema/entities.js';
 import { runStentMigrations } from './schema/migrator.js';
 import { SqlStore } from './sql-store.js';
 import { tableNames } from './schema/table-names.js';
-import { localBusFor, type WakeBus } from './wake-bus.js';
-import { PostgresWakeBus } from './postgres-wake-bus.js';
+import { DeferredWakeBus } from './deferred-wake-bus.js';
+import { StoreConnection } from './store-connection.js';
 
 /** Where Stent keeps its tables. */
 export type StentDatabaseOptions =
@@ -82,84 +79,35 @@ function dataSourceOptions(database: StentDatabaseOptions): DataSourceOptions {
 }
 
 /**
- * Initializes the DataSource, retrying with back-off until it answers or `timeoutMs` has passed (the
- * last try is made at the deadline), then fails with DatabaseUnavailableError. An attempt that hangs
- * (a host that drops packets) is cut at the deadline too (the last one after a second).
+ * Builds the store on a DataSource Stent opens (or the application's own) without waiting for the
+ * database: the connection opens on first use (see StoreConnection), so an application can start while
+ * its database is down. Operations made before it answers wait up to connectTimeout for it.
  */
-export async function initializeWithRetry(dataSource: DataSource, timeoutMs: number, clock: Clock, logger?: { warn(message: string): void }): Promise<void> {
-  const deadline = clock.now() + timeoutMs;
-  for (let attempt = 1, pause = 200; ; attempt++, pause = Math.min(pause * 2, 5_000)) {
-    try {
-      // The last attempt, made at the deadline, still gets a moment to be refused or accepted.
-      await withinDeadline(dataSource, Math.max(deadline - clock.now(), 1_000), clock);
-      return;
-    } catch (error) {
-      const remaining = deadline - clock.now();
-      if (remaining <= 0) {
-        throw new DatabaseUnavailableError(`Stent could not connect to its database within ${timeoutMs} ms (${attempt} attempt(s))`, { cause: error, attempts: attempt });
-      }
-      const wait = Math.min(pause, remaining);
-      logger?.warn(`Stent: database unreachable (${error instanceof Error ? error.message : String(error)}); retrying in ${wait} ms`);
-      await sleepOn(clock, wait);
-    }
-  }
-}
-
-/** One initialize() attempt, given up after `ms` (a late success is closed again: nobody uses it). */
-function withinDeadline(dataSource: DataSource, ms: number, clock: Clock): Promise<void> {
-  const attempt = dataSource.initialize();
-  return new Promise<void>((resolve, reject) => {
-    const timer = clock.setTimer(Math.max(0, ms), () => {
-      void attempt.then(() => dataSource.destroy()).catch(() => undefined);
-      reject(new Error(`no answer within ${Math.max(0, ms)} ms`));
-    });
-    attempt.then(
-      () => {
-        timer.cancel();
-        resolve();
-      },
-      (error: unknown) => {
-        timer.cancel();
-        reject(error);
-      },
-    );
-  });
-}
-
-/** Opens (or adopts) a DataSource and builds the store on it. */
-export async function createStentStore(options: StentStoreOptions): Promise<StentStore> {
+export function openStentStore(options: StentStoreOptions): SqlStore {
   if (!options.database === !options.dataSource) throw new ConfigurationError('Give Stent exactly one of `database` or `dataSource`');
   const owned = !options.dataSource;
   const dataSource = options.dataSource ?? new DataSource(dataSourceOptions(options.database!));
-  if (!dataSource.isInitialized) await initializeWithRetry(dataSource, parseDuration(options.connectTimeout ?? '30s'), options.clock ?? systemClock, options.logger);
   const type = dataSource.options.type;
+  if (type !== 'better-sqlite3' && type !== 'postgres') throw new ConfigurationError(`Stent supports better-sqlite3 and postgres DataSources, not '${type}'`);
   const schema = options.schema ?? (options.database?.type === 'postgres' ? options.database.schema : undefined);
-  let client: SqlClient;
-  let bus: WakeBus;
-  let fileKey: string | undefined;
-  if (type === 'better-sqlite3') {
-    const driver = dataSource.driver as unknown as { databaseConnection: import('better-sqlite3').Database };
-    const connection = driver.databaseConnection;
-    if (!owned) {
-      connection.pragma('busy_timeout = 10000');
-    }
-    const file = String(dataSource.options.database);
-    fileKey = file === ':memory:' || file === '' ? `memory:${randomUUID()}` : `sqlite:${resolve(file)}`;
-    client = new BetterSqlite3Client(connection, fileKey);
-    bus = localBusFor(fileKey);
-  } else if (type === 'postgres') {
-    const pool = (dataSource.driver as unknown as { master: import('pg').Pool }).master;
-    client = new PostgresClient(pool, false, { retryWindowMs: parseDuration(options.reconnectWindow ?? '5s') });
-    bus = new PostgresWakeBus(pool, schema ?? 'public', options.logger);
-  } else {
-    throw new ConfigurationError(`Stent supports better-sqlite3 and postgres DataSources, not '${type}'`);
-  }
+  const bus = new DeferredWakeBus();
+  const connection = new StoreConnection({
+    dataSource,
+    owned,
+    schema,
+    connectTimeoutMs: parseDuration(options.connectTimeout ?? '30s'),
+    reconnectWindowMs: parseDuration(options.reconnectWindow ?? '5s'),
+    clock: options.clock ?? systemClock,
+    logger: options.logger,
+    onOpen: (open) => bus.attach(open.bus),
+  });
   const tables = tableNames(type === 'postgres' ? schema : undefined);
   return new SqlStore({
-    client,
+    client: new DeferredSqlClient(type === 'postgres' ? 'postgres' : 'sqlite', connection),
     tables,
     bus,
     migrate: async () => {
+      const { fileKey } = await connection.connect();
       const migrate = () => runStentMigrations(dataSource, tables, type === 'postgres' ? schema : undefined);
       try {
         if (fileKey) await withSqliteFile(fileKey, migrate);
@@ -172,9 +120,21 @@ export async function createStentStore(options: StentStoreOptions): Promise<Sten
         throw error;
       }
     },
-    onClose: async () => {
-      await bus.close();
-      if (owned && dataSource.isInitialized) await dataSource.destroy();
-    },
+    onClose: () => connection.close(),
   });
+}
+
+/**
+ * Opens (or adopts) a DataSource and builds the store on it, once the database answered: retries with
+ * back-off for up to connectTimeout, then fails with DatabaseUnavailableError.
+ */
+export async function createStentStore(options: StentStoreOptions): Promise<StentStore> {
+  const store = openStentStore(options);
+  try {
+    await store.ping();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+  return store;
 }
