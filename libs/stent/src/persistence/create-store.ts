@@ -121,6 +121,7 @@ export function openStentStore(options: StentStoreOptions): SqlStore {
       }
     },
     onClose: () => connection.close(),
+    firstConnectAttempt: () => connection.firstAttempt(),
   });
 }
 

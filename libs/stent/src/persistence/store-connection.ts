@@ -42,11 +42,19 @@ export class StoreConnection {
   private wakeSleeper: (() => void) | undefined;
   /** Why the last attempt to connect failed (cleared once connected). */
   lastError: unknown;
+  private firstTried!: (connected: boolean) => void;
+  private readonly firstTry = new Promise<boolean>((resolve) => (this.firstTried = resolve));
 
   constructor(private readonly options: StoreConnectionOptions) {}
 
   get open(): OpenConnection | undefined {
     return this.current;
+  }
+
+  /** Whether the very first attempt to connect succeeded (connecting now if nothing did yet). */
+  firstAttempt(): Promise<boolean> {
+    this.connect().catch(() => undefined);
+    return this.firstTry;
   }
 
   /** The open connection, connecting first if needed (shared by every caller while it is under way). */
@@ -60,7 +68,10 @@ export class StoreConnection {
 
   private async openNow(): Promise<OpenConnection> {
     const { dataSource, clock, connectTimeoutMs, logger } = this.options;
-    if (this.closed) throw new ConfigurationError('This Stent store is closed');
+    if (this.closed) {
+      this.firstTried(false);
+      throw new ConfigurationError('This Stent store is closed');
+    }
     if (!dataSource.isInitialized) {
       const deadline = clock.now() + connectTimeoutMs;
       for (let attempt = 1, pause = 200; ; attempt++, pause = Math.min(pause * 2, 5_000)) {
@@ -70,6 +81,7 @@ export class StoreConnection {
           break;
         } catch (error) {
           this.lastError = error;
+          this.firstTried(false);
           const remaining = deadline - clock.now();
           if (this.closed) throw new ConfigurationError('This Stent store was closed while it connected');
           if (remaining <= 0) {
@@ -82,11 +94,13 @@ export class StoreConnection {
       }
     }
     if (this.closed) {
+      this.firstTried(false);
       if (this.options.owned) await dataSource.destroy().catch(() => undefined);
       throw new ConfigurationError('This Stent store was closed while it connected');
     }
     this.current = this.build();
     this.lastError = undefined;
+    this.firstTried(true);
     this.options.onOpen(this.current);
     return this.current;
   }

@@ -3,6 +3,7 @@ import { decode, decodeEntries, decodeError } from '../serialization.js';
 import type { DeadLetterRecord, ExecutionRecord, StepRecord, StoreStats, WorkerRecord } from '../store/index.js';
 import type { WorkerState } from '../worker/worker-settings.js';
 import { finalOutcome } from './final-outcome.js';
+import type { Readiness } from './readiness.js';
 
 /** An execution as the executor reports it: values decoded, times as Dates. */
 export interface ExecutionInfo {
@@ -52,7 +53,6 @@ export interface JournalEntry {
 /** A task that failed for good, with its arguments and error decoded. */
 export type DeadLetterInfo = Omit<DeadLetterRecord, 'args' | 'error' | 'createdAt'> & { args: unknown; error?: Error; createdAt: Date };
 
-export type Readiness = 'starting' | 'ready' | 'draining' | 'stopped' | 'api-only';
 
 export interface StentStats {
   executions: Record<ExecutionState, number>;

@@ -13,10 +13,12 @@ import type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from '../a
 import { decodeError, encode, encodeError } from '../serialization.js';
 import type { ExecutionFilter, NewExecution, Page, StentStore } from '../store/index.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
-import { deadLetterInfo, executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type Readiness, type StentStats } from './execution-views.js';
+import { deadLetterInfo, executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type StentStats } from './execution-views.js';
+import { readinessOf, StartupRecord, type Readiness, type ReadinessDetail } from './readiness.js';
 import { waitForEnd, type WaitForOptions } from './wait-for.js';
 
-export type { DeadLetterInfo, ExecutionInfo, JournalEntry, Readiness, StentStats } from './execution-views.js';
+export type { DeadLetterInfo, ExecutionInfo, JournalEntry, StentStats } from './execution-views.js';
+export type { Readiness, ReadinessDetail } from './readiness.js';
 export type { WaitForOptions } from './wait-for.js';
 
 export interface StentExecutorOptions {
@@ -40,6 +42,11 @@ export class StentExecutor {
   private readonly logger: StentLogger;
   private readonly clock: Clock;
   private migrated = false;
+  private migrating: Promise<void> | undefined;
+  private readonly startup = new StartupRecord();
+  private firstTry: Promise<boolean> | undefined;
+  private closing = false;
+  private cutPause: (() => void) | undefined;
 
   constructor(options: StentExecutorOptions) {
     this.store = options.store;
@@ -57,16 +64,70 @@ export class StentExecutor {
     return this;
   }
 
-  /** Creates or upgrades the schema. */
+  /** Creates or upgrades the schema (once per executor, however many callers ask at the same time). */
   async migrate(): Promise<void> {
-    await this.store.migrate();
+    if (this.migrated) return;
+    this.migrating ??= this.store.migrate().finally(() => {
+      this.migrating = undefined;
+    });
+    await this.migrating;
     this.migrated = true;
   }
 
-  /** Migrates if needed and starts the worker. */
-  async start(): Promise<void> {
-    if (!this.migrated) await this.migrate();
-    await this.worker?.start();
+  /**
+   * Migrates if needed (unless `migrate: false`) and starts the worker. A failure is kept for readiness()
+   * until a start succeeds.
+   */
+  async start(options: { migrate?: boolean } = {}): Promise<void> {
+    try {
+      if (options.migrate !== false) await this.migrate();
+      await this.worker?.start();
+      this.startup.succeeded();
+    } catch (error) {
+      this.startup.failed(error, this.clock.now());
+      throw error;
+    }
+  }
+
+  /**
+   * start(), tried again with back-off (200 ms doubling to 10 s, on the executor's clock) until it works or
+   * the executor is closed: what the Nest module does, so an application boots while its database is
+   * down and its worker starts once the database answers. Meanwhile readiness() is 'starting', with why.
+   * Resolves after the first try: true if it started, false if it failed (and is being tried again).
+   */
+  startInBackground(options: { migrate?: boolean } = {}): Promise<boolean> {
+    if (this.firstTry) return this.firstTry;
+    let tried!: (started: boolean) => void;
+    this.firstTry = new Promise<boolean>((resolve) => (tried = resolve));
+    this.startup.retrying = true;
+    void (async () => {
+      try {
+        for (let pause = 200; !this.closing; pause = Math.min(pause * 2, 10_000)) {
+          try {
+            await this.start(options);
+            tried(true);
+            if (this.closing) await this.worker?.stop();
+            return;
+          } catch (error) {
+            tried(false);
+            if (this.closing) return;
+            this.logger.warn(`Stent could not start (${error instanceof Error ? error.message : String(error)}); trying again in ${pause} ms`);
+            await new Promise<void>((resolve) => {
+              const timer = this.clock.setTimer(pause, () => resolve());
+              this.cutPause = () => {
+                timer.cancel();
+                resolve();
+              };
+            });
+            this.cutPause = undefined;
+          }
+        }
+      } finally {
+        this.startup.retrying = false;
+        tried(false);
+      }
+    })();
+    return this.firstTry;
   }
 
   /** Stops claiming, lets in-flight work finish, releases leases. The store stays open. */
@@ -74,26 +135,27 @@ export class StentExecutor {
     await this.worker?.drain(timeout);
   }
 
-  /** Drains and closes the database. */
+  /** Drains and closes the database (a start still being tried is given up). */
   async close(timeout?: Duration): Promise<void> {
+    this.closing = true;
+    this.cutPause?.();
     await this.drain(timeout);
     await this.worker?.stop();
     await this.store.close();
   }
 
-  /** 'ready' once the worker claims work; 'api-only' without a worker. */
+  /**
+   * 'ready' while the worker claims work; 'api-only' without a worker; 'starting' before it started (or
+   * while a start is being tried again); 'unavailable' when start() failed or claims keep failing (see
+   * readinessDetail() for why); 'draining', 'stopped'.
+   */
   readiness(): Readiness {
-    if (!this.worker) return 'api-only';
-    switch (this.worker.state) {
-      case 'idle':
-        return 'starting';
-      case 'running':
-        return 'ready';
-      case 'draining':
-        return 'draining';
-      default:
-        return 'stopped';
-    }
+    return readinessOf(this.worker, this.startup).readiness;
+  }
+
+  /** readiness() with the reason this process is not ready, the error behind it and since when. */
+  readinessDetail(): ReadinessDetail {
+    return readinessOf(this.worker, this.startup);
   }
 
   // ---- dispatch ------------------------------------------------------------------------------
