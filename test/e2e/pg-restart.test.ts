@@ -76,6 +76,8 @@ describe('PostgreSQL restarts under load (a cluster of this test\'s own)', () =>
           expect(dispatchers[i]!.summary()?.states).toEqual({ completed: 40 });
         }
         for (const worker of workers) expect(worker.alive, `worker ${worker.pid} exited ${JSON.stringify(worker.exitInfo)}: ${worker.stderr.slice(-3000)}`).toBe(true);
+        // The restarts reached the processes: operations were cut (and everything still completed).
+        expect([...workers.map((w) => w.stderr), ...dispatchers.map((d) => d.stderr())].join('\n')).toMatch(/lost its connection to PostgreSQL/);
 
         const inspector = await openInspector(db);
         try {
