@@ -17,6 +17,11 @@ export interface StentModuleOptions {
    * keeps trying to start in the background.
    */
   connectTimeout?: string | number;
+  /**
+   * PostgreSQL: how long an operation cut by a lost connection (a restart, a failover) is tried again,
+   * where repeating it cannot apply it twice, before it fails with DatabaseUnavailableError. Default '5s'.
+   */
+  reconnectWindow?: string | number;
   /** Apply migrations at startup (default true). */
   migrate?: boolean;
 }

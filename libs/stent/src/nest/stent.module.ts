@@ -26,6 +26,7 @@ import { StentLifecycle } from './stent.lifecycle.js';
           dataSource: options.dataSource,
           schema: options.schema,
           connectTimeout: options.connectTimeout,
+          reconnectWindow: options.reconnectWindow,
           logger: new Logger('Stent'),
         }),
     },

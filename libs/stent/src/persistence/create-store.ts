@@ -23,7 +23,10 @@ export interface StentStoreOptions {
   /** PostgreSQL schema for Stent's tables (default: the connection's search path). */
   schema?: string;
   logger?: { warn(message: string): void };
-  /** How long to keep retrying (with backoff) when the database cannot be reached at start. Default '30s'. */
+  /**
+   * How long connecting is tried again (with back-off, the last try at the deadline) before an operation
+   * waiting for the database fails with DatabaseUnavailableError. Default '30s'.
+   */
   connectTimeout?: Duration;
   /** Times the connection retries (default: the system clock). */
   clock?: Clock;

@@ -75,6 +75,7 @@ export class StoreConnection {
     if (!dataSource.isInitialized) {
       const deadline = clock.now() + connectTimeoutMs;
       for (let attempt = 1, pause = 200; ; attempt++, pause = Math.min(pause * 2, 5_000)) {
+        if (this.closed) throw new ConfigurationError('This Stent store was closed while it connected');
         try {
           // The last attempt, made at the deadline, still gets a moment to be refused or accepted.
           await initializeWithin(dataSource, Math.max(deadline - clock.now(), 1_000), clock);
