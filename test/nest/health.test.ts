@@ -131,6 +131,18 @@ describe('StentHealthIndicator over HTTP (terminus HealthCheckService), PostgreS
     await db.dispose();
   });
 
+  it('an application that never reached its database still shuts down promptly', async () => {
+    const db = await clusterDatabase(cluster);
+    await cluster.stop('fast');
+    const started = await startApp({ database: db.options, worker: WORKER, connectTimeout: '30s' });
+    expect((await probe(started.url)).status).toBe(503);
+    const closing = Date.now();
+    await started.app.close();
+    expect(Date.now() - closing).toBeLessThan(5_000);
+    await cluster.start();
+    await db.dispose();
+  });
+
   it('boots with the database down: the application starts, health is down with the reason, the worker starts once the database answers', async () => {
     const db = await clusterDatabase(cluster);
     await cluster.stop('fast');
@@ -163,7 +175,7 @@ describe('StentHealthIndicator over HTTP (terminus HealthCheckService), PostgreS
   });
 });
 
-describe('StentHealthIndicator limits (SQLite)', () => {
+describe('StentHealthIndicator limits and worker states (SQLite)', () => {
   let db: TestDatabase;
   let app: INestApplication | undefined;
 
@@ -194,6 +206,24 @@ describe('StentHealthIndicator limits (SQLite)', () => {
     }, 'the backlog to grow too old', 10_000, 50);
     expect(stale.body.error?.stent?.backlogAgeMs).toBeGreaterThan(300);
     expect(String(stale.body.error?.stent?.reason)).toMatch(/oldest due work has waited \d+ ms \(limit 300 ms\)/);
+  });
+
+  it('down once the worker drains and stops (a deploy), with its state', async () => {
+    const file = await createTestDatabase('sqlite');
+    try {
+      const started = await startApp({ database: file.options, worker: WORKER });
+      app = started.app;
+      expect((await probe(started.url)).body.info?.stent).toMatchObject({ status: 'up', worker: 'ready', workerState: 'running' });
+      await app.get(StentExecutor).drain();
+      const down = await probe(started.url);
+      expect(down.status).toBe(503);
+      expect(down.body.error?.stent).toMatchObject({ status: 'down', database: 'up', worker: 'stopped', workerState: 'stopped' });
+      expect(String(down.body.error?.stent?.reason)).toMatch(/worker stopped/);
+    } finally {
+      await app?.close();
+      app = undefined;
+      await file.dispose();
+    }
   });
 
   it('down when more tasks than maxDeadLetters are dead-lettered', async () => {
