@@ -14,6 +14,7 @@ import { decodeError, encode, encodeError } from '../serialization.js';
 import type { ExecutionFilter, NewExecution, Page, StentStore } from '../store/index.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { deadLetterInfo, executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type StentStats } from './execution-views.js';
+import { BackgroundStart } from './background-start.js';
 import { readinessOf, StartupRecord, type Readiness, type ReadinessDetail } from './readiness.js';
 import { waitForEnd, type WaitForOptions } from './wait-for.js';
 
@@ -44,9 +45,7 @@ export class StentExecutor {
   private migrated = false;
   private migrating: Promise<void> | undefined;
   private readonly startup = new StartupRecord();
-  private firstTry: Promise<boolean> | undefined;
-  private closing = false;
-  private cutPause: (() => void) | undefined;
+  private background: BackgroundStart | undefined;
 
   constructor(options: StentExecutorOptions) {
     this.store = options.store;
@@ -96,38 +95,10 @@ export class StentExecutor {
    * Resolves after the first try: true if it started, false if it failed (and is being tried again).
    */
   startInBackground(options: { migrate?: boolean } = {}): Promise<boolean> {
-    if (this.firstTry) return this.firstTry;
-    let tried!: (started: boolean) => void;
-    this.firstTry = new Promise<boolean>((resolve) => (tried = resolve));
-    this.startup.retrying = true;
-    void (async () => {
-      try {
-        for (let pause = 200; !this.closing; pause = Math.min(pause * 2, 10_000)) {
-          try {
-            await this.start(options);
-            tried(true);
-            if (this.closing) await this.worker?.stop();
-            return;
-          } catch (error) {
-            tried(false);
-            if (this.closing) return;
-            this.logger.warn(`Stent could not start (${error instanceof Error ? error.message : String(error)}); trying again in ${pause} ms`);
-            await new Promise<void>((resolve) => {
-              const timer = this.clock.setTimer(pause, () => resolve());
-              this.cutPause = () => {
-                timer.cancel();
-                resolve();
-              };
-            });
-            this.cutPause = undefined;
-          }
-        }
-      } finally {
-        this.startup.retrying = false;
-        tried(false);
-      }
-    })();
-    return this.firstTry;
+    this.background ??= new BackgroundStart(() => this.start(options), this.startup, this.clock, this.logger, async () => {
+      await this.worker?.stop();
+    });
+    return this.background.run();
   }
 
   /** Stops claiming, lets in-flight work finish, releases leases. The store stays open. */
@@ -137,8 +108,7 @@ export class StentExecutor {
 
   /** Drains and closes the database (a start still being tried is given up). */
   async close(timeout?: Duration): Promise<void> {
-    this.closing = true;
-    this.cutPause?.();
+    this.background?.giveUp();
     await this.drain(timeout);
     await this.worker?.stop();
     await this.store.close();
