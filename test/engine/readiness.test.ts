@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { DataSource } from 'typeorm';
-import { createStentStore, defineActivity, defineWorkflow, StentExecutor, stentEntities, type WorkerOptions } from 'nestjs-stent';
+import { createStentStore, DatabaseUnavailableError, defineActivity, defineWorkflow, ManualClock, openStentStore, StentExecutor, stentEntities, type WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
 import { openInspector } from '../e2e/fault-harness.js';
 import { waitUntil } from '../support/wait.js';
@@ -102,5 +102,40 @@ describe('readiness when start() fails (read-only SQLite file)', () => {
       await executor.close(0);
       await dataSource.destroy();
     }
+  });
+});
+
+describe('startInBackground: a start tried again with back-off on the executor clock', () => {
+  it("keeps 'starting' with the reason while the database is unreachable, tries again as the clock moves, gives up on close", async () => {
+    const clock = new ManualClock();
+    const warnings: string[] = [];
+    // Nothing listens on port 1: each try is refused at once (connectTimeout bounds one try).
+    const store = openStentStore({ database: { type: 'postgres', url: 'postgres://postgres@127.0.0.1:1/test' }, connectTimeout: '50ms' });
+    const executor = new StentExecutor({ store, worker: WORKER, clock, logger: { ...quiet, warn: (m: string) => warnings.push(m) } });
+    const firstTry = await executor.startInBackground();
+    expect(firstTry).toBe(false);
+    const detail = executor.readinessDetail();
+    expect(detail).toMatchObject({ readiness: 'starting', ready: false, worker: 'idle' });
+    expect(detail.reason).toMatch(/^the database is unreachable \(1 attempt\(s\), trying again\): /);
+    expect(detail.error).toBeInstanceOf(DatabaseUnavailableError);
+    expect(warnings).toEqual([expect.stringMatching(/trying again in 200 ms$/)]);
+
+    // The pauses are timers on the executor's clock: 200 ms, then 400 ms, ...
+    for (const [i, pause] of [200, 400, 800].entries()) {
+      expect(clock.nextDueAt()! - clock.now()).toBe(pause);
+      clock.advance(pause);
+      await waitUntil(() => warnings.length === i + 2, `try ${i + 2}`, 10_000, 5);
+      expect(warnings[i + 1]).toMatch(new RegExp(`trying again in ${pause * 2} ms$`));
+    }
+    expect(executor.readinessDetail().reason).toMatch(/\(4 attempt\(s\), trying again\)/);
+
+    const closing = Date.now();
+    await executor.close(0);
+    expect(Date.now() - closing).toBeLessThan(3_000);
+    expect(clock.pendingTimers).toBe(0);
+    // Given up: no further try however far the clock moves.
+    clock.advance('1h');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(warnings).toHaveLength(4);
   });
 });
