@@ -125,6 +125,7 @@ export function openStentStore(options: StentStoreOptions): SqlStore {
     },
     onClose: () => connection.close(),
     firstConnectAttempt: () => connection.firstAttempt(),
+    connectionProblem: () => (connection.open ? undefined : connection.lastError),
   });
 }
 

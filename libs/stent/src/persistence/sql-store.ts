@@ -50,6 +50,8 @@ export interface SqlStoreOptions {
   onClose?: () => Promise<void>;
   /** Whether the first attempt to reach the database succeeded (a store opened on a connection made on first use). */
   firstConnectAttempt?: () => Promise<boolean>;
+  /** Why the connection is not open yet (the last attempt's error), if it is being made. */
+  connectionProblem?: () => unknown;
 }
 
 /**
@@ -123,6 +125,10 @@ export class SqlStore implements StentStore {
    */
   firstConnectAttempt(): Promise<boolean> {
     return this.options.firstConnectAttempt?.() ?? Promise.resolve(true);
+  }
+
+  connectionProblem(): unknown {
+    return this.options.connectionProblem?.();
   }
 
   async ping(): Promise<void> {

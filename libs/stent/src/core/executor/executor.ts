@@ -120,12 +120,12 @@ export class StentExecutor {
    * readinessDetail() for why); 'draining', 'stopped'.
    */
   readiness(): Readiness {
-    return readinessOf(this.worker, this.startup).readiness;
+    return this.readinessDetail().readiness;
   }
 
   /** readiness() with the reason this process is not ready, the error behind it and since when. */
   readinessDetail(): ReadinessDetail {
-    return readinessOf(this.worker, this.startup);
+    return readinessOf(this.worker, this.startup, this.store.connectionProblem?.());
   }
 
   // ---- dispatch ------------------------------------------------------------------------------

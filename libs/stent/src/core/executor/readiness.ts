@@ -43,7 +43,11 @@ export class StartupRecord {
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const unavailable = (error: unknown) => error instanceof StentError && error.category === 'unavailable';
 
-export function readinessOf(worker: Worker | null, startup: StartupRecord): ReadinessDetail {
+/**
+ * `connecting`: why the store's connection is not open yet, while a start waits for it (the last
+ * attempt's error), if any.
+ */
+export function readinessOf(worker: Worker | null, startup: StartupRecord, connecting?: unknown): ReadinessDetail {
   const state = worker?.state ?? null;
   const detail = (readiness: Readiness, reason: string | null, error?: unknown, since?: number): ReadinessDetail => ({
     readiness,
@@ -60,6 +64,9 @@ export function readinessOf(worker: Worker | null, startup: StartupRecord): Read
     const what = unavailable(failure.error) ? 'the database is unreachable' : 'start failed';
     if (startup.retrying) return detail('starting', `${what} (${failure.attempts} attempt(s), trying again): ${messageOf(failure.error)}`, failure.error, failure.at);
     return detail('unavailable', `${what}: ${messageOf(failure.error)}`, failure.error, failure.at);
+  }
+  if (startup.retrying && connecting !== undefined && (state === null || state === 'idle')) {
+    return detail('starting', `the database is unreachable (still trying): ${messageOf(connecting)}`, connecting);
   }
   if (state === null) return startup.retrying ? detail('starting', 'connecting to the database') : detail('api-only', null);
   if (state === 'idle') return detail('starting', startup.retrying ? 'connecting to the database' : 'the worker has not been started');
