@@ -28,7 +28,8 @@ export { defineActivity, defineWorkflow, setActivityMethodOptions, type AnyClass
 // Running and operating
 export { StentExecutor, type StentExecutorOptions, type ExecutionList, type StatsOptions, type ListWorkersOptions } from './core/executor/executor.js';
 export type { WaitForOptions } from './core/executor/wait-for.js';
-export type { ExecutionInfo, JournalEntry, DeadLetterInfo, Readiness, StentStats } from './core/executor/execution-views.js';
+export type { ExecutionInfo, JournalEntry, DeadLetterInfo, StentStats } from './core/executor/execution-views.js';
+export type { Readiness, ReadinessDetail } from './core/executor/readiness.js';
 export type { ExecutionFilter, Page } from './core/store/records.js';
 export type { ExecutionDetail, ExecutionSummary } from './core/executor/operations/execution-detail.js';
 export type { ExecutionListFilter, ExecutionListPage, TimeInput } from './core/executor/operations/execution-query.js';
@@ -50,10 +51,9 @@ export { ManualClock } from './core/clock/manual-clock.js';
 
 // Errors (each with a stable `code`)
 export * from './core/errors/index.js';
-export { DatabaseUnavailableError } from './persistence/create-store.js';
 
 // Persistence: the database, entities and migrations for apps that run migrations themselves
-export { createStentStore, databaseFromUrl, type StentDatabaseOptions, type StentStoreOptions } from './persistence/create-store.js';
+export { createStentStore, openStentStore, databaseFromUrl, type StentDatabaseOptions, type StentStoreOptions } from './persistence/create-store.js';
 export { stentMigrations, runStentMigrations } from './persistence/schema/migrator.js';
 export {
   stentEntities,

@@ -12,8 +12,17 @@ export interface StentModuleOptions {
   schema?: string;
   /** Worker settings; false for processes that only dispatch and query. */
   worker?: WorkerOptions | false;
-  /** How long to retry with backoff when the database is unreachable at start (default '30s'). */
+  /**
+   * How long an operation waits for an unreachable database (connecting again with back-off) before it
+   * fails with DatabaseUnavailableError. Default '30s'. The application does not wait: it boots, and Stent
+   * keeps trying to start in the background.
+   */
   connectTimeout?: string | number;
+  /**
+   * PostgreSQL: how long an operation cut by a lost connection (a restart, a failover) is tried again,
+   * where repeating it cannot apply it twice, before it fails with DatabaseUnavailableError. Default '5s'.
+   */
+  reconnectWindow?: string | number;
   /** Apply migrations at startup (default true). */
   migrate?: boolean;
   /**

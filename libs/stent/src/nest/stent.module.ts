@@ -1,7 +1,8 @@
 import { Logger, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { StentExecutor } from '../core/index.js';
-import { createStentStore } from '../persistence/index.js';
+import { openStentStore, type SqlStore } from '../persistence/index.js';
+import { STENT_STORE } from './stent.constants.js';
 import { openTelemetry } from '../telemetry/index.js';
 import { StentConfigurableModule, STENT_MODULE_OPTIONS } from './stent.module-definition.js';
 import type { StentModuleOptions } from './stent-module-options.js';
@@ -10,33 +11,40 @@ import { StentLifecycle } from './stent.lifecycle.js';
 
 /**
  * StentModule.forRoot({...}) / forRootAsync({...}): global; provides StentExecutor and runs a worker
- * for every @Workflow / @Activity provider it discovers.
+ * for every @Workflow / @Activity provider it discovers. The application boots even when the database
+ * is down: Stent connects, migrates and starts its worker in the background once it answers (readiness
+ * and the health indicator say why it is not ready meanwhile).
  */
 @Module({
   imports: [DiscoveryModule],
   providers: [
     {
-      provide: StentExecutor,
+      provide: STENT_STORE,
       inject: [STENT_MODULE_OPTIONS],
-      useFactory: async (options: StentModuleOptions) => {
-        const logger = new Logger('Stent');
-        const store = await createStentStore({
+      useFactory: (options: StentModuleOptions): SqlStore =>
+        openStentStore({
           database: options.database,
           dataSource: options.dataSource,
           schema: options.schema,
           connectTimeout: options.connectTimeout,
-          logger,
-        });
+          reconnectWindow: options.reconnectWindow,
+          logger: new Logger('Stent'),
+        }),
+    },
+    {
+      provide: StentExecutor,
+      inject: [STENT_MODULE_OPTIONS, STENT_STORE],
+      useFactory: async (options: StentModuleOptions, store: SqlStore) => {
+        const logger = new Logger('Stent');
         const telemetry = options.telemetry === false ? undefined : await openTelemetry(options.telemetry ?? {});
         const executor = new StentExecutor({ store, worker: options.worker, logger, clock: options.clock, telemetry, workflowsFromWorkers: options.workflowsFromWorkers });
-        // Migrated before anything can inject the executor, so a provider may dispatch in its own onModuleInit.
         if (options.migrate !== false) {
-          try {
-            await executor.migrate();
-          } catch (error) {
-            await store.close().catch(() => undefined);
-            throw error;
-          }
+          const migration = executor.migrate();
+          migration.catch(() => undefined);
+          // When the database answers at once, the schema is migrated before anything can inject the
+          // executor (a provider may dispatch in its own onModuleInit). When it does not, the application
+          // boots anyway; StentLifecycle keeps trying. A failed migration is reported by readiness.
+          if (await store.firstConnectAttempt()) await migration.catch(() => undefined);
         }
         return executor;
       },
@@ -44,6 +52,6 @@ import { StentLifecycle } from './stent.lifecycle.js';
     StentExplorer,
     StentLifecycle,
   ],
-  exports: [StentExecutor, STENT_MODULE_OPTIONS],
+  exports: [StentExecutor, STENT_MODULE_OPTIONS, STENT_STORE],
 })
 export class StentModule extends StentConfigurableModule {}

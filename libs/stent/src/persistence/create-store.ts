@@ -1,16 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { ConfigurationError, parseDuration, StentError, type Duration, type StentStore } from '../core/index.js';
-import { BetterSqlite3Client, withSqliteFile } from './clients/better-sqlite3-client.js';
-import { PostgresClient } from './clients/postgres-client.js';
-import type { SqlClient } from './clients/sql-client.js';
+import { ConfigurationError, DatabaseUnavailableError, parseDuration, systemClock, type Clock, type Duration, type StentStore } from '../core/index.js';
+import { withSqliteFile } from './clients/better-sqlite3-client.js';
+import { isConnectionError } from './clients/connection-errors.js';
+import { DeferredSqlClient } from './clients/deferred-client.js';
 import { stentEntities } from './schema/entities.js';
 import { runStentMigrations } from './schema/migrator.js';
 import { SqlStore } from './sql-store.js';
 import { tableNames } from './schema/table-names.js';
-import { localBusFor, type WakeBus } from './wake-bus.js';
-import { PostgresWakeBus } from './postgres-wake-bus.js';
+import { DeferredWakeBus } from './deferred-wake-bus.js';
+import { StoreConnection } from './store-connection.js';
 
 /** Where Stent keeps its tables. */
 export type StentDatabaseOptions =
@@ -25,8 +23,18 @@ export interface StentStoreOptions {
   /** PostgreSQL schema for Stent's tables (default: the connection's search path). */
   schema?: string;
   logger?: { warn(message: string): void };
-  /** How long to keep retrying (with backoff) when the database cannot be reached at start. Default '30s'. */
+  /**
+   * How long connecting is tried again (with back-off, the last try at the deadline) before an operation
+   * waiting for the database fails with DatabaseUnavailableError. Default '30s'.
+   */
   connectTimeout?: Duration;
+  /** Times the connection retries (default: the system clock). */
+  clock?: Clock;
+  /**
+   * PostgreSQL: how long an operation cut by a lost connection is tried again, where that is safe,
+   * before it fails with DatabaseUnavailableError. Default '5s'.
+   */
+  reconnectWindow?: Duration;
 }
 
 /** Parses `STENT_DATABASE_URL`-style strings: a postgres URL, or a SQLite file path. */
@@ -73,74 +81,65 @@ function dataSourceOptions(database: StentDatabaseOptions): DataSourceOptions {
   throw new ConfigurationError(`Unsupported database type '${(database as { type: string }).type}': use 'better-sqlite3' or 'postgres'`);
 }
 
-/** The database cannot be reached at start and retrying for `connectTimeout` did not help. */
-export class DatabaseUnavailableError extends StentError {
-  static override readonly code = 'STENT_DATABASE_UNAVAILABLE';
-  static override readonly category = 'unavailable' as const;
-
-  constructor(
-    readonly attempts: number,
-    cause: unknown,
-  ) {
-    super(`Stent could not connect to its database after ${attempts} attempt(s): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-}
-
-async function initializeWithRetry(dataSource: DataSource, timeoutMs: number, logger?: { warn(message: string): void }): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 1, pause = 200; ; attempt++, pause = Math.min(pause * 2, 5_000)) {
-    try {
-      await dataSource.initialize();
-      return;
-    } catch (error) {
-      if (Date.now() + pause > deadline) throw new DatabaseUnavailableError(attempt, error);
-      logger?.warn(`Stent: database unreachable (${error instanceof Error ? error.message : String(error)}); retrying in ${pause} ms`);
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-  }
-}
-
-/** Opens (or adopts) a DataSource and builds the store on it. */
-export async function createStentStore(options: StentStoreOptions): Promise<StentStore> {
+/**
+ * Builds the store on a DataSource Stent opens (or the application's own) without waiting for the
+ * database: the connection opens on first use (see StoreConnection), so an application can start while
+ * its database is down. Operations made before it answers wait up to connectTimeout for it.
+ */
+export function openStentStore(options: StentStoreOptions): SqlStore {
   if (!options.database === !options.dataSource) throw new ConfigurationError('Give Stent exactly one of `database` or `dataSource`');
   const owned = !options.dataSource;
   const dataSource = options.dataSource ?? new DataSource(dataSourceOptions(options.database!));
-  if (!dataSource.isInitialized) await initializeWithRetry(dataSource, parseDuration(options.connectTimeout ?? '30s'), options.logger);
   const type = dataSource.options.type;
+  if (type !== 'better-sqlite3' && type !== 'postgres') throw new ConfigurationError(`Stent supports better-sqlite3 and postgres DataSources, not '${type}'`);
   const schema = options.schema ?? (options.database?.type === 'postgres' ? options.database.schema : undefined);
-  let client: SqlClient;
-  let bus: WakeBus;
-  let fileKey: string | undefined;
-  if (type === 'better-sqlite3') {
-    const driver = dataSource.driver as unknown as { databaseConnection: import('better-sqlite3').Database };
-    const connection = driver.databaseConnection;
-    if (!owned) {
-      connection.pragma('busy_timeout = 10000');
-    }
-    const file = String(dataSource.options.database);
-    fileKey = file === ':memory:' || file === '' ? `memory:${randomUUID()}` : `sqlite:${resolve(file)}`;
-    client = new BetterSqlite3Client(connection, fileKey);
-    bus = localBusFor(fileKey);
-  } else if (type === 'postgres') {
-    const pool = (dataSource.driver as unknown as { master: import('pg').Pool }).master;
-    client = new PostgresClient(pool, false);
-    bus = new PostgresWakeBus(pool, schema ?? 'public', options.logger);
-  } else {
-    throw new ConfigurationError(`Stent supports better-sqlite3 and postgres DataSources, not '${type}'`);
-  }
+  const bus = new DeferredWakeBus();
+  const connection = new StoreConnection({
+    dataSource,
+    owned,
+    schema,
+    connectTimeoutMs: parseDuration(options.connectTimeout ?? '30s'),
+    reconnectWindowMs: parseDuration(options.reconnectWindow ?? '5s'),
+    clock: options.clock ?? systemClock,
+    logger: options.logger,
+    onOpen: (open) => bus.attach(open.bus),
+  });
   const tables = tableNames(type === 'postgres' ? schema : undefined);
   return new SqlStore({
-    client,
+    client: new DeferredSqlClient(type === 'postgres' ? 'postgres' : 'sqlite', connection),
     tables,
     bus,
     migrate: async () => {
+      const { fileKey } = await connection.connect();
       const migrate = () => runStentMigrations(dataSource, tables, type === 'postgres' ? schema : undefined);
-      if (fileKey) await withSqliteFile(fileKey, migrate);
-      else await migrate();
+      try {
+        if (fileKey) await withSqliteFile(fileKey, migrate);
+        else await migrate();
+      } catch (error) {
+        // The server went away under the migration (which ran in one transaction, now rolled back).
+        if (isConnectionError(error) || isConnectionError((error as { driverError?: unknown } | null)?.driverError)) {
+          throw new DatabaseUnavailableError('Stent could not migrate its schema', { cause: error });
+        }
+        throw error;
+      }
     },
-    onClose: async () => {
-      await bus.close();
-      if (owned && dataSource.isInitialized) await dataSource.destroy();
-    },
+    onClose: () => connection.close(),
+    firstConnectAttempt: () => connection.firstAttempt(),
+    connectionProblem: () => (connection.open ? undefined : connection.lastError),
   });
+}
+
+/**
+ * Opens (or adopts) a DataSource and builds the store on it, once the database answered: retries with
+ * back-off for up to connectTimeout, then fails with DatabaseUnavailableError.
+ */
+export async function createStentStore(options: StentStoreOptions): Promise<StentStore> {
+  const store = openStentStore(options);
+  try {
+    await store.ping();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+  return store;
 }

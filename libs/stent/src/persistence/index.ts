@@ -1,4 +1,4 @@
-export { createStentStore, databaseFromUrl, DatabaseUnavailableError, type StentDatabaseOptions, type StentStoreOptions } from './create-store.js';
+export { createStentStore, openStentStore, databaseFromUrl, type StentDatabaseOptions, type StentStoreOptions } from './create-store.js';
 export { SqlStore } from './sql-store.js';
 export { stentMigrations, runStentMigrations } from './schema/migrator.js';
 export { stentEntities, StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity, StentSignalEntity, StentCacheEntity } from './schema/entities.js';

@@ -2,10 +2,16 @@ import pg from 'pg';
 import { LocalWakeBus, type WakeBus } from './wake-bus.js';
 import type { WakeEvent } from '../core/index.js';
 
+/** First and longest pause before the listening connection is made again after it was lost. */
+const RECONNECT_FIRST_MS = 250;
+const RECONNECT_MAX_MS = 10_000;
+
 /**
  * Wake-ups across processes on PostgreSQL: publish sends NOTIFY, and one listening connection per
- * bus forwards notifications to local subscribers. If that connection drops it reconnects; workers
- * poll meanwhile, so a lost notification only delays work by the polling interval.
+ * bus forwards notifications to local subscribers. If that connection drops (a server restart, a
+ * terminated backend) it reconnects with back-off, and once it listens again every subscriber is woken
+ * to look for what was announced meanwhile; workers poll in between, so a lost notification only delays
+ * work by the polling interval.
  */
 export class PostgresWakeBus implements WakeBus {
   private readonly local = new LocalWakeBus();
@@ -16,6 +22,9 @@ export class PostgresWakeBus implements WakeBus {
   private closed = false;
   private subscribers = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private reconnectPause = RECONNECT_FIRST_MS;
+  /** The connection was lost since the last time it listened: catch up once it listens again. */
+  private missed = false;
   private outgoing = { work: false, joined: false, woken: new Set<string>(), finished: new Set<string>() };
   private flushScheduled = false;
 
@@ -82,7 +91,13 @@ export class PostgresWakeBus implements WakeBus {
 
   private async connect(): Promise<void> {
     const options = (this.pool as unknown as { options: pg.ClientConfig }).options;
-    const client = new pg.Client(options);
+    // A host that drops packets must not leave the connect hanging forever.
+    const client = new pg.Client({ ...options, connectionTimeoutMillis: options.connectionTimeoutMillis || 10_000 });
+    // Listened to from the start: an 'error' without a listener would end the process.
+    let failed: unknown;
+    client.on('error', (error) => {
+      failed ??= error;
+    });
     try {
       await client.connect();
       await client.query(`LISTEN "${this.channel}"`);
@@ -104,6 +119,11 @@ export class PostgresWakeBus implements WakeBus {
         // not ours
       }
     });
+    if (failed !== undefined) {
+      await client.end().catch(() => undefined);
+      this.scheduleReconnect(failed);
+      return;
+    }
     const lost = (error?: unknown) => {
       if (this.listener !== client) return;
       this.listener = undefined;
@@ -118,15 +138,23 @@ export class PostgresWakeBus implements WakeBus {
     client.on('error', lost);
     client.on('end', () => lost());
     this.listener = client;
+    this.reconnectPause = RECONNECT_FIRST_MS;
+    if (this.missed) {
+      this.missed = false;
+      this.local.publish({ type: 'work' });
+    }
   }
 
   private scheduleReconnect(error: unknown): void {
+    this.missed = true;
     if (this.closed || this.retryTimer) return;
-    this.logger?.warn(`Stent: PostgreSQL notification listener lost (${error instanceof Error ? error.message : 'connection ended'}); reconnecting`);
+    const pause = this.reconnectPause;
+    this.reconnectPause = Math.min(pause * 2, RECONNECT_MAX_MS);
+    this.logger?.warn(`Stent: PostgreSQL notification listener lost (${error instanceof Error ? error.message : 'connection ended'}); reconnecting in ${pause} ms`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       void this.ensureListening();
-    }, 250);
+    }, pause);
     this.retryTimer.unref?.();
   }
 

@@ -61,6 +61,10 @@ export interface SqlStoreOptions {
   migrate: () => Promise<void>;
   /** Extra clean-up when the store closes (the DataSource it owns, a listener connection). */
   onClose?: () => Promise<void>;
+  /** Whether the first attempt to reach the database succeeded (a store opened on a connection made on first use). */
+  firstConnectAttempt?: () => Promise<boolean>;
+  /** Why the connection is not open yet (the last attempt's error), if it is being made. */
+  connectionProblem?: () => unknown;
 }
 
 /**
@@ -134,6 +138,18 @@ export class SqlStore implements StentStore {
     this.closed = true;
     await this.ctx.client.close();
     await this.options.onClose?.();
+  }
+
+  /**
+   * Whether the first attempt to reach the database succeeded (resolves once it was made): lets an
+   * application decide not to wait for a database that is down.
+   */
+  firstConnectAttempt(): Promise<boolean> {
+    return this.options.firstConnectAttempt?.() ?? Promise.resolve(true);
+  }
+
+  connectionProblem(): unknown {
+    return this.options.connectionProblem?.();
   }
 
   async ping(): Promise<void> {

@@ -1,4 +1,5 @@
 export { StentError, type StentErrorCategory } from './stent.error.js';
+export { DatabaseUnavailableError } from './database-unavailable.error.js';
 export { ConfigurationError } from './configuration.error.js';
 export { InvalidDurationError } from './invalid-duration.error.js';
 export { InvalidNameError, type NameKind } from './invalid-name.error.js';

@@ -5,6 +5,7 @@ import type { WorkerState } from '../worker/worker-settings.js';
 import { finalOutcome } from './final-outcome.js';
 import type { QueueLoad, Throughput } from './operations/load-view.js';
 import type { UnservedWork } from './operations/unserved-work.js';
+import type { Readiness } from './readiness.js';
 
 /** An execution as the executor reports it: values decoded, times as Dates. */
 export interface ExecutionInfo {
@@ -54,7 +55,6 @@ export interface JournalEntry {
 /** A task that failed for good, with its arguments and error decoded. */
 export type DeadLetterInfo = Omit<DeadLetterRecord, 'args' | 'error' | 'createdAt'> & { args: unknown; error?: Error; createdAt: Date };
 
-export type Readiness = 'starting' | 'ready' | 'draining' | 'stopped' | 'api-only';
 
 export interface StentStats {
   executions: Record<ExecutionState, number>;

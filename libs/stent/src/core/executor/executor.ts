@@ -15,7 +15,9 @@ import type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from '../a
 import { decodeError, encode, encodeError } from '../serialization.js';
 import type { NewExecution, StentStore } from '../store/index.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
-import { deadLetterInfo, executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type Readiness, type StentStats } from './execution-views.js';
+import { deadLetterInfo, executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type StentStats } from './execution-views.js';
+import { BackgroundStart } from './background-start.js';
+import { readinessOf, StartupRecord, type Readiness, type ReadinessDetail } from './readiness.js';
 import { waitForEnd, type WaitForOptions } from './wait-for.js';
 import { encodeCursor, executionFilter, executionPage, type ExecutionListFilter, type ExecutionListPage } from './operations/execution-query.js';
 import { DETAIL_CHILD_LIMIT, executionDetail, type ExecutionDetail } from './operations/execution-detail.js';
@@ -30,7 +32,8 @@ import { UnservedWatch } from './unserved-watch.js';
 /** Workers heard from within this window are considered when looking for unserved work. */
 const UNSERVED_WORKER_WINDOW_MS = 10 * 60_000;
 
-export type { DeadLetterInfo, ExecutionInfo, JournalEntry, Readiness, StentStats } from './execution-views.js';
+export type { DeadLetterInfo, ExecutionInfo, JournalEntry, StentStats } from './execution-views.js';
+export type { Readiness, ReadinessDetail } from './readiness.js';
 export type { WaitForOptions } from './wait-for.js';
 export type { ExecutionListFilter, ExecutionListPage, TimeInput } from './operations/execution-query.js';
 export { EXECUTION_STATES } from './operations/execution-query.js';
@@ -101,6 +104,9 @@ export class StentExecutor {
   private readonly workflowsFromWorkers: boolean;
   private readonly telemetry: StentTelemetry | undefined;
   private migrated = false;
+  private migrating: Promise<void> | undefined;
+  private readonly startup = new StartupRecord();
+  private background: BackgroundStart | undefined;
 
   constructor(options: StentExecutorOptions) {
     this.store = options.store;
@@ -124,18 +130,44 @@ export class StentExecutor {
     return this;
   }
 
-  /** Creates or upgrades the schema. */
+  /** Creates or upgrades the schema (once per executor, however many callers ask at the same time). */
   async migrate(): Promise<void> {
-    await this.store.migrate();
+    if (this.migrated) return;
+    this.migrating ??= this.store.migrate().finally(() => {
+      this.migrating = undefined;
+    });
+    await this.migrating;
     this.migrated = true;
   }
 
-  /** Migrates if needed and starts the worker. */
-  async start(): Promise<void> {
-    if (!this.migrated) await this.migrate();
-    await this.worker?.start();
-    const every = this.worker?.settings.unservedWarningMs;
-    if (every) this.unservedWatch.start(every);
+  /**
+   * Migrates if needed (unless `migrate: false`) and starts the worker. A failure is kept for readiness()
+   * until a start succeeds.
+   */
+  async start(options: { migrate?: boolean } = {}): Promise<void> {
+    try {
+      if (options.migrate !== false) await this.migrate();
+      await this.worker?.start();
+      const every = this.worker?.settings.unservedWarningMs;
+      if (every) this.unservedWatch.start(every);
+      this.startup.succeeded();
+    } catch (error) {
+      this.startup.failed(error, this.clock.now());
+      throw error;
+    }
+  }
+
+  /**
+   * start(), tried again with back-off (200 ms doubling to 10 s, on the executor's clock) until it works or
+   * the executor is closed: what the Nest module does, so an application boots while its database is
+   * down and its worker starts once the database answers. Meanwhile readiness() is 'starting', with why.
+   * Resolves after the first try: true if it started, false if it failed (and is being tried again).
+   */
+  startInBackground(options: { migrate?: boolean } = {}): Promise<boolean> {
+    this.background ??= new BackgroundStart(() => this.start(options), this.startup, this.clock, this.logger, async () => {
+      await this.worker?.stop();
+    });
+    return this.background.run();
   }
 
   /** Stops claiming, lets in-flight work finish, releases leases. The store stays open. */
@@ -144,27 +176,27 @@ export class StentExecutor {
     await this.worker?.drain(timeout);
   }
 
-  /** Drains and closes the database. */
+  /** Drains and closes the database (a start still being tried is given up). */
   async close(timeout?: Duration): Promise<void> {
+    this.background?.giveUp();
     await this.drain(timeout);
     await this.worker?.stop();
     this.telemetry?.detach();
     await this.store.close();
   }
 
-  /** 'ready' once the worker claims work; 'api-only' without a worker. */
+  /**
+   * 'ready' while the worker claims work; 'api-only' without a worker; 'starting' before it started (or
+   * while a start is being tried again); 'unavailable' when start() failed or claims keep failing (see
+   * readinessDetail() for why); 'draining', 'stopped'.
+   */
   readiness(): Readiness {
-    if (!this.worker) return 'api-only';
-    switch (this.worker.state) {
-      case 'idle':
-        return 'starting';
-      case 'running':
-        return 'ready';
-      case 'draining':
-        return 'draining';
-      default:
-        return 'stopped';
-    }
+    return this.readinessDetail().readiness;
+  }
+
+  /** readiness() with the reason this process is not ready, the error behind it and since when. */
+  readinessDetail(): ReadinessDetail {
+    return readinessOf(this.worker, this.startup, this.store.connectionProblem?.());
   }
 
   // ---- dispatch ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/clock.js';
 import { parseDuration, parseOptionalDuration, type Duration } from '../api/duration.js';
-import { ExecutionNotFoundError, WaitTimeoutError } from '../errors/index.js';
+import { ExecutionNotFoundError, StentError, WaitTimeoutError } from '../errors/index.js';
 import type { StentEvents } from '../events.js';
 import { isFinalState, type Result } from '../api/result.js';
 import type { StentStore } from '../store/index.js';
@@ -45,7 +45,7 @@ export async function waitForEnd(
     let skipRead = worker?.holds(executionId) ?? false;
     for (;;) {
       if (ended) return ended;
-      const record = skipRead ? undefined : await store.getExecution(executionId);
+      const record = skipRead ? undefined : await readThroughOutage(store, executionId);
       skipRead = false;
       if (ended) return ended;
       if (record === null) throw new ExecutionNotFoundError(executionId);
@@ -65,5 +65,18 @@ export async function waitForEnd(
   } finally {
     events.off('execution.finished', onFinished);
     unsubscribe();
+  }
+}
+
+/**
+ * The execution's record, or undefined while the database is out of reach (a restart, a failover): the
+ * wait goes on and looks again at its next poll instead of failing.
+ */
+async function readThroughOutage(store: StentStore, executionId: string) {
+  try {
+    return await store.getExecution(executionId);
+  } catch (error) {
+    if (error instanceof StentError && error.category === 'unavailable') return undefined;
+    throw error;
   }
 }

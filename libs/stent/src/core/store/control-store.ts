@@ -12,6 +12,11 @@ export interface ControlStore {
   migrate(): Promise<void>;
   close(): Promise<void>;
   ping(): Promise<void>;
+  /**
+   * Why the store's connection is not open yet, while it is being made (the last attempt's error), or
+   * undefined. Optional: a store connected before it was built has nothing to say.
+   */
+  connectionProblem?(): unknown;
   now(): number;
 
   /**

@@ -122,7 +122,9 @@ export class ClaimLoop {
       progressed = (await this.claimWorkflows()) || progressed;
       progressed = (await this.claimActivities()) || progressed;
       if (worker.activeRuns > 0 && this.hints.woken) await this.refreshWoken();
+      worker.claimHealth.succeeded();
     } catch (error) {
+      worker.claimHealth.failed(error, worker.clock.now());
       worker.logger.error(`Worker ${worker.ownerId}: claim round failed (will retry)`, error, { workerId: worker.ownerId });
     } finally {
       this.ticking = false;

@@ -12,6 +12,7 @@ import type { RunEnd, RunHost } from '../run/run-host.js';
 import { WorkflowRun } from '../run/workflow-run.js';
 import type { ExecutionRecord, NewExecution, NewStep, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
 import { ActivityRunner } from './activity-runner.js';
+import { ClaimHealth } from './claim-health.js';
 import { ClaimLoop } from './claim-loop.js';
 import { CompletionBatcher } from './completion-batcher.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -34,6 +35,8 @@ export class Worker implements RunHost {
   readonly completions: CompletionBatcher;
   readonly leases: LeaseKeeper;
   readonly local: LocalDispatch;
+  /** Whether claim rounds succeed (readiness). */
+  readonly claimHealth = new ClaimHealth();
   private stateValue: WorkerState = 'idle';
   private readonly runs = new Map<string, WorkflowRun>();
   private unsubscribe: (() => void) | undefined;
@@ -83,7 +86,17 @@ export class Worker implements RunHost {
     if (this.stateValue === 'running') return;
     this.stateValue = 'running';
     this.unsubscribe = this.store.subscribe((event) => this.onWake(event));
-    await this.leases.start();
+    try {
+      await this.leases.start();
+    } catch (error) {
+      // Not started (the database refused the worker's row): nothing was claimed, nothing to hand back.
+      this.leases.stop();
+      this.unsubscribe();
+      this.unsubscribe = undefined;
+      this.stateValue = 'idle';
+      throw error;
+    }
+    this.claimHealth.succeeded();
     this.loop.poke();
   }
 

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import { DatabaseUnavailableError } from '../../core/index.js';
+import { isConnectionError, markNotApplied, wasNotApplied } from './connection-errors.js';
 import { numberedPlaceholders, type SqlClient, type SqlExecutor } from './sql-client.js';
 
 const translated = new Map<string, string>();
@@ -30,13 +32,13 @@ function statementName(text: string, paramCount: number): string | undefined {
   return name ?? undefined;
 }
 
-function run(client: Pool | PoolClient, sql: string, params: unknown[]) {
+function run(client: PoolClient, sql: string, params: unknown[]) {
   const text = pgSql(sql);
   const name = statementName(text, params.length);
   return name ? client.query({ name, text, values: params }) : client.query(text, params);
 }
 
-function executorOf(client: Pool | PoolClient): SqlExecutor {
+function executorOf(client: PoolClient): SqlExecutor {
   return {
     async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
       return (await run(client, sql, params)).rows as T[];
@@ -47,31 +49,70 @@ function executorOf(client: Pool | PoolClient): SqlExecutor {
   };
 }
 
-/** PostgreSQL through a pg Pool (usually the one TypeORM's DataSource already holds). */
+/** A statement that only reads (or only notifies): running it twice changes nothing. */
+const repeatable = (sql: string) => /^\s*SELECT\b/i.test(sql) && !/\bFOR\s+(UPDATE|SHARE|NO KEY UPDATE)\b/i.test(sql);
+
+const guarded = new WeakSet<Pool>();
+const ignore = () => undefined;
+
+/**
+ * Gives every connection of the pool an 'error' listener for its whole life. The pool listens to its
+ * idle connections, and whoever borrows one is expected to listen while holding it, but there is a gap:
+ * when the server sends "ready" and then "terminating connection" in one packet (a restart while a
+ * connection opens), the error is emitted before the borrower's promise continuation could add its
+ * listener, and an 'error' nobody listens to ends the process.
+ */
+export function guardPool(pool: Pool): void {
+  if (guarded.has(pool)) return;
+  guarded.add(pool);
+  for (const client of (pool as unknown as { _clients?: PoolClient[] })._clients ?? []) client.on('error', ignore);
+  pool.on('connect', (client) => client.on('error', ignore));
+  if (pool.listenerCount('error') === 0) pool.on('error', ignore);
+}
+
+export interface PostgresClientOptions {
+  /**
+   * How long an operation cut by a lost connection keeps being tried again (when that is safe: its
+   * statement never reached the server, its transaction never committed, or it only reads) before it
+   * fails with DatabaseUnavailableError. Default 5000 ms.
+   */
+  retryWindowMs?: number;
+}
+
+/**
+ * PostgreSQL through a pg Pool (usually the one TypeORM's DataSource already holds).
+ *
+ * Every connection Stent borrows carries an 'error' listener while it is out of the pool (the pool's own
+ * listener covers it while idle): a server restart or a terminated backend otherwise emits an 'error'
+ * nobody handles and Node exits. An operation the lost connection cut fails with DatabaseUnavailableError,
+ * after being tried again for a while where that cannot apply it twice.
+ */
 export class PostgresClient implements SqlClient {
   readonly dialect = 'postgres' as const;
-  private readonly direct: SqlExecutor;
+  private readonly retryWindowMs: number;
 
   constructor(
     private readonly pool: Pool,
     private readonly ownsPool: boolean,
+    options: PostgresClientOptions = {},
   ) {
-    this.direct = executorOf(pool);
+    this.retryWindowMs = options.retryWindowMs ?? 5_000;
+    guardPool(pool);
   }
 
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
-    return this.direct.query<T>(sql, params);
+  query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.retrying(repeatable(sql), () => this.borrowed(async (client) => (await run(client, sql, params)).rows as T[]));
   }
 
-  execute(sql: string, params?: unknown[]): Promise<number> {
-    return this.direct.execute(sql, params);
+  execute(sql: string, params: unknown[] = []): Promise<number> {
+    return this.retrying(false, () => this.borrowed(async (client) => (await run(client, sql, params)).rowCount ?? 0));
   }
 
-  /** Retries a transaction PostgreSQL aborted to break a deadlock or a serialization conflict. */
+  /** Retries a transaction PostgreSQL aborted to break a deadlock or a serialization conflict, or that a lost connection cut before its commit. */
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transactionOnce(work);
+        return await this.retrying(false, () => this.transactionOnce(work));
       } catch (error) {
         const code = (error as { code?: string }).code;
         if ((code !== '40P01' && code !== '40001') || attempt >= 5) throw error;
@@ -81,17 +122,71 @@ export class PostgresClient implements SqlClient {
   }
 
   private async transactionOnce<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    return this.borrowed(async (client) => {
+      let committing = false;
+      try {
+        await client.query('BEGIN');
+        const result = await work(executorOf(client));
+        committing = true;
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        // Without a COMMIT the server rolls the transaction back, also when the connection died under it.
+        if (!committing) {
+          markNotApplied(error);
+          await client.query('ROLLBACK').catch(() => undefined);
+        }
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Runs `use` on a connection of its own, listening for the connection's errors meanwhile; a connection
+   * that broke goes back to the pool marked as such (the pool then drops it).
+   */
+  private async borrowed<T>(use: (client: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient;
     try {
-      await client.query('BEGIN');
-      const result = await work(executorOf(client));
-      await client.query('COMMIT');
-      return result;
+      client = await this.pool.connect();
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      markNotApplied(error);
+      throw error;
+    }
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken ??= error;
+    };
+    client.on('error', onError);
+    try {
+      return await use(client);
+    } catch (error) {
+      if (isConnectionError(error)) broken ??= error as Error;
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
+      client.off('error', onError);
+    }
+  }
+
+  /**
+   * Runs `operation`, trying again with back-off while it fails for a lost connection in a way that is
+   * safe to repeat, for up to retryWindowMs; then (or at once when repeating is not safe) fails with
+   * DatabaseUnavailableError. Other errors pass through unchanged.
+   */
+  private async retrying<T>(repeatableStatement: boolean, operation: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.retryWindowMs;
+    for (let attempt = 1, pause = 50; ; attempt++, pause = Math.min(pause * 2, 1_000)) {
+      try {
+        return await operation();
+      } catch (error) {
+        if (!isConnectionError(error)) throw error;
+        const safe = repeatableStatement || wasNotApplied(error);
+        if (!safe || Date.now() + pause > deadline) {
+          throw new DatabaseUnavailableError('Stent lost its connection to PostgreSQL', { cause: error, attempts: attempt, ambiguous: !safe });
+        }
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
     }
   }
 
