@@ -1,4 +1,6 @@
-import pg from 'pg';
+// Types only: `pg` itself is loaded when a listener connects, so an application that uses SQLite alone
+// needs no `pg` installed.
+import type { Client, ClientConfig, Pool } from 'pg';
 import { LocalWakeBus, type WakeBus } from './wake-bus.js';
 import type { WakeEvent } from '../core/index.js';
 
@@ -17,7 +19,7 @@ export class PostgresWakeBus implements WakeBus {
   private readonly local = new LocalWakeBus();
   private readonly channel: string;
   private readonly origin = Math.random().toString(36).slice(2, 10);
-  private listener: pg.Client | undefined;
+  private listener: Client | undefined;
   private connecting: Promise<void> | undefined;
   private closed = false;
   private subscribers = 0;
@@ -29,7 +31,7 @@ export class PostgresWakeBus implements WakeBus {
   private flushScheduled = false;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: Pool,
     schema: string,
     private readonly logger?: { warn(message: string): void },
   ) {
@@ -90,7 +92,8 @@ export class PostgresWakeBus implements WakeBus {
   }
 
   private async connect(): Promise<void> {
-    const options = (this.pool as unknown as { options: pg.ClientConfig }).options;
+    const options = (this.pool as unknown as { options: ClientConfig }).options;
+    const { default: pg } = await import('pg');
     // A host that drops packets must not leave the connect hanging forever.
     const client = new pg.Client({ ...options, connectionTimeoutMillis: options.connectionTimeoutMillis || 10_000 });
     // Listened to from the start: an 'error' without a listener would end the process.
