@@ -22,6 +22,10 @@ import { workerView, type WorkerView } from './operations/workers-view.js';
 import { queueLoad, throughputSince, throughputView } from './operations/load-view.js';
 import { definitionsView, type DefinitionsView } from './operations/definitions-view.js';
 import { InvalidFilterError } from '../errors/index.js';
+import { cleanupPlan, runCleanup, type CleanupOptions, type CleanupReport } from './cleanup.js';
+import { RetentionLoop, retentionSettings } from './retention-loop.js';
+
+export type { CleanupOptions, CleanupReport } from './cleanup.js';
 
 export type { DeadLetterInfo, ExecutionInfo, JournalEntry, Readiness, StentStats } from './execution-views.js';
 export type { WaitForOptions } from './wait-for.js';
@@ -75,12 +79,15 @@ export class StentExecutor {
   private readonly logger: StentLogger;
   private readonly clock: Clock;
   private migrated = false;
+  private readonly retention: RetentionLoop | null;
 
   constructor(options: StentExecutorOptions) {
     this.store = options.store;
     this.logger = options.logger ?? stderrLogger;
     this.clock = options.clock ?? systemClock;
     this.worker = options.worker === false ? null : new Worker(this.store, this.registry, this.clock, this.logger, this.events, options.worker ?? {});
+    const retention = options.worker ? options.worker.retention : undefined;
+    this.retention = this.worker && retention ? new RetentionLoop(this.store, this.clock, this.logger, this.worker.ownerId, retentionSettings(retention)) : null;
   }
 
   /**
@@ -102,16 +109,19 @@ export class StentExecutor {
   async start(): Promise<void> {
     if (!this.migrated) await this.migrate();
     await this.worker?.start();
+    this.retention?.start();
   }
 
   /** Stops claiming, lets in-flight work finish, releases leases. The store stays open. */
   async drain(timeout?: Duration): Promise<void> {
+    await this.retention?.stop();
     await this.worker?.drain(timeout);
   }
 
   /** Drains and closes the database. */
   async close(timeout?: Duration): Promise<void> {
     await this.drain(timeout);
+    await this.retention?.stop();
     await this.worker?.stop();
     await this.store.close();
   }
@@ -322,6 +332,15 @@ export class StentExecutor {
     const record = await this.store.getDeadLetter(deadLetterId);
     if (!record) throw new DeadLetterNotFoundError(deadLetterId);
     return deadLetterDetail(record);
+  }
+
+  /**
+   * Removes executions finished more than `olderThan` ago (in `states`, default every final state) with
+   * their steps, signals, dead letters and child executions, when the whole tree is finished, in batches
+   * of short transactions; then expired cache rows and worker rows silent that long. dryRun counts only.
+   */
+  async cleanup(options: CleanupOptions): Promise<CleanupReport> {
+    return runCleanup(this.store, cleanupPlan(options), this.clock.now());
   }
 
   /** Worker processes on this database: live ones, and those stopped or gone silent within `recent` (default 1h). */
