@@ -6,7 +6,6 @@ import { CliNotConfirmedError } from './cli-refused.error.js';
 import { CliUsageError } from './cli-usage.error.js';
 import { commandContext } from './command.js';
 import { COMMANDS } from './commands/index.js';
-import { connect } from './connection.js';
 import { commandHelp, mainHelp } from './help.js';
 import { terminal } from './terminal.js';
 
@@ -70,6 +69,8 @@ export async function runCli(argv: string[]): Promise<number> {
       return 0;
     }
     const open = async () => {
+      // Loaded only when a command needs the database: help and usage errors answer without loading TypeORM.
+      const { connect } = await import('./connection.js');
       executor ??= await connect({ database: parsed.global.database, connectTimeout: parsed.global.connectTimeout, create: command.words[0] === 'migrate' });
       return executor;
     };
