@@ -6,11 +6,26 @@ export function visibleLength(text: string): number {
   return [...text.replace(ANSI, '')].length;
 }
 
-/** Cuts `text` to `width` visible characters (ending in an ellipsis); colour codes are dropped when it cuts. */
+/** Cuts `text` to `width` visible characters, ending in an ellipsis; colour codes are kept (and closed). */
 export function fit(text: string, width: number): string {
   if (visibleLength(text) <= width) return text;
-  const plain = [...text.replace(ANSI, '')];
-  return width <= 1 ? plain.slice(0, width).join('') : `${plain.slice(0, width - 1).join('')}…`;
+  if (width <= 0) return '';
+  let out = '';
+  let shown = 0;
+  let styled = false;
+  for (const part of text.split(/(\u001b\[[0-9;]*m)/)) {
+    if (part.startsWith('\u001b[')) {
+      out += part;
+      styled = true;
+      continue;
+    }
+    for (const char of part) {
+      if (shown === width - 1) return `${out}…${styled ? '\u001b[0m' : ''}`;
+      out += char;
+      shown++;
+    }
+  }
+  return out;
 }
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - visibleLength(text)));
