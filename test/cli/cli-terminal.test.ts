@@ -76,7 +76,7 @@ describe('the stent CLI on a terminal', () => {
     expect(frame).toContain('(Ctrl+C to quit)');
     expect(frame).toMatch(/\u001b\[1mRunning \(1\)/);
     expect(frame).toContain(busy.slice(0, 20));
-    expect(frame).toMatch(/█+░+\s+50%/);
+    expect(frame.replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/█{5}░{5}\s+50%/);
     await executor.cancel(busy);
   });
 });
