@@ -19,9 +19,11 @@ export class CleanupRepository {
     const last = roots.length ? { finishedAt: num(roots[roots.length - 1]!.finished_at), id: String(roots[roots.length - 1]!.id) } : request.after;
     const result: CleanupBatchResult = { executions: 0, steps: 0, signals: 0, deadLetters: 0, scanned: roots.length, skipped: 0, last };
     if (roots.length === 0) return result;
+    // Run again whole if PostgreSQL picks it as a deadlock victim (the client retries), so it counts afresh.
     const work = async (tx: SqlExecutor) => {
       const trees = await this.trees(tx, roots.map((row) => String(row.id)));
       const removable: string[] = [];
+      let skipped = 0;
       for (const [rootId, members] of trees) {
         const root = members.find((member) => member.id === rootId);
         const intact =
@@ -31,12 +33,11 @@ export class CleanupRepository {
           root.finishedAt < request.finishedBefore &&
           members.every((member) => FINAL.includes(member.state));
         if (intact) removable.push(...members.map((member) => member.id));
-        else result.skipped++;
+        else skipped++;
       }
-      Object.assign(result, await (request.dryRun ? this.count(tx, removable) : this.remove(tx, removable)));
+      return { skipped, ...(await (request.dryRun ? this.count(tx, removable) : this.remove(tx, removable))) };
     };
-    if (request.dryRun) await work(this.ctx.client);
-    else await this.ctx.client.transaction(work);
+    Object.assign(result, request.dryRun ? await work(this.ctx.client) : await this.ctx.client.transaction(work));
     return result;
   }
 
