@@ -4,7 +4,7 @@ export interface CleanupPosition {
   id: string;
 }
 
-/** One batch of a cleanup: finished top-level executions older than `finishedBefore` in one of `states`. */
+/** One batch of a cleanup: top-level executions in one of `states` that finished at or before `finishedBefore`. */
 export interface CleanupBatchRequest {
   finishedBefore: number;
   states: string[];

@@ -30,7 +30,7 @@ export class CleanupRepository {
           root !== undefined &&
           request.states.includes(root.state) &&
           root.finishedAt !== null &&
-          root.finishedAt < request.finishedBefore &&
+          root.finishedAt <= request.finishedBefore &&
           members.every((member) => FINAL.includes(member.state));
         if (intact) removable.push(...members.map((member) => member.id));
         else skipped++;
@@ -54,7 +54,7 @@ export class CleanupRepository {
     params.push(request.limit);
     return this.ctx.client.query(
       `SELECT id, finished_at FROM ${t.executions}
-       WHERE parent_id IS NULL AND ${states} AND finished_at IS NOT NULL AND finished_at < ?${after}
+       WHERE parent_id IS NULL AND ${states} AND finished_at IS NOT NULL AND finished_at <= ?${after}
        ORDER BY finished_at, id LIMIT ?`,
       params,
     );
