@@ -41,8 +41,6 @@ export class RetentionLoop {
   private timer: Timer | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
-  /** The reports of the runs this worker made (newest last, the last few). */
-  readonly reports: CleanupReport[] = [];
 
   constructor(
     private readonly store: StentStore,
@@ -52,6 +50,7 @@ export class RetentionLoop {
     private readonly settings: RetentionSettings,
   ) {
     // Validated at construction so a bad policy fails at start, not an hour later.
+    cleanupPlan({ olderThan: settings.workersMs, batchSize: settings.batchSize });
     for (const { state, ms } of settings.keep) cleanupPlan({ olderThan: ms, states: state, batchSize: settings.batchSize });
   }
 
@@ -89,10 +88,8 @@ export class RetentionLoop {
     }
     reports.push(await runHygiene(this.store, { dryRun: false, batchSize: this.settings.batchSize ?? DEFAULT_CLEANUP_BATCH, workersOlderThanMs: this.settings.workersMs }, now));
     for (const report of reports) {
-      this.reports.push(report);
       for (const key of Object.keys(total) as Array<keyof typeof total>) total[key] += report[key];
     }
-    this.reports.splice(0, Math.max(0, this.reports.length - 20));
     this.logger.log(
       `Stent retention (worker ${this.owner}): removed ${total.executions} execution(s), ${total.steps} step(s), ${total.deadLetters} dead letter(s), ${total.cacheRows} expired cache row(s), ${total.workers} worker row(s)${total.skipped ? `; kept ${total.skipped} tree(s) still running` : ''}`,
     );
