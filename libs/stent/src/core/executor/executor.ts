@@ -121,7 +121,6 @@ export class StentExecutor {
   /** Drains and closes the database. */
   async close(timeout?: Duration): Promise<void> {
     await this.drain(timeout);
-    await this.retention?.stop();
     await this.worker?.stop();
     await this.store.close();
   }
