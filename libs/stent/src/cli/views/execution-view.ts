@@ -20,8 +20,8 @@ export function executionLines(term: Terminal, execution: ExecutionDetail, journ
     ['Queue', `${execution.queue} (priority ${execution.priority})`],
     ['Tags', execution.tags.length ? execution.tags.join(', ') : '-'],
     ['Arguments', inline(execution.args)],
-    ['Progress', progressText(term, execution.progress)],
-    ...(typeof execution.progress === 'object' && progressFraction(execution.progress) !== null ? ([['', inline(execution.progress)]] as Array<[string, string]>) : []),
+    // A bar when the value says how far along it is, with the value itself when it says more than a number.
+    ['Progress', progressText(term, execution.progress) + (typeof execution.progress === 'object' && progressFraction(execution.progress) !== null ? `  ${inline(execution.progress)}` : '')],
     ['Counters', Object.keys(execution.counters).length ? Object.entries(execution.counters).map(([name, n]) => `${name}=${n}`).join(', ') : '-'],
     ['State values', Object.keys(execution.customState).length ? inline(execution.customState) : '-'],
     ['Result', execution.state === 'completed' ? inline(execution.output) : '-'],
