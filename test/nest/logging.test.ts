@@ -98,9 +98,9 @@ describe("Stent's logs through Nest's Logger", () => {
     expect(retry).toMatchObject({ level: 'log', params: { ...ids, attempt: 1 } });
     expect(retry!.message).toBe('Activity Ledger.post attempt 1 failed (ledger busy); retrying at 2030-01-01T00:01:00.000Z');
 
-    const deadLetter = stent.find((line) => line.level === 'warn' && String(line.message).includes('failed for good'));
-    expect(deadLetter).toMatchObject({ params: { ...ids, attempt: 2 } });
-    expect(deadLetter!.message).toBe('Activity Ledger.post failed for good after 2 attempt(s) (non-retryable error): entry refused');
+    const deadLetter = stent.find((line) => line.level === 'warn' && String(line.message).includes('dead-lettered'));
+    expect(deadLetter).toMatchObject({ params: { ...ids, attempt: 2, workflow: 'Bookkeeping' } });
+    expect(deadLetter!.message).toBe(`Step 'Ledger.post' (position 0) of execution ${id} of workflow Bookkeeping dead-lettered after 2 attempt(s) (non-retryable error): NonRetryableError: entry refused`);
 
     const attempts = stent.filter((line) => line.level === 'verbose' && String(line.message).startsWith('Activity Ledger.post attempt'));
     expect(attempts.map((line) => [line.message, line.params?.stepId, line.params?.attempt])).toEqual([

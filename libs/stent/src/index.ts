@@ -26,7 +26,8 @@ export { registerErrorClass, type SerializedError } from './core/error-serializa
 export { defineActivity, defineWorkflow, setActivityMethodOptions, type AnyClass } from './core/definitions/definitions.js';
 
 // Running and operating
-export { StentExecutor, type StentExecutorOptions, type ExecutionList, type StatsOptions, type ListWorkersOptions } from './core/executor/executor.js';
+export { StentExecutor, type StentExecutorOptions, type ExecutionList, type StatsOptions, type ListWorkersOptions, type CleanupOptions, type CleanupReport } from './core/executor/executor.js';
+export type { RetentionOptions } from './core/api/retention-options.js';
 export type { WaitForOptions } from './core/executor/wait-for.js';
 export type { ExecutionInfo, JournalEntry, DeadLetterInfo, StentStats } from './core/executor/execution-views.js';
 export type { Readiness, ReadinessDetail } from './core/executor/readiness.js';
@@ -63,7 +64,9 @@ export {
   StentWorkerEntity,
   StentSignalEntity,
   StentCacheEntity,
+  StentMaintenanceEntity,
 } from './persistence/schema/entities.js';
 export { StentInitialSchema1732500000000 } from './persistence/schema/migrations/1732500000000-stent-initial-schema.js';
 export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations/1733000000000-stent-delivery-order.js';
 export { StentAdminViews1734000000000 } from './persistence/schema/migrations/1734000000000-stent-admin-views.js';
+export { StentMaintenance1735000000000 } from './persistence/schema/migrations/1735000000000-stent-maintenance.js';

@@ -4,6 +4,7 @@ export * from './api/duration.js';
 export * from './api/result.js';
 export * from './definitions/retry-policy.js';
 export * from './api/options.js';
+export type { RetentionOptions } from './api/retention-options.js';
 export type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from './api/workflow-types.js';
 export { registerErrorClass, type SerializedError } from './error-serialization.js';
 export { encode, decode, encodeError, decodeError } from './serialization.js';

@@ -3,9 +3,8 @@ import type { StentLogger } from './logger.js';
 
 /**
  * Logs what an operator wants to hear of the lifecycle, each line with its execution and step ids as
- * context: retries (log), steps that failed for good (warn), and attempts starting and ending (verbose, when
- * the logger has that level). Execution endings are left to waitFor and the events (decoding every
- * result to log it would cost the hot path).
+ * context: retries (log) and attempts starting and ending (verbose, when
+ * the logger has that level). Steps that failed for good and failed executions are logged (warn) by the worker, which names their workflow.
  */
 export function logLifecycle(events: StentEvents, logger: StentLogger): void {
   events.on('step.retried', ({ executionId, stepId, position, name, attempt, error, retryAt }) => {
@@ -16,9 +15,6 @@ export function logLifecycle(events: StentEvents, logger: StentLogger): void {
       activity: name,
       attempt,
     });
-  });
-  events.on('step.dead_lettered', ({ executionId, stepId, position, name, attempt, error, reason }) => {
-    logger.warn(`Activity ${name} failed for good after ${attempt} attempt(s) (${reason}): ${error.message}`, { executionId, stepId, position, activity: name, attempt });
   });
   const verbose = logger.verbose?.bind(logger);
   if (!verbose) return;

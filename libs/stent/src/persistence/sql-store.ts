@@ -1,4 +1,6 @@
 import type {
+  CleanupBatchRequest,
+  CleanupBatchResult,
   ClaimFilter,
   DeadLetterDetailRecord,
   DeadLetterFilter,
@@ -41,6 +43,7 @@ import { AdminLoad } from './repositories/admin-load.js';
 import { AdminQueries } from './repositories/admin-queries.js';
 import { AdminWorkers } from './repositories/admin-workers.js';
 import { CacheRepository } from './repositories/cache.js';
+import { CleanupRepository } from './repositories/cleanup.js';
 import { ClaimsRepository } from './repositories/claims.js';
 import { DeadLettersRepository } from './repositories/dead-letters.js';
 import { EffectsRepository } from './repositories/effects.js';
@@ -93,6 +96,7 @@ export class SqlStore implements StentStore {
   private readonly adminDeadLetters: AdminDeadLetters;
   private readonly adminWorkers: AdminWorkers;
   private readonly adminLoad: AdminLoad;
+  private readonly cleanup: CleanupRepository;
 
   constructor(private readonly options: SqlStoreOptions) {
     this.dialect = options.client.dialect;
@@ -121,6 +125,7 @@ export class SqlStore implements StentStore {
     this.adminDeadLetters = new AdminDeadLetters(ctx);
     this.adminWorkers = new AdminWorkers(ctx);
     this.adminLoad = new AdminLoad(ctx);
+    this.cleanup = new CleanupRepository(ctx);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -324,5 +329,23 @@ export class SqlStore implements StentStore {
 
   stats(now: number): Promise<StoreStats> {
     return this.admin.stats(now);
+  }
+
+  // ---- housekeeping --------------------------------------------------------------------------
+
+  cleanupBatch(request: CleanupBatchRequest): Promise<CleanupBatchResult> {
+    return this.cleanup.batch(request);
+  }
+
+  removeExpiredCache(now: number, limit: number, dryRun: boolean): Promise<number> {
+    return this.cleanup.removeExpiredCache(now, limit, dryRun);
+  }
+
+  removeSilentWorkers(before: number, dryRun: boolean): Promise<number> {
+    return this.cleanup.removeSilentWorkers(before, dryRun);
+  }
+
+  claimMaintenance(name: string, owner: string, now: number, nextRunAt: number): Promise<boolean> {
+    return this.cleanup.claimMaintenance(name, owner, now, nextRunAt);
   }
 }

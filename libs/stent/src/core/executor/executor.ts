@@ -28,6 +28,10 @@ import { definitionsView, type DefinitionsView } from './operations/definitions-
 import { InvalidFilterError } from '../errors/index.js';
 import { findUnservedWork, type UnservedWork } from './operations/unserved-work.js';
 import { UnservedWatch } from './unserved-watch.js';
+import { cleanupPlan, runCleanup, type CleanupOptions, type CleanupReport } from './cleanup.js';
+import { RetentionLoop, retentionSettings } from './retention-loop.js';
+
+export type { CleanupOptions, CleanupReport } from './cleanup.js';
 
 /** Workers heard from within this window are considered when looking for unserved work. */
 const UNSERVED_WORKER_WINDOW_MS = 10 * 60_000;
@@ -107,6 +111,7 @@ export class StentExecutor {
   private migrating: Promise<void> | undefined;
   private readonly startup = new StartupRecord();
   private background: BackgroundStart | undefined;
+  private readonly retention: RetentionLoop | null;
 
   constructor(options: StentExecutorOptions) {
     this.store = options.store;
@@ -119,6 +124,8 @@ export class StentExecutor {
     this.telemetry?.attach({ events: this.events, store: this.store, now: () => this.clock.now() });
     this.worker = options.worker === false ? null : new Worker(this.store, this.registry, this.clock, this.logger, this.events, options.worker ?? {});
     if (this.worker && this.telemetry) this.worker.attemptWrapper = (stepId, body) => this.telemetry!.runAttempt(stepId, body);
+    const retention = options.worker ? options.worker.retention : undefined;
+    this.retention = this.worker && retention ? new RetentionLoop(this.store, this.clock, this.logger, this.worker.ownerId, retentionSettings(retention)) : null;
   }
 
   /**
@@ -150,6 +157,7 @@ export class StentExecutor {
       await this.worker?.start();
       const every = this.worker?.settings.unservedWarningMs;
       if (every) this.unservedWatch.start(every);
+      this.retention?.start();
       this.startup.succeeded();
     } catch (error) {
       this.startup.failed(error, this.clock.now());
@@ -173,6 +181,7 @@ export class StentExecutor {
   /** Stops claiming, lets in-flight work finish, releases leases. The store stays open. */
   async drain(timeout?: Duration): Promise<void> {
     this.unservedWatch.stop();
+    await this.retention?.stop();
     await this.worker?.drain(timeout);
   }
 
@@ -416,6 +425,15 @@ export class StentExecutor {
     const record = await this.store.getDeadLetter(deadLetterId);
     if (!record) throw new DeadLetterNotFoundError(deadLetterId);
     return deadLetterDetail(record);
+  }
+
+  /**
+   * Removes executions finished more than `olderThan` ago (in `states`, default every final state) with
+   * their steps, signals, dead letters and child executions, when the whole tree is finished, in batches
+   * of short transactions; then expired cache rows and worker rows silent that long. dryRun counts only.
+   */
+  async cleanup(options: CleanupOptions): Promise<CleanupReport> {
+    return runCleanup(this.store, cleanupPlan(options), this.clock.now());
   }
 
   /** Worker processes on this database: live ones, and those stopped or gone silent within `recent` (default 1h). */

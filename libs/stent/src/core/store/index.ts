@@ -1,14 +1,16 @@
 import type { AdminStore } from './admin-store.js';
 import type { ControlStore } from './control-store.js';
 import type { HotPathStore } from './hot-path-store.js';
+import type { HygieneStore } from './hygiene-store.js';
 
 export * from './records.js';
 export type { AdminStore } from './admin-store.js';
 export type { ControlStore } from './control-store.js';
 export type { HotPathStore } from './hot-path-store.js';
+export type { HygieneStore, CleanupBatchRequest, CleanupBatchResult, CleanupCounts, CleanupPosition } from './hygiene-store.js';
 
 /**
  * What the engine needs from a database, by concern: the worker's hot path, the executor's operations,
- * and admin queries. The persistence layer implements all three per dialect; the engine never sees SQL.
+ * admin queries and housekeeping. The persistence layer implements all three per dialect; the engine never sees SQL.
  */
-export interface StentStore extends HotPathStore, ControlStore, AdminStore {}
+export interface StentStore extends HotPathStore, ControlStore, AdminStore, HygieneStore {}

@@ -139,6 +139,7 @@ export class ActivityRunner {
       else if (outcome.kind === 'failed') worker.events.emit('step.dead_lettered', { executionId, stepId, position, name, attempt, error, reason: outcome.deadLetterReason });
     }
     const holder = run && !run.ended ? run : worker.runFor(step.executionId);
+    if (outcome.kind === 'failed') this.logDeadLetter(step, outcome.deadLetterReason, failure, holder?.execution.workflowName);
     const fence = { stepId: step.id, owner: worker.ownerId, epoch: step.leaseEpoch };
     if (outcome.kind === 'completed' && !outcome.cache && holder && !holder.ended) {
       // The workflow runs here: it gets the result now, and records it with its next journal write.
@@ -148,6 +149,27 @@ export class ActivityRunner {
       return;
     }
     worker.completions.add({ fence, executionId: step.executionId, outcome, finishedAt: now, wakeExecution: !holder || holder.ended }, { run: holder, attempt });
+  }
+
+  /** A step that failed for good goes to the dead-letter list; operators hear of it in the log. */
+  private logDeadLetter(step: StepRecord, reason: string, failure: unknown, workflowName: string | undefined): void {
+    const { worker } = this;
+    const why = failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure);
+    const log = (workflow: string) =>
+      worker.logger.warn(`Step '${step.name}' (position ${step.position}) of execution ${step.executionId} of workflow ${workflow} dead-lettered after ${step.attempts} attempt(s) (${reason}): ${why}`, {
+        executionId: step.executionId,
+        stepId: step.id,
+        position: step.position,
+        activity: step.name,
+        attempt: step.attempts,
+        workflow,
+      });
+    if (workflowName !== undefined) return log(workflowName);
+    // The execution is not held here (its workflow runs on another worker): one read names it.
+    void worker.store.getExecution(step.executionId).then(
+      (record) => log(record?.workflowName ?? 'unknown'),
+      () => log('unknown'),
+    );
   }
 
   /**

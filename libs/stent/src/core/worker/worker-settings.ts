@@ -2,6 +2,7 @@ import { parseDuration, type Duration } from '../api/duration.js';
 import { checkRouting } from '../definitions/definitions.js';
 import { ConfigurationError } from '../errors/index.js';
 import { checkName } from '../definitions/names.js';
+import type { RetentionOptions } from '../api/retention-options.js';
 
 export interface WorkerOptions {
   /** Activity attempts this process runs at once. Default 10. */
@@ -27,6 +28,11 @@ export interface WorkerOptions {
   shutdownTimeout?: Duration;
   /** How often to look for due work no live worker will take, and log a warning for it; false: never. Default '1m'. */
   unservedWarningInterval?: Duration | false;
+  /**
+   * Removes finished executions older than these ages, per final state (e.g. { completed: '7d', failed: '30d' }),
+   * with expired cache rows and long-silent worker rows. One worker at a time applies it, once per interval.
+   */
+  retention?: RetentionOptions;
 }
 
 export type WorkerState = 'idle' | 'running' | 'draining' | 'stopped';

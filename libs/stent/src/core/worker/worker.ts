@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock } from '../clock/clock.js';
 import { parseDuration, type Duration } from '../api/duration.js';
-import { ExecutionFinishedError, WorkflowCancelledError, WorkflowTimedOutError } from '../errors/index.js';
+import { ActivityFailedError, ExecutionFinishedError, WorkflowCancelledError, WorkflowTimedOutError } from '../errors/index.js';
+import { decodeError } from '../serialization.js';
 import type { StentEvents } from '../events.js';
 import type { StentLogger } from '../logger.js';
 import { finalOutcome } from '../executor/final-outcome.js';
-import { decodeError } from '../serialization.js';
 import type { Registry } from '../definitions/registry.js';
 import type { RunEnd, RunHost } from '../run/run-host.js';
 import { WorkflowRun } from '../run/workflow-run.js';
@@ -355,6 +355,7 @@ export class Worker implements RunHost {
       // Decoded only for listeners (waitFor is one): most runs end with nobody listening in this process.
       const result = this.events.listenerCount('execution.finished') > 0 ? finalOutcome(run.executionId, end.state, end.result, end.error) : undefined;
       this.events.emit('execution.finished', { executionId: run.executionId, workflowName: run.execution.workflowName, state: end.state, result });
+      if (end.state === 'failed') this.logger.warn(failureMessage(run.executionId, run.execution.workflowName, end.error), { executionId: run.executionId, workflow: run.execution.workflowName });
     } else if (end.kind === 'suspended') {
       this.events.emit('execution.suspended', { executionId: run.executionId, wakeAt: end.wakeAt });
     } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'worker halted' && end.reason !== 'claimed again' && end.reason !== 'execution ended elsewhere') {
@@ -369,6 +370,13 @@ export class Worker implements RunHost {
 
 function newOwnerId(): string {
   return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+/** One line for the log: which execution of which workflow failed, at which step, and why. */
+function failureMessage(executionId: string, workflowName: string, encoded: string | null): string {
+  const error = decodeError(encoded);
+  const step = error instanceof ActivityFailedError ? ` at step '${error.activityName}'` : '';
+  return `Execution ${executionId} of workflow ${workflowName} failed${step}: ${error ? `${error.name}: ${error.message}` : 'no error recorded'}`;
 }
 
 /** Why an activity's AbortSignal fires when its execution ended under it. */

@@ -135,4 +135,13 @@ export class StentCacheEntity {
   @Column({ name: 'expires_at', type: 'bigint', transformer: asNumber, nullable: true }) expiresAt!: number | null;
 }
 
-export const stentEntities = [StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity, StentSignalEntity, StentCacheEntity];
+/** A periodic maintenance job (retention): the worker that last ran it, when, and when it is due next. */
+@Entity({ name: 'stent_maintenance' })
+export class StentMaintenanceEntity {
+  @PrimaryColumn({ type: 'varchar', length: 64 }) name!: string;
+  @Column({ type: 'varchar', length: 255, nullable: true }) owner!: string | null;
+  @Column({ name: 'last_run_at', type: 'bigint', transformer: asNumber, nullable: true }) lastRunAt!: number | null;
+  @Column({ name: 'next_run_at', type: 'bigint', transformer: asNumber }) nextRunAt!: number;
+}
+
+export const stentEntities = [StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity, StentSignalEntity, StentCacheEntity, StentMaintenanceEntity];

@@ -10,6 +10,8 @@ export interface TableNames {
   workers: string;
   signals: string;
   cache: string;
+  /** Periodic maintenance jobs (retention): who ran them last and when they are due. */
+  maintenance: string;
   migrations: string;
 }
 
@@ -24,6 +26,7 @@ export function tableNames(schema?: string): TableNames {
     workers: q('stent_workers'),
     signals: q('stent_signals'),
     cache: q('stent_cache'),
+    maintenance: q('stent_maintenance'),
     migrations: q('stent_migrations'),
   };
 }
