@@ -153,7 +153,8 @@ export class Worker implements RunHost {
 
   /**
    * Stops at once as if the process had died (for tests of crashes): every run and attempt held in
-   * memory is dropped and nothing is written, so leases run out on their own and other workers reap them.
+   * memory is dropped and nothing more is written (a write already on its way lands, as it would have
+   * before a real crash), so leases run out on their own and other workers reap them.
    * Bodies still running finish unheard: their writes no longer hold a fence. start() afterwards runs a
    * new worker (a new owner id), as a restarted process would.
    */
@@ -163,14 +164,20 @@ export class Worker implements RunHost {
     this.loop.stop();
     this.leases.stop();
     this.unsubscribe?.();
-    this.runner.abortAll('worker halted');
-    // A round under way takes nothing more once it sees the worker stopped (what it claimed stays leased).
+    // What a run held leaves unwritten dies with it (abandon hands used results to the batcher; discarded
+    // before its flush, a microtask away). Twice: a round under way may still start runs, though it claims
+    // nothing more once it sees the worker stopped (what it claimed stays leased).
+    // Attempts leave the map at once: an outcome that comes later finds its attempt gone and is dropped.
+    const dropHeld = (): void => {
+      this.runner.abortAll('worker halted');
+      this.runner.attempts.clear();
+      this.runner.lingering.clear();
+      for (const run of [...this.runs.values()]) run.abandon('worker halted');
+      this.completions.discard();
+    };
+    dropHeld();
     await this.loop.roundDone;
-    this.runner.abortAll('worker halted');
-    for (const run of [...this.runs.values()]) run.abandon('worker halted');
-    this.runner.attempts.clear();
-    this.runner.lingering.clear();
-    this.completions.discard();
+    dropHeld();
     this.local.reserved = 0;
     this.local.reservedRuns = 0;
     this.loop.forget();
