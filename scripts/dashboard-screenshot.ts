@@ -4,6 +4,7 @@
  * and a child workflow, then headless chromium opens that execution's page.
  *
  *   npm run build && node dist/scripts/dashboard-screenshot.js [output.png]
+ *   (STENT_SCREENSHOT_SCHEME=dark for the dark palette)
  */
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
       viewport: { width: 1280, height: 900 },
-      colorScheme: 'light',
+      colorScheme: process.env.STENT_SCREENSHOT_SCHEME === 'dark' ? 'dark' : 'light',
     });
     try {
       const page = await context.newPage();

@@ -30,6 +30,7 @@ describe('serving the dashboard', () => {
 
   it('serves the page with the API address the browser sees (global prefix kept), its files from the build, a strict CSP', async () => {
     const url = await start({ path: '/ops/stent', guards: [SessionGuard] }, 'api');
+    let version = '';
     for (const path of ['/api/ops/stent/ui', '/api/ops/stent/ui/']) {
       const response = await fetch(`${url}${path}`, { headers: COOKIE });
       expect(response.status, path).toBe(200);
@@ -38,9 +39,10 @@ describe('serving the dashboard', () => {
       const html = await response.text();
       expect(html).toContain('data-api="/api/ops/stent"');
       expect(html).toContain('data-read-only="false"');
-      expect(html).toContain('<script type="module" src="/api/ops/stent/ui/assets/main.js">');
+      version = /\/api\/ops\/stent\/ui\/assets\/([0-9a-f]{12})\/main\.js/.exec(html)?.[1] ?? '';
+      expect(html).toContain(`<script type="module" src="/api/ops/stent/ui/assets/${version}/main.js">`);
       expect(html).not.toMatch(/\{\{\w+\}\}/);
-      expect(html).toContain('<link rel="modulepreload" href="/api/ops/stent/ui/assets/pages/timeline.js" />');
+      expect(html).toContain(`<link rel="modulepreload" href="/api/ops/stent/ui/assets/${version}/pages/timeline.js" />`);
     }
     // Every module the entry imports (and theirs) is served, with its type: the page works offline from the package alone.
     const seen = new Set<string>();
@@ -49,25 +51,26 @@ describe('serving the dashboard', () => {
       const name = queue.shift()!;
       if (seen.has(name)) continue;
       seen.add(name);
-      const response = await fetch(`${url}/api/ops/stent/ui/assets/${name}`, { headers: COOKIE });
+      const response = await fetch(`${url}/api/ops/stent/ui/assets/${version}/${name}`, { headers: COOKIE });
       expect(response.status, name).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
       expect(response.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
       const source = await response.text();
       for (const [, spec] of source.matchAll(/from '(\.{1,2}\/[^']+)'/g)) queue.push(new URL(spec!, `http://x/${name}`).pathname.slice(1));
     }
     expect([...seen]).toEqual(expect.arrayContaining(['main.js', 'pages/overview.js', 'pages/execution.js', 'pages/timeline.js', 'pages/dead-letters.js', 'pages/workflows.js']));
-    const css = await fetch(`${url}/api/ops/stent/ui/assets/dashboard.css`, { headers: COOKIE });
+    const css = await fetch(`${url}/api/ops/stent/ui/assets/${version}/dashboard.css`, { headers: COOKIE });
     expect([css.status, css.headers.get('content-type')]).toEqual([200, 'text/css; charset=utf-8']);
     expect(await css.text()).toContain('prefers-color-scheme: dark');
-    // Only the built files: no other name and no path outside them.
-    for (const path of ['nope.js', 'index.html', '..%2Fpackage.json', 'pages/..%2F..%2Fnest%2Findex.js', '..%2F..%2Findex.js']) {
+    // Only the built files of this version: no other name, no path outside them, no other version.
+    for (const path of [`${version}/nope.js`, `${version}/index.html`, `${version}/..%2Fpackage.json`, `${version}/pages/..%2F..%2Fnest%2Findex.js`, '000000000000/main.js', 'main.js']) {
       expect((await fetch(`${url}/api/ops/stent/ui/assets/${path}`, { headers: COOKIE })).status, path).toBe(404);
     }
     // Behind the guard like the API.
     const refused = await fetch(`${url}/api/ops/stent/ui`);
     expect(refused.status).toBe(401);
     expect(await refused.text()).not.toContain('data-api');
-    expect((await fetch(`${url}/api/ops/stent/ui/assets/main.js`)).status).toBe(401);
+    expect((await fetch(`${url}/api/ops/stent/ui/assets/${version}/main.js`)).status).toBe(401);
   });
 
   it('read-only: the page knows it (no actions) and the mutating routes are absent', async () => {

@@ -54,12 +54,13 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     ids.failA = await executor.dispatch('Checkout', ['order-a']);
     ids.failB = await executor.dispatch('Checkout', ['order-b']);
     ids.failC = await executor.dispatch('Checkout', ['order-c']);
+    ids.failD = await executor.dispatch('Checkout', ['order-d']);
     ids.approval = await executor.dispatch('Approval', ['order-d']);
     ids.nap = await executor.dispatch('Nap', []);
     ids.nap2 = await executor.dispatch('Nap', []);
     for (const id of pings) await settled(id, 'completed');
     await settled(ids.batch, 'completed');
-    for (const id of [ids.failA, ids.failB, ids.failC]) await settled(id!, 'failed');
+    for (const id of [ids.failA, ids.failB, ids.failC, ids.failD]) await settled(id!, 'failed');
     await settled(ids.nap!, 'running');
     await settled(ids.nap2!, 'running');
     page = await browser.context.newPage();
@@ -86,7 +87,7 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     const body = await page.locator('body').innerText();
     expect(body).toContain('sign in first');
     expect(await page.locator('main').count()).toBe(0);
-    expect((await page.request.get(`${base}/ui/assets/main.js`)).status()).toBe(401);
+    expect((await page.request.get(`${base}/ui/assets/any/main.js`)).status()).toBe(401);
     expect((await page.request.get(`${base}/executions`)).status()).toBe(401);
     await browser.context.addCookies([{ ...SESSION_COOKIE, url: base }]);
     expect((await page.goto(`${base}/ui`))?.status()).toBe(200);
@@ -97,7 +98,7 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     const stats = await executor.stats();
     await page.locator('.card[data-state=completed] .card-value').filter({ hasText: String(stats.executions.completed) }).waitFor();
     expect(await text('.card[data-state=failed] .card-value')).toBe(String(stats.executions.failed));
-    expect(await text('.card[data-state=dead-letters] .card-value')).toBe('3');
+    expect(await text('.card[data-state=dead-letters] .card-value')).toBe('4');
     expect(await page.locator('.chart svg rect.bar').count()).toBeGreaterThan(0);
     expect(await page.locator('.chart svg').getAttribute('aria-label')).toMatch(/executions completed/);
     const worker = page.locator('table.data tr.worker-live');
@@ -124,8 +125,8 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     await open('/executions');
     await page.getByLabel('State').selectOption('failed');
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await page.locator('.pager-range').filter({ hasText: '1–3 of 3' }).waitFor();
-    expect(await page.locator('table.data tbody .badge').allInnerTexts()).toEqual(['failed', 'failed', 'failed']);
+    await page.locator('.pager-range').filter({ hasText: '1–4 of 4' }).waitFor();
+    expect(await page.locator('table.data tbody .badge').allInnerTexts()).toEqual(['failed', 'failed', 'failed', 'failed']);
     await shot('executions');
 
     await page.getByLabel('Id starts with').fill(ids.failB!.slice(0, 12));
@@ -250,7 +251,7 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     expect(await text('#banner [role=alert]')).toMatch(/404 STENT_EXECUTION_NOT_FOUND/);
   });
 
-  it('retries a failed execution, replays a selected dead letter and discards another, each in the database', async () => {
+  it('retries a failed execution, replays a selected dead letter, discards a selected one and one from its page, each in the database', async () => {
     gateway.works = true;
     await open(`/executions/${encodeURIComponent(ids.failA!)}`);
     await page.getByRole('button', { name: 'Retry / resume…' }).click();
@@ -261,7 +262,8 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     const letters = (await executor.listDeadLetters({})).items;
     const letterB = letters.find((letter) => letter.executionId === ids.failB)!;
     const letterC = letters.find((letter) => letter.executionId === ids.failC)!;
-    expect(await page.locator('table.data tbody tr').count()).toBe(2);
+    const letterD = letters.find((letter) => letter.executionId === ids.failD)!;
+    expect(await page.locator('table.data tbody tr').count()).toBe(3);
     await shot('dead-letters');
     // Keyboard: Space on a row toggles its checkbox.
     await page.locator(`tr:has(input[data-letter="${letterB.id}"])`).focus();
@@ -271,6 +273,14 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     await page.getByRole('dialog').getByRole('button', { name: 'Replay' }).click();
     await page.locator('#banner [role=status]').filter({ hasText: 'Replayed 1 dead letter.' }).waitFor();
     await settled(ids.failB!, 'completed');
+    expect(await page.locator('table.data tbody tr').count()).toBe(2);
+
+    await page.getByLabel(`Select dead letter ${letterD.id}`).check();
+    await page.getByRole('button', { name: 'Discard selected…' }).click();
+    await page.getByRole('dialog', { name: 'Discard 1 dead letter?' }).getByRole('button', { name: 'Discard' }).click();
+    await page.locator('#banner [role=status]').filter({ hasText: 'Discarded 1 dead letter.' }).waitFor();
+    await expect(executor.getDeadLetter(letterD.id)).rejects.toMatchObject({ code: 'STENT_DEAD_LETTER_NOT_FOUND' });
+    expect(await state(ids.failD!)).toBe('failed');
     expect(await page.locator('table.data tbody tr').count()).toBe(1);
 
     await page.locator('table.data tbody a').first().click();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,8 @@ export interface DashboardAsset {
 /** The dashboard as built with the library: the page template and the files it loads. */
 export interface DashboardFiles {
   template: string;
+  /** A digest of the files: part of their addresses, so a browser may keep them until the build changes. */
+  version: string;
   /** By path under the assets route, e.g. 'main.js', 'pages/overview.js', 'dashboard.css'. */
   assets: Map<string, DashboardAsset>;
 }
@@ -54,7 +57,9 @@ export function dashboardFiles(dir = DASHBOARD_DIR): DashboardFiles {
     if (!type) continue;
     assets.set(relative(dir, path).split(sep).join('/'), { body: readFileSync(path), type });
   }
-  const files = { template, assets };
+  const digest = createHash('sha256');
+  for (const [name, asset] of [...assets].sort(([a], [b]) => a.localeCompare(b))) digest.update(name).update(asset.body);
+  const files = { template, version: digest.digest('hex').slice(0, 12), assets };
   if (dir === DASHBOARD_DIR) loaded = files;
   return files;
 }
@@ -65,8 +70,8 @@ const escapeAttribute = (value: string) => value.replace(/[&<>"']/g, (char) => `
  * The page for a request that reached `<base>/ui`: the API and asset addresses written into it, and every
  * module preloaded so the browser fetches them at once instead of discovering imports level by level.
  */
-export function renderDashboardPage(template: string, apiBase: string, readOnly: boolean, modules: readonly string[] = []): string {
-  const assets = `${apiBase}/ui/assets`;
+export function renderDashboardPage(template: string, apiBase: string, readOnly: boolean, version: string, modules: readonly string[] = []): string {
+  const assets = `${apiBase}/ui/assets/${version}`;
   const values: Record<string, string> = { api: apiBase, assets, readOnly: String(readOnly) };
   const preload = modules.map((name) => `<link rel="modulepreload" href="${escapeAttribute(`${assets}/${name}`)}" />`).join('\n    ');
   return template

@@ -6,6 +6,9 @@ import { apiBaseOf, dashboardFiles, renderDashboardPage } from './dashboard-asse
 const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/** Private: the files are not secret, but they sit behind the application's guards. */
+const IMMUTABLE = 'private, max-age=31536000, immutable';
+
 /**
  * The dashboard at `<path>/ui`, behind the same guards as the API: a request a guard rejects gets the
  * guard's error instead of the page. The page calls the admin routes next to it with the browser's own
@@ -26,26 +29,28 @@ export function createDashboardController(path: string, guards: Array<Type<CanAc
     @Header('X-Content-Type-Options', 'nosniff')
     @Header('Referrer-Policy', 'same-origin')
     page(@Req() request: { originalUrl?: string; url: string }): string {
-      return renderDashboardPage(files.template, apiBaseOf(request.originalUrl ?? request.url), readOnly, modules);
+      return renderDashboardPage(files.template, apiBaseOf(request.originalUrl ?? request.url), readOnly, files.version, modules);
     }
 
-    @Get('ui/assets/:file')
-    @Header('Cache-Control', 'no-cache')
+    // Asset addresses carry the build's version (modules import each other relatively, so all of them do):
+    // the browser keeps them until the library changes, and the page (never cached) names the current one.
+    @Get('ui/assets/:version/:file')
+    @Header('Cache-Control', IMMUTABLE)
     @Header('X-Content-Type-Options', 'nosniff')
-    asset(@Param('file') file: string): StreamableFile {
-      return serve(file);
+    asset(@Param('version') version: string, @Param('file') file: string): StreamableFile {
+      return serve(version, file);
     }
 
-    @Get('ui/assets/:dir/:file')
-    @Header('Cache-Control', 'no-cache')
+    @Get('ui/assets/:version/:dir/:file')
+    @Header('Cache-Control', IMMUTABLE)
     @Header('X-Content-Type-Options', 'nosniff')
-    nestedAsset(@Param('dir') dir: string, @Param('file') file: string): StreamableFile {
-      return serve(`${dir}/${file}`);
+    nestedAsset(@Param('version') version: string, @Param('dir') dir: string, @Param('file') file: string): StreamableFile {
+      return serve(version, `${dir}/${file}`);
     }
   }
 
-  function serve(name: string): StreamableFile {
-    const asset = files.assets.get(name);
+  function serve(version: string, name: string): StreamableFile {
+    const asset = version === files.version ? files.assets.get(name) : undefined;
     if (!asset) throw new NotFoundException(`no dashboard file '${name}'`);
     return new StreamableFile(asset.body, { type: asset.type, length: asset.body.length });
   }
