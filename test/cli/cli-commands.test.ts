@@ -190,7 +190,7 @@ describe.each(DIALECTS)('the stent CLI on %s', (dialect) => {
     expect(stats.stdout).toMatch(/Executions\n\s+pending \d+\s+running \d+\s+completed \d+\s+failed \d+\s+cancelled \d+\s+timed_out \d+/);
     expect(stats.stdout).toMatch(/Throughput\n\s+[\d.]+ steps\/min/);
     const json = jsonOf(await stent('stats', '--minutes', '5', '--json'));
-    expect(Object.keys(json).sort()).toEqual(['activities', 'backlogAgeMs', 'deadLetters', 'executions', 'queues', 'throughput', 'workers']);
+    expect(Object.keys(json).sort()).toEqual(['activities', 'backlogAgeMs', 'deadLetters', 'executions', 'queues', 'throughput', 'unserved', 'workers']);
     expect(json.throughput.perMinute).toHaveLength(5);
     expect(json.executions.cancelled).toBe(1);
 

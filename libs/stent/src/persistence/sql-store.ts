@@ -233,6 +233,10 @@ export class SqlStore implements StentStore {
     return this.leases.releaseAll(owner, now);
   }
 
+  forfeitLeases(owner: string): Promise<void> {
+    return this.leases.forfeit(owner);
+  }
+
   reapExpiredLeases(now: number, maxRecoveries: number): Promise<ReapResult> {
     return this.leases.reapExpired(now, maxRecoveries);
   }

@@ -121,7 +121,7 @@ export class StentTestHarness implements OnModuleDestroy {
    * starts, replays the executions from their journals and runs again the steps that were running.
    */
   async crash(options: DrainOptions = {}): Promise<void> {
-    this.halting = this.worker.halt();
+    this.halting = this.haltWorker();
     this.restartPending = true;
     await this.drain(options);
   }
@@ -136,7 +136,7 @@ export class StentTestHarness implements OnModuleDestroy {
       this.executor.events.off('step.started', onStep);
       // After the synchronous part of this round (the other attempts it starts die too), before any outcome.
       queueMicrotask(() => {
-        this.halting = this.worker.halt();
+        this.halting = this.haltWorker();
         this.restartPending = true;
       });
     };
@@ -230,10 +230,18 @@ export class StentTestHarness implements OnModuleDestroy {
 
   /** The worker is alive through a jump of the clock: what it holds stays held past the jump. */
   private async holdLeasesAcross(ms: number): Promise<void> {
-    const worker = this.worker;
-    const held = { executions: worker.heldRuns(), steps: [...worker.runner.attempts.keys()] };
-    if (held.executions.length + held.steps.length === 0) return;
-    await worker.store.renewLeases(worker.ownerId, this.clock.now(), ms + worker.settings.leaseMs, held);
+    await this.worker.leases.holdAcross(ms);
+  }
+
+
+  /**
+   * Stops the worker as a crash would, and makes the leases it held run out where the database judges them
+   * by its own clock (PostgreSQL); on the engine's clock, restart() moves the clock past them.
+   */
+  private async haltWorker(): Promise<void> {
+    const owner = this.worker.ownerId;
+    await this.worker.halt();
+    await this.worker.store.forfeitLeases?.(owner);
   }
 
   /** The crashed worker's leases run out and a new worker starts (a restarted process). */

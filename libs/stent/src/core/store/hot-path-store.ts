@@ -82,6 +82,11 @@ export interface HotPathStore {
    */
   renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<RenewResult>;
   releaseLeases(owner: string, now: number): Promise<void>;
+  /**
+   * Makes every lease `owner` holds run out now, as if its process had died a lease ago: how the testing
+   * harness simulates a crash where the database judges leases by its own clock.
+   */
+  forfeitLeases?(owner: string): Promise<void>;
   reapExpiredLeases(now: number, maxRecoveries: number): Promise<ReapResult>;
   /** Upserts the worker's row; `joined` (its first record) also tells the other workers it exists. */
   recordWorker(owner: string, info: WorkerInfo): Promise<void>;

@@ -65,9 +65,20 @@ export class LeaseKeeper {
     }
   }
 
-  private renewed(result: RenewResult, at: number): void {
+  /**
+   * Extends everything held past a jump of `ms` of a clock this process controls (the testing harness moving
+   * a ManualClock): the process is alive throughout, so nothing it holds may look expired after the jump.
+   */
+  async holdAcross(ms: number): Promise<void> {
     const { worker } = this;
-    const until = at + worker.settings.leaseMs;
+    const now = worker.clock.now();
+    const leaseMs = ms + worker.settings.leaseMs;
+    this.renewed(await worker.store.renewLeases(worker.ownerId, now, leaseMs, this.held()), now, leaseMs);
+  }
+
+  private renewed(result: RenewResult, at: number, leaseMs = this.worker.settings.leaseMs): void {
+    const { worker } = this;
+    const until = at + leaseMs;
     for (const id of [...result.renewed.executions, ...result.renewed.steps]) {
       if ((this.expiresAt.get(id) ?? -Infinity) < until) this.expiresAt.set(id, until);
     }

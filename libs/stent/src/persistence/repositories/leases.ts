@@ -97,6 +97,13 @@ export class LeasesRepository {
     this.ctx.bus.publish({ type: 'work' });
   }
 
+  /** Every lease `owner` holds runs out now, as if its process had died a lease ago (the reaper then takes them back). */
+  async forfeit(owner: string): Promise<void> {
+    const { t, client } = this.ctx;
+    await client.execute(`UPDATE ${t.steps} SET lease_expires_at = 0 WHERE lease_owner = ? AND state = 'running'`, [owner]);
+    await client.execute(`UPDATE ${t.executions} SET lease_expires_at = 0 WHERE lease_owner = ? AND state IN ${ACTIVE}`, [owner]);
+  }
+
   async reapExpired(now: number, maxRecoveries: number): Promise<ReapResult> {
     const { t, dialect } = this.ctx;
     // Each statement judges expiry by the lease clock (see Dialect.leaseNow); due times use `now`.
