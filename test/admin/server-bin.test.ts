@@ -173,6 +173,6 @@ describe('stent-server configuration errors', () => {
     expect(badTimeout).toMatchObject({ code: 1, output: expect.stringMatching(/^stent-server: Invalid duration "a while"/m) });
     // Nothing listens on port 9: the server retries for STENT_CONNECT_TIMEOUT, then exits with the reason.
     const unreachable = await startServer({ STENT_DATABASE_URL: 'postgres://postgres@127.0.0.1:9/test', STENT_ADMIN_TOKEN: 'x', STENT_CONNECT_TIMEOUT: '1s' });
-    expect(unreachable).toMatchObject({ code: 1, output: expect.stringMatching(/^stent-server: Stent could not connect to its database after \d+ attempt/m) });
+    expect(unreachable).toMatchObject({ code: 1, output: expect.stringMatching(/^stent-server: Stent could not connect to its database within \d+ ms \(\d+ attempt/m) });
   });
 });

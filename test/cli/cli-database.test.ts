@@ -62,7 +62,7 @@ describe('the stent CLI and its database', () => {
     const started = Date.now();
     const run = await runStent(['stats', '--database', 'postgres://postgres@127.0.0.1:1/test', '--connect-timeout', '1s']);
     expect(run.code).toBe(5);
-    expect(run.stderr).toMatch(/^stent: Stent could not connect to its database after \d+ attempt\(s\): .*ECONNREFUSED.* \[STENT_DATABASE_UNAVAILABLE\]\n$/);
+    expect(run.stderr).toMatch(/^stent: Stent could not connect to its database within \d+ ms \(\d+ attempt\(s\)\): .*ECONNREFUSED.* \[STENT_DATABASE_UNAVAILABLE\]\n$/);
     expect(run.stdout).toBe('');
     expect(Date.now() - started).toBeLessThan(30_000);
   });

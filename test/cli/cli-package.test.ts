@@ -20,8 +20,11 @@ describe('the npm package ships the stent bin', () => {
     expect(paths).toContain('dist/cli/main.js');
     expect(paths).toContain('dist/cli/run.js');
     expect(paths.some((path) => path.startsWith('src/') || path.startsWith('test/'))).toBe(false);
+    // README and LICENSE ship; build caches and source maps do not.
+    expect(paths).toEqual(expect.arrayContaining(['README.md', 'LICENSE']));
+    expect(paths.some((path) => path.endsWith('.tsbuildinfo') || path.endsWith('.map'))).toBe(false);
     const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
-    expect(manifest.bin).toEqual({ stent: './dist/cli/main.js' });
+    expect(manifest.bin).toEqual({ stent: './dist/cli/main.js', 'stent-server': './dist/apps/server/main.js' });
     expect(readFileSync(join(packageDir, 'dist/cli/main.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
 
     // A user's project: the peer dependencies it has (from this repository's node_modules, one level up so

@@ -3,6 +3,8 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { StentError } from '../../index.js';
+import { STENT_STORE } from '../../nest/stent.constants.js';
+import type { SqlStore } from '../../persistence/sql-store.js';
 import { AdminServerModule } from './server.module.js';
 import { serverConfig, SERVER_USAGE } from './server-config.js';
 
@@ -30,6 +32,14 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  // An application boots while its database is down; this server has nothing to serve without it: it
+  // waits up to STENT_CONNECT_TIMEOUT for the database and otherwise exits with the reason.
+  try {
+    await app.get<SqlStore>(STENT_STORE).ping();
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address() as { port: number };
   const shown = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
