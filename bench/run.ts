@@ -14,8 +14,9 @@ import { fanoutCase } from './cases/fanout.js';
 import { throughputCase } from './cases/throughput.js';
 import { latencyCase } from './cases/latency.js';
 import { sleepersCase } from './cases/sleepers.js';
+import { longHistoryCase } from './cases/long-history.js';
 
-const ENGINE_CASES: BenchCase[] = [sequentialCase, fanoutCase, throughputCase, latencyCase, sleepersCase];
+const ENGINE_CASES: BenchCase[] = [sequentialCase, fanoutCase, throughputCase, latencyCase, sleepersCase, longHistoryCase];
 
 function contextFor(db: Db): CaseContext {
   const context: CaseContext = {

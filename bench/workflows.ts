@@ -75,8 +75,24 @@ export class SleepUntilFlow {
 }
 defineWorkflow(SleepUntilFlow);
 
+/**
+ * Waits for a 'next' signal `waits` times, running one activity after each (the workflow suspends while it
+ * waits), then for a 'stop' signal; returns the sum of the signals' payloads.
+ */
+export class LongHistoryFlow {
+  constructor(private readonly acts: BenchActivities) {}
+
+  async run(waits: number): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < waits; i++) total = await this.acts.add(total, await Stent.waitForSignal<number>('next'));
+    await Stent.waitForSignal('stop');
+    return total;
+  }
+}
+defineWorkflow(LongHistoryFlow);
+
 /** Fresh instances of every benchmark workflow and activity class, ready for executor.register(). */
 export function benchInstances(): object[] {
   const acts = new BenchActivities();
-  return [acts, new SequentialFlow(acts), new FanoutFlow(acts), new ThreeStepFlow(acts), new PingFlow(acts), new SleepFlow(), new SleepUntilFlow()];
+  return [acts, new SequentialFlow(acts), new FanoutFlow(acts), new ThreeStepFlow(acts), new PingFlow(acts), new SleepFlow(), new SleepUntilFlow(), new LongHistoryFlow(acts)];
 }

@@ -3,7 +3,8 @@ import type { ExecutionState, Result } from './api/result.js';
 
 /** Lifecycle events, observable in-process for users' own hooks. */
 export interface StentEventMap {
-  'execution.started': [{ executionId: string; workflowName: string; replay: boolean }];
+  /** `replay`: its journal is replayed; `resumed`: a run this worker suspended went on in memory, nothing replayed. */
+  'execution.started': [{ executionId: string; workflowName: string; replay: boolean; resumed?: boolean }];
   /** `result` is what waitFor would hand back; present whenever someone listens. */
   'execution.finished': [{ executionId: string; workflowName: string; state: ExecutionState; result?: Result<unknown, unknown> }];
   'execution.suspended': [{ executionId: string; wakeAt: number | null }];

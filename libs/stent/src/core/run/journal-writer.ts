@@ -16,6 +16,11 @@ export class JournalWriter {
 
   constructor(private readonly run: WorkflowRun) {}
 
+  /** Nothing waits to be written (no step, no result the workflow used). */
+  get idle(): boolean {
+    return this.pendingInserts.length === 0 && this.pendingCompletions.length === 0;
+  }
+
   /** Settles once every write asked for so far is done. */
   settled(): Promise<unknown> {
     return this.writes;

@@ -6,7 +6,7 @@ import type { ExecutionState } from '../api/result.js';
 
 export type RunEnd =
   | { kind: 'finished'; state: ExecutionState; result: string | null; error: string | null }
-  | { kind: 'suspended'; wakeAt: number | null }
+  | { kind: 'suspended'; wakeAt: number | null; resumable: boolean }
   | { kind: 'abandoned'; reason: string };
 
 /** What a workflow run needs from the worker that holds it. */

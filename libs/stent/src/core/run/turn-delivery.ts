@@ -100,18 +100,32 @@ export class TurnDelivery {
     for (const waiter of this.waiters.values()) waiter.timer?.cancel();
   }
 
+  /**
+   * Whether nothing is half-way: no outcome waiting for a turn, no replayed outcome still to hand back. Only
+   * then can a suspended run be resumed later as if it had never stopped.
+   */
+  get quiet(): boolean {
+    if (this.busy || this.replayTurns.length > 0) return false;
+    for (const waiter of this.waiters.values()) if (waiter.recorded) return false;
+    return true;
+  }
+
   wait(position: number, kind: StepKind, fireAt: number | null, signal?: string, recorded?: StepRecord): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { position, kind, resolve, reject, fireAt, signal, recorded };
-      const { host } = this.run;
-      if (fireAt !== null && !recorded) {
-        const delay = Math.max(0, fireAt - host.clock.now());
-        if (delay <= host.timerHorizonMs) waiter.timer = host.clock.setTimer(delay, () => this.fire(waiter));
-      }
+      if (!recorded) this.armTimer(waiter);
       this.waiters.set(position, waiter);
       if (recorded || this.replayTurns.length > 0) this.scheduleTurn();
       this.run.lifecycle.armIdleTimer();
     });
+  }
+
+  /** Starts the timer of a wait that ends on its own (a sleep, a signal's time-out), unless it is too far away. */
+  armTimer(waiter: Waiter): void {
+    if (waiter.fireAt === null) return;
+    const { host } = this.run;
+    const delay = Math.max(0, waiter.fireAt - host.clock.now());
+    if (delay <= host.timerHorizonMs) waiter.timer = host.clock.setTimer(delay, () => this.fire(waiter));
   }
 
   /** A timer came due while this run is in memory. */
