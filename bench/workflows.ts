@@ -31,6 +31,17 @@ export class FanoutFlow {
 }
 defineWorkflow(FanoutFlow);
 
+/** `n` activities at once through Stent.map; returns the sum of 1..n. */
+export class FanoutMapFlow {
+  constructor(private readonly acts: BenchActivities) {}
+
+  async run(n: number): Promise<number> {
+    const results = await Stent.map(this.acts.add, Array.from({ length: n }, (_, i) => [i, 1] as [number, number]));
+    return results.reduce((sum, value) => sum + value, 0);
+  }
+}
+defineWorkflow(FanoutMapFlow);
+
 /** Three activities in a row; returns seed + 3. */
 export class ThreeStepFlow {
   constructor(private readonly acts: BenchActivities) {}
@@ -94,5 +105,5 @@ defineWorkflow(LongHistoryFlow);
 /** Fresh instances of every benchmark workflow and activity class, ready for executor.register(). */
 export function benchInstances(): object[] {
   const acts = new BenchActivities();
-  return [acts, new SequentialFlow(acts), new FanoutFlow(acts), new ThreeStepFlow(acts), new PingFlow(acts), new SleepFlow(), new SleepUntilFlow(), new LongHistoryFlow(acts)];
+  return [acts, new SequentialFlow(acts), new FanoutFlow(acts), new FanoutMapFlow(acts), new ThreeStepFlow(acts), new PingFlow(acts), new SleepFlow(), new SleepUntilFlow(), new LongHistoryFlow(acts)];
 }

@@ -146,7 +146,8 @@ export class TurnDelivery {
   /** A step this run waits on finished (reported by the worker or read back from the database). */
   deliver(step: StepRecord): void {
     const waiter = this.waiters.get(step.position);
-    if (waiter?.recorded) return; // a replay hands it back in its recorded turn
+    // Nobody waits (its outcome was handed over already), or a replay hands it back in its recorded turn.
+    if (!waiter || waiter.recorded) return;
     this.run.journal.set(step);
     if (step.state === 'completed' || step.state === 'failed') this.settle(step.position, this.run.journal.outcomeOf(step));
   }
@@ -243,6 +244,9 @@ export class TurnDelivery {
     const waiter = this.waiters.get(position);
     if (!waiter) return;
     this.waiters.delete(position);
+    // A position is taken once: after its outcome is handed over, nothing reads its record again, so a
+    // long-running or widely fanned-out run holds the records of what is in flight, not of its history.
+    this.run.journal.delete(position);
     this.settledCount++;
     this.run.tentative.outcomeHanded(position);
     waiter.timer?.cancel();
