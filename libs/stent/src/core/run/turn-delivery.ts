@@ -146,8 +146,8 @@ export class TurnDelivery {
   /** A step this run waits on finished (reported by the worker or read back from the database). */
   deliver(step: StepRecord): void {
     const waiter = this.waiters.get(step.position);
-    // Nobody waits (its outcome was handed over already), or a replay hands it back in its recorded turn.
-    if (!waiter || waiter.recorded) return;
+    if (waiter?.recorded) return; // a replay hands it back in its recorded turn
+    // With no wait yet (a replay has not reached the call), the record is where the replay will find it.
     this.run.journal.set(step);
     if (step.state === 'completed' || step.state === 'failed') this.settle(step.position, this.run.journal.outcomeOf(step));
   }
