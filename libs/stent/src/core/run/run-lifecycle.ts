@@ -47,9 +47,7 @@ export class RunLifecycle {
     // Waiting on timers, signals or children is what suspension is for. A run waiting on activity work
     // (queued behind other work, or running elsewhere) is usually moments from going on, and replaying it
     // would cost more than holding it, so it is kept far longer before it is let go.
-    let waitsOnActivity = false;
-    for (const waiter of delivery.waiting()) if (waiter.kind === 'activity') waitsOnActivity = true;
-    const after = waitsOnActivity ? Math.max(30_000, host.suspendAfterMs) : host.suspendAfterMs;
+    const after = delivery.waitsOnActivity ? Math.max(30_000, host.suspendAfterMs) : host.suspendAfterMs;
     this.idleTimer = host.clock.setTimer(after, () => void this.suspend());
   }
 
