@@ -14,8 +14,10 @@ import { fanoutCase } from './cases/fanout.js';
 import { throughputCase } from './cases/throughput.js';
 import { latencyCase } from './cases/latency.js';
 import { sleepersCase } from './cases/sleepers.js';
+import { longHistoryCase } from './cases/long-history.js';
+import { scaleCase } from './cases/scale.js';
 
-const ENGINE_CASES: BenchCase[] = [sequentialCase, fanoutCase, throughputCase, latencyCase, sleepersCase];
+const ENGINE_CASES: BenchCase[] = [sequentialCase, fanoutCase, throughputCase, latencyCase, sleepersCase, longHistoryCase, scaleCase];
 
 function contextFor(db: Db): CaseContext {
   const context: CaseContext = {

@@ -31,6 +31,17 @@ export class FanoutFlow {
 }
 defineWorkflow(FanoutFlow);
 
+/** `n` activities at once through Stent.map; returns the sum of 1..n. */
+export class FanoutMapFlow {
+  constructor(private readonly acts: BenchActivities) {}
+
+  async run(n: number): Promise<number> {
+    const results = await Stent.map(this.acts.add, Array.from({ length: n }, (_, i) => [i, 1] as [number, number]));
+    return results.reduce((sum, value) => sum + value, 0);
+  }
+}
+defineWorkflow(FanoutMapFlow);
+
 /** Three activities in a row; returns seed + 3. */
 export class ThreeStepFlow {
   constructor(private readonly acts: BenchActivities) {}
@@ -75,8 +86,24 @@ export class SleepUntilFlow {
 }
 defineWorkflow(SleepUntilFlow);
 
+/**
+ * Waits for a 'next' signal `waits` times, running one activity after each (the workflow suspends while it
+ * waits), then for a 'stop' signal; returns the sum of the signals' payloads.
+ */
+export class LongHistoryFlow {
+  constructor(private readonly acts: BenchActivities) {}
+
+  async run(waits: number): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < waits; i++) total = await this.acts.add(total, await Stent.waitForSignal<number>('next'));
+    await Stent.waitForSignal('stop');
+    return total;
+  }
+}
+defineWorkflow(LongHistoryFlow);
+
 /** Fresh instances of every benchmark workflow and activity class, ready for executor.register(). */
 export function benchInstances(): object[] {
   const acts = new BenchActivities();
-  return [acts, new SequentialFlow(acts), new FanoutFlow(acts), new ThreeStepFlow(acts), new PingFlow(acts), new SleepFlow(), new SleepUntilFlow()];
+  return [acts, new SequentialFlow(acts), new FanoutFlow(acts), new FanoutMapFlow(acts), new ThreeStepFlow(acts), new PingFlow(acts), new SleepFlow(), new SleepUntilFlow(), new LongHistoryFlow(acts)];
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineWorkflow, Result, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/executor-set.js';
+import { createHarness, REPLAYING_WORKER, type Harness } from '../support/executor-set.js';
 import { overwriteExecution } from '../support/stored-rows.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -27,7 +27,7 @@ describe.each(DIALECTS)('progress and custom state on %s', (dialect) => {
 
   it('keep Dates, Results and undefined like every other durable value, while running and after a replay', async () => {
     // suspendAfter is short: the signal wait suspends the run, so the end is reached by a replay.
-    harness = await createHarness(dialect, [new Tracked()]);
+    harness = await createHarness(dialect, [new Tracked()], REPLAYING_WORKER);
     const { executor } = harness;
     const id = await executor.dispatch(Tracked, []);
     const running = await waitUntil(async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/executor-set.js';
+import { createHarness, REPLAYING_WORKER, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 const ran: Record<string, number> = {};
@@ -59,7 +59,7 @@ describe.each(DIALECTS)('replay of a mixed Promise.all on %s', (dialect) => {
   it('positions are stable across suspension: results, recorded values and counters survive the replay', async () => {
     const acts = new DoublingActs();
     const child = new SleepThenAddChild();
-    harness = await createHarness(dialect, [acts, child, new EveryCallKindFlow(acts, child)]);
+    harness = await createHarness(dialect, [acts, child, new EveryCallKindFlow(acts, child)], REPLAYING_WORKER);
     const id = await harness.executor.dispatch(EveryCallKindFlow, []);
     await waitUntil(async () => (await harness.executor.getJournal(id)).some((s) => s.kind === 'signal'), 'the signal wait');
     await harness.executor.sendSignal(id, 'go', 'signalled');

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, Gate, type Harness } from '../support/executor-set.js';
+import { createHarness, REPLAYING_WORKER, Gate, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -94,7 +94,7 @@ describe.each(DIALECTS)('replay of concurrent branches on %s', (dialect) => {
 
   async function runScenario(workflow: typeof TwoBranches | typeof TwoBranchesSameName) {
     const acts = new BranchActs();
-    harness = await createHarness(dialect, [acts, new TwoBranches(acts), new TwoBranchesSameName(acts), new SignalOrTimer(acts)]);
+    harness = await createHarness(dialect, [acts, new TwoBranches(acts), new TwoBranchesSameName(acts), new SignalOrTimer(acts)], REPLAYING_WORKER);
     const id = await harness.executor.dispatch(workflow as typeof TwoBranches, []);
     // B's second call is journaled (position 2) while A's first call is still running.
     await waitUntil(async () => (await harness.executor.getJournal(id)).filter((s) => s.state === 'completed').length >= 2, 'B branch to finish');
@@ -119,7 +119,7 @@ describe.each(DIALECTS)('replay of concurrent branches on %s', (dialect) => {
 
   it('a race won by a timer is still won by the timer when replayed, though the signal is in the journal too', async () => {
     const acts = new BranchActs();
-    harness = await createHarness(dialect, [acts, new TwoBranches(acts), new TwoBranchesSameName(acts), new SignalOrTimer(acts)]);
+    harness = await createHarness(dialect, [acts, new TwoBranches(acts), new TwoBranchesSameName(acts), new SignalOrTimer(acts)], REPLAYING_WORKER);
     const id = await harness.executor.dispatch(SignalOrTimer, []);
     await waitUntil(async () => (await harness.executor.getJournal(id)).find((s) => s.kind === 'sleep')?.state === 'completed', 'the timer to fire');
     await harness.executor.sendSignal(id, 'late', 'hello');

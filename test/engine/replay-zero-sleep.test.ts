@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/executor-set.js';
+import { createHarness, REPLAYING_WORKER, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -57,7 +57,7 @@ describe.each(DIALECTS)('replay of an immediate sleep on %s', (dialect) => {
 
   async function start() {
     const acts = new ZeroSleepActs();
-    harness = await createHarness(dialect, [acts, new ZeroSleepRace(acts), new ZeroSleepOrder(acts)]);
+    harness = await createHarness(dialect, [acts, new ZeroSleepRace(acts), new ZeroSleepOrder(acts)], REPLAYING_WORKER);
     const suspended: string[] = [];
     harness.executor.events.on('execution.suspended', (event: { executionId: string }) => suspended.push(event.executionId));
     return suspended;

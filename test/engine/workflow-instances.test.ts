@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, type Harness } from '../support/executor-set.js';
+import { createHarness, REPLAYING_WORKER, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 /** A dependency: one per application, shared by every execution. */
@@ -62,7 +62,7 @@ describe.each(DIALECTS)('one workflow object per execution on %s', (dialect) => 
   it('registered by a factory: state is fresh for each execution and each replay; dependencies are shared', async () => {
     const ledger = new Ledger();
     const acts = new LedgerActs(ledger);
-    harness = await createHarness(dialect, [acts, () => new Checkout(acts, ledger)]);
+    harness = await createHarness(dialect, [acts, () => new Checkout(acts, ledger)], REPLAYING_WORKER);
     const [one, two] = await interleave();
     expect(one).toEqual({ customer: 'one', lines: [`one:a@${ledger.id}`, `one:b@${ledger.id}`], steps: 3, sameLedger: ledger.id });
     expect(two).toEqual({ customer: 'two', lines: [`two:c@${ledger.id}`], steps: 2, sameLedger: ledger.id });
@@ -73,7 +73,7 @@ describe.each(DIALECTS)('one workflow object per execution on %s', (dialect) => 
     const ledger = new Ledger();
     const acts = new LedgerActs(ledger);
     const checkout = new Checkout(acts, ledger);
-    harness = await createHarness(dialect, [acts, checkout]);
+    harness = await createHarness(dialect, [acts, checkout], REPLAYING_WORKER);
     const { executor } = harness;
     const one = await executor.dispatch(Checkout, ['one', []]);
     const two = await executor.dispatch(Checkout, ['two', []]);
@@ -90,7 +90,7 @@ describe.each(DIALECTS)('one workflow object per execution on %s', (dialect) => 
   });
 
   it('a class passed to register() instead of an instance or factory is refused with a hint', async () => {
-    harness = await createHarness(dialect, []);
+    harness = await createHarness(dialect, [], REPLAYING_WORKER);
     expect(() => harness.executor.register(Checkout as unknown as object)).toThrow(/pass an instance, or a factory/);
   });
 });

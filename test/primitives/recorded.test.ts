@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, NotInWorkflowError, Stent } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { createHarness, FAST_WORKER, type Harness } from '../support/executor-set.js';
+import { createHarness, REPLAYING_WORKER, FAST_WORKER, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 // ---- recorded values ---------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ describe.each(DIALECTS)('recorded values and helpers on %s', (dialect) => {
 
   it('Stent.now(), uuid() and random() return the same values when the workflow is replayed', async () => {
     const runs = new Map<string, Recorded[]>();
-    const h = (harness = await createHarness(dialect, [new Recorder(runs)]));
+    const h = (harness = await createHarness(dialect, [new Recorder(runs)], REPLAYING_WORKER));
     const a = await h.executor.dispatch(Recorder, []);
     const b = await h.executor.dispatch(Recorder, []);
     // suspendAfter is 300ms in the harness: once suspended, the signal brings the workflow back by replay
@@ -183,7 +183,7 @@ describe.each(DIALECTS)('recorded values and helpers on %s', (dialect) => {
 
   it('counters, progress and custom state set by a workflow are visible through getExecution and not applied twice on replay', async () => {
     const runs = new Map<string, number>();
-    const h = (harness = await createHarness(dialect, [new Tally(runs)]));
+    const h = (harness = await createHarness(dialect, [new Tally(runs)], REPLAYING_WORKER));
     const id = await h.executor.dispatch(Tally, []);
     await suspended(h, id, 6);
     const waiting = await h.executor.getExecution(id);

@@ -7,6 +7,9 @@ export const QUICK_WORKER: WorkerOptions = { concurrency: 8, pollInterval: '20ms
 /** Short polls, a shorter lease, and workflows suspended after 300 ms idle (so tests see replays). */
 export const FAST_WORKER: WorkerOptions = { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '5s', suspendAfter: '300ms' };
 
+/** FAST_WORKER keeping no suspended run in memory: every wake replays the journal (for tests of replay). */
+export const REPLAYING_WORKER: WorkerOptions = { ...FAST_WORKER, keepSuspended: 0 };
+
 /** Collects log lines instead of printing them (tests may inspect them). */
 export class MemoryLogger implements StentLogger {
   readonly lines: Array<{ level: string; message: string }> = [];

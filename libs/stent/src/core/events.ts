@@ -3,8 +3,9 @@ import type { ExecutionState, Result } from './api/result.js';
 
 /** Lifecycle events, observable in-process for users' own hooks. */
 export interface StentEventMap {
-  /** `traceContext`: what the execution was dispatched in (see StentTelemetry); `parentId` for a child execution. */
-  'execution.started': [{ executionId: string; workflowName: string; replay: boolean; traceContext: string | null; parentId: string | null }];
+  /** `traceContext`: what the execution was dispatched in (see StentTelemetry); `parentId` for a child execution;
+   * `resumed`: a run this worker suspended went on in memory, nothing replayed. */
+  'execution.started': [{ executionId: string; workflowName: string; replay: boolean; traceContext: string | null; parentId: string | null; resumed?: boolean }];
   /** `result` is what waitFor would hand back; present whenever someone listens. */
   'execution.finished': [{ executionId: string; workflowName: string; state: ExecutionState; result?: Result<unknown, unknown> }];
   'execution.suspended': [{ executionId: string; wakeAt: number | null }];

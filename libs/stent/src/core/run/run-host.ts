@@ -7,7 +7,7 @@ import type { ExecutionState } from '../api/result.js';
 export type RunEnd =
   /** `deadLettered`: why it was also put in the dead-letter queue (non-determinism). */
   | { kind: 'finished'; state: ExecutionState; result: string | null; error: string | null; deadLettered?: string }
-  | { kind: 'suspended'; wakeAt: number | null }
+  | { kind: 'suspended'; wakeAt: number | null; resumable: boolean }
   | { kind: 'abandoned'; reason: string };
 
 /** What a workflow run needs from the worker that holds it. */

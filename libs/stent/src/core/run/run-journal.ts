@@ -38,6 +38,11 @@ export class RunJournal {
     this.steps.delete(position);
   }
 
+  /** Positions taken so far: the next durable call gets this one. */
+  get taken(): number {
+    return this.nextPosition;
+  }
+
   /** The position of the next durable call. */
   take(): number {
     return this.nextPosition++;

@@ -54,9 +54,7 @@ export class RunLifecycle {
       this.idleTimer = { cancel: () => clearImmediate(handle), unref: () => undefined };
       return;
     }
-    let waitsOnActivity = false;
-    for (const waiter of delivery.waiting()) if (waiter.kind === 'activity') waitsOnActivity = true;
-    const after = waitsOnActivity ? Math.max(30_000, host.suspendAfterMs) : host.suspendAfterMs;
+    const after = delivery.waitsOnActivity ? Math.max(30_000, host.suspendAfterMs) : host.suspendAfterMs;
     this.idleTimer = host.clock.setTimer(after, () => void this.suspend());
   }
 
@@ -105,15 +103,25 @@ export class RunLifecycle {
     for (const waiter of waiters) {
       if (waiter.fireAt !== null && (wakeAt === null || waiter.fireAt < wakeAt)) wakeAt = waiter.fireAt;
     }
+    const resumable = run.resumable;
     this.end();
-    delivery.clear();
+    // A run that may be resumed keeps its waits (the workflow's pending calls); see SuspendedRuns.
+    if (!resumable) delivery.clear();
     try {
       const ok = await host.store.suspendExecution(run.fence, wakeAt, positions, signals, host.clock.now(), delivery.takeDeliveries());
-      host.runEnded(run, ok ? { kind: 'suspended', wakeAt } : { kind: 'abandoned', reason: 'lease lost before suspending' });
+      if (!ok) delivery.clear();
+      host.runEnded(run, ok ? { kind: 'suspended', wakeAt, resumable } : { kind: 'abandoned', reason: 'lease lost before suspending' });
     } catch (error) {
+      delivery.clear();
       host.logger.error(`Execution ${run.executionId}: suspending failed; it will be recovered when its lease expires`, error, run.logContext);
       host.runEnded(run, { kind: 'abandoned', reason: 'suspend failed' });
     }
+  }
+
+  /** A suspended run kept in memory runs again under a new claim (see WorkflowRun.resume). */
+  reopen(): boolean {
+    this.status = 'running';
+    return this.armDeadline();
   }
 
   async finish(state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null): Promise<void> {

@@ -33,6 +33,12 @@ interface RecordedTurn {
  */
 export class TurnDelivery {
   private readonly waiters = new Map<number, Waiter>();
+  /**
+   * Waits on activities, and waits a replay answers from the journal, counted as they come and go: asked
+   * at every call and every turn, a scan of all waits would make a wide fan-out quadratic.
+   */
+  private activityWaits = 0;
+  private recordedWaits = 0;
   /** The workflow's current turn (a new call records the turn it was made in). */
   turn = 0;
   private deliverySeq = 0;
@@ -94,24 +100,50 @@ export class TurnDelivery {
   /** Forgets every wait (the run ended). */
   clear(): void {
     this.waiters.clear();
+    this.activityWaits = this.recordedWaits = 0;
   }
 
   cancelTimers(): void {
     for (const waiter of this.waiters.values()) waiter.timer?.cancel();
   }
 
+  /**
+   * Whether nothing is half-way: no outcome waiting for a turn, no replayed outcome still to hand back. Only
+   * then can a suspended run be resumed later as if it had never stopped.
+   */
+  get quiet(): boolean {
+    return !this.busy && this.replayTurns.length === 0 && this.recordedWaits === 0;
+  }
+
   wait(position: number, kind: StepKind, fireAt: number | null, signal?: string, recorded?: StepRecord): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { position, kind, resolve, reject, fireAt, signal, recorded };
-      const { host } = this.run;
-      if (fireAt !== null && !recorded) {
-        const delay = Math.max(0, fireAt - host.clock.now());
-        if (delay <= host.timerHorizonMs) waiter.timer = host.clock.setTimer(delay, () => this.fire(waiter));
-      }
+      if (!recorded) this.armTimer(waiter);
+      this.count(this.waiters.get(position), -1);
       this.waiters.set(position, waiter);
+      this.count(waiter, 1);
       if (recorded || this.replayTurns.length > 0) this.scheduleTurn();
       this.run.lifecycle.armIdleTimer();
     });
+  }
+
+  private count(waiter: Waiter | undefined, by: 1 | -1): void {
+    if (!waiter) return;
+    if (waiter.kind === 'activity') this.activityWaits += by;
+    if (waiter.recorded) this.recordedWaits += by;
+  }
+
+  /** Whether the workflow waits on some activity. */
+  get waitsOnActivity(): boolean {
+    return this.activityWaits > 0;
+  }
+
+  /** Starts the timer of a wait that ends on its own (a sleep, a signal's time-out), unless it is too far away. */
+  armTimer(waiter: Waiter): void {
+    if (waiter.fireAt === null) return;
+    const { host } = this.run;
+    const delay = Math.max(0, waiter.fireAt - host.clock.now());
+    if (delay <= host.timerHorizonMs) waiter.timer = host.clock.setTimer(delay, () => this.fire(waiter));
   }
 
   /** A timer came due while this run is in memory. */
@@ -133,6 +165,7 @@ export class TurnDelivery {
   deliver(step: StepRecord): void {
     const waiter = this.waiters.get(step.position);
     if (waiter?.recorded) return; // a replay hands it back in its recorded turn
+    // With no wait yet (a replay has not reached the call), the record is where the replay will find it.
     this.run.journal.set(step);
     if (step.state === 'completed' || step.state === 'failed') this.settle(step.position, this.run.journal.outcomeOf(step));
   }
@@ -176,7 +209,7 @@ export class TurnDelivery {
     // original one as far as the journal can tell. They settled before anything live, so they come first,
     // one per turn, in the order they finished (a retried step's new outcome last, so that what the replay
     // repeats before it is reused); what arrived live waits until they are through.
-    const unordered = [...this.waiters.values()].filter((waiter) => waiter.recorded);
+    const unordered = this.recordedWaits > 0 ? [...this.waiters.values()].filter((waiter) => waiter.recorded) : [];
     const retried = this.run.execution.revivePosition;
     unordered.sort(
       (a, b) =>
@@ -229,6 +262,10 @@ export class TurnDelivery {
     const waiter = this.waiters.get(position);
     if (!waiter) return;
     this.waiters.delete(position);
+    this.count(waiter, -1);
+    // A position is taken once: after its outcome is handed over, nothing reads its record again, so a
+    // long-running or widely fanned-out run holds the records of what is in flight, not of its history.
+    this.run.journal.delete(position);
     this.settledCount++;
     this.run.tentative.outcomeHanded(position);
     waiter.timer?.cancel();

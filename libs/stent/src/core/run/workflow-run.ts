@@ -23,6 +23,7 @@ import { TurnDelivery } from './turn-delivery.js';
 export class WorkflowRun implements WorkflowScope {
   readonly kind = 'workflow' as const;
   readonly executionId: string;
+  /** The lease this run holds; its epoch changes when a suspended run is resumed under a new claim. */
   readonly fence: ExecutionFence;
   readonly replaying: boolean;
   readonly journal: RunJournal;
@@ -37,7 +38,7 @@ export class WorkflowRun implements WorkflowScope {
 
   constructor(
     readonly host: RunHost,
-    readonly execution: ExecutionRecord,
+    public execution: ExecutionRecord,
     journal: StepRecord[],
     private readonly workflow: RegisteredWorkflow,
   ) {
@@ -342,6 +343,48 @@ export class WorkflowRun implements WorkflowScope {
   /** Releases a waiting run: it holds no memory and is replayed when what it waits for happens. */
   suspend(): Promise<void> {
     return this.lifecycle.suspend();
+  }
+
+  /**
+   * Whether, suspended now, this run could later be resumed in memory as if it had never stopped: nothing
+   * is half-way (outcomes between turns, a replay not caught up, tentative steps of a revive, unwritten
+   * steps or results).
+   */
+  get resumable(): boolean {
+    return this.delivery.quiet && this.writer.idle && this.tentative.remaining().length === 0;
+  }
+
+  /** Positions whose rows may have changed while this run was suspended: its waits, and the next free one. */
+  positionsToCheck(): number[] {
+    return [...this.delivery.awaitedPositions(), this.journal.taken];
+  }
+
+  /**
+   * Runs a suspended run again under a new claim of its execution (SuspendedRuns checked nobody else ran
+   * it in between) with `changed`, the rows of its waits read back: finished steps are handed over, stored
+   * signals taken, timers started again (a due one fires at once), exactly as a replay would re-attach them.
+   */
+  resume(execution: ExecutionRecord, changed: StepRecord[]): void {
+    this.execution = execution;
+    this.fence.epoch = execution.leaseEpoch;
+    if (!this.lifecycle.reopen()) return;
+    const now = this.host.clock.now();
+    for (const waiter of [...this.delivery.waiting()]) {
+      if (waiter.kind === 'signal') {
+        const overdue = waiter.fireAt !== null && waiter.fireAt <= now;
+        if (!overdue) this.delivery.armTimer(waiter);
+        this.writer.enqueueWrite(() => this.takeSignal(waiter.position, waiter.signal!, overdue));
+      } else if (waiter.kind === 'sleep') {
+        this.delivery.armTimer(waiter);
+      }
+    }
+    for (const step of changed) if (step.state === 'completed' || step.state === 'failed') this.deliver(step);
+    this.lifecycle.armIdleTimer();
+  }
+
+  /** A kept suspended run that will not be resumed: lets go of the workflow's pending calls. */
+  forget(): void {
+    this.delivery.clear();
   }
 
   /** Positions this run is waiting on. */

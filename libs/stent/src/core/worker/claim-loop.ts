@@ -1,6 +1,9 @@
 import type { Timer } from '../clock/clock.js';
-import type { ClaimFilter, StepRecord } from '../store/index.js';
+import type { WorkflowRun } from '../run/workflow-run.js';
+import type { ClaimFilter, ExecutionRecord, StepRecord } from '../store/index.js';
 import type { Worker } from './worker.js';
+
+type Loaded = { journal: StepRecord[] } | { kept: WorkflowRun; changed: StepRecord[] };
 
 /** Most workflows one claim round takes. */
 const MAX_CLAIM = 100;
@@ -231,19 +234,39 @@ export class ClaimLoop {
     this.hints.workflows = executions.length >= limit;
     // Claimed but not started while their journals load: they count against maxActiveWorkflows.
     local.reservedRuns += executions.length;
-    let journals: StepRecord[][];
+    let loads: Loaded[];
     try {
-      // A first start has no journal to load: its first claim is the only one that finds the epoch at 1
-      // (started_at set by this very claim is no proof: on a clock that stands still, a re-claim sets it to now too).
-      journals = await Promise.all(
-        executions.map((execution) => (execution.leaseEpoch === 1 && execution.recoveries === 0 ? [] : store.loadJournal(execution.id))),
-      );
+      loads = await Promise.all(executions.map((execution) => this.load(execution, now)));
     } finally {
       local.reservedRuns -= executions.length;
       worker.changed();
     }
-    executions.forEach((execution, i) => worker.startRun(execution, journals[i]!));
+    executions.forEach((execution, i) => {
+      const loaded = loads[i]!;
+      if ('kept' in loaded) worker.resumeRun(loaded.kept, execution, loaded.changed);
+      else worker.startRun(execution, loaded.journal);
+    });
     return executions.length > 0;
+  }
+
+  /**
+   * What a claimed execution needs to run: nothing for a first start (started_at was set by this very
+   * claim); for a run this worker suspended and kept, the rows of what it waits on, provided no step was
+   * recorded past its last position (else nobody can vouch for its memory); otherwise the whole journal.
+   */
+  private async load(execution: ExecutionRecord, now: number): Promise<Loaded> {
+    const { store, suspended } = this.worker;
+    // A first start has no journal to load: its first claim is the only one that finds the epoch at 1
+    // (started_at set by this very claim is no proof: on a clock that stands still, a re-claim sets it to now too).
+    void now;
+    if (execution.leaseEpoch === 1 && execution.recoveries === 0) return { journal: [] };
+    const kept = suspended.take(execution);
+    if (kept) {
+      const changed = await store.loadSteps(execution.id, kept.positionsToCheck());
+      if (changed.every((step) => step.position < kept.journal.taken)) return { kept, changed };
+      kept.forget();
+    }
+    return { journal: await store.loadJournal(execution.id) };
   }
 
   /** Runs held here whose wake time came (a step they wait on finished elsewhere) re-read those steps. */

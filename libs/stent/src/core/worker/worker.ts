@@ -17,6 +17,7 @@ import { ClaimLoop } from './claim-loop.js';
 import { CompletionBatcher } from './completion-batcher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { LocalDispatch } from './local-dispatch.js';
+import { SuspendedRuns } from './suspended-runs.js';
 import { workerSettings, type WorkerOptions, type WorkerSettings, type WorkerState } from './worker-settings.js';
 
 export type { WorkerOptions, WorkerState } from './worker-settings.js';
@@ -37,6 +38,8 @@ export class Worker implements RunHost {
   readonly local: LocalDispatch;
   /** Whether claim rounds succeed (readiness). */
   readonly claimHealth = new ClaimHealth();
+  /** Runs suspended recently, kept to be resumed without a replay (see SuspendedRuns). */
+  readonly suspended: SuspendedRuns;
   private stateValue: WorkerState = 'idle';
   private readonly runs = new Map<string, WorkflowRun>();
   private unsubscribe: (() => void) | undefined;
@@ -59,6 +62,7 @@ export class Worker implements RunHost {
     this.completions = new CompletionBatcher(this);
     this.leases = new LeaseKeeper(this);
     this.local = new LocalDispatch(this);
+    this.suspended = new SuspendedRuns(this.settings.keepSuspended);
   }
 
   /** Names this worker in leases; a worker started again after halt() is a new one. */
@@ -141,6 +145,7 @@ export class Worker implements RunHost {
     await this.loop.roundDone;
     this.runner.abortAll('worker stopped');
     for (const run of [...this.runs.values()]) run.abandon('worker stopped');
+    this.suspended.clear();
     this.runner.attempts.clear();
     this.changed();
     try {
@@ -224,6 +229,7 @@ export class Worker implements RunHost {
 
   /** An execution ended elsewhere (cancelled, timed out): stop its run here and abort its activities. */
   executionEnded(executionId: string): void {
+    this.suspended.drop(executionId);
     const run = this.runs.get(executionId);
     if (run && !run.ended) run.abandon('execution ended elsewhere');
     for (const attempt of this.runner.attempts.values()) {
@@ -266,6 +272,7 @@ export class Worker implements RunHost {
     if (!workflow) return;
     const previous = this.runs.get(execution.id);
     if (previous) previous.abandon('claimed again');
+    this.suspended.drop(execution.id);
     const run = new WorkflowRun(this, execution, journal, workflow);
     this.runs.set(execution.id, run);
     this.events.emit('execution.started', {
@@ -276,6 +283,22 @@ export class Worker implements RunHost {
       parentId: execution.parentId,
     });
     run.start();
+  }
+
+  /** Runs a kept suspended run again under the claim `execution` (see SuspendedRuns), with its changed rows. */
+  resumeRun(run: WorkflowRun, execution: ExecutionRecord, changed: StepRecord[]): void {
+    const previous = this.runs.get(execution.id);
+    if (previous && previous !== run) previous.abandon('claimed again');
+    this.runs.set(execution.id, run);
+    this.events.emit('execution.started', {
+      executionId: execution.id,
+      workflowName: execution.workflowName,
+      replay: false,
+      resumed: true,
+      traceContext: execution.traceContext,
+      parentId: execution.parentId,
+    });
+    run.resume(execution, changed);
   }
 
   runFor(executionId: string): WorkflowRun | undefined {
@@ -364,6 +387,8 @@ export class Worker implements RunHost {
       this.events.emit('execution.finished', { executionId: run.executionId, workflowName: run.execution.workflowName, state: end.state, result });
       if (end.state === 'failed') this.logger.warn(failureMessage(run.executionId, run.execution.workflowName, end.error), { executionId: run.executionId, workflow: run.execution.workflowName });
     } else if (end.kind === 'suspended') {
+      if (end.resumable && this.stateValue === 'running') this.suspended.keep(run);
+      else run.forget();
       this.events.emit('execution.suspended', { executionId: run.executionId, wakeAt: end.wakeAt });
     } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'worker halted' && end.reason !== 'claimed again' && end.reason !== 'execution ended elsewhere') {
       this.logger.warn(`Execution ${run.executionId}: run dropped from this worker (${end.reason})`, { executionId: run.executionId, workflow: run.execution.workflowName });

@@ -121,7 +121,7 @@ export class ExecutionsRepository {
       `WITH RECURSIVE tree(id) AS (
          SELECT id FROM ${t.executions} WHERE id = ?
          UNION ALL
-         SELECT e.id FROM ${t.executions} e JOIN tree ON e.parent_id = tree.id
+         SELECT e.id FROM tree CROSS JOIN ${t.executions} e WHERE e.parent_id = tree.id
        )
        SELECT id FROM tree`,
       [rootId],

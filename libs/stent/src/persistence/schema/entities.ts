@@ -11,6 +11,8 @@ const asNumber: ValueTransformer = {
  * The schema itself comes from Stent's migrations (never synchronize).
  */
 @Entity({ name: 'stent_executions' })
+// Claims read due executions of a queue in priority order (the migration makes priority descending).
+@Index('stent_executions_claim_order', ['queue', 'priority', 'wakeAt'], { where: "lease_owner IS NULL AND wake_at IS NOT NULL AND state IN ('pending', 'running')" })
 export class StentExecutionEntity {
   @PrimaryColumn({ type: 'varchar', length: 128 }) id!: string;
   @Column({ name: 'workflow_name', type: 'varchar', length: 255 }) workflowName!: string;
@@ -45,6 +47,8 @@ export class StentExecutionEntity {
 
 @Entity({ name: 'stent_steps' })
 @Index(['executionId', 'position'], { unique: true })
+// Claims read pending activity steps of a queue in priority order (the migration makes priority descending).
+@Index('stent_steps_claim_order', ['queue', 'priority', 'availableAt'], { where: "state = 'pending' AND kind = 'activity'" })
 export class StentStepEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 }) id!: string;
   @Column({ name: 'execution_id', type: 'varchar', length: 128 }) executionId!: string;

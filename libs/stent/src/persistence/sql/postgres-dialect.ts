@@ -10,6 +10,12 @@ export const postgresDialect: Dialect = {
 
   inList(column, values, params) {
     if (values.length === 0) return '1 = 0';
+    // One value (a worker serving one queue, the usual case) as an equality: the planner can then read a
+    // claim index in its order (queue, priority, due time); with `= ANY(array)` it sorts every due row.
+    if (values.length === 1) {
+      params.push(values[0]);
+      return `${column} = ?`;
+    }
     params.push(values);
     return `${column} = ANY(?)`;
   },
