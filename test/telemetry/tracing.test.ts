@@ -12,7 +12,7 @@ import { spanRecord, type SpanRecord } from '../fixtures/otel-span-record.js';
 
 const ACTIVITY_WORKER = fileURLToPath(new URL('../fixtures/otel-activity-worker.js', import.meta.url));
 /** The workflow process: suspends a waiting run quickly so the sleep is followed by a replay. */
-const WORKFLOW_WORKER: WorkerOptions = { concurrency: 2, pollInterval: '20ms', maxPollInterval: '100ms', lease: '10s', suspendAfter: '50ms' };
+const WORKFLOW_WORKER: WorkerOptions = { concurrency: 2, pollInterval: '20ms', maxPollInterval: '100ms', lease: '10s', suspendAfter: '50ms', keepSuspended: 0 };
 
 /** The activity process, and the spans it reports when told to stop. */
 class ActivityProcess {

@@ -20,7 +20,9 @@ export interface StentTestingOptions {
 /**
  * The worker a testing module runs: runs waiting on timers, signals or children are suspended at once
  * (so the database, not memory, says what is due), and stopping does not wait for activity bodies on a
- * clock that does not move. The lease is what a simulated crash costs in (manual) time.
+ * clock that does not move. The lease is what a simulated crash costs in (manual) time. No suspended run
+ * is kept in memory: every wake replays the journal, so a test meets the non-determinism a replay after a
+ * restart would.
  */
 export const TESTING_WORKER: WorkerOptions = {
   concurrency: 8,
@@ -28,5 +30,6 @@ export const TESTING_WORKER: WorkerOptions = {
   maxPollInterval: '1s',
   lease: '1m',
   suspendAfter: 0,
+  keepSuspended: 0,
   shutdownTimeout: 0,
 };

@@ -178,6 +178,8 @@ export class Worker implements RunHost {
       this.runner.attempts.clear();
       this.runner.lingering.clear();
       for (const run of [...this.runs.values()]) run.abandon('worker halted');
+      // A crashed process keeps nothing in memory, suspended runs included.
+      this.suspended.clear();
       this.completions.discard();
     };
     dropHeld();
