@@ -14,10 +14,11 @@ import { fanoutCase } from './cases/fanout.js';
 import { throughputCase } from './cases/throughput.js';
 import { latencyCase } from './cases/latency.js';
 import { sleepersCase } from './cases/sleepers.js';
+import { dashboardCase } from './cases/dashboard.js';
 import { longHistoryCase } from './cases/long-history.js';
 import { scaleCase } from './cases/scale.js';
 
-const ENGINE_CASES: BenchCase[] = [sequentialCase, fanoutCase, throughputCase, latencyCase, sleepersCase, longHistoryCase, scaleCase];
+const ENGINE_CASES: BenchCase[] = [sequentialCase, fanoutCase, throughputCase, latencyCase, sleepersCase, longHistoryCase, scaleCase, dashboardCase];
 
 function contextFor(db: Db): CaseContext {
   const context: CaseContext = {
@@ -25,7 +26,7 @@ function contextFor(db: Db): CaseContext {
     commitLimit: undefined,
     emit(measurement: Measurement) {
       const limit = context.commitLimit;
-      if (measurement.case !== 'commit_limit' && limit) {
+      if (measurement.case !== 'commit_limit' && measurement.steps > 0 && limit) {
         // How close the engine comes to the database's own single-client, single-row commit rate.
         const ratio = stepsPerSecond(measurement.steps, measurement.seconds) / limit;
         measurement = { ...measurement, extra: { ...measurement.extra, vs_commit_limit: round(ratio, 3) } };
