@@ -111,8 +111,10 @@ export class Worker implements RunHost {
     this.loop.stop();
     await this.loop.roundDone;
     const deadline = this.clock.now() + (timeout === undefined ? this.settings.shutdownTimeoutMs : parseDuration(timeout));
-    // Attempts leave the map once their outcome is written.
-    await this.until(() => this.runner.attempts.size === 0, deadline);
+    // Attempts leave the map once their outcome is written. Steps a run is inserting already claimed by this
+    // worker (reserved) start as soon as their insert commits: they are waited for too, or stopping would hand
+    // back steps whose bodies just started here, and another worker would run them again.
+    await this.until(() => this.runner.attempts.size === 0 && this.local.reserved === 0, deadline);
     this.runner.abortAll('worker shutting down');
     await this.until(() => this.local.reservedRuns === 0, deadline);
     await this.until(() => this.completions.idle);
