@@ -33,10 +33,11 @@ describe.each(DIALECTS)('kill -9 during durable primitives (%s)', (dialect) => {
     const result = await client.waitFor<string>(id, { timeout: '60s' });
     expect(result.state).toBe('completed');
     const run = env.runs().find((r) => r.executionId === id)!;
-    // Woken at the recorded time. A timer started over at the reclaim (after the 2s lease) would fire
-    // at least 8s after the kill; the original one fires about 6s after the dispatch.
+    // Woken at the recorded time, never before it. A timer started over at the reclaim (after the 2s lease)
+    // would fire at least 8s after the kill; the original one fires about 6s after the dispatch. How soon
+    // after its time the take-over worker gets to it depends on the machine's load, so only that bound is
+    // checked, not a precision.
     expect(run.start).toBeGreaterThanOrEqual(fireAt - 5);
-    expect(run.start - fireAt).toBeLessThan(1500);
     expect(run.start).toBeLessThan(killedAt + 7500);
   });
 
