@@ -50,7 +50,11 @@ async function main(): Promise<void> {
     store,
     worker: config.worker,
     // Routine lines would only fill the pipe; warnings and errors explain a failed test (stderr tail).
-    logger: { log: () => undefined, warn: (message: string) => process.stderr.write(`warn ${message}\n`), error: (message: string) => process.stderr.write(`error ${message}\n`) },
+    logger: {
+      log: () => undefined,
+      warn: (message: string, ...context: unknown[]) => process.stderr.write(`warn ${message}${describe(context)}\n`),
+      error: (message: string, ...context: unknown[]) => process.stderr.write(`error ${message}${describe(context)}\n`),
+    },
   });
   executor.register(...factory(config.role));
   const evidenceDir = process.env.STENT_TEST_EVIDENCE_DIR;
@@ -98,3 +102,8 @@ main().catch((error) => {
   process.stderr.write(`worker-main: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });
+
+/** A log line's context as text: errors by their message (what a test reads in stderr), the rest as JSON. */
+function describe(context: unknown[]): string {
+  return context.map((item) => ` ${item instanceof Error ? `${item.name}: ${item.message}` : JSON.stringify(item)}`).join('');
+}
