@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock/clock.js';
-import { checkRouting, getWorkflowDefinition, type AnyClass } from '../definitions/definitions.js';
+import { checkRouting } from '../definitions/definitions.js';
 import { parseOptionalDuration, type Duration } from '../api/duration.js';
-import { ActivityFailedError, ConfigurationError, DeadLetterNotFoundError, ExecutionFinishedError, ExecutionNotFoundError, UnknownWorkflowError, WorkflowCancelledError } from '../errors/index.js';
+import { ActivityFailedError, ConfigurationError, InvalidFilterError, DeadLetterNotFoundError, ExecutionFinishedError, ExecutionNotFoundError, WorkflowCancelledError } from '../errors/index.js';
 import { StentEvents } from '../events.js';
 import { stderrLogger, type StentLogger } from '../logger.js';
 import { logLifecycle } from '../lifecycle-log.js';
@@ -25,11 +25,14 @@ import { checkReplayIds, deadLetterDetail, deadLetterQuery, MAX_BULK_REPLAY, rep
 import { workerView, type WorkerView } from './operations/workers-view.js';
 import { queueLoad, throughputSince, throughputView } from './operations/load-view.js';
 import { definitionsView, type DefinitionsView } from './operations/definitions-view.js';
-import { InvalidFilterError } from '../errors/index.js';
 import { findUnservedWork, type UnservedWork } from './operations/unserved-work.js';
 import { UnservedWatch } from './unserved-watch.js';
 import { cleanupPlan, runCleanup, type CleanupOptions, type CleanupReport } from './cleanup.js';
 import { RetentionLoop, retentionSettings } from './retention-loop.js';
+import { resolveWorkflow, routeFromWorkers } from './workflow-resolution.js';
+import type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
+
+export type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
 
 export type { CleanupOptions, CleanupReport } from './cleanup.js';
 
@@ -48,50 +51,6 @@ export type { WorkerStatus, WorkerView } from './operations/workers-view.js';
 export type { QueueLoad, Throughput, ThroughputMinute } from './operations/load-view.js';
 export type { ActivityDefinitionView, DefinitionsView, WorkflowDefinitionView } from './operations/definitions-view.js';
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './operations/page-limits.js';
-
-/** One page of executions: `total` counts every match; `nextCursor` continues after this page (null at the end). */
-export interface ExecutionList {
-  items: ExecutionInfo[];
-  total: number;
-  limit: number;
-  offset: number;
-  nextCursor: string | null;
-}
-
-export interface StatsOptions {
-  /** Minutes of throughput to report, 1 to 1440. Default 15. */
-  throughputMinutes?: number;
-}
-
-export interface ListWorkersOptions {
-  /** Also list workers stopped or silent within this long. Default '1h'. */
-  recent?: Duration;
-}
-
-interface ResolvedWorkflow {
-  name: string;
-  queue: string;
-  priority: number | null;
-  tags: string[];
-  maxDurationMs: number | null;
-}
-
-export interface StentExecutorOptions {
-  store: StentStore;
-  /** Worker settings, or false for a process that only dispatches and queries. */
-  worker?: WorkerOptions | false;
-  logger?: StentLogger;
-  clock?: Clock;
-  /**
-   * Dispatch by name also workflows this process has not registered, when a live worker on the database
-   * runs them: with the defaults (queue, priority, tags, maxDuration) that worker recorded. For processes
-   * without the workflow code, such as the standalone admin server. Default false: unknown names are refused.
-   */
-  workflowsFromWorkers?: boolean;
-  /** Tracing and metrics (see openTelemetry() for OpenTelemetry). */
-  telemetry?: StentTelemetry;
-}
-
 
 /**
  * The entry point: dispatches executions, answers questions about them and owns this process's worker.
@@ -212,7 +171,7 @@ export class StentExecutor {
 
   /** Starts an execution of `workflow`; resolves to its id, typed so waitFor knows what the workflow returns. */
   async dispatch<W>(workflow: WorkflowRef<W>, args: RunArgs<W>, options: DispatchOptions = {}): Promise<ExecutionId<W>> {
-    const { name, queue, priority, tags, maxDurationMs } = this.resolveWorkflow(workflow) ?? (await this.workflowFromWorkers(workflow as string));
+    const { name, queue, priority, tags, maxDurationMs } = resolveWorkflow(this.registry, workflow, this.workflowsFromWorkers) ?? routeFromWorkers(workflow as string, await this.listWorkers({ recent: '1h' }));
     if (!Array.isArray(args)) throw new ConfigurationError(`dispatch(${name}): arguments must be given as an array`);
     const delayMs = parseOptionalDuration(options.delay) ?? 0;
     const maxDuration = parseOptionalDuration(options.maxDuration) ?? maxDurationMs;
@@ -256,30 +215,6 @@ export class StentExecutor {
     } finally {
       if (local) this.worker!.startReservedExecution(execution, claimed);
     }
-  }
-
-  /** Undefined for a name this process has not registered (see workflowFromWorkers). */
-  private resolveWorkflow(workflow: WorkflowRef<unknown>): ResolvedWorkflow | undefined {
-    if (typeof workflow === 'string') {
-      const registered = this.registry.workflow(workflow);
-      if (registered) return { ...registered.definition };
-      // Another process may run it; a name no live worker runs either is refused so typos surface.
-      if (!this.workflowsFromWorkers) throw new UnknownWorkflowError(workflow);
-      return undefined;
-    }
-    const definition = getWorkflowDefinition(workflow);
-    if (!definition) throw new UnknownWorkflowError((workflow as AnyClass)?.name ?? String(workflow));
-    return definition;
-  }
-
-  private async workflowFromWorkers(name: string): Promise<ResolvedWorkflow> {
-    checkName('workflow', name);
-    const live = (await this.listWorkers({ recent: '1h' })).filter((worker) => worker.status === 'live');
-    for (const worker of live) {
-      const route = worker.workflowRoutes[name];
-      if (route) return { name, ...route };
-    }
-    throw new UnknownWorkflowError(name);
   }
 
   // ---- results -------------------------------------------------------------------------------
