@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Clock } from '../clock/clock.js';
 import { parseDuration, type Duration } from '../api/duration.js';
-import { ActivityFailedError, ExecutionFinishedError, WorkflowCancelledError, WorkflowTimedOutError } from '../errors/index.js';
+import { endedError, failureMessage } from './run-end-messages.js';
+import { newOwnerId } from './owner-id.js';
 import { decodeError } from '../serialization.js';
 import type { StentEvents } from '../events.js';
 import type { StentLogger } from '../logger.js';
@@ -402,22 +401,4 @@ export class Worker implements RunHost {
     }
     this.loop.poke();
   }
-}
-
-function newOwnerId(): string {
-  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-}
-
-/** One line for the log: which execution of which workflow failed, at which step, and why. */
-function failureMessage(executionId: string, workflowName: string, encoded: string | null): string {
-  const error = decodeError(encoded);
-  const step = error instanceof ActivityFailedError ? ` at step '${error.activityName}'` : '';
-  return `Execution ${executionId} of workflow ${workflowName} failed${step}: ${error ? `${error.name}: ${error.message}` : 'no error recorded'}`;
-}
-
-/** Why an activity's AbortSignal fires when its execution ended under it. */
-function endedError(record: ExecutionRecord): Error {
-  if (record.state === 'timed_out') return new WorkflowTimedOutError(record.id, record.maxDurationMs ?? 0);
-  if (record.state === 'cancelled') return new WorkflowCancelledError(record.id);
-  return new ExecutionFinishedError(record.id, record.state);
 }
