@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WorkerOptions } from 'nestjs-stent';
+import { createStentStore, StentExecutor, WorkerLostError, type StentEventMap, type WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, DIALECTS } from '../support/databases.js';
-import { PoisonFlow, SeqFlow } from '../fixtures/fault-flows.js';
+import { FaultActs, PoisonFlow, SeqFlow } from '../fixtures/fault-flows.js';
 import { waitUntil } from '../support/wait.js';
 import { dispatchMany, exactlyOnceProblems, killAllProcesses, openFaultEnv, recordedSteps, waitAllCompleted, WorkerSupervisor, type FaultEnv } from './fault-env.js';
 
@@ -19,7 +19,11 @@ describe.each(DIALECTS)('poison task that kills its worker every time (%s)', (di
   let env: FaultEnv | undefined;
   let supervisor: WorkerSupervisor | undefined;
 
+  let observer: StentExecutor | undefined;
+
   afterEach(async () => {
+    await observer?.close('1s');
+    observer = undefined;
     await supervisor?.stop();
     supervisor = undefined;
     await killAllProcesses();
@@ -87,5 +91,32 @@ describe.each(DIALECTS)('poison task that kills its worker every time (%s)', (di
     expect(steps.every((step) => step.state === 'completed')).toBe(true);
     const killed = new Set(supervisor.workers.filter((w) => !w.alive).map((w) => w.pid));
     expect(exactlyOnceProblems(steps, env.runs(), killed)).toEqual([]);
+  });
+
+  it('the worker that dead-letters a poison task announces it: step.failed, then step.dead_lettered with WorkerLostError', async () => {
+    env = await openFaultEnv(await createTestDatabase(dialect));
+    // The poison body runs in a child that it kills; this process's worker cannot run it (FaultActs is not
+    // registered here), so once the child is dead this worker is the one that reaps its lease.
+    observer = new StentExecutor({ store: await createStentStore({ database: env.db.options }), worker: { ...WORKER, maxRecoveries: 1 } });
+    observer.register(() => new PoisonFlow(new FaultActs()));
+    const seen: Array<{ event: string; payload: StentEventMap['step.failed'][0] | StentEventMap['step.dead_lettered'][0] }> = [];
+    observer.events.on('step.failed', (payload) => seen.push({ event: 'step.failed', payload }));
+    observer.events.on('step.dead_lettered', (payload) => seen.push({ event: 'step.dead_lettered', payload }));
+    await observer.start();
+    const child = await env.startWorker({ ...WORKER, maxRecoveries: 1 });
+
+    const id = await observer.dispatch(PoisonFlow, []);
+    const result = await observer.waitFor<string>(id, { timeout: '60s' });
+    expect(result.value).toBe('caught:ActivityFailedError');
+    await waitUntil(() => !child.alive, 'the poisoned child to be dead', 10_000);
+
+    expect(seen.map((entry) => entry.event)).toEqual(['step.failed', 'step.dead_lettered']);
+    const [failed, dead] = seen.map((entry) => entry.payload);
+    expect(failed).toMatchObject({ executionId: id, position: 0, name: 'FaultActs.poison', attempt: 1, willRetry: false });
+    expect(dead).toMatchObject({ executionId: id, stepId: failed!.stepId, position: 0, name: 'FaultActs.poison', attempt: 1, reason: expect.stringMatching(/^poison/) });
+    expect((dead as StentEventMap['step.dead_lettered'][0]).error).toBeInstanceOf(WorkerLostError);
+    expect((dead as StentEventMap['step.dead_lettered'][0]).error).toMatchObject({ code: 'STENT_WORKER_LOST', recoveries: 1 });
+    const entry = (await observer.listDeadLetters({ limit: 10 })).items.find((item) => item.executionId === id);
+    expect(entry?.reason).toBe((dead as StentEventMap['step.dead_lettered'][0]).reason);
   });
 });

@@ -71,7 +71,7 @@ describe.each(DIALECTS)('OpenTelemetry across two processes on %s', (dialect: Di
     exporter.reset();
   });
 
-  it('one trace follows the execution: dispatch here, the activity in the other process, every run (replays marked) and the signal', async () => {
+  it('one trace follows the execution: dispatch here, the activity in the other process, every run (replays marked) and the signal, sent and received', async () => {
     db = await createTestDatabase(dialect);
     executor = new StentExecutor({
       store: await createStentStore({ database: db.options }),
@@ -128,8 +128,13 @@ describe.each(DIALECTS)('OpenTelemetry across two processes on %s', (dialect: Di
     expect(runs.filter((run) => run.attributes['stent.outcome'] === 'completed')).toHaveLength(1);
 
     // The signal was sent outside any span: it joins the execution's trace.
-    const signal = local.find((span) => span.name === 'stent.signal confirm')!;
-    expect(signal).toMatchObject({ kind: SpanKind.PRODUCER, parentSpanId: dispatch.spanId, attributes: { 'stent.signal': 'confirm', 'stent.execution_id': id } });
+    const signal = local.find((span) => span.name === 'stent.signal confirm' && span.kind === SpanKind.PRODUCER)!;
+    expect(signal).toMatchObject({ parentSpanId: dispatch.spanId, attributes: { 'stent.signal': 'confirm', 'stent.execution_id': id } });
+    // Taken by the waiting workflow once (replays of the wait do not take it again), inside the run that took it.
+    const received = local.filter((span) => span.name === 'stent.signal confirm' && span.kind === SpanKind.CONSUMER);
+    expect(received).toHaveLength(1);
+    expect(runs.map((run) => run.spanId)).toContain(received[0]!.parentSpanId);
+    expect(received[0]).toMatchObject({ traceId: root.traceId, attributes: { 'stent.signal': 'confirm', 'stent.execution_id': id, 'stent.workflow': 'TracedOrder', 'messaging.operation.type': 'receive' } });
 
     // The trace context is kept with the execution, so any process (or a restart) continues it.
     const stored = (await executor.store.getExecution(id))!.traceContext!;

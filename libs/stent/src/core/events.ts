@@ -16,6 +16,8 @@ export interface StentEventMap {
   'step.retried': [{ executionId: string; stepId: string; position: number; name: string; attempt: number; error: Error; retryAt: number }];
   /** After step.failed without a retry: the step failed for good and goes to the dead-letter queue. */
   'step.dead_lettered': [{ executionId: string; stepId: string; position: number; name: string; attempt: number; error: Error; reason: string }];
+  /** A waiting workflow took a signal sent to it (once, when it is recorded; replays of the wait do not emit it). */
+  'signal.received': [{ executionId: string; workflowName: string; name: string; position: number }];
   /** An execution failed for good in a way only the dead-letter queue can revive (non-determinism), before execution.finished. */
   'execution.dead_lettered': [{ executionId: string; workflowName: string; reason: string; error: Error }];
 }
@@ -34,6 +36,7 @@ export const STENT_EVENT_NAMES: readonly StentEventName[] = [
   'step.failed',
   'step.retried',
   'step.dead_lettered',
+  'signal.received',
 ];
 
 export class StentEvents extends EventEmitter<StentEventMap> {

@@ -38,7 +38,8 @@ export async function openTelemetry(options: OpenTelemetryOptions = {}): Promise
  * Spans: `stent.dispatch <workflow>` (producer) in the caller's context, its context kept with the
  * execution; `stent.run <workflow>` for every run of it in any process, a child of that context, replays
  * marked `stent.replay`; `stent.activity <name>` (consumer) for every attempt, with its attempt number
- * and outcome; `stent.signal <name>` (producer). Child executions keep their parent's context, so one
+ * and outcome; `stent.signal <name>` for a signal sent (producer) and taken by the waiting run (consumer,
+ * a child of that run's span). Child executions keep their parent's context, so one
  * trace follows an execution tree across processes and restarts.
  */
 class OpenTelemetryInstrumentation implements StentTelemetry {
@@ -68,6 +69,7 @@ class OpenTelemetryInstrumentation implements StentTelemetry {
     this.on(events, 'execution.suspended', ({ executionId }) => this.runEnded(executionId, 'suspended'));
     this.on(events, 'execution.finished', ({ executionId, state }) => this.runEnded(executionId, state));
     this.on(events, 'step.started', (event) => this.attemptStarted(event));
+    this.on(events, 'signal.received', (event) => this.signalReceived(event));
     this.on(events, 'step.completed', ({ stepId }) => this.attemptEnded(stepId, (span) => span.setAttribute(ATTR.outcome, 'completed')));
     this.on(events, 'step.failed', ({ stepId, error, willRetry }) =>
       this.attemptEnded(stepId, (span) => {
@@ -164,6 +166,27 @@ class OpenTelemetryInstrumentation implements StentTelemetry {
     this.runs.delete(executionId);
     span.setAttribute(ATTR.outcome, outcome);
     if (outcome === 'failed' || outcome === 'timed_out') span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: outcome });
+    span.end();
+  }
+
+  private signalReceived({ executionId, workflowName, name, position }: StentEventMap['signal.received'][0]): void {
+    const { api } = this;
+    const run = this.runs.get(executionId);
+    const span = this.tracer.startSpan(
+      `stent.signal ${name}`,
+      {
+        kind: api.SpanKind.CONSUMER,
+        attributes: {
+          [ATTR.executionId]: executionId,
+          [ATTR.workflow]: workflowName,
+          [ATTR.signal]: name,
+          [ATTR.position]: position,
+          [ATTR.messagingSystem]: 'stent',
+          [ATTR.messagingOperation]: 'receive',
+        },
+      },
+      run ? api.trace.setSpan(api.context.active(), run) : api.context.active(),
+    );
     span.end();
   }
 

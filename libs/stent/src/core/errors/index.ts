@@ -19,6 +19,7 @@ export { ActivityFailedError } from './activity-failed.error.js';
 export { NonRetryableError } from './non-retryable.error.js';
 export { ActivityTimeoutError } from './activity-timeout.error.js';
 export { LeaseLostError } from './lease-lost.error.js';
+export { WorkerLostError } from './worker-lost.error.js';
 export { UnstorableValueError } from './unstorable-value.error.js';
 export { WorkflowCancelledError } from './workflow-cancelled.error.js';
 export { WorkflowTimedOutError } from './workflow-timed-out.error.js';

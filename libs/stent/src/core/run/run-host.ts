@@ -1,4 +1,5 @@
 import type { Clock } from '../clock/clock.js';
+import type { StentEvents } from '../events.js';
 import type { StentLogger } from '../logger.js';
 import type { HotPathStore, NewStep, StepCompletion } from '../store/index.js';
 import type { WorkflowRun } from './workflow-run.js';
@@ -16,6 +17,7 @@ export interface RunHost {
   readonly store: HotPathStore;
   readonly clock: Clock;
   readonly logger: StentLogger;
+  readonly events: StentEvents;
   /** A run waiting this long without progress is suspended. */
   readonly suspendAfterMs: number;
   /** The worker is draining: a run that waits suspends at once instead of after suspendAfterMs. */

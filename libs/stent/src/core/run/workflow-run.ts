@@ -230,7 +230,10 @@ export class WorkflowRun implements WorkflowScope {
       timedOut ? encodeError(new SignalTimeoutError(name, timeoutMs)) : null,
     );
     if (outcome.kind === 'lost') return this.lifecycle.abandon('lease lost while taking a signal');
-    if (outcome.kind === 'received') this.delivery.settle(position, { ok: true, value: decode(outcome.payload) });
+    if (outcome.kind === 'received') {
+      this.host.events.emit('signal.received', { executionId: this.executionId, workflowName: this.execution.workflowName, name, position });
+      this.delivery.settle(position, { ok: true, value: decode(outcome.payload) });
+    }
     else if (outcome.kind === 'timed_out') this.delivery.settle(position, { ok: false, error: new SignalTimeoutError(name, timeoutMs) });
   }
 

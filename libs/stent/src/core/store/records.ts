@@ -299,7 +299,20 @@ export interface RenewResult {
 export interface ReapResult {
   steps: number;
   executions: number;
-  deadLettered: number;
+  /** Running steps failed and dead-lettered because their workers kept dying while running them. */
+  poisoned: PoisonedStep[];
+}
+
+/** A step the reaper dead-lettered as a poison task, and the error it recorded (encoded). */
+export interface PoisonedStep {
+  executionId: string;
+  stepId: string;
+  position: number;
+  name: string;
+  attempt: number;
+  error: string;
+  /** Why it was dead-lettered, as the dead-letter queue records it. */
+  reason: string;
 }
 
 export interface DeadLetterRecord {

@@ -1,6 +1,7 @@
 import type { Timer } from '../clock/clock.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
-import type { ClaimFilter, ExecutionRecord, StepRecord } from '../store/index.js';
+import { decodeError } from '../serialization.js';
+import type { ClaimFilter, ExecutionRecord, PoisonedStep, StepRecord } from '../store/index.js';
 import type { Worker } from './worker.js';
 
 type Loaded = { journal: StepRecord[] } | { kept: WorkflowRun; changed: StepRecord[] };
@@ -115,10 +116,18 @@ export class ClaimLoop {
         this.lastReapAt = now;
         const reaped = await worker.store.reapExpiredLeases(now, worker.settings.maxRecoveries);
         if (reaped.steps + reaped.executions > 0) {
-          worker.logger.warn(`Reclaimed ${reaped.steps} step(s) and ${reaped.executions} execution(s) whose worker stopped renewing its lease${reaped.deadLettered ? `; ${reaped.deadLettered} dead-lettered after too many recoveries` : ''}`, {
+          const deadLettered = reaped.poisoned.length;
+          worker.logger.warn(`Reclaimed ${reaped.steps} step(s) and ${reaped.executions} execution(s) whose worker stopped renewing its lease${deadLettered ? `; ${deadLettered} dead-lettered after too many recoveries` : ''}`, {
             workerId: worker.ownerId,
-            ...reaped,
+            steps: reaped.steps,
+            executions: reaped.executions,
+            deadLettered,
           });
+          for (const step of reaped.poisoned) {
+            const error = decodeError(step.error)!;
+            worker.events.emit('step.failed', { ...stepOf(step), error, willRetry: false });
+            worker.events.emit('step.dead_lettered', { ...stepOf(step), error, reason: step.reason });
+          }
           progressed = true;
         }
       }
@@ -279,4 +288,9 @@ export class ClaimLoop {
       if (run && run.fence.epoch === epoch) await run.refresh();
     }
   }
+}
+
+/** The fields of a step event, for a poison task the reaper failed. */
+function stepOf({ executionId, stepId, position, name, attempt }: PoisonedStep): { executionId: string; stepId: string; position: number; name: string; attempt: number } {
+  return { executionId, stepId, position, name, attempt };
 }

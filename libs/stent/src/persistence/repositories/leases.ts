@@ -1,8 +1,11 @@
-import type { ExecutionFence, ReapResult, RenewResult } from '../../core/index.js';
+import { encodeError, WorkerLostError, type ExecutionFence, type PoisonedStep, type ReapResult, type RenewResult } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE, EXECUTION_FENCE, fenceParams, NO_LEASE, wake } from '../sql/statements.js';
 import type { DeadLettersRepository } from './dead-letters.js';
+
+/** The dead-letter reason of a poison task. */
+const POISON_REASON = 'poison: workers lost while running it';
 
 /**
  * Leases: renewed by the heartbeat for what a worker still holds, given back when it stops or drops a
@@ -114,18 +117,21 @@ export class LeasesRepository {
       const poisonParams: unknown[] = [];
       const poisonExpired = expired(poisonParams);
       poisonParams.push(maxRecoveries);
-      const poisoned = await tx.query<{ id: string; execution_id: string }>(
-        `SELECT id, execution_id FROM ${t.steps} WHERE state = 'running' AND ${poisonExpired} AND recoveries + 1 >= ?${dialect.skipLocked}`,
+      const rows = await tx.query<{ id: string; execution_id: string; position: unknown; name: string; attempts: unknown }>(
+        `SELECT id, execution_id, position, name, attempts FROM ${t.steps} WHERE state = 'running' AND ${poisonExpired} AND recoveries + 1 >= ?${dialect.skipLocked}`,
         poisonParams,
       );
-      for (const step of poisoned) {
+      const error = encodeError(new WorkerLostError(maxRecoveries));
+      const poisoned: PoisonedStep[] = [];
+      for (const step of rows) {
         await tx.execute(
           `UPDATE ${t.steps} SET state = 'failed', recoveries = recoveries + 1, ${NO_LEASE}, finished_at = ?,
              error = COALESCE(error, ?) WHERE id = ?`,
-          [now, JSON.stringify({ name: 'WorkerLostError', message: `The worker running this step stopped ${maxRecoveries} times; treated as a poison task` }), step.id],
+          [now, error, step.id],
         );
-        await this.deadLetters.addStep(tx, step.id, 'poison: workers lost while running it', now);
+        await this.deadLetters.addStep(tx, step.id, POISON_REASON, now);
         await wake(this.ctx, tx, step.execution_id, now);
+        poisoned.push({ executionId: step.execution_id, stepId: step.id, position: Number(step.position), name: step.name, attempt: Number(step.attempts), error, reason: POISON_REASON });
       }
       const stepParams: unknown[] = [now];
       const stepsExpired = expired(stepParams);
@@ -141,7 +147,7 @@ export class LeasesRepository {
          WHERE lease_owner IS NOT NULL AND ${executionsExpired} AND state IN ${ACTIVE}`,
         executionParams,
       );
-      return { steps: steps + poisoned.length, executions, deadLettered: poisoned.length };
+      return { steps: steps + poisoned.length, executions, poisoned };
     });
     if (result.steps + result.executions > 0) this.ctx.bus.publish({ type: 'work' });
     return result;
