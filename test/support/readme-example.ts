@@ -15,6 +15,19 @@ export function readmeExample(section: string): string {
   return block[1]!;
 }
 
+/** The files of a README section's first ts example, each starting with a `// <path>` line: their text by path. */
+export function readmeFiles(section: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  let path: string | undefined;
+  for (const line of readmeExample(section).split('\n')) {
+    const header = /^\/\/ (\S+\.ts)$/.exec(line);
+    if (header) path = header[1]!;
+    else if (path) files[path] = `${files[path] ?? ''}${line}\n`;
+  }
+  for (const key of Object.keys(files)) files[key] = `${files[key]!.trimEnd()}\n`;
+  return files;
+}
+
 /**
  * Imports a README section's example compiled as the README shows it, written next to the tests so that
  * 'nestjs-stent' resolves; only its SQLite file (`database: 'app.db'`) moves to a temp dir. `cleanup` removes both.
