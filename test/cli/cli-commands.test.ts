@@ -97,7 +97,7 @@ describe.each(DIALECTS)('the stent CLI on %s', (dialect) => {
   });
 
   // What follows does not depend on the database; it runs on one to keep the suite short.
-  it.runIf(dialect === 'sqlite')('mutations refuse without --yes when stdin is not a terminal (exit 6) and change nothing', async () => {
+  it('mutations refuse without --yes when stdin is not a terminal (exit 6) and change nothing', async () => {
     const before = await executor.listDeadLetters();
     for (const args of [['cancel', ids.cancelMe!], ['signal', ids.approval!, 'approve', '"ok"'], ['retry', ids.billing!], ['dlq', 'replay', before.items[0]!.id], ['dlq', 'discard', before.items[0]!.id], ['dlq', 'replay-all'], ['cleanup', '--older-than', '0s']]) {
       const run = await stent(...args);
@@ -222,7 +222,7 @@ describe.each(DIALECTS)('the stent CLI on %s', (dialect) => {
     await executor.cancel(running);
   });
 
-  it.runIf(dialect === 'sqlite')('colours only when forced or on a terminal, never with NO_COLOR or --no-color', async () => {
+  it('colours only when forced or on a terminal, never with NO_COLOR or --no-color', async () => {
     const forced = await runStent(['--database', db, 'list'], { FORCE_COLOR: '1' });
     expect(forced.stdout).toMatch(/\u001b\[1mID/);
     expect((await runStent(['--database', db, 'list'], { FORCE_COLOR: '1', NO_COLOR: '1' })).stdout).not.toMatch(ANSI);
