@@ -56,7 +56,7 @@ describe('a new Nest app that installs the packed library', () => {
     const root = join(dir, driver);
     const shared = join(root, 'node_modules');
     mkdirSync(shared, { recursive: true });
-    const left = driver === 'pg' ? ['better-sqlite3'] : ['pg'];
+    const left = driver === 'pg' ? ['better-sqlite3', 'sqlite3'] : ['pg', 'sqlite3'];
     for (const name of readdirSync(ourModules)) {
       if (name === 'nestjs-stent' || name.startsWith('.') || left.includes(name)) continue;
       symlinkSync(realpathSync(join(ourModules, name)), join(shared, name));
