@@ -1,4 +1,5 @@
-import type { DataSource, MigrationInterface } from 'typeorm';
+import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import type { SqlExecutor } from '../clients/sql-client.js';
 import { StentInitialSchema1732500000000 } from './migrations/1732500000000-stent-initial-schema.js';
 import { StentDeliveryOrder1733000000000 } from './migrations/1733000000000-stent-delivery-order.js';
 import { StentAdminViews1734000000000 } from './migrations/1734000000000-stent-admin-views.js';
@@ -33,16 +34,7 @@ export async function runStentMigrations(dataSource: DataSource, tables: TableNa
       await runner.query('BEGIN IMMEDIATE');
     }
     try {
-      await runner.query(`CREATE TABLE IF NOT EXISTS ${tables.migrations} (name VARCHAR(255) PRIMARY KEY, applied_at BIGINT NOT NULL)`);
-      const rows: Array<{ name: string }> = await runner.query(`SELECT name FROM ${tables.migrations}`);
-      const done = new Set(rows.map((row) => row.name));
-      for (const migration of stentMigrations(schema)) {
-        const name = migration.name ?? migration.constructor.name;
-        if (done.has(name)) continue;
-        await migration.up(runner);
-        await runner.query(`INSERT INTO ${tables.migrations} (name, applied_at) VALUES (${postgres ? '$1, $2' : '?, ?'})`, [name, Date.now()]);
-        applied.push(name);
-      }
+      applied.push(...(await applyPending(runner, tables, schema, postgres)));
       if (postgres) await runner.commitTransaction();
       else await runner.query('COMMIT');
     } catch (error) {
@@ -54,4 +46,33 @@ export async function runStentMigrations(dataSource: DataSource, tables: TableNa
     await runner.release();
   }
   return applied;
+}
+
+/** Creates the bookkeeping table and applies the migrations it does not list, inside the caller's transaction. */
+async function applyPending(runner: QueryRunner, tables: TableNames, schema: string | undefined, postgres: boolean): Promise<string[]> {
+  const applied: string[] = [];
+  await runner.query(`CREATE TABLE IF NOT EXISTS ${tables.migrations} (name VARCHAR(255) PRIMARY KEY, applied_at BIGINT NOT NULL)`);
+  const rows: Array<{ name: string }> = await runner.query(`SELECT name FROM ${tables.migrations}`);
+  const done = new Set(rows.map((row) => row.name));
+  for (const migration of stentMigrations(schema)) {
+    const name = migration.name ?? migration.constructor.name;
+    if (done.has(name)) continue;
+    await migration.up(runner);
+    await runner.query(`INSERT INTO ${tables.migrations} (name, applied_at) VALUES (${postgres ? '$1, $2' : '?, ?'})`, [name, Date.now()]);
+    applied.push(name);
+  }
+  return applied;
+}
+
+/**
+ * Applies Stent's migrations on a SQLite transaction of Stent's own client (a file opened with the
+ * sqlite3 package, no DataSource). The migrations ask their query runner for two things only, query()
+ * and the connection's type, so this runner has just those.
+ */
+export function applyStentMigrationsInTransaction(tx: SqlExecutor, tables: TableNames): Promise<string[]> {
+  const runner = {
+    query: (sql: string, params?: unknown[]) => tx.query(sql, params),
+    connection: { options: { type: 'sqlite' } },
+  } as unknown as QueryRunner;
+  return applyPending(runner, tables, undefined, false);
 }

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { DataSource } from 'typeorm';
+import { ConfigurationError } from '../core/index.js';
+import { BetterSqlite3Client } from './clients/better-sqlite3-client.js';
+import { PostgresClient } from './clients/postgres-client.js';
+import { Sqlite3Client, shareSqlite3Database, type Sqlite3Database } from './clients/sqlite3-client.js';
+import type { DatabaseTarget, OpenConnection } from './database-target.js';
+import { PostgresWakeBus } from './postgres-wake-bus.js';
+import { localBusFor } from './wake-bus.js';
+
+/** The DataSource types Stent runs on ('sqlite', the sqlite3 package, exists in TypeORM 0.3 only). */
+export const supportedDataSourceTypes = ['better-sqlite3', 'sqlite', 'postgres'] as const;
+
+export function isSupportedDataSourceType(type: string): type is (typeof supportedDataSourceTypes)[number] {
+  return (supportedDataSourceTypes as readonly string[]).includes(type);
+}
+
+/** A SQLite file's key for the in-process queue (every in-memory database is its own). */
+export function sqliteFileKey(file: string): string {
+  return file === ':memory:' || file === '' ? `memory:${randomUUID()}` : `sqlite:${resolve(file)}`;
+}
+
+/** Stent on a TypeORM DataSource: its own (created from the `database` option) or the application's. */
+export class DataSourceTarget implements DatabaseTarget {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly options: {
+      /** Stent created the DataSource (and destroys it on close). */
+      owned: boolean;
+      schema?: string;
+      reconnectWindowMs: number;
+      logger?: { warn(message: string): void };
+    },
+  ) {}
+
+  get isOpen(): boolean {
+    return this.dataSource.isInitialized;
+  }
+
+  async open(): Promise<void> {
+    await this.dataSource.initialize();
+  }
+
+  async discardLateOpen(): Promise<void> {
+    await this.dataSource.destroy();
+  }
+
+  connection(): OpenConnection {
+    const { dataSource } = this;
+    const { owned, schema, reconnectWindowMs, logger } = this.options;
+    const type: string = dataSource.options.type;
+    const driver = dataSource.driver as unknown as Record<string, unknown>;
+    if (type === 'better-sqlite3') {
+      const connection = driver.databaseConnection as import('better-sqlite3').Database;
+      if (!owned) connection.pragma('busy_timeout = 10000');
+      const fileKey = sqliteFileKey(String(dataSource.options.database));
+      return { client: new BetterSqlite3Client(connection, fileKey), bus: localBusFor(fileKey), fileKey };
+    }
+    if (type === 'sqlite') {
+      // TypeORM 0.3's sqlite driver: one connection, and one query runner whose transaction flag tells
+      // whether the application is inside a transaction on it.
+      const connection = driver.databaseConnection as Sqlite3Database;
+      shareSqlite3Database(connection, 10_000);
+      const fileKey = sqliteFileKey(String(dataSource.options.database));
+      const applicationInTransaction = () => (driver.queryRunner as { isTransactionActive?: boolean } | undefined)?.isTransactionActive === true;
+      return { client: new Sqlite3Client(connection, fileKey, applicationInTransaction), bus: localBusFor(fileKey), fileKey };
+    }
+    if (type === 'postgres') {
+      const pool = driver.master as import('pg').Pool;
+      return {
+        client: new PostgresClient(pool, false, { retryWindowMs: reconnectWindowMs }),
+        bus: new PostgresWakeBus(pool, schema ?? 'public', logger),
+      };
+    }
+    throw new ConfigurationError(`Stent supports ${supportedDataSourceTypes.join(', ')} DataSources, not '${type}'`);
+  }
+
+  async close(): Promise<void> {
+    if (this.options.owned && this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
