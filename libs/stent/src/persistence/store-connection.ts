@@ -66,6 +66,8 @@ export class StoreConnection {
         } catch (error) {
           this.lastError = error;
           this.firstTried(false);
+          // Trying again cannot fix a setting (a driver package that is not installed).
+          if (error instanceof ConfigurationError) throw error;
           const remaining = deadline - clock.now();
           if (this.closed) throw new ConfigurationError('This Stent store was closed while it connected');
           if (remaining <= 0) {
