@@ -5,6 +5,7 @@ import { ConfigurationError } from '../core/index.js';
 import { BetterSqlite3Client } from './clients/better-sqlite3-client.js';
 import { PostgresClient } from './clients/postgres-client.js';
 import { Sqlite3Client, shareSqlite3Database, type Sqlite3Database } from './clients/sqlite3-client.js';
+import { SharedSqlite3Turns } from './shared-sqlite3-turns.js';
 import type { DatabaseTarget, OpenConnection } from './database-target.js';
 import { PostgresWakeBus } from './postgres-wake-bus.js';
 import { localBusFor } from './wake-bus.js';
@@ -58,13 +59,13 @@ export class DataSourceTarget implements DatabaseTarget {
       return { client: new BetterSqlite3Client(connection, fileKey), bus: localBusFor(fileKey), fileKey };
     }
     if (type === 'sqlite') {
-      // TypeORM 0.3's sqlite driver: one connection, and one query runner whose transaction flag tells
-      // whether the application is inside a transaction on it.
+      // TypeORM 0.3's sqlite driver: one connection and one query runner, on which Stent and the
+      // application take turns (see SharedSqlite3Turns).
       const connection = driver.databaseConnection as Sqlite3Database;
       shareSqlite3Database(connection, 10_000);
       const fileKey = sqliteFileKey(String(dataSource.options.database));
-      const applicationInTransaction = () => (driver.queryRunner as { isTransactionActive?: boolean } | undefined)?.isTransactionActive === true;
-      return { client: new Sqlite3Client(connection, fileKey, applicationInTransaction), bus: localBusFor(fileKey), fileKey };
+      const turns = new SharedSqlite3Turns(dataSource.createQueryRunner() as unknown as ConstructorParameters<typeof SharedSqlite3Turns>[0]);
+      return { client: new Sqlite3Client(connection, fileKey, (work) => turns.stent(work)), bus: localBusFor(fileKey), fileKey };
     }
     if (type === 'postgres') {
       const pool = driver.master as import('pg').Pool;

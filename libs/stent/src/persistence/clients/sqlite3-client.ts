@@ -102,8 +102,8 @@ export class Sqlite3Client implements SqlClient {
     private readonly db: Sqlite3Database,
     /** Identifies the database file: connections to one file in this process take turns. */
     private readonly fileKey: string,
-    /** Shared with a DataSource: whether the application has a transaction open on the connection. */
-    private readonly applicationInTransaction?: () => boolean,
+    /** Shared with an application's DataSource: runs an operation in Stent's turn on the connection. */
+    private readonly inTurn?: <T>(work: () => Promise<T>) => Promise<T>,
   ) {}
 
   private statement(sql: string): Sqlite3Statement | undefined {
@@ -165,14 +165,8 @@ export class Sqlite3Client implements SqlClient {
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const waitForApplication = this.applicationInTransaction;
-    const run = async () => {
-      // When the connection is shared with the application's DataSource, wait out its open transaction
-      // instead of writing into it.
-      while (waitForApplication?.()) await new Promise((resolve) => setTimeout(resolve, 2));
-      return work();
-    };
-    return withSqliteFile(this.fileKey, run);
+    const inTurn = this.inTurn;
+    return withSqliteFile(this.fileKey, inTurn ? () => inTurn(work) : work);
   }
 
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {

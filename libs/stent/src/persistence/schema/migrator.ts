@@ -6,9 +6,15 @@ import { StentAdminViews1734000000000 } from './migrations/1734000000000-stent-a
 import { StentMaintenance1735000000000 } from './migrations/1735000000000-stent-maintenance.js';
 import { StentClaimOrder1736000000000 } from './migrations/1736000000000-stent-claim-order.js';
 import { checkSchemaName } from '../../core/index.js';
-import type { TableNames } from './table-names.js';
+import { tableNames, type TableNames } from './table-names.js';
 
-/** Stent's migrations in order. Also usable in an application's own TypeORM migrations list. */
+/**
+ * Stent's migration classes in order, for an application's own TypeORM `migrations` option (which takes
+ * classes, not instances; made without arguments they use the connection's default schema).
+ */
+export const stentMigrationClasses = [StentInitialSchema1732500000000, StentDeliveryOrder1733000000000, StentAdminViews1734000000000, StentMaintenance1735000000000, StentClaimOrder1736000000000] as const;
+
+/** Stent's migrations in order, as instances for a PostgreSQL schema (for runStentMigrations or a QueryRunner of your own). */
 export function stentMigrations(schema?: string): MigrationInterface[] {
   return [new StentInitialSchema1732500000000(schema), new StentDeliveryOrder1733000000000(schema), new StentAdminViews1734000000000(schema), new StentMaintenance1735000000000(schema), new StentClaimOrder1736000000000(schema)];
 }
@@ -18,9 +24,14 @@ export function stentMigrations(schema?: string): MigrationInterface[] {
  * DataSource without touching its migration history. Safe when many processes start at once:
  * PostgreSQL serialises them with an advisory lock, SQLite with its write lock.
  */
-export async function runStentMigrations(dataSource: DataSource, tables: TableNames, schema?: string): Promise<string[]> {
+export async function runStentMigrations(dataSource: DataSource, tables?: TableNames, schema?: string): Promise<string[]> {
   // The schema name is written into statements (CREATE SCHEMA, the tables' names), never bound.
   checkSchemaName(schema);
+  const postgresSchema = dataSource.options.type === 'postgres' ? schema : undefined;
+  return applyWithRunner(dataSource, tables ?? tableNames(postgresSchema), schema);
+}
+
+async function applyWithRunner(dataSource: DataSource, tables: TableNames, schema: string | undefined): Promise<string[]> {
   const postgres = dataSource.options.type === 'postgres';
   const runner = dataSource.createQueryRunner();
   const applied: string[] = [];
