@@ -110,6 +110,17 @@ describe("database type 'sqlite' (the sqlite3 package)", () => {
     }
   });
 
+  it('a statement that cannot be prepared fails its operation, and the client goes on working', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'stent-sqlite3-'));
+    const executor = new StentExecutor({ store: await createStentStore({ database: { type: 'sqlite', database: join(dir, 'stent.db') } }), worker: false });
+    executors.push(executor);
+    // Not migrated yet: the table is missing. (The driver would throw this out of band, and never answer
+    // the query, had the client not waited for the statement to be prepared.)
+    await expect(executor.getExecution('nope')).rejects.toThrow(/no such table/);
+    await executor.migrate();
+    await expect(executor.getExecution('nope')).rejects.toMatchObject({ code: 'STENT_EXECUTION_NOT_FOUND' });
+  });
+
   it('without the sqlite3 package: a ConfigurationError that says what to install, at once (no retrying)', async () => {
     dir = mkdtempSync(join(tmpdir(), 'stent-sqlite3-'));
     const env = { ...process.env, SQLITE3_ABSENT_DIR: dir };

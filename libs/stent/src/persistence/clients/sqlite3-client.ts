@@ -23,7 +23,7 @@ interface Sqlite3Statement {
  * here rather than imported, so applications without it build and start.
  */
 export interface Sqlite3Database {
-  prepare(sql: string): Sqlite3Statement;
+  prepare(sql: string, callback: (error: Error | null) => void): Sqlite3Statement;
   run(sql: string, params: unknown[], callback: RunCallback): unknown;
   all(sql: string, params: unknown[], callback: RowsCallback): unknown;
   configure(option: 'busyTimeout', value: number): void;
@@ -106,15 +106,18 @@ export class Sqlite3Client implements SqlClient {
     private readonly inTurn?: <T>(work: () => Promise<T>) => Promise<T>,
   ) {}
 
-  private statement(sql: string): Sqlite3Statement | undefined {
+  private async statement(sql: string): Promise<Sqlite3Statement | undefined> {
     // Long texts are one-off batches (many rows of values): preparing them once is all they need.
     if (sql.length > 4_000) return undefined;
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      if (this.statements.size >= 200) void this.forgetStatements();
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
+    const cached = this.statements.get(sql);
+    if (cached) return cached;
+    // Prepared with a callback and awaited: the driver reports a failed prepare only there (without a
+    // callback it throws it out of band), and never calls back the statements queued on it.
+    const statement = await new Promise<Sqlite3Statement>((resolve, reject) => {
+      const prepared: Sqlite3Statement = this.db.prepare(sql, (error) => (error ? reject(error) : resolve(prepared)));
+    });
+    if (this.statements.size >= 200) void this.forgetStatements();
+    this.statements.set(sql, statement);
     return statement;
   }
 
@@ -133,8 +136,9 @@ export class Sqlite3Client implements SqlClient {
     statement.finalize();
   }
 
-  private queryNow<T>(sql: string, params: unknown[]): Promise<T[]> {
+  private async queryNow<T>(sql: string, params: unknown[]): Promise<T[]> {
     const values = params.map(bindable);
+    const statement = await this.statement(sql);
     return new Promise((resolve, reject) => {
       const done: RowsCallback = (error, rows) => {
         if (error) {
@@ -142,15 +146,15 @@ export class Sqlite3Client implements SqlClient {
           reject(error);
         } else resolve(rows as T[]);
       };
-      const statement = this.statement(sql);
       if (statement) statement.all(values, done);
       else this.db.all(sql, values, done);
     });
   }
 
-  private executeNow(sql: string, params: unknown[]): Promise<number> {
+  private async executeNow(sql: string, params: unknown[]): Promise<number> {
     const values = params.map(bindable);
     const forget = (failed: string) => this.forget(failed);
+    const statement = await this.statement(sql);
     return new Promise((resolve, reject) => {
       const done: RunCallback = function (error) {
         if (error) {
@@ -158,7 +162,6 @@ export class Sqlite3Client implements SqlClient {
           reject(error);
         } else resolve(this.changes);
       };
-      const statement = this.statement(sql);
       if (statement) statement.run(values, done);
       else this.db.run(sql, values, done);
     });
