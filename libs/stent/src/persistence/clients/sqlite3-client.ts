@@ -97,6 +97,8 @@ export function shareSqlite3Database(db: Sqlite3Database, busyTimeoutMs: number)
 export class Sqlite3Client implements SqlClient {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, Sqlite3Statement>();
+  /** Statements dropped from the cache and still being finalized (close() waits for them). */
+  private finalizing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Sqlite3Database,
@@ -116,7 +118,7 @@ export class Sqlite3Client implements SqlClient {
     const statement = await new Promise<Sqlite3Statement>((resolve, reject) => {
       const prepared: Sqlite3Statement = this.db.prepare(sql, (error) => (error ? reject(error) : resolve(prepared)));
     });
-    if (this.statements.size >= 200) void this.forgetStatements();
+    if (this.statements.size >= 200) this.finalizing = Promise.all([this.finalizing, this.forgetStatements()]).then(() => undefined);
     this.statements.set(sql, statement);
     return statement;
   }
@@ -133,7 +135,7 @@ export class Sqlite3Client implements SqlClient {
     const statement = this.statements.get(sql);
     if (!statement) return;
     this.statements.delete(sql);
-    statement.finalize();
+    this.finalizing = Promise.all([this.finalizing, new Promise<void>((done) => statement.finalize(() => done()))]).then(() => undefined);
   }
 
   private async queryNow<T>(sql: string, params: unknown[]): Promise<T[]> {
@@ -203,6 +205,7 @@ export class Sqlite3Client implements SqlClient {
   async close(): Promise<void> {
     await sqliteFileQueue(this.fileKey).tail;
     await this.forgetStatements();
+    await this.finalizing;
   }
 }
 
