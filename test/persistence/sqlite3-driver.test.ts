@@ -110,6 +110,21 @@ describe("database type 'sqlite' (the sqlite3 package)", () => {
     }
   });
 
+  it('refuses to open a file this process already uses through better-sqlite3 (two copies of SQLite would corrupt it)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'stent-sqlite3-'));
+    const file = join(dir, 'stent.db');
+    const first = await open({ type: 'better-sqlite3', database: file }, false);
+    await expect(createStentStore({ database: { type: 'sqlite', database: file } })).rejects.toMatchObject({
+      code: 'STENT_INVALID_CONFIGURATION',
+      message: expect.stringContaining('already open in this process through better-sqlite3'),
+    });
+    // Once the better-sqlite3 store is closed, the file is free for sqlite3.
+    await first.close('2s');
+    const second = await open({ type: 'sqlite', database: file }, false);
+    expect(await second.listExecutions()).toMatchObject({ items: [] });
+    await expect(createStentStore({ database: { type: 'better-sqlite3', database: file } })).rejects.toMatchObject({ code: 'STENT_INVALID_CONFIGURATION' });
+  });
+
   it('a statement that cannot be prepared fails its operation, and the client goes on working', async () => {
     dir = mkdtempSync(join(tmpdir(), 'stent-sqlite3-'));
     const executor = new StentExecutor({ store: await createStentStore({ database: { type: 'sqlite', database: join(dir, 'stent.db') } }), worker: false });

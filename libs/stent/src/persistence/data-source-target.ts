@@ -8,6 +8,7 @@ import { Sqlite3Client, shareSqlite3Database, type Sqlite3Database } from './cli
 import { SharedSqlite3Turns } from './shared-sqlite3-turns.js';
 import type { DatabaseTarget, OpenConnection } from './database-target.js';
 import { PostgresWakeBus } from './postgres-wake-bus.js';
+import { claimSqliteFile } from './sqlite-file-drivers.js';
 import { localBusFor } from './wake-bus.js';
 
 /** The DataSource types Stent runs on ('sqlite', the sqlite3 package, exists in TypeORM 0.3 only). */
@@ -24,6 +25,8 @@ export function sqliteFileKey(file: string): string {
 
 /** Stent on a TypeORM DataSource: its own (created from the `database` option) or the application's. */
 export class DataSourceTarget implements DatabaseTarget {
+  private release: (() => void) | undefined;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly options: {
@@ -40,7 +43,15 @@ export class DataSourceTarget implements DatabaseTarget {
   }
 
   async open(): Promise<void> {
+    // Refused before the file is opened when this process already uses it through the other driver.
+    this.claimFile();
     await this.dataSource.initialize();
+  }
+
+  private claimFile(): void {
+    const type: string = this.dataSource.options.type;
+    if (this.release || (type !== 'better-sqlite3' && type !== 'sqlite')) return;
+    this.release = claimSqliteFile(sqliteFileKey(String(this.dataSource.options.database)), type === 'sqlite' ? 'sqlite3' : 'better-sqlite3');
   }
 
   async discardLateOpen(): Promise<void> {
@@ -48,6 +59,7 @@ export class DataSourceTarget implements DatabaseTarget {
   }
 
   connection(): OpenConnection {
+    this.claimFile();
     const { dataSource } = this;
     const { owned, schema, reconnectWindowMs, logger } = this.options;
     const type: string = dataSource.options.type;
@@ -78,6 +90,8 @@ export class DataSourceTarget implements DatabaseTarget {
   }
 
   async close(): Promise<void> {
+    this.release?.();
+    this.release = undefined;
     if (this.options.owned && this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }

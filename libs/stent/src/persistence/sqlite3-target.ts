@@ -1,6 +1,7 @@
 import { Sqlite3Client, closeSqlite3Database, openSqlite3Database, type Sqlite3Database } from './clients/sqlite3-client.js';
 import { sqliteFileKey } from './data-source-target.js';
 import type { DatabaseTarget, OpenConnection } from './database-target.js';
+import { claimSqliteFile } from './sqlite-file-drivers.js';
 import { localBusFor } from './wake-bus.js';
 
 /**
@@ -10,6 +11,7 @@ import { localBusFor } from './wake-bus.js';
 export class Sqlite3Target implements DatabaseTarget {
   private db: Sqlite3Database | undefined;
   private readonly fileKey: string;
+  private release: (() => void) | undefined;
 
   constructor(
     private readonly file: string,
@@ -24,6 +26,8 @@ export class Sqlite3Target implements DatabaseTarget {
 
   async open(): Promise<void> {
     if (this.db) return;
+    // Refused before anything is opened: the file may be in use through better-sqlite3 in this process.
+    this.release ??= claimSqliteFile(this.fileKey, 'sqlite3');
     const db = await openSqlite3Database(this.file, this.busyTimeoutMs);
     // An earlier attempt, given up on, may have opened the file meanwhile: one connection is enough.
     if (this.db) await closeSqlite3Database(db);
@@ -41,6 +45,8 @@ export class Sqlite3Target implements DatabaseTarget {
   async close(): Promise<void> {
     const db = this.db;
     this.db = undefined;
+    this.release?.();
+    this.release = undefined;
     if (db) await closeSqlite3Database(db);
   }
 }
