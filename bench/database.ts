@@ -10,7 +10,7 @@ import type { Db } from './options.js';
 /** The PostgreSQL database the benchmark creates its schemas in. */
 export const POSTGRES_URL = process.env.STENT_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-/** A database of its own for one case: a new SQLite file in a temp dir, or a new PostgreSQL schema. */
+/** A database of its own for one case: a new SQLite file in a temp dir (either driver), or a new PostgreSQL schema. */
 export interface BenchDatabase {
   db: Db;
   /** Options for createStentStore. */
@@ -49,14 +49,14 @@ export async function withPostgres<T>(use: (client: pg.Client) => Promise<T>): P
 }
 
 export async function freshDatabase(db: Db, label: string): Promise<BenchDatabase> {
-  if (db === 'sqlite') {
+  if (db === 'sqlite' || db === 'sqlite3') {
     const dir = mkdtempSync(join(tmpdir(), `stent-bench-${label}-`));
     const file = join(dir, 'stent.db');
     const unregister = onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
     return {
       db,
       file,
-      options: { type: 'better-sqlite3', database: file },
+      options: { type: db === 'sqlite3' ? 'sqlite' : 'better-sqlite3', database: file },
       dispose: async () => {
         unregister();
         rmSync(dir, { recursive: true, force: true });

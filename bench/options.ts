@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 
-/** The databases the benchmark knows. */
-export type Db = 'sqlite' | 'postgres';
+/** The databases the benchmark knows: SQLite through better-sqlite3 or through sqlite3, and PostgreSQL. */
+export type Db = 'sqlite' | 'postgres' | 'sqlite3';
+/** What a run without --db measures. */
 export const ALL_DBS: readonly Db[] = ['sqlite', 'postgres'];
+/** --db sqlite3 (the sqlite3 package, for comparing drivers) runs only when asked for, on the cases that take it. */
+export const SELECTABLE_DBS: readonly Db[] = [...ALL_DBS, 'sqlite3'];
 
 /** Case names as printed in the `case` field (DESIGN §8). */
 export const ALL_CASES = ['commit_limit', 'sequential', 'fanout', 'throughput', 'latency', 'sleepers', 'long_history', 'scale', 'dashboard'] as const;
@@ -13,7 +16,7 @@ export interface BenchOptions {
   cases: CaseName[];
 }
 
-const USAGE = `usage: node dist/bench/run.js [--db sqlite|postgres]... [--case NAME]...
+const USAGE = `usage: node dist/bench/run.js [--db sqlite|postgres|sqlite3]... [--case NAME]...
   cases: ${ALL_CASES.join(', ')} (repeat a flag or separate values with commas)`;
 
 function listOf(values: string[] | undefined): string[] {
@@ -38,10 +41,10 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const dbs = listOf(values.db);
   const cases = listOf(values.case);
-  for (const db of dbs) if (!(ALL_DBS as readonly string[]).includes(db)) throw new Error(`unknown --db '${db}'\n${USAGE}`);
+  for (const db of dbs) if (!(SELECTABLE_DBS as readonly string[]).includes(db)) throw new Error(`unknown --db '${db}'\n${USAGE}`);
   for (const name of cases) if (!(ALL_CASES as readonly string[]).includes(name)) throw new Error(`unknown --case '${name}'\n${USAGE}`);
   return {
-    dbs: dbs.length ? ALL_DBS.filter((db) => dbs.includes(db)) : [...ALL_DBS],
+    dbs: dbs.length ? SELECTABLE_DBS.filter((db) => dbs.includes(db)) : [...ALL_DBS],
     cases: cases.length ? ALL_CASES.filter((name) => cases.includes(name)) : [...ALL_CASES],
   };
 }

@@ -1,7 +1,7 @@
 import type { WorkflowRef } from 'nestjs-stent';
 import { withFreshDatabase } from '../database.js';
 import { closeQuietly, openExecutor } from '../engine.js';
-import { ALL_DBS } from '../options.js';
+import { SELECTABLE_DBS } from '../options.js';
 import { log, mb, secondsSince } from '../report.js';
 import { FanoutFlow, FanoutMapFlow } from '../workflows.js';
 import type { BenchCase, CaseContext } from './bench-case.js';
@@ -52,7 +52,7 @@ async function fanout(context: CaseContext, size: number, workflow: WorkflowRef<
 /** `fanout`: one workflow starting N activities at once, dispatch to completion, and the peak RSS growth. */
 export const fanoutCase: BenchCase = {
   name: 'fanout',
-  dbs: ALL_DBS,
+  dbs: SELECTABLE_DBS,
   async run(context) {
     for (const { size, workflow, via } of RUNS) await fanout(context, size, workflow, via);
   },

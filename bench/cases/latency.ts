@@ -1,6 +1,6 @@
 import { withFreshDatabase } from '../database.js';
 import { closeQuietly, openExecutor } from '../engine.js';
-import { ALL_DBS } from '../options.js';
+import { SELECTABLE_DBS } from '../options.js';
 import { percentile } from '../percentile.js';
 import { log, round } from '../report.js';
 import { PingFlow } from '../workflows.js';
@@ -12,7 +12,7 @@ const SAMPLES = 300;
 /** `latency`: dispatch to completion of a 1-activity workflow, one at a time, after a warm-up. */
 export const latencyCase: BenchCase = {
   name: 'latency',
-  dbs: ALL_DBS,
+  dbs: SELECTABLE_DBS,
   async run(context) {
     await withFreshDatabase(context.db, 'latency', async (database) => {
       const executor = await openExecutor(database.options, { concurrency: 10 });

@@ -1,6 +1,6 @@
 import { withFreshDatabase } from '../database.js';
 import { closeQuietly, openExecutor } from '../engine.js';
-import { ALL_DBS } from '../options.js';
+import { SELECTABLE_DBS } from '../options.js';
 import { log, secondsSince } from '../report.js';
 import { SequentialFlow } from '../workflows.js';
 import type { BenchCase } from './bench-case.js';
@@ -10,7 +10,7 @@ const STEPS = 200;
 /** `sequential`: one workflow running 200 activities one after another, dispatch to completion. */
 export const sequentialCase: BenchCase = {
   name: 'sequential',
-  dbs: ALL_DBS,
+  dbs: SELECTABLE_DBS,
   async run(context) {
     await withFreshDatabase(context.db, 'sequential', async (database) => {
       const executor = await openExecutor(database.options, { concurrency: 10 });

@@ -12,7 +12,7 @@ const SLEEPERS = 10_000;
 const CONCURRENCY = 10;
 /** Below the engine's default of '1s', so 10,000 sleepers leave memory quickly. */
 const SUSPEND_AFTER = '250ms';
-const DISPATCH_PARALLEL: Record<Db, number> = { postgres: 8, sqlite: 1 };
+const DISPATCH_PARALLEL: Record<Db, number> = { postgres: 8, sqlite: 1, sqlite3: 1 };
 const SETTLE_TIMEOUT_MS = 180_000;
 const STALL_MS = 15_000;
 const SETTLE_MEMORY_MS = 30_000;

@@ -12,9 +12,9 @@ const CONCURRENCY = 50;
 /** A run normally takes a few seconds; past this it is reported as stuck. */
 const TIMEOUT_MS = 60_000;
 /** Worker process counts: several on PostgreSQL; on SQLite 1 and 2 processes sharing one file. */
-const PROCESSES: Record<Db, number[]> = { postgres: [1, 2, 4], sqlite: [1, 2] };
+const PROCESSES: Record<Db, number[]> = { postgres: [1, 2, 4], sqlite: [1, 2], sqlite3: [1, 2] };
 /** Dispatches in flight at once from the dispatching process. */
-const DISPATCH_PARALLEL: Record<Db, number> = { postgres: 8, sqlite: 1 };
+const DISPATCH_PARALLEL: Record<Db, number> = { postgres: 8, sqlite: 1, sqlite3: 1 };
 
 /**
  * `throughput`: 2000 workflows x 3 activities run by N worker processes (forked bench/worker-process.js);

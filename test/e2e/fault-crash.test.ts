@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerOptions } from 'nestjs-stent';
-import { createTestDatabase, DIALECTS } from '../support/databases.js';
+import { BACKENDS, createTestDatabase } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
 import { SeqFlow } from '../fixtures/fault-flows.js';
 import { exactlyOnceProblems, killAllProcesses, openFaultEnv, recordedSteps, type FaultEnv } from './fault-env.js';
 
 const WORKER: WorkerOptions = { concurrency: 4, lease: '2s', heartbeat: '300ms', pollInterval: '50ms', maxPollInterval: '200ms' };
 
-describe.each(DIALECTS)('kill -9 of the worker in the middle of a workflow (%s)', (dialect) => {
+describe.each(BACKENDS)('kill -9 of the worker in the middle of a workflow (%s)', (backend) => {
   let env: FaultEnv | undefined;
 
   afterEach(async () => {
@@ -17,7 +17,7 @@ describe.each(DIALECTS)('kill -9 of the worker in the middle of a workflow (%s)'
   });
 
   it('a second process finishes it: activities 1, 2, 4, 5 ran once, activity 3 at most twice, 5 journal rows', async () => {
-    env = await openFaultEnv(await createTestDatabase(dialect));
+    env = await openFaultEnv(await createTestDatabase(backend));
     const { client } = env;
     const first = await env.startWorker(WORKER);
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decode, type WorkerOptions } from 'nestjs-stent/internal';
-import { createTestDatabase, type Dialect } from '../support/databases.js';
+import { createTestDatabase, type Backend } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
 import { SeqFlow } from '../fixtures/fault-flows.js';
 import {
@@ -17,9 +17,10 @@ import {
 const WORKER: WorkerOptions = { concurrency: 8, lease: '2500ms', heartbeat: '400ms', pollInterval: '50ms', maxPollInterval: '250ms' };
 const STEPS = 3;
 
-const CASES: Array<{ dialect: Dialect; processes: number; workflows: number }> = [
+const CASES: Array<{ dialect: Backend; processes: number; workflows: number }> = [
   { dialect: 'postgres', processes: 4, workflows: 500 },
   { dialect: 'sqlite', processes: 3, workflows: 150 },
+  { dialect: 'sqlite3', processes: 3, workflows: 150 },
 ];
 
 describe.each(CASES)('kill -9 of workers under load ($dialect, $processes processes, $workflows workflows)', ({ dialect, processes, workflows }) => {

@@ -11,7 +11,7 @@ import {
   WaitTimeoutError,
   type StentExecutor,
 } from 'nestjs-stent';
-import { DIALECTS } from '../support/databases.js';
+import { BACKENDS } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
 import { errorOf, Gate, ExecutorSet } from '../support/executor-set.js';
 
@@ -106,14 +106,14 @@ class NotAWorkflow {
 
 // ---- tests ------------------------------------------------------------------------------------
 
-describe.each(DIALECTS)('dispatch, waitFor and queries on %s', (dialect) => {
+describe.each(BACKENDS)('dispatch, waitFor and queries on %s', (backend) => {
   let h: ExecutorSet;
   let acts: MathActs;
   let gate: Gate<string>;
   let ex: StentExecutor;
 
   beforeEach(async () => {
-    h = await ExecutorSet.create(dialect);
+    h = await ExecutorSet.create(backend);
     acts = new MathActs();
     gate = new Gate<string>();
     h.onCleanup(() => gate.open('released at cleanup'));

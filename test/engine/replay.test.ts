@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, NonDeterminismError, Stent, type StentExecutor } from 'nestjs-stent';
-import { DIALECTS } from '../support/databases.js';
+import { BACKENDS } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
 import { Gate, ExecutorSet } from '../support/executor-set.js';
 
@@ -117,11 +117,11 @@ defineWorkflow(ValueFlow);
 
 // ---- tests ------------------------------------------------------------------------------------
 
-describe.each(DIALECTS)('journal and replay on %s', (dialect) => {
+describe.each(BACKENDS)('journal and replay on %s', (backend) => {
   let h: ExecutorSet;
 
   beforeEach(async () => {
-    h = await ExecutorSet.create(dialect);
+    h = await ExecutorSet.create(backend);
   });
 
   afterEach(async () => {

@@ -9,7 +9,7 @@ import {
   setActivityMethodOptions,
   Stent,
 } from 'nestjs-stent';
-import { DIALECTS } from '../support/databases.js';
+import { BACKENDS } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
 
 // ---- eventually succeeding activity with growing delays ---------------------------------------
@@ -188,11 +188,11 @@ defineWorkflow(SlowFlow);
 
 // ---- tests ------------------------------------------------------------------------------------
 
-describe.each(DIALECTS)('retries, dead letters and timeouts on %s', (dialect) => {
+describe.each(BACKENDS)('retries, dead letters and timeouts on %s', (backend) => {
   let h: ExecutorSet;
 
   beforeEach(async () => {
-    h = await ExecutorSet.create(dialect);
+    h = await ExecutorSet.create(backend);
   });
 
   afterEach(async () => {

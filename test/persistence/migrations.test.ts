@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStentStore, DatabaseUnavailableError, defineActivity, defineWorkflow, StentExecutor, type StentStore } from 'nestjs-stent';
 import { openInspector } from '../support/inspector.js';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
 
 class Noop {
   async run(): Promise<string> {
@@ -25,7 +25,7 @@ class Echo {
 }
 defineWorkflow(Echo);
 
-describe.each(DIALECTS)('migrations on %s', (dialect) => {
+describe.each(BACKENDS)('migrations on %s', (backend) => {
   let db: TestDatabase;
   const stores: StentStore[] = [];
   afterEach(async () => {
@@ -34,7 +34,7 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
   });
 
   it('many processes may migrate one database at once; each migration is applied exactly once', async () => {
-    db = await createTestDatabase(dialect);
+    db = await createTestDatabase(backend);
     const opened = await Promise.all(Array.from({ length: 6 }, () => createStentStore({ database: db.options })));
     stores.push(...opened);
     await Promise.all(opened.map((store) => store.migrate()));
@@ -48,7 +48,7 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
   });
 
   it('a worker keeps working when a later migration adds columns to its tables (no cached plan breaks)', async () => {
-    db = await createTestDatabase(dialect);
+    db = await createTestDatabase(backend);
     const store = await createStentStore({ database: db.options });
     stores.push(store);
     const executor = new StentExecutor({ store, worker: { pollInterval: '20ms', maxPollInterval: '100ms' } });
@@ -77,7 +77,7 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
   });
 
   it('a store that was never migrated fails with the database error, and works after migrate()', async () => {
-    db = await createTestDatabase(dialect);
+    db = await createTestDatabase(backend);
     const store = await createStentStore({ database: db.options });
     stores.push(store);
     await expect(store.getExecution('x')).rejects.toThrow();

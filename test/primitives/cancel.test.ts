@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, ExecutionNotFoundError, Stent, WorkflowCancelledError } from 'nestjs-stent';
-import { DIALECTS } from '../support/databases.js';
+import { BACKENDS } from '../support/databases.js';
 import { createHarness, FAST_WORKER, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -39,7 +39,7 @@ class Quick {
 }
 defineWorkflow(Quick);
 
-describe.each(DIALECTS)('cancel on %s', (dialect) => {
+describe.each(BACKENDS)('cancel on %s', (backend) => {
   let harness: Harness;
   afterEach(async () => {
     release?.();
@@ -50,7 +50,7 @@ describe.each(DIALECTS)('cancel on %s', (dialect) => {
 
   it('fires the running activity AbortSignal and stays cancelled when the activity returns afterwards', async () => {
     const slow = new Slow();
-    harness = await createHarness(dialect, [slow, new SlowFlow(slow), new Quick()], { ...FAST_WORKER, heartbeat: '100ms' });
+    harness = await createHarness(backend, [slow, new SlowFlow(slow), new Quick()], { ...FAST_WORKER, heartbeat: '100ms' });
     const id = await harness.executor.dispatch(SlowFlow, []);
     await waitUntil(() => events.includes('started'), 'the activity to start');
     expect(await harness.executor.cancel(id)).toEqual({ cancelled: true, state: 'cancelled' });
@@ -69,7 +69,7 @@ describe.each(DIALECTS)('cancel on %s', (dialect) => {
   });
 
   it('cancelling a finished execution is a no-op that says so', async () => {
-    harness = await createHarness(dialect, [new Quick()]);
+    harness = await createHarness(backend, [new Quick()]);
     const id = await harness.executor.dispatch(Quick, []);
     await harness.executor.waitFor(id, { timeout: '10s' });
     expect(await harness.executor.cancel(id)).toEqual({ cancelled: false, state: 'completed' });
@@ -77,7 +77,7 @@ describe.each(DIALECTS)('cancel on %s', (dialect) => {
   });
 
   it('cancels a pending execution before it starts', async () => {
-    harness = await createHarness(dialect, [new Quick()], false);
+    harness = await createHarness(backend, [new Quick()], false);
     const id = await harness.executor.dispatch(Quick, [], { delay: '1h' });
     expect(await harness.executor.cancel(id)).toEqual({ cancelled: true, state: 'cancelled' });
     await harness.spawn(FAST_WORKER, new Quick());
@@ -85,7 +85,7 @@ describe.each(DIALECTS)('cancel on %s', (dialect) => {
   });
 
   it('an unknown id is a clear error', async () => {
-    harness = await createHarness(dialect, [new Quick()], false);
+    harness = await createHarness(backend, [new Quick()], false);
     await expect(harness.executor.cancel('nope')).rejects.toBeInstanceOf(ExecutionNotFoundError);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, Result, Stent } from 'nestjs-stent';
-import { DIALECTS } from '../support/databases.js';
+import { BACKENDS } from '../support/databases.js';
 import { createHarness, FAST_WORKER, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -79,7 +79,7 @@ class WaitingParent {
 }
 defineWorkflow(WaitingParent);
 
-describe.each(DIALECTS)('child workflows on %s', (dialect) => {
+describe.each(BACKENDS)('child workflows on %s', (backend) => {
   let harness: Harness;
   afterEach(async () => {
     gate?.open();
@@ -98,7 +98,7 @@ describe.each(DIALECTS)('child workflows on %s', (dialect) => {
   }
 
   it("calling another workflow's run() starts a linked child execution and awaits its outcome", async () => {
-    harness = await createHarness(dialect, instances());
+    harness = await createHarness(backend, instances());
     const id = await harness.executor.dispatch(Parent, ['o-1']);
     const result = await harness.executor.waitFor(id, { timeout: '30s' });
     expect(result.value).toEqual({ label: 'LBL-o-1', failure: 'RangeError: child broke', declined: 'declined' });
@@ -118,7 +118,7 @@ describe.each(DIALECTS)('child workflows on %s', (dialect) => {
 
   it('a worker lost while the child runs: another finishes both and nothing runs twice', async () => {
     newGate();
-    harness = await createHarness(dialect, instances(), { ...FAST_WORKER, lease: '1s', heartbeat: '200ms' });
+    harness = await createHarness(backend, instances(), { ...FAST_WORKER, lease: '1s', heartbeat: '200ms' });
     const id = await harness.executor.dispatch(Parent, ['o-2']);
     await waitUntil(() => runs.includes('label:o-2'), 'the child activity to start');
     // Stop the first worker without letting the activity finish: its leases are handed back.
@@ -136,7 +136,7 @@ describe.each(DIALECTS)('child workflows on %s', (dialect) => {
   });
 
   it('cancelling the parent cancels its children', async () => {
-    harness = await createHarness(dialect, instances());
+    harness = await createHarness(backend, instances());
     const id = await harness.executor.dispatch(WaitingParent, []);
     await waitUntil(async () => (await harness.executor.listExecutions({ parentId: id })).total === 1, 'the child to start');
     const outcome = await harness.executor.cancel(id);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineWorkflow, ExecutionFinishedError, ExecutionNotFoundError, SignalTimeoutError, Stent } from 'nestjs-stent';
-import { DIALECTS } from '../support/databases.js';
+import { BACKENDS } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -35,12 +35,12 @@ class CountSignals {
 }
 defineWorkflow(CountSignals);
 
-describe.each(DIALECTS)('signals on %s', (dialect) => {
+describe.each(BACKENDS)('signals on %s', (backend) => {
   let harness: Harness;
   afterEach(async () => harness?.dispose());
 
   it('keeps signals sent before the workflow waits and delivers two of one name in order', async () => {
-    harness = await createHarness(dialect, [new TwoApprovals()], false);
+    harness = await createHarness(backend, [new TwoApprovals()], false);
     const id = await harness.executor.dispatch(TwoApprovals, []);
     await harness.executor.sendSignal(id, 'approval', { n: 1 });
     await harness.executor.sendSignal(id, 'approval', { n: 2 });
@@ -51,7 +51,7 @@ describe.each(DIALECTS)('signals on %s', (dialect) => {
   });
 
   it('delivers a signal sent while the workflow is waiting, also after it was suspended', async () => {
-    harness = await createHarness(dialect, [new TwoApprovals()]);
+    harness = await createHarness(backend, [new TwoApprovals()]);
     const id = await harness.executor.dispatch(TwoApprovals, []);
     await waitUntil(async () => (await harness.executor.getJournal(id)).length === 1, 'the first wait to be journaled');
     await harness.executor.sendSignal(id, 'approval', 'a');
@@ -64,7 +64,7 @@ describe.each(DIALECTS)('signals on %s', (dialect) => {
   });
 
   it('throws SignalTimeoutError into the workflow when the timeout elapses', async () => {
-    harness = await createHarness(dialect, [new ApprovalWithTimeout()]);
+    harness = await createHarness(backend, [new ApprovalWithTimeout()]);
     const id = await harness.executor.dispatch(ApprovalWithTimeout, ['200ms']);
     const result = await harness.executor.waitFor(id, { timeout: '20s' });
     expect(result.ok).toBe(true);
@@ -74,7 +74,7 @@ describe.each(DIALECTS)('signals on %s', (dialect) => {
   });
 
   it('times out a suspended wait by replay (timeout longer than the suspension threshold)', async () => {
-    harness = await createHarness(dialect, [new ApprovalWithTimeout()]);
+    harness = await createHarness(backend, [new ApprovalWithTimeout()]);
     const id = await harness.executor.dispatch(ApprovalWithTimeout, ['1500ms']);
     await waitUntil(async () => (await harness.executor.getExecution(id)).leaseOwner === null && (await harness.executor.getJournal(id)).length === 1, 'suspension');
     const result = await harness.executor.waitFor(id, { timeout: '20s' });
@@ -82,7 +82,7 @@ describe.each(DIALECTS)('signals on %s', (dialect) => {
   });
 
   it('never loses a signal that races the wait (200 iterations)', async () => {
-    harness = await createHarness(dialect, [new CountSignals()]);
+    harness = await createHarness(backend, [new CountSignals()]);
     const id = await harness.executor.dispatch(CountSignals, [200]);
     for (let i = 0; i < 200; i++) {
       await harness.executor.sendSignal(id, 'tick', i);
@@ -93,7 +93,7 @@ describe.each(DIALECTS)('signals on %s', (dialect) => {
   });
 
   it('refuses a signal to an unknown or finished execution with a clear error', async () => {
-    harness = await createHarness(dialect, [new ApprovalWithTimeout()]);
+    harness = await createHarness(backend, [new ApprovalWithTimeout()]);
     await expect(harness.executor.sendSignal('no-such-execution', 'approval', {})).rejects.toBeInstanceOf(ExecutionNotFoundError);
     const id = await harness.executor.dispatch(ApprovalWithTimeout, ['10ms']);
     await harness.executor.waitFor(id, { timeout: '20s' });

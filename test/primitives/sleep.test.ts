@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, ManualClock, Stent, type WorkerOptions } from 'nestjs-stent';
-import { DIALECTS } from '../support/databases.js';
+import { BACKENDS } from '../support/databases.js';
 import { createHarness, ExecutorSet, FAST_WORKER, type Harness } from '../support/executor-set.js';
 import { nudgeUntil } from '../support/manual-time.js';
 import { waitUntil } from '../support/wait.js';
@@ -29,7 +29,7 @@ class QuickFlow {
 }
 defineWorkflow(QuickFlow);
 
-describe.each(DIALECTS)('durable sleep on %s', (dialect) => {
+describe.each(BACKENDS)('durable sleep on %s', (backend) => {
   let harness: Harness;
   let set: ExecutorSet | undefined;
   afterEach(async () => {
@@ -40,7 +40,7 @@ describe.each(DIALECTS)('durable sleep on %s', (dialect) => {
 
   it('records the absolute wake-up time: a worker restart mid-sleep does not start the timer over', async () => {
     // Time is what is tested, so it runs on a manual clock: the restart happens 3 s into a 4 s sleep.
-    set = await ExecutorSet.create(dialect);
+    set = await ExecutorSet.create(backend);
     const clock = new ManualClock(Date.UTC(2030, 0, 1));
     const worker: WorkerOptions = { concurrency: 2, pollInterval: '100ms', maxPollInterval: '1s', lease: '1d', suspendAfter: '30s' };
     const first = await set.executor([new Napper()], worker, true, clock);
@@ -61,7 +61,7 @@ describe.each(DIALECTS)('durable sleep on %s', (dialect) => {
   });
 
   it('a sleeping workflow holds no slot and no memory: 200 hour-long sleepers do not block other work', async () => {
-    harness = await createHarness(dialect, [new Napper(), new Quick(), new QuickFlow(new Quick())], {
+    harness = await createHarness(backend, [new Napper(), new Quick(), new QuickFlow(new Quick())], {
       ...FAST_WORKER,
       concurrency: 2,
       suspendAfter: '200ms',
@@ -84,7 +84,7 @@ describe.each(DIALECTS)('durable sleep on %s', (dialect) => {
   });
 
   it('wakes a suspended sleeper when its time comes', async () => {
-    harness = await createHarness(dialect, [new Napper()], { ...FAST_WORKER, suspendAfter: '100ms' });
+    harness = await createHarness(backend, [new Napper()], { ...FAST_WORKER, suspendAfter: '100ms' });
     const id = await harness.executor.dispatch(Napper, ['1500ms']);
     await waitUntil(async () => {
       const e = await harness.executor.getExecution(id);

@@ -11,8 +11,15 @@ export const POSTGRES_URL = process.env.STENT_TEST_POSTGRES_URL ?? 'postgres://p
 export type Dialect = 'sqlite' | 'postgres';
 export const DIALECTS: Dialect[] = ['sqlite', 'postgres'];
 
+/** How a test reaches its database: a dialect through its default driver, or SQLite through `sqlite3`. */
+export type Backend = Dialect | 'sqlite3';
+/** The dialects and the sqlite3 driver: for the suites that show the engine behaves alike on every driver. */
+export const BACKENDS: Backend[] = ['sqlite', 'postgres', 'sqlite3'];
+
 export interface TestDatabase {
   dialect: Dialect;
+  /** Set where the driver matters (sqlite3); otherwise the dialect's default driver. */
+  backend?: Backend;
   /** Options for StentModule / createStentStore. */
   options: StentDatabaseOptions;
   /** A STENT_DATABASE_URL-style string for child processes (SQLite path or postgres URL). */
@@ -23,14 +30,16 @@ export interface TestDatabase {
 }
 
 /** A database of its own for one test: a new SQLite file, or a new PostgreSQL schema. */
-export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
-  if (dialect === 'sqlite') {
+export async function createTestDatabase(backend: Backend): Promise<TestDatabase> {
+  if (backend === 'sqlite' || backend === 'sqlite3') {
     const dir = mkdtempSync(join(tmpdir(), 'stent-test-'));
     const file = join(dir, 'stent.db');
+    const sqlite3 = backend === 'sqlite3';
     return {
-      dialect,
-      options: { type: 'better-sqlite3', database: file },
-      url: file,
+      dialect: 'sqlite',
+      backend,
+      options: { type: sqlite3 ? 'sqlite' : 'better-sqlite3', database: file },
+      url: sqlite3 ? `sqlite3:${file}` : file,
       dispose: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
@@ -43,7 +52,8 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
     await client.end();
   }
   return {
-    dialect,
+    dialect: backend,
+    backend,
     // A small pool: test files run side by side (and suites beside other work) on one server of 100 connections.
     options: { type: 'postgres', url: POSTGRES_URL, schema, poolSize: 5 },
     url: `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}schema=${schema}`,

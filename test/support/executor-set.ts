@@ -1,5 +1,5 @@
 import { createStentStore, StentExecutor, type Clock, type StentLogger, type WorkerOptions } from 'nestjs-stent';
-import { createTestDatabase, type Dialect, type TestDatabase } from './databases.js';
+import { createTestDatabase, type Backend, type TestDatabase } from './databases.js';
 
 /** Worker settings that keep tests quick: short polls. */
 export const QUICK_WORKER: WorkerOptions = { concurrency: 8, pollInterval: '20ms', maxPollInterval: '200ms', lease: '10s' };
@@ -52,8 +52,8 @@ export class ExecutorSet {
 
   private constructor(readonly db: TestDatabase) {}
 
-  static async create(dialect: Dialect): Promise<ExecutorSet> {
-    return new ExecutorSet(await createTestDatabase(dialect));
+  static async create(backend: Backend): Promise<ExecutorSet> {
+    return new ExecutorSet(await createTestDatabase(backend));
   }
 
   /**
@@ -97,8 +97,8 @@ export interface Harness {
 }
 
 /** The common case of an ExecutorSet: one started executor with `instances`, more on demand. */
-export async function createHarness(dialect: Dialect, instances: object[], worker: WorkerOptions | false = FAST_WORKER): Promise<Harness> {
-  const set = await ExecutorSet.create(dialect);
+export async function createHarness(backend: Backend, instances: object[], worker: WorkerOptions | false = FAST_WORKER): Promise<Harness> {
+  const set = await ExecutorSet.create(backend);
   const spawn = (options: WorkerOptions | false = FAST_WORKER, ...extra: object[]) => set.executor(extra.length ? extra : instances, options);
   return { db: set.db, executor: await spawn(worker, ...instances), spawn, dispose: () => set.dispose() };
 }

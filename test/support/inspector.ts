@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { TestProcess } from './child-process.js';
 import type { TestDatabase } from './databases.js';
+import { openSqlite3Inspector } from './sqlite3-inspector.js';
 
 export interface Inspector {
   readonly dialect: 'sqlite' | 'postgres';
@@ -21,6 +22,7 @@ export interface Inspector {
 }
 
 export async function openInspector(db: TestDatabase): Promise<Inspector> {
+  if (db.backend === 'sqlite3') return openSqlite3Inspector((db.options as { database: string }).database);
   if (db.dialect === 'sqlite') {
     const file = (db.options as { database: string }).database;
     const conn = new Database(file);

@@ -55,7 +55,7 @@ export * from './core/errors/index.js';
 
 // Persistence: the database, entities and migrations for apps that run migrations themselves
 export { createStentStore, openStentStore, databaseFromUrl, type StentDatabaseOptions, type StentStoreOptions } from './persistence/create-store.js';
-export { stentMigrations, runStentMigrations } from './persistence/schema/migrator.js';
+export { stentMigrations, stentMigrationClasses, runStentMigrations } from './persistence/schema/migrator.js';
 export {
   stentEntities,
   StentExecutionEntity,
@@ -70,3 +70,4 @@ export { StentInitialSchema1732500000000 } from './persistence/schema/migrations
 export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations/1733000000000-stent-delivery-order.js';
 export { StentAdminViews1734000000000 } from './persistence/schema/migrations/1734000000000-stent-admin-views.js';
 export { StentMaintenance1735000000000 } from './persistence/schema/migrations/1735000000000-stent-maintenance.js';
+export { StentClaimOrder1736000000000 } from './persistence/schema/migrations/1736000000000-stent-claim-order.js';

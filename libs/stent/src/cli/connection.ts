@@ -24,7 +24,7 @@ export async function connect(options: ConnectOptions): Promise<StentExecutor> {
   const url = options.database ?? process.env.STENT_DATABASE_URL;
   if (!url) throw new CliUsageError('no database: pass --database <sqlite file | postgres URL> or set STENT_DATABASE_URL');
   const database = databaseFromUrl(url);
-  if (database.type === 'better-sqlite3' && !options.create && database.database !== ':memory:' && !existsSync(database.database)) {
+  if ((database.type === 'better-sqlite3' || database.type === 'sqlite') && !options.create && database.database !== ':memory:' && !existsSync(database.database)) {
     throw new CliUsageError(`no SQLite database at ${database.database} (run 'stent migrate' to create one)`);
   }
   const store = await createStentStore({ database, connectTimeout: options.connectTimeout });

@@ -3,16 +3,23 @@ import { ConfigurationError, DatabaseUnavailableError, parseDuration, systemCloc
 import { withSqliteFile } from './clients/better-sqlite3-client.js';
 import { isConnectionError } from './clients/connection-errors.js';
 import { DeferredSqlClient } from './clients/deferred-client.js';
+import type { SqlClient } from './clients/sql-client.js';
 import { stentEntities } from './schema/entities.js';
 import { runStentMigrations } from './schema/migrator.js';
 import { SqlStore } from './sql-store.js';
 import { tableNames } from './schema/table-names.js';
 import { DeferredWakeBus } from './deferred-wake-bus.js';
 import { StoreConnection } from './store-connection.js';
+import { DataSourceTarget, isSupportedDataSourceType, supportedDataSourceTypes } from './data-source-target.js';
+import type { DatabaseTarget } from './database-target.js';
+import { Sqlite3Target } from './sqlite3-target.js';
+import { applyStentMigrationsInTransaction } from './schema/migrator.js';
 
 /** Where Stent keeps its tables. */
 export type StentDatabaseOptions =
   | { type: 'better-sqlite3'; database: string; busyTimeout?: number }
+  /** The `sqlite3` package (asynchronous, off the event loop); same file format and semantics. */
+  | { type: 'sqlite'; database: string; busyTimeout?: number }
   | { type: 'postgres'; url?: string; host?: string; port?: number; username?: string; password?: string; database?: string; schema?: string; poolSize?: number };
 
 export interface StentStoreOptions {
@@ -37,7 +44,10 @@ export interface StentStoreOptions {
   reconnectWindow?: Duration;
 }
 
-/** Parses `STENT_DATABASE_URL`-style strings: a postgres URL, or a SQLite file path. */
+/**
+ * Parses `STENT_DATABASE_URL`-style strings: a postgres URL, a SQLite file path (or sqlite:path) opened
+ * with better-sqlite3, or sqlite3:path for a SQLite file opened with the sqlite3 package.
+ */
 export function databaseFromUrl(url: string): StentDatabaseOptions {
   if (/^postgres(ql)?:\/\//.test(url)) {
     const parsed = new URL(url);
@@ -45,6 +55,7 @@ export function databaseFromUrl(url: string): StentDatabaseOptions {
     parsed.searchParams.delete('schema');
     return { type: 'postgres', url: parsed.toString(), schema };
   }
+  if (/^sqlite3:/.test(url)) return { type: 'sqlite', database: url.replace(/^sqlite3:(\/\/)?/, '') };
   return { type: 'better-sqlite3', database: url.replace(/^sqlite:(\/\/)?/, '') };
 }
 
@@ -78,7 +89,7 @@ function dataSourceOptions(database: StentDatabaseOptions): DataSourceOptions {
       poolSize: database.poolSize ?? 10,
     } as DataSourceOptions;
   }
-  throw new ConfigurationError(`Unsupported database type '${(database as { type: string }).type}': use 'better-sqlite3' or 'postgres'`);
+  throw new ConfigurationError(`Unsupported database type '${(database as { type: string }).type}': use 'better-sqlite3', 'sqlite' or 'postgres'`);
 }
 
 /**
@@ -88,33 +99,47 @@ function dataSourceOptions(database: StentDatabaseOptions): DataSourceOptions {
  */
 export function openStentStore(options: StentStoreOptions): SqlStore {
   if (!options.database === !options.dataSource) throw new ConfigurationError('Give Stent exactly one of `database` or `dataSource`');
-  const owned = !options.dataSource;
-  const dataSource = options.dataSource ?? new DataSource(dataSourceOptions(options.database!));
-  const type = dataSource.options.type;
-  if (type !== 'better-sqlite3' && type !== 'postgres') throw new ConfigurationError(`Stent supports better-sqlite3 and postgres DataSources, not '${type}'`);
+  const reconnectWindowMs = parseDuration(options.reconnectWindow ?? '5s');
   const schema = options.schema ?? (options.database?.type === 'postgres' ? options.database.schema : undefined);
+  let target: DatabaseTarget;
+  let dialect: 'sqlite' | 'postgres';
+  let migrateOn: (fileKey: string | undefined, client: SqlClient) => Promise<unknown>;
+  if (options.database?.type === 'sqlite') {
+    // No DataSource: TypeORM 1.x has no sqlite3 driver, and Stent's client needs none.
+    if (!options.database.database) throw new ConfigurationError("database.database must name the SQLite file (or ':memory:')");
+    target = new Sqlite3Target(options.database.database, options.database.busyTimeout ?? 10_000);
+    dialect = 'sqlite';
+    migrateOn = (_fileKey, client) => client.transaction((tx) => applyStentMigrationsInTransaction(tx, tables));
+  } else {
+    const owned = !options.dataSource;
+    const dataSource = options.dataSource ?? new DataSource(dataSourceOptions(options.database!));
+    const type: string = dataSource.options.type;
+    if (!isSupportedDataSourceType(type)) throw new ConfigurationError(`Stent supports ${supportedDataSourceTypes.join(', ')} DataSources, not '${type}'`);
+    target = new DataSourceTarget(dataSource, { owned, schema, reconnectWindowMs, logger: options.logger });
+    dialect = type === 'postgres' ? 'postgres' : 'sqlite';
+    migrateOn = async (fileKey) => {
+      const migrate = () => runStentMigrations(dataSource, tables, dialect === 'postgres' ? schema : undefined);
+      if (fileKey) await withSqliteFile(fileKey, migrate);
+      else await migrate();
+    };
+  }
   const bus = new DeferredWakeBus();
   const connection = new StoreConnection({
-    dataSource,
-    owned,
-    schema,
+    target,
     connectTimeoutMs: parseDuration(options.connectTimeout ?? '30s'),
-    reconnectWindowMs: parseDuration(options.reconnectWindow ?? '5s'),
     clock: options.clock ?? systemClock,
     logger: options.logger,
     onOpen: (open) => bus.attach(open.bus),
   });
-  const tables = tableNames(type === 'postgres' ? schema : undefined);
+  const tables = tableNames(dialect === 'postgres' ? schema : undefined);
   return new SqlStore({
-    client: new DeferredSqlClient(type === 'postgres' ? 'postgres' : 'sqlite', connection),
+    client: new DeferredSqlClient(dialect, connection),
     tables,
     bus,
     migrate: async () => {
-      const { fileKey } = await connection.connect();
-      const migrate = () => runStentMigrations(dataSource, tables, type === 'postgres' ? schema : undefined);
+      const { fileKey, client } = await connection.connect();
       try {
-        if (fileKey) await withSqliteFile(fileKey, migrate);
-        else await migrate();
+        await migrateOn(fileKey, client);
       } catch (error) {
         // The server went away under the migration (which ran in one transaction, now rolled back).
         if (isConnectionError(error) || isConnectionError((error as { driverError?: unknown } | null)?.driverError)) {

@@ -1,28 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
-import type { DataSource } from 'typeorm';
 import { ConfigurationError, DatabaseUnavailableError, type Clock, type Timer } from '../core/index.js';
-import { BetterSqlite3Client } from './clients/better-sqlite3-client.js';
-import { PostgresClient } from './clients/postgres-client.js';
-import type { SqlClient } from './clients/sql-client.js';
-import { PostgresWakeBus } from './postgres-wake-bus.js';
-import { localBusFor, type WakeBus } from './wake-bus.js';
+import type { DatabaseTarget, OpenConnection } from './database-target.js';
 
-/** What a store runs on once its database answered. */
-export interface OpenConnection {
-  client: SqlClient;
-  bus: WakeBus;
-  /** SQLite: the file's key (statements and migrations of one file are queued together). */
-  fileKey?: string;
-}
+export type { OpenConnection } from './database-target.js';
 
 export interface StoreConnectionOptions {
-  dataSource: DataSource;
-  /** Stent created the DataSource (and destroys it on close). */
-  owned: boolean;
-  schema?: string;
+  target: DatabaseTarget;
   connectTimeoutMs: number;
-  reconnectWindowMs: number;
   clock: Clock;
   logger?: { warn(message: string): void };
   /** Told once the database answered (the deferred wake bus starts forwarding). */
@@ -67,22 +50,24 @@ export class StoreConnection {
   }
 
   private async openNow(): Promise<OpenConnection> {
-    const { dataSource, clock, connectTimeoutMs, logger } = this.options;
+    const { target, clock, connectTimeoutMs, logger } = this.options;
     if (this.closed) {
       this.firstTried(false);
       throw new ConfigurationError('This Stent store is closed');
     }
-    if (!dataSource.isInitialized) {
+    if (!target.isOpen) {
       const deadline = clock.now() + connectTimeoutMs;
       for (let attempt = 1, pause = 200; ; attempt++, pause = Math.min(pause * 2, 5_000)) {
         if (this.closed) throw new ConfigurationError('This Stent store was closed while it connected');
         try {
           // The last attempt, made at the deadline, still gets a moment to be refused or accepted.
-          await initializeWithin(dataSource, Math.max(deadline - clock.now(), 1_000), clock);
+          await openWithin(target, Math.max(deadline - clock.now(), 1_000), clock);
           break;
         } catch (error) {
           this.lastError = error;
           this.firstTried(false);
+          // Trying again cannot fix a setting (a driver package that is not installed).
+          if (error instanceof ConfigurationError) throw error;
           const remaining = deadline - clock.now();
           if (this.closed) throw new ConfigurationError('This Stent store was closed while it connected');
           if (remaining <= 0) {
@@ -96,34 +81,14 @@ export class StoreConnection {
     }
     if (this.closed) {
       this.firstTried(false);
-      if (this.options.owned) await dataSource.destroy().catch(() => undefined);
+      await target.close().catch(() => undefined);
       throw new ConfigurationError('This Stent store was closed while it connected');
     }
-    this.current = this.build();
+    this.current = target.connection();
     this.lastError = undefined;
     this.firstTried(true);
     this.options.onOpen(this.current);
     return this.current;
-  }
-
-  private build(): OpenConnection {
-    const { dataSource, owned, schema, reconnectWindowMs, logger } = this.options;
-    const type = dataSource.options.type;
-    if (type === 'better-sqlite3') {
-      const connection = (dataSource.driver as unknown as { databaseConnection: import('better-sqlite3').Database }).databaseConnection;
-      if (!owned) connection.pragma('busy_timeout = 10000');
-      const file = String(dataSource.options.database);
-      const fileKey = file === ':memory:' || file === '' ? `memory:${randomUUID()}` : `sqlite:${resolve(file)}`;
-      return { client: new BetterSqlite3Client(connection, fileKey), bus: localBusFor(fileKey), fileKey };
-    }
-    if (type === 'postgres') {
-      const pool = (dataSource.driver as unknown as { master: import('pg').Pool }).master;
-      return {
-        client: new PostgresClient(pool, false, { retryWindowMs: reconnectWindowMs }),
-        bus: new PostgresWakeBus(pool, schema ?? 'public', logger),
-      };
-    }
-    throw new ConfigurationError(`Stent supports better-sqlite3 and postgres DataSources, not '${type}'`);
   }
 
   /** A pause between attempts that close() cuts short. */
@@ -147,16 +112,16 @@ export class StoreConnection {
     const open = this.current;
     this.current = undefined;
     if (open) await open.bus.close();
-    if (this.options.owned && this.options.dataSource.isInitialized) await this.options.dataSource.destroy();
+    await this.options.target.close();
   }
 }
 
-/** One initialize() attempt, given up after `ms` (a late success is closed again: nobody uses it). */
-function initializeWithin(dataSource: DataSource, ms: number, clock: Clock): Promise<void> {
-  const attempt = dataSource.initialize();
+/** One attempt to open, given up after `ms` (a late success is undone again: nobody waits for it). */
+function openWithin(target: DatabaseTarget, ms: number, clock: Clock): Promise<void> {
+  const attempt = target.open();
   return new Promise<void>((resolve, reject) => {
     const timer = clock.setTimer(ms, () => {
-      void attempt.then(() => dataSource.destroy()).catch(() => undefined);
+      void attempt.then(() => target.discardLateOpen()).catch(() => undefined);
       reject(new Error(`no answer within ${ms} ms`));
     });
     attempt.then(

@@ -197,7 +197,9 @@ export class PostgresClient implements SqlClient {
 
 /** Runs statements on a transaction the application opened (a TypeORM EntityManager). */
 export function externalExecutor(manager: { query(sql: string, params?: unknown[]): Promise<unknown> }, dialect: 'sqlite' | 'postgres'): SqlExecutor {
-  const text = (sql: string) => (dialect === 'postgres' ? pgSql(sql) : sql);
+  // TypeORM 0.3's sqlite driver runs a statement that starts with "INSERT " without reading its rows, so
+  // a RETURNING clause would come back empty; a leading space sends it down the path that reads them.
+  const text = (sql: string) => (dialect === 'postgres' ? pgSql(sql) : /\bRETURNING\b/i.test(sql) ? ` ${sql}` : sql);
   return {
     async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
       const rows = await manager.query(text(sql), params);

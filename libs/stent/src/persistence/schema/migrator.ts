@@ -1,13 +1,20 @@
-import type { DataSource, MigrationInterface } from 'typeorm';
+import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import type { SqlExecutor } from '../clients/sql-client.js';
 import { StentInitialSchema1732500000000 } from './migrations/1732500000000-stent-initial-schema.js';
 import { StentDeliveryOrder1733000000000 } from './migrations/1733000000000-stent-delivery-order.js';
 import { StentAdminViews1734000000000 } from './migrations/1734000000000-stent-admin-views.js';
 import { StentMaintenance1735000000000 } from './migrations/1735000000000-stent-maintenance.js';
 import { StentClaimOrder1736000000000 } from './migrations/1736000000000-stent-claim-order.js';
 import { checkSchemaName } from '../../core/index.js';
-import type { TableNames } from './table-names.js';
+import { tableNames, type TableNames } from './table-names.js';
 
-/** Stent's migrations in order. Also usable in an application's own TypeORM migrations list. */
+/**
+ * Stent's migration classes in order, for an application's own TypeORM `migrations` option (which takes
+ * classes, not instances; made without arguments they use the connection's default schema).
+ */
+export const stentMigrationClasses = [StentInitialSchema1732500000000, StentDeliveryOrder1733000000000, StentAdminViews1734000000000, StentMaintenance1735000000000, StentClaimOrder1736000000000] as const;
+
+/** Stent's migrations in order, as instances for a PostgreSQL schema (for runStentMigrations or a QueryRunner of your own). */
 export function stentMigrations(schema?: string): MigrationInterface[] {
   return [new StentInitialSchema1732500000000(schema), new StentDeliveryOrder1733000000000(schema), new StentAdminViews1734000000000(schema), new StentMaintenance1735000000000(schema), new StentClaimOrder1736000000000(schema)];
 }
@@ -17,9 +24,14 @@ export function stentMigrations(schema?: string): MigrationInterface[] {
  * DataSource without touching its migration history. Safe when many processes start at once:
  * PostgreSQL serialises them with an advisory lock, SQLite with its write lock.
  */
-export async function runStentMigrations(dataSource: DataSource, tables: TableNames, schema?: string): Promise<string[]> {
+export async function runStentMigrations(dataSource: DataSource, tables?: TableNames, schema?: string): Promise<string[]> {
   // The schema name is written into statements (CREATE SCHEMA, the tables' names), never bound.
   checkSchemaName(schema);
+  const postgresSchema = dataSource.options.type === 'postgres' ? schema : undefined;
+  return applyWithRunner(dataSource, tables ?? tableNames(postgresSchema), schema);
+}
+
+async function applyWithRunner(dataSource: DataSource, tables: TableNames, schema: string | undefined): Promise<string[]> {
   const postgres = dataSource.options.type === 'postgres';
   const runner = dataSource.createQueryRunner();
   const applied: string[] = [];
@@ -33,16 +45,7 @@ export async function runStentMigrations(dataSource: DataSource, tables: TableNa
       await runner.query('BEGIN IMMEDIATE');
     }
     try {
-      await runner.query(`CREATE TABLE IF NOT EXISTS ${tables.migrations} (name VARCHAR(255) PRIMARY KEY, applied_at BIGINT NOT NULL)`);
-      const rows: Array<{ name: string }> = await runner.query(`SELECT name FROM ${tables.migrations}`);
-      const done = new Set(rows.map((row) => row.name));
-      for (const migration of stentMigrations(schema)) {
-        const name = migration.name ?? migration.constructor.name;
-        if (done.has(name)) continue;
-        await migration.up(runner);
-        await runner.query(`INSERT INTO ${tables.migrations} (name, applied_at) VALUES (${postgres ? '$1, $2' : '?, ?'})`, [name, Date.now()]);
-        applied.push(name);
-      }
+      applied.push(...(await applyPending(runner, tables, schema, postgres)));
       if (postgres) await runner.commitTransaction();
       else await runner.query('COMMIT');
     } catch (error) {
@@ -54,4 +57,33 @@ export async function runStentMigrations(dataSource: DataSource, tables: TableNa
     await runner.release();
   }
   return applied;
+}
+
+/** Creates the bookkeeping table and applies the migrations it does not list, inside the caller's transaction. */
+async function applyPending(runner: QueryRunner, tables: TableNames, schema: string | undefined, postgres: boolean): Promise<string[]> {
+  const applied: string[] = [];
+  await runner.query(`CREATE TABLE IF NOT EXISTS ${tables.migrations} (name VARCHAR(255) PRIMARY KEY, applied_at BIGINT NOT NULL)`);
+  const rows: Array<{ name: string }> = await runner.query(`SELECT name FROM ${tables.migrations}`);
+  const done = new Set(rows.map((row) => row.name));
+  for (const migration of stentMigrations(schema)) {
+    const name = migration.name ?? migration.constructor.name;
+    if (done.has(name)) continue;
+    await migration.up(runner);
+    await runner.query(`INSERT INTO ${tables.migrations} (name, applied_at) VALUES (${postgres ? '$1, $2' : '?, ?'})`, [name, Date.now()]);
+    applied.push(name);
+  }
+  return applied;
+}
+
+/**
+ * Applies Stent's migrations on a SQLite transaction of Stent's own client (a file opened with the
+ * sqlite3 package, no DataSource). The migrations ask their query runner for two things only, query()
+ * and the connection's type, so this runner has just those.
+ */
+export function applyStentMigrationsInTransaction(tx: SqlExecutor, tables: TableNames): Promise<string[]> {
+  const runner = {
+    query: (sql: string, params?: unknown[]) => tx.query(sql, params),
+    connection: { options: { type: 'sqlite' } },
+  } as unknown as QueryRunner;
+  return applyPending(runner, tables, undefined, false);
 }
