@@ -1,4 +1,5 @@
 import type {
+  OtherVersionRecord,
   CleanupBatchRequest,
   CleanupBatchResult,
   ClaimFilter,
@@ -215,6 +216,10 @@ export class SqlStore implements StentStore {
 
   hasSuspects(filter: ClaimFilter): Promise<boolean> {
     return this.claims.hasSuspects(filter);
+  }
+
+  otherVersionsDue(filter: ClaimFilter): Promise<OtherVersionRecord[]> {
+    return this.claims.otherVersionsDue(filter);
   }
 
   takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>> {

@@ -245,6 +245,33 @@ export class WorkflowRun implements WorkflowScope {
     return value;
   }
 
+  /**
+   * A patch marker is a value step named 'patch:<id>'. At a position the journal already holds with
+   * another call, this execution passed the patch point before the patch: false, and no position is taken,
+   * so the calls after it keep their recorded positions. At a new position the marker is recorded.
+   */
+  patched(id: string): boolean {
+    if (this.ended) throw new StentError('This workflow run has ended');
+    const marker = patchMarker(id);
+    const position = this.journal.taken;
+    const recorded = this.journal.get(position);
+    if (recorded && !this.tentative.has(position) && !isMarker(recorded, marker)) return false;
+    if (recorded && this.tentative.has(position) && !isMarker(recorded, marker)) {
+      // A tentative step (of a revive) that differs is dropped: the position is new again.
+      this.journal.check(position, 'value', marker);
+    }
+    this.recordValue(marker, () => true);
+    return true;
+  }
+
+  /** The marker of a deprecated patch is consumed where an execution recorded it, and recorded nowhere else. */
+  deprecatePatch(id: string): void {
+    if (this.ended) return;
+    const marker = patchMarker(id);
+    const recorded = this.journal.get(this.journal.taken);
+    if (recorded && isMarker(recorded, marker)) this.recordValue(marker, () => true);
+  }
+
   now(): Date {
     return new Date(this.recordValue('now', () => this.host.clock.now()));
   }
@@ -391,4 +418,12 @@ export class WorkflowRun implements WorkflowScope {
   awaitedPositions(): number[] {
     return this.delivery.awaitedPositions();
   }
+}
+
+function patchMarker(id: string): string {
+  return `patch:${id}`;
+}
+
+function isMarker(step: StepRecord, marker: string): boolean {
+  return step.kind === 'value' && step.name === marker;
 }

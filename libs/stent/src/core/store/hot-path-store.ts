@@ -5,6 +5,7 @@ import type {
   ExecutionRecord,
   FinishOptions,
   LocalCompletion,
+  OtherVersionRecord,
   NewStep,
   ReapResult,
   RenewResult,
@@ -34,6 +35,8 @@ export interface HotPathStore {
   claimSteps(filter: ClaimFilter): Promise<StepRecord[]>;
   /** Whether steps recovered from a dead worker wait to be run alone. */
   hasSuspects(filter: ClaimFilter): Promise<boolean>;
+  /** Due executions of the filter's versioned workflows that it cannot replay (left to other workers). */
+  otherVersionsDue(filter: ClaimFilter): Promise<OtherVersionRecord[]>;
   /** Executions this owner holds whose wake time has come (something changed for them). */
   takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>>;
 
