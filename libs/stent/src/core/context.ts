@@ -16,6 +16,7 @@ export interface WorkflowScope {
   mapActivity(activity: ResolvedActivityOptions, items: unknown[][]): Promise<unknown[]>;
   recordValue<T>(label: string, produce: () => T): T;
   patched(id: string): boolean;
+  continueAsNew(args: unknown[]): Promise<never>;
   deprecatePatch(id: string): void;
   now(): Date;
   uuid(): string;

@@ -116,7 +116,7 @@ export class SqlStore implements StentStore {
     this.completions = new StepCompletions(ctx, this.cache, this.deadLetters);
     this.journal = new JournalRepository(ctx, this.executions, this.completions, effects, discard);
     this.claims = new ClaimsRepository(ctx);
-    this.endings = new EndingsRepository(ctx, this.journal, this.completions, discard, this.deadLetters);
+    this.endings = new EndingsRepository(ctx, this.journal, this.completions, discard, this.deadLetters, this.executions);
     this.signals = new SignalsRepository(ctx);
     this.revival = new ReviveRepository(ctx, discard);
     this.leases = new LeasesRepository(ctx, this.deadLetters);

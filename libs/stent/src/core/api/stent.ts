@@ -61,6 +61,16 @@ export const Stent = {
     workflowScope('Stent.deprecatePatch').deprecatePatch(id);
   },
 
+  /**
+   * Ends this execution and starts a new one of the same workflow with `args`, in the same transaction: a
+   * workflow that loops for long keeps its journal short. The new execution is linked (`continuedFrom` /
+   * `continuedAs`), takes the queue, priority, tags and parent of this one, and `waitFor` on any execution
+   * of the chain follows it to the last. Never settles: `return Stent.continueAsNew(...)`.
+   */
+  continueAsNew(...args: unknown[]): Promise<never> {
+    return workflowScope('Stent.continueAsNew').continueAsNew(args);
+  },
+
   /** The current time, recorded: a replay sees the same value. */
   now(): Date {
     return workflowScope('Stent.now').now();

@@ -29,3 +29,4 @@ export { InvalidCursorError } from './invalid-cursor.error.js';
 export { DrainTimeoutError } from './drain-timeout.error.js';
 export { ExecutionStuckError } from './execution-stuck.error.js';
 export { JournalMismatchError } from './journal-mismatch.error.js';
+export { JournalLimitError } from './journal-limit.error.js';

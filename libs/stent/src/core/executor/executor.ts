@@ -18,7 +18,7 @@ import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { deadLetterInfo, executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type StentStats } from './execution-views.js';
 import { BackgroundStart } from './background-start.js';
 import { readinessOf, StartupRecord, type Readiness, type ReadinessDetail } from './readiness.js';
-import { waitForEnd, type WaitForOptions } from './wait-for.js';
+import { waitForChain, type WaitForOptions } from './wait-for.js';
 import { encodeCursor, executionFilter, executionPage, type ExecutionListFilter, type ExecutionListPage } from './operations/execution-query.js';
 import { DETAIL_CHILD_LIMIT, executionDetail, type ExecutionDetail } from './operations/execution-detail.js';
 import { checkReplayIds, deadLetterDetail, deadLetterQuery, MAX_BULK_REPLAY, replayEach, type BulkReplayOutcome, type DeadLetterDetail, type DeadLetterQuery } from './operations/dead-letter-ops.js';
@@ -225,7 +225,7 @@ export class StentExecutor {
   waitFor<R = unknown>(executionId: string, options?: WaitForOptions): Promise<Outcome<R>>;
   async waitFor(executionId: string, options: WaitForOptions = {}): Promise<Result<unknown, unknown>> {
     const world = { store: this.store, events: this.events, worker: this.worker, clock: this.clock };
-    return waitForEnd(world, executionId, options);
+    return waitForChain(world, executionId, options);
   }
 
   // ---- signals and cancel --------------------------------------------------------------------

@@ -246,6 +246,40 @@ export class WorkflowRun implements WorkflowScope {
   }
 
   /**
+   * Ends the execution (completed, no value) and inserts its continuation in the same transaction, once
+   * what the workflow recorded so far is written. Calls it left open are cancelled, as at any ending.
+   */
+  continueAsNew(args: unknown[]): Promise<never> {
+    if (this.ended) return never();
+    let encodedArgs: string;
+    try {
+      encodedArgs = encode(args, 'Stent.continueAsNew(args)');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { execution } = this;
+    const now = this.host.clock.now();
+    void this.lifecycle.finish('completed', null, null, {
+      id: randomUUID(),
+      workflowName: execution.workflowName,
+      args: encodedArgs,
+      queue: execution.queue,
+      priority: execution.priority,
+      tags: execution.tags,
+      parentId: execution.parentId,
+      parentPosition: execution.parentPosition,
+      idempotencyKey: null,
+      createdAt: now,
+      wakeAt: now,
+      deadlineAt: execution.maxDurationMs === null ? null : now + execution.maxDurationMs,
+      maxDurationMs: execution.maxDurationMs,
+      traceContext: execution.traceContext,
+      continuedFrom: execution.id,
+    });
+    return never();
+  }
+
+  /**
    * A patch marker is a value step named 'patch:<id>'. At a position the journal already holds with
    * another call, this execution passed the patch point before the patch: false, and no position is taken,
    * so the calls after it keep their recorded positions. At a new position the marker is recorded.

@@ -189,6 +189,11 @@ export interface FinishOptions {
   completions?: LocalCompletion[];
   /** Tentative steps (of a revived execution) the workflow did not repeat: dropped with the ending. */
   discard?: number[];
+  /**
+   * The execution ended with Stent.continueAsNew: this one is inserted in the same transaction (it takes
+   * over the parent, if any, which is told only when the last of the chain ends).
+   */
+  continueAs?: NewExecution;
 }
 
 export interface ExecutionFilter {

@@ -77,6 +77,14 @@ export class Worker implements RunHost {
     return this.settings.suspendAfterMs;
   }
 
+  get journalWarnAt(): number {
+    return this.settings.journalWarnAt;
+  }
+
+  get journalLimit(): number {
+    return this.settings.journalLimit;
+  }
+
   get timerHorizonMs(): number {
     return Math.max(this.settings.suspendAfterMs * 2, 60_000);
   }
