@@ -413,3 +413,13 @@ export interface WorkerInfo {
   concurrency?: number;
   leaseMs?: number;
 }
+
+/** A fork: a new execution `newId` whose journal is a copy of `sourceId`'s before `fromPosition`. */
+export interface ForkRequest {
+  sourceId: string;
+  fromPosition: number;
+  newId: string;
+  /** Encoded arguments of the new execution; null: the source's. */
+  args: string | null;
+  now: number;
+}
