@@ -140,7 +140,8 @@ export class ExecutionsRepository {
   }
 }
 
-function isUniqueViolation(error: unknown): boolean {
+/** Whether a database error is a unique-key violation (an id or key already taken). */
+export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { ExecutionNotFinishedError, ExecutionNotFoundError, HistoryPositionError, isFinalState, type ExecutionState, type ForkRequest } from '../../core/index.js';
+import { ExecutionExistsError, ExecutionNotFinishedError, ExecutionNotFoundError, HistoryPositionError, isFinalState, type ExecutionState, type ForkRequest } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { NO_LEASE } from '../sql/statements.js';
 import type { EffectsRepository } from './effects.js';
+import { isUniqueViolation } from './executions.js';
 import type { StepDiscard } from './step-discard.js';
 
 /** Columns copied from a source step to its copy in a fork (the id and execution id are new). */
@@ -27,6 +28,16 @@ export class HistoryRepository {
   ) {}
 
   async fork(request: ForkRequest): Promise<void> {
+    try {
+      await this.forkWithin(request);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ExecutionExistsError(request.newId);
+      throw error;
+    }
+    this.ctx.bus.publish({ type: 'work' });
+  }
+
+  private async forkWithin(request: ForkRequest): Promise<void> {
     const { t } = this.ctx;
     const { sourceId, fromPosition, newId, now } = request;
     await this.ctx.client.transaction(async (tx) => {
@@ -67,7 +78,6 @@ export class HistoryRepository {
       );
       await this.effects.recompute(tx, newId);
     });
-    this.ctx.bus.publish({ type: 'work' });
   }
 
   async rewind(executionId: string, fromPosition: number, now: number): Promise<void> {
