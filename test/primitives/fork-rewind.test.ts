@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, ExecutionNotFinishedError, ExecutionNotFoundError, HistoryPositionError, Stent, type StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { errorOf, ExecutorSet, FAST_WORKER } from '../support/executor-set.js';
+import { openInspector } from '../support/inspector.js';
 import { waitUntil } from '../support/wait.js';
 
 /** What really ran, and whether step 'd' fails (a bug fixed later). */
@@ -47,6 +48,17 @@ class HistoryFlow {
 }
 defineWorkflow(HistoryFlow, { name: 'HistoryFlow' });
 
+/** a, then a signal wait, then b. */
+class GatedFlow {
+  constructor(private readonly steps: Steps) {}
+  async run(tag: string): Promise<string[]> {
+    const a = await this.steps.step('a', tag);
+    await Stent.waitForSignal('go');
+    return [a, await this.steps.step('b', tag)];
+  }
+}
+defineWorkflow(GatedFlow, { name: 'GatedFlow' });
+
 class WaitingFlow {
   async run(): Promise<void> {
     await Stent.waitForSignal('never');
@@ -62,7 +74,7 @@ describe.each(DIALECTS)('fork and rewind on %s', (dialect) => {
     h = await ExecutorSet.create(dialect);
     ran = new Ran();
     const steps = new Steps(ran);
-    executor = await h.executor([steps, new LabelChild(steps), new HistoryFlow(steps, new LabelChild(steps)), new WaitingFlow()], FAST_WORKER);
+    executor = await h.executor([steps, new LabelChild(steps), new HistoryFlow(steps, new LabelChild(steps)), new WaitingFlow(), new GatedFlow(steps)], FAST_WORKER);
   });
   afterEach(async () => {
     await h.dispose();
@@ -133,6 +145,26 @@ describe.each(DIALECTS)('fork and rewind on %s', (dialect) => {
     expect(now[0]).not.toBe(oldChild);
     expect(await errorOf(() => executor.getExecution(oldChild!))).toBeInstanceOf(ExecutionNotFoundError);
     expect([ran.count('a'), ran.count('b'), ran.count('child'), ran.count('d')]).toEqual([1, 1, 2, 2]);
+  });
+
+  it('rewind of a cancelled execution this worker had suspended: a new lease epoch (no resume from memory), and it replays from the cut', async () => {
+    const id = await executor.dispatch(GatedFlow, ['k']);
+    await waitUntil(async () => (await executor.getExecution(id)).leaseOwner === null && (await executor.getJournal(id)).length === 2, 'the run to suspend at its signal wait');
+    // From another process's point of view (its own store: on SQLite no wake event reaches the worker).
+    const operator = await h.executor([], false);
+    await operator.cancel(id);
+    const inspector = await openInspector(h.db);
+    const epoch = () => inspector.scalar(`SELECT lease_epoch FROM ${inspector.t.executions} WHERE id = ?`, [id]);
+    const before = await epoch();
+    await operator.rewind(id, 0);
+    // Where the cancel's event never reached it (another machine, a lost notification), the worker keeping
+    // the suspended run would claim the next epoch and resume it from memory: the rewind takes that epoch.
+    expect(await epoch()).toBe(before + 1);
+    await inspector.close();
+    await waitUntil(async () => ran.count('a') === 2, 'step a to run again after the rewind to 0');
+    await executor.sendSignal(id, 'go');
+    expect((await executor.waitFor(id, { timeout: '30s' })).value).toEqual(['a(k)', 'b(k)']);
+    expect((await executor.getJournal(id)).map((step) => step.state)).toEqual(['completed', 'completed', 'completed']);
   });
 
   it('refuses positions the journal cannot be cut at, rewinds of running executions and unknown ids', async () => {

@@ -95,9 +95,11 @@ export class HistoryRepository {
       await this.discard.where(tx, executionId, 'position >= ?', [fromPosition]);
       await tx.execute(`DELETE FROM ${t.deadLetters} WHERE execution_id = ? AND step_id IS NULL`, [executionId]);
       const maxDuration = row.max_duration_ms === null ? null : num(row.max_duration_ms);
+      // A new epoch: a run some worker still keeps in memory from before the ending cannot be resumed as if
+      // nothing had happened (SuspendedRuns wants the epoch one past its own).
       await tx.execute(
         `UPDATE ${t.executions}
-         SET state = 'pending', result = NULL, error = NULL, finished_at = NULL, updated_at = ?, wake_at = ?, ${NO_LEASE},
+         SET state = 'pending', result = NULL, error = NULL, finished_at = NULL, updated_at = ?, wake_at = ?, ${NO_LEASE}, lease_epoch = lease_epoch + 1,
              deadline_at = ?, revive_position = NULL, continued_as = NULL, forked_from = id, forked_at = ?
          WHERE id = ?`,
         [now, now, maxDuration === null ? null : now + maxDuration, fromPosition, executionId],
