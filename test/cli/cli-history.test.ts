@@ -31,6 +31,7 @@ describe.each(DIALECTS)('stent fork and rewind on %s', (dialect) => {
     expect(rewound.code, rewound.stderr).toBe(0);
     expect(rewound.stdout).toBe(`Rewound ${billing} to position 1; it runs again from there.\n`);
     expect((await executor.waitFor(billing, { timeout: '30s' })).value).toBe('charged 4242');
+    expect((await stent('show', billing)).stdout).toMatch(/Rewound to:\s+position 1\n/);
 
     // Checkout: 0 and 1 the two child executions, 2 its progress.
     const checkout = await executor.dispatch(Checkout, ['o-1', [5, 7]]);
@@ -40,6 +41,7 @@ describe.each(DIALECTS)('stent fork and rewind on %s', (dialect) => {
     expect((await executor.waitFor(forked.id, { timeout: '30s' })).value).toBe('o-1 reserved');
     // The first child was reused, the second started anew.
     expect((await executor.listExecutions({ parentId: forked.id })).total).toBe(1);
+    expect((await stent('show', forked.id)).stdout).toMatch(new RegExp(`Forked from:\\s+${checkout} at position 1\\n`));
 
     const whatIf = await stent('fork', checkout, '--from', '0', '--args', '["o-2", [1, 2, 3]]', '--id', 'fork-o-2', '--yes');
     expect(whatIf.code, whatIf.stderr).toBe(0);
