@@ -13,6 +13,7 @@ import { never, RunJournal } from './run-journal.js';
 import { RunLifecycle } from './run-lifecycle.js';
 import { TentativeSteps } from './tentative-steps.js';
 import { TurnDelivery } from './turn-delivery.js';
+import { continueAsNew, deprecatePatch, patched } from './history-calls.js';
 
 /**
  * One execution of a workflow held in memory by a worker: the scope its durable calls run in. Each call
@@ -245,65 +246,17 @@ export class WorkflowRun implements WorkflowScope {
     return value;
   }
 
-  /**
-   * Ends the execution (completed, no value) and inserts its continuation in the same transaction, once
-   * what the workflow recorded so far is written. Calls it left open are cancelled, as at any ending.
-   */
+  /** Stent.continueAsNew, Stent.patched, Stent.deprecatePatch: see history-calls.ts. */
   continueAsNew(args: unknown[]): Promise<never> {
-    if (this.ended) return never();
-    let encodedArgs: string;
-    try {
-      encodedArgs = encode(args, 'Stent.continueAsNew(args)');
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const { execution } = this;
-    const now = this.host.clock.now();
-    void this.lifecycle.finish('completed', null, null, {
-      id: randomUUID(),
-      workflowName: execution.workflowName,
-      args: encodedArgs,
-      queue: execution.queue,
-      priority: execution.priority,
-      tags: execution.tags,
-      parentId: execution.parentId,
-      parentPosition: execution.parentPosition,
-      idempotencyKey: null,
-      createdAt: now,
-      wakeAt: now,
-      deadlineAt: execution.maxDurationMs === null ? null : now + execution.maxDurationMs,
-      maxDurationMs: execution.maxDurationMs,
-      traceContext: execution.traceContext,
-      continuedFrom: execution.id,
-    });
-    return never();
+    return continueAsNew(this, args);
   }
 
-  /**
-   * A patch marker is a value step named 'patch:<id>'. At a position the journal already holds with
-   * another call, this execution passed the patch point before the patch: false, and no position is taken,
-   * so the calls after it keep their recorded positions. At a new position the marker is recorded.
-   */
   patched(id: string): boolean {
-    if (this.ended) throw new StentError('This workflow run has ended');
-    const marker = patchMarker(id);
-    const position = this.journal.taken;
-    const recorded = this.journal.get(position);
-    if (recorded && !this.tentative.has(position) && !isMarker(recorded, marker)) return false;
-    if (recorded && this.tentative.has(position) && !isMarker(recorded, marker)) {
-      // A tentative step (of a revive) that differs is dropped: the position is new again.
-      this.journal.check(position, 'value', marker);
-    }
-    this.recordValue(marker, () => true);
-    return true;
+    return patched(this, id);
   }
 
-  /** The marker of a deprecated patch is consumed where an execution recorded it, and recorded nowhere else. */
   deprecatePatch(id: string): void {
-    if (this.ended) return;
-    const marker = patchMarker(id);
-    const recorded = this.journal.get(this.journal.taken);
-    if (recorded && isMarker(recorded, marker)) this.recordValue(marker, () => true);
+    deprecatePatch(this, id);
   }
 
   now(): Date {
@@ -452,12 +405,4 @@ export class WorkflowRun implements WorkflowScope {
   awaitedPositions(): number[] {
     return this.delivery.awaitedPositions();
   }
-}
-
-function patchMarker(id: string): string {
-  return `patch:${id}`;
-}
-
-function isMarker(step: StepRecord, marker: string): boolean {
-  return step.kind === 'value' && step.name === marker;
 }

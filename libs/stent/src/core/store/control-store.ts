@@ -1,4 +1,5 @@
-import type { ExecutionRecord, ExternalTransaction, ForkRequest, NewExecution, WakeEvent } from './records.js';
+import type { ForkRequest } from './history-records.js';
+import type { ExecutionRecord, ExternalTransaction, NewExecution, WakeEvent } from './records.js';
 
 /**
  * What the executor's operations need from the database: the schema, dispatch, signals, cancel, and

@@ -5,7 +5,6 @@ import type {
   ExecutionRecord,
   FinishOptions,
   LocalCompletion,
-  OtherVersionRecord,
   NewStep,
   ReapResult,
   RenewResult,
@@ -15,6 +14,7 @@ import type {
   WakeEvent,
   WorkerInfo,
 } from './records.js';
+import type { OtherVersionRecord } from './history-records.js';
 
 /**
  * What a worker needs from the database on the hot path: claims under a lease, journal writes fenced by

@@ -309,12 +309,6 @@ export interface ClaimFilter {
   versions?: Map<string, { from: number; to: number }>;
 }
 
-/** Due executions a worker leaves to others because it cannot replay their workflow version. */
-export interface OtherVersionRecord {
-  workflowName: string;
-  version: number;
-  due: number;
-}
 
 /** What a lease renewal did: the rows it renewed, those another worker holds now, and running steps whose execution ended. */
 export interface RenewResult {
@@ -412,14 +406,4 @@ export interface WorkerInfo {
   workflowRoutes?: Record<string, WorkflowRoute>;
   concurrency?: number;
   leaseMs?: number;
-}
-
-/** A fork: a new execution `newId` whose journal is a copy of `sourceId`'s before `fromPosition`. */
-export interface ForkRequest {
-  sourceId: string;
-  fromPosition: number;
-  newId: string;
-  /** Encoded arguments of the new execution; null: the source's. */
-  args: string | null;
-  now: number;
 }

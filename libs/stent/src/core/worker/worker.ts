@@ -42,6 +42,8 @@ export class Worker implements RunHost {
   readonly suspended: SuspendedRuns;
   /** Due executions of versions this worker cannot replay, left to others. */
   readonly versions: VersionWatch;
+  readonly journalWarnAt: number;
+  readonly journalLimit: number;
   private stateValue: WorkerState = 'idle';
   private readonly runs = new Map<string, WorkflowRun>();
   private unsubscribe: (() => void) | undefined;
@@ -66,6 +68,8 @@ export class Worker implements RunHost {
     this.local = new LocalDispatch(this);
     this.suspended = new SuspendedRuns(this.settings.keepSuspended);
     this.versions = new VersionWatch(this);
+    this.journalWarnAt = this.settings.journalWarnAt;
+    this.journalLimit = this.settings.journalLimit;
   }
 
   /** Names this worker in leases; a worker started again after halt() is a new one. */
@@ -77,14 +81,6 @@ export class Worker implements RunHost {
     return this.settings.suspendAfterMs;
   }
 
-  get journalWarnAt(): number {
-    return this.settings.journalWarnAt;
-  }
-
-  get journalLimit(): number {
-    return this.settings.journalLimit;
-  }
-
   get timerHorizonMs(): number {
     return Math.max(this.settings.suspendAfterMs * 2, 60_000);
   }
@@ -94,13 +90,8 @@ export class Worker implements RunHost {
   }
 
   stats(): { state: WorkerState; runningActivities: number; activeWorkflows: number; concurrency: number; leftForOtherVersions: OtherVersionRecord[] } {
-    return {
-      state: this.stateValue,
-      runningActivities: this.runner.attempts.size,
-      activeWorkflows: this.runs.size,
-      concurrency: this.settings.concurrency,
-      leftForOtherVersions: this.versions.leftForOthers,
-    };
+    const { stateValue: state, settings, versions } = this;
+    return { state, runningActivities: this.runner.attempts.size, activeWorkflows: this.runs.size, concurrency: settings.concurrency, leftForOtherVersions: versions.leftForOthers };
   }
 
   async start(): Promise<void> {
