@@ -88,16 +88,20 @@ defineWorkflow(SleepUntilFlow);
 
 /**
  * Waits for a 'next' signal `waits` times, running one activity after each (the workflow suspends while it
- * waits), then for a 'stop' signal; returns the sum of the signals' payloads.
+ * waits), then continues as new with the sum so far; the continuation waits for a 'stop' signal and returns
+ * the sum of the signals' payloads.
  */
 export class LongHistoryFlow {
   constructor(private readonly acts: BenchActivities) {}
 
-  async run(waits: number): Promise<number> {
+  async run(waits: number, continued = false, carried = 0): Promise<number> {
+    if (continued) {
+      await Stent.waitForSignal('stop');
+      return carried;
+    }
     let total = 0;
     for (let i = 0; i < waits; i++) total = await this.acts.add(total, await Stent.waitForSignal<number>('next'));
-    await Stent.waitForSignal('stop');
-    return total;
+    return Stent.continueAsNew(waits, true, total);
   }
 }
 defineWorkflow(LongHistoryFlow);

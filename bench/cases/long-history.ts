@@ -15,7 +15,8 @@ const mean = (values: number[]): number => values.reduce((sum, value) => sum + v
 
 /**
  * `long_history`: one workflow that waits for a signal 1,000 times, an activity after each, suspended out of
- * memory between signals, so its journal grows by two steps a wake. A wake is timed from sending the
+ * memory between signals, so its journal grows by two steps a wake; it then continues as new (the last wake
+ * includes that), and the continuation starts with a fresh journal. A wake is timed from sending the
  * signal until the workflow is suspended again at its next wait, less the idle time (`suspendAfter`) the
  * worker waits before suspending it. The cost of a wake should not grow with the journal: the line gives
  * the mean of the first and of the last 250 wakes and their ratio.
@@ -61,7 +62,12 @@ export const longHistoryCase: BenchCase = {
           await suspended;
           wakeMs.push(secondsSince(sent) * 1000 - SUSPEND_AFTER_MS);
         }
-        await executor.sendSignal(id, 'stop');
+        // The last wake continued as new: the continuation, with a fresh journal, waits for 'stop'.
+        const continuation = (await executor.getExecution(id)).continuedAs;
+        if (!continuation) throw new Error(`long_history workflow ${id} did not continue as new after ${WAKES} wakes`);
+        const continuedSteps = (await executor.getJournal(continuation)).length;
+        await executor.sendSignal(continuation, 'stop');
+        // waitFor on the first execution follows the chain to the continuation's result.
         const outcome = await executor.waitFor<number>(id, { timeout: '60s' });
         const seconds = secondsSince(start);
         if (!outcome.ok || outcome.value !== WAKES) throw new Error(`long_history workflow ${id} ended ${outcome.state} with ${JSON.stringify(outcome.ok ? outcome.value : String(outcome.error))}, expected ${WAKES}`);
@@ -81,6 +87,7 @@ export const longHistoryCase: BenchCase = {
             last_vs_first: round(last / first, 2),
             replays,
             resumed_from_memory: resumed,
+            continued_journal_steps: continuedSteps,
             suspend_after_ms: SUSPEND_AFTER_MS,
           },
         });

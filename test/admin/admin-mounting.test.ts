@@ -87,6 +87,8 @@ describe.each(DIALECTS)('mounting the admin API on %s', (dialect) => {
       ['/ops/executions/{id}/signals', 'post'],
       ['/ops/executions/{id}/retry', 'post'],
       ['/ops/executions/{id}/resume', 'post'],
+      ['/ops/executions/{id}/fork', 'post'],
+      ['/ops/executions/{id}/rewind', 'post'],
       ['/ops/dead-letters', 'get'],
       ['/ops/dead-letters/{id}', 'get'],
       ['/ops/dead-letters/{id}', 'delete'],

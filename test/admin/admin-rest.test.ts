@@ -198,6 +198,8 @@ describe.each(DIALECTS)('admin REST API on %s', (dialect) => {
       ['POST', '/executions/x/signals', { name: 'approve' }],
       ['POST', '/executions/x/retry'],
       ['POST', '/executions/x/resume'],
+      ['POST', '/executions/x/fork', { fromPosition: 0 }],
+      ['POST', '/executions/x/rewind', { fromPosition: 0 }],
       ['POST', '/dead-letters/replay', { all: true }],
       ['POST', '/dead-letters/x/replay'],
       ['DELETE', '/dead-letters/x'],

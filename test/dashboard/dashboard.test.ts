@@ -190,6 +190,14 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     await open(`/executions/${encodeURIComponent(ids.nap!)}`);
     expect(await page.locator('tr.step-sleep .seg.wait-sleep').count()).toBe(1);
     expect(await page.locator('tr.step-sleep .track').getAttribute('title')).toMatch(/^slept .* so far, wakes /);
+
+    // A fork says where it came from, with a link (forked after its last step: nothing runs again).
+    const end = (await executor.getJournal(ids.batch!)).length;
+    const fork = await executor.fork(ids.batch!, { fromPosition: end });
+    await settled(fork, 'completed');
+    await open(`/executions/${encodeURIComponent(fork)}`);
+    expect(await text('section[aria-labelledby=execution-facts] dl.facts')).toMatch(new RegExp(`Forked from\\s+${ids.batch} at position ${end}`));
+    expect(await page.locator(`section[aria-labelledby=execution-facts] dl.facts a[href="#/executions/${encodeURIComponent(ids.batch!)}"]`).count()).toBe(1);
   });
 
   it('sends a signal with a JSON payload from a focus-trapping dialog and the waiting workflow completes', async () => {

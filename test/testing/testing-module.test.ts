@@ -90,7 +90,17 @@ class NeedsSignal {
   }
 }
 
-const PROVIDERS = [PaymentActivities, ShippingActivities, MonthLongOrder, SlowActivities, Crunch, AwaitsForever, NeedsSignal];
+/** Sleeps a day per round, continuing as new after each, for `rounds` rounds. */
+@Workflow()
+class DailyRounds {
+  async run(rounds: number, done = 0): Promise<number> {
+    await Stent.sleep('1d');
+    if (done + 1 < rounds) return Stent.continueAsNew(rounds, done + 1);
+    return done + 1;
+  }
+}
+
+const PROVIDERS = [PaymentActivities, ShippingActivities, MonthLongOrder, SlowActivities, Crunch, AwaitsForever, NeedsSignal, DailyRounds];
 
 // ---- tests ------------------------------------------------------------------------------------------
 
@@ -155,6 +165,15 @@ describe('nestjs-stent/testing', () => {
     const outcome = await harness.runToCompletion(id);
     expect(outcome.unwrap().approval).toBe('timed out');
     expect(clock.now() - started).toBe(32 * DAY);
+  });
+
+  it('runToCompletion follows an execution that continues as new down its chain', async () => {
+    const { harness, executor, clock } = await compile();
+    const started = clock.now();
+    const id = await executor.dispatch(DailyRounds, [3]);
+    expect((await harness.runToCompletion(id)).unwrap()).toBe(3);
+    expect(clock.now() - started).toBe(3 * DAY);
+    expect((await executor.listExecutions({ workflowName: 'DailyRounds' })).total).toBe(3);
   });
 
   it('an overridden activity provider stays durable: the fake runs, is retried after its 1 h back-off and is recorded in the journal', async () => {

@@ -38,6 +38,11 @@ export interface ExecutionView extends ExecutionSummary {
   wakeAt: string | null;
   leaseOwner: string | null;
   recoveries: number;
+  version: number | null;
+  continuedFrom: string | null;
+  continuedAs: string | null;
+  forkedFrom: string | null;
+  forkedAt: number | null;
 }
 
 export interface ExecutionDetailView extends ExecutionView {

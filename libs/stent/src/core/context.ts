@@ -15,6 +15,9 @@ export interface WorkflowScope {
   waitForSignal(name: string, timeoutMs: number | undefined): Promise<unknown>;
   mapActivity(activity: ResolvedActivityOptions, items: unknown[][]): Promise<unknown[]>;
   recordValue<T>(label: string, produce: () => T): T;
+  patched(id: string): boolean;
+  continueAsNew(args: unknown[]): Promise<never>;
+  deprecatePatch(id: string): void;
   now(): Date;
   uuid(): string;
   random(): number;

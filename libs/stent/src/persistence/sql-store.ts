@@ -1,4 +1,6 @@
 import type {
+  ForkRequest,
+  OtherVersionRecord,
   CleanupBatchRequest,
   CleanupBatchResult,
   ClaimFilter,
@@ -45,6 +47,7 @@ import { AdminWorkers } from './repositories/admin-workers.js';
 import { CacheRepository } from './repositories/cache.js';
 import { CleanupRepository } from './repositories/cleanup.js';
 import { ClaimsRepository } from './repositories/claims.js';
+import { HistoryRepository } from './repositories/history.js';
 import { DeadLettersRepository } from './repositories/dead-letters.js';
 import { EffectsRepository } from './repositories/effects.js';
 import { EndingsRepository } from './repositories/endings.js';
@@ -84,6 +87,7 @@ export class SqlStore implements StentStore {
   private readonly journal: JournalRepository;
   private readonly completions: StepCompletions;
   private readonly claims: ClaimsRepository;
+  private readonly history: HistoryRepository;
   private readonly endings: EndingsRepository;
   private readonly signals: SignalsRepository;
   private readonly cache: CacheRepository;
@@ -115,7 +119,8 @@ export class SqlStore implements StentStore {
     this.completions = new StepCompletions(ctx, this.cache, this.deadLetters);
     this.journal = new JournalRepository(ctx, this.executions, this.completions, effects, discard);
     this.claims = new ClaimsRepository(ctx);
-    this.endings = new EndingsRepository(ctx, this.journal, this.completions, discard, this.deadLetters);
+    this.history = new HistoryRepository(ctx, discard, effects);
+    this.endings = new EndingsRepository(ctx, this.journal, this.completions, discard, this.deadLetters, this.executions);
     this.signals = new SignalsRepository(ctx);
     this.revival = new ReviveRepository(ctx, discard);
     this.leases = new LeasesRepository(ctx, this.deadLetters);
@@ -217,6 +222,10 @@ export class SqlStore implements StentStore {
     return this.claims.hasSuspects(filter);
   }
 
+  otherVersionsDue(filter: ClaimFilter): Promise<OtherVersionRecord[]> {
+    return this.claims.otherVersionsDue(filter);
+  }
+
   takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>> {
     return this.claims.takeWokenExecutions(owner, now);
   }
@@ -287,6 +296,14 @@ export class SqlStore implements StentStore {
 
   discardDeadLetter(deadLetterId: string): Promise<void> {
     return this.deadLetters.discard(deadLetterId);
+  }
+
+  forkExecution(request: ForkRequest): Promise<void> {
+    return this.history.fork(request);
+  }
+
+  rewindExecution(executionId: string, fromPosition: number, now: number): Promise<void> {
+    return this.history.rewind(executionId, fromPosition, now);
   }
 
   retryFrom(executionId: string, failedAt: { executionId: string; position: number }, now: number): Promise<boolean> {

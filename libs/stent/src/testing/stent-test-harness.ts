@@ -108,6 +108,11 @@ export class StentTestHarness implements OnModuleDestroy {
     await this.drain(options);
     for (;;) {
       const execution = await this.executor.getExecution(executionId);
+      // An execution that continued as new: run its continuation, down the chain to the last.
+      if (isFinalState(execution.state) && execution.continuedAs) {
+        executionId = execution.continuedAs;
+        continue;
+      }
       if (isFinalState(execution.state)) return this.executor.waitFor(executionId, { timeout: '10s' });
       const next = await this.nextScheduled(executionId);
       if (next.at === null) throw new ExecutionStuckError(executionId, next.waitingOn);

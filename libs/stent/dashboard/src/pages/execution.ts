@@ -129,6 +129,18 @@ function actions(detail: ExecutionDetailView, context: PageContext): HTMLElement
   return h('div', { class: 'actions', role: 'group', 'aria-label': 'Actions' }, buttons);
 }
 
+/** Its workflow version, the executions of its continue-as-new chain, and what a fork or rewind started it from. */
+function historyFacts(detail: ExecutionDetailView): Array<[string, Node | string]> {
+  const executionLink = (id: string) => link(`/executions/${encodeURIComponent(id)}`, h('code', {}, id));
+  const facts: Array<[string, Node | string]> = [];
+  if (detail.version !== null) facts.push(['Version', String(detail.version)]);
+  if (detail.continuedFrom) facts.push(['Continued from', executionLink(detail.continuedFrom)]);
+  if (detail.continuedAs) facts.push(['Continued as', executionLink(detail.continuedAs)]);
+  if (detail.forkedFrom === detail.id) facts.push(['Rewound to', `position ${detail.forkedAt}`]);
+  else if (detail.forkedFrom) facts.push(['Forked from', h('span', {}, executionLink(detail.forkedFrom), ` at position ${detail.forkedAt}`)]);
+  return facts;
+}
+
 function sections(detail: ExecutionDetailView, steps: JournalEntryView[]): HTMLElement[] {
   const facts: Array<[string, Node | string]> = [
     ['State', stateBadge(detail.state)],
@@ -151,6 +163,7 @@ function sections(detail: ExecutionDetailView, steps: JournalEntryView[]): HTMLE
   if (detail.wakeAt) facts.push(['Wakes', timeCell(detail.wakeAt)]);
   if (detail.leaseOwner) facts.push(['Run by', detail.leaseOwner]);
   if (detail.idempotencyKey) facts.push(['Idempotency key', detail.idempotencyKey]);
+  facts.push(...historyFacts(detail));
 
   const out: HTMLElement[] = [
     h('section', { 'aria-labelledby': 'execution-facts' }, h('h2', { id: 'execution-facts' }, 'Summary'), h('dl', { class: 'facts' }, facts.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]))),

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { dlqDiscardCommand, dlqListCommand, dlqReplayAllCommand, dlqReplayCommand, dlqShowCommand } from './dead-letters.js';
 import { cancelCommand, listCommand, retryCommand, showCommand, signalCommand } from './executions.js';
+import { forkCommand, rewindCommand } from './history.js';
 import { cleanupCommand, migrateCommand } from './maintenance.js';
 import { statsCommand, workersCommand } from './overview.js';
 import { watchCommand } from './watch.js';
@@ -17,6 +18,8 @@ export const COMMANDS: Command[] = [
   cancelCommand,
   signalCommand,
   retryCommand,
+  forkCommand,
+  rewindCommand,
   statsCommand,
   workersCommand,
   watchCommand,

@@ -34,6 +34,7 @@ export function executionLines(term: Terminal, execution: ExecutionDetail, journ
     ['Timings', `queued ${span(execution.timings.queuedMs)}, ran ${span(execution.timings.runMs)}, total ${span(execution.timings.totalMs)}`],
     ['Attempts', `${execution.attempts.steps} step(s), ${execution.attempts.stepAttempts} attempt(s), ${execution.attempts.failedSteps} failed, ${execution.attempts.recoveries} recover${execution.attempts.recoveries === 1 ? 'y' : 'ies'}`],
     ['Worker', execution.leaseOwner ?? '-'],
+    ...historyFields(execution),
   ]);
   if (execution.error?.stack) lines.push('', paint(term, 'dim', 'Stack:'), ...execution.error.stack.split('\n').slice(1, 8).map((line) => paint(term, 'dim', line)));
   if (execution.children.length) {
@@ -61,4 +62,14 @@ export function executionLines(term: Terminal, execution: ExecutionDetail, journ
       ),
     );
   return lines;
+}
+
+/** Where the execution came from and went, shown only when it has any of it. */
+function historyFields(execution: ExecutionDetail): Array<[string, string]> {
+  const rows: Array<[string, string]> = [];
+  if (execution.version !== null) rows.push(['Version', String(execution.version)]);
+  if (execution.continuedFrom) rows.push(['Continued from', execution.continuedFrom]);
+  if (execution.continuedAs) rows.push(['Continued as', execution.continuedAs]);
+  if (execution.forkedFrom) rows.push([execution.forkedFrom === execution.id ? 'Rewound to' : 'Forked from', execution.forkedFrom === execution.id ? `position ${execution.forkedAt}` : `${execution.forkedFrom} at position ${execution.forkedAt}`]);
+  return rows;
 }

@@ -35,6 +35,17 @@ export interface WorkflowOptions extends RoutingOptions {
   name?: string;
   /** The execution ends as timed_out once it has run this long. */
   maxDuration?: Duration;
+  /**
+   * The version of this workflow's code (a whole number >= 0), recorded on each execution it starts. A
+   * worker resumes only executions of versions it can replay: from `replaysFrom` up to this one, and
+   * those not started yet. Unset: the worker takes every execution of the workflow, as before versions.
+   */
+  version?: number;
+  /**
+   * The oldest version this code can still replay (its changes since are behind Stent.patched()).
+   * Default: `version` (only executions this very version started).
+   */
+  replaysFrom?: number;
 }
 
 export interface DispatchOptions extends RoutingOptions {

@@ -40,6 +40,37 @@ export const Stent = {
     return scope.mapActivity(tag.definition, argLists) as Promise<R[]>;
   },
 
+  /**
+   * Whether this execution runs the code behind patch `id`: true for an execution that reaches this point
+   * after the patch was deployed (a marker is recorded in its journal), false for one that passed this point
+   * before (its journal holds another call here). Put a change to the durable calls behind it:
+   * `if (Stent.patched('fraud-check')) await this.acts.checkFraud(order)`.
+   */
+  patched(id: string): boolean {
+    checkName('patch', id);
+    return workflowScope('Stent.patched').patched(id);
+  },
+
+  /**
+   * Once no execution that passed the patch point without the patch can still be replayed, the old branch
+   * goes and `patched(id)` becomes `deprecatePatch(id)`: executions that recorded the marker still replay,
+   * new ones record nothing. Remove it once those have finished too.
+   */
+  deprecatePatch(id: string): void {
+    checkName('patch', id);
+    workflowScope('Stent.deprecatePatch').deprecatePatch(id);
+  },
+
+  /**
+   * Ends this execution and starts a new one of the same workflow with `args`, in the same transaction: a
+   * workflow that loops for long keeps its journal short. The new execution is linked (`continuedFrom` /
+   * `continuedAs`), takes the queue, priority, tags and parent of this one, and `waitFor` on any execution
+   * of the chain follows it to the last. Never settles: `return Stent.continueAsNew(...)`.
+   */
+  continueAsNew(...args: unknown[]): Promise<never> {
+    return workflowScope('Stent.continueAsNew').continueAsNew(args);
+  },
+
   /** The current time, recorded: a replay sees the same value. */
   now(): Date {
     return workflowScope('Stent.now').now();

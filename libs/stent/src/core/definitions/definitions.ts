@@ -53,6 +53,9 @@ export interface WorkflowDefinition {
   /** Null: 0 for a dispatch, the parent's priority for a child. */
   priority: number | null;
   tags: string[];
+  /** The code's version and the oldest it replays (both null: unversioned, it takes every execution). */
+  version: number | null;
+  replaysFrom: number | null;
   original: (...args: unknown[]) => unknown;
 }
 
@@ -177,11 +180,27 @@ export function defineWorkflow(target: AnyClass, options: WorkflowOptions = {}):
     queue: options.queue ?? 'default',
     priority: options.priority ?? null,
     tags: options.tags ?? [],
+    ...workflowVersions(name, options),
     original: original as (...args: unknown[]) => unknown,
   };
   installDurableRun(prototype, definition);
   Object.defineProperty(target, WORKFLOW_DEFINITION, { value: definition, configurable: true });
   return definition;
+}
+
+/** The version range a workflow's code replays, refused when it is not whole numbers in order. */
+function workflowVersions(name: string, options: WorkflowOptions): { version: number | null; replaysFrom: number | null } {
+  const { version, replaysFrom } = options;
+  if (version === undefined) {
+    if (replaysFrom !== undefined) throw new ConfigurationError(`Workflow ${name}: replaysFrom needs a version`);
+    return { version: null, replaysFrom: null };
+  }
+  const whole = (value: unknown): boolean => Number.isSafeInteger(value) && (value as number) >= 0;
+  if (!whole(version)) throw new ConfigurationError(`Workflow ${name}: version must be a whole number >= 0`);
+  if (replaysFrom !== undefined && (!whole(replaysFrom) || replaysFrom > version)) {
+    throw new ConfigurationError(`Workflow ${name}: replaysFrom must be a whole number from 0 to its version (${version})`);
+  }
+  return { version, replaysFrom: replaysFrom ?? version };
 }
 
 export function getWorkflowDefinition(target: unknown): WorkflowDefinition | undefined {

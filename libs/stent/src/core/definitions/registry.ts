@@ -20,6 +20,12 @@ export interface RegisteredWorkflow {
   run: (...args: unknown[]) => unknown;
 }
 
+/** The workflow versions a worker's code can replay, both ends included. */
+export interface VersionRange {
+  from: number;
+  to: number;
+}
+
 export interface RegisteredActivity {
   definition: ActivityMethodDefinition;
   instance: object;
@@ -121,6 +127,15 @@ export class Registry {
 
   workflowNames(): string[] {
     return [...this.workflows.keys()];
+  }
+
+  /** Versioned workflows and the versions each replays (unversioned ones take every execution). */
+  workflowVersions(): Map<string, VersionRange> {
+    const ranges = new Map<string, VersionRange>();
+    for (const [name, { definition }] of this.workflows) {
+      if (definition.version !== null) ranges.set(name, { from: definition.replaysFrom ?? definition.version, to: definition.version });
+    }
+    return ranges;
   }
 
   activityNames(): string[] {

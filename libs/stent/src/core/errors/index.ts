@@ -30,3 +30,6 @@ export { InvalidCursorError } from './invalid-cursor.error.js';
 export { DrainTimeoutError } from './drain-timeout.error.js';
 export { ExecutionStuckError } from './execution-stuck.error.js';
 export { JournalMismatchError } from './journal-mismatch.error.js';
+export { JournalLimitError } from './journal-limit.error.js';
+export { HistoryPositionError } from './history-position.error.js';
+export { ExecutionNotFinishedError } from './execution-not-finished.error.js';

@@ -34,6 +34,14 @@ export interface ExecutionInfo {
   wakeAt: Date | null;
   leaseOwner: string | null;
   recoveries: number;
+  /** The workflow version that started it (null: unversioned, or not started yet). */
+  version: number | null;
+  /** The execution whose Stent.continueAsNew started this one, and the one this one continued as. */
+  continuedFrom: string | null;
+  continuedAs: string | null;
+  /** The execution whose journal this one reused before position `forkedAt` (a fork; itself after a rewind). */
+  forkedFrom: string | null;
+  forkedAt: number | null;
 }
 
 /** One step of an execution's journal. */
@@ -72,7 +80,16 @@ export interface StentStats {
   /** Due work no live worker will take (its queue unserved, or its name registered by none of the queue's workers). */
   unserved: UnservedWork[];
   /** This process's worker, or null for a dispatch-only process. */
-  thisWorker: { id: string; readiness: Readiness; state: WorkerState; runningActivities: number; activeWorkflows: number; concurrency: number } | null;
+  thisWorker: {
+    id: string;
+    readiness: Readiness;
+    state: WorkerState;
+    runningActivities: number;
+    activeWorkflows: number;
+    concurrency: number;
+    /** Due executions of versioned workflows this worker leaves to others (it cannot replay their version). */
+    leftForOtherVersions: Array<{ workflowName: string; version: number; due: number }>;
+  } | null;
 }
 
 const toDate = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
@@ -100,6 +117,11 @@ export function executionInfo(record: ExecutionRecord): ExecutionInfo {
     wakeAt: toDate(record.wakeAt),
     leaseOwner: record.leaseOwner,
     recoveries: record.recoveries,
+    version: record.workflowVersion,
+    continuedFrom: record.continuedFrom,
+    continuedAs: record.continuedAs,
+    forkedFrom: record.forkedFrom,
+    forkedAt: record.forkedAt,
   };
 }
 

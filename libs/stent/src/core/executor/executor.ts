@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { checkRouting } from '../definitions/definitions.js';
 import { parseOptionalDuration, type Duration } from '../api/duration.js';
-import { ActivityFailedError, ConfigurationError, InvalidFilterError, DeadLetterNotFoundError, ExecutionFinishedError, ExecutionNotFoundError, WorkflowCancelledError } from '../errors/index.js';
+import { ConfigurationError, InvalidFilterError, DeadLetterNotFoundError, ExecutionNotFoundError, WorkflowCancelledError } from '../errors/index.js';
 import { StentEvents } from '../events.js';
 import { stderrLogger, type StentLogger } from '../logger.js';
 import { logLifecycle } from '../lifecycle-log.js';
@@ -12,13 +12,14 @@ import { checkName } from '../definitions/names.js';
 import { Registry, registerItem } from '../definitions/registry.js';
 import type { ExecutionState, Result } from '../api/result.js';
 import type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from '../api/workflow-types.js';
-import { decodeError, encode, encodeError } from '../serialization.js';
+import { encode, encodeError } from '../serialization.js';
 import type { NewExecution, StentStore } from '../store/index.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { deadLetterInfo, executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type StentStats } from './execution-views.js';
 import { BackgroundStart } from './background-start.js';
 import { readinessOf, StartupRecord, type Readiness, type ReadinessDetail } from './readiness.js';
-import { waitForEnd, type WaitForOptions } from './wait-for.js';
+import { waitForChain, type WaitForOptions } from './wait-for.js';
+import { forkExecution, retryExecution, rewindExecution, type ForkOptions } from './history-ops.js';
 import { encodeCursor, executionFilter, executionPage, type ExecutionListFilter, type ExecutionListPage } from './operations/execution-query.js';
 import { DETAIL_CHILD_LIMIT, executionDetail, type ExecutionDetail } from './operations/execution-detail.js';
 import { checkReplayIds, deadLetterDetail, deadLetterQuery, MAX_BULK_REPLAY, replayEach, type BulkReplayOutcome, type DeadLetterDetail, type DeadLetterQuery } from './operations/dead-letter-ops.js';
@@ -42,6 +43,7 @@ const UNSERVED_WORKER_WINDOW_MS = 10 * 60_000;
 export type { DeadLetterInfo, ExecutionInfo, JournalEntry, StentStats } from './execution-views.js';
 export type { Readiness, ReadinessDetail } from './readiness.js';
 export type { WaitForOptions } from './wait-for.js';
+export type { ForkOptions } from './history-ops.js';
 export type { ExecutionListFilter, ExecutionListPage, TimeInput } from './operations/execution-query.js';
 export { EXECUTION_STATES } from './operations/execution-query.js';
 export type { ExecutionDetail, ExecutionSummary } from './operations/execution-detail.js';
@@ -225,7 +227,7 @@ export class StentExecutor {
   waitFor<R = unknown>(executionId: string, options?: WaitForOptions): Promise<Outcome<R>>;
   async waitFor(executionId: string, options: WaitForOptions = {}): Promise<Result<unknown, unknown>> {
     const world = { store: this.store, events: this.events, worker: this.worker, clock: this.clock };
-    return waitForEnd(world, executionId, options);
+    return waitForChain(world, executionId, options);
   }
 
   // ---- signals and cancel --------------------------------------------------------------------
@@ -327,19 +329,18 @@ export class StentExecutor {
   };
 
   /** Retries a failed execution: replays its latest dead-lettered task, or replays it from its journal. */
-  async retry(executionId: string): Promise<void> {
-    const record = await this.store.getExecution(executionId);
-    if (!record) throw new ExecutionNotFoundError(executionId);
-    if (record.state !== 'failed') throw new ExecutionFinishedError(executionId, `${record.state}: only failed executions can be retried`);
-    // The step whose failure the workflow let through is retried; any other failure is replayed from the journal.
-    // (In this execution, or in a child execution whose failure it let through: the chain is revived.)
-    const cause = decodeError(record.error);
-    const failedAt =
-      cause instanceof ActivityFailedError && typeof cause.position === 'number' && typeof cause.executionId === 'string'
-        ? { executionId: cause.executionId, position: cause.position }
-        : undefined;
-    const retried = failedAt !== undefined && (await this.store.retryFrom(executionId, failedAt, this.clock.now()));
-    if (!retried) await this.store.reviveExecution(executionId, this.clock.now());
+  retry(executionId: string): Promise<void> {
+    return retryExecution(this.store, this.clock, executionId);
+  }
+
+  /** A new execution reusing this one's journal before `fromPosition`; returns its id (see history-ops.ts). */
+  fork(executionId: string, options: ForkOptions): Promise<string> {
+    return forkExecution(this.store, this.clock, executionId, options);
+  }
+
+  /** Runs a finished execution again from `fromPosition`, in place (see history-ops.ts). */
+  rewind(executionId: string, fromPosition: number): Promise<void> {
+    return rewindExecution(this.store, this.clock, executionId, fromPosition);
   }
 
   /** Alias of retry(), for executions that failed for a reason since fixed (e.g. a deploy). */

@@ -12,6 +12,38 @@ export interface WaitForOptions {
   timeout?: Duration;
   /** How often to look at the database when no in-process wake-up arrives. Default '250ms'. */
   pollInterval?: Duration;
+  /**
+   * An execution that ended with Stent.continueAsNew: wait for the one it continued as, down the chain to
+   * the last (the Result is that one's). Default true; false: the Result of this execution alone.
+   */
+  followContinuations?: boolean;
+}
+
+/** Waits for the end of an execution and, unless told otherwise, of the executions it continued as. */
+export async function waitForChain(
+  world: { store: StentStore; events: StentEvents; worker: Worker | null; clock: Clock },
+  executionId: string,
+  options: WaitForOptions = {},
+): Promise<Result<unknown, unknown>> {
+  const timeoutMs = parseOptionalDuration(options.timeout);
+  const started = world.clock.now();
+  let id = executionId;
+  for (;;) {
+    const left = timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (world.clock.now() - started));
+    let result: Result<unknown, unknown>;
+    try {
+      result = await waitForEnd(world, id, { ...options, timeout: left });
+    } catch (error) {
+      // The caller's wait ran out somewhere down the chain: it is the wait on the execution it named.
+      if (error instanceof WaitTimeoutError && id !== executionId) throw new WaitTimeoutError(executionId, timeoutMs!);
+      throw error;
+    }
+    // A continued execution completed with no value: only then is there a chain to follow.
+    if (options.followContinuations === false || result.state !== 'completed' || !result.ok || result.value !== undefined) return result;
+    const next = (await world.store.getExecution(id))?.continuedAs;
+    if (!next) return result;
+    id = next;
+  }
 }
 
 /**

@@ -24,6 +24,9 @@ export interface RunHost {
   readonly draining: boolean;
   /** Timers further away than this are left to the database (the run suspends first). */
   readonly timerHorizonMs: number;
+  /** Journal steps past which a run warns, and at which it fails (JournalLimitError). */
+  readonly journalWarnAt: number;
+  readonly journalLimit: number;
   /** Marks the activity steps of a batch that this worker will run itself, claiming them at insert. */
   reserveLocal(batch: NewStep[]): NewStep[];
   /** Whether this worker could run the activity step itself (registered, its queue and tags, no cluster cap). */

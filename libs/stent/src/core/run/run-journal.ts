@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ActivityFailedError, NonDeterminismError, StentError } from '../errors/index.js';
+import { ActivityFailedError, JournalLimitError, NonDeterminismError, StentError } from '../errors/index.js';
 import { decode, decodeError, encode } from '../serialization.js';
 import type { NewStep, StepKind, StepRecord } from '../store/index.js';
 import type { Outcome } from './turn-delivery.js';
@@ -70,13 +70,33 @@ export class RunJournal {
   /** The recorded step at `position`, undefined if none, null if the run was failed for non-determinism. */
   check(position: number, kind: StepKind, name: string, args: string | null = null): StepRecord | undefined | null {
     const recorded = this.steps.get(position);
-    if (!recorded) return undefined;
+    if (!recorded) return this.withinLimits(position) ? undefined : null;
     if (this.run.tentative.has(position)) return this.run.tentative.reuse(recorded, kind, name, args);
     if (recorded.kind !== kind || recorded.name !== name) {
       void this.run.lifecycle.failNonDeterministic(new NonDeterminismError(position, recorded.name, name));
       return null;
     }
     return recorded;
+  }
+
+  /**
+   * Whether a new step may be recorded at `position`: past the warning threshold the first time it logs a
+   * warning; at the hard limit the run fails with JournalLimitError (null for the caller, as after
+   * non-determinism). Recorded positions are replayed whatever the limits are now.
+   */
+  private withinLimits(position: number): boolean {
+    const { host } = this.run;
+    if (position >= host.journalLimit) {
+      void this.run.lifecycle.failOverLimit(new JournalLimitError(this.run.executionId, host.journalLimit));
+      return false;
+    }
+    if (position === host.journalWarnAt) {
+      host.logger.warn(
+        `Execution ${this.run.executionId}: its journal has reached ${position} steps (the hard limit is ${host.journalLimit}); a workflow that loops for long should call Stent.continueAsNew`,
+        this.run.logContext,
+      );
+    }
+    return true;
   }
 
   /** What the workflow gets for a recorded call: its outcome in its turn, or a wait re-attached. */

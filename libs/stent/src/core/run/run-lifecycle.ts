@@ -1,5 +1,6 @@
 import type { Timer } from '../clock/clock.js';
-import { NonDeterminismError, WorkflowTimedOutError } from '../errors/index.js';
+import { JournalLimitError, NonDeterminismError, WorkflowTimedOutError } from '../errors/index.js';
+import type { NewExecution } from '../store/index.js';
 import { encodeError } from '../serialization.js';
 import type { WorkflowRun } from './workflow-run.js';
 
@@ -124,7 +125,7 @@ export class RunLifecycle {
     return this.armDeadline();
   }
 
-  async finish(state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null): Promise<void> {
+  async finish(state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null, continueAs?: NewExecution): Promise<void> {
     const { run } = this;
     const { delivery, writer, host } = run;
     if (this.ended) return;
@@ -147,6 +148,7 @@ export class RunLifecycle {
         deliveries: state === 'completed' ? [] : delivery.takeDeliveries(),
         discard: run.tentative.remaining(),
         completions,
+        continueAs,
       });
       if (!ok) void writer.handBack(completions);
       host.runEnded(run, ok ? { kind: 'finished', state, result, error } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
@@ -171,6 +173,34 @@ export class RunLifecycle {
     const missing = next.positions.find((position) => !delivery.waiterAt(position)?.recorded) ?? next.positions[0]!;
     const step = journal.get(missing);
     void this.failNonDeterministic(new NonDeterminismError(missing, step?.name ?? '?', '(nothing: the replay did not reach this call before its result was due)'));
+  }
+
+  /**
+   * The journal reached its hard limit: the run ends at once (nothing more is recorded) and the execution
+   * fails with `error` once what was recorded before is written.
+   */
+  async failOverLimit(error: JournalLimitError): Promise<void> {
+    const { run } = this;
+    const { delivery, writer, host } = run;
+    if (!this.end()) return;
+    delivery.clear();
+    host.logger.error(`Execution ${run.executionId}: ${error.message}`, run.logContext);
+    try {
+      await writer.settled();
+      const encoded = encodeError(error);
+      const completions = writer.takeCompletions();
+      const ok = await host.store.finishExecution(run.fence, 'failed', null, encoded, host.clock.now(), {
+        hasParent: run.execution.parentId !== null,
+        deliveries: delivery.takeDeliveries(),
+        discard: run.tentative.remaining(),
+        completions,
+      });
+      if (!ok) void writer.handBack(completions);
+      host.runEnded(run, ok ? { kind: 'finished', state: 'failed', result: null, error: encoded } : { kind: 'abandoned', reason: 'lease lost' });
+    } catch (failure) {
+      host.logger.error(`Execution ${run.executionId}: recording the journal-limit failure failed`, failure, run.logContext);
+      host.runEnded(run, { kind: 'abandoned', reason: 'journal-limit record failed' });
+    }
   }
 
   async failNonDeterministic(error: NonDeterminismError): Promise<void> {

@@ -13,6 +13,7 @@ import { never, RunJournal } from './run-journal.js';
 import { RunLifecycle } from './run-lifecycle.js';
 import { TentativeSteps } from './tentative-steps.js';
 import { TurnDelivery } from './turn-delivery.js';
+import { continueAsNew, deprecatePatch, patched } from './history-calls.js';
 
 /**
  * One execution of a workflow held in memory by a worker: the scope its durable calls run in. Each call
@@ -246,6 +247,19 @@ export class WorkflowRun implements WorkflowScope {
     const value = produce();
     this.writer.enqueueInsert(this.journal.valueStep(position, 'value', label, 'completed', encode(value), null));
     return value;
+  }
+
+  /** Stent.continueAsNew, Stent.patched, Stent.deprecatePatch: see history-calls.ts. */
+  continueAsNew(args: unknown[]): Promise<never> {
+    return continueAsNew(this, args);
+  }
+
+  patched(id: string): boolean {
+    return patched(this, id);
+  }
+
+  deprecatePatch(id: string): void {
+    deprecatePatch(this, id);
   }
 
   now(): Date {

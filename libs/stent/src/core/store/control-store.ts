@@ -1,3 +1,4 @@
+import type { ForkRequest } from './history-records.js';
 import type { ExecutionRecord, ExternalTransaction, NewExecution, WakeEvent } from './records.js';
 
 /**
@@ -43,6 +44,17 @@ export interface ControlStore {
    * and the execution is woken to replay. False if `failedAt` is not a failed step below it.
    */
   retryFrom(executionId: string, failedAt: { executionId: string; position: number }, now: number): Promise<boolean>;
+  /**
+   * Inserts a new execution whose journal is a copy of the source's before `fromPosition` (children started
+   * there are shared, not copied), due at once. Throws ExecutionNotFoundError / HistoryPositionError.
+   */
+  forkExecution(request: ForkRequest): Promise<void>;
+  /**
+   * Cuts a finished execution's journal before `fromPosition` (as if the steps after had never been
+   * recorded) and makes it due again. Throws ExecutionNotFoundError / ExecutionNotFinishedError /
+   * HistoryPositionError.
+   */
+  rewindExecution(executionId: string, fromPosition: number, now: number): Promise<void>;
   /** Wakes a failed execution to replay from its journal, restoring what its failure cancelled. */
   reviveExecution(executionId: string, now: number): Promise<void>;
 }

@@ -14,6 +14,7 @@ import type {
   WakeEvent,
   WorkerInfo,
 } from './records.js';
+import type { OtherVersionRecord } from './history-records.js';
 
 /**
  * What a worker needs from the database on the hot path: claims under a lease, journal writes fenced by
@@ -34,6 +35,8 @@ export interface HotPathStore {
   claimSteps(filter: ClaimFilter): Promise<StepRecord[]>;
   /** Whether steps recovered from a dead worker wait to be run alone. */
   hasSuspects(filter: ClaimFilter): Promise<boolean>;
+  /** Due executions of the filter's versioned workflows that it cannot replay (left to other workers). */
+  otherVersionsDue(filter: ClaimFilter): Promise<OtherVersionRecord[]>;
   /** Executions this owner holds whose wake time has come (something changed for them). */
   takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>>;
 

@@ -4,6 +4,7 @@ import type { HotPathStore } from './hot-path-store.js';
 import type { HygieneStore } from './hygiene-store.js';
 
 export * from './records.js';
+export * from './history-records.js';
 export type { AdminStore } from './admin-store.js';
 export type { ControlStore } from './control-store.js';
 export type { HotPathStore } from './hot-path-store.js';

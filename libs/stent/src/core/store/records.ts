@@ -36,6 +36,15 @@ export interface ExecutionRecord {
    * after it saw that failure are tentative (StepRecord.tentative) until that step's new outcome arrives.
    */
   revivePosition: number | null;
+  /** The workflow version that started it (see WorkflowOptions.version); null until a versioned worker starts it. */
+  workflowVersion: number | null;
+  /** The execution whose Stent.continueAsNew started this one. */
+  continuedFrom: string | null;
+  /** The execution this one continued as (it ended with Stent.continueAsNew). */
+  continuedAs: string | null;
+  /** The execution whose journal this one reused before position `forkedAt` (fork; itself for a rewind). */
+  forkedFrom: string | null;
+  forkedAt: number | null;
 }
 
 export type StepKind = 'activity' | 'sleep' | 'signal' | 'child' | 'value';
@@ -121,6 +130,9 @@ export interface NewExecution {
   maxDurationMs: number | null;
   /** W3C trace context to keep with the execution (see ExecutionRecord.traceContext). */
   traceContext?: string | null;
+  /** The version of the code that starts it, when it is inserted already claimed (see ExecutionRecord). */
+  workflowVersion?: number | null;
+  continuedFrom?: string | null;
   /** Insert already claimed by this owner (the dispatching process runs it at once). */
   claimedBy?: { owner: string; leaseExpiresAt: number };
 }
@@ -177,6 +189,11 @@ export interface FinishOptions {
   completions?: LocalCompletion[];
   /** Tentative steps (of a revived execution) the workflow did not repeat: dropped with the ending. */
   discard?: number[];
+  /**
+   * The execution ended with Stent.continueAsNew: this one is inserted in the same transaction (it takes
+   * over the parent, if any, which is told only when the last of the chain ends).
+   */
+  continueAs?: NewExecution;
 }
 
 export interface ExecutionFilter {
@@ -285,7 +302,13 @@ export interface ClaimFilter {
   limits: Map<string, number>;
   /** Claim (at most one) step that was running when a worker died, to run it alone. */
   suspect?: boolean;
+  /**
+   * Executions only: versioned workflows and the versions this worker replays. Others' executions are left
+   * to other workers; one not started yet is taken and records the top of its range as its version.
+   */
+  versions?: Map<string, { from: number; to: number }>;
 }
+
 
 /** What a lease renewal did: the rows it renewed, those another worker holds now, and running steps whose execution ended. */
 export interface RenewResult {

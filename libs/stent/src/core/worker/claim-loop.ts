@@ -83,6 +83,7 @@ export class ClaimLoop {
     this.hints.workflows = this.hints.activities = this.hints.woken = this.hints.suspects = true;
     this.idlePolls = 0;
     this.lastReapAt = 0;
+    this.worker.versions.forget();
   }
 
   stop(): void {
@@ -133,6 +134,7 @@ export class ClaimLoop {
       }
       progressed = (await this.claimWorkflows()) || progressed;
       progressed = (await this.claimActivities()) || progressed;
+      await worker.versions.check(this.workflowFilter(0));
       if (worker.activeRuns > 0 && this.hints.woken) await this.refreshWoken();
       worker.claimHealth.succeeded();
     } catch (error) {
@@ -193,6 +195,12 @@ export class ClaimLoop {
     };
   }
 
+  /** What a claim of executions looks for: this worker's workflows, in the versions it can replay. */
+  private workflowFilter(limit: number): ClaimFilter {
+    const { registry } = this.worker;
+    return { ...this.claimFilter(limit), names: registry.workflowNames(), limits: new Map(), versions: registry.workflowVersions() };
+  }
+
   /**
    * Steps that were running when their worker died run alone: an idle worker takes one and nothing
    * else until it ends, so a task that crashes its worker is the only one blamed for the crash.
@@ -236,7 +244,7 @@ export class ClaimLoop {
     if (names.length === 0 || !this.hints.workflows) return false;
     const limit = Math.min(worker.settings.maxActiveWorkflows - worker.activeRuns - local.reservedRuns, await this.workflowBudget());
     if (limit <= 0) return false;
-    const filter: ClaimFilter = { ...this.claimFilter(limit), names, limits: new Map() };
+    const filter = this.workflowFilter(limit);
     const now = filter.now;
     const executions = await store.claimExecutions(filter);
     if (worker.state !== 'running') return false;

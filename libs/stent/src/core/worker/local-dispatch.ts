@@ -84,6 +84,7 @@ export class LocalDispatch {
     if (!worker.registry.workflow(execution.workflowName) || !settings.queues.includes(execution.queue)) return false;
     if (settings.tags.length > 0 && !execution.tags.some((tag) => settings.tags.includes(tag))) return false;
     execution.claimedBy = { owner: worker.ownerId, leaseExpiresAt: worker.clock.now() + settings.leaseMs };
+    execution.workflowVersion = worker.registry.workflow(execution.workflowName)!.definition.version;
     this.reservedRuns++;
     return true;
   }
@@ -122,6 +123,11 @@ export class LocalDispatch {
         customState: null,
         revivePosition: null,
         traceContext: execution.traceContext ?? null,
+        workflowVersion: execution.workflowVersion ?? null,
+        continuedFrom: execution.continuedFrom ?? null,
+        continuedAs: null,
+        forkedFrom: null,
+        forkedAt: null,
       },
       [],
     );

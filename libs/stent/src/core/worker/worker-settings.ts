@@ -38,6 +38,12 @@ export interface WorkerOptions {
    * with expired cache rows and long-silent worker rows. One worker at a time applies it, once per interval.
    */
   retention?: RetentionOptions;
+  /**
+   * Journal size limits, in steps per execution: past `warnAt` a warning is logged (once per execution),
+   * at `limit` the execution fails with JournalLimitError. Defaults 10,000 and 100,000. A workflow that
+   * loops for long should call Stent.continueAsNew well before.
+   */
+  journal?: { warnAt?: number; limit?: number };
 }
 
 export type WorkerState = 'idle' | 'running' | 'draining' | 'stopped';
@@ -58,6 +64,8 @@ export interface WorkerSettings {
   shutdownTimeoutMs: number;
   /** null: no unserved-work warnings. */
   unservedWarningMs: number | null;
+  journalWarnAt: number;
+  journalLimit: number;
 }
 
 export function workerSettings(options: WorkerOptions): WorkerSettings {
@@ -70,7 +78,15 @@ export function workerSettings(options: WorkerOptions): WorkerSettings {
   checkRouting('worker', { tags: options.tags });
   const keepSuspended = options.keepSuspended ?? 100;
   if (!Number.isInteger(keepSuspended) || keepSuspended < 0) throw new ConfigurationError(`worker.keepSuspended must be a whole number >= 0, got ${keepSuspended}`);
+  const journalLimit = options.journal?.limit ?? 100_000;
+  const journalWarnAt = options.journal?.warnAt ?? Math.min(10_000, journalLimit);
+  if (!Number.isSafeInteger(journalLimit) || journalLimit < 1) throw new ConfigurationError(`worker.journal.limit must be a whole number >= 1, got ${journalLimit}`);
+  if (!Number.isSafeInteger(journalWarnAt) || journalWarnAt < 1 || journalWarnAt > journalLimit) {
+    throw new ConfigurationError(`worker.journal.warnAt must be a whole number from 1 to the limit (${journalLimit}), got ${journalWarnAt}`);
+  }
   return {
+    journalWarnAt,
+    journalLimit,
     concurrency,
     queues,
     tags: options.tags ?? [],

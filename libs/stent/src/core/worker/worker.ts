@@ -9,7 +9,7 @@ import { finalOutcome } from '../executor/final-outcome.js';
 import type { Registry } from '../definitions/registry.js';
 import type { RunEnd, RunHost } from '../run/run-host.js';
 import { WorkflowRun } from '../run/workflow-run.js';
-import type { ExecutionRecord, NewExecution, NewStep, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
+import type { ExecutionRecord, NewExecution, NewStep, OtherVersionRecord, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
 import { ActivityRunner } from './activity-runner.js';
 import { ClaimHealth } from './claim-health.js';
 import { ClaimLoop } from './claim-loop.js';
@@ -17,6 +17,7 @@ import { CompletionBatcher } from './completion-batcher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { LocalDispatch } from './local-dispatch.js';
 import { SuspendedRuns } from './suspended-runs.js';
+import { VersionWatch } from './version-watch.js';
 import { workerSettings, type WorkerOptions, type WorkerSettings, type WorkerState } from './worker-settings.js';
 
 export type { WorkerOptions, WorkerState } from './worker-settings.js';
@@ -39,6 +40,10 @@ export class Worker implements RunHost {
   readonly claimHealth = new ClaimHealth();
   /** Runs suspended recently, kept to be resumed without a replay (see SuspendedRuns). */
   readonly suspended: SuspendedRuns;
+  /** Due executions of versions this worker cannot replay, left to others. */
+  readonly versions: VersionWatch;
+  readonly journalWarnAt: number;
+  readonly journalLimit: number;
   private stateValue: WorkerState = 'idle';
   private readonly runs = new Map<string, WorkflowRun>();
   private unsubscribe: (() => void) | undefined;
@@ -62,6 +67,9 @@ export class Worker implements RunHost {
     this.leases = new LeaseKeeper(this);
     this.local = new LocalDispatch(this);
     this.suspended = new SuspendedRuns(this.settings.keepSuspended);
+    this.versions = new VersionWatch(this);
+    this.journalWarnAt = this.settings.journalWarnAt;
+    this.journalLimit = this.settings.journalLimit;
   }
 
   /** Names this worker in leases; a worker started again after halt() is a new one. */
@@ -81,8 +89,9 @@ export class Worker implements RunHost {
     return this.stateValue;
   }
 
-  stats(): { state: WorkerState; runningActivities: number; activeWorkflows: number; concurrency: number } {
-    return { state: this.stateValue, runningActivities: this.runner.attempts.size, activeWorkflows: this.runs.size, concurrency: this.settings.concurrency };
+  stats(): { state: WorkerState; runningActivities: number; activeWorkflows: number; concurrency: number; leftForOtherVersions: OtherVersionRecord[] } {
+    const { stateValue: state, settings, versions } = this;
+    return { state, runningActivities: this.runner.attempts.size, activeWorkflows: this.runs.size, concurrency: settings.concurrency, leftForOtherVersions: versions.leftForOthers };
   }
 
   async start(): Promise<void> {

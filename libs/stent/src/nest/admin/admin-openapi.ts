@@ -89,6 +89,20 @@ export const ADMIN_ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   retry: { summary: 'Retry a failed execution', params: ['id'], errors: [404, 409], success: 200 },
   resume: { summary: 'Resume a failed execution (same as retry)', params: ['id'], errors: [404, 409], success: 200 },
+  fork: {
+    summary: 'Fork an execution: a new one reuses its journal before fromPosition and runs the rest anew',
+    params: ['id'],
+    body: { type: 'object', required: ['fromPosition'], properties: { fromPosition: { type: 'integer' }, args: { type: 'array', items: {} }, executionId: { type: 'string' } } },
+    errors: [400, 404, 409],
+    success: 201,
+  },
+  rewind: {
+    summary: 'Rewind a finished execution to fromPosition: the steps from there on run again, in place',
+    params: ['id'],
+    body: { type: 'object', required: ['fromPosition'], properties: { fromPosition: { type: 'integer' } } },
+    errors: [400, 404, 409],
+    success: 200,
+  },
   replayMany: {
     summary: 'Replay chosen dead letters ({ ids }) or all of them ({ all: true })',
     body: { type: 'object', properties: { ids: { type: 'array', items: { type: 'string' } }, all: { type: 'boolean' } } },

@@ -150,3 +150,25 @@ export function replayBody(body: unknown): { ids: string[] } | { all: true } {
   }
   return { ids: given.ids as string[] };
 }
+
+function position(given: Record<string, unknown>): number {
+  const value = given.fromPosition;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new InvalidRequestError('fromPosition', 'must be a journal position (a whole number >= 0)');
+  return value;
+}
+
+/** POST /executions/:id/fork: { fromPosition, args?, executionId? }. */
+export function forkBody(body: unknown): { fromPosition: number; args?: unknown[]; executionId?: string } {
+  const given = objectBody(body, '{ "fromPosition": 2, "args": [...], "executionId": "..." }');
+  knownKeys(given, ['fromPosition', 'args', 'executionId']);
+  if (given.args !== undefined && !Array.isArray(given.args)) throw new InvalidRequestError('args', 'must be an array of the arguments of run()');
+  if (given.executionId !== undefined && (typeof given.executionId !== 'string' || given.executionId === '')) throw new InvalidRequestError('executionId', 'must be a non-empty string');
+  return { fromPosition: position(given), args: given.args as unknown[] | undefined, executionId: given.executionId as string | undefined };
+}
+
+/** POST /executions/:id/rewind: { fromPosition }. */
+export function rewindBody(body: unknown): { fromPosition: number } {
+  const given = objectBody(body, '{ "fromPosition": 2 }');
+  knownKeys(given, ['fromPosition']);
+  return { fromPosition: position(given) };
+}

@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, HttpCode, Inject, Param, Post, Query, UseFilters, UseGuards, type CanActivate, type Type } from '@nestjs/common';
 import { ExecutionFinishedError, StentExecutor, toJsonView, type JsonValue } from '../../core/index.js';
-import { dispatchBody, noQuery, replayBody, signalBody, type QueryInput } from './admin-requests.js';
+import { dispatchBody, forkBody, noQuery, replayBody, rewindBody, signalBody, type QueryInput } from './admin-requests.js';
 import { StentAdminExceptionFilter } from './admin-exception.filter.js';
 import { InvalidRequestError } from './invalid-request.error.js';
 import { arityOf } from './workflow-arity.js';
 
-/** The mutating routes under `path`: dispatch, cancel, signal, retry/resume, dead-letter replay and discard. */
+/** The mutating routes under `path`: dispatch, cancel, signal, retry/resume, fork, rewind, dead-letter replay and discard. */
 export function createAdminWriteController(path: string, guards: Array<Type<CanActivate> | CanActivate>): Type<unknown> {
   @Controller(path)
   @UseGuards(...guards)
@@ -58,6 +58,22 @@ export function createAdminWriteController(path: string, guards: Array<Type<CanA
     async resume(@Param('id') id: string): Promise<JsonValue> {
       await this.executor.resume(id);
       return toJsonView({ id, state: (await this.executor.getExecution(id)).state });
+    }
+
+    @Post('executions/:id/fork')
+    @HttpCode(201)
+    async fork(@Param('id') id: string, @Body() body: unknown): Promise<JsonValue> {
+      const { fromPosition, args, executionId } = forkBody(body);
+      const forked = await this.executor.fork(id, { fromPosition, args, executionId });
+      return toJsonView({ id: forked, forkedFrom: id, forkedAt: fromPosition });
+    }
+
+    @Post('executions/:id/rewind')
+    @HttpCode(200)
+    async rewind(@Param('id') id: string, @Body() body: unknown): Promise<JsonValue> {
+      const { fromPosition } = rewindBody(body);
+      await this.executor.rewind(id, fromPosition);
+      return toJsonView({ id, rewoundTo: fromPosition, state: (await this.executor.getExecution(id)).state });
     }
 
     @Post('dead-letters/replay')

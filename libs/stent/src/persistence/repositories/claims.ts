@@ -1,4 +1,4 @@
-import type { ClaimFilter, ExecutionRecord, StepRecord } from '../../core/index.js';
+import type { ClaimFilter, ExecutionRecord, OtherVersionRecord, StepRecord } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { EXECUTION_READ, executionFromRow, num, STEP_READ, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
@@ -17,6 +17,8 @@ export class ClaimsRepository {
     const names = dialect.inList('c.workflow_name', filter.names, params);
     const queues = dialect.inList('c.queue', filter.queues, params);
     const tags = dialect.tagFilter(filter.tags, params, 'c.tags');
+    const versions = filter.versions ?? new Map();
+    const replayable = this.replayable(versions, params);
     const setParams: unknown[] = [filter.owner];
     const leaseNow = dialect.leaseNow(filter.now, setParams);
     setParams.push(filter.leaseMs, filter.now, filter.now);
@@ -25,11 +27,11 @@ export class ClaimsRepository {
       t.executions,
       EXECUTION_READ,
       {
-        sql: `state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), wake_at = NULL, started_at = COALESCE(started_at, ?), updated_at = ?`,
+        sql: `state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), wake_at = NULL, started_at = COALESCE(started_at, ?), updated_at = ?${this.stampVersion(versions, setParams)}`,
         params: setParams,
       },
       {
-        sql: `c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags}`,
+        sql: `c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags} AND ${replayable}`,
         params,
       },
       'c.priority DESC, c.wake_at',
@@ -37,6 +39,48 @@ export class ClaimsRepository {
     );
     // RETURNING gives rows in storage order; start them in claim order.
     return rows.map(executionFromRow).sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
+  }
+
+  /** Executions whose version the claiming worker can replay: unversioned, not started yet, or in its range. */
+  private replayable(versions: Map<string, { from: number; to: number }>, params: unknown[]): string {
+    if (versions.size === 0) return 'true';
+    const names = [...versions.keys()];
+    const versioned = this.ctx.dialect.inList('c.workflow_name', names, params);
+    const ranges = names.map((name) => {
+      const range = versions.get(name)!;
+      params.push(name, range.from, range.to);
+      return '(c.workflow_name = ? AND c.workflow_version BETWEEN CAST(? AS INTEGER) AND CAST(? AS INTEGER))';
+    });
+    return `(c.workflow_version IS NULL OR NOT ${versioned} OR ${ranges.join(' OR ')})`;
+  }
+
+  /** The first claim of an execution records the version of the code that starts it. */
+  private stampVersion(versions: Map<string, { from: number; to: number }>, params: unknown[]): string {
+    if (versions.size === 0) return '';
+    const cases = [...versions].map(([name, range]) => {
+      params.push(name, range.to);
+      return 'WHEN ? THEN CAST(? AS INTEGER)';
+    });
+    return `, workflow_version = CASE WHEN workflow_version IS NULL AND started_at IS NULL THEN CASE workflow_name ${cases.join(' ')} ELSE NULL END ELSE workflow_version END`;
+  }
+
+  /** Due executions of versioned workflows this worker serves whose version lies outside what it replays. */
+  async otherVersionsDue(filter: ClaimFilter): Promise<OtherVersionRecord[]> {
+    const { t, dialect, client } = this.ctx;
+    const versions = filter.versions ?? new Map();
+    if (versions.size === 0) return [];
+    const params: unknown[] = [filter.now];
+    const queues = dialect.inList('c.queue', filter.queues, params);
+    const replayable = this.replayable(versions, params);
+    const versioned = dialect.inList('c.workflow_name', [...versions.keys()], params);
+    const rows = await client.query<{ workflow_name: string; workflow_version: unknown; n: unknown }>(
+      `SELECT c.workflow_name, c.workflow_version, COUNT(*) AS n FROM ${t.executions} c
+       WHERE c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND ${queues}
+         AND NOT ${replayable} AND ${versioned}
+       GROUP BY c.workflow_name, c.workflow_version ORDER BY c.workflow_name, c.workflow_version`,
+      params,
+    );
+    return rows.map((row) => ({ workflowName: String(row.workflow_name), version: num(row.workflow_version), due: num(row.n) }));
   }
 
   async claimSteps(filter: ClaimFilter): Promise<StepRecord[]> {

@@ -1,9 +1,10 @@
-import { encodeError, ExecutionNotFoundError, WorkflowCancelledError, type DeliveryRecord, type ExecutionFence, type FinishOptions, type LocalCompletion } from '../../core/index.js';
+import { encodeError, ExecutionNotFoundError, WorkflowCancelledError, type DeliveryRecord, type ExecutionFence, type FinishOptions, type LocalCompletion, type NewExecution } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE, completedStep, completionValues, EXECUTION_FENCE, fenceParams, NO_LEASE, stepStillOwned, wake } from '../sql/statements.js';
 import type { DeadLettersRepository } from './dead-letters.js';
+import type { ExecutionsRepository } from './executions.js';
 import type { JournalRepository } from './journal.js';
 import type { StepCompletions } from './step-completions.js';
 import type { StepDiscard } from './step-discard.js';
@@ -23,6 +24,7 @@ export class EndingsRepository {
     private readonly completions: StepCompletions,
     private readonly discard: StepDiscard,
     private readonly deadLetters: DeadLettersRepository,
+    private readonly executions: ExecutionsRepository,
   ) {}
 
   /** Releases an owned execution that is waiting; wakes it at `wakeAt` or at once if an awaited step already finished. */
@@ -86,19 +88,20 @@ export class EndingsRepository {
     now: number,
     options: FinishOptions = {},
   ): Promise<boolean> {
-    const { hasParent = true, leftovers = true, deliveries = [], discard = [], completions = [] } = options;
+    const { hasParent = true, leftovers = true, deliveries = [], discard = [], completions = [], continueAs } = options;
     let ended: string[] = [];
-    const simple = state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0;
+    const simple = state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0 && !continueAs;
     const ok =
       simple && (completions.length === 0 || this.ctx.dialect.combinesWrites)
         ? await this.finishSimply(fence, result, now, completions)
         : await this.ctx.client.transaction(async (tx) => {
             if (!(await this.completions.completeLocal(tx, completions))) return false;
-            const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard);
+            const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
             ended = outcome ?? [];
             return outcome !== null;
           });
     if (ok) for (const id of [fence.executionId, ...ended]) this.ctx.bus.publish({ type: 'finished', executionId: id });
+    if (ok && continueAs) this.ctx.bus.publish({ type: 'work' });
     this.announceWakes();
     return ok;
   }
@@ -179,20 +182,23 @@ export class EndingsRepository {
     now: number,
     deliveries: DeliveryRecord[] = [],
     discard: number[] = [],
+    continueAs?: NewExecution,
   ): Promise<string[] | null> {
     const changed = await tx.execute(
       `UPDATE ${this.ctx.t.executions}
-       SET state = ?, result = ?, error = ?, finished_at = ?, updated_at = ?, ${NO_LEASE}, wake_at = NULL
+       SET state = ?, result = ?, error = ?, finished_at = ?, updated_at = ?, ${NO_LEASE}, wake_at = NULL, continued_as = ?
        WHERE ${EXECUTION_FENCE}`,
-      [state, result, error, now, now, ...fenceParams(fence)],
+      [state, result, error, now, now, continueAs?.id ?? null, ...fenceParams(fence)],
     );
     if (changed !== 1) return null;
+    if (continueAs) await this.executions.insertExecution(tx, continueAs);
     await this.journal.recordDeliveries(tx, fence.executionId, deliveries);
     if (discard.length > 0) await this.discard.atPositions(tx, fence.executionId, discard);
     await this.cancelOpenSteps(tx, fence.executionId, now);
     const descendants = await this.activeDescendants(tx, fence.executionId);
     await this.cancelAll(tx, descendants, now);
-    await this.reportToParent(tx, fence.executionId, state === 'completed' ? 'completed' : 'failed', result, error, now);
+    // The execution it continued as takes its place under the parent, and reports when it ends.
+    if (!continueAs) await this.reportToParent(tx, fence.executionId, state === 'completed' ? 'completed' : 'failed', result, error, now);
     return descendants;
   }
 

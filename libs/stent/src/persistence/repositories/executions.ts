@@ -52,7 +52,7 @@ export class ExecutionsRepository {
     const { t } = this.ctx;
     const claim = execution.claimedBy;
     const columns = `id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at, max_duration_ms,
-         started_at, lease_owner, lease_epoch, lease_expires_at, trace_context`;
+         started_at, lease_owner, lease_epoch, lease_expires_at, trace_context, workflow_version, continued_from`;
     const common = [
       execution.id,
       execution.workflowName,
@@ -69,10 +69,10 @@ export class ExecutionsRepository {
     if (!claim) {
       const rows = await tx.query(
         `INSERT INTO ${t.executions} (${columns})
-         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, ?)
+         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, ?, NULL, ?)
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id`,
-        [...common, execution.wakeAt, execution.deadlineAt, execution.maxDurationMs, execution.traceContext ?? null],
+        [...common, execution.wakeAt, execution.deadlineAt, execution.maxDurationMs, execution.traceContext ?? null, execution.continuedFrom ?? null],
       );
       return { created: rows.length > 0, claimed: false };
     }
@@ -84,7 +84,8 @@ export class ExecutionsRepository {
        SELECT ?, ?, CASE WHEN b.busy THEN 'pending' ELSE 'running' END, ?, ?, CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ?, CAST(? AS BIGINT), CAST(? AS BIGINT),
               CASE WHEN b.busy THEN CAST(? AS BIGINT) ELSE NULL END, CAST(? AS BIGINT), CAST(? AS BIGINT),
               CASE WHEN b.busy THEN NULL ELSE CAST(? AS BIGINT) END, CASE WHEN b.busy THEN NULL ELSE ? END,
-              CASE WHEN b.busy THEN 0 ELSE 1 END, CASE WHEN b.busy THEN NULL ELSE ${leaseUntil} END, CAST(? AS TEXT)
+              CASE WHEN b.busy THEN 0 ELSE 1 END, CASE WHEN b.busy THEN NULL ELSE ${leaseUntil} END, CAST(? AS TEXT),
+              CASE WHEN b.busy THEN NULL ELSE CAST(? AS INTEGER) END, CAST(? AS VARCHAR)
        FROM (SELECT EXISTS (
                SELECT 1 FROM ${t.executions} c
                WHERE c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND c.queue = ? AND c.priority >= ?
@@ -101,6 +102,8 @@ export class ExecutionsRepository {
         claim.owner,
         relative ? claim.leaseExpiresAt - execution.createdAt : claim.leaseExpiresAt,
         execution.traceContext ?? null,
+        execution.workflowVersion ?? null,
+        execution.continuedFrom ?? null,
         execution.createdAt,
         execution.queue,
         execution.priority,
@@ -137,7 +140,8 @@ export class ExecutionsRepository {
   }
 }
 
-function isUniqueViolation(error: unknown): boolean {
+/** Whether a database error is a unique-key violation (an id or key already taken). */
+export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
 }

@@ -43,6 +43,15 @@ export class StentExecutionEntity {
   @Column({ name: 'trace_context', type: 'text', nullable: true }) traceContext!: string | null;
   /** Set when a failed execution is revived: the position of the step it retries. */
   @Column({ name: 'revive_position', type: 'integer', nullable: true }) revivePosition!: number | null;
+  /** The workflow version that started it (null: not started yet, or started before versions were recorded). */
+  @Column({ name: 'workflow_version', type: 'integer', nullable: true }) workflowVersion!: number | null;
+  /** The execution whose Stent.continueAsNew started this one. */
+  @Column({ name: 'continued_from', type: 'varchar', length: 128, nullable: true }) continuedFrom!: string | null;
+  /** The execution this one continued as (it ended with Stent.continueAsNew). */
+  @Column({ name: 'continued_as', type: 'varchar', length: 128, nullable: true }) continuedAs!: string | null;
+  /** The execution whose journal this one reused up to `forkedAt` (a fork, or a rewind of itself). */
+  @Column({ name: 'forked_from', type: 'varchar', length: 128, nullable: true }) forkedFrom!: string | null;
+  @Column({ name: 'forked_at', type: 'integer', nullable: true }) forkedAt!: number | null;
 }
 
 @Entity({ name: 'stent_steps' })

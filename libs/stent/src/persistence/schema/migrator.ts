@@ -5,6 +5,7 @@ import { StentDeliveryOrder1733000000000 } from './migrations/1733000000000-sten
 import { StentAdminViews1734000000000 } from './migrations/1734000000000-stent-admin-views.js';
 import { StentMaintenance1735000000000 } from './migrations/1735000000000-stent-maintenance.js';
 import { StentClaimOrder1736000000000 } from './migrations/1736000000000-stent-claim-order.js';
+import { StentHistory1738000000000 } from './migrations/1738000000000-stent-history.js';
 import { checkSchemaName } from '../../core/index.js';
 import { tableNames, type TableNames } from './table-names.js';
 
@@ -16,7 +17,7 @@ export const stentMigrationClasses = [StentInitialSchema1732500000000, StentDeli
 
 /** Stent's migrations in order, as instances for a PostgreSQL schema (for runStentMigrations or a QueryRunner of your own). */
 export function stentMigrations(schema?: string): MigrationInterface[] {
-  return [new StentInitialSchema1732500000000(schema), new StentDeliveryOrder1733000000000(schema), new StentAdminViews1734000000000(schema), new StentMaintenance1735000000000(schema), new StentClaimOrder1736000000000(schema)];
+  return [new StentInitialSchema1732500000000(schema), new StentDeliveryOrder1733000000000(schema), new StentAdminViews1734000000000(schema), new StentMaintenance1735000000000(schema), new StentClaimOrder1736000000000(schema), new StentHistory1738000000000(schema)];
 }
 
 /**

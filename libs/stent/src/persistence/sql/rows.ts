@@ -41,6 +41,7 @@ export const EXECUTION_READ = [
   'id', 'workflow_name', 'state', 'args', 'result', 'error', 'queue', 'priority', 'tags', 'parent_id', 'parent_position', 'idempotency_key',
   'created_at', 'updated_at', 'started_at', 'finished_at', 'deadline_at', 'max_duration_ms', 'wake_at', 'lease_owner', 'lease_epoch',
   'lease_expires_at', 'recoveries', 'progress', 'counters', 'custom_state', 'revive_position', 'trace_context',
+  'workflow_version', 'continued_from', 'continued_as', 'forked_from', 'forked_at',
 ];
 export const STEP_READ = [...STEP_COLUMNS, 'recoveries', 'finished_at', 'delivered_turn', 'delivered_seq', 'tentative'];
 
@@ -79,6 +80,11 @@ export function executionFromRow(row: Row): ExecutionRecord {
     customState: strOrNull(row.custom_state),
     traceContext: strOrNull(row.trace_context),
     revivePosition: numOrNull(row.revive_position),
+    workflowVersion: numOrNull(row.workflow_version),
+    continuedFrom: strOrNull(row.continued_from),
+    continuedAs: strOrNull(row.continued_as),
+    forkedFrom: strOrNull(row.forked_from),
+    forkedAt: numOrNull(row.forked_at),
   };
 }
 
