@@ -71,3 +71,4 @@ export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations
 export { StentAdminViews1734000000000 } from './persistence/schema/migrations/1734000000000-stent-admin-views.js';
 export { StentMaintenance1735000000000 } from './persistence/schema/migrations/1735000000000-stent-maintenance.js';
 export { StentClaimOrder1736000000000 } from './persistence/schema/migrations/1736000000000-stent-claim-order.js';
+export { StentHistory1738000000000 } from './persistence/schema/migrations/1738000000000-stent-history.js';

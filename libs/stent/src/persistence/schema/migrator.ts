@@ -13,11 +13,18 @@ import { tableNames, type TableNames } from './table-names.js';
  * Stent's migration classes in order, for an application's own TypeORM `migrations` option (which takes
  * classes, not instances; made without arguments they use the connection's default schema).
  */
-export const stentMigrationClasses = [StentInitialSchema1732500000000, StentDeliveryOrder1733000000000, StentAdminViews1734000000000, StentMaintenance1735000000000, StentClaimOrder1736000000000] as const;
+export const stentMigrationClasses = [
+  StentInitialSchema1732500000000,
+  StentDeliveryOrder1733000000000,
+  StentAdminViews1734000000000,
+  StentMaintenance1735000000000,
+  StentClaimOrder1736000000000,
+  StentHistory1738000000000,
+] as const;
 
 /** Stent's migrations in order, as instances for a PostgreSQL schema (for runStentMigrations or a QueryRunner of your own). */
 export function stentMigrations(schema?: string): MigrationInterface[] {
-  return [new StentInitialSchema1732500000000(schema), new StentDeliveryOrder1733000000000(schema), new StentAdminViews1734000000000(schema), new StentMaintenance1735000000000(schema), new StentClaimOrder1736000000000(schema), new StentHistory1738000000000(schema)];
+  return stentMigrationClasses.map((migration) => new migration(schema));
 }
 
 /**
