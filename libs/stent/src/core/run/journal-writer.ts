@@ -1,6 +1,7 @@
 import { UnstorableValueError } from '../errors/index.js';
 import { encodeError } from '../serialization.js';
 import type { LocalCompletion, NewStep, StepCompletion } from '../store/index.js';
+import { insertedRecord } from './step-record.js';
 import type { WorkflowRun } from './workflow-run.js';
 
 /**
@@ -69,24 +70,9 @@ export class JournalWriter {
       run.lifecycle.abandon('lease lost while recording steps');
       return;
     }
-    for (const step of batch) {
-      run.journal.set({
-        ...step,
-        result: step.result ?? null,
-        error: step.error ?? null,
-        attempts: step.claimedBy ? 1 : 0,
-        leaseOwner: step.claimedBy?.owner ?? null,
-        leaseEpoch: step.claimedBy ? 1 : 0,
-        leaseExpiresAt: step.claimedBy?.leaseExpiresAt ?? null,
-        recoveries: 0,
-        startedAt: step.claimedBy ? step.createdAt : null,
-        finishedAt: null,
-        childExecutionId: step.childExecutionId ?? null,
-        deliveredTurn: null,
-        deliveredSeq: null,
-        tentative: false,
-      });
-    }
+    // An activity's record is not kept: nothing reads it before its outcome arrives with a record of its
+    // own, so a wide fan-out holds its waits, not a copy of every step it recorded.
+    for (const step of batch) if (step.kind !== 'activity') run.journal.set(insertedRecord(step));
     host.startReserved(run, local);
     if (local.length < batch.filter((s) => s.kind === 'activity').length) host.announceWork();
   }
