@@ -2,7 +2,18 @@ import type { ClaimFilter, ExecutionRecord, StepRecord } from '../../core/index.
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { EXECUTION_READ, executionFromRow, num, STEP_READ, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
+import type { Dialect } from '../sql/dialect.js';
 import { ACTIVE } from '../sql/statements.js';
+
+/**
+ * `column` in `values` for a claim: a single value (a worker's one queue, the usual case) as an equality
+ * with a value the planner does not plan for (see Dialect.unplanned).
+ */
+function claimList(dialect: Dialect, column: string, values: readonly string[], params: unknown[]): string {
+  if (values.length !== 1) return dialect.inList(column, values, params);
+  params.push(values[0]);
+  return `${column} = ${dialect.unplanned('?', 'text')}`;
+}
 
 /**
  * Claims: a worker takes due executions and pending activity steps under a lease (a new epoch each time),
@@ -14,8 +25,8 @@ export class ClaimsRepository {
   async claimExecutions(filter: ClaimFilter): Promise<ExecutionRecord[]> {
     const { t, dialect, client } = this.ctx;
     const params: unknown[] = [filter.now];
-    const names = dialect.inList('c.workflow_name', filter.names, params);
-    const queues = dialect.inList('c.queue', filter.queues, params);
+    const names = claimList(dialect, 'c.workflow_name', filter.names, params);
+    const queues = claimList(dialect, 'c.queue', filter.queues, params);
     const tags = dialect.tagFilter(filter.tags, params, 'c.tags');
     const setParams: unknown[] = [filter.owner];
     const leaseNow = dialect.leaseNow(filter.now, setParams);
@@ -29,7 +40,7 @@ export class ClaimsRepository {
         params: setParams,
       },
       {
-        sql: `c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags}`,
+        sql: `c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ${dialect.unplanned('?', 'bigint')} AND c.state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags}`,
         params,
       },
       'c.priority DESC, c.wake_at',
@@ -81,8 +92,8 @@ export class ClaimsRepository {
   ): Promise<StepRecord[]> {
     const { t, dialect } = this.ctx;
     const params: unknown[] = [filter.now];
-    const nameClause = dialect.inList('c.name', names, params);
-    const queueClause = dialect.inList('c.queue', filter.queues, params);
+    const nameClause = claimList(dialect, 'c.name', names, params);
+    const queueClause = claimList(dialect, 'c.queue', filter.queues, params);
     const tagClause = dialect.tagFilter(filter.tags, params, 'c.tags');
     const extra =
       kind === 'suspect' ? 'AND c.recoveries > 0' : kind === 'unlimited' ? 'AND c.max_concurrent IS NULL AND c.recoveries = 0' : 'AND c.recoveries = 0';
@@ -98,7 +109,7 @@ export class ClaimsRepository {
         params: setParams,
       },
       {
-        sql: `c.state = 'pending' AND c.kind = 'activity' AND c.available_at <= ? AND ${nameClause} AND ${queueClause} AND ${tagClause} ${extra}
+        sql: `c.state = 'pending' AND c.kind = 'activity' AND c.available_at <= ${dialect.unplanned('?', 'bigint')} AND ${nameClause} AND ${queueClause} AND ${tagClause} ${extra}
               AND (SELECT e.state FROM ${t.executions} e WHERE e.id = c.execution_id) IN ${ACTIVE}`,
         params,
       },
