@@ -4,6 +4,9 @@ import type { LocalCompletion, NewStep, StepCompletion } from '../store/index.js
 import { insertedRecord } from './step-record.js';
 import type { WorkflowRun } from './workflow-run.js';
 
+/** At most this many new steps go in one journal write. */
+const INSERT_PART = 1000;
+
 /**
  * The run's database writes, one after another in call order. New steps are batched: every durable call
  * made in one synchronous stretch (a Promise.all over a map) goes in one insert. Results of activities that
@@ -44,7 +47,14 @@ export class JournalWriter {
     if (this.pendingInserts.length === 0) return;
     const batch = this.pendingInserts;
     this.pendingInserts = [];
-    this.enqueueWrite(() => this.insert(batch), true);
+    // A wide fan-out is written in parts, one after another: the first part's activities start while the
+    // rest is still being written, and each part's steps are let go of once written. Nothing depends on
+    // the calls of one stretch sharing a transaction: each position is answered from the journal or made
+    // again, and a replay after a crash between parts finds the positions written so far.
+    for (let start = 0; start < batch.length; start += INSERT_PART) {
+      const part = batch.length <= INSERT_PART ? batch : batch.slice(start, start + INSERT_PART);
+      this.enqueueWrite(() => this.insert(part), true);
+    }
   }
 
   private async insert(batch: NewStep[]): Promise<void> {
