@@ -43,13 +43,17 @@ export class StepCompletions {
       const toWake: Array<{ executionId: string; force: boolean; now: number }> = [];
       let rest = order;
       if (dialect.combinesWrites) {
-        // Plain completions of a batch in one statement (PostgreSQL spends more per statement than per row).
+        // Plain completions of a batch in few statements (PostgreSQL spends more per statement than per row).
         const plain = order.filter(({ completion }) => isPlain(completion));
         if (plain.length > 1) {
           rest = order.filter(({ completion }) => !isPlain(completion));
           const changed = new Set<string>();
           for (let start = 0; start < plain.length; start += COMPLETION_PART) {
-            const part = plain.slice(start, start + COMPLETION_PART).map(({ completion }) => ({ fence: completion.fence, result: (completion.outcome as { result: string }).result, finishedAt: completion.finishedAt }));
+            const part = plain.slice(start, start + COMPLETION_PART).map(({ completion }) => ({
+              fence: completion.fence,
+              result: (completion.outcome as { result: string }).result,
+              finishedAt: completion.finishedAt,
+            }));
             for (const id of await this.completePlain(tx, part)) changed.add(id);
           }
           for (const { completion, index } of plain) {
