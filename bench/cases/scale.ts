@@ -22,95 +22,118 @@ interface Figures {
   totalSeconds: number;
   claimExecutionsMs: number;
   claimStepsMs: number;
-  fillSeconds: number;
 }
 
 const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
 
-/** Dispatch to completion of one-activity workflows, one after another, in ms. */
-async function latencies(executor: StentExecutor): Promise<number[]> {
-  for (let i = 0; i < 20; i++) await executor.waitFor(await executor.dispatch(PingFlow, [i]), { timeout: '30s' });
-  const ms: number[] = [];
-  for (let i = 0; i < WORKFLOWS; i++) {
-    const start = process.hrtime.bigint();
-    const outcome = await executor.waitFor<number>(await executor.dispatch(PingFlow, [i]), { timeout: '30s' });
-    ms.push(secondsSince(start) * 1000);
-    if (!outcome.ok || outcome.value !== i + 1) throw new Error(`scale: PingFlow(${i}) ended ${outcome.state}`);
+/** One database of the comparison: its executor, the store its claim probes use, what was measured. */
+interface Side {
+  database: BenchDatabase;
+  executor?: StentExecutor;
+  store?: StentStore;
+  ms: number[];
+  claimExecutions: number[];
+  claimSteps: number[];
+}
+
+/**
+ * Runs `step` once on each side, in an order that alternates round by round: the two databases are
+ * measured side by side, so the load other jobs put on the machine falls on both alike (measuring one
+ * after the other, a busier minute passed for a difference between the databases).
+ */
+async function alternate(sides: [Side, Side], round: number, step: (side: Side) => Promise<void>): Promise<void> {
+  for (const side of round % 2 === 0 ? sides : [sides[1], sides[0]]) await step(side);
+}
+
+/** Dispatch to completion of one-activity workflows, one after another on each side, in ms. */
+async function latencies(sides: [Side, Side]): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    await alternate(sides, i, async (side) => void (await side.executor!.waitFor(await side.executor!.dispatch(PingFlow, [i]), { timeout: '30s' })));
   }
-  return ms;
+  for (let i = 0; i < WORKFLOWS; i++) {
+    await alternate(sides, i, async (side) => {
+      const start = process.hrtime.bigint();
+      const outcome = await side.executor!.waitFor<number>(await side.executor!.dispatch(PingFlow, [i]), { timeout: '30s' });
+      side.ms.push(secondsSince(start) * 1000);
+      if (!outcome.ok || outcome.value !== i + 1) throw new Error(`scale: PingFlow(${i}) ended ${outcome.state}`);
+    });
+  }
 }
 
 /**
  * What one claim round's two claim queries cost a worker serving the default queue when there is nothing
- * for it (median ms): the statements a busy worker runs all the time, whatever else waits in the tables.
+ * for it: the statements a busy worker runs all the time, whatever else waits in the tables.
  */
-async function claimCost(database: BenchDatabase): Promise<{ executions: number; steps: number }> {
-  const store = await createStentStore({ database: database.options });
-  try {
-    const filter = (): ClaimFilter => ({
-      owner: 'bench-claim-probe',
-      names: ['PingFlow', 'FanoutFlow'],
-      queues: ['default'],
-      tags: [],
-      limit: CONCURRENCY,
-      now: Date.now(),
-      leaseMs: 30_000,
-      limits: new Map(),
-    });
-    const executions: number[] = [];
-    const steps: number[] = [];
-    for (let i = 0; i < CLAIM_PROBES; i++) {
+async function claimCost(sides: [Side, Side]): Promise<void> {
+  const filter = (): ClaimFilter => ({
+    owner: 'bench-claim-probe',
+    names: ['PingFlow', 'FanoutFlow'],
+    queues: ['default'],
+    tags: [],
+    limit: CONCURRENCY,
+    now: Date.now(),
+    leaseMs: 30_000,
+    limits: new Map(),
+  });
+  for (let i = 0; i < CLAIM_PROBES; i++) {
+    await alternate(sides, i, async (side) => {
+      const store = side.store!;
       let start = process.hrtime.bigint();
       const claimed = await store.claimExecutions(filter());
-      executions.push(secondsSince(start) * 1000);
+      side.claimExecutions.push(secondsSince(start) * 1000);
       start = process.hrtime.bigint();
-      const stepFilter = { ...filter(), names: ['BenchActivities.add'] };
-      const claimedSteps = await store.claimSteps(stepFilter);
-      steps.push(secondsSince(start) * 1000);
+      const claimedSteps = await store.claimSteps({ ...filter(), names: ['BenchActivities.add'] });
+      side.claimSteps.push(secondsSince(start) * 1000);
       if (claimed.length + claimedSteps.length > 0) throw new Error('scale: the claim probe took work; the default queue should be empty');
-    }
-    return { executions: percentile(executions, 50), steps: percentile(steps, 50) };
-  } finally {
-    await store.close();
+    });
   }
 }
 
-async function measure(db: Db, big: BigTables | null): Promise<Figures> {
-  return withFreshDatabase(db, big ? 'scalebig' : 'scaleempty', async (database) => {
-    const migrate = await openExecutor(database.options, false);
-    await closeQuietly(migrate);
-    let fillSeconds = 0;
-    if (big) {
-      log(`${db}: scale, filling ${big.finished} finished executions, ${big.dueSteps} due steps and ${big.dueExecutions} due executions (queue unserved)`);
-      fillSeconds = await fillBigTables(database, big);
-      log(`${db}: scale, tables filled in ${round(fillSeconds, 1)}s`);
-    }
-    const executor = await openExecutor(database.options, { concurrency: CONCURRENCY, unservedWarningInterval: false });
-    let ms: number[];
-    try {
-      ms = await latencies(executor);
-    } finally {
-      await closeQuietly(executor);
-    }
-    const claims = await claimCost(database);
-    return { p50: percentile(ms, 50), p99: percentile(ms, 99), mean: mean(ms), totalSeconds: ms.reduce((sum, value) => sum + value, 0) / 1000, claimExecutionsMs: claims.executions, claimStepsMs: claims.steps, fillSeconds };
+async function measure(db: Db, empty: BenchDatabase, big: BenchDatabase): Promise<{ empty: Figures; big: Figures; fillSeconds: number }> {
+  const sides: [Side, Side] = [
+    { database: empty, ms: [], claimExecutions: [], claimSteps: [] },
+    { database: big, ms: [], claimExecutions: [], claimSteps: [] },
+  ];
+  for (const side of sides) await closeQuietly(await openExecutor(side.database.options, false));
+  log(`${db}: scale, filling ${BIG.finished} finished executions, ${BIG.dueSteps} due steps and ${BIG.dueExecutions} due executions (queue unserved)`);
+  const fillSeconds = await fillBigTables(big, BIG);
+  log(`${db}: scale, tables filled in ${round(fillSeconds, 1)}s; measuring both databases side by side`);
+  try {
+    for (const side of sides) side.executor = await openExecutor(side.database.options, { concurrency: CONCURRENCY, unservedWarningInterval: false });
+    await latencies(sides);
+  } finally {
+    for (const side of sides) await closeQuietly(side.executor);
+  }
+  try {
+    for (const side of sides) side.store = await createStentStore({ database: side.database.options });
+    await claimCost(sides);
+  } finally {
+    for (const side of sides) await side.store?.close();
+  }
+  const figures = ({ ms, claimExecutions, claimSteps }: Side): Figures => ({
+    p50: percentile(ms, 50),
+    p99: percentile(ms, 99),
+    mean: mean(ms),
+    totalSeconds: ms.reduce((sum, value) => sum + value, 0) / 1000,
+    claimExecutionsMs: percentile(claimExecutions, 50),
+    claimStepsMs: percentile(claimSteps, 50),
   });
+  return { empty: figures(sides[0]), big: figures(sides[1]), fillSeconds };
 }
 
 /**
  * `scale`: dispatch-to-completion latency of one-activity workflows, and what a worker's claim queries
  * cost, on an empty database and on one holding 1,000,000 finished executions (each with a step) and a
- * backlog of 100,000 due steps and 100,000 due executions in a queue no worker serves. The line gives both
- * and their ratios (the goal: within 2x).
+ * backlog of 100,000 due steps and 100,000 due executions in a queue no worker serves, both databases measured
+ * side by side (alternating workflow by workflow). The line gives both and their ratios (the goal: within 2x).
  */
 export const scaleCase: BenchCase = {
   name: 'scale',
   dbs: ALL_DBS,
   async run(context) {
     const { db } = context;
-    log(`${db}: scale, ${WORKFLOWS} one-activity workflows one after another, empty database`);
-    const empty = await measure(db, null);
-    const big = await measure(db, BIG);
+    log(`${db}: scale, ${WORKFLOWS} one-activity workflows one after another on an empty and a big database`);
+    const { empty, big, fillSeconds } = await withFreshDatabase(db, 'scaleempty', (emptyDb) => withFreshDatabase(db, 'scalebig', (bigDb) => measure(db, emptyDb, bigDb)));
     const ratio = (a: number, b: number): number => round(a / Math.max(b, 0.001), 2);
     context.emit({
       case: 'scale',
@@ -133,7 +156,7 @@ export const scaleCase: BenchCase = {
         claim_steps_ms: round(big.claimStepsMs, 3),
         claim_steps_empty_ms: round(empty.claimStepsMs, 3),
         claim_vs_empty: ratio(big.claimExecutionsMs + big.claimStepsMs, empty.claimExecutionsMs + empty.claimStepsMs),
-        fill_seconds: round(big.fillSeconds, 1),
+        fill_seconds: round(fillSeconds, 1),
       },
     });
   },

@@ -1,7 +1,11 @@
 import { UnstorableValueError } from '../errors/index.js';
 import { encodeError } from '../serialization.js';
 import type { LocalCompletion, NewStep, StepCompletion } from '../store/index.js';
+import { insertedRecord } from './step-record.js';
 import type { WorkflowRun } from './workflow-run.js';
+
+/** At most this many new steps go in one journal write. */
+const INSERT_PART = 1000;
 
 /**
  * The run's database writes, one after another in call order. New steps are batched: every durable call
@@ -43,7 +47,14 @@ export class JournalWriter {
     if (this.pendingInserts.length === 0) return;
     const batch = this.pendingInserts;
     this.pendingInserts = [];
-    this.enqueueWrite(() => this.insert(batch), true);
+    // A wide fan-out is written in parts, one after another: the first part's activities start while the
+    // rest is still being written, and each part's steps are let go of once written. Nothing depends on
+    // the calls of one stretch sharing a transaction: each position is answered from the journal or made
+    // again, and a replay after a crash between parts finds the positions written so far.
+    for (let start = 0; start < batch.length; start += INSERT_PART) {
+      const part = batch.length <= INSERT_PART ? batch : batch.slice(start, start + INSERT_PART);
+      this.enqueueWrite(() => this.insert(part), true);
+    }
   }
 
   private async insert(batch: NewStep[]): Promise<void> {
@@ -69,24 +80,9 @@ export class JournalWriter {
       run.lifecycle.abandon('lease lost while recording steps');
       return;
     }
-    for (const step of batch) {
-      run.journal.set({
-        ...step,
-        result: step.result ?? null,
-        error: step.error ?? null,
-        attempts: step.claimedBy ? 1 : 0,
-        leaseOwner: step.claimedBy?.owner ?? null,
-        leaseEpoch: step.claimedBy ? 1 : 0,
-        leaseExpiresAt: step.claimedBy?.leaseExpiresAt ?? null,
-        recoveries: 0,
-        startedAt: step.claimedBy ? step.createdAt : null,
-        finishedAt: null,
-        childExecutionId: step.childExecutionId ?? null,
-        deliveredTurn: null,
-        deliveredSeq: null,
-        tentative: false,
-      });
-    }
+    // An activity's record is not kept: nothing reads it before its outcome arrives with a record of its
+    // own, so a wide fan-out holds its waits, not a copy of every step it recorded.
+    for (const step of batch) if (step.kind !== 'activity') run.journal.set(insertedRecord(step));
     host.startReserved(run, local);
     if (local.length < batch.filter((s) => s.kind === 'activity').length) host.announceWork();
   }

@@ -11,6 +11,7 @@ import { JournalWriter } from './journal-writer.js';
 import type { RunHost } from './run-host.js';
 import { never, RunJournal } from './run-journal.js';
 import { RunLifecycle } from './run-lifecycle.js';
+import { completedRecord } from './step-record.js';
 import { TentativeSteps } from './tentative-steps.js';
 import { TurnDelivery } from './turn-delivery.js';
 import { continueAsNew, deprecatePatch, patched } from './history-calls.js';
@@ -334,7 +335,7 @@ export class WorkflowRun implements WorkflowScope {
    */
   completeLocally(step: StepRecord, completion: LocalCompletion): void {
     this.writer.holdCompletion(completion);
-    this.journal.set({ ...step, state: 'completed', result: completion.result, finishedAt: completion.finishedAt, leaseOwner: null });
+    this.journal.set(completedRecord(step, completion.result, completion.finishedAt));
     this.delivery.settle(step.position, { ok: true, value: decode(completion.result) });
     this.writer.writeCompletionsAfterTurn();
   }

@@ -1,4 +1,5 @@
 import type { NewExecution, NewStep } from '../store/index.js';
+import { insertedRecord } from '../run/step-record.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import type { Worker } from './worker.js';
 
@@ -50,25 +51,10 @@ export class LocalDispatch {
     this.reserved -= steps.length;
     const now = worker.clock.now();
     for (const step of steps) {
-      worker.runner.run(
-        {
-          ...step,
-          result: null,
-          error: null,
-          attempts: 1,
-          leaseOwner: worker.ownerId,
-          leaseEpoch: 1,
-          leaseExpiresAt: step.claimedBy!.leaseExpiresAt,
-          recoveries: 0,
-          startedAt: now,
-          finishedAt: null,
-          childExecutionId: null,
-          deliveredTurn: null,
-          deliveredSeq: null,
-          tentative: false,
-        },
-        run,
-      );
+      // Built like every record (one object shape); the attempt starts now.
+      const record = insertedRecord(step);
+      record.startedAt = now;
+      worker.runner.run(record, run);
     }
   }
 

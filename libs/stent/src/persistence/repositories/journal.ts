@@ -78,16 +78,19 @@ export class JournalRepository {
     if (deliveries.length === 0) return;
     const { t, dialect } = this.ctx;
     if (dialect.combinesWrites) {
-      const params: unknown[] = [];
-      const rows = deliveries.map((d) => {
-        params.push(d.position, d.turn, d.seq);
-        return dialect.valuesRow(['integer', 'integer', 'integer']);
-      });
-      await tx.execute(
-        `UPDATE ${t.steps} s SET delivered_turn = v.turn, delivered_seq = v.seq FROM (VALUES ${rows.join(', ')}) AS v(position, turn, seq)
-         WHERE s.execution_id = ? AND s.position = v.position`,
-        [...params, executionId],
-      );
+      // In parts: a wide fan-out's order can hold more rows than one statement may bind parameters for.
+      for (let start = 0; start < deliveries.length; start += INSERT_CHUNK) {
+        const params: unknown[] = [];
+        const rows = deliveries.slice(start, start + INSERT_CHUNK).map((d) => {
+          params.push(d.position, d.turn, d.seq);
+          return dialect.valuesRow(['integer', 'integer', 'integer']);
+        });
+        await tx.execute(
+          `UPDATE ${t.steps} s SET delivered_turn = v.turn, delivered_seq = v.seq FROM (VALUES ${rows.join(', ')}) AS v(position, turn, seq)
+           WHERE s.execution_id = ? AND s.position = v.position`,
+          [...params, executionId],
+        );
+      }
       return;
     }
     for (const d of deliveries) {

@@ -7,6 +7,9 @@ import { ACTIVE, completedStep, completionValues, NO_LEASE, stepStillOwned, WAKE
 import type { CacheRepository } from './cache.js';
 import type { DeadLettersRepository } from './dead-letters.js';
 
+/** At most this many results in one statement (PostgreSQL binds at most 65,535 parameters). */
+const COMPLETION_PART = 1000;
+
 /**
  * Outcomes of activity attempts: recorded only while the attempt's lease still holds (a worker that lost
  * it changes nothing), then the execution is woken so whoever holds it, or claims it next, goes on.
@@ -40,11 +43,19 @@ export class StepCompletions {
       const toWake: Array<{ executionId: string; force: boolean; now: number }> = [];
       let rest = order;
       if (dialect.combinesWrites) {
-        // Plain completions of a batch in one statement (PostgreSQL spends more per statement than per row).
+        // Plain completions of a batch in few statements (PostgreSQL spends more per statement than per row).
         const plain = order.filter(({ completion }) => isPlain(completion));
         if (plain.length > 1) {
           rest = order.filter(({ completion }) => !isPlain(completion));
-          const changed = await this.completePlain(tx, plain.map(({ completion }) => completion));
+          const changed = new Set<string>();
+          for (let start = 0; start < plain.length; start += COMPLETION_PART) {
+            const part = plain.slice(start, start + COMPLETION_PART).map(({ completion }) => ({
+              fence: completion.fence,
+              result: (completion.outcome as { result: string }).result,
+              finishedAt: completion.finishedAt,
+            }));
+            for (const id of await this.completePlain(tx, part)) changed.add(id);
+          }
           for (const { completion, index } of plain) {
             out[index] = changed.has(completion.fence.stepId);
             if (out[index]) toWake.push({ executionId: completion.executionId, force: completion.wakeExecution, now: completion.finishedAt });
@@ -66,6 +77,13 @@ export class StepCompletions {
 
   /** Records results a workflow already used; false if any of their steps is no longer owned. */
   async completeLocal(tx: SqlExecutor, completions: LocalCompletion[]): Promise<boolean> {
+    if (this.ctx.dialect.combinesWrites && completions.length > 1) {
+      // In statements of many rows (a wide fan-out's write can carry hundreds), in the batches' lock order.
+      const sorted = [...completions].sort((a, b) => (a.fence.stepId < b.fence.stepId ? -1 : 1));
+      let recorded = 0;
+      for (let start = 0; start < sorted.length; start += COMPLETION_PART) recorded += (await this.completePlain(tx, sorted.slice(start, start + COMPLETION_PART))).size;
+      return recorded === completions.length;
+    }
     let all = true;
     for (const { fence, result, finishedAt } of completions) {
       const changed = await tx.execute(`UPDATE ${this.ctx.t.steps} SET ${completedStep()} WHERE ${stepStillOwned()}`, [
@@ -81,13 +99,9 @@ export class StepCompletions {
   }
 
   /** Several successful attempts in one statement; returns the ids of the steps still owned (now recorded). */
-  private async completePlain(tx: SqlExecutor, completions: StepCompletion[]): Promise<Set<string>> {
+  private async completePlain(tx: SqlExecutor, completions: LocalCompletion[]): Promise<Set<string>> {
     const params: unknown[] = [];
-    const values = completionValues(
-      this.ctx.dialect,
-      completions.map((completion) => ({ fence: completion.fence, result: (completion.outcome as { result: string }).result, finishedAt: completion.finishedAt })),
-      params,
-    );
+    const values = completionValues(this.ctx.dialect, completions, params);
     const done = await tx.query<{ id: string }>(
       `UPDATE ${this.ctx.t.steps} s SET ${completedStep('v.result', 'v.finished_at')}
        FROM (VALUES ${values}) AS v(id, owner, epoch, result, finished_at)

@@ -34,6 +34,14 @@ export interface Dialect {
    * matched exactly (no wildcards, case-sensitive); no filter when `tags` is empty.
    */
   tagFilter(tags: string[], params: unknown[], column?: string): string;
+  /**
+   * A placeholder whose value the planner must not plan for: on PostgreSQL a one-row subquery (an InitPlan,
+   * evaluated before the scan, still usable as an index bound). Claims use it: their prepared plan then
+   * depends on no value, so PostgreSQL settles on one generic plan instead of planning the statement again
+   * at every call (which it does when values make a fresh plan look cheaper, as a big table's statistics
+   * do). The plan itself is the same index read either way.
+   */
+  unplanned(placeholder: string, type: 'bigint' | 'integer' | 'text'): string;
   /** One row of a VALUES list whose placeholders have these column types. */
   valuesRow(types: readonly string[]): string;
   /**

@@ -28,6 +28,10 @@ export const postgresDialect: Dialect = {
     return `EXISTS (SELECT 1 FROM json_array_elements(CAST(${column} AS json)) AS tag(value) WHERE CAST(tag.value AS text) = ANY(?))`;
   },
 
+  unplanned(placeholder, type) {
+    return `(SELECT CAST(${placeholder} AS ${type}))`;
+  },
+
   valuesRow(types) {
     return `(${types.map((type) => `?::${type}`).join(', ')})`;
   },
@@ -40,7 +44,7 @@ export const postgresDialect: Dialect = {
   claimRows(executor: SqlExecutor, table: string, columns: readonly string[], set: Fragment, where: Fragment, orderBy: string, limit: number): Promise<Row[]> {
     return executor.query(
       `WITH picked AS MATERIALIZED (
-         SELECT c.id FROM ${table} c WHERE ${where.sql} ORDER BY ${orderBy} LIMIT ? FOR UPDATE SKIP LOCKED
+         SELECT c.id FROM ${table} c WHERE ${where.sql} ORDER BY ${orderBy} LIMIT ${postgresDialect.unplanned('?', 'integer')} FOR UPDATE SKIP LOCKED
        )
        UPDATE ${table} t SET ${set.sql} FROM picked WHERE t.id = picked.id RETURNING ${listOf(columns, 't')}`,
       [...where.params, limit, ...set.params],

@@ -18,6 +18,10 @@ export const sqliteDialect: Dialect = {
     return `${column} IN (SELECT value FROM json_each(?))`;
   },
 
+  unplanned(placeholder) {
+    return placeholder;
+  },
+
   tagFilter(tags, params, column = 'tags') {
     if (tags.length === 0) return '1 = 1';
     params.push(JSON.stringify(tags));

@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStentStore, type StentStore } from 'nestjs-stent';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+import { openInspector, type Inspector } from '../support/inspector.js';
+
+/**
+ * A workflow that fanned out widely writes as many rows at once: its steps, then (when it fails or is
+ * suspended) the order it was handed their outcomes in. PostgreSQL binds at most 65,535 parameters to one
+ * statement, so such writes go in parts; here 22,000 steps, then their delivery order in one write
+ * (three parameters a row: more than one statement can take).
+ */
+
+const WIDE = 22_000;
+
+type NewStep = Parameters<StentStore['insertSteps']>[1][number];
+
+function stepAt(executionId: string, position: number, now: number): NewStep {
+  return {
+    id: `${executionId}-s${position}`,
+    executionId,
+    position,
+    kind: 'activity',
+    name: 'Acts.work',
+    args: '[]',
+    state: 'completed',
+    result: '1',
+    retryPolicy: null,
+    timeoutMs: null,
+    queue: 'default',
+    priority: 0,
+    tags: [],
+    maxConcurrent: null,
+    availableAt: now,
+    fireAt: null,
+    createdAt: now,
+    callTurn: 0,
+  };
+}
+
+describe.each(DIALECTS)('wide journal writes on %s', (dialect) => {
+  let db: TestDatabase;
+  let store: StentStore | undefined;
+  let inspector: Inspector | undefined;
+  afterEach(async () => {
+    await store?.close().catch(() => undefined);
+    await inspector?.close().catch(() => undefined);
+    await db?.dispose();
+    store = inspector = undefined;
+  });
+
+  it(`records ${WIDE} steps and their delivery order in one write`, async () => {
+    db = await createTestDatabase(dialect);
+    store = await createStentStore({ database: db.options });
+    await store.migrate();
+    const now = Date.now();
+    const owner = 'wide-writer';
+    const { id } = await store.createExecution({
+      id: 'wide',
+      workflowName: 'Flow',
+      args: '[]',
+      queue: 'default',
+      priority: 0,
+      tags: [],
+      parentId: null,
+      parentPosition: null,
+      idempotencyKey: null,
+      createdAt: now,
+      wakeAt: now,
+      deadlineAt: null,
+      maxDurationMs: null,
+    });
+    const [execution] = await store.claimExecutions({ owner, names: ['Flow'], queues: ['default'], tags: [], limit: 1, now, leaseMs: 60_000, limits: new Map() });
+    expect(execution?.id).toBe(id);
+    const fence = { executionId: id, owner, epoch: execution!.leaseEpoch };
+    const steps = Array.from({ length: WIDE }, (_, position) => stepAt(id, position, now));
+    const deliveries = steps.map((step, index) => ({ position: step.position, turn: 1 + Math.floor(index / 100), seq: index + 1 }));
+    expect(await store.insertSteps(fence, steps)).toBe(true);
+    // The order outcomes were handed over in rides with the run's next write.
+    expect(await store.insertSteps(fence, [], deliveries)).toBe(true);
+
+    inspector = await openInspector(db);
+    const [row] = await inspector.query<{ n: unknown; delivered: unknown; last: unknown }>(
+      `SELECT COUNT(*) AS n, COUNT(delivered_seq) AS delivered, MAX(delivered_seq) AS last FROM ${inspector.t.steps} WHERE execution_id = ?`,
+      [id],
+    );
+    expect({ n: Number(row?.n), delivered: Number(row?.delivered), last: Number(row?.last) }).toEqual({ n: WIDE, delivered: WIDE, last: WIDE });
+  });
+});
