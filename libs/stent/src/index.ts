@@ -28,6 +28,9 @@ export { defineActivity, defineWorkflow, setActivityMethodOptions, type AnyClass
 // Running and operating
 export { StentExecutor, type StentExecutorOptions, type ExecutionList, type StatsOptions, type ListWorkersOptions, type CleanupOptions, type CleanupReport } from './core/executor/executor.js';
 export type { RetentionOptions } from './core/api/retention-options.js';
+export type { ScheduleOptions, NewScheduleOptions, ScheduleTick } from './core/api/schedule-options.js';
+export { ScheduleOperations, MAX_BACKFILL, type BackfillRange, type BackfillReport } from './core/schedules/schedule-operations.js';
+export type { ScheduleInfo } from './core/schedules/schedule-view.js';
 export type { WaitForOptions } from './core/executor/wait-for.js';
 export type { ExecutionInfo, JournalEntry, DeadLetterInfo, StentStats } from './core/executor/execution-views.js';
 export type { Readiness, ReadinessDetail } from './core/executor/readiness.js';
@@ -65,8 +68,10 @@ export {
   StentSignalEntity,
   StentCacheEntity,
   StentMaintenanceEntity,
+  StentScheduleEntity,
 } from './persistence/schema/entities.js';
 export { StentInitialSchema1732500000000 } from './persistence/schema/migrations/1732500000000-stent-initial-schema.js';
 export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations/1733000000000-stent-delivery-order.js';
 export { StentAdminViews1734000000000 } from './persistence/schema/migrations/1734000000000-stent-admin-views.js';
 export { StentMaintenance1735000000000 } from './persistence/schema/migrations/1735000000000-stent-maintenance.js';
+export { StentSchedules1737000000000 } from './persistence/schema/migrations/1737000000000-stent-schedules.js';

@@ -30,6 +30,9 @@ import type {
   WakeEvent,
   WorkerInfo,
   WorkerRecord,
+  ScheduleFired,
+  ScheduleFiring,
+  ScheduleRecord,
 } from '../core/index.js';
 import type { SqlClient } from './clients/sql-client.js';
 import type { TableNames } from './schema/table-names.js';
@@ -52,6 +55,7 @@ import { ExecutionsRepository } from './repositories/executions.js';
 import { JournalRepository } from './repositories/journal.js';
 import { LeasesRepository } from './repositories/leases.js';
 import { ReviveRepository } from './repositories/revive.js';
+import { SchedulesRepository } from './repositories/schedules.js';
 import { SignalsRepository } from './repositories/signals.js';
 import { StepCompletions } from './repositories/step-completions.js';
 import { StepDiscard } from './repositories/step-discard.js';
@@ -97,6 +101,7 @@ export class SqlStore implements StentStore {
   private readonly adminWorkers: AdminWorkers;
   private readonly adminLoad: AdminLoad;
   private readonly cleanup: CleanupRepository;
+  private readonly schedules: SchedulesRepository;
 
   constructor(private readonly options: SqlStoreOptions) {
     this.dialect = options.client.dialect;
@@ -126,6 +131,7 @@ export class SqlStore implements StentStore {
     this.adminWorkers = new AdminWorkers(ctx);
     this.adminLoad = new AdminLoad(ctx);
     this.cleanup = new CleanupRepository(ctx);
+    this.schedules = new SchedulesRepository(ctx, this.executions);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -351,5 +357,43 @@ export class SqlStore implements StentStore {
 
   claimMaintenance(name: string, owner: string, now: number, nextRunAt: number): Promise<boolean> {
     return this.cleanup.claimMaintenance(name, owner, now, nextRunAt);
+  }
+
+  // ---- schedules -----------------------------------------------------------------------------
+
+  createSchedule(schedule: ScheduleRecord): Promise<boolean> {
+    return this.schedules.create(schedule);
+  }
+
+  syncDeclaredSchedule(schedule: ScheduleRecord): Promise<void> {
+    return this.schedules.syncDeclared(schedule);
+  }
+
+  updateSchedule(schedule: ScheduleRecord): Promise<boolean> {
+    return this.schedules.update(schedule);
+  }
+
+  deleteSchedule(name: string): Promise<boolean> {
+    return this.schedules.delete(name);
+  }
+
+  getSchedule(name: string): Promise<ScheduleRecord | null> {
+    return this.schedules.get(name);
+  }
+
+  listSchedules(): Promise<ScheduleRecord[]> {
+    return this.schedules.list();
+  }
+
+  dueSchedules(now: number): Promise<ScheduleRecord[]> {
+    return this.schedules.due(now);
+  }
+
+  fireSchedule(firing: ScheduleFiring): Promise<ScheduleFired> {
+    return this.schedules.fire(firing);
+  }
+
+  createScheduledRuns(name: string, executions: NewExecution[], recordLast: boolean): Promise<string[]> {
+    return this.schedules.createRuns(name, executions, recordLast);
   }
 }

@@ -1,5 +1,6 @@
 import type { Duration } from './duration.js';
 import type { RetryOptions } from '../definitions/retry-policy.js';
+import type { ScheduleOptions } from './schedule-options.js';
 
 export interface RoutingOptions {
   /** Queue the task is placed on; workers serve chosen queues. Default 'default'. */
@@ -35,6 +36,11 @@ export interface WorkflowOptions extends RoutingOptions {
   name?: string;
   /** The execution ends as timed_out once it has run this long. */
   maxDuration?: Duration;
+  /**
+   * Start it on a schedule (a cron expression in a time zone): one execution per tick however many
+   * workers run, with the tick (ScheduleTick) as run()'s first argument. The schedule is named after the workflow.
+   */
+  schedule?: ScheduleOptions;
 }
 
 export interface DispatchOptions extends RoutingOptions {

@@ -4,6 +4,7 @@ import { parseOptionalDuration } from '../api/duration.js';
 import { installDurableActivity, installDurableRun } from './durable-method.js';
 import { resolveRetryPolicy, type RetryPolicy } from './retry-policy.js';
 import type { ActivityOptions, WorkflowOptions } from '../api/options.js';
+import { scheduleSettings, type ScheduleSettings } from '../schedules/schedule-settings.js';
 
 /**
  * Class-level metadata of workflows and activities, kept on the class itself so the engine
@@ -53,6 +54,8 @@ export interface WorkflowDefinition {
   /** Null: 0 for a dispatch, the parent's priority for a child. */
   priority: number | null;
   tags: string[];
+  /** Set when it runs on a schedule of its own (named after the workflow). */
+  schedule: ScheduleSettings | null;
   original: (...args: unknown[]) => unknown;
 }
 
@@ -177,6 +180,7 @@ export function defineWorkflow(target: AnyClass, options: WorkflowOptions = {}):
     queue: options.queue ?? 'default',
     priority: options.priority ?? null,
     tags: options.tags ?? [],
+    schedule: options.schedule === undefined ? null : scheduleSettings(options.schedule),
     original: original as (...args: unknown[]) => unknown,
   };
   installDurableRun(prototype, definition);

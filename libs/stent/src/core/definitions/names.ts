@@ -17,6 +17,8 @@ export const NAME_LIMITS: Readonly<Record<NameKind, number>> = {
   // Recorded in the journal as the step name 'counter:<name>' / 'state:<key>' (255 characters).
   counter: 255 - 'counter:'.length,
   'state key': 255 - 'state:'.length,
+  // Part of each tick's idempotency key 'stent:schedule:<name>:<epoch ms>' (255 characters).
+  schedule: 200,
 };
 
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;

@@ -29,3 +29,6 @@ export { InvalidCursorError } from './invalid-cursor.error.js';
 export { DrainTimeoutError } from './drain-timeout.error.js';
 export { ExecutionStuckError } from './execution-stuck.error.js';
 export { JournalMismatchError } from './journal-mismatch.error.js';
+export { InvalidScheduleError } from './invalid-schedule.error.js';
+export { ScheduleNotFoundError } from './schedule-not-found.error.js';
+export { ScheduleExistsError } from './schedule-exists.error.js';

@@ -30,6 +30,9 @@ import { UnservedWatch } from './unserved-watch.js';
 import { cleanupPlan, runCleanup, type CleanupOptions, type CleanupReport } from './cleanup.js';
 import { RetentionLoop, retentionSettings } from './retention-loop.js';
 import { resolveWorkflow, routeFromWorkers } from './workflow-resolution.js';
+import { ScheduleLoop } from '../schedules/schedule-loop.js';
+import { newScheduleRecord, ScheduleOperations } from '../schedules/schedule-operations.js';
+import { scheduleCheckMs } from '../schedules/schedule-settings.js';
 import type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
 
 export type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
@@ -71,6 +74,12 @@ export class StentExecutor {
   private readonly startup = new StartupRecord();
   private background: BackgroundStart | undefined;
   private readonly retention: RetentionLoop | null;
+  private readonly scheduleLoop: ScheduleLoop | null;
+  /**
+   * Schedules kept in the database (create, update, pause, resume, delete, list, trigger, backfill);
+   * workers fire them, one execution per tick across all of them.
+   */
+  readonly schedules: ScheduleOperations;
 
   constructor(options: StentExecutorOptions) {
     this.store = options.store;
@@ -85,6 +94,13 @@ export class StentExecutor {
     if (this.worker && this.telemetry) this.worker.attemptWrapper = (stepId, body) => this.telemetry!.runAttempt(stepId, body);
     const retention = options.worker ? options.worker.retention : undefined;
     this.retention = this.worker && retention ? new RetentionLoop(this.store, this.clock, this.logger, this.worker.ownerId, retentionSettings(retention)) : null;
+    const scheduling = options.worker ? options.worker.schedules : undefined;
+    this.scheduleLoop = this.worker && scheduling !== false ? new ScheduleLoop(this.store, this.clock, this.logger, scheduleCheckMs(scheduling)) : null;
+    this.schedules = new ScheduleOperations({
+      store: this.store,
+      clock: this.clock,
+      resolve: async (workflow) => resolveWorkflow(this.registry, workflow as WorkflowRef<unknown>, this.workflowsFromWorkers) ?? routeFromWorkers(workflow as string, await this.listWorkers({ recent: '1h' })),
+    });
   }
 
   /**
@@ -117,6 +133,8 @@ export class StentExecutor {
       const every = this.worker?.settings.unservedWarningMs;
       if (every) this.unservedWatch.start(every);
       this.retention?.start();
+      if (this.worker) await this.syncDeclaredSchedules();
+      this.scheduleLoop?.start();
       this.startup.succeeded();
     } catch (error) {
       this.startup.failed(error, this.clock.now());
@@ -137,10 +155,20 @@ export class StentExecutor {
     return this.background.run();
   }
 
+  /** Writes the schedules the registered workflows declare (@Workflow({ schedule })) to the database. */
+  private async syncDeclaredSchedules(): Promise<void> {
+    const now = this.clock.now();
+    for (const name of this.registry.workflowNames()) {
+      const { definition } = this.registry.workflow(name)!;
+      if (definition.schedule) await this.store.syncDeclaredSchedule(newScheduleRecord(definition.name, definition, definition.schedule, 'decorator', now));
+    }
+  }
+
   /** Stops claiming, lets in-flight work finish, releases leases. The store stays open. */
   async drain(timeout?: Duration): Promise<void> {
     this.unservedWatch.stop();
     await this.retention?.stop();
+    await this.scheduleLoop?.stop();
     await this.worker?.drain(timeout);
   }
 

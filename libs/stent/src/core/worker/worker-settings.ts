@@ -38,6 +38,11 @@ export interface WorkerOptions {
    * with expired cache rows and long-silent worker rows. One worker at a time applies it, once per interval.
    */
   retention?: RetentionOptions;
+  /**
+   * Fire due schedules (cron workflows): how often this worker looks for them, or false for a worker that
+   * never fires them. Default { checkInterval: '1s' }. However many workers look, each tick runs once.
+   */
+  schedules?: false | { checkInterval?: Duration };
 }
 
 export type WorkerState = 'idle' | 'running' | 'draining' | 'stopped';

@@ -12,6 +12,8 @@ export interface TableNames {
   cache: string;
   /** Periodic maintenance jobs (retention): who ran them last and when they are due. */
   maintenance: string;
+  /** Schedules: cron workflows and when each fires next. */
+  schedules: string;
   migrations: string;
 }
 
@@ -27,6 +29,7 @@ export function tableNames(schema?: string): TableNames {
     signals: q('stent_signals'),
     cache: q('stent_cache'),
     maintenance: q('stent_maintenance'),
+    schedules: q('stent_schedules'),
     migrations: q('stent_migrations'),
   };
 }

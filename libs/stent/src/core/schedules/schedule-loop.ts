@@ -1,0 +1,79 @@
+import { repeatOn, type Clock, type Timer } from '../clock/clock.js';
+import type { StentLogger } from '../logger.js';
+import type { ScheduleRecord, ScheduleStore } from '../store/index.js';
+import { planFiring } from './firing-plan.js';
+import { scheduledRun } from './scheduled-run.js';
+
+/**
+ * Fires due schedules. Every worker looks every `checkMs` on the engine Clock; a firing moves the
+ * schedule's next tick on and creates the tick's runs in one transaction, conditional on the next tick
+ * it read, and each run carries its tick's idempotency key: however many workers look at once, and
+ * whichever of them dies half-way, each tick starts exactly one execution.
+ */
+export class ScheduleLoop {
+  private timer: Timer | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: ScheduleStore,
+    private readonly clock: Clock,
+    private readonly logger: StentLogger,
+    private readonly checkMs: number,
+  ) {}
+
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = repeatOn(this.clock, this.checkMs, () => this.check());
+    this.timer.unref();
+    this.check();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Looks for due schedules now (also what each period does); resolves once they are fired. */
+  check(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.running ??= this.fireDue()
+      .catch((error: unknown) => this.logger.warn(`Stent schedules: could not read due schedules (${message(error)}); trying again`))
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async fireDue(): Promise<void> {
+    const now = this.clock.now();
+    for (const schedule of await this.store.dueSchedules(now)) {
+      if (this.stopped) return;
+      try {
+        await this.fire(schedule, now);
+      } catch (error) {
+        this.logger.warn(`Stent schedules: could not fire schedule '${schedule.name}' (${message(error)}); trying again`);
+      }
+    }
+  }
+
+  private async fire(schedule: ScheduleRecord, now: number): Promise<void> {
+    const plan = planFiring(schedule, now);
+    const fired = await this.store.fireSchedule({
+      name: schedule.name,
+      expectedNextTickAt: schedule.nextTickAt!,
+      nextTickAt: plan.nextTickAt,
+      lastTickAt: plan.lastTickAt,
+      executions: plan.run.map((tick) => scheduledRun(schedule, tick, now, false)),
+      skipIfRunning: schedule.overlap === 'skip',
+      now,
+    });
+    if (!fired.advanced) return;
+    if (plan.skipped > 0) this.logger.log(`Stent schedules: '${schedule.name}' skipped ${plan.skipped} missed tick(s) (catchUp ${schedule.catchUp || "'skip'"})`);
+    if (fired.skippedOverlap) this.logger.log(`Stent schedules: '${schedule.name}' skipped its tick: the previous run is still going on (overlap 'skip')`);
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
