@@ -27,3 +27,4 @@ export { planFiring, MISSED_AFTER_MS } from './schedules/firing-plan.js';
 export { tickKey } from './schedules/scheduled-run.js';
 export type { ScheduleTick, ScheduleOptions, NewScheduleOptions } from './api/schedule-options.js';
 export type { ScheduleInfo } from './schedules/schedule-view.js';
+export { ScheduleOperations, MAX_BACKFILL, type BackfillRange, type BackfillReport } from './schedules/schedule-operations.js';

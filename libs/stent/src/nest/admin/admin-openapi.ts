@@ -97,6 +97,45 @@ export const ADMIN_ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   replay: { summary: 'Replay one dead letter: its execution resumes from the failed step', params: ['id'], errors: [404, 409], success: 200 },
   discard: { summary: 'Discard a dead letter', params: ['id'], errors: [404], success: 200 },
+  listSchedules: { summary: 'Schedules (cron workflows): expression, time zone, policies, state, next and last tick', errors: [400], success: 200 },
+  getSchedule: { summary: 'One schedule', params: ['name'], errors: [404], success: 200 },
+  createSchedule: {
+    summary: 'Create a schedule that starts a workflow at each tick of a cron expression',
+    body: {
+      type: 'object',
+      required: ['name', 'workflow', 'cron'],
+      properties: {
+        name: { type: 'string' },
+        workflow: { type: 'string' },
+        cron: { type: 'string', example: '0 * * * *' },
+        timezone: { type: 'string', example: 'Europe/Berlin' },
+        catchUp: { oneOf: [{ type: 'string', enum: ['skip'] }, { type: 'integer' }] },
+        overlap: { type: 'string', enum: ['skip', 'allow'] },
+        args: { type: 'array', items: {} },
+        paused: { type: 'boolean' },
+      },
+    },
+    errors: [400, 404, 409],
+    success: 201,
+  },
+  updateSchedule: {
+    summary: "Change a schedule's expression, time zone, policies or arguments",
+    params: ['name'],
+    body: { type: 'object', properties: { cron: { type: 'string' }, timezone: { type: 'string' }, catchUp: {}, overlap: { type: 'string' }, args: { type: 'array', items: {} } } },
+    errors: [400, 404],
+    success: 200,
+  },
+  pauseSchedule: { summary: 'Pause a schedule (ticks that pass while paused do not run)', params: ['name'], errors: [404], success: 200 },
+  resumeSchedule: { summary: 'Resume a schedule from its next tick', params: ['name'], errors: [404], success: 200 },
+  triggerSchedule: { summary: "Start one run of a schedule's workflow now", params: ['name'], errors: [404], success: 201 },
+  backfillSchedule: {
+    summary: 'Start the runs of past ticks that have none (at most 1000 ticks)',
+    params: ['name'],
+    body: { type: 'object', required: ['from'], properties: { from: { type: 'string', example: '2030-01-01T00:00:00Z' }, to: { type: 'string' } } },
+    errors: [400, 404],
+    success: 200,
+  },
+  deleteSchedule: { summary: 'Delete a schedule (the runs it started stay)', params: ['name'], errors: [404], success: 200 },
 };
 
 type Decorator = (...args: unknown[]) => (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => unknown;
