@@ -3,6 +3,7 @@ import { dlqDiscardCommand, dlqListCommand, dlqReplayAllCommand, dlqReplayComman
 import { cancelCommand, listCommand, retryCommand, showCommand, signalCommand } from './executions.js';
 import { cleanupCommand, migrateCommand } from './maintenance.js';
 import { statsCommand, workersCommand } from './overview.js';
+import { schedulesBackfillCommand, schedulesDeleteCommand, schedulesListCommand, schedulesPauseCommand, schedulesResumeCommand, schedulesShowCommand, schedulesTriggerCommand } from './schedules.js';
 import { watchCommand } from './watch.js';
 
 /** Every command, in the order `stent --help` lists them. */
@@ -17,6 +18,13 @@ export const COMMANDS: Command[] = [
   cancelCommand,
   signalCommand,
   retryCommand,
+  schedulesListCommand,
+  schedulesShowCommand,
+  schedulesPauseCommand,
+  schedulesResumeCommand,
+  schedulesTriggerCommand,
+  schedulesBackfillCommand,
+  schedulesDeleteCommand,
   statsCommand,
   workersCommand,
   watchCommand,
