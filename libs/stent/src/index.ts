@@ -32,6 +32,7 @@ export type { ScheduleOptions, NewScheduleOptions, ScheduleTick } from './core/a
 export { ScheduleOperations, MAX_BACKFILL, type BackfillRange, type BackfillReport } from './core/schedules/schedule-operations.js';
 export type { ScheduleInfo } from './core/schedules/schedule-view.js';
 export type { WaitForOptions } from './core/executor/wait-for.js';
+export type { PausedInfo, PauseOutcome } from './core/executor/pause-operations.js';
 export type { ExecutionInfo, JournalEntry, DeadLetterInfo, StentStats } from './core/executor/execution-views.js';
 export type { Readiness, ReadinessDetail } from './core/executor/readiness.js';
 export type { ExecutionFilter, Page } from './core/store/records.js';
@@ -69,9 +70,11 @@ export {
   StentCacheEntity,
   StentMaintenanceEntity,
   StentScheduleEntity,
+  StentPauseEntity,
 } from './persistence/schema/entities.js';
 export { StentInitialSchema1732500000000 } from './persistence/schema/migrations/1732500000000-stent-initial-schema.js';
 export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations/1733000000000-stent-delivery-order.js';
 export { StentAdminViews1734000000000 } from './persistence/schema/migrations/1734000000000-stent-admin-views.js';
 export { StentMaintenance1735000000000 } from './persistence/schema/migrations/1735000000000-stent-maintenance.js';
 export { StentSchedules1737000000000 } from './persistence/schema/migrations/1737000000000-stent-schedules.js';
+export { StentPauses1737100000000 } from './persistence/schema/migrations/1737100000000-stent-pauses.js';

@@ -33,6 +33,8 @@ import type {
   ScheduleFired,
   ScheduleFiring,
   ScheduleRecord,
+  PauseKind,
+  PauseRecord,
 } from '../core/index.js';
 import type { SqlClient } from './clients/sql-client.js';
 import type { TableNames } from './schema/table-names.js';
@@ -56,6 +58,7 @@ import { JournalRepository } from './repositories/journal.js';
 import { LeasesRepository } from './repositories/leases.js';
 import { ReviveRepository } from './repositories/revive.js';
 import { SchedulesRepository } from './repositories/schedules.js';
+import { PausesRepository } from './repositories/pauses.js';
 import { SignalsRepository } from './repositories/signals.js';
 import { StepCompletions } from './repositories/step-completions.js';
 import { StepDiscard } from './repositories/step-discard.js';
@@ -102,6 +105,7 @@ export class SqlStore implements StentStore {
   private readonly adminLoad: AdminLoad;
   private readonly cleanup: CleanupRepository;
   private readonly schedules: SchedulesRepository;
+  private readonly pauses: PausesRepository;
 
   constructor(private readonly options: SqlStoreOptions) {
     this.dialect = options.client.dialect;
@@ -132,6 +136,7 @@ export class SqlStore implements StentStore {
     this.adminLoad = new AdminLoad(ctx);
     this.cleanup = new CleanupRepository(ctx);
     this.schedules = new SchedulesRepository(ctx, this.executions);
+    this.pauses = new PausesRepository(ctx);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -395,5 +400,15 @@ export class SqlStore implements StentStore {
 
   createScheduledRuns(name: string, executions: NewExecution[], recordLast: boolean): Promise<string[]> {
     return this.schedules.createRuns(name, executions, recordLast);
+  }
+
+  // ---- pauses --------------------------------------------------------------------------------
+
+  setPaused(kind: PauseKind, name: string, paused: boolean, now: number): Promise<boolean> {
+    return this.pauses.setPaused(kind, name, paused, now);
+  }
+
+  listPaused(): Promise<PauseRecord[]> {
+    return this.pauses.list();
   }
 }

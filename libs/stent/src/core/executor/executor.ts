@@ -33,6 +33,7 @@ import { resolveWorkflow, routeFromWorkers } from './workflow-resolution.js';
 import { ScheduleLoop } from '../schedules/schedule-loop.js';
 import { newScheduleRecord, ScheduleOperations } from '../schedules/schedule-operations.js';
 import { scheduleCheckMs } from '../schedules/schedule-settings.js';
+import { PauseOperations, type PausedInfo, type PauseOutcome } from './pause-operations.js';
 import type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
 
 export type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
@@ -45,6 +46,7 @@ const UNSERVED_WORKER_WINDOW_MS = 10 * 60_000;
 export type { DeadLetterInfo, ExecutionInfo, JournalEntry, StentStats } from './execution-views.js';
 export type { Readiness, ReadinessDetail } from './readiness.js';
 export type { WaitForOptions } from './wait-for.js';
+export type { PausedInfo, PauseOutcome } from './pause-operations.js';
 export type { ExecutionListFilter, ExecutionListPage, TimeInput } from './operations/execution-query.js';
 export { EXECUTION_STATES } from './operations/execution-query.js';
 export type { ExecutionDetail, ExecutionSummary } from './operations/execution-detail.js';
@@ -80,6 +82,7 @@ export class StentExecutor {
    * workers fire them, one execution per tick across all of them.
    */
   readonly schedules: ScheduleOperations;
+  private readonly pauses: PauseOperations;
 
   constructor(options: StentExecutorOptions) {
     this.store = options.store;
@@ -96,6 +99,7 @@ export class StentExecutor {
     this.retention = this.worker && retention ? new RetentionLoop(this.store, this.clock, this.logger, this.worker.ownerId, retentionSettings(retention)) : null;
     const scheduling = options.worker ? options.worker.schedules : undefined;
     this.scheduleLoop = this.worker && scheduling !== false ? new ScheduleLoop(this.store, this.clock, this.logger, scheduleCheckMs(scheduling)) : null;
+    this.pauses = new PauseOperations(this.store, this.clock);
     this.schedules = new ScheduleOperations({
       store: this.store,
       clock: this.clock,
@@ -281,6 +285,31 @@ export class StentExecutor {
     if (typeof executionId !== 'string' || executionId === '') throw new ExecutionNotFoundError(String(executionId));
     const outcome = await this.store.cancelExecution(executionId, encodeError(new WorkflowCancelledError(executionId)), this.clock.now());
     return { cancelled: outcome.changed, state: outcome.state as ExecutionState };
+  }
+
+  // ---- pause and resume ----------------------------------------------------------------------
+
+  /** No worker claims anything on `queue` any more (work already running finishes); until resumeQueue. */
+  pauseQueue(queue: string): Promise<PauseOutcome> {
+    return this.pauses.set('queue', queue, true);
+  }
+
+  resumeQueue(queue: string): Promise<PauseOutcome> {
+    return this.pauses.set('queue', queue, false);
+  }
+
+  /** No worker starts or resumes an execution of `workflow` (class or name) any more; until resumeWorkflow. */
+  pauseWorkflow(workflow: WorkflowRef<unknown>): Promise<PauseOutcome> {
+    return this.pauses.set('workflow', workflow, true);
+  }
+
+  resumeWorkflow(workflow: WorkflowRef<unknown>): Promise<PauseOutcome> {
+    return this.pauses.set('workflow', workflow, false);
+  }
+
+  /** Paused queues and workflow types. */
+  listPaused(): Promise<PausedInfo[]> {
+    return this.pauses.list();
   }
 
   // ---- queries -------------------------------------------------------------------------------

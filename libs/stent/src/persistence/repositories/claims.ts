@@ -3,10 +3,12 @@ import type { SqlExecutor } from '../clients/sql-client.js';
 import { EXECUTION_READ, executionFromRow, num, STEP_READ, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE } from '../sql/statements.js';
+import { pausedExecution, pausedStep } from './pauses.js';
 
 /**
  * Claims: a worker takes due executions and pending activity steps under a lease (a new epoch each time),
- * in priority order, within its names, queues and tags, and within cluster-wide caps.
+ * in priority order, within its names, queues and tags, and within cluster-wide caps; nothing on a paused
+ * queue, no execution of a paused workflow type.
  */
 export class ClaimsRepository {
   constructor(private readonly ctx: SqlContext) {}
@@ -29,7 +31,7 @@ export class ClaimsRepository {
         params: setParams,
       },
       {
-        sql: `c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags}`,
+        sql: `c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags} AND NOT ${pausedExecution(t.pauses, 'c')}`,
         params,
       },
       'c.priority DESC, c.wake_at',
@@ -94,7 +96,7 @@ export class ClaimsRepository {
       },
       {
         sql: `c.state = 'pending' AND c.kind = 'activity' AND c.available_at <= ? AND ${nameClause} AND ${queueClause} AND ${tagClause} ${extra}
-              AND EXISTS (SELECT 1 FROM ${t.executions} e WHERE e.id = c.execution_id AND e.state IN ${ACTIVE})`,
+              AND EXISTS (SELECT 1 FROM ${t.executions} e WHERE e.id = c.execution_id AND e.state IN ${ACTIVE}) AND NOT ${pausedStep(t.pauses, 'c')}`,
         params,
       },
       'c.priority DESC, c.available_at',
@@ -110,7 +112,7 @@ export class ClaimsRepository {
     const nameClause = dialect.inList('name', filter.names, params);
     const queueClause = dialect.inList('queue', filter.queues, params);
     const rows = await client.query(
-      `SELECT 1 AS found FROM ${t.steps} WHERE state = 'pending' AND kind = 'activity' AND recoveries > 0 AND available_at <= ? AND ${nameClause} AND ${queueClause} LIMIT 1`,
+      `SELECT 1 AS found FROM ${t.steps} s WHERE state = 'pending' AND kind = 'activity' AND recoveries > 0 AND available_at <= ? AND ${nameClause} AND ${queueClause} AND NOT ${pausedStep(t.pauses, 's')} LIMIT 1`,
       params,
     );
     return rows.length > 0;

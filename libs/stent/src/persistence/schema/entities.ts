@@ -175,4 +175,12 @@ export class StentScheduleEntity {
   @Column({ name: 'updated_at', type: 'bigint', transformer: asNumber }) updatedAt!: number;
 }
 
-export const stentEntities = [StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity, StentSignalEntity, StentCacheEntity, StentMaintenanceEntity, StentScheduleEntity];
+/** A paused queue (kind 'queue') or workflow type (kind 'workflow'): claims skip its work until it is resumed. */
+@Entity({ name: 'stent_pauses' })
+export class StentPauseEntity {
+  @PrimaryColumn({ type: 'varchar', length: 16 }) kind!: string;
+  @PrimaryColumn({ type: 'varchar', length: 255 }) name!: string;
+  @Column({ name: 'paused_at', type: 'bigint', transformer: asNumber }) pausedAt!: number;
+}
+
+export const stentEntities = [StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity, StentSignalEntity, StentCacheEntity, StentMaintenanceEntity, StentScheduleEntity, StentPauseEntity];

@@ -14,6 +14,8 @@ export interface TableNames {
   maintenance: string;
   /** Schedules: cron workflows and when each fires next. */
   schedules: string;
+  /** Paused queues and workflow types: claims skip their work. */
+  pauses: string;
   migrations: string;
 }
 
@@ -30,6 +32,7 @@ export function tableNames(schema?: string): TableNames {
     cache: q('stent_cache'),
     maintenance: q('stent_maintenance'),
     schedules: q('stent_schedules'),
+    pauses: q('stent_pauses'),
     migrations: q('stent_migrations'),
   };
 }
