@@ -3,6 +3,7 @@ import { dlqDiscardCommand, dlqListCommand, dlqReplayAllCommand, dlqReplayComman
 import { cancelCommand, listCommand, retryCommand, showCommand, signalCommand } from './executions.js';
 import { cleanupCommand, migrateCommand } from './maintenance.js';
 import { statsCommand, workersCommand } from './overview.js';
+import { pausedCommand, pauseQueueCommand, pauseWorkflowCommand, resumeQueueCommand, resumeWorkflowCommand } from './pauses.js';
 import { schedulesBackfillCommand, schedulesDeleteCommand, schedulesListCommand, schedulesPauseCommand, schedulesResumeCommand, schedulesShowCommand, schedulesTriggerCommand } from './schedules.js';
 import { watchCommand } from './watch.js';
 
@@ -25,6 +26,11 @@ export const COMMANDS: Command[] = [
   schedulesTriggerCommand,
   schedulesBackfillCommand,
   schedulesDeleteCommand,
+  pausedCommand,
+  pauseQueueCommand,
+  resumeQueueCommand,
+  pauseWorkflowCommand,
+  resumeWorkflowCommand,
   statsCommand,
   workersCommand,
   watchCommand,

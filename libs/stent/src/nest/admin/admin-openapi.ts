@@ -135,6 +135,11 @@ export const ADMIN_ROUTE_DOCS: Record<string, RouteDoc> = {
     errors: [400, 404],
     success: 200,
   },
+  listPaused: { summary: 'Paused queues and workflow types', errors: [400], success: 200 },
+  pauseQueue: { summary: 'Pause a queue: no worker claims its work (running work finishes)', params: ['name'], errors: [400], success: 200 },
+  resumeQueue: { summary: 'Resume a paused queue', params: ['name'], errors: [400], success: 200 },
+  pauseWorkflow: { summary: 'Pause a workflow type: no worker starts or resumes its executions (running ones go on)', params: ['name'], errors: [400], success: 200 },
+  resumeWorkflow: { summary: 'Resume a paused workflow type', params: ['name'], errors: [400], success: 200 },
   deleteSchedule: { summary: 'Delete a schedule (the runs it started stay)', params: ['name'], errors: [404], success: 200 },
 };
 

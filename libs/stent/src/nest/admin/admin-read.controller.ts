@@ -86,6 +86,12 @@ export function createAdminReadController(path: string, guards: Array<Type<CanAc
       return toJsonView(await this.executor.schedules.get(name));
     }
 
+    @Get('paused')
+    async listPaused(@Query() query: QueryInput): Promise<JsonValue> {
+      noQuery(query);
+      return toJsonView({ items: await this.executor.listPaused() });
+    }
+
     @Get('stats')
     async stats(@Query() query: QueryInput): Promise<JsonValue> {
       const minutes = intQuery(query, 'minutes');

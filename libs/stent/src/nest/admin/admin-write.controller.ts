@@ -6,7 +6,7 @@ import { InvalidRequestError } from './invalid-request.error.js';
 import { arityOf } from './workflow-arity.js';
 import { backfillBody, newScheduleBody, scheduleChangesBody } from './admin-schedule-requests.js';
 
-/** The mutating routes under `path`: dispatch, cancel, signal, retry/resume, dead-letter replay and discard, schedules. */
+/** The mutating routes under `path`: dispatch, cancel, signal, retry/resume, dead-letter replay and discard, schedules, pausing queues and workflow types. */
 export function createAdminWriteController(path: string, guards: Array<Type<CanActivate> | CanActivate>): Type<unknown> {
   @Controller(path)
   @UseGuards(...guards)
@@ -122,6 +122,30 @@ export function createAdminWriteController(path: string, guards: Array<Type<CanA
     async deleteSchedule(@Param('name') name: string): Promise<JsonValue> {
       await this.executor.schedules.delete(name);
       return toJsonView({ name, deleted: true });
+    }
+
+    @Post('queues/:name/pause')
+    @HttpCode(200)
+    async pauseQueue(@Param('name') name: string): Promise<JsonValue> {
+      return toJsonView(await this.executor.pauseQueue(name));
+    }
+
+    @Post('queues/:name/resume')
+    @HttpCode(200)
+    async resumeQueue(@Param('name') name: string): Promise<JsonValue> {
+      return toJsonView(await this.executor.resumeQueue(name));
+    }
+
+    @Post('workflows/:name/pause')
+    @HttpCode(200)
+    async pauseWorkflow(@Param('name') name: string): Promise<JsonValue> {
+      return toJsonView(await this.executor.pauseWorkflow(name));
+    }
+
+    @Post('workflows/:name/resume')
+    @HttpCode(200)
+    async resumeWorkflow(@Param('name') name: string): Promise<JsonValue> {
+      return toJsonView(await this.executor.resumeWorkflow(name));
     }
   }
   return StentAdminWriteController;
