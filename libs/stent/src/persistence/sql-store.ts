@@ -35,6 +35,8 @@ import type {
   ScheduleRecord,
   PauseKind,
   PauseRecord,
+  DebounceRequest,
+  SingletonRequest,
 } from '../core/index.js';
 import type { SqlClient } from './clients/sql-client.js';
 import type { TableNames } from './schema/table-names.js';
@@ -59,6 +61,7 @@ import { LeasesRepository } from './repositories/leases.js';
 import { ReviveRepository } from './repositories/revive.js';
 import { SchedulesRepository } from './repositories/schedules.js';
 import { PausesRepository } from './repositories/pauses.js';
+import { DispatchKeysRepository } from './repositories/dispatch-keys.js';
 import { SignalsRepository } from './repositories/signals.js';
 import { StepCompletions } from './repositories/step-completions.js';
 import { StepDiscard } from './repositories/step-discard.js';
@@ -106,6 +109,7 @@ export class SqlStore implements StentStore {
   private readonly cleanup: CleanupRepository;
   private readonly schedules: SchedulesRepository;
   private readonly pauses: PausesRepository;
+  private readonly dispatchKeys: DispatchKeysRepository;
 
   constructor(private readonly options: SqlStoreOptions) {
     this.dialect = options.client.dialect;
@@ -137,6 +141,7 @@ export class SqlStore implements StentStore {
     this.cleanup = new CleanupRepository(ctx);
     this.schedules = new SchedulesRepository(ctx, this.executions);
     this.pauses = new PausesRepository(ctx);
+    this.dispatchKeys = new DispatchKeysRepository(ctx, this.executions);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -410,5 +415,19 @@ export class SqlStore implements StentStore {
 
   listPaused(): Promise<PauseRecord[]> {
     return this.pauses.list();
+  }
+
+  // ---- debounced and singleton dispatches ----------------------------------------------------
+
+  createDebounced(execution: NewExecution, debounce: DebounceRequest, now: number): Promise<{ id: string; created: boolean }> {
+    return this.dispatchKeys.createDebounced(execution, debounce, now);
+  }
+
+  createSingleton(execution: NewExecution, singleton: SingletonRequest, now: number): Promise<{ id: string; queued: boolean }> {
+    return this.dispatchKeys.createSingleton(execution, singleton, now);
+  }
+
+  releaseSingletons(now: number): Promise<number> {
+    return this.dispatchKeys.releaseSingletons(now);
   }
 }

@@ -32,3 +32,4 @@ export { JournalMismatchError } from './journal-mismatch.error.js';
 export { InvalidScheduleError } from './invalid-schedule.error.js';
 export { ScheduleNotFoundError } from './schedule-not-found.error.js';
 export { ScheduleExistsError } from './schedule-exists.error.js';
+export { SingletonConflictError } from './singleton-conflict.error.js';

@@ -34,6 +34,8 @@ import { ScheduleLoop } from '../schedules/schedule-loop.js';
 import { newScheduleRecord, ScheduleOperations } from '../schedules/schedule-operations.js';
 import { scheduleCheckMs } from '../schedules/schedule-settings.js';
 import { PauseOperations, type PausedInfo, type PauseOutcome } from './pause-operations.js';
+import { dispatchKeys } from './dispatch-keys.js';
+import { SingletonReleaseLoop } from './singleton-release-loop.js';
 import type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
 
 export type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
@@ -77,6 +79,7 @@ export class StentExecutor {
   private background: BackgroundStart | undefined;
   private readonly retention: RetentionLoop | null;
   private readonly scheduleLoop: ScheduleLoop | null;
+  private readonly singletonRelease: SingletonReleaseLoop | null;
   /**
    * Schedules kept in the database (create, update, pause, resume, delete, list, trigger, backfill);
    * workers fire them, one execution per tick across all of them.
@@ -100,6 +103,7 @@ export class StentExecutor {
     const scheduling = options.worker ? options.worker.schedules : undefined;
     this.scheduleLoop = this.worker && scheduling !== false ? new ScheduleLoop(this.store, this.clock, this.logger, scheduleCheckMs(scheduling)) : null;
     this.pauses = new PauseOperations(this.store, this.clock);
+    this.singletonRelease = this.worker ? new SingletonReleaseLoop(this.store, this.clock, this.logger) : null;
     this.schedules = new ScheduleOperations({
       store: this.store,
       clock: this.clock,
@@ -139,6 +143,7 @@ export class StentExecutor {
       this.retention?.start();
       if (this.worker) await this.syncDeclaredSchedules();
       this.scheduleLoop?.start();
+      this.singletonRelease?.start();
       this.startup.succeeded();
     } catch (error) {
       this.startup.failed(error, this.clock.now());
@@ -173,6 +178,7 @@ export class StentExecutor {
     this.unservedWatch.stop();
     await this.retention?.stop();
     await this.scheduleLoop?.stop();
+    await this.singletonRelease?.stop();
     await this.worker?.drain(timeout);
   }
 
@@ -209,6 +215,7 @@ export class StentExecutor {
     const maxDuration = parseOptionalDuration(options.maxDuration) ?? maxDurationMs;
     if (options === null || typeof options !== 'object') throw new ConfigurationError(`dispatch(${name}): options must be an object`);
     checkRouting(`dispatch(${name})`, options);
+    const keys = dispatchKeys(`dispatch(${name})`, options);
     if (options.executionId !== undefined) checkName('execution id', options.executionId);
     if (options.idempotencyKey !== undefined) checkName('idempotency key', options.idempotencyKey);
     const encodedArgs = encode(args, `${name}(args)`);
@@ -234,6 +241,16 @@ export class StentExecutor {
     };
     // Work due now that this process's worker can run, when it knows of no backlog, is claimed as it is
     // inserted and started here (inside a caller's transaction it must wait for the commit: never).
+    if (keys.debounce || keys.singleton) {
+      try {
+        const { id: runId } = keys.debounce ? await this.store.createDebounced(execution, keys.debounce, now) : await this.store.createSingleton(execution, keys.singleton!, now);
+        trace?.end({ executionId: runId, created: runId === id });
+        return runId as ExecutionId<W>;
+      } catch (error) {
+        trace?.end({ error });
+        throw error;
+      }
+    }
     const local = delayMs === 0 && options.transaction === undefined && this.worker !== null && this.worker.reserveExecution(execution);
     let claimed = false;
     try {

@@ -6,12 +6,13 @@ import { StentMaintenance1735000000000 } from './migrations/1735000000000-stent-
 import { StentClaimOrder1736000000000 } from './migrations/1736000000000-stent-claim-order.js';
 import { StentSchedules1737000000000 } from './migrations/1737000000000-stent-schedules.js';
 import { StentPauses1737100000000 } from './migrations/1737100000000-stent-pauses.js';
+import { StentDispatchKeys1737200000000 } from './migrations/1737200000000-stent-dispatch-keys.js';
 import { checkSchemaName } from '../../core/index.js';
 import type { TableNames } from './table-names.js';
 
 /** Stent's migrations in order. Also usable in an application's own TypeORM migrations list. */
 export function stentMigrations(schema?: string): MigrationInterface[] {
-  return [new StentInitialSchema1732500000000(schema), new StentDeliveryOrder1733000000000(schema), new StentAdminViews1734000000000(schema), new StentMaintenance1735000000000(schema), new StentClaimOrder1736000000000(schema), new StentSchedules1737000000000(schema), new StentPauses1737100000000(schema)];
+  return [new StentInitialSchema1732500000000(schema), new StentDeliveryOrder1733000000000(schema), new StentAdminViews1734000000000(schema), new StentMaintenance1735000000000(schema), new StentClaimOrder1736000000000(schema), new StentSchedules1737000000000(schema), new StentPauses1737100000000(schema), new StentDispatchKeys1737200000000(schema)];
 }
 
 /**

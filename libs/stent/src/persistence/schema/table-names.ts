@@ -16,6 +16,11 @@ export interface TableNames {
   schedules: string;
   /** Paused queues and workflow types: claims skip their work. */
   pauses: string;
+  /** Debounced dispatches: per workflow and key, the execution that has not started yet. */
+  debounces: string;
+  /** Singleton dispatches: per workflow and key, the execution going on, and those queued behind it. */
+  singletons: string;
+  singletonWaiters: string;
   migrations: string;
 }
 
@@ -33,6 +38,9 @@ export function tableNames(schema?: string): TableNames {
     maintenance: q('stent_maintenance'),
     schedules: q('stent_schedules'),
     pauses: q('stent_pauses'),
+    debounces: q('stent_debounces'),
+    singletons: q('stent_singletons'),
+    singletonWaiters: q('stent_singleton_waiters'),
     migrations: q('stent_migrations'),
   };
 }
