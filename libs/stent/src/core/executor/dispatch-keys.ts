@@ -2,7 +2,8 @@ import { parseDuration } from '../api/duration.js';
 import type { DispatchOptions } from '../api/options.js';
 import { checkName } from '../definitions/names.js';
 import { ConfigurationError } from '../errors/index.js';
-import type { DebounceRequest, SingletonRequest } from '../store/index.js';
+import type { DispatchTrace } from '../telemetry.js';
+import type { DebounceRequest, DispatchKeyStore, NewExecution, SingletonRequest } from '../store/index.js';
 
 /** The debounce or singleton part of a dispatch's options, checked. */
 export interface DispatchKeys {
@@ -33,4 +34,16 @@ export function dispatchKeys(what: string, options: DispatchOptions): DispatchKe
   const onConflict = given.onConflict ?? 'wait';
   if (onConflict !== 'wait' && onConflict !== 'refuse') throw new ConfigurationError(`${what}: singleton.onConflict must be 'wait' or 'refuse'`);
   return { singleton: { key: given.key, wait: onConflict === 'wait' } };
+}
+
+/** Creates a debounced or singleton execution (or joins the key's execution); resolves to the id that runs. */
+export async function createKeyed(store: DispatchKeyStore, execution: NewExecution, keys: DispatchKeys, now: number, trace: DispatchTrace | undefined): Promise<string> {
+  try {
+    const { id } = keys.debounce ? await store.createDebounced(execution, keys.debounce, now) : await store.createSingleton(execution, keys.singleton!, now);
+    trace?.end({ executionId: id, created: id === execution.id });
+    return id;
+  } catch (error) {
+    trace?.end({ error });
+    throw error;
+  }
 }

@@ -30,12 +30,10 @@ import { UnservedWatch } from './unserved-watch.js';
 import { cleanupPlan, runCleanup, type CleanupOptions, type CleanupReport } from './cleanup.js';
 import { RetentionLoop, retentionSettings } from './retention-loop.js';
 import { resolveWorkflow, routeFromWorkers } from './workflow-resolution.js';
-import { ScheduleLoop } from '../schedules/schedule-loop.js';
-import { newScheduleRecord, ScheduleOperations } from '../schedules/schedule-operations.js';
-import { scheduleCheckMs } from '../schedules/schedule-settings.js';
+import { ScheduleOperations } from '../schedules/schedule-operations.js';
+import { FlowControlLoops } from './flow-control-loops.js';
 import { PauseOperations, type PausedInfo, type PauseOutcome } from './pause-operations.js';
-import { dispatchKeys } from './dispatch-keys.js';
-import { SingletonReleaseLoop } from './singleton-release-loop.js';
+import { createKeyed, dispatchKeys } from './dispatch-keys.js';
 import type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
 
 export type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
@@ -78,8 +76,7 @@ export class StentExecutor {
   private readonly startup = new StartupRecord();
   private background: BackgroundStart | undefined;
   private readonly retention: RetentionLoop | null;
-  private readonly scheduleLoop: ScheduleLoop | null;
-  private readonly singletonRelease: SingletonReleaseLoop | null;
+  private readonly flowLoops: FlowControlLoops | null;
   /**
    * Schedules kept in the database (create, update, pause, resume, delete, list, trigger, backfill);
    * workers fire them, one execution per tick across all of them.
@@ -100,10 +97,8 @@ export class StentExecutor {
     if (this.worker && this.telemetry) this.worker.attemptWrapper = (stepId, body) => this.telemetry!.runAttempt(stepId, body);
     const retention = options.worker ? options.worker.retention : undefined;
     this.retention = this.worker && retention ? new RetentionLoop(this.store, this.clock, this.logger, this.worker.ownerId, retentionSettings(retention)) : null;
-    const scheduling = options.worker ? options.worker.schedules : undefined;
-    this.scheduleLoop = this.worker && scheduling !== false ? new ScheduleLoop(this.store, this.clock, this.logger, scheduleCheckMs(scheduling)) : null;
+    this.flowLoops = this.worker ? new FlowControlLoops(this.store, this.registry, this.clock, this.logger, options.worker ? options.worker.schedules : undefined) : null;
     this.pauses = new PauseOperations(this.store, this.clock);
-    this.singletonRelease = this.worker ? new SingletonReleaseLoop(this.store, this.clock, this.logger) : null;
     this.schedules = new ScheduleOperations({
       store: this.store,
       clock: this.clock,
@@ -141,9 +136,7 @@ export class StentExecutor {
       const every = this.worker?.settings.unservedWarningMs;
       if (every) this.unservedWatch.start(every);
       this.retention?.start();
-      if (this.worker) await this.syncDeclaredSchedules();
-      this.scheduleLoop?.start();
-      this.singletonRelease?.start();
+      await this.flowLoops?.start();
       this.startup.succeeded();
     } catch (error) {
       this.startup.failed(error, this.clock.now());
@@ -164,21 +157,11 @@ export class StentExecutor {
     return this.background.run();
   }
 
-  /** Writes the schedules the registered workflows declare (@Workflow({ schedule })) to the database. */
-  private async syncDeclaredSchedules(): Promise<void> {
-    const now = this.clock.now();
-    for (const name of this.registry.workflowNames()) {
-      const { definition } = this.registry.workflow(name)!;
-      if (definition.schedule) await this.store.syncDeclaredSchedule(newScheduleRecord(definition.name, definition, definition.schedule, 'decorator', now));
-    }
-  }
-
   /** Stops claiming, lets in-flight work finish, releases leases. The store stays open. */
   async drain(timeout?: Duration): Promise<void> {
     this.unservedWatch.stop();
     await this.retention?.stop();
-    await this.scheduleLoop?.stop();
-    await this.singletonRelease?.stop();
+    await this.flowLoops?.stop();
     await this.worker?.drain(timeout);
   }
 
@@ -241,16 +224,7 @@ export class StentExecutor {
     };
     // Work due now that this process's worker can run, when it knows of no backlog, is claimed as it is
     // inserted and started here (inside a caller's transaction it must wait for the commit: never).
-    if (keys.debounce || keys.singleton) {
-      try {
-        const { id: runId } = keys.debounce ? await this.store.createDebounced(execution, keys.debounce, now) : await this.store.createSingleton(execution, keys.singleton!, now);
-        trace?.end({ executionId: runId, created: runId === id });
-        return runId as ExecutionId<W>;
-      } catch (error) {
-        trace?.end({ error });
-        throw error;
-      }
-    }
+    if (keys.debounce || keys.singleton) return (await createKeyed(this.store, execution, keys, now, trace)) as ExecutionId<W>;
     const local = delayMs === 0 && options.transaction === undefined && this.worker !== null && this.worker.reserveExecution(execution);
     let claimed = false;
     try {
