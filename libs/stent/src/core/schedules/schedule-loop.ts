@@ -14,6 +14,7 @@ export class ScheduleLoop {
   private timer: Timer | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private again = false;
 
   constructor(
     private readonly store: ScheduleStore,
@@ -36,13 +37,25 @@ export class ScheduleLoop {
     await this.running;
   }
 
-  /** Looks for due schedules now (also what each period does); resolves once they are fired. */
-  check(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    this.running ??= this.fireDue()
+  /**
+   * Looks for due schedules now (also what each period does). Asked while a look is under way, it looks
+   * again right after it, so a jump of the clock meanwhile is not left for the next period.
+   */
+  check(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.fireDue()
       .catch((error: unknown) => this.logger.warn(`Stent schedules: could not read due schedules (${message(error)}); trying again`))
-      .finally(() => (this.running = undefined));
-    return this.running;
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.check();
+        }
+      });
   }
 
   private async fireDue(): Promise<void> {

@@ -3,7 +3,7 @@ import type { SqlExecutor } from '../clients/sql-client.js';
 import { EXECUTION_READ, executionFromRow, num, STEP_READ, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE } from '../sql/statements.js';
-import { pausedExecution, pausedStep } from './pauses.js';
+import { notPausedExecution, notPausedStep } from './pauses.js';
 
 /**
  * Claims: a worker takes due executions and pending activity steps under a lease (a new epoch each time),
@@ -31,7 +31,7 @@ export class ClaimsRepository {
         params: setParams,
       },
       {
-        sql: `c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags} AND NOT ${pausedExecution(t.pauses, 'c')}`,
+        sql: `c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags} AND ${notPausedExecution(t.pauses, 'c')}`,
         params,
       },
       'c.priority DESC, c.wake_at',
@@ -96,7 +96,7 @@ export class ClaimsRepository {
       },
       {
         sql: `c.state = 'pending' AND c.kind = 'activity' AND c.available_at <= ? AND ${nameClause} AND ${queueClause} AND ${tagClause} ${extra}
-              AND EXISTS (SELECT 1 FROM ${t.executions} e WHERE e.id = c.execution_id AND e.state IN ${ACTIVE}) AND NOT ${pausedStep(t.pauses, 'c')}`,
+              AND EXISTS (SELECT 1 FROM ${t.executions} e WHERE e.id = c.execution_id AND e.state IN ${ACTIVE}) AND ${notPausedStep(t.pauses, 'c')}`,
         params,
       },
       'c.priority DESC, c.available_at',
@@ -112,7 +112,7 @@ export class ClaimsRepository {
     const nameClause = dialect.inList('name', filter.names, params);
     const queueClause = dialect.inList('queue', filter.queues, params);
     const rows = await client.query(
-      `SELECT 1 AS found FROM ${t.steps} s WHERE state = 'pending' AND kind = 'activity' AND recoveries > 0 AND available_at <= ? AND ${nameClause} AND ${queueClause} AND NOT ${pausedStep(t.pauses, 's')} LIMIT 1`,
+      `SELECT 1 AS found FROM ${t.steps} s WHERE state = 'pending' AND kind = 'activity' AND recoveries > 0 AND available_at <= ? AND ${nameClause} AND ${queueClause} AND ${notPausedStep(t.pauses, 's')} LIMIT 1`,
       params,
     );
     return rows.length > 0;

@@ -26,12 +26,16 @@ export class PausesRepository {
   }
 }
 
-/** An execution row (alias `row`) whose queue or workflow type is paused: not claimed. */
-export function pausedExecution(pauses: string, row: string): string {
-  return `EXISTS (SELECT 1 FROM ${pauses} p WHERE (p.kind = 'queue' AND p.name = ${row}.queue) OR (p.kind = 'workflow' AND p.name = ${row}.workflow_name))`;
+/**
+ * An execution row (alias `row`) whose queue and workflow type are not paused. Written as NOT IN over an
+ * uncorrelated subquery, which the databases evaluate once per statement (PostgreSQL: a hashed subplan),
+ * so the claim keeps the plan its index gives it; a correlated NOT EXISTS became an anti-join and a sort.
+ */
+export function notPausedExecution(pauses: string, row: string): string {
+  return `${row}.queue NOT IN (SELECT p.name FROM ${pauses} p WHERE p.kind = 'queue') AND ${row}.workflow_name NOT IN (SELECT p.name FROM ${pauses} p WHERE p.kind = 'workflow')`;
 }
 
-/** A step row (alias `row`) on a paused queue: not claimed. */
-export function pausedStep(pauses: string, row: string): string {
-  return `EXISTS (SELECT 1 FROM ${pauses} p WHERE p.kind = 'queue' AND p.name = ${row}.queue)`;
+/** A step row (alias `row`) not on a paused queue (see notPausedExecution). */
+export function notPausedStep(pauses: string, row: string): string {
+  return `${row}.queue NOT IN (SELECT p.name FROM ${pauses} p WHERE p.kind = 'queue')`;
 }
