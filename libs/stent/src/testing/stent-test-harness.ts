@@ -189,6 +189,8 @@ export class StentTestHarness implements OnModuleDestroy {
     let quietLooks = 0;
     for (;;) {
       if (this.restartPending) await this.restart();
+      // Schedules due at this time start their runs now, not at the worker's next look.
+      if ((await this.executor.schedules.fireDue()) > 0) quietLooks = 0;
       const left = await this.unsettled(waitForActivities);
       // Settled twice in a row, a macrotask apart: nothing was about to start between the looks.
       if (left === undefined) {
@@ -256,7 +258,8 @@ export class StentTestHarness implements OnModuleDestroy {
 
   /**
    * The earliest time to come that something is scheduled for (a wake-up, a deadline, a step's retry or
-   * timer, a running attempt's time-out): for one execution and its children, or for every active one.
+   * timer, a running attempt's time-out): for one execution and its children, or for every active one
+   * and every schedule's next tick.
    * With an execution, also what it waits on.
    */
   private async nextScheduled(executionId?: string): Promise<{ at: number | null; waitingOn: string[] }> {
@@ -287,6 +290,8 @@ export class StentTestHarness implements OnModuleDestroy {
     if (executionId !== undefined) {
       await visit(await store.getExecution(executionId), true);
     } else {
+      // The clock stops at every schedule's tick on the way, so each tick runs (none is a missed one).
+      for (const schedule of await store.listSchedules()) if (schedule.state === 'active') consider(schedule.nextTickAt);
       for (let offset = 0; ; offset += 1000) {
         const { items } = await store.listExecutions({ state: ['pending', 'running'] }, { limit: 1000, offset });
         for (const execution of items) await visit(execution, false);

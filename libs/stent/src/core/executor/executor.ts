@@ -102,6 +102,7 @@ export class StentExecutor {
     this.schedules = new ScheduleOperations({
       store: this.store,
       clock: this.clock,
+      logger: this.logger,
       resolve: async (workflow) => resolveWorkflow(this.registry, workflow as WorkflowRef<unknown>, this.workflowsFromWorkers) ?? routeFromWorkers(workflow as string, await this.listWorkers({ recent: '1h' })),
     });
   }

@@ -59,32 +59,42 @@ export class ScheduleLoop {
   }
 
   private async fireDue(): Promise<void> {
-    const now = this.clock.now();
-    for (const schedule of await this.store.dueSchedules(now)) {
-      if (this.stopped) return;
-      try {
-        await this.fire(schedule, now);
-      } catch (error) {
-        this.logger.warn(`Stent schedules: could not fire schedule '${schedule.name}' (${message(error)}); trying again`);
-      }
+    await fireDueSchedules(this.store, this.clock.now(), this.logger, () => this.stopped);
+  }
+}
+
+/**
+ * Fires every schedule due at `now` (what each worker's loop does every period; the testing harness calls
+ * it as time moves). Returns how many executions it started.
+ */
+export async function fireDueSchedules(store: ScheduleStore, now: number, logger: StentLogger, stopped: () => boolean = () => false): Promise<number> {
+  let started = 0;
+  for (const schedule of await store.dueSchedules(now)) {
+    if (stopped()) break;
+    try {
+      started += await fire(store, schedule, now, logger);
+    } catch (error) {
+      logger.warn(`Stent schedules: could not fire schedule '${schedule.name}' (${message(error)}); trying again`);
     }
   }
+  return started;
+}
 
-  private async fire(schedule: ScheduleRecord, now: number): Promise<void> {
-    const plan = planFiring(schedule, now);
-    const fired = await this.store.fireSchedule({
-      name: schedule.name,
-      expectedNextTickAt: schedule.nextTickAt!,
-      nextTickAt: plan.nextTickAt,
-      lastTickAt: plan.lastTickAt,
-      executions: plan.run.map((tick) => scheduledRun(schedule, tick, now, false)),
-      skipIfRunning: schedule.overlap === 'skip',
-      now,
-    });
-    if (!fired.advanced) return;
-    if (plan.skipped > 0) this.logger.log(`Stent schedules: '${schedule.name}' skipped ${plan.skipped} missed tick(s) (catchUp ${schedule.catchUp || "'skip'"})`);
-    if (fired.skippedOverlap) this.logger.log(`Stent schedules: '${schedule.name}' skipped its tick: the previous run is still going on (overlap 'skip')`);
-  }
+async function fire(store: ScheduleStore, schedule: ScheduleRecord, now: number, logger: StentLogger): Promise<number> {
+  const plan = planFiring(schedule, now);
+  const fired = await store.fireSchedule({
+    name: schedule.name,
+    expectedNextTickAt: schedule.nextTickAt!,
+    nextTickAt: plan.nextTickAt,
+    lastTickAt: plan.lastTickAt,
+    executions: plan.run.map((tick) => scheduledRun(schedule, tick, now, false)),
+    skipIfRunning: schedule.overlap === 'skip',
+    now,
+  });
+  if (!fired.advanced) return 0;
+  if (plan.skipped > 0) logger.log(`Stent schedules: '${schedule.name}' skipped ${plan.skipped} missed tick(s) (catchUp ${schedule.catchUp || "'skip'"})`);
+  if (fired.skippedOverlap) logger.log(`Stent schedules: '${schedule.name}' skipped its tick: the previous run is still going on (overlap 'skip')`);
+  return fired.created.length;
 }
 
 function message(error: unknown): string {

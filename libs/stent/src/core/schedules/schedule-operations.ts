@@ -9,6 +9,8 @@ import type { ResolvedWorkflow } from '../executor/workflow-resolution.js';
 import { nextTick, ticksBetween } from './next-tick.js';
 import { scheduleSettings, type ScheduleSettings } from './schedule-settings.js';
 import { scheduledRun } from './scheduled-run.js';
+import { fireDueSchedules } from './schedule-loop.js';
+import { stderrLogger, type StentLogger } from '../logger.js';
 import { scheduleInfo, type ScheduleInfo } from './schedule-view.js';
 
 /** Most ticks one backfill may start. */
@@ -32,6 +34,7 @@ export interface BackfillReport {
 export interface ScheduleHost {
   store: StentStore;
   clock: Clock;
+  logger?: StentLogger;
   resolve(workflow: unknown): Promise<ResolvedWorkflow>;
 }
 
@@ -140,6 +143,14 @@ export class ScheduleOperations {
     const runs = ticks.map((tick) => scheduledRun(schedule, tick, now, true));
     const created = runs.length === 0 ? [] : await this.host.store.createScheduledRuns(name, runs, false);
     return { ticks: ticks.length, created };
+  }
+
+  /**
+   * Fires the schedules due now, as every worker does each `worker.schedules.checkInterval`; for tests and
+   * tools that move time themselves (the testing harness). Returns how many executions it started.
+   */
+  fireDue(): Promise<number> {
+    return fireDueSchedules(this.host.store, this.host.clock.now(), this.host.logger ?? stderrLogger);
   }
 
   private async require(name: string): Promise<ScheduleRecord> {
