@@ -6,7 +6,7 @@ import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/data
 import { ExecutorSet, openClient, QUICK_WORKER } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 import { killAllProcesses, makeEvidenceDir, WorkerProcess } from '../support/worker-process.js';
-import { Digest, Mailer, pauseInstances, type SendRecord } from '../fixtures/pause-flows.js';
+import { Digest, Mailer, Notify, pauseInstances, type SendRecord } from '../fixtures/pause-flows.js';
 
 const WORKER: WorkerOptions = { concurrency: 4, queues: ['default', 'mail'], lease: '30s', pollInterval: '50ms', maxPollInterval: '250ms' };
 /** How long nothing may start while paused: several poll rounds of every worker on a loaded machine. */
@@ -75,16 +75,24 @@ describe.each(DIALECTS)('pausing a queue and a workflow type across two worker p
     expect(started).toEqual(['d0', 'd1', 'd2', 'd3', 'm1', 'm2', 'm3', 'm4', 'slow']);
   });
 
-  it('a dispatch in a process with a worker does not start paused work at once either', async () => {
+  it('in a process with a worker, neither a dispatch nor a running workflow\'s new step starts paused work at insert', async () => {
     const set = await ExecutorSet.create(dialect);
     try {
-      const executor = await set.executor(pauseInstances(), { ...QUICK_WORKER, queues: ['default', 'mail'] });
+      const executor = await set.executor(pauseInstances(), { ...QUICK_WORKER, queues: ['default', 'mail', 'outbox'] });
       await executor.pauseQueue('mail');
       const id = await executor.dispatch(Mailer, ['local', 1]);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       expect((await executor.getExecution(id)).state).toBe('pending');
       await executor.resumeQueue('mail');
       expect((await executor.waitFor(id, { timeout: '30s' })).state).toBe('completed');
+      // A running workflow's step on a paused queue is not run by its own worker at insert either.
+      await executor.pauseQueue('outbox');
+      const notify = await executor.dispatch(Notify, ['n1']);
+      await waitUntil(async () => (await executor.getJournal(notify)).some((step) => step.name === 'OutboxActs.post'), 'the outbox step to be recorded');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect((await executor.getJournal(notify)).find((step) => step.name === 'OutboxActs.post')!.state).toBe('pending');
+      await executor.resumeQueue('outbox');
+      expect((await executor.waitFor(notify, { timeout: '30s' })).value).toBe('posted n1');
       const bad = await executor.pauseQueue('').catch((error: unknown) => error);
       expect((bad as { code: string }).code).toBe('STENT_INVALID_NAME');
     } finally {

@@ -97,7 +97,7 @@ export class StentExecutor {
     if (this.worker && this.telemetry) this.worker.attemptWrapper = (stepId, body) => this.telemetry!.runAttempt(stepId, body);
     const retention = options.worker ? options.worker.retention : undefined;
     this.retention = this.worker && retention ? new RetentionLoop(this.store, this.clock, this.logger, this.worker.ownerId, retentionSettings(retention)) : null;
-    this.flowLoops = this.worker ? new FlowControlLoops(this.store, this.registry, this.clock, this.logger, options.worker ? options.worker.schedules : undefined) : null;
+    this.flowLoops = this.worker ? new FlowControlLoops(this.worker, this.store, this.registry, this.clock, this.logger, options.worker ? options.worker.schedules : undefined) : null;
     this.pauses = new PauseOperations(this.store, this.clock);
     this.schedules = new ScheduleOperations({
       store: this.store,
@@ -282,12 +282,16 @@ export class StentExecutor {
   // ---- pause and resume ----------------------------------------------------------------------
 
   /** No worker claims anything on `queue` any more (work already running finishes); until resumeQueue. */
-  pauseQueue(queue: string): Promise<PauseOutcome> {
-    return this.pauses.set('queue', queue, true);
+  async pauseQueue(queue: string): Promise<PauseOutcome> {
+    const outcome = await this.pauses.set('queue', queue, true);
+    await this.flowLoops?.readPausedQueues();
+    return outcome;
   }
 
-  resumeQueue(queue: string): Promise<PauseOutcome> {
-    return this.pauses.set('queue', queue, false);
+  async resumeQueue(queue: string): Promise<PauseOutcome> {
+    const outcome = await this.pauses.set('queue', queue, false);
+    await this.flowLoops?.readPausedQueues();
+    return outcome;
   }
 
   /** No worker starts or resumes an execution of `workflow` (class or name) any more; until resumeWorkflow. */

@@ -39,6 +39,11 @@ export class Worker implements RunHost {
   readonly claimHealth = new ClaimHealth();
   /** Runs suspended recently, kept to be resumed without a replay (see SuspendedRuns). */
   readonly suspended: SuspendedRuns;
+  /**
+   * Queues paused across the database, as last read (every second, see FlowControlLoops): steps on them are
+   * not claimed at insert either (the claim statements read the pauses themselves).
+   */
+  pausedQueues: ReadonlySet<string> = new Set();
   private stateValue: WorkerState = 'idle';
   private readonly runs = new Map<string, WorkflowRun>();
   private unsubscribe: (() => void) | undefined;
