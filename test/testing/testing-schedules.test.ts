@@ -32,4 +32,17 @@ describe('schedules under the testing module', () => {
     expect(items.every((item) => item.state === 'completed')).toBe(true);
     expect((await executor.schedules.get('HourlyTick')).nextTickAt).toEqual(new Date(firstHour + 3 * 3_600_000));
   });
+
+  it('a paused workflow type holds its runs through advance() and drain() (no drain time-out); resumed, they run', async () => {
+    moduleRef = await Test.createTestingModule({ imports: [StentTestingModule.forRoot({ drainTimeout: '5s' })], providers: [HourlyTick] }).compile();
+    await moduleRef.init();
+    const [harness, executor] = [moduleRef.get(StentTestHarness), moduleRef.get(StentExecutor)];
+    await executor.pauseWorkflow(HourlyTick);
+    await harness.advance('1h');
+    const [held] = (await executor.listExecutions({ workflowName: 'HourlyTick' })).items;
+    expect(held?.state).toBe('pending');
+    await executor.resumeWorkflow(HourlyTick);
+    await harness.drain();
+    expect((await executor.getExecution(held!.id)).state).toBe('completed');
+  });
 });
