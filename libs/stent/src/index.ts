@@ -71,6 +71,9 @@ export {
   StentMaintenanceEntity,
   StentScheduleEntity,
   StentPauseEntity,
+  StentDebounceEntity,
+  StentSingletonEntity,
+  StentSingletonWaiterEntity,
 } from './persistence/schema/entities.js';
 export { StentInitialSchema1732500000000 } from './persistence/schema/migrations/1732500000000-stent-initial-schema.js';
 export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations/1733000000000-stent-delivery-order.js';
@@ -78,3 +81,4 @@ export { StentAdminViews1734000000000 } from './persistence/schema/migrations/17
 export { StentMaintenance1735000000000 } from './persistence/schema/migrations/1735000000000-stent-maintenance.js';
 export { StentSchedules1737000000000 } from './persistence/schema/migrations/1737000000000-stent-schedules.js';
 export { StentPauses1737100000000 } from './persistence/schema/migrations/1737100000000-stent-pauses.js';
+export { StentDispatchKeys1737200000000 } from './persistence/schema/migrations/1737200000000-stent-dispatch-keys.js';

@@ -183,4 +183,31 @@ export class StentPauseEntity {
   @Column({ name: 'paused_at', type: 'bigint', transformer: asNumber }) pausedAt!: number;
 }
 
-export const stentEntities = [StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity, StentSignalEntity, StentCacheEntity, StentMaintenanceEntity, StentScheduleEntity, StentPauseEntity];
+/** A debounce key of a workflow: its execution that has not started yet, and when its burst of dispatches began. */
+@Entity({ name: 'stent_debounces' })
+export class StentDebounceEntity {
+  @PrimaryColumn({ name: 'workflow_name', type: 'varchar', length: 255 }) workflowName!: string;
+  @PrimaryColumn({ name: 'dispatch_key', type: 'varchar', length: 255 }) dispatchKey!: string;
+  @Column({ name: 'execution_id', type: 'varchar', length: 128 }) executionId!: string;
+  @Column({ name: 'first_at', type: 'bigint', transformer: asNumber }) firstAt!: number;
+}
+
+/** A singleton key of a workflow and the execution that has its turn (pending or running, or the last one). */
+@Entity({ name: 'stent_singletons' })
+export class StentSingletonEntity {
+  @PrimaryColumn({ name: 'workflow_name', type: 'varchar', length: 255 }) workflowName!: string;
+  @PrimaryColumn({ name: 'dispatch_key', type: 'varchar', length: 255 }) dispatchKey!: string;
+  @Column({ name: 'holder_id', type: 'varchar', length: 128 }) holderId!: string;
+}
+
+/** An execution queued behind a singleton key's holder (not due until it gets the turn), oldest first. */
+@Entity({ name: 'stent_singleton_waiters' })
+@Index('stent_singleton_waiters_turn', ['workflowName', 'dispatchKey', 'queuedAt'])
+export class StentSingletonWaiterEntity {
+  @PrimaryColumn({ name: 'execution_id', type: 'varchar', length: 128 }) executionId!: string;
+  @Column({ name: 'workflow_name', type: 'varchar', length: 255 }) workflowName!: string;
+  @Column({ name: 'dispatch_key', type: 'varchar', length: 255 }) dispatchKey!: string;
+  @Column({ name: 'queued_at', type: 'bigint', transformer: asNumber }) queuedAt!: number;
+}
+
+export const stentEntities = [StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity, StentSignalEntity, StentCacheEntity, StentMaintenanceEntity, StentScheduleEntity, StentPauseEntity, StentDebounceEntity, StentSingletonEntity, StentSingletonWaiterEntity];
