@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidScheduleError, ManualClock, ScheduleExistsError, ScheduleNotFoundError, type ScheduleTick, type StentExecutor } from 'nestjs-stent';
+import { ConfigurationError, InvalidScheduleError, ManualClock, ScheduleExistsError, ScheduleNotFoundError, type ScheduleTick, type StentExecutor } from 'nestjs-stent';
 import { tickKey } from 'nestjs-stent/internal';
 import { DIALECTS } from '../support/databases.js';
 import { rejectionOf, ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
@@ -124,5 +124,19 @@ describe.each(DIALECTS)('schedules on the manual clock (%s)', (dialect) => {
     await executor.sendSignal(first!.id, 'done');
     await nudgeUntil(clock, async () => (await executor.getExecution(first!.id)).state === 'completed', 'the first run to finish');
     await nudgeUntil(clock, async () => (await runsOf(executor, 'LongReport')).length === 2, 'the next tick to run', 1_000);
+  });
+
+  it('a worker with schedules: false never fires them (fireDue does); a bad checkInterval is refused', async () => {
+    set = await ExecutorSet.create(dialect);
+    const clock = new ManualClock(START);
+    const executor = await set.executor(manualInstances(), { ...QUICK_WORKER, schedules: false }, true, clock);
+    for (let i = 0; i < 25; i++) clock.advance('1s');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await runsOf(executor, 'TenSeconds')).toEqual([]);
+    // Due ticks within the last minute: 00:00:10, :20 and :30.
+    expect(await executor.schedules.fireDue()).toBe(3);
+    expect((await runsOf(executor, 'TenSeconds')).map((run) => run.tick.tickAt)).toEqual(['2030-01-01T00:00:10.000Z', '2030-01-01T00:00:20.000Z', '2030-01-01T00:00:30.000Z']);
+    expect(await executor.schedules.fireDue()).toBe(0);
+    expect(await rejectionOf(set.executor(manualInstances(), { ...QUICK_WORKER, schedules: { checkInterval: '1ms' } }, false))).toBeInstanceOf(ConfigurationError);
   });
 });
