@@ -373,4 +373,27 @@ describe.each(DIALECTS)('dashboard in a real browser on %s', (dialect) => {
     const filteredListing = listings.find((url) => url.searchParams.get('offset') === '5000');
     expect(filteredListing && Object.fromEntries(filteredListing.searchParams)).toMatchObject({ workflow: 'Ping', state: 'completed', offset: '5000' });
   });
+
+  it('schedules: listed with their next tick; pause, resume and run now act in the database; a paused queue is listed and resumed', async () => {
+    await executor.schedules.create({ name: 'ping-hourly', workflow: 'Ping', cron: '0 * * * *', timezone: 'Europe/Berlin', args: [7] });
+    await executor.pauseQueue('payments');
+    await open('/schedules');
+    const row = () => page.locator('tr', { hasText: 'ping-hourly' });
+    expect(await row().innerText()).toContain('0 * * * * Europe/Berlin');
+    const notice = (message: string) => page.locator('#banner [role=status]').filter({ hasText: message }).waitFor();
+    await row().getByRole('button', { name: 'Pause' }).click();
+    await notice('Paused schedule ping-hourly.');
+    expect((await executor.schedules.get('ping-hourly')).state).toBe('paused');
+    await row().getByRole('button', { name: 'Resume' }).click();
+    await notice('Resumed schedule ping-hourly.');
+    expect((await executor.schedules.get('ping-hourly')).state).toBe('active');
+    await row().getByRole('button', { name: 'Run now' }).click();
+    await notice('Started a run of ping-hourly.');
+    await settled((await executor.schedules.get('ping-hourly')).lastExecutionId!, 'completed');
+    await shot('schedules');
+    await page.locator('tr', { hasText: 'payments' }).getByRole('button', { name: 'Resume' }).click();
+    await notice('Resumed queue payments.');
+    expect(await executor.listPaused()).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -13,6 +13,11 @@ import {
   StentSignalEntity,
   StentStepEntity,
   StentWorkerEntity,
+  StentScheduleEntity,
+  StentPauseEntity,
+  StentDebounceEntity,
+  StentSingletonEntity,
+  StentSingletonWaiterEntity,
 } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
@@ -98,5 +103,21 @@ describe.each(DIALECTS)("Stent's TypeORM entities on %s", (dialect) => {
     const workers = await reader.getRepository(StentWorkerEntity).find();
     expect(workers.map((w) => w.pid)).toContain(process.pid);
     expect(workers.every((w) => typeof w.heartbeatAt === 'number')).toBe(true);
+
+    // Flow control: a schedule, a pause, a debounce key, a singleton holder and one queued behind it.
+    await executor.schedules.create({ name: 'ledger-hourly', workflow: LedgerFlow, cron: '0 * * * *', timezone: 'Europe/Berlin', args: ['x'] });
+    await executor.pauseQueue('ledger');
+    await executor.dispatch(LedgerFlow, ['d'], { debounce: { key: 'k', delay: '1h' } });
+    const holder = await executor.dispatch(LedgerFlow, ['s1'], { singleton: 'one' });
+    const queued = await executor.dispatch(LedgerFlow, ['s2'], { singleton: 'one' });
+    const schedule = await reader.getRepository(StentScheduleEntity).findOneByOrFail({ name: 'ledger-hourly' });
+    expect(schedule).toMatchObject({ workflowName: 'LedgerFlow', timezone: 'Europe/Berlin', state: 'active', source: 'api', args: '["x"]' });
+    expect(typeof schedule.nextTickAt).toBe('number');
+    expect(await reader.getRepository(StentPauseEntity).find()).toMatchObject([{ kind: 'queue', name: 'ledger' }]);
+    expect((await reader.getRepository(StentDebounceEntity).find())[0]).toMatchObject({ workflowName: 'LedgerFlow', dispatchKey: 'k' });
+    expect(await reader.getRepository(StentSingletonEntity).find()).toMatchObject([{ dispatchKey: 'one', holderId: holder }]);
+    const [waiter] = await reader.getRepository(StentSingletonWaiterEntity).find();
+    expect(waiter).toMatchObject({ executionId: queued, dispatchKey: 'one' });
+    expect(typeof waiter!.queuedAt).toBe('number');
   });
 });

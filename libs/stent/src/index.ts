@@ -28,7 +28,11 @@ export { defineActivity, defineWorkflow, setActivityMethodOptions, type AnyClass
 // Running and operating
 export { StentExecutor, type StentExecutorOptions, type ExecutionList, type StatsOptions, type ListWorkersOptions, type CleanupOptions, type CleanupReport } from './core/executor/executor.js';
 export type { RetentionOptions } from './core/api/retention-options.js';
+export type { ScheduleOptions, NewScheduleOptions, ScheduleTick } from './core/api/schedule-options.js';
+export { ScheduleOperations, MAX_BACKFILL, type BackfillRange, type BackfillReport } from './core/schedules/schedule-operations.js';
+export type { ScheduleInfo } from './core/schedules/schedule-view.js';
 export type { WaitForOptions } from './core/executor/wait-for.js';
+export type { PausedInfo, PauseOutcome } from './core/executor/pause-operations.js';
 export type { ExecutionInfo, JournalEntry, DeadLetterInfo, StentStats } from './core/executor/execution-views.js';
 export type { Readiness, ReadinessDetail } from './core/executor/readiness.js';
 export type { ExecutionFilter, Page } from './core/store/records.js';
@@ -65,10 +69,18 @@ export {
   StentSignalEntity,
   StentCacheEntity,
   StentMaintenanceEntity,
+  StentScheduleEntity,
+  StentPauseEntity,
+  StentDebounceEntity,
+  StentSingletonEntity,
+  StentSingletonWaiterEntity,
 } from './persistence/schema/entities.js';
 export { StentInitialSchema1732500000000 } from './persistence/schema/migrations/1732500000000-stent-initial-schema.js';
 export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations/1733000000000-stent-delivery-order.js';
 export { StentAdminViews1734000000000 } from './persistence/schema/migrations/1734000000000-stent-admin-views.js';
 export { StentMaintenance1735000000000 } from './persistence/schema/migrations/1735000000000-stent-maintenance.js';
 export { StentClaimOrder1736000000000 } from './persistence/schema/migrations/1736000000000-stent-claim-order.js';
+export { StentSchedules1737000000000 } from './persistence/schema/migrations/1737000000000-stent-schedules.js';
+export { StentPauses1737100000000 } from './persistence/schema/migrations/1737100000000-stent-pauses.js';
+export { StentDispatchKeys1737200000000 } from './persistence/schema/migrations/1737200000000-stent-dispatch-keys.js';
 export { StentHistory1738000000000 } from './persistence/schema/migrations/1738000000000-stent-history.js';

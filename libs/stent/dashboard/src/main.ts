@@ -6,6 +6,7 @@ import { executionsPage } from './pages/executions.js';
 import { executionPage } from './pages/execution.js';
 import { deadLettersPage, deadLetterPage } from './pages/dead-letters.js';
 import { workflowsPage } from './pages/workflows.js';
+import { schedulesPage } from './pages/schedules.js';
 
 const ROUTES: Array<{ pattern: RegExp; page: Page; nav: string }> = [
   { pattern: /^\/?$/, page: overviewPage, nav: 'overview' },
@@ -14,6 +15,7 @@ const ROUTES: Array<{ pattern: RegExp; page: Page; nav: string }> = [
   { pattern: /^\/dead-letters\/?$/, page: deadLettersPage, nav: 'dead-letters' },
   { pattern: /^\/dead-letters\/(.+)$/, page: deadLetterPage, nav: 'dead-letters' },
   { pattern: /^\/workflows\/?$/, page: workflowsPage, nav: 'workflows' },
+  { pattern: /^\/schedules\/?$/, page: schedulesPage, nav: 'schedules' },
 ];
 
 const main = document.getElementById('main') as HTMLElement;

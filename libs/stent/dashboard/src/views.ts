@@ -167,3 +167,27 @@ export interface DefinitionsView {
     cache: { ttlMs: number | null; version: string; customKey: boolean } | null;
   }>;
 }
+
+/** A schedule (GET /schedules). */
+export interface ScheduleView {
+  name: string;
+  workflowName: string;
+  cron: string;
+  timezone: string;
+  args: unknown[];
+  catchUp: 'skip' | number;
+  overlap: 'skip' | 'allow';
+  state: 'active' | 'paused';
+  source: 'decorator' | 'api';
+  queue: string;
+  nextTickAt: string | null;
+  lastTickAt: string | null;
+  lastExecutionId: string | null;
+}
+
+/** A paused queue or workflow type (GET /paused). */
+export interface PausedView {
+  kind: 'queue' | 'workflow';
+  name: string;
+  pausedAt: string;
+}

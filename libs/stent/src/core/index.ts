@@ -21,3 +21,10 @@ export type { StentTelemetry, DispatchTrace, SignalTrace } from './telemetry.js'
 export { Worker, type WorkerOptions, type WorkerState } from './worker/worker.js';
 export * from './executor/executor.js';
 export { toJsonView, type JsonValue } from './json-view.js';
+export { parseCron, type CronExpression } from './schedules/cron-expression.js';
+export { nextTick, ticksBetween } from './schedules/next-tick.js';
+export { planFiring, MISSED_AFTER_MS } from './schedules/firing-plan.js';
+export { tickKey } from './schedules/scheduled-run.js';
+export type { ScheduleTick, ScheduleOptions, NewScheduleOptions } from './api/schedule-options.js';
+export type { ScheduleInfo } from './schedules/schedule-view.js';
+export { ScheduleOperations, MAX_BACKFILL, type BackfillRange, type BackfillReport } from './schedules/schedule-operations.js';

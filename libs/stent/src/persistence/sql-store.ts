@@ -32,6 +32,13 @@ import type {
   WakeEvent,
   WorkerInfo,
   WorkerRecord,
+  ScheduleFired,
+  ScheduleFiring,
+  ScheduleRecord,
+  PauseKind,
+  PauseRecord,
+  DebounceRequest,
+  SingletonRequest,
 } from '../core/index.js';
 import type { SqlClient } from './clients/sql-client.js';
 import type { TableNames } from './schema/table-names.js';
@@ -55,6 +62,9 @@ import { ExecutionsRepository } from './repositories/executions.js';
 import { JournalRepository } from './repositories/journal.js';
 import { LeasesRepository } from './repositories/leases.js';
 import { ReviveRepository } from './repositories/revive.js';
+import { SchedulesRepository } from './repositories/schedules.js';
+import { PausesRepository } from './repositories/pauses.js';
+import { DispatchKeysRepository } from './repositories/dispatch-keys.js';
 import { SignalsRepository } from './repositories/signals.js';
 import { StepCompletions } from './repositories/step-completions.js';
 import { StepDiscard } from './repositories/step-discard.js';
@@ -101,6 +111,9 @@ export class SqlStore implements StentStore {
   private readonly adminWorkers: AdminWorkers;
   private readonly adminLoad: AdminLoad;
   private readonly cleanup: CleanupRepository;
+  private readonly schedules: SchedulesRepository;
+  private readonly pauses: PausesRepository;
+  private readonly dispatchKeys: DispatchKeysRepository;
 
   constructor(private readonly options: SqlStoreOptions) {
     this.dialect = options.client.dialect;
@@ -131,6 +144,9 @@ export class SqlStore implements StentStore {
     this.adminWorkers = new AdminWorkers(ctx);
     this.adminLoad = new AdminLoad(ctx);
     this.cleanup = new CleanupRepository(ctx);
+    this.schedules = new SchedulesRepository(ctx, this.executions);
+    this.pauses = new PausesRepository(ctx);
+    this.dispatchKeys = new DispatchKeysRepository(ctx, this.executions);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -368,5 +384,67 @@ export class SqlStore implements StentStore {
 
   claimMaintenance(name: string, owner: string, now: number, nextRunAt: number): Promise<boolean> {
     return this.cleanup.claimMaintenance(name, owner, now, nextRunAt);
+  }
+
+  // ---- schedules -----------------------------------------------------------------------------
+
+  createSchedule(schedule: ScheduleRecord): Promise<boolean> {
+    return this.schedules.create(schedule);
+  }
+
+  syncDeclaredSchedule(schedule: ScheduleRecord): Promise<void> {
+    return this.schedules.syncDeclared(schedule);
+  }
+
+  updateSchedule(schedule: ScheduleRecord): Promise<boolean> {
+    return this.schedules.update(schedule);
+  }
+
+  deleteSchedule(name: string): Promise<boolean> {
+    return this.schedules.delete(name);
+  }
+
+  getSchedule(name: string): Promise<ScheduleRecord | null> {
+    return this.schedules.get(name);
+  }
+
+  listSchedules(): Promise<ScheduleRecord[]> {
+    return this.schedules.list();
+  }
+
+  dueSchedules(now: number): Promise<ScheduleRecord[]> {
+    return this.schedules.due(now);
+  }
+
+  fireSchedule(firing: ScheduleFiring): Promise<ScheduleFired> {
+    return this.schedules.fire(firing);
+  }
+
+  createScheduledRuns(name: string, executions: NewExecution[], recordLast: boolean): Promise<string[]> {
+    return this.schedules.createRuns(name, executions, recordLast);
+  }
+
+  // ---- pauses --------------------------------------------------------------------------------
+
+  setPaused(kind: PauseKind, name: string, paused: boolean, now: number): Promise<boolean> {
+    return this.pauses.setPaused(kind, name, paused, now);
+  }
+
+  listPaused(): Promise<PauseRecord[]> {
+    return this.pauses.list();
+  }
+
+  // ---- debounced and singleton dispatches ----------------------------------------------------
+
+  createDebounced(execution: NewExecution, debounce: DebounceRequest, now: number): Promise<{ id: string; created: boolean }> {
+    return this.dispatchKeys.createDebounced(execution, debounce, now);
+  }
+
+  createSingleton(execution: NewExecution, singleton: SingletonRequest, now: number): Promise<{ id: string; queued: boolean }> {
+    return this.dispatchKeys.createSingleton(execution, singleton, now);
+  }
+
+  releaseSingletons(now: number): Promise<number> {
+    return this.dispatchKeys.releaseSingletons(now);
   }
 }

@@ -194,6 +194,8 @@ export class StentTestHarness implements OnModuleDestroy {
     let quietLooks = 0;
     for (;;) {
       if (this.restartPending) await this.restart();
+      // Schedules due at this time start their runs now, not at the worker's next look.
+      if ((await this.executor.schedules.fireDue()) > 0) quietLooks = 0;
       const left = await this.unsettled(waitForActivities);
       // Settled twice in a row, a macrotask apart: nothing was about to start between the looks.
       if (left === undefined) {
@@ -220,6 +222,8 @@ export class StentTestHarness implements OnModuleDestroy {
       return { what: `activity attempts are running: ${attempts.map((attempt) => attempt.step.name).join(', ')}`, due: false };
     }
     const stats = await this.executor.store.stats(this.clock.now());
+    // Work held by a paused queue or workflow type waits for the resume: not something to drain.
+    if ((stats.activities.due > 0 || stats.oldestDueAt !== null) && (await this.executor.store.listPaused()).length > 0) return undefined;
     if (stats.activities.due > 0) return { what: `${stats.activities.due} activity step(s) are due and no worker here takes them (queue, tags or name not served?)`, due: true };
     if (stats.oldestDueAt !== null && stats.oldestDueAt <= this.clock.now()) return { what: 'executions are due and no worker here takes them (queue or workflow not served?)', due: true };
     if (waitForActivities && stats.activities.running > attempts.length) return { what: `${stats.activities.running} activity step(s) are running elsewhere`, due: false };
@@ -261,7 +265,8 @@ export class StentTestHarness implements OnModuleDestroy {
 
   /**
    * The earliest time to come that something is scheduled for (a wake-up, a deadline, a step's retry or
-   * timer, a running attempt's time-out): for one execution and its children, or for every active one.
+   * timer, a running attempt's time-out): for one execution and its children, or for every active one
+   * and every schedule's next tick.
    * With an execution, also what it waits on.
    */
   private async nextScheduled(executionId?: string): Promise<{ at: number | null; waitingOn: string[] }> {
@@ -292,6 +297,8 @@ export class StentTestHarness implements OnModuleDestroy {
     if (executionId !== undefined) {
       await visit(await store.getExecution(executionId), true);
     } else {
+      // The clock stops at every schedule's tick on the way, so each tick runs (none is a missed one).
+      for (const schedule of await store.listSchedules()) if (schedule.state === 'active') consider(schedule.nextTickAt);
       for (let offset = 0; ; offset += 1000) {
         const { items } = await store.listExecutions({ state: ['pending', 'running'] }, { limit: 1000, offset });
         for (const execution of items) await visit(execution, false);

@@ -4,6 +4,8 @@ import { cancelCommand, listCommand, retryCommand, showCommand, signalCommand } 
 import { forkCommand, rewindCommand } from './history.js';
 import { cleanupCommand, migrateCommand } from './maintenance.js';
 import { statsCommand, workersCommand } from './overview.js';
+import { pausedCommand, pauseQueueCommand, pauseWorkflowCommand, resumeQueueCommand, resumeWorkflowCommand } from './pauses.js';
+import { schedulesBackfillCommand, schedulesDeleteCommand, schedulesListCommand, schedulesPauseCommand, schedulesResumeCommand, schedulesShowCommand, schedulesTriggerCommand } from './schedules.js';
 import { watchCommand } from './watch.js';
 
 /** Every command, in the order `stent --help` lists them. */
@@ -20,6 +22,18 @@ export const COMMANDS: Command[] = [
   retryCommand,
   forkCommand,
   rewindCommand,
+  schedulesListCommand,
+  schedulesShowCommand,
+  schedulesPauseCommand,
+  schedulesResumeCommand,
+  schedulesTriggerCommand,
+  schedulesBackfillCommand,
+  schedulesDeleteCommand,
+  pausedCommand,
+  pauseQueueCommand,
+  resumeQueueCommand,
+  pauseWorkflowCommand,
+  resumeWorkflowCommand,
   statsCommand,
   workersCommand,
   watchCommand,

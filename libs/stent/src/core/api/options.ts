@@ -1,5 +1,6 @@
 import type { Duration } from './duration.js';
 import type { RetryOptions } from '../definitions/retry-policy.js';
+import type { ScheduleOptions } from './schedule-options.js';
 
 export interface RoutingOptions {
   /** Queue the task is placed on; workers serve chosen queues. Default 'default'. */
@@ -46,6 +47,11 @@ export interface WorkflowOptions extends RoutingOptions {
    * Default: `version` (only executions this very version started).
    */
   replaysFrom?: number;
+  /**
+   * Start it on a schedule (a cron expression in a time zone): one execution per tick however many
+   * workers run, with the tick (ScheduleTick) as run()'s first argument. The schedule is named after the workflow.
+   */
+  schedule?: ScheduleOptions;
 }
 
 export interface DispatchOptions extends RoutingOptions {
@@ -64,4 +70,16 @@ export interface DispatchOptions extends RoutingOptions {
    * DataSource: the execution exists if and only if that transaction commits.
    */
   transaction?: unknown;
+  /**
+   * Dispatches of this workflow with the same key within `delay` of each other collapse into one execution,
+   * which starts once `delay` passed without another (with the last dispatch's arguments), and never later
+   * than `maxWait` after the first of them. Each returns that execution's id.
+   */
+  debounce?: { key: string; delay: Duration; maxWait?: Duration };
+  /**
+   * At most one execution of this workflow with this key goes on at a time. A dispatch while one does
+   * waits its turn (onConflict 'wait', the default: it starts once the ones before it ended, in dispatch
+   * order) or is refused with SingletonConflictError ('refuse'). A string is { key }.
+   */
+  singleton?: string | { key: string; onConflict?: 'wait' | 'refuse' };
 }

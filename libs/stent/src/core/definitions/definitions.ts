@@ -4,6 +4,7 @@ import { parseOptionalDuration } from '../api/duration.js';
 import { installDurableActivity, installDurableRun } from './durable-method.js';
 import { resolveRetryPolicy, type RetryPolicy } from './retry-policy.js';
 import type { ActivityOptions, WorkflowOptions } from '../api/options.js';
+import { scheduleSettings, type ScheduleSettings } from '../schedules/schedule-settings.js';
 
 /**
  * Class-level metadata of workflows and activities, kept on the class itself so the engine
@@ -56,6 +57,8 @@ export interface WorkflowDefinition {
   /** The code's version and the oldest it replays (both null: unversioned, it takes every execution). */
   version: number | null;
   replaysFrom: number | null;
+  /** Set when it runs on a schedule of its own (named after the workflow). */
+  schedule: ScheduleSettings | null;
   original: (...args: unknown[]) => unknown;
 }
 
@@ -181,6 +184,7 @@ export function defineWorkflow(target: AnyClass, options: WorkflowOptions = {}):
     priority: options.priority ?? null,
     tags: options.tags ?? [],
     ...workflowVersions(name, options),
+    schedule: options.schedule === undefined ? null : scheduleSettings(options.schedule),
     original: original as (...args: unknown[]) => unknown,
   };
   installDurableRun(prototype, definition);

@@ -18,6 +18,8 @@ export const NAME_LIMITS: Readonly<Record<NameKind, number>> = {
   counter: 255 - 'counter:'.length,
   'state key': 255 - 'state:'.length,
   patch: 255 - 'patch:'.length,
+  // Part of each tick's idempotency key 'stent:schedule:<name>:<epoch ms>' (255 characters).
+  schedule: 200,
 };
 
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;

@@ -33,3 +33,7 @@ export { JournalMismatchError } from './journal-mismatch.error.js';
 export { JournalLimitError } from './journal-limit.error.js';
 export { HistoryPositionError } from './history-position.error.js';
 export { ExecutionNotFinishedError } from './execution-not-finished.error.js';
+export { InvalidScheduleError } from './invalid-schedule.error.js';
+export { ScheduleNotFoundError } from './schedule-not-found.error.js';
+export { ScheduleExistsError } from './schedule-exists.error.js';
+export { SingletonConflictError } from './singleton-conflict.error.js';

@@ -1,7 +1,7 @@
 import { ConfigurationError } from './configuration.error.js';
 
 /** What kind of name was refused. */
-export type NameKind = 'workflow' | 'activity' | 'queue' | 'tag' | 'signal' | 'execution id' | 'idempotency key' | 'schema' | 'counter' | 'state key' | 'patch';
+export type NameKind = 'workflow' | 'activity' | 'queue' | 'tag' | 'signal' | 'execution id' | 'idempotency key' | 'schema' | 'counter' | 'state key' | 'patch' | 'schedule';
 
 const LABELS: Record<NameKind, string> = {
   workflow: 'workflow name',
@@ -15,6 +15,7 @@ const LABELS: Record<NameKind, string> = {
   counter: 'counter name',
   'state key': 'state key',
   patch: 'patch id',
+  schedule: 'schedule name',
 };
 
 /**

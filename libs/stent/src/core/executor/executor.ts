@@ -31,6 +31,10 @@ import { UnservedWatch } from './unserved-watch.js';
 import { cleanupPlan, runCleanup, type CleanupOptions, type CleanupReport } from './cleanup.js';
 import { RetentionLoop, retentionSettings } from './retention-loop.js';
 import { resolveWorkflow, routeFromWorkers } from './workflow-resolution.js';
+import { ScheduleOperations } from '../schedules/schedule-operations.js';
+import { FlowControlLoops } from './flow-control-loops.js';
+import { PauseOperations, type PausedInfo, type PauseOutcome } from './pause-operations.js';
+import { createKeyed, dispatchKeys } from './dispatch-keys.js';
 import type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
 
 export type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
@@ -44,6 +48,7 @@ export type { DeadLetterInfo, ExecutionInfo, JournalEntry, StentStats } from './
 export type { Readiness, ReadinessDetail } from './readiness.js';
 export type { WaitForOptions } from './wait-for.js';
 export type { ForkOptions } from './history-ops.js';
+export type { PausedInfo, PauseOutcome } from './pause-operations.js';
 export type { ExecutionListFilter, ExecutionListPage, TimeInput } from './operations/execution-query.js';
 export { EXECUTION_STATES } from './operations/execution-query.js';
 export type { ExecutionDetail, ExecutionSummary } from './operations/execution-detail.js';
@@ -73,6 +78,13 @@ export class StentExecutor {
   private readonly startup = new StartupRecord();
   private background: BackgroundStart | undefined;
   private readonly retention: RetentionLoop | null;
+  private readonly flowLoops: FlowControlLoops | null;
+  /**
+   * Schedules kept in the database (create, update, pause, resume, delete, list, trigger, backfill);
+   * workers fire them, one execution per tick across all of them.
+   */
+  readonly schedules: ScheduleOperations;
+  private readonly pauses: PauseOperations;
 
   constructor(options: StentExecutorOptions) {
     this.store = options.store;
@@ -87,6 +99,14 @@ export class StentExecutor {
     if (this.worker && this.telemetry) this.worker.attemptWrapper = (stepId, body) => this.telemetry!.runAttempt(stepId, body);
     const retention = options.worker ? options.worker.retention : undefined;
     this.retention = this.worker && retention ? new RetentionLoop(this.store, this.clock, this.logger, this.worker.ownerId, retentionSettings(retention)) : null;
+    this.flowLoops = this.worker ? new FlowControlLoops(this.worker, this.store, this.registry, this.clock, this.logger, options.worker ? options.worker.schedules : undefined) : null;
+    this.pauses = new PauseOperations(this.store, this.clock);
+    this.schedules = new ScheduleOperations({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      resolve: async (workflow) => resolveWorkflow(this.registry, workflow as WorkflowRef<unknown>, this.workflowsFromWorkers) ?? routeFromWorkers(workflow as string, await this.listWorkers({ recent: '1h' })),
+    });
   }
 
   /**
@@ -119,6 +139,7 @@ export class StentExecutor {
       const every = this.worker?.settings.unservedWarningMs;
       if (every) this.unservedWatch.start(every);
       this.retention?.start();
+      await this.flowLoops?.start();
       this.startup.succeeded();
     } catch (error) {
       this.startup.failed(error, this.clock.now());
@@ -143,6 +164,7 @@ export class StentExecutor {
   async drain(timeout?: Duration): Promise<void> {
     this.unservedWatch.stop();
     await this.retention?.stop();
+    await this.flowLoops?.stop();
     await this.worker?.drain(timeout);
   }
 
@@ -179,6 +201,7 @@ export class StentExecutor {
     const maxDuration = parseOptionalDuration(options.maxDuration) ?? maxDurationMs;
     if (options === null || typeof options !== 'object') throw new ConfigurationError(`dispatch(${name}): options must be an object`);
     checkRouting(`dispatch(${name})`, options);
+    const keys = dispatchKeys(`dispatch(${name})`, options);
     if (options.executionId !== undefined) checkName('execution id', options.executionId);
     if (options.idempotencyKey !== undefined) checkName('idempotency key', options.idempotencyKey);
     const encodedArgs = encode(args, `${name}(args)`);
@@ -204,6 +227,7 @@ export class StentExecutor {
     };
     // Work due now that this process's worker can run, when it knows of no backlog, is claimed as it is
     // inserted and started here (inside a caller's transaction it must wait for the commit: never).
+    if (keys.debounce || keys.singleton) return (await createKeyed(this.store, execution, keys, now, trace)) as ExecutionId<W>;
     const local = delayMs === 0 && options.transaction === undefined && this.worker !== null && this.worker.reserveExecution(execution);
     let claimed = false;
     try {
@@ -255,6 +279,35 @@ export class StentExecutor {
     if (typeof executionId !== 'string' || executionId === '') throw new ExecutionNotFoundError(String(executionId));
     const outcome = await this.store.cancelExecution(executionId, encodeError(new WorkflowCancelledError(executionId)), this.clock.now());
     return { cancelled: outcome.changed, state: outcome.state as ExecutionState };
+  }
+
+  // ---- pause and resume ----------------------------------------------------------------------
+
+  /** No worker claims anything on `queue` any more (work already running finishes); until resumeQueue. */
+  async pauseQueue(queue: string): Promise<PauseOutcome> {
+    const outcome = await this.pauses.set('queue', queue, true);
+    await this.flowLoops?.readPausedQueues();
+    return outcome;
+  }
+
+  async resumeQueue(queue: string): Promise<PauseOutcome> {
+    const outcome = await this.pauses.set('queue', queue, false);
+    await this.flowLoops?.readPausedQueues();
+    return outcome;
+  }
+
+  /** No worker starts or resumes an execution of `workflow` (class or name) any more; until resumeWorkflow. */
+  pauseWorkflow(workflow: WorkflowRef<unknown>): Promise<PauseOutcome> {
+    return this.pauses.set('workflow', workflow, true);
+  }
+
+  resumeWorkflow(workflow: WorkflowRef<unknown>): Promise<PauseOutcome> {
+    return this.pauses.set('workflow', workflow, false);
+  }
+
+  /** Paused queues and workflow types. */
+  listPaused(): Promise<PausedInfo[]> {
+    return this.pauses.list();
   }
 
   // ---- queries -------------------------------------------------------------------------------

@@ -44,6 +44,11 @@ export interface WorkerOptions {
    * loops for long should call Stent.continueAsNew well before.
    */
   journal?: { warnAt?: number; limit?: number };
+  /**
+   * Fire due schedules (cron workflows): how often this worker looks for them, or false for a worker that
+   * never fires them. Default { checkInterval: '1s' }. However many workers look, each tick runs once.
+   */
+  schedules?: false | { checkInterval?: Duration };
 }
 
 export type WorkerState = 'idle' | 'running' | 'draining' | 'stopped';

@@ -44,6 +44,11 @@ export class Worker implements RunHost {
   readonly versions: VersionWatch;
   readonly journalWarnAt: number;
   readonly journalLimit: number;
+  /**
+   * Queues paused across the database, as last read (every second, see FlowControlLoops): steps on them are
+   * not claimed at insert either (the claim statements read the pauses themselves).
+   */
+  pausedQueues: ReadonlySet<string> = new Set();
   private stateValue: WorkerState = 'idle';
   private readonly runs = new Map<string, WorkflowRun>();
   private unsubscribe: (() => void) | undefined;

@@ -24,7 +24,7 @@ function servedBy(workers: WorkerView[]) {
   return { workflows: [...workflows.values()].sort(byName), activities: [...activities.values()].sort(byName) };
 }
 
-/** The read routes under `path`: executions, one execution, its journal, dead letters, registry, workers, stats. */
+/** The read routes under `path`: executions, one execution, its journal, dead letters, registry, workers, schedules, stats. */
 export function createAdminReadController(path: string, guards: Array<Type<CanActivate> | CanActivate>): Type<unknown> {
   @Controller(path)
   @UseGuards(...guards)
@@ -73,6 +73,23 @@ export function createAdminReadController(path: string, guards: Array<Type<CanAc
     async listWorkers(@Query() query: QueryInput): Promise<JsonValue> {
       const recent = singleQuery(query, 'recent');
       return toJsonView({ items: await this.executor.listWorkers(recent === undefined ? {} : { recent }) });
+    }
+
+    @Get('schedules')
+    async listSchedules(@Query() query: QueryInput): Promise<JsonValue> {
+      noQuery(query);
+      return toJsonView({ items: await this.executor.schedules.list() });
+    }
+
+    @Get('schedules/:name')
+    async getSchedule(@Param('name') name: string): Promise<JsonValue> {
+      return toJsonView(await this.executor.schedules.get(name));
+    }
+
+    @Get('paused')
+    async listPaused(@Query() query: QueryInput): Promise<JsonValue> {
+      noQuery(query);
+      return toJsonView({ items: await this.executor.listPaused() });
     }
 
     @Get('stats')

@@ -1,11 +1,12 @@
-import { Body, Controller, Delete, HttpCode, Inject, Param, Post, Query, UseFilters, UseGuards, type CanActivate, type Type } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Inject, Param, Patch, Post, Query, UseFilters, UseGuards, type CanActivate, type Type } from '@nestjs/common';
 import { ExecutionFinishedError, StentExecutor, toJsonView, type JsonValue } from '../../core/index.js';
 import { dispatchBody, forkBody, noQuery, replayBody, rewindBody, signalBody, type QueryInput } from './admin-requests.js';
 import { StentAdminExceptionFilter } from './admin-exception.filter.js';
 import { InvalidRequestError } from './invalid-request.error.js';
 import { arityOf } from './workflow-arity.js';
+import { backfillBody, newScheduleBody, scheduleChangesBody } from './admin-schedule-requests.js';
 
-/** The mutating routes under `path`: dispatch, cancel, signal, retry/resume, fork, rewind, dead-letter replay and discard. */
+/** The mutating routes under `path`: dispatch, cancel, signal, retry/resume, fork, rewind, dead-letter replay and discard, schedules, pausing queues and workflow types. */
 export function createAdminWriteController(path: string, guards: Array<Type<CanActivate> | CanActivate>): Type<unknown> {
   @Controller(path)
   @UseGuards(...guards)
@@ -94,6 +95,73 @@ export function createAdminWriteController(path: string, guards: Array<Type<CanA
     async discard(@Param('id') id: string): Promise<JsonValue> {
       await this.executor.dlq.discard(id);
       return toJsonView({ id, discarded: true });
+    }
+
+    @Post('schedules')
+    @HttpCode(201)
+    async createSchedule(@Body() body: unknown): Promise<JsonValue> {
+      return toJsonView(await this.executor.schedules.create(newScheduleBody(body)));
+    }
+
+    @Patch('schedules/:name')
+    @HttpCode(200)
+    async updateSchedule(@Param('name') name: string, @Body() body: unknown): Promise<JsonValue> {
+      return toJsonView(await this.executor.schedules.update(name, scheduleChangesBody(body)));
+    }
+
+    @Post('schedules/:name/pause')
+    @HttpCode(200)
+    async pauseSchedule(@Param('name') name: string): Promise<JsonValue> {
+      return toJsonView(await this.executor.schedules.pause(name));
+    }
+
+    @Post('schedules/:name/resume')
+    @HttpCode(200)
+    async resumeSchedule(@Param('name') name: string): Promise<JsonValue> {
+      return toJsonView(await this.executor.schedules.resume(name));
+    }
+
+    @Post('schedules/:name/trigger')
+    @HttpCode(201)
+    async triggerSchedule(@Param('name') name: string): Promise<JsonValue> {
+      return toJsonView({ name, ...(await this.executor.schedules.trigger(name)) });
+    }
+
+    @Post('schedules/:name/backfill')
+    @HttpCode(200)
+    async backfillSchedule(@Param('name') name: string, @Body() body: unknown): Promise<JsonValue> {
+      return toJsonView({ name, ...(await this.executor.schedules.backfill(name, backfillBody(body))) });
+    }
+
+    @Delete('schedules/:name')
+    @HttpCode(200)
+    async deleteSchedule(@Param('name') name: string): Promise<JsonValue> {
+      await this.executor.schedules.delete(name);
+      return toJsonView({ name, deleted: true });
+    }
+
+    @Post('queues/:name/pause')
+    @HttpCode(200)
+    async pauseQueue(@Param('name') name: string): Promise<JsonValue> {
+      return toJsonView(await this.executor.pauseQueue(name));
+    }
+
+    @Post('queues/:name/resume')
+    @HttpCode(200)
+    async resumeQueue(@Param('name') name: string): Promise<JsonValue> {
+      return toJsonView(await this.executor.resumeQueue(name));
+    }
+
+    @Post('workflows/:name/pause')
+    @HttpCode(200)
+    async pauseWorkflow(@Param('name') name: string): Promise<JsonValue> {
+      return toJsonView(await this.executor.pauseWorkflow(name));
+    }
+
+    @Post('workflows/:name/resume')
+    @HttpCode(200)
+    async resumeWorkflow(@Param('name') name: string): Promise<JsonValue> {
+      return toJsonView(await this.executor.resumeWorkflow(name));
     }
   }
   return StentAdminWriteController;

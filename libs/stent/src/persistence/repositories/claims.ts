@@ -4,6 +4,7 @@ import { EXECUTION_READ, executionFromRow, num, STEP_READ, stepFromRow } from '.
 import type { SqlContext } from '../sql/sql-context.js';
 import type { Dialect } from '../sql/dialect.js';
 import { ACTIVE } from '../sql/statements.js';
+import { notPausedExecution, notPausedStep } from './pauses.js';
 
 /**
  * `column` in `values` for a claim: a single value (a worker's one queue, the usual case) as an equality
@@ -17,7 +18,8 @@ function claimList(dialect: Dialect, column: string, values: readonly string[], 
 
 /**
  * Claims: a worker takes due executions and pending activity steps under a lease (a new epoch each time),
- * in priority order, within its names, queues and tags, and within cluster-wide caps.
+ * in priority order, within its names, queues and tags, and within cluster-wide caps; nothing on a paused
+ * queue, no execution of a paused workflow type.
  */
 export class ClaimsRepository {
   constructor(private readonly ctx: SqlContext) {}
@@ -42,7 +44,7 @@ export class ClaimsRepository {
         params: setParams,
       },
       {
-        sql: `c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ${dialect.unplanned('?', 'bigint')} AND c.state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags} AND ${replayable}`,
+        sql: `c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ${dialect.unplanned('?', 'bigint')} AND c.state IN ${ACTIVE} AND ${names} AND ${queues} AND ${tags} AND ${replayable} AND ${notPausedExecution(t.pauses, 'c')}`,
         params,
       },
       'c.priority DESC, c.wake_at',
@@ -154,7 +156,7 @@ export class ClaimsRepository {
       },
       {
         sql: `c.state = 'pending' AND c.kind = 'activity' AND c.available_at <= ${dialect.unplanned('?', 'bigint')} AND ${nameClause} AND ${queueClause} AND ${tagClause} ${extra}
-              AND (SELECT e.state FROM ${t.executions} e WHERE e.id = c.execution_id) IN ${ACTIVE}`,
+              AND (SELECT e.state FROM ${t.executions} e WHERE e.id = c.execution_id) IN ${ACTIVE} AND ${notPausedStep(t.pauses, 'c')}`,
         params,
       },
       'c.priority DESC, c.available_at',
@@ -170,7 +172,7 @@ export class ClaimsRepository {
     const nameClause = dialect.inList('name', filter.names, params);
     const queueClause = dialect.inList('queue', filter.queues, params);
     const rows = await client.query(
-      `SELECT 1 AS found FROM ${t.steps} WHERE state = 'pending' AND kind = 'activity' AND recoveries > 0 AND available_at <= ? AND ${nameClause} AND ${queueClause} LIMIT 1`,
+      `SELECT 1 AS found FROM ${t.steps} s WHERE state = 'pending' AND kind = 'activity' AND recoveries > 0 AND available_at <= ? AND ${nameClause} AND ${queueClause} AND ${notPausedStep(t.pauses, 's')} LIMIT 1`,
       params,
     );
     return rows.length > 0;

@@ -46,7 +46,7 @@ export class ExecutionsRepository {
   /**
    * Inserts an execution; created=false when its idempotency key is already taken. With `claimedBy` it is
    * inserted claimed, unless an older execution of at least its priority is waiting on its queue (that one
-   * goes first): the same statement decides, so no backlog can slip in between.
+   * goes first) or its queue or workflow type is paused: the same statement decides, so no backlog can slip in between.
    */
   async insertExecution(tx: SqlExecutor, execution: NewExecution): Promise<{ created: boolean; claimed: boolean }> {
     const { t } = this.ctx;
@@ -86,10 +86,10 @@ export class ExecutionsRepository {
               CASE WHEN b.busy THEN NULL ELSE CAST(? AS BIGINT) END, CASE WHEN b.busy THEN NULL ELSE ? END,
               CASE WHEN b.busy THEN 0 ELSE 1 END, CASE WHEN b.busy THEN NULL ELSE ${leaseUntil} END, CAST(? AS TEXT),
               CASE WHEN b.busy THEN NULL ELSE CAST(? AS INTEGER) END, CAST(? AS VARCHAR)
-       FROM (SELECT EXISTS (
+       FROM (SELECT (EXISTS (
                SELECT 1 FROM ${t.executions} c
                WHERE c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND c.queue = ? AND c.priority >= ?
-             ) AS busy) b
+             ) OR EXISTS (SELECT 1 FROM ${t.pauses} p WHERE (p.kind = 'queue' AND p.name = ?) OR (p.kind = 'workflow' AND p.name = ?))) AS busy) b
        WHERE true
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING lease_owner`,
@@ -107,6 +107,8 @@ export class ExecutionsRepository {
         execution.createdAt,
         execution.queue,
         execution.priority,
+        execution.queue,
+        execution.workflowName,
       ],
     );
     return { created: rows.length > 0, claimed: rows[0]?.lease_owner === claim.owner };

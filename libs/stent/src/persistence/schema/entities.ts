@@ -157,4 +157,66 @@ export class StentMaintenanceEntity {
   @Column({ name: 'next_run_at', type: 'bigint', transformer: asNumber }) nextRunAt!: number;
 }
 
-export const stentEntities = [StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity, StentSignalEntity, StentCacheEntity, StentMaintenanceEntity];
+/** A schedule: a workflow started at each tick of a cron expression in a time zone, and when it fires next. */
+@Entity({ name: 'stent_schedules' })
+@Index('stent_schedules_due', ['nextTickAt'], { where: "state = 'active'" })
+export class StentScheduleEntity {
+  @PrimaryColumn({ type: 'varchar', length: 200 }) name!: string;
+  @Column({ name: 'workflow_name', type: 'varchar', length: 255 }) workflowName!: string;
+  @Column({ type: 'varchar', length: 255 }) cron!: string;
+  @Column({ type: 'varchar', length: 64 }) timezone!: string;
+  /** Encoded array: run()'s arguments after the tick. */
+  @Column({ type: 'text', default: '[]' }) args!: string;
+  /** 0: missed ticks are skipped; N: the latest N of them run. */
+  @Column({ name: 'catch_up', type: 'integer', default: 0 }) catchUp!: number;
+  @Column({ type: 'varchar', length: 8, default: 'allow' }) overlap!: string;
+  @Column({ type: 'varchar', length: 16, default: 'active' }) state!: string;
+  /** 'decorator' (declared in code, updated at each start) or 'api'. */
+  @Column({ type: 'varchar', length: 16 }) source!: string;
+  @Column({ type: 'varchar', length: 128, default: 'default' }) queue!: string;
+  @Column({ type: 'integer', nullable: true }) priority!: number | null;
+  @Column({ type: 'text', default: '[]' }) tags!: string;
+  @Column({ name: 'max_duration_ms', type: 'bigint', transformer: asNumber, nullable: true }) maxDurationMs!: number | null;
+  @Column({ name: 'next_tick_at', type: 'bigint', transformer: asNumber, nullable: true }) nextTickAt!: number | null;
+  @Column({ name: 'last_tick_at', type: 'bigint', transformer: asNumber, nullable: true }) lastTickAt!: number | null;
+  @Column({ name: 'last_execution_id', type: 'varchar', length: 128, nullable: true }) lastExecutionId!: string | null;
+  @Column({ name: 'created_at', type: 'bigint', transformer: asNumber }) createdAt!: number;
+  @Column({ name: 'updated_at', type: 'bigint', transformer: asNumber }) updatedAt!: number;
+}
+
+/** A paused queue (kind 'queue') or workflow type (kind 'workflow'): claims skip its work until it is resumed. */
+@Entity({ name: 'stent_pauses' })
+export class StentPauseEntity {
+  @PrimaryColumn({ type: 'varchar', length: 16 }) kind!: string;
+  @PrimaryColumn({ type: 'varchar', length: 255 }) name!: string;
+  @Column({ name: 'paused_at', type: 'bigint', transformer: asNumber }) pausedAt!: number;
+}
+
+/** A debounce key of a workflow: its execution that has not started yet, and when its burst of dispatches began. */
+@Entity({ name: 'stent_debounces' })
+export class StentDebounceEntity {
+  @PrimaryColumn({ name: 'workflow_name', type: 'varchar', length: 255 }) workflowName!: string;
+  @PrimaryColumn({ name: 'dispatch_key', type: 'varchar', length: 255 }) dispatchKey!: string;
+  @Column({ name: 'execution_id', type: 'varchar', length: 128 }) executionId!: string;
+  @Column({ name: 'first_at', type: 'bigint', transformer: asNumber }) firstAt!: number;
+}
+
+/** A singleton key of a workflow and the execution that has its turn (pending or running, or the last one). */
+@Entity({ name: 'stent_singletons' })
+export class StentSingletonEntity {
+  @PrimaryColumn({ name: 'workflow_name', type: 'varchar', length: 255 }) workflowName!: string;
+  @PrimaryColumn({ name: 'dispatch_key', type: 'varchar', length: 255 }) dispatchKey!: string;
+  @Column({ name: 'holder_id', type: 'varchar', length: 128 }) holderId!: string;
+}
+
+/** An execution queued behind a singleton key's holder (not due until it gets the turn), oldest first. */
+@Entity({ name: 'stent_singleton_waiters' })
+@Index('stent_singleton_waiters_turn', ['workflowName', 'dispatchKey', 'queuedAt'])
+export class StentSingletonWaiterEntity {
+  @PrimaryColumn({ name: 'execution_id', type: 'varchar', length: 128 }) executionId!: string;
+  @Column({ name: 'workflow_name', type: 'varchar', length: 255 }) workflowName!: string;
+  @Column({ name: 'dispatch_key', type: 'varchar', length: 255 }) dispatchKey!: string;
+  @Column({ name: 'queued_at', type: 'bigint', transformer: asNumber }) queuedAt!: number;
+}
+
+export const stentEntities = [StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity, StentSignalEntity, StentCacheEntity, StentMaintenanceEntity, StentScheduleEntity, StentPauseEntity, StentDebounceEntity, StentSingletonEntity, StentSingletonWaiterEntity];

@@ -5,6 +5,9 @@ import { StentDeliveryOrder1733000000000 } from './migrations/1733000000000-sten
 import { StentAdminViews1734000000000 } from './migrations/1734000000000-stent-admin-views.js';
 import { StentMaintenance1735000000000 } from './migrations/1735000000000-stent-maintenance.js';
 import { StentClaimOrder1736000000000 } from './migrations/1736000000000-stent-claim-order.js';
+import { StentSchedules1737000000000 } from './migrations/1737000000000-stent-schedules.js';
+import { StentPauses1737100000000 } from './migrations/1737100000000-stent-pauses.js';
+import { StentDispatchKeys1737200000000 } from './migrations/1737200000000-stent-dispatch-keys.js';
 import { StentHistory1738000000000 } from './migrations/1738000000000-stent-history.js';
 import { checkSchemaName } from '../../core/index.js';
 import { tableNames, type TableNames } from './table-names.js';
@@ -19,6 +22,9 @@ export const stentMigrationClasses = [
   StentAdminViews1734000000000,
   StentMaintenance1735000000000,
   StentClaimOrder1736000000000,
+  StentSchedules1737000000000,
+  StentPauses1737100000000,
+  StentDispatchKeys1737200000000,
   StentHistory1738000000000,
 ] as const;
 

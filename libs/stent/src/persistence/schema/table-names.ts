@@ -12,6 +12,15 @@ export interface TableNames {
   cache: string;
   /** Periodic maintenance jobs (retention): who ran them last and when they are due. */
   maintenance: string;
+  /** Schedules: cron workflows and when each fires next. */
+  schedules: string;
+  /** Paused queues and workflow types: claims skip their work. */
+  pauses: string;
+  /** Debounced dispatches: per workflow and key, the execution that has not started yet. */
+  debounces: string;
+  /** Singleton dispatches: per workflow and key, the execution going on, and those queued behind it. */
+  singletons: string;
+  singletonWaiters: string;
   migrations: string;
 }
 
@@ -27,6 +36,11 @@ export function tableNames(schema?: string): TableNames {
     signals: q('stent_signals'),
     cache: q('stent_cache'),
     maintenance: q('stent_maintenance'),
+    schedules: q('stent_schedules'),
+    pauses: q('stent_pauses'),
+    debounces: q('stent_debounces'),
+    singletons: q('stent_singletons'),
+    singletonWaiters: q('stent_singleton_waiters'),
     migrations: q('stent_migrations'),
   };
 }
