@@ -18,7 +18,7 @@ export async function measureCommitLimit(context: CaseContext, print: boolean): 
       log('sqlite: measuring the commit limit (single-row INSERT transactions, WAL, synchronous=NORMAL)');
       const rate = sqliteCommitLimit(database.file!, DURATION_MS);
       if (print) {
-        context.emit({ case: 'commit_limit', db, workers: 0, steps: rate.commits, seconds: rate.seconds, extra: { clients: 1, journal_mode: 'wal', synchronous: 'normal' } });
+        await context.emit({ case: 'commit_limit', db, workers: 0, steps: rate.commits, seconds: rate.seconds, extra: { clients: 1, journal_mode: 'wal', synchronous: 'normal' } });
       }
       return stepsPerSecond(rate.commits, rate.seconds);
     }
@@ -28,7 +28,7 @@ export async function measureCommitLimit(context: CaseContext, print: boolean): 
       log(`postgres: measuring the commit limit with ${clients} client(s) (single-row autocommit INSERTs)`);
       const rate = await postgresCommitLimit(database.schema!, clients, DURATION_MS);
       if (clients === 1) single = stepsPerSecond(rate.commits, rate.seconds);
-      if (print) context.emit({ case: 'commit_limit', db, workers: 0, steps: rate.commits, seconds: rate.seconds, extra: { clients, ...settings } });
+      if (print) await context.emit({ case: 'commit_limit', db, workers: 0, steps: rate.commits, seconds: rate.seconds, extra: { clients, ...settings } });
     }
     return single;
   });
