@@ -129,12 +129,16 @@ export class JournalWriter {
     this.pendingCompletions.push(completion);
   }
 
-  /** Writes held results on their own if no write has carried them by the end of the next turn. */
+  /** Writes held results on their own if no write has carried them by the end of the turn that hands them over. */
   writeCompletionsAfterTurn(): void {
-    // Called after the result's turn is scheduled: by the time this runs its continuation has asked for any write.
-    setImmediate(() => {
-      if (this.pendingCompletions.length > 0 && !this.run.ended) this.flushCompletions();
-    });
+    const afterTurn = (): void => {
+      if (this.pendingCompletions.length === 0 || this.run.ended) return;
+      // The turn handing the result over has not run yet (an immediate scheduled in the same stretch may still
+      // run first): wait for it, so the workflow's next call can carry the result in its own write.
+      if (this.run.delivery.busy) setImmediate(afterTurn);
+      else this.flushCompletions();
+    };
+    setImmediate(afterTurn);
   }
 
   asCompletion(c: LocalCompletion, wakeExecution = true): StepCompletion {
