@@ -18,7 +18,7 @@ async function probe<T>(use: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /** CPU time (ms) a process used so far, from /proc/<pid>/stat (utime + stime); undefined once it is gone. */
-function processCpuMs(pid: number): number | undefined {
+export function processCpuMs(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces): state is the first, utime the 12th, stime the 13th.
