@@ -24,13 +24,13 @@ function baselines(): BaselineFile {
 
 /** The key of a result line in bench/baselines.json. */
 export function baselineKey(m: Measurement): string {
-  const via = m.extra?.via;
-  return `${m.case} ${m.db} workers=${m.workers} steps=${m.steps}${typeof via === 'string' ? ` via=${via}` : ''}`;
+  const variant = ['via', 'measured'].map((name) => (typeof m.extra?.[name] === 'string' ? ` ${name}=${String(m.extra[name])}` : '')).join('');
+  return `${m.case} ${m.db} workers=${m.workers} steps=${m.steps}${variant}`;
 }
 
-/** True when `ratio` is more than 30% below the recorded one; undefined when nothing was recorded for the line. */
-export function isRegression(m: Measurement, ratio: number): boolean | undefined {
+/** True when `ratio` is more than 30% below the recorded one; null when nothing was recorded for the line. */
+export function isRegression(m: Measurement, ratio: number): boolean | null {
   const recorded = baselines().vs_commit_limit[baselineKey(m)];
-  if (recorded === undefined) return undefined;
+  if (recorded === undefined) return null;
   return ratio < recorded * (1 - REGRESSION_TOLERANCE);
 }

@@ -20,7 +20,7 @@ const lines = readFileSync(0, 'utf8')
   .map((text) => JSON.parse(text) as Line);
 const recorded: Record<string, number> = {};
 for (const line of lines) {
-  if (typeof line.vs_commit_limit === 'number') recorded[baselineKey({ ...line, extra: { via: line.via } })] = line.vs_commit_limit;
+  if (typeof line.vs_commit_limit === 'number') recorded[baselineKey({ ...line, extra: { via: line.via, measured: line.measured } })] = line.vs_commit_limit;
 }
 writeFileSync(FILE, `${JSON.stringify({ recorded: process.argv[2] ?? new Date().toISOString().slice(0, 10), vs_commit_limit: recorded }, null, 2)}\n`);
 
