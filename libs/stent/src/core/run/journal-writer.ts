@@ -124,21 +124,21 @@ export class JournalWriter {
     this.enqueueWrite(async () => undefined);
   }
 
-  /** A result the workflow already has: written with the next write (see writeCompletionsAfterTurn). */
+  /** A result the workflow already has: written with the next write (see writeCompletionAfterTurn). */
   holdCompletion(completion: LocalCompletion): void {
     this.pendingCompletions.push(completion);
   }
 
-  /** Writes held results on their own if no write has carried them by the end of the turn that hands them over. */
-  writeCompletionsAfterTurn(): void {
-    const afterTurn = (): void => {
-      if (this.pendingCompletions.length === 0 || this.run.ended) return;
-      // The turn handing the result over has not run yet (an immediate scheduled in the same stretch may still
-      // run first): wait for it, so the workflow's next call can carry the result in its own write.
-      if (this.run.delivery.busy) setImmediate(afterTurn);
-      else this.flushCompletions();
-    };
-    setImmediate(afterTurn);
+  /**
+   * Writes a held result on its own if no write has carried it by the end of the turn that hands it over.
+   * Only this result: with SQLite a whole step can pass within one turn, and the next step's held result,
+   * which its own turn may still carry, is not this one's to write.
+   */
+  writeCompletionAfterTurn(completion: LocalCompletion): void {
+    // Called after the result's turn is scheduled: by the time this runs its continuation has asked for any write.
+    setImmediate(() => {
+      if (this.pendingCompletions.includes(completion) && !this.run.ended) this.flushCompletions();
+    });
   }
 
   asCompletion(c: LocalCompletion, wakeExecution = true): StepCompletion {
