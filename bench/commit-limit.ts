@@ -2,11 +2,14 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { POSTGRES_URL } from './database.js';
 import { secondsSince } from './report.js';
+import { processCpuMs } from './server-usage.js';
 
 /** How many single-row commits were made in how long. */
 export interface CommitRate {
   commits: number;
   seconds: number;
+  /** CPU the server's backends spent on them (PostgreSQL only). */
+  dbCpuMs?: number;
 }
 
 /** A payload about the size of a small journal row. */
@@ -56,6 +59,9 @@ export async function postgresCommitLimit(schema: string, clients: number, durat
     await Promise.all(connections.map(async (client) => {
       for (let i = 0; i < 50; i++) await client.query({ name: 'probe', text: sql, values: [PAYLOAD, Date.now()] }); // warm-up
     }));
+    const pids = await Promise.all(connections.map(async (client) => (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid));
+    const cpu = () => pids.reduce((sum, pid) => sum + (processCpuMs(pid) ?? 0), 0);
+    const cpuBefore = cpu();
     const start = process.hrtime.bigint();
     const deadline = Date.now() + durationMs;
     const counts = await Promise.all(
@@ -68,7 +74,8 @@ export async function postgresCommitLimit(schema: string, clients: number, durat
         return commits;
       }),
     );
-    return { commits: counts.reduce((a, b) => a + b, 0), seconds: secondsSince(start) };
+    const seconds = secondsSince(start);
+    return { commits: counts.reduce((a, b) => a + b, 0), seconds, dbCpuMs: cpu() - cpuBefore };
   } finally {
     await Promise.all(connections.map((client) => client.end().catch(() => undefined)));
   }

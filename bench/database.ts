@@ -7,8 +7,11 @@ import type { StentDatabaseOptions } from 'nestjs-stent';
 import { onCleanup } from './cleanup.js';
 import type { Db } from './options.js';
 
-/** The PostgreSQL database the benchmark creates its schemas in. */
-export const POSTGRES_URL = process.env.STENT_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/**
+ * The PostgreSQL database the benchmark creates its schemas in: one of its own (created when missing), so
+ * the server's per-database counters and backends are the benchmark's alone.
+ */
+export const POSTGRES_URL = process.env.STENT_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/stent_bench';
 
 /** A database of its own for one case: a new SQLite file in a temp dir (either driver), or a new PostgreSQL schema. */
 export interface BenchDatabase {
@@ -22,11 +25,30 @@ export interface BenchDatabase {
   dispose(): Promise<void>;
 }
 
-/** Resolves to null when PostgreSQL answers, or to the reason it does not. */
+/** Creates the bench's database through the server's `postgres` database if it does not exist yet. */
+async function createDatabaseIfMissing(): Promise<void> {
+  const url = new URL(POSTGRES_URL);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 3_000 });
+  admin.on('error', () => undefined);
+  try {
+    await admin.connect();
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((error: { code?: string }) => {
+      if (error.code !== '42P04') throw error; // created meanwhile by another bench run
+    });
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
+/** Resolves to null when PostgreSQL answers (creating the bench's database if needed), or to the reason it does not. */
 export async function postgresUnreachable(): Promise<string | null> {
   const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
   client.on('error', () => undefined);
   try {
+    await createDatabaseIfMissing();
     await client.connect();
     await client.query('SELECT 1');
     return null;

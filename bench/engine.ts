@@ -44,12 +44,15 @@ export async function dispatchMany<W>(executor: StentExecutor, workflow: Workflo
 
 const FINAL = ['completed', 'failed', 'cancelled', 'timed_out'] as const;
 
-/** Executions of `workflowName` in a final state, and how many of them failed in some way. */
+/**
+ * Executions of `workflowName` in a final state, and how many of them failed in some way. The completed
+ * ones are counted after the final ones, not beside them: counted at once on two connections, an execution
+ * completing in between could be seen final by one count and not yet completed by the other, and reported
+ * as failed. Final states never change, so counted in this order every final one is seen by both.
+ */
 export async function countFinal(executor: StentExecutor, workflowName: string): Promise<{ final: number; notCompleted: number }> {
-  const [final, completed] = await Promise.all([
-    executor.listExecutions({ workflowName, state: [...FINAL] }, { limit: 1 }),
-    executor.listExecutions({ workflowName, state: 'completed' }, { limit: 1 }),
-  ]);
+  const final = await executor.listExecutions({ workflowName, state: [...FINAL] }, { limit: 1 });
+  const completed = await executor.listExecutions({ workflowName, state: 'completed' }, { limit: 1 });
   return { final: final.total, notCompleted: final.total - completed.total };
 }
 

@@ -40,7 +40,7 @@ export class WorkerProcess {
   static async start(config: WorkerConfig, readyTimeoutMs = 60_000): Promise<WorkerProcess> {
     const child = fork(WORKER_SCRIPT, [], {
       env: { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) },
-      execArgv: ['--expose-gc'],
+      execArgv: ['--expose-gc', ...(config.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${config.profileDir}`, '--cpu-prof-interval=100'] : [])],
       // The child's stdout goes to our stderr: stdout carries only result lines.
       stdio: ['ignore', 2, 2, 'ipc'],
     });

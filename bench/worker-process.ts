@@ -4,6 +4,8 @@
  * it exits as soon as its parent goes away, so it can never outlive a crashed benchmark.
  */
 import type { StentExecutor } from 'nestjs-stent';
+import { installSqlCounter } from './sql-counter.js';
+import { ownUsage } from './process-usage.js';
 import { WORKER_CONFIG_ENV, type WorkerConfig, type WorkerCounters, type WorkerMessage, type WorkerRequest, type WorkerSnapshot } from './worker-protocol.js';
 
 function send(message: WorkerMessage): Promise<void> {
@@ -23,6 +25,7 @@ function snapshotOf(executor: StentExecutor, counters: WorkerCounters, suspended
     external: memory.external,
     worker: { state: stats.state, runningActivities: stats.runningActivities, activeWorkflows: stats.activeWorkflows, concurrency: stats.concurrency },
     counters: { ...counters, suspendedNow: suspended.size },
+    usage: ownUsage(),
   };
 }
 
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
   if (!raw) throw new Error(`${WORKER_CONFIG_ENV} is not set`);
   const config = JSON.parse(raw) as WorkerConfig;
 
+  installSqlCounter();
   const executor = await openExecutor(config.database, config.worker);
   const counters: WorkerCounters = { started: 0, replays: 0, finished: 0, suspensions: 0, suspendedNow: 0, stepsCompleted: 0, stepsFailed: 0 };
   const suspended = new Set<string>();

@@ -1,4 +1,5 @@
 import type { StentDatabaseOptions, WorkerOptions } from 'nestjs-stent';
+import type { ProcessUsage } from './process-usage.js';
 
 /** Environment variable carrying a worker process's configuration (JSON of WorkerConfig). */
 export const WORKER_CONFIG_ENV = 'STENT_BENCH_WORKER';
@@ -6,6 +7,8 @@ export const WORKER_CONFIG_ENV = 'STENT_BENCH_WORKER';
 export interface WorkerConfig {
   database: StentDatabaseOptions;
   worker: WorkerOptions;
+  /** With --profile: the process runs with --cpu-prof and writes its profile here when it exits. */
+  profileDir?: string;
 }
 
 /** What a worker process counted from its executor's events. */
@@ -29,6 +32,8 @@ export interface WorkerSnapshot {
   external: number;
   worker: { state: string; runningActivities: number; activeWorkflows: number; concurrency: number };
   counters: WorkerCounters;
+  /** CPU and statements of the process so far. */
+  usage: ProcessUsage;
 }
 
 /** Parent -> worker. */

@@ -1,6 +1,6 @@
 import { withFreshDatabase } from '../database.js';
 import { postgresCommitLimit, postgresCommitSettings, sqliteCommitLimit } from '../commit-limit.js';
-import { log, stepsPerSecond } from '../report.js';
+import { log, round, stepsPerSecond } from '../report.js';
 import type { CaseContext } from './bench-case.js';
 
 const DURATION_MS = 1_500;
@@ -19,7 +19,7 @@ export async function measureCommitLimit(context: CaseContext, print: boolean): 
       log(`${db}: measuring the commit limit (single-row INSERT transactions, WAL, synchronous=NORMAL)`);
       const rate = sqliteCommitLimit(database.file!, DURATION_MS);
       if (print) {
-        context.emit({ case: 'commit_limit', db, workers: 0, steps: rate.commits, seconds: rate.seconds, extra: { clients: 1, journal_mode: 'wal', synchronous: 'normal' } });
+        await context.emit({ case: 'commit_limit', db, workers: 0, steps: rate.commits, seconds: rate.seconds, extra: { clients: 1, journal_mode: 'wal', synchronous: 'normal' } });
       }
       return stepsPerSecond(rate.commits, rate.seconds);
     }
@@ -29,7 +29,8 @@ export async function measureCommitLimit(context: CaseContext, print: boolean): 
       log(`postgres: measuring the commit limit with ${clients} client(s) (single-row autocommit INSERTs)`);
       const rate = await postgresCommitLimit(database.schema!, clients, DURATION_MS);
       if (clients === 1) single = stepsPerSecond(rate.commits, rate.seconds);
-      if (print) context.emit({ case: 'commit_limit', db, workers: 0, steps: rate.commits, seconds: rate.seconds, extra: { clients, ...settings } });
+      const dbCpu = rate.dbCpuMs === undefined ? undefined : round(rate.dbCpuMs / rate.commits, 3);
+      if (print) await context.emit({ case: 'commit_limit', db, workers: 0, steps: rate.commits, seconds: rate.seconds, extra: { clients, ...settings, db_cpu_ms_per_commit: dbCpu } });
     }
     return single;
   });

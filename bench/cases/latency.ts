@@ -26,10 +26,11 @@ export const latencyCase: BenchCase = {
         };
         for (let i = 0; i < WARM_UP; i++) await once(-i);
         log(`${context.db}: latency, ${SAMPLES} x (dispatch + 1 activity + completion), one at a time`);
+        await context.startWindow();
         const samples: number[] = [];
         for (let i = 0; i < SAMPLES; i++) samples.push(await once(i));
         const totalMs = samples.reduce((a, b) => a + b, 0);
-        context.emit({
+        await context.emit({
           case: 'latency',
           db: context.db,
           workers: 1,

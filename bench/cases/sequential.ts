@@ -20,12 +20,13 @@ export const sequentialCase: BenchCase = {
         if (!warm.ok || warm.value !== 20) throw new Error(`sequential warm-up returned ${JSON.stringify(warm)}`);
 
         log(`${context.db}: sequential, 1 workflow x ${STEPS} activities`);
+        await context.startWindow();
         const start = process.hrtime.bigint();
         const id = await executor.dispatch(SequentialFlow, [STEPS]);
         const outcome = await executor.waitFor<number>(id, { timeout: '120s' });
         const seconds = secondsSince(start);
         if (!outcome.ok || outcome.value !== STEPS) throw new Error(`sequential workflow ${id} ended ${outcome.state} with ${JSON.stringify(outcome.ok ? outcome.value : String(outcome.error))}, expected ${STEPS}`);
-        context.emit({ case: 'sequential', db: context.db, workers: 1, steps: STEPS, seconds });
+        await context.emit({ case: 'sequential', db: context.db, workers: 1, steps: STEPS, seconds });
       } finally {
         await closeQuietly(executor);
       }

@@ -41,8 +41,9 @@ export const throughputCase: BenchCase = {
         const dispatcher = await openExecutor(database.options, false);
         let workers: WorkerProcess[] = [];
         try {
-          workers = await startWorkers(processes, { database: database.options, worker: { concurrency: CONCURRENCY } });
+          workers = await startWorkers(processes, { database: database.options, worker: { concurrency: CONCURRENCY }, profileDir: context.profileDir });
           log(`${db}: throughput, ${WORKFLOWS} workflows x ${STEPS_PER_WORKFLOW} activities on ${processes} worker process(es) (pids ${workers.map((w) => w.pid).join(', ')})`);
+          await context.startWindow(async () => (await Promise.all(workers.map((worker) => worker.stats()))).map((snapshot) => snapshot.usage));
           const start = process.hrtime.bigint();
           const args = Array.from({ length: WORKFLOWS }, (_, i) => [i]);
           await dispatchMany(dispatcher, ThreeStepFlow, args, DISPATCH_PARALLEL[db]);
@@ -60,7 +61,7 @@ export const throughputCase: BenchCase = {
           if (stepsRun.reduce((a, b) => a + b, 0) < WORKFLOWS * STEPS_PER_WORKFLOW) {
             throw new Error(`worker processes report ${stepsRun.join('+')} completed activities, expected at least ${WORKFLOWS * STEPS_PER_WORKFLOW}`);
           }
-          context.emit({
+          await context.emit({
             case: 'throughput',
             db,
             workers: processes,

@@ -120,16 +120,20 @@ export class JournalWriter {
     this.enqueueWrite(async () => undefined);
   }
 
-  /** A result the workflow already has: written with the next write (see writeCompletionsAfterTurn). */
+  /** A result the workflow already has: written with the next write (see writeCompletionAfterTurn). */
   holdCompletion(completion: LocalCompletion): void {
     this.pendingCompletions.push(completion);
   }
 
-  /** Writes held results on their own if no write has carried them by the end of the next turn. */
-  writeCompletionsAfterTurn(): void {
+  /**
+   * Writes a held result on its own if no write has carried it by the end of the turn that hands it over.
+   * Only this result: with SQLite a whole step can pass within one turn, and the next step's held result,
+   * which its own turn may still carry, is not this one's to write.
+   */
+  writeCompletionAfterTurn(completion: LocalCompletion): void {
     // Called after the result's turn is scheduled: by the time this runs its continuation has asked for any write.
     setImmediate(() => {
-      if (this.pendingCompletions.length > 0 && !this.run.ended) this.flushCompletions();
+      if (this.pendingCompletions.includes(completion) && !this.run.ended) this.flushCompletions();
     });
   }
 

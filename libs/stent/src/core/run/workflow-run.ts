@@ -337,7 +337,7 @@ export class WorkflowRun implements WorkflowScope {
     this.writer.holdCompletion(completion);
     this.journal.set(completedRecord(step, completion.result, completion.finishedAt));
     this.delivery.settle(step.position, { ok: true, value: decode(completion.result) });
-    this.writer.writeCompletionsAfterTurn();
+    this.writer.writeCompletionAfterTurn(completion);
   }
 
   /** Re-reads the steps this run waits on (another process may have finished them). */

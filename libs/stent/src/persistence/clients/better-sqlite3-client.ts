@@ -88,13 +88,13 @@ export class BetterSqlite3Client implements SqlClient {
         query: async <R>(sql: string, params: unknown[] = []) => this.queryNow<R>(sql, params),
         execute: async (sql: string, params: unknown[] = []) => this.executeNow(sql, params),
       };
-      this.db.prepare('BEGIN IMMEDIATE').run();
+      this.statement('BEGIN IMMEDIATE').run();
       try {
         const result = await work(tx);
-        this.db.prepare('COMMIT').run();
+        this.statement('COMMIT').run();
         return result;
       } catch (error) {
-        if (this.db.inTransaction) this.db.prepare('ROLLBACK').run();
+        if (this.db.inTransaction) this.statement('ROLLBACK').run();
         throw error;
       }
     });

@@ -91,15 +91,14 @@ export class EndingsRepository {
     const { hasParent = true, leftovers = true, deliveries = [], discard = [], completions = [], continueAs } = options;
     let ended: string[] = [];
     const simple = state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0 && !continueAs;
-    const ok =
-      simple && (completions.length === 0 || this.ctx.dialect.combinesWrites)
-        ? await this.finishSimply(fence, result, now, completions)
-        : await this.ctx.client.transaction(async (tx) => {
-            if (!(await this.completions.completeLocal(tx, completions))) return false;
-            const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
-            ended = outcome ?? [];
-            return outcome !== null;
-          });
+    const ok = simple
+      ? await this.finishSimply(fence, result, now, completions)
+      : await this.ctx.client.transaction(async (tx) => {
+          if (!(await this.completions.completeLocal(tx, completions))) return false;
+          const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
+          ended = outcome ?? [];
+          return outcome !== null;
+        });
     if (ok) for (const id of [fence.executionId, ...ended]) this.ctx.bus.publish({ type: 'finished', executionId: id });
     if (ok && continueAs) this.ctx.bus.publish({ type: 'work' });
     this.announceWakes();
@@ -140,8 +139,9 @@ export class EndingsRepository {
   }
 
   /**
-   * A completed top-level execution that left nothing behind, in one statement (with the results of its
-   * last steps where writes combine: the execution is completed only if all of them are still owned).
+   * A completed top-level execution that left nothing behind: nothing to cancel, no parent to tell. With
+   * the results of its last steps in one statement where writes combine (the execution is completed only if
+   * all of them are still owned), else in one transaction with them.
    */
   private async finishSimply(fence: ExecutionFence, result: string | null, now: number, completions: LocalCompletion[]): Promise<boolean> {
     const { t, client, dialect } = this.ctx;
@@ -150,6 +150,9 @@ export class EndingsRepository {
        WHERE ${EXECUTION_FENCE} AND parent_id IS NULL`;
     const finishParams = [result, now, now, ...fenceParams(fence)];
     if (completions.length === 0) return (await client.execute(finish, finishParams)) === 1;
+    if (!dialect.combinesWrites) {
+      return client.transaction(async (tx) => (await this.completions.completeLocal(tx, completions)) && (await tx.execute(finish, finishParams)) === 1);
+    }
     const params: unknown[] = [];
     const values = completionValues(dialect, completions, params);
     const [row] = await client.query<{ n: unknown }>(

@@ -1,0 +1,92 @@
+import Database from 'better-sqlite3';
+import pg from 'pg';
+
+/**
+ * What this process sent to its database, counted at the drivers (pg's Client.query, better-sqlite3's
+ * statements), so every statement is seen whoever issues it: the engine's store, TypeORM, the wake bus.
+ */
+export interface SqlCounts {
+  /** Statements sent (BEGIN and COMMIT included): on PostgreSQL, each is a round trip. */
+  statements: number;
+  /** Transactions ended by a commit: each COMMIT and each statement run outside a transaction (what xact_commit counts). */
+  transactions: number;
+  /** Of those, the ones that wrote: commits that wait for the log to reach the disk. */
+  commits: number;
+}
+
+const counts: SqlCounts = { statements: 0, transactions: 0, commits: 0 };
+let installed = false;
+
+/** With STENT_BENCH_SQL_TRACE=1, how often each statement text was sent (the runner prints it per result line). */
+const trace = process.env.STENT_BENCH_SQL_TRACE ? new Map<string, number>() : undefined;
+
+/** The statements sent since the last call, most frequent first (empty unless tracing). */
+export function takeSqlTrace(): Array<[string, number]> {
+  if (!trace) return [];
+  const entries = [...trace.entries()].sort((a, b) => b[1] - a[1]);
+  trace.clear();
+  return entries;
+}
+
+export function sqlCounts(): SqlCounts {
+  return { ...counts };
+}
+
+export function sqlCountsSince(start: SqlCounts): SqlCounts {
+  return { statements: counts.statements - start.statements, transactions: counts.transactions - start.transactions, commits: counts.commits - start.commits };
+}
+
+const READ_ONLY = /^\s*(SELECT|SHOW|PRAGMA|EXPLAIN|LISTEN|UNLISTEN)\b/i;
+const LOCKING = /\bFOR\s+(UPDATE|SHARE|NO KEY UPDATE)\b/i;
+
+/** Counts one statement given whether a transaction is open before it; returns whether one is open after it. */
+function note(sql: string, inTransaction: boolean): boolean {
+  counts.statements++;
+  if (trace) trace.set(sql, (trace.get(sql) ?? 0) + 1);
+  const verb = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase();
+  if (verb === 'BEGIN') return true;
+  if (verb === 'COMMIT' || verb === 'END') {
+    counts.transactions++;
+    counts.commits++;
+    return false;
+  }
+  if (verb === 'ROLLBACK') return false;
+  if (!inTransaction) {
+    counts.transactions++;
+    if (!READ_ONLY.test(sql) || LOCKING.test(sql)) counts.commits++;
+  }
+  return inTransaction;
+}
+
+const IN_TRANSACTION = Symbol('benchInTransaction');
+const UNCOUNTED = Symbol('benchUncounted');
+
+/** Leaves a client's statements out of the counts (the bench's own probes of the server). */
+export function uncounted<T extends object>(client: T): T {
+  (client as Record<symbol, boolean>)[UNCOUNTED] = true;
+  return client;
+}
+
+/** Wraps the drivers' statement methods once for this process (the bench only; the engine never calls it). */
+export function installSqlCounter(): void {
+  if (installed) return;
+  installed = true;
+  const clientProto = pg.Client.prototype as unknown as Record<string | symbol, unknown> & { query: (...args: unknown[]) => unknown };
+  const query = clientProto.query;
+  clientProto.query = function (this: Record<symbol, boolean>, config: unknown, ...rest: unknown[]) {
+    const text = typeof config === 'string' ? config : (config as { text?: unknown } | null)?.text;
+    if (typeof text === 'string' && !this[UNCOUNTED]) this[IN_TRANSACTION] = note(text, this[IN_TRANSACTION] === true);
+    return query.call(this, config, ...rest);
+  };
+
+  const probe = new Database(':memory:');
+  const statementProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, (...args: unknown[]) => unknown>;
+  probe.close();
+  for (const method of ['run', 'all', 'get', 'iterate']) {
+    const original = statementProto[method]!;
+    statementProto[method] = function (this: { source: string; database: { inTransaction: boolean } }, ...args: unknown[]) {
+      note(this.source, this.database.inTransaction);
+      return original.apply(this, args);
+    };
+  }
+}
