@@ -29,6 +29,7 @@ export { defineActivity, defineWorkflow, setActivityMethodOptions, type AnyClass
 export { StentExecutor, type StentExecutorOptions, type ExecutionList, type StatsOptions, type ListWorkersOptions, type CleanupOptions, type CleanupReport } from './core/executor/executor.js';
 export type { RetentionOptions } from './core/api/retention-options.js';
 export type { WaitForOptions } from './core/executor/wait-for.js';
+export type { GetEventOptions, ReadStreamOptions, StreamChunk } from './core/executor/published-values.js';
 export type { ExecutionInfo, JournalEntry, DeadLetterInfo, StentStats } from './core/executor/execution-views.js';
 export type { Readiness, ReadinessDetail } from './core/executor/readiness.js';
 export type { ExecutionFilter, Page } from './core/store/records.js';
@@ -65,8 +66,11 @@ export {
   StentSignalEntity,
   StentCacheEntity,
   StentMaintenanceEntity,
+  StentEventEntity,
+  StentStreamEntryEntity,
 } from './persistence/schema/entities.js';
 export { StentInitialSchema1732500000000 } from './persistence/schema/migrations/1732500000000-stent-initial-schema.js';
 export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations/1733000000000-stent-delivery-order.js';
 export { StentAdminViews1734000000000 } from './persistence/schema/migrations/1734000000000-stent-admin-views.js';
 export { StentMaintenance1735000000000 } from './persistence/schema/migrations/1735000000000-stent-maintenance.js';
+export { StentEventsStreams1740000000000 } from './persistence/schema/migrations/1740000000000-stent-events-streams.js';

@@ -17,6 +17,9 @@ export const NAME_LIMITS: Readonly<Record<NameKind, number>> = {
   // Recorded in the journal as the step name 'counter:<name>' / 'state:<key>' (255 characters).
   counter: 255 - 'counter:'.length,
   'state key': 255 - 'state:'.length,
+  // Recorded as 'event:<key>', and 'stream:<key>' / 'stream-close:<key>'.
+  'event key': 255 - 'event:'.length,
+  'stream key': 255 - 'stream-close:'.length,
 };
 
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;

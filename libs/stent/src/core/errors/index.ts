@@ -30,3 +30,6 @@ export { InvalidCursorError } from './invalid-cursor.error.js';
 export { DrainTimeoutError } from './drain-timeout.error.js';
 export { ExecutionStuckError } from './execution-stuck.error.js';
 export { JournalMismatchError } from './journal-mismatch.error.js';
+export { EventTimeoutError } from './event-timeout.error.js';
+export { EventNotSetError } from './event-not-set.error.js';
+export { StreamClosedError } from './stream-closed.error.js';

@@ -19,6 +19,7 @@ import { deadLetterInfo, executionInfo, journalEntry, statsView, type DeadLetter
 import { BackgroundStart } from './background-start.js';
 import { readinessOf, StartupRecord, type Readiness, type ReadinessDetail } from './readiness.js';
 import { waitForEnd, type WaitForOptions } from './wait-for.js';
+import { getEvent, readStream, type GetEventOptions, type ReadStreamOptions, type StreamChunk } from './published-values.js';
 import { encodeCursor, executionFilter, executionPage, type ExecutionListFilter, type ExecutionListPage } from './operations/execution-query.js';
 import { DETAIL_CHILD_LIMIT, executionDetail, type ExecutionDetail } from './operations/execution-detail.js';
 import { checkReplayIds, deadLetterDetail, deadLetterQuery, MAX_BULK_REPLAY, replayEach, type BulkReplayOutcome, type DeadLetterDetail, type DeadLetterQuery } from './operations/dead-letter-ops.js';
@@ -42,6 +43,7 @@ const UNSERVED_WORKER_WINDOW_MS = 10 * 60_000;
 export type { DeadLetterInfo, ExecutionInfo, JournalEntry, StentStats } from './execution-views.js';
 export type { Readiness, ReadinessDetail } from './readiness.js';
 export type { WaitForOptions } from './wait-for.js';
+export type { GetEventOptions, ReadStreamOptions, StreamChunk } from './published-values.js';
 export type { ExecutionListFilter, ExecutionListPage, TimeInput } from './operations/execution-query.js';
 export { EXECUTION_STATES } from './operations/execution-query.js';
 export type { ExecutionDetail, ExecutionSummary } from './operations/execution-detail.js';
@@ -226,6 +228,16 @@ export class StentExecutor {
   async waitFor(executionId: string, options: WaitForOptions = {}): Promise<Result<unknown, unknown>> {
     const world = { store: this.store, events: this.events, worker: this.worker, clock: this.clock };
     return waitForEnd(world, executionId, options);
+  }
+
+  /** The value the execution set with Stent.setEvent(key, ...), once it has (see GetEventOptions). */
+  async getEvent<T = unknown>(executionId: string, key: string, options: GetEventOptions = {}): Promise<T> {
+    return (await getEvent({ store: this.store, clock: this.clock }, executionId, key, options)) as T;
+  }
+
+  /** The chunks the execution writes to stream `key`, each once and in order, until it closes the stream or ends. */
+  readStream<T = unknown>(executionId: string, key: string, options: ReadStreamOptions = {}): AsyncGenerator<StreamChunk<T>, void, undefined> {
+    return readStream<T>({ store: this.store, clock: this.clock }, executionId, key, options);
   }
 
   // ---- signals and cancel --------------------------------------------------------------------

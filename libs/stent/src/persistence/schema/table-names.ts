@@ -12,6 +12,10 @@ export interface TableNames {
   cache: string;
   /** Periodic maintenance jobs (retention): who ran them last and when they are due. */
   maintenance: string;
+  /** Values executions published with Stent.setEvent, one per (execution, key). */
+  events: string;
+  /** Entries of executions' streams (Stent.writeStream / closeStream), numbered per (execution, key). */
+  streams: string;
   migrations: string;
 }
 
@@ -27,6 +31,8 @@ export function tableNames(schema?: string): TableNames {
     signals: q('stent_signals'),
     cache: q('stent_cache'),
     maintenance: q('stent_maintenance'),
+    events: q('stent_events'),
+    streams: q('stent_stream_entries'),
     migrations: q('stent_migrations'),
   };
 }

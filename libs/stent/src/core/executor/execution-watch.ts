@@ -1,0 +1,66 @@
+import type { Clock } from '../clock/clock.js';
+import { StentError } from '../errors/index.js';
+import type { ExecutionRecord, StentStore } from '../store/index.js';
+
+/**
+ * Waits for news of one execution: what it published (an event, a stream entry) or its end, heard as
+ * wake events (in-process, and NOTIFY across processes on PostgreSQL) with a poll as the safety net. A
+ * wake-up that arrives while the caller is reading is kept, so the next wait returns at once.
+ */
+export class ExecutionWatch {
+  private pending = false;
+  private wake: (() => void) | undefined;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly store: StentStore,
+    private readonly clock: Clock,
+    private readonly executionId: string,
+  ) {
+    this.unsubscribe = store.subscribe((event) => {
+      if ((event.type === 'published' || event.type === 'finished') && event.executionId === executionId) this.notify();
+      // A listener that reconnected announces 'work' so everyone looks again for what it may have missed.
+      else if (event.type === 'work') this.notify();
+    });
+  }
+
+  /** The execution's record, or undefined while the database is out of reach (the next poll looks again). */
+  async read(): Promise<ExecutionRecord | null | undefined> {
+    try {
+      return await this.store.getExecution(this.executionId);
+    } catch (error) {
+      if (error instanceof StentError && error.category === 'unavailable') return undefined;
+      throw error;
+    }
+  }
+
+  /** Resolves at the next wake-up for this execution, or after `pollMs`. */
+  next(pollMs: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = this.clock.setTimer(pollMs, () => {
+        this.wake = undefined;
+        resolve();
+      });
+      this.wake = () => {
+        timer.cancel();
+        resolve();
+      };
+    });
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.wake = undefined;
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    if (wake) wake();
+    else this.pending = true;
+  }
+}
