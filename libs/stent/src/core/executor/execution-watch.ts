@@ -16,7 +16,9 @@ export class ExecutionWatch {
     private readonly store: StentStore,
     private readonly clock: Clock,
     private readonly executionId: string,
+    private readonly signal?: AbortSignal,
   ) {
+    signal?.addEventListener('abort', this.onAbort);
     this.unsubscribe = store.subscribe((event) => {
       if ((event.type === 'published' || event.type === 'finished') && event.executionId === executionId) this.notify();
       // A listener that reconnected announces 'work' so everyone looks again for what it may have missed.
@@ -36,7 +38,7 @@ export class ExecutionWatch {
 
   /** Resolves at the next wake-up for this execution, or after `pollMs`. */
   next(pollMs: number): Promise<void> {
-    if (this.pending) {
+    if (this.pending || this.signal?.aborted) {
       this.pending = false;
       return Promise.resolve();
     }
@@ -54,8 +56,11 @@ export class ExecutionWatch {
 
   close(): void {
     this.unsubscribe();
+    this.signal?.removeEventListener('abort', this.onAbort);
     this.wake = undefined;
   }
+
+  private readonly onAbort = (): void => this.notify();
 
   private notify(): void {
     const wake = this.wake;

@@ -19,6 +19,8 @@ export interface ReadStreamOptions {
   from?: number;
   /** How often to look at the database when no wake-up arrives. Default '250ms'. */
   pollInterval?: Duration;
+  /** Ends the iteration (without an error) when aborted: for a reader that goes away while the stream is quiet. */
+  signal?: AbortSignal;
 }
 
 /** One chunk of a stream: its index in the stream (from 0) and the value the workflow wrote. */
@@ -71,10 +73,11 @@ export async function* readStream<T>(world: World, executionId: string, key: str
   const from = options.from ?? 0;
   if (!Number.isSafeInteger(from) || from < 0) throw new StentError(`readStream: 'from' must be a whole number >= 0 (got ${String(from)})`);
   const pollMs = parseDuration(options.pollInterval ?? '250ms');
-  const watch = new ExecutionWatch(world.store, world.clock, executionId);
+  const watch = new ExecutionWatch(world.store, world.clock, executionId, options.signal);
   let next = from;
   try {
     for (;;) {
+      if (options.signal?.aborted) return;
       // Read before the entries: an execution final here has written every entry it made.
       const record = await watch.read();
       if (record === null) throw new ExecutionNotFoundError(executionId);
@@ -85,7 +88,7 @@ export async function* readStream<T>(world: World, executionId: string, key: str
         for (const entry of entries) {
           // Entries are handed out without gaps: one not yet visible is waited for, never skipped.
           if (entry.seq !== next) break;
-          if (entry.closed) return;
+          if (entry.closed || options.signal?.aborted) return;
           next++;
           taken++;
           yield { index: entry.seq, value: decode(entry.chunk) as T };
