@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineWorkflow, EventNotSetError, EventTimeoutError, ExecutionNotFoundError, Stent, type StentExecutor, type StreamChunk } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, openClient, rejectionOf, REPLAYING_WORKER, type Harness } from '../support/executor-set.js';
+import { onDatabase } from '../support/table-rows.js';
 import { waitUntil } from '../support/wait.js';
 
 class Publishing {
@@ -87,6 +88,29 @@ describe.each(DIALECTS)('durable events and streams on %s', (dialect) => {
     ]);
     expect(await collect(harness.executor.readStream(id, 'other'))).toEqual([]);
     expect(await collect(harness.executor.readStream(id, 'never-written'))).toEqual([]);
+    // Retention removes what a finished execution published with it.
+    const published = () => onDatabase(harness.db, async (_sql, scalar, t) => (await scalar(`SELECT COUNT(*) FROM ${t.streams} WHERE execution_id = ?`, [id])) + (await scalar(`SELECT COUNT(*) FROM ${t.events}`)));
+    expect(await published()).toBe(3);
+    await harness.executor.cleanup({ olderThan: 0 });
+    expect(await published()).toBe(0);
+  });
+
+  it('a reader that aborts while the stream is quiet stops at once, without an error', async () => {
+    harness = await createHarness(dialect, [new Publishing(), new Unclosed()], REPLAYING_WORKER);
+    const id = await harness.executor.dispatch(Publishing, [2]);
+    const stop = new AbortController();
+    const seen: unknown[] = [];
+    const reading = (async () => {
+      for await (const chunk of harness.executor.readStream(id, 'tokens', { signal: stop.signal, pollInterval: '1h' })) {
+        seen.push(chunk.value);
+        if (seen.length === 2) setTimeout(() => stop.abort(), 50);
+      }
+      return 'ended';
+    })();
+    expect(await reading).toBe('ended');
+    expect(seen).toEqual(['t0', 't1']);
+    expect((await harness.executor.getExecution(id)).state).toBe('running');
+    await harness.executor.cancel(id);
   });
 
   it('getEvent: typed errors for an event never set, its own timeout, and an unknown execution', async () => {
