@@ -50,6 +50,8 @@ export { systemClock, type Clock, type Timer } from './core/clock/clock.js';
 export type { StentTelemetry, DispatchTrace, SignalTrace } from './core/telemetry.js';
 export { openTelemetry, STENT_ATTRIBUTES, type OpenTelemetryOptions } from './telemetry/index.js';
 export { ManualClock } from './core/clock/manual-clock.js';
+export { aesGcmCodec, type AesGcmCodecOptions } from './core/codec/aes-gcm-codec.js';
+export { EncodedPayload, type StentCodec } from './core/codec/payload-codec.js';
 
 // Errors (each with a stable `code`)
 export * from './core/errors/index.js';

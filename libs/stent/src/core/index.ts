@@ -12,6 +12,9 @@ export { defineActivity, defineWorkflow, setActivityMethodOptions, getActivityDe
 export { Registry } from './definitions/registry.js';
 export type { ActivityScope } from './context.js';
 export { Stent } from './api/stent.js';
+export { EncodedPayload, type StentCodec } from './codec/payload-codec.js';
+export { aesGcmCodec, type AesGcmCodecOptions } from './codec/aes-gcm-codec.js';
+export { withCodec } from './codec/codec-store.js';
 export * from './store/index.js';
 export * from './clock/clock.js';
 export { ManualClock } from './clock/manual-clock.js';

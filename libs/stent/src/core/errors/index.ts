@@ -33,3 +33,5 @@ export { JournalMismatchError } from './journal-mismatch.error.js';
 export { EventTimeoutError } from './event-timeout.error.js';
 export { EventNotSetError } from './event-not-set.error.js';
 export { StreamClosedError } from './stream-closed.error.js';
+export { CodecMissingError } from './codec-missing.error.js';
+export { PayloadDecodeError } from './payload-decode.error.js';

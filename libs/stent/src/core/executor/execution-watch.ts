@@ -20,9 +20,8 @@ export class ExecutionWatch {
   ) {
     signal?.addEventListener('abort', this.onAbort);
     this.unsubscribe = store.subscribe((event) => {
+      // Not 'work' (announced at every dispatch and step): a reader would read at each; its poll covers a lost NOTIFY.
       if ((event.type === 'published' || event.type === 'finished') && event.executionId === executionId) this.notify();
-      // A listener that reconnected announces 'work' so everyone looks again for what it may have missed.
-      else if (event.type === 'work') this.notify();
     });
   }
 

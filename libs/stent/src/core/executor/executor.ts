@@ -19,6 +19,7 @@ import { deadLetterInfo, executionInfo, journalEntry, statsView, type DeadLetter
 import { BackgroundStart } from './background-start.js';
 import { readinessOf, StartupRecord, type Readiness, type ReadinessDetail } from './readiness.js';
 import { waitForEnd, type WaitForOptions } from './wait-for.js';
+import { withCodec } from '../codec/codec-store.js';
 import { getEvent, readStream, type GetEventOptions, type ReadStreamOptions, type StreamChunk } from './published-values.js';
 import { encodeCursor, executionFilter, executionPage, type ExecutionListFilter, type ExecutionListPage } from './operations/execution-query.js';
 import { DETAIL_CHILD_LIMIT, executionDetail, type ExecutionDetail } from './operations/execution-detail.js';
@@ -75,7 +76,7 @@ export class StentExecutor {
   private readonly retention: RetentionLoop | null;
 
   constructor(options: StentExecutorOptions) {
-    this.store = options.store;
+    this.store = options.codec ? withCodec(options.store, options.codec) : options.store;
     this.logger = options.logger ?? stderrLogger;
     this.clock = options.clock ?? systemClock;
     this.unservedWatch = new UnservedWatch(this.clock, this.logger, () => this.unservedWork());
