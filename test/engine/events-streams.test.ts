@@ -3,7 +3,8 @@ import { defineWorkflow, EventNotSetError, EventTimeoutError, ExecutionNotFoundE
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, openClient, rejectionOf, REPLAYING_WORKER, type Harness } from '../support/executor-set.js';
 import { onDatabase } from '../support/table-rows.js';
-import { waitUntil } from '../support/wait.js';
+import { finalStateOf, waitUntil } from '../support/wait.js';
+import { FlakyActs, fixFlaky, resetFlaky } from '../fixtures/flaky-acts.js';
 
 class Publishing {
   async run(chunks: number): Promise<string> {
@@ -35,6 +36,28 @@ class Unclosed {
   }
 }
 defineWorkflow(Unclosed, { name: 'EventsStreamsUnclosed' });
+
+/** Publishes on both paths: a failure path (forgotten when its dead letter is replayed) and the success path. */
+class PublishesOutcome {
+  constructor(private readonly acts: FlakyActs) {}
+  async run(): Promise<string> {
+    Stent.setEvent('status', 'started');
+    Stent.writeStream('log', 'start');
+    try {
+      const value = await this.acts.flaky();
+      Stent.setEvent('status', 'done');
+      Stent.writeStream('log', 'done');
+      return value;
+    } catch (error) {
+      Stent.setEvent('status', 'compensating');
+      Stent.setEvent('audit', 'failure seen');
+      Stent.writeStream('log', 'compensating');
+      Stent.writeStream('log', 'rolled back');
+      throw error;
+    }
+  }
+}
+defineWorkflow(PublishesOutcome, { name: 'EventsStreamsPublishesOutcome' });
 
 async function collect<T>(iterator: AsyncIterable<StreamChunk<T>>): Promise<Array<StreamChunk<T>>> {
   const out: Array<StreamChunk<T>> = [];
@@ -111,6 +134,32 @@ describe.each(DIALECTS)('durable events and streams on %s', (dialect) => {
     expect(seen).toEqual(['t0', 't1']);
     expect((await harness.executor.getExecution(id)).state).toBe('running');
     await harness.executor.cancel(id);
+  });
+
+  it('a dead-letter replay forgets what the failure path published: the event and the stream follow the success path', async () => {
+    const acts = new FlakyActs();
+    harness = await createHarness(dialect, [acts, new PublishesOutcome(acts)], REPLAYING_WORKER);
+    try {
+      const { executor } = harness;
+      const id = await executor.dispatch(PublishesOutcome, []);
+      expect(await finalStateOf(executor, id)).toBe('failed');
+      expect(await executor.getEvent(id, 'status')).toBe('compensating');
+      expect((await collect(executor.readStream(id, 'log'))).map((chunk) => chunk.value)).toEqual(['start', 'compensating', 'rolled back']);
+      expect(await executor.getEvent(id, 'audit')).toBe('failure seen');
+      fixFlaky();
+      const [letter] = (await executor.dlq.list({ executionId: id })).items;
+      await executor.dlq.replay(letter!.id);
+      expect(await finalStateOf(executor, id)).toBe('completed');
+      expect(await executor.getEvent(id, 'status')).toBe('done');
+      expect(await collect(executor.readStream(id, 'log'))).toEqual([
+        { index: 0, value: 'start' },
+        { index: 1, value: 'done' },
+      ]);
+      // Set only by the forgotten path: gone with it.
+      expect(await rejectionOf(executor.getEvent(id, 'audit'))).toBeInstanceOf(EventNotSetError);
+    } finally {
+      resetFlaky();
+    }
   });
 
   it('getEvent: typed errors for an event never set, its own timeout, and an unknown execution', async () => {
