@@ -24,10 +24,22 @@ class Vault {
 }
 defineActivity(Vault, { name: 'CodecVault', retry: { maxAttempts: 1 } });
 
-class SecretFlow {
+/** A child: its arguments and result cross between executions in the database (the parent's step gets its result). */
+class SealChild {
   constructor(private readonly vault: Vault) {}
   async run(secret: string): Promise<string> {
-    const sealed = await this.vault.seal(secret);
+    return this.vault.seal(secret);
+  }
+}
+defineWorkflow(SealChild, { name: 'CodecSealChild' });
+
+class SecretFlow {
+  constructor(
+    private readonly vault: Vault,
+    private readonly child: SealChild,
+  ) {}
+  async run(secret: string): Promise<string> {
+    const sealed = await this.child.run(secret);
     Stent.setProgress({ sealed });
     Stent.setState('secret', secret);
     Stent.setEvent('sealed', sealed);
@@ -70,7 +82,8 @@ describe.each(DIALECTS)('payload codec on %s', (dialect) => {
   async function open(codec: StentCodec | undefined, worker: WorkerOptions | false): Promise<StentExecutor> {
     const vault = new Vault();
     const executor = new StentExecutor({ store: await createStentStore({ database: db.options }), worker, codec, logger: new MemoryLogger() });
-    executor.register(vault, () => new SecretFlow(vault));
+    const child = new SealChild(vault);
+    executor.register(vault, child, () => new SecretFlow(vault, child));
     executors.push(executor);
     await executor.start();
     return executor;
