@@ -7,7 +7,7 @@ export * from './api/options.js';
 export type { RetentionOptions } from './api/retention-options.js';
 export type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from './api/workflow-types.js';
 export { registerErrorClass, type SerializedError } from './error-serialization.js';
-export { encode, decode, encodeError, decodeError } from './serialization.js';
+export { encode, decode, encodeError, decodeError, decodeEntries } from './serialization.js';
 export { defineActivity, defineWorkflow, setActivityMethodOptions, getActivityDefinition, getWorkflowDefinition, type AnyClass, type WorkflowDefinition, type ActivityClassDefinition, type ActivityMethodDefinition } from './definitions/definitions.js';
 export { Registry } from './definitions/registry.js';
 export type { ActivityScope } from './context.js';
