@@ -3,34 +3,29 @@ import { Observable } from 'rxjs';
 import { ExecutionNotFoundError, parseDuration, StentExecutor, toJsonView, type JsonValue } from '../../core/index.js';
 import { InvalidRequestError } from './invalid-request.error.js';
 import { StentAdminExceptionFilter } from './admin-exception.filter.js';
-import type { QueryInput } from './admin-requests.js';
+import { singleQuery, type QueryInput } from './admin-requests.js';
 
 /** The longest an HTTP request may wait for an event (a client wanting longer asks again). */
 const MAX_EVENT_WAIT_MS = 60_000;
 
 function eventTimeout(query: QueryInput): number {
-  const keys = Object.keys(query ?? {});
-  const unknown = keys.find((key) => key !== 'timeout');
-  if (unknown) throw new InvalidRequestError(unknown, 'is not a query parameter of this route; use timeout');
-  const given = query?.timeout;
+  const given = singleQuery(query, 'timeout');
   if (given === undefined) return 0;
-  if (typeof given !== 'string') throw new InvalidRequestError('timeout', 'must be given once, as a duration such as 5s');
-  const ms = parseDuration(/^\d+$/.test(given) ? Number(given) : (given as `${number}s`));
+  // Bare digits are milliseconds, as a number is everywhere else a duration is taken.
+  const ms = parseDuration(/^\d+$/.test(given) ? Number(given) : given);
   if (ms > MAX_EVENT_WAIT_MS) throw new InvalidRequestError('timeout', `must be at most ${MAX_EVENT_WAIT_MS / 1000}s`);
   return ms;
 }
 
 /** Where a stream read starts: `from`, or one past the Last-Event-ID an EventSource sends when it reconnects. */
 function streamStart(query: QueryInput, lastEventId: string | undefined): number {
-  const keys = Object.keys(query ?? {});
-  const unknown = keys.find((key) => key !== 'from');
-  if (unknown) throw new InvalidRequestError(unknown, 'is not a query parameter of this route; use from');
-  const parse = (value: unknown, name: string) => {
-    if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new InvalidRequestError(name, 'must be a whole number >= 0');
+  const from = singleQuery(query, 'from');
+  const parse = (value: string, name: string) => {
+    if (!/^\d+$/.test(value)) throw new InvalidRequestError(name, 'must be a whole number >= 0');
     return Number(value);
   };
   if (lastEventId !== undefined && lastEventId !== '') return parse(lastEventId, 'Last-Event-ID') + 1;
-  return query?.from === undefined ? 0 : parse(query.from, 'from');
+  return from === undefined ? 0 : parse(from, 'from');
 }
 
 /**
