@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ForbiddenException, Injectable, Module, UnauthorizedException, type CanActivate, type DynamicModule, type ExecutionContext, type INestApplication } from '@nestjs/common';
+import { ForbiddenException, Injectable, Module, UnauthorizedException, type CanActivate, type DynamicModule, type ExecutionContext, type INestApplication, type Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Activity, Stent, StentAdminModule, StentModule, Workflow, type StentAdminOptions, type WorkerOptions } from 'nestjs-stent';
 import type { TestDatabase } from '../support/databases.js';
@@ -65,9 +65,17 @@ export const FAST: WorkerOptions = { concurrency: 4, pollInterval: '20ms', maxPo
 @Module({ providers: [PaymentActs, ApprovalFlow, CheckoutFlow, TolerantFlow] })
 class PaymentsModule {}
 
-/** An application on `db` with the admin API mounted as `admin` says (not at all when undefined). */
-export async function startApp(db: TestDatabase, admin?: StentAdminOptions, worker: WorkerOptions | false = FAST): Promise<{ app: INestApplication; url: string }> {
+/**
+ * An application on `db` with the admin API mounted as `admin` says (not at all when undefined), and the
+ * `extra` workflow and activity providers a test brings beside the payment ones.
+ */
+export async function startApp(db: TestDatabase, admin?: StentAdminOptions, worker: WorkerOptions | false = FAST, extra: Provider[] = []): Promise<{ app: INestApplication; url: string }> {
   const imports: Array<DynamicModule | typeof PaymentsModule> = [StentModule.forRoot({ database: db.options, worker }), PaymentsModule];
+  if (extra.length > 0) {
+    @Module({ providers: extra })
+    class ExtraModule {}
+    imports.push(ExtraModule);
+  }
   if (admin) imports.push(StentAdminModule.register(admin));
   @Module({ imports })
   class AppModule {}

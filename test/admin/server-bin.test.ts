@@ -3,9 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineActivity, defineWorkflow, setActivityMethodOptions, Stent } from 'nestjs-stent';
+import { randomBytes } from 'node:crypto';
+import { aesGcmCodec, createStentStore, defineActivity, defineWorkflow, setActivityMethodOptions, Stent, StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { ExecutorSet } from '../support/executor-set.js';
+import { ExecutorSet, MemoryLogger, QUICK_WORKER } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 import { call } from './admin-app.js';
 
@@ -162,6 +163,40 @@ describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
     expect(open.url).toMatch(/\/ops$/);
     expect((await call(`${open.url}/executions`, 'GET', undefined, {})).body.total).toBe(3);
     expect((await call(`${open.url}/dead-letters/replay`, 'POST', { all: true }, {})).status).toBe(404);
+  });
+});
+
+describe.each(DIALECTS)('stent-server and a payload codec on %s', (dialect) => {
+  let set: ExecutorSet | undefined;
+  const servers: Server[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await stop(server);
+    await set?.dispose();
+    set = undefined;
+  });
+
+  it('shows payloads decoded with STENT_CODEC_MODULE and as markers without it, streams included', async () => {
+    set = await ExecutorSet.create(dialect);
+    const key = randomBytes(32).toString('base64');
+    const app = new StentExecutor({ store: await createStentStore({ database: set.db.options }), worker: QUICK_WORKER, codec: aesGcmCodec({ keys: { ops: key }, current: 'ops' }), logger: new MemoryLogger() });
+    set.onCleanup(() => app.close('2s'));
+    const mailer = new Mailer();
+    app.register(mailer, new Newsletter(mailer));
+    await app.start();
+    const sent = await app.dispatch(Newsletter, ['carol@example.com']);
+    expect((await app.waitFor(sent, { timeout: '30s' })).state).toBe('completed');
+
+    const codecModule = fileURLToPath(new URL('../fixtures/cli-codec.js', import.meta.url));
+    const withCodec = await startServer({ STENT_DATABASE_URL: set.db.url, STENT_ADMIN_UNGUARDED: '1', STENT_CODEC_MODULE: codecModule, STENT_TEST_CODEC_KEY: key });
+    if (!('child' in withCodec)) throw new Error(`stent-server exited (${withCodec.code}):\n${withCodec.output}`);
+    servers.push(withCodec);
+    expect((await call(`${withCodec.url}/executions/${sent}`, 'GET', undefined, {})).body).toMatchObject({ args: ['carol@example.com'], output: 'sent to carol@example.com' });
+    const blind = await startServer({ STENT_DATABASE_URL: set.db.url, STENT_ADMIN_UNGUARDED: '1' });
+    if (!('child' in blind)) throw new Error(`stent-server exited (${blind.code}):\n${blind.output}`);
+    servers.push(blind);
+    const seen = await call(`${blind.url}/executions/${sent}`, 'GET', undefined, {});
+    expect(seen.body).toMatchObject({ args: "[encoded with key 'ops']", output: "[encoded with key 'ops']" });
+    expect(JSON.stringify(seen.body)).not.toContain('carol');
   });
 });
 

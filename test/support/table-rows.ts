@@ -33,3 +33,19 @@ export async function onDatabase<T>(db: TestDatabase, work: (sql: (text: string,
     await inspector.close();
   }
 }
+
+/** Every row of every Stent table, as one text (to check what the database holds, whatever the column). */
+export async function allStoredText(db: TestDatabase): Promise<string> {
+  return onDatabase(db, async (sql) => {
+    const tables =
+      db.dialect === 'sqlite'
+        ? ((await sql(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'stent_%'`)) as Array<{ name: string }>).map((row) => row.name)
+        : ((await sql(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE 'stent_%'`, [db.schema ?? 'public'])) as Array<{ name: string }>).map(
+            (row) => (db.schema ? `"${db.schema}"."${row.name}"` : row.name),
+          );
+    const dumps: string[] = [];
+    for (const table of tables) dumps.push(`${table}: ${JSON.stringify(await sql(`SELECT * FROM ${table}`))}`);
+    // Unescaped, so a test can look for '"key":"k1"' inside JSON held in a text column.
+    return dumps.join('\n').replaceAll('\\', '');
+  });
+}

@@ -33,6 +33,7 @@ export { ScheduleOperations, MAX_BACKFILL, type BackfillRange, type BackfillRepo
 export type { ScheduleInfo } from './core/schedules/schedule-view.js';
 export type { WaitForOptions } from './core/executor/wait-for.js';
 export type { PausedInfo, PauseOutcome } from './core/executor/pause-operations.js';
+export type { GetEventOptions, ReadStreamOptions, StreamChunk } from './core/executor/published-values.js';
 export type { ExecutionInfo, JournalEntry, DeadLetterInfo, StentStats } from './core/executor/execution-views.js';
 export type { Readiness, ReadinessDetail } from './core/executor/readiness.js';
 export type { ExecutionFilter, Page } from './core/store/records.js';
@@ -53,6 +54,8 @@ export { systemClock, type Clock, type Timer } from './core/clock/clock.js';
 export type { StentTelemetry, DispatchTrace, SignalTrace } from './core/telemetry.js';
 export { openTelemetry, STENT_ATTRIBUTES, type OpenTelemetryOptions } from './telemetry/index.js';
 export { ManualClock } from './core/clock/manual-clock.js';
+export { aesGcmCodec, type AesGcmCodecOptions } from './core/codec/aes-gcm-codec.js';
+export { EncodedPayload, type StentCodec } from './core/codec/payload-codec.js';
 
 // Errors (each with a stable `code`)
 export * from './core/errors/index.js';
@@ -74,6 +77,8 @@ export {
   StentDebounceEntity,
   StentSingletonEntity,
   StentSingletonWaiterEntity,
+  StentEventEntity,
+  StentStreamEntryEntity,
 } from './persistence/schema/entities.js';
 export { StentInitialSchema1732500000000 } from './persistence/schema/migrations/1732500000000-stent-initial-schema.js';
 export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations/1733000000000-stent-delivery-order.js';
@@ -84,3 +89,4 @@ export { StentSchedules1737000000000 } from './persistence/schema/migrations/173
 export { StentPauses1737100000000 } from './persistence/schema/migrations/1737100000000-stent-pauses.js';
 export { StentDispatchKeys1737200000000 } from './persistence/schema/migrations/1737200000000-stent-dispatch-keys.js';
 export { StentHistory1738000000000 } from './persistence/schema/migrations/1738000000000-stent-history.js';
+export { StentEventsStreams1740000000000 } from './persistence/schema/migrations/1740000000000-stent-events-streams.js';

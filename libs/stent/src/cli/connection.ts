@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { StentExecutor } from '../core/executor/executor.js';
+import { codecFromEnvironment } from '../core/codec/codec-module.js';
 import type { StentLogger } from '../core/logger.js';
 import { createStentStore, databaseFromUrl } from '../persistence/create-store.js';
 import { CliUsageError } from './cli-usage.error.js';
@@ -18,7 +19,7 @@ export interface ConnectOptions {
 /**
  * An executor without a worker on the database named by --database or STENT_DATABASE_URL: a SQLite file
  * path (or sqlite:path) or a postgres:// URL (?schema= selects the schema). It needs no workflow code:
- * everything the CLI does works from the rows.
+ * everything the CLI does works from the rows. STENT_CODEC_MODULE gives it the application's payload codec.
  */
 export async function connect(options: ConnectOptions): Promise<StentExecutor> {
   const url = options.database ?? process.env.STENT_DATABASE_URL;
@@ -28,5 +29,6 @@ export async function connect(options: ConnectOptions): Promise<StentExecutor> {
     throw new CliUsageError(`no SQLite database at ${database.database} (run 'stent migrate' to create one)`);
   }
   const store = await createStentStore({ database, connectTimeout: options.connectTimeout });
-  return new StentExecutor({ store, worker: false, logger: quiet });
+  // With STENT_CODEC_MODULE the CLI shows encoded payloads decoded; without it, as markers.
+  return new StentExecutor({ store, worker: false, logger: quiet, codec: await codecFromEnvironment() });
 }

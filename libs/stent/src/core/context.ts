@@ -24,6 +24,9 @@ export interface WorkflowScope {
   setProgress(progress: unknown): void;
   incrementCounter(name: string, by: number): void;
   setState(key: string, value: unknown): void;
+  setEvent(key: string, value: unknown): void;
+  writeStream(key: string, chunk: unknown): void;
+  closeStream(key: string): void;
 }
 
 /** What an activity body can see about the attempt it runs in. */

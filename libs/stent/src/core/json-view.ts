@@ -1,11 +1,13 @@
 import { Result } from './api/result.js';
+import { EncodedPayload } from './codec/payload-codec.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /**
  * Plain JSON for what the executor reports (executions, journals, dead letters, stats, workers), as the
  * admin API and the CLI print it: dates as ISO strings, errors as { name, message, code, category, stack,
- * fields, cause }, Results as { ok, value | error, state }, undefined fields left out, bigints as strings.
+ * fields, cause }, Results as { ok, value | error, state }, undefined fields left out, bigints as strings,
+ * payloads encoded by a codec this process lacks as "[encoded with key '<id>']".
  */
 export function toJsonView(value: unknown): JsonValue {
   return view(value, new Set());
@@ -27,6 +29,8 @@ function view(value: unknown, seen: Set<object>): JsonValue {
   }
   const object = value as object;
   if (object instanceof Date) return Number.isNaN(object.getTime()) ? null : object.toISOString();
+  // A payload this process has no codec for: a marker, never the ciphertext.
+  if (object instanceof EncodedPayload) return object.toJSON();
   if (seen.has(object)) return '[Circular]';
   seen.add(object);
   try {

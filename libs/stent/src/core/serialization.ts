@@ -1,6 +1,7 @@
-import { SerializationError } from './errors/index.js';
+import { CodecMissingError, SerializationError } from './errors/index.js';
 import { Result } from './api/result.js';
 import { deserializeError, serializeError, type SerializedError } from './error-serialization.js';
+import { EncodedPayload, isEnvelope } from './codec/payload-codec.js';
 
 /**
  * Values that cross the database (arguments, results, signal payloads, progress, state) are stored as
@@ -15,7 +16,9 @@ type Tagged =
   | { [TAG]: 'date'; iso: string }
   | { [TAG]: 'error'; error: SerializedError }
   | { [TAG]: 'result'; ok: boolean; value?: unknown; error?: unknown }
-  | { [TAG]: 'object'; entries: Record<string, unknown> };
+  | { [TAG]: 'object'; entries: Record<string, unknown> }
+  /** A payload a codec encoded (see StentCodec), read by a process without that codec. */
+  | { [TAG]: 'encoded'; key: string; data: string };
 
 /** Own properties built by definition, so a key named '__proto__' stays an ordinary key. */
 function objectOf(entries: Array<[string, unknown]>): Record<string, unknown> {
@@ -90,6 +93,8 @@ export function fromStorable(value: unknown): unknown {
         return tagged.ok ? Result.ok(fromStorable(tagged.value)) : Result.error(fromStorable(tagged.error));
       case 'object':
         return fromEntries(tagged.entries);
+      case 'encoded':
+        return new EncodedPayload(tagged.key);
     }
   }
   // Written before user objects with a '__stent' key were wrapped, or under a tag this version does not know.
@@ -125,5 +130,7 @@ export function encodeError(error: unknown): string {
 
 export function decodeError(text: string | null | undefined): Error | undefined {
   if (!text) return undefined;
-  return deserializeError(JSON.parse(text) as SerializedError);
+  const stored = JSON.parse(text) as unknown;
+  if (isEnvelope(stored)) return new CodecMissingError(stored.key);
+  return deserializeError(stored as SerializedError);
 }

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { StentDatabaseOptions } from '../persistence/index.js';
 import type { OpenTelemetryOptions } from '../telemetry/index.js';
-import type { Clock, WorkerOptions } from '../core/index.js';
+import type { Clock, StentCodec, WorkerOptions } from '../core/index.js';
 
 export interface StentModuleOptions {
   /** Connection settings for a database Stent opens itself (embedded SQLite file or PostgreSQL). */
@@ -37,4 +37,6 @@ export interface StentModuleOptions {
   telemetry?: false | OpenTelemetryOptions;
   /** The source of time and timers (default the system clock); the testing module passes a ManualClock. */
   clock?: Clock;
+  /** Encodes every stored payload (see StentExecutorOptions.codec and aesGcmCodec). */
+  codec?: StentCodec;
 }

@@ -37,7 +37,7 @@ import { StentLifecycle } from './stent.lifecycle.js';
       useFactory: async (options: StentModuleOptions, store: SqlStore) => {
         const logger = new Logger('Stent');
         const telemetry = options.telemetry === false ? undefined : await openTelemetry(options.telemetry ?? {});
-        const executor = new StentExecutor({ store, worker: options.worker, logger, clock: options.clock, telemetry, workflowsFromWorkers: options.workflowsFromWorkers });
+        const executor = new StentExecutor({ store, worker: options.worker, logger, clock: options.clock, telemetry, workflowsFromWorkers: options.workflowsFromWorkers, codec: options.codec });
         if (options.migrate !== false) {
           const migration = executor.migrate();
           migration.catch(() => undefined);

@@ -27,7 +27,7 @@ export class PostgresWakeBus implements WakeBus {
   private reconnectPause = RECONNECT_FIRST_MS;
   /** The connection was lost since the last time it listened: catch up once it listens again. */
   private missed = false;
-  private outgoing = { work: false, joined: false, woken: new Set<string>(), finished: new Set<string>() };
+  private outgoing = { work: false, joined: false, woken: new Set<string>(), finished: new Set<string>(), published: new Set<string>() };
   private flushScheduled = false;
 
   constructor(
@@ -54,13 +54,14 @@ export class PostgresWakeBus implements WakeBus {
 
   private flush(): void {
     this.flushScheduled = false;
-    const { work, joined, woken, finished } = this.outgoing;
-    this.outgoing = { work: false, joined: false, woken: new Set(), finished: new Set() };
+    const { work, joined, woken, finished, published } = this.outgoing;
+    this.outgoing = { work: false, joined: false, woken: new Set(), finished: new Set(), published: new Set() };
     const events: WakeEvent[] = [];
     if (work) events.push({ type: 'work' });
     if (joined) events.push({ type: 'joined' });
     for (const executionId of woken) events.push({ type: 'woken', executionId });
     for (const executionId of finished) events.push({ type: 'finished', executionId });
+    for (const executionId of published) events.push({ type: 'published', executionId });
     // NOTIFY payloads are limited to 8000 bytes.
     for (let start = 0; start < events.length; start += 60) {
       const payload = JSON.stringify({ o: this.origin, e: events.slice(start, start + 60) });

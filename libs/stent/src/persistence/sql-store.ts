@@ -26,6 +26,7 @@ import type {
   StentStore,
   StepCompletion,
   StepRecord,
+  StreamEntryRecord,
   StoreStats,
   ThroughputRecord,
   DueWorkRecord,
@@ -57,6 +58,7 @@ import { ClaimsRepository } from './repositories/claims.js';
 import { HistoryRepository } from './repositories/history.js';
 import { DeadLettersRepository } from './repositories/dead-letters.js';
 import { EffectsRepository } from './repositories/effects.js';
+import { PublishedRepository } from './repositories/published.js';
 import { EndingsRepository } from './repositories/endings.js';
 import { ExecutionsRepository } from './repositories/executions.js';
 import { JournalRepository } from './repositories/journal.js';
@@ -100,6 +102,7 @@ export class SqlStore implements StentStore {
   private readonly history: HistoryRepository;
   private readonly endings: EndingsRepository;
   private readonly signals: SignalsRepository;
+  private readonly published: PublishedRepository;
   private readonly cache: CacheRepository;
   private readonly deadLetters: DeadLettersRepository;
   private readonly revival: ReviveRepository;
@@ -124,11 +127,12 @@ export class SqlStore implements StentStore {
       bus: options.bus,
     };
     this.ctx = ctx;
-    const effects = new EffectsRepository(ctx);
+    this.published = new PublishedRepository(ctx);
+    const effects = new EffectsRepository(ctx, this.published);
     this.executions = new ExecutionsRepository(ctx);
     this.cache = new CacheRepository(ctx);
     this.deadLetters = new DeadLettersRepository(ctx);
-    const discard = new StepDiscard(ctx, this.executions, effects);
+    const discard = new StepDiscard(ctx, this.executions, effects, this.published);
     this.completions = new StepCompletions(ctx, this.cache, this.deadLetters);
     this.journal = new JournalRepository(ctx, this.executions, this.completions, effects, discard);
     this.claims = new ClaimsRepository(ctx);
@@ -194,6 +198,14 @@ export class SqlStore implements StentStore {
 
   getExecution(id: string): Promise<ExecutionRecord | null> {
     return this.executions.getExecution(id);
+  }
+
+  getEvent(executionId: string, key: string): Promise<string | null> {
+    return this.published.getEvent(executionId, key);
+  }
+
+  readStream(executionId: string, key: string, fromSeq: number, limit: number): Promise<StreamEntryRecord[]> {
+    return this.published.readStream(executionId, key, fromSeq, limit);
   }
 
   loadJournal(executionId: string): Promise<StepRecord[]> {

@@ -24,6 +24,7 @@ export class StentTestingModule {
           worker: { ...TESTING_WORKER, ...options.worker },
           clock,
           telemetry: options.telemetry,
+          codec: options.codec,
           connectTimeout: '5s',
         }),
       ],

@@ -1,4 +1,4 @@
-import type { Duration, WorkerOptions } from '../core/index.js';
+import type { Duration, StentCodec, WorkerOptions } from '../core/index.js';
 import type { StentDatabaseOptions } from '../persistence/index.js';
 import type { OpenTelemetryOptions } from '../telemetry/index.js';
 
@@ -15,6 +15,8 @@ export interface StentTestingOptions {
   telemetry?: false | OpenTelemetryOptions;
   /** Real time drain() waits for the engine to settle before it throws DrainTimeoutError (default '30s'). */
   drainTimeout?: Duration;
+  /** The application's payload codec, to test workflows through it (see StentModule's codec). */
+  codec?: StentCodec;
 }
 
 /**

@@ -7,6 +7,7 @@ import { STENT_STORE } from '../../nest/stent.constants.js';
 import type { SqlStore } from '../../persistence/sql-store.js';
 import { AdminServerModule } from './server.module.js';
 import { serverConfig, SERVER_USAGE } from './server-config.js';
+import { codecFromEnvironment } from '../../core/codec/codec-module.js';
 
 /** stent-server: the admin REST API for any Stent database, configured from the environment. */
 async function main(): Promise<void> {
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${SERVER_USAGE}\n`);
     return;
   }
-  const config = serverConfig(process.env);
+  const config = { ...serverConfig(process.env), codec: await codecFromEnvironment(process.env) };
   // Warnings and errors only: Nest's route-by-route start-up log would bury the one line that matters.
   const app = await NestFactory.create(AdminServerModule.forConfig(config), { abortOnError: false, logger: ['error', 'warn'] });
   // Closes the database connections on SIGTERM / SIGINT and exits 0 (a clean stop, as supervisors expect).

@@ -1,4 +1,4 @@
-import { ConfigurationError, databaseFromUrl, parseDuration, type StentDatabaseOptions } from '../../index.js';
+import { ConfigurationError, databaseFromUrl, parseDuration, type StentCodec, type StentDatabaseOptions } from '../../index.js';
 
 /** The standalone admin server's settings, from the environment. */
 export interface ServerConfig {
@@ -12,6 +12,8 @@ export interface ServerConfig {
   migrate: boolean;
   /** How long to keep trying to reach the database at start. */
   connectTimeout: string;
+  /** The payload codec (STENT_CODEC_MODULE), loaded by main before the module is built. */
+  codec?: StentCodec;
 }
 
 const yes = (value: string | undefined) => value === '1' || value === 'true' || value === 'yes';
@@ -26,6 +28,7 @@ Environment:
   STENT_ADMIN_PATH        where the API is mounted (default /stent)
   STENT_MIGRATE=1         create or upgrade Stent's tables at start (default: leave the schema alone)
   STENT_CONNECT_TIMEOUT   how long to retry an unreachable database at start (default 30s)
+  STENT_CODEC_MODULE      a module exporting the application's payload codec (\`export const codec\`): payloads shown decoded
   PORT                    default 3000 (0: any free port)
   HOST                    default 0.0.0.0`;
 

@@ -10,7 +10,7 @@ export class AdminServerModule {
     return {
       module: AdminServerModule,
       imports: [
-        StentModule.forRoot({ database: config.database, worker: false, migrate: config.migrate, connectTimeout: config.connectTimeout, workflowsFromWorkers: true }),
+        StentModule.forRoot({ database: config.database, worker: false, migrate: config.migrate, connectTimeout: config.connectTimeout, workflowsFromWorkers: true, codec: config.codec }),
         StentAdminModule.register({
           path: config.path,
           readOnly: config.readOnly,

@@ -105,6 +105,27 @@ export const Stent = {
     workflowScope('Stent.setState').setState(key, value);
   },
 
+  /**
+   * Publishes a value under `key` for executor.getEvent (a later set replaces it). Recorded with the
+   * journal step in one transaction, so a replay neither sets it again nor loses it.
+   */
+  setEvent(key: string, value: unknown): void {
+    workflowScope('Stent.setEvent').setEvent(key, value);
+  },
+
+  /**
+   * Appends a chunk to stream `key`, read with executor.readStream: each chunk is recorded with its
+   * journal step, so readers see every chunk once, in order, across crashes and replays.
+   */
+  writeStream(key: string, chunk: unknown): void {
+    workflowScope('Stent.writeStream').writeStream(key, chunk);
+  },
+
+  /** Ends stream `key`: its readers stop after the last chunk. (A stream also ends with its execution.) */
+  closeStream(key: string): void {
+    workflowScope('Stent.closeStream').closeStream(key);
+  },
+
   /** Inside an activity: attempt number, execution id, AbortSignal and heartbeat(). */
   activity(): ActivityScope {
     const scope = currentActivityScope();

@@ -20,6 +20,9 @@ export const NAME_LIMITS: Readonly<Record<NameKind, number>> = {
   patch: 255 - 'patch:'.length,
   // Part of each tick's idempotency key 'stent:schedule:<name>:<epoch ms>' (255 characters).
   schedule: 200,
+  // Recorded as 'event:<key>', and 'stream:<key>' / 'stream-close:<key>'.
+  'event key': 255 - 'event:'.length,
+  'stream key': 255 - 'stream-close:'.length,
 };
 
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;

@@ -37,3 +37,8 @@ export { InvalidScheduleError } from './invalid-schedule.error.js';
 export { ScheduleNotFoundError } from './schedule-not-found.error.js';
 export { ScheduleExistsError } from './schedule-exists.error.js';
 export { SingletonConflictError } from './singleton-conflict.error.js';
+export { EventTimeoutError } from './event-timeout.error.js';
+export { EventNotSetError } from './event-not-set.error.js';
+export { StreamClosedError } from './stream-closed.error.js';
+export { CodecMissingError } from './codec-missing.error.js';
+export { PayloadDecodeError } from './payload-decode.error.js';

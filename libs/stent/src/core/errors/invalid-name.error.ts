@@ -1,7 +1,7 @@
 import { ConfigurationError } from './configuration.error.js';
 
 /** What kind of name was refused. */
-export type NameKind = 'workflow' | 'activity' | 'queue' | 'tag' | 'signal' | 'execution id' | 'idempotency key' | 'schema' | 'counter' | 'state key' | 'patch' | 'schedule';
+export type NameKind = 'workflow' | 'activity' | 'queue' | 'tag' | 'signal' | 'execution id' | 'idempotency key' | 'schema' | 'counter' | 'state key' | 'patch' | 'schedule' | 'event key' | 'stream key';
 
 const LABELS: Record<NameKind, string> = {
   workflow: 'workflow name',
@@ -16,6 +16,8 @@ const LABELS: Record<NameKind, string> = {
   'state key': 'state key',
   patch: 'patch id',
   schedule: 'schedule name',
+  'event key': 'event key',
+  'stream key': 'stream key',
 };
 
 /**

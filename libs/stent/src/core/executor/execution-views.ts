@@ -132,7 +132,7 @@ export function journalEntry(step: StepRecord): JournalEntry {
     name: step.name,
     state: step.state,
     attempts: step.attempts,
-    args: decode(step.args),
+    args: step.kind === 'value' ? effectView(step.args) : decode(step.args),
     result: step.state === 'completed' ? decode(step.result) : undefined,
     error: decodeError(step.error),
     createdAt: new Date(step.createdAt),
@@ -140,6 +140,14 @@ export function journalEntry(step: StepRecord): JournalEntry {
     finishedAt: toDate(step.finishedAt),
     fireAt: toDate(step.fireAt),
   };
+}
+
+/** A value step's arguments are its effect (progress, state, an event, a stream entry): shown with the value decoded. */
+function effectView(args: string | null): unknown {
+  if (args === null) return undefined;
+  const effect = JSON.parse(args) as Record<string, unknown>;
+  for (const field of ['value', 'chunk']) if (typeof effect[field] === 'string') effect[field] = decode(effect[field] as string);
+  return effect;
 }
 
 export function deadLetterInfo(item: DeadLetterRecord): DeadLetterInfo {

@@ -3,6 +3,7 @@ import type { Duration } from '../api/duration.js';
 import type { StentLogger } from '../logger.js';
 import type { StentTelemetry } from '../telemetry.js';
 import type { StentStore } from '../store/index.js';
+import type { StentCodec } from '../codec/payload-codec.js';
 import type { WorkerOptions } from '../worker/worker.js';
 import type { ExecutionInfo } from './execution-views.js';
 
@@ -20,6 +21,12 @@ export interface StentExecutorOptions {
   workflowsFromWorkers?: boolean;
   /** Tracing and metrics (see openTelemetry() for OpenTelemetry). */
   telemetry?: StentTelemetry;
+  /**
+   * Encodes every stored payload (arguments, results, errors, signals, events, stream chunks, progress,
+   * state), e.g. aesGcmCodec(...). Every process on the database that runs or reads them needs it; one
+   * without it sees encoded payloads as markers.
+   */
+  codec?: StentCodec;
 }
 
 /** One page of executions: `total` counts every match; `nextCursor` continues after this page (null at the end). */

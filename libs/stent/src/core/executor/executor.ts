@@ -20,6 +20,8 @@ import { BackgroundStart } from './background-start.js';
 import { readinessOf, StartupRecord, type Readiness, type ReadinessDetail } from './readiness.js';
 import { waitForChain, type WaitForOptions } from './wait-for.js';
 import { forkExecution, retryExecution, rewindExecution, type ForkOptions } from './history-ops.js';
+import { withCodec } from '../codec/codec-store.js';
+import { getEvent, readStream, type GetEventOptions, type ReadStreamOptions, type StreamChunk } from './published-values.js';
 import { encodeCursor, executionFilter, executionPage, type ExecutionListFilter, type ExecutionListPage } from './operations/execution-query.js';
 import { DETAIL_CHILD_LIMIT, executionDetail, type ExecutionDetail } from './operations/execution-detail.js';
 import { checkReplayIds, deadLetterDetail, deadLetterQuery, MAX_BULK_REPLAY, replayEach, type BulkReplayOutcome, type DeadLetterDetail, type DeadLetterQuery } from './operations/dead-letter-ops.js';
@@ -49,6 +51,7 @@ export type { Readiness, ReadinessDetail } from './readiness.js';
 export type { WaitForOptions } from './wait-for.js';
 export type { ForkOptions } from './history-ops.js';
 export type { PausedInfo, PauseOutcome } from './pause-operations.js';
+export type { GetEventOptions, ReadStreamOptions, StreamChunk } from './published-values.js';
 export type { ExecutionListFilter, ExecutionListPage, TimeInput } from './operations/execution-query.js';
 export { EXECUTION_STATES } from './operations/execution-query.js';
 export type { ExecutionDetail, ExecutionSummary } from './operations/execution-detail.js';
@@ -87,7 +90,7 @@ export class StentExecutor {
   private readonly pauses: PauseOperations;
 
   constructor(options: StentExecutorOptions) {
-    this.store = options.store;
+    this.store = options.codec ? withCodec(options.store, options.codec) : options.store;
     this.logger = options.logger ?? stderrLogger;
     this.clock = options.clock ?? systemClock;
     this.unservedWatch = new UnservedWatch(this.clock, this.logger, () => this.unservedWork());
@@ -252,6 +255,16 @@ export class StentExecutor {
   async waitFor(executionId: string, options: WaitForOptions = {}): Promise<Result<unknown, unknown>> {
     const world = { store: this.store, events: this.events, worker: this.worker, clock: this.clock };
     return waitForChain(world, executionId, options);
+  }
+
+  /** The value the execution set with Stent.setEvent(key, ...), once it has (see GetEventOptions). */
+  async getEvent<T = unknown>(executionId: string, key: string, options: GetEventOptions = {}): Promise<T> {
+    return (await getEvent({ store: this.store, clock: this.clock }, executionId, key, options)) as T;
+  }
+
+  /** The chunks the execution writes to stream `key`, each once and in order, until it closes the stream or ends. */
+  readStream<T = unknown>(executionId: string, key: string, options: ReadStreamOptions = {}): AsyncGenerator<StreamChunk<T>, void, undefined> {
+    return readStream<T>({ store: this.store, clock: this.clock }, executionId, key, options);
   }
 
   // ---- signals and cancel --------------------------------------------------------------------

@@ -12,6 +12,7 @@ import type { RunHost } from './run-host.js';
 import { never, RunJournal } from './run-journal.js';
 import { RunLifecycle } from './run-lifecycle.js';
 import { completedRecord } from './step-record.js';
+import { RunStreams } from './run-streams.js';
 import { TentativeSteps } from './tentative-steps.js';
 import { TurnDelivery } from './turn-delivery.js';
 import { continueAsNew, deprecatePatch, patched } from './history-calls.js';
@@ -33,6 +34,7 @@ export class WorkflowRun implements WorkflowScope {
   readonly tentative: TentativeSteps;
   readonly writer: JournalWriter;
   readonly lifecycle: RunLifecycle;
+  readonly streams = new RunStreams((label, effect) => this.recordEffect(label, effect));
   /** Activity steps of this run waiting in the database that the worker holding it could run. */
   readonly queued = new Set<number>();
   /** A first start that has recorded nothing yet: it probably needs a slot for its first activity. */
@@ -292,10 +294,22 @@ export class WorkflowRun implements WorkflowScope {
     this.recordEffect(`state:${key}`, { kind: 'state', key, value: encode(value, `Stent.setState('${key}')`) });
   }
 
+  setEvent(key: string, value: unknown): void {
+    checkName('event key', key);
+    this.recordEffect(`event:${key}`, { kind: 'event', key, value: encode(value, `Stent.setEvent('${key}')`) });
+  }
+
+  writeStream(key: string, chunk: unknown): void {
+    this.streams.write(key, chunk);
+  }
+
+  closeStream(key: string): void {
+    this.streams.close(key);
+  }
+
   /** A change to the execution, taken as a journal position so a replay does not apply it twice. */
   private recordEffect(label: string, effect: StepEffect): void {
     if (this.ended) return;
-    if (effect.kind !== 'counter') JSON.parse(effect.value);
     const position = this.journal.take();
     // The effect is kept with the step, so the execution's totals can be rebuilt if steps are dropped.
     const args = JSON.stringify(effect);

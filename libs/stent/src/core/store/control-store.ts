@@ -1,5 +1,5 @@
 import type { ForkRequest } from './history-records.js';
-import type { ExecutionRecord, ExternalTransaction, NewExecution, WakeEvent } from './records.js';
+import type { ExecutionRecord, ExternalTransaction, NewExecution, StreamEntryRecord, WakeEvent } from './records.js';
 
 /**
  * What the executor's operations need from the database: the schema, dispatch, signals, cancel, and
@@ -57,4 +57,9 @@ export interface ControlStore {
   rewindExecution(executionId: string, fromPosition: number, now: number): Promise<void>;
   /** Wakes a failed execution to replay from its journal, restoring what its failure cancelled. */
   reviveExecution(executionId: string, now: number): Promise<void>;
+
+  /** The value (encoded) an execution set for event `key`, or null while it has not set it. */
+  getEvent(executionId: string, key: string): Promise<string | null>;
+  /** Entries of stream `key` of an execution from `fromSeq` on, in order, at most `limit`. */
+  readStream(executionId: string, key: string, fromSeq: number, limit: number): Promise<StreamEntryRecord[]>;
 }

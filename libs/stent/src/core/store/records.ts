@@ -153,7 +153,18 @@ export interface NewStep extends StepCall {
 export type StepEffect =
   | { kind: 'progress'; value: string }
   | { kind: 'counter'; name: string; by: number }
-  | { kind: 'state'; key: string; value: string };
+  | { kind: 'state'; key: string; value: string }
+  /** Stent.setEvent: the event's value (encoded), kept per key; a later set replaces it. */
+  | { kind: 'event'; key: string; value: string }
+  /** Stent.writeStream (chunk encoded) or Stent.closeStream (chunk null): entry `seq` of the stream `key`. */
+  | { kind: 'stream'; key: string; seq: number; chunk: string | null };
+
+/** An entry of a stream as stored: a chunk (encoded), or the stream's end (closed, no chunk). */
+export interface StreamEntryRecord {
+  seq: number;
+  chunk: string | null;
+  closed: boolean;
+}
 
 export type StepOutcome =
   | { kind: 'completed'; result: string; cache?: { key: string; expiresAt: number | null } }
@@ -398,7 +409,9 @@ export type WakeEvent =
   /** A worker started on this database (the others re-count their peers). */
   | { type: 'joined' }
   | { type: 'woken'; executionId: string }
-  | { type: 'finished'; executionId: string };
+  | { type: 'finished'; executionId: string }
+  /** An execution set an event or wrote to (or closed) a stream: readers look again. */
+  | { type: 'published'; executionId: string };
 
 /** What taking a signal for a waiting step found: a signal, its time-out, nothing yet, or a lost lease. */
 export type SignalTake = { kind: 'received'; payload: string } | { kind: 'timed_out' } | { kind: 'none' } | { kind: 'lost' };

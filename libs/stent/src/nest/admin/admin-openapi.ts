@@ -44,6 +44,20 @@ export const ADMIN_ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   getExecution: { summary: 'One execution: arguments, result or error, progress, counters, state, parent, children, timings, attempts', params: ['id'], errors: [404], success: 200 },
   getJournal: { summary: "An execution's journal: every step with kind, name, state, attempts, timings, error", params: ['id'], query: page, errors: [400, 404], success: 200 },
+  getEvent: {
+    summary: 'The value an execution set with Stent.setEvent (504 STENT_EVENT_TIMEOUT if not set within timeout; 404 STENT_EVENT_NOT_SET if it ended without)',
+    params: ['id', 'key'],
+    query: [{ name: 'timeout', description: "How long to wait for it (default 0, at most '60s')" }],
+    errors: [400, 404, 504],
+    success: 200,
+  },
+  readStream: {
+    summary: "An execution's stream as server-sent events (text/event-stream): one message per chunk (id: its index, data: JSON), then an 'end' event",
+    params: ['id', 'key'],
+    query: [{ name: 'from', description: 'Index of the first chunk (default 0; a Last-Event-ID header resumes after it)', type: 'integer' }],
+    errors: [400, 404],
+    success: 200,
+  },
   listDeadLetters: {
     summary: 'Dead letters (tasks that failed for good), newest first',
     query: [{ name: 'executionId', description: 'Of this execution' }, { name: 'name', description: 'Activity or workflow name' }, ...page],

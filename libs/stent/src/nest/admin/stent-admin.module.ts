@@ -3,6 +3,7 @@ import { ConfigurationError } from '../../core/index.js';
 import { STENT_ADMIN_OPTIONS, STENT_ADMIN_SETUP } from './admin.constants.js';
 import { describeAdminRoutes } from './admin-openapi.js';
 import { createAdminReadController } from './admin-read.controller.js';
+import { createAdminPublishedController } from './admin-published.controller.js';
 import { createAdminWriteController } from './admin-write.controller.js';
 import { StentAdminExceptionFilter } from './admin-exception.filter.js';
 import { createDashboardController, hiddenFromOpenApi } from './dashboard.controller.js';
@@ -16,7 +17,7 @@ function normalizedPath(path: string | undefined): string {
 
 /**
  * The admin REST API, mounted only where an application imports StentAdminModule.register({...}) next to
- * StentModule: executions, journals, dispatch by name, cancel, signals, retry, dead letters, the registry,
+ * StentModule: executions, journals, events and streams (SSE), dispatch by name, cancel, signals, retry, dead letters, the registry,
  * workers and stats, behind the application's guards.
  */
 @Module({})
@@ -24,7 +25,7 @@ export class StentAdminModule {
   static register(options: StentAdminOptions = {}): DynamicModule {
     const path = normalizedPath(options.path);
     const guards = options.guards ?? [];
-    const controllers: Array<Type<unknown>> = [createAdminReadController(path, guards)];
+    const controllers: Array<Type<unknown>> = [createAdminReadController(path, guards), createAdminPublishedController(path, guards)];
     if (!options.readOnly) controllers.push(createAdminWriteController(path, guards));
     const dashboard = options.dashboard === false ? [] : [createDashboardController(path, guards, options.readOnly === true)];
     return {

@@ -6,8 +6,8 @@ import type { SqlContext } from '../sql/sql-context.js';
 const FINAL = ['completed', 'failed', 'cancelled', 'timed_out'];
 
 /**
- * Retention: removes finished execution trees (the execution, its descendants, their steps, signals and
- * dead letters), expired cache rows and worker rows long silent. Each batch is one short transaction; the
+ * Retention: removes finished execution trees (the execution, its descendants, their steps, signals,
+ * dead letters, events and stream entries), expired cache rows and worker rows long silent. Each batch is one short transaction; the
  * tree's states are read again under lock inside it, so a tree revived meanwhile (a dead-letter replay,
  * a retry) is left alone.
  */
@@ -104,6 +104,8 @@ export class CleanupRepository {
     };
     const deadLetters = await run(t.deadLetters, 'execution_id');
     const signals = await run(t.signals, 'execution_id');
+    await run(t.events, 'execution_id');
+    await run(t.streams, 'execution_id');
     const steps = await run(t.steps, 'execution_id');
     const executions = await run(t.executions, 'id');
     return { executions, steps, signals, deadLetters };

@@ -119,7 +119,7 @@ export class ExecutionsRepository {
     return rows[0] ? executionFromRow(rows[0]) : null;
   }
 
-  /** Deletes an execution and everything below it (steps, signals, dead letters, child executions). */
+  /** Deletes an execution and everything below it (steps, signals, dead letters, events, streams, child executions). */
   async deleteExecutionTree(tx: SqlExecutor, rootId: string): Promise<void> {
     const { t, dialect } = this.ctx;
     const rows = await tx.query<{ id: string }>(
@@ -133,7 +133,7 @@ export class ExecutionsRepository {
     );
     const ids = rows.map((row) => String(row.id));
     if (ids.length === 0) return;
-    for (const table of [t.steps, t.signals, t.deadLetters]) {
+    for (const table of [t.steps, t.signals, t.deadLetters, t.events, t.streams]) {
       const params: unknown[] = [];
       await tx.execute(`DELETE FROM ${table} WHERE ${dialect.inList('execution_id', ids, params)}`, params);
     }

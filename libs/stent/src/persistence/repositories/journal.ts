@@ -66,10 +66,11 @@ export class JournalRepository {
             });
             await tx.execute(`INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
           }
-          for (const step of steps) if (step.effect) await this.effects.apply(tx, fence.executionId, step.effect);
+          for (const step of steps) if (step.effect) await this.effects.apply(tx, fence.executionId, step.effect, step.position, step.createdAt);
           return true;
         }));
     if (ok && steps.some((step) => (step.kind === 'activity' && step.state === 'pending') || step.child)) this.ctx.bus.publish({ type: 'work' });
+    if (ok && steps.some((step) => step.effect?.kind === 'event' || step.effect?.kind === 'stream')) this.ctx.bus.publish({ type: 'published', executionId: fence.executionId });
     return ok;
   }
 

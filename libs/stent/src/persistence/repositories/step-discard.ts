@@ -3,6 +3,7 @@ import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import type { EffectsRepository } from './effects.js';
 import type { ExecutionsRepository } from './executions.js';
+import type { PublishedRepository } from './published.js';
 
 /** Takes steps out of a journal as if they had never been recorded (tentative steps a replay did not repeat). */
 export class StepDiscard {
@@ -10,6 +11,7 @@ export class StepDiscard {
     private readonly ctx: SqlContext,
     private readonly executions: ExecutionsRepository,
     private readonly effects: EffectsRepository,
+    private readonly published: PublishedRepository,
   ) {}
 
   /** Steps at these positions (the SQL text is the same whatever their number). */
@@ -19,8 +21,8 @@ export class StepDiscard {
 
   /**
    * Deletes the steps of an execution matching `where` (over the steps table, with `params`): child
-   * executions they started go too, signals they consumed are handed back, their dead letters removed,
-   * and the execution's counters, progress and state are recomputed from the effects that remain.
+   * executions they started go too, signals they consumed are handed back, their dead letters and stream entries
+   * removed, and the execution's counters, progress, state and events are recomputed from the effects that remain.
    */
   async where(tx: SqlExecutor, executionId: string, where: string, params: unknown[]): Promise<void> {
     const { t, dialect } = this.ctx;
@@ -40,6 +42,7 @@ export class StepDiscard {
     for (const { child_execution_id: childId } of doomed) if (childId) await this.executions.deleteExecutionTree(tx, childId);
     const stepParams: unknown[] = [executionId];
     await tx.execute(`DELETE FROM ${t.steps} WHERE execution_id = ? AND ${dialect.inList('position', positions, stepParams)}`, stepParams);
+    await this.published.dropStreamEntries(tx, executionId, positions);
     await this.effects.recompute(tx, executionId);
   }
 }

@@ -219,4 +219,43 @@ export class StentSingletonWaiterEntity {
   @Column({ name: 'queued_at', type: 'bigint', transformer: asNumber }) queuedAt!: number;
 }
 
-export const stentEntities = [StentExecutionEntity, StentStepEntity, StentDeadLetterEntity, StentWorkerEntity, StentSignalEntity, StentCacheEntity, StentMaintenanceEntity, StentScheduleEntity, StentPauseEntity, StentDebounceEntity, StentSingletonEntity, StentSingletonWaiterEntity];
+/** The value an execution published with Stent.setEvent under a key (the latest set). */
+@Entity({ name: 'stent_events' })
+export class StentEventEntity {
+  @PrimaryColumn({ name: 'execution_id', type: 'varchar', length: 128 }) executionId!: string;
+  @PrimaryColumn({ name: 'event_key', type: 'varchar', length: 255 }) eventKey!: string;
+  @Column({ type: 'text' }) value!: string;
+  /** The journal step that set it. */
+  @Column({ type: 'integer' }) position!: number;
+  @Column({ name: 'set_at', type: 'bigint', transformer: asNumber }) setAt!: number;
+}
+
+/** One entry of an execution's stream: a chunk, or (closed = 1, no chunk) the stream's end. */
+@Entity({ name: 'stent_stream_entries' })
+export class StentStreamEntryEntity {
+  @PrimaryColumn({ name: 'execution_id', type: 'varchar', length: 128 }) executionId!: string;
+  @PrimaryColumn({ name: 'stream_key', type: 'varchar', length: 255 }) streamKey!: string;
+  @PrimaryColumn({ type: 'integer' }) seq!: number;
+  @Column({ type: 'text', nullable: true }) chunk!: string | null;
+  @Column({ type: 'integer', default: 0 }) closed!: number;
+  /** The journal step that wrote it. */
+  @Column({ type: 'integer' }) position!: number;
+  @Column({ name: 'written_at', type: 'bigint', transformer: asNumber }) writtenAt!: number;
+}
+
+export const stentEntities = [
+  StentExecutionEntity,
+  StentStepEntity,
+  StentDeadLetterEntity,
+  StentWorkerEntity,
+  StentSignalEntity,
+  StentCacheEntity,
+  StentMaintenanceEntity,
+  StentScheduleEntity,
+  StentPauseEntity,
+  StentDebounceEntity,
+  StentSingletonEntity,
+  StentSingletonWaiterEntity,
+  StentEventEntity,
+  StentStreamEntryEntity,
+];

@@ -21,6 +21,10 @@ export interface TableNames {
   /** Singleton dispatches: per workflow and key, the execution going on, and those queued behind it. */
   singletons: string;
   singletonWaiters: string;
+  /** Values executions published with Stent.setEvent, one per (execution, key). */
+  events: string;
+  /** Entries of executions' streams (Stent.writeStream / closeStream), numbered per (execution, key). */
+  streams: string;
   migrations: string;
 }
 
@@ -41,6 +45,8 @@ export function tableNames(schema?: string): TableNames {
     debounces: q('stent_debounces'),
     singletons: q('stent_singletons'),
     singletonWaiters: q('stent_singleton_waiters'),
+    events: q('stent_events'),
+    streams: q('stent_stream_entries'),
     migrations: q('stent_migrations'),
   };
 }
