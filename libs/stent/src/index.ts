@@ -65,8 +65,10 @@ export {
   StentSignalEntity,
   StentCacheEntity,
   StentMaintenanceEntity,
+  StentFlowKeyEntity,
 } from './persistence/schema/entities.js';
 export { StentInitialSchema1732500000000 } from './persistence/schema/migrations/1732500000000-stent-initial-schema.js';
 export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations/1733000000000-stent-delivery-order.js';
 export { StentAdminViews1734000000000 } from './persistence/schema/migrations/1734000000000-stent-admin-views.js';
 export { StentMaintenance1735000000000 } from './persistence/schema/migrations/1735000000000-stent-maintenance.js';
+export { StentFlowLimits1739000000000 } from './persistence/schema/migrations/1739000000000-stent-flow-limits.js';

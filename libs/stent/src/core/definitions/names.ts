@@ -17,6 +17,7 @@ export const NAME_LIMITS: Readonly<Record<NameKind, number>> = {
   // Recorded in the journal as the step name 'counter:<name>' / 'state:<key>' (255 characters).
   counter: 255 - 'counter:'.length,
   'state key': 255 - 'state:'.length,
+  'flow key': 255,
 };
 
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;

@@ -1,7 +1,7 @@
 import { ConfigurationError } from './configuration.error.js';
 
 /** What kind of name was refused. */
-export type NameKind = 'workflow' | 'activity' | 'queue' | 'tag' | 'signal' | 'execution id' | 'idempotency key' | 'schema' | 'counter' | 'state key';
+export type NameKind = 'workflow' | 'activity' | 'queue' | 'tag' | 'signal' | 'execution id' | 'idempotency key' | 'schema' | 'counter' | 'state key' | 'flow key';
 
 const LABELS: Record<NameKind, string> = {
   workflow: 'workflow name',
@@ -14,6 +14,7 @@ const LABELS: Record<NameKind, string> = {
   schema: 'schema name',
   counter: 'counter name',
   'state key': 'state key',
+  'flow key': 'concurrency or rate-limit key',
 };
 
 /**

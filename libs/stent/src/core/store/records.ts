@@ -56,6 +56,10 @@ export interface StepCall {
   priority: number;
   tags: string[];
   maxConcurrent: number | null;
+  /** The call's concurrency key (activities with `concurrency`). */
+  concurrencyKey?: string | null;
+  /** The call's rate-limit key ('' for an activity-wide window; activities with `rateLimit`). */
+  rateKey?: string | null;
   availableAt: number;
   fireAt: number | null;
   createdAt: number;
@@ -146,6 +150,8 @@ export type StepEffect =
 export type StepOutcome =
   | { kind: 'completed'; result: string; cache?: { key: string; expiresAt: number | null } }
   | { kind: 'retry'; error: string; availableAt: number }
+  /** A RateLimitedError: pending again at `availableAt` without using an attempt (and its key parked as long). */
+  | { kind: 'parked'; error: string; availableAt: number; name: string; flowKey: string | null }
   | { kind: 'failed'; error: string; deadLetterReason: string };
 
 export interface StepCompletion {
@@ -272,6 +278,15 @@ export interface ThroughputRecord {
   executions: Partial<Record<ExecutionState, number>>;
 }
 
+/** What a claim needs to know of a flow-limited activity (the key functions stay with the caller). */
+export interface FlowClaimLimits {
+  /** Running attempts allowed per concurrency key, or null. */
+  concurrency: number | null;
+  rate: { limit: number; perMs: number } | null;
+  /** The activity's maxConcurrent, applied in the same claim. */
+  total: number | null;
+}
+
 export interface ClaimFilter {
   owner: string;
   names: string[];
@@ -283,6 +298,8 @@ export interface ClaimFilter {
   leaseMs: number;
   /** Names with a cluster-wide concurrency cap. */
   limits: Map<string, number>;
+  /** Names with per-key concurrency or a rate limit: claimed under the activity's lock, key by key. */
+  flow?: Map<string, FlowClaimLimits>;
   /** Claim (at most one) step that was running when a worker died, to run it alone. */
   suspect?: boolean;
 }

@@ -4,12 +4,13 @@ import { StentDeliveryOrder1733000000000 } from './migrations/1733000000000-sten
 import { StentAdminViews1734000000000 } from './migrations/1734000000000-stent-admin-views.js';
 import { StentMaintenance1735000000000 } from './migrations/1735000000000-stent-maintenance.js';
 import { StentClaimOrder1736000000000 } from './migrations/1736000000000-stent-claim-order.js';
+import { StentFlowLimits1739000000000 } from './migrations/1739000000000-stent-flow-limits.js';
 import { checkSchemaName } from '../../core/index.js';
 import type { TableNames } from './table-names.js';
 
 /** Stent's migrations in order. Also usable in an application's own TypeORM migrations list. */
 export function stentMigrations(schema?: string): MigrationInterface[] {
-  return [new StentInitialSchema1732500000000(schema), new StentDeliveryOrder1733000000000(schema), new StentAdminViews1734000000000(schema), new StentMaintenance1735000000000(schema), new StentClaimOrder1736000000000(schema)];
+  return [new StentInitialSchema1732500000000(schema), new StentDeliveryOrder1733000000000(schema), new StentAdminViews1734000000000(schema), new StentMaintenance1735000000000(schema), new StentClaimOrder1736000000000(schema), new StentFlowLimits1739000000000(schema)];
 }
 
 /**

@@ -12,6 +12,8 @@ export interface TableNames {
   cache: string;
   /** Periodic maintenance jobs (retention): who ran them last and when they are due. */
   maintenance: string;
+  /** Flow-control keys: an activity's rate window per key and how long a key is parked. */
+  flowKeys: string;
   migrations: string;
 }
 
@@ -27,6 +29,7 @@ export function tableNames(schema?: string): TableNames {
     signals: q('stent_signals'),
     cache: q('stent_cache'),
     maintenance: q('stent_maintenance'),
+    flowKeys: q('stent_flow_keys'),
     migrations: q('stent_migrations'),
   };
 }
