@@ -46,6 +46,6 @@ export function flowKeys(flow: FlowLimits, args: unknown[]): { concurrencyKey: s
   const concurrencyKey = flow.concurrency ? flow.concurrency.key(args) : null;
   if (concurrencyKey !== null) checkName('flow key', concurrencyKey);
   const rateKey = flow.rate ? (flow.rate.key ? flow.rate.key(args) : '') : null;
-  if (rateKey !== null && rateKey !== '') checkName('flow key', rateKey);
+  if (flow.rate?.key) checkName('flow key', rateKey);
   return { concurrencyKey, rateKey };
 }

@@ -4,17 +4,20 @@ import { num, numOrNull, STEP_READ, stepFromRow, strOrNull } from '../sql/rows.j
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE, NO_LEASE, stepStillOwned } from '../sql/statements.js';
 
-interface Candidate {
-  id: string;
-  concurrencyKey: string | null;
-  rateKey: string | null;
-}
-
 interface KeyRow {
   windowStart: number;
   used: number;
   blockedUntil: number | null;
-  exists: boolean;
+}
+
+interface Candidate {
+  id: string;
+  concurrencyKey: string | null;
+  rateKey: string | null;
+  /** Running attempts of its concurrency key when the claim began. */
+  running: number;
+  concurrencyBlockedUntil: number | null;
+  rateKeyRow: KeyRow | null;
 }
 
 /**
@@ -36,43 +39,37 @@ export async function claimFlowLimited(ctx: SqlContext, tx: SqlExecutor, filter:
     total = Math.min(total, limits.total - num(running?.n ?? 0));
   }
   if (total <= 0) return [];
-  const candidates = await pendingByRank(ctx, tx, filter, name, total);
+  const candidates = await candidatesByRank(ctx, tx, filter, name, limits, total);
   if (candidates.length === 0) return [];
 
-  const running = new Map<string, number>();
-  if (limits.concurrency !== null) {
-    const rows = await tx.query<{ k: unknown; n: unknown }>(
-      `SELECT concurrency_key AS k, COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running' AND concurrency_key IS NOT NULL GROUP BY concurrency_key`,
-      [name],
-    );
-    for (const row of rows) running.set(String(row.k), num(row.n));
-  }
-  const keys = await readKeys(ctx, tx, name, candidates);
   const windowStart = limits.rate ? Math.floor(now / limits.rate.perMs) * limits.rate.perMs : 0;
-  const usedNow = (key: string) => {
-    const row = keys.get(key);
-    return row && row.windowStart === windowStart ? row.used : 0;
-  };
-  const blocked = (key: string | null) => key !== null && (keys.get(key)?.blockedUntil ?? 0) > now;
-
+  const running = new Map<string, number>();
+  const taken = new Map<string, { row: KeyRow | null; count: number }>();
   const picked: string[] = [];
-  const takenPerRateKey = new Map<string, number>();
   for (const candidate of candidates) {
     if (picked.length >= total) break;
     const { concurrencyKey: ck, rateKey: rk } = candidate;
-    if (blocked(ck) || blocked(rk)) continue;
-    if (limits.concurrency !== null && ck !== null && (running.get(ck) ?? 0) >= limits.concurrency) continue;
-    if (limits.rate !== null && rk !== null && usedNow(rk) + (takenPerRateKey.get(rk) ?? 0) >= limits.rate.limit) continue;
+    if ((candidate.concurrencyBlockedUntil ?? 0) > now || (candidate.rateKeyRow?.blockedUntil ?? 0) > now) continue;
+    if (limits.concurrency !== null && ck !== null) {
+      const count = running.get(ck) ?? candidate.running;
+      if (count >= limits.concurrency) continue;
+      running.set(ck, count + 1);
+    }
+    if (limits.rate !== null && rk !== null) {
+      const entry = taken.get(rk) ?? { row: candidate.rateKeyRow, count: 0 };
+      const used = entry.row && entry.row.windowStart === windowStart ? entry.row.used : 0;
+      if (used + entry.count >= limits.rate.limit) continue;
+      entry.count++;
+      taken.set(rk, entry);
+    }
     picked.push(candidate.id);
-    if (ck !== null) running.set(ck, (running.get(ck) ?? 0) + 1);
-    if (rk !== null) takenPerRateKey.set(rk, (takenPerRateKey.get(rk) ?? 0) + 1);
   }
   if (picked.length === 0) return [];
 
-  for (const [key, taken] of takenPerRateKey) {
-    const row = keys.get(key);
-    if (!row?.exists) await tx.execute(`INSERT INTO ${t.flowKeys} (name, flow_key, window_start, used) VALUES (?, ?, ?, 0) ON CONFLICT (name, flow_key) DO NOTHING`, [name, key, windowStart]);
-    await tx.execute(`UPDATE ${t.flowKeys} SET window_start = ?, used = ? WHERE name = ? AND flow_key = ?`, [windowStart, usedNow(key) + taken, name, key]);
+  for (const [key, { row, count }] of taken) {
+    if (!row) await tx.execute(`INSERT INTO ${t.flowKeys} (name, flow_key, window_start, used) VALUES (?, ?, ?, 0) ON CONFLICT (name, flow_key) DO NOTHING`, [name, key, windowStart]);
+    const used = row && row.windowStart === windowStart ? row.used : 0;
+    await tx.execute(`UPDATE ${t.flowKeys} SET window_start = ?, used = ? WHERE name = ? AND flow_key = ?`, [windowStart, used + count, name, key]);
   }
 
   const setParams: unknown[] = [filter.owner];
@@ -81,49 +78,60 @@ export async function claimFlowLimited(ctx: SqlContext, tx: SqlExecutor, filter:
   const ids = dialect.inList('id', picked, setParams);
   const rows = await tx.query(
     `UPDATE ${t.steps} SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), attempts = attempts + 1, started_at = ?
-     WHERE ${ids} AND state = 'pending' RETURNING ${STEP_READ.join(', ')}`,
+     WHERE ${ids} AND state = 'pending' AND EXISTS (SELECT 1 FROM ${t.executions} e WHERE e.id = ${t.steps}.execution_id AND e.state IN ${ACTIVE})
+     RETURNING ${STEP_READ.join(', ')}`,
     setParams,
   );
   const order = new Map(picked.map((id, index) => [id, index]));
   return rows.map(stepFromRow).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
 }
 
-/** Due pending steps of the activity, at most `perKey` of each key, in rank order (round-robin over keys). */
-async function pendingByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, perKey: number): Promise<Candidate[]> {
+/**
+ * Due pending steps of the activity in rank order (round-robin over keys), with what deciding on them
+ * needs in the same read: their key's running attempts, and its flow-key rows (window, parked until).
+ * A key gets no more candidates than it has room for (and never more than `perKey`). Steps of executions
+ * that ended meanwhile are left out by the claiming UPDATE (they are rare: an ending cancels its steps).
+ */
+async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, perKey: number): Promise<Candidate[]> {
   const { t, dialect } = ctx;
-  const params: unknown[] = [name, filter.now];
+  const params: unknown[] = [name, name, filter.now];
   const queueClause = dialect.inList('c.queue', filter.queues, params);
   const tagClause = dialect.tagFilter(filter.tags, params, 'c.tags');
-  params.push(perKey);
-  const rows = await tx.query<{ id: unknown; concurrency_key: unknown; rate_key: unknown }>(
-    `SELECT r.id, r.concurrency_key, r.rate_key FROM (
+  params.push(name, name, Math.min(perKey, limits.concurrency ?? perKey));
+  let room = '';
+  if (limits.concurrency !== null) {
+    room = 'AND (r.concurrency_key IS NULL OR r.rn + COALESCE(x.n, 0) <= ?)';
+    params.push(limits.concurrency);
+  }
+  // The running counts are materialized: computed once, not again for every candidate row (which
+  // PostgreSQL's planner chose on young tables whose statistics said "one row").
+  const rows = await tx.query<Record<string, unknown>>(
+    `WITH x AS MATERIALIZED (
+       SELECT concurrency_key AS k, COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running' AND concurrency_key IS NOT NULL GROUP BY concurrency_key
+     )
+     SELECT r.id, r.concurrency_key, r.rate_key, COALESCE(x.n, 0) AS running, kc.blocked_until AS c_blocked,
+            kr.flow_key AS r_key, kr.window_start AS r_window, kr.used AS r_used, kr.blocked_until AS r_blocked
+     FROM (
        SELECT c.id, c.concurrency_key, c.rate_key, c.priority, c.available_at,
               ROW_NUMBER() OVER (PARTITION BY COALESCE(c.concurrency_key, c.rate_key, '') ORDER BY c.priority DESC, c.available_at, c.id) AS rn
        FROM ${t.steps} c
        WHERE c.state = 'pending' AND c.kind = 'activity' AND c.name = ? AND c.available_at <= ? AND ${queueClause} AND ${tagClause}
-         AND EXISTS (SELECT 1 FROM ${t.executions} e WHERE e.id = c.execution_id AND e.state IN ${ACTIVE})
-     ) r WHERE r.rn <= ? ORDER BY r.rn, r.priority DESC, r.available_at, r.id`,
+     ) r
+     LEFT JOIN x ON x.k = r.concurrency_key
+     LEFT JOIN ${t.flowKeys} kc ON kc.name = ? AND kc.flow_key = r.concurrency_key
+     LEFT JOIN ${t.flowKeys} kr ON kr.name = ? AND kr.flow_key = r.rate_key
+     WHERE r.rn <= ? ${room}
+     ORDER BY r.rn, r.priority DESC, r.available_at, r.id`,
     params,
   );
-  return rows.map((row) => ({ id: String(row.id), concurrencyKey: strOrNull(row.concurrency_key), rateKey: strOrNull(row.rate_key) }));
-}
-
-async function readKeys(ctx: SqlContext, tx: SqlExecutor, name: string, candidates: Candidate[]): Promise<Map<string, KeyRow>> {
-  const wanted = new Set<string>();
-  for (const { concurrencyKey, rateKey } of candidates) {
-    if (concurrencyKey !== null) wanted.add(concurrencyKey);
-    if (rateKey !== null) wanted.add(rateKey);
-  }
-  const keys = new Map<string, KeyRow>();
-  if (wanted.size === 0) return keys;
-  const params: unknown[] = [name];
-  const list = ctx.dialect.inList('flow_key', [...wanted], params);
-  const rows = await tx.query<{ flow_key: unknown; window_start: unknown; used: unknown; blocked_until: unknown }>(
-    `SELECT flow_key, window_start, used, blocked_until FROM ${ctx.t.flowKeys} WHERE name = ? AND ${list}`,
-    params,
-  );
-  for (const row of rows) keys.set(String(row.flow_key), { windowStart: num(row.window_start), used: num(row.used), blockedUntil: numOrNull(row.blocked_until), exists: true });
-  return keys;
+  return rows.map((row) => ({
+    id: String(row.id),
+    concurrencyKey: strOrNull(row.concurrency_key),
+    rateKey: strOrNull(row.rate_key),
+    running: num(row.running),
+    concurrencyBlockedUntil: numOrNull(row.c_blocked),
+    rateKeyRow: row.r_key === null || row.r_key === undefined ? null : { windowStart: num(row.r_window), used: num(row.r_used), blockedUntil: numOrNull(row.r_blocked) },
+  }));
 }
 
 /**
@@ -145,3 +153,4 @@ export async function parkStep(ctx: SqlContext, tx: SqlExecutor, fence: StepFenc
   }
   return changed;
 }
+

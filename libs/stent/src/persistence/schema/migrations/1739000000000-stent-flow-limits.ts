@@ -20,6 +20,10 @@ export class StentFlowLimits1739000000000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE INDEX IF NOT EXISTS ${t.prefix}steps_flow_running ON ${t.steps} (name, concurrency_key) WHERE state = 'running' AND concurrency_key IS NOT NULL`,
     );
+    // Claims of a flow-limited activity read its due steps by name (other activities' backlogs aside).
+    await queryRunner.query(
+      `CREATE INDEX IF NOT EXISTS ${t.prefix}steps_flow_pending ON ${t.steps} (name, available_at) WHERE state = 'pending' AND kind = 'activity'`,
+    );
     await queryRunner.query(`CREATE TABLE IF NOT EXISTS ${t.flowKeys} (
       name VARCHAR(255) NOT NULL,
       flow_key VARCHAR(255) NOT NULL,
@@ -34,7 +38,9 @@ export class StentFlowLimits1739000000000 implements MigrationInterface {
     const postgres = queryRunner.connection.options.type === 'postgres';
     const t = tableNames(postgres ? this.schema : undefined);
     await queryRunner.query(`DROP TABLE IF EXISTS ${t.flowKeys}`);
-    await queryRunner.query(`DROP INDEX IF EXISTS ${postgres && this.schema ? `"${this.schema}".` : ''}${t.prefix}steps_flow_running`);
+    for (const index of ['steps_flow_running', 'steps_flow_pending']) {
+      await queryRunner.query(`DROP INDEX IF EXISTS ${postgres && this.schema ? `"${this.schema}".` : ''}${t.prefix}${index}`);
+    }
     await queryRunner.query(`ALTER TABLE ${t.steps} DROP COLUMN rate_key`);
     await queryRunner.query(`ALTER TABLE ${t.steps} DROP COLUMN concurrency_key`);
   }
