@@ -74,6 +74,7 @@ describe.each(DIALECTS)('flow keys computed at the call (%s)', (dialect) => {
     expect(!bad.ok && bad.error).toBeInstanceOf(InvalidNameError);
     const good = await executor.waitFor(await executor.dispatch(CallsKeyed, ['tenant-1']), { timeout: '30s' });
     expect(good.ok && good.value).toBe('worked for tenant-1');
+    expect(executor.listDefinitions().activities.find((activity) => activity.name === 'FlowOptionsKeyed.work')).toMatchObject({ concurrency: { limit: 1 }, rateLimit: null });
     const journal = await executor.getJournal((await executor.listExecutions({ state: 'completed' })).items[0]!.id);
     expect(journal.find((step) => step.kind === 'activity')?.state).toBe('completed');
   });
