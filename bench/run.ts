@@ -17,8 +17,9 @@ import { sleepersCase } from './cases/sleepers.js';
 import { dashboardCase } from './cases/dashboard.js';
 import { longHistoryCase } from './cases/long-history.js';
 import { scaleCase } from './cases/scale.js';
+import { flowLimitsCase } from './cases/flow-limits.js';
 
-const ENGINE_CASES: BenchCase[] = [sequentialCase, fanoutCase, throughputCase, latencyCase, sleepersCase, longHistoryCase, scaleCase, dashboardCase];
+const ENGINE_CASES: BenchCase[] = [sequentialCase, fanoutCase, throughputCase, latencyCase, sleepersCase, longHistoryCase, scaleCase, dashboardCase, flowLimitsCase];
 
 function contextFor(db: Db): CaseContext {
   const context: CaseContext = {
