@@ -300,6 +300,11 @@ export interface ClaimFilter {
   limits: Map<string, number>;
   /** Names with per-key concurrency or a rate limit: claimed under the activity's lock, key by key. */
   flow?: Map<string, FlowClaimLimits>;
+  /**
+   * Flow-limited steps whose bodies finished in this worker and whose results ride on their workflow's
+   * next write: still 'running' in the database, but no longer running, so this claim does not count them.
+   */
+  finishedHere?: string[];
   /** Claim (at most one) step that was running when a worker died, to run it alone. */
   suspect?: boolean;
 }

@@ -4,6 +4,9 @@ import { decodeError } from '../serialization.js';
 import type { ClaimFilter, ExecutionRecord, FlowClaimLimits, PoisonedStep, StepRecord } from '../store/index.js';
 import type { Worker } from './worker.js';
 
+/** How long a keyed step finished here is assumed to wait for its result's write at most. */
+const FINISHED_KEYED_MS = 10_000;
+
 type Loaded = { journal: StepRecord[] } | { kept: WorkflowRun; changed: StepRecord[] };
 
 /** Most workflows one claim round takes. */
@@ -29,6 +32,8 @@ export class ClaimLoop {
   roundDone: Promise<void> = Promise.resolve();
   private suspectsCheckedAt = 0;
   private windowTimer: Timer | undefined;
+  /** See finishedKeyedSteps: step id to when its body finished. */
+  readonly finishedKeyed = new Map<string, number>();
   private windowTimerAt = 0;
   /** Other live workers on the database, re-read when a claim depends on it (see workflowBudget). */
   private peers = 0;
@@ -183,6 +188,18 @@ export class ClaimLoop {
     return limits;
   }
 
+  /**
+   * Keyed steps whose bodies finished here with results not yet written (see ClaimFilter.finishedHere).
+   * An entry is dropped after a while: by then its result is written (or, if not, the step is counted as
+   * running again, which only holds back more than needed).
+   */
+  private finishedKeyedSteps(): string[] | undefined {
+    if (this.finishedKeyed.size === 0) return undefined;
+    const oldest = this.worker.clock.now() - FINISHED_KEYED_MS;
+    for (const [id, at] of this.finishedKeyed) if (at < oldest) this.finishedKeyed.delete(id);
+    return [...this.finishedKeyed.keys()];
+  }
+
   /** Flow-limited activities; a body still running past its outcome keeps its slot under the total cap. */
   private flowLimits(): Map<string, FlowClaimLimits> {
     const flow = this.worker.registry.flowLimits();
@@ -205,6 +222,7 @@ export class ClaimLoop {
       leaseMs: worker.settings.leaseMs,
       limits: this.activityLimits(),
       flow: this.flowLimits(),
+      finishedHere: this.finishedKeyedSteps(),
     };
   }
 
@@ -242,6 +260,7 @@ export class ClaimLoop {
     if (worker.state !== 'running') return false;
     this.hints.activities = steps.length >= free;
     if (steps.length < free) this.lookAgainAtNextWindow(filter);
+    for (const step of steps) this.finishedKeyed.delete(step.id);
     for (const step of steps) runner.run(step, worker.runFor(step.executionId));
     return steps.length > 0;
   }

@@ -94,7 +94,14 @@ export async function claimFlowLimited(ctx: SqlContext, tx: SqlExecutor, filter:
  */
 async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, perKey: number): Promise<Candidate[]> {
   const { t, dialect } = ctx;
-  const params: unknown[] = [name, name, filter.now];
+  const params: unknown[] = [name];
+  const finished = filter.finishedHere ?? [];
+  let notFinished = '';
+  if (finished.length > 0) {
+    notFinished = `AND NOT (${dialect.inList('id', finished, params)} AND lease_owner = ?)`;
+    params.push(filter.owner);
+  }
+  params.push(name, filter.now);
   const queueClause = dialect.inList('c.queue', filter.queues, params);
   const tagClause = dialect.tagFilter(filter.tags, params, 'c.tags');
   params.push(name, name, Math.min(perKey, limits.concurrency ?? perKey));
@@ -107,7 +114,7 @@ async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimF
   // PostgreSQL's planner chose on young tables whose statistics said "one row").
   const rows = await tx.query<Record<string, unknown>>(
     `WITH x AS MATERIALIZED (
-       SELECT concurrency_key AS k, COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running' AND concurrency_key IS NOT NULL GROUP BY concurrency_key
+       SELECT concurrency_key AS k, COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running' AND concurrency_key IS NOT NULL ${notFinished} GROUP BY concurrency_key
      )
      SELECT r.id, r.concurrency_key, r.rate_key, COALESCE(x.n, 0) AS running, kc.blocked_until AS c_blocked,
             kr.flow_key AS r_key, kr.window_start AS r_window, kr.used AS r_used, kr.blocked_until AS r_blocked
