@@ -58,7 +58,7 @@ describe.each(CASES)('concurrency keys across processes ($dialect, $processes pr
     await dispatchMany(busy, (i) => client.dispatch(RoomyFlow, ['busy', i, 5]), 50);
     await waitUntil(async () => (await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.steps} WHERE kind = 'activity' AND state = 'pending'`)) === busy, 'the busy backlog', 120_000, 100);
     await client.dispatch(RoomyFlow, ['quiet', 0, 5]);
-    await waitUntil(async () => (await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.steps} WHERE kind = 'activity' AND state = 'pending'`)) === busy + 1, 'the quiet step', 30_000, 50);
+    await waitUntil(async () => (await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.steps} WHERE kind = 'activity' AND state = 'pending'`)) === busy + 1, 'the quiet step', 120_000, 50);
 
     const slots = 4;
     await Promise.all([0, 1].map(() => WorkerProcess.start(env!.spec({ ...WORKER, concurrency: slots, queues: ['roomy'] }, FLOW_FIXTURE))));

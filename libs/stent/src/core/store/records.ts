@@ -305,6 +305,11 @@ export interface ClaimFilter {
    * next write: still 'running' in the database, but no longer running, so this claim does not count them.
    */
   finishedHere?: string[];
+  /**
+   * Executions whose runs this worker holds: among steps of equal rank their steps come first, so a
+   * result reaches its workflow in this process instead of through the database.
+   */
+  heldHere?: string[];
   /** Claim (at most one) step that was running when a worker died, to run it alone. */
   suspect?: boolean;
 }

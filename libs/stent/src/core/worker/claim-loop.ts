@@ -223,6 +223,7 @@ export class ClaimLoop {
       limits: this.activityLimits(),
       flow: this.flowLimits(),
       finishedHere: this.finishedKeyedSteps(),
+      heldHere: worker.registry.flowLimits().size > 0 ? worker.heldExecutionIds() : undefined,
     };
   }
 

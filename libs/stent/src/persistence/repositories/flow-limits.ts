@@ -89,7 +89,8 @@ export async function claimFlowLimited(ctx: SqlContext, tx: SqlExecutor, filter:
 /**
  * Due pending steps of the activity in rank order (round-robin over keys), with what deciding on them
  * needs in the same read: their key's running attempts, and its flow-key rows (window, parked until).
- * A key gets no more candidates than it has room for (and never more than `perKey`). Steps of executions
+ * A key gets no more candidates than it has room for (and never more than `perKey`); within a key and
+ * priority, steps of executions this worker holds come first (see ClaimFilter.heldHere). Steps of executions
  * that ended meanwhile are left out by the claiming UPDATE (they are rare: an ending cancels its steps).
  */
 async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, perKey: number): Promise<Candidate[]> {
@@ -101,6 +102,8 @@ async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimF
     notFinished = `AND NOT (${dialect.inList('id', finished, params)} AND lease_owner = ?)`;
     params.push(filter.owner);
   }
+  const held = filter.heldHere ?? [];
+  const elsewhere = held.length > 0 ? `CASE WHEN ${dialect.inList('c.execution_id', held, params)} THEN 0 ELSE 1 END` : '0';
   params.push(name, filter.now);
   const queueClause = dialect.inList('c.queue', filter.queues, params);
   const tagClause = dialect.tagFilter(filter.tags, params, 'c.tags');
@@ -119,16 +122,18 @@ async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimF
      SELECT r.id, r.concurrency_key, r.rate_key, COALESCE(x.n, 0) AS running, kc.blocked_until AS c_blocked,
             kr.flow_key AS r_key, kr.window_start AS r_window, kr.used AS r_used, kr.blocked_until AS r_blocked
      FROM (
-       SELECT c.id, c.concurrency_key, c.rate_key, c.priority, c.available_at,
-              ROW_NUMBER() OVER (PARTITION BY COALESCE(c.concurrency_key, c.rate_key, '') ORDER BY c.priority DESC, c.available_at, c.id) AS rn
-       FROM ${t.steps} c
-       WHERE c.state = 'pending' AND c.kind = 'activity' AND c.name = ? AND c.available_at <= ? AND ${queueClause} AND ${tagClause}
+       SELECT q.*, ROW_NUMBER() OVER (PARTITION BY COALESCE(q.concurrency_key, q.rate_key, '') ORDER BY q.priority DESC, q.elsewhere, q.available_at, q.id) AS rn
+       FROM (
+         SELECT c.id, c.concurrency_key, c.rate_key, c.priority, c.available_at, ${elsewhere} AS elsewhere
+         FROM ${t.steps} c
+         WHERE c.state = 'pending' AND c.kind = 'activity' AND c.name = ? AND c.available_at <= ? AND ${queueClause} AND ${tagClause}
+       ) q
      ) r
      LEFT JOIN x ON x.k = r.concurrency_key
      LEFT JOIN ${t.flowKeys} kc ON kc.name = ? AND kc.flow_key = r.concurrency_key
      LEFT JOIN ${t.flowKeys} kr ON kr.name = ? AND kr.flow_key = r.rate_key
      WHERE r.rn <= ? ${room}
-     ORDER BY r.rn, r.priority DESC, r.available_at, r.id`,
+     ORDER BY r.rn, r.priority DESC, r.elsewhere, r.available_at, r.id`,
     params,
   );
   return rows.map((row) => ({
