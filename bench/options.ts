@@ -8,7 +8,7 @@ export const ALL_DBS: readonly Db[] = ['sqlite', 'postgres'];
 export const SELECTABLE_DBS: readonly Db[] = [...ALL_DBS, 'sqlite3'];
 
 /** Case names as printed in the `case` field (DESIGN §8). */
-export const ALL_CASES = ['commit_limit', 'sequential', 'fanout', 'throughput', 'latency', 'sleepers', 'long_history', 'scale', 'dashboard'] as const;
+export const ALL_CASES = ['commit_limit', 'sequential', 'fanout', 'throughput', 'latency', 'sleepers', 'long_history', 'scale', 'dashboard', 'flow_limits'] as const;
 export type CaseName = (typeof ALL_CASES)[number];
 
 export interface BenchOptions {

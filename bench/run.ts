@@ -25,8 +25,9 @@ import { sleepersCase } from './cases/sleepers.js';
 import { dashboardCase } from './cases/dashboard.js';
 import { longHistoryCase } from './cases/long-history.js';
 import { scaleCase } from './cases/scale.js';
+import { flowLimitsCase } from './cases/flow-limits.js';
 
-const ENGINE_CASES: BenchCase[] = [sequentialCase, fanoutCase, throughputCase, latencyCase, sleepersCase, longHistoryCase, scaleCase, dashboardCase];
+const ENGINE_CASES: BenchCase[] = [sequentialCase, fanoutCase, throughputCase, latencyCase, sleepersCase, longHistoryCase, scaleCase, dashboardCase, flowLimitsCase];
 
 /** Builds the context one case runs in: its counting window, its profile, and how its lines are printed. */
 function contextFor(db: Db, options: BenchOptions, caseName: () => string): CaseContext & { settle(): Promise<void> } {

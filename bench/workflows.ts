@@ -106,8 +106,66 @@ export class LongHistoryFlow {
 }
 defineWorkflow(LongHistoryFlow);
 
+/** The benchmark activity with a tenant argument and no limit: the flow_limits case's baseline. */
+export class TenantActivities {
+  async add(tenant: string, a: number, b: number): Promise<number> {
+    void tenant;
+    return a + b;
+  }
+}
+defineActivity(TenantActivities);
+
+/** The same activity, at most 2 attempts per tenant at once across all workers. */
+export class KeyedTenantActivities {
+  async add(tenant: string, a: number, b: number): Promise<number> {
+    void tenant;
+    return a + b;
+  }
+}
+defineActivity(KeyedTenantActivities, { concurrency: { key: (args) => args[0] as string, limit: 2 } });
+
+/** Three tenant activities in a row, unlimited; returns seed + 3. */
+export class TenantThreeStepFlow {
+  constructor(private readonly acts: TenantActivities) {}
+
+  async run(tenant: string, seed: number): Promise<number> {
+    const a = await this.acts.add(tenant, seed, 1);
+    const b = await this.acts.add(tenant, a, 1);
+    return this.acts.add(tenant, b, 1);
+  }
+}
+defineWorkflow(TenantThreeStepFlow);
+
+/** Three tenant activities in a row, limited per tenant; returns seed + 3. */
+export class KeyedThreeStepFlow {
+  constructor(private readonly acts: KeyedTenantActivities) {}
+
+  async run(tenant: string, seed: number): Promise<number> {
+    const a = await this.acts.add(tenant, seed, 1);
+    const b = await this.acts.add(tenant, a, 1);
+    return this.acts.add(tenant, b, 1);
+  }
+}
+defineWorkflow(KeyedThreeStepFlow);
+
 /** Fresh instances of every benchmark workflow and activity class, ready for executor.register(). */
 export function benchInstances(): object[] {
   const acts = new BenchActivities();
-  return [acts, new SequentialFlow(acts), new FanoutFlow(acts), new FanoutMapFlow(acts), new ThreeStepFlow(acts), new PingFlow(acts), new SleepFlow(), new SleepUntilFlow(), new LongHistoryFlow(acts)];
+  const tenants = new TenantActivities();
+  const keyed = new KeyedTenantActivities();
+  return [
+    acts,
+    new SequentialFlow(acts),
+    new FanoutFlow(acts),
+    new FanoutMapFlow(acts),
+    new ThreeStepFlow(acts),
+    new PingFlow(acts),
+    new SleepFlow(),
+    new SleepUntilFlow(),
+    new LongHistoryFlow(acts),
+    tenants,
+    keyed,
+    new TenantThreeStepFlow(tenants),
+    new KeyedThreeStepFlow(keyed),
+  ];
 }

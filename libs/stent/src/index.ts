@@ -79,6 +79,7 @@ export {
   StentSingletonWaiterEntity,
   StentEventEntity,
   StentStreamEntryEntity,
+  StentFlowKeyEntity,
 } from './persistence/schema/entities.js';
 export { StentInitialSchema1732500000000 } from './persistence/schema/migrations/1732500000000-stent-initial-schema.js';
 export { StentDeliveryOrder1733000000000 } from './persistence/schema/migrations/1733000000000-stent-delivery-order.js';
@@ -89,4 +90,5 @@ export { StentSchedules1737000000000 } from './persistence/schema/migrations/173
 export { StentPauses1737100000000 } from './persistence/schema/migrations/1737100000000-stent-pauses.js';
 export { StentDispatchKeys1737200000000 } from './persistence/schema/migrations/1737200000000-stent-dispatch-keys.js';
 export { StentHistory1738000000000 } from './persistence/schema/migrations/1738000000000-stent-history.js';
+export { StentFlowLimits1739000000000 } from './persistence/schema/migrations/1739000000000-stent-flow-limits.js';
 export { StentEventsStreams1740000000000 } from './persistence/schema/migrations/1740000000000-stent-events-streams.js';

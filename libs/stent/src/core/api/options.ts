@@ -10,6 +10,20 @@ export interface RoutingOptions {
   tags?: string[];
 }
 
+export interface ConcurrencyOptions {
+  /** The call's key from its arguments (as an array), e.g. `(args) => args[0].tenantId`. */
+  key: (args: any[]) => string;
+  limit: number;
+}
+
+export interface RateLimitOptions {
+  limit: number;
+  /** The window's length, e.g. '1m'. Windows are fixed: they start at multiples of `per` since the epoch. */
+  per: Duration;
+  /** One window per key (from the call's arguments, as an array); without it, one window for the activity. */
+  key?: (args: any[]) => string;
+}
+
 export interface ActivityOptions extends RoutingOptions {
   /** Durable identity. Default 'ClassName.method'. */
   name?: string;
@@ -18,6 +32,13 @@ export interface ActivityOptions extends RoutingOptions {
   timeout?: Duration;
   /** Cluster-wide cap on attempts of this activity running at once. */
   maxConcurrent?: number;
+  /**
+   * Cluster-wide cap per key: at most `limit` attempts whose call gave the same `key(args)` run at once
+   * (the key is computed when the call is recorded). Keys are served round-robin.
+   */
+  concurrency?: ConcurrencyOptions;
+  /** At most `limit` attempts start per fixed window of `per` (per key when `key` is given), cluster-wide. */
+  rateLimit?: RateLimitOptions;
   /**
    * Reuse the stored result of an earlier successful call with the same key (activity name, version
    * and arguments, or `key(...args)`) across executions, instead of running the body again.

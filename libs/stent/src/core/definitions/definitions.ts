@@ -5,6 +5,7 @@ import { installDurableActivity, installDurableRun } from './durable-method.js';
 import { resolveRetryPolicy, type RetryPolicy } from './retry-policy.js';
 import type { ActivityOptions, WorkflowOptions } from '../api/options.js';
 import { scheduleSettings, type ScheduleSettings } from '../schedules/schedule-settings.js';
+import { resolveFlowLimits, type FlowLimits } from './flow-limits.js';
 
 /**
  * Class-level metadata of workflows and activities, kept on the class itself so the engine
@@ -29,6 +30,8 @@ export interface ResolvedActivityOptions {
   retry: RetryPolicy;
   timeoutMs: number | null;
   maxConcurrent: number | null;
+  /** Per-key concurrency and rate limits (null fields when the activity has none). */
+  flow: FlowLimits;
   queue: string;
   /** Null: inherit the priority of the execution that calls it. */
   priority: number | null;
@@ -150,6 +153,7 @@ export function defineActivity(target: AnyClass, options: ActivityOptions = {}):
       retry: own.retry ? resolveRetryPolicy(own.retry, classRetry) : classRetry,
       timeoutMs: parseOptionalDuration(own.timeout) ?? classTimeout,
       maxConcurrent: own.maxConcurrent ?? options.maxConcurrent ?? null,
+      flow: resolveFlowLimits(`${target.name}.${methodName}`, own, options),
       queue: own.queue ?? options.queue ?? 'default',
       priority: own.priority ?? options.priority ?? null,
       tags: own.tags ?? options.tags ?? [],

@@ -23,6 +23,7 @@ export const NAME_LIMITS: Readonly<Record<NameKind, number>> = {
   // Recorded as 'event:<key>', and 'stream:<key>' / 'stream-close:<key>'.
   'event key': 255 - 'event:'.length,
   'stream key': 255 - 'stream-close:'.length,
+  'flow key': 255,
 };
 
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;

@@ -7,6 +7,7 @@ import {
   type WorkflowDefinition,
 } from './definitions.js';
 import type { DurableMethodTag } from './durable-method.js';
+import type { FlowClaimLimits } from '../store/records.js';
 import { takeOver } from './durable-takeover.js';
 import { copyOf, withCarriedFields } from './workflow-instances.js';
 
@@ -146,6 +147,17 @@ export class Registry {
   activityLimits(): Map<string, number> {
     const limits = new Map<string, number>();
     for (const [name, { definition }] of this.activities) if (definition.maxConcurrent) limits.set(name, definition.maxConcurrent);
+    return limits;
+  }
+
+  /** Activities with per-key concurrency or a rate limit, and what their claims must respect. */
+  flowLimits(): Map<string, FlowClaimLimits> {
+    const limits = new Map<string, FlowClaimLimits>();
+    for (const [name, { definition }] of this.activities) {
+      const { concurrency, rate } = definition.flow;
+      if (!concurrency && !rate) continue;
+      limits.set(name, { concurrency: concurrency?.limit ?? null, rate: rate ? { limit: rate.limit, perMs: rate.perMs } : null, total: definition.maxConcurrent });
+    }
     return limits;
   }
 

@@ -18,6 +18,7 @@ export { NonDeterminismError } from './non-determinism.error.js';
 export { ActivityFailedError } from './activity-failed.error.js';
 export { NonRetryableError } from './non-retryable.error.js';
 export { ActivityTimeoutError } from './activity-timeout.error.js';
+export { RateLimitedError } from './rate-limited.error.js';
 export { LeaseLostError } from './lease-lost.error.js';
 export { WorkerLostError } from './worker-lost.error.js';
 export { UnstorableValueError } from './unstorable-value.error.js';

@@ -1,7 +1,7 @@
 import { ConfigurationError } from './configuration.error.js';
 
 /** What kind of name was refused. */
-export type NameKind = 'workflow' | 'activity' | 'queue' | 'tag' | 'signal' | 'execution id' | 'idempotency key' | 'schema' | 'counter' | 'state key' | 'patch' | 'schedule' | 'event key' | 'stream key';
+export type NameKind = 'workflow' | 'activity' | 'queue' | 'tag' | 'signal' | 'execution id' | 'idempotency key' | 'schema' | 'counter' | 'state key' | 'patch' | 'schedule' | 'event key' | 'stream key' | 'flow key';
 
 const LABELS: Record<NameKind, string> = {
   workflow: 'workflow name',
@@ -18,6 +18,7 @@ const LABELS: Record<NameKind, string> = {
   schedule: 'schedule name',
   'event key': 'event key',
   'stream key': 'stream key',
+  'flow key': 'concurrency or rate-limit key',
 };
 
 /**

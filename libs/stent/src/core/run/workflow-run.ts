@@ -7,6 +7,7 @@ import { decode, encode, encodeError } from '../serialization.js';
 import type { ExecutionFence, ExecutionRecord, LocalCompletion, StepEffect, StepRecord } from '../store/index.js';
 import type { RegisteredWorkflow } from '../definitions/registry.js';
 import { checkName, NAME_LIMITS } from '../definitions/names.js';
+import { flowKeys } from '../definitions/flow-limits.js';
 import { JournalWriter } from './journal-writer.js';
 import type { RunHost } from './run-host.js';
 import { never, RunJournal } from './run-journal.js';
@@ -123,6 +124,8 @@ export class WorkflowRun implements WorkflowScope {
   // ---- durable calls (WorkflowScope) ---------------------------------------------------------
 
   callActivity(activity: ResolvedActivityOptions, args: unknown[]): Promise<unknown> {
+    // Before the position is taken, so a key function that throws does so identically on replay.
+    const keys = activity.flow.concurrency || activity.flow.rate ? flowKeys(activity.flow, args) : null;
     const taken = this.journal.takeWithArgs('activity', activity.name, args);
     if ('answer' in taken) return taken.answer;
     const { position, encodedArgs } = taken;
@@ -141,6 +144,7 @@ export class WorkflowRun implements WorkflowScope {
       priority: activity.priority ?? this.execution.priority,
       tags: activity.tags,
       maxConcurrent: activity.maxConcurrent,
+      ...keys,
       availableAt: now,
       fireAt: null,
       createdAt: now,

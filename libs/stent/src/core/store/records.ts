@@ -65,6 +65,10 @@ export interface StepCall {
   priority: number;
   tags: string[];
   maxConcurrent: number | null;
+  /** The call's concurrency key (activities with `concurrency`). */
+  concurrencyKey?: string | null;
+  /** The call's rate-limit key ('' for an activity-wide window; activities with `rateLimit`). */
+  rateKey?: string | null;
   availableAt: number;
   fireAt: number | null;
   createdAt: number;
@@ -169,6 +173,8 @@ export interface StreamEntryRecord {
 export type StepOutcome =
   | { kind: 'completed'; result: string; cache?: { key: string; expiresAt: number | null } }
   | { kind: 'retry'; error: string; availableAt: number }
+  /** A RateLimitedError: pending again at `availableAt` without using an attempt (and its key parked as long). */
+  | { kind: 'parked'; error: string; availableAt: number; name: string; flowKey: string | null }
   | { kind: 'failed'; error: string; deadLetterReason: string };
 
 export interface StepCompletion {
@@ -300,6 +306,15 @@ export interface ThroughputRecord {
   executions: Partial<Record<ExecutionState, number>>;
 }
 
+/** What a claim needs to know of a flow-limited activity (the key functions stay with the caller). */
+export interface FlowClaimLimits {
+  /** Running attempts allowed per concurrency key, or null. */
+  concurrency: number | null;
+  rate: { limit: number; perMs: number } | null;
+  /** The activity's maxConcurrent, applied in the same claim. */
+  total: number | null;
+}
+
 export interface ClaimFilter {
   owner: string;
   names: string[];
@@ -311,6 +326,18 @@ export interface ClaimFilter {
   leaseMs: number;
   /** Names with a cluster-wide concurrency cap. */
   limits: Map<string, number>;
+  /** Names with per-key concurrency or a rate limit: claimed under the activity's lock, key by key. */
+  flow?: Map<string, FlowClaimLimits>;
+  /**
+   * Flow-limited steps whose bodies finished in this worker and whose results ride on their workflow's
+   * next write: still 'running' in the database, but no longer running, so this claim does not count them.
+   */
+  finishedHere?: string[];
+  /**
+   * Executions whose runs this worker holds: among steps of equal rank their steps come first, so a
+   * result reaches its workflow in this process instead of through the database.
+   */
+  heldHere?: string[];
   /** Claim (at most one) step that was running when a worker died, to run it alone. */
   suspect?: boolean;
   /**

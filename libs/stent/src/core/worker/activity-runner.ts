@@ -134,8 +134,8 @@ export class ActivityRunner {
     } else {
       const error = failure instanceof Error ? failure : new Error(String(failure));
       const { executionId, id: stepId, position, name, attempts: attempt } = step;
-      worker.events.emit('step.failed', { executionId, stepId, position, name, attempt, error, willRetry: willRetry ?? false });
-      if (outcome.kind === 'retry') worker.events.emit('step.retried', { executionId, stepId, position, name, attempt, error, retryAt: outcome.availableAt });
+      if (outcome.kind !== 'parked') worker.events.emit('step.failed', { executionId, stepId, position, name, attempt, error, willRetry: willRetry ?? false });
+      if (outcome.kind === 'retry' || outcome.kind === 'parked') worker.events.emit('step.retried', { executionId, stepId, position, name, attempt, error, retryAt: outcome.availableAt });
       else if (outcome.kind === 'failed') worker.events.emit('step.dead_lettered', { executionId, stepId, position, name, attempt, error, reason: outcome.deadLetterReason });
     }
     const holder = run && !run.ended ? run : worker.runFor(step.executionId);
@@ -143,6 +143,7 @@ export class ActivityRunner {
     const fence = { stepId: step.id, owner: worker.ownerId, epoch: step.leaseEpoch };
     if (outcome.kind === 'completed' && !outcome.cache && holder && !holder.ended) {
       // The workflow runs here: it gets the result now, and records it with its next journal write.
+      if (step.concurrencyKey != null && attempt.bodyDone) worker.loop.finishedKeyed.set(step.id, now);
       this.finished(attempt, step.executionId);
       holder.completeLocally(step, { fence, result: outcome.result, finishedAt: now });
       worker.loop.poke();
@@ -200,7 +201,7 @@ export class ActivityRunner {
     }
     if (worker.loop.suspectRunning === step.id) worker.loop.suspectRunning = undefined;
     // A capped activity finishing frees a cluster-wide slot another pending step may take.
-    if (step.maxConcurrent !== null) worker.loop.hints.activities = true;
+    if (step.maxConcurrent !== null || step.concurrencyKey != null) worker.loop.hints.activities = true;
   }
 }
 

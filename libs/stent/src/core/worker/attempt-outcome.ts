@@ -1,4 +1,4 @@
-import { SerializationError } from '../errors/index.js';
+import { RateLimitedError, SerializationError } from '../errors/index.js';
 import { DEFAULT_RETRY_POLICY, isRetryable, retryDelayMs } from '../definitions/retry-policy.js';
 import { encode, encodeError } from '../serialization.js';
 import type { StepOutcome, StepRecord } from '../store/index.js';
@@ -31,6 +31,11 @@ export function attemptOutcome(
     }
   } else {
     failure = result.error;
+  }
+  if (failure instanceof RateLimitedError) {
+    // Parked, not failed: the attempt is given back, and the key (if the call has one) waits as long.
+    const flowKey = step.rateKey ?? step.concurrencyKey ?? null;
+    return { outcome: { kind: 'parked', error: encodeError(failure), availableAt: now + failure.retryAfterMs, name: step.name, flowKey }, failure, willRetry: true };
   }
   const policy = step.retryPolicy ?? DEFAULT_RETRY_POLICY;
   const retryable = !(failure instanceof SerializationError) && isRetryable(policy, failure);

@@ -1,8 +1,11 @@
 import type { Timer } from '../clock/clock.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import { decodeError } from '../serialization.js';
-import type { ClaimFilter, ExecutionRecord, PoisonedStep, StepRecord } from '../store/index.js';
+import type { ClaimFilter, ExecutionRecord, FlowClaimLimits, PoisonedStep, StepRecord } from '../store/index.js';
 import type { Worker } from './worker.js';
+
+/** How long a keyed step finished here is assumed to wait for its result's write at most. */
+const FINISHED_KEYED_MS = 10_000;
 
 type Loaded = { journal: StepRecord[] } | { kept: WorkflowRun; changed: StepRecord[] };
 
@@ -28,6 +31,10 @@ export class ClaimLoop {
   /** Settles when the round under way (if any) ends. */
   roundDone: Promise<void> = Promise.resolve();
   private suspectsCheckedAt = 0;
+  private windowTimer: Timer | undefined;
+  /** See finishedKeyedSteps: step id to when its body finished. */
+  readonly finishedKeyed = new Map<string, number>();
+  private windowTimerAt = 0;
   /** Other live workers on the database, re-read when a claim depends on it (see workflowBudget). */
   private peers = 0;
   private peersCheckedAt = -Infinity;
@@ -87,6 +94,8 @@ export class ClaimLoop {
   }
 
   stop(): void {
+    this.windowTimer?.cancel();
+    this.windowTimer = undefined;
     if (this.immediate) clearImmediate(this.immediate);
     this.pollTimer?.cancel();
     this.immediate = undefined;
@@ -181,6 +190,28 @@ export class ClaimLoop {
     return limits;
   }
 
+  /**
+   * Keyed steps whose bodies finished here with results not yet written (see ClaimFilter.finishedHere).
+   * An entry is dropped after a while: by then its result is written (or, if not, the step is counted as
+   * running again, which only holds back more than needed).
+   */
+  private finishedKeyedSteps(): string[] | undefined {
+    if (this.finishedKeyed.size === 0) return undefined;
+    const oldest = this.worker.clock.now() - FINISHED_KEYED_MS;
+    for (const [id, at] of this.finishedKeyed) if (at < oldest) this.finishedKeyed.delete(id);
+    return [...this.finishedKeyed.keys()];
+  }
+
+  /** Flow-limited activities; a body still running past its outcome keeps its slot under the total cap. */
+  private flowLimits(): Map<string, FlowClaimLimits> {
+    const flow = this.worker.registry.flowLimits();
+    for (const { step } of this.worker.runner.bodiesPastOutcome()) {
+      const limits = flow.get(step.name);
+      if (limits?.total != null) flow.set(step.name, { ...limits, total: limits.total - 1 });
+    }
+    return flow;
+  }
+
   private claimFilter(limit: number): ClaimFilter {
     const { worker } = this;
     return {
@@ -192,6 +223,9 @@ export class ClaimLoop {
       now: worker.clock.now(),
       leaseMs: worker.settings.leaseMs,
       limits: this.activityLimits(),
+      flow: this.flowLimits(),
+      finishedHere: this.finishedKeyedSteps(),
+      heldHere: worker.registry.flowLimits().size > 0 ? worker.heldExecutionIds() : undefined,
     };
   }
 
@@ -230,11 +264,31 @@ export class ClaimLoop {
     if (this.suspectsWaiting) return false;
     const free = runner.freeSlots();
     if (free <= 0 || !this.hints.activities) return false;
-    const steps = await store.claimSteps(this.claimFilter(free));
+    const filter = this.claimFilter(free);
+    const steps = await store.claimSteps(filter);
     if (worker.state !== 'running') return false;
     this.hints.activities = steps.length >= free;
+    if (steps.length < free) this.lookAgainAtNextWindow(filter);
+    for (const step of steps) this.finishedKeyed.delete(step.id);
     for (const step of steps) runner.run(step, worker.runFor(step.executionId));
     return steps.length > 0;
+  }
+
+  /** Steps a rate window held back may be taken when the next window starts: look again then. */
+  private lookAgainAtNextWindow(filter: ClaimFilter): void {
+    let next = Infinity;
+    for (const { rate } of filter.flow?.values() ?? []) {
+      if (rate) next = Math.min(next, (Math.floor(filter.now / rate.perMs) + 1) * rate.perMs);
+    }
+    if (next === Infinity || (this.windowTimer && this.windowTimerAt <= next)) return;
+    this.windowTimer?.cancel();
+    this.windowTimerAt = next;
+    this.windowTimer = this.worker.clock.setTimer(Math.max(0, next - this.worker.clock.now()), () => {
+      this.windowTimer = undefined;
+      this.hints.activities = true;
+      this.poke();
+    });
+    this.windowTimer.unref?.();
   }
 
   private async claimWorkflows(): Promise<boolean> {

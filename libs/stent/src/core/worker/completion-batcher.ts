@@ -134,7 +134,7 @@ export class CompletionBatcher {
       return;
     }
     const outcome = completion.outcome;
-    if (outcome.kind === 'retry') {
+    if (outcome.kind === 'retry' || outcome.kind === 'parked') {
       const wait = outcome.availableAt - worker.clock.now();
       const again = () => {
         worker.loop.hints.activities = true;

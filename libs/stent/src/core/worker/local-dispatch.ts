@@ -36,7 +36,7 @@ export class LocalDispatch {
   /** Whether this worker could run the activity step itself (registered, its queue (not paused) and tags, no cluster cap). */
   couldRunHere(step: NewStep): boolean {
     const { settings, registry } = this.worker;
-    if (step.kind !== 'activity' || step.maxConcurrent !== null) return false;
+    if (step.kind !== 'activity' || step.maxConcurrent !== null || step.concurrencyKey != null || step.rateKey != null) return false;
     if (!registry.activity(step.name) || !settings.queues.includes(step.queue)) return false;
     if (this.worker.pausedQueues.has(step.queue)) return false;
     return settings.tags.length === 0 || step.tags.some((tag) => settings.tags.includes(tag));

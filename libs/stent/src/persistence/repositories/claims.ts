@@ -15,6 +15,7 @@ function claimList(dialect: Dialect, column: string, values: readonly string[], 
   params.push(values[0]);
   return `${column} = ${dialect.unplanned('?', 'text')}`;
 }
+import { claimFlowLimited } from './flow-limits.js';
 
 /**
  * Claims: a worker takes due executions and pending activity steps under a lease (a new epoch each time),
@@ -98,10 +99,15 @@ export class ClaimsRepository {
 
   async claimSteps(filter: ClaimFilter): Promise<StepRecord[]> {
     const { client, dialect, t } = this.ctx;
-    const unlimited = filter.names.filter((name) => !filter.limits.has(name));
-    const limited = filter.names.filter((name) => filter.limits.has(name));
-    if (filter.suspect) return this.claimStepBatch(client, filter, filter.names, 1, 'suspect');
-    if (limited.length === 0) return this.claimStepBatch(client, filter, unlimited, filter.limit, 'unlimited');
+    // Flow-limited activities (per-key concurrency, rate limits) are claimed only by claimFlowLimited,
+    // recovered steps included: no other path may start one outside its limits.
+    const flow = filter.flow ?? new Map();
+    const plain = filter.names.filter((name) => !flow.has(name));
+    const unlimited = plain.filter((name) => !filter.limits.has(name));
+    const limited = plain.filter((name) => filter.limits.has(name));
+    const flowNames = filter.names.filter((name) => flow.has(name));
+    if (filter.suspect) return plain.length > 0 ? this.claimStepBatch(client, filter, plain, 1, 'suspect') : [];
+    if (limited.length === 0 && flowNames.length === 0) return this.claimStepBatch(client, filter, unlimited, filter.limit, 'unlimited');
     return client.transaction(async (tx) => {
       const claimed: StepRecord[] = [];
       if (unlimited.length > 0) {
@@ -115,6 +121,12 @@ export class ClaimsRepository {
         const free = filter.limits.get(name)! - num(running?.n ?? 0);
         if (free <= 0) continue;
         claimed.push(...(await this.claimStepBatch(tx, filter, [name], Math.min(room, free), 'limited')));
+      }
+      for (const name of flowNames) {
+        const room = filter.limit - claimed.length;
+        if (room <= 0) break;
+        await dialect.lockCap(tx, name);
+        claimed.push(...(await claimFlowLimited(this.ctx, tx, filter, name, flow.get(name)!, room)));
       }
       return claimed;
     });
@@ -169,7 +181,7 @@ export class ClaimsRepository {
   async hasSuspects(filter: ClaimFilter): Promise<boolean> {
     const { t, dialect, client } = this.ctx;
     const params: unknown[] = [filter.now];
-    const nameClause = dialect.inList('name', filter.names, params);
+    const nameClause = dialect.inList('name', filter.names.filter((name) => !filter.flow?.has(name)), params);
     const queueClause = dialect.inList('queue', filter.queues, params);
     const rows = await client.query(
       `SELECT 1 AS found FROM ${t.steps} s WHERE state = 'pending' AND kind = 'activity' AND recoveries > 0 AND available_at <= ? AND ${nameClause} AND ${queueClause} AND ${notPausedStep(t.pauses, 's')} LIMIT 1`,

@@ -6,6 +6,7 @@ import { storing } from '../sql/unstorable.js';
 import { ACTIVE, completedStep, completionValues, NO_LEASE, stepStillOwned, WAKE_NOW } from '../sql/statements.js';
 import type { CacheRepository } from './cache.js';
 import type { DeadLettersRepository } from './dead-letters.js';
+import { parkStep } from './flow-limits.js';
 
 /** At most this many results in one statement (PostgreSQL binds at most 65,535 parameters). */
 const COMPLETION_PART = 1000;
@@ -65,7 +66,7 @@ export class StepCompletions {
       for (const { completion, index } of rest) {
         const changed = await this.record(tx, completion);
         out[index] = changed;
-        if (changed && completion.outcome.kind !== 'retry') toWake.push({ executionId: completion.executionId, force: completion.wakeExecution, now: completion.finishedAt });
+        if (changed && completion.outcome.kind !== 'retry' && completion.outcome.kind !== 'parked') toWake.push({ executionId: completion.executionId, force: completion.wakeExecution, now: completion.finishedAt });
       }
       for (const id of await this.wakeAll(tx, toWake)) woken.add(id);
       return out;
@@ -135,6 +136,8 @@ export class StepCompletions {
         outcome.availableAt,
         ...guardParams,
       ]);
+    } else if (outcome.kind === 'parked') {
+      changed = await parkStep(this.ctx, tx, completion.fence, outcome);
     } else {
       changed = await tx.execute(`UPDATE ${t.steps} SET state = 'failed', error = ?, ${NO_LEASE}, finished_at = ? ${guard}`, [outcome.error, finishedAt, ...guardParams]);
       if (changed === 1) await this.deadLetters.addStep(tx, fence.stepId, outcome.deadLetterReason, finishedAt);

@@ -91,6 +91,10 @@ export class StentStepEntity {
   @Column({ name: 'delivered_seq', type: 'integer', nullable: true }) deliveredSeq!: number | null;
   /** 1 for a step a revived execution recorded after it saw the failure it retries: reused only if repeated. */
   @Column({ type: 'integer', default: 0 }) tentative!: number;
+  /** The activity's concurrency key for this call (`concurrency.key(...args)`): a claim counts running steps per key. */
+  @Column({ name: 'concurrency_key', type: 'varchar', length: 255, nullable: true }) concurrencyKey!: string | null;
+  /** The activity's rate-limit key for this call ('' for an activity-wide window). */
+  @Column({ name: 'rate_key', type: 'varchar', length: 255, nullable: true }) rateKey!: string | null;
 }
 
 @Entity({ name: 'stent_dead_letters' })
@@ -243,6 +247,16 @@ export class StentStreamEntryEntity {
   @Column({ name: 'written_at', type: 'bigint', transformer: asNumber }) writtenAt!: number;
 }
 
+/** A flow-control key of an activity: its current rate window (start, claims in it) and how long it is parked. */
+@Entity({ name: 'stent_flow_keys' })
+export class StentFlowKeyEntity {
+  @PrimaryColumn({ type: 'varchar', length: 255 }) name!: string;
+  @PrimaryColumn({ name: 'flow_key', type: 'varchar', length: 255 }) flowKey!: string;
+  @Column({ name: 'window_start', type: 'bigint', transformer: asNumber, default: 0 }) windowStart!: number;
+  @Column({ type: 'integer', default: 0 }) used!: number;
+  @Column({ name: 'blocked_until', type: 'bigint', transformer: asNumber, nullable: true }) blockedUntil!: number | null;
+}
+
 export const stentEntities = [
   StentExecutionEntity,
   StentStepEntity,
@@ -256,6 +270,7 @@ export const stentEntities = [
   StentDebounceEntity,
   StentSingletonEntity,
   StentSingletonWaiterEntity,
+  StentFlowKeyEntity,
   StentEventEntity,
   StentStreamEntryEntity,
 ];

@@ -9,6 +9,7 @@ import { StentSchedules1737000000000 } from './migrations/1737000000000-stent-sc
 import { StentPauses1737100000000 } from './migrations/1737100000000-stent-pauses.js';
 import { StentDispatchKeys1737200000000 } from './migrations/1737200000000-stent-dispatch-keys.js';
 import { StentHistory1738000000000 } from './migrations/1738000000000-stent-history.js';
+import { StentFlowLimits1739000000000 } from './migrations/1739000000000-stent-flow-limits.js';
 import { StentEventsStreams1740000000000 } from './migrations/1740000000000-stent-events-streams.js';
 import { checkSchemaName } from '../../core/index.js';
 import { tableNames, type TableNames } from './table-names.js';
@@ -27,6 +28,7 @@ export const stentMigrationClasses = [
   StentPauses1737100000000,
   StentDispatchKeys1737200000000,
   StentHistory1738000000000,
+  StentFlowLimits1739000000000,
   StentEventsStreams1740000000000,
 ] as const;
 

@@ -25,6 +25,8 @@ export interface TableNames {
   events: string;
   /** Entries of executions' streams (Stent.writeStream / closeStream), numbered per (execution, key). */
   streams: string;
+  /** Flow-control keys: an activity's rate window per key and how long a key is parked. */
+  flowKeys: string;
   migrations: string;
 }
 
@@ -47,6 +49,7 @@ export function tableNames(schema?: string): TableNames {
     singletonWaiters: q('stent_singleton_waiters'),
     events: q('stent_events'),
     streams: q('stent_stream_entries'),
+    flowKeys: q('stent_flow_keys'),
     migrations: q('stent_migrations'),
   };
 }

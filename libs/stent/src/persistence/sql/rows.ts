@@ -28,11 +28,14 @@ export const STEP_COLUMNS = [
   'started_at',
   'child_execution_id',
   'call_turn',
+  'concurrency_key',
+  'rate_key',
 ] as const;
 /** PostgreSQL types of STEP_COLUMNS, for typed VALUES lists. */
 export const STEP_COLUMN_TYPES = [
   'varchar', 'varchar', 'integer', 'varchar', 'varchar', 'text', 'varchar', 'text', 'text', 'integer', 'text', 'integer',
   'varchar', 'integer', 'text', 'integer', 'bigint', 'bigint', 'varchar', 'integer', 'bigint', 'bigint', 'bigint', 'varchar', 'integer',
+  'varchar', 'varchar',
 ] as const;
 /** Most steps one insert statement carries (the databases cap the parameters of a statement). */
 export const INSERT_CHUNK = Math.floor(30_000 / STEP_COLUMNS.length);
@@ -120,6 +123,8 @@ export function stepFromRow(row: Row): StepRecord {
     deliveredTurn: numOrNull(row.delivered_turn),
     deliveredSeq: numOrNull(row.delivered_seq),
     tentative: num(row.tentative ?? 0) === 1,
+    concurrencyKey: strOrNull(row.concurrency_key),
+    rateKey: strOrNull(row.rate_key),
   };
 }
 
@@ -169,5 +174,7 @@ export function stepParams(step: NewStep, leaseRelative = false): unknown[] {
     step.claimedBy ? step.createdAt : null,
     step.childExecutionId ?? null,
     step.callTurn,
+    step.concurrencyKey ?? null,
+    step.rateKey ?? null,
   ];
 }

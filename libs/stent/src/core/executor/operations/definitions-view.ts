@@ -22,6 +22,10 @@ export interface ActivityDefinitionView {
   retry: RetryPolicy;
   timeoutMs: number | null;
   maxConcurrent: number | null;
+  /** Per-key concurrency (the key function itself is not shown). */
+  concurrency: { limit: number } | null;
+  /** Fixed-window rate limit; `keyed` when a key function splits it per key. */
+  rateLimit: { limit: number; perMs: number; keyed: boolean } | null;
   /** Set when results are reused across executions (idempotent / cached). */
   cache: { ttlMs: number | null; version: string; customKey: boolean } | null;
 }
@@ -57,6 +61,8 @@ export function definitionsView(registry: Registry): DefinitionsView {
       retry: { ...definition.retry, nonRetryable: [...definition.retry.nonRetryable] },
       timeoutMs: definition.timeoutMs,
       maxConcurrent: definition.maxConcurrent,
+      concurrency: definition.flow.concurrency ? { limit: definition.flow.concurrency.limit } : null,
+      rateLimit: definition.flow.rate ? { limit: definition.flow.rate.limit, perMs: definition.flow.rate.perMs, keyed: definition.flow.rate.key !== null } : null,
       cache: definition.cache ? { ttlMs: definition.cache.ttlMs, version: definition.cache.version, customKey: definition.cache.key !== null } : null,
     };
   });

@@ -1,0 +1,78 @@
+import type { WorkflowRef } from 'nestjs-stent';
+import { withFreshDatabase } from '../database.js';
+import { closeQuietly, describeUnfinished, dispatchMany, openExecutor, verifyResults, waitForAllFinal } from '../engine.js';
+import { ALL_DBS, type Db } from '../options.js';
+import { log, round, secondsSince } from '../report.js';
+import { startWorkers, stopWorkers, type WorkerProcess } from '../worker-pool.js';
+import { KeyedThreeStepFlow, TenantThreeStepFlow } from '../workflows.js';
+import type { BenchCase } from './bench-case.js';
+
+const WORKFLOWS = 2000;
+const STEPS_PER_WORKFLOW = 3;
+const KEYS = 20;
+const CONCURRENCY = 50;
+const TIMEOUT_MS = 120_000;
+const PROCESSES: Record<Db, number> = { postgres: Number(process.env.FLOW_P ?? 2), sqlite: 1 };
+const DISPATCH_PARALLEL: Record<Db, number> = { postgres: 8, sqlite: 1 };
+/** What the limits may cost at most: keyed steps/s against the same run's unlimited steps/s. */
+const MAX_COST = 0.25;
+
+/**
+ * `flow_limits`: 2000 workflows x 3 activities over 20 tenants, once with the activity unlimited and
+ * once with `concurrency: { key: tenant, limit: 2 }` (40 attempts at most at once across all workers),
+ * on fresh databases with the same worker processes' settings. Reports both rates and the cost of the
+ * limits against the goal (at most 25% of the unlimited rate), as the other cases report their goals.
+ */
+export const flowLimitsCase: BenchCase = {
+  name: 'flow_limits',
+  dbs: ALL_DBS,
+  async run(context) {
+    const { db } = context;
+    const processes = PROCESSES[db];
+    const unlimited = await runOnce('unlimited', TenantThreeStepFlow);
+    const keyed = await runOnce('keyed', KeyedThreeStepFlow);
+    const cost = 1 - keyed.stepsPerSecond / unlimited.stepsPerSecond;
+    for (const [variant, result] of [['unlimited', unlimited], ['keyed', keyed]] as const) {
+      context.emit({
+        case: 'flow_limits',
+        db,
+        workers: processes,
+        steps: WORKFLOWS * STEPS_PER_WORKFLOW,
+        seconds: result.seconds,
+        extra: {
+          variant,
+          keys: KEYS,
+          limit_per_key: variant === 'keyed' ? 2 : null,
+          concurrency: CONCURRENCY,
+          ...(variant === 'keyed' ? { unlimited_steps_per_s: Math.round(unlimited.stepsPerSecond), cost_of_limits: `${round(cost * 100, 1)}%`, within_goal: cost <= MAX_COST } : {}),
+        },
+      });
+    }
+    if (cost > MAX_COST) log(`${db}: flow_limits: per-key limits cost ${round(cost * 100, 1)}% of the unlimited throughput (goal: at most ${MAX_COST * 100}%)`);
+
+    async function runOnce(variant: string, workflow: WorkflowRef<unknown> & { name: string }): Promise<{ seconds: number; stepsPerSecond: number }> {
+      return withFreshDatabase(db, `flowlimits_${variant}`, async (database) => {
+        const dispatcher = await openExecutor(database.options, false);
+        let workers: WorkerProcess[] = [];
+        try {
+          workers = await startWorkers(processes, { database: database.options, worker: { concurrency: CONCURRENCY } });
+          log(`${db}: flow_limits (${variant}), ${WORKFLOWS} workflows x ${STEPS_PER_WORKFLOW} activities over ${KEYS} keys on ${processes} worker process(es)`);
+          const start = process.hrtime.bigint();
+          const args = Array.from({ length: WORKFLOWS }, (_, i) => [`tenant-${i % KEYS}`, i]);
+          await dispatchMany(dispatcher, workflow, args, DISPATCH_PARALLEL[db]);
+          try {
+            await waitForAllFinal(dispatcher, workflow.name, WORKFLOWS, TIMEOUT_MS);
+          } catch (error) {
+            throw new Error(`${(error as Error).message}\n${await describeUnfinished(dispatcher, workflow.name)}`);
+          }
+          const seconds = secondsSince(start);
+          await verifyResults(dispatcher, workflow.name, (a) => (a[1] as number) + STEPS_PER_WORKFLOW);
+          return { seconds, stepsPerSecond: (WORKFLOWS * STEPS_PER_WORKFLOW) / seconds };
+        } finally {
+          await stopWorkers(workers);
+          await closeQuietly(dispatcher);
+        }
+      });
+    }
+  },
+};

@@ -1,0 +1,168 @@
+import type { ClaimFilter, FlowClaimLimits, StepFence, StepOutcome, StepRecord } from '../../core/index.js';
+import type { SqlExecutor } from '../clients/sql-client.js';
+import { num, numOrNull, STEP_READ, stepFromRow, strOrNull } from '../sql/rows.js';
+import type { SqlContext } from '../sql/sql-context.js';
+import { ACTIVE, NO_LEASE, stepStillOwned } from '../sql/statements.js';
+
+interface KeyRow {
+  windowStart: number;
+  used: number;
+  blockedUntil: number | null;
+}
+
+interface Candidate {
+  id: string;
+  concurrencyKey: string | null;
+  rateKey: string | null;
+  /** Running attempts of its concurrency key when the claim began. */
+  running: number;
+  concurrencyBlockedUntil: number | null;
+  rateKeyRow: KeyRow | null;
+}
+
+/**
+ * Claims of activities with per-key concurrency or a rate limit. The caller's transaction holds the
+ * activity's lock (Dialect.lockCap), so counting running steps per key, reading each key's window and
+ * taking steps is one decision no other claimer interleaves with: the limits hold across processes.
+ *
+ * Fairness: pending steps are ranked within their key and taken rank by rank (every key's first step,
+ * then every key's second, ...), so a key with a long backlog takes one turn per key like any other.
+ * Rate windows are fixed: they start at multiples of `per` since the epoch, and a window's count is of
+ * attempts started in it (a retry counts again; a parked attempt's start counts).
+ */
+export async function claimFlowLimited(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, room: number): Promise<StepRecord[]> {
+  const { t, dialect } = ctx;
+  const now = filter.now;
+  let total = room;
+  if (limits.total !== null) {
+    const [running] = await tx.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running'`, [name]);
+    total = Math.min(total, limits.total - num(running?.n ?? 0));
+  }
+  if (total <= 0) return [];
+  const candidates = await candidatesByRank(ctx, tx, filter, name, limits, total);
+  if (candidates.length === 0) return [];
+
+  const windowStart = limits.rate ? Math.floor(now / limits.rate.perMs) * limits.rate.perMs : 0;
+  const running = new Map<string, number>();
+  const taken = new Map<string, { row: KeyRow | null; count: number }>();
+  const picked: string[] = [];
+  for (const candidate of candidates) {
+    if (picked.length >= total) break;
+    const { concurrencyKey: ck, rateKey: rk } = candidate;
+    if ((candidate.concurrencyBlockedUntil ?? 0) > now || (candidate.rateKeyRow?.blockedUntil ?? 0) > now) continue;
+    if (limits.concurrency !== null && ck !== null) {
+      const count = running.get(ck) ?? candidate.running;
+      if (count >= limits.concurrency) continue;
+      running.set(ck, count + 1);
+    }
+    if (limits.rate !== null && rk !== null) {
+      const entry = taken.get(rk) ?? { row: candidate.rateKeyRow, count: 0 };
+      const used = entry.row && entry.row.windowStart === windowStart ? entry.row.used : 0;
+      if (used + entry.count >= limits.rate.limit) continue;
+      entry.count++;
+      taken.set(rk, entry);
+    }
+    picked.push(candidate.id);
+  }
+  if (picked.length === 0) return [];
+
+  for (const [key, { row, count }] of taken) {
+    if (!row) await tx.execute(`INSERT INTO ${t.flowKeys} (name, flow_key, window_start, used) VALUES (?, ?, ?, 0) ON CONFLICT (name, flow_key) DO NOTHING`, [name, key, windowStart]);
+    const used = row && row.windowStart === windowStart ? row.used : 0;
+    await tx.execute(`UPDATE ${t.flowKeys} SET window_start = ?, used = ? WHERE name = ? AND flow_key = ?`, [windowStart, used + count, name, key]);
+  }
+
+  const setParams: unknown[] = [filter.owner];
+  const leaseNow = dialect.leaseNow(now, setParams);
+  setParams.push(filter.leaseMs, now);
+  const ids = dialect.inList('id', picked, setParams);
+  const rows = await tx.query(
+    `UPDATE ${t.steps} SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), attempts = attempts + 1, started_at = ?
+     WHERE ${ids} AND state = 'pending' AND EXISTS (SELECT 1 FROM ${t.executions} e WHERE e.id = ${t.steps}.execution_id AND e.state IN ${ACTIVE})
+     RETURNING ${STEP_READ.join(', ')}`,
+    setParams,
+  );
+  const order = new Map(picked.map((id, index) => [id, index]));
+  return rows.map(stepFromRow).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+}
+
+/**
+ * Due pending steps of the activity in rank order (round-robin over keys), with what deciding on them
+ * needs in the same read: their key's running attempts, and its flow-key rows (window, parked until).
+ * A key gets no more candidates than it has room for (and never more than `perKey`); within a key and
+ * priority, steps of executions this worker holds come first (see ClaimFilter.heldHere). Steps of executions
+ * that ended meanwhile are left out by the claiming UPDATE (they are rare: an ending cancels its steps).
+ */
+async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, perKey: number): Promise<Candidate[]> {
+  const { t, dialect } = ctx;
+  const params: unknown[] = [name];
+  const finished = filter.finishedHere ?? [];
+  let notFinished = '';
+  if (finished.length > 0) {
+    notFinished = `AND NOT (${dialect.inList('id', finished, params)} AND lease_owner = ?)`;
+    params.push(filter.owner);
+  }
+  const held = filter.heldHere ?? [];
+  const elsewhere = held.length > 0 ? `CASE WHEN ${dialect.inList('c.execution_id', held, params)} THEN 0 ELSE 1 END` : '0';
+  params.push(name, filter.now);
+  const queueClause = dialect.inList('c.queue', filter.queues, params);
+  const tagClause = dialect.tagFilter(filter.tags, params, 'c.tags');
+  params.push(name, name, Math.min(perKey, limits.concurrency ?? perKey));
+  let room = '';
+  if (limits.concurrency !== null) {
+    room = 'AND (r.concurrency_key IS NULL OR r.rn + COALESCE(x.n, 0) <= ?)';
+    params.push(limits.concurrency);
+  }
+  // The running counts are materialized: computed once, not again for every candidate row (which
+  // PostgreSQL's planner chose on young tables whose statistics said "one row").
+  const rows = await tx.query<Record<string, unknown>>(
+    `WITH x AS MATERIALIZED (
+       SELECT concurrency_key AS k, COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running' AND concurrency_key IS NOT NULL ${notFinished} GROUP BY concurrency_key
+     )
+     SELECT r.id, r.concurrency_key, r.rate_key, COALESCE(x.n, 0) AS running, kc.blocked_until AS c_blocked,
+            kr.flow_key AS r_key, kr.window_start AS r_window, kr.used AS r_used, kr.blocked_until AS r_blocked
+     FROM (
+       SELECT q.*, ROW_NUMBER() OVER (PARTITION BY COALESCE(q.concurrency_key, q.rate_key, '') ORDER BY q.priority DESC, q.elsewhere, q.available_at, q.id) AS rn
+       FROM (
+         SELECT c.id, c.concurrency_key, c.rate_key, c.priority, c.available_at, ${elsewhere} AS elsewhere
+         FROM ${t.steps} c
+         WHERE c.state = 'pending' AND c.kind = 'activity' AND c.name = ? AND c.available_at <= ? AND ${queueClause} AND ${tagClause}
+       ) q
+     ) r
+     LEFT JOIN x ON x.k = r.concurrency_key
+     LEFT JOIN ${t.flowKeys} kc ON kc.name = ? AND kc.flow_key = r.concurrency_key
+     LEFT JOIN ${t.flowKeys} kr ON kr.name = ? AND kr.flow_key = r.rate_key
+     WHERE r.rn <= ? ${room}
+     ORDER BY r.rn, r.priority DESC, r.elsewhere, r.available_at, r.id`,
+    params,
+  );
+  return rows.map((row) => ({
+    id: String(row.id),
+    concurrencyKey: strOrNull(row.concurrency_key),
+    rateKey: strOrNull(row.rate_key),
+    running: num(row.running),
+    concurrencyBlockedUntil: numOrNull(row.c_blocked),
+    rateKeyRow: row.r_key === null || row.r_key === undefined ? null : { windowStart: num(row.r_window), used: num(row.r_used), blockedUntil: numOrNull(row.r_blocked) },
+  }));
+}
+
+/**
+ * A RateLimitedError: the step is pending again at `availableAt` with its attempt given back, and its key
+ * (if any) is blocked until then so no other step of the key is claimed meanwhile.
+ */
+export async function parkStep(ctx: SqlContext, tx: SqlExecutor, fence: StepFence, outcome: Extract<StepOutcome, { kind: 'parked' }>): Promise<number> {
+  const { t } = ctx;
+  const changed = await tx.execute(
+    `UPDATE ${t.steps} SET state = 'pending', error = ?, available_at = ?, attempts = attempts - 1, ${NO_LEASE} WHERE ${stepStillOwned()}`,
+    [outcome.error, outcome.availableAt, fence.stepId, fence.owner, fence.epoch],
+  );
+  if (changed === 1 && outcome.flowKey !== null) {
+    await tx.execute(`INSERT INTO ${t.flowKeys} (name, flow_key, window_start, used) VALUES (?, ?, 0, 0) ON CONFLICT (name, flow_key) DO NOTHING`, [outcome.name, outcome.flowKey]);
+    await tx.execute(
+      `UPDATE ${t.flowKeys} SET blocked_until = CASE WHEN blocked_until IS NULL OR blocked_until < ? THEN ? ELSE blocked_until END WHERE name = ? AND flow_key = ?`,
+      [outcome.availableAt, outcome.availableAt, outcome.name, outcome.flowKey],
+    );
+  }
+  return changed;
+}
+

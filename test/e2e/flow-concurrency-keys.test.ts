@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WorkerOptions } from 'nestjs-stent';
+import { createTestDatabase, type Dialect } from '../support/databases.js';
+import { KeyedFlow, RoomyFlow } from '../fixtures/flow-limit-flows.js';
+import { waitUntil } from '../support/wait.js';
+import { dispatchMany, killAllProcesses, maxOverlap, openFaultEnv, waitAllCompleted, WorkerProcess, type FaultEnv } from './fault-env.js';
+
+// Nothing is killed here: the lease only has to outlast a stall of a starved worker.
+const WORKER: WorkerOptions = { lease: '30s', pollInterval: '30ms', maxPollInterval: '150ms' };
+const FLOW_FIXTURE = { fixture: 'flow-limit-flows.js', instances: 'flowLimitInstances' };
+const TENANTS = ['acme', 'globex', 'initech'];
+
+// As in fault-max-concurrent: on SQLite one slot per process forces a key's two running bodies into
+// different processes (a just-finished process would otherwise take every slot itself).
+const CASES: Array<{ dialect: Dialect; processes: number; tasks: number; concurrency: number }> = [
+  { dialect: 'postgres', processes: 8, tasks: 240, concurrency: 4 },
+  { dialect: 'sqlite', processes: 4, tasks: 120, concurrency: 1 },
+];
+
+describe.each(CASES)('concurrency keys across processes ($dialect, $processes processes)', ({ dialect, processes, tasks, concurrency }) => {
+  let env: FaultEnv | undefined;
+
+  afterEach(async () => {
+    await killAllProcesses();
+    await env?.dispose();
+    env = undefined;
+  });
+
+  it('never more than the limit (2) of one key runs at any instant, and every key reaches it', async () => {
+    env = await openFaultEnv(await createTestDatabase(dialect));
+    const { client, inspector } = env;
+    await Promise.all(Array.from({ length: processes }, () => WorkerProcess.start(env!.spec({ ...WORKER, concurrency }, FLOW_FIXTURE))));
+
+    await dispatchMany(tasks, (i) => client.dispatch(KeyedFlow, [TENANTS[i % TENANTS.length]!, i, 25]));
+    await waitAllCompleted(inspector, tasks, 150_000, `${tasks} keyed tasks to complete`);
+
+    const runs = env.runs().filter((r) => r.act.startsWith('keyed:'));
+    expect(runs).toHaveLength(tasks);
+    for (const tenant of TENANTS) {
+      const mine = runs.filter((r) => r.act === `keyed:${tenant}`);
+      const overlap = maxOverlap(mine.map((r) => ({ start: r.start, end: r.end! })));
+      expect(overlap.max, `${tenant}: ${overlap.max} bodies at once`).toBeLessThanOrEqual(2);
+      expect(overlap.max, `${tenant} reached its limit`).toBe(2);
+    }
+    // Keys do not limit each other: more than 2 ran at once overall.
+    expect(maxOverlap(runs.map((r) => ({ start: r.start, end: r.end! }))).max).toBeGreaterThan(2);
+    expect(new Set(runs.map((r) => r.pid)).size).toBeGreaterThan(1);
+    expect(await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.steps} WHERE state <> 'completed' OR lease_owner IS NOT NULL`)).toBe(0);
+  });
+
+  it("a key with 1,000 queued steps delays another key's single step by a few claim rounds at most", async () => {
+    env = await openFaultEnv(await createTestDatabase(dialect));
+    const { client, inspector } = env;
+    // First only workflows run (the activity's queue is not served), so the backlog is complete
+    // before any activity worker starts: 1,000 steps of one tenant, then one step of another.
+    const planner = await WorkerProcess.start(env.spec({ ...WORKER, concurrency: 8, queues: ['default'] }, FLOW_FIXTURE));
+    const busy = 1000;
+    await dispatchMany(busy, (i) => client.dispatch(RoomyFlow, ['busy', i, 5]), 50);
+    await waitUntil(async () => (await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.steps} WHERE kind = 'activity' AND state = 'pending'`)) === busy, 'the busy backlog', 120_000, 100);
+    await client.dispatch(RoomyFlow, ['quiet', 0, 5]);
+    await waitUntil(async () => (await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.steps} WHERE kind = 'activity' AND state = 'pending'`)) === busy + 1, 'the quiet step', 120_000, 50);
+
+    const slots = 4;
+    await Promise.all([0, 1].map(() => WorkerProcess.start(env!.spec({ ...WORKER, concurrency: slots, queues: ['roomy'] }, FLOW_FIXTURE))));
+    await waitUntil(() => env!.runs().some((r) => r.act === 'roomy:quiet' && r.end !== undefined), 'the quiet step to run', 120_000, 50);
+    const runs = env.runs().filter((r) => r.act.startsWith('roomy:'));
+    const quiet = runs.find((r) => r.act === 'roomy:quiet')!;
+    const busyBefore = runs.filter((r) => r.act === 'roomy:busy' && r.start < quiet.start).length;
+    // In claim order (oldest first) it would wait for all 1,000; round-robin takes it in the first round of
+    // each worker that has room, so only the steps of a few rounds (2 processes x 4 slots each) come first.
+    expect(busyBefore, `${busyBefore} busy steps started before the quiet one`).toBeLessThanOrEqual(3 * 2 * slots);
+    await planner.kill();
+  });
+});
