@@ -31,6 +31,8 @@ describe('the README events and streams example, as written', () => {
     const rendered: Array<[number, { heading: string; text: string }]> = [];
     const outline = await module.report(executor, 'durable workflows', (index, section) => rendered.push([index, section]));
     expect(outline).toEqual(['What durable workflows is', 'Why durable workflows matters']);
+    const [id] = (await executor.listExecutions({ workflowName: 'ReportWorkflow' })).items.map((e) => e.id);
+    expect(await executor.getEvent(id!, 'progress')).toBe(1);
     expect(rendered).toEqual([
       [0, { heading: 'What durable workflows is', text: 'What durable workflows is: ...' }],
       [1, { heading: 'Why durable workflows matters', text: 'Why durable workflows matters: ...' }],

@@ -30,5 +30,8 @@ describe('the README engine-without-Nest example, as written', () => {
       ['sleep', expect.any(String), 'waiting'],
     ]);
     expect(journal[0]!.result).toEqual({ id: 'rcpt_o-1', orderId: 'o-1', cents: 1999 });
+    // Its worker serves the queue the refund is routed to, as the Nest app's does.
+    const [worker] = (await executor.listWorkers()).filter((w) => w.status === 'live');
+    expect(worker!.queues.sort()).toEqual(['default', 'slow']);
   });
 });
