@@ -23,6 +23,7 @@ describe('the README payload codec example, as written', () => {
     await app?.close();
     await db?.dispose();
     for (const cleanup of cleanups.splice(0)) cleanup();
+    for (const name of ['DATABASE_URL', 'STENT_KEY_2026_06', 'STENT_KEY_2026_01']) delete process.env[name];
   });
 
   it('keeps the plaintext out of the database and hands it back to the application', async () => {
