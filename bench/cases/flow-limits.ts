@@ -12,8 +12,8 @@ const STEPS_PER_WORKFLOW = 3;
 const KEYS = 20;
 const CONCURRENCY = 50;
 const TIMEOUT_MS = 120_000;
-const PROCESSES: Record<Db, number> = { postgres: Number(process.env.FLOW_P ?? 2), sqlite: 1 };
-const DISPATCH_PARALLEL: Record<Db, number> = { postgres: 8, sqlite: 1 };
+const PROCESSES: Record<Db, number> = { postgres: Number(process.env.FLOW_P ?? 2), sqlite: 1, sqlite3: 1 };
+const DISPATCH_PARALLEL: Record<Db, number> = { postgres: 8, sqlite: 1, sqlite3: 1 };
 /** What the limits may cost at most: keyed steps/s against the same run's unlimited steps/s. */
 const MAX_COST = 0.25;
 

@@ -23,6 +23,8 @@ const BLOCKS: ReadmeBlock[] = [
   { section: 'Health', block: 1, dir: here },
   { section: 'Flow control', block: 1, dir: here },
   { section: 'Flow control', block: 2, dir: here },
+  { section: 'Flow control', block: 3, dir: here },
+  { section: 'Flow control', block: 4, dir: here },
   { section: 'Retention', block: 1, dir: here },
   { section: 'Retention', block: 2, dir: here },
 ];
