@@ -39,6 +39,7 @@ import type {
   PauseKind,
   PauseRecord,
   DebounceRequest,
+  SingletonRelease,
   SingletonRequest,
 } from '../core/index.js';
 import type { SqlClient } from './clients/sql-client.js';
@@ -456,7 +457,7 @@ export class SqlStore implements StentStore {
     return this.dispatchKeys.createSingleton(execution, singleton, now);
   }
 
-  releaseSingletons(now: number): Promise<number> {
+  releaseSingletons(now: number): Promise<SingletonRelease> {
     return this.dispatchKeys.releaseSingletons(now);
   }
 }

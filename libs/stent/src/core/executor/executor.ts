@@ -230,6 +230,7 @@ export class StentExecutor {
     };
     // Work due now that this process's worker can run, when it knows of no backlog, is claimed as it is
     // inserted and started here (inside a caller's transaction it must wait for the commit: never).
+    if (keys.singleton) this.flowLoops?.singletonDispatched();
     if (keys.debounce || keys.singleton) return (await createKeyed(this.store, execution, keys, now, trace)) as ExecutionId<W>;
     const local = delayMs === 0 && options.transaction === undefined && this.worker !== null && this.worker.reserveExecution(execution);
     let claimed = false;

@@ -53,6 +53,11 @@ export class FlowControlLoops {
     }
   }
 
+  /** A singleton dispatch from this process may queue behind a key: look at each execution's end again. */
+  singletonDispatched(): void {
+    this.singletonRelease.expectWaiters();
+  }
+
   async stop(): Promise<void> {
     this.pausedTimer?.cancel();
     this.pausedTimer = undefined;

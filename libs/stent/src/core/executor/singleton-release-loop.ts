@@ -7,14 +7,17 @@ const CHECK_MS = 500;
 
 /**
  * Hands the turn of a singleton key to its next queued execution once the one going on has ended: every
- * worker looks periodically and when it hears an execution finish; the store decides under the key's
- * lock, so however many look, one execution of a key goes on at a time.
+ * worker looks periodically and, while some execution waits for a turn, when it hears an execution
+ * finish; the store decides under the key's lock, so however many look, one execution of a key goes on at
+ * a time. Applications that use no singleton keys pay no statement per finished execution.
  */
 export class SingletonReleaseLoop {
   private timer: Timer | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** Whether the last look saw executions waiting for a turn (unknown at first). */
+  private waiting = true;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -28,9 +31,14 @@ export class SingletonReleaseLoop {
     this.timer = repeatOn(this.clock, CHECK_MS, () => this.check());
     this.timer.unref();
     this.unsubscribe = this.store.subscribe((event) => {
-      if (event.type === 'finished') this.check();
+      if (event.type === 'finished' && this.waiting) this.check();
     });
     this.check();
+  }
+
+  /** Some execution may wait for a turn now: look when executions finish, until a look finds none. */
+  expectWaiters(): void {
+    this.waiting = true;
   }
 
   async stop(): Promise<void> {
@@ -49,7 +57,9 @@ export class SingletonReleaseLoop {
     }
     this.running = this.store
       .releaseSingletons(this.clock.now())
-      .then(() => undefined)
+      .then((outcome) => {
+        this.waiting = outcome.waiting;
+      })
       .catch((error: unknown) => this.logger.warn(`Stent singletons: could not hand a key's turn on (${error instanceof Error ? error.message : String(error)}); trying again`))
       .finally(() => {
         this.running = undefined;

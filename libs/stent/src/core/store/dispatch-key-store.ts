@@ -25,6 +25,12 @@ export interface DispatchKeyStore {
    * behind (not due until released) or throws SingletonConflictError.
    */
   createSingleton(execution: NewExecution, singleton: SingletonRequest, now: number): Promise<{ id: string; queued: boolean }>;
-  /** For every key whose holder ended, makes its oldest queued execution due and the holder. Returns how many. */
-  releaseSingletons(now: number): Promise<number>;
+  /** For every key whose holder ended, makes its oldest queued execution due and the holder; says how many, and whether any still wait. */
+  releaseSingletons(now: number): Promise<SingletonRelease>;
+}
+
+/** What a look at the singleton keys did: turns handed on, and whether any execution still waits for one. */
+export interface SingletonRelease {
+  released: number;
+  waiting: boolean;
 }

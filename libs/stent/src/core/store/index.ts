@@ -11,7 +11,7 @@ export * from './history-records.js';
 export type { AdminStore } from './admin-store.js';
 export type { ControlStore } from './control-store.js';
 export type { HotPathStore } from './hot-path-store.js';
-export type { DebounceRequest, DispatchKeyStore, SingletonRequest } from './dispatch-key-store.js';
+export type { DebounceRequest, DispatchKeyStore, SingletonRelease, SingletonRequest } from './dispatch-key-store.js';
 export type { PauseKind, PauseRecord, PauseStore } from './pause-store.js';
 export type { ScheduleFired, ScheduleFiring, ScheduleRecord, ScheduleStore } from './schedule-store.js';
 export type { HygieneStore, CleanupBatchRequest, CleanupBatchResult, CleanupCounts, CleanupPosition } from './hygiene-store.js';

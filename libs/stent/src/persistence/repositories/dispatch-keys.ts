@@ -1,4 +1,4 @@
-import { SingletonConflictError, type DebounceRequest, type NewExecution, type SingletonRequest } from '../../core/index.js';
+import { SingletonConflictError, type DebounceRequest, type NewExecution, type SingletonRelease, type SingletonRequest } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
@@ -76,7 +76,7 @@ export class DispatchKeysRepository {
     return result;
   }
 
-  async releaseSingletons(now: number): Promise<number> {
+  async releaseSingletons(now: number): Promise<SingletonRelease> {
     const { t, dialect, client } = this.ctx;
     const keys = await client.query<{ workflow_name: string; dispatch_key: string }>(
       `SELECT DISTINCT s.workflow_name, s.dispatch_key FROM ${t.singletons} s
@@ -107,7 +107,8 @@ export class DispatchKeysRepository {
       if (woken) released++;
     }
     if (released > 0) this.ctx.bus.publish({ type: 'work' });
-    return released;
+    const waiting = keys.length > 0 || (await client.query(`SELECT 1 AS waiting FROM ${t.singletonWaiters} LIMIT 1`)).length > 0;
+    return { released, waiting };
   }
 
   private async goingOn(tx: SqlExecutor, executionId: string): Promise<boolean> {
