@@ -1,4 +1,5 @@
-import { repeatOn, type Clock, type Timer } from '../clock/clock.js';
+import type { Clock } from '../clock/clock.js';
+import { CoalescedLoop } from '../clock/coalesced-loop.js';
 import type { StentLogger } from '../logger.js';
 import type { DispatchKeyStore, WakeEvent } from '../store/index.js';
 
@@ -11,52 +12,29 @@ const CHECK_MS = 500;
  * lock, so however many look, one execution of a key goes on at a time.
  */
 export class SingletonReleaseLoop {
-  private timer: Timer | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
+  private readonly loop: CoalescedLoop;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly store: DispatchKeyStore & { subscribe(listener: (event: WakeEvent) => void): () => void },
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly logger: StentLogger,
-  ) {}
+  ) {
+    this.loop = new CoalescedLoop(clock, CHECK_MS, () => this.store.releaseSingletons(clock.now()), (error) =>
+      this.logger.warn(`Stent singletons: could not hand a key's turn on (${error instanceof Error ? error.message : String(error)}); trying again`),
+    );
+  }
 
   start(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = repeatOn(this.clock, CHECK_MS, () => this.check());
-    this.timer.unref();
+    if (this.loop.stopped || this.unsubscribe) return;
     this.unsubscribe = this.store.subscribe((event) => {
-      if (event.type === 'finished') this.check();
+      if (event.type === 'finished') this.loop.run();
     });
-    this.check();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.timer?.cancel();
-    this.timer = undefined;
     this.unsubscribe?.();
-    await this.running;
-  }
-
-  private check(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.store
-      .releaseSingletons(this.clock.now())
-      .then(() => undefined)
-      .catch((error: unknown) => this.logger.warn(`Stent singletons: could not hand a key's turn on (${error instanceof Error ? error.message : String(error)}); trying again`))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.check();
-        }
-      });
+    await this.loop.stop();
   }
 }
