@@ -59,8 +59,9 @@ export async function postgresUnreachable(): Promise<string | null> {
   }
 }
 
-export async function withPostgres<T>(use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
+/** Runs `use` on a fresh connection to the bench database, first passed through `prepare` (for example to mark it uncounted). */
+export async function withPostgres<T>(use: (client: pg.Client) => Promise<T>, prepare: (client: pg.Client) => pg.Client = (client) => client): Promise<T> {
+  const client = prepare(new pg.Client({ connectionString: POSTGRES_URL }));
   client.on('error', () => undefined);
   await client.connect();
   try {

@@ -1,21 +1,13 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { POSTGRES_URL } from './database.js';
+import { withPostgres } from './database.js';
 import { uncounted } from './sql-counter.js';
 
 /** Linux reports a process's CPU time in /proc in ticks of 1/100 s (USER_HZ). */
 const MS_PER_TICK = 10;
 
-async function probe<T>(use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = uncounted(new pg.Client({ connectionString: POSTGRES_URL }));
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
+/** A connection for reading the server's own statistics, left out of the bench's statement counts. */
+const probe = <T>(use: (client: pg.Client) => Promise<T>): Promise<T> => withPostgres(use, uncounted);
 
 /** CPU time (ms) a process used so far, from /proc/<pid>/stat (utime + stime); undefined once it is gone. */
 export function processCpuMs(pid: number): number | undefined {

@@ -1,25 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { INestApplication } from '@nestjs/common';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
-import { billing, call, startApp, TokenGuard } from './admin-app.js';
+import { billing, call } from './admin-app.js';
+import { guardedAdmin } from './guarded-admin.js';
 
 describe.each(DIALECTS)('admin REST API: fork and rewind on %s', (dialect) => {
-  let db: TestDatabase | undefined;
-  let app: INestApplication | undefined;
-  afterEach(async () => {
-    billing.works = false;
-    await app?.close();
-    await db?.dispose();
-    app = db = undefined;
-  });
+  const open = guardedAdmin(dialect);
 
   it('rewinds a failed execution after the fix, forks a finished one (with new arguments too), and maps bad requests', async () => {
-    db = await createTestDatabase(dialect);
-    const started = await startApp(db, { path: '/ops/stent', guards: [TokenGuard] });
-    app = started.app;
-    const base = `${started.url}/ops/stent`;
-    const settled = (id: string, state: string) => waitUntil(async () => (await call(`${base}/executions/${id}`)).body.state === state, `${id} to be ${state}`);
+    const { base, settled } = await open();
 
     // Approval: 0 the signal wait, 1 its progress, 2 the charge (failing until billing works).
     const id = (await call(`${base}/executions`, 'POST', { workflow: 'Approval', args: ['h-1', 5] })).body.id as string;

@@ -1,25 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { INestApplication } from '@nestjs/common';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
-import { billing, call, startApp, TokenGuard } from './admin-app.js';
+import { billing, call } from './admin-app.js';
+import { guardedAdmin } from './guarded-admin.js';
 
 describe.each(DIALECTS)('pausing through the admin REST API on %s', (dialect) => {
-  let db: TestDatabase | undefined;
-  let app: INestApplication | undefined;
-  afterEach(async () => {
-    billing.works = false;
-    await app?.close();
-    await db?.dispose();
-    app = db = undefined;
-  });
+  const open = guardedAdmin(dialect);
 
   it('pauses and resumes a queue and a workflow type; held work runs after the resume; the guard covers the routes', async () => {
     billing.works = true;
-    db = await createTestDatabase(dialect);
-    const started = await startApp(db, { path: '/ops/stent', guards: [TokenGuard] });
-    app = started.app;
-    const base = `${started.url}/ops/stent`;
+    const { base } = await open();
 
     expect(await call(`${base}/workflows/Checkout/pause`, 'POST')).toMatchObject({ status: 200, body: { kind: 'workflow', name: 'Checkout', paused: true, changed: true } });
     expect(await call(`${base}/queues/default/pause`, 'POST')).toMatchObject({ status: 200, body: { kind: 'queue', name: 'default', changed: true } });

@@ -1,28 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { INestApplication } from '@nestjs/common';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
-import { waitUntil } from '../support/wait.js';
-import { AUTH, billing, call, startApp, TokenGuard } from './admin-app.js';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/databases.js';
+import { AUTH, billing, call } from './admin-app.js';
+import { guardedAdmin } from './guarded-admin.js';
 
 describe.each(DIALECTS)('admin REST API on %s', (dialect) => {
-  let db: TestDatabase | undefined;
-  let app: INestApplication | undefined;
-  afterEach(async () => {
-    billing.works = false;
-    await app?.close();
-    await db?.dispose();
-    app = db = undefined;
-  });
-
-  async function open() {
-    db = await createTestDatabase(dialect);
-    const started = await startApp(db, { path: '/ops/stent', guards: [TokenGuard] });
-    app = started.app;
-    const base = `${started.url}/ops/stent`;
-    const state = async (id: string) => (await call(`${base}/executions/${id}`)).body.state as string;
-    const settled = (id: string, expected: string) => waitUntil(async () => (await state(id)) === expected, `${id} to be ${expected}`);
-    return { base, state, settled };
-  }
+  const open = guardedAdmin(dialect);
 
   it('serves every route: dispatch, list, detail, journal, signal, dead letters, replay, retry, resume, cancel, discard, registry, workers, stats', async () => {
     const { base, settled } = await open();

@@ -1,25 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { INestApplication } from '@nestjs/common';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
-import { billing, call, startApp, TokenGuard } from './admin-app.js';
+import { billing, call } from './admin-app.js';
+import { guardedAdmin } from './guarded-admin.js';
 
 describe.each(DIALECTS)('schedules through the admin REST API on %s', (dialect) => {
-  let db: TestDatabase | undefined;
-  let app: INestApplication | undefined;
-  afterEach(async () => {
-    billing.works = false;
-    await app?.close();
-    await db?.dispose();
-    app = db = undefined;
-  });
+  const open = guardedAdmin(dialect);
 
   it('creates, lists, changes, pauses, resumes, triggers, backfills and deletes a schedule; errors are 400, 404 and 409 with codes', async () => {
     billing.works = true;
-    db = await createTestDatabase(dialect);
-    const started = await startApp(db, { path: '/ops/stent', guards: [TokenGuard] });
-    app = started.app;
-    const base = `${started.url}/ops/stent`;
+    const { base } = await open();
 
     const created = await call(`${base}/schedules`, 'POST', { name: 'nightly', workflow: 'Checkout', cron: '0 3 * * *', timezone: 'Europe/Berlin', catchUp: 2 });
     expect(created).toMatchObject({ status: 201, body: { name: 'nightly', workflowName: 'Checkout', state: 'active', catchUp: 2, overlap: 'allow', source: 'api' } });

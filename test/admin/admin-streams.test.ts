@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { INestApplication } from '@nestjs/common';
+import { describe, expect, it } from 'vitest';
 import { Stent, Workflow } from 'nestjs-stent';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+import { DIALECTS } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
-import { AUTH, call, startApp, TokenGuard } from './admin-app.js';
+import { AUTH, call } from './admin-app.js';
+import { guardedAdmin } from './guarded-admin.js';
 
 /** Publishes 'ready', then one line per 'say' signal until 'done' closes the stream. */
 @Workflow({ name: 'Narrator' })
@@ -62,19 +62,10 @@ function openStream(url: string, headers: Record<string, string> = AUTH) {
 }
 
 describe.each(DIALECTS)('admin API: events and streams (SSE) on %s', (dialect) => {
-  let db: TestDatabase | undefined;
-  let app: INestApplication | undefined;
-  afterEach(async () => {
-    await app?.close();
-    await db?.dispose();
-    app = db = undefined;
-  });
+  const open = guardedAdmin(dialect, [NarratorFlow]);
 
   it('serves an event once set and a stream as server-sent events that end when the workflow closes it; resumes after Last-Event-ID', async () => {
-    db = await createTestDatabase(dialect);
-    const started = await startApp(db, { path: '/ops/stent', guards: [TokenGuard] }, undefined, [NarratorFlow]);
-    app = started.app;
-    const base = `${started.url}/ops/stent`;
+    const { base } = await open();
     const created = await call(`${base}/executions`, 'POST', { workflow: 'Narrator', args: ['tale'] });
     const id = created.body.id as string;
 
@@ -108,10 +99,7 @@ describe.each(DIALECTS)('admin API: events and streams (SSE) on %s', (dialect) =
   });
 
   it('refuses an unknown execution (404), a bad start (400) and a request without credentials (401) before streaming', async () => {
-    db = await createTestDatabase(dialect);
-    const started = await startApp(db, { path: '/ops/stent', guards: [TokenGuard] }, undefined, [NarratorFlow]);
-    app = started.app;
-    const base = `${started.url}/ops/stent`;
+    const { base } = await open();
     const unknown = await openStream(`${base}/executions/nope/streams/lines`).done;
     expect(unknown).toMatchObject({ status: 404, body: { code: 'STENT_EXECUTION_NOT_FOUND' } });
     const id = (await call(`${base}/executions`, 'POST', { workflow: 'Narrator', args: ['x'] })).body.id as string;

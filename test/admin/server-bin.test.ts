@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { aesGcmCodec, createStentStore, defineActivity, defineWorkflow, setActivityMethodOptions, Stent, StentExecutor } from 'nestjs-stent';
-import { DIALECTS } from '../support/databases.js';
+import { DIALECTS, type Dialect } from '../support/databases.js';
 import { ExecutorSet, MemoryLogger, QUICK_WORKER } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 import { call } from './admin-app.js';
@@ -78,7 +78,8 @@ async function stop(server: Server): Promise<number | null> {
   return exited;
 }
 
-describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
+/** For one describe block: `open()` makes its executor set; after each test the servers it started stop and the set is disposed. */
+function serverBench(dialect: Dialect): { open(): Promise<ExecutorSet>; servers: Server[] } {
   let set: ExecutorSet | undefined;
   const servers: Server[] = [];
   afterEach(async () => {
@@ -86,9 +87,15 @@ describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
     await set?.dispose();
     set = undefined;
   });
+  return { servers, open: async () => (set = await ExecutorSet.create(dialect)) };
+}
+
+describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
+  const bench = serverBench(dialect);
+  const { servers } = bench;
 
   async function filledDatabase() {
-    set = await ExecutorSet.create(dialect);
+    const set = await bench.open();
     const mailer = new Mailer();
     const app = await set.executor([mailer, new Newsletter(mailer), new Waiting()]);
     const sent = await app.dispatch(Newsletter, ['ann@example.com']);
@@ -97,12 +104,12 @@ describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
     expect((await app.waitFor(sent, { timeout: '30s' })).state).toBe('completed');
     expect((await app.waitFor(bounced, { timeout: '30s' })).state).toBe('failed');
     await waitUntil(async () => (await app.getExecution(waiting)).state === 'running', 'the waiting execution to start');
-    return { app, sent, bounced, waiting };
+    return { app, sent, bounced, waiting, url: set.db.url };
   }
 
   it('serves the admin API for a database written by another application, behind STENT_ADMIN_TOKEN', async () => {
-    const { app, sent, bounced, waiting } = await filledDatabase();
-    const started = await startServer({ STENT_DATABASE_URL: set!.db.url, STENT_ADMIN_TOKEN: 's3cret' });
+    const { app, sent, bounced, waiting, url } = await filledDatabase();
+    const started = await startServer({ STENT_DATABASE_URL: url, STENT_ADMIN_TOKEN: 's3cret' });
     if (!('child' in started)) throw new Error(`stent-server exited (${started.code}):\n${started.output}`);
     servers.push(started);
     const auth = { authorization: 'Bearer s3cret' };
@@ -154,10 +161,10 @@ describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
   });
 
   it('serves without a token only when STENT_ADMIN_UNGUARDED=1 says so, read-only and at another path when asked', async () => {
-    await filledDatabase();
-    const refused = await startServer({ STENT_DATABASE_URL: set!.db.url });
+    const { url } = await filledDatabase();
+    const refused = await startServer({ STENT_DATABASE_URL: url });
     expect(refused).toMatchObject({ code: 1, output: expect.stringMatching(/stent-server: STENT_ADMIN_TOKEN is not set/) });
-    const open = await startServer({ STENT_DATABASE_URL: set!.db.url, STENT_ADMIN_UNGUARDED: '1', STENT_ADMIN_READ_ONLY: '1', STENT_ADMIN_PATH: '/ops' });
+    const open = await startServer({ STENT_DATABASE_URL: url, STENT_ADMIN_UNGUARDED: '1', STENT_ADMIN_READ_ONLY: '1', STENT_ADMIN_PATH: '/ops' });
     if (!('child' in open)) throw new Error(`stent-server exited (${open.code}):\n${open.output}`);
     servers.push(open);
     expect(open.url).toMatch(/\/ops$/);
@@ -167,16 +174,11 @@ describe.each(DIALECTS)('stent-server (the built bin) on %s', (dialect) => {
 });
 
 describe.each(DIALECTS)('stent-server and a payload codec on %s', (dialect) => {
-  let set: ExecutorSet | undefined;
-  const servers: Server[] = [];
-  afterEach(async () => {
-    for (const server of servers.splice(0)) await stop(server);
-    await set?.dispose();
-    set = undefined;
-  });
+  const bench = serverBench(dialect);
+  const { servers } = bench;
 
   it('shows payloads decoded with STENT_CODEC_MODULE and as markers without it, streams included', async () => {
-    set = await ExecutorSet.create(dialect);
+    const set = await bench.open();
     const key = randomBytes(32).toString('base64');
     const app = new StentExecutor({ store: await createStentStore({ database: set.db.options }), worker: QUICK_WORKER, codec: aesGcmCodec({ keys: { ops: key }, current: 'ops' }), logger: new MemoryLogger() });
     set.onCleanup(() => app.close('2s'));

@@ -1,37 +1,32 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
+import { QUICK_WORKER } from '../support/executor-set.js';
 import { jsonOf, runStent } from '../support/stent-cli.js';
 import { waitUntil } from '../support/wait.js';
 import { acceptCards, Approval, Billing, Checkout, operatingInstances } from '../fixtures/operating-flows.js';
+import { cliBench } from './cli-bench.js';
 
 const ANSI = /\u001b\[/;
 
 describe.each(DIALECTS)('the stent CLI on %s', (dialect) => {
-  let set: ExecutorSet;
   let executor: StentExecutor;
-  let db: string;
   const ids: Record<string, string> = {};
-  const stent = (...args: string[]) => runStent(['--database', db, ...args]);
-
-  beforeAll(async () => {
-    acceptCards(false);
-    set = await ExecutorSet.create(dialect);
-    db = set.db.url;
-    executor = await set.executor(operatingInstances(), { ...QUICK_WORKER, queues: ['default', 'billing'] });
-    ids.checkout = await executor.dispatch(Checkout, ['o-1', [5, 7]]);
-    ids.billing = await executor.dispatch(Billing, ['4242']);
-    ids.approval = await executor.dispatch(Approval, ['refund-9']);
-    ids.cancelMe = await executor.dispatch(Approval, ['to-cancel']);
-    expect((await executor.waitFor(ids.checkout, { timeout: '30s' })).state).toBe('completed');
-    expect((await executor.waitFor(ids.billing, { timeout: '30s' })).state).toBe('failed');
-    await waitUntil(async () => (await executor.getExecution(ids.approval)).progress && (await executor.getExecution(ids.cancelMe)).progress, 'the approvals to wait for their signal');
-  });
-  afterAll(async () => {
-    acceptCards(false);
-    await set?.dispose();
-  });
+  const cli = cliBench(
+    dialect,
+    async (set) => {
+      executor = await set.executor(operatingInstances(), { ...QUICK_WORKER, queues: ['default', 'billing'] });
+      ids.checkout = await executor.dispatch(Checkout, ['o-1', [5, 7]]);
+      ids.billing = await executor.dispatch(Billing, ['4242']);
+      ids.approval = await executor.dispatch(Approval, ['refund-9']);
+      ids.cancelMe = await executor.dispatch(Approval, ['to-cancel']);
+      expect((await executor.waitFor(ids.checkout, { timeout: '30s' })).state).toBe('completed');
+      expect((await executor.waitFor(ids.billing, { timeout: '30s' })).state).toBe('failed');
+      await waitUntil(async () => (await executor.getExecution(ids.approval)).progress && (await executor.getExecution(ids.cancelMe)).progress, 'the approvals to wait for their signal');
+    },
+    () => acceptCards(false),
+  );
+  const { stent } = cli;
 
   it('list prints a table of the executions, filters as the API does, and --json gives the page', async () => {
     const table = await stent('list');
@@ -223,14 +218,14 @@ describe.each(DIALECTS)('the stent CLI on %s', (dialect) => {
   });
 
   it('colours only when forced or on a terminal, never with NO_COLOR or --no-color', async () => {
-    const forced = await runStent(['--database', db, 'list'], { FORCE_COLOR: '1' });
+    const forced = await runStent(['--database', cli.url, 'list'], { FORCE_COLOR: '1' });
     expect(forced.stdout).toMatch(/\u001b\[1mID/);
-    expect((await runStent(['--database', db, 'list'], { FORCE_COLOR: '1', NO_COLOR: '1' })).stdout).not.toMatch(ANSI);
-    expect((await runStent(['--database', db, 'list', '--no-color'], { FORCE_COLOR: '1' })).stdout).not.toMatch(ANSI);
+    expect((await runStent(['--database', cli.url, 'list'], { FORCE_COLOR: '1', NO_COLOR: '1' })).stdout).not.toMatch(ANSI);
+    expect((await runStent(['--database', cli.url, 'list', '--no-color'], { FORCE_COLOR: '1' })).stdout).not.toMatch(ANSI);
   });
 
   it('takes the database from STENT_DATABASE_URL', async () => {
-    const run = await runStent(['list', '--state', 'cancelled', '--json'], { STENT_DATABASE_URL: db });
+    const run = await runStent(['list', '--state', 'cancelled', '--json'], { STENT_DATABASE_URL: cli.url });
     expect(run.code, run.stderr).toBe(0);
     expect(jsonOf(run).items.map((item: { id: string }) => item.id)).toContain(ids.cancelMe);
   });

@@ -1,27 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
-import { jsonOf, runStent } from '../support/stent-cli.js';
+import { QUICK_WORKER } from '../support/executor-set.js';
+import { jsonOf } from '../support/stent-cli.js';
 import { waitUntil } from '../support/wait.js';
 import { acceptCards, Approval, Billing, Checkout, operatingInstances } from '../fixtures/operating-flows.js';
+import { cliBench } from './cli-bench.js';
 
 describe.each(DIALECTS)('stent fork and rewind on %s', (dialect) => {
-  let set: ExecutorSet;
   let executor: StentExecutor;
-  let db: string;
-  const stent = (...args: string[]) => runStent(['--database', db, ...args]);
-
-  beforeAll(async () => {
-    acceptCards(false);
-    set = await ExecutorSet.create(dialect);
-    db = set.db.url;
-    executor = await set.executor(operatingInstances(), { ...QUICK_WORKER, queues: ['default', 'billing'] });
-  });
-  afterAll(async () => {
-    acceptCards(false);
-    await set?.dispose();
-  });
+  const { stent } = cliBench(
+    dialect,
+    async (set) => {
+      executor = await set.executor(operatingInstances(), { ...QUICK_WORKER, queues: ['default', 'billing'] });
+    },
+    () => acceptCards(false),
+  );
 
   it('rewind runs a failed execution again from a position; fork starts a new one, with new arguments if given', async () => {
     const billing = await executor.dispatch(Billing, ['4242']);

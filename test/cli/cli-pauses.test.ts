@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
-import { runStent } from '../support/stent-cli.js';
+import { QUICK_WORKER } from '../support/executor-set.js';
 import { Mailer, pauseInstances } from '../fixtures/pause-flows.js';
+import { cliBench } from './cli-bench.js';
 
 describe.each(DIALECTS)('stent pause / resume / paused on %s', (dialect) => {
-  let set: ExecutorSet;
   let executor: StentExecutor;
-  let db: string;
-  const stent = (...args: string[]) => runStent(['--database', db, ...args]);
-
-  beforeAll(async () => {
-    set = await ExecutorSet.create(dialect);
-    db = set.db.url;
+  const { stent } = cliBench(dialect, async (set) => {
     executor = await set.executor(pauseInstances(), { ...QUICK_WORKER, queues: ['default', 'mail'] });
-  });
-  afterAll(async () => {
-    await set?.dispose();
   });
 
   it('pauses and resumes a queue and a workflow type, lists what is paused, and held work runs after the resume', async () => {

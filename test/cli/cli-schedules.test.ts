@@ -1,25 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
-import { runStent } from '../support/stent-cli.js';
+import { QUICK_WORKER } from '../support/executor-set.js';
 import { manualInstances, Report } from '../fixtures/schedule-flows.js';
+import { cliBench } from './cli-bench.js';
 
 describe.each(DIALECTS)('stent schedules on %s', (dialect) => {
-  let set: ExecutorSet;
   let executor: StentExecutor;
-  let db: string;
-  const stent = (...args: string[]) => runStent(['--database', db, ...args]);
-
-  beforeAll(async () => {
-    set = await ExecutorSet.create(dialect);
-    db = set.db.url;
+  const { stent } = cliBench(dialect, async (set) => {
     executor = await set.executor(manualInstances(), QUICK_WORKER);
     await executor.schedules.pause('TenSeconds');
     await executor.schedules.create({ name: 'hourly', workflow: Report, cron: '0 * * * *', timezone: 'Europe/Berlin', catchUp: 3 });
-  });
-  afterAll(async () => {
-    await set?.dispose();
   });
 
   it('list, show, pause, resume, trigger, backfill and delete; unknown names and missing options exit non-zero', async () => {

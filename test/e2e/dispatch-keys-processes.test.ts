@@ -1,42 +1,25 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { DispatchOptions, StentExecutor, WorkerOptions } from 'nestjs-stent';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
-import { openClient } from '../support/executor-set.js';
+import { describe, expect, it } from 'vitest';
+import type { DispatchOptions, WorkerOptions } from 'nestjs-stent';
+import { DIALECTS } from '../support/databases.js';
+import { jsonlRecords, processBench } from '../support/process-bench.js';
 import { waitUntil } from '../support/wait.js';
-import { killAllProcesses, makeEvidenceDir, WorkerProcess } from '../support/worker-process.js';
+import { WorkerProcess } from '../support/worker-process.js';
 import type { TouchRecord } from '../fixtures/dispatch-key-flows.js';
 
 const WORKER: WorkerOptions = { concurrency: 4, lease: '30s', pollInterval: '50ms', maxPollInterval: '250ms' };
 
-function touches(dir: string): TouchRecord[] {
-  const out: TouchRecord[] = [];
-  for (const file of readdirSync(dir).filter((name) => name.endsWith('.keys.jsonl'))) {
-    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) if (line) out.push(JSON.parse(line) as TouchRecord);
-  }
-  return out;
-}
+const touches = (dir: string) => jsonlRecords<TouchRecord>(dir, '.keys.jsonl');
 
 describe.each(DIALECTS)('debounce and singleton with dispatchers racing in several processes (%s)', (dialect) => {
-  let db: TestDatabase | undefined;
-  let client: StentExecutor | undefined;
-  const evidence = makeEvidenceDir('stent-keys-');
-  afterEach(async () => {
-    await killAllProcesses();
-    await client?.close();
-    await db?.dispose();
-    client = undefined;
-    db = undefined;
-  });
-  afterAll(() => evidence.dispose());
+  const bench = processBench(dialect, 'stent-keys-');
+  const { evidence } = bench;
 
-  /** `processes` dispatch-only processes, each dispatching `each` executions of Refresh at once with `options`. */
-  async function race(processes: number, each: number, options: DispatchOptions, ms: number): Promise<string[]> {
+  /** `processes` dispatch-only processes on `url`, each dispatching `each` executions of Refresh at once with `options`. */
+  async function race(url: string, processes: number, each: number, options: DispatchOptions, ms: number): Promise<string[]> {
     const dispatchers = await Promise.all(
       Array.from({ length: processes }, (_, p) =>
         WorkerProcess.start({
-          url: db!.url,
+          url,
           worker: false,
           fixture: 'dispatch-key-flows.js',
           instances: 'keyInstances',
@@ -49,11 +32,11 @@ describe.each(DIALECTS)('debounce and singleton with dispatchers racing in sever
   }
 
   it('debounce: racing dispatches of one key collapse into one execution, run once', async () => {
-    db = await createTestDatabase(dialect);
+    const db = await bench.database();
     const spawn = { url: db.url, worker: WORKER, fixture: 'dispatch-key-flows.js', instances: 'keyInstances', evidenceDir: evidence.dir, poolSize: 3 };
     await WorkerProcess.start(spawn);
-    client = await openClient(db);
-    const ids = await race(3, 5, { debounce: { key: 'cart-7', delay: '4s', maxWait: '1m' } }, 10);
+    const client = await bench.client();
+    const ids = await race(db.url, 3, 5, { debounce: { key: 'cart-7', delay: '4s', maxWait: '1m' } }, 10);
     expect(ids).toHaveLength(15);
     expect(new Set(ids).size).toBe(1);
     const outcome = await client.waitFor(ids[0]!, { timeout: '60s' });
@@ -66,12 +49,11 @@ describe.each(DIALECTS)('debounce and singleton with dispatchers racing in sever
   });
 
   it('singleton: racing dispatches of one key run one at a time, in turn, each once', async () => {
-    db = await createTestDatabase(dialect);
+    const db = await bench.database();
     const spawn = { url: db.url, worker: WORKER, fixture: 'dispatch-key-flows.js', instances: 'keyInstances', evidenceDir: evidence.dir, poolSize: 3 };
     await Promise.all([WorkerProcess.start(spawn), WorkerProcess.start(spawn)]);
-    client = await openClient(db);
-    const c = client;
-    const ids = await race(3, 4, { singleton: 'tenant-1' }, 150);
+    const c = await bench.client();
+    const ids = await race(db.url, 3, 4, { singleton: 'tenant-1' }, 150);
     expect(new Set(ids).size).toBe(12);
     await waitUntil(async () => (await c.listExecutions({ workflowName: 'Refresh', state: 'completed' })).total === 12, 'all twelve to complete', 120_000, 200);
     const runs = touches(evidence.dir).filter((r) => ids.includes(r.executionId));

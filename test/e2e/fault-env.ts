@@ -3,12 +3,11 @@
  * (test/fixtures/fault-flows.ts) through the shared harness (test/support/worker-process.ts), a
  * dispatch-only client, an inspector, and the evidence activity bodies record outside the engine.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { decode, StentExecutor, type WorkerOptions } from 'nestjs-stent/internal';
 import type { TestDatabase } from '../support/databases.js';
 import { openClient } from '../support/executor-set.js';
 import { openInspector, type Inspector } from '../support/inspector.js';
+import { jsonlRecords } from '../support/process-bench.js';
 import { waitUntil } from '../support/wait.js';
 import { killAllProcesses, makeEvidenceDir, WorkerProcess, type WorkerSpawn } from '../support/worker-process.js';
 import type { RunRecord } from '../fixtures/fault-flows.js';
@@ -25,21 +24,7 @@ export function faultWorker(url: string, evidenceDir: string, worker: WorkerOpti
 // ---- evidence written by activity bodies --------------------------------------------------------
 
 /** Every record in the directory (a line cut by a kill, if any, is skipped). */
-export function readRecords(dir: string): RunRecord[] {
-  const out: RunRecord[] = [];
-  for (const file of readdirSync(dir)) {
-    if (!file.endsWith('.jsonl')) continue;
-    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
-      if (!line) continue;
-      try {
-        out.push(JSON.parse(line) as RunRecord);
-      } catch {
-        // partial line
-      }
-    }
-  }
-  return out;
-}
+export const readRecords = (dir: string): RunRecord[] => jsonlRecords<RunRecord>(dir, '.jsonl');
 
 /** One run of an activity body: its start record and, if the body finished, its end time. */
 export interface Run {

@@ -1,47 +1,30 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StentExecutor, WorkerOptions } from 'nestjs-stent';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
-import { ExecutorSet, openClient, QUICK_WORKER } from '../support/executor-set.js';
+import { DIALECTS } from '../support/databases.js';
+import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
+import { jsonlRecords, processBench } from '../support/process-bench.js';
 import { waitUntil } from '../support/wait.js';
-import { killAllProcesses, makeEvidenceDir, WorkerProcess } from '../support/worker-process.js';
+import { WorkerProcess } from '../support/worker-process.js';
 import { Digest, Mailer, Notify, pauseInstances, type SendRecord } from '../fixtures/pause-flows.js';
 
 const WORKER: WorkerOptions = { concurrency: 4, queues: ['default', 'mail'], lease: '30s', pollInterval: '50ms', maxPollInterval: '250ms' };
 /** How long nothing may start while paused: several poll rounds of every worker on a loaded machine. */
 const QUIET_MS = 2_500;
 
-function sends(dir: string): SendRecord[] {
-  const out: SendRecord[] = [];
-  for (const file of readdirSync(dir).filter((name) => name.endsWith('.pause.jsonl'))) {
-    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) if (line) out.push(JSON.parse(line) as SendRecord);
-  }
-  return out;
-}
+const sends = (dir: string) => jsonlRecords<SendRecord>(dir, '.pause.jsonl');
 
 const states = async (client: StentExecutor, ids: string[]) => Promise.all(ids.map(async (id) => (await client.getExecution(id)).state));
 const allCompleted = async (client: StentExecutor, ids: string[]) => (await states(client, ids)).every((state) => state === 'completed');
 
 describe.each(DIALECTS)('pausing a queue and a workflow type across two worker processes (%s)', (dialect) => {
-  let db: TestDatabase | undefined;
-  let client: StentExecutor | undefined;
-  const evidence = makeEvidenceDir('stent-pause-');
-  afterEach(async () => {
-    await killAllProcesses();
-    await client?.close();
-    await db?.dispose();
-    client = undefined;
-    db = undefined;
-  });
-  afterAll(() => evidence.dispose());
+  const bench = processBench(dialect, 'stent-pause-');
+  const { evidence } = bench;
 
   it('no worker claims paused work, running work finishes, other work goes on, and resuming releases it', async () => {
-    db = await createTestDatabase(dialect);
+    const db = await bench.database();
     const spawn = { url: db.url, worker: WORKER, fixture: 'pause-flows.js', instances: 'pauseInstances', evidenceDir: evidence.dir, poolSize: 3 };
     await Promise.all([WorkerProcess.start(spawn), WorkerProcess.start(spawn)]);
-    client = await openClient(db);
-    const c = client;
+    const c = await bench.client();
 
     // A slow mail is running when its queue is paused: it finishes.
     const slow = await c.dispatch(Mailer, ['slow', 1_500]);

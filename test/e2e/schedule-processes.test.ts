@@ -1,29 +1,15 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ScheduleTick, StentExecutor, WorkerOptions } from 'nestjs-stent';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
-import { openClient } from '../support/executor-set.js';
+import { DIALECTS } from '../support/databases.js';
+import { jsonlRecords, processBench } from '../support/process-bench.js';
 import { waitUntil } from '../support/wait.js';
-import { killAllProcesses, makeEvidenceDir, WorkerProcess } from '../support/worker-process.js';
+import { WorkerProcess } from '../support/worker-process.js';
 import type { StampRecord } from '../fixtures/schedule-flows.js';
 
 // A short lease so the run of the killed worker is taken over within the test; long enough for a loaded machine.
 const WORKER: WorkerOptions = { concurrency: 4, lease: '5s', pollInterval: '50ms', maxPollInterval: '250ms' };
 
-function stamps(dir: string): StampRecord[] {
-  const out: StampRecord[] = [];
-  for (const file of readdirSync(dir).filter((name) => name.endsWith('.schedule.jsonl'))) {
-    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
-      try {
-        if (line) out.push(JSON.parse(line) as StampRecord);
-      } catch {
-        // a line cut by the kill
-      }
-    }
-  }
-  return out;
-}
+const stamps = (dir: string) => jsonlRecords<StampRecord>(dir, '.schedule.jsonl');
 
 async function runs(client: StentExecutor) {
   const { items } = await client.listExecutions({ workflowName: 'EverySecond' }, { limit: 500 });
@@ -31,24 +17,14 @@ async function runs(client: StentExecutor) {
 }
 
 describe.each(DIALECTS)('a schedule every second across three worker processes (%s)', (dialect) => {
-  let db: TestDatabase | undefined;
-  let client: StentExecutor | undefined;
-  const evidence = makeEvidenceDir('stent-schedules-');
-  afterEach(async () => {
-    await killAllProcesses();
-    await client?.close();
-    await db?.dispose();
-    client = undefined;
-    db = undefined;
-  });
-  afterAll(() => evidence.dispose());
+  const bench = processBench(dialect, 'stent-schedules-');
+  const { evidence } = bench;
 
   it('runs each tick once, loses none when a worker is killed mid-run, stops when paused, and backfill runs the ticks missed', async () => {
-    db = await createTestDatabase(dialect);
+    const db = await bench.database();
     const spawn = { url: db.url, worker: WORKER, fixture: 'schedule-flows.js', instances: 'scheduleInstances', evidenceDir: evidence.dir, poolSize: 3 };
     const workers = await Promise.all([WorkerProcess.start(spawn), WorkerProcess.start(spawn), WorkerProcess.start(spawn)]);
-    client = await openClient(db);
-    const c = client;
+    const c = await bench.client();
 
     await waitUntil(async () => (await runs(c)).length >= 4, 'four ticks to start', 60_000);
     // Kill a worker while a tick's run is in its activity body.

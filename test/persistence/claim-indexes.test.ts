@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createStentStore, type StentStore } from 'nestjs-stent';
-import { openInspector, type Inspector } from '../support/inspector.js';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+import { describe, expect, it } from 'vitest';
+import type { Inspector } from '../support/inspector.js';
+import { DIALECTS } from '../support/databases.js';
+import { storeBench } from '../support/store-bench.js';
 
 /**
  * Claims take work in priority order, then the oldest due first. With a backlog in the tables (here in a
@@ -108,27 +108,16 @@ async function plansChosen(inspector: Inspector, sent: Sent): Promise<{ custom: 
 }
 
 describe.each(DIALECTS)('claim indexes on %s', (dialect) => {
-  let db: TestDatabase;
-  let store: StentStore | undefined;
-  let inspector: Inspector | undefined;
-  afterEach(async () => {
-    await store?.close().catch(() => undefined);
-    await inspector?.close().catch(() => undefined);
-    await db?.dispose();
-    store = inspector = undefined;
-  });
+  const open = storeBench(dialect);
 
   it('claims read the claim-order indexes and sort nothing, with a backlog of another queue in the tables', async () => {
-    db = await createTestDatabase(dialect);
-    store = await createStentStore({ database: db.options });
-    await store.migrate();
-    inspector = await openInspector(db);
+    const { store, inspector } = await open();
     await fill(inspector);
     const now = Date.now();
     const filter = { owner: 'probe', names: ['Flow'], queues: ['default'], tags: [], limit: 10, now, leaseMs: 30_000, limits: new Map<string, number>() };
     const sent = await capture(async () => {
-      expect(await store!.claimExecutions(filter)).toEqual([]);
-      expect(await store!.claimSteps({ ...filter, names: ['Acts.work'] })).toEqual([]);
+      expect(await store.claimExecutions(filter)).toEqual([]);
+      expect(await store.claimSteps({ ...filter, names: ['Acts.work'] })).toEqual([]);
     });
     const claims = sent.filter((statement) => /ORDER BY c\.priority DESC/.test(statement.sql));
     expect(claims.map((statement) => (statement.sql.includes('stent_steps') ? 'steps' : 'executions'))).toEqual(['executions', 'steps']);
@@ -153,10 +142,7 @@ describe.each(DIALECTS)('claim indexes on %s', (dialect) => {
   });
 
   it('the migration creates the claim-order indexes and drops the ones they replace', async () => {
-    db = await createTestDatabase(dialect);
-    store = await createStentStore({ database: db.options });
-    await store.migrate();
-    inspector = await openInspector(db);
+    const { db, inspector } = await open();
     const names =
       dialect === 'sqlite'
         ? (await inspector.query<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index'`)).map((row) => row.name)

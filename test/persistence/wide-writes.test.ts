@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createStentStore, type StentStore } from 'nestjs-stent';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
-import { openInspector, type Inspector } from '../support/inspector.js';
+import { describe, expect, it } from 'vitest';
+import type { StentStore } from 'nestjs-stent';
+import { DIALECTS } from '../support/databases.js';
+import { storeBench } from '../support/store-bench.js';
 
 /**
  * A workflow that fanned out widely writes as many rows at once: its steps, then (when it fails or is
@@ -38,20 +38,10 @@ function stepAt(executionId: string, position: number, now: number): NewStep {
 }
 
 describe.each(DIALECTS)('wide journal writes on %s', (dialect) => {
-  let db: TestDatabase;
-  let store: StentStore | undefined;
-  let inspector: Inspector | undefined;
-  afterEach(async () => {
-    await store?.close().catch(() => undefined);
-    await inspector?.close().catch(() => undefined);
-    await db?.dispose();
-    store = inspector = undefined;
-  });
+  const open = storeBench(dialect);
 
   it(`records ${WIDE} steps and their delivery order in one write`, async () => {
-    db = await createTestDatabase(dialect);
-    store = await createStentStore({ database: db.options });
-    await store.migrate();
+    const { store, inspector } = await open();
     const now = Date.now();
     const owner = 'wide-writer';
     const { id } = await store.createExecution({
@@ -78,7 +68,6 @@ describe.each(DIALECTS)('wide journal writes on %s', (dialect) => {
     // The order outcomes were handed over in rides with the run's next write.
     expect(await store.insertSteps(fence, [], deliveries)).toBe(true);
 
-    inspector = await openInspector(db);
     const [row] = await inspector.query<{ n: unknown; delivered: unknown; last: unknown }>(
       `SELECT COUNT(*) AS n, COUNT(delivered_seq) AS delivered, MAX(delivered_seq) AS last FROM ${inspector.t.steps} WHERE execution_id = ?`,
       [id],

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { TestProcess } from './child-process.js';
 import type { TestDatabase } from './databases.js';
+import { scalarOf, sqliteWriteLockHeld, SQLITE_TABLES } from './inspector-shared.js';
 import { openSqlite3Inspector } from './sqlite3-inspector.js';
 
 export interface Inspector {
@@ -35,22 +36,14 @@ export async function openInspector(db: TestDatabase): Promise<Inspector> {
     };
     return {
       dialect: 'sqlite',
-      t: { steps: 'stent_steps', executions: 'stent_executions', deadLetters: 'stent_dead_letters' },
+      t: SQLITE_TABLES,
       query,
-      scalar: async (sql, params) => Number(Object.values((await query<Record<string, unknown>>(sql, params))[0] ?? { v: NaN })[0]),
-      writeLockHeld: async () => {
-        conn.pragma('busy_timeout = 0');
-        try {
-          conn.prepare('BEGIN IMMEDIATE').run();
-          conn.prepare('ROLLBACK').run();
-          return false;
-        } catch (error) {
-          if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) return true;
-          throw error;
-        } finally {
-          conn.pragma('busy_timeout = 5000');
-        }
-      },
+      scalar: scalarOf(query),
+      writeLockHeld: () =>
+        sqliteWriteLockHeld(
+          (ms) => conn.pragma(`busy_timeout = ${ms}`),
+          (sql) => conn.prepare(sql).run(),
+        ),
       close: async () => {
         conn.close();
       },
@@ -68,7 +61,7 @@ export async function openInspector(db: TestDatabase): Promise<Inspector> {
     dialect: 'postgres',
     t: { steps: `"${schema}"."stent_steps"`, executions: `"${schema}"."stent_executions"`, deadLetters: `"${schema}"."stent_dead_letters"` },
     query,
-    scalar: async (sql, params) => Number(Object.values((await query<Record<string, unknown>>(sql, params))[0] ?? { v: NaN })[0]),
+    scalar: scalarOf(query),
     writeLockHeld: async () => {
       // Any other backend of this test's schema inside an open transaction (or mid-statement).
       const rows = await query<{ n: string }>(

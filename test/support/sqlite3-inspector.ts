@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Inspector } from './inspector.js';
+import { scalarOf, sqliteWriteLockHeld, SQLITE_TABLES } from './inspector-shared.js';
 
 interface Sqlite3Db {
   all(sql: string, params: unknown[], callback: (error: Error | null, rows: unknown[]) => void): void;
@@ -26,22 +27,10 @@ export async function openSqlite3Inspector(file: string): Promise<Inspector> {
   const run = (sql: string): Promise<void> => new Promise((resolve, reject) => conn.run(sql, [], (error) => (error ? reject(error) : resolve())));
   return {
     dialect: 'sqlite',
-    t: { steps: 'stent_steps', executions: 'stent_executions', deadLetters: 'stent_dead_letters' },
+    t: SQLITE_TABLES,
     query,
-    scalar: async (sql, params) => Number(Object.values((await query<Record<string, unknown>>(sql, params))[0] ?? { v: NaN })[0]),
-    writeLockHeld: async () => {
-      conn.configure('busyTimeout', 0);
-      try {
-        await run('BEGIN IMMEDIATE');
-        await run('ROLLBACK');
-        return false;
-      } catch (error) {
-        if ((error as { code?: string }).code === 'SQLITE_BUSY') return true;
-        throw error;
-      } finally {
-        conn.configure('busyTimeout', 5_000);
-      }
-    },
+    scalar: scalarOf(query),
+    writeLockHeld: () => sqliteWriteLockHeld((ms) => conn.configure('busyTimeout', ms), run),
     close: () => new Promise((resolve, reject) => conn.close((error) => (error ? reject(error) : resolve()))),
   };
 }

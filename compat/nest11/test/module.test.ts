@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Module } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { StentExecutor, StentModule } from 'nestjs-stent';
 import { GreetActivities, GreetFlow, Greeter } from './flows.js';
-import { tempDatabase } from './support.js';
+import { testApps } from './support.js';
 
 @Module({ providers: [Greeter, GreetActivities, GreetFlow] })
 class GreetModule {}
@@ -39,33 +39,17 @@ async function runGreeting(app: TestingModule): Promise<void> {
 }
 
 describe('StentModule on NestJS 11 with the sqlite3 driver', () => {
-  let app: TestingModule | undefined;
-  let database: ReturnType<typeof tempDatabase> | undefined;
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    database?.dispose();
-  });
+  const apps = testApps();
 
   it("forRoot with database { type: 'sqlite' } boots and runs a workflow end to end", async () => {
-    database = tempDatabase();
-    app = await Test.createTestingModule({
-      imports: [StentModule.forRoot({ database: { type: 'sqlite', database: database.file }, worker: WORKER }), GreetModule],
-    }).compile();
-    await app.init();
-    await runGreeting(app);
+    const file = apps.file();
+    await runGreeting(await apps.start([StentModule.forRoot({ database: { type: 'sqlite', database: file }, worker: WORKER }), GreetModule]));
   });
 
   it('forRootAsync builds the same options from a factory', async () => {
-    database = tempDatabase();
-    const file = database.file;
-    app = await Test.createTestingModule({
-      imports: [
-        StentModule.forRootAsync({ useFactory: async () => ({ database: { type: 'sqlite' as const, database: file }, worker: WORKER }) }),
-        GreetModule,
-      ],
-    }).compile();
-    await app.init();
-    await runGreeting(app);
+    const file = apps.file();
+    await runGreeting(
+      await apps.start([StentModule.forRootAsync({ useFactory: async () => ({ database: { type: 'sqlite' as const, database: file }, worker: WORKER }) }), GreetModule]),
+    );
   });
 });

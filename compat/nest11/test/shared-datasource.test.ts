@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Injectable, Module } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { Activity, StentExecutor, StentModule, Workflow } from 'nestjs-stent';
 import { Column, DataSource, Entity, PrimaryColumn } from 'typeorm';
-import { tempDatabase } from './support.js';
+import { testApps } from './support.js';
 
 @Entity({ name: 'shop_orders' })
 class ShopOrder {
@@ -56,28 +56,18 @@ class Checkout {
 class ShopModule {}
 
 describe("Stent on the application's TypeORM 0.3 'sqlite' DataSource (NestJS 11)", () => {
-  let app: TestingModule | undefined;
-  let database: ReturnType<typeof tempDatabase> | undefined;
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    database?.dispose();
-  });
+  const apps = testApps();
 
   async function boot(): Promise<TestingModule> {
-    database = tempDatabase();
-    app = await Test.createTestingModule({
-      imports: [
-        TypeOrmModule.forRoot({ type: 'sqlite', database: database.file, entities: [ShopOrder], synchronize: true, enableWAL: true }),
-        StentModule.forRootAsync({
-          inject: [getDataSourceToken()],
-          useFactory: (dataSource: DataSource) => ({ dataSource, worker: { concurrency: 4, pollInterval: '20ms', maxPollInterval: '100ms' } }),
-        }),
-        ShopModule,
-      ],
-    }).compile();
-    await app.init();
-    return app;
+    const file = apps.file();
+    return apps.start([
+      TypeOrmModule.forRoot({ type: 'sqlite', database: file, entities: [ShopOrder], synchronize: true, enableWAL: true }),
+      StentModule.forRootAsync({
+        inject: [getDataSourceToken()],
+        useFactory: (dataSource: DataSource) => ({ dataSource, worker: { concurrency: 4, pollInterval: '20ms', maxPollInterval: '100ms' } }),
+      }),
+      ShopModule,
+    ]);
   }
 
   it("creates the execution in the caller's transaction: committed with it, then run", async () => {

@@ -52,6 +52,12 @@ export function table(term: Pick<Terminal, 'color'>, headers: string[], rows: st
   return [paint(term, 'bold', line(headers)), ...rows.map(line)];
 }
 
+/** A table as a command prints it: fitted to the terminal's width when stdout is one, then a dimmed footer line. */
+export function screenTable(term: Pick<Terminal, 'color' | 'interactive' | 'columns'>, headers: string[], rows: string[][], footer?: string): string[] {
+  const lines = table(term, headers, rows, term.interactive ? term.columns : undefined);
+  return footer === undefined ? lines : [...lines, paint(term, 'dim', footer)];
+}
+
 /** `label: value` lines with the labels aligned. */
 export function fields(term: Pick<Terminal, 'color'>, entries: Array<[string, string]>): string[] {
   const width = Math.max(...entries.map(([label]) => label.length)) + 1;

@@ -1,6 +1,6 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ConfigurationError, DatabaseUnavailableError, parseDuration, systemClock, type Clock, type Duration, type StentStore } from '../core/index.js';
-import { withSqliteFile } from './clients/better-sqlite3-client.js';
+import { withSqliteFile } from './clients/queued-sqlite-client.js';
 import { isConnectionError } from './clients/connection-errors.js';
 import { DeferredSqlClient } from './clients/deferred-client.js';
 import type { SqlClient } from './clients/sql-client.js';

@@ -1,6 +1,6 @@
 import { integer, required } from '../arguments.js';
 import type { Command } from '../command.js';
-import { fields, inline, table, when } from '../format.js';
+import { fields, inline, screenTable, when } from '../format.js';
 import { paint, paintState } from '../terminal.js';
 
 const errorText = (error: Error | undefined) => (error ? `${error.name}: ${error.message}` : '-');
@@ -27,10 +27,7 @@ export const dlqListCommand: Command = {
     if (ctx.parsed.global.json) return ctx.json(result);
     if (result.items.length === 0) return ctx.print(result.total === 0 ? 'No dead letters.' : `No dead letters on this page (${result.total} in all).`);
     const rows = result.items.map((item) => [item.id, item.executionId, item.kind, item.name, String(item.attempts), item.reason, errorText(item.error), when(item.createdAt)]);
-    ctx.print([
-      ...table(ctx.term, ['ID', 'EXECUTION', 'KIND', 'NAME', 'ATTEMPTS', 'REASON', 'ERROR', 'CREATED'], rows, ctx.term.interactive ? ctx.term.columns : undefined),
-      paint(ctx.term, 'dim', `${result.items.length} of ${result.total} dead letter(s)`),
-    ]);
+    ctx.print(screenTable(ctx.term, ['ID', 'EXECUTION', 'KIND', 'NAME', 'ATTEMPTS', 'REASON', 'ERROR', 'CREATED'], rows, `${result.items.length} of ${result.total} dead letter(s)`));
   },
 };
 

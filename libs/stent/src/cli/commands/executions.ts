@@ -6,8 +6,7 @@ import { integer, list, required } from '../arguments.js';
 import { CliUsageError } from '../cli-usage.error.js';
 import type { Command } from '../command.js';
 import { executionLines, executionRows, EXECUTION_HEADERS } from '../views/execution-view.js';
-import { table } from '../format.js';
-import { paint } from '../terminal.js';
+import { screenTable } from '../format.js';
 
 const listOptions = {
   state: { type: 'string', multiple: true, short: 's' },
@@ -64,10 +63,9 @@ export const listCommand: Command = {
     const result = await executor.listExecutions(filter, Object.fromEntries(Object.entries(page).filter(([, value]) => value !== undefined)));
     if (ctx.parsed.global.json) return ctx.json(result);
     if (result.items.length === 0) return ctx.print(result.total === 0 ? 'No executions match.' : `No executions on this page (${result.total} match).`);
-    const lines = table(ctx.term, EXECUTION_HEADERS, executionRows(ctx.term, result.items), ctx.term.interactive ? ctx.term.columns : undefined);
     const from = result.offset + 1;
     const footer = `${result.items.length} of ${result.total} execution(s)${result.offset ? ` from #${from}` : ''}${result.nextCursor ? `; next page: --cursor ${result.nextCursor}` : ''}`;
-    ctx.print([...lines, paint(ctx.term, 'dim', footer)]);
+    ctx.print(screenTable(ctx.term, EXECUTION_HEADERS, executionRows(ctx.term, result.items), footer));
   },
 };
 

@@ -1,6 +1,6 @@
 import { duration, integer } from '../arguments.js';
 import type { Command } from '../command.js';
-import { table } from '../format.js';
+import { screenTable } from '../format.js';
 import { statsLines, workerRows, WORKER_HEADERS } from '../views/overview-view.js';
 
 export const statsCommand: Command = {
@@ -31,6 +31,6 @@ export const workersCommand: Command = {
     const workers = await executor.listWorkers({ recent });
     if (ctx.parsed.global.json) return ctx.json(workers);
     if (workers.length === 0) return ctx.print(`No workers heard from in the last ${recent}.`);
-    ctx.print(table(ctx.term, WORKER_HEADERS, workerRows(ctx.term, workers), ctx.term.interactive ? ctx.term.columns : undefined));
+    ctx.print(screenTable(ctx.term, WORKER_HEADERS, workerRows(ctx.term, workers)));
   },
 };

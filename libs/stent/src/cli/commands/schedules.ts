@@ -1,7 +1,7 @@
 import { required } from '../arguments.js';
 import type { Command, CommandContext } from '../command.js';
 import { CliUsageError } from '../cli-usage.error.js';
-import { fields, inline, table, when } from '../format.js';
+import { fields, inline, screenTable, when } from '../format.js';
 import { paint } from '../terminal.js';
 import type { ScheduleInfo } from '../../core/schedules/schedule-view.js';
 
@@ -15,10 +15,7 @@ export const schedulesListCommand: Command = {
     if (ctx.parsed.global.json) return ctx.json({ items: schedules });
     if (schedules.length === 0) return ctx.print('No schedules.');
     const rows = schedules.map((s) => [s.name, s.workflowName, s.cron, s.timezone, s.state === 'paused' ? paint(ctx.term, 'yellow', 'paused') : 'active', when(s.nextTickAt), when(s.lastTickAt), catchUpText(s), s.overlap]);
-    ctx.print([
-      ...table(ctx.term, ['NAME', 'WORKFLOW', 'CRON', 'TIMEZONE', 'STATE', 'NEXT TICK', 'LAST TICK', 'CATCH-UP', 'OVERLAP'], rows, ctx.term.interactive ? ctx.term.columns : undefined),
-      paint(ctx.term, 'dim', `${schedules.length} schedule(s)`),
-    ]);
+    ctx.print(screenTable(ctx.term, ['NAME', 'WORKFLOW', 'CRON', 'TIMEZONE', 'STATE', 'NEXT TICK', 'LAST TICK', 'CATCH-UP', 'OVERLAP'], rows, `${schedules.length} schedule(s)`));
   },
 };
 

@@ -1,4 +1,5 @@
-import { repeatOn, type Clock, type Timer } from '../clock/clock.js';
+import type { Clock } from '../clock/clock.js';
+import { CoalescedLoop } from '../clock/coalesced-loop.js';
 import type { StentLogger } from '../logger.js';
 import type { DispatchKeyStore, WakeEvent } from '../store/index.js';
 
@@ -12,28 +13,32 @@ const CHECK_MS = 500;
  * a time. Applications that use no singleton keys pay no statement per finished execution.
  */
 export class SingletonReleaseLoop {
-  private timer: Timer | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
+  private readonly loop: CoalescedLoop;
+  private unsubscribe: (() => void) | undefined;
   /** Whether the last look saw executions waiting for a turn (unknown at first). */
   private waiting = true;
-  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly store: DispatchKeyStore & { subscribe(listener: (event: WakeEvent) => void): () => void },
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly logger: StentLogger,
-  ) {}
+  ) {
+    this.loop = new CoalescedLoop(
+      clock,
+      CHECK_MS,
+      async () => {
+        this.waiting = (await this.store.releaseSingletons(clock.now())).waiting;
+      },
+      (error) => this.logger.warn(`Stent singletons: could not hand a key's turn on (${error instanceof Error ? error.message : String(error)}); trying again`),
+    );
+  }
 
   start(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = repeatOn(this.clock, CHECK_MS, () => this.check());
-    this.timer.unref();
+    if (this.loop.stopped || this.unsubscribe) return;
     this.unsubscribe = this.store.subscribe((event) => {
-      if (event.type === 'finished' && this.waiting) this.check();
+      if (event.type === 'finished' && this.waiting) this.loop.run();
     });
-    this.check();
+    this.loop.start();
   }
 
   /** Some execution may wait for a turn now: look when executions finish, until a look finds none. */
@@ -42,31 +47,7 @@ export class SingletonReleaseLoop {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.timer?.cancel();
-    this.timer = undefined;
     this.unsubscribe?.();
-    await this.running;
-  }
-
-  private check(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.store
-      .releaseSingletons(this.clock.now())
-      .then((outcome) => {
-        this.waiting = outcome.waiting;
-      })
-      .catch((error: unknown) => this.logger.warn(`Stent singletons: could not hand a key's turn on (${error instanceof Error ? error.message : String(error)}); trying again`))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.check();
-        }
-      });
+    await this.loop.stop();
   }
 }

@@ -1,4 +1,5 @@
-import { repeatOn, type Clock, type Timer } from '../clock/clock.js';
+import type { Clock } from '../clock/clock.js';
+import { CoalescedLoop } from '../clock/coalesced-loop.js';
 import type { StentLogger } from '../logger.js';
 import type { ScheduleRecord, ScheduleStore } from '../store/index.js';
 import { planFiring } from './firing-plan.js';
@@ -11,55 +12,29 @@ import { scheduledRun } from './scheduled-run.js';
  * whichever of them dies half-way, each tick starts exactly one execution.
  */
 export class ScheduleLoop {
-  private timer: Timer | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-  private again = false;
+  private readonly loop: CoalescedLoop;
 
   constructor(
     private readonly store: ScheduleStore,
     private readonly clock: Clock,
     private readonly logger: StentLogger,
-    private readonly checkMs: number,
-  ) {}
+    checkMs: number,
+  ) {
+    this.loop = new CoalescedLoop(clock, checkMs, () => this.fireDue(), (error) =>
+      this.logger.warn(`Stent schedules: could not read due schedules (${message(error)}); trying again`),
+    );
+  }
 
   start(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = repeatOn(this.clock, this.checkMs, () => this.check());
-    this.timer.unref();
-    this.check();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.timer?.cancel();
-    this.timer = undefined;
-    await this.running;
-  }
-
-  /**
-   * Looks for due schedules now (also what each period does). Asked while a look is under way, it looks
-   * again right after it, so a jump of the clock meanwhile is not left for the next period.
-   */
-  check(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.fireDue()
-      .catch((error: unknown) => this.logger.warn(`Stent schedules: could not read due schedules (${message(error)}); trying again`))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.check();
-        }
-      });
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private async fireDue(): Promise<void> {
-    await fireDueSchedules(this.store, this.clock.now(), this.logger, () => this.stopped);
+    await fireDueSchedules(this.store, this.clock.now(), this.logger, () => this.loop.stopped);
   }
 }
 

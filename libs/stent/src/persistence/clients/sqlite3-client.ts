@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigurationError } from '../../core/index.js';
-import { sqliteFileQueue, withSqliteFile } from './better-sqlite3-client.js';
-import type { SqlClient, SqlExecutor } from './sql-client.js';
+import { bindable, QueuedSqliteClient } from './queued-sqlite-client.js';
 
 /** What a finished `run` reports (the driver sets it as the callback's `this`). */
 interface RunContext {
@@ -87,26 +86,23 @@ export function shareSqlite3Database(db: Sqlite3Database, busyTimeoutMs: number)
 
 /**
  * SQLite through the asynchronous `sqlite3` package (TypeORM's `type: 'sqlite'`). One connection runs
- * statements one at a time, and this process's connections to one file take turns (the same queue as
- * better-sqlite3's): statements of concurrent callers must not land inside one another's transaction,
- * and a connection waiting for the write lock holds a thread of libuv's small pool, so waiting inside
- * the process could starve the lock holder of the thread it needs to commit. Transactions start with
- * BEGIN IMMEDIATE, so processes sharing the file take the write lock up front (waiting on busy_timeout,
- * off the event loop) instead of failing half-way.
+ * statements one at a time, and this process's connections to one file take turns (QueuedSqliteClient's
+ * queue, shared with better-sqlite3): a connection waiting for the write lock holds a thread of libuv's
+ * small pool, so waiting inside the process could starve the lock holder of the thread it needs to commit.
  */
-export class Sqlite3Client implements SqlClient {
-  readonly dialect = 'sqlite' as const;
+export class Sqlite3Client extends QueuedSqliteClient {
   private readonly statements = new Map<string, Sqlite3Statement>();
   /** Statements dropped from the cache and still being finalized (close() waits for them). */
   private finalizing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Sqlite3Database,
-    /** Identifies the database file: connections to one file in this process take turns. */
-    private readonly fileKey: string,
+    fileKey: string,
     /** Shared with an application's DataSource: runs an operation in Stent's turn on the connection. */
-    private readonly inTurn?: <T>(work: () => Promise<T>) => Promise<T>,
-  ) {}
+    private readonly sharedTurn?: <T>(work: () => Promise<T>) => Promise<T>,
+  ) {
+    super(fileKey);
+  }
 
   private async statement(sql: string): Promise<Sqlite3Statement | undefined> {
     // Long texts are one-off batches (many rows of values): preparing them once is all they need.
@@ -138,7 +134,7 @@ export class Sqlite3Client implements SqlClient {
     this.finalizing = Promise.all([this.finalizing, new Promise<void>((done) => statement.finalize(() => done()))]).then(() => undefined);
   }
 
-  private async queryNow<T>(sql: string, params: unknown[]): Promise<T[]> {
+  protected async queryNow<T>(sql: string, params: unknown[]): Promise<T[]> {
     const values = params.map(bindable);
     const statement = await this.statement(sql);
     return new Promise((resolve, reject) => {
@@ -153,7 +149,7 @@ export class Sqlite3Client implements SqlClient {
     });
   }
 
-  private async executeNow(sql: string, params: unknown[]): Promise<number> {
+  protected async executeNow(sql: string, params: unknown[]): Promise<number> {
     const values = params.map(bindable);
     const forget = (failed: string) => this.forget(failed);
     const statement = await this.statement(sql);
@@ -169,48 +165,22 @@ export class Sqlite3Client implements SqlClient {
     });
   }
 
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const inTurn = this.inTurn;
-    return withSqliteFile(this.fileKey, inTurn ? () => inTurn(work) : work);
+  protected control(sql: string): Promise<void> {
+    return runOn(this.db, sql);
   }
 
-  query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return this.exclusive(() => this.queryNow<T>(sql, params));
+  protected async rollback(): Promise<void> {
+    // Also after a failed COMMIT; when nothing is open any more, SQLite says so and that is fine.
+    await runOn(this.db, 'ROLLBACK').catch(() => undefined);
   }
 
-  execute(sql: string, params: unknown[] = []): Promise<number> {
-    return this.exclusive(() => this.executeNow(sql, params));
+  protected inTurn<T>(work: () => Promise<T> | T): Promise<T> {
+    const run = async () => work();
+    return this.sharedTurn ? this.sharedTurn(run) : run();
   }
 
-  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.exclusive(async () => {
-      const tx: SqlExecutor = {
-        query: <R>(sql: string, params: unknown[] = []) => this.queryNow<R>(sql, params),
-        execute: (sql: string, params: unknown[] = []) => this.executeNow(sql, params),
-      };
-      await runOn(this.db, 'BEGIN IMMEDIATE');
-      try {
-        const result = await work(tx);
-        await runOn(this.db, 'COMMIT');
-        return result;
-      } catch (error) {
-        // Also after a failed COMMIT; when nothing is open any more, SQLite says so and that is fine.
-        await runOn(this.db, 'ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    });
-  }
-
-  /** Finishes what is queued and releases the statements; the connection is closed by whoever opened it. */
-  async close(): Promise<void> {
-    await sqliteFileQueue(this.fileKey).tail;
+  protected async releaseStatements(): Promise<void> {
     await this.forgetStatements();
     await this.finalizing;
   }
-}
-
-function bindable(value: unknown): unknown {
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (value === undefined) return null;
-  return value;
 }
