@@ -17,7 +17,8 @@ describe('sample/batch-processing', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('charges every account of the batch, reports progress, lists the declined ones without failing the run and sums up', async () => {
-    const env = sampleEnv(dir, 'batch.db', { BATCH_RETRY_DELAY: '50ms' });
+    // Charges slow enough that the sample's watcher (a poll every 100 ms) sees the batch mid-way on a busy machine.
+    const env = sampleEnv(dir, 'batch.db', { BATCH_RETRY_DELAY: '50ms', BATCH_ITEM_LATENCY_MS: '500' });
     const { stdout } = await runSample(SAMPLE, ['b60', '60'], env);
     const failed = declined(60).map((n) => ({ accountId: accountId('b60', n), reason: 'card declined: expired' }));
     const outcome = printedOutcome(stdout);

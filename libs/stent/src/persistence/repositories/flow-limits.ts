@@ -57,6 +57,10 @@ export async function claimFlowLimited(ctx: SqlContext, tx: SqlExecutor, filter:
     }
     if (limits.rate !== null && rk !== null) {
       const entry = taken.get(rk) ?? { row: candidate.rateKeyRow, count: 0 };
+      // `now` was read before this claim waited for the activity's lock: another worker may have counted
+      // in a later window meanwhile. Claiming in the earlier one would put the key's row back in time and
+      // let the later window fill twice, so this round takes nothing of the key.
+      if (entry.row && entry.row.windowStart > windowStart) continue;
       const used = entry.row && entry.row.windowStart === windowStart ? entry.row.used : 0;
       if (used + entry.count >= limits.rate.limit) continue;
       entry.count++;
