@@ -36,7 +36,7 @@ export type { PausedInfo, PauseOutcome } from './core/executor/pause-operations.
 export type { GetEventOptions, ReadStreamOptions, StreamChunk } from './core/executor/published-values.js';
 export type { ExecutionInfo, JournalEntry, DeadLetterInfo, StentStats } from './core/executor/execution-views.js';
 export type { Readiness, ReadinessDetail } from './core/executor/readiness.js';
-export type { ExecutionFilter, Page } from './core/store/records.js';
+export type { ExecutionFilter, Page } from './core/store/admin-records.js';
 export type { ExecutionDetail, ExecutionSummary } from './core/executor/operations/execution-detail.js';
 export type { ExecutionListFilter, ExecutionListPage, TimeInput } from './core/executor/operations/execution-query.js';
 export { MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT } from './core/executor/operations/page-limits.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { checkRouting } from '../definitions/definitions.js';
 import { parseOptionalDuration, type Duration } from '../api/duration.js';
-import { ConfigurationError, InvalidFilterError, DeadLetterNotFoundError, ExecutionNotFoundError, WorkflowCancelledError } from '../errors/index.js';
+import { ConfigurationError, InvalidFilterError, ExecutionNotFoundError, WorkflowCancelledError } from '../errors/index.js';
 import { StentEvents } from '../events.js';
 import { stderrLogger, type StentLogger } from '../logger.js';
 import { logLifecycle } from '../lifecycle-log.js';
@@ -15,7 +15,7 @@ import type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from '../a
 import { encode, encodeError } from '../serialization.js';
 import type { NewExecution, StentStore } from '../store/index.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
-import { deadLetterInfo, executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type StentStats } from './execution-views.js';
+import { executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type StentStats } from './execution-views.js';
 import { BackgroundStart } from './background-start.js';
 import { readinessOf, StartupRecord, type Readiness, type ReadinessDetail } from './readiness.js';
 import { waitForChain, type WaitForOptions } from './wait-for.js';
@@ -24,7 +24,8 @@ import { withCodec } from '../codec/codec-store.js';
 import { getEvent, readStream, type GetEventOptions, type ReadStreamOptions, type StreamChunk } from './published-values.js';
 import { encodeCursor, executionFilter, executionPage, type ExecutionListFilter, type ExecutionListPage } from './operations/execution-query.js';
 import { DETAIL_CHILD_LIMIT, executionDetail, type ExecutionDetail } from './operations/execution-detail.js';
-import { checkReplayIds, deadLetterDetail, deadLetterQuery, MAX_BULK_REPLAY, replayEach, type BulkReplayOutcome, type DeadLetterDetail, type DeadLetterQuery } from './operations/dead-letter-ops.js';
+import type { DeadLetterDetail, DeadLetterQuery } from './operations/dead-letter-ops.js';
+import { DeadLetterQueue } from './operations/dead-letter-queue.js';
 import { workerView, type WorkerView } from './operations/workers-view.js';
 import { queueLoad, throughputSince, throughputView } from './operations/load-view.js';
 import { definitionsView, type DefinitionsView } from './operations/definitions-view.js';
@@ -87,6 +88,8 @@ export class StentExecutor {
    * workers fire them, one execution per tick across all of them.
    */
   readonly schedules: ScheduleOperations;
+  /** The dead-letter queue: tasks that failed for good. */
+  readonly dlq: DeadLetterQueue;
   private readonly pauses: PauseOperations;
 
   constructor(options: StentExecutorOptions) {
@@ -104,6 +107,7 @@ export class StentExecutor {
     this.retention = this.worker && retention ? new RetentionLoop(this.store, this.clock, this.logger, this.worker.ownerId, retentionSettings(retention)) : null;
     this.flowLoops = this.worker ? new FlowControlLoops(this.worker, this.store, this.registry, this.clock, this.logger, options.worker ? options.worker.schedules : undefined) : null;
     this.pauses = new PauseOperations(this.store, this.clock);
+    this.dlq = new DeadLetterQueue(this.store, this.clock);
     this.schedules = new ScheduleOperations({
       store: this.store,
       clock: this.clock,
@@ -368,33 +372,6 @@ export class StentExecutor {
     return steps.map(journalEntry);
   }
 
-  /** The dead-letter queue: tasks that failed for good. */
-  readonly dlq = {
-    list: (query: DeadLetterQuery = {}) => this.listDeadLetters(query),
-    get: (deadLetterId: string) => this.getDeadLetter(deadLetterId),
-    /** Resets the dead-lettered step and revives its (failed) execution from there; earlier steps are not run again. */
-    replay: async (deadLetterId: string): Promise<{ executionId: string }> => {
-      if (typeof deadLetterId !== 'string' || deadLetterId === '') throw new DeadLetterNotFoundError(String(deadLetterId));
-      return this.store.replayDeadLetter(deadLetterId, this.clock.now());
-    },
-    /** Replays each of `ids` (at most MAX_BULK_REPLAY); reports per id what was replayed and what could not be. */
-    replayMany: async (ids: string[]): Promise<BulkReplayOutcome> => replayEach(checkReplayIds(ids), (id) => this.dlq.replay(id)),
-    /** Replays every dead letter listed when it is called, oldest first. */
-    replayAll: async (): Promise<BulkReplayOutcome> => {
-      const ids: string[] = [];
-      for (let offset = 0; ; offset += MAX_BULK_REPLAY) {
-        const { items } = await this.store.listDeadLetters({}, { limit: MAX_BULK_REPLAY, offset });
-        ids.push(...items.map((item) => item.id));
-        if (items.length < MAX_BULK_REPLAY) break;
-      }
-      return replayEach(ids.reverse(), (id) => this.dlq.replay(id));
-    },
-    discard: async (deadLetterId: string): Promise<void> => {
-      if (typeof deadLetterId !== 'string' || deadLetterId === '') throw new DeadLetterNotFoundError(String(deadLetterId));
-      return this.store.discardDeadLetter(deadLetterId);
-    },
-  };
-
   /** Retries a failed execution: replays its latest dead-lettered task, or replays it from its journal. */
   retry(executionId: string): Promise<void> {
     return retryExecution(this.store, this.clock, executionId);
@@ -415,19 +392,14 @@ export class StentExecutor {
     return this.retry(executionId);
   }
 
-  /** Tasks that failed for good, newest first; filter by executionId or name. */
-  async listDeadLetters(query: DeadLetterQuery = {}): Promise<{ items: DeadLetterInfo[]; total: number; limit: number; offset: number }> {
-    const { filter, page } = deadLetterQuery(query);
-    const { items, total } = await this.store.listDeadLetters(filter, page);
-    return { total, limit: page.limit, offset: page.offset, items: items.map(deadLetterInfo) };
+  /** Tasks that failed for good, newest first; filter by executionId or name (also `dlq.list`). */
+  listDeadLetters(query: DeadLetterQuery = {}): Promise<{ items: DeadLetterInfo[]; total: number; limit: number; offset: number }> {
+    return this.dlq.list(query);
   }
 
-  /** One dead letter with the workflow and state of its execution. */
-  async getDeadLetter(deadLetterId: string): Promise<DeadLetterDetail> {
-    if (typeof deadLetterId !== 'string' || deadLetterId === '') throw new DeadLetterNotFoundError(String(deadLetterId));
-    const record = await this.store.getDeadLetter(deadLetterId);
-    if (!record) throw new DeadLetterNotFoundError(deadLetterId);
-    return deadLetterDetail(record);
+  /** One dead letter with the workflow and state of its execution (also `dlq.get`). */
+  getDeadLetter(deadLetterId: string): Promise<DeadLetterDetail> {
+    return this.dlq.get(deadLetterId);
   }
 
   /**

@@ -2,18 +2,15 @@ import type {
   DueWorkRecord,
   DeadLetterDetailRecord,
   DeadLetterFilter,
-  DeadLetterRecord,
   ExecutionFilter,
   ExecutionPage,
-  ExecutionRecord,
   ExecutionRelativesRecord,
   Page,
   QueueBacklogRecord,
-  StepRecord,
   StoreStats,
   ThroughputRecord,
-  WorkerRecord,
-} from './records.js';
+} from './admin-records.js';
+import type { DeadLetterRecord, ExecutionRecord, StepRecord, WorkerRecord } from './records.js';
 
 /** Read-only questions for people and dashboards (lists, journals, counts); none is on the hot path. */
 export interface AdminStore {
