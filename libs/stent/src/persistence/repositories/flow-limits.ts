@@ -73,7 +73,7 @@ export async function claimFlowLimited(ctx: SqlContext, tx: SqlExecutor, filter:
   for (const [key, { row, count }] of taken) {
     if (!row) await tx.execute(`INSERT INTO ${t.flowKeys} (name, flow_key, window_start, used) VALUES (?, ?, ?, 0) ON CONFLICT (name, flow_key) DO NOTHING`, [name, key, windowStart]);
     const used = row && row.windowStart === windowStart ? row.used : 0;
-    await tx.execute(`UPDATE ${t.flowKeys} SET window_start = ?, used = ? WHERE name = ? AND flow_key = ?`, [windowStart, used + count, name, key]);
+    await tx.execute(`UPDATE ${t.flowKeys} SET window_start = ?, used = ?, window_end = ? WHERE name = ? AND flow_key = ?`, [windowStart, used + count, windowStart + limits.rate!.perMs, name, key]);
   }
 
   const setParams: unknown[] = [filter.owner];
