@@ -15,7 +15,7 @@ function claimList(dialect: Dialect, column: string, values: readonly string[], 
   params.push(values[0]);
   return `${column} = ${dialect.unplanned('?', 'text')}`;
 }
-import { claimFlowLimited } from './flow-limits.js';
+import { claimFlowLimited, claimKeyedOnly } from './flow-limits.js';
 import { claimFlowLimitedExecutions, workflowFlowName } from './workflow-flow-limits.js';
 
 /**
@@ -150,7 +150,9 @@ export class ClaimsRepository {
         const room = filter.limit - claimed.length;
         if (room <= 0) break;
         await dialect.lockCap(tx, name);
-        claimed.push(...(await claimFlowLimited(this.ctx, tx, filter, name, flow.get(name)!, room)));
+        const limits = flow.get(name)!;
+        const keyedOnly = limits.rate === null && limits.total === null;
+        claimed.push(...(await (keyedOnly ? claimKeyedOnly : claimFlowLimited)(this.ctx, tx, filter, name, limits, room)));
       }
       return claimed;
     });

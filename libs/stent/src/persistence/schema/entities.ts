@@ -188,6 +188,8 @@ export class StentScheduleEntity {
   @Column({ name: 'next_tick_at', type: 'bigint', transformer: asNumber, nullable: true }) nextTickAt!: number | null;
   @Column({ name: 'last_tick_at', type: 'bigint', transformer: asNumber, nullable: true }) lastTickAt!: number | null;
   @Column({ name: 'last_execution_id', type: 'varchar', length: 128, nullable: true }) lastExecutionId!: string | null;
+  /** The latest tick whose run retention removed: a backfill does not start it, or an earlier tick, again. */
+  @Column({ name: 'removed_through', type: 'bigint', transformer: asNumber, nullable: true }) removedThrough!: number | null;
   @Column({ name: 'created_at', type: 'bigint', transformer: asNumber }) createdAt!: number;
   @Column({ name: 'updated_at', type: 'bigint', transformer: asNumber }) updatedAt!: number;
 }

@@ -5,10 +5,11 @@ import { tableNames } from '../table-names.js';
  * Flow limits of workflows: the concurrency and rate keys an execution was given at dispatch, with
  * indexes for what a limited claim reads (executions holding a worker, per key; due executions of one
  * workflow). Flow-key rows get the end of their rate window, so retention can tell which are spent; on
- * PostgreSQL their name widens to hold a workflow's rows ('workflow:' and its name).
+ * PostgreSQL their name widens to hold a workflow's rows ('workflow:' and its name). A schedule keeps the
+ * latest tick whose run retention removed, so a backfill does not start that tick (or an earlier one) again.
  */
-export class StentWorkflowFlowLimits1741000000000 implements MigrationInterface {
-  name = 'StentWorkflowFlowLimits1741000000000';
+export class StentWorkflowLimitsRetentionMarks1741000000000 implements MigrationInterface {
+  name = 'StentWorkflowLimitsRetentionMarks1741000000000';
 
   constructor(private readonly schema?: string) {}
 
@@ -25,11 +26,13 @@ export class StentWorkflowFlowLimits1741000000000 implements MigrationInterface 
     );
     await queryRunner.query(`ALTER TABLE ${t.flowKeys} ADD COLUMN window_end BIGINT NULL`);
     if (postgres) await queryRunner.query(`ALTER TABLE ${t.flowKeys} ALTER COLUMN name TYPE VARCHAR(300)`);
+    await queryRunner.query(`ALTER TABLE ${t.schedules} ADD COLUMN removed_through BIGINT NULL`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const postgres = queryRunner.connection.options.type === 'postgres';
     const t = tableNames(postgres ? this.schema : undefined);
+    await queryRunner.query(`ALTER TABLE ${t.schedules} DROP COLUMN removed_through`);
     await queryRunner.query(`DELETE FROM ${t.flowKeys} WHERE name LIKE 'workflow:%'`);
     if (postgres) await queryRunner.query(`ALTER TABLE ${t.flowKeys} ALTER COLUMN name TYPE VARCHAR(255)`);
     await queryRunner.query(`ALTER TABLE ${t.flowKeys} DROP COLUMN window_end`);
