@@ -4,7 +4,9 @@
  * it exits as soon as its parent goes away, so it can never outlive a crashed benchmark.
  */
 import type { StentExecutor } from 'nestjs-stent';
-import { installSqlCounter } from './sql-counter.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { installSqlCounter, takeSqlTrace } from './sql-counter.js';
 import { ownUsage } from './process-usage.js';
 import { WORKER_CONFIG_ENV, type WorkerConfig, type WorkerCounters, type WorkerMessage, type WorkerRequest, type WorkerSnapshot } from './worker-protocol.js';
 
@@ -29,6 +31,17 @@ function snapshotOf(executor: StentExecutor, counters: WorkerCounters, suspended
   };
 }
 
+/**
+ * With STENT_BENCH_SQL_TRACE and STENT_BENCH_TRACE_DIR set, the statements this worker sent, most frequent
+ * first, go to <dir>/worker-<pid>.sql-trace.txt when it leaves (the runner prints only its own).
+ */
+function writeTrace(): void {
+  const dir = process.env.STENT_BENCH_TRACE_DIR;
+  if (!dir) return;
+  const lines = takeSqlTrace().map(([sql, times]) => `x${times}: ${sql.replace(/\s+/g, ' ')}`);
+  if (lines.length > 0) writeFileSync(join(dir, `worker-${process.pid}.sql-trace.txt`), `${lines.join('\n')}\n`);
+}
+
 async function main(): Promise<void> {
   if (!process.send) {
     process.stderr.write('worker-process: start me with child_process.fork (an IPC channel is required)\n');
@@ -37,7 +50,10 @@ async function main(): Promise<void> {
   // The parent is gone (finished or crashed): leave at once. The watchdog also covers a parent that died
   // before this listener existed (its 'disconnect' would have been missed) or while we were busy.
   const parentPid = process.ppid;
-  process.on('disconnect', () => process.exit(0));
+  process.on('disconnect', () => {
+    writeTrace();
+    process.exit(0);
+  });
   setInterval(() => {
     if (!process.connected || process.ppid !== parentPid) process.exit(0);
   }, 500).unref();
@@ -82,6 +98,7 @@ async function main(): Promise<void> {
           const snapshot = snapshotOf(executor, counters, suspended);
           await executor.close('10s');
           await send({ type: 'reply', id: request.id, snapshot });
+          writeTrace();
           process.exit(0);
         }
       } catch (error) {

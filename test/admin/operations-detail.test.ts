@@ -217,8 +217,8 @@ describe.each(DIALECTS)('the operations layer on %s', (dialect) => {
 
     const definitions = executor.listDefinitions();
     expect(definitions.workflows).toEqual([
-      { name: 'LineItem', className: 'LineItem', queue: 'default', priority: null, tags: ['orders'], maxDurationMs: 3_600_000 },
-      { name: 'Order', className: 'Order', queue: 'default', priority: 5, tags: ['orders'] , maxDurationMs: null },
+      { name: 'LineItem', className: 'LineItem', queue: 'default', priority: null, tags: ['orders'], maxDurationMs: 3_600_000, concurrency: null, rateLimit: null },
+      { name: 'Order', className: 'Order', queue: 'default', priority: 5, tags: ['orders'], maxDurationMs: null, concurrency: null, rateLimit: null },
     ]);
     expect(definitions.activities.find((activity) => activity.name === 'Billing.charge')).toMatchObject({
       className: 'Billing',

@@ -1,5 +1,6 @@
-// The README's "Concurrency keys" and "Rate limits" examples, as written: at most 2 pushes per tenant at
-// once, and a partner's 429 parks the call for 30 s without using an attempt.
+// The README's "Concurrency keys", "Rate limits" and "Limits on workflows" examples, as written: at most
+// 2 pushes per tenant at once, a partner's 429 parks the call for 30 s without using an attempt, and at most
+// 2 imports of a tenant hold a worker at once.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
@@ -97,5 +98,22 @@ describe('the README flow-limit examples, as written', () => {
     expect(requests).toHaveLength(2);
     // The refused call gave its attempt back: the one that ran is attempt 1 of its step.
     expect(await stent.attempts(id, 'PartnerApi.call')).toBe(1);
+  });
+
+  it('runs every import under the limits it declares (listed by listDefinitions)', async () => {
+    const { module, cleanup } = await importReadmeExample<Activities<'TenantImport'>>('Flow control', { block: 5, dir: here });
+    cleanups.push(cleanup);
+    const TenantImport = module.TenantImport as new () => { run(job: { tenantId: string; file: string }): Promise<string> };
+    db = await createTestDatabase('sqlite');
+    executor = new StentExecutor({ store: await createStentStore({ database: db.options }), worker: { concurrency: 10, pollInterval: '20ms', maxPollInterval: '100ms' } });
+    executor.register(new TenantImport());
+    await executor.start();
+    expect(executor.listDefinitions().workflows[0]).toMatchObject({ name: 'TenantImport', concurrency: { limit: 2 }, rateLimit: { limit: 100, perMs: 3_600_000, keyed: false } });
+    const jobs = [1, 2, 3].map((n) => ({ tenantId: 'acme', file: `a${n}.csv` })).concat({ tenantId: 'globex', file: 'g1.csv' });
+    const ids = await Promise.all(jobs.map((job) => executor!.dispatch(TenantImport, [job])));
+    const values = await Promise.all(ids.map(async (id) => (await executor!.waitFor(id, { timeout: '30s' })).unwrap()));
+    expect(values).toEqual(jobs.map((job) => `imported ${job.file} for ${job.tenantId}`));
+    const details = await Promise.all(ids.map((id) => executor!.getExecution(id)));
+    expect(details.every((detail) => detail.state === 'completed')).toBe(true);
   });
 });

@@ -25,6 +25,7 @@ const BLOCKS: ReadmeBlock[] = [
   { section: 'Flow control', block: 2, dir: here },
   { section: 'Flow control', block: 3, dir: here },
   { section: 'Flow control', block: 4, dir: here },
+  { section: 'Flow control', block: 5, dir: here },
   { section: 'Retention', block: 1, dir: here },
   { section: 'Retention', block: 2, dir: here },
 ];

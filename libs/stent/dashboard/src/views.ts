@@ -152,8 +152,14 @@ export interface RetryPolicyView {
   nonRetryable: string[];
 }
 
+/** Per-key concurrency and a fixed-window rate limit of a workflow or activity (absent from older servers). */
+export interface FlowLimitsView {
+  concurrency?: { limit: number } | null;
+  rateLimit?: { limit: number; perMs: number; keyed: boolean } | null;
+}
+
 export interface DefinitionsView {
-  workflows: Array<{ name: string; className: string; queue: string; priority: number | null; tags: string[]; maxDurationMs: number | null }>;
+  workflows: Array<{ name: string; className: string; queue: string; priority: number | null; tags: string[]; maxDurationMs: number | null } & FlowLimitsView>;
   activities: Array<{
     name: string;
     className: string;
@@ -165,7 +171,7 @@ export interface DefinitionsView {
     timeoutMs: number | null;
     maxConcurrent: number | null;
     cache: { ttlMs: number | null; version: string; customKey: boolean } | null;
-  }>;
+  } & FlowLimitsView>;
 }
 
 /** A schedule (GET /schedules). */

@@ -3,6 +3,7 @@ import type {
   OtherVersionRecord,
   CleanupBatchRequest,
   CleanupBatchResult,
+  SpentKeyCounts,
   ClaimFilter,
   DeadLetterDetailRecord,
   DeadLetterFilter,
@@ -55,6 +56,7 @@ import { AdminQueries } from './repositories/admin-queries.js';
 import { AdminWorkers } from './repositories/admin-workers.js';
 import { CacheRepository } from './repositories/cache.js';
 import { CleanupRepository } from './repositories/cleanup.js';
+import { KeyCleanupRepository } from './repositories/key-cleanup.js';
 import { ClaimsRepository } from './repositories/claims.js';
 import { HistoryRepository } from './repositories/history.js';
 import { DeadLettersRepository } from './repositories/dead-letters.js';
@@ -115,6 +117,7 @@ export class SqlStore implements StentStore {
   private readonly adminWorkers: AdminWorkers;
   private readonly adminLoad: AdminLoad;
   private readonly cleanup: CleanupRepository;
+  private readonly keyCleanup: KeyCleanupRepository;
   private readonly schedules: SchedulesRepository;
   private readonly pauses: PausesRepository;
   private readonly dispatchKeys: DispatchKeysRepository;
@@ -149,6 +152,7 @@ export class SqlStore implements StentStore {
     this.adminWorkers = new AdminWorkers(ctx);
     this.adminLoad = new AdminLoad(ctx);
     this.cleanup = new CleanupRepository(ctx);
+    this.keyCleanup = new KeyCleanupRepository(ctx);
     this.schedules = new SchedulesRepository(ctx, this.executions);
     this.pauses = new PausesRepository(ctx);
     this.dispatchKeys = new DispatchKeysRepository(ctx, this.executions);
@@ -393,6 +397,10 @@ export class SqlStore implements StentStore {
 
   removeSilentWorkers(before: number, dryRun: boolean): Promise<number> {
     return this.cleanup.removeSilentWorkers(before, dryRun);
+  }
+
+  removeSpentKeys(now: number, limit: number, dryRun: boolean): Promise<SpentKeyCounts> {
+    return this.keyCleanup.removeSpentKeys(now, limit, dryRun);
   }
 
   claimMaintenance(name: string, owner: string, now: number, nextRunAt: number): Promise<boolean> {

@@ -4,7 +4,7 @@ import { h, link, fill } from '../dom.js';
 import { duration } from '../format.js';
 import { heading, type PageContext } from '../page.js';
 import { dataTable } from '../table.js';
-import type { DefinitionsView, RetryPolicyView } from '../views.js';
+import type { DefinitionsView, FlowLimitsView, RetryPolicyView } from '../views.js';
 
 const retryText = (retry: RetryPolicyView) =>
   `${retry.maxAttempts} attempt${retry.maxAttempts === 1 ? '' : 's'}, ${duration(retry.initialDelayMs)} ×${retry.backoffFactor} up to ${duration(retry.maxDelayMs)}` +
@@ -31,6 +31,7 @@ export async function workflowsPage(context: PageContext): Promise<void> {
           { header: 'Priority', cell: (workflow) => (workflow.priority === null ? 'default' : String(workflow.priority)), class: 'num' },
           { header: 'Tags', cell: (workflow) => workflow.tags.join(', ') || '—' },
           { header: 'Max duration', cell: (workflow) => (workflow.maxDurationMs === null ? 'none' : duration(workflow.maxDurationMs)) },
+          { header: 'Flow limits', cell: (workflow) => flowLimitsText(workflow) },
         ],
       }),
     ),
@@ -49,10 +50,19 @@ export async function workflowsPage(context: PageContext): Promise<void> {
           { header: 'Retry', cell: (activity) => retryText(activity.retry) },
           { header: 'Timeout', cell: (activity) => (activity.timeoutMs === null ? 'none' : duration(activity.timeoutMs)) },
           { header: 'Max concurrent', cell: (activity) => (activity.maxConcurrent === null ? 'no limit' : String(activity.maxConcurrent)), class: 'num' },
+          { header: 'Flow limits', cell: (activity) => flowLimitsText(activity) },
           { header: 'Cache', cell: (activity) => (activity.cache ? `ttl ${activity.cache.ttlMs === null ? '∞' : duration(activity.cache.ttlMs)}, v${activity.cache.version}` : '—') },
           { header: 'Tags', cell: (activity) => activity.tags.join(', ') || '—' },
         ],
       }),
     ),
   );
+}
+
+/** '2 per key at once, 100 per 1h per key' or '—'. */
+function flowLimitsText(limits: FlowLimitsView): string {
+  const parts: string[] = [];
+  if (limits.concurrency) parts.push(`${limits.concurrency.limit} per key at once`);
+  if (limits.rateLimit) parts.push(`${limits.rateLimit.limit} per ${duration(limits.rateLimit.perMs)}${limits.rateLimit.keyed ? ' per key' : ''}`);
+  return parts.join(', ') || '—';
 }

@@ -54,6 +54,7 @@ export const cleanupCommand: Command = {
         ['Dead letters', String(report.deadLetters)],
         ['Cache rows', `${report.cacheRows} (expired)`],
         ['Worker rows', `${report.workers} (silent longer than ${span(olderThanMs)})`],
+        ['Key rows', `${report.keyRows} (debounce, singleton and flow keys no longer in use)`],
       ]).map((line) => `  ${line}`),
       ...(report.skipped ? [`Kept ${report.skipped} execution tree(s) with a child still running.`] : []),
     ]);

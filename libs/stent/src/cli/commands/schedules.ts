@@ -118,6 +118,8 @@ export const schedulesBackfillCommand: Command = {
     await ctx.confirm(`Start the missing runs of schedule '${name}' from ${from} to ${to ?? 'now'}`);
     const report = await executor.schedules.backfill(name, to === undefined ? { from } : { from, to });
     if (ctx.parsed.global.json) return ctx.json({ name, ...report });
-    ctx.print(`${report.ticks} tick(s) in the range; started ${report.created.length} run(s)${report.ticks > report.created.length ? `, ${report.ticks - report.created.length} had one already` : ''}.`);
+    const had = report.ticks - report.created.length - report.removed;
+    const removed = report.removed > 0 ? `, ${report.removed} at or before the last tick whose run retention removed` : '';
+    ctx.print(`${report.ticks} tick(s) in the range; started ${report.created.length} run(s)${had > 0 ? `, ${had} had one already` : ''}${removed}.`);
   },
 };

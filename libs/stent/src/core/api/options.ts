@@ -73,6 +73,14 @@ export interface WorkflowOptions extends RoutingOptions {
    * workers run, with the tick (ScheduleTick) as run()'s first argument. The schedule is named after the workflow.
    */
   schedule?: ScheduleOptions;
+  /**
+   * Cluster-wide cap per key: at most `limit` executions whose arguments gave the same `key(args)` hold a
+   * worker at once (claimed and running its code, or waiting in memory; a suspended execution holds no
+   * slot). The key is computed at dispatch. Executions beyond it stay pending; keys are served round-robin.
+   */
+  concurrency?: ConcurrencyOptions;
+  /** At most `limit` executions start (first claim) per fixed window of `per` (per key when `key` is given), cluster-wide. */
+  rateLimit?: RateLimitOptions;
 }
 
 export interface DispatchOptions extends RoutingOptions {

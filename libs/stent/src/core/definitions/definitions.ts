@@ -62,6 +62,8 @@ export interface WorkflowDefinition {
   replaysFrom: number | null;
   /** Set when it runs on a schedule of its own (named after the workflow). */
   schedule: ScheduleSettings | null;
+  /** Per-key concurrency and a start rate limit (see WorkflowOptions.concurrency, rateLimit). */
+  flow: FlowLimits;
   original: (...args: unknown[]) => unknown;
 }
 
@@ -189,6 +191,7 @@ export function defineWorkflow(target: AnyClass, options: WorkflowOptions = {}):
     tags: options.tags ?? [],
     ...workflowVersions(name, options),
     schedule: options.schedule === undefined ? null : scheduleSettings(options.schedule),
+    flow: resolveFlowLimits(`Workflow ${name}`, options),
     original: original as (...args: unknown[]) => unknown,
   };
   installDurableRun(prototype, definition);

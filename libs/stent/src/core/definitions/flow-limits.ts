@@ -1,9 +1,15 @@
 import { ConfigurationError } from '../errors/index.js';
 import { parseDuration } from '../api/duration.js';
-import type { ActivityOptions } from '../api/options.js';
+import type { ConcurrencyOptions, RateLimitOptions } from '../api/options.js';
 import { checkName } from './names.js';
 
-/** An activity's flow control, resolved: a per-key concurrency cap and a fixed-window rate limit. */
+/** What flow control an activity or workflow asks for (activity options, workflow options). */
+export interface FlowOptions {
+  concurrency?: ConcurrencyOptions;
+  rateLimit?: RateLimitOptions;
+}
+
+/** An activity's or workflow's flow control, resolved: a per-key concurrency cap and a fixed-window rate limit. */
 export interface FlowLimits {
   concurrency: { key: (args: unknown[]) => string; limit: number } | null;
   rate: { limit: number; perMs: number; key: ((args: unknown[]) => string) | null } | null;
@@ -15,16 +21,18 @@ function wholeAtLeastOne(what: string, value: unknown): number {
 }
 
 /** Method options win over class options, each of concurrency and rateLimit as a whole. */
-export function resolveFlowLimits(what: string, own: ActivityOptions, options: ActivityOptions): FlowLimits {
+export function resolveFlowLimits(what: string, own: FlowOptions, options: FlowOptions = {}): FlowLimits {
   const concurrency = own.concurrency ?? options.concurrency;
   const rate = own.rateLimit ?? options.rateLimit;
   let resolvedConcurrency: FlowLimits['concurrency'] = null;
   if (concurrency !== undefined) {
-    if (typeof concurrency?.key !== 'function') throw new ConfigurationError(`${what}: concurrency.key must be a function of the arguments`);
+    if (concurrency === null || typeof concurrency !== 'object') throw new ConfigurationError(`${what}: concurrency must be an object { key, limit }`);
+    if (typeof concurrency.key !== 'function') throw new ConfigurationError(`${what}: concurrency.key must be a function of the arguments`);
     resolvedConcurrency = { key: concurrency.key, limit: wholeAtLeastOne(`${what}: concurrency.limit`, concurrency.limit) };
   }
   let resolvedRate: FlowLimits['rate'] = null;
   if (rate !== undefined) {
+    if (rate === null || typeof rate !== 'object') throw new ConfigurationError(`${what}: rateLimit must be an object { limit, per, key? }`);
     if (rate.key !== undefined && typeof rate.key !== 'function') throw new ConfigurationError(`${what}: rateLimit.key must be a function of the arguments`);
     const perMs = parseDuration(rate.per);
     if (perMs < 1) throw new ConfigurationError(`${what}: rateLimit.per must be at least 1ms`);
@@ -48,4 +56,13 @@ export function flowKeys(flow: FlowLimits, args: unknown[]): { concurrencyKey: s
   const rateKey = flow.rate ? (flow.rate.key ? flow.rate.key(args) : '') : null;
   if (flow.rate?.key) checkName('flow key', rateKey);
   return { concurrencyKey, rateKey };
+}
+
+/**
+ * The keys a new execution of a workflow carries (null without flow limits). A key function that throws
+ * or returns something that is not a name fails the dispatch, like a bad argument would.
+ */
+export function executionFlowKeys(flow: FlowLimits | undefined, args: unknown[]): { concurrencyKey: string | null; rateKey: string | null } {
+  if (!flow || !hasFlowLimits(flow)) return { concurrencyKey: null, rateKey: null };
+  return flowKeys(flow, args);
 }

@@ -161,6 +161,17 @@ export class Registry {
     return limits;
   }
 
+  /** Workflows with per-key concurrency or a start rate limit, and what their claims must respect. */
+  workflowFlowLimits(): Map<string, FlowClaimLimits> {
+    const limits = new Map<string, FlowClaimLimits>();
+    for (const [name, { definition }] of this.workflows) {
+      const { concurrency, rate } = definition.flow;
+      if (!concurrency && !rate) continue;
+      limits.set(name, { concurrency: concurrency?.limit ?? null, rate: rate ? { limit: rate.limit, perMs: rate.perMs } : null, total: null });
+    }
+    return limits;
+  }
+
   describe(): { workflows: Array<{ name: string; className: string; queue: string }>; activities: Array<{ name: string; className: string; queue: string; maxConcurrent: number | null }> } {
     return {
       workflows: [...this.workflows.values()].map(({ definition }) => ({ name: definition.name, className: definition.target.name, queue: definition.queue })),

@@ -33,6 +33,8 @@ export interface CleanupReport {
   cacheRows: number;
   /** Worker rows long silent. */
   workers: number;
+  /** Debounce and singleton rows whose execution ended, and flow-key rows whose window is over. */
+  keyRows: number;
   batches: number;
 }
 
@@ -69,7 +71,7 @@ export function cleanupPlan(options: CleanupOptions): CleanupPlan {
 
 /**
  * Removes finished execution trees batch by batch (each its own short transaction, with a pause between
- * them so workers get the database), then expired cache rows and silent worker rows.
+ * them so workers get the database), then expired cache rows, silent worker rows and spent key rows.
  */
 export async function runCleanup(store: StentStore, plan: CleanupPlan, now: number, hygiene = true): Promise<CleanupReport> {
   const finishedBefore = now - plan.olderThanMs;
@@ -91,7 +93,10 @@ export async function runCleanup(store: StentStore, plan: CleanupPlan, now: numb
   return report;
 }
 
-/** Expired cache rows (in batches) and worker rows silent for longer than workersOlderThanMs. */
+/**
+ * Expired cache rows (in batches), worker rows silent for longer than workersOlderThanMs, and key rows
+ * that no longer refer to live work (in batches).
+ */
 export async function runHygiene(store: StentStore, plan: Pick<CleanupPlan, 'dryRun' | 'batchSize' | 'workersOlderThanMs'>, now: number, report = emptyReport(plan.dryRun, now)): Promise<CleanupReport> {
   for (;;) {
     const removed = await store.removeExpiredCache(now, plan.batchSize, plan.dryRun);
@@ -99,9 +104,15 @@ export async function runHygiene(store: StentStore, plan: Pick<CleanupPlan, 'dry
     if (plan.dryRun || removed < plan.batchSize) break;
   }
   report.workers = await store.removeSilentWorkers(now - plan.workersOlderThanMs, plan.dryRun);
+  for (;;) {
+    const { dispatchKeys, flowKeys } = await store.removeSpentKeys(now, plan.batchSize, plan.dryRun);
+    report.keyRows += dispatchKeys + flowKeys;
+    if (plan.dryRun || (dispatchKeys < plan.batchSize && flowKeys < plan.batchSize)) break;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   return report;
 }
 
 function emptyReport(dryRun: boolean, finishedBefore: number): CleanupReport {
-  return { dryRun, finishedBefore: new Date(finishedBefore), executions: 0, steps: 0, signals: 0, deadLetters: 0, skipped: 0, cacheRows: 0, workers: 0, batches: 0 };
+  return { dryRun, finishedBefore: new Date(finishedBefore), executions: 0, steps: 0, signals: 0, deadLetters: 0, skipped: 0, cacheRows: 0, workers: 0, keyRows: 0, batches: 0 };
 }

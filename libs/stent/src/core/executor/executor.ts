@@ -9,6 +9,7 @@ import { logLifecycle } from '../lifecycle-log.js';
 import type { StentTelemetry } from '../telemetry.js';
 import type { DispatchOptions } from '../api/options.js';
 import { checkName } from '../definitions/names.js';
+import { executionFlowKeys } from '../definitions/flow-limits.js';
 import { Registry, registerItem } from '../definitions/registry.js';
 import type { ExecutionState, Result } from '../api/result.js';
 import type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from '../api/workflow-types.js';
@@ -202,7 +203,7 @@ export class StentExecutor {
 
   /** Starts an execution of `workflow`; resolves to its id, typed so waitFor knows what the workflow returns. */
   async dispatch<W>(workflow: WorkflowRef<W>, args: RunArgs<W>, options: DispatchOptions = {}): Promise<ExecutionId<W>> {
-    const { name, queue, priority, tags, maxDurationMs } = resolveWorkflow(this.registry, workflow, this.workflowsFromWorkers) ?? routeFromWorkers(workflow as string, await this.listWorkers({ recent: '1h' }));
+    const { name, queue, priority, tags, maxDurationMs, flow } = resolveWorkflow(this.registry, workflow, this.workflowsFromWorkers) ?? routeFromWorkers(workflow as string, await this.listWorkers({ recent: '1h' }));
     if (!Array.isArray(args)) throw new ConfigurationError(`dispatch(${name}): arguments must be given as an array`);
     const delayMs = parseOptionalDuration(options.delay) ?? 0;
     const maxDuration = parseOptionalDuration(options.maxDuration) ?? maxDurationMs;
@@ -212,6 +213,7 @@ export class StentExecutor {
     if (options.executionId !== undefined) checkName('execution id', options.executionId);
     if (options.idempotencyKey !== undefined) checkName('idempotency key', options.idempotencyKey);
     const encodedArgs = encode(args, `${name}(args)`);
+    const flowKeys = executionFlowKeys(flow, args);
     const now = this.clock.now();
     const wakeAt = now + delayMs;
     const id = options.executionId ?? randomUUID();
@@ -231,6 +233,7 @@ export class StentExecutor {
       deadlineAt: maxDuration === null ? null : wakeAt + maxDuration,
       maxDurationMs: maxDuration,
       traceContext: trace?.traceContext ?? null,
+      ...flowKeys,
     };
     // Work due now that this process's worker can run, when it knows of no backlog, is claimed as it is
     // inserted and started here (inside a caller's transaction it must wait for the commit: never).

@@ -80,7 +80,7 @@ export class RetentionLoop {
   private async runIfDue(): Promise<void> {
     const now = this.clock.now();
     if (!(await this.store.claimMaintenance(JOB, this.owner, now, now + this.settings.intervalMs))) return;
-    const total = { executions: 0, steps: 0, deadLetters: 0, skipped: 0, cacheRows: 0, workers: 0 };
+    const total = { executions: 0, steps: 0, deadLetters: 0, skipped: 0, cacheRows: 0, workers: 0, keyRows: 0 };
     const reports: CleanupReport[] = [];
     for (const { state, ms } of this.settings.keep) {
       if (this.stopped) return;
@@ -91,7 +91,7 @@ export class RetentionLoop {
       for (const key of Object.keys(total) as Array<keyof typeof total>) total[key] += report[key];
     }
     this.logger.log(
-      `Stent retention (worker ${this.owner}): removed ${total.executions} execution(s), ${total.steps} step(s), ${total.deadLetters} dead letter(s), ${total.cacheRows} expired cache row(s), ${total.workers} worker row(s)${total.skipped ? `; kept ${total.skipped} tree(s) still running` : ''}`,
+      `Stent retention (worker ${this.owner}): removed ${total.executions} execution(s), ${total.steps} step(s), ${total.deadLetters} dead letter(s), ${total.cacheRows} expired cache row(s), ${total.workers} worker row(s), ${total.keyRows} spent key row(s)${total.skipped ? `; kept ${total.skipped} tree(s) still running` : ''}`,
     );
   }
 }

@@ -1,5 +1,6 @@
 import { getWorkflowDefinition, type AnyClass } from '../definitions/definitions.js';
 import { checkName } from '../definitions/names.js';
+import type { FlowLimits } from '../definitions/flow-limits.js';
 import type { Registry } from '../definitions/registry.js';
 import type { WorkflowRef } from '../api/workflow-types.js';
 import { UnknownWorkflowError } from '../errors/index.js';
@@ -12,6 +13,8 @@ export interface ResolvedWorkflow {
   priority: number | null;
   tags: string[];
   maxDurationMs: number | null;
+  /** Its flow limits, when this process has the workflow's class (the key functions live there). */
+  flow?: FlowLimits;
 }
 
 /**

@@ -18,8 +18,10 @@ import type { WorkflowRun } from './workflow-run.js';
 export function continueAsNew(run: WorkflowRun, args: unknown[]): Promise<never> {
   if (run.ended) return never();
   let encodedArgs: string;
+  let keys: { concurrencyKey: string | null; rateKey: string | null };
   try {
     encodedArgs = encode(args, 'Stent.continueAsNew(args)');
+    keys = run.flowKeysOf(args);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -41,6 +43,7 @@ export function continueAsNew(run: WorkflowRun, args: unknown[]): Promise<never>
     maxDurationMs: execution.maxDurationMs,
     traceContext: execution.traceContext,
     continuedFrom: execution.id,
+    ...keys,
   });
   return never();
 }

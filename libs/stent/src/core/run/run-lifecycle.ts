@@ -149,6 +149,7 @@ export class RunLifecycle {
         discard: run.tentative.remaining(),
         completions,
         continueAs,
+        freesFlowSlot: run.holdsFlowSlot,
       });
       if (!ok) void writer.handBack(completions);
       host.runEnded(run, ok ? { kind: 'finished', state, result, error } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });

@@ -7,7 +7,7 @@ import { decode, encode, encodeError } from '../serialization.js';
 import type { ExecutionFence, ExecutionRecord, LocalCompletion, StepEffect, StepRecord } from '../store/index.js';
 import type { RegisteredWorkflow } from '../definitions/registry.js';
 import { checkName, NAME_LIMITS } from '../definitions/names.js';
-import { flowKeys } from '../definitions/flow-limits.js';
+import { executionFlowKeys, flowKeys } from '../definitions/flow-limits.js';
 import { JournalWriter } from './journal-writer.js';
 import type { RunHost } from './run-host.js';
 import { never, RunJournal } from './run-journal.js';
@@ -157,6 +157,16 @@ export class WorkflowRun implements WorkflowScope {
     return Promise.all(items.map((args) => this.callActivity(activity, args)));
   }
 
+  /** Whether executions of this run's workflow wait for a slot of their key: its end frees one. */
+  get holdsFlowSlot(): boolean {
+    return this.workflow.definition.flow.concurrency !== null;
+  }
+
+  /** The flow keys a new execution of this run's workflow gets from `args` (its continuation). */
+  flowKeysOf(args: unknown[]): { concurrencyKey: string | null; rateKey: string | null } {
+    return executionFlowKeys(this.workflow.definition.flow, args);
+  }
+
   callChild(workflow: WorkflowDefinition, args: unknown[]): Promise<unknown> {
     const taken = this.journal.takeWithArgs('child', workflow.name, args);
     if ('answer' in taken) return taken.answer;
@@ -185,6 +195,7 @@ export class WorkflowRun implements WorkflowScope {
       wakeAt: now,
       deadlineAt: workflow.maxDurationMs === null ? null : now + workflow.maxDurationMs,
       maxDurationMs: workflow.maxDurationMs,
+      ...executionFlowKeys(workflow.flow, args),
     };
     this.writer.enqueueInsert(step);
     return this.delivery.wait(position, 'child', null);

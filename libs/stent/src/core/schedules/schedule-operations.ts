@@ -28,6 +28,8 @@ export interface BackfillReport {
   ticks: number;
   /** Executions started for them; a tick that already had a run (fired or backfilled) gets none. */
   created: string[];
+  /** Ticks in the range at or before the latest one whose run retention removed: not started again. */
+  removed: number;
 }
 
 /** What the operations need from the executor: the store, the time, and how a workflow is found. */
@@ -128,7 +130,8 @@ export class ScheduleOperations {
 
   /**
    * Starts the runs of the schedule's ticks from `from` to `to` (both inclusive, at most MAX_BACKFILL
-   * ticks) that have none yet, such as those that passed while it was paused. The overlap policy does not apply.
+   * ticks) that have none yet, such as those that passed while it was paused, except ticks at or before the
+   * latest one whose run retention removed (ScheduleRecord.removedThrough). The overlap policy does not apply.
    */
   async backfill(name: string, range: BackfillRange): Promise<BackfillReport> {
     const schedule = await this.require(name);
@@ -140,9 +143,12 @@ export class ScheduleOperations {
     const settings = scheduleSettings({ cron: schedule.cron, timezone: schedule.timezone });
     const ticks = ticksBetween(settings.cron, settings.timezone, from - 1, to, MAX_BACKFILL + 1);
     if (ticks.length > MAX_BACKFILL) throw new InvalidScheduleError('backfill', `the range holds more than ${MAX_BACKFILL} ticks; backfill it in parts`);
-    const runs = ticks.map((tick) => scheduledRun(schedule, tick, now, true));
+    // A tick whose run retention removed has no run to find by its key any more: it is not started again.
+    const mark = schedule.removedThrough ?? null;
+    const open = mark === null ? ticks : ticks.filter((tick) => tick > mark);
+    const runs = open.map((tick) => scheduledRun(schedule, tick, now, true));
     const created = runs.length === 0 ? [] : await this.host.store.createScheduledRuns(name, runs, false);
-    return { ticks: ticks.length, created };
+    return { ticks: ticks.length, created, removed: ticks.length - open.length };
   }
 
   /**

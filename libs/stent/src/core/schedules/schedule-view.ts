@@ -20,6 +20,8 @@ export interface ScheduleInfo {
   lastTickAt: Date | null;
   /** The run started last (by a tick or a trigger). */
   lastExecutionId: string | null;
+  /** The latest tick whose run retention removed: a backfill starts no tick up to it again. */
+  removedThrough: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -42,6 +44,7 @@ export function scheduleInfo(record: ScheduleRecord): ScheduleInfo {
     nextTickAt: dateOrNull(record.nextTickAt),
     lastTickAt: dateOrNull(record.lastTickAt),
     lastExecutionId: record.lastExecutionId,
+    removedThrough: dateOrNull(record.removedThrough ?? null),
     createdAt: new Date(record.createdAt),
     updatedAt: new Date(record.updatedAt),
   };

@@ -33,6 +33,14 @@ export interface CleanupBatchResult extends CleanupCounts {
   last: CleanupPosition | null;
 }
 
+/** Key rows retention removed (or, in a dry run, would remove). */
+export interface SpentKeyCounts {
+  /** Debounce and singleton rows whose execution ended, nothing queued behind them. */
+  dispatchKeys: number;
+  /** Flow-key rows (rate windows, parks) of activities and workflows that are over. */
+  flowKeys: number;
+}
+
 /** Housekeeping: removing finished executions, expired cache rows and old worker rows; periodic jobs. */
 export interface HygieneStore {
   /**
@@ -45,6 +53,11 @@ export interface HygieneStore {
   removeExpiredCache(now: number, limit: number, dryRun: boolean): Promise<number>;
   /** Removes worker rows not heard from since `before` (stopped, or gone silent); returns how many. */
   removeSilentWorkers(before: number, dryRun: boolean): Promise<number>;
+  /**
+   * Removes up to about `limit` key rows that no longer refer to live work: debounce and singleton rows
+   * whose execution ended (none queued behind), flow-key rows whose window and park ended well before `now`.
+   */
+  removeSpentKeys(now: number, limit: number, dryRun: boolean): Promise<SpentKeyCounts>;
   /**
    * Takes the period of maintenance job `name` that is due at `now`: true for exactly one caller per
    * period, which then runs the job; the job is next due at `nextRunAt`.

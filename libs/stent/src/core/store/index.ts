@@ -15,7 +15,7 @@ export type { HotPathStore } from './hot-path-store.js';
 export type { DebounceRequest, DispatchKeyStore, SingletonRelease, SingletonRequest } from './dispatch-key-store.js';
 export type { PauseKind, PauseRecord, PauseStore } from './pause-store.js';
 export type { ScheduleFired, ScheduleFiring, ScheduleRecord, ScheduleStore } from './schedule-store.js';
-export type { HygieneStore, CleanupBatchRequest, CleanupBatchResult, CleanupCounts, CleanupPosition } from './hygiene-store.js';
+export type { HygieneStore, CleanupBatchRequest, CleanupBatchResult, CleanupCounts, CleanupPosition, SpentKeyCounts } from './hygiene-store.js';
 
 /**
  * What the engine needs from a database, by concern: the worker's hot path, the executor's operations,

@@ -137,6 +137,13 @@ export interface NewExecution {
   /** The version of the code that starts it, when it is inserted already claimed (see ExecutionRecord). */
   workflowVersion?: number | null;
   continuedFrom?: string | null;
+  /**
+   * Its keys under the workflow's flow limits (WorkflowOptions.concurrency, rateLimit), computed from the
+   * arguments by whoever creates it. Left out (a dispatch by name from a process without the workflow's
+   * class), the execution counts under the key '' of each limit.
+   */
+  concurrencyKey?: string | null;
+  rateKey?: string | null;
   /** Insert already claimed by this owner (the dispatching process runs it at once). */
   claimedBy?: { owner: string; leaseExpiresAt: number };
 }
@@ -211,6 +218,8 @@ export interface FinishOptions {
    * over the parent, if any, which is told only when the last of the chain ends).
    */
   continueAs?: NewExecution;
+  /** Its workflow has per-key concurrency: the ending frees a slot, so workers are told to look for work. */
+  freesFlowSlot?: boolean;
 }
 
 /** What a claim needs to know of a flow-limited activity (the key functions stay with the caller). */

@@ -22,6 +22,11 @@ export interface ScheduleRecord {
   nextTickAt: number | null;
   lastTickAt: number | null;
   lastExecutionId: string | null;
+  /**
+   * The latest tick whose run retention removed (read only: retention sets it). A backfill starts no tick
+   * at or before it: its run, found by the tick's key, is gone, and the tick may well have run.
+   */
+  removedThrough?: number | null;
   createdAt: number;
   updatedAt: number;
 }

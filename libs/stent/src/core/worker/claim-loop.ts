@@ -232,7 +232,15 @@ export class ClaimLoop {
   /** What a claim of executions looks for: this worker's workflows, in the versions it can replay. */
   private workflowFilter(limit: number): ClaimFilter {
     const { registry } = this.worker;
-    return { ...this.claimFilter(limit), names: registry.workflowNames(), limits: new Map(), versions: registry.workflowVersions() };
+    return {
+      ...this.claimFilter(limit),
+      names: registry.workflowNames(),
+      limits: new Map(),
+      flow: registry.workflowFlowLimits(),
+      finishedHere: undefined,
+      heldHere: undefined,
+      versions: registry.workflowVersions(),
+    };
   }
 
   /**
@@ -274,7 +282,7 @@ export class ClaimLoop {
     return steps.length > 0;
   }
 
-  /** Steps a rate window held back may be taken when the next window starts: look again then. */
+  /** Steps or starts a rate window held back may be taken when the next window starts: look again then. */
   private lookAgainAtNextWindow(filter: ClaimFilter): void {
     let next = Infinity;
     for (const { rate } of filter.flow?.values() ?? []) {
@@ -285,7 +293,9 @@ export class ClaimLoop {
     this.windowTimerAt = next;
     this.windowTimer = this.worker.clock.setTimer(Math.max(0, next - this.worker.clock.now()), () => {
       this.windowTimer = undefined;
+      // One timer serves both kinds: at a window's start look for both.
       this.hints.activities = true;
+      this.hints.workflows = true;
       this.poke();
     });
     this.windowTimer.unref?.();
@@ -303,6 +313,7 @@ export class ClaimLoop {
     const executions = await store.claimExecutions(filter);
     if (worker.state !== 'running') return false;
     this.hints.workflows = executions.length >= limit;
+    if (executions.length < limit) this.lookAgainAtNextWindow(filter);
     // Claimed but not started while their journals load: they count against maxActiveWorkflows.
     local.reservedRuns += executions.length;
     let loads: Loaded[];

@@ -1,4 +1,5 @@
 import type { NewExecution, NewStep } from '../store/index.js';
+import { hasFlowLimits } from '../definitions/flow-limits.js';
 import { insertedRecord } from '../run/step-record.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import type { Worker } from './worker.js';
@@ -61,14 +62,17 @@ export class LocalDispatch {
 
   /**
    * Whether this worker takes a new execution as it is inserted: it runs the workflow, serves its queue
-   * and tags, has room, and knows of no older executions waiting. Marks the execution claimed if so.
+   * and tags, has room, knows of no older executions waiting, and the workflow has no flow limits. Marks the execution claimed if so.
    */
   reserveExecution(execution: NewExecution): boolean {
     const { worker } = this;
     const { settings } = worker;
     if (worker.state !== 'running' || worker.loop.hints.workflows || worker.loop.suspectRunning) return false;
     if (worker.activeRuns + this.reservedRuns >= settings.maxActiveWorkflows) return false;
-    if (!worker.registry.workflow(execution.workflowName) || !settings.queues.includes(execution.queue)) return false;
+    const registered = worker.registry.workflow(execution.workflowName);
+    if (!registered || !settings.queues.includes(execution.queue)) return false;
+    // A flow-limited workflow starts only through a claim, which counts its keys under the workflow's lock.
+    if (hasFlowLimits(registered.definition.flow)) return false;
     if (settings.tags.length > 0 && !execution.tags.some((tag) => settings.tags.includes(tag))) return false;
     execution.claimedBy = { owner: worker.ownerId, leaseExpiresAt: worker.clock.now() + settings.leaseMs };
     execution.workflowVersion = worker.registry.workflow(execution.workflowName)!.definition.version;

@@ -15,7 +15,8 @@ function claimList(dialect: Dialect, column: string, values: readonly string[], 
   params.push(values[0]);
   return `${column} = ${dialect.unplanned('?', 'text')}`;
 }
-import { claimFlowLimited } from './flow-limits.js';
+import { claimFlowLimited, claimKeyedOnly } from './flow-limits.js';
+import { claimFlowLimitedExecutions, workflowFlowName } from './workflow-flow-limits.js';
 
 /**
  * Claims: a worker takes due executions and pending activity steps under a lease (a new epoch each time),
@@ -26,9 +27,32 @@ export class ClaimsRepository {
   constructor(private readonly ctx: SqlContext) {}
 
   async claimExecutions(filter: ClaimFilter): Promise<ExecutionRecord[]> {
+    // Flow-limited workflows (per-key concurrency, start rate limits) are claimed only under their lock.
+    const flow = filter.flow ?? new Map();
+    const limitedNames = filter.names.filter((name) => flow.has(name));
+    if (limitedNames.length === 0) return this.claimExecutionBatch(filter, filter.names);
+    const plain = filter.names.filter((name) => !flow.has(name));
+    const claimed = plain.length > 0 ? await this.claimExecutionBatch(filter, plain) : [];
+    const { client, dialect } = this.ctx;
+    const versions = filter.versions ?? new Map();
+    const fragments = { replayable: (params: unknown[]) => this.replayable(versions, params), stampVersion: (params: unknown[]) => this.stampVersion(versions, params) };
+    for (const name of limitedNames) {
+      const room = filter.limit - claimed.length;
+      if (room <= 0) break;
+      claimed.push(
+        ...(await client.transaction(async (tx) => {
+          await dialect.lockCap(tx, workflowFlowName(name));
+          return claimFlowLimitedExecutions(this.ctx, tx, filter, name, flow.get(name)!, room, fragments);
+        })),
+      );
+    }
+    return claimed;
+  }
+
+  private async claimExecutionBatch(filter: ClaimFilter, workflowNames: string[]): Promise<ExecutionRecord[]> {
     const { t, dialect, client } = this.ctx;
     const params: unknown[] = [filter.now];
-    const names = claimList(dialect, 'c.workflow_name', filter.names, params);
+    const names = claimList(dialect, 'c.workflow_name', workflowNames, params);
     const queues = claimList(dialect, 'c.queue', filter.queues, params);
     const tags = dialect.tagFilter(filter.tags, params, 'c.tags');
     const versions = filter.versions ?? new Map();
@@ -126,7 +150,9 @@ export class ClaimsRepository {
         const room = filter.limit - claimed.length;
         if (room <= 0) break;
         await dialect.lockCap(tx, name);
-        claimed.push(...(await claimFlowLimited(this.ctx, tx, filter, name, flow.get(name)!, room)));
+        const limits = flow.get(name)!;
+        const keyedOnly = limits.rate === null && limits.total === null;
+        claimed.push(...(await (keyedOnly ? claimKeyedOnly : claimFlowLimited)(this.ctx, tx, filter, name, limits, room)));
       }
       return claimed;
     });

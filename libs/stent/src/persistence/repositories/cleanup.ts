@@ -4,6 +4,8 @@ import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 
 const FINAL = ['completed', 'failed', 'cancelled', 'timed_out'];
+/** The idempotency key of a schedule's tick run: this, the schedule's name, ':' and the tick (see tickKey). */
+const SCHEDULE_KEY_PREFIX = 'stent:schedule:';
 
 /**
  * Retention: removes finished execution trees (the execution, its descendants, their steps, signals,
@@ -102,6 +104,7 @@ export class CleanupRepository {
       const { sql, params } = where(column);
       return tx.execute(`DELETE FROM ${table} WHERE ${sql}`, params);
     };
+    await this.markRemovedTicks(tx, ids);
     const deadLetters = await run(t.deadLetters, 'execution_id');
     const signals = await run(t.signals, 'execution_id');
     await run(t.events, 'execution_id');
@@ -109,6 +112,29 @@ export class CleanupRepository {
     const steps = await run(t.steps, 'execution_id');
     const executions = await run(t.executions, 'id');
     return { executions, steps, signals, deadLetters };
+  }
+
+  /**
+   * Schedule runs among the executions about to go: each schedule keeps the latest tick whose run is
+   * removed, so a backfill over it does not start it again (its run, found by the tick's key, is gone).
+   */
+  private async markRemovedTicks(tx: SqlExecutor, ids: string[]): Promise<void> {
+    const { t, dialect } = this.ctx;
+    const params: unknown[] = [];
+    const rows = await tx.query<{ idempotency_key: string }>(
+      `SELECT idempotency_key FROM ${t.executions} WHERE ${dialect.inList('id', ids, params)} AND idempotency_key LIKE '${SCHEDULE_KEY_PREFIX}%'`,
+      params,
+    );
+    const latest = new Map<string, number>();
+    for (const { idempotency_key: key } of rows) {
+      const cut = key.lastIndexOf(':');
+      const tick = Number(key.slice(cut + 1));
+      const name = key.slice(SCHEDULE_KEY_PREFIX.length, cut);
+      if (cut > SCHEDULE_KEY_PREFIX.length && Number.isSafeInteger(tick)) latest.set(name, Math.max(tick, latest.get(name) ?? -Infinity));
+    }
+    for (const [name, tick] of latest) {
+      await tx.execute(`UPDATE ${t.schedules} SET removed_through = ? WHERE name = ? AND (removed_through IS NULL OR removed_through < ?)`, [tick, name, tick]);
+    }
   }
 
   private async count(tx: SqlExecutor, ids: string[]): Promise<CleanupCounts> {

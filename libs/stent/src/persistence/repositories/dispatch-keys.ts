@@ -32,10 +32,10 @@ export class DispatchKeysRepository {
           key,
         );
         const pendingId = String(row!.execution_id);
-        // Not started yet: it takes these arguments and waits for a new quiet period.
+        // Not started yet: it takes these arguments (and the flow keys they give) and waits for a new quiet period.
         const moved = await tx.execute(
-          `UPDATE ${t.executions} SET args = ?, wake_at = ?, updated_at = ? WHERE id = ? AND state = 'pending' AND lease_owner IS NULL AND wake_at IS NOT NULL`,
-          [execution.args, startAt(num(row!.first_at)), now, pendingId],
+          `UPDATE ${t.executions} SET args = ?, concurrency_key = ?, rate_key = ?, wake_at = ?, updated_at = ? WHERE id = ? AND state = 'pending' AND lease_owner IS NULL AND wake_at IS NOT NULL`,
+          [execution.args, execution.concurrencyKey ?? null, execution.rateKey ?? null, startAt(num(row!.first_at)), now, pendingId],
         );
         if (moved > 0) return { id: pendingId, created: false };
         await tx.execute(`UPDATE ${t.debounces} SET execution_id = ?, first_at = ? WHERE workflow_name = ? AND dispatch_key = ?`, [execution.id, now, ...key]);

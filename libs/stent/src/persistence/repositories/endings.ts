@@ -100,7 +100,7 @@ export class EndingsRepository {
           return outcome !== null;
         });
     if (ok) for (const id of [fence.executionId, ...ended]) this.ctx.bus.publish({ type: 'finished', executionId: id });
-    if (ok && continueAs) this.ctx.bus.publish({ type: 'work' });
+    if (ok && (continueAs || options.freesFlowSlot)) this.ctx.bus.publish({ type: 'work' });
     this.announceWakes();
     return ok;
   }

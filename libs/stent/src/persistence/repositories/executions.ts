@@ -52,7 +52,7 @@ export class ExecutionsRepository {
     const { t } = this.ctx;
     const claim = execution.claimedBy;
     const columns = `id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at, max_duration_ms,
-         started_at, lease_owner, lease_epoch, lease_expires_at, trace_context, workflow_version, continued_from`;
+         started_at, lease_owner, lease_epoch, lease_expires_at, trace_context, workflow_version, continued_from, concurrency_key, rate_key`;
     const common = [
       execution.id,
       execution.workflowName,
@@ -69,10 +69,10 @@ export class ExecutionsRepository {
     if (!claim) {
       const rows = await tx.query(
         `INSERT INTO ${t.executions} (${columns})
-         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, ?, NULL, ?)
+         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, ?, NULL, ?, ?, ?)
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id`,
-        [...common, execution.wakeAt, execution.deadlineAt, execution.maxDurationMs, execution.traceContext ?? null, execution.continuedFrom ?? null],
+        [...common, execution.wakeAt, execution.deadlineAt, execution.maxDurationMs, execution.traceContext ?? null, execution.continuedFrom ?? null, execution.concurrencyKey ?? null, execution.rateKey ?? null],
       );
       return { created: rows.length > 0, claimed: false };
     }
@@ -85,7 +85,7 @@ export class ExecutionsRepository {
               CASE WHEN b.busy THEN CAST(? AS BIGINT) ELSE NULL END, CAST(? AS BIGINT), CAST(? AS BIGINT),
               CASE WHEN b.busy THEN NULL ELSE CAST(? AS BIGINT) END, CASE WHEN b.busy THEN NULL ELSE ? END,
               CASE WHEN b.busy THEN 0 ELSE 1 END, CASE WHEN b.busy THEN NULL ELSE ${leaseUntil} END, CAST(? AS TEXT),
-              CASE WHEN b.busy THEN NULL ELSE CAST(? AS INTEGER) END, CAST(? AS VARCHAR)
+              CASE WHEN b.busy THEN NULL ELSE CAST(? AS INTEGER) END, CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR)
        FROM (SELECT (EXISTS (
                SELECT 1 FROM ${t.executions} c
                WHERE c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND c.queue = ? AND c.priority >= ?
@@ -104,6 +104,8 @@ export class ExecutionsRepository {
         execution.traceContext ?? null,
         execution.workflowVersion ?? null,
         execution.continuedFrom ?? null,
+        execution.concurrencyKey ?? null,
+        execution.rateKey ?? null,
         execution.createdAt,
         execution.queue,
         execution.priority,

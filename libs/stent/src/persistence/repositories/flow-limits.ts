@@ -73,7 +73,7 @@ export async function claimFlowLimited(ctx: SqlContext, tx: SqlExecutor, filter:
   for (const [key, { row, count }] of taken) {
     if (!row) await tx.execute(`INSERT INTO ${t.flowKeys} (name, flow_key, window_start, used) VALUES (?, ?, ?, 0) ON CONFLICT (name, flow_key) DO NOTHING`, [name, key, windowStart]);
     const used = row && row.windowStart === windowStart ? row.used : 0;
-    await tx.execute(`UPDATE ${t.flowKeys} SET window_start = ?, used = ? WHERE name = ? AND flow_key = ?`, [windowStart, used + count, name, key]);
+    await tx.execute(`UPDATE ${t.flowKeys} SET window_start = ?, used = ?, window_end = ? WHERE name = ? AND flow_key = ?`, [windowStart, used + count, windowStart + limits.rate!.perMs, name, key]);
   }
 
   const setParams: unknown[] = [filter.owner];
@@ -98,6 +98,32 @@ export async function claimFlowLimited(ctx: SqlContext, tx: SqlExecutor, filter:
  * that ended meanwhile are left out by the claiming UPDATE (they are rare: an ending cancels its steps).
  */
 async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, perKey: number): Promise<Candidate[]> {
+  const ranked = rankedCandidates(ctx, filter, name, limits, perKey);
+  const rows = await tx.query<Record<string, unknown>>(
+    `${ranked.with}
+     SELECT r.id, r.concurrency_key, r.rate_key, COALESCE(x.n, 0) AS running, kc.blocked_until AS c_blocked,
+            kr.flow_key AS r_key, kr.window_start AS r_window, kr.used AS r_used, kr.blocked_until AS r_blocked
+     ${ranked.from}
+     ORDER BY ${ranked.order}`,
+    ranked.params,
+  );
+  return rows.map((row) => ({
+    id: String(row.id),
+    concurrencyKey: strOrNull(row.concurrency_key),
+    rateKey: strOrNull(row.rate_key),
+    running: num(row.running),
+    concurrencyBlockedUntil: numOrNull(row.c_blocked),
+    rateKeyRow: row.r_key === null || row.r_key === undefined ? null : { windowStart: num(row.r_window), used: num(row.r_used), blockedUntil: numOrNull(row.r_blocked) },
+  }));
+}
+
+/**
+ * The ranked candidates' SQL: a WITH clause (running attempts per key, materialized: computed once, not
+ * again for every candidate row, which PostgreSQL's planner chose on young tables whose statistics said
+ * "one row"), the FROM ... WHERE part over aliases r (ranked steps), x (running per key), kc and kr
+ * (flow-key rows of the concurrency and rate keys), and the rank order.
+ */
+function rankedCandidates(ctx: SqlContext, filter: ClaimFilter, name: string, limits: FlowClaimLimits, perKey: number): { with: string; from: string; order: string; params: unknown[] } {
   const { t, dialect } = ctx;
   const params: unknown[] = [name];
   const finished = filter.finishedHere ?? [];
@@ -117,15 +143,11 @@ async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimF
     room = 'AND (r.concurrency_key IS NULL OR r.rn + COALESCE(x.n, 0) <= ?)';
     params.push(limits.concurrency);
   }
-  // The running counts are materialized: computed once, not again for every candidate row (which
-  // PostgreSQL's planner chose on young tables whose statistics said "one row").
-  const rows = await tx.query<Record<string, unknown>>(
-    `WITH x AS MATERIALIZED (
+  return {
+    with: `WITH x AS MATERIALIZED (
        SELECT concurrency_key AS k, COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running' AND concurrency_key IS NOT NULL ${notFinished} GROUP BY concurrency_key
-     )
-     SELECT r.id, r.concurrency_key, r.rate_key, COALESCE(x.n, 0) AS running, kc.blocked_until AS c_blocked,
-            kr.flow_key AS r_key, kr.window_start AS r_window, kr.used AS r_used, kr.blocked_until AS r_blocked
-     FROM (
+     )`,
+    from: `FROM (
        SELECT q.*, ROW_NUMBER() OVER (PARTITION BY COALESCE(q.concurrency_key, q.rate_key, '') ORDER BY q.priority DESC, q.elsewhere, q.available_at, q.id) AS rn
        FROM (
          SELECT c.id, c.concurrency_key, c.rate_key, c.priority, c.available_at, ${elsewhere} AS elsewhere
@@ -136,18 +158,35 @@ async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimF
      LEFT JOIN x ON x.k = r.concurrency_key
      LEFT JOIN ${t.flowKeys} kc ON kc.name = ? AND kc.flow_key = r.concurrency_key
      LEFT JOIN ${t.flowKeys} kr ON kr.name = ? AND kr.flow_key = r.rate_key
-     WHERE r.rn <= ? ${room}
-     ORDER BY r.rn, r.priority DESC, r.elsewhere, r.available_at, r.id`,
+     WHERE r.rn <= ? ${room}`,
+    order: 'r.rn, r.priority DESC, r.elsewhere, r.available_at, r.id',
+    params,
+  };
+}
+
+/**
+ * Per-key concurrency alone (no rate limit, no maxConcurrent): the ranked candidates already hold only
+ * steps their key has room for, so picking (minus parked keys, up to `room`) and taking them is one
+ * statement. The activity's lock is held for that statement and the commit only, not for a read, a
+ * decision in this process and a write.
+ */
+export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, room: number): Promise<StepRecord[]> {
+  const { t, dialect } = ctx;
+  const ranked = rankedCandidates(ctx, filter, name, limits, room);
+  const params = [...ranked.params, filter.now, room, filter.owner];
+  const leaseNow = dialect.leaseNow(filter.now, params);
+  params.push(filter.leaseMs, filter.now);
+  const rows = await tx.query(
+    `${ranked.with},
+     picked AS MATERIALIZED (
+       SELECT r.id ${ranked.from} AND COALESCE(kc.blocked_until, 0) <= ? ORDER BY ${ranked.order} LIMIT ?
+     )
+     UPDATE ${t.steps} SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), attempts = attempts + 1, started_at = ?
+     WHERE id IN (SELECT id FROM picked) AND state = 'pending' AND EXISTS (SELECT 1 FROM ${t.executions} e WHERE e.id = ${t.steps}.execution_id AND e.state IN ${ACTIVE})
+     RETURNING ${STEP_READ.join(', ')}`,
     params,
   );
-  return rows.map((row) => ({
-    id: String(row.id),
-    concurrencyKey: strOrNull(row.concurrency_key),
-    rateKey: strOrNull(row.rate_key),
-    running: num(row.running),
-    concurrencyBlockedUntil: numOrNull(row.c_blocked),
-    rateKeyRow: row.r_key === null || row.r_key === undefined ? null : { windowStart: num(row.r_window), used: num(row.r_used), blockedUntil: numOrNull(row.r_blocked) },
-  }));
+  return rows.map(stepFromRow).sort((a, b) => b.priority - a.priority || a.availableAt - b.availableAt);
 }
 
 /**

@@ -41,8 +41,8 @@ export class HistoryRepository {
     const { t } = this.ctx;
     const { sourceId, fromPosition, newId, now } = request;
     await this.ctx.client.transaction(async (tx) => {
-      const [source] = await tx.query<{ workflow_name: string; args: string; queue: string; priority: unknown; tags: string; max_duration_ms: unknown; workflow_version: unknown }>(
-        `SELECT workflow_name, args, queue, priority, tags, max_duration_ms, workflow_version FROM ${t.executions} WHERE id = ?`,
+      const [source] = await tx.query<{ workflow_name: string; args: string; queue: string; priority: unknown; tags: string; max_duration_ms: unknown; workflow_version: unknown; concurrency_key: string | null; rate_key: string | null }>(
+        `SELECT workflow_name, args, queue, priority, tags, max_duration_ms, workflow_version, concurrency_key, rate_key FROM ${t.executions} WHERE id = ?`,
         [sourceId],
       );
       if (!source) throw new ExecutionNotFoundError(sourceId);
@@ -51,8 +51,8 @@ export class HistoryRepository {
       // lease_epoch 1: its first claim is then not taken for a first start (that one loads no journal).
       await tx.execute(
         `INSERT INTO ${t.executions} (id, workflow_name, state, args, queue, priority, tags, created_at, updated_at, wake_at, deadline_at, max_duration_ms,
-           lease_epoch, workflow_version, forked_from, forked_at)
-         VALUES (?, ?, 'pending', ?, ?, CAST(? AS INTEGER), ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), 1, CAST(? AS INTEGER), ?, CAST(? AS INTEGER))`,
+           lease_epoch, workflow_version, forked_from, forked_at, concurrency_key, rate_key)
+         VALUES (?, ?, 'pending', ?, ?, CAST(? AS INTEGER), ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), 1, CAST(? AS INTEGER), ?, CAST(? AS INTEGER), ?, ?)`,
         [
           newId,
           source.workflow_name,
@@ -68,6 +68,9 @@ export class HistoryRepository {
           source.workflow_version === null ? null : num(source.workflow_version),
           sourceId,
           fromPosition,
+          // New arguments may give other flow keys, which only the workflow's class knows: then the key ''.
+          request.args == null ? source.concurrency_key : null,
+          request.args == null ? source.rate_key : null,
         ],
       );
       // Step ids are the new execution's own: a fresh prefix and the position.

@@ -10,6 +10,8 @@ const COLUMNS = [
   'name', 'workflow_name', 'cron', 'timezone', 'args', 'catch_up', 'overlap', 'state', 'source', 'queue', 'priority', 'tags',
   'max_duration_ms', 'next_tick_at', 'last_tick_at', 'last_execution_id', 'created_at', 'updated_at',
 ] as const;
+/** Read with the rest; written only by retention (see CleanupRepository). */
+const READ = [...COLUMNS, 'removed_through'].join(', ');
 /** What a declared schedule's code decides (the rest is the schedule's own history). */
 const DECLARED = ['workflow_name', 'cron', 'timezone', 'args', 'catch_up', 'overlap', 'queue', 'priority', 'tags', 'max_duration_ms'] as const;
 
@@ -57,18 +59,18 @@ export class SchedulesRepository {
   }
 
   async get(name: string): Promise<ScheduleRecord | null> {
-    const rows = await this.ctx.client.query(`SELECT ${COLUMNS.join(', ')} FROM ${this.ctx.t.schedules} WHERE name = ?`, [name]);
+    const rows = await this.ctx.client.query(`SELECT ${READ} FROM ${this.ctx.t.schedules} WHERE name = ?`, [name]);
     return rows[0] ? scheduleFromRow(rows[0]) : null;
   }
 
   async list(): Promise<ScheduleRecord[]> {
-    const rows = await this.ctx.client.query(`SELECT ${COLUMNS.join(', ')} FROM ${this.ctx.t.schedules} ORDER BY name`);
+    const rows = await this.ctx.client.query(`SELECT ${READ} FROM ${this.ctx.t.schedules} ORDER BY name`);
     return rows.map(scheduleFromRow);
   }
 
   async due(now: number): Promise<ScheduleRecord[]> {
     const rows = await this.ctx.client.query(
-      `SELECT ${COLUMNS.join(', ')} FROM ${this.ctx.t.schedules} WHERE state = 'active' AND next_tick_at IS NOT NULL AND next_tick_at <= ? ORDER BY next_tick_at`,
+      `SELECT ${READ} FROM ${this.ctx.t.schedules} WHERE state = 'active' AND next_tick_at IS NOT NULL AND next_tick_at <= ? ORDER BY next_tick_at`,
       [now],
     );
     return rows.map(scheduleFromRow);
@@ -140,6 +142,7 @@ function scheduleFromRow(row: Row): ScheduleRecord {
     nextTickAt: numOrNull(row.next_tick_at),
     lastTickAt: numOrNull(row.last_tick_at),
     lastExecutionId: strOrNull(row.last_execution_id),
+    removedThrough: numOrNull(row.removed_through),
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
   };

@@ -52,6 +52,10 @@ export class StentExecutionEntity {
   /** The execution whose journal this one reused up to `forkedAt` (a fork, or a rewind of itself). */
   @Column({ name: 'forked_from', type: 'varchar', length: 128, nullable: true }) forkedFrom!: string | null;
   @Column({ name: 'forked_at', type: 'integer', nullable: true }) forkedAt!: number | null;
+  /** Its key under the workflow's per-key concurrency (`concurrency.key(args)` at dispatch). */
+  @Column({ name: 'concurrency_key', type: 'varchar', length: 255, nullable: true }) concurrencyKey!: string | null;
+  /** Its key under the workflow's start rate limit ('' for a workflow-wide window). */
+  @Column({ name: 'rate_key', type: 'varchar', length: 255, nullable: true }) rateKey!: string | null;
 }
 
 @Entity({ name: 'stent_steps' })
@@ -184,6 +188,8 @@ export class StentScheduleEntity {
   @Column({ name: 'next_tick_at', type: 'bigint', transformer: asNumber, nullable: true }) nextTickAt!: number | null;
   @Column({ name: 'last_tick_at', type: 'bigint', transformer: asNumber, nullable: true }) lastTickAt!: number | null;
   @Column({ name: 'last_execution_id', type: 'varchar', length: 128, nullable: true }) lastExecutionId!: string | null;
+  /** The latest tick whose run retention removed: a backfill does not start it, or an earlier tick, again. */
+  @Column({ name: 'removed_through', type: 'bigint', transformer: asNumber, nullable: true }) removedThrough!: number | null;
   @Column({ name: 'created_at', type: 'bigint', transformer: asNumber }) createdAt!: number;
   @Column({ name: 'updated_at', type: 'bigint', transformer: asNumber }) updatedAt!: number;
 }
@@ -247,13 +253,18 @@ export class StentStreamEntryEntity {
   @Column({ name: 'written_at', type: 'bigint', transformer: asNumber }) writtenAt!: number;
 }
 
-/** A flow-control key of an activity: its current rate window (start, claims in it) and how long it is parked. */
+/**
+ * A flow-control key of an activity (named as the activity) or of a workflow ('workflow:' and its name):
+ * its current rate window (start, end, claims in it) and how long it is parked.
+ */
 @Entity({ name: 'stent_flow_keys' })
 export class StentFlowKeyEntity {
-  @PrimaryColumn({ type: 'varchar', length: 255 }) name!: string;
+  @PrimaryColumn({ type: 'varchar', length: 300 }) name!: string;
   @PrimaryColumn({ name: 'flow_key', type: 'varchar', length: 255 }) flowKey!: string;
   @Column({ name: 'window_start', type: 'bigint', transformer: asNumber, default: 0 }) windowStart!: number;
   @Column({ type: 'integer', default: 0 }) used!: number;
+  /** When the window ends (null on rows written before it was recorded, or of a key never counted). */
+  @Column({ name: 'window_end', type: 'bigint', transformer: asNumber, nullable: true }) windowEnd!: number | null;
   @Column({ name: 'blocked_until', type: 'bigint', transformer: asNumber, nullable: true }) blockedUntil!: number | null;
 }
 

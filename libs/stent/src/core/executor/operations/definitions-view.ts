@@ -1,5 +1,6 @@
 import type { RetryPolicy } from '../../definitions/retry-policy.js';
 import type { Registry } from '../../definitions/registry.js';
+import type { FlowLimits } from '../../definitions/flow-limits.js';
 
 export interface WorkflowDefinitionView {
   name: string;
@@ -9,6 +10,10 @@ export interface WorkflowDefinitionView {
   priority: number | null;
   tags: string[];
   maxDurationMs: number | null;
+  /** Per-key concurrency of executions (the key function itself is not shown). */
+  concurrency: { limit: number } | null;
+  /** Fixed-window limit on starts; `keyed` when a key function splits it per key. */
+  rateLimit: { limit: number; perMs: number; keyed: boolean } | null;
 }
 
 export interface ActivityDefinitionView {
@@ -47,6 +52,7 @@ export function definitionsView(registry: Registry): DefinitionsView {
       priority: definition.priority,
       tags: [...definition.tags],
       maxDurationMs: definition.maxDurationMs,
+      ...flowView(definition.flow),
     };
   });
   const activities = registry.activityNames().map((name): ActivityDefinitionView => {
@@ -61,10 +67,17 @@ export function definitionsView(registry: Registry): DefinitionsView {
       retry: { ...definition.retry, nonRetryable: [...definition.retry.nonRetryable] },
       timeoutMs: definition.timeoutMs,
       maxConcurrent: definition.maxConcurrent,
-      concurrency: definition.flow.concurrency ? { limit: definition.flow.concurrency.limit } : null,
-      rateLimit: definition.flow.rate ? { limit: definition.flow.rate.limit, perMs: definition.flow.rate.perMs, keyed: definition.flow.rate.key !== null } : null,
+      ...flowView(definition.flow),
       cache: definition.cache ? { ttlMs: definition.cache.ttlMs, version: definition.cache.version, customKey: definition.cache.key !== null } : null,
     };
   });
   return { workflows: workflows.sort(byName), activities: activities.sort(byName) };
+}
+
+/** Flow limits as shown: their numbers, not the key functions. */
+function flowView(flow: FlowLimits): Pick<ActivityDefinitionView, 'concurrency' | 'rateLimit'> {
+  return {
+    concurrency: flow.concurrency ? { limit: flow.concurrency.limit } : null,
+    rateLimit: flow.rate ? { limit: flow.rate.limit, perMs: flow.rate.perMs, keyed: flow.rate.key !== null } : null,
+  };
 }
