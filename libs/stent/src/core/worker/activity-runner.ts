@@ -5,6 +5,7 @@ import { ActivityTimeoutError, ConfigurationError } from '../errors/index.js';
 import { decode } from '../serialization.js';
 import type { StepRecord } from '../store/index.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
+import { SlotTable } from '../slot-table.js';
 import { attemptOutcome, CACHED, type AttemptResult } from './attempt-outcome.js';
 import type { Worker } from './worker.js';
 
@@ -26,7 +27,8 @@ export interface RunningAttempt {
  * outcome goes to the workflow at once when it runs here, or to the completion batcher.
  */
 export class ActivityRunner {
-  readonly attempts = new Map<string, RunningAttempt>();
+  /** By step id; a SlotTable, not a Map, so that V8 does not promote every attempt (see SlotTable). */
+  readonly attempts = new SlotTable<string, RunningAttempt>();
   /**
    * Bodies of timed-out attempts that ignored their AbortSignal and still run: their outcome is recorded,
    * but they keep their slot (and count against their activity's maxConcurrent here) until they return.
