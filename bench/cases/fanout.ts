@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { WorkflowRef } from 'nestjs-stent';
 import { withFreshDatabase } from '../database.js';
 import { closeQuietly, openExecutor } from '../engine.js';
@@ -21,6 +23,28 @@ const CONCURRENCY = 100;
 /** How often the resident size is sampled while a fan-out runs (its peak is reported). */
 const SAMPLE_MS = 20;
 
+// A full collection on demand, so that the baselines below are live memory, not garbage left by what ran before.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+
+/**
+ * The floor a fan-out's own code sets: the live heap that `size` pending calls awaited by one Promise.all
+ * hold in plain JavaScript, with no engine: a pending promise per call (with the function that settles it) and
+ * Promise.all's slot and reaction for each.
+ */
+async function plainPromisesHeap(size: number): Promise<number> {
+  collect();
+  const before = process.memoryUsage().heapUsed;
+  const resolvers: Array<() => void> = [];
+  const call = (i: number): Promise<number> => new Promise<number>((resolve) => resolvers.push(() => resolve(i)));
+  const all = Promise.all(Array.from({ length: size }, (_, i) => call(i)));
+  collect();
+  const held = process.memoryUsage().heapUsed - before;
+  for (const resolve of resolvers) resolve();
+  await all;
+  return held;
+}
+
 async function fanout(context: CaseContext, size: number, workflow: WorkflowRef<unknown>, via: string): Promise<void> {
   await withFreshDatabase(context.db, `fanout${size}`, async (database) => {
     const executor = await openExecutor(database.options, { concurrency: CONCURRENCY });
@@ -29,27 +53,38 @@ async function fanout(context: CaseContext, size: number, workflow: WorkflowRef<
       if (!warm.ok) throw new Error(`fanout warm-up failed: ${String(warm.error)}`);
 
       log(`${context.db}: fanout, 1 workflow x ${size} activities through ${via} (worker concurrency ${CONCURRENCY})`);
-      (globalThis as { gc?: () => void }).gc?.();
-      const baseline = process.memoryUsage().rss;
+      const floor = via === 'Promise.all' ? await plainPromisesHeap(size) : undefined;
+      collect();
+      const { rss: baseline, heapUsed: heapBaseline } = process.memoryUsage();
       let peak = baseline;
-      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), SAMPLE_MS);
+      let heapPeak = heapBaseline;
+      const sample = () => {
+        const usage = process.memoryUsage();
+        peak = Math.max(peak, usage.rss);
+        heapPeak = Math.max(heapPeak, usage.heapUsed);
+      };
+      const sampler = setInterval(sample, SAMPLE_MS);
       const start = process.hrtime.bigint();
       const id = await executor.dispatch(workflow as WorkflowRef<FanoutFlow>, [size]);
       const outcome = await executor.waitFor<number>(id, { timeout: '300s' }).finally(() => clearInterval(sampler));
       const seconds = secondsSince(start);
-      peak = Math.max(peak, process.memoryUsage().rss);
+      sample();
       const expected = (size * (size + 1)) / 2;
       if (!outcome.ok || outcome.value !== expected) {
         throw new Error(`fanout workflow ${id} ended ${outcome.state} with ${JSON.stringify(outcome.ok ? outcome.value : String(outcome.error))}, expected ${expected}`);
       }
-      context.emit({ case: 'fanout', db: context.db, workers: 1, steps: size, seconds, extra: { via, concurrency: CONCURRENCY, rss_peak_growth_mb: mb(peak - baseline) } });
+      context.emit({ case: 'fanout', db: context.db, workers: 1, steps: size, seconds, extra: { via, concurrency: CONCURRENCY, rss_peak_growth_mb: mb(peak - baseline), heap_peak_growth_mb: mb(heapPeak - heapBaseline), ...(floor === undefined ? {} : { plain_promises_heap_mb: mb(floor) }) } });
     } finally {
       await closeQuietly(executor);
     }
   });
 }
 
-/** `fanout`: one workflow starting N activities at once, dispatch to completion, and the peak RSS growth. */
+/**
+ * `fanout`: one workflow starting N activities at once, dispatch to completion, and the peak growth of the
+ * resident size and of the JS heap (used, garbage included) over the live memory before the dispatch; for
+ * Promise.all, what N pending promises hold in plain JavaScript (the workflow's own share of that growth).
+ */
 export const fanoutCase: BenchCase = {
   name: 'fanout',
   dbs: SELECTABLE_DBS,

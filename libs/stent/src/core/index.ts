@@ -19,6 +19,7 @@ export * from './store/index.js';
 export * from './clock/clock.js';
 export { ManualClock } from './clock/manual-clock.js';
 export { CoalescedLoop } from './clock/coalesced-loop.js';
+export { SlotTable } from './slot-table.js';
 export * from './logger.js';
 export * from './events.js';
 export type { StentTelemetry, DispatchTrace, SignalTrace } from './telemetry.js';

@@ -3,6 +3,7 @@ import { ActivityFailedError, JournalLimitError, NonDeterminismError, StentError
 import { decode, decodeError, encode } from '../serialization.js';
 import type { NewStep, StepKind, StepRecord } from '../store/index.js';
 import type { Outcome } from './turn-delivery.js';
+import { SlotTable } from '../slot-table.js';
 import type { WorkflowRun } from './workflow-run.js';
 
 /** A promise that never settles: what user code sees once its run was abandoned (lease lost, suspended). */
@@ -16,7 +17,8 @@ export function never<T>(): Promise<T> {
  * new one is recorded.
  */
 export class RunJournal {
-  private readonly steps = new Map<number, StepRecord>();
+  /** Records by position (a replay's, and outcomes not handed over yet); see SlotTable for why not a Map. */
+  private readonly steps = new SlotTable<number, StepRecord>();
   private nextPosition = 0;
 
   constructor(

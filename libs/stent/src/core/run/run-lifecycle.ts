@@ -12,6 +12,9 @@ import type { WorkflowRun } from './workflow-run.js';
 export class RunLifecycle {
   private status: 'running' | 'ended' = 'running';
   private idleTimer: Timer | undefined;
+  /** When the idle run is due to be suspended, and when the armed suspension timer fires (see armIdleTimer). */
+  private suspendAt = 0;
+  private suspendTimerAt: number | undefined;
   private deadlineTimer: Timer | undefined;
 
   constructor(private readonly run: WorkflowRun) {}
@@ -37,30 +40,54 @@ export class RunLifecycle {
   /** Starts over the wait after which an idle run is suspended (or a stuck replay declared diverged). */
   armIdleTimer(): void {
     const { delivery, host } = this.run;
-    this.idleTimer?.cancel();
-    this.idleTimer = undefined;
-    if (this.ended || delivery.waitCount === 0) return;
+    if (this.ended || delivery.waitCount === 0) return this.cancelIdleTimer();
     if (delivery.replayStuckSince !== undefined) {
+      this.cancelIdleTimer();
       const left = delivery.replayStuckSince + Math.max(1_000, host.suspendAfterMs) - host.clock.now();
       this.idleTimer = host.clock.setTimer(Math.max(0, left), () => this.replayDiverged());
+      return;
+    }
+    if (host.draining) {
+      // Handed back as soon as it waits; on the next pass of the event loop, so a run whose turn is still
+      // being delivered (suspend() re-arms this) does not spin in microtasks.
+      this.cancelIdleTimer();
+      const handle = setImmediate(() => void this.suspend());
+      this.idleTimer = { cancel: () => clearImmediate(handle), unref: () => undefined };
       return;
     }
     // Waiting on timers, signals or children is what suspension is for. A run waiting on activity work
     // (queued behind other work, or running elsewhere) is usually moments from going on, and replaying it
     // would cost more than holding it, so it is kept far longer before it is let go.
-    if (host.draining) {
-      // Handed back as soon as it waits; on the next pass of the event loop, so a run whose turn is still
-      // being delivered (suspend() re-arms this) does not spin in microtasks.
-      const handle = setImmediate(() => void this.suspend());
-      this.idleTimer = { cancel: () => clearImmediate(handle), unref: () => undefined };
+    const after = delivery.waitsOnActivity ? Math.max(30_000, host.suspendAfterMs) : host.suspendAfterMs;
+    const due = host.clock.now() + after;
+    // This is called at every durable call and every turn (20,000 times by a 20,000-way fan-out): a
+    // suspension timer that fires no later than the new due time is kept and only the due time moves on
+    // (the timer re-arms for what is left when it fires), rather than a timer set and cancelled each time.
+    if (this.suspendTimerAt !== undefined && this.suspendTimerAt <= due) {
+      this.suspendAt = due;
       return;
     }
-    const after = delivery.waitsOnActivity ? Math.max(30_000, host.suspendAfterMs) : host.suspendAfterMs;
-    this.idleTimer = host.clock.setTimer(after, () => void this.suspend());
+    this.cancelIdleTimer();
+    this.armSuspension(due);
+  }
+
+  private armSuspension(due: number): void {
+    const { clock } = this.run.host;
+    this.suspendAt = this.suspendTimerAt = due;
+    this.idleTimer = clock.setTimer(due - clock.now(), () => {
+      this.idleTimer = this.suspendTimerAt = undefined;
+      if (this.suspendAt > clock.now()) this.armSuspension(this.suspendAt);
+      else void this.suspend();
+    });
+  }
+
+  private cancelIdleTimer(): void {
+    this.idleTimer?.cancel();
+    this.idleTimer = this.suspendTimerAt = undefined;
   }
 
   clearTimers(): void {
-    this.idleTimer?.cancel();
+    this.cancelIdleTimer();
     this.deadlineTimer?.cancel();
     this.run.delivery.cancelTimers();
   }

@@ -1,5 +1,6 @@
 import type { Timer } from '../clock/clock.js';
 import type { DeliveryRecord, StepKind, StepRecord } from '../store/index.js';
+import { SlotTable } from '../slot-table.js';
 import type { WorkflowRun } from './workflow-run.js';
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -32,7 +33,8 @@ interface RecordedTurn {
  * outcomes back in that order.
  */
 export class TurnDelivery {
-  private readonly waiters = new Map<number, Waiter>();
+  /** By position; a SlotTable, not a Map, for what V8 would otherwise promote (see SlotTable). */
+  private readonly waiters = new SlotTable<number, Waiter>();
   /**
    * Waits on activities, and waits a replay answers from the journal, counted as they come and go: asked
    * at every call and every turn, a scan of all waits would make a wide fan-out quadratic.
@@ -43,8 +45,8 @@ export class TurnDelivery {
   turn = 0;
   private deliverySeq = 0;
   private readonly replayTurns: RecordedTurn[] = [];
-  /** Live outcomes waiting for the next turn. */
-  private readonly inbox = new Map<number, Outcome>();
+  /** Live outcomes waiting for the next turn, in the order they arrived (cleared each turn: slots fill in order). */
+  private readonly inbox = new SlotTable<number, Outcome>();
   private turnScheduled = false;
   /** Delivery order not yet written to the journal. */
   private unsavedDeliveries: DeliveryRecord[] = [];
@@ -70,13 +72,14 @@ export class TurnDelivery {
     }
   }
 
-  /** Positions the workflow is waiting on. */
+  /** Positions the workflow is waiting on, in call order. */
   awaitedPositions(): number[] {
-    return [...this.waiters.keys()];
+    return [...this.waiters.keys()].sort((a, b) => a - b);
   }
 
-  waiting(): IterableIterator<Waiter> {
-    return this.waiters.values();
+  /** The waits, in call order. */
+  waiting(): Waiter[] {
+    return [...this.waiters.values()].sort((a, b) => a.position - b.position);
   }
 
   waiterAt(position: number): Waiter | undefined {

@@ -5,12 +5,14 @@ import { ActivityTimeoutError, ConfigurationError } from '../errors/index.js';
 import { decode } from '../serialization.js';
 import type { StepRecord } from '../store/index.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
+import { SlotTable } from '../slot-table.js';
+import { LazyAbort } from './lazy-abort.js';
 import { attemptOutcome, CACHED, type AttemptResult } from './attempt-outcome.js';
 import type { Worker } from './worker.js';
 
 export interface RunningAttempt {
   step: StepRecord;
-  abort: AbortController;
+  abort: LazyAbort;
   startedAt: number;
   done: Promise<void>;
   /** Settles when the activity body itself returns or throws (after a timeout it may still be running). */
@@ -26,7 +28,8 @@ export interface RunningAttempt {
  * outcome goes to the workflow at once when it runs here, or to the completion batcher.
  */
 export class ActivityRunner {
-  readonly attempts = new Map<string, RunningAttempt>();
+  /** By step id; a SlotTable, not a Map, so that V8 does not promote every attempt (see SlotTable). */
+  readonly attempts = new SlotTable<string, RunningAttempt>();
   /**
    * Bodies of timed-out attempts that ignored their AbortSignal and still run: their outcome is recorded,
    * but they keep their slot (and count against their activity's maxConcurrent here) until they return.
@@ -62,7 +65,7 @@ export class ActivityRunner {
     const { worker } = this;
     const { clock, store } = worker;
     const registered = worker.registry.activity(step.name);
-    const abort = new AbortController();
+    const abort = new LazyAbort();
     const startedAt = clock.now();
     run?.attemptStarted(step.position);
     const attempt: RunningAttempt = { step, abort, startedAt, done: Promise.resolve(), bodySettled: Promise.resolve(), bodyDone: false, decided: false };
@@ -74,7 +77,9 @@ export class ActivityRunner {
       activityName: step.name,
       attempt: step.attempts,
       position: step.position,
-      signal: abort.signal,
+      get signal() {
+        return abort.signal;
+      },
       heartbeat: () => worker.leases.renewNow(),
     };
     let cacheKey: string | undefined;

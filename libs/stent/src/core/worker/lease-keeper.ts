@@ -90,7 +90,7 @@ export class LeaseKeeper {
     for (const executionId of result.lost.executions) this.giveUpRun(executionId, 'taken over');
     for (const stepId of result.ended) {
       const attempt = worker.runner.attempts.get(stepId);
-      if (attempt && !attempt.abort.signal.aborted) worker.executionEnded(attempt.step.executionId);
+      if (attempt && !attempt.abort.aborted) worker.executionEnded(attempt.step.executionId);
     }
   }
 
@@ -127,7 +127,7 @@ export class LeaseKeeper {
     const error = new LeaseLostError('step', stepId, why);
     this.worker.logger.warn(`Activity ${attempt.step.name} #${attempt.step.position} of execution ${attempt.step.executionId}: ${error.message}; its AbortSignal fires`);
     // The slot stays taken until the body returns; whatever it then records is refused if another worker took over.
-    if (!attempt.abort.signal.aborted) attempt.abort.abort(error);
+    if (!attempt.abort.aborted) attempt.abort.abort(error);
   }
 
   private giveUpRun(executionId: string, why: LeaseLostError['why']): void {

@@ -250,7 +250,7 @@ export class Worker implements RunHost {
     const run = this.runs.get(executionId);
     if (run && !run.ended) run.abandon('execution ended elsewhere');
     for (const attempt of this.runner.attempts.values()) {
-      if (attempt.step.executionId === executionId && !attempt.abort.signal.aborted) {
+      if (attempt.step.executionId === executionId && !attempt.abort.aborted) {
         void this.store.getExecution(executionId).then((record) => {
           if (record && record.state !== 'completed' && record.state !== 'running' && record.state !== 'pending') {
             attempt.abort.abort(endedError(record));
