@@ -4,7 +4,7 @@
  * it exits as soon as its parent goes away, so it can never outlive a crashed benchmark.
  */
 import type { StentExecutor } from 'nestjs-stent';
-import { installSqlCounter } from './sql-counter.js';
+import { installSqlCounter, takeSqlTrace } from './sql-counter.js';
 import { ownUsage } from './process-usage.js';
 import { WORKER_CONFIG_ENV, type WorkerConfig, type WorkerCounters, type WorkerMessage, type WorkerRequest, type WorkerSnapshot } from './worker-protocol.js';
 
@@ -81,6 +81,8 @@ async function main(): Promise<void> {
         } else if (request.type === 'stop') {
           const snapshot = snapshotOf(executor, counters, suspended);
           await executor.close('10s');
+          // With STENT_BENCH_SQL_TRACE, what this worker sent (the runner's own trace lists only its process).
+          for (const [sql, times] of takeSqlTrace()) process.stderr.write(`[bench worker ${process.pid}]   sql x${times}: ${sql.replace(/\s+/g, ' ').slice(0, Number(process.env.STENT_BENCH_SQL_TRACE) > 1 ? undefined : 400)}\n`);
           await send({ type: 'reply', id: request.id, snapshot });
           process.exit(0);
         }
