@@ -51,7 +51,8 @@ export class JournalRepository {
     if (asked.length === 1) return this.loadSteps(asked[0]!.executionId, asked[0]!.positions);
     const found: StepRecord[] = [];
     for (const group of readGroups(asked)) {
-      const wanted = new Map(group.map((request) => [request.executionId, new Set(request.positions)]));
+      const wanted = new Map<string, Set<number>>();
+      for (const { executionId, positions } of group) wanted.set(executionId, new Set([...(wanted.get(executionId) ?? []), ...positions]));
       const positions = [...new Set(group.flatMap((request) => request.positions))];
       const params: unknown[] = [];
       const rows = await this.ctx.client.query(
