@@ -12,6 +12,11 @@ import type { WorkflowRun } from './workflow-run.js';
 export class RunLifecycle {
   private status: 'running' | 'ended' = 'running';
   private idleTimer: Timer | undefined;
+  /** The idle timer is the suspension wait's (kept across re-arms: see armIdleTimer), firing at idleTimerAt. */
+  private idleTimerSuspends = false;
+  private idleTimerAt = 0;
+  /** When the run, idle since its last re-arm, is to be suspended (Infinity: it is not waiting). */
+  private suspendAt = Infinity;
   private deadlineTimer: Timer | undefined;
 
   constructor(private readonly run: WorkflowRun) {}
@@ -34,13 +39,22 @@ export class RunLifecycle {
     return true;
   }
 
-  /** Starts over the wait after which an idle run is suspended (or a stuck replay declared diverged). */
+  /**
+   * Starts over the wait after which an idle run is suspended (or a stuck replay declared diverged).
+   * Every turn of a run starts the wait over, so the suspension timer is not cancelled and set again each
+   * time (two timer-list changes per step): one that fires no later than the new time is kept, and when it
+   * fires early it waits the rest.
+   */
   armIdleTimer(): void {
     const { delivery, host } = this.run;
-    this.idleTimer?.cancel();
-    this.idleTimer = undefined;
-    if (this.ended || delivery.waitCount === 0) return;
+    if (this.ended || delivery.waitCount === 0) {
+      // Nothing to wait on while the workflow's code runs: a kept timer that fires meanwhile does nothing.
+      this.suspendAt = Infinity;
+      if (!this.idleTimerSuspends) this.cancelIdleTimer();
+      return;
+    }
     if (delivery.replayStuckSince !== undefined) {
+      this.cancelIdleTimer();
       const left = delivery.replayStuckSince + Math.max(1_000, host.suspendAfterMs) - host.clock.now();
       this.idleTimer = host.clock.setTimer(Math.max(0, left), () => this.replayDiverged());
       return;
@@ -49,6 +63,7 @@ export class RunLifecycle {
     // (queued behind other work, or running elsewhere) is usually moments from going on, and replaying it
     // would cost more than holding it, so it is kept far longer before it is let go.
     if (host.draining) {
+      this.cancelIdleTimer();
       // Handed back as soon as it waits; on the next pass of the event loop, so a run whose turn is still
       // being delivered (suspend() re-arms this) does not spin in microtasks.
       const handle = setImmediate(() => void this.suspend());
@@ -56,11 +71,33 @@ export class RunLifecycle {
       return;
     }
     const after = delivery.waitsOnActivity ? Math.max(30_000, host.suspendAfterMs) : host.suspendAfterMs;
-    this.idleTimer = host.clock.setTimer(after, () => void this.suspend());
+    this.suspendAt = host.clock.now() + after;
+    if (this.idleTimerSuspends && this.idleTimerAt <= this.suspendAt) return;
+    this.cancelIdleTimer();
+    this.setSuspendTimer(after);
+  }
+
+  private setSuspendTimer(ms: number): void {
+    this.idleTimerSuspends = true;
+    this.idleTimerAt = this.run.host.clock.now() + ms;
+    this.idleTimer = this.run.host.clock.setTimer(ms, () => {
+      this.idleTimer = undefined;
+      this.idleTimerSuspends = false;
+      if (this.ended || this.suspendAt === Infinity) return;
+      const left = this.suspendAt - this.run.host.clock.now();
+      if (left > 0) this.setSuspendTimer(left);
+      else void this.suspend();
+    });
+  }
+
+  private cancelIdleTimer(): void {
+    this.idleTimer?.cancel();
+    this.idleTimer = undefined;
+    this.idleTimerSuspends = false;
   }
 
   clearTimers(): void {
-    this.idleTimer?.cancel();
+    this.cancelIdleTimer();
     this.deadlineTimer?.cancel();
     this.run.delivery.cancelTimers();
   }
