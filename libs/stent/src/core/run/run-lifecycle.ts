@@ -72,7 +72,8 @@ export class RunLifecycle {
     }
     const after = delivery.waitsOnActivity ? Math.max(30_000, host.suspendAfterMs) : host.suspendAfterMs;
     this.suspendAt = host.clock.now() + after;
-    if (this.idleTimerSuspends && this.idleTimerAt <= this.suspendAt) return;
+    // With no wait at all (suspendAfter 0) the run is let go a macrotask after its last turn, not its first.
+    if (after > 0 && this.idleTimerSuspends && this.idleTimerAt <= this.suspendAt) return;
     this.cancelIdleTimer();
     this.setSuspendTimer(after);
   }
