@@ -32,14 +32,19 @@ function snapshotOf(executor: StentExecutor, counters: WorkerCounters, suspended
 }
 
 /**
- * With STENT_BENCH_SQL_TRACE and STENT_BENCH_TRACE_DIR set, the statements this worker sent, most frequent
- * first, go to <dir>/worker-<pid>.sql-trace.txt when it leaves (the runner prints only its own).
+ * With STENT_BENCH_SQL_TRACE, the statements this worker sent, most frequent first, when it leaves (the
+ * runner's own trace lists only its process): to <dir>/worker-<pid>.sql-trace.txt with
+ * STENT_BENCH_TRACE_DIR, else on stderr (cut at 400 characters unless STENT_BENCH_SQL_TRACE > 1).
  */
 function writeTrace(): void {
+  const trace = takeSqlTrace();
   const dir = process.env.STENT_BENCH_TRACE_DIR;
-  if (!dir) return;
-  const lines = takeSqlTrace().map(([sql, times]) => `x${times}: ${sql.replace(/\s+/g, ' ')}`);
-  if (lines.length > 0) writeFileSync(join(dir, `worker-${process.pid}.sql-trace.txt`), `${lines.join('\n')}\n`);
+  if (dir) {
+    if (trace.length > 0) writeFileSync(join(dir, `worker-${process.pid}.sql-trace.txt`), `${trace.map(([sql, times]) => `x${times}: ${sql.replace(/\s+/g, ' ')}`).join('\n')}\n`);
+    return;
+  }
+  const width = Number(process.env.STENT_BENCH_SQL_TRACE) > 1 ? undefined : 400;
+  for (const [sql, times] of trace) process.stderr.write(`[bench worker ${process.pid}]   sql x${times}: ${sql.replace(/\s+/g, ' ').slice(0, width)}\n`);
 }
 
 async function main(): Promise<void> {

@@ -221,6 +221,10 @@ export class SqlStore implements StentStore {
     return this.journal.loadSteps(executionId, positions);
   }
 
+  loadStepsOf(requests: Array<{ executionId: string; positions: number[] }>): Promise<StepRecord[]> {
+    return this.journal.loadStepsOf(requests);
+  }
+
   insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries?: DeliveryRecord[], completions?: LocalCompletion[]): Promise<boolean> {
     return this.journal.insert(fence, steps, deliveries, completions);
   }

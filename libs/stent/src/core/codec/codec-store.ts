@@ -83,6 +83,7 @@ export function withCodec(inner: StentStore, codec: StentCodec): StentStore {
     },
     loadJournal: async (id) => steps(await inner.loadJournal(id)),
     loadSteps: async (id, positions) => steps(await inner.loadSteps(id, positions)),
+    loadStepsOf: async (requests) => steps(await inner.loadStepsOf(requests)),
     claimSteps: async (filter) => steps(await inner.claimSteps(filter)),
     insertSteps: async (fence, records, deliveries, completions) => inner.insertSteps(fence, await Promise.all(records.map(newStep)), deliveries, await local(completions)),
     resolveStep: async (fence, position, state, result, error, now) => inner.resolveStep(fence, position, state, await enc(result), await enc(error), now),

@@ -12,9 +12,11 @@ import type { WorkflowRun } from './workflow-run.js';
 export class RunLifecycle {
   private status: 'running' | 'ended' = 'running';
   private idleTimer: Timer | undefined;
-  /** When the idle run is due to be suspended, and when the armed suspension timer fires (see armIdleTimer). */
-  private suspendAt = 0;
-  private suspendTimerAt: number | undefined;
+  /** The idle timer is the suspension wait's (kept across re-arms: see armIdleTimer), firing at idleTimerAt. */
+  private idleTimerSuspends = false;
+  private idleTimerAt = 0;
+  /** When the run, idle since its last re-arm, is to be suspended (Infinity: it is not waiting). */
+  private suspendAt = Infinity;
   private deadlineTimer: Timer | undefined;
 
   constructor(private readonly run: WorkflowRun) {}
@@ -37,53 +39,62 @@ export class RunLifecycle {
     return true;
   }
 
-  /** Starts over the wait after which an idle run is suspended (or a stuck replay declared diverged). */
+  /**
+   * Starts over the wait after which an idle run is suspended (or a stuck replay declared diverged).
+   * Every turn of a run starts the wait over, so the suspension timer is not cancelled and set again each
+   * time (two timer-list changes per step): one that fires no later than the new time is kept, and when it
+   * fires early it waits the rest.
+   */
   armIdleTimer(): void {
     const { delivery, host } = this.run;
-    if (this.ended || delivery.waitCount === 0) return this.cancelIdleTimer();
+    if (this.ended || delivery.waitCount === 0) {
+      // Nothing to wait on while the workflow's code runs: a kept timer that fires meanwhile does nothing.
+      this.suspendAt = Infinity;
+      if (!this.idleTimerSuspends) this.cancelIdleTimer();
+      return;
+    }
     if (delivery.replayStuckSince !== undefined) {
       this.cancelIdleTimer();
       const left = delivery.replayStuckSince + Math.max(1_000, host.suspendAfterMs) - host.clock.now();
       this.idleTimer = host.clock.setTimer(Math.max(0, left), () => this.replayDiverged());
       return;
     }
+    // Waiting on timers, signals or children is what suspension is for. A run waiting on activity work
+    // (queued behind other work, or running elsewhere) is usually moments from going on, and replaying it
+    // would cost more than holding it, so it is kept far longer before it is let go.
     if (host.draining) {
+      this.cancelIdleTimer();
       // Handed back as soon as it waits; on the next pass of the event loop, so a run whose turn is still
       // being delivered (suspend() re-arms this) does not spin in microtasks.
-      this.cancelIdleTimer();
       const handle = setImmediate(() => void this.suspend());
       this.idleTimer = { cancel: () => clearImmediate(handle), unref: () => undefined };
       return;
     }
-    // Waiting on timers, signals or children is what suspension is for. A run waiting on activity work
-    // (queued behind other work, or running elsewhere) is usually moments from going on, and replaying it
-    // would cost more than holding it, so it is kept far longer before it is let go.
     const after = delivery.waitsOnActivity ? Math.max(30_000, host.suspendAfterMs) : host.suspendAfterMs;
-    const due = host.clock.now() + after;
-    // This is called at every durable call and every turn (20,000 times by a 20,000-way fan-out): a
-    // suspension timer that fires no later than the new due time is kept and only the due time moves on
-    // (the timer re-arms for what is left when it fires), rather than a timer set and cancelled each time.
-    if (this.suspendTimerAt !== undefined && this.suspendTimerAt <= due) {
-      this.suspendAt = due;
-      return;
-    }
+    this.suspendAt = host.clock.now() + after;
+    // With no wait at all (suspendAfter 0) the run is let go a macrotask after its last turn, not its first.
+    if (after > 0 && this.idleTimerSuspends && this.idleTimerAt <= this.suspendAt) return;
     this.cancelIdleTimer();
-    this.armSuspension(due);
+    this.setSuspendTimer(after);
   }
 
-  private armSuspension(due: number): void {
-    const { clock } = this.run.host;
-    this.suspendAt = this.suspendTimerAt = due;
-    this.idleTimer = clock.setTimer(due - clock.now(), () => {
-      this.idleTimer = this.suspendTimerAt = undefined;
-      if (this.suspendAt > clock.now()) this.armSuspension(this.suspendAt);
+  private setSuspendTimer(ms: number): void {
+    this.idleTimerSuspends = true;
+    this.idleTimerAt = this.run.host.clock.now() + ms;
+    this.idleTimer = this.run.host.clock.setTimer(ms, () => {
+      this.idleTimer = undefined;
+      this.idleTimerSuspends = false;
+      if (this.ended || this.suspendAt === Infinity) return;
+      const left = this.suspendAt - this.run.host.clock.now();
+      if (left > 0) this.setSuspendTimer(left);
       else void this.suspend();
     });
   }
 
   private cancelIdleTimer(): void {
     this.idleTimer?.cancel();
-    this.idleTimer = this.suspendTimerAt = undefined;
+    this.idleTimer = undefined;
+    this.idleTimerSuspends = false;
   }
 
   clearTimers(): void {

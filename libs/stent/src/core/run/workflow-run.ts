@@ -375,13 +375,25 @@ export class WorkflowRun implements WorkflowScope {
 
   /** Re-reads the steps this run waits on (another process may have finished them). */
   async refresh(): Promise<void> {
-    if (this.ended || this.delivery.waitCount === 0) return;
+    const positions = await this.refreshPositions();
+    if (positions === undefined) return;
+    await this.refreshed(await this.host.store.loadSteps(this.executionId, positions));
+  }
+
+  /**
+   * First half of refresh, for a worker that reads the waits of many woken runs at once: once the run's
+   * writes settled, takes its signals and returns the step positions to read back (undefined: nothing).
+   */
+  async refreshPositions(): Promise<number[] | undefined> {
+    if (this.ended || this.delivery.waitCount === 0) return undefined;
     await this.writer.settled();
     const open = [...this.delivery.waiting()].filter((waiter) => this.delivery.stillOpen(waiter.position));
-    const signalWaits = open.filter((waiter) => waiter.kind === 'signal');
-    const others = open.filter((waiter) => waiter.kind !== 'signal').map((waiter) => waiter.position);
-    for (const waiter of signalWaits) this.writer.enqueueWrite(() => this.takeSignal(waiter.position, waiter.signal!, false));
-    const steps = await this.host.store.loadSteps(this.executionId, others);
+    for (const waiter of open) if (waiter.kind === 'signal') this.writer.enqueueWrite(() => this.takeSignal(waiter.position, waiter.signal!, false));
+    return open.filter((waiter) => waiter.kind !== 'signal').map((waiter) => waiter.position);
+  }
+
+  /** Second half of refresh: hands over the steps read back that finished. */
+  async refreshed(steps: StepRecord[]): Promise<void> {
     for (const step of steps) if (step.state === 'completed' || step.state === 'failed') this.deliver(step);
     await this.writer.settled();
   }

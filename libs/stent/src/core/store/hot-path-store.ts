@@ -30,6 +30,8 @@ export interface HotPathStore {
   getExecution(id: string): Promise<ExecutionRecord | null>;
   loadJournal(executionId: string): Promise<StepRecord[]>;
   loadSteps(executionId: string, positions: number[]): Promise<StepRecord[]>;
+  /** The rows at the given positions of several executions (one read for many runs' waits). */
+  loadStepsOf(requests: Array<{ executionId: string; positions: number[] }>): Promise<StepRecord[]>;
 
   claimExecutions(filter: ClaimFilter): Promise<ExecutionRecord[]>;
   claimSteps(filter: ClaimFilter): Promise<StepRecord[]>;

@@ -356,10 +356,15 @@ export class ClaimLoop {
     const { worker } = this;
     this.hints.woken = false;
     const woken = await worker.store.takeWokenExecutions(worker.ownerId, worker.clock.now());
-    for (const { id, epoch } of woken) {
-      const run = worker.runFor(id);
-      if (run && run.fence.epoch === epoch) await run.refresh();
-    }
+    const runs = woken.map(({ id, epoch }) => worker.runFor(id)).filter((run, i): run is WorkflowRun => run !== undefined && run.fence.epoch === woken[i]!.epoch);
+    if (runs.length === 1) return runs[0]!.refresh();
+    // Many runs woken at once (their steps finished in other processes): one read for all their waits.
+    const positions = await Promise.all(runs.map((run) => run.refreshPositions()));
+    const requests = runs.flatMap((run, i) => (positions[i] ? [{ executionId: run.executionId, positions: positions[i]! }] : []));
+    const steps = requests.length > 0 ? await worker.store.loadStepsOf(requests) : [];
+    const byExecution = new Map<string, StepRecord[]>();
+    for (const step of steps) byExecution.set(step.executionId, [...(byExecution.get(step.executionId) ?? []), step]);
+    await Promise.all(runs.map((run, i) => (positions[i] ? run.refreshed(byExecution.get(run.executionId) ?? []) : undefined)));
   }
 }
 

@@ -41,6 +41,30 @@ export class JournalRepository {
   }
 
   /**
+   * The rows at `positions` of several executions, in one statement per group: a worker re-reading the
+   * waits of many runs woken at once sends one query instead of one per run. A group reads every listed
+   * execution at every listed position (fixed-shape statements, so they stay prepared) and keeps the
+   * asked pairs; groups are sized so that this over-read stays small.
+   */
+  async loadStepsOf(requests: Array<{ executionId: string; positions: number[] }>): Promise<StepRecord[]> {
+    const asked = requests.filter((request) => request.positions.length > 0);
+    if (asked.length === 1) return this.loadSteps(asked[0]!.executionId, asked[0]!.positions);
+    const found: StepRecord[] = [];
+    for (const group of readGroups(asked)) {
+      const wanted = new Map<string, Set<number>>();
+      for (const { executionId, positions } of group) wanted.set(executionId, new Set([...(wanted.get(executionId) ?? []), ...positions]));
+      const positions = [...new Set(group.flatMap((request) => request.positions))];
+      const params: unknown[] = [];
+      const rows = await this.ctx.client.query(
+        `SELECT ${listOf(STEP_READ)} FROM ${this.ctx.t.steps} WHERE ${this.ctx.dialect.inList('execution_id', [...wanted.keys()], params)} AND ${this.ctx.dialect.inList('position', positions, params)}`,
+        params,
+      );
+      for (const step of rows.map(stepFromRow)) if (wanted.get(step.executionId)?.has(step.position)) found.push(step);
+    }
+    return found;
+  }
+
+  /**
    * Appends steps for an execution the caller owns, with the delivery order and the results the workflow
    * already used, in one transaction. False if the fence is stale or a result's step is no longer owned.
    */
@@ -132,4 +156,27 @@ export class JournalRepository {
       return true;
     });
   }
+}
+
+/** Most rows one grouped read may return (executions x distinct positions of its group). */
+const GROUP_CELLS = 2_000;
+
+/** Splits reads into groups whose executions x positions product stays under GROUP_CELLS. */
+function readGroups<T extends { executionId: string; positions: number[] }>(requests: T[]): T[][] {
+  const groups: T[][] = [];
+  let group: T[] = [];
+  let positions = new Set<number>();
+  for (const request of requests) {
+    const merged = new Set([...positions, ...request.positions]);
+    if (group.length > 0 && (group.length + 1) * merged.size > GROUP_CELLS) {
+      groups.push(group);
+      group = [];
+      positions = new Set(request.positions);
+    } else {
+      positions = merged;
+    }
+    group.push(request);
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
