@@ -26,7 +26,8 @@ export { registerErrorClass, type SerializedError } from './core/error-serializa
 export { defineActivity, defineWorkflow, setActivityMethodOptions, type AnyClass } from './core/definitions/definitions.js';
 
 // Running and operating
-export { StentExecutor, type StentExecutorOptions, type ExecutionList, type StatsOptions, type ListWorkersOptions, type CleanupOptions, type CleanupReport } from './core/executor/executor.js';
+export { StentExecutor } from './core/executor/executor.js';
+export type { StentExecutorOptions, ExecutionList, StatsOptions, ListWorkersOptions, CleanupOptions, CleanupReport } from './core/executor/executor-types.js';
 export type { RetentionOptions } from './core/api/retention-options.js';
 export type { ScheduleOptions, NewScheduleOptions, ScheduleTick } from './core/api/schedule-options.js';
 export { ScheduleOperations, MAX_BACKFILL, type BackfillRange, type BackfillReport } from './core/schedules/schedule-operations.js';

@@ -25,6 +25,7 @@ export * from './events.js';
 export type { StentTelemetry, DispatchTrace, SignalTrace } from './telemetry.js';
 export { Worker, type WorkerOptions, type WorkerState } from './worker/worker.js';
 export * from './executor/executor.js';
+export * from './executor/executor-types.js';
 export { toJsonView, type JsonValue } from './json-view.js';
 export { parseCron, type CronExpression } from './schedules/cron-expression.js';
 export { nextTick, ticksBetween } from './schedules/next-tick.js';

@@ -49,31 +49,7 @@ import type { WakeBus } from './wake-bus.js';
 import { postgresDialect } from './sql/postgres-dialect.js';
 import type { SqlContext } from './sql/sql-context.js';
 import { sqliteDialect } from './sql/sqlite-dialect.js';
-import { AdminDeadLetters } from './repositories/admin-dead-letters.js';
-import { AdminExecutions } from './repositories/admin-executions.js';
-import { AdminLoad } from './repositories/admin-load.js';
-import { AdminQueries } from './repositories/admin-queries.js';
-import { AdminWorkers } from './repositories/admin-workers.js';
-import { CacheRepository } from './repositories/cache.js';
-import { CleanupRepository } from './repositories/cleanup.js';
-import { KeyCleanupRepository } from './repositories/key-cleanup.js';
-import { ClaimsRepository } from './repositories/claims.js';
-import { HistoryRepository } from './repositories/history.js';
-import { DeadLettersRepository } from './repositories/dead-letters.js';
-import { EffectsRepository } from './repositories/effects.js';
-import { PublishedRepository } from './repositories/published.js';
-import { EndingsRepository } from './repositories/endings.js';
-import { ExecutionsRepository } from './repositories/executions.js';
-import { JournalRepository } from './repositories/journal.js';
-import { LeasesRepository } from './repositories/leases.js';
-import { ReviveRepository } from './repositories/revive.js';
-import { SchedulesRepository } from './repositories/schedules.js';
-import { PausesRepository } from './repositories/pauses.js';
-import { DispatchKeysRepository } from './repositories/dispatch-keys.js';
-import { SignalsRepository } from './repositories/signals.js';
-import { StepCompletions } from './repositories/step-completions.js';
-import { StepDiscard } from './repositories/step-discard.js';
-import { WorkersRepository } from './repositories/workers.js';
+import { SqlRepositories } from './sql-repositories.js';
 
 export interface SqlStoreOptions {
   client: SqlClient;
@@ -97,30 +73,8 @@ export interface SqlStoreOptions {
 export class SqlStore implements StentStore {
   readonly dialect: string;
   private readonly ctx: SqlContext;
+  private readonly repos: SqlRepositories;
   private closed = false;
-  private readonly executions: ExecutionsRepository;
-  private readonly journal: JournalRepository;
-  private readonly completions: StepCompletions;
-  private readonly claims: ClaimsRepository;
-  private readonly history: HistoryRepository;
-  private readonly endings: EndingsRepository;
-  private readonly signals: SignalsRepository;
-  private readonly published: PublishedRepository;
-  private readonly cache: CacheRepository;
-  private readonly deadLetters: DeadLettersRepository;
-  private readonly revival: ReviveRepository;
-  private readonly leases: LeasesRepository;
-  private readonly workers: WorkersRepository;
-  private readonly admin: AdminQueries;
-  private readonly adminExecutions: AdminExecutions;
-  private readonly adminDeadLetters: AdminDeadLetters;
-  private readonly adminWorkers: AdminWorkers;
-  private readonly adminLoad: AdminLoad;
-  private readonly cleanup: CleanupRepository;
-  private readonly keyCleanup: KeyCleanupRepository;
-  private readonly schedules: SchedulesRepository;
-  private readonly pauses: PausesRepository;
-  private readonly dispatchKeys: DispatchKeysRepository;
 
   constructor(private readonly options: SqlStoreOptions) {
     this.dialect = options.client.dialect;
@@ -131,31 +85,7 @@ export class SqlStore implements StentStore {
       bus: options.bus,
     };
     this.ctx = ctx;
-    this.published = new PublishedRepository(ctx);
-    const effects = new EffectsRepository(ctx, this.published);
-    this.executions = new ExecutionsRepository(ctx);
-    this.cache = new CacheRepository(ctx);
-    this.deadLetters = new DeadLettersRepository(ctx);
-    const discard = new StepDiscard(ctx, this.executions, effects, this.published);
-    this.completions = new StepCompletions(ctx, this.cache, this.deadLetters);
-    this.journal = new JournalRepository(ctx, this.executions, this.completions, effects, discard);
-    this.claims = new ClaimsRepository(ctx);
-    this.history = new HistoryRepository(ctx, discard, effects);
-    this.endings = new EndingsRepository(ctx, this.journal, this.completions, discard, this.deadLetters, this.executions);
-    this.signals = new SignalsRepository(ctx);
-    this.revival = new ReviveRepository(ctx, discard);
-    this.leases = new LeasesRepository(ctx, this.deadLetters);
-    this.workers = new WorkersRepository(ctx);
-    this.admin = new AdminQueries(ctx);
-    this.adminExecutions = new AdminExecutions(ctx);
-    this.adminDeadLetters = new AdminDeadLetters(ctx);
-    this.adminWorkers = new AdminWorkers(ctx);
-    this.adminLoad = new AdminLoad(ctx);
-    this.cleanup = new CleanupRepository(ctx);
-    this.keyCleanup = new KeyCleanupRepository(ctx);
-    this.schedules = new SchedulesRepository(ctx, this.executions);
-    this.pauses = new PausesRepository(ctx);
-    this.dispatchKeys = new DispatchKeysRepository(ctx, this.executions);
+    this.repos = new SqlRepositories(ctx);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -198,278 +128,278 @@ export class SqlStore implements StentStore {
   // ---- executions and journals ---------------------------------------------------------------
 
   createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean; claimed: boolean }> {
-    return this.executions.createExecution(execution, transaction);
+    return this.repos.executions.createExecution(execution, transaction);
   }
 
   getExecution(id: string): Promise<ExecutionRecord | null> {
-    return this.executions.getExecution(id);
+    return this.repos.executions.getExecution(id);
   }
 
   getEvent(executionId: string, key: string): Promise<string | null> {
-    return this.published.getEvent(executionId, key);
+    return this.repos.published.getEvent(executionId, key);
   }
 
   readStream(executionId: string, key: string, fromSeq: number, limit: number): Promise<StreamEntryRecord[]> {
-    return this.published.readStream(executionId, key, fromSeq, limit);
+    return this.repos.published.readStream(executionId, key, fromSeq, limit);
   }
 
   loadJournal(executionId: string): Promise<StepRecord[]> {
-    return this.journal.load(executionId);
+    return this.repos.journal.load(executionId);
   }
 
   loadSteps(executionId: string, positions: number[]): Promise<StepRecord[]> {
-    return this.journal.loadSteps(executionId, positions);
+    return this.repos.journal.loadSteps(executionId, positions);
   }
 
   loadStepsOf(requests: Array<{ executionId: string; positions: number[] }>): Promise<StepRecord[]> {
-    return this.journal.loadStepsOf(requests);
+    return this.repos.journal.loadStepsOf(requests);
   }
 
   insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries?: DeliveryRecord[], completions?: LocalCompletion[]): Promise<boolean> {
-    return this.journal.insert(fence, steps, deliveries, completions);
+    return this.repos.journal.insert(fence, steps, deliveries, completions);
   }
 
   discardSteps(fence: ExecutionFence, positions: number[], reviveSettled?: boolean): Promise<boolean> {
-    return this.journal.discardSteps(fence, positions, reviveSettled);
+    return this.repos.journal.discardSteps(fence, positions, reviveSettled);
   }
 
   confirmSteps(fence: ExecutionFence, positions: number[]): Promise<boolean> {
-    return this.journal.confirmSteps(fence, positions);
+    return this.repos.journal.confirmSteps(fence, positions);
   }
 
   resolveStep(fence: ExecutionFence, position: number, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<boolean> {
-    return this.journal.resolveStep(fence, position, state, result, error, now);
+    return this.repos.journal.resolveStep(fence, position, state, result, error, now);
   }
 
   completeSteps(completions: StepCompletion[]): Promise<boolean[]> {
-    return this.completions.complete(completions);
+    return this.repos.completions.complete(completions);
   }
 
   // ---- claims and leases ---------------------------------------------------------------------
 
   claimExecutions(filter: ClaimFilter): Promise<ExecutionRecord[]> {
-    return this.claims.claimExecutions(filter);
+    return this.repos.claims.claimExecutions(filter);
   }
 
   claimSteps(filter: ClaimFilter): Promise<StepRecord[]> {
-    return this.claims.claimSteps(filter);
+    return this.repos.claims.claimSteps(filter);
   }
 
   hasSuspects(filter: ClaimFilter): Promise<boolean> {
-    return this.claims.hasSuspects(filter);
+    return this.repos.claims.hasSuspects(filter);
   }
 
   otherVersionsDue(filter: ClaimFilter): Promise<OtherVersionRecord[]> {
-    return this.claims.otherVersionsDue(filter);
+    return this.repos.claims.otherVersionsDue(filter);
   }
 
   takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>> {
-    return this.claims.takeWokenExecutions(owner, now);
+    return this.repos.claims.takeWokenExecutions(owner, now);
   }
 
   renewLeases(owner: string, now: number, leaseMs: number, held: { executions: string[]; steps: string[] }): Promise<RenewResult> {
-    return this.leases.renew(owner, now, leaseMs, held);
+    return this.repos.leases.renew(owner, now, leaseMs, held);
   }
 
   releaseExecution(fence: ExecutionFence, now: number): Promise<void> {
-    return this.leases.releaseExecution(fence, now);
+    return this.repos.leases.releaseExecution(fence, now);
   }
 
   releaseLeases(owner: string, now: number): Promise<void> {
-    return this.leases.releaseAll(owner, now);
+    return this.repos.leases.releaseAll(owner, now);
   }
 
   forfeitLeases(owner: string): Promise<void> {
-    return this.leases.forfeit(owner);
+    return this.repos.leases.forfeit(owner);
   }
 
   reapExpiredLeases(now: number, maxRecoveries: number): Promise<ReapResult> {
-    return this.leases.reapExpired(now, maxRecoveries);
+    return this.repos.leases.reapExpired(now, maxRecoveries);
   }
 
   recordWorker(owner: string, info: WorkerInfo): Promise<void> {
-    return this.workers.record(owner, info);
+    return this.repos.workers.record(owner, info);
   }
 
   countPeers(owner: string, since: number): Promise<number> {
-    return this.workers.countPeers(owner, since);
+    return this.repos.workers.countPeers(owner, since);
   }
 
   // ---- endings -------------------------------------------------------------------------------
 
   suspendExecution(fence: ExecutionFence, wakeAt: number | null, awaitedPositions: number[], awaitedSignals: string[], now: number, deliveries?: DeliveryRecord[]): Promise<boolean> {
-    return this.endings.suspend(fence, wakeAt, awaitedPositions, awaitedSignals, now, deliveries);
+    return this.repos.endings.suspend(fence, wakeAt, awaitedPositions, awaitedSignals, now, deliveries);
   }
 
   finishExecution(fence: ExecutionFence, state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null, now: number, options?: FinishOptions): Promise<boolean> {
-    return this.endings.finish(fence, state, result, error, now, options);
+    return this.repos.endings.finish(fence, state, result, error, now, options);
   }
 
   failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number, deliveries?: DeliveryRecord[]): Promise<boolean> {
-    return this.endings.failDeadLettered(fence, error, reason, now, deliveries);
+    return this.repos.endings.failDeadLettered(fence, error, reason, now, deliveries);
   }
 
   cancelExecution(executionId: string, error: string, now: number): Promise<{ changed: boolean; state: string; cancelled: string[] }> {
-    return this.endings.cancel(executionId, error, now);
+    return this.repos.endings.cancel(executionId, error, now);
   }
 
   // ---- signals, cache, dead letters, revive ---------------------------------------------------
 
   sendSignal(executionId: string, name: string, payload: string, now: number): Promise<void> {
-    return this.signals.send(executionId, name, payload, now);
+    return this.repos.signals.send(executionId, name, payload, now);
   }
 
   consumeSignal(fence: ExecutionFence, position: number, name: string, now: number, timeoutError: string | null): Promise<SignalTake> {
-    return this.signals.consume(fence, position, name, now, timeoutError);
+    return this.repos.signals.consume(fence, position, name, now, timeoutError);
   }
 
   lookupCache(key: string, now: number): Promise<string | null> {
-    return this.cache.lookup(key, now);
+    return this.repos.cache.lookup(key, now);
   }
 
   replayDeadLetter(deadLetterId: string, now: number): Promise<{ executionId: string }> {
-    return this.revival.replayDeadLetter(deadLetterId, now);
+    return this.repos.revival.replayDeadLetter(deadLetterId, now);
   }
 
   discardDeadLetter(deadLetterId: string): Promise<void> {
-    return this.deadLetters.discard(deadLetterId);
+    return this.repos.deadLetters.discard(deadLetterId);
   }
 
   forkExecution(request: ForkRequest): Promise<void> {
-    return this.history.fork(request);
+    return this.repos.history.fork(request);
   }
 
   rewindExecution(executionId: string, fromPosition: number, now: number): Promise<void> {
-    return this.history.rewind(executionId, fromPosition, now);
+    return this.repos.history.rewind(executionId, fromPosition, now);
   }
 
   retryFrom(executionId: string, failedAt: { executionId: string; position: number }, now: number): Promise<boolean> {
-    return this.revival.retryFrom(executionId, failedAt, now);
+    return this.repos.revival.retryFrom(executionId, failedAt, now);
   }
 
   reviveExecution(executionId: string, now: number): Promise<void> {
-    return this.revival.revive(executionId, now);
+    return this.repos.revival.revive(executionId, now);
   }
 
   // ---- admin queries -------------------------------------------------------------------------
 
   listExecutions(filter: ExecutionFilter, page: ExecutionPage): Promise<{ items: ExecutionRecord[]; total: number }> {
-    return this.adminExecutions.list(filter, page);
+    return this.repos.adminExecutions.list(filter, page);
   }
 
   executionRelatives(execution: ExecutionRecord, childLimit: number): Promise<ExecutionRelativesRecord> {
-    return this.adminExecutions.relatives(execution, childLimit);
+    return this.repos.adminExecutions.relatives(execution, childLimit);
   }
 
   listDeadLetters(filter: DeadLetterFilter, page: Page): Promise<{ items: DeadLetterRecord[]; total: number }> {
-    return this.adminDeadLetters.list(filter, page);
+    return this.repos.adminDeadLetters.list(filter, page);
   }
 
   getDeadLetter(id: string): Promise<DeadLetterDetailRecord | null> {
-    return this.adminDeadLetters.get(id);
+    return this.repos.adminDeadLetters.get(id);
   }
 
   listWorkers(since: number): Promise<WorkerRecord[]> {
-    return this.adminWorkers.list(since);
+    return this.repos.adminWorkers.list(since);
   }
 
   queueBacklog(now: number): Promise<QueueBacklogRecord[]> {
-    return this.adminLoad.queueBacklog(now);
+    return this.repos.adminLoad.queueBacklog(now);
   }
 
   throughput(since: number): Promise<ThroughputRecord[]> {
-    return this.adminLoad.throughput(since);
+    return this.repos.adminLoad.throughput(since);
   }
 
   dueWork(now: number): Promise<DueWorkRecord[]> {
-    return this.adminLoad.dueWork(now);
+    return this.repos.adminLoad.dueWork(now);
   }
 
   stats(now: number): Promise<StoreStats> {
-    return this.admin.stats(now);
+    return this.repos.admin.stats(now);
   }
 
   // ---- housekeeping --------------------------------------------------------------------------
 
   cleanupBatch(request: CleanupBatchRequest): Promise<CleanupBatchResult> {
-    return this.cleanup.batch(request);
+    return this.repos.cleanup.batch(request);
   }
 
   removeExpiredCache(now: number, limit: number, dryRun: boolean): Promise<number> {
-    return this.cleanup.removeExpiredCache(now, limit, dryRun);
+    return this.repos.cleanup.removeExpiredCache(now, limit, dryRun);
   }
 
   removeSilentWorkers(before: number, dryRun: boolean): Promise<number> {
-    return this.cleanup.removeSilentWorkers(before, dryRun);
+    return this.repos.cleanup.removeSilentWorkers(before, dryRun);
   }
 
   removeSpentKeys(now: number, limit: number, dryRun: boolean): Promise<SpentKeyCounts> {
-    return this.keyCleanup.removeSpentKeys(now, limit, dryRun);
+    return this.repos.keyCleanup.removeSpentKeys(now, limit, dryRun);
   }
 
   claimMaintenance(name: string, owner: string, now: number, nextRunAt: number): Promise<boolean> {
-    return this.cleanup.claimMaintenance(name, owner, now, nextRunAt);
+    return this.repos.cleanup.claimMaintenance(name, owner, now, nextRunAt);
   }
 
   // ---- schedules -----------------------------------------------------------------------------
 
   createSchedule(schedule: ScheduleRecord): Promise<boolean> {
-    return this.schedules.create(schedule);
+    return this.repos.schedules.create(schedule);
   }
 
   syncDeclaredSchedule(schedule: ScheduleRecord): Promise<void> {
-    return this.schedules.syncDeclared(schedule);
+    return this.repos.schedules.syncDeclared(schedule);
   }
 
   updateSchedule(schedule: ScheduleRecord): Promise<boolean> {
-    return this.schedules.update(schedule);
+    return this.repos.schedules.update(schedule);
   }
 
   deleteSchedule(name: string): Promise<boolean> {
-    return this.schedules.delete(name);
+    return this.repos.schedules.delete(name);
   }
 
   getSchedule(name: string): Promise<ScheduleRecord | null> {
-    return this.schedules.get(name);
+    return this.repos.schedules.get(name);
   }
 
   listSchedules(): Promise<ScheduleRecord[]> {
-    return this.schedules.list();
+    return this.repos.schedules.list();
   }
 
   dueSchedules(now: number): Promise<ScheduleRecord[]> {
-    return this.schedules.due(now);
+    return this.repos.schedules.due(now);
   }
 
   fireSchedule(firing: ScheduleFiring): Promise<ScheduleFired> {
-    return this.schedules.fire(firing);
+    return this.repos.schedules.fire(firing);
   }
 
   createScheduledRuns(name: string, executions: NewExecution[], recordLast: boolean): Promise<string[]> {
-    return this.schedules.createRuns(name, executions, recordLast);
+    return this.repos.schedules.createRuns(name, executions, recordLast);
   }
 
   // ---- pauses --------------------------------------------------------------------------------
 
   setPaused(kind: PauseKind, name: string, paused: boolean, now: number): Promise<boolean> {
-    return this.pauses.setPaused(kind, name, paused, now);
+    return this.repos.pauses.setPaused(kind, name, paused, now);
   }
 
   listPaused(): Promise<PauseRecord[]> {
-    return this.pauses.list();
+    return this.repos.pauses.list();
   }
 
   // ---- debounced and singleton dispatches ----------------------------------------------------
 
   createDebounced(execution: NewExecution, debounce: DebounceRequest, now: number): Promise<{ id: string; created: boolean }> {
-    return this.dispatchKeys.createDebounced(execution, debounce, now);
+    return this.repos.dispatchKeys.createDebounced(execution, debounce, now);
   }
 
   createSingleton(execution: NewExecution, singleton: SingletonRequest, now: number): Promise<{ id: string; queued: boolean }> {
-    return this.dispatchKeys.createSingleton(execution, singleton, now);
+    return this.repos.dispatchKeys.createSingleton(execution, singleton, now);
   }
 
   releaseSingletons(now: number): Promise<SingletonRelease> {
-    return this.dispatchKeys.releaseSingletons(now);
+    return this.repos.dispatchKeys.releaseSingletons(now);
   }
 }

@@ -1,20 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock/clock.js';
-import { checkRouting } from '../definitions/definitions.js';
 import { parseOptionalDuration, type Duration } from '../api/duration.js';
-import { ConfigurationError, InvalidFilterError, ExecutionNotFoundError, WorkflowCancelledError } from '../errors/index.js';
+import { InvalidFilterError, ExecutionNotFoundError, WorkflowCancelledError } from '../errors/index.js';
 import { StentEvents } from '../events.js';
 import { stderrLogger, type StentLogger } from '../logger.js';
 import { logLifecycle } from '../lifecycle-log.js';
 import type { StentTelemetry } from '../telemetry.js';
 import type { DispatchOptions } from '../api/options.js';
 import { checkName } from '../definitions/names.js';
-import { executionFlowKeys } from '../definitions/flow-limits.js';
 import { Registry, registerItem } from '../definitions/registry.js';
 import type { ExecutionState, Result } from '../api/result.js';
 import type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from '../api/workflow-types.js';
 import { encode, encodeError } from '../serialization.js';
-import type { NewExecution, StentStore } from '../store/index.js';
+import type { StentStore } from '../store/index.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type StentStats } from './execution-views.js';
 import { BackgroundStart } from './background-start.js';
@@ -38,31 +35,12 @@ import { resolveWorkflow, routeFromWorkers } from './workflow-resolution.js';
 import { ScheduleOperations } from '../schedules/schedule-operations.js';
 import { FlowControlLoops } from './flow-control-loops.js';
 import { PauseOperations, type PausedInfo, type PauseOutcome } from './pause-operations.js';
-import { createKeyed, dispatchKeys } from './dispatch-keys.js';
+import { createKeyed } from './dispatch-keys.js';
+import { planDispatch } from './dispatch-plan.js';
 import type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
-
-export type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
-
-export type { CleanupOptions, CleanupReport } from './cleanup.js';
 
 /** Workers heard from within this window are considered when looking for unserved work. */
 const UNSERVED_WORKER_WINDOW_MS = 10 * 60_000;
-
-export type { DeadLetterInfo, ExecutionInfo, JournalEntry, StentStats } from './execution-views.js';
-export type { Readiness, ReadinessDetail } from './readiness.js';
-export type { WaitForOptions } from './wait-for.js';
-export type { ForkOptions } from './history-ops.js';
-export type { PausedInfo, PauseOutcome } from './pause-operations.js';
-export type { GetEventOptions, ReadStreamOptions, StreamChunk } from './published-values.js';
-export type { ExecutionListFilter, ExecutionListPage, TimeInput } from './operations/execution-query.js';
-export { EXECUTION_STATES } from './operations/execution-query.js';
-export type { ExecutionDetail, ExecutionSummary } from './operations/execution-detail.js';
-export type { BulkReplayOutcome, DeadLetterDetail, DeadLetterQuery } from './operations/dead-letter-ops.js';
-export { MAX_BULK_REPLAY } from './operations/dead-letter-ops.js';
-export type { WorkerStatus, WorkerView } from './operations/workers-view.js';
-export type { QueueLoad, Throughput, ThroughputMinute } from './operations/load-view.js';
-export type { ActivityDefinitionView, DefinitionsView, WorkflowDefinitionView } from './operations/definitions-view.js';
-export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './operations/page-limits.js';
 
 /**
  * The entry point: dispatches executions, answers questions about them and owns this process's worker.
@@ -203,38 +181,9 @@ export class StentExecutor {
 
   /** Starts an execution of `workflow`; resolves to its id, typed so waitFor knows what the workflow returns. */
   async dispatch<W>(workflow: WorkflowRef<W>, args: RunArgs<W>, options: DispatchOptions = {}): Promise<ExecutionId<W>> {
-    const { name, queue, priority, tags, maxDurationMs, flow } = resolveWorkflow(this.registry, workflow, this.workflowsFromWorkers) ?? routeFromWorkers(workflow as string, await this.listWorkers({ recent: '1h' }));
-    if (!Array.isArray(args)) throw new ConfigurationError(`dispatch(${name}): arguments must be given as an array`);
-    const delayMs = parseOptionalDuration(options.delay) ?? 0;
-    const maxDuration = parseOptionalDuration(options.maxDuration) ?? maxDurationMs;
-    if (options === null || typeof options !== 'object') throw new ConfigurationError(`dispatch(${name}): options must be an object`);
-    checkRouting(`dispatch(${name})`, options);
-    const keys = dispatchKeys(`dispatch(${name})`, options);
-    if (options.executionId !== undefined) checkName('execution id', options.executionId);
-    if (options.idempotencyKey !== undefined) checkName('idempotency key', options.idempotencyKey);
-    const encodedArgs = encode(args, `${name}(args)`);
-    const flowKeys = executionFlowKeys(flow, args);
+    const resolved = resolveWorkflow(this.registry, workflow, this.workflowsFromWorkers) ?? routeFromWorkers(workflow as string, await this.listWorkers({ recent: '1h' }));
     const now = this.clock.now();
-    const wakeAt = now + delayMs;
-    const id = options.executionId ?? randomUUID();
-    const trace = this.telemetry?.dispatch({ workflowName: name, executionId: id, queue: options.queue ?? queue, delayMs, parentId: null });
-    const execution: NewExecution = {
-      id,
-      workflowName: name,
-      args: encodedArgs,
-      queue: options.queue ?? queue,
-      priority: options.priority ?? priority ?? 0,
-      tags: options.tags ?? tags,
-      parentId: null,
-      parentPosition: null,
-      idempotencyKey: options.idempotencyKey ?? null,
-      createdAt: now,
-      wakeAt,
-      deadlineAt: maxDuration === null ? null : wakeAt + maxDuration,
-      maxDurationMs: maxDuration,
-      traceContext: trace?.traceContext ?? null,
-      ...flowKeys,
-    };
+    const { execution, keys, delayMs, trace } = planDispatch(resolved, args, options, now, this.telemetry);
     // Work due now that this process's worker can run, when it knows of no backlog, is claimed as it is
     // inserted and started here (inside a caller's transaction it must wait for the commit: never).
     if (keys.singleton) this.flowLoops?.singletonDispatched();

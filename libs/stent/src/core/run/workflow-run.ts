@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { StentLogContext } from '../logger.js';
 import { scopeStorage, type WorkflowScope } from '../context.js';
 import type { ResolvedActivityOptions, WorkflowDefinition } from '../definitions/definitions.js';
-import { ConfigurationError, SignalTimeoutError, StentError } from '../errors/index.js';
 import { decode, encode, encodeError } from '../serialization.js';
-import type { ExecutionFence, ExecutionRecord, LocalCompletion, StepEffect, StepRecord } from '../store/index.js';
+import type { ExecutionFence, ExecutionRecord, LocalCompletion, StepRecord } from '../store/index.js';
 import type { RegisteredWorkflow } from '../definitions/registry.js';
-import { checkName, NAME_LIMITS } from '../definitions/names.js';
+import { NAME_LIMITS } from '../definitions/names.js';
 import { executionFlowKeys, flowKeys } from '../definitions/flow-limits.js';
 import { JournalWriter } from './journal-writer.js';
 import type { RunHost } from './run-host.js';
@@ -17,6 +16,8 @@ import { RunStreams } from './run-streams.js';
 import { TentativeSteps } from './tentative-steps.js';
 import { TurnDelivery } from './turn-delivery.js';
 import { continueAsNew, deprecatePatch, patched } from './history-calls.js';
+import { incrementCounter, recordEffect, recordValue, setEvent, setProgress, setState } from './recorded-values.js';
+import { takeSignal, waitForSignal } from './signal-calls.js';
 
 /**
  * One execution of a workflow held in memory by a worker: the scope its durable calls run in. Each call
@@ -35,7 +36,7 @@ export class WorkflowRun implements WorkflowScope {
   readonly tentative: TentativeSteps;
   readonly writer: JournalWriter;
   readonly lifecycle: RunLifecycle;
-  readonly streams = new RunStreams((label, effect) => this.recordEffect(label, effect));
+  readonly streams = new RunStreams((label, effect) => recordEffect(this, label, effect));
   /** Activity steps of this run waiting in the database that the worker holding it could run. */
   readonly queued = new Set<number>();
   /** A first start that has recorded nothing yet: it probably needs a slot for its first activity. */
@@ -219,52 +220,17 @@ export class WorkflowRun implements WorkflowScope {
   }
 
   waitForSignal(name: string, timeoutMs: number | undefined): Promise<unknown> {
-    if (this.ended) return never();
-    const position = this.journal.take();
-    const recorded = this.journal.check(position, 'signal', name);
-    if (recorded === null) return never();
-    if (recorded) return this.journal.answer(recorded);
-    const now = this.host.clock.now();
-    const fireAt = timeoutMs === undefined ? null : now + timeoutMs;
-    const step = this.journal.valueStep(position, 'signal', name, 'waiting', null, fireAt);
-    step.timeoutMs = timeoutMs ?? null;
-    this.writer.enqueueInsert(step);
-    const waiting = this.delivery.wait(position, 'signal', fireAt, name);
-    // A signal sent before this wait is already stored: try to take it at once (after the step is recorded).
-    this.writer.flushInserts();
-    this.writer.enqueueWrite(() => this.takeSignal(position, name, false));
-    return waiting;
+    return waitForSignal(this, name, timeoutMs);
   }
 
-  /** Consumes a stored signal for the wait at `position` (recorded in the same transaction as the step). */
-  async takeSignal(position: number, name: string, timedOut: boolean): Promise<void> {
-    if (this.ended || !this.delivery.stillOpen(position)) return;
-    const waiter = this.delivery.waiterAt(position)!;
-    const timeoutMs = waiter.fireAt !== null ? (this.journal.get(position)?.timeoutMs ?? 0) : 0;
-    const outcome = await this.host.store.consumeSignal(
-      this.fence,
-      position,
-      name,
-      this.host.clock.now(),
-      timedOut ? encodeError(new SignalTimeoutError(name, timeoutMs)) : null,
-    );
-    if (outcome.kind === 'lost') return this.lifecycle.abandon('lease lost while taking a signal');
-    if (outcome.kind === 'received') {
-      this.host.events.emit('signal.received', { executionId: this.executionId, workflowName: this.execution.workflowName, name, position });
-      this.delivery.settle(position, { ok: true, value: decode(outcome.payload) });
-    }
-    else if (outcome.kind === 'timed_out') this.delivery.settle(position, { ok: false, error: new SignalTimeoutError(name, timeoutMs) });
+  /** Consumes a stored signal for the wait at `position` (see signal-calls.ts). */
+  takeSignal(position: number, name: string, timedOut: boolean): Promise<void> {
+    return takeSignal(this, position, name, timedOut);
   }
 
+  /** Stent.now/uuid/random and the effects (progress, counters, state, events): see recorded-values.ts. */
   recordValue<T>(label: string, produce: () => T): T {
-    if (this.ended) throw new StentError('This workflow run has ended');
-    const position = this.journal.take();
-    const recorded = this.journal.check(position, 'value', label);
-    if (recorded === null) throw new StentError('This workflow run has ended');
-    if (recorded) return decode(recorded.result) as T;
-    const value = produce();
-    this.writer.enqueueInsert(this.journal.valueStep(position, 'value', label, 'completed', encode(value), null));
-    return value;
+    return recordValue(this, label, produce);
   }
 
   /** Stent.continueAsNew, Stent.patched, Stent.deprecatePatch: see history-calls.ts. */
@@ -293,25 +259,19 @@ export class WorkflowRun implements WorkflowScope {
   }
 
   setProgress(progress: unknown): void {
-    this.recordEffect('setProgress', { kind: 'progress', value: encode(progress, 'Stent.setProgress(progress)') });
+    setProgress(this, progress);
   }
 
   incrementCounter(name: string, by: number): void {
-    // Refused here, in the workflow's own code, rather than by the database in a write shared with others.
-    checkName('counter', name);
-    if (!Number.isFinite(by)) throw new StentError(`incrementCounter('${name}'): the increment must be a finite number`);
-    this.recordEffect(`counter:${name}`, { kind: 'counter', name, by });
+    incrementCounter(this, name, by);
   }
 
   setState(key: string, value: unknown): void {
-    if (typeof key !== 'string' || key === '') throw new ConfigurationError('Stent.setState: the key must be a non-empty string');
-    checkName('state key', key);
-    this.recordEffect(`state:${key}`, { kind: 'state', key, value: encode(value, `Stent.setState('${key}')`) });
+    setState(this, key, value);
   }
 
   setEvent(key: string, value: unknown): void {
-    checkName('event key', key);
-    this.recordEffect(`event:${key}`, { kind: 'event', key, value: encode(value, `Stent.setEvent('${key}')`) });
+    setEvent(this, key, value);
   }
 
   writeStream(key: string, chunk: unknown): void {
@@ -320,20 +280,6 @@ export class WorkflowRun implements WorkflowScope {
 
   closeStream(key: string): void {
     this.streams.close(key);
-  }
-
-  /** A change to the execution, taken as a journal position so a replay does not apply it twice. */
-  private recordEffect(label: string, effect: StepEffect): void {
-    if (this.ended) return;
-    const position = this.journal.take();
-    // The effect is kept with the step, so the execution's totals can be rebuilt if steps are dropped.
-    const args = JSON.stringify(effect);
-    const recorded = this.journal.check(position, 'value', label, args);
-    if (recorded !== undefined) return;
-    const step = this.journal.valueStep(position, 'value', label, 'completed', null, null);
-    step.args = args;
-    step.effect = effect;
-    this.writer.enqueueInsert(step);
   }
 
   // ---- what the worker holding the run asks of it --------------------------------------------

@@ -1,11 +1,11 @@
 import type { Clock } from '../clock/clock.js';
 import { parseDuration, type Duration } from '../api/duration.js';
-import { endedError, failureMessage } from './run-end-messages.js';
+import { endedError } from './run-end-messages.js';
+import { reportRunEnd } from './run-end-report.js';
+import { SettleWaits } from './settle-waits.js';
 import { newOwnerId } from './owner-id.js';
-import { decodeError } from '../serialization.js';
 import type { StentEvents } from '../events.js';
 import type { StentLogger } from '../logger.js';
-import { finalOutcome } from '../executor/final-outcome.js';
 import type { Registry } from '../definitions/registry.js';
 import type { RunEnd, RunHost } from '../run/run-host.js';
 import { WorkflowRun } from '../run/workflow-run.js';
@@ -54,8 +54,7 @@ export class Worker implements RunHost {
   private unsubscribe: (() => void) | undefined;
   /** Runs activity bodies inside something (the attempt's span, see StentTelemetry.runAttempt). */
   attemptWrapper: ((stepId: string, body: () => Promise<unknown>) => Promise<unknown>) | undefined;
-  /** Checks of waits in until(), run whenever what they wait on may have changed. */
-  private readonly settleChecks = new Set<() => void>();
+  private readonly settleWaits: SettleWaits;
 
   constructor(
     readonly store: HotPathStore,
@@ -66,6 +65,7 @@ export class Worker implements RunHost {
     options: WorkerOptions = {},
   ) {
     this.settings = workerSettings(options);
+    this.settleWaits = new SettleWaits(clock);
     this.loop = new ClaimLoop(this);
     this.runner = new ActivityRunner(this);
     this.completions = new CompletionBatcher(this);
@@ -262,24 +262,12 @@ export class Worker implements RunHost {
 
   /** Resolves once `condition` holds (checked whenever attempts, reservations or writes change), or at `deadline`. */
   private until(condition: () => boolean, deadline?: number): Promise<void> {
-    if (condition()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        timer?.cancel();
-        this.settleChecks.delete(check);
-        resolve();
-      };
-      const check = (): void => {
-        if (condition()) done();
-      };
-      const timer = deadline === undefined ? undefined : this.clock.setTimer(deadline - this.clock.now(), done);
-      this.settleChecks.add(check);
-    });
+    return this.settleWaits.until(condition, deadline);
   }
 
   /** Attempts, reservations or pending writes changed: waits in until() look again. */
   changed(): void {
-    for (const check of [...this.settleChecks]) check();
+    this.settleWaits.changed();
   }
 
   // ---- the runs held here --------------------------------------------------------------------
@@ -394,30 +382,7 @@ export class Worker implements RunHost {
   runEnded(run: WorkflowRun, end: RunEnd): void {
     if (this.runs.get(run.executionId) === run) this.runs.delete(run.executionId);
     this.changed();
-    if (end.kind === 'finished') {
-      if (end.deadLettered !== undefined && this.events.listenerCount('execution.dead_lettered') > 0) {
-        const error = decodeError(end.error);
-        this.events.emit('execution.dead_lettered', {
-          executionId: run.executionId,
-          workflowName: run.execution.workflowName,
-          reason: end.deadLettered,
-          error: error instanceof Error ? error : new Error(String(error)),
-        });
-      }
-      // Decoded only for listeners (waitFor is one): most runs end with nobody listening in this process.
-      const result = this.events.listenerCount('execution.finished') > 0 ? finalOutcome(run.executionId, end.state, end.result, end.error) : undefined;
-      this.events.emit('execution.finished', { executionId: run.executionId, workflowName: run.execution.workflowName, state: end.state, result });
-      if (end.state === 'failed') this.logger.warn(failureMessage(run.executionId, run.execution.workflowName, end.error), { executionId: run.executionId, workflow: run.execution.workflowName });
-    } else if (end.kind === 'suspended') {
-      if (end.resumable && this.stateValue === 'running') this.suspended.keep(run);
-      else run.forget();
-      this.events.emit('execution.suspended', { executionId: run.executionId, wakeAt: end.wakeAt });
-    } else if (end.reason !== 'worker shutting down' && end.reason !== 'worker stopped' && end.reason !== 'worker halted' && end.reason !== 'claimed again' && end.reason !== 'execution ended elsewhere') {
-      this.logger.warn(`Execution ${run.executionId}: run dropped from this worker (${end.reason})`, { executionId: run.executionId, workflow: run.execution.workflowName });
-      // Dropped while (perhaps) still owned, say after a failed write: let it be claimed and replayed now
-      // rather than when the lease runs out. The release is fenced: a lease already lost is left alone.
-      if (!end.reason.startsWith('lease lost')) void this.store.releaseExecution(run.fence, this.clock.now()).catch(() => undefined);
-    }
+    reportRunEnd(this, run, end);
     this.loop.poke();
   }
 }

@@ -1,0 +1,51 @@
+import { SignalTimeoutError } from '../errors/index.js';
+import { decode, encodeError } from '../serialization.js';
+import { never } from './run-journal.js';
+import type { WorkflowRun } from './workflow-run.js';
+
+/**
+ * Stent.waitForSignal: a journal step that waits for a named signal, or for its time-out. Signals are
+ * stored by the sender whether or not anyone waits yet, so the wait tries to take one as soon as its own
+ * step is recorded, and again whenever the run is woken or resumed.
+ */
+export function waitForSignal(run: WorkflowRun, name: string, timeoutMs: number | undefined): Promise<unknown> {
+  if (run.ended) return never();
+  const position = run.journal.take();
+  const recorded = run.journal.check(position, 'signal', name);
+  if (recorded === null) return never();
+  if (recorded) return run.journal.answer(recorded);
+  const now = run.host.clock.now();
+  const fireAt = timeoutMs === undefined ? null : now + timeoutMs;
+  const step = run.journal.valueStep(position, 'signal', name, 'waiting', null, fireAt);
+  step.timeoutMs = timeoutMs ?? null;
+  run.writer.enqueueInsert(step);
+  const waiting = run.delivery.wait(position, 'signal', fireAt, name);
+  // A signal sent before this wait is already stored: try to take it at once (after the step is recorded).
+  run.writer.flushInserts();
+  run.writer.enqueueWrite(() => takeSignal(run, position, name, false));
+  return waiting;
+}
+
+/**
+ * Consumes a stored signal for the wait at `position`, or records its time-out (`timedOut`), in the same
+ * transaction that settles the step; a lost lease abandons the run, whose next holder takes it instead.
+ */
+export async function takeSignal(run: WorkflowRun, position: number, name: string, timedOut: boolean): Promise<void> {
+  if (run.ended || !run.delivery.stillOpen(position)) return;
+  const waiter = run.delivery.waiterAt(position)!;
+  const timeoutMs = waiter.fireAt !== null ? (run.journal.get(position)?.timeoutMs ?? 0) : 0;
+  const outcome = await run.host.store.consumeSignal(
+    run.fence,
+    position,
+    name,
+    run.host.clock.now(),
+    timedOut ? encodeError(new SignalTimeoutError(name, timeoutMs)) : null,
+  );
+  if (outcome.kind === 'lost') return run.lifecycle.abandon('lease lost while taking a signal');
+  if (outcome.kind === 'received') {
+    run.host.events.emit('signal.received', { executionId: run.executionId, workflowName: run.execution.workflowName, name, position });
+    run.delivery.settle(position, { ok: true, value: decode(outcome.payload) });
+  } else if (outcome.kind === 'timed_out') {
+    run.delivery.settle(position, { ok: false, error: new SignalTimeoutError(name, timeoutMs) });
+  }
+}
