@@ -3,7 +3,8 @@ import type { WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, type Dialect } from '../support/databases.js';
 import { KeyedFlow, RoomyFlow } from '../fixtures/flow-limit-flows.js';
 import { waitUntil } from '../support/wait.js';
-import { dispatchMany, killAllProcesses, maxOverlap, openFaultEnv, waitAllCompleted, WorkerProcess, type FaultEnv } from './fault-env.js';
+import { dispatchMany, killAllProcesses, openFaultEnv, waitAllCompleted, WorkerProcess, type FaultEnv } from './fault-env.js';
+import { expectKeyedOverlap } from './key-overlap.js';
 
 // Nothing is killed here: the lease only has to outlast a stall of a starved worker.
 const WORKER: WorkerOptions = { lease: '30s', pollInterval: '30ms', maxPollInterval: '150ms' };
@@ -36,15 +37,7 @@ describe.each(CASES)('concurrency keys across processes ($dialect, $processes pr
 
     const runs = env.runs().filter((r) => r.act.startsWith('keyed:'));
     expect(runs).toHaveLength(tasks);
-    for (const tenant of TENANTS) {
-      const mine = runs.filter((r) => r.act === `keyed:${tenant}`);
-      const overlap = maxOverlap(mine.map((r) => ({ start: r.start, end: r.end! })));
-      expect(overlap.max, `${tenant}: ${overlap.max} bodies at once`).toBeLessThanOrEqual(2);
-      expect(overlap.max, `${tenant} reached its limit`).toBe(2);
-    }
-    // Keys do not limit each other: more than 2 ran at once overall.
-    expect(maxOverlap(runs.map((r) => ({ start: r.start, end: r.end! }))).max).toBeGreaterThan(2);
-    expect(new Set(runs.map((r) => r.pid)).size).toBeGreaterThan(1);
+    expectKeyedOverlap(runs, 'keyed:', TENANTS, 2);
     expect(await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.steps} WHERE state <> 'completed' OR lease_owner IS NOT NULL`)).toBe(0);
   });
 

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, type Dialect } from '../support/databases.js';
 import { TenantKeyedWorkflow, TenantRatedWorkflow } from '../fixtures/flow-limit-flows.js';
-import { dispatchMany, killAllProcesses, maxOverlap, openFaultEnv, waitAllCompleted, WorkerProcess, type FaultEnv } from './fault-env.js';
+import { dispatchMany, killAllProcesses, openFaultEnv, waitAllCompleted, WorkerProcess, type FaultEnv } from './fault-env.js';
+import { expectKeyedOverlap } from './key-overlap.js';
 
 // A run waits for its activity in memory (never suspended here), so an activity body lies inside the
 // time its execution holds a slot: bodies of one key never overlap more than executions holding it could.
@@ -36,14 +37,7 @@ describe.each(CASES)('workflow-level flow limits across processes ($dialect, $pr
 
     const runs = env.runs().filter((r) => r.act.startsWith('wfkeyed:'));
     expect(runs).toHaveLength(tasks);
-    for (const tenant of TENANTS) {
-      const mine = runs.filter((r) => r.act === `wfkeyed:${tenant}`);
-      const overlap = maxOverlap(mine.map((r) => ({ start: r.start, end: r.end! })));
-      expect(overlap.max, `${tenant}: ${overlap.max} executions at once`).toBeLessThanOrEqual(2);
-      expect(overlap.max, `${tenant} reached its limit`).toBe(2);
-    }
-    expect(maxOverlap(runs.map((r) => ({ start: r.start, end: r.end! }))).max).toBeGreaterThan(2);
-    expect(new Set(runs.map((r) => r.pid)).size).toBeGreaterThan(1);
+    expectKeyedOverlap(runs, 'wfkeyed:', TENANTS, 2);
     const keys = await inspector.query<{ concurrency_key: string }>(`SELECT DISTINCT concurrency_key FROM ${inspector.t.executions}`);
     expect(keys.map((row) => row.concurrency_key).sort()).toEqual([...TENANTS].sort());
     expect(await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.executions} WHERE lease_owner IS NOT NULL`)).toBe(0);

@@ -1,0 +1,19 @@
+import { expect } from 'vitest';
+import { maxOverlap, type Run } from './fault-env.js';
+
+/**
+ * The per-key concurrency check of the flow-limit tests, from the start and end times the worker
+ * processes recorded: no key ever had more than `limit` runs at once, each key reached the limit (so the
+ * test exercised it), keys did not limit each other (more than `limit` at once overall), and the work was
+ * spread over more than one process.
+ */
+export function expectKeyedOverlap(runs: Run[], prefix: string, keys: string[], limit: number): void {
+  const interval = (r: Run) => ({ start: r.start, end: r.end! });
+  for (const key of keys) {
+    const overlap = maxOverlap(runs.filter((r) => r.act === `${prefix}${key}`).map(interval));
+    expect(overlap.max, `${key}: ${overlap.max} at once`).toBeLessThanOrEqual(limit);
+    expect(overlap.max, `${key} reached its limit`).toBe(limit);
+  }
+  expect(maxOverlap(runs.map(interval)).max).toBeGreaterThan(limit);
+  expect(new Set(runs.map((r) => r.pid)).size).toBeGreaterThan(1);
+}
