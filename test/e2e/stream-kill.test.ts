@@ -1,49 +1,41 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStentStore, StentExecutor, type WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
 import { TestProcess } from '../support/child-process.js';
-import { killAllProcesses, makeEvidenceDir, WorkerProcess } from '../support/worker-process.js';
-import { RELEASE_FILE, TokenStream } from '../fixtures/stream-flows.js';
+import { killAllProcesses, WorkerProcess } from '../support/worker-process.js';
+import { TokenStream } from '../fixtures/stream-flows.js';
 
 const READER_MAIN = fileURLToPath(new URL('../support/stream-reader-main.js', import.meta.url));
 // A short lease so the second worker takes the execution over soon after the first one is killed.
 const WORKER: WorkerOptions = { concurrency: 4, lease: '1500ms', heartbeat: '300ms', pollInterval: '50ms', maxPollInterval: '200ms' };
 const COUNT = 40;
-/** The first worker writes this many chunks, then waits (for the release file) until it is killed. */
-const HOLD_FROM = 10;
 
-const startWorker = (url: string, evidenceDir: string) => WorkerProcess.start({ url, worker: WORKER, fixture: 'stream-flows.js', instances: 'streamFlowInstances', evidenceDir });
+const startWorker = (url: string) => WorkerProcess.start({ url, worker: WORKER, fixture: 'stream-flows.js', instances: 'streamFlowInstances' });
 
 describe.each(DIALECTS)('a stream read from another process across a worker crash on %s', (dialect) => {
   let db: TestDatabase;
   let client: StentExecutor | undefined;
-  let evidence: ReturnType<typeof makeEvidenceDir> | undefined;
   afterEach(async () => {
     await killAllProcesses();
     await client?.close('1s').catch(() => undefined);
     await db?.dispose();
-    evidence?.dispose();
   });
 
   it('the reader sees every chunk once, in order, and the end, though the worker writing it was killed mid-stream', async () => {
     db = await createTestDatabase(dialect);
-    evidence = makeEvidenceDir('stent-stream-kill-');
     client = new StentExecutor({ store: await createStentStore({ database: db.options }), worker: false });
     await client.migrate();
-    const first = await startWorker(db.url, evidence.dir);
-    const id = await client.dispatch(TokenStream, [COUNT, 60, HOLD_FROM]);
+    const first = await startWorker(db.url);
+    const id = await client.dispatch(TokenStream, [COUNT, 60]);
     const reader = new TestProcess(READER_MAIN, { label: 'stream reader', env: { STENT_TEST_READER: JSON.stringify({ url: db.url, executionId: id, key: 'tokens' }) } });
     await reader.waitForReady(60_000);
-    // Killed once the reader has seen the part of the stream it could write: the rest is written by a replay elsewhere.
-    await reader.waitForJson((line) => (line.chunk as { index: number } | undefined)?.index === HOLD_FROM - 1, `chunk ${HOLD_FROM - 1}`, 60_000);
+    // Killed once the reader has seen part of the stream: the rest is written by a replay elsewhere.
+    await reader.waitForJson((line) => (line.chunk as { index: number } | undefined)?.index === 9, 'the tenth chunk', 60_000);
     await first.kill();
     const seenAtKill = reader.jsonLines.filter((line) => line.chunk).length;
-    expect(seenAtKill).toBe(HOLD_FROM);
-    writeFileSync(join(evidence.dir, RELEASE_FILE), '');
-    await startWorker(db.url, evidence.dir);
+    expect(seenAtKill).toBeLessThan(COUNT);
+    await startWorker(db.url);
     await reader.waitForJson((line) => line.end === true || line.error !== undefined, 'the end of the stream', 90_000);
     expect(reader.jsonLines.find((line) => line.error)).toBeUndefined();
     const chunks = reader.jsonLines.filter((line) => line.chunk).map((line) => line.chunk as { index: number; value: { i: number; text: string } });
