@@ -3,7 +3,9 @@
  * executor.readStream and prints one JSON line per chunk, `{"chunk":{"index":..,"value":..}}`, then
  * `{"end":true}` when the stream ends (or `{"error":...}`). Exits when its parent goes away.
  */
-import { createStentStore, databaseFromUrl, StentExecutor } from 'nestjs-stent';
+// The engine and the store without Nest (which this process never uses): see worker-main.ts.
+import { StentExecutor } from '#stent-engine';
+import { createStentStore, databaseFromUrl } from '#stent-store';
 
 interface ReaderConfig {
   url: string;

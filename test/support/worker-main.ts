@@ -10,7 +10,10 @@
  */
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createStentStore, databaseFromUrl, StentExecutor, type DispatchOptions, type WorkerOptions } from 'nestjs-stent';
+// The engine and the store only, not the package's entry point: that one loads Nest too, which these
+// processes never use and which would double the CPU each of the many worker starts in the suite costs.
+import { StentExecutor, type DispatchOptions, type WorkerOptions } from '#stent-engine';
+import { createStentStore, databaseFromUrl } from '#stent-store';
 
 export interface WorkerProcessConfig {
   /** SQLite file or PostgreSQL URL (TestDatabase.url). */
