@@ -1,11 +1,6 @@
 #!/usr/bin/env node
-import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { StentError } from '../../index.js';
-import { STENT_STORE } from '../../nest/stent.constants.js';
+import { StentError } from '../../core/errors/index.js';
 import type { SqlStore } from '../../persistence/sql-store.js';
-import { AdminServerModule } from './server.module.js';
 import { serverConfig, SERVER_USAGE } from './server-config.js';
 import { codecFromEnvironment } from '../../core/codec/codec-module.js';
 
@@ -16,6 +11,15 @@ async function main(): Promise<void> {
     return;
   }
   const config = { ...serverConfig(process.env), codec: await codecFromEnvironment(process.env) };
+  // Nest and the admin module load only once the settings are known to be good: a misconfigured server
+  // says so at once, without a second of start-up first.
+  await import('reflect-metadata');
+  const [{ Logger }, { NestFactory }, { STENT_STORE }, { AdminServerModule }] = await Promise.all([
+    import('@nestjs/common'),
+    import('@nestjs/core'),
+    import('../../nest/stent.constants.js'),
+    import('./server.module.js'),
+  ]);
   // Warnings and errors only: Nest's route-by-route start-up log would bury the one line that matters.
   const app = await NestFactory.create(AdminServerModule.forConfig(config), { abortOnError: false, logger: ['error', 'warn'] });
   // Closes the database connections on SIGTERM / SIGINT and exits 0 (a clean stop, as supervisors expect).

@@ -1,4 +1,6 @@
-import { ConfigurationError, databaseFromUrl, parseDuration, type StentCodec, type StentDatabaseOptions } from '../../index.js';
+// The engine and the URL parser only: the server checks its settings before it loads Nest (see main.ts).
+import { ConfigurationError, parseDuration, type StentCodec } from '../../core/index.js';
+import { databaseFromUrl, type StentDatabaseOptions } from '../../persistence/create-store.js';
 
 /** The standalone admin server's settings, from the environment. */
 export interface ServerConfig {
