@@ -30,8 +30,12 @@ export function fenceParams(fence: ExecutionFence): unknown[] {
   return [fence.executionId, fence.owner, fence.epoch];
 }
 
-/** An active execution not already due to wake by `?` (params: now). */
-export const WAKEABLE = `state IN ${ACTIVE} AND (wake_at IS NULL OR wake_at > ?)`;
+/**
+ * A started execution not already due to wake by `?` (params: now). One that has not started ('pending')
+ * is left alone: its wake_at is when it may start (a delay, a debounce's quiet period, a singleton's turn,
+ * none yet), not a wait that something it receives could cut short.
+ */
+export const WAKEABLE = `state = 'running' AND (wake_at IS NULL OR wake_at > ?)`;
 
 /**
  * Whether the fence still holds, and from then on until the transaction ends. PostgreSQL locks the
@@ -50,7 +54,7 @@ export async function holdsFence(ctx: SqlContext, tx: SqlExecutor, fence: Execut
 /** Brings an execution's wake-up time forward to `?` unless it is due already (params: now, now). */
 export const WAKE_NOW = 'wake_at = CASE WHEN wake_at IS NULL OR wake_at > ? THEN ? ELSE wake_at END';
 
-/** Sets an active execution's wake-up time to `now` (unless it is due already), so its holder or the next claim sees the change. */
+/** Sets a started execution's wake-up time to `now` (unless it is due already), so its holder or the next claim sees the change. */
 export async function wake(ctx: SqlContext, tx: SqlExecutor, executionId: string, now: number): Promise<void> {
   await tx.execute(`UPDATE ${ctx.t.executions} SET wake_at = ? WHERE id = ? AND ${WAKEABLE}`, [now, executionId, now]);
 }
