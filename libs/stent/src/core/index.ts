@@ -30,7 +30,7 @@ export { toJsonView, type JsonValue } from './json-view.js';
 export { parseCron, type CronExpression } from './schedules/cron-expression.js';
 export { nextTick, ticksBetween } from './schedules/next-tick.js';
 export { planFiring, MISSED_AFTER_MS } from './schedules/firing-plan.js';
-export { tickKey } from './schedules/scheduled-run.js';
+export { tickKey, parseTickKey, TICK_KEY_PREFIX } from './schedules/scheduled-run.js';
 export type { ScheduleTick, ScheduleOptions, NewScheduleOptions } from './api/schedule-options.js';
 export type { ScheduleInfo } from './schedules/schedule-view.js';
 export { ScheduleOperations, MAX_BACKFILL, type BackfillRange, type BackfillReport } from './schedules/schedule-operations.js';

@@ -43,26 +43,13 @@ import type {
   SingletonRelease,
   SingletonRequest,
 } from '../core/index.js';
-import type { SqlClient } from './clients/sql-client.js';
-import type { TableNames } from './schema/table-names.js';
-import type { WakeBus } from './wake-bus.js';
 import { postgresDialect } from './sql/postgres-dialect.js';
 import type { SqlContext } from './sql/sql-context.js';
 import { sqliteDialect } from './sql/sqlite-dialect.js';
 import { SqlRepositories } from './sql-repositories.js';
+import type { SqlStoreOptions } from './sql-store-options.js';
 
-export interface SqlStoreOptions {
-  client: SqlClient;
-  tables: TableNames;
-  bus: WakeBus;
-  migrate: () => Promise<void>;
-  /** Extra clean-up when the store closes (the DataSource it owns, a listener connection). */
-  onClose?: () => Promise<void>;
-  /** Whether the first attempt to reach the database succeeded (a store opened on a connection made on first use). */
-  firstConnectAttempt?: () => Promise<boolean>;
-  /** Why the connection is not open yet (the last attempt's error), if it is being made. */
-  connectionProblem?: () => unknown;
-}
+export type { SqlStoreOptions } from './sql-store-options.js';
 
 /**
  * The engine's storage on SQL, shared by SQLite and PostgreSQL: the StentStore port, each concern in its

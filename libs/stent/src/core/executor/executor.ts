@@ -13,14 +13,15 @@ import type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from '../a
 import { encode, encodeError } from '../serialization.js';
 import type { StentStore } from '../store/index.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
-import { executionInfo, journalEntry, statsView, type DeadLetterInfo, type ExecutionInfo, type JournalEntry, type StentStats } from './execution-views.js';
+import { journalEntry, statsView, type DeadLetterInfo, type JournalEntry, type StentStats } from './execution-views.js';
 import { BackgroundStart } from './background-start.js';
 import { readinessOf, StartupRecord, type Readiness, type ReadinessDetail } from './readiness.js';
 import { waitForChain, type WaitForOptions } from './wait-for.js';
 import { forkExecution, retryExecution, rewindExecution, type ForkOptions } from './history-ops.js';
 import { withCodec } from '../codec/codec-store.js';
 import { getEvent, readStream, type GetEventOptions, type ReadStreamOptions, type StreamChunk } from './published-values.js';
-import { encodeCursor, executionFilter, executionPage, type ExecutionListFilter, type ExecutionListPage } from './operations/execution-query.js';
+import type { ExecutionListFilter, ExecutionListPage } from './operations/execution-query.js';
+import { listExecutionPage } from './operations/execution-listing.js';
 import { DETAIL_CHILD_LIMIT, executionDetail, type ExecutionDetail } from './operations/execution-detail.js';
 import type { DeadLetterDetail, DeadLetterQuery } from './operations/dead-letter-ops.js';
 import { DeadLetterQueue } from './operations/dead-letter-queue.js';
@@ -31,7 +32,7 @@ import { findUnservedWork, type UnservedWork } from './operations/unserved-work.
 import { UnservedWatch } from './unserved-watch.js';
 import { cleanupPlan, runCleanup, type CleanupOptions, type CleanupReport } from './cleanup.js';
 import { RetentionLoop, retentionSettings } from './retention-loop.js';
-import { resolveWorkflow, routeFromWorkers } from './workflow-resolution.js';
+import { resolveWorkflow, routeFromWorkers, type ResolvedWorkflow } from './workflow-resolution.js';
 import { ScheduleOperations } from '../schedules/schedule-operations.js';
 import { FlowControlLoops } from './flow-control-loops.js';
 import { PauseOperations, type PausedInfo, type PauseOutcome } from './pause-operations.js';
@@ -91,7 +92,7 @@ export class StentExecutor {
       store: this.store,
       clock: this.clock,
       logger: this.logger,
-      resolve: async (workflow) => resolveWorkflow(this.registry, workflow as WorkflowRef<unknown>, this.workflowsFromWorkers) ?? routeFromWorkers(workflow as string, await this.listWorkers({ recent: '1h' })),
+      resolve: (workflow) => this.resolveWorkflow(workflow as WorkflowRef<unknown>),
     });
   }
 
@@ -181,9 +182,8 @@ export class StentExecutor {
 
   /** Starts an execution of `workflow`; resolves to its id, typed so waitFor knows what the workflow returns. */
   async dispatch<W>(workflow: WorkflowRef<W>, args: RunArgs<W>, options: DispatchOptions = {}): Promise<ExecutionId<W>> {
-    const resolved = resolveWorkflow(this.registry, workflow, this.workflowsFromWorkers) ?? routeFromWorkers(workflow as string, await this.listWorkers({ recent: '1h' }));
     const now = this.clock.now();
-    const { execution, keys, delayMs, trace } = planDispatch(resolved, args, options, now, this.telemetry);
+    const { execution, keys, delayMs, trace } = planDispatch(await this.resolveWorkflow(workflow), args, options, now, this.telemetry);
     // Work due now that this process's worker can run, when it knows of no backlog, is claimed as it is
     // inserted and started here (inside a caller's transaction it must wait for the commit: never).
     if (keys.singleton) this.flowLoops?.singletonDispatched();
@@ -201,6 +201,11 @@ export class StentExecutor {
     } finally {
       if (local) this.worker!.startReservedExecution(execution, claimed);
     }
+  }
+
+  /** A registered workflow's options, or (a name this process does not run) the route its workers announce. */
+  private async resolveWorkflow(workflow: WorkflowRef<unknown>): Promise<ResolvedWorkflow> {
+    return resolveWorkflow(this.registry, workflow, this.workflowsFromWorkers) ?? routeFromWorkers(workflow as string, await this.listWorkers({ recent: '1h' }));
   }
 
   // ---- results -------------------------------------------------------------------------------
@@ -299,21 +304,8 @@ export class StentExecutor {
    * previous page's nextCursor). A filter or page that cannot be applied is an InvalidFilterError /
    * InvalidCursorError (bad input).
    */
-  async listExecutions(filter: ExecutionListFilter = {}, page: ExecutionListPage = {}): Promise<ExecutionList> {
-    const storeFilter = executionFilter(filter);
-    const storePage = executionPage(page);
-    // One row more than asked tells whether another page follows.
-    const { items, total } = await this.store.listExecutions(storeFilter, { ...storePage, limit: storePage.limit + 1 });
-    const more = items.length > storePage.limit;
-    const shown = more ? items.slice(0, storePage.limit) : items;
-    const last = shown[shown.length - 1];
-    return {
-      items: shown.map(executionInfo),
-      total,
-      limit: storePage.limit,
-      offset: storePage.offset ?? 0,
-      nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
-    };
+  listExecutions(filter: ExecutionListFilter = {}, page: ExecutionListPage = {}): Promise<ExecutionList> {
+    return listExecutionPage(this.store, filter, page);
   }
 
   async getJournal(executionId: string): Promise<JournalEntry[]> {

@@ -135,8 +135,8 @@ export class RunLifecycle {
       this.armIdleTimer();
       return;
     }
-    const positions = delivery.awaitedPositions();
-    const waiters = [...delivery.waiting()];
+    const waiters = delivery.waiting();
+    const positions = waiters.map((waiter) => waiter.position);
     const signals = [...new Set(waiters.flatMap((waiter) => (waiter.signal ? [waiter.signal] : [])))];
     let wakeAt: number | null = run.execution.deadlineAt;
     for (const waiter of waiters) {

@@ -5,7 +5,6 @@ import type { ResolvedActivityOptions, WorkflowDefinition } from '../definitions
 import { decode, encode, encodeError } from '../serialization.js';
 import type { ExecutionFence, ExecutionRecord, LocalCompletion, StepRecord } from '../store/index.js';
 import type { RegisteredWorkflow } from '../definitions/registry.js';
-import { NAME_LIMITS } from '../definitions/names.js';
 import { executionFlowKeys, flowKeys } from '../definitions/flow-limits.js';
 import { JournalWriter } from './journal-writer.js';
 import type { RunHost } from './run-host.js';
@@ -15,6 +14,7 @@ import { completedRecord } from './step-record.js';
 import { RunStreams } from './run-streams.js';
 import { TentativeSteps } from './tentative-steps.js';
 import { TurnDelivery } from './turn-delivery.js';
+import { callChild } from './child-calls.js';
 import { continueAsNew, deprecatePatch, patched } from './history-calls.js';
 import { incrementCounter, recordEffect, recordValue, setEvent, setProgress, setState } from './recorded-values.js';
 import { takeSignal, waitForSignal } from './signal-calls.js';
@@ -168,38 +168,9 @@ export class WorkflowRun implements WorkflowScope {
     return executionFlowKeys(this.workflow.definition.flow, args);
   }
 
+  /** A child workflow started as a step of this one (see child-calls.ts). */
   callChild(workflow: WorkflowDefinition, args: unknown[]): Promise<unknown> {
-    const taken = this.journal.takeWithArgs('child', workflow.name, args);
-    if ('answer' in taken) return taken.answer;
-    const { position, encodedArgs } = taken;
-    const now = this.host.clock.now();
-    // Unique, not derived from the position alone: an id a user chose could never collide with it. Deep
-    // in a tree the parent's id would make it too long for its column: then it is a fresh UUID alone.
-    let childId = `${this.executionId}.${position}.${randomUUID().slice(0, 8)}`;
-    if (childId.length > NAME_LIMITS['execution id']) childId = randomUUID();
-    const step = this.journal.valueStep(position, 'child', workflow.name, 'waiting', null, null);
-    step.args = encodedArgs;
-    step.childExecutionId = childId;
-    step.child = {
-      // One trace follows the whole tree: a child continues its parent's dispatch.
-      traceContext: this.execution.traceContext,
-      id: childId,
-      workflowName: workflow.name,
-      args: encodedArgs,
-      queue: workflow.queue,
-      priority: workflow.priority ?? this.execution.priority,
-      tags: workflow.tags,
-      parentId: this.executionId,
-      parentPosition: position,
-      idempotencyKey: null,
-      createdAt: now,
-      wakeAt: now,
-      deadlineAt: workflow.maxDurationMs === null ? null : now + workflow.maxDurationMs,
-      maxDurationMs: workflow.maxDurationMs,
-      ...executionFlowKeys(workflow.flow, args),
-    };
-    this.writer.enqueueInsert(step);
-    return this.delivery.wait(position, 'child', null);
+    return callChild(this, workflow, args);
   }
 
   sleep(ms: number): Promise<void> {
@@ -333,7 +304,7 @@ export class WorkflowRun implements WorkflowScope {
   async refreshPositions(): Promise<number[] | undefined> {
     if (this.ended || this.delivery.waitCount === 0) return undefined;
     await this.writer.settled();
-    const open = [...this.delivery.waiting()].filter((waiter) => this.delivery.stillOpen(waiter.position));
+    const open = this.delivery.waiting().filter((waiter) => this.delivery.stillOpen(waiter.position));
     for (const waiter of open) if (waiter.kind === 'signal') this.writer.enqueueWrite(() => this.takeSignal(waiter.position, waiter.signal!, false));
     return open.filter((waiter) => waiter.kind !== 'signal').map((waiter) => waiter.position);
   }
@@ -378,7 +349,7 @@ export class WorkflowRun implements WorkflowScope {
     this.fence.epoch = execution.leaseEpoch;
     if (!this.lifecycle.reopen()) return;
     const now = this.host.clock.now();
-    for (const waiter of [...this.delivery.waiting()]) {
+    for (const waiter of this.delivery.waiting()) {
       if (waiter.kind === 'signal') {
         const overdue = waiter.fireAt !== null && waiter.fireAt <= now;
         if (!overdue) this.delivery.armTimer(waiter);

@@ -3,9 +3,21 @@ import type { ScheduleTick } from '../api/schedule-options.js';
 import { decode, encode } from '../serialization.js';
 import type { NewExecution, ScheduleRecord } from '../store/index.js';
 
+/** What every tick's idempotency key starts with (a LIKE prefix for finding schedule runs). */
+export const TICK_KEY_PREFIX = 'stent:schedule:';
+
 /** The idempotency key of a schedule's run for one tick: the unique index makes it one run per tick. */
 export function tickKey(schedule: string, tick: number): string {
-  return `stent:schedule:${schedule}:${tick}`;
+  return `${TICK_KEY_PREFIX}${schedule}:${tick}`;
+}
+
+/** The schedule and tick of a tick's idempotency key; undefined for any other key. */
+export function parseTickKey(key: string): { schedule: string; tick: number } | undefined {
+  if (!key.startsWith(TICK_KEY_PREFIX)) return undefined;
+  const cut = key.lastIndexOf(':');
+  const tick = Number(key.slice(cut + 1));
+  if (cut <= TICK_KEY_PREFIX.length || !Number.isSafeInteger(tick)) return undefined;
+  return { schedule: key.slice(TICK_KEY_PREFIX.length, cut), tick };
 }
 
 /**

@@ -363,7 +363,11 @@ export class ClaimLoop {
     const requests = runs.flatMap((run, i) => (positions[i] ? [{ executionId: run.executionId, positions: positions[i]! }] : []));
     const steps = requests.length > 0 ? await worker.store.loadStepsOf(requests) : [];
     const byExecution = new Map<string, StepRecord[]>();
-    for (const step of steps) byExecution.set(step.executionId, [...(byExecution.get(step.executionId) ?? []), step]);
+    for (const step of steps) {
+      const list = byExecution.get(step.executionId);
+      if (list) list.push(step);
+      else byExecution.set(step.executionId, [step]);
+    }
     await Promise.all(runs.map((run, i) => (positions[i] ? run.refreshed(byExecution.get(run.executionId) ?? []) : undefined)));
   }
 }

@@ -1,11 +1,9 @@
-import type { CleanupBatchRequest, CleanupBatchResult, CleanupCounts } from '../../core/index.js';
+import { parseTickKey, TICK_KEY_PREFIX, type CleanupBatchRequest, type CleanupBatchResult, type CleanupCounts } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 
 const FINAL = ['completed', 'failed', 'cancelled', 'timed_out'];
-/** The idempotency key of a schedule's tick run: this, the schedule's name, ':' and the tick (see tickKey). */
-const SCHEDULE_KEY_PREFIX = 'stent:schedule:';
 
 /**
  * Retention: removes finished execution trees (the execution, its descendants, their steps, signals,
@@ -122,15 +120,13 @@ export class CleanupRepository {
     const { t, dialect } = this.ctx;
     const params: unknown[] = [];
     const rows = await tx.query<{ idempotency_key: string }>(
-      `SELECT idempotency_key FROM ${t.executions} WHERE ${dialect.inList('id', ids, params)} AND idempotency_key LIKE '${SCHEDULE_KEY_PREFIX}%'`,
+      `SELECT idempotency_key FROM ${t.executions} WHERE ${dialect.inList('id', ids, params)} AND idempotency_key LIKE '${TICK_KEY_PREFIX}%'`,
       params,
     );
     const latest = new Map<string, number>();
     for (const { idempotency_key: key } of rows) {
-      const cut = key.lastIndexOf(':');
-      const tick = Number(key.slice(cut + 1));
-      const name = key.slice(SCHEDULE_KEY_PREFIX.length, cut);
-      if (cut > SCHEDULE_KEY_PREFIX.length && Number.isSafeInteger(tick)) latest.set(name, Math.max(tick, latest.get(name) ?? -Infinity));
+      const run = parseTickKey(key);
+      if (run) latest.set(run.schedule, Math.max(run.tick, latest.get(run.schedule) ?? -Infinity));
     }
     for (const [name, tick] of latest) {
       await tx.execute(`UPDATE ${t.schedules} SET removed_through = ? WHERE name = ? AND (removed_through IS NULL OR removed_through < ?)`, [tick, name, tick]);

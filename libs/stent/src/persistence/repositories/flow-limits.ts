@@ -3,10 +3,10 @@ import type { SqlExecutor } from '../clients/sql-client.js';
 import { num, numOrNull, STEP_READ, stepFromRow, strOrNull } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE, NO_LEASE, stepStillOwned } from '../sql/statements.js';
+import { RateWindowCounts, type WindowRow } from './rate-windows.js';
 
-interface KeyRow {
-  windowStart: number;
-  used: number;
+/** A flow key's row: its rate window, and until when a RateLimitedError parked the key. */
+interface KeyRow extends WindowRow {
   blockedUntil: number | null;
 }
 
@@ -42,9 +42,8 @@ export async function claimFlowLimited(ctx: SqlContext, tx: SqlExecutor, filter:
   const candidates = await candidatesByRank(ctx, tx, filter, name, limits, total);
   if (candidates.length === 0) return [];
 
-  const windowStart = limits.rate ? Math.floor(now / limits.rate.perMs) * limits.rate.perMs : 0;
+  const windows = limits.rate ? new RateWindowCounts(now, limits.rate) : null;
   const running = new Map<string, number>();
-  const taken = new Map<string, { row: KeyRow | null; count: number }>();
   const picked: string[] = [];
   for (const candidate of candidates) {
     if (picked.length >= total) break;
@@ -55,26 +54,11 @@ export async function claimFlowLimited(ctx: SqlContext, tx: SqlExecutor, filter:
       if (count >= limits.concurrency) continue;
       running.set(ck, count + 1);
     }
-    if (limits.rate !== null && rk !== null) {
-      const entry = taken.get(rk) ?? { row: candidate.rateKeyRow, count: 0 };
-      // `now` was read before this claim waited for the activity's lock: another worker may have counted
-      // in a later window meanwhile. Claiming in the earlier one would put the key's row back in time and
-      // let the later window fill twice, so this round takes nothing of the key.
-      if (entry.row && entry.row.windowStart > windowStart) continue;
-      const used = entry.row && entry.row.windowStart === windowStart ? entry.row.used : 0;
-      if (used + entry.count >= limits.rate.limit) continue;
-      entry.count++;
-      taken.set(rk, entry);
-    }
+    if (windows && rk !== null && !windows.take(rk, candidate.rateKeyRow)) continue;
     picked.push(candidate.id);
   }
   if (picked.length === 0) return [];
-
-  for (const [key, { row, count }] of taken) {
-    if (!row) await tx.execute(`INSERT INTO ${t.flowKeys} (name, flow_key, window_start, used) VALUES (?, ?, ?, 0) ON CONFLICT (name, flow_key) DO NOTHING`, [name, key, windowStart]);
-    const used = row && row.windowStart === windowStart ? row.used : 0;
-    await tx.execute(`UPDATE ${t.flowKeys} SET window_start = ?, used = ?, window_end = ? WHERE name = ? AND flow_key = ?`, [windowStart, used + count, windowStart + limits.rate!.perMs, name, key]);
-  }
+  await windows?.record(ctx, tx, name);
 
   const setParams: unknown[] = [filter.owner];
   const leaseNow = dialect.leaseNow(now, setParams);

@@ -4,6 +4,7 @@ import { EXECUTION_READ, executionFromRow, num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE } from '../sql/statements.js';
 import { notPausedExecution } from './pauses.js';
+import { RateWindowCounts, type WindowRow } from './rate-windows.js';
 
 /**
  * The name a workflow's rows in the flow-keys table (and its claim lock) go by: apart from an activity
@@ -26,7 +27,7 @@ interface Candidate {
   /** Not started yet: its claim is a start, which the rate limit counts (a resume is not). */
   fresh: boolean;
   running: number;
-  rateRow: { windowStart: number; used: number } | null;
+  rateRow: WindowRow | null;
 }
 
 /**
@@ -55,9 +56,8 @@ export async function claimFlowLimitedExecutions(
   const candidates = await candidatesByRank(ctx, tx, filter, workflowName, flowName, limits, room, versions);
   if (candidates.length === 0) return [];
 
-  const windowStart = limits.rate ? Math.floor(now / limits.rate.perMs) * limits.rate.perMs : 0;
+  const windows = limits.rate ? new RateWindowCounts(now, limits.rate) : null;
   const running = new Map<string, number>();
-  const counted = new Map<string, number>();
   const picked: Candidate[] = [];
   for (const candidate of candidates) {
     if (picked.length >= room) break;
@@ -66,14 +66,8 @@ export async function claimFlowLimitedExecutions(
       if (count >= limits.concurrency) continue;
       running.set(candidate.concurrencyKey, count + 1);
     }
-    if (limits.rate !== null && candidate.fresh) {
-      const row = candidate.rateRow;
-      // As for activities: `now` was read before the lock; a window another worker already moved past is left alone.
-      if (row && row.windowStart > windowStart) continue;
-      const used = (row && row.windowStart === windowStart ? row.used : 0) + (counted.get(candidate.rateKey) ?? 0);
-      if (used >= limits.rate.limit) continue;
-      counted.set(candidate.rateKey, (counted.get(candidate.rateKey) ?? 0) + 1);
-    }
+    // A resume is not a start: only first starts count in a rate window.
+    if (windows && candidate.fresh && !windows.take(candidate.rateKey, candidate.rateRow)) continue;
     picked.push(candidate);
   }
   if (picked.length === 0) return [];
@@ -92,28 +86,15 @@ export async function claimFlowLimitedExecutions(
   );
   const claimed = rows.map(executionFromRow);
 
-  if (limits.rate !== null) {
+  if (windows) {
     // Only starts that happened count in their key's window (an execution cancelled meanwhile is not one).
+    const started = new RateWindowCounts(now, limits.rate!);
     const byId = new Map(picked.map((candidate) => [candidate.id, candidate]));
-    const starts = new Map<string, { row: Candidate['rateRow']; count: number }>();
     for (const execution of claimed) {
       const candidate = byId.get(execution.id);
-      if (!candidate?.fresh) continue;
-      const entry = starts.get(candidate.rateKey) ?? { row: candidate.rateRow, count: 0 };
-      entry.count++;
-      starts.set(candidate.rateKey, entry);
+      if (candidate?.fresh) started.count(candidate.rateKey, candidate.rateRow);
     }
-    for (const [key, { row, count }] of starts) {
-      if (!row) await tx.execute(`INSERT INTO ${t.flowKeys} (name, flow_key, window_start, used) VALUES (?, ?, 0, 0) ON CONFLICT (name, flow_key) DO NOTHING`, [flowName, key]);
-      const used = row && row.windowStart === windowStart ? row.used : 0;
-      await tx.execute(`UPDATE ${t.flowKeys} SET window_start = ?, used = ?, window_end = ? WHERE name = ? AND flow_key = ?`, [
-        windowStart,
-        used + count,
-        windowStart + limits.rate.perMs,
-        flowName,
-        key,
-      ]);
-    }
+    await started.record(ctx, tx, flowName);
   }
   return claimed.sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
 }
