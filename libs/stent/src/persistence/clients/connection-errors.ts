@@ -4,8 +4,12 @@
  * DatabaseUnavailableError.
  */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
-/** SQLSTATEs of a server going away: class 08 (connection exception) and operator intervention 57P01-57P03. */
-const SERVER_GONE = /^(08...|57P0[123])$/;
+/**
+ * SQLSTATEs of a server going away or refusing a connection for now: class 08 (connection exception),
+ * operator intervention 57P01-57P03, and 53300 (too_many_connections: the server is full, which passes as
+ * soon as other clients let go; a worker that gave up on it at once would stop working for good).
+ */
+const SERVER_GONE = /^(08...|57P0[123]|53300)$/;
 const DRIVER_MESSAGES = /Connection terminated|not queryable|timeout exceeded when trying to connect|Connection terminated due to connection timeout|the database system is (starting up|shutting down|in recovery mode)/i;
 
 export function isConnectionError(error: unknown): boolean {
