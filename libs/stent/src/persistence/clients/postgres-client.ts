@@ -19,9 +19,9 @@ function pgSql(sql: string): string {
  * Short statements are sent as named (prepared) statements: each connection parses and plans them once,
  * which on a busy server is most of what a one-row statement costs. Statements selecting `*` (a bare
  * `*` or `alias.*`) stay unnamed, so a migration that adds columns cannot break the cached plan of a
- * worker that is still running. Only a star in a select list counts: the `* 1000` of the lease clock
- * (Dialect.leaseNow) once left every statement that stamps a lease unnamed, re-planned at every step,
- * which was most of the server's CPU per step.
+ * worker that is still running. Only a star in a select list counts, not a multiplication such as the
+ * lease clock's (Dialect.leaseNow): a statement sent unnamed is planned at every send, which for the
+ * step write would be most of the server's CPU per step.
  */
 const preparedNames = new Map<string, string | null>();
 const SELECTS_STAR = /(?:\bSELECT\s+(?:DISTINCT\s+)?|\bRETURNING\s+|,\s*|\.)\*/i;
