@@ -38,8 +38,8 @@ const SEQUENTIAL_STEPS = 5_000;
  * what it leaves there is garbage that only a full collection frees, and what a long run's heap grows by
  * until then. Measured in this test: 1.84-1.91 KB a step while the activity scope was an object literal
  * with a getter (each attempt was kept through scavenges and promoted, see AttemptScope), 0.44 KB now, 0.74 KB
- * when the fan-out tests ran first in the same process (V8 then allocates some of a step's objects in the
- * old generation directly, having seen those of the fan-out survive).
+ * when the fan-out tests ran first in the same process (not examined further; likely V8 allocating straight
+ * into the old generation at sites whose objects it saw survive in the fan-out).
  */
 const PROMOTED_PER_STEP = 1_200;
 /** Tries at a window no full collection fell into (one that did cannot be measured). */
