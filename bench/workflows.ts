@@ -3,9 +3,13 @@ import { Stent, defineActivity, defineWorkflow, type Duration } from 'nestjs-ste
 /** The one activity the benchmarks run: trivial on purpose, so the engine's own cost is what is measured. */
 export class BenchActivities {
   async add(a: number, b: number): Promise<number> {
+    benchProbe.activityStarted?.();
     return a + b;
   }
 }
+
+/** A hook the fan-out case sets to measure the live heap as the first activity of a fan-out starts. */
+export const benchProbe: { activityStarted?: () => void } = {};
 defineActivity(BenchActivities);
 
 /** `n` activities one after another; returns n. */

@@ -1,11 +1,11 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { WorkflowRef } from 'nestjs-stent';
+import type { StentExecutor, WorkflowRef } from 'nestjs-stent';
 import { withFreshDatabase } from '../database.js';
 import { closeQuietly, openExecutor } from '../engine.js';
 import { SELECTABLE_DBS } from '../options.js';
 import { log, mb, secondsSince } from '../report.js';
-import { FanoutFlow, FanoutMapFlow } from '../workflows.js';
+import { benchProbe, FanoutFlow, FanoutMapFlow } from '../workflows.js';
 import type { BenchCase, CaseContext } from './bench-case.js';
 
 /**
@@ -45,6 +45,29 @@ async function plainPromisesHeap(size: number): Promise<number> {
   return held;
 }
 
+/**
+ * The live heap (over the live heap before the dispatch) of a fan-out of `size` with every call in flight:
+ * measured by a full collection as its first activity starts, by then every call is made and waits. A run of
+ * its own, so that the collection does not lower the peak the measured run reports.
+ */
+async function liveInFlight(executor: StentExecutor, workflow: WorkflowRef<unknown>, size: number): Promise<number> {
+  collect();
+  const before = process.memoryUsage().heapUsed;
+  let live = 0;
+  benchProbe.activityStarted = () => {
+    benchProbe.activityStarted = undefined;
+    collect();
+    live = process.memoryUsage().heapUsed - before;
+  };
+  try {
+    const outcome = await executor.waitFor(await executor.dispatch(workflow as WorkflowRef<FanoutFlow>, [size]), { timeout: '300s' });
+    if (!outcome.ok) throw new Error(`fanout live-heap run failed: ${String(outcome.error)}`);
+  } finally {
+    benchProbe.activityStarted = undefined;
+  }
+  return live;
+}
+
 async function fanout(context: CaseContext, size: number, workflow: WorkflowRef<unknown>, via: string): Promise<void> {
   await withFreshDatabase(context.db, `fanout${size}`, async (database) => {
     const executor = await openExecutor(database.options, { concurrency: CONCURRENCY });
@@ -54,6 +77,9 @@ async function fanout(context: CaseContext, size: number, workflow: WorkflowRef<
 
       log(`${context.db}: fanout, 1 workflow x ${size} activities through ${via} (worker concurrency ${CONCURRENCY})`);
       const floor = via === 'Promise.all' ? await plainPromisesHeap(size) : undefined;
+      const live = await liveInFlight(executor, workflow, size);
+      // The counters (CPU, statements, commits) cover the measured run alone, not the runs before it.
+      await context.startWindow();
       collect();
       const { rss: baseline, heapUsed: heapBaseline } = process.memoryUsage();
       let peak = baseline;
@@ -69,11 +95,13 @@ async function fanout(context: CaseContext, size: number, workflow: WorkflowRef<
       const outcome = await executor.waitFor<number>(id, { timeout: '300s' }).finally(() => clearInterval(sampler));
       const seconds = secondsSince(start);
       sample();
+      collect();
+      const retained = process.memoryUsage().heapUsed - heapBaseline;
       const expected = (size * (size + 1)) / 2;
       if (!outcome.ok || outcome.value !== expected) {
         throw new Error(`fanout workflow ${id} ended ${outcome.state} with ${JSON.stringify(outcome.ok ? outcome.value : String(outcome.error))}, expected ${expected}`);
       }
-      context.emit({ case: 'fanout', db: context.db, workers: 1, steps: size, seconds, extra: { via, concurrency: CONCURRENCY, rss_peak_growth_mb: mb(peak - baseline), heap_peak_growth_mb: mb(heapPeak - heapBaseline), ...(floor === undefined ? {} : { plain_promises_heap_mb: mb(floor) }) } });
+      context.emit({ case: 'fanout', db: context.db, workers: 1, steps: size, seconds, extra: { via, concurrency: CONCURRENCY, rss_peak_growth_mb: mb(peak - baseline), heap_peak_growth_mb: mb(heapPeak - heapBaseline), live_heap_in_flight_mb: mb(live), heap_retained_mb: mb(retained), ...(floor === undefined ? {} : { plain_promises_heap_mb: mb(floor) }) } });
     } finally {
       await closeQuietly(executor);
     }
@@ -82,7 +110,8 @@ async function fanout(context: CaseContext, size: number, workflow: WorkflowRef<
 
 /**
  * `fanout`: one workflow starting N activities at once, dispatch to completion, and the peak growth of the
- * resident size and of the JS heap (used, garbage included) over the live memory before the dispatch; for
+ * resident size and of the JS heap (used, garbage included) over the live memory before the dispatch, the live
+ * heap with every call in flight (from a run of its own) and the heap still held once the run ended; for
  * Promise.all, what N pending promises hold in plain JavaScript (the workflow's own share of that growth).
  */
 export const fanoutCase: BenchCase = {

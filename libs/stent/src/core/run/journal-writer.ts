@@ -22,6 +22,8 @@ export class JournalWriter {
   private pendingCompletions: LocalCompletion[] = [];
   /** Writes asked for and not yet done (see idle). */
   private inFlight = 0;
+  /** A write that will take the held results is queued and has not taken them yet (see writeCompletionAfterTurn). */
+  private completionsFlushQueued = false;
 
   constructor(private readonly run: WorkflowRun) {}
 
@@ -122,6 +124,7 @@ export class JournalWriter {
 
   /** Writes what no other write carries yet (results the workflow already used). */
   flushCompletions(): void {
+    this.completionsFlushQueued = true;
     this.enqueueWrite(async () => undefined);
   }
 
@@ -137,8 +140,10 @@ export class JournalWriter {
    */
   writeCompletionAfterTurn(completion: LocalCompletion): void {
     // Called after the result's turn is scheduled: by the time this runs its continuation has asked for any write.
+    // One queued write takes every result held when it runs: with one queued per result, a fan-out's
+    // results (a hundred a turn) queued as many empty writes behind a round trip, each with its promises.
     setImmediate(() => {
-      if (this.pendingCompletions.includes(completion) && !this.run.ended) this.flushCompletions();
+      if (!this.completionsFlushQueued && !this.run.ended && this.pendingCompletions.includes(completion)) this.flushCompletions();
     });
   }
 
@@ -168,6 +173,7 @@ export class JournalWriter {
   }
 
   takeCompletions(): LocalCompletion[] {
+    this.completionsFlushQueued = false;
     const taken = this.pendingCompletions;
     this.pendingCompletions = [];
     return taken;

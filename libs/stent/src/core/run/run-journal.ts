@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newStepId } from './step-record.js';
 import { ActivityFailedError, JournalLimitError, NonDeterminismError, StentError } from '../errors/index.js';
 import { decode, decodeError, encode } from '../serialization.js';
 import type { NewStep, StepKind, StepRecord } from '../store/index.js';
@@ -130,7 +130,7 @@ export class RunJournal {
     const now = this.run.host.clock.now();
     const { execution } = this.run;
     return {
-      id: randomUUID(),
+      id: newStepId(),
       executionId: this.run.executionId,
       position,
       kind,

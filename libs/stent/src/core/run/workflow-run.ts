@@ -10,7 +10,7 @@ import { JournalWriter } from './journal-writer.js';
 import type { RunHost } from './run-host.js';
 import { never, RunJournal } from './run-journal.js';
 import { RunLifecycle } from './run-lifecycle.js';
-import { completedRecord } from './step-record.js';
+import { completedRecord, newStepId } from './step-record.js';
 import { RunStreams } from './run-streams.js';
 import { TentativeSteps } from './tentative-steps.js';
 import { TurnDelivery } from './turn-delivery.js';
@@ -132,7 +132,7 @@ export class WorkflowRun implements WorkflowScope {
     const { position, encodedArgs } = taken;
     const now = this.host.clock.now();
     this.writer.enqueueInsert({
-      id: randomUUID(),
+      id: newStepId(),
       executionId: this.executionId,
       position,
       kind: 'activity',

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Timer } from '../clock/clock.js';
-import { scopeStorage, type ActivityScope } from '../context.js';
+import { scopeStorage } from '../context.js';
 import { ActivityTimeoutError, ConfigurationError } from '../errors/index.js';
 import { decode } from '../serialization.js';
 import type { StepRecord } from '../store/index.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import { SlotTable } from '../slot-table.js';
 import { LazyAbort } from './lazy-abort.js';
+import { AttemptScope } from './attempt-scope.js';
 import { attemptOutcome, CACHED, type AttemptResult } from './attempt-outcome.js';
 import type { Worker } from './worker.js';
 
@@ -71,17 +72,7 @@ export class ActivityRunner {
     const attempt: RunningAttempt = { step, abort, startedAt, done: Promise.resolve(), bodySettled: Promise.resolve(), bodyDone: false, decided: false };
     this.attempts.set(step.id, attempt);
     worker.events.emit('step.started', { executionId: step.executionId, stepId: step.id, position: step.position, name: step.name, attempt: step.attempts });
-    const scope: ActivityScope = {
-      kind: 'activity',
-      executionId: step.executionId,
-      activityName: step.name,
-      attempt: step.attempts,
-      position: step.position,
-      get signal() {
-        return abort.signal;
-      },
-      heartbeat: () => worker.leases.renewNow(),
-    };
+    const scope = new AttemptScope(step, abort, worker.leases);
     let cacheKey: string | undefined;
     const body = async (): Promise<unknown> => {
       if (!registered) throw new ConfigurationError(`Activity '${step.name}' is not registered in this worker`);
