@@ -19,6 +19,8 @@ let installed = false;
 
 /** With STENT_BENCH_SQL_TRACE=1, how often each statement text was sent (the runner prints it per result line). */
 const trace = process.env.STENT_BENCH_SQL_TRACE ? new Map<string, number>() : undefined;
+/** With tracing, the wall time (ms) PostgreSQL statements of each text took from send to answer, waits included. */
+const traceMs = new Map<string, number>();
 
 /** The statements sent since the last call, most frequent first (empty unless tracing). */
 export function takeSqlTrace(): Array<[string, number]> {
@@ -26,6 +28,29 @@ export function takeSqlTrace(): Array<[string, number]> {
   const entries = [...trace.entries()].sort((a, b) => b[1] - a[1]);
   trace.clear();
   return entries;
+}
+
+/** The wall time (ms) spent on each statement text since the last call (PostgreSQL, tracing only). */
+export function takeSqlTraceMs(): Map<string, number> {
+  const taken = new Map(traceMs);
+  traceMs.clear();
+  return taken;
+}
+
+/** Adds the time from now until the statement is answered (callback or promise) to its text's total. */
+function timed(sql: string, args: unknown[], send: (args: unknown[]) => unknown): unknown {
+  const start = performance.now();
+  const add = () => traceMs.set(sql, (traceMs.get(sql) ?? 0) + performance.now() - start);
+  const last = args[args.length - 1];
+  if (typeof last === 'function') {
+    return send([...args.slice(0, -1), (...result: unknown[]) => {
+      add();
+      return (last as (...r: unknown[]) => unknown)(...result);
+    }]);
+  }
+  const result = send(args);
+  if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).then(add, add);
+  return result;
 }
 
 export function sqlCounts(): SqlCounts {
@@ -76,6 +101,7 @@ export function installSqlCounter(): void {
   clientProto.query = function (this: Record<symbol, boolean>, config: unknown, ...rest: unknown[]) {
     const text = typeof config === 'string' ? config : (config as { text?: unknown } | null)?.text;
     if (typeof text === 'string' && !this[UNCOUNTED]) this[IN_TRANSACTION] = note(text, this[IN_TRANSACTION] === true);
+    if (trace && typeof text === 'string') return timed(text, rest, (args) => query.call(this, config, ...args));
     return query.call(this, config, ...rest);
   };
 

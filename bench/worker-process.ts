@@ -6,7 +6,7 @@
 import type { StentExecutor } from 'nestjs-stent';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installSqlCounter, takeSqlTrace } from './sql-counter.js';
+import { installSqlCounter, takeSqlTrace, takeSqlTraceMs } from './sql-counter.js';
 import { ownUsage } from './process-usage.js';
 import { WORKER_CONFIG_ENV, type WorkerConfig, type WorkerCounters, type WorkerMessage, type WorkerRequest, type WorkerSnapshot } from './worker-protocol.js';
 
@@ -38,9 +38,10 @@ function snapshotOf(executor: StentExecutor, counters: WorkerCounters, suspended
  */
 function writeTrace(): void {
   const trace = takeSqlTrace();
+  const ms = takeSqlTraceMs();
   const dir = process.env.STENT_BENCH_TRACE_DIR;
   if (dir) {
-    if (trace.length > 0) writeFileSync(join(dir, `worker-${process.pid}.sql-trace.txt`), `${trace.map(([sql, times]) => `x${times}: ${sql.replace(/\s+/g, ' ')}`).join('\n')}\n`);
+    if (trace.length > 0) writeFileSync(join(dir, `worker-${process.pid}.sql-trace.txt`), `${trace.map(([sql, times]) => `x${times} ${Math.round(ms.get(sql) ?? 0)}ms: ${sql.replace(/\s+/g, ' ')}`).join('\n')}\n`);
     return;
   }
   const width = Number(process.env.STENT_BENCH_SQL_TRACE) > 1 ? undefined : 400;

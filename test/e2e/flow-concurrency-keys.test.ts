@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, type Dialect } from '../support/databases.js';
-import { KeyedFlow, RoomyFlow } from '../fixtures/flow-limit-flows.js';
+import { KeyedChainFlow, KeyedFlow, RoomyFlow } from '../fixtures/flow-limit-flows.js';
 import { waitUntil } from '../support/wait.js';
 import { dispatchMany, killAllProcesses, openFaultEnv, waitAllCompleted, WorkerProcess, type FaultEnv } from './fault-env.js';
 import { expectKeyedOverlap } from './key-overlap.js';
@@ -38,6 +38,25 @@ describe.each(CASES)('concurrency keys across processes ($dialect, $processes pr
     const runs = env.runs().filter((r) => r.act.startsWith('keyed:'));
     expect(runs).toHaveLength(tasks);
     expectKeyedOverlap(runs, 'keyed:', TENANTS, 2);
+    expect(await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.steps} WHERE state <> 'completed' OR lease_owner IS NOT NULL`)).toBe(0);
+  });
+
+  it('keyed calls in a row hand their slots on in the write of their results, and still never exceed the limit', async () => {
+    env = await openFaultEnv(await createTestDatabase(dialect));
+    const { client, inspector } = env;
+    // Two slots a process: a finished call's slot is free for the next call of its run.
+    await Promise.all(Array.from({ length: processes }, () => WorkerProcess.start(env!.spec({ ...WORKER, concurrency: concurrency + 1 }, FLOW_FIXTURE))));
+    const chains = tasks / 3;
+
+    await dispatchMany(chains, (i) => client.dispatch(KeyedChainFlow, [TENANTS[i % TENANTS.length]!, i, 10]));
+    await waitAllCompleted(inspector, chains, 150_000, `${chains} keyed chains to complete`);
+
+    const runs = env.runs().filter((r) => r.act.startsWith('keyed:'));
+    expect(runs).toHaveLength(chains * 3);
+    expectKeyedOverlap(runs, 'keyed:', TENANTS, 2);
+    // A step inserted running (a slot handed on) started when it was recorded; a claimed one later.
+    const handedOn = await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.steps} WHERE position > 0 AND started_at = created_at`);
+    expect(handedOn).toBeGreaterThan(0);
     expect(await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.steps} WHERE state <> 'completed' OR lease_owner IS NOT NULL`)).toBe(0);
   });
 

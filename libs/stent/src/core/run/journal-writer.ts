@@ -69,10 +69,11 @@ export class JournalWriter {
     const { host } = run;
     run.firstStart = false;
     if (run.ended) return;
-    const local = host.reserveLocal(batch);
+    // Taken first: a keyed step may take the slot of a result written with it (see LocalDispatch.reserveLocal).
+    const completions = this.takeCompletions();
+    const local = host.reserveLocal(batch, completions);
     for (const step of batch) if (!step.claimedBy && host.couldRunHere(step)) run.queued.add(step.position);
     let ok: boolean;
-    const completions = this.takeCompletions();
     try {
       ok = await host.store.insertSteps(run.fence, batch, run.delivery.takeDeliveries(), completions);
     } catch (error) {

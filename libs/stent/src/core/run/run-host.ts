@@ -1,7 +1,7 @@
 import type { Clock } from '../clock/clock.js';
 import type { StentEvents } from '../events.js';
 import type { StentLogger } from '../logger.js';
-import type { HotPathStore, NewStep, StepCompletion } from '../store/index.js';
+import type { HotPathStore, LocalCompletion, NewStep, StepCompletion } from '../store/index.js';
 import type { WorkflowRun } from './workflow-run.js';
 import type { ExecutionState } from '../api/result.js';
 
@@ -27,8 +27,11 @@ export interface RunHost {
   /** Journal steps past which a run warns, and at which it fails (JournalLimitError). */
   readonly journalWarnAt: number;
   readonly journalLimit: number;
-  /** Marks the activity steps of a batch that this worker will run itself, claiming them at insert. */
-  reserveLocal(batch: NewStep[]): NewStep[];
+  /**
+   * Marks the activity steps of a batch that this worker will run itself, claiming them at insert; a keyed
+   * step may take the slot of a step of its key whose result goes in the same write (`completions`).
+   */
+  reserveLocal(batch: NewStep[], completions: readonly LocalCompletion[]): NewStep[];
   /** Whether this worker could run the activity step itself (registered, its queue and tags, no cluster cap). */
   couldRunHere(step: NewStep): boolean;
   cancelReservations(steps: NewStep[]): void;

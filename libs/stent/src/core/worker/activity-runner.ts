@@ -139,7 +139,7 @@ export class ActivityRunner {
     const fence = { stepId: step.id, owner: worker.ownerId, epoch: step.leaseEpoch };
     if (outcome.kind === 'completed' && !outcome.cache && holder && !holder.ended) {
       // The workflow runs here: it gets the result now, and records it with its next journal write.
-      if (step.concurrencyKey != null && attempt.bodyDone) worker.loop.finishedKeyed.set(step.id, now);
+      if (step.concurrencyKey != null && attempt.bodyDone) worker.loop.handOn.freed(step);
       this.finished(attempt, step.executionId);
       holder.completeLocally(step, { fence, result: outcome.result, finishedAt: now });
       worker.loop.poke();

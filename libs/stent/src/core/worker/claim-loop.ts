@@ -2,6 +2,7 @@ import type { Timer } from '../clock/clock.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import { decodeError } from '../serialization.js';
 import type { ClaimFilter, ExecutionRecord, FlowClaimLimits, PoisonedStep, StepRecord } from '../store/index.js';
+import { SlotHandOn } from './slot-hand-on.js';
 import type { Worker } from './worker.js';
 
 /** How long a keyed step finished here is assumed to wait for its result's write at most. */
@@ -34,6 +35,8 @@ export class ClaimLoop {
   private windowTimer: Timer | undefined;
   /** See finishedKeyedSteps: step id to when its body finished. */
   readonly finishedKeyed = new Map<string, number>();
+  /** Slots of keyed steps finished here that their runs' next calls may take over (LocalDispatch.reserveLocal). */
+  readonly handOn: SlotHandOn;
   private windowTimerAt = 0;
   /** Other live workers on the database, re-read when a claim depends on it (see workflowBudget). */
   private peers = 0;
@@ -45,7 +48,12 @@ export class ClaimLoop {
   private idlePolls = 0;
   private lastReapAt = 0;
 
-  constructor(private readonly worker: Worker) {}
+  constructor(private readonly worker: Worker) {
+    this.handOn = new SlotHandOn(worker.clock, () => {
+      this.hints.activities = true;
+      this.poke();
+    });
+  }
 
   /** Ask for a claim round as soon as possible. */
   poke(): void {
@@ -90,12 +98,14 @@ export class ClaimLoop {
     this.hints.workflows = this.hints.activities = this.hints.woken = this.hints.suspects = true;
     this.idlePolls = 0;
     this.lastReapAt = 0;
+    this.handOn.clear();
     this.worker.versions.forget();
   }
 
   stop(): void {
     this.windowTimer?.cancel();
     this.windowTimer = undefined;
+    this.handOn.stop();
     if (this.immediate) clearImmediate(this.immediate);
     this.pollTimer?.cancel();
     this.immediate = undefined;
@@ -272,6 +282,8 @@ export class ClaimLoop {
     if (this.suspectsWaiting) return false;
     const free = runner.freeSlots();
     if (free <= 0 || !this.hints.activities) return false;
+    // Slots not handed on by now may be counted free by this claim, and are then no longer handed on.
+    this.handOn.release(this.finishedKeyed);
     const filter = this.claimFilter(free);
     const steps = await store.claimSteps(filter);
     if (worker.state !== 'running') return false;

@@ -1,4 +1,4 @@
-import type { NewExecution, NewStep } from '../store/index.js';
+import type { LocalCompletion, NewExecution, NewStep } from '../store/index.js';
 import { hasFlowLimits } from '../definitions/flow-limits.js';
 import { insertedRecord } from '../run/step-record.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
@@ -17,14 +17,20 @@ export class LocalDispatch {
 
   constructor(private readonly worker: Worker) {}
 
-  /** Marks the activity steps of a batch that this worker will run itself, claiming them at insert. */
-  reserveLocal(batch: NewStep[]): NewStep[] {
+  /**
+   * Marks the activity steps of a batch that this worker will run itself, claiming them at insert. A step
+   * with per-key concurrency alone is claimed so only by taking over the slot of a step of its activity and
+   * key whose body finished here and whose result goes in the same write (`completions`): the write ends
+   * one and starts the other, so the key never holds more running steps than before, and the step need not
+   * wait for a claim round (the bench's workflows call one tenant's activity three times in a row).
+   */
+  reserveLocal(batch: NewStep[], completions: readonly LocalCompletion[]): NewStep[] {
     const { worker } = this;
     if (worker.state !== 'running' || worker.loop.suspectRunning || worker.loop.suspectsWaiting) return [];
     const local: NewStep[] = [];
     const leaseExpiresAt = worker.clock.now() + worker.settings.leaseMs;
     for (const step of batch) {
-      if (!this.couldRunHere(step)) continue;
+      if (!this.couldRunHere(step) && !(completions.length > 0 && this.takesHandedOnSlot(step, completions))) continue;
       if (worker.runner.freeSlots() <= 0) break;
       step.state = 'running';
       step.claimedBy = { owner: worker.ownerId, leaseExpiresAt };
@@ -41,6 +47,18 @@ export class LocalDispatch {
     if (!registry.activity(step.name) || !settings.queues.includes(step.queue)) return false;
     if (this.worker.pausedQueues.has(step.queue)) return false;
     return settings.tags.length === 0 || step.tags.some((tag) => settings.tags.includes(tag));
+  }
+
+  /** Whether a keyed step (per-key concurrency alone) this worker could run takes over a slot handed on in `completions`. */
+  private takesHandedOnSlot(step: NewStep, completions: readonly LocalCompletion[]): boolean {
+    const { settings, registry } = this.worker;
+    if (step.kind !== 'activity' || step.concurrencyKey == null || step.maxConcurrent !== null || step.rateKey != null) return false;
+    const definition = registry.activity(step.name)?.definition;
+    if (!definition?.flow.concurrency || definition.flow.rate || definition.maxConcurrent != null) return false;
+    if (!settings.queues.includes(step.queue) || this.worker.pausedQueues.has(step.queue)) return false;
+    if (settings.tags.length > 0 && !step.tags.some((tag) => settings.tags.includes(tag))) return false;
+    if (this.worker.runner.freeSlots() <= 0) return false;
+    return this.worker.loop.handOn.take(step.name, step.concurrencyKey, completions);
   }
 
   cancelReservations(steps: NewStep[]): void {

@@ -9,7 +9,7 @@ import type { StentLogger } from '../logger.js';
 import type { Registry } from '../definitions/registry.js';
 import type { RunEnd, RunHost } from '../run/run-host.js';
 import { WorkflowRun } from '../run/workflow-run.js';
-import type { ExecutionRecord, NewExecution, NewStep, OtherVersionRecord, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
+import type { ExecutionRecord, LocalCompletion, NewExecution, NewStep, OtherVersionRecord, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
 import { ActivityRunner } from './activity-runner.js';
 import { ClaimHealth } from './claim-health.js';
 import { ClaimLoop } from './claim-loop.js';
@@ -349,8 +349,8 @@ export class Worker implements RunHost {
 
   // ---- RunHost ---------------------------------------------------------------------------------
 
-  reserveLocal(batch: NewStep[]): NewStep[] {
-    return this.local.reserveLocal(batch);
+  reserveLocal(batch: NewStep[], completions: readonly LocalCompletion[]): NewStep[] {
+    return this.local.reserveLocal(batch, completions);
   }
 
   couldRunHere(step: NewStep): boolean {
