@@ -3,7 +3,7 @@ import type { SqlExecutor } from '../clients/sql-client.js';
 import { listOf } from '../sql/dialect.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_READ, stepFromRow, stepParams } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
-import { holdsFence } from '../sql/statements.js';
+import { EXECUTION_FENCE, fenceParams, holdsFence } from '../sql/statements.js';
 import type { EffectsRepository } from './effects.js';
 import type { ExecutionsRepository } from './executions.js';
 import { SharedStepInserts } from './shared-step-inserts.js';
@@ -14,6 +14,7 @@ import { storing } from '../sql/unstorable.js';
 /** An execution's journal: its steps, read in position order, appended under the execution's fence. */
 export class JournalRepository {
   private readonly shared: SharedStepInserts;
+  private readonly fencedInserts = new Map<number, string>();
 
   constructor(
     private readonly ctx: SqlContext,
@@ -76,12 +77,22 @@ export class JournalRepository {
       ? this.shared.insert(fence, steps, completions)
       : client.transaction(async (tx) => {
           if (!(await this.completions.completeLocal(tx, completions))) return false;
-          if (!(await holdsFence(this.ctx, tx, fence, steps[0]?.createdAt ?? Date.now()))) return false;
+          // Steps alone (SQLite's usual write) carry the fence in their INSERT: one statement fewer per step.
+          const fencedInsert = dialect.name === 'sqlite' && deliveries.length === 0 && steps.length > 0 && steps.every((step) => !step.child && !step.effect);
+          if (!fencedInsert && !(await holdsFence(this.ctx, tx, fence, steps[0]?.createdAt ?? Date.now()))) return false;
           await this.recordDeliveries(tx, fence.executionId, deliveries);
           for (const step of steps) if (step.child) await this.executions.insertExecution(tx, step.child);
           for (let start = 0; start < steps.length; start += INSERT_CHUNK) {
             const chunk = steps.slice(start, start + INSERT_CHUNK);
             const params: unknown[] = [];
+            if (fencedInsert) {
+              for (const step of chunk) params.push(...stepParams(step));
+              params.push(...fenceParams(fence));
+              // The transaction holds the write lock, so the fence cannot change between chunks: a stale
+              // writer inserts nothing and learns it from the count.
+              if ((await tx.execute(this.fencedInsertSql(chunk.length), params)) !== chunk.length) return false;
+              continue;
+            }
             const relative = dialect.leaseClockInDatabase;
             const row = `(${STEP_COLUMNS.map((column) => (relative && column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + CAST(? AS BIGINT)` : '?')).join(', ')})`;
             const rows = chunk.map((step) => {
@@ -96,6 +107,21 @@ export class JournalRepository {
     if (ok && steps.some((step) => (step.kind === 'activity' && step.state === 'pending') || step.child)) this.ctx.bus.publish({ type: 'work' });
     if (ok && steps.some((step) => step.effect?.kind === 'event' || step.effect?.kind === 'stream')) this.ctx.bus.publish({ type: 'published', executionId: fence.executionId });
     return ok;
+  }
+
+  /**
+   * SQLite's insert of `count` steps that inserts them only while the execution's fence holds (params:
+   * each step's stepParams, then fenceParams). Texts of small batches, the usual ones, are kept: built
+   * once, and the same string also spares the client hashing a new one to find its prepared statement.
+   */
+  private fencedInsertSql(count: number): string {
+    const kept = this.fencedInserts.get(count);
+    if (kept) return kept;
+    const row = `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
+    const sql = `INSERT INTO ${this.ctx.t.steps} (${STEP_COLUMNS.join(', ')}) SELECT * FROM (VALUES ${Array<string>(count).fill(row).join(', ')})
+      WHERE EXISTS (SELECT 1 FROM ${this.ctx.t.executions} WHERE ${EXECUTION_FENCE})`;
+    if (count <= 16) this.fencedInserts.set(count, sql);
+    return sql;
   }
 
   /** Writes the order in which the workflow was handed its steps' outcomes. */
