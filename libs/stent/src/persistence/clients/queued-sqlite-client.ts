@@ -56,6 +56,12 @@ export abstract class QueuedSqliteClient implements SqlClient {
   /** Releases the prepared statements once nothing is queued any more. */
   protected abstract releaseStatements(): void | Promise<void>;
 
+  /** Runs statements inside the transaction under way (the queue lets no other caller in meanwhile); one for all transactions. */
+  private readonly tx: SqlExecutor = {
+    query: async <R>(sql: string, params: unknown[] = []) => this.queryNow<R>(sql, params),
+    execute: async (sql: string, params: unknown[] = []) => this.executeNow(sql, params),
+  };
+
   private exclusive<T>(work: () => Promise<T> | T): Promise<T> {
     return withSqliteFile(this.fileKey, () => this.inTurn(work));
   }
@@ -70,13 +76,9 @@ export abstract class QueuedSqliteClient implements SqlClient {
 
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     return this.exclusive(async () => {
-      const tx: SqlExecutor = {
-        query: async <R>(sql: string, params: unknown[] = []) => this.queryNow<R>(sql, params),
-        execute: async (sql: string, params: unknown[] = []) => this.executeNow(sql, params),
-      };
       await this.control('BEGIN IMMEDIATE');
       try {
-        const result = await work(tx);
+        const result = await work(this.tx);
         await this.control('COMMIT');
         return result;
       } catch (error) {

@@ -16,6 +16,8 @@ const COMPLETION_PART = 1000;
  * it changes nothing), then the execution is woken so whoever holds it, or claims it next, goes on.
  */
 export class StepCompletions {
+  private completeOneSql: string | undefined;
+
   constructor(
     private readonly ctx: SqlContext,
     private readonly cache: CacheRepository,
@@ -86,8 +88,10 @@ export class StepCompletions {
       return recorded === completions.length;
     }
     let all = true;
+    // Built once: this runs at every step, and the same string also saves the client hashing a new one.
+    this.completeOneSql ??= `UPDATE ${this.ctx.t.steps} SET ${completedStep()} WHERE ${stepStillOwned()}`;
     for (const { fence, result, finishedAt } of completions) {
-      const changed = await tx.execute(`UPDATE ${this.ctx.t.steps} SET ${completedStep()} WHERE ${stepStillOwned()}`, [
+      const changed = await tx.execute(this.completeOneSql, [
         result,
         finishedAt,
         fence.stepId,
