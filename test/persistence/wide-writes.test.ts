@@ -74,4 +74,35 @@ describe.each(DIALECTS)('wide journal writes on %s', (dialect) => {
     );
     expect({ n: Number(row?.n), delivered: Number(row?.delivered), last: Number(row?.last) }).toEqual({ n: WIDE, delivered: WIDE, last: WIDE });
   });
+
+  it('a writer whose lease was taken over inserts nothing, neither one step nor a write in several parts', async () => {
+    const { store, inspector } = await open();
+    const now = Date.now();
+    const { id } = await store.createExecution({
+      id: 'taken-over',
+      workflowName: 'Flow',
+      args: '[]',
+      queue: 'default',
+      priority: 0,
+      tags: [],
+      parentId: null,
+      parentPosition: null,
+      idempotencyKey: null,
+      createdAt: now,
+      wakeAt: now,
+      deadlineAt: null,
+      maxDurationMs: null,
+    });
+    const [execution] = await store.claimExecutions({ owner: 'first', names: ['Flow'], queues: ['default'], tags: [], limit: 1, now, leaseMs: 60_000, limits: new Map() });
+    expect(execution?.id).toBe(id);
+    const held = { executionId: id, owner: 'first', epoch: execution!.leaseEpoch };
+    expect(await store.insertSteps(held, [stepAt(id, 0, now)])).toBe(true);
+    // The same worker under an older epoch, and another worker naming the current epoch: both stale.
+    for (const stale of [{ ...held, epoch: held.epoch - 1 }, { ...held, owner: 'second' }]) {
+      expect(await store.insertSteps(stale, [stepAt(id, 1, now)])).toBe(false);
+      expect(await store.insertSteps(stale, Array.from({ length: WIDE }, (_, i) => stepAt(id, 1 + i, now)))).toBe(false);
+    }
+    const [row] = await inspector.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${inspector.t.steps} WHERE execution_id = ?`, [id]);
+    expect(Number(row?.n)).toBe(1);
+  });
 });
