@@ -94,8 +94,11 @@ describe.each(DIALECTS)('the stent CLI on %s', (dialect) => {
   // What follows does not depend on the database; it runs on one to keep the suite short.
   it('mutations refuse without --yes when stdin is not a terminal (exit 6) and change nothing', async () => {
     const before = await executor.listDeadLetters();
-    for (const args of [['cancel', ids.cancelMe!], ['signal', ids.approval!, 'approve', '"ok"'], ['retry', ids.billing!], ['dlq', 'replay', before.items[0]!.id], ['dlq', 'discard', before.items[0]!.id], ['dlq', 'replay-all'], ['cleanup', '--older-than', '0s']]) {
-      const run = await stent(...args);
+    const refused = [['cancel', ids.cancelMe!], ['signal', ids.approval!, 'approve', '"ok"'], ['retry', ids.billing!], ['dlq', 'replay', before.items[0]!.id], ['dlq', 'discard', before.items[0]!.id], ['dlq', 'replay-all'], ['cleanup', '--older-than', '0s']];
+    // Independent processes, started together: each must refuse on its own.
+    const runs = await Promise.all(refused.map((args) => stent(...args)));
+    for (const [index, args] of refused.entries()) {
+      const run = runs[index]!;
       expect(run.code, args.join(' ')).toBe(6);
       expect(run.stderr, args.join(' ')).toMatch(/not confirmed \(stdin is not a terminal; pass --yes to confirm\) \[STENT_CLI_NOT_CONFIRMED\]\n$/);
     }
@@ -218,10 +221,14 @@ describe.each(DIALECTS)('the stent CLI on %s', (dialect) => {
   });
 
   it('colours only when forced or on a terminal, never with NO_COLOR or --no-color', async () => {
-    const forced = await runStent(['--database', cli.url, 'list'], { FORCE_COLOR: '1' });
+    const [forced, noColor, flag] = await Promise.all([
+      runStent(['--database', cli.url, 'list'], { FORCE_COLOR: '1' }),
+      runStent(['--database', cli.url, 'list'], { FORCE_COLOR: '1', NO_COLOR: '1' }),
+      runStent(['--database', cli.url, 'list', '--no-color'], { FORCE_COLOR: '1' }),
+    ]);
     expect(forced.stdout).toMatch(/\u001b\[1mID/);
-    expect((await runStent(['--database', cli.url, 'list'], { FORCE_COLOR: '1', NO_COLOR: '1' })).stdout).not.toMatch(ANSI);
-    expect((await runStent(['--database', cli.url, 'list', '--no-color'], { FORCE_COLOR: '1' })).stdout).not.toMatch(ANSI);
+    expect(noColor.stdout).not.toMatch(ANSI);
+    expect(flag.stdout).not.toMatch(ANSI);
   });
 
   it('takes the database from STENT_DATABASE_URL', async () => {

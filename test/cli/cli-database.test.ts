@@ -42,9 +42,11 @@ describe('the stent CLI and its database', () => {
       [['watch', '--frames', '0'], /^stent: --frames: expected a whole number from 1 to .*\n$/],
       [[], /^Usage: stent <command> \[options\]\n/],
     ];
-    // A database that does not exist: none of these gets as far as opening it.
-    for (const [args, stderr] of cases) {
-      const run = await runStent(args, { STENT_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+    // A database that does not exist: none of these gets as far as opening it. The runs are independent
+    // processes, started together.
+    const runs = await Promise.all(cases.map(([args]) => runStent(args, { STENT_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' })));
+    for (const [index, [args, stderr]] of cases.entries()) {
+      const run = runs[index]!;
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr, args.join(' ')).toMatch(stderr);
       expect(run.stdout, args.join(' ')).toBe('');

@@ -21,7 +21,10 @@ describe.each(DIALECTS)('singleton waiters queued in one millisecond (%s)', (dia
     executor.events.on('execution.started', ({ executionId }) => {
       if (!started.includes(executionId)) started.push(executionId);
     });
-    const holder = await executor.dispatch(Refresh, ['holder', 50], { singleton: 'tie' });
+    // The holder is delayed on that clock: it holds the key, pending, until the clock moves. (Running, its
+    // 50 ms of real time could end between two of the dispatches below on a loaded machine, and the turn
+    // would pass to the waiters queued so far.)
+    const holder = await executor.dispatch(Refresh, ['holder', 50], { singleton: 'tie', delay: '1s' });
     const waiters: string[] = [];
     for (let i = 0; i < 4; i++) waiters.push(await executor.dispatch(Refresh, [`waiter-${i}`, 1], { singleton: 'tie' }));
     expect(clock.now()).toBe(Date.UTC(2030, 0, 1));

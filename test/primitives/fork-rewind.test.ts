@@ -156,11 +156,15 @@ describe.each(DIALECTS)('fork and rewind on %s', (dialect) => {
     const inspector = await openInspector(h.db);
     const epoch = () => inspector.scalar(`SELECT lease_epoch FROM ${inspector.t.executions} WHERE id = ?`, [id]);
     const before = await epoch();
+    // Paused while the epoch is read: the worker would otherwise claim the rewound execution at once, and
+    // on a loaded machine its claim can come before the read.
+    await operator.pauseWorkflow(GatedFlow);
     await operator.rewind(id, 0);
     // Where the cancel's event never reached it (another machine, a lost notification), the worker keeping
     // the suspended run would claim the next epoch and resume it from memory: the rewind takes that epoch.
     expect(await epoch()).toBe(before + 1);
     await inspector.close();
+    await operator.resumeWorkflow(GatedFlow);
     await waitUntil(async () => ran.count('a') === 2, 'step a to run again after the rewind to 0');
     await executor.sendSignal(id, 'go');
     expect((await executor.waitFor(id, { timeout: '30s' })).value).toEqual(['a(k)', 'b(k)']);

@@ -29,6 +29,15 @@ export interface TestDatabase {
   dispose(): Promise<void>;
 }
 
+/**
+ * How a test's own schema is reached: POSTGRES_URL with synchronous_commit off for its connections. A commit
+ * is still atomic and seen at once by every other connection; only a crash of the server itself could lose
+ * the last ones, and no test crashes this shared server (pg-restart.test.ts restarts a cluster of its own,
+ * which keeps synchronous commits). The suite's thousands of commits then stop waiting for the WAL flush,
+ * which on a loaded machine took half of each commit's time.
+ */
+const TEST_SCHEMA_URL = `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c synchronous_commit=off')}`;
+
 /** A database of its own for one test: a new SQLite file, or a new PostgreSQL schema. */
 export async function createTestDatabase(backend: Backend): Promise<TestDatabase> {
   if (backend === 'sqlite' || backend === 'sqlite3') {
@@ -55,8 +64,8 @@ export async function createTestDatabase(backend: Backend): Promise<TestDatabase
     dialect: backend,
     backend,
     // A small pool: test files run side by side (and suites beside other work) on one server of 100 connections.
-    options: { type: 'postgres', url: POSTGRES_URL, schema, poolSize: 5 },
-    url: `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}schema=${schema}`,
+    options: { type: 'postgres', url: TEST_SCHEMA_URL, schema, poolSize: 5 },
+    url: `${TEST_SCHEMA_URL}&schema=${schema}`,
     schema,
     dispose: async () => {
       const cleanup = new pg.Client({ connectionString: POSTGRES_URL });

@@ -1,7 +1,10 @@
 import { Logger, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { StentExecutor } from '../core/index.js';
-import { openStentStore, type SqlStore } from '../persistence/index.js';
+// The store's own files, not persistence/index.js: that one exports the TypeORM entities, and an application
+// that gives Stent a `database` (not its DataSource) need not load TypeORM.
+import { openStentStore } from '../persistence/create-store.js';
+import type { SqlStore } from '../persistence/sql-store.js';
 import { STENT_STORE } from './stent.constants.js';
 import { openTelemetry } from '../telemetry/index.js';
 import { StentConfigurableModule, STENT_MODULE_OPTIONS } from './stent.module-definition.js';

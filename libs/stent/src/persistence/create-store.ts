@@ -1,10 +1,9 @@
-import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { ConfigurationError, DatabaseUnavailableError, parseDuration, systemClock, type Clock, type Duration, type StentStore } from '../core/index.js';
 import { withSqliteFile } from './clients/queued-sqlite-client.js';
 import { isConnectionError } from './clients/connection-errors.js';
 import { DeferredSqlClient } from './clients/deferred-client.js';
 import type { SqlClient } from './clients/sql-client.js';
-import { stentEntities } from './schema/entities.js';
 import { runStentMigrations } from './schema/migrator.js';
 import { SqlStore } from './sql-store.js';
 import { tableNames } from './schema/table-names.js';
@@ -13,7 +12,9 @@ import { StoreConnection } from './store-connection.js';
 import { DataSourceTarget, isSupportedDataSourceType, supportedDataSourceTypes } from './data-source-target.js';
 import type { DatabaseTarget } from './database-target.js';
 import { Sqlite3Target } from './sqlite3-target.js';
-import { applyStentMigrationsInTransaction } from './schema/migrator.js';
+import { applyStentMigrationsInTransaction, applyStentMigrationsOnPool } from './schema/migrator.js';
+import { BetterSqlite3Target } from './better-sqlite3-target.js';
+import { PostgresPoolTarget } from './postgres-pool-target.js';
 
 /** Where Stent keeps its tables. */
 export type StentDatabaseOptions =
@@ -23,7 +24,7 @@ export type StentDatabaseOptions =
   | { type: 'postgres'; url?: string; host?: string; port?: number; username?: string; password?: string; database?: string; schema?: string; poolSize?: number };
 
 export interface StentStoreOptions {
-  /** Connection settings for a DataSource Stent creates and owns. */
+  /** Connection settings for a database Stent opens and owns (through its driver; TypeORM is not loaded). */
   database?: StentDatabaseOptions;
   /** An initialized TypeORM DataSource to share (the application's own). */
   dataSource?: DataSource;
@@ -59,42 +60,9 @@ export function databaseFromUrl(url: string): StentDatabaseOptions {
   return { type: 'better-sqlite3', database: url.replace(/^sqlite:(\/\/)?/, '') };
 }
 
-function dataSourceOptions(database: StentDatabaseOptions): DataSourceOptions {
-  if (database.type === 'better-sqlite3') {
-    if (!database.database) throw new ConfigurationError("database.database must name the SQLite file (or ':memory:')");
-    const busyTimeout = database.busyTimeout ?? 10_000;
-    return {
-      type: 'better-sqlite3',
-      database: database.database,
-      entities: stentEntities,
-      synchronize: false,
-      enableWAL: database.database !== ':memory:',
-      prepareDatabase: (db: { pragma(sql: string): unknown }) => {
-        db.pragma(`busy_timeout = ${busyTimeout}`);
-        db.pragma('synchronous = NORMAL');
-      },
-    } as DataSourceOptions;
-  }
-  if (database.type === 'postgres') {
-    return {
-      type: 'postgres',
-      url: database.url,
-      host: database.host,
-      port: database.port,
-      username: database.username,
-      password: database.password,
-      database: database.database,
-      entities: stentEntities,
-      synchronize: false,
-      poolSize: database.poolSize ?? 10,
-    } as DataSourceOptions;
-  }
-  throw new ConfigurationError(`Unsupported database type '${(database as { type: string }).type}': use 'better-sqlite3', 'sqlite' or 'postgres'`);
-}
-
 /**
- * Builds the store on a DataSource Stent opens (or the application's own) without waiting for the
- * database: the connection opens on first use (see StoreConnection), so an application can start while
+ * Builds the store on a database Stent opens itself (through its driver, without TypeORM) or on the
+ * application's DataSource, without waiting for the database: the connection opens on first use (see StoreConnection), so an application can start while
  * its database is down. Operations made before it answers wait up to connectTimeout for it.
  */
 export function openStentStore(options: StentStoreOptions): SqlStore {
@@ -104,24 +72,43 @@ export function openStentStore(options: StentStoreOptions): SqlStore {
   let target: DatabaseTarget;
   let dialect: 'sqlite' | 'postgres';
   let migrateOn: (fileKey: string | undefined, client: SqlClient) => Promise<unknown>;
-  if (options.database?.type === 'sqlite') {
+  const database = options.database;
+  if (database?.type === 'sqlite') {
     // No DataSource: TypeORM 1.x has no sqlite3 driver, and Stent's client needs none.
-    if (!options.database.database) throw new ConfigurationError("database.database must name the SQLite file (or ':memory:')");
-    target = new Sqlite3Target(options.database.database, options.database.busyTimeout ?? 10_000);
+    if (!database.database) throw new ConfigurationError("database.database must name the SQLite file (or ':memory:')");
+    target = new Sqlite3Target(database.database, database.busyTimeout ?? 10_000);
     dialect = 'sqlite';
     migrateOn = (_fileKey, client) => client.transaction((tx) => applyStentMigrationsInTransaction(tx, tables));
-  } else {
-    const owned = !options.dataSource;
-    const dataSource = options.dataSource ?? new DataSource(dataSourceOptions(options.database!));
+  } else if (database?.type === 'better-sqlite3') {
+    // Stent opens its own database without TypeORM, which only an application's DataSource needs.
+    if (!database.database) throw new ConfigurationError("database.database must name the SQLite file (or ':memory:')");
+    target = new BetterSqlite3Target(database.database, database.busyTimeout ?? 10_000);
+    dialect = 'sqlite';
+    migrateOn = (_fileKey, client) => client.transaction((tx) => applyStentMigrationsInTransaction(tx, tables));
+  } else if (database?.type === 'postgres') {
+    const { url, host, port, username, password, poolSize } = database;
+    const poolTarget = new PostgresPoolTarget({
+      pool: { connectionString: url, host, port, user: username, password, database: database.database, max: poolSize ?? 10 },
+      schema,
+      reconnectWindowMs,
+      logger: options.logger,
+    });
+    target = poolTarget;
+    dialect = 'postgres';
+    migrateOn = () => applyStentMigrationsOnPool(poolTarget.openPool(), tables, schema);
+  } else if (options.dataSource) {
+    const dataSource = options.dataSource;
     const type: string = dataSource.options.type;
     if (!isSupportedDataSourceType(type)) throw new ConfigurationError(`Stent supports ${supportedDataSourceTypes.join(', ')} DataSources, not '${type}'`);
-    target = new DataSourceTarget(dataSource, { owned, schema, reconnectWindowMs, logger: options.logger });
+    target = new DataSourceTarget(dataSource, { owned: false, schema, reconnectWindowMs, logger: options.logger });
     dialect = type === 'postgres' ? 'postgres' : 'sqlite';
     migrateOn = async (fileKey) => {
       const migrate = () => runStentMigrations(dataSource, tables, dialect === 'postgres' ? schema : undefined);
       if (fileKey) await withSqliteFile(fileKey, migrate);
       else await migrate();
     };
+  } else {
+    throw new ConfigurationError(`Unsupported database type '${(database as unknown as { type: string }).type}': use 'better-sqlite3', 'sqlite' or 'postgres'`);
   }
   const bus = new DeferredWakeBus();
   const connection = new StoreConnection({
@@ -155,7 +142,7 @@ export function openStentStore(options: StentStoreOptions): SqlStore {
 }
 
 /**
- * Opens (or adopts) a DataSource and builds the store on it, once the database answered: retries with
+ * Opens the database (or adopts a DataSource) and builds the store on it, once the database answered: retries with
  * back-off for up to connectTimeout, then fails with DatabaseUnavailableError.
  */
 export async function createStentStore(options: StentStoreOptions): Promise<StentStore> {

@@ -23,7 +23,7 @@ export function sqliteFileKey(file: string): string {
   return file === ':memory:' || file === '' ? `memory:${randomUUID()}` : `sqlite:${resolve(file)}`;
 }
 
-/** Stent on a TypeORM DataSource: its own (created from the `database` option) or the application's. */
+/** Stent on a TypeORM DataSource: the application's (owned: one Stent destroys on close). */
 export class DataSourceTarget implements DatabaseTarget {
   private release: (() => void) | undefined;
 

@@ -10,8 +10,8 @@ export interface OpenConnection {
 }
 
 /**
- * The database a StoreConnection opens: a TypeORM DataSource (Stent's own or the application's), or a
- * SQLite file Stent opens itself with the `sqlite3` package (TypeORM 1.x has no driver for it).
+ * The database a StoreConnection opens: the application's TypeORM DataSource, or a database Stent opens
+ * itself through its driver (a SQLite file with `better-sqlite3` or `sqlite3`, a `pg` pool).
  */
 export interface DatabaseTarget {
   readonly isOpen: boolean;

@@ -1,5 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { StentAdminModule, StentModule } from '../../index.js';
+// The modules' own files, not the package's entry point, which loads TypeORM for its entities.
+import { StentModule } from '../../nest/stent.module.js';
+import { StentAdminModule } from '../../nest/admin/stent-admin.module.js';
 import { ADMIN_TOKEN, AdminTokenGuard } from './admin-token.guard.js';
 import type { ServerConfig } from './server-config.js';
 

@@ -1,3 +1,4 @@
+import type { Pool, PoolClient } from 'pg';
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { StentInitialSchema1732500000000 } from './migrations/1732500000000-stent-initial-schema.js';
@@ -52,8 +53,31 @@ export async function runStentMigrations(dataSource: DataSource, tables?: TableN
 }
 
 async function applyWithRunner(dataSource: DataSource, tables: TableNames, schema: string | undefined): Promise<string[]> {
-  const postgres = dataSource.options.type === 'postgres';
-  const runner = dataSource.createQueryRunner();
+  return applyInOwnTransaction(dataSource.createQueryRunner(), dataSource.options.type === 'postgres', tables, schema);
+}
+
+/**
+ * Applies Stent's migrations on a pg Pool Stent opened itself (no DataSource), on one connection of it,
+ * as runStentMigrations does on a DataSource's. Statements without parameters go as simple queries, as
+ * TypeORM's query runner sends them.
+ */
+export function applyStentMigrationsOnPool(pool: Pool, tables: TableNames, schema: string | undefined): Promise<string[]> {
+  checkSchemaName(schema);
+  let client: PoolClient | undefined;
+  const query = async (sql: string, params?: unknown[]) => (await client!.query(sql, params)).rows;
+  const runner = {
+    connection: { options: { type: 'postgres' } },
+    connect: async () => (client = await pool.connect()),
+    query,
+    startTransaction: () => query('BEGIN'),
+    commitTransaction: () => query('COMMIT'),
+    rollbackTransaction: () => query('ROLLBACK'),
+    release: async () => client?.release(),
+  } as unknown as QueryRunner;
+  return applyInOwnTransaction(runner, true, tables, schema);
+}
+
+async function applyInOwnTransaction(runner: QueryRunner, postgres: boolean, tables: TableNames, schema: string | undefined): Promise<string[]> {
   const applied: string[] = [];
   try {
     await runner.connect();
