@@ -1,4 +1,3 @@
-import type { Pool, PoolClient } from 'pg';
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { StentInitialSchema1732500000000 } from './migrations/1732500000000-stent-initial-schema.js';
@@ -57,13 +56,21 @@ async function applyWithRunner(dataSource: DataSource, tables: TableNames, schem
 }
 
 /**
+ * What the pool migration needs of a pg Pool, written out so that this file's declarations, which the
+ * package's entry point reaches, do not need the `pg` package's types (an app on SQLite has none).
+ */
+interface PoolLike {
+  connect(): Promise<{ query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>; release(): void }>;
+}
+
+/**
  * Applies Stent's migrations on a pg Pool Stent opened itself (no DataSource), on one connection of it,
  * as runStentMigrations does on a DataSource's. Statements without parameters go as simple queries, as
  * TypeORM's query runner sends them.
  */
-export function applyStentMigrationsOnPool(pool: Pool, tables: TableNames, schema: string | undefined): Promise<string[]> {
+export function applyStentMigrationsOnPool(pool: PoolLike, tables: TableNames, schema: string | undefined): Promise<string[]> {
   checkSchemaName(schema);
-  let client: PoolClient | undefined;
+  let client: Awaited<ReturnType<PoolLike['connect']>> | undefined;
   const query = async (sql: string, params?: unknown[]) => (await client!.query(sql, params)).rows;
   const runner = {
     connection: { options: { type: 'postgres' } },
