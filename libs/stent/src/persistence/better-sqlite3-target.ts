@@ -3,10 +3,7 @@ import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { ConfigurationError } from '../core/index.js';
 import { BetterSqlite3Client } from './clients/better-sqlite3-client.js';
-import { sqliteFileKey } from './data-source-target.js';
-import type { DatabaseTarget, OpenConnection } from './database-target.js';
-import { claimSqliteFile } from './sqlite-file-drivers.js';
-import { localBusFor } from './wake-bus.js';
+import { SqliteFileTarget } from './sqlite-file-target.js';
 
 type BetterSqlite3Constructor = new (file: string, options: { timeout: number }) => Database;
 
@@ -31,26 +28,12 @@ async function loadBetterSqlite3(): Promise<BetterSqlite3Constructor> {
  * NORMAL), but without loading TypeORM: a process that only runs Stent (a worker, the CLI) starts in
  * about half the CPU time.
  */
-export class BetterSqlite3Target implements DatabaseTarget {
-  private db: Database | undefined;
-  private readonly fileKey: string;
-  private release: (() => void) | undefined;
-
-  constructor(
-    private readonly file: string,
-    private readonly busyTimeoutMs: number,
-  ) {
-    this.fileKey = sqliteFileKey(file);
+export class BetterSqlite3Target extends SqliteFileTarget<Database> {
+  constructor(file: string, busyTimeoutMs: number) {
+    super(file, busyTimeoutMs, 'better-sqlite3');
   }
 
-  get isOpen(): boolean {
-    return this.db !== undefined;
-  }
-
-  async open(): Promise<void> {
-    if (this.db) return;
-    // Refused before anything is opened: the file may be in use through sqlite3 in this process.
-    this.release ??= claimSqliteFile(this.fileKey, 'better-sqlite3');
+  protected async openFile(): Promise<Database> {
     const BetterSqlite3 = await loadBetterSqlite3();
     const inMemory = this.file === ':memory:' || this.file === '';
     if (!inMemory) await mkdir(dirname(this.file), { recursive: true });
@@ -64,24 +47,14 @@ export class BetterSqlite3Target implements DatabaseTarget {
       db.close();
       throw error;
     }
-    // An earlier attempt, given up on, may have opened the file meanwhile: one connection is enough.
-    if (this.db) db.close();
-    else this.db = db;
+    return db;
   }
 
-  /** A late connection is kept: the next attempt uses it, close() closes it. */
-  async discardLateOpen(): Promise<void> {}
-
-  connection(): OpenConnection {
-    if (!this.db) throw new Error('The SQLite database is not open');
-    return { client: new BetterSqlite3Client(this.db, this.fileKey), bus: localBusFor(this.fileKey), fileKey: this.fileKey };
+  protected async closeFile(db: Database): Promise<void> {
+    db.close();
   }
 
-  async close(): Promise<void> {
-    const db = this.db;
-    this.db = undefined;
-    this.release?.();
-    this.release = undefined;
-    db?.close();
+  protected clientOf(db: Database): BetterSqlite3Client {
+    return new BetterSqlite3Client(db, this.fileKey);
   }
 }
