@@ -13,6 +13,7 @@ import { storeBench } from '../support/store-bench.js';
 const WIDE = 22_000;
 
 type NewStep = Parameters<StentStore['insertSteps']>[1][number];
+type ExecutionFence = Parameters<StentStore['insertSteps']>[0];
 
 function stepAt(executionId: string, position: number, now: number): NewStep {
   return {
@@ -37,6 +38,28 @@ function stepAt(executionId: string, position: number, now: number): NewStep {
   };
 }
 
+/** Creates execution `id` of workflow 'Flow' and claims it for `owner`: the fence its journal writes carry. */
+async function claimedExecution(store: StentStore, id: string, owner: string, now: number): Promise<ExecutionFence> {
+  await store.createExecution({
+    id,
+    workflowName: 'Flow',
+    args: '[]',
+    queue: 'default',
+    priority: 0,
+    tags: [],
+    parentId: null,
+    parentPosition: null,
+    idempotencyKey: null,
+    createdAt: now,
+    wakeAt: now,
+    deadlineAt: null,
+    maxDurationMs: null,
+  });
+  const [execution] = await store.claimExecutions({ owner, names: ['Flow'], queues: ['default'], tags: [], limit: 1, now, leaseMs: 60_000, limits: new Map() });
+  expect(execution?.id).toBe(id);
+  return { executionId: id, owner, epoch: execution!.leaseEpoch };
+}
+
 describe.each(DIALECTS)('wide journal writes on %s', (dialect) => {
   const open = storeBench(dialect);
 
@@ -44,24 +67,8 @@ describe.each(DIALECTS)('wide journal writes on %s', (dialect) => {
     const { store, inspector } = await open();
     const now = Date.now();
     const owner = 'wide-writer';
-    const { id } = await store.createExecution({
-      id: 'wide',
-      workflowName: 'Flow',
-      args: '[]',
-      queue: 'default',
-      priority: 0,
-      tags: [],
-      parentId: null,
-      parentPosition: null,
-      idempotencyKey: null,
-      createdAt: now,
-      wakeAt: now,
-      deadlineAt: null,
-      maxDurationMs: null,
-    });
-    const [execution] = await store.claimExecutions({ owner, names: ['Flow'], queues: ['default'], tags: [], limit: 1, now, leaseMs: 60_000, limits: new Map() });
-    expect(execution?.id).toBe(id);
-    const fence = { executionId: id, owner, epoch: execution!.leaseEpoch };
+    const fence = await claimedExecution(store, 'wide', owner, now);
+    const id = fence.executionId;
     const steps = Array.from({ length: WIDE }, (_, position) => stepAt(id, position, now));
     const deliveries = steps.map((step, index) => ({ position: step.position, turn: 1 + Math.floor(index / 100), seq: index + 1 }));
     expect(await store.insertSteps(fence, steps)).toBe(true);
@@ -78,24 +85,8 @@ describe.each(DIALECTS)('wide journal writes on %s', (dialect) => {
   it('a writer whose lease was taken over inserts nothing, neither one step nor a write in several parts', async () => {
     const { store, inspector } = await open();
     const now = Date.now();
-    const { id } = await store.createExecution({
-      id: 'taken-over',
-      workflowName: 'Flow',
-      args: '[]',
-      queue: 'default',
-      priority: 0,
-      tags: [],
-      parentId: null,
-      parentPosition: null,
-      idempotencyKey: null,
-      createdAt: now,
-      wakeAt: now,
-      deadlineAt: null,
-      maxDurationMs: null,
-    });
-    const [execution] = await store.claimExecutions({ owner: 'first', names: ['Flow'], queues: ['default'], tags: [], limit: 1, now, leaseMs: 60_000, limits: new Map() });
-    expect(execution?.id).toBe(id);
-    const held = { executionId: id, owner: 'first', epoch: execution!.leaseEpoch };
+    const held = await claimedExecution(store, 'taken-over', 'first', now);
+    const id = held.executionId;
     expect(await store.insertSteps(held, [stepAt(id, 0, now)])).toBe(true);
     // The same worker under an older epoch, and another worker naming the current epoch: both stale.
     for (const stale of [{ ...held, epoch: held.epoch - 1 }, { ...held, owner: 'second' }]) {
