@@ -11,6 +11,7 @@ import { jsonlRecords } from '../support/process-bench.js';
 import { waitUntil } from '../support/wait.js';
 import { killAllProcesses, makeEvidenceDir, WorkerProcess, type WorkerSpawn } from '../support/worker-process.js';
 import type { RunRecord } from '../fixtures/fault-flows.js';
+import { explained } from './fault-report.js';
 
 export { preciseNow, type RunRecord } from '../fixtures/fault-flows.js';
 export { freezeOutsideTransaction, type Inspector } from '../support/inspector.js';
@@ -187,8 +188,10 @@ export interface FaultEnv {
   client: StentExecutor;
   inspector: Inspector;
   spec(worker: WorkerOptions, extra?: Partial<WorkerSpawn>): WorkerSpawn;
-  startWorker(worker: WorkerOptions): Promise<WorkerProcess>;
+  startWorker(worker: WorkerOptions, extra?: Partial<WorkerSpawn>): Promise<WorkerProcess>;
   runs(): Run[];
+  /** `wait`, whose failure message ends with the state of these executions and workers (fault-report.ts). */
+  explain<T>(wait: Promise<T>, executionIds: string[], workers: WorkerProcess[]): Promise<T>;
   dispose(): Promise<void>;
 }
 
@@ -211,14 +214,16 @@ export async function openFaultEnv(db: TestDatabase): Promise<FaultEnv> {
     throw error;
   }
   const spec = (worker: WorkerOptions, extra: Partial<WorkerSpawn> = {}): WorkerSpawn => faultWorker(db.url, evidence.dir, worker, extra);
+  const runs = () => runsOf(readRecords(evidence.dir));
   return {
     db,
     evidenceDir: evidence.dir,
     client,
     inspector,
     spec,
-    startWorker: (worker) => WorkerProcess.start(spec(worker)),
-    runs: () => runsOf(readRecords(evidence.dir)),
+    startWorker: (worker, extra) => WorkerProcess.start(spec(worker, extra)),
+    runs,
+    explain: (wait, executionIds, workers) => explained(wait, { inspector: inspector!, schema: db.schema, evidenceDir: evidence.dir, runs }, executionIds, workers),
     dispose,
   };
 }

@@ -19,12 +19,16 @@ describe.each(DIALECTS)('fencing: a worker frozen past its lease (%s)', (dialect
 
   /** Starts a workflow of one slow activity on worker A, freezes A (SIGSTOP) while the body runs, starts B. */
   async function freezeOwnerAndStartAnother(): Promise<{ id: string; frozen: WorkerProcess; other: WorkerProcess }> {
-    const frozen = await env!.startWorker(WORKER);
+    const frozen = await env!.startWorker(WORKER, { trace: true });
     const id = await env!.client.dispatch(SeqFlow, [[BODY_MS]]);
-    const run = await waitUntil(() => env!.runs().find((r) => r.executionId === id && r.end === undefined), 'the activity to start on worker A', 30_000);
+    const run = await env!.explain(
+      waitUntil(() => env!.runs().find((r) => r.executionId === id && r.end === undefined), 'the activity to start on worker A', 30_000),
+      [id],
+      [frozen],
+    );
     expect(run.pid).toBe(frozen.pid);
     await freezeOutsideTransaction(frozen, env!.inspector);
-    const other = await env!.startWorker(WORKER);
+    const other = await env!.startWorker(WORKER, { trace: true });
     return { id, frozen, other };
   }
 
@@ -56,13 +60,17 @@ describe.each(DIALECTS)('fencing: a worker frozen past its lease (%s)', (dialect
     env = await openFaultEnv(await createTestDatabase(dialect));
     const { id, frozen, other } = await freezeOwnerAndStartAnother();
 
-    const result = await env.client.waitFor<string[]>(id, { timeout: '60s' });
+    const result = await env.explain(env.client.waitFor<string[]>(id, { timeout: '60s' }), [id], [frozen, other]);
     expect(result.state).toBe('completed');
     const theirs = env.runs().find((r) => r.executionId === id && r.pid === other.pid);
     expect(result.value).toEqual([theirs?.run]);
 
     frozen.signal('SIGCONT');
-    await waitUntil(() => env!.runs().find((r) => r.executionId === id && r.pid === frozen.pid && r.end !== undefined), 'the resumed worker to finish its body', 20_000);
+    await env.explain(
+      waitUntil(() => env!.runs().find((r) => r.executionId === id && r.pid === frozen.pid && r.end !== undefined), 'the resumed worker to finish its body', 20_000),
+      [id],
+      [frozen, other],
+    );
     // A graceful stop waits for the finished attempt's outcome to be written (or refused).
     const exit = await frozen.terminate();
     expect(exit.code, frozen.stderr.slice(-2000)).toBe(0);
@@ -73,17 +81,21 @@ describe.each(DIALECTS)('fencing: a worker frozen past its lease (%s)', (dialect
     env = await openFaultEnv(await createTestDatabase(dialect));
     const { id, frozen, other } = await freezeOwnerAndStartAnother();
 
-    await waitUntil(() => env!.runs().find((r) => r.executionId === id && r.pid === other.pid), 'worker B to take the task over', 30_000);
+    await env.explain(
+      waitUntil(() => env!.runs().find((r) => r.executionId === id && r.pid === other.pid), 'worker B to take the task over', 30_000),
+      [id],
+      [frozen, other],
+    );
     frozen.signal('SIGCONT');
-    const stale = await waitUntil(
-      () => env!.runs().find((r) => r.executionId === id && r.pid === frozen.pid && r.end !== undefined),
-      'the resumed worker to finish its body',
-      20_000,
+    const stale = await env.explain(
+      waitUntil(() => env!.runs().find((r) => r.executionId === id && r.pid === frozen.pid && r.end !== undefined), 'the resumed worker to finish its body', 20_000),
+      [id],
+      [frozen, other],
     );
     const exit = await frozen.terminate();
     expect(exit.code, frozen.stderr.slice(-2000)).toBe(0);
 
-    const result = await env.client.waitFor<string[]>(id, { timeout: '60s' });
+    const result = await env.explain(env.client.waitFor<string[]>(id, { timeout: '60s' }), [id], [frozen, other]);
     expect(result.state).toBe('completed');
     const theirs = env.runs().find((r) => r.executionId === id && r.pid === other.pid)!;
     // The scenario really happened: the stale body finished while the new owner's was still running.

@@ -20,9 +20,13 @@ describe.each(DIALECTS)('leases across processes (%s)', (dialect) => {
     const { client, inspector } = env;
     // Both workers are up before the dispatch (starting a process on a loaded machine can take longer than
     // the activity); whichever runs the activity is the one killed.
-    const workers = await Promise.all([env.startWorker(worker), env.startWorker(worker)]);
+    const workers = await Promise.all([env.startWorker(worker, { trace: true }), env.startWorker(worker, { trace: true })]);
     const id = await client.dispatch(SeqFlow, [[3000]]);
-    const first = await waitUntil(() => env!.runs().find((r) => r.executionId === id && r.end === undefined), 'the activity to start', 30_000);
+    const first = await env.explain(
+      waitUntil(() => env!.runs().find((r) => r.executionId === id && r.end === undefined), 'the activity to start', 30_000),
+      [id],
+      workers,
+    );
     const doomed = workers.find((w) => w.pid === first.pid)!;
     const survivor = workers.find((w) => w !== doomed)!;
     expect(doomed).toBeDefined();
@@ -33,7 +37,7 @@ describe.each(DIALECTS)('leases across processes (%s)', (dialect) => {
     const killedAt = preciseNow();
     await doomed.kill();
 
-    const result = await client.waitFor<string[]>(id, { timeout: '60s' });
+    const result = await env.explain(client.waitFor<string[]>(id, { timeout: '60s' }), [id], workers);
     expect(result.state).toBe('completed');
     const runs = env.runs().filter((r) => r.executionId === id);
     expect(runs).toHaveLength(2);
@@ -58,10 +62,10 @@ describe.each(DIALECTS)('leases across processes (%s)', (dialect) => {
     const worker: WorkerOptions = { concurrency: 4, lease: '1s', pollInterval: '50ms', maxPollInterval: '200ms' };
     env = await openFaultEnv(await createTestDatabase(dialect));
     const { client, inspector } = env;
-    const workers = await Promise.all([env.startWorker(worker), env.startWorker(worker)]);
+    const workers = await Promise.all([env.startWorker(worker, { trace: true }), env.startWorker(worker, { trace: true })]);
     const ids = await Promise.all(Array.from({ length: 4 }, () => client.dispatch(SeqFlow, [[3500]])));
     for (const id of ids) {
-      const result = await client.waitFor<string[]>(id, { timeout: '60s' });
+      const result = await env.explain(client.waitFor<string[]>(id, { timeout: '60s' }), ids, workers);
       expect(result.state).toBe('completed');
     }
 
