@@ -91,23 +91,30 @@ export async function faultReport(sources: ReportSources, executionIds: string[]
   return `--- fault report ---\n${sections.join('\n\n')}\n--- end of fault report ---`;
 }
 
-/** The server's connection count, and what every connection working on this schema does right now. */
+/**
+ * The server's connection count; what every connection working on this schema does right now, and what
+ * holds the locks any of them waits for (advisory locks and row locks can be held by any connection of
+ * the database, also one of another test or a stopped process).
+ */
 async function connectionsText(inspector: Inspector, schema: string): Promise<string> {
   const total = await inspector.scalar(`SELECT COUNT(*) FROM pg_stat_activity WHERE backend_type = 'client backend'`);
   const limit = await inspector.scalar(`SELECT CAST(setting AS INTEGER) FROM pg_settings WHERE name = 'max_connections'`);
-  // A connection is this test's if its last statement names the schema or it holds a lock on one of its tables.
-  const mine = await inspector.query(
-    `SELECT a.pid, a.state, a.wait_event_type, a.wait_event,
+  const activity = `a.pid, a.application_name, a.state, a.wait_event_type, a.wait_event,
             CAST(FLOOR(EXTRACT(EPOCH FROM (now() - a.xact_start)) * 1000) AS BIGINT) AS xact_ms,
             CAST(FLOOR(EXTRACT(EPOCH FROM (now() - a.state_change)) * 1000) AS BIGINT) AS state_ms,
-            LEFT(REGEXP_REPLACE(a.query, '\\s+', ' ', 'g'), 160) AS query
+            LEFT(REGEXP_REPLACE(a.query, '\\s+', ' ', 'g'), 160) AS query`;
+  // A connection is this test's if its last statement names the schema or it holds a lock on one of its tables.
+  const mine = await inspector.query<{ pid: unknown; blocked_by: unknown }>(
+    `SELECT ${activity}, pg_blocking_pids(a.pid) AS blocked_by
        FROM pg_stat_activity a
       WHERE a.pid <> pg_backend_pid()
         AND (a.query LIKE ? OR EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
                                         WHERE l.pid = a.pid AND n.nspname = ?))`,
     [`%"${schema}"%`, schema],
   );
-  return `  ${total} of ${limit} on the server; on this schema:\n${rowsText(mine)}`;
+  const blockers = [...new Set(mine.flatMap((row) => (Array.isArray(row.blocked_by) ? row.blocked_by.map(Number) : [])))];
+  const blocking = blockers.length > 0 ? await inspector.query(`SELECT ${activity} FROM pg_stat_activity a WHERE a.pid IN (${blockers.map(() => '?').join(', ')})`, blockers) : [];
+  return `  ${total} of ${limit} on the server; on this schema:\n${rowsText(mine)}\n  holding the locks those wait for:\n${rowsText(blocking)}`;
 }
 
 function rowsText(rows: object[]): string {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 // processes never use and which would double the CPU each of the many worker starts in the suite costs.
 import { StentExecutor, type DispatchOptions, type WorkerOptions } from '#stent-engine';
 import { createStentStore, databaseFromUrl } from '#stent-store';
+import { withApplicationName, workerApplicationName } from './backend-names.js';
 
 export interface WorkerProcessConfig {
   /** SQLite file or PostgreSQL URL (TestDatabase.url). */
@@ -47,7 +48,11 @@ async function main(): Promise<void> {
   if (typeof factory !== 'function') throw new Error(`${config.fixture} exports no function ${config.instances}`);
 
   const database = databaseFromUrl(config.url);
-  if (database.type === 'postgres') database.poolSize = config.poolSize ?? 4;
+  if (database.type === 'postgres') {
+    database.poolSize = config.poolSize ?? 4;
+    // Named for this process: a test can tell whether it is inside a transaction (freezeOutsideTransaction).
+    database.url = withApplicationName(database.url!, workerApplicationName(process.pid));
+  }
   const store = await createStentStore({ database });
   const executor = new StentExecutor({
     store,
