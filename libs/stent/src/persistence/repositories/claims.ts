@@ -41,7 +41,7 @@ export class ClaimsRepository {
       if (room <= 0) break;
       claimed.push(
         ...(await client.transaction(async (tx) => {
-          await dialect.lockCap(tx, workflowFlowName(name));
+          await dialect.lockCap(tx, workflowFlowName(name), this.ctx.t.schema);
           return claimFlowLimitedExecutions(this.ctx, tx, filter, name, flow.get(name)!, room, fragments);
         })),
       );
@@ -140,7 +140,7 @@ export class ClaimsRepository {
       for (const name of limited) {
         const room = filter.limit - claimed.length;
         if (room <= 0) break;
-        await dialect.lockCap(tx, name);
+        await dialect.lockCap(tx, name, t.schema);
         const [running] = await tx.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running'`, [name]);
         const free = filter.limits.get(name)! - num(running?.n ?? 0);
         if (free <= 0) continue;
@@ -149,7 +149,7 @@ export class ClaimsRepository {
       for (const name of flowNames) {
         const room = filter.limit - claimed.length;
         if (room <= 0) break;
-        await dialect.lockCap(tx, name);
+        await dialect.lockCap(tx, name, t.schema);
         const limits = flow.get(name)!;
         const keyedOnly = limits.rate === null && limits.total === null;
         claimed.push(...(await (keyedOnly ? claimKeyedOnly : claimFlowLimited)(this.ctx, tx, filter, name, limits, room)));

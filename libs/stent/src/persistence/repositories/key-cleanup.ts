@@ -87,7 +87,7 @@ export class KeyCleanupRepository {
       if (removed >= limit) break;
       // Under the name's claim lock, as claims count and move windows (see claimFlowLimited).
       removed += await client.transaction(async (tx: SqlExecutor) => {
-        await dialect.lockCap(tx, String(name));
+        await dialect.lockCap(tx, String(name), t.schema);
         return tx.execute(
           `DELETE FROM ${t.flowKeys} WHERE name = ? AND flow_key IN (SELECT flow_key FROM ${t.flowKeys} WHERE name = ? AND ${spent} LIMIT ?)`,
           [name, name, before, before, limit - removed],

@@ -2,6 +2,8 @@ import { checkSchemaName } from '../../core/index.js';
 
 /** Stent's table names, optionally inside a PostgreSQL schema. All are prefixed `stent_`. */
 export interface TableNames {
+  /** The PostgreSQL schema the tables are in (undefined: the connection's search path). */
+  schema?: string;
   /** Prefix for index names (indexes live in the table's schema). */
   prefix: string;
   executions: string;
@@ -34,6 +36,7 @@ export function tableNames(schema?: string): TableNames {
   checkSchemaName(schema);
   const q = (name: string) => (schema ? `"${schema}"."${name}"` : name);
   return {
+    schema,
     prefix: 'stent_',
     executions: q('stent_executions'),
     steps: q('stent_steps'),

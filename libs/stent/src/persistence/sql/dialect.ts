@@ -58,8 +58,11 @@ export interface Dialect {
   leaseNow(now: number, params: unknown[]): string;
   /** Whether leaseNow is the database's clock (then leases the engine computes are stored relative to it). */
   readonly leaseClockInDatabase: boolean;
-  /** Serializes, across processes, claims of an activity with a cluster-wide cap, until the transaction ends. */
-  lockCap(tx: SqlExecutor, name: string): Promise<void>;
+  /**
+   * Serializes, across processes, claims of an activity (or workflow) with a cluster-wide cap in the tables of
+   * `schema`, until the transaction ends. Deployments in other schemas of the same database lock apart.
+   */
+  lockCap(tx: SqlExecutor, name: string, schema: string | undefined): Promise<void>;
 }
 
 /** Column names as a list, optionally qualified by a table alias. */

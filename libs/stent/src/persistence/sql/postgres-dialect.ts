@@ -57,7 +57,17 @@ export const postgresDialect: Dialect = {
     return 'CAST(FLOOR(EXTRACT(EPOCH FROM statement_timestamp()) * 1000) AS BIGINT)';
   },
 
-  async lockCap(tx, name) {
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtext(?)) AS locked`, [`stent:limit:${name}`]);
+  async lockCap(tx, name, schema) {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext(?)) AS locked`, [capLockKey(name, schema)]);
   },
 };
+
+/**
+ * The advisory lock key of a capped name. Advisory locks belong to the whole database, not to a schema, so
+ * the key names the schema: deployments in different schemas never wait for each other's claims (nor for
+ * a worker of another one that stopped while it held the lock). The public schema keeps the key without a
+ * schema, the one workers of earlier versions take, so a rolling upgrade keeps its caps there.
+ */
+export function capLockKey(name: string, schema: string | undefined): string {
+  return !schema || schema === 'public' ? `stent:limit:${name}` : `stent:limit:${schema}:${name}`;
+}
