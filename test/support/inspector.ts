@@ -4,8 +4,9 @@
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import type { TestProcess } from './child-process.js';
+import type { WorkerProcess } from './worker-process.js';
 import type { TestDatabase } from './databases.js';
+import { workerApplicationName } from './backend-names.js';
 import { scalarOf, sqliteWriteLockHeld, SQLITE_TABLES } from './inspector-shared.js';
 import { openSqlite3Inspector } from './sqlite3-inspector.js';
 
@@ -17,8 +18,12 @@ export interface Inspector {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** The first column of the first row as a number. */
   scalar(sql: string, params?: unknown[]): Promise<number>;
-  /** True if some other connection holds a write transaction open right now (a frozen worker would block everyone). */
-  writeLockHeld(): Promise<boolean>;
+  /**
+   * Whether worker process `pid` may be inside a database transaction right now (a frozen one would block
+   * everyone). SQLite: some other connection holds the file's write lock. PostgreSQL: one of the process's
+   * own backends (named by workerApplicationName) is not idle: in a transaction, or running a statement.
+   */
+  transactionOpen(pid: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -39,7 +44,7 @@ export async function openInspector(db: TestDatabase): Promise<Inspector> {
       t: SQLITE_TABLES,
       query,
       scalar: scalarOf(query),
-      writeLockHeld: () =>
+      transactionOpen: () =>
         sqliteWriteLockHeld(
           (ms) => conn.pragma(`busy_timeout = ${ms}`),
           (sql) => conn.prepare(sql).run(),
@@ -62,13 +67,12 @@ export async function openInspector(db: TestDatabase): Promise<Inspector> {
     t: { steps: `"${schema}"."stent_steps"`, executions: `"${schema}"."stent_executions"`, deadLetters: `"${schema}"."stent_dead_letters"` },
     query,
     scalar: scalarOf(query),
-    writeLockHeld: async () => {
-      // Any other backend of this test's schema inside an open transaction (or mid-statement).
-      const rows = await query<{ n: string }>(
-        `SELECT COUNT(*) AS n FROM pg_stat_activity
-         WHERE pid <> pg_backend_pid() AND datname = current_database() AND query LIKE ? AND (state LIKE 'idle in transaction%' OR state = 'active')`,
-        [`%"${schema}"%`],
-      );
+    transactionOpen: async (pid) => {
+      // By the process's own backends, not by what their last statement names: a transaction whose last
+      // statement was `SELECT pg_advisory_xact_lock(...)` holds that lock and its row locks all the same.
+      const rows = await query<{ n: string }>(`SELECT COUNT(*) AS n FROM pg_stat_activity WHERE application_name = ? AND state <> 'idle'`, [
+        workerApplicationName(pid),
+      ]);
       return Number(rows[0]?.n ?? 0) > 0;
     },
     close: async () => {
@@ -81,11 +85,11 @@ export async function openInspector(db: TestDatabase): Promise<Inspector> {
  * SIGSTOPs a worker at a moment it holds no database transaction open (a process frozen inside a
  * transaction would hold its row locks or SQLite's write lock, which no lease can take back).
  */
-export async function freezeOutsideTransaction(worker: TestProcess, inspector: Inspector): Promise<void> {
+export async function freezeOutsideTransaction(worker: WorkerProcess, inspector: Inspector): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt++) {
     worker.signal('SIGSTOP');
     await new Promise((resolve) => setTimeout(resolve, 30));
-    if (!(await inspector.writeLockHeld())) return;
+    if (!(await inspector.transactionOpen(worker.pid))) return;
     worker.signal('SIGCONT');
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 40));
   }

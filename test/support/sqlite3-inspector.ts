@@ -30,7 +30,7 @@ export async function openSqlite3Inspector(file: string): Promise<Inspector> {
     t: SQLITE_TABLES,
     query,
     scalar: scalarOf(query),
-    writeLockHeld: () => sqliteWriteLockHeld((ms) => conn.configure('busyTimeout', ms), run),
+    transactionOpen: () => sqliteWriteLockHeld((ms) => conn.configure('busyTimeout', ms), run),
     close: () => new Promise((resolve, reject) => conn.close((error) => (error ? reject(error) : resolve()))),
   };
 }
