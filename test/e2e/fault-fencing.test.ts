@@ -2,11 +2,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, DIALECTS } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
-import { SeqFlow } from '../fixtures/fault-flows.js';
+import { ByAttemptFlow } from '../fixtures/fault-flows.js';
 import { exactlyOnceProblems, freezeOutsideTransaction, killAllProcesses, openFaultEnv, recordedSteps, type FaultEnv, type WorkerProcess } from './fault-env.js';
 
 const WORKER: WorkerOptions = { concurrency: 2, lease: '1500ms', heartbeat: '300ms', pollInterval: '50ms', maxPollInterval: '200ms' };
 const BODY_MS = 2500;
+/**
+ * How long the new owner's body runs where the frozen worker must finish its own first: long enough that
+ * the test sees the takeover, resumes the frozen worker and that worker ends its overdue body within it,
+ * however late a loaded machine lets each of them run.
+ */
+const TAKEN_OVER_BODY_MS = 8000;
 
 describe.each(DIALECTS)('fencing: a worker frozen past its lease (%s)', (dialect) => {
   let env: FaultEnv | undefined;
@@ -17,10 +23,13 @@ describe.each(DIALECTS)('fencing: a worker frozen past its lease (%s)', (dialect
     env = undefined;
   });
 
-  /** Starts a workflow of one slow activity on worker A, freezes A (SIGSTOP) while the body runs, starts B. */
-  async function freezeOwnerAndStartAnother(): Promise<{ id: string; frozen: WorkerProcess; other: WorkerProcess }> {
+  /**
+   * Starts a workflow of one slow activity on worker A, freezes A (SIGSTOP) while the body runs, starts B.
+   * The activity's body runs BODY_MS on A, and on B `takenOverMs`.
+   */
+  async function freezeOwnerAndStartAnother(takenOverMs = BODY_MS): Promise<{ id: string; frozen: WorkerProcess; other: WorkerProcess }> {
     const frozen = await env!.startWorker(WORKER, { trace: true });
-    const id = await env!.client.dispatch(SeqFlow, [[BODY_MS]]);
+    const id = await env!.client.dispatch(ByAttemptFlow, [[BODY_MS, takenOverMs]]);
     const run = await env!.explain(
       waitUntil(() => env!.runs().find((r) => r.executionId === id && r.end === undefined), 'the activity to start on worker A', 30_000),
       [id],
@@ -79,7 +88,7 @@ describe.each(DIALECTS)('fencing: a worker frozen past its lease (%s)', (dialect
 
   it("resumed while the new owner still runs the task: its stale completion changes nothing, the new owner's result is recorded", async () => {
     env = await openFaultEnv(await createTestDatabase(dialect));
-    const { id, frozen, other } = await freezeOwnerAndStartAnother();
+    const { id, frozen, other } = await freezeOwnerAndStartAnother(TAKEN_OVER_BODY_MS);
 
     await env.explain(
       waitUntil(() => env!.runs().find((r) => r.executionId === id && r.pid === other.pid), 'worker B to take the task over', 30_000),
