@@ -47,7 +47,7 @@ describe.each(DIALECTS)('replay fidelity across kill -9 on %s', (dialect) => {
     }
     const failures: unknown[] = [];
     for (const [label, id] of ids) {
-      const result = await client.waitFor<string[]>(id, { timeout: '40s' });
+      const result = await client.waitFor<string[]>(id, { timeout: '60s' });
       const info = await client.getExecution(id);
       const stored = Object.keys(info.customState)
         .map((key) => [Number(key.slice(0, key.indexOf(':'))), key.slice(key.indexOf(':') + 1)] as const)

@@ -68,7 +68,7 @@ describe.each(DIALECTS)('kill -9 of the worker replaying a revived execution on 
     await waitUntil(async () => (await client!.getJournal(id)).find((s) => s.position === 0)?.state === 'completed', 'flaky to complete');
     // another workflow worker takes over once wf1's lease has expired
     await startWorker(db.url, dir, 'workflows', { ...quick, lease: '2s' });
-    expect(await finalStateOf(client, id, '20s')).toBe('completed');
+    expect(await finalStateOf(client, id, '60s')).toBe('completed');
     const result = await client.waitFor(id, { timeout: '1s' });
     expect(result.value).toEqual(['flaky-ok', 's:s:child-g:one-one']);
     expect(evidence(dir)).toEqual({
@@ -103,7 +103,7 @@ describe.each(DIALECTS)('kill -9 of the worker replaying a revived execution on 
     await waitUntil(() => evidence(dir)['flaky:start'] === 1, 'the retried flaky to run');
     await delay(1000);
     writeFileSync(join(dir, 'flaky-go'), '');
-    expect(await finalStateOf(client, id, '20s')).toBe('completed');
+    expect(await finalStateOf(client, id, '60s')).toBe('completed');
     expect(evidence(dir)).toEqual({
       'flaky:broken': 1,
       'flaky:start': 1,
