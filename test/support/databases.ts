@@ -38,6 +38,26 @@ export interface TestDatabase {
  */
 const TEST_SCHEMA_URL = `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c synchronous_commit=off')}`;
 
+/**
+ * A connected pg.Client. The server's connections are shared by every test file running at once (and by
+ * whatever else runs on the machine, another suite included): while they are all taken ("too many
+ * clients", SQLSTATE 53300) the test waits for one to be freed, up to `waitMs`, instead of failing.
+ */
+export async function connectPostgres(connectionString: string, waitMs = 60_000): Promise<pg.Client> {
+  const deadline = Date.now() + waitMs;
+  for (let pause = 100; ; pause = Math.min(pause * 2, 2_000)) {
+    const client = new pg.Client({ connectionString });
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if ((error as { code?: string }).code !== '53300' || Date.now() + pause > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
 /** A database of its own for one test: a new SQLite file, or a new PostgreSQL schema. */
 export async function createTestDatabase(backend: Backend): Promise<TestDatabase> {
   if (backend === 'sqlite' || backend === 'sqlite3') {
@@ -53,8 +73,7 @@ export async function createTestDatabase(backend: Backend): Promise<TestDatabase
     };
   }
   const schema = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
+  const client = await connectPostgres(POSTGRES_URL);
   try {
     await client.query(`CREATE SCHEMA "${schema}"`);
   } finally {
@@ -68,8 +87,7 @@ export async function createTestDatabase(backend: Backend): Promise<TestDatabase
     url: `${TEST_SCHEMA_URL}&schema=${schema}`,
     schema,
     dispose: async () => {
-      const cleanup = new pg.Client({ connectionString: POSTGRES_URL });
-      await cleanup.connect();
+      const cleanup = await connectPostgres(POSTGRES_URL);
       try {
         await cleanup.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       } finally {

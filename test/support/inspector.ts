@@ -3,9 +3,8 @@
  * written by earlier versions, written) outside the engine.
  */
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import type { WorkerProcess } from './worker-process.js';
-import type { TestDatabase } from './databases.js';
+import { connectPostgres, type TestDatabase } from './databases.js';
 import { workerApplicationName } from './backend-names.js';
 import { scalarOf, sqliteWriteLockHeld, SQLITE_TABLES } from './inspector-shared.js';
 import { openSqlite3Inspector } from './sqlite3-inspector.js';
@@ -55,8 +54,7 @@ export async function openInspector(db: TestDatabase): Promise<Inspector> {
     };
   }
   const schema = db.schema!;
-  const client = new pg.Client({ connectionString: (db.options as { url: string }).url });
-  await client.connect();
+  const client = await connectPostgres((db.options as { url: string }).url);
   const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
     let index = 0;
     const text = sql.replace(/\?/g, () => `$${++index}`);
