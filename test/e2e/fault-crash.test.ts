@@ -33,7 +33,7 @@ describe.each(BACKENDS)('kill -9 of the worker in the middle of a workflow (%s)'
     expect(first.exitInfo?.signal).toBe('SIGKILL');
 
     const second = await env.startWorker(WORKER);
-    const result = await client.waitFor<string[]>(id, { timeout: '60s' });
+    const result = await env.explain(client.waitFor<string[]>(id, { timeout: '60s' }), [id], [first, second]);
     expect(result.state).toBe('completed');
     expect(result.ok).toBe(true);
 
