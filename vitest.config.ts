@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './vitest.sequencer.js';
 
 // Tests run on the tsc output (dist/), so decorator metadata and ESM resolution are exactly
 // what users get; `npm test` builds first.
@@ -14,6 +15,7 @@ export default defineConfig({
     isolate: false,
     fileParallelism: true,
     maxWorkers: 2,
+    sequence: { sequencer: LongestFirstSequencer },
     reporters: ['default', './vitest.summary-reporter.ts'],
   },
 });

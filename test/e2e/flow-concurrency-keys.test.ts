@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, type Dialect } from '../support/databases.js';
-import { KeyedChainFlow, KeyedFlow, RoomyFlow } from '../fixtures/flow-limit-flows.js';
+import { KeyedChainFlow, KeyedFlow, RoomyFanOutFlow, RoomyFlow } from '../fixtures/flow-limit-flows.js';
 import { waitUntil } from '../support/wait.js';
 import { dispatchMany, killAllProcesses, openFaultEnv, waitAllCompleted, WorkerProcess, type FaultEnv } from './fault-env.js';
 import { expectKeyedOverlap } from './key-overlap.js';
@@ -64,10 +64,12 @@ describe.each(CASES)('concurrency keys across processes ($dialect, $processes pr
     env = await openFaultEnv(await createTestDatabase(dialect));
     const { client, inspector } = env;
     // First only workflows run (the activity's queue is not served), so the backlog is complete
-    // before any activity worker starts: 1,000 steps of one tenant, then one step of another.
+    // before any activity worker starts: 1,000 steps of one tenant, then one step of another. One fan-out
+    // queues the 1,000 (1,000 one-call workflows took 20-30 s of workflow tasks on a loaded machine,
+    // and the claim ranks steps by key, not by execution).
     const planner = await WorkerProcess.start(env.spec({ ...WORKER, concurrency: 8, queues: ['default'] }, FLOW_FIXTURE));
     const busy = 1000;
-    await dispatchMany(busy, (i) => client.dispatch(RoomyFlow, ['busy', i, 5]), 50);
+    await client.dispatch(RoomyFanOutFlow, ['busy', busy, 5]);
     await waitUntil(async () => (await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.steps} WHERE kind = 'activity' AND state = 'pending'`)) === busy, 'the busy backlog', 120_000, 100);
     await client.dispatch(RoomyFlow, ['quiet', 0, 5]);
     await waitUntil(async () => (await inspector.scalar(`SELECT COUNT(*) FROM ${inspector.t.steps} WHERE kind = 'activity' AND state = 'pending'`)) === busy + 1, 'the quiet step', 120_000, 50);
