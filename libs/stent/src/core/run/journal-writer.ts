@@ -91,7 +91,6 @@ export class JournalWriter {
     // An activity's record is not kept: nothing reads it before its outcome arrives with a record of its
     // own, so a wide fan-out holds its waits, not a copy of every step it recorded.
     for (const step of batch) if (step.kind !== 'activity') run.journal.set(insertedRecord(step));
-    host.stepsRecorded(batch);
     host.startReserved(run, local);
     if (local.length < batch.filter((s) => s.kind === 'activity').length) host.announceWork();
   }

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock/clock.js';
 import type { StentEvents } from '../events.js';
 import type { StentLogger } from '../logger.js';
-import type { HotPathStore, LocalCompletion, NewStep, SlotHandOver, StepCompletion } from '../store/index.js';
+import type { HotPathStore, LocalCompletion, NewStep, StepCompletion } from '../store/index.js';
 import type { WorkflowRun } from './workflow-run.js';
 import type { ExecutionState } from '../api/result.js';
 
@@ -10,15 +10,6 @@ export type RunEnd =
   | { kind: 'finished'; state: ExecutionState; result: string | null; error: string | null; deadLettered?: string }
   | { kind: 'suspended'; wakeAt: number | null; resumable: boolean }
   | { kind: 'abandoned'; reason: string };
-
-/** A slot hand-over asked of a run's ending write, and the steps it starts here if taken (see LocalDispatch.handOver). */
-export interface PendingHandOver {
-  /** What the write is to take over, if anything. */
-  handOver: SlotHandOver | undefined;
-  steps: NewStep[];
-  /** The write frees a keyed slot that is not handed over (claims look again once it is done). */
-  freesSlot: boolean;
-}
 
 /** What a workflow run needs from the worker that holds it. */
 export interface RunHost {
@@ -45,12 +36,6 @@ export interface RunHost {
   couldRunHere(step: NewStep): boolean;
   cancelReservations(steps: NewStep[]): void;
   startReserved(run: WorkflowRun, steps: NewStep[]): void;
-  /** A journal write recorded `batch` (its keyed steps left pending may get a slot freed here later). */
-  stepsRecorded(batch: readonly NewStep[]): void;
-  /** Before a run's ending write: keyed steps of other runs held here that it takes over in its freed slots. */
-  handOverSlots(completions: readonly LocalCompletion[]): PendingHandOver | undefined;
-  /** The ending's write is done (`ok`) or not: the steps it took over start. */
-  slotsHandedOver(pending: PendingHandOver | undefined, ok: boolean): void;
   /** New steps were recorded that some worker should claim. */
   announceWork(): void;
   /** Results handed to a run that ended before writing them: recorded the ordinary way. */

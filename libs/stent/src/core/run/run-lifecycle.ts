@@ -178,8 +178,6 @@ export class RunLifecycle {
     if (!this.end()) return;
     delivery.clear();
     const completions = writer.takeCompletions();
-    // The slots of its keyed steps that finished here may go to steps other runs here wait on, in this write.
-    const handOver = host.handOverSlots(completions);
     try {
       // A completed execution is never replayed: the order of its deliveries no longer matters.
       const ok = await host.store.finishExecution(run.fence, state, result, error, host.clock.now(), {
@@ -190,13 +188,10 @@ export class RunLifecycle {
         completions,
         continueAs,
         freesFlowSlot: run.holdsFlowSlot,
-        handOver: handOver?.handOver,
       });
-      host.slotsHandedOver(handOver, ok);
       if (!ok) void writer.handBack(completions);
       host.runEnded(run, ok ? { kind: 'finished', state, result, error } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
     } catch (failure) {
-      host.slotsHandedOver(handOver, false);
       host.logger.error(`Execution ${run.executionId}: recording its ${state} state failed; it will be replayed`, failure, run.logContext);
       host.recordCompletions(completions.map((c) => writer.asCompletion(c)));
       host.runEnded(run, { kind: 'abandoned', reason: 'finish failed' });

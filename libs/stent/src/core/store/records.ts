@@ -220,21 +220,6 @@ export interface FinishOptions {
   continueAs?: NewExecution;
   /** Its workflow has per-key concurrency: the ending frees a slot, so workers are told to look for work. */
   freesFlowSlot?: boolean;
-  /** Pending keyed steps taken over by this write, each in the slot of one of `completions` (see SlotHandOver). */
-  handOver?: SlotHandOver;
-}
-
-/**
- * Keyed steps (per-key concurrency alone) that a write recording results takes over for `owner`, each in
- * the slot of a step of its activity and key that the same write completes: the write ends one and starts
- * the other, so the key's count of running steps is the same before and after it, whoever counts. A step
- * is taken only if it is still pending, due and never claimed; the store adds the ids it took to `taken`.
- */
-export interface SlotHandOver {
-  owner: string;
-  leaseMs: number;
-  steps: string[];
-  taken: string[];
 }
 
 /** What a claim needs to know of a flow-limited activity (the key functions stay with the caller). */

@@ -99,7 +99,6 @@ export class ClaimLoop {
     this.idlePolls = 0;
     this.lastReapAt = 0;
     this.handOn.clear();
-    this.worker.local.waits.clear();
     this.worker.versions.forget();
   }
 
@@ -290,10 +289,7 @@ export class ClaimLoop {
     if (worker.state !== 'running') return false;
     this.hints.activities = steps.length >= free;
     if (steps.length < free) this.lookAgainAtNextWindow(filter);
-    for (const step of steps) {
-      this.finishedKeyed.delete(step.id);
-      this.worker.local.waits.delete(step.id);
-    }
+    for (const step of steps) this.finishedKeyed.delete(step.id);
     for (const step of steps) runner.run(step, worker.runFor(step.executionId));
     return steps.length > 0;
   }

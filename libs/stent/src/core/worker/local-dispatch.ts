@@ -1,7 +1,5 @@
 import type { LocalCompletion, NewExecution, NewStep } from '../store/index.js';
-import type { PendingHandOver } from '../run/run-host.js';
 import { hasFlowLimits } from '../definitions/flow-limits.js';
-import { KeyedWaits } from './keyed-waits.js';
 import { insertedRecord } from '../run/step-record.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import type { Worker } from './worker.js';
@@ -16,8 +14,6 @@ export class LocalDispatch {
   reserved = 0;
   /** Runs promised to executions being dispatched by this process right now (or claimed while their journals load). */
   reservedRuns = 0;
-  /** Keyed steps of runs held here waiting for a slot, which a slot freed by a run's ending may go to. */
-  readonly waits = new KeyedWaits();
 
   constructor(private readonly worker: Worker) {}
 
@@ -55,80 +51,14 @@ export class LocalDispatch {
 
   /** Whether a keyed step (per-key concurrency alone) this worker could run takes over a slot handed on in `completions`. */
   private takesHandedOnSlot(step: NewStep, completions: readonly LocalCompletion[]): boolean {
-    if (!this.keyedOnlyHere(step) || this.worker.runner.freeSlots() <= 0) return false;
-    return this.worker.loop.handOn.take(step.name, step.concurrencyKey!, completions);
-  }
-
-  /** Whether the step is of an activity with per-key concurrency alone that this worker runs, in a queue (not paused) and tags it serves. */
-  private keyedOnlyHere(step: NewStep): boolean {
     const { settings, registry } = this.worker;
     if (step.kind !== 'activity' || step.concurrencyKey == null || step.maxConcurrent !== null || step.rateKey != null) return false;
     const definition = registry.activity(step.name)?.definition;
     if (!definition?.flow.concurrency || definition.flow.rate || definition.maxConcurrent != null) return false;
     if (!settings.queues.includes(step.queue) || this.worker.pausedQueues.has(step.queue)) return false;
-    return settings.tags.length === 0 || step.tags.some((tag) => settings.tags.includes(tag));
-  }
-
-  /** A journal write recorded `batch`: its keyed steps left pending wait here for a slot (see KeyedWaits). */
-  recorded(batch: readonly NewStep[]): void {
-    for (const step of batch) if (!step.claimedBy && step.concurrencyKey != null && this.keyedOnlyHere(step)) this.waits.add(step);
-  }
-
-  /**
-   * Before a run's ending write: each slot of its keyed steps finished here (results in `completions`) that
-   * its own calls did not take goes to a keyed step of the same activity and key that another run held
-   * here waits on. The ending's write takes those steps over (SlotHandOver), so a freed slot is filled with
-   * no claim round, by this process, whose run gets the result in memory. Each has a runner slot promised
-   * until the write is known (startHandedOver).
-   */
-  handOver(completions: readonly LocalCompletion[]): PendingHandOver | undefined {
-    const { worker } = this;
-    const { handOn, finishedKeyed } = worker.loop;
-    if (completions.length === 0) return undefined;
-    const keyedHere = (c: LocalCompletion) => handOn.holds(c.fence.stepId) || finishedKeyed.has(c.fence.stepId);
-    if (!completions.some(keyedHere)) return undefined;
-    const steps: NewStep[] = [];
-    if (worker.state === 'running' && !worker.loop.suspectRunning && !worker.loop.suspectsWaiting) {
-      const now = worker.clock.now();
-      const held = (executionId: string) => worker.holds(executionId);
-      const eligible = (step: NewStep) => this.keyedOnlyHere(step);
-      for (const completion of completions) {
-        if (worker.runner.freeSlots() <= 0) break;
-        handOn.takeFor(completion.fence.stepId, (name, key) => {
-          const step = this.waits.take(name, key, now, held, eligible);
-          if (!step) return false;
-          steps.push(step);
-          this.reserved++;
-          return true;
-        });
-      }
-    }
-    const handedOver = steps.length === 0 ? undefined : { owner: worker.ownerId, leaseMs: worker.settings.leaseMs, steps: steps.map((step) => step.id), taken: [] };
-    // Slots still here after the hand-over (and those already released) are freed by the write: claims look once it is done.
-    return { handOver: handedOver, steps, freesSlot: completions.some(keyedHere) };
-  }
-
-  /** The ending's write is done (`ok`) or not: the steps it took over start here; slots it freed are for claims. */
-  startHandedOver(pending: PendingHandOver | undefined, ok: boolean): void {
-    if (!pending) return;
-    const { worker } = this;
-    this.reserved -= pending.steps.length;
-    const taken = new Set(ok && pending.handOver ? pending.handOver.taken : []);
-    const now = worker.clock.now();
-    for (const step of pending.steps) {
-      if (!taken.has(step.id)) continue;
-      // As the write left it: running, claimed by this worker at attempt 1 (lease epoch 1).
-      step.state = 'running';
-      step.claimedBy = { owner: worker.ownerId, leaseExpiresAt: now + worker.settings.leaseMs };
-      const record = insertedRecord(step);
-      record.startedAt = now;
-      worker.runner.run(record, worker.runFor(step.executionId));
-    }
-    // A claim round that ran before the write counted the slot taken and found nothing: look again.
-    if (pending.freesSlot || taken.size < pending.steps.length) {
-      worker.loop.hints.activities = true;
-      worker.loop.poke();
-    }
+    if (settings.tags.length > 0 && !step.tags.some((tag) => settings.tags.includes(tag))) return false;
+    if (this.worker.runner.freeSlots() <= 0) return false;
+    return this.worker.loop.handOn.take(step.name, step.concurrencyKey, completions);
   }
 
   cancelReservations(steps: NewStep[]): void {

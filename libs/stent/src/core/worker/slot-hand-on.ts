@@ -50,19 +50,6 @@ export class SlotHandOn {
     return false;
   }
 
-  /** Whether the slot of finished step `stepId` is still here (neither handed on nor released). */
-  holds(stepId: string): boolean {
-    return this.slots.has(stepId);
-  }
-
-  /** Takes the slot of finished step `stepId` if it is still here, for whatever `use` gives it to (true: given). */
-  takeFor(stepId: string, use: (name: string, key: string) => boolean): boolean {
-    const slot = this.slots.get(stepId);
-    if (!slot || !use(slot.name, slot.key)) return false;
-    this.slots.delete(stepId);
-    return true;
-  }
-
   /** Before a claim of steps: slots held HAND_ON_MS or longer go to `released` (step id to when it finished). */
   release(released: Map<string, number>): void {
     const due = this.clock.now() - HAND_ON_MS;

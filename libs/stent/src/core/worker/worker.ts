@@ -7,7 +7,7 @@ import { newOwnerId } from './owner-id.js';
 import type { StentEvents } from '../events.js';
 import type { StentLogger } from '../logger.js';
 import type { Registry } from '../definitions/registry.js';
-import type { PendingHandOver, RunEnd, RunHost } from '../run/run-host.js';
+import type { RunEnd, RunHost } from '../run/run-host.js';
 import { WorkflowRun } from '../run/workflow-run.js';
 import type { ExecutionRecord, LocalCompletion, NewExecution, NewStep, OtherVersionRecord, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
 import { ActivityRunner } from './activity-runner.js';
@@ -365,18 +365,6 @@ export class Worker implements RunHost {
     this.local.startReserved(run, steps);
   }
 
-  stepsRecorded(batch: readonly NewStep[]): void {
-    this.local.recorded(batch);
-  }
-
-  handOverSlots(completions: readonly LocalCompletion[]): PendingHandOver | undefined {
-    return this.local.handOver(completions);
-  }
-
-  slotsHandedOver(pending: PendingHandOver | undefined, ok: boolean): void {
-    this.local.startHandedOver(pending, ok);
-  }
-
   announceWork(): void {
     this.loop.poke();
   }
@@ -393,7 +381,6 @@ export class Worker implements RunHost {
 
   runEnded(run: WorkflowRun, end: RunEnd): void {
     if (this.runs.get(run.executionId) === run) this.runs.delete(run.executionId);
-    this.local.waits.forgetExecution(run.executionId);
     this.changed();
     reportRunEnd(this, run, end);
     this.loop.poke();

@@ -1,10 +1,9 @@
-import { encodeError, ExecutionNotFoundError, WorkflowCancelledError, type DeliveryRecord, type ExecutionFence, type FinishOptions, type LocalCompletion, type NewExecution, type SlotHandOver } from '../../core/index.js';
+import { encodeError, ExecutionNotFoundError, WorkflowCancelledError, type DeliveryRecord, type ExecutionFence, type FinishOptions, type LocalCompletion, type NewExecution } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE, completedStep, completionValues, EXECUTION_FENCE, fenceParams, NO_LEASE, stepStillOwned, wake } from '../sql/statements.js';
 import type { DeadLettersRepository } from './dead-letters.js';
-import { takeOverSql, takeOverSteps } from './flow-limits.js';
 import type { ExecutionsRepository } from './executions.js';
 import type { JournalRepository } from './journal.js';
 import type { StepCompletions } from './step-completions.js';
@@ -90,17 +89,14 @@ export class EndingsRepository {
     options: FinishOptions = {},
   ): Promise<boolean> {
     const { hasParent = true, leftovers = true, deliveries = [], discard = [], completions = [], continueAs } = options;
-    // Only with the results whose slots it takes over (see SlotHandOver).
-    const handOver = completions.length > 0 && options.handOver && options.handOver.steps.length > 0 ? options.handOver : undefined;
     let ended: string[] = [];
     const simple = state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0 && !continueAs;
     const ok = simple
-      ? await this.finishSimply(fence, result, now, completions, handOver)
+      ? await this.finishSimply(fence, result, now, completions)
       : await this.ctx.client.transaction(async (tx) => {
           if (!(await this.completions.completeLocal(tx, completions))) return false;
           const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
           ended = outcome ?? [];
-          if (outcome !== null) await takeOverSteps(this.ctx, tx, handOver, now);
           return outcome !== null;
         });
     if (ok) for (const id of [fence.executionId, ...ended]) this.ctx.bus.publish({ type: 'finished', executionId: id });
@@ -147,7 +143,7 @@ export class EndingsRepository {
    * the results of its last steps in one statement where writes combine (the execution is completed only if
    * all of them are still owned), else in one transaction with them.
    */
-  private async finishSimply(fence: ExecutionFence, result: string | null, now: number, completions: LocalCompletion[], handOver?: SlotHandOver): Promise<boolean> {
+  private async finishSimply(fence: ExecutionFence, result: string | null, now: number, completions: LocalCompletion[]): Promise<boolean> {
     const { t, client, dialect } = this.ctx;
     const finish = `UPDATE ${t.executions}
        SET state = 'completed', result = ?, error = NULL, finished_at = ?, updated_at = ?, ${NO_LEASE}, wake_at = NULL
@@ -155,18 +151,11 @@ export class EndingsRepository {
     const finishParams = [result, now, now, ...fenceParams(fence)];
     if (completions.length === 0) return (await client.execute(finish, finishParams)) === 1;
     if (!dialect.combinesWrites) {
-      return client.transaction(async (tx) => {
-        if (!(await this.completions.completeLocal(tx, completions)) || (await tx.execute(finish, finishParams)) !== 1) return false;
-        await takeOverSteps(this.ctx, tx, handOver, now);
-        return true;
-      });
+      return client.transaction(async (tx) => (await this.completions.completeLocal(tx, completions)) && (await tx.execute(finish, finishParams)) === 1);
     }
     const params: unknown[] = [];
     const values = completionValues(dialect, completions, params);
-    params.push(...finishParams, completions.length);
-    // The steps taken over in the freed slots: in the same statement, and only if the execution ended.
-    const taken = handOver ? `, taken AS (${takeOverSql(this.ctx, handOver, now, params, ' AND EXISTS (SELECT 1 FROM fin)')})` : '';
-    const [row] = await client.query<{ n: unknown; taken?: unknown }>(
+    const [row] = await client.query<{ n: unknown }>(
       `WITH done AS (
          UPDATE ${t.steps} s SET ${completedStep('c.result', 'c.finished_at')}
          FROM (VALUES ${values}) AS c(id, owner, epoch, result, finished_at)
@@ -175,11 +164,10 @@ export class EndingsRepository {
        ), fin AS (
          ${finish} AND (SELECT COUNT(*) FROM done) = ?
          RETURNING id
-       )${taken}
-       SELECT COUNT(*) AS n${handOver ? `, (SELECT string_agg(CAST(id AS TEXT), ',') FROM taken) AS taken` : ''} FROM fin`,
-      params,
+       )
+       SELECT COUNT(*) AS n FROM fin`,
+      [...params, ...finishParams, completions.length],
     );
-    if (handOver && typeof row?.taken === 'string') handOver.taken.push(...row.taken.split(','));
     return num(row?.n ?? 0) === 1;
   }
 

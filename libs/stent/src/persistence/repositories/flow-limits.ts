@@ -1,4 +1,4 @@
-import type { ClaimFilter, FlowClaimLimits, SlotHandOver, StepFence, StepOutcome, StepRecord } from '../../core/index.js';
+import type { ClaimFilter, FlowClaimLimits, StepFence, StepOutcome, StepRecord } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { num, numOrNull, STEP_READ, stepFromRow, strOrNull } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
@@ -193,29 +193,3 @@ export async function parkStep(ctx: SqlContext, tx: SqlExecutor, fence: StepFenc
   return changed;
 }
 
-
-/**
- * The UPDATE that takes over the steps of a slot hand-over (see SlotHandOver) for its owner, returning the
- * ids it took; `guard` is an extra condition (the combined ending statement's "the execution ended").
- * Only a pending step never claimed (epoch 0) is taken: one a claim took meanwhile, or that went back to
- * pending after an attempt, is left alone and its slot is simply free.
- */
-export function takeOverSql(ctx: SqlContext, handOver: SlotHandOver, now: number, params: unknown[], guard = ''): string {
-  const { t, dialect } = ctx;
-  params.push(handOver.owner);
-  const leaseNow = dialect.leaseNow(now, params);
-  params.push(handOver.leaseMs, now);
-  const ids = dialect.inList('id', handOver.steps, params);
-  params.push(now);
-  return `UPDATE ${t.steps} SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), attempts = attempts + 1, started_at = ?
-     WHERE ${ids} AND state = 'pending' AND lease_epoch = 0 AND available_at <= ?${guard}
-     RETURNING id`;
-}
-
-/** Takes over the steps of a slot hand-over inside `tx` (after the results it goes with are written). */
-export async function takeOverSteps(ctx: SqlContext, tx: SqlExecutor, handOver: SlotHandOver | undefined, now: number): Promise<void> {
-  if (!handOver || handOver.steps.length === 0) return;
-  const params: unknown[] = [];
-  const rows = await tx.query<{ id: unknown }>(takeOverSql(ctx, handOver, now, params), params);
-  for (const row of rows) handOver.taken.push(String(row.id));
-}
