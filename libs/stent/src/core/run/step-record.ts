@@ -54,6 +54,10 @@ export function insertedRecord(step: NewStep): StepRecord {
     deliveredTurn: null,
     deliveredSeq: null,
     tentative: false,
+    // Last, as stepFromRow has them: a keyed step started from this record (a slot handed on) must still
+    // know its key, so that its own slot is handed on in turn when its body finishes.
+    concurrencyKey: step.concurrencyKey ?? null,
+    rateKey: step.rateKey ?? null,
   };
 }
 
@@ -90,5 +94,7 @@ export function completedRecord(step: StepRecord, result: string, finishedAt: nu
     deliveredTurn: step.deliveredTurn,
     deliveredSeq: step.deliveredSeq,
     tentative: step.tentative,
+    concurrencyKey: step.concurrencyKey ?? null,
+    rateKey: step.rateKey ?? null,
   };
 }
