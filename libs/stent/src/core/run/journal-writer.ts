@@ -24,6 +24,8 @@ export class JournalWriter {
   private inFlight = 0;
   /** A write that will take the held results is queued and has not taken them yet (see writeCompletionAfterTurn). */
   private completionsFlushQueued = false;
+  /** A write of the delivery order is queued and has not run yet (see writeDeliveries). */
+  private deliveriesQueued = false;
 
   constructor(private readonly run: WorkflowRun) {}
 
@@ -121,6 +123,31 @@ export class JournalWriter {
       .finally(() => {
         this.inFlight--;
       });
+  }
+
+  /**
+   * Writes the delivery order held so far in a write of its own, with the results held (one transaction:
+   * an order is never written ahead of a result it names). Queued once until it runs.
+   */
+  writeDeliveries(): void {
+    if (this.deliveriesQueued) return;
+    this.deliveriesQueued = true;
+    this.enqueueWrite(async () => {
+      this.deliveriesQueued = false;
+      const { run } = this;
+      const completions = this.takeCompletions();
+      let ok: boolean;
+      try {
+        ok = await run.host.store.insertSteps(run.fence, [], run.delivery.takeDeliveries(), completions);
+      } catch (error) {
+        this.pendingCompletions.unshift(...completions);
+        throw error;
+      }
+      if (!ok) {
+        void this.handBack(completions);
+        run.lifecycle.abandon('lease lost while recording the delivery order');
+      }
+    }, true);
   }
 
   /** Writes what no other write carries yet (results the workflow already used). */
