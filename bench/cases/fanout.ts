@@ -1,4 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { StentExecutor, WorkflowRef } from 'nestjs-stent';
 import { withFreshDatabase } from '../database.js';
@@ -26,6 +26,20 @@ const SAMPLE_MS = 20;
 // A full collection on demand, so that the baselines below are live memory, not garbage left by what ran before.
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as () => void;
+
+/**
+ * The heap's young generation (new space: V8's nursery, up to its semi-space size whatever the fan-out's
+ * size) and its old generation (old space and large objects: what survived two scavenges), in use now.
+ */
+function generations(): { young: number; old: number } {
+  let young = 0;
+  let old = 0;
+  for (const space of getHeapSpaceStatistics()) {
+    if (space.space_name === 'new_space' || space.space_name === 'new_large_object_space') young += space.space_used_size;
+    else if (space.space_name === 'old_space' || space.space_name === 'large_object_space') old += space.space_used_size;
+  }
+  return { young, old };
+}
 
 /**
  * The floor a fan-out's own code sets: the live heap that `size` pending calls awaited by one Promise.all
@@ -82,12 +96,20 @@ async function fanout(context: CaseContext, size: number, workflow: WorkflowRef<
       await context.startWindow();
       collect();
       const { rss: baseline, heapUsed: heapBaseline } = process.memoryUsage();
+      const oldBaseline = generations().old;
       let peak = baseline;
       let heapPeak = heapBaseline;
+      let oldPeak = oldBaseline;
+      let youngAtPeak = 0;
       const sample = () => {
         const usage = process.memoryUsage();
+        const { young, old } = generations();
         peak = Math.max(peak, usage.rss);
-        heapPeak = Math.max(heapPeak, usage.heapUsed);
+        if (usage.heapUsed > heapPeak) {
+          heapPeak = usage.heapUsed;
+          youngAtPeak = young;
+        }
+        oldPeak = Math.max(oldPeak, old);
       };
       const sampler = setInterval(sample, SAMPLE_MS);
       const start = process.hrtime.bigint();
@@ -101,7 +123,7 @@ async function fanout(context: CaseContext, size: number, workflow: WorkflowRef<
       if (!outcome.ok || outcome.value !== expected) {
         throw new Error(`fanout workflow ${id} ended ${outcome.state} with ${JSON.stringify(outcome.ok ? outcome.value : String(outcome.error))}, expected ${expected}`);
       }
-      context.emit({ case: 'fanout', db: context.db, workers: 1, steps: size, seconds, extra: { via, concurrency: CONCURRENCY, rss_peak_growth_mb: mb(peak - baseline), heap_peak_growth_mb: mb(heapPeak - heapBaseline), live_heap_in_flight_mb: mb(live), heap_retained_mb: mb(retained), ...(floor === undefined ? {} : { plain_promises_heap_mb: mb(floor) }) } });
+      context.emit({ case: 'fanout', db: context.db, workers: 1, steps: size, seconds, extra: { via, concurrency: CONCURRENCY, rss_peak_growth_mb: mb(peak - baseline), heap_peak_growth_mb: mb(heapPeak - heapBaseline), young_at_heap_peak_mb: mb(youngAtPeak), old_peak_growth_mb: mb(oldPeak - oldBaseline), live_heap_in_flight_mb: mb(live), live_bytes_per_call: Math.round(live / size), heap_retained_mb: mb(retained), ...(floor === undefined ? {} : { plain_promises_heap_mb: mb(floor) }) } });
     } finally {
       await closeQuietly(executor);
     }
@@ -110,8 +132,9 @@ async function fanout(context: CaseContext, size: number, workflow: WorkflowRef<
 
 /**
  * `fanout`: one workflow starting N activities at once, dispatch to completion, and the peak growth of the
- * resident size and of the JS heap (used, garbage included) over the live memory before the dispatch, the live
- * heap with every call in flight (from a run of its own) and the heap still held once the run ended; for
+ * resident size and of the JS heap (used, garbage included) over the live memory before the dispatch, split
+ * into the young generation at the heap's peak and the old generation's own peak growth, the live heap with
+ * every call in flight (from a run of its own, and per call) and the heap still held once the run ended; for
  * Promise.all, what N pending promises hold in plain JavaScript (the workflow's own share of that growth).
  */
 export const fanoutCase: BenchCase = {

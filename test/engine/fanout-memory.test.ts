@@ -109,11 +109,38 @@ class WideFlow {
 }
 defineWorkflow(WideFlow);
 
+/** What every call but the last waits on, and what the last one waits on; new ones for each run. */
+let most = new Gate();
+let last = new Gate();
+
+class SplitActs {
+  async take(i: number, n: number): Promise<number> {
+    await (i === n - 1 ? last : most).wait();
+    return i;
+  }
+}
+defineActivity(SplitActs, { retry: { maxAttempts: 1 } });
+
+class SplitFlow {
+  constructor(private readonly acts: SplitActs) {}
+  async run(n: number): Promise<number> {
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => this.acts.take(i, n)));
+    return results.reduce((sum, value) => sum + value, 0);
+  }
+}
+defineWorkflow(SplitFlow);
+
+/** Calls of the fan-out whose delivery order is checked, and how much of that order the run may hold unwritten. */
+const ORDERED_CALLS = 2_500;
+const HELD_DELIVERIES = 1_000;
+
 describe.each(DIALECTS)('fan-out memory on %s', (dialect) => {
   let harness: Harness | undefined;
   let inspector: Inspector | undefined;
   afterEach(async () => {
     gate.open();
+    most.open();
+    last.open();
     await inspector?.close();
     await harness?.dispose();
     harness = inspector = undefined;
@@ -141,6 +168,36 @@ describe.each(DIALECTS)('fan-out memory on %s', (dialect) => {
     expect(perCall, `${Math.round(perCall)} live bytes per waiting call`).toBeLessThan(BYTES_PER_CALL);
     gate.open();
     expect((await harness.executor.waitFor<number>(id, { timeout: '120s' })).value).toBe(CALLS);
+  });
+
+  it(`a fan-out writes its delivery order as it goes, holding at most ${HELD_DELIVERIES} deliveries`, async () => {
+    // Once a fan-out's calls are recorded it makes no other insert, which used to carry the order: it was
+    // held, one record a delivered call, until the run's end.
+    const acts = new SplitActs();
+    harness = await createHarness(dialect, [acts, new SplitFlow(acts)], { ...FAST_WORKER, concurrency: RUNNING * 2, suspendAfter: '1h' });
+    inspector = await openInspector(harness.db);
+    const { t } = inspector;
+    most = new Gate();
+    last = new Gate();
+    const id = await harness.executor.dispatch(SplitFlow, [ORDERED_CALLS]);
+    // Every call recorded before any outcome: no insert is left to carry the order.
+    await waitUntil(async () => (await inspector!.scalar(`SELECT COUNT(*) FROM ${t.steps} WHERE execution_id = ?`, [id])) === ORDERED_CALLS, 'every call recorded', 60_000);
+    most.open();
+    const delivered = () => inspector!.scalar(`SELECT COUNT(*) FROM ${t.steps} WHERE execution_id = ? AND delivered_turn IS NOT NULL`, [id]);
+    await waitUntil(
+      async () => (await delivered()) >= ORDERED_CALLS - 1 - HELD_DELIVERIES,
+      'the delivery order written while the last call still runs',
+      60_000,
+    );
+    expect(await harness.executor.getExecution(id)).toMatchObject({ state: 'running' });
+    // Another worker replays the run over the order written so far (the rest of it was lost with the
+    // first worker) and finishes it.
+    await harness.executor.close('1s');
+    const successor = await harness.spawn({ ...FAST_WORKER, concurrency: RUNNING * 2, suspendAfter: '1h' });
+    last.open();
+    const expected = (ORDERED_CALLS * (ORDERED_CALLS - 1)) / 2;
+    const outcome = await successor.waitFor<number>(id, { timeout: '120s' });
+    expect(outcome.ok ? outcome.value : outcome.error).toBe(expected);
   });
 });
 

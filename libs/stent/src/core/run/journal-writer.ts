@@ -24,12 +24,14 @@ export class JournalWriter {
   private inFlight = 0;
   /** A write that will take the held results is queued and has not taken them yet (see writeCompletionAfterTurn). */
   private completionsFlushQueued = false;
+  /** A write of the delivery order is queued and has not run yet (see writeDeliveries). */
+  private deliveriesQueued = false;
 
   constructor(private readonly run: WorkflowRun) {}
 
   /** No write is pending or under way and no step or result waits to be written. */
   get idle(): boolean {
-    return this.inFlight === 0 && !this.flushQueued && this.pendingInserts.length === 0 && this.pendingCompletions.length === 0;
+    return this.inFlight === 0 && !this.flushQueued && !this.deliveriesQueued && this.pendingInserts.length === 0 && this.pendingCompletions.length === 0;
   }
 
   /** Settles once every write asked for so far is done. */
@@ -121,6 +123,38 @@ export class JournalWriter {
       .finally(() => {
         this.inFlight--;
       });
+  }
+
+  /**
+   * Writes the delivery order held so far in a write of its own, with the results held (one transaction:
+   * an order is never written ahead of a result it names). A macrotask later, once the turn's continuations
+   * have run: a workflow that finished (it waits on nothing) drops its order with its end instead.
+   */
+  writeDeliveries(): void {
+    if (this.deliveriesQueued) return;
+    this.deliveriesQueued = true;
+    setImmediate(() => {
+      const { run } = this;
+      if (run.ended || run.delivery.waitCount === 0) {
+        this.deliveriesQueued = false;
+        return;
+      }
+      this.enqueueWrite(async () => {
+        this.deliveriesQueued = false;
+        const completions = this.takeCompletions();
+        let ok: boolean;
+        try {
+          ok = await run.host.store.insertSteps(run.fence, [], run.delivery.takeDeliveries(), completions);
+        } catch (error) {
+          this.pendingCompletions.unshift(...completions);
+          throw error;
+        }
+        if (!ok) {
+          void this.handBack(completions);
+          run.lifecycle.abandon('lease lost while recording the delivery order');
+        }
+      }, true);
+    });
   }
 
   /** Writes what no other write carries yet (results the workflow already used). */

@@ -3,6 +3,13 @@ import type { DeliveryRecord, StepKind, StepRecord } from '../store/index.js';
 import { SlotTable } from '../slot-table.js';
 import type { WorkflowRun } from './workflow-run.js';
 
+/**
+ * Delivery order held before it is written on its own. A fan-out's calls are all recorded before most of
+ * its outcomes arrive, so no later insert would carry the order: held to the run's end, it grew with the
+ * fan-out's size rather than with what is in flight.
+ */
+const DELIVERY_PART = 1000;
+
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** A durable call the workflow is waiting on. */
@@ -235,6 +242,7 @@ export class TurnDelivery {
       if (orderMatters || !outcome.ok) this.unsavedDeliveries.push({ position, turn: this.turn, seq });
       this.hand(position, outcome);
     }
+    if (this.unsavedDeliveries.length >= DELIVERY_PART) this.run.writer.writeDeliveries();
     this.run.lifecycle.armIdleTimer();
   }
 
