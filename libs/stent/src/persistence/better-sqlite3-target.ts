@@ -4,6 +4,7 @@ import type { Database } from 'better-sqlite3';
 import { ConfigurationError } from '../core/index.js';
 import { BetterSqlite3Client } from './clients/better-sqlite3-client.js';
 import { SqliteFileTarget } from './sqlite-file-target.js';
+import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
 
 type BetterSqlite3Constructor = new (file: string, options: { timeout: number }) => Database;
 
@@ -26,9 +27,12 @@ async function loadBetterSqlite3(): Promise<BetterSqlite3Constructor> {
  * A SQLite file Stent opens with `better-sqlite3` itself for `database: { type: 'better-sqlite3' }`. It is
  * opened as TypeORM's driver opened it (directory created, busy timeout, foreign keys, WAL, synchronous=
  * NORMAL), but without loading TypeORM: a process that only runs Stent (a worker, the CLI) starts in
- * about half the CPU time.
+ * about half the CPU time. A file's WAL is checkpointed by a thread of its own (WalCheckpointer), not in
+ * the writer's COMMITs.
  */
 export class BetterSqlite3Target extends SqliteFileTarget<Database> {
+  private readonly checkpointers = new WeakMap<Database, WalCheckpointer>();
+
   constructor(file: string, busyTimeoutMs: number) {
     super(file, busyTimeoutMs, 'better-sqlite3');
   }
@@ -42,7 +46,10 @@ export class BetterSqlite3Target extends SqliteFileTarget<Database> {
       db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      if (!inMemory) db.pragma('journal_mode = WAL');
+      if (!inMemory && db.pragma('journal_mode = WAL', { simple: true }) === 'wal') {
+        db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+        this.checkpointers.set(db, new WalCheckpointer(this.file, () => resetAutocheckpoint(db)));
+      }
     } catch (error) {
       db.close();
       throw error;
@@ -51,10 +58,22 @@ export class BetterSqlite3Target extends SqliteFileTarget<Database> {
   }
 
   protected async closeFile(db: Database): Promise<void> {
+    // The thread's connection closes first, so the writer's close is the last and removes the WAL.
+    await this.checkpointers.get(db)?.close();
     db.close();
   }
 
   protected clientOf(db: Database): BetterSqlite3Client {
-    return new BetterSqlite3Client(db, this.fileKey);
+    const checkpointer = this.checkpointers.get(db);
+    return new BetterSqlite3Client(db, this.fileKey, checkpointer && (() => checkpointer.committed()));
+  }
+}
+
+/** SQLite's default automatic checkpoint, for a writer whose checkpointer thread could not run. */
+function resetAutocheckpoint(db: Database): void {
+  try {
+    if (db.open) db.pragma('wal_autocheckpoint = 1000');
+  } catch {
+    // Closed meanwhile: nothing to checkpoint for.
   }
 }

@@ -153,7 +153,7 @@ export class ClaimLoop {
       }
       progressed = (await this.claimWorkflows()) || progressed;
       progressed = (await this.claimActivities()) || progressed;
-      await worker.versions.check(this.workflowFilter(0));
+      if (worker.versions.due(worker.clock.now())) await worker.versions.check(this.workflowFilter(0));
       if (worker.activeRuns > 0 && this.hints.woken) await this.refreshWoken();
       worker.claimHealth.succeeded();
     } catch (error) {

@@ -17,10 +17,16 @@ export class VersionWatch {
 
   constructor(private readonly worker: Worker) {}
 
+  /** Whether check() would look at `now`: the claim loop ticks at every step, and builds the filter only then. */
+  due(now: number): boolean {
+    return now - this.checkedAt >= CHECK_MS;
+  }
+
   async check(filter: ClaimFilter): Promise<void> {
     const { worker } = this;
-    if (!filter.versions || filter.versions.size === 0 || filter.now - this.checkedAt < CHECK_MS) return;
+    if (!this.due(filter.now)) return;
     this.checkedAt = filter.now;
+    if (!filter.versions || filter.versions.size === 0) return;
     this.leftForOthers = await worker.store.otherVersionsDue(filter);
     const summary = this.leftForOthers.map((left) => `${left.due} of ${left.workflowName} v${left.version}`).join(', ');
     if (summary === this.reported) return;

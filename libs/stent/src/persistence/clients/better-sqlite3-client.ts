@@ -10,8 +10,9 @@ export class BetterSqlite3Client extends QueuedSqliteClient {
   constructor(
     private readonly db: Database,
     fileKey: string,
+    onCommit?: () => void,
   ) {
-    super(fileKey);
+    super(fileKey, onCommit);
   }
 
   private statement(sql: string): Statement {

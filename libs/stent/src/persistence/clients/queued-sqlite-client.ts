@@ -43,6 +43,8 @@ export abstract class QueuedSqliteClient implements SqlClient {
   constructor(
     /** Identifies the database file: connections to one file in this process take turns. */
     protected readonly fileKey: string,
+    /** Told after each transaction or single write is committed (the WAL checkpointer counts them). */
+    private readonly onCommit?: () => void,
   ) {}
 
   protected abstract queryNow<T>(sql: string, params: unknown[]): T[] | Promise<T[]>;
@@ -71,7 +73,12 @@ export abstract class QueuedSqliteClient implements SqlClient {
   }
 
   execute(sql: string, params: unknown[] = []): Promise<number> {
-    return this.exclusive(() => this.executeNow(sql, params));
+    if (!this.onCommit) return this.exclusive(() => this.executeNow(sql, params));
+    return this.exclusive(async () => {
+      const changed = await this.executeNow(sql, params);
+      this.onCommit?.();
+      return changed;
+    });
   }
 
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -80,6 +87,7 @@ export abstract class QueuedSqliteClient implements SqlClient {
       try {
         const result = await work(this.tx);
         await this.control('COMMIT');
+        this.onCommit?.();
         return result;
       } catch (error) {
         await this.rollback();

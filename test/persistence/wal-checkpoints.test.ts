@@ -1,0 +1,111 @@
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStentStore, defineActivity, defineWorkflow, StentExecutor } from 'nestjs-stent';
+import { QUICK_WORKER } from '../support/executor-set.js';
+import { waitUntil } from '../support/wait.js';
+
+/** SQLite's page size and the writer's automatic checkpoint at its default, which this change moves off COMMIT. */
+const PAGE = 4096;
+const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+/** The bound the writer keeps (WRITER_AUTOCHECKPOINT_PAGES): the WAL may reach it, plus the frames of one transaction. */
+const BOUND_PAGES = 10_000;
+
+class Padder {
+  async pad(i: number, bytes: number): Promise<string> {
+    return `${i}:`.padEnd(bytes, 'x');
+  }
+}
+defineActivity(Padder);
+
+class PaddedSteps {
+  constructor(private readonly acts: Padder) {}
+  /** `steps` activities returning `bytes` characters each, `width` at a time. */
+  async run(steps: number, bytes: number, width = 1): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < steps; i += width) {
+      const batch = Array.from({ length: Math.min(width, steps - i) }, (_, j) => this.acts.pad(i + j, bytes));
+      for (const value of await Promise.all(batch)) total += value.length;
+    }
+    return total;
+  }
+}
+defineWorkflow(PaddedSteps);
+
+const walBytes = (file: string): number => (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+
+/** The final state of `id` as the database file alone holds it (its WAL left out): what has been checkpointed. */
+function stateInMainFile(file: string, id: string): string | undefined {
+  const copy = `${file}.copy`;
+  copyFileSync(file, copy);
+  rmSync(`${copy}-wal`, { force: true });
+  const db = new Database(copy, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT state FROM stent_executions WHERE id = ?').get(id) as { state: string } | undefined)?.state;
+  } finally {
+    db.close();
+    rmSync(copy, { force: true });
+  }
+}
+
+describe('WAL checkpoints of a better-sqlite3 file', () => {
+  let dir: string | undefined;
+  let executor: StentExecutor | undefined;
+  afterEach(async () => {
+    await executor?.close('5s').catch(() => undefined);
+    executor = undefined;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  async function open(): Promise<string> {
+    dir = mkdtempSync(join(tmpdir(), 'stent-wal-'));
+    const file = join(dir, 'stent.db');
+    executor = new StentExecutor({ store: await createStentStore({ database: { type: 'better-sqlite3', database: file } }), worker: QUICK_WORKER });
+    executor.register(new Padder(), new PaddedSteps(new Padder()));
+    await executor.start();
+    return file;
+  }
+
+  it('copies a busy WAL back into the database file in the background, before it reaches the size where a COMMIT would', async () => {
+    const file = await open();
+    // Enough commits to start the checkpointer, too few pages for the writer's default automatic checkpoint.
+    const id = await executor!.dispatch(PaddedSteps, [80, 16]);
+    expect((await executor!.waitFor(id, { timeout: '60s' })).state).toBe('completed');
+    const wal = walBytes(file);
+    expect(wal).toBeGreaterThan(0);
+    expect(wal).toBeLessThan(DEFAULT_AUTOCHECKPOINT_PAGES * PAGE);
+
+    await waitUntil(() => stateInMainFile(file, id) === 'completed', 'the finished execution in the database file itself', 20_000, 50);
+
+    await executor!.close('5s');
+    executor = undefined;
+    // The checkpointer's connection closed before the writer's, so the writer's close removed the WAL.
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('keeps the WAL bounded while a workflow writes far more pages than the bound', async () => {
+    const file = await open();
+    // Each result spans about three pages: 5,000 steps, 250 at a time, write past the bound.
+    const id = await executor!.dispatch(PaddedSteps, [5_000, 9_000, 250]);
+    let largest = 0;
+    let pages = 0;
+    await waitUntil(
+      async () => {
+        largest = Math.max(largest, walBytes(file));
+        const execution = await executor!.getExecution(id);
+        pages = Math.max(pages, statSync(file).size / PAGE);
+        return execution.state !== 'running' && execution.state !== 'pending';
+      },
+      'the 5,000-step workflow to finish',
+      240_000,
+      25,
+    );
+    expect((await executor!.waitFor(id, { timeout: '5s' })).value).toBe(5_000 * 9_000);
+    // The rows went through the WAL into the database file: far more pages than the WAL ever held.
+    expect(pages).toBeGreaterThan(BOUND_PAGES);
+    expect(largest).toBeLessThan(BOUND_PAGES * 1.1 * PAGE);
+  }, 300_000);
+});
