@@ -23,6 +23,8 @@ export const COMMITS_BEFORE_CHECKPOINTER = 50;
  */
 export class WalCheckpointer {
   private commits = 0;
+  /** The same count, shared with the thread, which skips its checkpoint while it has not moved. */
+  private readonly sharedCommits = new Int32Array(new SharedArrayBuffer(4));
   private thread: Worker | undefined;
   private closed = false;
 
@@ -34,6 +36,7 @@ export class WalCheckpointer {
 
   /** Counts a commit of the writer; starts the thread at the COMMITS_BEFORE_CHECKPOINTER-th. */
   committed(): void {
+    Atomics.add(this.sharedCommits, 0, 1);
     if (++this.commits !== COMMITS_BEFORE_CHECKPOINTER || this.closed) return;
     this.start();
   }
@@ -46,7 +49,7 @@ export class WalCheckpointer {
     let thread: Worker;
     try {
       thread = new Worker(new URL('./wal-checkpoint-thread.js', import.meta.url), {
-        workerData: { file: this.file, intervalMs: CHECKPOINT_INTERVAL_MS },
+        workerData: { file: this.file, intervalMs: CHECKPOINT_INTERVAL_MS, commits: this.sharedCommits },
       });
     } catch {
       this.fallBack();
