@@ -18,8 +18,12 @@ export class DeferredWakeBus implements WakeBus {
     }
   }
 
-  publish(event: WakeEvent): void {
-    (this.real ?? this.early).publish(event);
+  publish(event: WakeEvent, carried?: boolean): void {
+    (this.real ?? this.early).publish(event, carried);
+  }
+
+  notice(event: WakeEvent): { channel: string; payload: string } | undefined {
+    return this.real?.notice?.(event);
   }
 
   subscribe(listener: (event: WakeEvent) => void): () => void {

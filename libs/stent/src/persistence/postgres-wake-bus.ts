@@ -38,9 +38,9 @@ export class PostgresWakeBus implements WakeBus {
     this.channel = `stent_${schema}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   }
 
-  publish(event: WakeEvent): void {
+  publish(event: WakeEvent, carried = false): void {
     this.local.publish(event);
-    if (this.closed) return;
+    if (this.closed || carried) return;
     // Events of one event-loop turn go out as one NOTIFY: a burst of dispatches or completions would
     // otherwise cost a round trip each here and a wake-up each in every other process.
     if (event.type === 'work') this.outgoing.work = true;
@@ -50,6 +50,10 @@ export class PostgresWakeBus implements WakeBus {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  notice(event: WakeEvent): { channel: string; payload: string } | undefined {
+    return this.closed ? undefined : { channel: this.channel, payload: JSON.stringify({ o: this.origin, e: [event] }) };
   }
 
   private flush(): void {

@@ -3,7 +3,17 @@ import type { WakeEvent } from '../core/index.js';
 
 /** Carries wake events between the stores and workers that share one database. */
 export interface WakeBus {
-  publish(event: WakeEvent): void;
+  /**
+   * Tells subscribers (and, across processes, other buses) about `event`. `carried`: a committed statement
+   * already sent the notice for other processes (see `notice`), so only this process is told.
+   */
+  publish(event: WakeEvent, carried?: boolean): void;
+  /**
+   * The notification announcing `event` to other processes, for a statement to carry (PostgreSQL's
+   * `pg_notify`, sent at that statement's commit), saving a round trip of its own; undefined where the bus
+   * has none. Once the statement committed, the caller publishes the event with `carried` set.
+   */
+  notice?(event: WakeEvent): { channel: string; payload: string } | undefined;
   subscribe(listener: (event: WakeEvent) => void): () => void;
   close(): Promise<void>;
 }

@@ -91,15 +91,19 @@ export class EndingsRepository {
     const { hasParent = true, leftovers = true, deliveries = [], discard = [], completions = [], continueAs } = options;
     let ended: string[] = [];
     const simple = state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0 && !continueAs;
+    const finished = { type: 'finished', executionId: fence.executionId } as const;
+    // Where writes combine, the simple ending carries its own NOTIFY: no round trip of its own after it.
+    const notice = simple && this.ctx.dialect.combinesWrites ? this.ctx.bus.notice?.(finished) : undefined;
     const ok = simple
-      ? await this.finishSimply(fence, result, now, completions)
+      ? await this.finishSimply(fence, result, now, completions, notice)
       : await this.ctx.client.transaction(async (tx) => {
           if (!(await this.completions.completeLocal(tx, completions))) return false;
           const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
           ended = outcome ?? [];
           return outcome !== null;
         });
-    if (ok) for (const id of [fence.executionId, ...ended]) this.ctx.bus.publish({ type: 'finished', executionId: id });
+    if (ok) this.ctx.bus.publish(finished, notice !== undefined);
+    if (ok) for (const id of ended) this.ctx.bus.publish({ type: 'finished', executionId: id });
     if (ok && (continueAs || options.freesFlowSlot)) this.ctx.bus.publish({ type: 'work' });
     this.announceWakes();
     return ok;
@@ -141,32 +145,45 @@ export class EndingsRepository {
   /**
    * A completed top-level execution that left nothing behind: nothing to cancel, no parent to tell. With
    * the results of its last steps in one statement where writes combine (the execution is completed only if
-   * all of them are still owned), else in one transaction with them.
+   * all of them are still owned), else in one transaction with them. `notice` (PostgreSQL) is sent by the
+   * same statement when the execution is completed, so it reaches other processes with the commit.
    */
-  private async finishSimply(fence: ExecutionFence, result: string | null, now: number, completions: LocalCompletion[]): Promise<boolean> {
+  private async finishSimply(
+    fence: ExecutionFence,
+    result: string | null,
+    now: number,
+    completions: LocalCompletion[],
+    notice?: { channel: string; payload: string },
+  ): Promise<boolean> {
     const { t, client, dialect } = this.ctx;
     const finish = `UPDATE ${t.executions}
        SET state = 'completed', result = ?, error = NULL, finished_at = ?, updated_at = ?, ${NO_LEASE}, wake_at = NULL
        WHERE ${EXECUTION_FENCE} AND parent_id IS NULL`;
     const finishParams = [result, now, now, ...fenceParams(fence)];
-    if (completions.length === 0) return (await client.execute(finish, finishParams)) === 1;
     if (!dialect.combinesWrites) {
+      if (completions.length === 0) return (await client.execute(finish, finishParams)) === 1;
       return client.transaction(async (tx) => (await this.completions.completeLocal(tx, completions)) && (await tx.execute(finish, finishParams)) === 1);
     }
     const params: unknown[] = [];
-    const values = completionValues(dialect, completions, params);
-    const [row] = await client.query<{ n: unknown }>(
-      `WITH done AS (
+    const done =
+      completions.length === 0
+        ? ''
+        : `done AS (
          UPDATE ${t.steps} s SET ${completedStep('c.result', 'c.finished_at')}
-         FROM (VALUES ${values}) AS c(id, owner, epoch, result, finished_at)
+         FROM (VALUES ${completionValues(dialect, completions, params)}) AS c(id, owner, epoch, result, finished_at)
          WHERE ${stepStillOwned('s', 'c')}
          RETURNING s.id
-       ), fin AS (
-         ${finish} AND (SELECT COUNT(*) FROM done) = ?
+       ), `;
+    params.push(...finishParams);
+    if (completions.length > 0) params.push(completions.length);
+    if (notice) params.push(notice.channel, notice.payload);
+    const [row] = await client.query<{ n: unknown }>(
+      `WITH ${done}fin AS (
+         ${finish}${completions.length > 0 ? ' AND (SELECT COUNT(*) FROM done) = ?' : ''}
          RETURNING id
        )
-       SELECT COUNT(*) AS n FROM fin`,
-      [...params, ...finishParams, completions.length],
+       SELECT f.n${notice ? ', CASE WHEN f.n = 1 THEN pg_notify(?, ?) END AS notified' : ''} FROM (SELECT COUNT(*) AS n FROM fin) f`,
+      params,
     );
     return num(row?.n ?? 0) === 1;
   }
