@@ -1,7 +1,7 @@
 import type { ExecutionFence, LocalCompletion, NewStep } from '../../core/index.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepParams } from '../sql/rows.js';
-import { ACTIVE, completedStep, completionValues, stepStillOwned } from '../sql/statements.js';
+import { ACTIVE, COMPLETION_TYPES, completedStep, stepStillOwned } from '../sql/statements.js';
 
 interface QueuedInsert {
   fence: ExecutionFence;
@@ -20,6 +20,8 @@ interface QueuedInsert {
 export class SharedStepInserts {
   private queue: QueuedInsert[] = [];
   private flushing = false;
+  /** Statement texts by shape (see statement()). */
+  private readonly texts = new Map<number, string>();
 
   constructor(private readonly ctx: SqlContext) {}
 
@@ -72,15 +74,52 @@ export class SharedStepInserts {
   }
 
   private async write(batch: QueuedInsert[]): Promise<{ inserted: Set<string>; done: Set<string> }> {
-    const { t, dialect } = this.ctx;
-    const completions = batch.flatMap((entry) => entry.completions.map((completion) => ({ completion, executionId: entry.fence.executionId })));
-    const executionOf = new Map(completions.map(({ completion, executionId }) => [completion, executionId]));
     const params: unknown[] = [];
     // Results the workflows already used are recorded in the same statement; a run's steps go in only if
     // all of its results did (each still owned).
+    let completions = 0;
+    for (const { fence, completions: own } of batch) {
+      for (const completion of own) {
+        params.push(completion.fence.stepId, completion.fence.owner, completion.fence.epoch, completion.result, completion.finishedAt, fence.executionId);
+        completions++;
+      }
+    }
+    let rows = 0;
+    for (const { fence, steps, completions: own } of batch) {
+      for (const step of steps) {
+        // A step inserted claimed gets its lease from the database's clock (see Dialect.leaseNow).
+        params.push(...stepParams(step, true), fence.owner, fence.epoch, own.length);
+        rows++;
+      }
+    }
+    const result = await this.ctx.client.query<{ k: string; id: string }>(this.statement(rows, completions), params);
+    const inserted = new Set<string>();
+    const doneIds = new Set<string>();
+    for (const row of result) (row.k === 'i' ? inserted : doneIds).add(String(row.id));
+    return { inserted, done: doneIds };
+  }
+
+  /**
+   * The statement's text for a number of step rows and of results, built once per such shape: the same
+   * text object each time, which the client (its cache of statement shapes) and the driver (the prepared
+   * statement's text) then compare and look up without reading a few kilobytes at every step.
+   */
+  private statement(rows: number, completions: number): string {
+    const key = rows * 100_000 + completions;
+    let text = this.texts.get(key);
+    if (text === undefined) {
+      text = this.buildStatement(rows, completions);
+      if (this.texts.size >= 256) this.texts.clear();
+      this.texts.set(key, text);
+    }
+    return text;
+  }
+
+  private buildStatement(rows: number, completions: number): string {
+    const { t, dialect } = this.ctx;
     let done = '';
-    if (completions.length > 0) {
-      const values = completionValues(dialect, completions.map(({ completion }) => completion), params, (completion) => executionOf.get(completion)!);
+    if (completions > 0) {
+      const values = Array.from({ length: completions }, () => dialect.valuesRow([...COMPLETION_TYPES, 'varchar'])).join(', ');
       done = `done AS (
          UPDATE ${t.steps} s SET ${completedStep('c.result', 'c.finished_at')}
          FROM (VALUES ${values}) AS c(id, owner, epoch, result, finished_at, execution_id)
@@ -88,32 +127,18 @@ export class SharedStepInserts {
          RETURNING s.id, s.execution_id
        ), `;
     }
-    const rows: string[] = [];
-    for (const { fence, steps, completions: own } of batch) {
-      for (const step of steps) {
-        // A step inserted claimed gets its lease from the database's clock (see Dialect.leaseNow).
-        params.push(...stepParams(step, true), fence.owner, fence.epoch, own.length);
-        rows.push(dialect.valuesRow([...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer']));
-      }
-    }
-    const allDone = completions.length > 0 ? ` AND (SELECT COUNT(*) FROM done d WHERE d.execution_id = v.execution_id) = v.expect_done` : '';
-    const result = await this.ctx.client.query<{ k: string; id: string }>(
-      `WITH ${done}ins AS (
+    const row = dialect.valuesRow([...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer']);
+    const allDone = completions > 0 ? ` AND (SELECT COUNT(*) FROM done d WHERE d.execution_id = v.execution_id) = v.expect_done` : '';
+    return `WITH ${done}ins AS (
          INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
          SELECT ${STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + v.${column}` : `v.${column}`)).join(', ')}
-         FROM (VALUES ${rows.join(', ')}) AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
+         FROM (VALUES ${Array.from({ length: rows }, () => row).join(', ')}) AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
          WHERE EXISTS (
            SELECT 1 FROM ${t.executions} e
            WHERE e.id = v.execution_id AND e.lease_owner = v.fence_owner AND e.lease_epoch = v.fence_epoch AND e.state IN ${ACTIVE} FOR SHARE
          )${allDone}
          RETURNING id
        )
-       SELECT 'i' AS k, id FROM ins${completions.length > 0 ? ` UNION ALL SELECT 'd' AS k, id FROM done` : ''}`,
-      params,
-    );
-    const inserted = new Set<string>();
-    const doneIds = new Set<string>();
-    for (const row of result) (row.k === 'i' ? inserted : doneIds).add(String(row.id));
-    return { inserted, done: doneIds };
+       SELECT 'i' AS k, id FROM ins${completions > 0 ? ` UNION ALL SELECT 'd' AS k, id FROM done` : ''}`;
   }
 }

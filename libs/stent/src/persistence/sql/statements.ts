@@ -74,4 +74,5 @@ export function completionValues(dialect: Dialect, completions: LocalCompletion[
     .join(', ');
 }
 
-const COMPLETION_TYPES = ['varchar', 'varchar', 'integer', 'text', 'bigint'] as const;
+/** The types of a completion's VALUES row: step id, owner, epoch, result, finished_at. */
+export const COMPLETION_TYPES = ['varchar', 'varchar', 'integer', 'text', 'bigint'] as const;
