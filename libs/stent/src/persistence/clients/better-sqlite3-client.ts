@@ -11,8 +11,14 @@ export class BetterSqlite3Client extends QueuedSqliteClient {
     private readonly db: Database,
     fileKey: string,
     onCommit?: () => void,
+    /** Starts the file's WAL checkpointer thread ahead of the commit count that would start it. */
+    private readonly onSteadyWrites?: () => void,
   ) {
     super(fileKey, onCommit);
+  }
+
+  expectSteadyWrites(): void {
+    this.onSteadyWrites?.();
   }
 
   private statement(sql: string): Statement {
