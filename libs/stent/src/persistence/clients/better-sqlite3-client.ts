@@ -5,7 +5,7 @@ export interface BetterSqlite3ClientOptions {
   /** Told after each commit (the WAL checkpointer counts them). */
   onCommit?: () => void;
   /** Starts the file's WAL checkpointer thread ahead of the commit count that would start it. */
-  onSteadyWrites?: () => void;
+  onSteadyWrites?: () => Promise<void>;
   /** The connection is Stent's alone (not an application DataSource's), so no transaction of others can be open on it. */
   ownsConnection?: boolean;
 }
@@ -24,8 +24,8 @@ export class BetterSqlite3Client extends QueuedSqliteClient {
     super(fileKey, options.onCommit);
   }
 
-  expectSteadyWrites(): void {
-    this.options.onSteadyWrites?.();
+  async expectSteadyWrites(): Promise<void> {
+    await this.options.onSteadyWrites?.();
   }
 
   private statement(sql: string): Statement {
