@@ -65,7 +65,11 @@ export class BetterSqlite3Target extends SqliteFileTarget<Database> {
 
   protected clientOf(db: Database): BetterSqlite3Client {
     const checkpointer = this.checkpointers.get(db);
-    return new BetterSqlite3Client(db, this.fileKey, checkpointer && (() => checkpointer.committed()));
+    return new BetterSqlite3Client(db, this.fileKey, {
+      onCommit: checkpointer && (() => checkpointer.committed()),
+      onSteadyWrites: checkpointer && (() => checkpointer.startNow()),
+      ownsConnection: true,
+    });
   }
 }
 

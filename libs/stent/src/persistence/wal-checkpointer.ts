@@ -9,10 +9,17 @@ import { Worker } from 'node:worker_threads';
  */
 export const WRITER_AUTOCHECKPOINT_PAGES = 10_000;
 
+/** The longest a starting worker waits for the thread to be up (a busy machine boots it slowly; the worker goes on anyway). */
+export const READY_WAIT_MS = 2_000;
+
 /** How often the checkpointer thread checkpoints. */
 export const CHECKPOINT_INTERVAL_MS = 50;
 
-/** Commits before the thread is started: a process that writes a few rows (the CLI, a short test) starts none. */
+/**
+ * Commits before the thread is started: a process that writes a few rows (the CLI, a short test) starts none.
+ * A worker starts it when it starts (startNow) and waits for it: its boot, some 50 ms of CPU, then does not
+ * fall among the first steps it runs.
+ */
 export const COMMITS_BEFORE_CHECKPOINTER = 50;
 
 /**
@@ -26,6 +33,8 @@ export class WalCheckpointer {
   /** The same count, shared with the thread, which skips its checkpoint while it has not moved. */
   private readonly sharedCommits = new Int32Array(new SharedArrayBuffer(4));
   private thread: Worker | undefined;
+  /** Settles once the thread started is up, failed or is gone; undefined until it is started (it is never started twice). */
+  private ready: Promise<void> | undefined;
   private closed = false;
 
   constructor(
@@ -37,15 +46,25 @@ export class WalCheckpointer {
   /** Counts a commit of the writer; starts the thread at the COMMITS_BEFORE_CHECKPOINTER-th. */
   committed(): void {
     Atomics.add(this.sharedCommits, 0, 1);
-    if (++this.commits !== COMMITS_BEFORE_CHECKPOINTER || this.closed) return;
-    this.start();
+    if (++this.commits !== COMMITS_BEFORE_CHECKPOINTER) return;
+    void this.startNow();
+  }
+
+  /**
+   * Starts the thread now unless it was started already or the checkpointer is closed; settles once it is
+   * up (its connection open), failed or gone, or after READY_WAIT_MS at most.
+   */
+  startNow(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.ready ??= this.start();
+    return this.ready;
   }
 
   get running(): boolean {
     return this.thread !== undefined;
   }
 
-  private start(): void {
+  private start(): Promise<void> {
     let thread: Worker;
     try {
       thread = new Worker(new URL('./wal-checkpoint-thread.js', import.meta.url), {
@@ -53,7 +72,7 @@ export class WalCheckpointer {
       });
     } catch {
       this.fallBack();
-      return;
+      return Promise.resolve();
     }
     // The thread must not keep the process alive: the writer's close ends it anyway.
     thread.unref();
@@ -66,6 +85,19 @@ export class WalCheckpointer {
       if (this.thread === thread) this.thread = undefined;
     });
     this.thread = thread;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, READY_WAIT_MS);
+      timer.unref();
+      function done(): void {
+        clearTimeout(timer);
+        thread.off('message', onMessage).off('error', done).off('exit', done);
+        resolve();
+      }
+      function onMessage(message: unknown): void {
+        if (message === 'ready') done();
+      }
+      thread.on('message', onMessage).once('error', done).once('exit', done);
+    });
   }
 
   /** Stops the thread and waits for its connection to close (before the writer's, whose close then removes the WAL). */

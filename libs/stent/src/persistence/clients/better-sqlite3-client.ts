@@ -1,6 +1,15 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { bindable, QueuedSqliteClient } from './queued-sqlite-client.js';
 
+export interface BetterSqlite3ClientOptions {
+  /** Told after each commit (the WAL checkpointer counts them). */
+  onCommit?: () => void;
+  /** Starts the file's WAL checkpointer thread ahead of the commit count that would start it. */
+  onSteadyWrites?: () => Promise<void>;
+  /** The connection is Stent's alone (not an application DataSource's), so no transaction of others can be open on it. */
+  ownsConnection?: boolean;
+}
+
 /**
  * SQLite through better-sqlite3: synchronous, one connection, so statements of different callers must not
  * interleave inside a transaction; the queue and transactions are QueuedSqliteClient's.
@@ -10,9 +19,13 @@ export class BetterSqlite3Client extends QueuedSqliteClient {
   constructor(
     private readonly db: Database,
     fileKey: string,
-    onCommit?: () => void,
+    private readonly options: BetterSqlite3ClientOptions = {},
   ) {
-    super(fileKey, onCommit);
+    super(fileKey, options.onCommit);
+  }
+
+  async expectSteadyWrites(): Promise<void> {
+    await this.options.onSteadyWrites?.();
   }
 
   private statement(sql: string): Statement {
@@ -47,9 +60,14 @@ export class BetterSqlite3Client extends QueuedSqliteClient {
     if (this.db.inTransaction) this.statement('ROLLBACK').run();
   }
 
-  protected async inTurn<T>(work: () => Promise<T> | T): Promise<T> {
-    // When the connection is shared with the application's DataSource, wait out its open transaction
-    // instead of writing into it.
+  protected inTurn<T>(work: () => Promise<T> | T): Promise<T> | T {
+    // A connection of Stent's own has no transaction open between the queue's turns: no check per statement.
+    if (this.options.ownsConnection) return work();
+    return this.afterApplicationTransaction(work);
+  }
+
+  /** On a connection shared with the application's DataSource, waits out its open transaction instead of writing into it. */
+  private async afterApplicationTransaction<T>(work: () => Promise<T> | T): Promise<T> {
     while (this.db.inTransaction) await new Promise((resolve) => setTimeout(resolve, 2));
     return work();
   }

@@ -33,6 +33,13 @@ export class DeferredSqlClient implements SqlClient {
     return client ? client.transaction(work) : this.client().then((c) => c.transaction(work));
   }
 
+  async expectSteadyWrites(): Promise<void> {
+    const client = this.ready;
+    if (client) return client.expectSteadyWrites?.();
+    // Not open yet: told once it is (a failed open is reported by the statements that wait for it).
+    return this.client().then((c) => c.expectSteadyWrites?.(), () => undefined);
+  }
+
   async close(): Promise<void> {
     await this.ready?.close();
   }

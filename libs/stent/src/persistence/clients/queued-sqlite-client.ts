@@ -54,7 +54,7 @@ export abstract class QueuedSqliteClient implements SqlClient {
   /** Ends a transaction whose work or COMMIT failed. */
   protected abstract rollback(): void | Promise<void>;
   /** Runs `work` once the connection is Stent's to use (it may be shared with an application). */
-  protected abstract inTurn<T>(work: () => Promise<T> | T): Promise<T>;
+  protected abstract inTurn<T>(work: () => Promise<T> | T): Promise<T> | T;
   /** Releases the prepared statements once nothing is queued any more. */
   protected abstract releaseStatements(): void | Promise<void>;
 
