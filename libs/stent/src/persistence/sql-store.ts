@@ -204,10 +204,10 @@ export class SqlStore implements StentStore {
     return this.repos.leases.reapExpired(now, maxRecoveries);
   }
 
-  async recordWorker(owner: string, info: WorkerInfo): Promise<void> {
+  recordWorker(owner: string, info: WorkerInfo): Promise<void> {
     // A worker joining (not its heartbeats, nor its last record as it stops) is what writes steadily.
-    if (!info.joined || !this.options.client.expectSteadyWrites) return this.repos.workers.record(owner, info);
-    await Promise.all([this.options.client.expectSteadyWrites(), this.repos.workers.record(owner, info)]);
+    if (info.joined) this.options.client.expectSteadyWrites?.();
+    return this.repos.workers.record(owner, info);
   }
 
   countPeers(owner: string, since: number): Promise<number> {

@@ -22,8 +22,6 @@ const name = 'better-sqlite3';
 const BetterSqlite3 = ((await import(name)) as { default: BetterSqlite3Constructor }).default;
 const db = new BetterSqlite3(file, { fileMustExist: true, timeout: 0 });
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-// Told to the writer's process, whose worker starts once this thread is up (see WalCheckpointer.startNow).
-parentPort?.postMessage('ready');
 
 /** The commit count the last complete checkpoint covered. */
 let copied: number | undefined;

@@ -9,16 +9,13 @@ import { Worker } from 'node:worker_threads';
  */
 export const WRITER_AUTOCHECKPOINT_PAGES = 10_000;
 
-/** The longest a starting worker waits for the thread to be up (a busy machine boots it slowly; the worker goes on anyway). */
-export const READY_WAIT_MS = 2_000;
-
 /** How often the checkpointer thread checkpoints. */
 export const CHECKPOINT_INTERVAL_MS = 50;
 
 /**
  * Commits before the thread is started: a process that writes a few rows (the CLI, a short test) starts none.
- * A worker starts it when it starts (startNow) and waits for it: its boot, some 50 ms of CPU, then does not
- * fall among the first steps it runs.
+ * A worker starts it when it starts (startNow): its boot, some 50 ms of CPU, then does not fall among the
+ * first steps it runs.
  */
 export const COMMITS_BEFORE_CHECKPOINTER = 50;
 
@@ -33,8 +30,8 @@ export class WalCheckpointer {
   /** The same count, shared with the thread, which skips its checkpoint while it has not moved. */
   private readonly sharedCommits = new Int32Array(new SharedArrayBuffer(4));
   private thread: Worker | undefined;
-  /** Settles once the thread started is up, failed or is gone; undefined until it is started (it is never started twice). */
-  private ready: Promise<void> | undefined;
+  /** The thread was started once (whether it still runs or not): it is never started twice. */
+  private started = false;
   private closed = false;
 
   constructor(
@@ -47,24 +44,21 @@ export class WalCheckpointer {
   committed(): void {
     Atomics.add(this.sharedCommits, 0, 1);
     if (++this.commits !== COMMITS_BEFORE_CHECKPOINTER) return;
-    void this.startNow();
+    this.startNow();
   }
 
-  /**
-   * Starts the thread now unless it was started already or the checkpointer is closed; settles once it is
-   * up (its connection open), failed or gone, or after READY_WAIT_MS at most.
-   */
-  startNow(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.ready ??= this.start();
-    return this.ready;
+  /** Starts the thread now, unless it was started already or the checkpointer is closed. */
+  startNow(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    this.start();
   }
 
   get running(): boolean {
     return this.thread !== undefined;
   }
 
-  private start(): Promise<void> {
+  private start(): void {
     let thread: Worker;
     try {
       thread = new Worker(new URL('./wal-checkpoint-thread.js', import.meta.url), {
@@ -72,7 +66,7 @@ export class WalCheckpointer {
       });
     } catch {
       this.fallBack();
-      return Promise.resolve();
+      return;
     }
     // The thread must not keep the process alive: the writer's close ends it anyway.
     thread.unref();
@@ -85,19 +79,6 @@ export class WalCheckpointer {
       if (this.thread === thread) this.thread = undefined;
     });
     this.thread = thread;
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, READY_WAIT_MS);
-      timer.unref();
-      function done(): void {
-        clearTimeout(timer);
-        thread.off('message', onMessage).off('error', done).off('exit', done);
-        resolve();
-      }
-      function onMessage(message: unknown): void {
-        if (message === 'ready') done();
-      }
-      thread.on('message', onMessage).once('error', done).once('exit', done);
-    });
   }
 
   /** Stops the thread and waits for its connection to close (before the writer's, whose close then removes the WAL). */

@@ -5,7 +5,7 @@ export interface BetterSqlite3ClientOptions {
   /** Told after each commit (the WAL checkpointer counts them). */
   onCommit?: () => void;
   /** Starts the file's WAL checkpointer thread ahead of the commit count that would start it. */
-  onSteadyWrites?: () => Promise<void>;
+  onSteadyWrites?: () => void;
   /** The connection is Stent's alone (not an application DataSource's), so no transaction of others can be open on it. */
   ownsConnection?: boolean;
 }
@@ -24,8 +24,8 @@ export class BetterSqlite3Client extends QueuedSqliteClient {
     super(fileKey, options.onCommit);
   }
 
-  async expectSteadyWrites(): Promise<void> {
-    await this.options.onSteadyWrites?.();
+  expectSteadyWrites(): void {
+    this.options.onSteadyWrites?.();
   }
 
   private statement(sql: string): Statement {

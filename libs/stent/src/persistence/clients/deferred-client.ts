@@ -33,11 +33,11 @@ export class DeferredSqlClient implements SqlClient {
     return client ? client.transaction(work) : this.client().then((c) => c.transaction(work));
   }
 
-  async expectSteadyWrites(): Promise<void> {
+  expectSteadyWrites(): void {
     const client = this.ready;
-    if (client) return client.expectSteadyWrites?.();
+    if (client) client.expectSteadyWrites?.();
     // Not open yet: told once it is (a failed open is reported by the statements that wait for it).
-    return this.client().then((c) => c.expectSteadyWrites?.(), () => undefined);
+    else this.client().then((c) => c.expectSteadyWrites?.(), () => undefined);
   }
 
   async close(): Promise<void> {

@@ -18,9 +18,9 @@ export interface SqlClient extends SqlExecutor {
   /**
    * A worker writes through this client from now on. A client that starts a helper only once writes keep
    * coming (the WAL checkpointer thread of a better-sqlite3 file) starts it now, while the worker starts,
-   * rather than in the middle of its first workflow's steps; settles once the helper is up.
+   * rather than in the middle of its first workflow's steps.
    */
-  expectSteadyWrites?(): Promise<void>;
+  expectSteadyWrites?(): void;
   close(): Promise<void>;
 }
 
