@@ -86,14 +86,6 @@ describe('WAL checkpoints of a better-sqlite3 file', () => {
     expect(existsSync(`${file}-wal`)).toBe(false);
   });
 
-  it("starts a worker's checkpointer with the worker, so even a few commits get copied back", async () => {
-    const file = await open();
-    // A handful of commits: far fewer than a process without a worker makes before starting the thread.
-    const id = await executor!.dispatch(PaddedSteps, [3, 16]);
-    expect((await executor!.waitFor(id, { timeout: '60s' })).state).toBe('completed');
-    await waitUntil(() => stateInMainFile(file, id) === 'completed', 'the finished execution in the database file itself', 20_000, 50);
-  });
-
   it('keeps the WAL bounded while a workflow writes far more pages than the bound', async () => {
     const file = await open();
     // Each result spans about three pages: 5,000 steps, 250 at a time, write past the bound.

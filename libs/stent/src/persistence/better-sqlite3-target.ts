@@ -67,7 +67,6 @@ export class BetterSqlite3Target extends SqliteFileTarget<Database> {
     const checkpointer = this.checkpointers.get(db);
     return new BetterSqlite3Client(db, this.fileKey, {
       onCommit: checkpointer && (() => checkpointer.committed()),
-      onSteadyWrites: checkpointer && (() => checkpointer.startNow()),
       ownsConnection: true,
     });
   }

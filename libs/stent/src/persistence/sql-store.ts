@@ -205,8 +205,6 @@ export class SqlStore implements StentStore {
   }
 
   recordWorker(owner: string, info: WorkerInfo): Promise<void> {
-    // A worker joining (not its heartbeats, nor its last record as it stops) is what writes steadily.
-    if (info.joined) this.options.client.expectSteadyWrites?.();
     return this.repos.workers.record(owner, info);
   }
 

@@ -12,11 +12,7 @@ export const WRITER_AUTOCHECKPOINT_PAGES = 10_000;
 /** How often the checkpointer thread checkpoints. */
 export const CHECKPOINT_INTERVAL_MS = 50;
 
-/**
- * Commits before the thread is started: a process that writes a few rows (the CLI, a short test) starts none.
- * A worker starts it when it starts (startNow): its boot, some 50 ms of CPU, then does not fall among the
- * first steps it runs.
- */
+/** Commits before the thread is started: a process that writes a few rows (the CLI, a short test) starts none. */
 export const COMMITS_BEFORE_CHECKPOINTER = 50;
 
 /**
@@ -30,8 +26,6 @@ export class WalCheckpointer {
   /** The same count, shared with the thread, which skips its checkpoint while it has not moved. */
   private readonly sharedCommits = new Int32Array(new SharedArrayBuffer(4));
   private thread: Worker | undefined;
-  /** The thread was started once (whether it still runs or not): it is never started twice. */
-  private started = false;
   private closed = false;
 
   constructor(
@@ -43,14 +37,7 @@ export class WalCheckpointer {
   /** Counts a commit of the writer; starts the thread at the COMMITS_BEFORE_CHECKPOINTER-th. */
   committed(): void {
     Atomics.add(this.sharedCommits, 0, 1);
-    if (++this.commits !== COMMITS_BEFORE_CHECKPOINTER) return;
-    this.startNow();
-  }
-
-  /** Starts the thread now, unless it was started already or the checkpointer is closed. */
-  startNow(): void {
-    if (this.started || this.closed) return;
-    this.started = true;
+    if (++this.commits !== COMMITS_BEFORE_CHECKPOINTER || this.closed) return;
     this.start();
   }
 

@@ -4,8 +4,6 @@ import { bindable, QueuedSqliteClient } from './queued-sqlite-client.js';
 export interface BetterSqlite3ClientOptions {
   /** Told after each commit (the WAL checkpointer counts them). */
   onCommit?: () => void;
-  /** Starts the file's WAL checkpointer thread ahead of the commit count that would start it. */
-  onSteadyWrites?: () => void;
   /** The connection is Stent's alone (not an application DataSource's), so no transaction of others can be open on it. */
   ownsConnection?: boolean;
 }
@@ -22,10 +20,6 @@ export class BetterSqlite3Client extends QueuedSqliteClient {
     private readonly options: BetterSqlite3ClientOptions = {},
   ) {
     super(fileKey, options.onCommit);
-  }
-
-  expectSteadyWrites(): void {
-    this.options.onSteadyWrites?.();
   }
 
   private statement(sql: string): Statement {

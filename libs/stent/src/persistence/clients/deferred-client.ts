@@ -33,13 +33,6 @@ export class DeferredSqlClient implements SqlClient {
     return client ? client.transaction(work) : this.client().then((c) => c.transaction(work));
   }
 
-  expectSteadyWrites(): void {
-    const client = this.ready;
-    if (client) client.expectSteadyWrites?.();
-    // Not open yet: told once it is (a failed open is reported by the statements that wait for it).
-    else this.client().then((c) => c.expectSteadyWrites?.(), () => undefined);
-  }
-
   async close(): Promise<void> {
     await this.ready?.close();
   }

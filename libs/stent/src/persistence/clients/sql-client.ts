@@ -15,12 +15,6 @@ export interface SqlClient extends SqlExecutor {
   readonly dialect: SqlDialect;
   /** Runs `work` in one transaction that holds the write lock from the start; rolls back if it throws. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
-  /**
-   * A worker writes through this client from now on. A client that starts a helper only once writes keep
-   * coming (the WAL checkpointer thread of a better-sqlite3 file) starts it now, while the worker starts,
-   * rather than in the middle of its first workflow's steps.
-   */
-  expectSteadyWrites?(): void;
   close(): Promise<void>;
 }
 
