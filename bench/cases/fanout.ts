@@ -82,11 +82,14 @@ async function liveInFlight(executor: StentExecutor, workflow: WorkflowRef<unkno
   return live;
 }
 
+/** Calls of the untimed fan-out run first in each fresh process (bench/dbos warms DBOS with as many). */
+const WARM_UP_CALLS = 1000;
+
 async function fanout(context: CaseContext, size: number, workflow: WorkflowRef<unknown>, via: string): Promise<void> {
   await withFreshDatabase(context.db, `fanout${size}`, async (database) => {
     const executor = await openExecutor(database.options, { concurrency: CONCURRENCY });
     try {
-      const warm = await executor.waitFor(await executor.dispatch(workflow as WorkflowRef<FanoutFlow>, [50]), { timeout: '60s' });
+      const warm = await executor.waitFor(await executor.dispatch(workflow as WorkflowRef<FanoutFlow>, [WARM_UP_CALLS]), { timeout: '120s' });
       if (!warm.ok) throw new Error(`fanout warm-up failed: ${String(warm.error)}`);
 
       log(`${context.db}: fanout, 1 workflow x ${size} activities through ${via} (worker concurrency ${CONCURRENCY})`);

@@ -6,7 +6,8 @@ import { log, round } from '../report.js';
 import { PingFlow } from '../workflows.js';
 import type { BenchCase } from './bench-case.js';
 
-const WARM_UP = 30;
+/** Untimed dispatches first, as many as bench/dbos runs: the timed ones measure a warm process (see sequential.ts). */
+const WARM_UP = 300;
 const SAMPLES = 300;
 
 /** `latency`: dispatch to completion of a 1-activity workflow, one at a time, after a warm-up. */
