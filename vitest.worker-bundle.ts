@@ -1,6 +1,5 @@
 import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { rolldown } from 'rolldown';
 
 /**
  * The programs the process tests spawn (worker-main.js with its fixtures, stream-reader-main.js), bundled
@@ -14,8 +13,47 @@ import { rolldown } from 'rolldown';
  * the files of dist/ directly.
  */
 export default async function setup(): Promise<() => void> {
+  const root = join(process.cwd(), 'dist', '.test-programs');
+  removeLeftovers(root);
+  const out = join(root, `${process.pid}-${Date.now().toString(36)}`);
+  const remove = () => rmSync(out, { recursive: true, force: true });
+  try {
+    await bundleInto(out);
+  } catch (error) {
+    // Slower, not wrong: the tests then run the built files themselves.
+    remove();
+    console.warn(`vitest.worker-bundle: spawned test programs run unbundled (${String(error)})`);
+    return () => undefined;
+  }
+  process.env.STENT_TEST_PROGRAMS = out;
+  return remove;
+}
+
+/** Bundles of runs that ended without their teardown (killed): their process is gone. */
+function removeLeftovers(root: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) rmSync(join(root, name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function bundleInto(out: string): Promise<void> {
   const tests = join(process.cwd(), 'dist', 'test');
-  const out = join(process.cwd(), 'dist', '.test-programs', `${process.pid}-${Date.now().toString(36)}`);
   const input: Record<string, string> = {
     'support/worker-main': join(tests, 'support', 'worker-main.js'),
     'support/stream-reader-main': join(tests, 'support', 'stream-reader-main.js'),
@@ -24,6 +62,8 @@ export default async function setup(): Promise<() => void> {
   for (const file of readdirSync(join(tests, 'fixtures'))) {
     if (file.endsWith('.js')) input[`fixtures/${file.slice(0, -3)}`] = join(tests, 'fixtures', file);
   }
+  // Imported here, so that a machine without it runs the tests unbundled instead of not at all.
+  const { rolldown } = await import('rolldown');
   const bundle = await rolldown({
     input,
     platform: 'node',
@@ -43,6 +83,4 @@ export default async function setup(): Promise<() => void> {
       copyFileSync(thread, join(out, dirname(file), 'wal-checkpoint-thread.js'));
     }
   }
-  process.env.STENT_TEST_PROGRAMS = out;
-  return () => rmSync(out, { recursive: true, force: true });
 }
