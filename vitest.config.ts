@@ -16,6 +16,8 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     sequence: { sequencer: LongestFirstSequencer },
+    // Bundles the programs the process tests spawn, which then start in half the CPU (see the file).
+    globalSetup: ['./vitest.worker-bundle.ts'],
     reporters: ['default', './vitest.summary-reporter.ts'],
   },
 });

@@ -1,15 +1,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStentStore, StentExecutor, type WorkerOptions } from 'nestjs-stent';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
 import { TestProcess } from '../support/child-process.js';
+import { testProgram } from '../support/test-programs.js';
 import { killAllProcesses, WorkerProcess } from '../support/worker-process.js';
 import { TokenStream } from '../fixtures/stream-flows.js';
 
-const READER_MAIN = fileURLToPath(new URL('../support/stream-reader-main.js', import.meta.url));
+const READER_MAIN = testProgram('support/stream-reader-main.js');
 // A short lease so the second worker takes the execution over soon after the first one is killed.
 const WORKER: WorkerOptions = { concurrency: 4, lease: '1500ms', heartbeat: '300ms', pollInterval: '50ms', maxPollInterval: '200ms' };
 const COUNT = 40;

@@ -1,9 +1,9 @@
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStentStore, defineActivity, defineWorkflow, StentExecutor } from 'nestjs-stent';
+import { createStentStore, defineActivity, defineWorkflow, StentExecutor, type StentStore } from 'nestjs-stent';
 import { QUICK_WORKER } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -20,6 +20,14 @@ class Padder {
 }
 defineActivity(Padder);
 
+/** Capped cluster-wide: a worker that serves it claims in a transaction, committed at every claim round. */
+class CappedPadder {
+  async pad(i: number): Promise<string> {
+    return `${i}`;
+  }
+}
+defineActivity(CappedPadder, { maxConcurrent: 2 });
+
 class PaddedSteps {
   constructor(private readonly acts: Padder) {}
   /** `steps` activities returning `bytes` characters each, `width` at a time. */
@@ -33,6 +41,22 @@ class PaddedSteps {
   }
 }
 defineWorkflow(PaddedSteps);
+
+/** Threads of this process: the checkpointer is one more. */
+const threads = (): number => Number(/^Threads:\s+(\d+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+
+/** The store, counting the claim rounds of the worker that uses it. */
+function countingClaims(store: StentStore): { store: StentStore; rounds(): number } {
+  let rounds = 0;
+  const counting = new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (property === 'claimSteps') rounds++;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { store: counting, rounds: () => rounds };
+}
 
 const walBytes = (file: string): number => (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
 
@@ -84,6 +108,23 @@ describe('WAL checkpoints of a better-sqlite3 file', () => {
     executor = undefined;
     // The checkpointer's connection closed before the writer's, so the writer's close removed the WAL.
     expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('an idle worker, whose claim rounds write nothing, starts no checkpointer thread; its first writes do', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'stent-wal-'));
+    const file = join(dir, 'stent.db');
+    const claims = countingClaims(await createStentStore({ database: { type: 'better-sqlite3', database: file } }));
+    // Polls every 5 ms: hundreds of claim transactions (for the capped activity), each committed, in a second or two.
+    executor = new StentExecutor({ store: claims.store, worker: { ...QUICK_WORKER, pollInterval: '5ms', maxPollInterval: '5ms' } });
+    executor.register(new Padder(), new CappedPadder(), new PaddedSteps(new Padder()));
+    await executor.start();
+    const before = threads();
+    await waitUntil(() => claims.rounds() >= 200, '200 claim rounds', 60_000);
+    expect(threads()).toBe(before);
+
+    const id = await executor.dispatch(PaddedSteps, [60, 16]);
+    expect((await executor.waitFor(id, { timeout: '60s' })).state).toBe('completed');
+    await waitUntil(() => threads() === before + 1, 'the checkpointer thread to start', 10_000);
   });
 
   it('keeps the WAL bounded while a workflow writes far more pages than the bound', async () => {

@@ -6,14 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TestProcess, type StartOptions } from './child-process.js';
+import { testProgram } from './test-programs.js';
 import type { WorkerProcessConfig } from './worker-main.js';
 
 export type { WorkerProcessConfig } from './worker-main.js';
 export { killAllProcesses } from './child-process.js';
 
-const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+const WORKER_MAIN = testProgram('support/worker-main.js');
 
 export interface WorkerSpawn extends WorkerProcessConfig {
   /** Where fixture activity bodies write their evidence (STENT_TEST_EVIDENCE_DIR). */

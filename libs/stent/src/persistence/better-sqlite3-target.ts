@@ -66,10 +66,26 @@ export class BetterSqlite3Target extends SqliteFileTarget<Database> {
   protected clientOf(db: Database): BetterSqlite3Client {
     const checkpointer = this.checkpointers.get(db);
     return new BetterSqlite3Client(db, this.fileKey, {
-      onCommit: checkpointer && (() => checkpointer.committed()),
+      onCommit: checkpointer && onWritingCommit(db, () => checkpointer.committed()),
       ownsConnection: true,
     });
   }
+}
+
+/**
+ * `committed` for the commits that changed rows only. An idle worker's claim rounds are transactions that
+ * write nothing: counted, they started the checkpointer thread in a process that only waits, and kept
+ * waking it to checkpoint a WAL that had not grown.
+ */
+function onWritingCommit(db: Database, committed: () => void): () => void {
+  const totalChanges = db.prepare('SELECT total_changes()').pluck();
+  let counted = 0;
+  return () => {
+    const total = totalChanges.get() as number;
+    if (total === counted) return;
+    counted = total;
+    committed();
+  };
 }
 
 /** SQLite's default automatic checkpoint, for a writer whose checkpointer thread could not run. */
