@@ -15,7 +15,8 @@ function claimList(dialect: Dialect, column: string, values: readonly string[], 
   params.push(values[0]);
   return `${column} = ${dialect.unplanned('?', 'text')}`;
 }
-import { claimFlowLimited, claimKeyedOnly } from './flow-limits.js';
+import { claimFlowLimited } from './flow-limits.js';
+import { claimKeyedOnly } from './keyed-claims.js';
 import { claimFlowLimitedExecutions, workflowFlowName } from './workflow-flow-limits.js';
 
 /**
