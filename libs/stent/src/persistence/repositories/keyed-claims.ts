@@ -22,6 +22,8 @@ const HELD_LOOKAHEAD = 8;
  * executions held here (among those read), then due time; across keys rank by rank (every key's first
  * step, then every key's second, ...), up to `room`; nothing of a parked key. Steps without a key (recorded
  * before the activity had a limit) count as one key that takes at most `min(room, limit)`, in order.
+ * Whether a step's execution is still active is a scalar subquery per picked step: as an EXISTS,
+ * PostgreSQL drove the update from every active execution (a semi-join), not from the few steps picked.
  */
 export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, room: number): Promise<StepRecord[]> {
   const { t, dialect } = ctx;
@@ -92,7 +94,7 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
        ) r WHERE rn <= free ORDER BY rn, priority DESC, elsewhere, available_at, id LIMIT ?
      )
      UPDATE ${t.steps} SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), attempts = attempts + 1, started_at = ?
-     WHERE id IN (SELECT id FROM picked) AND state = 'pending' AND EXISTS (SELECT 1 FROM ${t.executions} e WHERE e.id = ${t.steps}.execution_id AND e.state IN ${ACTIVE})
+     WHERE id IN (SELECT id FROM picked) AND state = 'pending' AND (SELECT e.state FROM ${t.executions} e WHERE e.id = ${t.steps}.execution_id) IN ${ACTIVE}
      RETURNING ${STEP_READ.join(', ')}`,
     params,
   );
