@@ -12,7 +12,7 @@ import { ACTIVE } from '../sql/statements.js';
 const HELD_LOOKAHEAD = 8;
 
 /**
- * Per-key concurrency alone (no rate limit, no maxConcurrent), in one statement under the activity's lock
+ * Per-key concurrency alone (no rate limit, no maxConcurrent) on SQLite, in one statement under the activity's lock
  * (held for that statement and the commit only). Its cost follows the keys and the steps it takes, not the
  * backlog: the keys with pending steps are read by a skip scan of the keyed claim index (one seek a key),
  * each key's running attempts are counted in the running index, and only keys with room have their next
@@ -22,8 +22,8 @@ const HELD_LOOKAHEAD = 8;
  * executions held here (among those read), then due time; across keys rank by rank (every key's first
  * step, then every key's second, ...), up to `room`; nothing of a parked key. Steps without a key (recorded
  * before the activity had a limit) count as one key that takes at most `min(room, limit)`, in order.
- * Whether a step's execution is still active is a scalar subquery per picked step: as an EXISTS,
- * PostgreSQL drove the update from every active execution (a semi-join), not from the few steps picked.
+ * PostgreSQL keeps the ranked claim (claimKeyedRanked): this one, written with LATERAL there, cost its
+ * server more CPU a keyed step in the bench's interleaved runs.
  */
 export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, room: number): Promise<StepRecord[]> {
   const { t, dialect } = ctx;
@@ -49,18 +49,15 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
   const due = (alias: string) => `${alias}.name = ? AND ${alias}.state = 'pending' AND ${alias}.kind = 'activity' AND ${alias}.available_at <= ? AND ${dialect.inList(`${alias}.queue`, filter.queues, params)} AND ${dialect.tagFilter(filter.tags, params, `${alias}.tags`)}`;
   const order = (alias: string) => `${alias}.priority DESC, ${alias}.available_at, ${alias}.id`;
 
-  // The next steps of each key with room. SQLite has no LATERAL: a correlated IN list with a LIMIT
-  // reads them; PostgreSQL joins LATERAL (an IN there would be a subplan per row of the steps table).
-  // SQLite is told the index: without statistics it reads the due steps by time and sorts them all.
-  const sqlite = dialect.name === 'sqlite';
-  const keyedIndex = sqlite ? `INDEXED BY ${t.prefix}steps_flow_keyed` : '';
+  // The next steps of each key with room: SQLite has no LATERAL, a correlated IN list with a LIMIT reads
+  // them. It is told the index: without statistics it reads the due steps by time and sorts them all.
+  const keyedIndex = `INDEXED BY ${t.prefix}steps_flow_keyed`;
   const heldKeyed = elsewhere('c');
   params.push(name, filter.now);
-  const next = `SELECT c2.${sqlite ? 'id' : 'id, c2.execution_id, c2.priority, c2.available_at'} FROM ${t.steps} c2 ${keyedIndex}
-    WHERE ${due('c2')} AND c2.concurrency_key = room.k ORDER BY ${order('c2')} LIMIT ?`;
+  const next = `SELECT c2.id FROM ${t.steps} c2 ${keyedIndex} WHERE ${due('c2')} AND c2.concurrency_key = room.k ORDER BY ${order('c2')} LIMIT ?`;
   params.push(read);
   const keyed = `SELECT c.id, room.k, room.free, c.priority, c.available_at, ${heldKeyed} AS elsewhere
-    FROM room ${sqlite ? `JOIN ${t.steps} c ON c.id IN (${next})` : `CROSS JOIN LATERAL (${next}) c`}`;
+    FROM room JOIN ${t.steps} c ON c.id IN (${next})`;
   params.push(perKey);
   params.push(name, filter.now);
   const unkeyedWhere = due('u');
