@@ -15,7 +15,8 @@ function claimList(dialect: Dialect, column: string, values: readonly string[], 
   params.push(values[0]);
   return `${column} = ${dialect.unplanned('?', 'text')}`;
 }
-import { claimFlowLimited, claimKeyedOnly } from './flow-limits.js';
+import { claimFlowLimited, claimKeyedRanked } from './flow-limits.js';
+import { claimKeyedOnly } from './keyed-claims.js';
 import { claimFlowLimitedExecutions, workflowFlowName } from './workflow-flow-limits.js';
 
 /**
@@ -152,7 +153,8 @@ export class ClaimsRepository {
         await dialect.lockCap(tx, name, t.schema);
         const limits = flow.get(name)!;
         const keyedOnly = limits.rate === null && limits.total === null;
-        claimed.push(...(await (keyedOnly ? claimKeyedOnly : claimFlowLimited)(this.ctx, tx, filter, name, limits, room)));
+        const claim = keyedOnly ? (dialect.name === 'sqlite' ? claimKeyedOnly : claimKeyedRanked) : claimFlowLimited;
+        claimed.push(...(await claim(this.ctx, tx, filter, name, limits, room)));
       }
       return claimed;
     });
