@@ -15,6 +15,7 @@ import { storing } from '../sql/unstorable.js';
 export class JournalRepository {
   private readonly shared: SharedStepInserts;
   private readonly fencedInserts = new Map<number, string>();
+  private sqliteDeliveries: string | undefined;
 
   constructor(
     private readonly ctx: SqlContext,
@@ -144,8 +145,13 @@ export class JournalRepository {
       }
       return;
     }
-    for (const d of deliveries) {
-      await tx.execute(`UPDATE ${t.steps} SET delivered_turn = ?, delivered_seq = ? WHERE execution_id = ? AND position = ?`, [d.turn, d.seq, executionId, d.position]);
+    // One statement a part, whatever its size (one JSON text bound): a wide fan-out's order is written in
+    // a statement per INSERT_CHUNK deliveries, not one a delivery. The list is materialized and carries the
+    // execution id so that the only way into the steps is its (execution_id, position) index, one lookup a
+    // row, whatever statistics the planner has (without any, it would scan the list once a step otherwise).
+    for (let start = 0; start < deliveries.length; start += INSERT_CHUNK) {
+      const part = JSON.stringify(deliveries.slice(start, start + INSERT_CHUNK).map((d) => [d.position, d.turn, d.seq]));
+      await tx.execute((this.sqliteDeliveries ??= sqliteDeliveriesSql(t.steps)), [executionId, part]);
     }
   }
 
@@ -182,6 +188,15 @@ export class JournalRepository {
       return true;
     });
   }
+}
+
+/** SQLite's write of a delivery order (params: the execution id, then a JSON array of [position, turn, seq]). */
+function sqliteDeliveriesSql(steps: string): string {
+  return `WITH v AS MATERIALIZED (
+      SELECT ? AS execution_id, json_extract(d.value, '$[0]') AS position, json_extract(d.value, '$[1]') AS turn, json_extract(d.value, '$[2]') AS seq
+      FROM json_each(?) AS d
+    )
+    UPDATE ${steps} AS s SET delivered_turn = v.turn, delivered_seq = v.seq FROM v WHERE s.execution_id = v.execution_id AND s.position = v.position`;
 }
 
 /** Most rows one grouped read may return (executions x distinct positions of its group). */
