@@ -140,7 +140,9 @@ export class JournalRepository {
       if (dialect.name === 'sqlite') {
         await tx.execute(this.deliveriesSql, [executionId, JSON.stringify(part.map((d) => [d.position, d.turn, d.seq]))]);
       } else {
-        await tx.execute(this.deliveriesSql, [part.map((d) => d.position), part.map((d) => d.turn), part.map((d) => d.seq), executionId]);
+        // Array literals joined here: the driver would build each one a number at a time.
+        const array = (of: (d: DeliveryRecord) => number) => `{${part.map(of).join(',')}}`;
+        await tx.execute(this.deliveriesSql, [array((d) => d.position), array((d) => d.turn), array((d) => d.seq), executionId]);
       }
     }
   }
@@ -194,7 +196,7 @@ function sqliteDeliveriesSql(steps: string): string {
     UPDATE ${steps} AS s SET delivered_turn = v.turn, delivered_seq = v.seq FROM v WHERE s.execution_id = v.execution_id AND s.position = v.position`;
 }
 
-/** PostgreSQL's write of a delivery order (params: positions, turns and seqs as integer arrays, then the execution id). */
+/** PostgreSQL's write of a delivery order (params: positions, turns and seqs as integer array literals, then the execution id). */
 function postgresDeliveriesSql(steps: string): string {
   return `UPDATE ${steps} s SET delivered_turn = v.turn, delivered_seq = v.seq
     FROM unnest(CAST(? AS integer[]), CAST(? AS integer[]), CAST(? AS integer[])) AS v(position, turn, seq)
