@@ -13,7 +13,7 @@ import { emit, log, round, stepsPerSecond, type Measurement } from './report.js'
 import { isRegression } from './baselines.js';
 import { CpuProfile } from './profiler.js';
 import { serverCommits } from './server-usage.js';
-import { installSqlCounter, sqlCounts, sqlCountsSince, takeSqlTrace } from './sql-counter.js';
+import { installSqlCounter, sqlCounts, sqlCountsSince, takeSqlTrace, takeSqlTraceMs } from './sql-counter.js';
 import { perStep, UsageWindow, type RemoteUsage } from './usage.js';
 import type { BenchCase, CaseContext } from './cases/bench-case.js';
 import { measureCommitLimit } from './cases/commit-limit.js';
@@ -40,6 +40,7 @@ function contextFor(db: Db, options: BenchOptions, caseName: () => string): Case
   async function startWindow(remote?: RemoteUsage): Promise<void> {
     window = await UsageWindow.open(db, remote);
     takeSqlTrace();
+    takeSqlTraceMs();
     if (profiling()) {
       await profile?.discard();
       profile = await CpuProfile.start();
@@ -64,7 +65,11 @@ function contextFor(db: Db, options: BenchOptions, caseName: () => string): Case
       extra.regression = isRegression(measurement, ratio);
     }
     emit({ ...measurement, extra });
-    for (const [sql, times] of takeSqlTrace()) log(`  sql x${times}: ${sql.replace(/\s+/g, ' ').slice(0, Number(process.env.STENT_BENCH_SQL_TRACE) > 1 ? undefined : 400)}`);
+    const traceMs = takeSqlTraceMs();
+    for (const [sql, times] of takeSqlTrace()) {
+      const ms = traceMs.has(sql) ? ` ${Math.round(traceMs.get(sql)!)}ms` : '';
+      log(`  sql x${times}${ms}: ${sql.replace(/\s+/g, ' ').slice(0, Number(process.env.STENT_BENCH_SQL_TRACE) > 1 ? undefined : 400)}`);
+    }
     // The next line of the same case counts from here unless the case starts its own window.
     await startWindow();
   }

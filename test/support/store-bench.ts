@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import { createStentStore, type StentStore } from 'nestjs-stent';
-import { createTestDatabase, type Dialect, type TestDatabase } from './databases.js';
+import { createTestDatabase, type Backend, type TestDatabase } from './databases.js';
 import { openInspector, type Inspector } from './inspector.js';
 
 /** A migrated store on a fresh database, and an inspector that reads its tables beside it. */
@@ -11,7 +11,7 @@ export interface OpenStore {
 }
 
 /** For one describe block of store tests: the returned `open()` makes an OpenStore, which an afterEach closes. */
-export function storeBench(dialect: Dialect): () => Promise<OpenStore> {
+export function storeBench(dialect: Backend): () => Promise<OpenStore> {
   let db: TestDatabase | undefined;
   let store: StentStore | undefined;
   let inspector: Inspector | undefined;

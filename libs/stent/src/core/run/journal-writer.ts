@@ -26,6 +26,8 @@ export class JournalWriter {
   private completionsFlushQueued = false;
   /** A write of the delivery order is queued and has not run yet (see writeDeliveries). */
   private deliveriesQueued = false;
+  /** The last part written of a wide fan-out left activities for claims to take (see insert). */
+  private partLeftBacklog = false;
 
   constructor(private readonly run: WorkflowRun) {}
 
@@ -62,19 +64,30 @@ export class JournalWriter {
     // held for the whole write (1.7 s for 20,000 steps) with no timer, heartbeat or I/O served.
     for (let start = 0; start < batch.length; start += INSERT_PART) {
       const part = batch.length <= INSERT_PART ? batch : batch.slice(start, start + INSERT_PART);
-      this.enqueueWrite(start === 0 ? () => this.insert(part) : () => nextMacrotask().then(() => this.insert(part)), true);
+      this.enqueueWrite(start === 0 ? () => this.insert(part) : () => nextMacrotask().then(() => this.insert(part, true)), true);
     }
   }
 
-  private async insert(batch: NewStep[]): Promise<void> {
+  private async insert(batch: NewStep[], laterPart = false): Promise<void> {
     const { run } = this;
     const { host } = run;
     run.firstStart = false;
     if (run.ended) return;
     // Taken first: a keyed step may take the slot of a result written with it (see LocalDispatch.reserveLocal).
     const completions = this.takeCompletions();
-    const local = host.reserveLocal(batch, completions);
-    for (const step of batch) if (!step.claimedBy && host.couldRunHere(step)) run.queued.add(step.position);
+    // A later part of a fan-out whose earlier parts left activities to claims claims none at insert: slots
+    // it reserved would stand idle for the whole write (a round trip of a thousand rows, long on a busy
+    // PostgreSQL) while the steps already written wait for them, and its own calls would start before
+    // earlier ones. Claims fill the slots from the written steps meanwhile.
+    const local = laterPart && this.partLeftBacklog ? [] : host.reserveLocal(batch, completions);
+    let leftToClaims = false;
+    for (const step of batch) {
+      if (!step.claimedBy && host.couldRunHere(step)) {
+        run.queued.add(step.position);
+        leftToClaims = true;
+      }
+    }
+    this.partLeftBacklog = leftToClaims;
     let ok: boolean;
     try {
       ok = await host.store.insertSteps(run.fence, batch, run.delivery.takeDeliveries(), completions);
