@@ -19,13 +19,8 @@ let installed = false;
 
 /** With STENT_BENCH_SQL_TRACE=1, how often each statement text was sent (the runner prints it per result line). */
 const trace = process.env.STENT_BENCH_SQL_TRACE ? new Map<string, number>() : undefined;
-/**
- * With tracing, the wall time (ms) statements of each text took from send to answer, waits included; for
- * SQLite with STENT_BENCH_SQL_CPU=1, the process's user CPU in the call instead (wall time on a shared
- * machine is mostly other processes' turns).
- */
+/** With tracing, the wall time (ms) PostgreSQL statements of each text took from send to answer, waits included. */
 const traceMs = new Map<string, number>();
-const sqliteCpu = process.env.STENT_BENCH_SQL_CPU === '1';
 
 /** The statements sent since the last call, most frequent first (empty unless tracing). */
 export function takeSqlTrace(): Array<[string, number]> {
@@ -35,7 +30,7 @@ export function takeSqlTrace(): Array<[string, number]> {
   return entries;
 }
 
-/** The wall time (ms) spent on each statement text since the last call (tracing only). */
+/** The wall time (ms) spent on each statement text since the last call (PostgreSQL, tracing only). */
 export function takeSqlTraceMs(): Map<string, number> {
   const taken = new Map(traceMs);
   traceMs.clear();
@@ -117,15 +112,7 @@ export function installSqlCounter(): void {
     const original = statementProto[method]!;
     statementProto[method] = function (this: { source: string; database: { inTransaction: boolean } }, ...args: unknown[]) {
       note(this.source, this.database.inTransaction);
-      if (!trace) return original.apply(this, args);
-      // Synchronous: the time in the call is the statement's (its wait for the file's write lock included).
-      const start = sqliteCpu ? process.cpuUsage().user / 1000 : performance.now();
-      try {
-        return original.apply(this, args);
-      } finally {
-        const end = sqliteCpu ? process.cpuUsage().user / 1000 : performance.now();
-        traceMs.set(this.source, (traceMs.get(this.source) ?? 0) + end - start);
-      }
+      return original.apply(this, args);
     };
   }
 }

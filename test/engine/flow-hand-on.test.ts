@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor, type StentStore } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
-import { waitUntil } from '../support/wait.js';
 
 const KEYED = 'HandOnTenantSync.sync';
 
@@ -23,15 +22,6 @@ class SyncsInARow {
   }
 }
 defineWorkflow(SyncsInARow, { name: 'HandOnSyncsInARow' });
-
-/** One keyed call. */
-class OneSync {
-  constructor(private readonly acts: TenantSync) {}
-  async run(tenant: string): Promise<string> {
-    return this.acts.sync(tenant, 0);
-  }
-}
-defineWorkflow(OneSync, { name: 'HandOnOneSync' });
 
 /** Counts the keyed steps the store's claims hand out (what the worker took through a claim, not at insert). */
 function countClaims(store: StentStore): number[] {
@@ -68,47 +58,5 @@ describe.each(DIALECTS)('slot hand-on (%s)', (dialect) => {
     expect(result.ok && result.value).toEqual(['acme:0', 'acme:1', 'acme:2', 'acme:3']);
     // Only the first call went through a claim; the second, third and fourth were inserted running.
     expect(claimed).toEqual([0]);
-  });
-
-  it('a slot not handed on is counted free by claims only while its result waits for a write', async () => {
-    set = await ExecutorSet.create(dialect);
-    const clock = new ManualClock(Date.UTC(2026, 0, 1));
-    const store = await createStentStore({ database: set.db.options });
-    // What each claim of steps was told had finished here (ClaimFilter.finishedHere), and what it took.
-    const claims: Array<{ finishedHere: string[]; took: string[] }> = [];
-    const claimSteps = store.claimSteps.bind(store);
-    store.claimSteps = async (filter) => {
-      const steps = await claimSteps(filter);
-      claims.push({ finishedHere: [...(filter.finishedHere ?? [])], took: steps.map((step) => step.id) });
-      return steps;
-    };
-    const acts = new TenantSync();
-    const executor = new StentExecutor({ store, worker: { concurrency: 4, lease: '1d' }, logger: set.logger, clock });
-    set.onCleanup(() => executor.close('2s'));
-    executor.register(acts, new OneSync(acts));
-    await executor.start();
-
-    // The clock moves on while waiting, so the worker's polls back up its wake events (time stays far
-    // below the 10 s a released slot could be kept).
-    const finished = async (id: string) => {
-      await waitUntil(async () => {
-        clock.advance('20ms');
-        return (await executor.getExecution(id)).state === 'completed';
-      }, `execution ${id} to complete`);
-      return executor.waitFor(id, { timeout: '1s' });
-    };
-    const first = await finished(await executor.dispatch(OneSync, ['acme']));
-    expect(first.ok && first.value).toBe('acme:0');
-    const firstStep = claims.flatMap((claim) => claim.took);
-    expect(firstStep).toHaveLength(1);
-    // The run ended with its result written; its slot, never handed on, is released to claims after HAND_ON_MS.
-    clock.advance('100ms');
-    const before = claims.length;
-    const second = await finished(await executor.dispatch(OneSync, ['acme']));
-    expect(second.ok && second.value).toBe('acme:0');
-    const later = claims.slice(before);
-    expect(later.some((claim) => claim.took.length > 0)).toBe(true);
-    // Its step is completed in the database: no later claim is sent its id (each claim sends the list).
-    for (const claim of later) expect(claim.finishedHere).not.toContain(firstStep[0]);
   });
 });

@@ -181,11 +181,6 @@ export class JournalWriter {
     this.pendingCompletions.push(completion);
   }
 
-  /** Whether the result of `stepId` is held for a write that has not taken it yet. */
-  holdsCompletion(stepId: string): boolean {
-    return this.pendingCompletions.some((completion) => completion.fence.stepId === stepId);
-  }
-
   /**
    * Writes a held result on its own if no write has carried it by the end of the turn that hands it over.
    * Only this result: with SQLite a whole step can pass within one turn, and the next step's held result,

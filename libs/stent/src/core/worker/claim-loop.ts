@@ -2,7 +2,7 @@ import type { Timer } from '../clock/clock.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import { decodeError } from '../serialization.js';
 import type { ClaimFilter, ExecutionRecord, FlowClaimLimits, PoisonedStep, StepRecord } from '../store/index.js';
-import { SlotHandOn, type FinishedKeyed } from './slot-hand-on.js';
+import { SlotHandOn } from './slot-hand-on.js';
 import type { Worker } from './worker.js';
 
 /** How long a keyed step finished here is assumed to wait for its result's write at most. */
@@ -33,8 +33,8 @@ export class ClaimLoop {
   roundDone: Promise<void> = Promise.resolve();
   private suspectsCheckedAt = 0;
   private windowTimer: Timer | undefined;
-  /** See finishedKeyedSteps: step id to its execution and when its body finished. */
-  readonly finishedKeyed = new Map<string, FinishedKeyed>();
+  /** See finishedKeyedSteps: step id to when its body finished. */
+  readonly finishedKeyed = new Map<string, number>();
   /** Slots of keyed steps finished here that their runs' next calls may take over (LocalDispatch.reserveLocal). */
   readonly handOn: SlotHandOn;
   private windowTimerAt = 0;
@@ -208,13 +208,8 @@ export class ClaimLoop {
   private finishedKeyedSteps(): string[] | undefined {
     if (this.finishedKeyed.size === 0) return undefined;
     const oldest = this.worker.clock.now() - FINISHED_KEYED_MS;
-    // A result its run no longer holds is written (the step no longer counts) or being written (the step
-    // counts as running until then, which only holds back more than needed): either way it leaves the
-    // list, which every claim sends, so it stays as short as the results waiting for a write.
-    for (const [id, { executionId, at }] of this.finishedKeyed) {
-      if (at < oldest || !this.worker.runFor(executionId)?.writer.holdsCompletion(id)) this.finishedKeyed.delete(id);
-    }
-    return this.finishedKeyed.size > 0 ? [...this.finishedKeyed.keys()] : undefined;
+    for (const [id, at] of this.finishedKeyed) if (at < oldest) this.finishedKeyed.delete(id);
+    return [...this.finishedKeyed.keys()];
   }
 
   /** Flow-limited activities; a body still running past its outcome keeps its slot under the total cap. */

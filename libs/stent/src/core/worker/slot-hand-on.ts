@@ -8,12 +8,6 @@ import type { LocalCompletion, StepRecord } from '../store/index.js';
  */
 export const HAND_ON_MS = 50;
 
-/** A keyed step whose body finished here: its execution, and when it finished. */
-export interface FinishedKeyed {
-  executionId: string;
-  at: number;
-}
-
 /**
  * Slots of keyed steps (per-key concurrency) whose bodies finished here and whose results their runs hold,
  * not yet written. Such a slot goes one of two ways, never both: handed on to the run's next call of the
@@ -22,8 +16,8 @@ export interface FinishedKeyed {
  * whoever counts); or, after HAND_ON_MS, released to claims, which count it free (ClaimFilter.finishedHere).
  */
 export class SlotHandOn {
-  /** Step id to its activity, key, execution and when its body finished. */
-  private readonly slots = new Map<string, { name: string; key: string; executionId: string; at: number }>();
+  /** Step id to its activity, key and when its body finished. */
+  private readonly slots = new Map<string, { name: string; key: string; at: number }>();
   private timer: Timer | undefined;
 
   constructor(
@@ -34,7 +28,7 @@ export class SlotHandOn {
 
   /** A keyed step's body finished here and its run holds the result. */
   freed(step: StepRecord): void {
-    this.slots.set(step.id, { name: step.name, key: step.concurrencyKey!, executionId: step.executionId, at: this.clock.now() });
+    this.slots.set(step.id, { name: step.name, key: step.concurrencyKey!, at: this.clock.now() });
     if (this.timer) return;
     // A round once the slot may be released, in case no other event asks for one by then.
     this.timer = this.clock.setTimer(HAND_ON_MS, () => {
@@ -56,12 +50,12 @@ export class SlotHandOn {
     return false;
   }
 
-  /** Before a claim of steps: slots held HAND_ON_MS or longer go to `released` (step id to its execution and when it finished). */
-  release(released: Map<string, FinishedKeyed>): void {
+  /** Before a claim of steps: slots held HAND_ON_MS or longer go to `released` (step id to when it finished). */
+  release(released: Map<string, number>): void {
     const due = this.clock.now() - HAND_ON_MS;
     for (const [id, slot] of this.slots) {
       if (slot.at > due) continue;
-      released.set(id, { executionId: slot.executionId, at: slot.at });
+      released.set(id, slot.at);
       this.slots.delete(id);
     }
   }

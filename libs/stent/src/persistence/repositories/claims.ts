@@ -15,8 +15,7 @@ function claimList(dialect: Dialect, column: string, values: readonly string[], 
   params.push(values[0]);
   return `${column} = ${dialect.unplanned('?', 'text')}`;
 }
-import { claimFlowLimited, claimKeyedRanked } from './flow-limits.js';
-import { claimKeyedOnly } from './keyed-claims.js';
+import { claimFlowLimited, claimKeyedOnly } from './flow-limits.js';
 import { claimFlowLimitedExecutions, workflowFlowName } from './workflow-flow-limits.js';
 
 /**
@@ -153,8 +152,7 @@ export class ClaimsRepository {
         await dialect.lockCap(tx, name, t.schema);
         const limits = flow.get(name)!;
         const keyedOnly = limits.rate === null && limits.total === null;
-        const claim = keyedOnly ? (dialect.name === 'sqlite' ? claimKeyedOnly : claimKeyedRanked) : claimFlowLimited;
-        claimed.push(...(await claim(this.ctx, tx, filter, name, limits, room)));
+        claimed.push(...(await (keyedOnly ? claimKeyedOnly : claimFlowLimited)(this.ctx, tx, filter, name, limits, room)));
       }
       return claimed;
     });

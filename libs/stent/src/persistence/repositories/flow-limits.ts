@@ -149,13 +149,12 @@ function rankedCandidates(ctx: SqlContext, filter: ClaimFilter, name: string, li
 }
 
 /**
- * Per-key concurrency alone (no rate limit, no maxConcurrent) on PostgreSQL (SQLite reads key by key:
- * keyed-claims.ts; on PostgreSQL that cost the server more CPU a step in the bench): the ranked candidates already hold only
+ * Per-key concurrency alone (no rate limit, no maxConcurrent): the ranked candidates already hold only
  * steps their key has room for, so picking (minus parked keys, up to `room`) and taking them is one
  * statement. The activity's lock is held for that statement and the commit only, not for a read, a
  * decision in this process and a write.
  */
-export async function claimKeyedRanked(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, room: number): Promise<StepRecord[]> {
+export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, room: number): Promise<StepRecord[]> {
   const { t, dialect } = ctx;
   const ranked = rankedCandidates(ctx, filter, name, limits, room);
   const params = [...ranked.params, filter.now, room, filter.owner];
