@@ -18,11 +18,30 @@ export class RunLifecycle {
   /** When the run, idle since its last re-arm, is to be suspended (Infinity: it is not waiting). */
   private suspendAt = Infinity;
   private deadlineTimer: Timer | undefined;
+  /** Writes of the run's end (finish, suspension, a recorded failure) sent and not yet answered. */
+  private endWrites = 0;
 
   constructor(private readonly run: WorkflowRun) {}
 
   get ended(): boolean {
     return this.status === 'ended';
+  }
+
+  /**
+   * Ended, and what records the end is no longer in flight. The run stops as the write is sent (nothing it
+   * does may change after), but until the database answers, a reader still finds the execution running.
+   */
+  get endRecorded(): boolean {
+    return this.ended && this.endWrites === 0;
+  }
+
+  private async writingEnd<T>(write: () => Promise<T>): Promise<T> {
+    this.endWrites++;
+    try {
+      return await write();
+    } finally {
+      this.endWrites--;
+    }
   }
 
   /** Arms maxDuration; false if the deadline has passed already (the run is timing out). */
@@ -147,7 +166,7 @@ export class RunLifecycle {
     // A run that may be resumed keeps its waits (the workflow's pending calls); see SuspendedRuns.
     if (!resumable) delivery.clear();
     try {
-      const ok = await host.store.suspendExecution(run.fence, wakeAt, positions, signals, host.clock.now(), delivery.takeDeliveries());
+      const ok = await this.writingEnd(() => host.store.suspendExecution(run.fence, wakeAt, positions, signals, host.clock.now(), delivery.takeDeliveries()));
       if (!ok) delivery.clear();
       host.runEnded(run, ok ? { kind: 'suspended', wakeAt, resumable } : { kind: 'abandoned', reason: 'lease lost before suspending' });
     } catch (error) {
@@ -180,15 +199,17 @@ export class RunLifecycle {
     const completions = writer.takeCompletions();
     try {
       // A completed execution is never replayed: the order of its deliveries no longer matters.
-      const ok = await host.store.finishExecution(run.fence, state, result, error, host.clock.now(), {
-        hasParent: run.execution.parentId !== null,
-        leftovers,
-        deliveries: state === 'completed' ? [] : delivery.takeDeliveries(),
-        discard: run.tentative.remaining(),
-        completions,
-        continueAs,
-        freesFlowSlot: run.holdsFlowSlot,
-      });
+      const ok = await this.writingEnd(() =>
+        host.store.finishExecution(run.fence, state, result, error, host.clock.now(), {
+          hasParent: run.execution.parentId !== null,
+          leftovers,
+          deliveries: state === 'completed' ? [] : delivery.takeDeliveries(),
+          discard: run.tentative.remaining(),
+          completions,
+          continueAs,
+          freesFlowSlot: run.holdsFlowSlot,
+        }),
+      );
       if (!ok) void writer.handBack(completions);
       host.runEnded(run, ok ? { kind: 'finished', state, result, error } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
     } catch (failure) {
@@ -228,12 +249,14 @@ export class RunLifecycle {
       await writer.settled();
       const encoded = encodeError(error);
       const completions = writer.takeCompletions();
-      const ok = await host.store.finishExecution(run.fence, 'failed', null, encoded, host.clock.now(), {
-        hasParent: run.execution.parentId !== null,
-        deliveries: delivery.takeDeliveries(),
-        discard: run.tentative.remaining(),
-        completions,
-      });
+      const ok = await this.writingEnd(() =>
+        host.store.finishExecution(run.fence, 'failed', null, encoded, host.clock.now(), {
+          hasParent: run.execution.parentId !== null,
+          deliveries: delivery.takeDeliveries(),
+          discard: run.tentative.remaining(),
+          completions,
+        }),
+      );
       if (!ok) void writer.handBack(completions);
       host.runEnded(run, ok ? { kind: 'finished', state: 'failed', result: null, error: encoded } : { kind: 'abandoned', reason: 'lease lost' });
     } catch (failure) {
@@ -252,7 +275,7 @@ export class RunLifecycle {
       await writer.settled();
       await writer.writePendingCompletions();
       const encoded = encodeError(error);
-      const ok = await host.store.failExecutionDeadLettered(run.fence, encoded, 'non-determinism', host.clock.now(), delivery.takeDeliveries());
+      const ok = await this.writingEnd(() => host.store.failExecutionDeadLettered(run.fence, encoded, 'non-determinism', host.clock.now(), delivery.takeDeliveries()));
       host.runEnded(run, ok ? { kind: 'finished', state: 'failed', result: null, error: encoded, deadLettered: 'non-determinism' } : { kind: 'abandoned', reason: 'lease lost' });
     } catch (failure) {
       host.logger.error(`Execution ${run.executionId}: recording the non-determinism failure failed`, failure, run.logContext);

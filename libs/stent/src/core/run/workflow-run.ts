@@ -64,11 +64,12 @@ export class WorkflowRun implements WorkflowScope {
   }
 
   /**
-   * Ended, or waiting with nothing to do until something outside it happens (a timer, a signal, a step):
-   * no outcome to hand over and no write pending.
+   * Ended with its end recorded, or waiting with nothing to do until something outside it happens (a timer,
+   * a signal, a step): no outcome to hand over and no write pending.
    */
   get quiet(): boolean {
-    return this.ended || (this.delivery.waitCount > 0 && !this.delivery.busy && this.writer.idle);
+    if (this.ended) return this.lifecycle.endRecorded;
+    return this.delivery.waitCount > 0 && !this.delivery.busy && this.writer.idle;
   }
 
   /** What this run's log lines are about. */
