@@ -53,7 +53,12 @@ export class PostgresWakeBus implements WakeBus {
   }
 
   notice(event: WakeEvent): { channel: string; payload: string } | undefined {
-    return this.closed ? undefined : { channel: this.channel, payload: JSON.stringify({ o: this.origin, e: [event] }) };
+    return this.closed ? undefined : { channel: this.channel, payload: this.payload([event]) };
+  }
+
+  /** A NOTIFY's text: this bus's origin (so it ignores its own notices) and the events. */
+  private payload(events: WakeEvent[]): string {
+    return JSON.stringify({ o: this.origin, e: events });
   }
 
   private flush(): void {
@@ -68,8 +73,7 @@ export class PostgresWakeBus implements WakeBus {
     for (const executionId of published) events.push({ type: 'published', executionId });
     // NOTIFY payloads are limited to 8000 bytes.
     for (let start = 0; start < events.length; start += 60) {
-      const payload = JSON.stringify({ o: this.origin, e: events.slice(start, start + 60) });
-      this.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]).catch(() => undefined);
+      this.pool.query('SELECT pg_notify($1, $2)', [this.channel, this.payload(events.slice(start, start + 60))]).catch(() => undefined);
     }
   }
 

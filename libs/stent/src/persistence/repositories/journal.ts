@@ -15,7 +15,6 @@ import { storing } from '../sql/unstorable.js';
 export class JournalRepository {
   private readonly shared: SharedStepInserts;
   private readonly fencedInserts = new Map<number, string>();
-  private deliveriesSql: string | undefined;
 
   constructor(
     private readonly ctx: SqlContext,
@@ -125,25 +124,12 @@ export class JournalRepository {
     return sql;
   }
 
-  /**
-   * Writes the order in which the workflow was handed its steps' outcomes: one statement a part of
-   * INSERT_CHUNK deliveries, whatever its size, binding the part as a few values (PostgreSQL: three integer
-   * arrays; SQLite: one JSON text) rather than three parameters a row, so the text stays one prepared
-   * statement and a wide fan-out's order leaves no parameter list or placeholder text per row to collect.
-   */
+  /** Writes the order in which the workflow was handed its steps' outcomes, one statement a part of INSERT_CHUNK (see Dialect.deliveryOrder). */
   async recordDeliveries(tx: SqlExecutor, executionId: string, deliveries: DeliveryRecord[]): Promise<void> {
-    if (deliveries.length === 0) return;
     const { t, dialect } = this.ctx;
-    this.deliveriesSql ??= dialect.name === 'sqlite' ? sqliteDeliveriesSql(t.steps) : postgresDeliveriesSql(t.steps);
     for (let start = 0; start < deliveries.length; start += INSERT_CHUNK) {
-      const part = deliveries.slice(start, start + INSERT_CHUNK);
-      if (dialect.name === 'sqlite') {
-        await tx.execute(this.deliveriesSql, [executionId, JSON.stringify(part.map((d) => [d.position, d.turn, d.seq]))]);
-      } else {
-        // Array literals joined here: the driver would build each one a number at a time.
-        const array = (of: (d: DeliveryRecord) => number) => `{${part.map(of).join(',')}}`;
-        await tx.execute(this.deliveriesSql, [array((d) => d.position), array((d) => d.turn), array((d) => d.seq), executionId]);
-      }
+      const { sql, params } = dialect.deliveryOrder(t.steps, executionId, deliveries.slice(start, start + INSERT_CHUNK));
+      await tx.execute(sql, params);
     }
   }
 
@@ -180,27 +166,6 @@ export class JournalRepository {
       return true;
     });
   }
-}
-
-/**
- * SQLite's write of a delivery order (params: the execution id, then a JSON array of [position, turn, seq]).
- * The list is materialized and carries the execution id so that the only way into the steps is their
- * (execution_id, position) index, one lookup a row, whatever statistics the planner has (without any, it
- * would scan the list once a step otherwise).
- */
-function sqliteDeliveriesSql(steps: string): string {
-  return `WITH v AS MATERIALIZED (
-      SELECT ? AS execution_id, json_extract(d.value, '$[0]') AS position, json_extract(d.value, '$[1]') AS turn, json_extract(d.value, '$[2]') AS seq
-      FROM json_each(?) AS d
-    )
-    UPDATE ${steps} AS s SET delivered_turn = v.turn, delivered_seq = v.seq FROM v WHERE s.execution_id = v.execution_id AND s.position = v.position`;
-}
-
-/** PostgreSQL's write of a delivery order (params: positions, turns and seqs as integer array literals, then the execution id). */
-function postgresDeliveriesSql(steps: string): string {
-  return `UPDATE ${steps} s SET delivered_turn = v.turn, delivered_seq = v.seq
-    FROM unnest(CAST(? AS integer[]), CAST(? AS integer[]), CAST(? AS integer[])) AS v(position, turn, seq)
-    WHERE s.execution_id = ? AND s.position = v.position`;
 }
 
 /** Most rows one grouped read may return (executions x distinct positions of its group). */

@@ -1,7 +1,7 @@
 import type { ExecutionFence, LocalCompletion, NewStep } from '../../core/index.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepParams } from '../sql/rows.js';
-import { ACTIVE, COMPLETION_TYPES, completedStep, stepStillOwned } from '../sql/statements.js';
+import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, stepStillOwned } from '../sql/statements.js';
 
 interface QueuedInsert {
   fence: ExecutionFence;
@@ -80,7 +80,7 @@ export class SharedStepInserts {
     let completions = 0;
     for (const { fence, completions: own } of batch) {
       for (const completion of own) {
-        params.push(completion.fence.stepId, completion.fence.owner, completion.fence.epoch, completion.result, completion.finishedAt, fence.executionId);
+        params.push(...completionParams(completion), fence.executionId);
         completions++;
       }
     }

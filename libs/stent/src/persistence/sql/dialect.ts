@@ -12,6 +12,13 @@ export interface Fragment {
  * What differs between SQLite and PostgreSQL in the statements the store writes. The repositories write
  * each statement once; where the databases differ they ask the dialect.
  */
+/** Where one step's outcome came in the order the workflow was handed its outcomes. */
+export interface DeliveryOrder {
+  position: number;
+  turn: number;
+  seq: number;
+}
+
 export interface Dialect {
   readonly name: 'sqlite' | 'postgres';
   /**
@@ -48,6 +55,12 @@ export interface Dialect {
    * Claims up to `limit` rows of `table` matching `where` (over alias `c`), in `orderBy` order, applying
    * `set`; returns `columns` of the claimed rows (in no particular order).
    */
+  /**
+   * The UPDATE writing a part of an execution's delivery order into `steps`, binding the part as a few
+   * values whatever its size (not three parameters a row), so its text is one prepared statement and a wide
+   * fan-out's order leaves no parameter list or placeholder text per row to collect.
+   */
+  deliveryOrder(steps: string, executionId: string, part: readonly DeliveryOrder[]): Fragment;
   claimRows(executor: SqlExecutor, table: string, columns: readonly string[], set: Fragment, where: Fragment, orderBy: string, limit: number): Promise<Row[]>;
   /**
    * The time leases are set from and judged by, as an SQL expression (pushing its parameters, if any):

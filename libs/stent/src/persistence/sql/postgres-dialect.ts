@@ -1,5 +1,5 @@
 import type { SqlExecutor } from '../clients/sql-client.js';
-import { listOf, type Dialect, type Fragment, type Row } from './dialect.js';
+import { listOf, type DeliveryOrder, type Dialect, type Fragment, type Row } from './dialect.js';
 
 /** PostgreSQL: row locks with SKIP LOCKED, arrays for IN lists, advisory locks for capped activities. */
 export const postgresDialect: Dialect = {
@@ -34,6 +34,17 @@ export const postgresDialect: Dialect = {
 
   valuesRow(types) {
     return `(${types.map((type) => `?::${type}`).join(', ')})`;
+  },
+
+  /** Three integer arrays through unnest, written as array literals here (the driver would build each one a number at a time). */
+  deliveryOrder(steps, executionId, part) {
+    const array = (of: (d: DeliveryOrder) => number) => `{${part.map(of).join(',')}}`;
+    return {
+      sql: `UPDATE ${steps} s SET delivered_turn = v.turn, delivered_seq = v.seq
+        FROM unnest(CAST(? AS integer[]), CAST(? AS integer[]), CAST(? AS integer[])) AS v(position, turn, seq)
+        WHERE s.execution_id = ? AND s.position = v.position`,
+      params: [array((d) => d.position), array((d) => d.turn), array((d) => d.seq), executionId],
+    };
   },
 
   /**

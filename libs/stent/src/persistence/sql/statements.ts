@@ -66,12 +66,17 @@ export async function wake(ctx: SqlContext, tx: SqlExecutor, executionId: string
 export function completionValues(dialect: Dialect, completions: LocalCompletion[], params: unknown[], executionOf?: (completion: LocalCompletion) => string): string {
   return completions
     .map((completion) => {
-      params.push(completion.fence.stepId, completion.fence.owner, completion.fence.epoch, completion.result, completion.finishedAt);
+      params.push(...completionParams(completion));
       if (!executionOf) return dialect.valuesRow(COMPLETION_TYPES);
       params.push(executionOf(completion));
       return dialect.valuesRow([...COMPLETION_TYPES, 'varchar']);
     })
     .join(', ');
+}
+
+/** The parameters of a completion's VALUES row, in the order of COMPLETION_TYPES. */
+export function completionParams(completion: LocalCompletion): unknown[] {
+  return [completion.fence.stepId, completion.fence.owner, completion.fence.epoch, completion.result, completion.finishedAt];
 }
 
 /** The types of a completion's VALUES row: step id, owner, epoch, result, finished_at. */
