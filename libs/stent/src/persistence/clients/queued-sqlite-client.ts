@@ -83,8 +83,8 @@ export abstract class QueuedSqliteClient implements SqlClient {
 
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     return this.exclusive(async () => {
-      // A synchronous driver's BEGIN and COMMIT are not awaited: awaiting their undefined cost two promises
-      // and a microtask each, twice per journal write, for nothing (the queue lets no one in meanwhile).
+      // A synchronous driver's BEGIN and COMMIT are not awaited: awaiting what they return (undefined) cost
+      // promises and a microtask each, at every journal write, for nothing (the queue lets no one in meanwhile).
       const begun = this.control('BEGIN IMMEDIATE');
       if (begun) await begun;
       try {
