@@ -44,4 +44,32 @@ describe('SlotTable', () => {
     table.clear();
     expect(slots.filter((value) => value !== undefined)).toHaveLength(0);
   });
+
+  it('fills a cleared table in insertion order whether it kept its slots (a few) or cut them (many)', () => {
+    for (const size of [1, 3, 16, 17, 40]) {
+      const table = new SlotTable<number, number>();
+      for (let round = 0; round < 3; round++) {
+        // Each round adds more than the last, past the slots a small table keeps.
+        const keys = Array.from({ length: size + round * 5 }, (_, i) => 1000 - i);
+        for (const key of keys) table.set(key, key * 2);
+        expect([...table.keys()]).toEqual(keys);
+        expect(table.get(keys[0]!)).toBe(keys[0]! * 2);
+        table.clear();
+        expect(table.size).toBe(0);
+        expect([...table.entries()]).toEqual([]);
+        expect(table.get(keys[0]!)).toBeUndefined();
+      }
+    }
+  });
+
+  it('reuses the slots a small table kept through clear() instead of growing new ones', () => {
+    const table = new SlotTable<number, string>();
+    const slots = (table as unknown as { valueAt: unknown[] }).valueAt;
+    for (let turn = 0; turn < 50; turn++) {
+      table.set(turn, 'outcome');
+      table.clear();
+    }
+    expect(slots.length).toBe(1);
+    expect(slots[0]).toBeUndefined();
+  });
 });

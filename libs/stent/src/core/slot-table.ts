@@ -1,3 +1,6 @@
+/** Up to this many slots are kept, emptied, by clear(). */
+const KEPT_SLOTS = 16;
+
 /**
  * A keyed table for the short-lived entries of a long-lived owner (a run's waits, a worker's attempts):
  * values sit in an array of slots, reused once freed, and only the key-to-slot index is a Map.
@@ -50,11 +53,19 @@ export class SlotTable<K, V> {
   }
 
   clear(): void {
+    if (this.valueAt.length === 0) return;
     this.slotOf.clear();
     // Emptied slot by slot before the arrays are cut: a backing store V8 replaces while cutting would
     // otherwise be one more dead old object pointing at young values.
     this.keyAt.fill(undefined);
     this.valueAt.fill(undefined);
+    if (this.valueAt.length <= KEPT_SLOTS) {
+      // A few slots (a sequential run's inbox, cleared at every turn) stay, all free, lowest taken first:
+      // cutting them and growing them again allocated two backing stores and a free list per turn.
+      this.free.length = 0;
+      for (let slot = this.valueAt.length - 1; slot >= 0; slot--) this.free.push(slot);
+      return;
+    }
     this.keyAt.length = this.valueAt.length = 0;
     this.free = [];
   }

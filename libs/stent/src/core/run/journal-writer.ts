@@ -117,12 +117,13 @@ export class JournalWriter {
   enqueueWrite(write: () => Promise<unknown>, carriesCompletions = false): void {
     const { run } = this;
     this.inFlight++;
-    this.writes = this.writes
-      .then(async () => {
+    // One link per write, its failure handled inside it (a .catch and a .finally were four more promises
+    // per write). The chain never rejects, so the previous link only says when this one may start.
+    this.writes = this.writes.then(async () => {
+      try {
         if (!carriesCompletions) await this.writePendingCompletions();
         if (!run.ended) await write();
-      })
-      .catch((error: unknown) => {
+      } catch (error) {
         if (error instanceof UnstorableValueError) {
           // Replaying would write the same thing and be refused again: the execution fails with the reason.
           // Not awaited: finishing waits for this chain of writes, which this handler ends.
@@ -132,10 +133,10 @@ export class JournalWriter {
         }
         run.host.logger.error(`Execution ${run.executionId}: a journal write failed; the run is abandoned and will be replayed`, error, run.logContext);
         run.lifecycle.abandon('journal write failed');
-      })
-      .finally(() => {
+      } finally {
         this.inFlight--;
-      });
+      }
+    });
   }
 
   /**

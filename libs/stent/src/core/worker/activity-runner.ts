@@ -11,6 +11,13 @@ import { AttemptScope } from './attempt-scope.js';
 import { attemptOutcome, CACHED, type AttemptResult } from './attempt-outcome.js';
 import type { Worker } from './worker.js';
 
+/**
+ * What an attempt's `done` and `bodySettled` hold until its body is started a few lines later: one
+ * settled promise for every attempt rather than two new ones per step (each also passes through the
+ * promise hooks AsyncLocalStorage installs).
+ */
+const NOT_STARTED: Promise<void> = Promise.resolve();
+
 export interface RunningAttempt {
   step: StepRecord;
   abort: LazyAbort;
@@ -69,7 +76,7 @@ export class ActivityRunner {
     const abort = new LazyAbort();
     const startedAt = clock.now();
     run?.attemptStarted(step.position);
-    const attempt: RunningAttempt = { step, abort, startedAt, done: Promise.resolve(), bodySettled: Promise.resolve(), bodyDone: false, decided: false };
+    const attempt: RunningAttempt = { step, abort, startedAt, done: NOT_STARTED, bodySettled: NOT_STARTED, bodyDone: false, decided: false };
     this.attempts.set(step.id, attempt);
     worker.events.emit('step.started', { executionId: step.executionId, stepId: step.id, position: step.position, name: step.name, attempt: step.attempts });
     const scope = new AttemptScope(step, abort, worker.leases);

@@ -45,6 +45,10 @@ export class ClaimLoop {
   private tickAgain = false;
   private immediate: NodeJS.Immediate | undefined;
   private pollTimer: Timer | undefined;
+  /** When the poll timer fires (Infinity: none is set). */
+  private pollTimerAt = Infinity;
+  /** When the next poll is due (Infinity: none; a round is asked for or under way and sets it when it ends). */
+  private pollDueAt = Infinity;
   private idlePolls = 0;
   private lastReapAt = 0;
 
@@ -63,10 +67,10 @@ export class ClaimLoop {
       return;
     }
     if (this.immediate) return;
-    if (this.pollTimer) {
-      this.pollTimer.cancel();
-      this.pollTimer = undefined;
-    }
+    // The poll timer is kept, not cancelled: this round sets when the next poll is due, and a timer set for
+    // earlier waits the rest when it fires (see armPoll). Cancelled and set again here, it cost two changes
+    // of Node's timer lists and a new timer per claim round, and a busy worker's rounds come one per result.
+    this.pollDueAt = Infinity;
     this.immediate = setImmediate(() => {
       this.immediate = undefined;
       this.roundDone = this.tick();
@@ -110,15 +114,33 @@ export class ClaimLoop {
     this.pollTimer?.cancel();
     this.immediate = undefined;
     this.pollTimer = undefined;
+    this.pollDueAt = this.pollTimerAt = Infinity;
   }
 
   private schedulePoll(): void {
     const { worker } = this;
-    if (worker.state !== 'running' || this.immediate || this.pollTimer) return;
+    if (worker.state !== 'running' || this.immediate) return;
     const wait = Math.min(worker.settings.maxPollMs, worker.settings.pollMs * 2 ** Math.min(this.idlePolls, 10));
     this.idlePolls++;
-    this.pollTimer = worker.clock.setTimer(wait, () => {
+    this.pollDueAt = worker.clock.now() + wait;
+    // A timer kept from before that fires no later than this poll is due waits the rest when it fires.
+    if (this.pollTimer && this.pollTimerAt <= this.pollDueAt) return;
+    this.pollTimer?.cancel();
+    this.armPoll(wait);
+  }
+
+  /** Sets the poll timer `ms` from now; when it fires it polls if the poll is due by then, else waits the rest. */
+  private armPoll(ms: number): void {
+    const { clock } = this.worker;
+    this.pollTimerAt = clock.now() + ms;
+    this.pollTimer = clock.setTimer(ms, () => {
       this.pollTimer = undefined;
+      this.pollTimerAt = Infinity;
+      // A round was asked for or is under way since: when it ends it sets the next poll (or pokes again).
+      if (this.pollDueAt === Infinity) return;
+      const left = this.pollDueAt - clock.now();
+      if (left > 0) return this.armPoll(left);
+      this.pollDueAt = Infinity;
       // Polling is the safety net for lost or impossible notifications: look at everything.
       this.hints.workflows = this.hints.activities = this.hints.woken = this.hints.suspects = true;
       this.roundDone = this.tick();
