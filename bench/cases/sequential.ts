@@ -5,15 +5,16 @@ import { log, secondsSince } from '../report.js';
 import { SequentialFlow } from '../workflows.js';
 import type { BenchCase } from './bench-case.js';
 
-const STEPS = 200;
+const STEPS = 1000;
 /**
- * Steps run before the timed workflow, in the same process: enough for V8 to optimise the step path and for a
- * better-sqlite3 file's checkpointer thread (started at the 50th commit) to be up, so the timed steps are what a
- * long-running worker pays. bench/dbos warms DBOS with as many.
+ * Steps run before the timed workflow, in the same process, so the timed steps are what a long-running worker
+ * pays: V8 keeps optimising the step path for about 2,000 steps (node CPU per step falls from about 0.5 ms after
+ * 300 steps to 0.13-0.2 ms; before that, much of it is the optimising compiler itself), and a better-sqlite3
+ * file's checkpointer thread (started at the 50th commit) is up. bench/dbos warms DBOS with as many.
  */
-const WARM_UP_STEPS = 300;
+const WARM_UP_STEPS = 2000;
 
-/** `sequential`: one workflow running 200 activities one after another, dispatch to completion. */
+/** `sequential`: one workflow running 1,000 activities one after another, dispatch to completion. */
 export const sequentialCase: BenchCase = {
   name: 'sequential',
   dbs: SELECTABLE_DBS,

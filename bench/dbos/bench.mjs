@@ -26,7 +26,7 @@ const CASES = ['sequential', 'fanout', 'latency', 'throughput'];
 const DB_URL = process.env.DBOS_BENCH_DB_URL ?? 'postgres://postgres@127.0.0.1:5432/dbos_bench';
 
 // ---------------------------------------------------------------- parameters
-const SEQ_STEPS = 200;
+const SEQ_STEPS = 1000;
 const FANOUT_STEPS = 1000;
 const LATENCY_ITERS = 300;
 const TP_WORKFLOWS = 2000;
@@ -34,7 +34,7 @@ const TP_STEPS_PER_WF = 3;
 
 // Warm-up sizes (run once, not measured, after launch on the fresh database): the same as Stent's bench
 // (bench/cases), so both are measured warm.
-const WARM = { sequential: 300, fanout: 1000, latency: 300, throughput: 20 };
+const WARM = { sequential: 2000, fanout: 1000, latency: 300, throughput: 20 };
 
 // ---------------------------------------------------------------- workflows & steps
 // Registered at module load, i.e. before DBOS.launch(), as DBOS requires.
