@@ -7,7 +7,7 @@ import { PingFlow } from '../workflows.js';
 import type { BenchCase } from './bench-case.js';
 
 /** Untimed dispatches first, as many as bench/dbos runs: the timed ones measure a warm process (see sequential.ts). */
-const WARM_UP = 300;
+const WARM_UP = 2000;
 const SAMPLES = 300;
 
 /** `latency`: dispatch to completion of a 1-activity workflow, one at a time, after a warm-up. */
