@@ -235,7 +235,7 @@ export class ClaimLoop {
       limits: this.activityLimits(),
       flow: this.flowLimits(),
       finishedHere: this.finishedKeyedSteps(),
-      heldHere: worker.registry.flowLimits().size > 0 ? worker.heldExecutionIds() : undefined,
+      preferHeld: worker.registry.flowLimits().size > 0,
     };
   }
 
@@ -248,7 +248,7 @@ export class ClaimLoop {
       limits: new Map(),
       flow: registry.workflowFlowLimits(),
       finishedHere: undefined,
-      heldHere: undefined,
+      preferHeld: undefined,
       versions: registry.workflowVersions(),
     };
   }
