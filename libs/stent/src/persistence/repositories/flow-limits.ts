@@ -158,19 +158,14 @@ function rankedCandidates(ctx: SqlContext, filter: ClaimFilter, name: string, li
   };
 }
 
-/** How many of a key's first pending steps (in priority and age order) a keyed claim ranks, per step it may take of the key. */
-const SCAN_PER_SLOT = 4;
-
 /**
  * Per-key concurrency alone (no rate limit, no maxConcurrent): one statement after the lock, which reads
  * the keys with steps waiting (from the steps_flow_keyed index alone), keeps those with room (running
- * steps counted as in claimFlowLimited), reads only the first few pending steps of each of them through
- * that index, ranks them (every key's first step, then every key's second, ...) and takes them. Ranking
- * every due step of the activity instead cost several milliseconds a claim once a worker held a thousand
- * runs waiting on it, most of them on full keys. Among a key's first steps, those of executions this
- * worker holds come first (ClaimFilter.preferHeld); a held step further back in its key's queue waits
- * its turn. Steps without a key (recorded before the activity had per-key concurrency) are not counted
- * per key, as in claimFlowLimited.
+ * steps counted as in claimFlowLimited), reads the pending steps of those keys only, through that index,
+ * keeps each key's first few, ranks them (every key's first step, then every key's second, ...) and takes
+ * them. Ranking every due step of the activity instead cost several milliseconds a claim once a worker held
+ * a thousand runs waiting on it, most of them on full keys. Steps without a key (recorded before the
+ * activity had per-key concurrency) are not counted per key, as in claimFlowLimited.
  */
 export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, room: number): Promise<StepRecord[]> {
   const { t, dialect } = ctx;
@@ -184,26 +179,33 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
     params.push(filter.owner);
   }
   params.push(limit, name, name, limit, filter.now);
-  /** The first pending steps of one key (or of none), due and of this worker's queues and tags, in index order. */
+  /**
+   * Steps of executions this worker holds first, among steps of equal priority (ClaimFilter.preferHeld):
+   * decided for all of a key's pending steps, not only its first few, since runs are claimed in batches and
+   * a key's oldest steps often all belong to runs another worker holds.
+   */
+  const heldFirst = (alias: string): string => {
+    if (!filter.preferHeld) return '0';
+    params.push(filter.owner);
+    return `CASE WHEN (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = ${alias}.execution_id) = ? THEN 0 ELSE 1 END`;
+  };
+  /** The first pending steps of one key (or of none) in claim order, due and of this worker's queues and tags. */
   const firstSteps = (key: string): string => {
     params.push(name);
     const keyClause = key === 'NULL' ? 'd.concurrency_key IS NULL' : `d.concurrency_key = ${key}`;
-    // `+d.available_at`: not a range to search by, so SQLite reads the key's steps through steps_flow_keyed in its order.
+    // `+d.available_at`: not a range to search by, so SQLite reads the key's steps through steps_flow_keyed.
     params.push(filter.now);
     const queueClause = dialect.inList('d.queue', filter.queues, params);
     const tagClause = dialect.tagFilter(filter.tags, params, 'd.tags');
-    params.push(perKey * SCAN_PER_SLOT);
+    const held = heldFirst('d');
+    params.push(perKey);
     return `SELECT d.id FROM ${t.steps} d WHERE d.name = ? AND ${keyClause} AND d.state = 'pending' AND d.kind = 'activity' AND +d.available_at <= ? AND ${queueClause} AND ${tagClause}
-            ORDER BY d.priority DESC, d.available_at, d.id LIMIT ?`;
+            ORDER BY d.priority DESC, ${held}, d.available_at, d.id LIMIT ?`;
   };
-  let elsewhere = '0';
-  if (filter.preferHeld) {
-    elsewhere = `CASE WHEN (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = c.execution_id) = ? THEN 0 ELSE 1 END`;
-  }
-  const order = `c.priority DESC, ${elsewhere}, c.available_at, c.id`;
-  if (filter.preferHeld) params.push(filter.owner);
+  // Placeholders in the order they appear: each rank's held-first test before its branch's key read.
+  const rankKeyed = `c.priority DESC, ${heldFirst('c')}, c.available_at, c.id`;
   const keyed = firstSteps('o.k');
-  if (filter.preferHeld) params.push(filter.owner);
+  const rankUnkeyed = `c.priority DESC, ${heldFirst('c')}, c.available_at, c.id`;
   const unkeyed = firstSteps('NULL');
   params.push(perKey, room, filter.owner);
   const leaseNow = dialect.leaseNow(filter.now, params);
@@ -220,10 +222,10 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
        WHERE COALESCE(x.n, 0) < ? AND COALESCE(kc.blocked_until, 0) <= ?
      ),
      candidates AS MATERIALIZED (
-       SELECT o.free, c.id, c.priority, c.available_at, ROW_NUMBER() OVER (PARTITION BY o.k ORDER BY ${order}) AS rn
+       SELECT o.free, c.id, c.priority, c.available_at, ROW_NUMBER() OVER (PARTITION BY o.k ORDER BY ${rankKeyed}) AS rn
        FROM open o ${dialect.joinEach(t.steps, 'c', keyed)}
        UNION ALL
-       SELECT ${perKey} AS free, c.id, c.priority, c.available_at, ROW_NUMBER() OVER (ORDER BY ${order}) AS rn
+       SELECT ${perKey} AS free, c.id, c.priority, c.available_at, ROW_NUMBER() OVER (ORDER BY ${rankUnkeyed}) AS rn
        FROM ${t.steps} c WHERE c.id IN (${unkeyed})
      ),
      picked AS MATERIALIZED (
