@@ -137,4 +137,35 @@ describe.each(DIALECTS)('keyed claim on %s', (dialect) => {
       expect(loops, shown).toBeLessThanOrEqual(KEYS);
     }
   });
+
+  it("among a key's pending steps, those of executions this worker holds go first when asked, the oldest otherwise", async () => {
+    const { store, inspector } = await open();
+    const { t } = inspector;
+    const t0 = Date.now() - 60_000;
+    for (let n = 0; n < 4; n++) {
+      await inspector.query(
+        `INSERT INTO ${t.executions} (id, workflow_name, state, args, queue, priority, tags, created_at, updated_at, lease_owner, lease_epoch) VALUES (?, 'Flow', 'running', '[]', 'default', 0, '[]', ?, ?, ?, 1)`,
+        [`run-${n}`, t0, t0, n === 2 ? 'probe' : 'other'],
+      );
+      await inspector.query(
+        `INSERT INTO ${t.steps} (id, execution_id, position, kind, name, args, state, queue, priority, tags, available_at, created_at, concurrency_key) VALUES (?, ?, 0, 'activity', ?, '[]', 'pending', 'default', 0, '[]', ?, ?, 'only')`,
+        [`wait-${n}`, `run-${n}`, NAME, t0 + n, t0],
+      );
+    }
+    const filter = {
+      owner: 'probe',
+      names: [NAME],
+      queues: ['default'],
+      tags: [],
+      limit: 1,
+      now: Date.now(),
+      leaseMs: 30_000,
+      limits: new Map<string, number>(),
+      flow: new Map([[NAME, { concurrency: 2, rate: null, total: null }]]),
+    };
+    expect((await store.claimSteps({ ...filter, preferHeld: true })).map((step) => step.id)).toEqual(['wait-2']);
+    expect((await store.claimSteps(filter)).map((step) => step.id)).toEqual(['wait-0']);
+    // The key is full now (two running): nothing more, held or not.
+    expect(await store.claimSteps({ ...filter, preferHeld: true })).toEqual([]);
+  });
 });

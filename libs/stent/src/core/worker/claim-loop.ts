@@ -235,7 +235,9 @@ export class ClaimLoop {
       limits: this.activityLimits(),
       flow: this.flowLimits(),
       finishedHere: this.finishedKeyedSteps(),
-      preferHeld: worker.registry.flowLimits().size > 0,
+      // Only with other workers on the database (as last counted): alone, every run is held here, and the
+      // preference would cost a read of each candidate's execution for nothing.
+      preferHeld: worker.registry.flowLimits().size > 0 && this.peers > 0,
     };
   }
 

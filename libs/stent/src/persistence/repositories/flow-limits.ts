@@ -185,9 +185,10 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
    * a key's oldest steps often all belong to runs another worker holds.
    */
   const heldFirst = (alias: string): string => {
-    if (!filter.preferHeld) return '0';
+    // Nothing when not asked: a constant in an ORDER BY is read as a column's position.
+    if (!filter.preferHeld) return '';
     params.push(filter.owner);
-    return `CASE WHEN (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = ${alias}.execution_id) = ? THEN 0 ELSE 1 END`;
+    return `CASE WHEN (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = ${alias}.execution_id) = ? THEN 0 ELSE 1 END, `;
   };
   /** The first pending steps of one key (or of none) in claim order, due and of this worker's queues and tags. */
   const firstSteps = (key: string): string => {
@@ -200,12 +201,12 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
     const held = heldFirst('d');
     params.push(perKey);
     return `SELECT d.id FROM ${t.steps} d WHERE d.name = ? AND ${keyClause} AND d.state = 'pending' AND d.kind = 'activity' AND +d.available_at <= ? AND ${queueClause} AND ${tagClause}
-            ORDER BY d.priority DESC, ${held}, d.available_at, d.id LIMIT ?`;
+            ORDER BY d.priority DESC, ${held}d.available_at, d.id LIMIT ?`;
   };
   // Placeholders in the order they appear: each rank's held-first test before its branch's key read.
-  const rankKeyed = `c.priority DESC, ${heldFirst('c')}, c.available_at, c.id`;
+  const rankKeyed = `c.priority DESC, ${heldFirst('c')}c.available_at, c.id`;
   const keyed = firstSteps('o.k');
-  const rankUnkeyed = `c.priority DESC, ${heldFirst('c')}, c.available_at, c.id`;
+  const rankUnkeyed = `c.priority DESC, ${heldFirst('c')}c.available_at, c.id`;
   const unkeyed = firstSteps('NULL');
   params.push(perKey, room, filter.owner);
   const leaseNow = dialect.leaseNow(filter.now, params);
