@@ -19,7 +19,7 @@ let installed = false;
 
 /** With STENT_BENCH_SQL_TRACE=1, how often each statement text was sent (the runner prints it per result line). */
 const trace = process.env.STENT_BENCH_SQL_TRACE ? new Map<string, number>() : undefined;
-/** With tracing, the wall time (ms) PostgreSQL statements of each text took from send to answer, waits included. */
+/** With tracing, the wall time (ms) statements of each text took: PostgreSQL from send to answer, waits included; SQLite the synchronous call. */
 const traceMs = new Map<string, number>();
 
 /** The statements sent since the last call, most frequent first (empty unless tracing). */
@@ -30,7 +30,7 @@ export function takeSqlTrace(): Array<[string, number]> {
   return entries;
 }
 
-/** The wall time (ms) spent on each statement text since the last call (PostgreSQL, tracing only). */
+/** The wall time (ms) spent on each statement text since the last call (tracing only). */
 export function takeSqlTraceMs(): Map<string, number> {
   const taken = new Map(traceMs);
   traceMs.clear();
@@ -112,7 +112,13 @@ export function installSqlCounter(): void {
     const original = statementProto[method]!;
     statementProto[method] = function (this: { source: string; database: { inTransaction: boolean } }, ...args: unknown[]) {
       note(this.source, this.database.inTransaction);
-      return original.apply(this, args);
+      if (!trace) return original.apply(this, args);
+      const start = performance.now();
+      try {
+        return original.apply(this, args);
+      } finally {
+        traceMs.set(this.source, (traceMs.get(this.source) ?? 0) + performance.now() - start);
+      }
     };
   }
 }

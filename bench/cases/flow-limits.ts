@@ -45,7 +45,7 @@ export const flowLimitsCase: BenchCase = {
         const dispatcher = await openExecutor(database.options, false);
         let workers: WorkerProcess[] = [];
         try {
-          workers = await startWorkers(processes, { database: database.options, worker: { concurrency: CONCURRENCY } });
+          workers = await startWorkers(processes, { database: database.options, worker: { concurrency: CONCURRENCY }, profileDir: context.profileDir });
           log(`${db}: flow_limits (${variant}), ${WORKFLOWS} workflows x ${STEPS_PER_WORKFLOW} activities over ${KEYS} keys on ${processes} worker process(es)`);
           await context.startWindow(async () => (await Promise.all(workers.map((worker) => worker.stats()))).map((snapshot) => snapshot.usage));
           const start = process.hrtime.bigint();

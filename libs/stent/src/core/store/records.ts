@@ -250,10 +250,11 @@ export interface ClaimFilter {
    */
   finishedHere?: string[];
   /**
-   * Executions whose runs this worker holds: among steps of equal rank their steps come first, so a
-   * result reaches its workflow in this process instead of through the database.
+   * Among flow-limited steps of equal rank, take first those of executions this worker holds (leased to
+   * `owner`), so a result reaches its workflow in this process instead of through the database. Asked of
+   * the execution's row per candidate, not sent as a list: a worker may hold a thousand runs.
    */
-  heldHere?: string[];
+  preferHeld?: boolean;
   /** Claim (at most one) step that was running when a worker died, to run it alone. */
   suspect?: boolean;
   /**

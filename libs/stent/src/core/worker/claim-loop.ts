@@ -257,7 +257,9 @@ export class ClaimLoop {
       limits: this.activityLimits(),
       flow: this.flowLimits(),
       finishedHere: this.finishedKeyedSteps(),
-      heldHere: worker.registry.flowLimits().size > 0 ? worker.heldExecutionIds() : undefined,
+      // Only with other workers on the database (as last counted): alone, every run is held here, and the
+      // preference would cost a read of each candidate's execution for nothing.
+      preferHeld: worker.registry.flowLimits().size > 0 && this.peers > 0,
     };
   }
 
@@ -270,7 +272,7 @@ export class ClaimLoop {
       limits: new Map(),
       flow: registry.workflowFlowLimits(),
       finishedHere: undefined,
-      heldHere: undefined,
+      preferHeld: undefined,
       versions: registry.workflowVersions(),
     };
   }

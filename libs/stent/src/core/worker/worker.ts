@@ -306,11 +306,6 @@ export class Worker implements RunHost {
     run.resume(execution, changed);
   }
 
-  /** Ids of the executions whose runs this worker holds in memory. */
-  heldExecutionIds(): string[] {
-    return [...this.runs.keys()];
-  }
-
   runFor(executionId: string): WorkflowRun | undefined {
     return this.runs.get(executionId);
   }

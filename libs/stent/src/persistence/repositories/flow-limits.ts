@@ -78,7 +78,7 @@ export async function claimFlowLimited(ctx: SqlContext, tx: SqlExecutor, filter:
  * Due pending steps of the activity in rank order (round-robin over keys), with what deciding on them
  * needs in the same read: their key's running attempts, and its flow-key rows (window, parked until).
  * A key gets no more candidates than it has room for (and never more than `perKey`); within a key and
- * priority, steps of executions this worker holds come first (see ClaimFilter.heldHere). Steps of executions
+ * priority, steps of executions this worker holds come first (see ClaimFilter.preferHeld). Steps of executions
  * that ended meanwhile are left out by the claiming UPDATE (they are rare: an ending cancels its steps).
  */
 async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, perKey: number): Promise<Candidate[]> {
@@ -116,11 +116,21 @@ function rankedCandidates(ctx: SqlContext, filter: ClaimFilter, name: string, li
     notFinished = `AND NOT (${dialect.inList('id', finished, params)} AND lease_owner = ?)`;
     params.push(filter.owner);
   }
-  const held = filter.heldHere ?? [];
-  const elsewhere = held.length > 0 ? `CASE WHEN ${dialect.inList('c.execution_id', held, params)} THEN 0 ELSE 1 END` : '0';
+  let elsewhere = '0';
+  if (filter.preferHeld) {
+    elsewhere = `CASE WHEN (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = c.execution_id) = ? THEN 0 ELSE 1 END`;
+    params.push(filter.owner);
+  }
   params.push(name, filter.now);
   const queueClause = dialect.inList('c.queue', filter.queues, params);
   const tagClause = dialect.tagFilter(filter.tags, params, 'c.tags');
+  // Keys already at their limit are left out before ranking, not after: under load most keys are full,
+  // and ranking (a sort over every due step of the activity) is most of a claim's work.
+  let full = '';
+  if (limits.concurrency !== null) {
+    full = 'AND (c.concurrency_key IS NULL OR c.concurrency_key NOT IN (SELECT x.k FROM x WHERE x.n >= ?))';
+    params.push(limits.concurrency);
+  }
   params.push(name, name, Math.min(perKey, limits.concurrency ?? perKey));
   let room = '';
   if (limits.concurrency !== null) {
@@ -136,7 +146,7 @@ function rankedCandidates(ctx: SqlContext, filter: ClaimFilter, name: string, li
        FROM (
          SELECT c.id, c.concurrency_key, c.rate_key, c.priority, c.available_at, ${elsewhere} AS elsewhere
          FROM ${t.steps} c
-         WHERE c.state = 'pending' AND c.kind = 'activity' AND c.name = ? AND c.available_at <= ? AND ${queueClause} AND ${tagClause}
+         WHERE c.state = 'pending' AND c.kind = 'activity' AND c.name = ? AND c.available_at <= ? AND ${queueClause} AND ${tagClause} ${full}
        ) q
      ) r
      LEFT JOIN x ON x.k = r.concurrency_key
@@ -149,21 +159,78 @@ function rankedCandidates(ctx: SqlContext, filter: ClaimFilter, name: string, li
 }
 
 /**
- * Per-key concurrency alone (no rate limit, no maxConcurrent): the ranked candidates already hold only
- * steps their key has room for, so picking (minus parked keys, up to `room`) and taking them is one
- * statement. The activity's lock is held for that statement and the commit only, not for a read, a
- * decision in this process and a write.
+ * Per-key concurrency alone (no rate limit, no maxConcurrent): one statement after the lock, which reads
+ * the keys with steps waiting (from the steps_flow_keyed index alone), keeps those with room (running
+ * steps counted as in claimFlowLimited), reads the pending steps of those keys only, through that index,
+ * keeps each key's first few, ranks them (every key's first step, then every key's second, ...) and takes
+ * them. Ranking every due step of the activity instead cost several milliseconds a claim once a worker held
+ * a thousand runs waiting on it, most of them on full keys. Steps without a key (recorded before the
+ * activity had per-key concurrency) are not counted per key, as in claimFlowLimited.
  */
 export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: ClaimFilter, name: string, limits: FlowClaimLimits, room: number): Promise<StepRecord[]> {
   const { t, dialect } = ctx;
-  const ranked = rankedCandidates(ctx, filter, name, limits, room);
-  const params = [...ranked.params, filter.now, room, filter.owner];
+  const limit = limits.concurrency!;
+  const perKey = Math.min(room, limit);
+  const params: unknown[] = [name];
+  const finished = filter.finishedHere ?? [];
+  let notFinished = '';
+  if (finished.length > 0) {
+    notFinished = `AND NOT (${dialect.inList('id', finished, params)} AND lease_owner = ?)`;
+    params.push(filter.owner);
+  }
+  params.push(limit, name, name, limit, filter.now);
+  /**
+   * Steps of executions this worker holds first, among steps of equal priority (ClaimFilter.preferHeld):
+   * decided for all of a key's pending steps, not only its first few, since runs are claimed in batches and
+   * a key's oldest steps often all belong to runs another worker holds.
+   */
+  const heldFirst = (alias: string): string => {
+    // Nothing when not asked: a constant in an ORDER BY is read as a column's position.
+    if (!filter.preferHeld) return '';
+    params.push(filter.owner);
+    return `CASE WHEN (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = ${alias}.execution_id) = ? THEN 0 ELSE 1 END, `;
+  };
+  /** The first pending steps of one key (or of none) in claim order, due and of this worker's queues and tags. */
+  const firstSteps = (key: string): string => {
+    params.push(name);
+    const keyClause = key === 'NULL' ? 'd.concurrency_key IS NULL' : `d.concurrency_key = ${key}`;
+    // `+d.available_at`: not a range to search by, so SQLite reads the key's steps through steps_flow_keyed.
+    params.push(filter.now);
+    const queueClause = dialect.inList('d.queue', filter.queues, params);
+    const tagClause = dialect.tagFilter(filter.tags, params, 'd.tags');
+    const held = heldFirst('d');
+    params.push(perKey);
+    return `SELECT d.id FROM ${t.steps} d WHERE d.name = ? AND ${keyClause} AND d.state = 'pending' AND d.kind = 'activity' AND +d.available_at <= ? AND ${queueClause} AND ${tagClause}
+            ORDER BY d.priority DESC, ${held}d.available_at, d.id LIMIT ?`;
+  };
+  // Placeholders in the order they appear: each rank's held-first test before its branch's key read.
+  const rankKeyed = `c.priority DESC, ${heldFirst('c')}c.available_at, c.id`;
+  const keyed = firstSteps('o.k');
+  const rankUnkeyed = `c.priority DESC, ${heldFirst('c')}c.available_at, c.id`;
+  const unkeyed = firstSteps('NULL');
+  params.push(perKey, room, filter.owner);
   const leaseNow = dialect.leaseNow(filter.now, params);
   params.push(filter.leaseMs, filter.now);
   const rows = await tx.query(
-    `${ranked.with},
+    `WITH x AS MATERIALIZED (
+       SELECT concurrency_key AS k, COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running' AND concurrency_key IS NOT NULL ${notFinished} GROUP BY concurrency_key
+     ),
+     open AS MATERIALIZED (
+       SELECT w.k, ? - COALESCE(x.n, 0) AS free
+       FROM (SELECT DISTINCT concurrency_key AS k FROM ${t.steps} WHERE name = ? AND state = 'pending' AND kind = 'activity' AND concurrency_key IS NOT NULL) w
+       LEFT JOIN x ON x.k = w.k
+       LEFT JOIN ${t.flowKeys} kc ON kc.name = ? AND kc.flow_key = w.k
+       WHERE COALESCE(x.n, 0) < ? AND COALESCE(kc.blocked_until, 0) <= ?
+     ),
+     candidates AS MATERIALIZED (
+       SELECT o.free, c.id, c.priority, c.available_at, ROW_NUMBER() OVER (PARTITION BY o.k ORDER BY ${rankKeyed}) AS rn
+       FROM open o ${dialect.joinEach(t.steps, 'c', keyed)}
+       UNION ALL
+       SELECT ${perKey} AS free, c.id, c.priority, c.available_at, ROW_NUMBER() OVER (ORDER BY ${rankUnkeyed}) AS rn
+       FROM ${t.steps} c WHERE c.id IN (${unkeyed})
+     ),
      picked AS MATERIALIZED (
-       SELECT r.id ${ranked.from} AND COALESCE(kc.blocked_until, 0) <= ? ORDER BY ${ranked.order} LIMIT ?
+       SELECT id FROM candidates WHERE rn <= free AND rn <= ? ORDER BY rn, priority DESC, available_at, id LIMIT ?
      )
      UPDATE ${t.steps} SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), attempts = attempts + 1, started_at = ?
      WHERE id IN (SELECT id FROM picked) AND state = 'pending' AND EXISTS (SELECT 1 FROM ${t.executions} e WHERE e.id = ${t.steps}.execution_id AND e.state IN ${ACTIVE})

@@ -76,6 +76,13 @@ export interface Dialect {
    * `schema`, until the transaction ends. Deployments in other schemas of the same database lock apart.
    */
   lockCap(tx: SqlExecutor, name: string, schema: string | undefined): Promise<void>;
+  /**
+   * Joins each row of the query so far to the rows of `table` (as `alias`) whose ids `ids` selects for it: a
+   * correlated subquery, limited, that must run once per outer row. PostgreSQL joins it LATERAL; SQLite has
+   * no LATERAL and takes the ids by IN, which it runs once per outer row (PostgreSQL would run it once per
+   * pair of outer row and row of `table`).
+   */
+  joinEach(table: string, alias: string, ids: string): string;
 }
 
 /** Column names as a list, optionally qualified by a table alias. */

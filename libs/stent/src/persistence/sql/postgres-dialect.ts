@@ -68,6 +68,10 @@ export const postgresDialect: Dialect = {
     return 'CAST(FLOOR(EXTRACT(EPOCH FROM statement_timestamp()) * 1000) AS BIGINT)';
   },
 
+  joinEach(table, alias, ids) {
+    return `CROSS JOIN LATERAL (${ids}) ${alias}_ids JOIN ${table} ${alias} ON ${alias}.id = ${alias}_ids.id`;
+  },
+
   async lockCap(tx, name, schema) {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext(?)) AS locked`, [capLockKey(name, schema)]);
   },

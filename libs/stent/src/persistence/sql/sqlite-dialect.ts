@@ -63,4 +63,8 @@ export const sqliteDialect: Dialect = {
   },
 
   async lockCap() {},
+
+  joinEach(table, alias, ids) {
+    return `JOIN ${table} ${alias} ON ${alias}.id IN (${ids})`;
+  },
 };

@@ -1,0 +1,171 @@
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import type { Inspector } from '../support/inspector.js';
+import { DIALECTS } from '../support/databases.js';
+import { storeBench } from '../support/store-bench.js';
+
+/**
+ * A claim of an activity with per-key concurrency alone, on a backlog: 20 keys of 250 pending steps each,
+ * all keys full but one. It takes that key's oldest steps, and it reads only the first steps of the keys
+ * with room through the steps_flow_keyed index: not a ranking of every pending step (which cost several
+ * milliseconds a claim once a worker held a thousand runs waiting on the activity), and on PostgreSQL not a
+ * read of a key's steps once for every pair of key and step (a correlated IN in a join's condition, which
+ * stalled the bench).
+ */
+
+const KEYS = 20;
+const PER_KEY = 250;
+const NAME = 'Keyed.work';
+
+interface Sent {
+  sql: string;
+  params: unknown[];
+}
+
+/** Records the statements the drivers send while `work` runs. */
+async function capture(work: () => Promise<unknown>): Promise<Sent[]> {
+  const sent: Sent[] = [];
+  const statementProto = Object.getPrototypeOf(new Database(':memory:').prepare('SELECT 1')) as Record<string, (...args: unknown[]) => unknown>;
+  const originals = { run: statementProto.run!, all: statementProto.all!, query: pg.Client.prototype.query };
+  for (const method of ['run', 'all'] as const) {
+    const original = originals[method];
+    statementProto[method] = function (this: { source: string }, ...args: unknown[]) {
+      sent.push({ sql: this.source, params: args });
+      return original.apply(this, args);
+    };
+  }
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const [config, values] = args;
+    if (typeof config === 'string') sent.push({ sql: config, params: Array.isArray(values) ? values : [] });
+    else if (config && typeof config === 'object' && 'text' in config) sent.push({ sql: String((config as { text: string }).text), params: (config as { values?: unknown[] }).values ?? [] });
+    return (originals.query as (...args: unknown[]) => unknown).apply(this, args);
+  } as typeof pg.Client.prototype.query;
+  try {
+    await work();
+  } finally {
+    statementProto.run = originals.run;
+    statementProto.all = originals.all;
+    pg.Client.prototype.query = originals.query;
+  }
+  return sent;
+}
+
+/** Pending steps of every key (one execution each), and two running steps of every key but the last. */
+async function fill(inspector: Inspector, t0: number): Promise<void> {
+  const { t } = inspector;
+  const postgres = inspector.dialect === 'postgres';
+  const total = KEYS * PER_KEY;
+  const series = (count: number) => (postgres ? `WITH series(n) AS (SELECT generate_series(0, ${count - 1}))` : `WITH RECURSIVE series(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM series WHERE n < ${count - 1})`);
+  const text = (expr: string) => (postgres ? `CAST(${expr} AS text)` : `(${expr})`);
+  const exec = 'id, workflow_name, state, args, queue, priority, tags, created_at, updated_at, wake_at, finished_at';
+  await inspector.query(`${series(total)} INSERT INTO ${t.executions} (${exec}) SELECT 'run-' || ${text('n')}, 'Flow', 'running', '[]', 'default', 0, '[]', ${t0}, ${t0}, NULL, NULL FROM series`);
+  const step = 'id, execution_id, position, kind, name, args, state, queue, priority, tags, available_at, created_at, concurrency_key, lease_owner, lease_epoch, lease_expires_at';
+  // Step n belongs to key n % KEYS; older steps have smaller n.
+  await inspector.query(
+    `${series(total)} INSERT INTO ${t.steps} (${step})
+     SELECT 'wait-' || ${text('n')}, 'run-' || ${text('n')}, 1, 'activity', '${NAME}', '[]', 'pending', 'default', 0, '[]', ${t0} + n, ${t0}, 'key-' || ${text(`n % ${KEYS}`)}, NULL, 0, NULL FROM series`,
+  );
+  await inspector.query(
+    `${series((KEYS - 1) * 2)} INSERT INTO ${t.steps} (${step})
+     SELECT 'busy-' || ${text('n')}, 'run-' || ${text('n')}, 0, 'activity', '${NAME}', '[]', 'running', 'default', 0, '[]', ${t0}, ${t0}, 'key-' || ${text(`n % ${KEYS - 1}`)}, 'other', 1, ${t0 + 3_600_000} FROM series`,
+  );
+  await inspector.query(postgres ? `ANALYZE ${t.steps}` : 'ANALYZE');
+  if (postgres) await inspector.query(`ANALYZE ${t.executions}`);
+}
+
+/** A captured parameter as an SQL literal. */
+const literal = (value: unknown): string =>
+  Array.isArray(value) ? `ARRAY[${value.map(literal).join(', ')}]` : typeof value === 'number' ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
+
+/** Runs a captured statement under EXPLAIN ANALYZE (rolled back): each node with how often it ran. */
+async function analyzed(inspector: Inspector, sent: Sent): Promise<string[]> {
+  await inspector.query('BEGIN');
+  try {
+    await inspector.query('DEALLOCATE ALL');
+    await inspector.query(`PREPARE keyed_probe AS ${sent.sql}`);
+    const rows = await inspector.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, TIMING OFF) EXECUTE keyed_probe(${sent.params.map(literal).join(', ')})`);
+    return rows.map((row) => row['QUERY PLAN']);
+  } finally {
+    await inspector.query('ROLLBACK');
+  }
+}
+
+describe.each(DIALECTS)('keyed claim on %s', (dialect) => {
+  const open = storeBench(dialect);
+
+  it('takes the oldest steps of the one key with room, reading only the first steps of each open key', async () => {
+    const { store, inspector } = await open();
+    const t0 = Date.now() - 3_600_000;
+    await fill(inspector, t0);
+    const filter = {
+      owner: 'probe',
+      names: [NAME],
+      queues: ['default'],
+      tags: [],
+      limit: 10,
+      now: Date.now(),
+      leaseMs: 30_000,
+      limits: new Map<string, number>(),
+      flow: new Map([[NAME, { concurrency: 2, rate: null, total: null }]]),
+      preferHeld: true,
+    };
+    let claimed: Awaited<ReturnType<typeof store.claimSteps>> = [];
+    const sent = await capture(async () => {
+      claimed = await store.claimSteps(filter);
+    });
+    // Key 19's steps are wait-19, wait-39, ...: its two oldest, and nothing of the full keys.
+    expect(claimed.map((step) => step.id)).toEqual([`wait-${KEYS - 1}`, `wait-${2 * KEYS - 1}`]);
+    expect(claimed.every((step) => step.state === 'running' && step.leaseOwner === 'probe')).toBe(true);
+
+    const [claim] = sent.filter((statement) => statement.sql.includes('steps_flow') || /WITH x AS MATERIALIZED/.test(statement.sql));
+    expect(claim, sent.map((statement) => statement.sql).join('\n')).toBeDefined();
+    if (dialect === 'sqlite') {
+      const plan = (await inspector.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${claim!.sql}`, claim!.params)).map((row) => row.detail);
+      expect(plan.some((line) => /SEARCH d USING INDEX stent_steps_flow_keyed \(name=\? AND concurrency_key=\?\)/.test(line)), plan.join('\n')).toBe(true);
+      return;
+    }
+    // Again with the two taken steps back to pending (the claim above committed), so the key has room.
+    await inspector.query(`UPDATE ${inspector.t.steps} SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = 'probe'`);
+    const plan = await analyzed(inspector, claim!);
+    const shown = plan.join('\n');
+    // Each read of a key's first steps ran once per key with room (here one), not once per step of the table.
+    const keyedScans = plan.filter((line) => line.includes('steps_flow_keyed'));
+    expect(keyedScans.length, shown).toBeGreaterThan(0);
+    for (const line of keyedScans) {
+      const loops = Number(/loops=(\d+)/.exec(line)?.[1] ?? NaN);
+      expect(loops, shown).toBeLessThanOrEqual(KEYS);
+    }
+  });
+
+  it("among a key's pending steps, those of executions this worker holds go first when asked, the oldest otherwise", async () => {
+    const { store, inspector } = await open();
+    const { t } = inspector;
+    const t0 = Date.now() - 60_000;
+    for (let n = 0; n < 4; n++) {
+      await inspector.query(
+        `INSERT INTO ${t.executions} (id, workflow_name, state, args, queue, priority, tags, created_at, updated_at, lease_owner, lease_epoch) VALUES (?, 'Flow', 'running', '[]', 'default', 0, '[]', ?, ?, ?, 1)`,
+        [`run-${n}`, t0, t0, n === 2 ? 'probe' : 'other'],
+      );
+      await inspector.query(
+        `INSERT INTO ${t.steps} (id, execution_id, position, kind, name, args, state, queue, priority, tags, available_at, created_at, concurrency_key) VALUES (?, ?, 0, 'activity', ?, '[]', 'pending', 'default', 0, '[]', ?, ?, 'only')`,
+        [`wait-${n}`, `run-${n}`, NAME, t0 + n, t0],
+      );
+    }
+    const filter = {
+      owner: 'probe',
+      names: [NAME],
+      queues: ['default'],
+      tags: [],
+      limit: 1,
+      now: Date.now(),
+      leaseMs: 30_000,
+      limits: new Map<string, number>(),
+      flow: new Map([[NAME, { concurrency: 2, rate: null, total: null }]]),
+    };
+    expect((await store.claimSteps({ ...filter, preferHeld: true })).map((step) => step.id)).toEqual(['wait-2']);
+    expect((await store.claimSteps(filter)).map((step) => step.id)).toEqual(['wait-0']);
+    // The key is full now (two running): nothing more, held or not.
+    expect(await store.claimSteps({ ...filter, preferHeld: true })).toEqual([]);
+  });
+});
