@@ -10,10 +10,17 @@ import { maxOverlap, type Run } from './fault-env.js';
 export function expectKeyedOverlap(runs: Run[], prefix: string, keys: string[], limit: number): void {
   const interval = (r: Run) => ({ start: r.start, end: r.end! });
   for (const key of keys) {
-    const overlap = maxOverlap(runs.filter((r) => r.act === `${prefix}${key}`).map(interval));
-    expect(overlap.max, `${key}: ${overlap.max} at once`).toBeLessThanOrEqual(limit);
+    const ofKey = runs.filter((r) => r.act === `${prefix}${key}`);
+    const overlap = maxOverlap(ofKey.map(interval));
+    expect(overlap.max, `${key}: ${overlap.max} at once${overlap.max > limit ? `: ${describeOpenAt(ofKey, overlap.at)}` : ''}`).toBeLessThanOrEqual(limit);
     expect(overlap.max, `${key} reached its limit`).toBe(limit);
   }
   expect(maxOverlap(runs.map(interval)).max).toBeGreaterThan(limit);
   expect(new Set(runs.map((r) => r.pid)).size).toBeGreaterThan(1);
+}
+
+/** The runs open at instant `at`, for the failure message: which processes, executions and attempts overlapped, and when. */
+function describeOpenAt(runs: Run[], at: number): string {
+  const open = runs.filter((r) => r.start <= at && at < r.end!).sort((a, b) => a.start - b.start);
+  return open.map((r) => `pid ${r.pid} execution ${r.executionId} position ${r.position} attempt ${r.attempt} ran ${(r.start - at).toFixed(2)}..+${(r.end! - at).toFixed(2)} ms`).join('; ');
 }
