@@ -4,21 +4,27 @@ import {
   ActivityTimeoutError,
   defineActivity,
   defineWorkflow,
+  ManualClock,
   NonRetryableError,
   Result,
   setActivityMethodOptions,
   Stent,
 } from 'nestjs-stent';
 import { BACKENDS } from '../support/databases.js';
-import { ExecutorSet } from '../support/executor-set.js';
+import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
+import { nudgeUntil } from '../support/manual-time.js';
+import { openInspector } from '../support/inspector.js';
+import { waitUntil } from '../support/wait.js';
 
 // ---- eventually succeeding activity with growing delays ---------------------------------------
 
 class Flaky {
   starts: Array<{ attempt: number; at: number }> = [];
+  /** `now`: the executor's clock, so that the starts are times on the clock that schedules the retries. */
+  constructor(private readonly now: () => number = Date.now) {}
   async op(failures: number): Promise<string> {
     const { attempt } = Stent.activity();
-    this.starts.push({ attempt, at: Date.now() });
+    this.starts.push({ attempt, at: this.now() });
     if (this.starts.length <= failures) throw new Error(`transient failure #${attempt}`);
     return `ok on attempt ${attempt}`;
   }
@@ -200,22 +206,38 @@ describe.each(BACKENDS)('retries, dead letters and timeouts on %s', (backend) =>
   });
 
   it('retries until success with delays growing by the backoff factor', async () => {
-    const acts = new Flaky();
-    const ex = await h.executor([acts, new FlakyFlow(acts)]);
+    // On a manual clock, so the delays are measured exactly, whatever the load adds in real time: time
+    // stands still while an attempt fails and its retry is scheduled, and moves only to the retry's due time.
+    const clock = new ManualClock(Date.UTC(2030, 0, 1));
+    const acts = new Flaky(() => clock.now());
+    const ex = await h.executor([acts, new FlakyFlow(acts)], { ...QUICK_WORKER, lease: '1h' }, true, clock);
     const id = await ex.dispatch(FlakyFlow, [3]);
+    const inspector = await openInspector(h.db);
+    h.onCleanup(() => inspector.close());
+    for (let failed = 1; failed <= 3; failed++) {
+      await waitUntil(async () => {
+        const step = (await ex.getJournal(id)).find((entry) => entry.kind === 'activity');
+        return step?.state === 'pending' && step.attempts === failed;
+      }, `attempt ${failed} to fail and wait for its retry`);
+      // The clock has not moved since the attempt started: the retry is due exactly one back-off later.
+      const due = await inspector.scalar(`SELECT available_at FROM ${inspector.t.steps} WHERE execution_id = ? AND kind = 'activity'`, [id]);
+      expect(due - acts.starts[failed - 1]!.at, `back-off after attempt ${failed}`).toBe(FLAKY_INITIAL_MS * 2 ** (failed - 1));
+      expect(acts.starts).toHaveLength(failed);
+      clock.advanceTo(due);
+      // Steps of 1 ms only while a claim round that began before the jump still has its next poll to arm.
+      await nudgeUntil(clock, () => acts.starts.length === failed + 1, `attempt ${failed + 1} to start`, 1);
+    }
     const result = await ex.waitFor<string>(id, { timeout: '30s' });
     expect(result.ok).toBe(true);
     expect(result.value).toBe('ok on attempt 4');
     expect(acts.starts.map((s) => s.attempt)).toEqual([1, 2, 3, 4]);
-
+    // Each attempt started once its back-off was over, never before, and well before the next back-off's
+    // length (the clock moved only to the due time, then by 1 ms steps each 10 ms of real time at most).
     const gaps = acts.starts.slice(1).map((s, i) => s.at - acts.starts[i]!.at);
-    const nominal = [FLAKY_INITIAL_MS, FLAKY_INITIAL_MS * 2, FLAKY_INITIAL_MS * 4];
-    gaps.forEach((gap, i) => expect(gap, `gap before attempt ${i + 2}`).toBeGreaterThanOrEqual(nominal[i]! - 2));
-    // Each wait is roughly twice the one before (loose: a loaded machine adds overhead to every gap).
-    expect(gaps[1]! / gaps[0]!).toBeGreaterThan(1.3);
-    expect(gaps[1]! / gaps[0]!).toBeLessThan(3.5);
-    expect(gaps[2]! / gaps[1]!).toBeGreaterThan(1.3);
-    expect(gaps[2]! / gaps[1]!).toBeLessThan(3.5);
+    [FLAKY_INITIAL_MS, FLAKY_INITIAL_MS * 2, FLAKY_INITIAL_MS * 4].forEach((nominal, i) => {
+      expect(gaps[i], `gap before attempt ${i + 2}`).toBeGreaterThanOrEqual(nominal);
+      expect(gaps[i], `gap before attempt ${i + 2}`).toBeLessThan(nominal * 1.5);
+    });
 
     const journal = await ex.getJournal(id);
     expect(journal).toHaveLength(1);

@@ -106,12 +106,12 @@ describe('a new Nest app that installs the packed library', () => {
   }
 
   it('the tarball holds the built code with the bins, README and LICENSE; no sources, tests, build caches or source maps', () => {
-    expect(packedPaths).toEqual(expect.arrayContaining(['dist/index.js', 'dist/testing/index.js', 'dist/cli/main.js', 'dist/cli/run.js', 'dist/apps/server/main.js', 'README.md', 'LICENSE']));
+    expect(packedPaths).toEqual(expect.arrayContaining(['dist/index.js', 'dist/testing/index.js', 'dist/bin/stent.js', 'dist/bin/wal-checkpoint-thread.js', 'dist/apps/server/main.js', 'README.md', 'LICENSE']));
     expect(packedPaths.some((path) => path.startsWith('src/') || path.startsWith('test/'))).toBe(false);
     expect(packedPaths.some((path) => path.endsWith('.tsbuildinfo') || path.endsWith('.map'))).toBe(false);
     const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
-    expect(manifest.bin).toEqual({ stent: './dist/cli/main.js', 'stent-server': './dist/apps/server/main.js' });
-    expect(readFileSync(join(packageDir, 'dist/cli/main.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(manifest.bin).toEqual({ stent: './dist/bin/stent.js', 'stent-server': './dist/apps/server/main.js' });
+    expect(readFileSync(join(packageDir, 'dist/bin/stent.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
   });
 
   it('with better-sqlite3 alone (no pg installed): starts, sleeps in its timer on stent.db, and runs to the end', async () => {
