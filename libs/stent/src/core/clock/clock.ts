@@ -37,8 +37,11 @@ class SystemTimer implements Timer {
     const left = this.dueAt - Date.now();
     this.handle = setTimeout(() => {
       if (this.cancelled) return;
-      // A wait beyond setTimeout's range goes on in parts; only the last one calls back.
-      if (this.dueAt - Date.now() > 0 && left > MAX_TIMEOUT_MS) this.arm();
+      // Not before the due time as now() reads it: setTimeout counts on the event loop's monotonic
+      // millisecond, which can run out up to a millisecond before Date.now() reaches dueAt (a maxDuration
+      // would then end an execution before its deadline). A wait beyond setTimeout's range goes on in
+      // parts the same way; only the last one calls back.
+      if (this.dueAt - Date.now() > 0) this.arm();
       else this.callback();
     }, Math.min(Math.max(0, left), MAX_TIMEOUT_MS));
     if (this.unrefed) this.handle.unref();
