@@ -14,7 +14,7 @@ export default defineConfig({
     // databases, executors and processes, and fixture state is reset by the file that uses it.
     isolate: false,
     fileParallelism: true,
-    maxWorkers: 2,
+    maxWorkers: 3,
     sequence: { sequencer: LongestFirstSequencer },
     // Bundles the programs the process tests spawn, which then start in half the CPU (see the file).
     globalSetup: ['./vitest.worker-bundle.ts'],

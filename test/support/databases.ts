@@ -83,7 +83,7 @@ export async function createTestDatabase(backend: Backend): Promise<TestDatabase
     dialect: backend,
     backend,
     // A small pool: test files run side by side (and suites beside other work) on one server of 100 connections.
-    options: { type: 'postgres', url: TEST_SCHEMA_URL, schema, poolSize: 5 },
+    options: { type: 'postgres', url: TEST_SCHEMA_URL, schema, poolSize: 4 },
     url: `${TEST_SCHEMA_URL}&schema=${schema}`,
     schema,
     dispose: async () => {

@@ -21,7 +21,7 @@ export interface WorkerProcessConfig {
   url: string;
   /** false: an API-only executor (dispatches, runs nothing). */
   worker: WorkerOptions | false;
-  /** PostgreSQL pool size (default 4). */
+  /** PostgreSQL pool size (default 3). */
   poolSize?: number;
   /** Fixture module in test/fixtures, e.g. 'fault-flows.js'. */
   fixture: string;
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
 
   const database = databaseFromUrl(config.url);
   if (database.type === 'postgres') {
-    database.poolSize = config.poolSize ?? 4;
+    database.poolSize = config.poolSize ?? 3;
     // Named for this process: a test can tell whether it is inside a transaction (freezeOutsideTransaction).
     database.url = withApplicationName(database.url!, workerApplicationName(process.pid));
   }
