@@ -37,6 +37,9 @@ export interface Run {
   attempt: number;
   start: number;
   end?: number;
+  /** start and end on the machine's monotonic clock (RunRecord.m): compare these across processes. */
+  startM: number;
+  endM?: number;
 }
 
 export function runsOf(records: RunRecord[]): Run[] {
@@ -44,11 +47,16 @@ export function runsOf(records: RunRecord[]): Run[] {
   for (const r of records) {
     let run = runs.get(r.run);
     if (!run) {
-      run = { run: r.run, pid: r.pid, act: r.act, executionId: r.executionId, position: r.position, attempt: r.attempt, start: NaN };
+      run = { run: r.run, pid: r.pid, act: r.act, executionId: r.executionId, position: r.position, attempt: r.attempt, start: NaN, startM: NaN };
       runs.set(r.run, run);
     }
-    if (r.ev === 'start') run.start = r.t;
-    else run.end = r.t;
+    if (r.ev === 'start') {
+      run.start = r.t;
+      run.startM = r.m;
+    } else {
+      run.end = r.t;
+      run.endM = r.m;
+    }
   }
   return [...runs.values()];
 }

@@ -8,7 +8,8 @@ import { maxOverlap, type Run } from './fault-env.js';
  * spread over more than one process.
  */
 export function expectKeyedOverlap(runs: Run[], prefix: string, keys: string[], limit: number): void {
-  const interval = (r: Run) => ({ start: r.start, end: r.end! });
+  // On the machine's monotonic clock, one for all processes (see RunRecord.m).
+  const interval = (r: Run) => ({ start: r.startM, end: r.endM! });
   for (const key of keys) {
     const ofKey = runs.filter((r) => r.act === `${prefix}${key}`);
     const overlap = maxOverlap(ofKey.map(interval));
@@ -21,6 +22,6 @@ export function expectKeyedOverlap(runs: Run[], prefix: string, keys: string[], 
 
 /** The runs open at instant `at`, for the failure message: which processes, executions and attempts overlapped, and when. */
 function describeOpenAt(runs: Run[], at: number): string {
-  const open = runs.filter((r) => r.start <= at && at < r.end!).sort((a, b) => a.start - b.start);
-  return open.map((r) => `pid ${r.pid} execution ${r.executionId} position ${r.position} attempt ${r.attempt} ran ${(r.start - at).toFixed(2)}..+${(r.end! - at).toFixed(2)} ms`).join('; ');
+  const open = runs.filter((r) => r.startM <= at && at < r.endM!).sort((a, b) => a.startM - b.startM);
+  return open.map((r) => `pid ${r.pid} execution ${r.executionId} position ${r.position} attempt ${r.attempt} ran ${(r.startM - at).toFixed(2)}..+${(r.endM! - at).toFixed(2)} ms`).join('; ');
 }
