@@ -110,12 +110,7 @@ async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimF
 function rankedCandidates(ctx: SqlContext, filter: ClaimFilter, name: string, limits: FlowClaimLimits, perKey: number): { with: string; from: string; order: string; params: unknown[] } {
   const { t, dialect } = ctx;
   const params: unknown[] = [name];
-  const finished = filter.finishedHere ?? [];
-  let notFinished = '';
-  if (finished.length > 0) {
-    notFinished = `AND NOT (${dialect.inList('id', finished, params)} AND lease_owner = ?)`;
-    params.push(filter.owner);
-  }
+  const notFinished = notFinishedHere(ctx, filter, params);
   let elsewhere = '0';
   if (filter.preferHeld) {
     elsewhere = `CASE WHEN (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = c.execution_id) = ? THEN 0 ELSE 1 END`;
@@ -172,12 +167,7 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
   const limit = limits.concurrency!;
   const perKey = Math.min(room, limit);
   const params: unknown[] = [name];
-  const finished = filter.finishedHere ?? [];
-  let notFinished = '';
-  if (finished.length > 0) {
-    notFinished = `AND NOT (${dialect.inList('id', finished, params)} AND lease_owner = ?)`;
-    params.push(filter.owner);
-  }
+  const notFinished = notFinishedHere(ctx, filter, params);
   params.push(limit, name, name, limit, filter.now);
   /**
    * Steps of executions this worker holds first, among steps of equal priority (ClaimFilter.preferHeld):
@@ -260,3 +250,14 @@ export async function parkStep(ctx: SqlContext, tx: SqlExecutor, fence: StepFenc
   return changed;
 }
 
+/**
+ * Leaves out of a count of running steps the keyed steps whose bodies finished in this worker and whose
+ * slots it released (ClaimFilter.finishedHere): their rows still read running until their results are written.
+ */
+function notFinishedHere(ctx: SqlContext, filter: ClaimFilter, params: unknown[]): string {
+  const finished = filter.finishedHere ?? [];
+  if (finished.length === 0) return '';
+  const clause = `AND NOT (${ctx.dialect.inList('id', finished, params)} AND lease_owner = ?)`;
+  params.push(filter.owner);
+  return clause;
+}
