@@ -2,6 +2,7 @@ import type { Timer } from '../clock/clock.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import { decodeError } from '../serialization.js';
 import type { ClaimFilter, ExecutionRecord, FlowClaimLimits, PoisonedStep, StepRecord } from '../store/index.js';
+import { PollTimer } from './poll-timer.js';
 import { SlotHandOn } from './slot-hand-on.js';
 import type { Worker } from './worker.js';
 
@@ -44,15 +45,16 @@ export class ClaimLoop {
   private ticking = false;
   private tickAgain = false;
   private immediate: NodeJS.Immediate | undefined;
-  private pollTimer: Timer | undefined;
-  /** When the poll timer fires (Infinity: none is set). */
-  private pollTimerAt = Infinity;
-  /** When the next poll is due (Infinity: none; a round is asked for or under way and sets it when it ends). */
-  private pollDueAt = Infinity;
+  private readonly poll: PollTimer;
   private idlePolls = 0;
   private lastReapAt = 0;
 
   constructor(private readonly worker: Worker) {
+    this.poll = new PollTimer(worker.clock, () => {
+      // Polling is the safety net for lost or impossible notifications: look at everything.
+      this.hints.workflows = this.hints.activities = this.hints.woken = this.hints.suspects = true;
+      this.roundDone = this.tick();
+    });
     this.handOn = new SlotHandOn(worker.clock, () => {
       this.hints.activities = true;
       this.poke();
@@ -67,10 +69,8 @@ export class ClaimLoop {
       return;
     }
     if (this.immediate) return;
-    // The poll timer is kept, not cancelled: this round sets when the next poll is due, and a timer set for
-    // earlier waits the rest when it fires (see armPoll). Cancelled and set again here, it cost two changes
-    // of Node's timer lists and a new timer per claim round, and a busy worker's rounds come one per result.
-    this.pollDueAt = Infinity;
+    // This round sets when the next poll is due (see PollTimer).
+    this.poll.unset();
     this.immediate = setImmediate(() => {
       this.immediate = undefined;
       this.roundDone = this.tick();
@@ -111,10 +111,8 @@ export class ClaimLoop {
     this.windowTimer = undefined;
     this.handOn.stop();
     if (this.immediate) clearImmediate(this.immediate);
-    this.pollTimer?.cancel();
+    this.poll.stop();
     this.immediate = undefined;
-    this.pollTimer = undefined;
-    this.pollDueAt = this.pollTimerAt = Infinity;
   }
 
   private schedulePoll(): void {
@@ -122,29 +120,7 @@ export class ClaimLoop {
     if (worker.state !== 'running' || this.immediate) return;
     const wait = Math.min(worker.settings.maxPollMs, worker.settings.pollMs * 2 ** Math.min(this.idlePolls, 10));
     this.idlePolls++;
-    this.pollDueAt = worker.clock.now() + wait;
-    // A timer kept from before that fires no later than this poll is due waits the rest when it fires.
-    if (this.pollTimer && this.pollTimerAt <= this.pollDueAt) return;
-    this.pollTimer?.cancel();
-    this.armPoll(wait);
-  }
-
-  /** Sets the poll timer `ms` from now; when it fires it polls if the poll is due by then, else waits the rest. */
-  private armPoll(ms: number): void {
-    const { clock } = this.worker;
-    this.pollTimerAt = clock.now() + ms;
-    this.pollTimer = clock.setTimer(ms, () => {
-      this.pollTimer = undefined;
-      this.pollTimerAt = Infinity;
-      // A round was asked for or is under way since: when it ends it sets the next poll (or pokes again).
-      if (this.pollDueAt === Infinity) return;
-      const left = this.pollDueAt - clock.now();
-      if (left > 0) return this.armPoll(left);
-      this.pollDueAt = Infinity;
-      // Polling is the safety net for lost or impossible notifications: look at everything.
-      this.hints.workflows = this.hints.activities = this.hints.woken = this.hints.suspects = true;
-      this.roundDone = this.tick();
-    });
+    this.poll.dueIn(wait);
   }
 
   private async tick(): Promise<void> {
