@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStentStore, defineActivity, defineWorkflow, StentExecutor, type StentStore } from 'nestjs-stent';
+import { fileURLToPath } from 'node:url';
+import { createStentStore, StentExecutor, type StentStore } from 'nestjs-stent';
+import { CappedPadder, Padder, PaddedSteps } from '../fixtures/wal-flows.js';
+import { TestProcess } from '../support/child-process.js';
 import { QUICK_WORKER } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -13,34 +16,14 @@ const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
 /** The bound the writer keeps (WRITER_AUTOCHECKPOINT_PAGES): the WAL may reach it, plus the frames of one transaction. */
 const BOUND_PAGES = 10_000;
 
-class Padder {
-  async pad(i: number, bytes: number): Promise<string> {
-    return `${i}:`.padEnd(bytes, 'x');
-  }
-}
-defineActivity(Padder);
+/**
+ * Runs node under strace with every fsync and fdatasync held for half a second: a disk whose syncs queue
+ * behind other work, so each checkpoint takes far longer than the commits that keep appending to the WAL.
+ * Only those two calls are traced (seccomp), so nothing else in the process slows down.
+ */
+const SLOW_SYNCS = ['strace', '-f', '-qq', '--seccomp-bpf', '-o', '/dev/null', '-e', 'trace=fsync,fdatasync', '-e', 'inject=fsync,fdatasync:delay_exit=500000'];
 
-/** Capped cluster-wide: a worker that serves it claims in a transaction, committed at every claim round. */
-class CappedPadder {
-  async pad(i: number): Promise<string> {
-    return `${i}`;
-  }
-}
-defineActivity(CappedPadder, { maxConcurrent: 2 });
-
-class PaddedSteps {
-  constructor(private readonly acts: Padder) {}
-  /** `steps` activities returning `bytes` characters each, `width` at a time. */
-  async run(steps: number, bytes: number, width = 1): Promise<number> {
-    let total = 0;
-    for (let i = 0; i < steps; i += width) {
-      const batch = Array.from({ length: Math.min(width, steps - i) }, (_, j) => this.acts.pad(i + j, bytes));
-      for (const value of await Promise.all(batch)) total += value.length;
-    }
-    return total;
-  }
-}
-defineWorkflow(PaddedSteps);
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
 /** Threads of this process: the checkpointer is one more. */
 const threads = (): number => Number(/^Threads:\s+(\d+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
@@ -127,26 +110,30 @@ describe('WAL checkpoints of a better-sqlite3 file', () => {
     await waitUntil(() => threads() === before + 1, 'the checkpointer thread to start', 10_000);
   });
 
-  it('keeps the WAL bounded while a workflow writes far more pages than the bound', async () => {
-    const file = await open();
+  it('keeps the WAL bounded while a workflow writes far more pages than the bound, even when checkpoints are slow', async () => {
+    expect(existsSync('/usr/bin/strace'), '/usr/bin/strace is missing: apt-get install strace').toBe(true);
+    dir = mkdtempSync(join(tmpdir(), 'stent-wal-'));
+    const file = join(dir, 'stent.db');
     // Each result spans about three pages: 5,000 steps, 250 at a time, write past the bound.
-    const id = await executor!.dispatch(PaddedSteps, [5_000, 9_000, 250]);
+    const writer = new TestProcess(fixture('wal-writer.js'), {
+      label: 'WAL writer on a slow disk',
+      wrapper: SLOW_SYNCS,
+      env: { WAL_FILE: file, WAL_STEPS: JSON.stringify([5_000, 9_000, 250]) },
+    });
     let largest = 0;
-    let pages = 0;
     await waitUntil(
-      async () => {
+      () => {
         largest = Math.max(largest, walBytes(file));
-        const execution = await executor!.getExecution(id);
-        pages = Math.max(pages, statSync(file).size / PAGE);
-        return execution.state !== 'running' && execution.state !== 'pending';
+        return !writer.alive;
       },
       'the 5,000-step workflow to finish',
       240_000,
-      25,
+      10,
     );
-    expect((await executor!.waitFor(id, { timeout: '5s' })).value).toBe(5_000 * 9_000);
+    const done = await writer.waitForJson((line) => line.done === true, 'its result');
+    expect(done).toMatchObject({ state: 'completed', value: 5_000 * 9_000 });
     // The rows went through the WAL into the database file: far more pages than the WAL ever held.
-    expect(pages).toBeGreaterThan(BOUND_PAGES);
-    expect(largest).toBeLessThan(BOUND_PAGES * 1.1 * PAGE);
+    expect(done.fileBytes as number).toBeGreaterThan(BOUND_PAGES * PAGE);
+    expect(largest, `the WAL reached ${Math.round(largest / PAGE)} pages`).toBeLessThan(BOUND_PAGES * 1.1 * PAGE);
   }, 300_000);
 });

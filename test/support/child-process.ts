@@ -21,6 +21,8 @@ export interface StartOptions {
   stdin?: 'pipe' | 'ignore';
   /** Shown in error messages. */
   label?: string;
+  /** A program that runs node for the test (e.g. strace with its arguments): node and the script follow them. */
+  wrapper?: string[];
 }
 
 const live = new Set<TestProcess>();
@@ -41,7 +43,8 @@ export class TestProcess {
 
   constructor(script: string, options: StartOptions = {}) {
     this.label = options.label ?? script.slice(script.lastIndexOf('/') + 1);
-    this.child = spawn(process.execPath, [script, ...(options.args ?? [])], {
+    const [command, ...before] = [...(options.wrapper ?? []), process.execPath];
+    this.child = spawn(command!, [...before, script, ...(options.args ?? [])], {
       env: { ...process.env, ...options.env },
       stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
     });

@@ -5,6 +5,7 @@ import { ConfigurationError } from '../core/index.js';
 import { BetterSqlite3Client } from './clients/better-sqlite3-client.js';
 import { SqliteFileTarget } from './sqlite-file-target.js';
 import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
+import { WalSizeBound } from './wal-size-bound.js';
 
 type BetterSqlite3Constructor = new (file: string, options: { timeout: number }) => Database;
 
@@ -32,6 +33,7 @@ async function loadBetterSqlite3(): Promise<BetterSqlite3Constructor> {
  */
 export class BetterSqlite3Target extends SqliteFileTarget<Database> {
   private readonly checkpointers = new WeakMap<Database, WalCheckpointer>();
+  private readonly bounds = new WeakMap<Database, WalSizeBound>();
 
   constructor(file: string, busyTimeoutMs: number) {
     super(file, busyTimeoutMs, 'better-sqlite3');
@@ -49,6 +51,9 @@ export class BetterSqlite3Target extends SqliteFileTarget<Database> {
       if (!inMemory && db.pragma('journal_mode = WAL', { simple: true }) === 'wal') {
         db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
         this.checkpointers.set(db, new WalCheckpointer(this.file, () => resetAutocheckpoint(db)));
+        const frameBytes = (db.pragma('page_size', { simple: true }) as number) + WAL_FRAME_HEADER_BYTES;
+        const boundBytes = WAL_HEADER_BYTES + WRITER_AUTOCHECKPOINT_PAGES * frameBytes;
+        this.bounds.set(db, new WalSizeBound(`${this.file}-wal`, boundBytes, () => truncateWal(db, this.busyTimeoutMs)));
       }
     } catch (error) {
       db.close();
@@ -65,8 +70,14 @@ export class BetterSqlite3Target extends SqliteFileTarget<Database> {
 
   protected clientOf(db: Database): BetterSqlite3Client {
     const checkpointer = this.checkpointers.get(db);
+    const bound = this.bounds.get(db);
     return new BetterSqlite3Client(db, this.fileKey, {
-      onCommit: checkpointer && onWritingCommit(db, () => checkpointer.committed()),
+      onCommit:
+        checkpointer &&
+        onWritingCommit(db, () => {
+          checkpointer.committed();
+          bound?.committed();
+        }),
       ownsConnection: true,
     });
   }
@@ -87,6 +98,34 @@ function onWritingCommit(db: Database, committed: () => void): () => void {
     committed();
   };
 }
+
+/** A WAL file's own header, and each frame's before its page (SQLite's WAL format). */
+const WAL_HEADER_BYTES = 32;
+const WAL_FRAME_HEADER_BYTES = 24;
+
+/**
+ * A checkpoint that copies the whole WAL back and empties the file, waiting for the locks it needs as long
+ * as any statement of this connection waits for one (the busy timeout); false when it could not finish.
+ */
+function truncateWal(db: Database, busyTimeoutMs: number): boolean {
+  const deadline = Date.now() + busyTimeoutMs;
+  try {
+    // Waiting for the writers and readers of other connections goes through the busy handler...
+    for (;;) {
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number }>;
+      if (result?.busy === 0) return true;
+      // ...but a checkpoint under way on another connection is not waited for: SQLite answers at once, with
+      // no log (-1). The thread's checkpoint ends on its own; try again shortly.
+      if (result?.log !== -1 || Date.now() >= deadline) return false;
+      Atomics.wait(pause, 0, 0, 2);
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Something to block on between attempts: the writer is meant to stop until the WAL is emptied. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /** SQLite's default automatic checkpoint, for a writer whose checkpointer thread could not run. */
 function resetAutocheckpoint(db: Database): void {
