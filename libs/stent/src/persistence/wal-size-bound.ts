@@ -17,6 +17,8 @@ import { statSync } from 'node:fs';
 export class WalSizeBound {
   /** The size above which the next commit truncates: the bound, or more after an attempt that could not. */
   private limitBytes: number;
+  /** When the file was last looked at (Date.now()). */
+  private lookedAt = 0;
 
   constructor(
     private readonly walFile: string,
@@ -29,6 +31,11 @@ export class WalSizeBound {
 
   /** After a writing commit: truncates the WAL when it is larger than the limit. */
   committed(): void {
+    // A stat costs a few microseconds of CPU, a sequential step's commit on SQLite about a hundred: look at
+    // most once a millisecond. What commits write meanwhile is checked at the next one.
+    const now = Date.now();
+    if (now === this.lookedAt) return;
+    this.lookedAt = now;
     const size = statSync(this.walFile, { throwIfNoEntry: false })?.size ?? 0;
     if (size <= this.limitBytes) return;
     if (this.truncate()) {
