@@ -8,6 +8,7 @@ import {
   SignalTimeoutError,
   Stent,
   WorkflowTimedOutError,
+  type JournalEntry,
   type StentExecutor,
   type WorkerOptions,
 } from 'nestjs-stent';
@@ -126,10 +127,20 @@ describe.each(DIALECTS)('a manual clock drives every engine timer on %s', (diale
     return finalStates.includes(info.state) ? info : undefined;
   };
 
-  /** One month-long order from dispatch to its end, driven by the clock; returns the real time it took. */
-  async function monthLongOrder(clock: ManualClock, executor: StentExecutor, payments: ChargeFailingOnce, orderId: string): Promise<number> {
-    const start = clock.now();
+  /**
+   * One month-long order from dispatch to its end, driven by the clock; returns the real time it took and
+   * the CPU time of this process meanwhile.
+   *
+   * While the test waits for the engine it nudges the clock a second at a time, and on a loaded machine it
+   * nudges more often (a claim round or a write takes longer in real time), so the clock times of events
+   * are checked where the engine computes them (due times: exactly the sleep, the signal's time-out, the
+   * back-off after the failed attempt) and never before them, not against a window of nudges. A timer
+   * that waited in real time, or fired late on the clock, would not end within nudgeUntil's real-time
+   * deadline: the test moves the clock only by the jumps below and its nudges.
+   */
+  async function monthLongOrder(clock: ManualClock, executor: StentExecutor, payments: ChargeFailingOnce, orderId: string): Promise<{ realMs: number; cpuMs: number }> {
     const realStart = performance.now();
+    const cpuStart = process.cpuUsage();
     const suspensions = countEvents(executor, 'execution.suspended', orderId);
     const failures = countEvents(executor, 'step.failed', orderId);
     const finished = countEvents(executor, 'execution.finished', orderId);
@@ -140,31 +151,37 @@ describe.each(DIALECTS)('a manual clock drives every engine timer on %s', (diale
     await nudgeUntil(clock, () => suspensions.count === 2, 'the workflow waiting for its signal to be suspended');
 
     clock.advance('2d');
-    await nudgeUntil(
+    const failedAttempt = await nudgeUntil(
       clock,
-      async () => failures.count === 1 && (await executor.getJournal(orderId)).some((step) => step.kind === 'activity' && step.attempts === 1 && step.state === 'pending'),
+      async () => (failures.count === 1 ? (await executor.store.loadJournal(orderId)).find((step) => step.kind === 'activity' && step.attempts === 1 && step.state === 'pending') : undefined),
       'the first charge attempt to fail and wait for its retry',
     );
-    const failedAt = clock.now();
 
     clock.advance('1h');
     await nudgeUntil(clock, () => finished.count === 1, 'the workflow to end');
     const realMs = performance.now() - realStart;
+    const cpu = process.cpuUsage(cpuStart);
 
     const done = await executor.getExecution(orderId);
     const value = done.result!.unwrap() as { approval: string; receipt: string; startedAt: number; finishedAt: number };
     expect(value).toMatchObject({ approval: 'timed out', receipt: `charged ${orderId}` });
-    // Steps of a second at most were added to the jumps, while a claim round was under way.
-    expect(value.startedAt - start).toBeLessThan(60_000);
-    expect(value.finishedAt - value.startedAt).toBeGreaterThanOrEqual(32 * DAY + HOUR);
-    expect(value.finishedAt - value.startedAt).toBeLessThan(32 * DAY + HOUR + 60_000);
-    expect(value.finishedAt - failedAt).toBeGreaterThanOrEqual(HOUR);
     expect(payments.attempts.get(orderId)).toBe(2);
     const journal = await executor.getJournal(orderId);
     expect(journal.map((step) => `${step.kind}:${step.state}`)).toEqual(['value:completed', 'sleep:completed', 'signal:failed', 'activity:completed', 'value:completed']);
-    expect(journal[1]!.fireAt!.getTime() - value.startedAt).toBe(30 * DAY);
-    expect(journal[2]!.error).toBeInstanceOf(SignalTimeoutError);
-    return realMs;
+    const [, sleep, signal, charge] = journal as [JournalEntry, JournalEntry, JournalEntry, JournalEntry];
+    // The sleep was due 30 days after the workflow read the clock, and ended no earlier.
+    expect(sleep.fireAt!.getTime() - value.startedAt).toBe(30 * DAY);
+    expect(sleep.finishedAt!.getTime()).toBeGreaterThanOrEqual(sleep.fireAt!.getTime());
+    // The signal's wait began after the sleep; its time-out was due 2 days later and failed it no earlier.
+    expect(signal.createdAt.getTime()).toBeGreaterThanOrEqual(sleep.fireAt!.getTime());
+    expect(signal.fireAt!.getTime() - signal.createdAt.getTime()).toBe(2 * DAY);
+    expect(signal.finishedAt!.getTime()).toBeGreaterThanOrEqual(signal.fireAt!.getTime());
+    expect(signal.error).toBeInstanceOf(SignalTimeoutError);
+    // The retry was due an hour after the failed attempt, and the second attempt ran no earlier.
+    expect(failedAttempt.availableAt - failedAttempt.startedAt!).toBeGreaterThanOrEqual(HOUR);
+    expect(charge.startedAt!.getTime()).toBeGreaterThanOrEqual(failedAttempt.availableAt);
+    expect(value.finishedAt - value.startedAt).toBeGreaterThanOrEqual(32 * DAY + HOUR);
+    return { realMs, cpuMs: (cpu.user + cpu.system) / 1_000 };
   }
 
   it('30 days asleep, 2 days waiting for a signal that never comes and a 1-hour retry back-off take well under a second', async () => {
@@ -172,10 +189,13 @@ describe.each(DIALECTS)('a manual clock drives every engine timer on %s', (diale
     const { clock, executor } = await onManualClock([payments, new MonthLongOrder(payments)]);
     // The first order also pays for what any first run costs (compiling code paths, preparing statements).
     await monthLongOrder(clock, executor, payments, 'order-1');
-    const realMs = await monthLongOrder(clock, executor, payments, 'order-2');
-    // About 0.1 s on SQLite and 0.3 s on PostgreSQL on an idle machine; PostgreSQL's round trips go to a
-    // server the rest of the suite shares, so its bound leaves room for a saturated machine.
-    expect(realMs).toBeLessThan(dialect === 'sqlite' ? 1_000 : 3_000);
+    const { realMs, cpuMs } = await monthLongOrder(clock, executor, payments, 'order-2');
+    // A month of timers costs this process well under a second of CPU (about 0.1 s on an idle machine).
+    // Real time, about 0.1 s on SQLite and 0.3 s on PostgreSQL on an idle machine, grows with the
+    // machine's load and the shared server's; its bound only says that none of this workflow's timers (an
+    // hour, days) was waited for in real time.
+    expect(cpuMs, `${Math.round(cpuMs)} ms of CPU, ${Math.round(realMs)} ms of real time`).toBeLessThan(1_000);
+    expect(realMs, `${Math.round(realMs)} ms of real time, ${Math.round(cpuMs)} ms of CPU`).toBeLessThan(10_000);
   });
 
   it('a dispatch delay and maxDuration elapse on the clock, not in real time', async () => {

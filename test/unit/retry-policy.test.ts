@@ -12,6 +12,14 @@ describe('retryDelayMs', () => {
     expect([2, 3, 4, 5, 6, 10].map((attempt) => retryDelayMs(policy, attempt))).toEqual([1000, 2000, 4000, 5000, 5000, 5000]);
   });
 
+  it('without a maxDelay, an initial delay longer than the default cap is waited in full', () => {
+    const policy = resolveRetryPolicy({ initialDelay: '1h', jitter: false });
+    expect([2, 3].map((attempt) => retryDelayMs(policy, attempt))).toEqual([3_600_000, 3_600_000]);
+    // A maxDelay given with it still caps it, and a short initial delay keeps the default cap.
+    expect(retryDelayMs(resolveRetryPolicy({ initialDelay: '1h', maxDelay: '10m', jitter: false }), 2)).toBe(600_000);
+    expect(retryDelayMs(resolveRetryPolicy({ initialDelay: '1m', backoffFactor: 10, jitter: false }), 4)).toBe(300_000);
+  });
+
   it('a factor of 1 gives a constant delay', () => {
     const policy = resolveRetryPolicy({ initialDelay: '250ms', backoffFactor: 1, jitter: false });
     expect([2, 3, 4].map((attempt) => retryDelayMs(policy, attempt))).toEqual([250, 250, 250]);

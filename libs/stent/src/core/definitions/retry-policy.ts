@@ -8,7 +8,7 @@ export interface RetryOptions {
   initialDelay?: Duration;
   /** Each further delay is the previous one times this. Default 2. */
   backoffFactor?: number;
-  /** Upper bound of a single delay. Default '5m'. */
+  /** Upper bound of a single delay. Default '5m', or `initialDelay` when that is longer. */
   maxDelay?: Duration;
   /** Randomise each delay by up to this fraction (0..1), or true for 0.2. Default true. */
   jitter?: boolean | number;
@@ -47,6 +47,9 @@ export function resolveRetryPolicy(options: RetryOptions | undefined, base: Retr
       ? options.nonRetryable.map((entry) => (typeof entry === 'string' ? entry : entry.name))
       : base.nonRetryable,
   };
+  // A default cap shorter than the initial delay given with it would cut that delay without a word: an
+  // `initialDelay: '1h'` waited 5 minutes.
+  if (options.maxDelay === undefined) policy.maxDelayMs = Math.max(policy.maxDelayMs, policy.initialDelayMs);
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
     throw new ConfigurationError(`retry.maxAttempts must be a whole number >= 1, got ${options.maxAttempts}`);
   }
