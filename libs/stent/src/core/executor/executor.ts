@@ -188,18 +188,16 @@ export class StentExecutor {
     // inserted and started here (inside a caller's transaction it must wait for the commit: never).
     if (keys.singleton) this.flowLoops?.singletonDispatched();
     if (keys.debounce || keys.singleton) return (await createKeyed(this.store, execution, keys, now, trace)) as ExecutionId<W>;
+    // Such a run starts at once and its first write inserts the execution with its first steps (one commit
+    // for both); the dispatch resolves once that is done (see ExecutionBirth).
     const local = delayMs === 0 && options.transaction === undefined && this.worker !== null && this.worker.reserveExecution(execution);
-    let claimed = false;
     try {
-      const inserted = await this.store.createExecution(execution, options.transaction);
-      claimed = inserted.claimed;
+      const inserted = local ? await this.worker!.startDispatched(execution) : await this.store.createExecution(execution, options.transaction);
       trace?.end({ executionId: inserted.id, created: inserted.created });
       return inserted.id as ExecutionId<W>;
     } catch (error) {
       trace?.end({ error });
       throw error;
-    } finally {
-      if (local) this.worker!.startReservedExecution(execution, claimed);
     }
   }
 

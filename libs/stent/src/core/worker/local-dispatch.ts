@@ -2,12 +2,13 @@ import type { LocalCompletion, NewExecution, NewStep } from '../store/index.js';
 import { hasFlowLimits } from '../definitions/flow-limits.js';
 import { insertedRecord } from '../run/step-record.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
+import { ExecutionBirth, type DispatchOutcome } from '../run/execution-birth.js';
 import type { Worker } from './worker.js';
 
 /**
  * Work this worker claims as it is inserted, with no claim query: the activity steps a run it holds
  * records (when a slot is free) and executions dispatched by this process (when it has room and knows of
- * no backlog). Such work is inserted already leased to this worker and started once the insert is known.
+ * no backlog). Such work is inserted already leased to this worker and started once the insert is known; a dispatched execution's run starts first, and its first write inserts it.
  */
 export class LocalDispatch {
   /** Slots promised to steps being inserted right now. */
@@ -98,21 +99,16 @@ export class LocalDispatch {
     return true;
   }
 
-  /** Starts an execution reserved by reserveExecution once its insert is known (created) or not. */
-  startReservedExecution(execution: NewExecution, claimed: boolean): void {
+  /**
+   * Runs an execution reserved by reserveExecution before it is inserted: its run's first write inserts it
+   * (see ExecutionBirth). Resolves once it is in the database, claimed by the run or left to claims.
+   */
+  startDispatched(execution: NewExecution): Promise<DispatchOutcome> {
     const { worker } = this;
     this.reservedRuns--;
     worker.changed();
-    if (!claimed || !execution.claimedBy) {
-      worker.loop.poke();
-      return;
-    }
-    if (worker.state !== 'running') {
-      // Drained while the insert was on its way: hand it to whoever claims next instead of holding it.
-      void worker.store.releaseExecution({ executionId: execution.id, owner: execution.claimedBy.owner, epoch: 1 }, worker.clock.now()).catch(() => undefined);
-      return;
-    }
     const { claimedBy, ...fields } = execution;
+    const birth = new ExecutionBirth(execution);
     worker.startRun(
       {
         ...fields,
@@ -123,9 +119,9 @@ export class LocalDispatch {
         startedAt: execution.createdAt,
         finishedAt: null,
         wakeAt: null,
-        leaseOwner: claimedBy.owner,
+        leaseOwner: claimedBy!.owner,
         leaseEpoch: 1,
-        leaseExpiresAt: claimedBy.leaseExpiresAt,
+        leaseExpiresAt: claimedBy!.leaseExpiresAt,
         recoveries: 0,
         progress: null,
         counters: null,
@@ -139,6 +135,8 @@ export class LocalDispatch {
         forkedAt: null,
       },
       [],
+      birth,
     );
+    return birth.outcome;
   }
 }
