@@ -1,4 +1,4 @@
-import type { LocalCompletion, NewExecution, NewStep } from '../store/index.js';
+import type { ExecutionRecord, LocalCompletion, NewExecution, NewStep } from '../store/index.js';
 import { hasFlowLimits } from '../definitions/flow-limits.js';
 import { insertedRecord } from '../run/step-record.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
@@ -90,6 +90,8 @@ export class LocalDispatch {
     if (worker.activeRuns + this.reservedRuns >= settings.maxActiveWorkflows) return false;
     const registered = worker.registry.workflow(execution.workflowName);
     if (!registered || !settings.queues.includes(execution.queue)) return false;
+    // Known paused (the insert would find it so too): left to claims without running any of its code here.
+    if (worker.pausedQueues.has(execution.queue) || worker.pausedWorkflows.has(execution.workflowName)) return false;
     // A flow-limited workflow starts only through a claim, which counts its keys under the workflow's lock.
     if (hasFlowLimits(registered.definition.flow)) return false;
     if (settings.tags.length > 0 && !execution.tags.some((tag) => settings.tags.includes(tag))) return false;
@@ -97,6 +99,23 @@ export class LocalDispatch {
     execution.workflowVersion = worker.registry.workflow(execution.workflowName)!.definition.version;
     this.reservedRuns++;
     return true;
+  }
+
+  /** Starts an execution reserved by reserveExecution once its insert is known (created) or not. */
+  startReservedExecution(execution: NewExecution, claimed: boolean): void {
+    const { worker } = this;
+    this.reservedRuns--;
+    worker.changed();
+    if (!claimed || !execution.claimedBy) {
+      worker.loop.poke();
+      return;
+    }
+    if (worker.state !== 'running') {
+      // Drained while the insert was on its way: hand it to whoever claims next instead of holding it.
+      void worker.store.releaseExecution({ executionId: execution.id, owner: execution.claimedBy.owner, epoch: 1 }, worker.clock.now()).catch(() => undefined);
+      return;
+    }
+    worker.startRun(claimedRecord(execution), []);
   }
 
   /**
@@ -107,36 +126,37 @@ export class LocalDispatch {
     const { worker } = this;
     this.reservedRuns--;
     worker.changed();
-    const { claimedBy, ...fields } = execution;
     const birth = new ExecutionBirth(execution);
-    worker.startRun(
-      {
-        ...fields,
-        state: 'running',
-        result: null,
-        error: null,
-        updatedAt: execution.createdAt,
-        startedAt: execution.createdAt,
-        finishedAt: null,
-        wakeAt: null,
-        leaseOwner: claimedBy!.owner,
-        leaseEpoch: 1,
-        leaseExpiresAt: claimedBy!.leaseExpiresAt,
-        recoveries: 0,
-        progress: null,
-        counters: null,
-        customState: null,
-        revivePosition: null,
-        traceContext: execution.traceContext ?? null,
-        workflowVersion: execution.workflowVersion ?? null,
-        continuedFrom: execution.continuedFrom ?? null,
-        continuedAs: null,
-        forkedFrom: null,
-        forkedAt: null,
-      },
-      [],
-      birth,
-    );
+    worker.startRun(claimedRecord(execution), [], birth);
     return birth.outcome;
   }
+}
+
+/** The record of an execution inserted claimed by this worker (reserveExecution set its claim), as a claim would read it. */
+function claimedRecord(execution: NewExecution): ExecutionRecord {
+  const { claimedBy, ...fields } = execution;
+  return {
+    ...fields,
+    state: 'running',
+    result: null,
+    error: null,
+    updatedAt: execution.createdAt,
+    startedAt: execution.createdAt,
+    finishedAt: null,
+    wakeAt: null,
+    leaseOwner: claimedBy!.owner,
+    leaseEpoch: 1,
+    leaseExpiresAt: claimedBy!.leaseExpiresAt,
+    recoveries: 0,
+    progress: null,
+    counters: null,
+    customState: null,
+    revivePosition: null,
+    traceContext: execution.traceContext ?? null,
+    workflowVersion: execution.workflowVersion ?? null,
+    continuedFrom: execution.continuedFrom ?? null,
+    continuedAs: null,
+    forkedFrom: null,
+    forkedAt: null,
+  };
 }

@@ -50,6 +50,8 @@ export class Worker implements RunHost {
    * not claimed at insert either (the claim statements read the pauses themselves).
    */
   pausedQueues: ReadonlySet<string> = new Set();
+  /** Workflow types known paused (read with the queues): a local dispatch of one is left to claims. */
+  pausedWorkflows: ReadonlySet<string> = new Set();
   private stateValue: WorkerState = 'idle';
   private readonly runs = new Map<string, WorkflowRun>();
   private unsubscribe: (() => void) | undefined;
@@ -351,6 +353,11 @@ export class Worker implements RunHost {
   /** See LocalDispatch.reserveExecution. */
   reserveExecution(execution: NewExecution): boolean {
     return this.local.reserveExecution(execution);
+  }
+
+  /** See LocalDispatch.startReservedExecution. */
+  startReservedExecution(execution: NewExecution, claimed: boolean): void {
+    this.local.startReservedExecution(execution, claimed);
   }
 
   /** See LocalDispatch.startDispatched. */

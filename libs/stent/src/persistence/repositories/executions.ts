@@ -8,6 +8,9 @@ import { ACTIVE } from '../sql/statements.js';
 
 /** Execution rows: created by dispatch (or as a child in a parent's transaction), read, and deleted as a tree. */
 export class ExecutionsRepository {
+  /** See birthStatement. */
+  private readonly birthTexts = new Map<number, string>();
+
   constructor(private readonly ctx: SqlContext) {}
 
   async createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean; claimed: boolean }> {
@@ -63,20 +66,8 @@ export class ExecutionsRepository {
     let result: { id: string; created: boolean; claimed: boolean };
     if (dialect.combinesWrites) {
       const { sql, params } = this.claimedInsert(execution, claim);
-      const row = dialect.valuesRow(STEP_COLUMN_TYPES);
       for (const step of steps) params.push(...stepParams(step, true));
-      const [answer] = await client.query<{ created: number | string; owner: string | null; inserted: number | string }>(
-        `WITH ex AS (${sql} RETURNING lease_owner),
-         ins AS (
-           INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
-           SELECT ${STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + v.${column}` : `v.${column}`)).join(', ')}
-           FROM (VALUES ${steps.map(() => row).join(', ')}) AS v(${STEP_COLUMNS.join(', ')})
-           WHERE EXISTS (SELECT 1 FROM ex WHERE ex.lease_owner IS NOT NULL)
-           RETURNING id
-         )
-         SELECT (SELECT COUNT(*) FROM ex) AS created, (SELECT lease_owner FROM ex) AS owner, (SELECT COUNT(*) FROM ins) AS inserted`,
-        params,
-      );
+      const [answer] = await client.query<{ created: number | string; owner: string | null; inserted: number | string }>(this.birthStatement(sql, steps.length), params);
       const claimed = answer?.owner === claim.owner;
       if (claimed && Number(answer!.inserted) !== steps.length) throw new StentError(`Execution '${execution.id}': ${String(answer!.inserted)} of ${steps.length} first steps inserted`);
       result = Number(answer?.created) > 0 ? { id: execution.id, created: true, claimed } : await this.existing(client, execution);
@@ -98,6 +89,29 @@ export class ExecutionsRepository {
     if (result.created && !result.claimed) this.ctx.bus.publish({ type: 'work' });
     if (result.claimed && steps.some((step) => step.kind === 'activity' && step.state === 'pending')) this.ctx.bus.publish({ type: 'work' });
     return result;
+  }
+
+  /**
+   * PostgreSQL's statement inserting an execution (`insert`, claimedInsert's text) and `count` steps if it
+   * went in claimed. Texts of the usual sizes are kept: one string object per shape, which the client finds
+   * its prepared statement by without hashing a few kilobytes of new text at every dispatch.
+   */
+  private birthStatement(insert: string, count: number): string {
+    const kept = this.birthTexts.get(count);
+    if (kept !== undefined) return kept;
+    const { t, dialect } = this.ctx;
+    const row = dialect.valuesRow(STEP_COLUMN_TYPES);
+    const text = `WITH ex AS (${insert} RETURNING lease_owner),
+       ins AS (
+         INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
+         SELECT ${STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + v.${column}` : `v.${column}`)).join(', ')}
+         FROM (VALUES ${Array<string>(count).fill(row).join(', ')}) AS v(${STEP_COLUMNS.join(', ')})
+         WHERE EXISTS (SELECT 1 FROM ex WHERE ex.lease_owner IS NOT NULL)
+         RETURNING id
+       )
+       SELECT (SELECT COUNT(*) FROM ex) AS created, (SELECT lease_owner FROM ex) AS owner, (SELECT COUNT(*) FROM ins) AS inserted`;
+    if (count <= 16) this.birthTexts.set(count, text);
+    return text;
   }
 
   /**
