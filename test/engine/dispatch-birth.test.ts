@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, setActivityMethodOptions, UnstorableValueError, type StentExecutor } from 'nestjs-stent';
 import { DIALECTS, type Dialect } from '../support/databases.js';
-import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
+import { ExecutorSet, Gate, QUICK_WORKER } from '../support/executor-set.js';
 import { capture } from '../support/statement-capture.js';
 import { openInspector, type Inspector } from '../support/inspector.js';
 import { invariantProblems } from '../support/invariants.js';
@@ -42,11 +42,14 @@ class OnePing {
 }
 defineWorkflow(OnePing, { name: 'BirthOnePing' });
 
-/** Waits on a plain timer (no durable call) before its first activity. */
+/** What LateCaller awaits before its first call: opened by the test. */
+let lateGate = new Gate();
+
+/** Awaits something that is not a durable call (the test's gate) before its first activity. */
 class LateCaller {
   constructor(private readonly acts: BirthActs) {}
-  async run(tag: string, ms: number): Promise<string> {
-    await new Promise((resolve) => setTimeout(resolve, ms));
+  async run(tag: string): Promise<string> {
+    await lateGate.wait();
     return this.acts.ping(tag);
   }
 }
@@ -99,10 +102,13 @@ describe.each(DIALECTS)('a dispatch inserted with its first step (%s)', (dialect
 
   it('a workflow that awaits something else before its first call does not hold up its dispatch', async () => {
     await start();
-    const started = Date.now();
-    const id = await executor.dispatch(LateCaller, ['late', 3000]);
-    expect(Date.now() - started).toBeLessThan(2000);
+    lateGate = new Gate();
+    // Resolves while the workflow still waits on the gate: its execution went in on its own.
+    const id = await executor.dispatch(LateCaller, ['late']);
+    expect(lateGate.entered).toBe(1);
     expect((await observer.getExecution(id)).state).toBe('running');
+    expect(await observer.getJournal(id)).toEqual([]);
+    lateGate.open();
     expect((await executor.waitFor(id, { timeout: '10s' })).value).toBe('pong late');
   });
 

@@ -132,27 +132,42 @@ export class LocalDispatch {
   }
 }
 
-/** The record of an execution inserted claimed by this worker (reserveExecution set its claim), as a claim would read it. */
+/**
+ * The record of an execution inserted claimed by this worker (reserveExecution set its claim), as a claim
+ * would read it. Written out field by field: built at every local dispatch, and a rest-and-spread copy
+ * of the new execution showed in its profile.
+ */
 function claimedRecord(execution: NewExecution): ExecutionRecord {
-  const { claimedBy, ...fields } = execution;
+  const claim = execution.claimedBy!;
   return {
-    ...fields,
+    id: execution.id,
+    workflowName: execution.workflowName,
     state: 'running',
+    args: execution.args,
     result: null,
     error: null,
+    queue: execution.queue,
+    priority: execution.priority,
+    tags: execution.tags,
+    parentId: execution.parentId,
+    parentPosition: execution.parentPosition,
+    idempotencyKey: execution.idempotencyKey,
+    createdAt: execution.createdAt,
     updatedAt: execution.createdAt,
     startedAt: execution.createdAt,
     finishedAt: null,
+    deadlineAt: execution.deadlineAt,
+    maxDurationMs: execution.maxDurationMs,
     wakeAt: null,
-    leaseOwner: claimedBy!.owner,
+    leaseOwner: claim.owner,
     leaseEpoch: 1,
-    leaseExpiresAt: claimedBy!.leaseExpiresAt,
+    leaseExpiresAt: claim.leaseExpiresAt,
     recoveries: 0,
     progress: null,
     counters: null,
+    traceContext: execution.traceContext ?? null,
     customState: null,
     revivePosition: null,
-    traceContext: execution.traceContext ?? null,
     workflowVersion: execution.workflowVersion ?? null,
     continuedFrom: execution.continuedFrom ?? null,
     continuedAs: null,
