@@ -142,6 +142,10 @@ export class SqlStore implements StentStore {
     return this.repos.journal.loadStepsOf(requests);
   }
 
+  createExecutionWithSteps(execution: NewExecution, steps: NewStep[]): Promise<{ id: string; created: boolean; claimed: boolean }> {
+    return steps.length === 0 ? this.repos.executions.createExecution(execution) : this.repos.executions.createWithSteps(execution, steps);
+  }
+
   insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries?: DeliveryRecord[], completions?: LocalCompletion[]): Promise<boolean> {
     return this.repos.journal.insert(fence, steps, deliveries, completions);
   }

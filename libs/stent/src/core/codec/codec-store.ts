@@ -85,6 +85,7 @@ export function withCodec(inner: StentStore, codec: StentCodec): StentStore {
     loadSteps: async (id, positions) => steps(await inner.loadSteps(id, positions)),
     loadStepsOf: async (requests) => steps(await inner.loadStepsOf(requests)),
     claimSteps: async (filter) => steps(await inner.claimSteps(filter)),
+    createExecutionWithSteps: async (record, records) => inner.createExecutionWithSteps(await newExecution(record), await Promise.all(records.map(newStep))),
     insertSteps: async (fence, records, deliveries, completions) => inner.insertSteps(fence, await Promise.all(records.map(newStep)), deliveries, await local(completions)),
     resolveStep: async (fence, position, state, result, error, now) => inner.resolveStep(fence, position, state, await enc(result), await enc(error), now),
     completeSteps: async (completions: StepCompletion[]) =>

@@ -41,6 +41,8 @@ export interface RunHost {
   /** Results handed to a run that ended before writing them: recorded the ordinary way. */
   recordCompletions(completions: StepCompletion[]): void;
   runEnded(run: WorkflowRun, end: RunEnd): void;
+  /** A run started before its execution was inserted (see ExecutionBirth): the execution is in, claimed by it. */
+  runBorn(run: WorkflowRun): void;
   /** Results of attempts run here that will never be recorded (their lease was lost): each is logged. */
   resultsDropped(executionId: string, stepIds: string[], why: string): void;
 }

@@ -133,6 +133,8 @@ export class RunLifecycle {
   abandon(reason: string): void {
     if (!this.end()) return;
     const { run } = this;
+    // A dispatch run here that wrote nothing yet: its execution still goes in, unclaimed, for claims to run.
+    run.writer.ensureBorn();
     run.delivery.clear();
     // Results the workflow used but never recorded: still worth recording (each is fenced by its own lease).
     run.host.recordCompletions(run.writer.takeCompletions().map((c) => run.writer.asCompletion(c)));
@@ -185,6 +187,9 @@ export class RunLifecycle {
   async finish(state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null, continueAs?: NewExecution): Promise<void> {
     const { run } = this;
     const { delivery, writer, host } = run;
+    if (this.ended) return;
+    // Its execution must be in the database before its end is written.
+    if (state === 'timed_out') await writer.born();
     if (this.ended) return;
     if (state !== 'timed_out') {
       // Wait until every step the workflow recorded is in the journal before closing the execution.

@@ -5,6 +5,7 @@ import type {
   ExecutionRecord,
   FinishOptions,
   LocalCompletion,
+  NewExecution,
   NewStep,
   ReapResult,
   RenewResult,
@@ -42,6 +43,13 @@ export interface HotPathStore {
   /** Executions this owner holds whose wake time has come (something changed for them). */
   takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>>;
 
+  /**
+   * A dispatch this worker runs: the execution inserted claimed by it (unless work waits before it on its
+   * queue, or its queue or workflow type is paused: then pending, for claims) together with the first
+   * steps its run recorded, in one commit; the steps go in only if the execution went in claimed. Plain
+   * steps only (no child, no effect). With no steps, createExecution.
+   */
+  createExecutionWithSteps(execution: NewExecution, steps: NewStep[]): Promise<{ id: string; created: boolean; claimed: boolean }>;
   /**
    * Appends journal steps for an execution the caller owns, recording `deliveries` (the order the workflow
    * saw earlier steps settle) and `completions` (results it already used) in the same transaction. False if

@@ -1,13 +1,14 @@
-import type { LocalCompletion, NewExecution, NewStep } from '../store/index.js';
+import type { ExecutionRecord, LocalCompletion, NewExecution, NewStep } from '../store/index.js';
 import { hasFlowLimits } from '../definitions/flow-limits.js';
 import { insertedRecord } from '../run/step-record.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
+import { ExecutionBirth, type DispatchOutcome } from '../run/execution-birth.js';
 import type { Worker } from './worker.js';
 
 /**
  * Work this worker claims as it is inserted, with no claim query: the activity steps a run it holds
  * records (when a slot is free) and executions dispatched by this process (when it has room and knows of
- * no backlog). Such work is inserted already leased to this worker and started once the insert is known.
+ * no backlog). Such work is inserted already leased to this worker and started once the insert is known; a dispatched execution's run starts first, and its first write inserts it.
  */
 export class LocalDispatch {
   /** Slots promised to steps being inserted right now. */
@@ -89,6 +90,8 @@ export class LocalDispatch {
     if (worker.activeRuns + this.reservedRuns >= settings.maxActiveWorkflows) return false;
     const registered = worker.registry.workflow(execution.workflowName);
     if (!registered || !settings.queues.includes(execution.queue)) return false;
+    // Known paused (the insert would find it so too): left to claims without running any of its code here.
+    if (worker.pausedQueues.has(execution.queue) || worker.pausedWorkflows.has(execution.workflowName)) return false;
     // A flow-limited workflow starts only through a claim, which counts its keys under the workflow's lock.
     if (hasFlowLimits(registered.definition.flow)) return false;
     if (settings.tags.length > 0 && !execution.tags.some((tag) => settings.tags.includes(tag))) return false;
@@ -112,33 +115,63 @@ export class LocalDispatch {
       void worker.store.releaseExecution({ executionId: execution.id, owner: execution.claimedBy.owner, epoch: 1 }, worker.clock.now()).catch(() => undefined);
       return;
     }
-    const { claimedBy, ...fields } = execution;
-    worker.startRun(
-      {
-        ...fields,
-        state: 'running',
-        result: null,
-        error: null,
-        updatedAt: execution.createdAt,
-        startedAt: execution.createdAt,
-        finishedAt: null,
-        wakeAt: null,
-        leaseOwner: claimedBy.owner,
-        leaseEpoch: 1,
-        leaseExpiresAt: claimedBy.leaseExpiresAt,
-        recoveries: 0,
-        progress: null,
-        counters: null,
-        customState: null,
-        revivePosition: null,
-        traceContext: execution.traceContext ?? null,
-        workflowVersion: execution.workflowVersion ?? null,
-        continuedFrom: execution.continuedFrom ?? null,
-        continuedAs: null,
-        forkedFrom: null,
-        forkedAt: null,
-      },
-      [],
-    );
+    worker.startRun(claimedRecord(execution), []);
   }
+
+  /**
+   * Runs an execution reserved by reserveExecution before it is inserted: its run's first write inserts it
+   * (see ExecutionBirth). Resolves once it is in the database, claimed by the run or left to claims.
+   */
+  startDispatched(execution: NewExecution): Promise<DispatchOutcome> {
+    const { worker } = this;
+    this.reservedRuns--;
+    worker.changed();
+    const birth = new ExecutionBirth(execution);
+    worker.startRun(claimedRecord(execution), [], birth);
+    return birth.outcome;
+  }
+}
+
+/**
+ * The record of an execution inserted claimed by this worker (reserveExecution set its claim), as a claim
+ * would read it. Written out field by field: built at every local dispatch, and a rest-and-spread copy
+ * of the new execution showed in its profile.
+ */
+function claimedRecord(execution: NewExecution): ExecutionRecord {
+  const claim = execution.claimedBy!;
+  return {
+    id: execution.id,
+    workflowName: execution.workflowName,
+    state: 'running',
+    args: execution.args,
+    result: null,
+    error: null,
+    queue: execution.queue,
+    priority: execution.priority,
+    tags: execution.tags,
+    parentId: execution.parentId,
+    parentPosition: execution.parentPosition,
+    idempotencyKey: execution.idempotencyKey,
+    createdAt: execution.createdAt,
+    updatedAt: execution.createdAt,
+    startedAt: execution.createdAt,
+    finishedAt: null,
+    deadlineAt: execution.deadlineAt,
+    maxDurationMs: execution.maxDurationMs,
+    wakeAt: null,
+    leaseOwner: claim.owner,
+    leaseEpoch: 1,
+    leaseExpiresAt: claim.leaseExpiresAt,
+    recoveries: 0,
+    progress: null,
+    counters: null,
+    traceContext: execution.traceContext ?? null,
+    customState: null,
+    revivePosition: null,
+    workflowVersion: execution.workflowVersion ?? null,
+    continuedFrom: execution.continuedFrom ?? null,
+    continuedAs: null,
+    forkedFrom: null,
+    forkedAt: null,
+  };
 }
