@@ -31,22 +31,40 @@ export function handOffUpdate(ctx: SqlContext, handOff: SlotHandOff, slot: { nam
   const { filter } = handOff;
   const params: unknown[] = [filter.owner];
   const leaseNow = dialect.leaseNow(filter.now, params);
-  params.push(filter.leaseMs, filter.now, slot.name, slot.key, filter.now);
-  const queues = dialect.inList('d.queue', filter.queues, params);
-  const tags = dialect.tagFilter(filter.tags, params, 'd.tags');
-  let held = '';
+  params.push(filter.leaseMs, filter.now);
+  /** The key's due pending steps this worker may run (alias `alias`), read in steps_flow_keyed's order. */
+  const ofKey = (alias: string): string => {
+    params.push(slot.name, slot.key, filter.now);
+    const queues = dialect.inList(`${alias}.queue`, filter.queues, params);
+    const tags = dialect.tagFilter(filter.tags, params, `${alias}.tags`);
+    // `+available_at`: not a range to search by, so SQLite reads the key's steps through steps_flow_keyed.
+    return `${alias}.name = ? AND ${alias}.concurrency_key = ? AND ${alias}.state = 'pending' AND ${alias}.kind = 'activity' AND +${alias}.available_at <= ? AND ${queues} AND ${tags} AND ${notPausedStep(t.pauses, alias)}`;
+  };
+  /** The key's first step in claim order. */
+  const first = (alias: string): string =>
+    `SELECT ${alias}.id FROM ${t.steps} ${alias} WHERE ${ofKey(alias)} ORDER BY ${alias}.priority DESC, ${alias}.available_at, ${alias}.id LIMIT 1${dialect.skipLocked}`;
+  let pick: string;
   if (filter.preferHeld) {
-    held = `CASE WHEN (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = d.execution_id) = ? THEN 0 ELSE 1 END, `;
+    // Among the steps of the key's highest priority, one of an execution this worker holds first (its result
+    // then stays in this process); each probe reads the index in order and stops at its first match, where
+    // ranking all of the key's steps by holder read every one's execution.
+    // Placeholders in text order: the held probe's key, the top priority's key, the owner, then the fallback.
+    const heldKey = ofKey('h');
+    const topKey = ofKey('p');
     params.push(filter.owner);
+    const held = `SELECT h.id FROM ${t.steps} h WHERE ${heldKey}
+         AND h.priority = (SELECT p.priority FROM ${t.steps} p WHERE ${topKey} ORDER BY p.priority DESC LIMIT 1)
+         AND (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = h.execution_id) = ?
+       ORDER BY h.available_at, h.id LIMIT 1${dialect.skipLocked}`;
+    pick = `COALESCE((${held}), (${first('d')}))`;
+  } else {
+    pick = `(${first('d')})`;
   }
-  // `+d.available_at`: not a range to search by, so SQLite reads the key's steps through steps_flow_keyed.
+  // A step of an execution that ended meanwhile (rare: an ending cancels its steps) is not taken, nor another
+  // in its place: the slot is then free to claims.
   const sql = `UPDATE ${t.steps} SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), attempts = attempts + 1, started_at = ?
-     WHERE id = (
-       SELECT d.id FROM ${t.steps} d
-       WHERE d.name = ? AND d.concurrency_key = ? AND d.state = 'pending' AND d.kind = 'activity' AND +d.available_at <= ? AND ${queues} AND ${tags}
-         AND (SELECT e.state FROM ${t.executions} e WHERE e.id = d.execution_id) IN ${ACTIVE} AND ${notPausedStep(t.pauses, 'd')}
-       ORDER BY d.priority DESC, ${held}d.available_at, d.id LIMIT 1${dialect.skipLocked}
-     ) AND state = 'pending'${onlyIf}
+     WHERE id = ${pick} AND state = 'pending'
+       AND (SELECT e.state FROM ${t.executions} e WHERE e.id = ${t.steps}.execution_id) IN ${ACTIVE}${onlyIf}
      RETURNING ${listOf(STEP_READ)}`;
   return { sql, params };
 }
