@@ -1,7 +1,7 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { UnstorableValueError } from '../errors/index.js';
 import { encodeError } from '../serialization.js';
-import type { LocalCompletion, NewStep, StepCompletion } from '../store/index.js';
+import type { LocalCompletion, NewStep, StepCompletion, StepRecord } from '../store/index.js';
 import { insertedRecord } from './step-record.js';
 import type { ExecutionBirth } from './execution-birth.js';
 import type { WorkflowRun } from './workflow-run.js';
@@ -140,6 +140,7 @@ export class JournalWriter {
       run.lifecycle.abandon('lease lost while recording steps');
       return;
     }
+    host.completionsWritten(completions);
     // An activity's record is not kept: nothing reads it before its outcome arrives with a record of its
     // own, so a wide fan-out holds its waits, not a copy of every step it recorded.
     for (const step of batch) if (step.kind !== 'activity') run.journal.set(insertedRecord(step));
@@ -210,6 +211,8 @@ export class JournalWriter {
         if (!ok) {
           void this.handBack(completions);
           run.lifecycle.abandon('lease lost while recording the delivery order');
+        } else {
+          run.host.completionsWritten(completions);
         }
       }, true);
     });
@@ -276,7 +279,22 @@ export class JournalWriter {
   async writePendingCompletions(): Promise<void> {
     const completions = this.takeCompletions();
     if (completions.length === 0) return;
-    const owned = await this.run.host.store.completeSteps(completions.map((c) => this.asCompletion(c, false)));
+    const { host } = this.run;
+    const written = completions.map((c) => this.asCompletion(c, false));
+    // Slots of keyed steps still held for hand-on go with the write to the next steps of their keys.
+    const handOff = host.reserveHandOff(completions);
+    let owned: boolean[];
+    if (!handOff) {
+      owned = await host.store.completeSteps(written);
+    } else {
+      let started: StepRecord[] = [];
+      try {
+        ({ owned, started } = await host.store.completeHandingOff(written, handOff));
+      } finally {
+        host.handedOff(handOff, started);
+      }
+    }
+    host.completionsWritten(completions);
     if (owned.some((ok) => !ok)) {
       const lost = completions.filter((_, i) => !owned[i]).map((c) => c.fence.stepId);
       this.run.host.resultsDropped(this.run.executionId, lost, 'lease lost while recording a result');

@@ -1,4 +1,4 @@
-import type { ExecutionRecord, LocalCompletion, NewExecution, NewStep } from '../store/index.js';
+import type { ExecutionRecord, LocalCompletion, NewExecution, NewStep, SlotHandOff, StepRecord } from '../store/index.js';
 import { hasFlowLimits } from '../definitions/flow-limits.js';
 import { insertedRecord } from '../run/step-record.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
@@ -60,6 +60,56 @@ export class LocalDispatch {
     if (settings.tags.length > 0 && !step.tags.some((tag) => settings.tags.includes(tag))) return false;
     if (this.worker.runner.freeSlots() <= 0) return false;
     return this.worker.loop.handOn.take(step.name, step.concurrencyKey, completions);
+  }
+
+  /**
+   * Slots of keyed steps among `completions` (results a run writes with no new step of their key to hand
+   * them on to) still held for hand-on: their write hands them off instead (see reserveSlots). Undefined: none.
+   */
+  reserveHandOff(completions: readonly LocalCompletion[]): SlotHandOff | undefined {
+    const { handOn } = this.worker.loop;
+    return this.reserveSlots(completions.map((completion) => completion.fence.stepId), (stepId) => handOn.takeSlot(stepId));
+  }
+
+  /**
+   * The write that ends these steps (their results recorded) starts, for each of their slots, the next due
+   * pending step of its activity and key, which this worker then runs (a worker slot is reserved for each):
+   * without this such a slot waits for a claim round under the activity's lock. Only activities with per-key
+   * concurrency alone (what claimKeyedOnly claims); `take` gives a step's activity and key if its slot is
+   * this write's to give.
+   */
+  private reserveSlots(stepIds: string[], take: (stepId: string) => { name: string; key: string } | undefined): SlotHandOff | undefined {
+    const { worker } = this;
+    const { settings, registry } = worker;
+    if (worker.state !== 'running' || worker.loop.suspectRunning || worker.loop.suspectsWaiting) return undefined;
+    const slots: SlotHandOff['slots'] = [];
+    for (const stepId of stepIds) {
+      if (worker.runner.freeSlots() <= 0) break;
+      const slot = take(stepId);
+      if (!slot) continue;
+      const definition = registry.activity(slot.name)?.definition;
+      if (!definition?.flow.concurrency || definition.flow.rate || definition.maxConcurrent != null) continue;
+      this.reserved++;
+      slots.push({ stepId, name: slot.name, key: slot.key });
+    }
+    if (slots.length === 0) return undefined;
+    return {
+      filter: { owner: worker.ownerId, queues: settings.queues, tags: settings.tags, now: worker.clock.now(), leaseMs: settings.leaseMs, preferHeld: worker.loop.hasPeers },
+      slots,
+    };
+  }
+
+  /** The write of a hand-off is done (or failed: no steps): the steps it started run here; the other reserved slots are free again. */
+  handedOff(handOff: SlotHandOff, started: StepRecord[]): void {
+    const { worker } = this;
+    this.reserved -= handOff.slots.length;
+    for (const step of started) worker.runner.run(step, worker.runFor(step.executionId));
+    worker.changed();
+    // A slot that found no step to take is free for claims (its step's row is no longer running).
+    if (started.length < handOff.slots.length) {
+      worker.loop.hints.activities = true;
+      worker.loop.poke();
+    }
   }
 
   cancelReservations(steps: NewStep[]): void {

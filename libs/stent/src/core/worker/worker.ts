@@ -10,7 +10,7 @@ import type { Registry } from '../definitions/registry.js';
 import type { RunEnd, RunHost } from '../run/run-host.js';
 import { WorkflowRun } from '../run/workflow-run.js';
 import type { DispatchOutcome, ExecutionBirth } from '../run/execution-birth.js';
-import type { ExecutionRecord, LocalCompletion, NewExecution, NewStep, OtherVersionRecord, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
+import type { ExecutionRecord, LocalCompletion, NewExecution, NewStep, OtherVersionRecord, SlotHandOff, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
 import { ActivityRunner } from './activity-runner.js';
 import { ClaimHealth } from './claim-health.js';
 import { ClaimLoop } from './claim-loop.js';
@@ -377,6 +377,18 @@ export class Worker implements RunHost {
 
   cancelReservations(steps: NewStep[]): void {
     this.local.cancelReservations(steps);
+  }
+
+  reserveHandOff(completions: readonly LocalCompletion[]): SlotHandOff | undefined {
+    return this.local.reserveHandOff(completions);
+  }
+
+  handedOff(handOff: SlotHandOff, started: StepRecord[]): void {
+    this.local.handedOff(handOff, started);
+  }
+
+  completionsWritten(completions: readonly LocalCompletion[]): void {
+    if (completions.length > 0) this.loop.handOn.written(completions.map((completion) => completion.fence.stepId));
   }
 
   startReserved(run: WorkflowRun, steps: NewStep[]): void {

@@ -1,12 +1,13 @@
-import type { LocalCompletion, StepCompletion } from '../../core/index.js';
+import type { LocalCompletion, SlotHandOff, StepCompletion, StepRecord } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
-import { num } from '../sql/rows.js';
+import { num, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { storing } from '../sql/unstorable.js';
 import { ACTIVE, completedStep, completionValues, NO_LEASE, stepStillOwned, WAKE_NOW } from '../sql/statements.js';
 import type { CacheRepository } from './cache.js';
 import type { DeadLettersRepository } from './dead-letters.js';
 import { parkStep } from './flow-limits.js';
+import { handOffSlots, handOffUpdate } from './slot-hand-off.js';
 
 /** At most this many results in one statement (PostgreSQL binds at most 65,535 parameters). */
 const COMPLETION_PART = 1000;
@@ -32,11 +33,21 @@ export class StepCompletions {
     return storing(completions.length === 1 ? `The outcome of step ${completions[0]!.fence.stepId}` : 'An attempt outcome', () => this.completeAll(completions));
   }
 
-  private async completeAll(completions: StepCompletion[]): Promise<boolean[]> {
+  /** complete(), handing off the slots of keyed steps among `completions` in the same transaction (see SlotHandOff). */
+  async completeHandingOff(completions: StepCompletion[], handOff: SlotHandOff): Promise<{ owned: boolean[]; started: StepRecord[] }> {
+    const describe = completions.length === 1 ? `The outcome of step ${completions[0]!.fence.stepId}` : 'An attempt outcome';
+    return storing(describe, async () => {
+      const started: StepRecord[] = [];
+      const owned = await this.completeAll(completions, { handOff, started });
+      return { owned, started };
+    });
+  }
+
+  private async completeAll(completions: StepCompletion[], handing?: { handOff: SlotHandOff; started: StepRecord[] }): Promise<boolean[]> {
     const { client, dialect } = this.ctx;
     const only = completions.length === 1 ? completions[0]! : undefined;
-    if (dialect.combinesWrites && only && only.outcome.kind === 'completed' && !only.outcome.cache) {
-      return [await this.completeOne(only)];
+    if (dialect.combinesWrites && only && only.outcome.kind === 'completed' && !only.outcome.cache && (!handing || handing.handOff.slots.length === 1)) {
+      return [await this.completeOne(only, handing)];
     }
     const woken = new Set<string>();
     // A fixed lock order (step rows by id, then execution rows) keeps concurrent batches from deadlocking.
@@ -71,6 +82,10 @@ export class StepCompletions {
         if (changed && completion.outcome.kind !== 'retry' && completion.outcome.kind !== 'parked') toWake.push({ executionId: completion.executionId, force: completion.wakeExecution, now: completion.finishedAt });
       }
       for (const id of await this.wakeAll(tx, toWake)) woken.add(id);
+      if (handing) {
+        const recorded = new Set(completions.filter((completion, i) => out[i] && completion.outcome.kind === 'completed').map((completion) => completion.fence.stepId));
+        handing.started.push(...(await handOffSlots(this.ctx, tx, handing.handOff, recorded)));
+      }
       return out;
     });
     for (const executionId of woken) this.ctx.bus.publish({ type: 'woken', executionId });
@@ -192,10 +207,15 @@ export class StepCompletions {
    * One completed step in one statement: it records the result and wakes the execution when asked to or
    * when nobody holds it (the execution row is locked after the step row, as in batches).
    */
-  private async completeOne(completion: StepCompletion): Promise<boolean> {
+  private async completeOne(completion: StepCompletion, handing?: { handOff: SlotHandOff; started: StepRecord[] }): Promise<boolean> {
     const { t } = this.ctx;
     const { fence, outcome, finishedAt } = completion;
-    const [row] = await this.ctx.client.query<{ changed: unknown; woken: unknown }>(
+    const params: unknown[] = [outcome.kind === 'completed' ? outcome.result : null, finishedAt, fence.stepId, fence.owner, fence.epoch, finishedAt, finishedAt];
+    // A slot handed off (see SlotHandOff) in the same statement, only if the step's result was recorded.
+    const slot = handing?.handOff.slots[0];
+    const handed = slot && slot.stepId === fence.stepId ? handOffUpdate(this.ctx, handing!.handOff, slot, ' AND EXISTS (SELECT 1 FROM done)') : undefined;
+    if (handed) params.push(...handed.params);
+    const [row] = await this.ctx.client.query<Record<string, unknown>>(
       `WITH done AS (
          UPDATE ${t.steps} SET ${completedStep()}
          WHERE ${stepStillOwned()}
@@ -204,10 +224,12 @@ export class StepCompletions {
          UPDATE ${t.executions} e SET wake_at = CASE WHEN e.wake_at IS NULL OR e.wake_at > ? THEN ? ELSE e.wake_at END FROM done
          WHERE e.id = done.execution_id AND e.state IN ${ACTIVE}${completion.wakeExecution ? '' : ' AND e.lease_owner IS NULL'}
          RETURNING e.id
-       )
-       SELECT (SELECT COUNT(*) FROM done) AS changed, (SELECT COUNT(*) FROM woke) AS woken`,
-      [outcome.kind === 'completed' ? outcome.result : null, finishedAt, fence.stepId, fence.owner, fence.epoch, finishedAt, finishedAt],
+       )${handed ? `, handed AS (${handed.sql})` : ''}
+       SELECT (SELECT COUNT(*) FROM done) AS changed, (SELECT COUNT(*) FROM woke) AS woken${handed ? ', h.*' : ''}
+       ${handed ? 'FROM (SELECT 1 AS one) o LEFT JOIN handed h ON true' : ''}`,
+      params,
     );
+    if (handed && row && row.id !== null && row.id !== undefined) handing!.started.push(stepFromRow(row));
     if (num(row?.woken ?? 0) > 0) {
       this.ctx.bus.publish({ type: 'woken', executionId: completion.executionId });
       this.ctx.bus.publish({ type: 'work' });
