@@ -14,7 +14,10 @@ import {
   type FaultEnv,
 } from './fault-env.js';
 
-const WORKER: WorkerOptions = { concurrency: 8, lease: '2500ms', heartbeat: '400ms', pollInterval: '50ms', maxPollInterval: '250ms' };
+// A lease long enough that a healthy worker starved of CPU for a few seconds (two suites at once on two
+// cores) still renews it in time: a lease lost by a live worker makes its bodies run twice, which this test
+// allows only in killed processes. Recovery after each kill waits the lease out.
+const WORKER: WorkerOptions = { concurrency: 8, lease: '5s', heartbeat: '500ms', pollInterval: '50ms', maxPollInterval: '250ms' };
 const STEPS = 3;
 
 const CASES: Array<{ dialect: Backend; processes: number; workflows: number }> = [
