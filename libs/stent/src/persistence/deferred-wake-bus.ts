@@ -26,6 +26,10 @@ export class DeferredWakeBus implements WakeBus {
     return this.real?.notice?.(event);
   }
 
+  finishedNotice(): { channel: string; head: string; tail: string } | undefined {
+    return this.real?.finishedNotice?.();
+  }
+
   subscribe(listener: (event: WakeEvent) => void): () => void {
     const entry = { listener, off: (this.real ?? this.early).subscribe(listener) };
     this.entries.add(entry);

@@ -56,6 +56,10 @@ export class PostgresWakeBus implements WakeBus {
     return this.closed ? undefined : { channel: this.channel, payload: this.payload([event]) };
   }
 
+  finishedNotice(): { channel: string; head: string; tail: string } | undefined {
+    return this.closed ? undefined : { channel: this.channel, head: `{"o":${JSON.stringify(this.origin)},"e":[`, tail: ']}' };
+  }
+
   /** A NOTIFY's text: this bus's origin (so it ignores its own notices) and the events. */
   private payload(events: WakeEvent[]): string {
     return JSON.stringify({ o: this.origin, e: events });

@@ -14,6 +14,12 @@ export interface WakeBus {
    * has none. Once the statement committed, the caller publishes the event with `carried` set.
    */
   notice?(event: WakeEvent): { channel: string; payload: string } | undefined;
+  /**
+   * For a statement that announces the executions it finished in one notification: the channel, and the
+   * payload's text before and after the events (each `{"type":"finished","executionId":...}`, joined with
+   * commas); undefined where the bus has none.
+   */
+  finishedNotice?(): { channel: string; head: string; tail: string } | undefined;
   subscribe(listener: (event: WakeEvent) => void): () => void;
   close(): Promise<void>;
 }

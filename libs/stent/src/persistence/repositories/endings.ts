@@ -2,7 +2,7 @@ import { encodeError, ExecutionNotFoundError, WorkflowCancelledError, type Deliv
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
-import { ACTIVE, completedStep, completionValues, EXECUTION_FENCE, fenceParams, NO_LEASE, stepStillOwned, wake } from '../sql/statements.js';
+import { ACTIVE, EXECUTION_FENCE, fenceParams, NO_LEASE, wake } from '../sql/statements.js';
 import type { DeadLettersRepository } from './dead-letters.js';
 import type { ExecutionsRepository } from './executions.js';
 import type { JournalRepository } from './journal.js';
@@ -92,17 +92,20 @@ export class EndingsRepository {
     let ended: string[] = [];
     const simple = state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0 && !continueAs;
     const finished = { type: 'finished', executionId: fence.executionId } as const;
-    // Where writes combine, the simple ending carries its own NOTIFY: no round trip of its own after it.
-    const notice = simple && this.ctx.dialect.combinesWrites ? this.ctx.bus.notice?.(finished) : undefined;
-    const ok = simple
-      ? await this.finishSimply(fence, result, now, completions, notice)
-      : await this.ctx.client.transaction(async (tx) => {
-          if (!(await this.completions.completeLocal(tx, completions))) return false;
-          const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
-          ended = outcome ?? [];
-          return outcome !== null;
-        });
-    if (ok) this.ctx.bus.publish(finished, notice !== undefined);
+    // Where writes combine, simple endings of many runs share a statement, which carries their NOTIFY.
+    const shared = simple && this.ctx.dialect.combinesWrites;
+    const carried = shared && this.journal.shared.announces;
+    const ok = shared
+      ? await this.journal.shared.finish(fence, result, now, completions)
+      : simple
+        ? await this.finishSimply(fence, result, now, completions)
+        : await this.ctx.client.transaction(async (tx) => {
+            if (!(await this.completions.completeLocal(tx, completions))) return false;
+            const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
+            ended = outcome ?? [];
+            return outcome !== null;
+          });
+    if (ok) this.ctx.bus.publish(finished, carried);
     if (ok) for (const id of ended) this.ctx.bus.publish({ type: 'finished', executionId: id });
     if (ok && (continueAs || options.freesFlowSlot)) this.ctx.bus.publish({ type: 'work' });
     this.announceWakes();
@@ -143,49 +146,18 @@ export class EndingsRepository {
   }
 
   /**
-   * A completed top-level execution that left nothing behind: nothing to cancel, no parent to tell. With
-   * the results of its last steps in one statement where writes combine (the execution is completed only if
-   * all of them are still owned), else in one transaction with them. `notice` (PostgreSQL) is sent by the
-   * same statement when the execution is completed, so it reaches other processes with the commit.
+   * A completed top-level execution that left nothing behind (nothing to cancel, no parent to tell), where
+   * writes do not combine (SQLite): with the results of its last steps in one transaction. PostgreSQL ends
+   * these in statements shared by many runs (SharedWrites.finish).
    */
-  private async finishSimply(
-    fence: ExecutionFence,
-    result: string | null,
-    now: number,
-    completions: LocalCompletion[],
-    notice?: { channel: string; payload: string },
-  ): Promise<boolean> {
-    const { t, client, dialect } = this.ctx;
+  private async finishSimply(fence: ExecutionFence, result: string | null, now: number, completions: LocalCompletion[]): Promise<boolean> {
+    const { t, client } = this.ctx;
     const finish = `UPDATE ${t.executions}
        SET state = 'completed', result = ?, error = NULL, finished_at = ?, updated_at = ?, ${NO_LEASE}, wake_at = NULL
        WHERE ${EXECUTION_FENCE} AND parent_id IS NULL`;
     const finishParams = [result, now, now, ...fenceParams(fence)];
-    if (!dialect.combinesWrites) {
-      if (completions.length === 0) return (await client.execute(finish, finishParams)) === 1;
-      return client.transaction(async (tx) => (await this.completions.completeLocal(tx, completions)) && (await tx.execute(finish, finishParams)) === 1);
-    }
-    const params: unknown[] = [];
-    const done =
-      completions.length === 0
-        ? ''
-        : `done AS (
-         UPDATE ${t.steps} s SET ${completedStep('c.result', 'c.finished_at')}
-         FROM (VALUES ${completionValues(dialect, completions, params)}) AS c(id, owner, epoch, result, finished_at)
-         WHERE ${stepStillOwned('s', 'c')}
-         RETURNING s.id
-       ), `;
-    params.push(...finishParams);
-    if (completions.length > 0) params.push(completions.length);
-    if (notice) params.push(notice.channel, notice.payload);
-    const [row] = await client.query<{ n: unknown }>(
-      `WITH ${done}fin AS (
-         ${finish}${completions.length > 0 ? ' AND (SELECT COUNT(*) FROM done) = ?' : ''}
-         RETURNING id
-       )
-       SELECT f.n${notice ? ', CASE WHEN f.n = 1 THEN pg_notify(?, ?) END AS notified' : ''} FROM (SELECT COUNT(*) AS n FROM fin) f`,
-      params,
-    );
-    return num(row?.n ?? 0) === 1;
+    if (completions.length === 0) return (await client.execute(finish, finishParams)) === 1;
+    return client.transaction(async (tx) => (await this.completions.completeLocal(tx, completions)) && (await tx.execute(finish, finishParams)) === 1);
   }
 
   /**
