@@ -6,6 +6,8 @@ import { storeBench } from '../support/store-bench.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
+ * Writes of many runs at once in one statement on PostgreSQL (one commit), each still under its own fences.
+ *
  * Executions that end at the same time in one process (a worker's runs finishing in one turn) are ended
  * together: on PostgreSQL in shared statements, each ending still conditional on its own fence and on every
  * result it carries being still owned, and announced by one NOTIFY per statement naming exactly the
@@ -129,6 +131,52 @@ describe.each(BACKENDS)('executions ending at once on %s', (dialect) => {
       }
     } finally {
       await listener?.end().catch(() => undefined);
+    }
+  });
+});
+
+describe.each(BACKENDS)('a batch of results recorded at once on %s', (dialect) => {
+  const open = storeBench(dialect);
+
+  it('records each result under its own step lease and wakes the executions nobody holds, or asked to', async () => {
+    const { store, inspector } = await open();
+    const now = Date.now();
+    const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => runningExecution(store, `batch-${i}`, now)));
+    // Executions 0-2 are suspended (nobody holds them; due in an hour): a result must wake them.
+    const later = now + 3_600_000;
+    for (const { fence } of runs.slice(0, 3)) expect(await store.suspendExecution(fence, later, [], [], now)).toBe(true);
+    const staleStep = 5;
+    const forced = 4;
+    const completions = runs.map(({ fence, result }, i) => ({
+      fence: i === staleStep ? { ...result.fence, epoch: result.fence.epoch + 1 } : result.fence,
+      executionId: fence.executionId,
+      outcome: { kind: 'completed' as const, result: result.result },
+      finishedAt: now + 1,
+      wakeExecution: i === forced,
+    }));
+    const wakeBefore = new Map(
+      (await inspector.query<{ id: string; wake_at: unknown }>(`SELECT id, wake_at FROM ${inspector.t.executions}`)).map((row) => [row.id, row.wake_at === null ? null : Number(row.wake_at)]),
+    );
+    let owned: boolean[] = [];
+    const sent = await capture(async () => {
+      owned = await store.completeSteps(completions);
+    });
+    expect(owned).toEqual([true, true, true, true, true, false]);
+    const steps = new Map((await inspector.query<{ id: string; state: string; result: string | null }>(`SELECT id, state, result FROM ${inspector.t.steps}`)).map((row) => [row.id, row]));
+    runs.forEach(({ result }, i) => {
+      expect(steps.get(result.fence.stepId)?.state).toBe(i === staleStep ? 'running' : 'completed');
+      if (i !== staleStep) expect(steps.get(result.fence.stepId)?.result).toBe(result.result);
+    });
+    const wakeAfter = new Map(
+      (await inspector.query<{ id: string; wake_at: unknown }>(`SELECT id, wake_at FROM ${inspector.t.executions}`)).map((row) => [row.id, row.wake_at === null ? null : Number(row.wake_at)]),
+    );
+    runs.forEach(({ fence }, i) => {
+      const woken = i < 3 || i === forced;
+      expect(wakeAfter.get(fence.executionId), `wake time of execution ${i}`).toBe(woken ? now + 1 : wakeBefore.get(fence.executionId));
+    });
+    if (dialect === 'postgres') {
+      // One statement: no BEGIN, the results, the wake-ups and COMMIT sent one by one.
+      expect(sent.map(({ sql }) => sql.trim().split(/\s+/)[0])).toEqual(['WITH']);
     }
   });
 });
