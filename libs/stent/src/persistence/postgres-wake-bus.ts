@@ -52,10 +52,6 @@ export class PostgresWakeBus implements WakeBus {
     }
   }
 
-  notice(event: WakeEvent): { channel: string; payload: string } | undefined {
-    return this.closed ? undefined : { channel: this.channel, payload: this.payload([event]) };
-  }
-
   finishedNotice(): { channel: string; head: string; tail: string } | undefined {
     return this.closed ? undefined : { channel: this.channel, head: `{"o":${JSON.stringify(this.origin)},"e":[`, tail: ']}' };
   }

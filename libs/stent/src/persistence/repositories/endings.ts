@@ -93,18 +93,22 @@ export class EndingsRepository {
     const simple = state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0 && !continueAs;
     const finished = { type: 'finished', executionId: fence.executionId } as const;
     // Where writes combine, simple endings of many runs share a statement, which carries their NOTIFY.
-    const shared = simple && this.ctx.dialect.combinesWrites;
-    const carried = shared && this.journal.shared.announces;
-    const ok = shared
-      ? await this.journal.shared.finish(fence, result, now, completions)
-      : simple
-        ? await this.finishSimply(fence, result, now, completions)
-        : await this.ctx.client.transaction(async (tx) => {
-            if (!(await this.completions.completeLocal(tx, completions))) return false;
-            const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
-            ended = outcome ?? [];
-            return outcome !== null;
-          });
+    let carried = false;
+    let ok: boolean;
+    if (simple && this.ctx.dialect.combinesWrites) {
+      const shared = await this.journal.shared.finish(fence, result, now, completions);
+      ok = shared.ok;
+      carried = shared.announced;
+    } else if (simple) {
+      ok = await this.finishSimply(fence, result, now, completions);
+    } else {
+      ok = await this.ctx.client.transaction(async (tx) => {
+        if (!(await this.completions.completeLocal(tx, completions))) return false;
+        const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
+        ended = outcome ?? [];
+        return outcome !== null;
+      });
+    }
     if (ok) this.ctx.bus.publish(finished, carried);
     if (ok) for (const id of ended) this.ctx.bus.publish({ type: 'finished', executionId: id });
     if (ok && (continueAs || options.freesFlowSlot)) this.ctx.bus.publish({ type: 'work' });

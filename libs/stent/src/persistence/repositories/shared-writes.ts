@@ -6,7 +6,17 @@ import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, NO_LEASE, st
 /** A run's plain step insert, or its simple ending (completed, top level, nothing left behind). */
 type QueuedWrite =
   | { kind: 'insert'; fence: ExecutionFence; steps: NewStep[]; completions: LocalCompletion[]; resolve(ok: boolean): void; reject(error: unknown): void }
-  | { kind: 'finish'; fence: ExecutionFence; result: string | null; now: number; completions: LocalCompletion[]; resolve(ok: boolean): void; reject(error: unknown): void };
+  | {
+      kind: 'finish';
+      fence: ExecutionFence;
+      result: string | null;
+      now: number;
+      completions: LocalCompletion[];
+      /** Set when written: the statement carried the NOTIFY naming the executions it completed. */
+      announced?: boolean;
+      resolve(ended: { ok: boolean; announced: boolean }): void;
+      reject(error: unknown): void;
+    };
 
 /**
  * Most endings in one statement: its NOTIFY names each execution it completed, and a payload is limited
@@ -51,15 +61,10 @@ export class SharedWrites {
 
   /**
    * Completes an owned top-level execution with the results of its last steps (only if all are still
-   * owned). `announced` is told whether the statement carried the execution's NOTIFY.
+   * owned); `announced`: the statement carried the NOTIFY naming it (else the caller sends one).
    */
-  finish(fence: ExecutionFence, result: string | null, now: number, completions: LocalCompletion[]): Promise<boolean> {
+  finish(fence: ExecutionFence, result: string | null, now: number, completions: LocalCompletion[]): Promise<{ ok: boolean; announced: boolean }> {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'finish', fence, result, now, completions, resolve, reject }));
-  }
-
-  /** Whether a statement ending executions now carries their NOTIFY. */
-  get announces(): boolean {
-    return this.notice() !== undefined;
   }
 
   private enqueue(write: QueuedWrite): void {
@@ -124,7 +129,7 @@ export class SharedWrites {
     for (const entry of batch) {
       const resultsDone = entry.completions.every((c) => done.has(c.fence.stepId));
       if (entry.kind === 'insert') entry.resolve(entry.steps.every((step) => inserted.has(step.id)) && resultsDone);
-      else entry.resolve(finished.has(entry.fence.executionId) && resultsDone);
+      else entry.resolve({ ok: finished.has(entry.fence.executionId) && resultsDone, announced: entry.announced === true });
     }
   }
 
@@ -157,6 +162,7 @@ export class SharedWrites {
     }
     const notice = endings > 0 ? this.notice() : undefined;
     if (notice) params.push(notice.channel, notice.head, notice.tail);
+    for (const entry of batch) if (entry.kind === 'finish') entry.announced = notice !== undefined;
     const result = await this.ctx.client.query<{ k: string; id: string }>(this.statement(rows, completions, endings, notice !== undefined), params);
     const inserted = new Set<string>();
     const done = new Set<string>();
