@@ -19,6 +19,8 @@ type ExecutionFence = Parameters<StentStore['insertSteps']>[0];
 type Completion = NonNullable<NonNullable<Parameters<StentStore['finishExecution']>[5]>['completions']>[number];
 
 const OWNER = 'ending-worker';
+/** Step ids are numbered (an execution id may be as long as a step id may be). */
+let steps = 0;
 const ENDINGS = 12;
 
 /** Execution `id`, claimed by OWNER, with one activity step running under OWNER's lease: what an ending carries. */
@@ -43,7 +45,7 @@ async function runningExecution(store: StentStore, id: string, now: number): Pro
   expect(execution?.leaseOwner).toBe(OWNER);
   const fence = { executionId: id, owner: OWNER, epoch: execution!.leaseEpoch };
   const step: NewStep = {
-    id: `${id}-s0`,
+    id: `step-${++steps}`,
     executionId: id,
     position: 0,
     kind: 'activity',
@@ -131,6 +133,39 @@ describe.each(BACKENDS)('executions ending at once on %s', (dialect) => {
       }
     } finally {
       await listener?.end().catch(() => undefined);
+    }
+  });
+});
+
+describe('endings of long execution ids at once on postgres', () => {
+  const open = storeBench('postgres');
+
+  it("share statements only as far as one NOTIFY can name them all (its payload stays under PostgreSQL's 8,000 bytes)", async () => {
+    const { store, db } = await open();
+    const now = Date.now();
+    // 128 characters of 3 bytes each (the longest id a dispatch takes): about 430 bytes an event, 55 of them 24 KB.
+    const ids = Array.from({ length: 55 }, (_, i) => `${String(i).padStart(3, '0')}${'\u20ac'.repeat(125)}`);
+    const runs = await Promise.all(ids.map((id) => runningExecution(store, id, now)));
+    const listener = await connectPostgres(POSTGRES_URL);
+    const heard = new Set<string>();
+    try {
+      listener.on('notification', (message) => {
+        for (const event of (JSON.parse(message.payload ?? '{}') as { e: Array<{ type: string; executionId?: string }> }).e) if (event.type === 'finished') heard.add(event.executionId!);
+      });
+      await listener.query(`LISTEN "${`stent_${db.schema}`.toLowerCase()}"`);
+      let ended: boolean[] = [];
+      const sent = await capture(async () => {
+        ended = await Promise.all(runs.map(({ fence, result }) => store.finishExecution(fence, 'completed', '1', null, now, { hasParent: false, leftovers: false, completions: [result] })));
+      });
+      expect(ended.every(Boolean)).toBe(true);
+      const endings = sent.filter(({ sql }) => /UPDATE\s+\S*stent_executions/i.test(sql));
+      // About 16 endings a statement; a statement whose NOTIFY were refused would be sent again ending by ending.
+      expect(endings.length, `${endings.length} statements ended ${ids.length} executions`).toBeGreaterThanOrEqual(4);
+      expect(endings.length).toBeLessThanOrEqual(6);
+      await waitUntil(() => heard.size >= ids.length, "every 'finished' notification");
+      expect([...heard].sort()).toEqual([...ids].sort());
+    } finally {
+      await listener.end().catch(() => undefined);
     }
   });
 });

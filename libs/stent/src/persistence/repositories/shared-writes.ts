@@ -19,12 +19,15 @@ type QueuedWrite =
     };
 
 /**
- * Most endings in one statement: its NOTIFY names each execution it completed, and a payload is limited
- * to 8,000 bytes (an ending's event is about 90 bytes with a 36-character id).
+ * Bytes of the NOTIFY payload one statement's endings may fill (PostgreSQL refuses one of 8,000 or more):
+ * each ending's event is its id as JSON and about 40 bytes around it (see eventBytes).
  */
-const ENDINGS_PART = 50;
-/** Ids longer than this are ended in a statement of their own (the NOTIFY payload stays far below its limit). */
-const LONG_ID = 100;
+const NOTICE_BUDGET = 7_000;
+
+/** An upper bound of the bytes the statement's NOTIFY spends on the event of ending `executionId`. */
+function eventBytes(executionId: string): number {
+  return 48 + Buffer.byteLength(JSON.stringify(executionId));
+}
 
 /** How the statement announces the executions it completed: the bus's channel and payload frame. */
 export interface FinishedNotice {
@@ -74,28 +77,20 @@ export class SharedWrites {
     queueMicrotask(() => void this.flush());
   }
 
-  /** The writes for the next statement: rows up to a chunk, endings up to a part (a long id alone). */
+  /** The writes for the next statement, in order: step rows up to a chunk, endings up to the NOTIFY's budget. */
   private nextBatch(): QueuedWrite[] {
     let rows = 0;
-    let endings = 0;
-    const batch: QueuedWrite[] = [];
-    const rest: QueuedWrite[] = [];
+    let notice = 0;
+    let taken = 0;
     for (const write of this.queue) {
-      const fits =
-        batch.length === 0 ||
-        (write.kind === 'insert'
-          ? rows + write.steps.length <= INSERT_CHUNK
-          : endings < ENDINGS_PART && write.fence.executionId.length <= LONG_ID);
-      if (!fits || rest.length > 0) {
-        rest.push(write);
-        continue;
-      }
-      batch.push(write);
-      if (write.kind === 'insert') rows += write.steps.length;
-      else endings += write.fence.executionId.length <= LONG_ID ? 1 : ENDINGS_PART;
+      const size = write.kind === 'insert' ? write.steps.length : eventBytes(write.fence.executionId);
+      const fits = taken === 0 || (write.kind === 'insert' ? rows + size <= INSERT_CHUNK : notice + size <= NOTICE_BUDGET);
+      if (!fits) break;
+      if (write.kind === 'insert') rows += size;
+      else notice += size;
+      taken++;
     }
-    this.queue = rest;
-    return batch;
+    return this.queue.splice(0, taken);
   }
 
   private async flush(): Promise<void> {
