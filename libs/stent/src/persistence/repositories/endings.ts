@@ -111,18 +111,29 @@ export class EndingsRepository {
     let ended: string[] = [];
     const simple = state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0 && !continueAs;
     const finished = { type: 'finished', executionId: fence.executionId } as const;
-    // Where writes combine, the simple ending carries its own NOTIFY: no round trip of its own after it.
-    const notice = simple && this.ctx.dialect.combinesWrites ? this.ctx.bus.notice?.(finished) : undefined;
-    const ok = simple
-      ? await this.finishSimply(fence, result, now, completions, notice, handing)
-      : await this.ctx.client.transaction(async (tx) => {
-          if (!(await this.completions.completeLocal(tx, completions))) return false;
-          if (handing) started.push(...(await handOffSlots(this.ctx, tx, handing.handOff, new Set(completions.map((c) => c.fence.stepId)))));
-          const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
-          ended = outcome ?? [];
-          return outcome !== null;
-        });
-    if (ok) this.ctx.bus.publish(finished, notice !== undefined);
+    // Where writes combine, simple endings of many runs share a statement, which carries their NOTIFY; an
+    // ending that hands a keyed slot off (see SlotHandOff) goes in a statement of its own, with its NOTIFY.
+    let carried = false;
+    let ok: boolean;
+    if (simple && this.ctx.dialect.combinesWrites && !handing) {
+      const shared = await this.journal.shared.finish(fence, result, now, completions);
+      ok = shared.ok;
+      carried = shared.announced;
+    } else if (simple) {
+      const frame = this.ctx.dialect.combinesWrites ? this.ctx.bus.finishedNotice?.() : undefined;
+      const notice = frame && { channel: frame.channel, payload: `${frame.head}${JSON.stringify(finished)}${frame.tail}` };
+      ok = await this.finishSimply(fence, result, now, completions, notice, handing);
+      carried = notice !== undefined;
+    } else {
+      ok = await this.ctx.client.transaction(async (tx) => {
+        if (!(await this.completions.completeLocal(tx, completions))) return false;
+        if (handing) started.push(...(await handOffSlots(this.ctx, tx, handing.handOff, new Set(completions.map((c) => c.fence.stepId)))));
+        const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
+        ended = outcome ?? [];
+        return outcome !== null;
+      });
+    }
+    if (ok) this.ctx.bus.publish(finished, carried);
     if (ok) for (const id of ended) this.ctx.bus.publish({ type: 'finished', executionId: id });
     if (ok && (continueAs || options.freesFlowSlot)) this.ctx.bus.publish({ type: 'work' });
     this.announceWakes();
@@ -163,10 +174,10 @@ export class EndingsRepository {
   }
 
   /**
-   * A completed top-level execution that left nothing behind: nothing to cancel, no parent to tell. With
-   * the results of its last steps in one statement where writes combine (the execution is completed only if
-   * all of them are still owned), else in one transaction with them. `notice` (PostgreSQL) is sent by the
-   * same statement when the execution is completed, so it reaches other processes with the commit.
+   * A completed top-level execution that left nothing behind (nothing to cancel, no parent to tell), not
+   * ended in a statement shared by many runs (SharedWrites.finish): where writes do not combine (SQLite),
+   * with the results of its last steps in one transaction; where they do, an ending that hands a keyed slot
+   * off, in one statement with those results and the hand-off, which sends `notice` with its commit.
    */
   private async finishSimply(
     fence: ExecutionFence,

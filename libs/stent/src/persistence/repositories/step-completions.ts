@@ -3,7 +3,7 @@ import type { SqlExecutor } from '../clients/sql-client.js';
 import { num, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { storing } from '../sql/unstorable.js';
-import { ACTIVE, completedStep, completionValues, NO_LEASE, stepStillOwned, WAKE_NOW } from '../sql/statements.js';
+import { ACTIVE, COMPLETION_TYPES, completedStep, completionValues, NO_LEASE, stepStillOwned, WAKE_NOW } from '../sql/statements.js';
 import type { CacheRepository } from './cache.js';
 import type { DeadLettersRepository } from './dead-letters.js';
 import { parkStep } from './flow-limits.js';
@@ -18,6 +18,8 @@ const COMPLETION_PART = 1000;
  */
 export class StepCompletions {
   private completeOneSql: string | undefined;
+  /** completePlainBatch's statement texts by number of results. */
+  private readonly plainBatchTexts = new Map<number, string>();
 
   constructor(
     private readonly ctx: SqlContext,
@@ -52,6 +54,9 @@ export class StepCompletions {
     const woken = new Set<string>();
     // A fixed lock order (step rows by id, then execution rows) keeps concurrent batches from deadlocking.
     const order = completions.map((completion, index) => ({ completion, index })).sort((a, b) => (a.completion.fence.stepId < b.completion.fence.stepId ? -1 : 1));
+    if (dialect.combinesWrites && completions.length <= COMPLETION_PART && completions.every(isPlain)) {
+      return this.completePlainBatch(order);
+    }
     const results = await client.transaction(async (tx) => {
       const out: boolean[] = new Array(completions.length).fill(false);
       const toWake: Array<{ executionId: string; force: boolean; now: number }> = [];
@@ -201,6 +206,58 @@ export class StepCompletions {
       if (changed > 0) woken.push(executionId);
     }
     return woken;
+  }
+
+  /**
+   * A batch of successful attempts in one statement (PostgreSQL), not a transaction of four round trips:
+   * the results, then the executions woken (see wakeAll: when asked to, or when nobody holds one), their
+   * rows locked in id order after the step rows, as in the transaction. `order` is sorted by step id.
+   */
+  private async completePlainBatch(order: Array<{ completion: StepCompletion; index: number }>): Promise<boolean[]> {
+    const params: unknown[] = [];
+    let now = 0;
+    for (const { completion } of order) {
+      params.push(completion.fence.stepId, completion.fence.owner, completion.fence.epoch, (completion.outcome as { result: string }).result, completion.finishedAt);
+      params.push(completion.executionId, completion.wakeExecution);
+      now = Math.max(now, completion.finishedAt);
+    }
+    params.push(now, now);
+    const rows = await this.ctx.client.query<{ k: string; id: string }>(this.plainBatchStatement(order.length), params);
+    const done = new Set<string>();
+    const woken: string[] = [];
+    for (const row of rows) {
+      if (row.k === 'd') done.add(String(row.id));
+      else woken.push(String(row.id));
+    }
+    for (const executionId of woken) this.ctx.bus.publish({ type: 'woken', executionId });
+    if (woken.length > 0) this.ctx.bus.publish({ type: 'work' });
+    const out: boolean[] = new Array(order.length).fill(false);
+    for (const { completion, index } of order) out[index] = done.has(completion.fence.stepId);
+    return out;
+  }
+
+  /** The text of completePlainBatch's statement for `count` results, built once per count. */
+  private plainBatchStatement(count: number): string {
+    let text = this.plainBatchTexts.get(count);
+    if (text !== undefined) return text;
+    const { t, dialect } = this.ctx;
+    const values = Array.from({ length: count }, () => dialect.valuesRow([...COMPLETION_TYPES, 'varchar', 'boolean'])).join(', ');
+    text = `WITH done AS (
+         UPDATE ${t.steps} s SET ${completedStep('v.result', 'v.finished_at')}
+         FROM (VALUES ${values}) AS v(id, owner, epoch, result, finished_at, execution_id, force)
+         WHERE ${stepStillOwned('s', 'v')}
+         RETURNING s.id, s.execution_id, v.force
+       ), woke AS (
+         UPDATE ${t.executions} SET ${WAKE_NOW} WHERE id IN (
+           SELECT e.id FROM ${t.executions} e WHERE e.id IN (SELECT d.execution_id FROM done d) AND e.state IN ${ACTIVE}
+             AND (e.lease_owner IS NULL OR EXISTS (SELECT 1 FROM done d WHERE d.execution_id = e.id AND d.force))
+           ORDER BY e.id${dialect.forUpdate}
+         ) RETURNING id
+       )
+       SELECT 'd' AS k, id FROM done UNION ALL SELECT 'w' AS k, id FROM woke`;
+    if (this.plainBatchTexts.size >= 256) this.plainBatchTexts.clear();
+    this.plainBatchTexts.set(count, text);
+    return text;
   }
 
   /**
