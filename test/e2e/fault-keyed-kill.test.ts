@@ -30,13 +30,15 @@ describe.each(CASES)('a worker killed while it holds keyed slots ($dialect, $pro
     env = await openFaultEnv(await createTestDatabase(dialect));
     const { client, inspector } = env;
     const workers = await Promise.all(Array.from({ length: processes }, () => WorkerProcess.start(env!.spec({ ...WORKER, concurrency }, FLOW_FIXTURE))));
-    const victim = workers[0]!;
     // Chains of three calls: slots pass from call to call (hand-on) and from run to run (hand-off).
     const chains = 24;
     await dispatchMany(chains, (i) => client.dispatch(KeyedChainFlow, [TENANTS[i % TENANTS.length]!, i, 150]));
 
-    // Killed while it runs keyed bodies, some of them past their first call (slots it got without a claim).
-    await waitUntil(() => env!.runs().filter((r) => r.pid === victim.pid && r.end === undefined && r.act.startsWith('keyed:')).length > 0 && env!.runs().some((r) => r.pid === victim.pid && r.position > 0), 'the victim to run keyed calls', 60_000, 10);
+    // The victim is a worker running keyed bodies right now, one of which came past its run's first call
+    // (a slot it got without a claim). Chosen when that happens, not in advance: a worker that holds a
+    // key's slots hands them on to its own runs, so which worker gets keyed work is the race's to decide.
+    const runsKeyedNow = (pid: number): boolean => env!.runs().some((r) => r.pid === pid && r.end === undefined && r.act.startsWith('keyed:') && r.position > 0);
+    const victim = await waitUntil(() => workers.find((w) => w.alive && runsKeyedNow(w.pid)), 'a worker running keyed calls past a first one', 60_000, 10);
     const killedAt = monotonicNow();
     await victim.kill();
     expect(victim.exitInfo?.signal).toBe('SIGKILL');
