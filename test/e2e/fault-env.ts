@@ -40,6 +40,8 @@ export interface Run {
   /** start and end on the machine's monotonic clock (RunRecord.m): compare these across processes. */
   startM: number;
   endM?: number;
+  /** start on the engine's clock (RunRecord.w, Date.now()): what due times and lease expiries compare with. */
+  startWall: number;
 }
 
 export function runsOf(records: RunRecord[]): Run[] {
@@ -47,12 +49,13 @@ export function runsOf(records: RunRecord[]): Run[] {
   for (const r of records) {
     let run = runs.get(r.run);
     if (!run) {
-      run = { run: r.run, pid: r.pid, act: r.act, executionId: r.executionId, position: r.position, attempt: r.attempt, start: NaN, startM: NaN };
+      run = { run: r.run, pid: r.pid, act: r.act, executionId: r.executionId, position: r.position, attempt: r.attempt, start: NaN, startM: NaN, startWall: NaN };
       runs.set(r.run, run);
     }
     if (r.ev === 'start') {
       run.start = r.t;
       run.startM = r.m;
+      run.startWall = r.w;
     } else {
       run.end = r.t;
       run.endM = r.m;

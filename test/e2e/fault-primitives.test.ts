@@ -37,7 +37,8 @@ describe.each(DIALECTS)('kill -9 during durable primitives (%s)', (dialect) => {
     // would fire at least 8s after the kill; the original one fires about 6s after the dispatch. How soon
     // after its time the take-over worker gets to it depends on the machine's load, so only that bound is
     // checked, not a precision.
-    expect(run.start).toBeGreaterThanOrEqual(fireAt - 5);
+    // Judged on the engine's own clock: a fractional timeOrigin-based time can sit milliseconds off it.
+    expect(run.startWall).toBeGreaterThanOrEqual(fireAt);
     expect(run.start).toBeLessThan(killedAt + 7500);
   });
 
