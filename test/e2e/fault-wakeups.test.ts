@@ -10,8 +10,14 @@ const WORKER: WorkerOptions = { concurrency: 4, lease: '10s', pollInterval: '50m
 const PROCESSES = 4;
 const WORKFLOWS = 600;
 const FAN = 6;
-/** Longest a workflow may sit idle once every result it waits for is recorded (a lost wake-up costs 30 s). */
-const MAX_GAP_MS = 2_000;
+/**
+ * Longest a workflow may sit idle once every result it waits for is recorded: a lost wake-up costs 30 s.
+ * A process starved for a few seconds (two suites at once beside four workers on two cores) can leave a
+ * few workflows idle for 3 s without losing anything, so the usual gap is bounded separately: at most 1%
+ * of the workflows may wait longer than USUAL_GAP_MS.
+ */
+const MAX_GAP_MS = 10_000;
+const USUAL_GAP_MS = 2_000;
 
 describe('wake-ups across worker processes (postgres)', () => {
   let env: FaultEnv | undefined;
@@ -22,7 +28,7 @@ describe('wake-ups across worker processes (postgres)', () => {
     env = undefined;
   });
 
-  it(`no workflow of ${WORKFLOWS} waits more than ${MAX_GAP_MS} ms after its fan-out's last result is recorded`, { timeout: 240_000 }, async () => {
+  it(`no workflow of ${WORKFLOWS} waits more than ${MAX_GAP_MS} ms (99% no more than ${USUAL_GAP_MS} ms) after its fan-out's last result is recorded`, { timeout: 240_000 }, async () => {
     env = await openFaultEnv(await createTestDatabase('postgres'));
     const { client, inspector } = env;
     await Promise.all(Array.from({ length: PROCESSES }, () => env!.startWorker(WORKER)));
@@ -44,6 +50,8 @@ describe('wake-ups across worker processes (postgres)', () => {
     expect(gaps.every((g) => Number.isFinite(g.gap))).toBe(true);
     const stalled = gaps.filter((g) => g.gap > MAX_GAP_MS);
     expect(stalled, `workflows idle after their results were recorded (max gap ${Math.max(...gaps.map((g) => g.gap))} ms)`).toEqual([]);
+    const slow = gaps.filter((g) => g.gap > USUAL_GAP_MS);
+    expect(slow.length, `workflows idle over ${USUAL_GAP_MS} ms: ${JSON.stringify(slow.slice(0, 10))}`).toBeLessThanOrEqual(WORKFLOWS / 100);
 
     // The results really came from other processes for most workflows (the case under test happened).
     const crossed = await inspector.scalar(
