@@ -57,6 +57,7 @@ export class CompletionBatcher {
         const batch = this.pending;
         this.pending = [];
         let results: Array<[StepCompletion, boolean]>;
+        if (batch.some((completion) => this.outlivesOutcome(completion))) await worker.loop.roundDone;
         try {
           const owned = await worker.store.completeSteps(batch);
           results = batch.map((completion, i) => [completion, owned[i]!]);
@@ -70,6 +71,19 @@ export class CompletionBatcher {
       worker.changed();
     }
     worker.loop.poke();
+  }
+
+  /**
+   * Whether the completion is the outcome of a capped activity's attempt whose body still runs. Claims count
+   * such a body against its cap when they build their filter, and the database counts the step until
+   * this outcome is written. A claim round whose filter was built before the outcome was decided, and whose
+   * statement runs after it is written, would count it on neither side and could start a body beyond the
+   * cap: the write waits for the round under way (rounds that start later count the body).
+   */
+  private outlivesOutcome(completion: StepCompletion): boolean {
+    const attempt = this.waiters.get(completion.fence.stepId)?.attempt;
+    if (!attempt || attempt.bodyDone) return false;
+    return attempt.step.maxConcurrent !== null || attempt.step.concurrencyKey != null;
   }
 
   /**
