@@ -33,20 +33,22 @@ export function statementName(text: string, paramCount: number): string | undefi
 /** A statement that only reads (or only notifies): running it twice changes nothing. */
 const repeatable = (sql: string) => /^\s*SELECT\b/i.test(sql) && !/\bFOR\s+(UPDATE|SHARE|NO KEY UPDATE)\b/i.test(sql);
 
-// Keyed by the statement as the repositories write it, and by its parameter count (a wide insert of more
-// than 100 parameters is sent unnamed): the regular expressions and the hash run once per shape, not at
-// every send, which on a sequential step's path was a measurable share of the process's CPU.
+// Keyed by the statement as the repositories write it: the regular expressions and the hash run once per
+// shape, not at every send, which on a sequential step's path was a measurable share of the process's CPU.
+// A wide statement (more than 100 parameters: a batch of many rows, sent unnamed) is not kept: its text
+// runs to hundreds of kilobytes for a thousand rows, each row count is a shape of its own, and keeping
+// them held a fan-out's statements (key and numbered text) for the life of the process, while rewriting
+// one costs little beside sending it.
 const shapes = new Map<string, StatementShape>();
-const wideShapes = new Map<string, StatementShape>();
 
 function shapeOf(sql: string, paramCount: number): StatementShape {
-  const cache = paramCount > 100 ? wideShapes : shapes;
-  let shape = cache.get(sql);
+  if (paramCount > 100) return { text: numberedPlaceholders(sql), name: undefined, repeatable: repeatable(sql) };
+  let shape = shapes.get(sql);
   if (shape === undefined) {
     const text = numberedPlaceholders(sql);
     shape = { text, name: statementName(text, paramCount), repeatable: repeatable(sql) };
-    if (cache.size > 2000) cache.clear();
-    cache.set(sql, shape);
+    if (shapes.size > 2000) shapes.clear();
+    shapes.set(sql, shape);
   }
   return shape;
 }
