@@ -16,7 +16,7 @@ const WORKER: WorkerOptions = { concurrency: 4, lease: '8s', pollInterval: '100m
 /** A dispatcher process (see outage-dispatcher.ts): its exit code, and the summary line it printed. */
 function startDispatcher(url: string, prefix: string, counterDir: string, worker: WorkerOptions | false) {
   const child: ChildProcess = spawn(process.execPath, [DISPATCHER], {
-    env: { ...process.env, STENT_TEST_EVIDENCE_DIR: counterDir, OUTAGE_CONFIG: JSON.stringify({ url, prefix, count: 40, spacingMs: 60, sleeps: [30, 30, 30], worker }) },
+    env: { ...process.env, STENT_TEST_EVIDENCE_DIR: counterDir, OUTAGE_CONFIG: JSON.stringify({ url, prefix, count: 40, spacingMs: 150, sleeps: [30, 30, 30], worker }) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -65,8 +65,13 @@ describe('PostgreSQL restarts under load (a cluster of this test\'s own)', () =>
         // Restart twice while dispatches, claims, activity results and waitFor polls are under way.
         await waitUntil(() => dispatchers.every((d) => d.ready()), 'the dispatchers to start', 30_000);
         await waitUntil(() => readRecords(counters.dir).length > 20, 'activity bodies running', 30_000);
+        // Dispatchers still dispatching or waiting for results when the server goes down: their
+        // connections (and the workers') are cut under way, not after the work is done.
+        const underWay = () => dispatchers.filter((d) => d.summary() === undefined).length;
+        const underWayAtRestarts = [underWay()];
         await cluster.restart(mode);
         await new Promise((resolve) => setTimeout(resolve, 1_500));
+        underWayAtRestarts.push(underWay());
         await cluster.restart(mode);
 
         const ends = await Promise.race([
@@ -78,8 +83,9 @@ describe('PostgreSQL restarts under load (a cluster of this test\'s own)', () =>
           expect(dispatchers[i]!.summary()?.states).toEqual({ completed: 40 });
         }
         for (const worker of workers) expect(worker.alive, `worker ${worker.pid} exited ${JSON.stringify(worker.exitInfo)}: ${worker.stderr.slice(-3000)}`).toBe(true);
-        // The restarts reached the processes: operations were cut (and everything still completed).
-        expect([...workers.map((w) => w.stderr), ...dispatchers.map((d) => d.stderr())].join('\n')).toMatch(/lost its connection to PostgreSQL/);
+        // The restarts reached work under way (and everything still completed). A connection's loss is not
+        // always logged: an operation retried on a new connection succeeds without a word.
+        expect(underWayAtRestarts, 'dispatchers still under way at each restart').toEqual([2, 2]);
 
         const inspector = await openInspector(db);
         try {
