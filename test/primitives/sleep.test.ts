@@ -67,9 +67,13 @@ describe.each(BACKENDS)('durable sleep on %s', (backend) => {
       suspendAfter: '200ms',
     });
     const sleepers = await Promise.all(Array.from({ length: 200 }, () => harness.executor.dispatch(Napper, ['1h'])));
+    // Suspended in the database and let go of here: a run leaves memory once its suspension is written,
+    // a moment after the row shows it, so both are waited for.
     await waitUntil(
-      async () => (await harness.executor.listExecutions({ workflowName: 'Napper' }, { limit: 1000 })).items.every((e) => e.state === 'running' && e.leaseOwner === null),
-      'all sleepers to be suspended',
+      async () =>
+        harness.executor.worker!.stats().activeWorkflows === 0 &&
+        (await harness.executor.listExecutions({ workflowName: 'Napper' }, { limit: 1000 })).items.every((e) => e.state === 'running' && e.leaseOwner === null),
+      'all sleepers to be suspended and out of memory',
       60_000,
       100,
     );
