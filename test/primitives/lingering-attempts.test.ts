@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { defineActivity, defineWorkflow, Stent } from 'nestjs-stent';
+import { createStentStore, defineActivity, defineWorkflow, Stent, StentExecutor, type StentStore } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, ExecutorSet, type Harness, QUICK_WORKER } from '../support/executor-set.js';
 
@@ -70,6 +70,38 @@ class RaceFlow {
 }
 defineWorkflow(RaceFlow, { name: 'RaceFlow' });
 
+/**
+ * Holds the first claim of steps made while a capped body runs until the store has written an attempt's
+ * failure (or `holdMs` passed): the claim's filter is built before that outcome, its statement runs after.
+ */
+function holdClaimPastOutcome(store: StentStore, holdMs: number): StentStore {
+  let outcomeWritten!: () => void;
+  const written = new Promise<void>((resolve) => (outcomeWritten = resolve));
+  let held = false;
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (property === 'claimSteps') {
+        return async (...args: Parameters<StentStore['claimSteps']>) => {
+          if (!held && cappedRunning > 0) {
+            held = true;
+            await Promise.race([written, new Promise((resolve) => setTimeout(resolve, holdMs))]);
+          }
+          return target.claimSteps(...args);
+        };
+      }
+      if (property === 'completeSteps') {
+        return async (...args: Parameters<StentStore['completeSteps']>) => {
+          const owned = await target.completeSteps(...args);
+          if (args[0].some((completion) => completion.outcome.kind !== 'completed')) outcomeWritten();
+          return owned;
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 describe.each(DIALECTS)('slots, caps and final states under timeouts and cancels on %s', (dialect) => {
   let harness: Harness;
   afterEach(async () => {
@@ -92,6 +124,24 @@ describe.each(DIALECTS)('slots, caps and final states under timeouts and cancels
     const id = await harness.executor.dispatch(FanCapped, [3]);
     await harness.executor.waitFor(id, { timeout: '20s' });
     expect(cappedMax).toBeLessThanOrEqual(1);
+  });
+
+  it('maxConcurrent 1 holds when a claim built before a timed-out attempt was decided runs after its outcome is written', async () => {
+    // The body outlives its attempt: the database stops counting the step once the outcome is written, and
+    // a claim whose filter was built while the attempt ran does not count the body either.
+    const set = await ExecutorSet.create(dialect);
+    try {
+      const store = holdClaimPastOutcome(await createStentStore({ database: set.db.options }), 1_500);
+      const executor = new StentExecutor({ store, worker: { concurrency: 4, pollInterval: '20ms', maxPollInterval: '100ms', lease: '10s' }, logger: set.logger });
+      set.onCleanup(() => executor.close('5s').catch(() => undefined));
+      const acts = new StubbornCapped();
+      executor.register(acts, new FanCapped(acts));
+      await executor.start();
+      await executor.waitFor(await executor.dispatch(FanCapped, [2]), { timeout: '30s' });
+      expect(cappedMax).toBe(1);
+    } finally {
+      await set.dispose();
+    }
   });
 
   it('an activity that returns in time frees its slot and is not reported as ignoring its AbortSignal', async () => {

@@ -39,7 +39,12 @@ export async function takeSignal(run: WorkflowRun, position: number, name: strin
   for (const waiter of earlier) {
     const outcome = await takeAt(run, waiter.position, name, false);
     if (outcome === 'lost') return;
-    if (outcome === 'none') break;
+    // Nothing stored for an earlier wait, so nothing for this one (a signal stored since wakes the run,
+    // whose takes run again in call order); only a time-out is left to record.
+    if (outcome === 'none') {
+      if (timedOut) await takeAt(run, position, name, true);
+      return;
+    }
   }
   await takeAt(run, position, name, timedOut);
 }

@@ -74,16 +74,15 @@ export class CompletionBatcher {
   }
 
   /**
-   * Whether the completion is the outcome of a capped activity's attempt whose body still runs. Claims count
-   * such a body against its cap when they build their filter, and the database counts the step until
-   * this outcome is written. A claim round whose filter was built before the outcome was decided, and whose
-   * statement runs after it is written, would count it on neither side and could start a body beyond the
-   * cap: the write waits for the round under way (rounds that start later count the body).
+   * Whether the completion is the outcome of an attempt of a maxConcurrent activity whose body still runs.
+   * Claims count such a body against the cap when they build their filter, and the database counts the
+   * step until this outcome is written. A claim round whose filter was built before the outcome was
+   * decided, and whose statement runs after it is written, would count it on neither side and could start
+   * a body beyond the cap: the write waits for the round under way (rounds that start later count the body).
    */
   private outlivesOutcome(completion: StepCompletion): boolean {
     const attempt = this.waiters.get(completion.fence.stepId)?.attempt;
-    if (!attempt || attempt.bodyDone) return false;
-    return attempt.step.maxConcurrent !== null || attempt.step.concurrencyKey != null;
+    return attempt !== undefined && !attempt.bodyDone && attempt.step.maxConcurrent !== null;
   }
 
   /**
