@@ -24,6 +24,18 @@ class HeldFlow {
 }
 defineWorkflow(HeldFlow, { name: 'HeldFlow' });
 
+/** Holds each workflow before its first activity call: claimed, in memory, its first step not recorded yet. */
+let firstCall = new Gate();
+
+class LateFlow {
+  constructor(private readonly held: Held) {}
+  async run(n: number): Promise<number> {
+    await firstCall.wait();
+    return this.held.hold(n);
+  }
+}
+defineWorkflow(LateFlow, { name: 'LateFlow' });
+
 const SMALL = { ...QUICK_WORKER, concurrency: 2 };
 const WORKFLOWS = 12;
 
@@ -38,9 +50,11 @@ describe.each(DIALECTS)('how many workflows a busy worker takes, on %s', (dialec
   let set: ExecutorSet | undefined;
   afterEach(async () => {
     gate.open();
+    firstCall.open();
     await set?.dispose();
     set = undefined;
     gate = new Gate();
+    firstCall = new Gate();
     for (const key of Object.keys(runs)) delete runs[Number(key)];
   });
 
@@ -59,18 +73,50 @@ describe.each(DIALECTS)('how many workflows a busy worker takes, on %s', (dialec
 
     await waitUntil(() => gate.entered >= 4, 'all four slots to be busy');
     // Four activities run; each worker holds besides at most a slot-set (two) of steps queued for it, so
-    // at most eight workflows are held (nine if a claim raced a local start) and the rest stay in the
-    // database, unclaimed, for whoever frees a slot first. Watched over several claim rounds.
+    // at most eight workflows are held, and the rest stay in the database, unclaimed, for whoever frees a
+    // slot first. A worker's own workflows each hold one of its busy slots or one place in its queue (a
+    // step another worker took from its queue still counts there until its result comes back), and a claim
+    // takes no more than the free slots and queue room left, so the bound has no slack for races: a claim
+    // made while a workflow it had just taken had not started its first step yet went past it once.
+    // Watched over several claim rounds.
     const watchUntil = Date.now() + 1_000;
     while (Date.now() < watchUntil) {
-      expect(inMemory(first) + inMemory(second)).toBeLessThanOrEqual(9);
+      expect(inMemory(first) + inMemory(second)).toBeLessThanOrEqual(8);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const unclaimed = await client.listExecutions({ workflowName: 'HeldFlow', state: 'pending' });
-    expect(unclaimed.total).toBeGreaterThanOrEqual(WORKFLOWS - 9);
+    expect(unclaimed.total).toBeGreaterThanOrEqual(WORKFLOWS - 8);
     expect(inMemory(first)).toBeGreaterThan(0);
     expect(inMemory(second)).toBeGreaterThan(0);
 
+    gate.open();
+    for (const id of ids) expect((await client.waitFor(id, { timeout: '30s' })).state).toBe('completed');
+    for (let n = 0; n < WORKFLOWS; n++) expect(runs[n]).toBe(1);
+  });
+
+  it('workflows claimed but not at their first step yet fill the queue: later claim rounds take no more', async () => {
+    set = await ExecutorSet.create(dialect);
+    const client = await set.executor([], false);
+    // A peer on the database (with nothing registered), so the worker below claims by its budget.
+    await set.executor([], SMALL);
+    const held = new Held();
+    const worker = await set.executor([held, new LateFlow(held)], SMALL);
+    worker.worker!.loop.peerJoined();
+
+    const ids: string[] = [];
+    for (let n = 0; n < WORKFLOWS; n++) ids.push(await client.dispatch(LateFlow, [n]));
+    // Its slots read free the whole time (no first step has reserved one), so only the queue can stop it.
+    await waitUntil(() => firstCall.entered > 0, 'a workflow to reach its first call');
+    const { loop } = worker.worker!;
+    for (let round = 0; round < 5; round++) {
+      loop.workAnnounced();
+      await waitUntil(() => !loop.busy, 'a claim round looking for workflows to end');
+    }
+    // Two free slots and a queue of two: four workflows, whichever way the dispatches met the rounds.
+    expect(firstCall.entered).toBe(4);
+    expect(inMemory(worker)).toBe(4);
+
+    firstCall.open();
     gate.open();
     for (const id of ids) expect((await client.waitFor(id, { timeout: '30s' })).state).toBe('completed');
     for (let n = 0; n < WORKFLOWS; n++) expect(runs[n]).toBe(1);

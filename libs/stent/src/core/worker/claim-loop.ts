@@ -175,10 +175,14 @@ export class ClaimLoop {
    * where the other workers take them (each result then a cross-process hand-off) while they could have
    * run those workflows themselves. Alone, a worker takes what it can hold: its queue orders the backlog
    * by priority. Steps that another worker or a cluster cap must serve do not count against the queue.
+   *
+   * Free slots and queue room are one sum, clamped once: a workflow claimed but not started yet counts as
+   * queued while the slot its first step will take still reads free, so clamping each term alone let a
+   * round in that window claim past the queue (a worker of two slots held five workflows, not four).
    */
   private async workflowBudget(): Promise<number> {
     const { worker } = this;
-    const budget = Math.max(0, worker.runner.freeSlots()) + Math.max(0, worker.settings.concurrency - worker.queuedHere());
+    const budget = Math.max(0, worker.runner.freeSlots() + worker.settings.concurrency - worker.queuedHere());
     if (budget >= MAX_CLAIM) return budget;
     const now = worker.clock.now();
     if (now - this.peersCheckedAt >= PEER_CHECK_MS) {
