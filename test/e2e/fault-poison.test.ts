@@ -97,13 +97,16 @@ describe.each(DIALECTS)('poison task that kills its worker every time (%s)', (di
     env = await openFaultEnv(await createTestDatabase(dialect));
     // The poison body runs in a child that it kills; this process's worker cannot run it (FaultActs is not
     // registered here), so once the child is dead this worker is the one that reaps its lease.
-    observer = new StentExecutor({ store: await createStentStore({ database: env.db.options }), worker: { ...WORKER, maxRecoveries: 1 } });
+    // The child must die holding its lease: one that expired first (a 1 s lease, a child starved for 0.75 s
+    // on a loaded machine) is recovered once, then waits for the dead child forever, dead-lettering nothing.
+    const options: WorkerOptions = { ...WORKER, lease: '4s', heartbeat: '500ms', maxRecoveries: 1 };
+    observer = new StentExecutor({ store: await createStentStore({ database: env.db.options }), worker: options });
     observer.register(() => new PoisonFlow(new FaultActs()));
     const seen: Array<{ event: string; payload: StentEventMap['step.failed'][0] | StentEventMap['step.dead_lettered'][0] }> = [];
     observer.events.on('step.failed', (payload) => seen.push({ event: 'step.failed', payload }));
     observer.events.on('step.dead_lettered', (payload) => seen.push({ event: 'step.dead_lettered', payload }));
     await observer.start();
-    const child = await env.startWorker({ ...WORKER, maxRecoveries: 1 });
+    const child = await env.startWorker(options);
 
     const id = await observer.dispatch(PoisonFlow, []);
     const result = await observer.waitFor<string>(id, { timeout: '60s' });
