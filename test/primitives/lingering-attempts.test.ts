@@ -7,6 +7,8 @@ let running = 0;
 let maxRunning = 0;
 let cappedRunning = 0;
 let cappedMax = 0;
+let keyedRunning = 0;
+let keyedMax = 0;
 const bodies: Array<Promise<void>> = [];
 
 /** Times out after 100 ms (per-attempt timeout) but its body ignores the AbortSignal and runs 600 ms. */
@@ -35,6 +37,28 @@ class StubbornCapped {
   }
 }
 defineActivity(StubbornCapped, { name: 'StubbornCapped', maxConcurrent: 1, timeout: '100ms', retry: { maxAttempts: 2, initialDelay: '10ms', jitter: false } });
+
+/** One tenant's activity, one body at a time: times out after 100 ms, its body ignores that and runs 600 ms. */
+class StubbornKeyed {
+  async slow(i: number): Promise<number> {
+    keyedRunning++;
+    keyedMax = Math.max(keyedMax, keyedRunning);
+    const done = new Promise<void>((resolve) => setTimeout(resolve, 600));
+    bodies.push(done);
+    await done;
+    keyedRunning--;
+    return i;
+  }
+}
+defineActivity(StubbornKeyed, { name: 'StubbornKeyed', concurrency: { key: () => 'tenant', limit: 1 }, timeout: '100ms', retry: { maxAttempts: 2, initialDelay: '10ms', jitter: false } });
+
+class FanKeyed {
+  constructor(private readonly acts: StubbornKeyed) {}
+  async run(n: number): Promise<unknown> {
+    return Promise.allSettled(Array.from({ length: n }, (_, i) => this.acts.slow(i))).then((r) => r.map((x) => x.status));
+  }
+}
+defineWorkflow(FanKeyed, { name: 'FanKeyed' });
 
 class FanStubborn {
   constructor(private readonly acts: Stubborn) {}
@@ -106,7 +130,7 @@ describe.each(DIALECTS)('slots, caps and final states under timeouts and cancels
   let harness: Harness;
   afterEach(async () => {
     await Promise.all(bodies.splice(0));
-    running = maxRunning = cappedRunning = cappedMax = 0;
+    running = maxRunning = cappedRunning = cappedMax = keyedRunning = keyedMax = 0;
     await harness?.dispose();
   });
 
@@ -124,6 +148,17 @@ describe.each(DIALECTS)('slots, caps and final states under timeouts and cancels
     const id = await harness.executor.dispatch(FanCapped, [3]);
     await harness.executor.waitFor(id, { timeout: '20s' });
     expect(cappedMax).toBeLessThanOrEqual(1);
+  });
+
+  it('per-key concurrency 1 is not exceeded in one process when timed-out attempts keep running', async () => {
+    // Each attempt's failure frees its step's row while its body runs on: the key's slot is the body's
+    // until it returns, so no other step of the key (nor the retry) starts before then.
+    const acts = new StubbornKeyed();
+    harness = await createHarness(dialect, [acts, new FanKeyed(acts)], { concurrency: 8, pollInterval: '20ms', maxPollInterval: '100ms', lease: '5s' });
+    const id = await harness.executor.dispatch(FanKeyed, [3]);
+    const result = await harness.executor.waitFor(id, { timeout: '30s' });
+    expect(result.value).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(keyedMax).toBe(1);
   });
 
   it('maxConcurrent 1 holds when a claim built before a timed-out attempt was decided runs after its outcome is written', async () => {

@@ -250,6 +250,12 @@ export interface ClaimFilter {
    */
   finishedHere?: string[];
   /**
+   * Keyed bodies still running in this worker past their attempts' outcomes (timed out, ignoring their
+   * AbortSignal): their rows no longer read running, but each still holds its key's slot, so this claim
+   * counts them with the key's running steps.
+   */
+  runningPastOutcome?: Array<{ name: string; key: string }>;
+  /**
    * Among flow-limited steps of equal rank, take first those of executions this worker holds (leased to
    * `owner`), so a result reaches its workflow in this process instead of through the database. Asked of
    * the execution's row per candidate, not sent as a list: a worker may hold a thousand runs.

@@ -214,6 +214,15 @@ export class ClaimLoop {
     return [...this.finishedKeyed.keys()];
   }
 
+  /** Keyed bodies of this worker that still run past their attempts' outcomes (each keeps its key's slot). */
+  private keyedBodiesPastOutcome(): Array<{ name: string; key: string }> | undefined {
+    let bodies: Array<{ name: string; key: string }> | undefined;
+    for (const { step } of this.worker.runner.bodiesPastOutcome()) {
+      if (step.concurrencyKey != null) (bodies ??= []).push({ name: step.name, key: step.concurrencyKey });
+    }
+    return bodies;
+  }
+
   /** Flow-limited activities; a body still running past its outcome keeps its slot under the total cap. */
   private flowLimits(): Map<string, FlowClaimLimits> {
     const flow = this.worker.registry.flowLimits();
@@ -237,6 +246,7 @@ export class ClaimLoop {
       limits: this.activityLimits(),
       flow: this.flowLimits(),
       finishedHere: this.finishedKeyedSteps(),
+      runningPastOutcome: this.keyedBodiesPastOutcome(),
       // Only with other workers on the database (as last counted): alone, every run is held here, and the
       // preference would cost a read of each candidate's execution for nothing.
       preferHeld: worker.registry.flowLimits().size > 0 && this.peers > 0,
@@ -252,6 +262,7 @@ export class ClaimLoop {
       limits: new Map(),
       flow: registry.workflowFlowLimits(),
       finishedHere: undefined,
+      runningPastOutcome: undefined,
       preferHeld: undefined,
       versions: registry.workflowVersions(),
     };

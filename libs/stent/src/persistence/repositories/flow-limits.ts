@@ -109,8 +109,8 @@ async function candidatesByRank(ctx: SqlContext, tx: SqlExecutor, filter: ClaimF
  */
 function rankedCandidates(ctx: SqlContext, filter: ClaimFilter, name: string, limits: FlowClaimLimits, perKey: number): { with: string; from: string; order: string; params: unknown[] } {
   const { t, dialect } = ctx;
-  const params: unknown[] = [name];
-  const notFinished = notFinishedHere(ctx, filter, params);
+  const params: unknown[] = [];
+  const runningPerKey = runningByKey(ctx, filter, name, params);
   let elsewhere = '0';
   if (filter.preferHeld) {
     elsewhere = `CASE WHEN (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = c.execution_id) = ? THEN 0 ELSE 1 END`;
@@ -133,9 +133,7 @@ function rankedCandidates(ctx: SqlContext, filter: ClaimFilter, name: string, li
     params.push(limits.concurrency);
   }
   return {
-    with: `WITH x AS MATERIALIZED (
-       SELECT concurrency_key AS k, COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running' AND concurrency_key IS NOT NULL ${notFinished} GROUP BY concurrency_key
-     )`,
+    with: `WITH x AS MATERIALIZED (${runningPerKey})`,
     from: `FROM (
        SELECT q.*, ROW_NUMBER() OVER (PARTITION BY COALESCE(q.concurrency_key, q.rate_key, '') ORDER BY q.priority DESC, q.elsewhere, q.available_at, q.id) AS rn
        FROM (
@@ -166,8 +164,8 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
   const { t, dialect } = ctx;
   const limit = limits.concurrency!;
   const perKey = Math.min(room, limit);
-  const params: unknown[] = [name];
-  const notFinished = notFinishedHere(ctx, filter, params);
+  const params: unknown[] = [];
+  const runningPerKey = runningByKey(ctx, filter, name, params);
   params.push(limit, name, name, limit, filter.now);
   /**
    * Steps of executions this worker holds first, among steps of equal priority (ClaimFilter.preferHeld):
@@ -202,9 +200,7 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
   const leaseNow = dialect.leaseNow(filter.now, params);
   params.push(filter.leaseMs, filter.now);
   const rows = await tx.query(
-    `WITH x AS MATERIALIZED (
-       SELECT concurrency_key AS k, COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running' AND concurrency_key IS NOT NULL ${notFinished} GROUP BY concurrency_key
-     ),
+    `WITH x AS MATERIALIZED (${runningPerKey}),
      open AS MATERIALIZED (
        SELECT w.k, ? - COALESCE(x.n, 0) AS free
        FROM (SELECT DISTINCT concurrency_key AS k FROM ${t.steps} WHERE name = ? AND state = 'pending' AND kind = 'activity' AND concurrency_key IS NOT NULL) w
@@ -251,13 +247,25 @@ export async function parkStep(ctx: SqlContext, tx: SqlExecutor, fence: StepFenc
 }
 
 /**
- * Leaves out of a count of running steps the keyed steps whose bodies finished in this worker and whose
- * slots it released (ClaimFilter.finishedHere): their rows still read running until their results are written.
+ * The query of the running bodies of activity `name` per concurrency key (columns k, n): its running steps,
+ * less the keyed steps whose bodies finished in this worker and whose slots it released
+ * (ClaimFilter.finishedHere: their rows read running until their results are written), plus the bodies
+ * of this worker that run on past their attempts' outcomes (ClaimFilter.runningPastOutcome).
  */
-function notFinishedHere(ctx: SqlContext, filter: ClaimFilter, params: unknown[]): string {
+function runningByKey(ctx: SqlContext, filter: ClaimFilter, name: string, params: unknown[]): string {
+  params.push(name);
   const finished = filter.finishedHere ?? [];
-  if (finished.length === 0) return '';
-  const clause = `AND NOT (${ctx.dialect.inList('id', finished, params)} AND lease_owner = ?)`;
-  params.push(filter.owner);
-  return clause;
+  let notFinished = '';
+  if (finished.length > 0) {
+    notFinished = `AND NOT (${ctx.dialect.inList('id', finished, params)} AND lease_owner = ?)`;
+    params.push(filter.owner);
+  }
+  const rows = `SELECT concurrency_key AS k, COUNT(*) AS n FROM ${ctx.t.steps} WHERE name = ? AND state = 'running' AND concurrency_key IS NOT NULL ${notFinished} GROUP BY concurrency_key`;
+  const past = (filter.runningPastOutcome ?? []).filter((body) => body.name === name);
+  if (past.length === 0) return rows;
+  const bodies = past.map((body) => {
+    params.push(body.key);
+    return 'SELECT CAST(? AS TEXT) AS k, 1 AS n';
+  });
+  return `SELECT k, SUM(n) AS n FROM (${rows} UNION ALL ${bodies.join(' UNION ALL ')}) b GROUP BY k`;
 }
