@@ -27,7 +27,9 @@ export const throughputCase: BenchCase = {
   async run(context) {
     const { db } = context;
     const failures: string[] = [];
-    for (const processes of PROCESSES[db]) {
+    // STENT_BENCH_PROCESSES=4 (a comma list) narrows the process counts, to profile or trace one of them.
+    const only = process.env.STENT_BENCH_PROCESSES?.split(',').map(Number);
+    for (const processes of PROCESSES[db].filter((n) => !only || only.includes(n))) {
       await runWith(processes).catch((error: unknown) => {
         const message = `${processes} worker process(es): ${error instanceof Error ? error.message : String(error)}`;
         log(`${db}: throughput FAILED with ${message}`);

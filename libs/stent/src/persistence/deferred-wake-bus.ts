@@ -22,8 +22,8 @@ export class DeferredWakeBus implements WakeBus {
     (this.real ?? this.early).publish(event, carried);
   }
 
-  notice(event: WakeEvent): { channel: string; payload: string } | undefined {
-    return this.real?.notice?.(event);
+  finishedNotice(): { channel: string; head: string; tail: string } | undefined {
+    return this.real?.finishedNotice?.();
   }
 
   subscribe(listener: (event: WakeEvent) => void): () => void {

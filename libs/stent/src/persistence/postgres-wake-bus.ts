@@ -52,8 +52,8 @@ export class PostgresWakeBus implements WakeBus {
     }
   }
 
-  notice(event: WakeEvent): { channel: string; payload: string } | undefined {
-    return this.closed ? undefined : { channel: this.channel, payload: this.payload([event]) };
+  finishedNotice(): { channel: string; head: string; tail: string } | undefined {
+    return this.closed ? undefined : { channel: this.channel, head: `{"o":${JSON.stringify(this.origin)},"e":[`, tail: ']}' };
   }
 
   /** A NOTIFY's text: this bus's origin (so it ignores its own notices) and the events. */

@@ -24,6 +24,7 @@ import type {
   ReapResult,
   RenewResult,
   SignalTake,
+  SlotHandOff,
   StentStore,
   StepCompletion,
   StepRecord,
@@ -142,6 +143,10 @@ export class SqlStore implements StentStore {
     return this.repos.journal.loadStepsOf(requests);
   }
 
+  createExecutionWithSteps(execution: NewExecution, steps: NewStep[]): Promise<{ id: string; created: boolean; claimed: boolean }> {
+    return steps.length === 0 ? this.repos.executions.createExecution(execution) : this.repos.executions.createWithSteps(execution, steps);
+  }
+
   insertSteps(fence: ExecutionFence, steps: NewStep[], deliveries?: DeliveryRecord[], completions?: LocalCompletion[]): Promise<boolean> {
     return this.repos.journal.insert(fence, steps, deliveries, completions);
   }
@@ -160,6 +165,10 @@ export class SqlStore implements StentStore {
 
   completeSteps(completions: StepCompletion[]): Promise<boolean[]> {
     return this.repos.completions.complete(completions);
+  }
+
+  completeHandingOff(completions: StepCompletion[], handOff: SlotHandOff): Promise<{ owned: boolean[]; started: StepRecord[] }> {
+    return this.repos.completions.completeHandingOff(completions, handOff);
   }
 
   // ---- claims and leases ---------------------------------------------------------------------
@@ -220,6 +229,18 @@ export class SqlStore implements StentStore {
 
   finishExecution(fence: ExecutionFence, state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null, now: number, options?: FinishOptions): Promise<boolean> {
     return this.repos.endings.finish(fence, state, result, error, now, options);
+  }
+
+  finishHandingOff(
+    fence: ExecutionFence,
+    state: 'completed' | 'failed' | 'timed_out',
+    result: string | null,
+    error: string | null,
+    now: number,
+    options: FinishOptions,
+    handOff: SlotHandOff,
+  ): Promise<{ ok: boolean; started: StepRecord[] }> {
+    return this.repos.endings.finishHandingOff(fence, state, result, error, now, options, handOff);
   }
 
   failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number, deliveries?: DeliveryRecord[]): Promise<boolean> {

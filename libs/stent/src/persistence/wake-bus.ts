@@ -5,15 +5,15 @@ import type { WakeEvent } from '../core/index.js';
 export interface WakeBus {
   /**
    * Tells subscribers (and, across processes, other buses) about `event`. `carried`: a committed statement
-   * already sent the notice for other processes (see `notice`), so only this process is told.
+   * already sent the notice for other processes (see `finishedNotice`), so only this process is told.
    */
   publish(event: WakeEvent, carried?: boolean): void;
   /**
-   * The notification announcing `event` to other processes, for a statement to carry (PostgreSQL's
-   * `pg_notify`, sent at that statement's commit), saving a round trip of its own; undefined where the bus
-   * has none. Once the statement committed, the caller publishes the event with `carried` set.
+   * For a statement that announces the executions it finished in one notification: the channel, and the
+   * payload's text before and after the events (each `{"type":"finished","executionId":...}`, joined with
+   * commas); undefined where the bus has none.
    */
-  notice?(event: WakeEvent): { channel: string; payload: string } | undefined;
+  finishedNotice?(): { channel: string; head: string; tail: string } | undefined;
   subscribe(listener: (event: WakeEvent) => void): () => void;
   close(): Promise<void>;
 }

@@ -85,12 +85,21 @@ export function withCodec(inner: StentStore, codec: StentCodec): StentStore {
     loadSteps: async (id, positions) => steps(await inner.loadSteps(id, positions)),
     loadStepsOf: async (requests) => steps(await inner.loadStepsOf(requests)),
     claimSteps: async (filter) => steps(await inner.claimSteps(filter)),
+    createExecutionWithSteps: async (record, records) => inner.createExecutionWithSteps(await newExecution(record), await Promise.all(records.map(newStep))),
     insertSteps: async (fence, records, deliveries, completions) => inner.insertSteps(fence, await Promise.all(records.map(newStep)), deliveries, await local(completions)),
     resolveStep: async (fence, position, state, result, error, now) => inner.resolveStep(fence, position, state, await enc(result), await enc(error), now),
     completeSteps: async (completions: StepCompletion[]) =>
       inner.completeSteps(await Promise.all(completions.map(async (completion) => ({ ...completion, outcome: await outcome(completion.outcome) })))),
+    completeHandingOff: async (completions: StepCompletion[], handOff) => {
+      const done = await inner.completeHandingOff(await Promise.all(completions.map(async (completion) => ({ ...completion, outcome: await outcome(completion.outcome) }))), handOff);
+      return { owned: done.owned, started: await steps(done.started) };
+    },
     finishExecution: async (fence, state, result, error, now, options) =>
       inner.finishExecution(fence, state, await enc(result), await enc(error), now, options && { ...options, completions: await local(options.completions) }),
+    finishHandingOff: async (fence, state, result, error, now, options, handOff) => {
+      const done = await inner.finishHandingOff(fence, state, await enc(result), await enc(error), now, { ...options, completions: await local(options.completions) }, handOff);
+      return { ok: done.ok, started: await steps(done.started) };
+    },
     failExecutionDeadLettered: async (fence, error, reason, now, deliveries) => inner.failExecutionDeadLettered(fence, (await enc(error))!, reason, now, deliveries),
     consumeSignal: async (fence, position, name, now, timeoutError) => {
       const taken = await inner.consumeSignal(fence, position, name, now, await enc(timeoutError));

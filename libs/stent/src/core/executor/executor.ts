@@ -188,10 +188,14 @@ export class StentExecutor {
     // inserted and started here (inside a caller's transaction it must wait for the commit: never).
     if (keys.singleton) this.flowLoops?.singletonDispatched();
     if (keys.debounce || keys.singleton) return (await createKeyed(this.store, execution, keys, now, trace)) as ExecutionId<W>;
+    // Such a run starts at once and its first write inserts the execution with its first steps (one commit
+    // for both); the dispatch resolves once that is done (see ExecutionBirth). Not under an idempotency key:
+    // a dispatch that finds its key taken must not run workflow code, so that one is inserted first.
     const local = delayMs === 0 && options.transaction === undefined && this.worker !== null && this.worker.reserveExecution(execution);
+    const born = local && execution.idempotencyKey === null;
     let claimed = false;
     try {
-      const inserted = await this.store.createExecution(execution, options.transaction);
+      const inserted = born ? await this.worker!.startDispatched(execution) : await this.store.createExecution(execution, options.transaction);
       claimed = inserted.claimed;
       trace?.end({ executionId: inserted.id, created: inserted.created });
       return inserted.id as ExecutionId<W>;
@@ -199,7 +203,7 @@ export class StentExecutor {
       trace?.end({ error });
       throw error;
     } finally {
-      if (local) this.worker!.startReservedExecution(execution, claimed);
+      if (local && !born) this.worker!.startReservedExecution(execution, claimed);
     }
   }
 
@@ -272,12 +276,16 @@ export class StentExecutor {
   }
 
   /** No worker starts or resumes an execution of `workflow` (class or name) any more; until resumeWorkflow. */
-  pauseWorkflow(workflow: WorkflowRef<unknown>): Promise<PauseOutcome> {
-    return this.pauses.set('workflow', workflow, true);
+  async pauseWorkflow(workflow: WorkflowRef<unknown>): Promise<PauseOutcome> {
+    const outcome = await this.pauses.set('workflow', workflow, true);
+    await this.flowLoops?.readPausedQueues();
+    return outcome;
   }
 
-  resumeWorkflow(workflow: WorkflowRef<unknown>): Promise<PauseOutcome> {
-    return this.pauses.set('workflow', workflow, false);
+  async resumeWorkflow(workflow: WorkflowRef<unknown>): Promise<PauseOutcome> {
+    const outcome = await this.pauses.set('workflow', workflow, false);
+    await this.flowLoops?.readPausedQueues();
+    return outcome;
   }
 
   /** Paused queues and workflow types. */

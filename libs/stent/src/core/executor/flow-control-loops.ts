@@ -43,11 +43,12 @@ export class FlowControlLoops {
     this.pausedTimer.unref();
   }
 
-  /** Reads the paused queues now (also after this process pauses or resumes one). */
+  /** Reads the paused queues and workflow types now (also after this process pauses or resumes one). */
   async readPausedQueues(): Promise<void> {
     try {
       const paused = await this.store.listPaused();
       this.worker.pausedQueues = new Set(paused.filter((entry) => entry.kind === 'queue').map((entry) => entry.name));
+      this.worker.pausedWorkflows = new Set(paused.filter((entry) => entry.kind === 'workflow').map((entry) => entry.name));
     } catch {
       // Kept as it was; the claim statements read the pauses themselves, this only guards steps claimed at insert.
     }

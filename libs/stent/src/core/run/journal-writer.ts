@@ -1,8 +1,9 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { UnstorableValueError } from '../errors/index.js';
 import { encodeError } from '../serialization.js';
-import type { LocalCompletion, NewStep, StepCompletion } from '../store/index.js';
+import type { LocalCompletion, NewStep, StepCompletion, StepRecord } from '../store/index.js';
 import { insertedRecord } from './step-record.js';
+import type { ExecutionBirth } from './execution-birth.js';
 import type { WorkflowRun } from './workflow-run.js';
 
 /** At most this many new steps go in one journal write. */
@@ -28,17 +29,50 @@ export class JournalWriter {
   private deliveriesQueued = false;
   /** The last part written of a wide fan-out left activities for claims to take (see insert). */
   private partLeftBacklog = false;
+  /** The run's execution is not in the database yet (a dispatch run here): its insert goes with the first write. */
+  private birth: ExecutionBirth | null = null;
 
   constructor(private readonly run: WorkflowRun) {}
 
   /** No write is pending or under way and no step or result waits to be written. */
   get idle(): boolean {
-    return this.inFlight === 0 && !this.flushQueued && !this.deliveriesQueued && this.pendingInserts.length === 0 && this.pendingCompletions.length === 0;
+    return this.inFlight === 0 && !this.flushQueued && !this.deliveriesQueued && this.pendingInserts.length === 0 && this.pendingCompletions.length === 0 && !(this.birth !== null && !this.birth.taken);
   }
 
-  /** Settles once every write asked for so far is done. */
+  /** The run's execution is not known to be in the database yet (see ExecutionBirth). */
+  get unborn(): boolean {
+    return this.birth !== null && !this.birth.settled;
+  }
+
+  /** Settles once every write asked for so far is done (the execution's insert included). */
   settled(): Promise<unknown> {
+    this.ensureBorn();
     return this.writes;
+  }
+
+  /** The run starts before its execution is inserted: the first write carries the insert (see ExecutionBirth). */
+  awaitBirth(birth: ExecutionBirth): void {
+    this.birth = birth;
+  }
+
+  /** Asks for the execution's insert now, on its own, unless a write has taken it already. */
+  ensureBorn(): void {
+    if (this.birth && !this.birth.taken) this.enqueueWrite(async () => undefined);
+  }
+
+  /** Settles once the execution's insert is done, asking for it if no write has yet. */
+  async born(): Promise<void> {
+    if (!this.birth) return;
+    this.ensureBorn();
+    await this.birth.outcome.catch(() => undefined);
+  }
+
+  /** Takes the execution's insert for a write of `steps` that can carry it: the run's first write, of plain steps. */
+  private birthFor(steps: NewStep[]): ExecutionBirth | null {
+    const { birth } = this;
+    if (!birth || birth.taken || this.inFlight > 0 || steps.some((step) => step.child || step.effect)) return null;
+    birth.taken = true;
+    return birth;
   }
 
   enqueueInsert(step: NewStep): void {
@@ -64,14 +98,17 @@ export class JournalWriter {
     // held for the whole write (1.7 s for 20,000 steps) with no timer, heartbeat or I/O served.
     for (let start = 0; start < batch.length; start += INSERT_PART) {
       const part = batch.length <= INSERT_PART ? batch : batch.slice(start, start + INSERT_PART);
-      this.enqueueWrite(start === 0 ? () => this.insert(part) : () => nextMacrotask().then(() => this.insert(part, true)), true);
+      const birth = start === 0 ? this.birthFor(part) : null;
+      this.enqueueWrite(start === 0 ? () => this.insert(part, false, birth) : () => nextMacrotask().then(() => this.insert(part, true)), true, birth !== null);
     }
   }
 
-  private async insert(batch: NewStep[], laterPart = false): Promise<void> {
+  private async insert(batch: NewStep[], laterPart = false, birth: ExecutionBirth | null = null): Promise<void> {
     const { run } = this;
     const { host } = run;
     run.firstStart = false;
+    // Ended before its first write: the execution still goes in (unclaimed), for the dispatch waiting on it.
+    if (birth && run.ended) return void (await birth.alone(run));
     if (run.ended) return;
     // Taken first: a keyed step may take the slot of a result written with it (see LocalDispatch.reserveLocal).
     const completions = this.takeCompletions();
@@ -90,7 +127,7 @@ export class JournalWriter {
     this.partLeftBacklog = leftToClaims;
     let ok: boolean;
     try {
-      ok = await host.store.insertSteps(run.fence, batch, run.delivery.takeDeliveries(), completions);
+      ok = birth ? await birth.withSteps(run, batch) : await host.store.insertSteps(run.fence, batch, run.delivery.takeDeliveries(), completions);
     } catch (error) {
       host.cancelReservations(local);
       // Not written: handed back, so the run's end records them the ordinary way.
@@ -103,6 +140,7 @@ export class JournalWriter {
       run.lifecycle.abandon('lease lost while recording steps');
       return;
     }
+    host.completionsWritten(completions);
     // An activity's record is not kept: nothing reads it before its outcome arrives with a record of its
     // own, so a wide fan-out holds its waits, not a copy of every step it recorded.
     for (const step of batch) if (step.kind !== 'activity') run.journal.set(insertedRecord(step));
@@ -114,15 +152,22 @@ export class JournalWriter {
    * Runs database writes of this run one after another, in call order. Results the workflow already used
    * go first (an insert carries them in its own statement).
    */
-  enqueueWrite(write: () => Promise<unknown>, carriesCompletions = false): void {
+  enqueueWrite(write: () => Promise<unknown>, carriesCompletions = false, carriesBirth = false): void {
     const { run } = this;
+    // A write that cannot carry the execution's insert waits for it, made on its own first.
+    let birth: ExecutionBirth | null = null;
+    if (!carriesBirth && this.birth && !this.birth.taken) {
+      birth = this.birth;
+      birth.taken = true;
+    }
     this.inFlight++;
     // One link per write, its failure handled inside it (a .catch and a .finally were four more promises
     // per write). The chain never rejects, so the previous link only says when this one may start.
     this.writes = this.writes.then(async () => {
       try {
+        if (birth) await birth.alone(run);
         if (!carriesCompletions) await this.writePendingCompletions();
-        if (!run.ended) await write();
+        if (!run.ended || carriesBirth) await write();
       } catch (error) {
         if (error instanceof UnstorableValueError) {
           // Replaying would write the same thing and be refused again: the execution fails with the reason.
@@ -166,6 +211,8 @@ export class JournalWriter {
         if (!ok) {
           void this.handBack(completions);
           run.lifecycle.abandon('lease lost while recording the delivery order');
+        } else {
+          run.host.completionsWritten(completions);
         }
       }, true);
     });
@@ -232,7 +279,22 @@ export class JournalWriter {
   async writePendingCompletions(): Promise<void> {
     const completions = this.takeCompletions();
     if (completions.length === 0) return;
-    const owned = await this.run.host.store.completeSteps(completions.map((c) => this.asCompletion(c, false)));
+    const { host } = this.run;
+    const written = completions.map((c) => this.asCompletion(c, false));
+    // Slots of keyed steps still held for hand-on go with the write to the next steps of their keys.
+    const handOff = host.reserveHandOff(completions);
+    let owned: boolean[];
+    if (!handOff) {
+      owned = await host.store.completeSteps(written);
+    } else {
+      let started: StepRecord[] = [];
+      try {
+        ({ owned, started } = await host.store.completeHandingOff(written, handOff));
+      } finally {
+        host.handedOff(handOff, started);
+      }
+    }
+    host.completionsWritten(completions);
     if (owned.some((ok) => !ok)) {
       const lost = completions.filter((_, i) => !owned[i]).map((c) => c.fence.stepId);
       this.run.host.resultsDropped(this.run.executionId, lost, 'lease lost while recording a result');

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock/clock.js';
 import type { StentEvents } from '../events.js';
 import type { StentLogger } from '../logger.js';
-import type { HotPathStore, LocalCompletion, NewStep, StepCompletion } from '../store/index.js';
+import type { HotPathStore, LocalCompletion, NewStep, SlotHandOff, StepCompletion, StepRecord } from '../store/index.js';
 import type { WorkflowRun } from './workflow-run.js';
 import type { ExecutionState } from '../api/result.js';
 
@@ -35,12 +35,20 @@ export interface RunHost {
   /** Whether this worker could run the activity step itself (registered, its queue and tags, no cluster cap). */
   couldRunHere(step: NewStep): boolean;
   cancelReservations(steps: NewStep[]): void;
+  /** Slots of keyed steps among results written on their own that their write hands off (LocalDispatch.reserveHandOff). */
+  reserveHandOff(completions: readonly LocalCompletion[]): SlotHandOff | undefined;
+  /** The write of a hand-off is done: the steps it started run here. */
+  handedOff(handOff: SlotHandOff, started: StepRecord[]): void;
+  /** Results a run held were written (their keyed slots, if not handed on or off, are free to claims now). */
+  completionsWritten(completions: readonly LocalCompletion[]): void;
   startReserved(run: WorkflowRun, steps: NewStep[]): void;
   /** New steps were recorded that some worker should claim. */
   announceWork(): void;
   /** Results handed to a run that ended before writing them: recorded the ordinary way. */
   recordCompletions(completions: StepCompletion[]): void;
   runEnded(run: WorkflowRun, end: RunEnd): void;
+  /** A run started before its execution was inserted (see ExecutionBirth): the execution is in, claimed by it. */
+  runBorn(run: WorkflowRun): void;
   /** Results of attempts run here that will never be recorded (their lease was lost): each is logged. */
   resultsDropped(executionId: string, stepIds: string[], why: string): void;
 }

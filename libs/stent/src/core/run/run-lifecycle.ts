@@ -1,6 +1,6 @@
 import type { Timer } from '../clock/clock.js';
 import { JournalLimitError, NonDeterminismError, WorkflowTimedOutError } from '../errors/index.js';
-import type { NewExecution } from '../store/index.js';
+import type { NewExecution, StepRecord } from '../store/index.js';
 import { encodeError } from '../serialization.js';
 import type { WorkflowRun } from './workflow-run.js';
 
@@ -133,6 +133,8 @@ export class RunLifecycle {
   abandon(reason: string): void {
     if (!this.end()) return;
     const { run } = this;
+    // A dispatch run here that wrote nothing yet: its execution still goes in, unclaimed, for claims to run.
+    run.writer.ensureBorn();
     run.delivery.clear();
     // Results the workflow used but never recorded: still worth recording (each is fenced by its own lease).
     run.host.recordCompletions(run.writer.takeCompletions().map((c) => run.writer.asCompletion(c)));
@@ -186,6 +188,9 @@ export class RunLifecycle {
     const { run } = this;
     const { delivery, writer, host } = run;
     if (this.ended) return;
+    // Its execution must be in the database before its end is written.
+    if (state === 'timed_out') await writer.born();
+    if (this.ended) return;
     if (state !== 'timed_out') {
       // Wait until every step the workflow recorded is in the journal before closing the execution.
       this.clearTimers();
@@ -197,20 +202,32 @@ export class RunLifecycle {
     if (!this.end()) return;
     delivery.clear();
     const completions = writer.takeCompletions();
+    // Slots of keyed steps whose results the ending records go with it to the next steps of their keys.
+    const handOff = host.reserveHandOff(completions);
+    let started: StepRecord[] = [];
     try {
       // A completed execution is never replayed: the order of its deliveries no longer matters.
-      const ok = await this.writingEnd(() =>
-        host.store.finishExecution(run.fence, state, result, error, host.clock.now(), {
-          hasParent: run.execution.parentId !== null,
-          leftovers,
-          deliveries: state === 'completed' ? [] : delivery.takeDeliveries(),
-          discard: run.tentative.remaining(),
-          completions,
-          continueAs,
-          freesFlowSlot: run.holdsFlowSlot,
-        }),
-      );
+      const options = {
+        hasParent: run.execution.parentId !== null,
+        leftovers,
+        deliveries: state === 'completed' ? [] : delivery.takeDeliveries(),
+        discard: run.tentative.remaining(),
+        completions,
+        continueAs,
+        freesFlowSlot: run.holdsFlowSlot,
+      };
+      const ok = await this.writingEnd(async () => {
+        if (!handOff) return host.store.finishExecution(run.fence, state, result, error, host.clock.now(), options);
+        try {
+          const ended = await host.store.finishHandingOff(run.fence, state, result, error, host.clock.now(), options, handOff);
+          started = ended.started;
+          return ended.ok;
+        } finally {
+          host.handedOff(handOff, started);
+        }
+      });
       if (!ok) void writer.handBack(completions);
+      else host.completionsWritten(completions);
       host.runEnded(run, ok ? { kind: 'finished', state, result, error } : { kind: 'abandoned', reason: 'lease lost before the result was recorded' });
     } catch (failure) {
       host.logger.error(`Execution ${run.executionId}: recording its ${state} state failed; it will be replayed`, failure, run.logContext);
@@ -258,6 +275,7 @@ export class RunLifecycle {
         }),
       );
       if (!ok) void writer.handBack(completions);
+      else host.completionsWritten(completions);
       host.runEnded(run, ok ? { kind: 'finished', state: 'failed', result: null, error: encoded } : { kind: 'abandoned', reason: 'lease lost' });
     } catch (failure) {
       host.logger.error(`Execution ${run.executionId}: recording the journal-limit failure failed`, failure, run.logContext);

@@ -5,10 +5,12 @@ import type {
   ExecutionRecord,
   FinishOptions,
   LocalCompletion,
+  NewExecution,
   NewStep,
   ReapResult,
   RenewResult,
   SignalTake,
+  SlotHandOff,
   StepCompletion,
   StepRecord,
   WakeEvent,
@@ -43,6 +45,13 @@ export interface HotPathStore {
   takeWokenExecutions(owner: string, now: number): Promise<Array<{ id: string; epoch: number }>>;
 
   /**
+   * A dispatch this worker runs: the execution inserted claimed by it (unless work waits before it on its
+   * queue, or its queue or workflow type is paused: then pending, for claims) together with the first
+   * steps its run recorded, in one commit; the steps go in only if the execution went in claimed. Plain
+   * steps only (no child, no effect). With no steps, createExecution.
+   */
+  createExecutionWithSteps(execution: NewExecution, steps: NewStep[]): Promise<{ id: string; created: boolean; claimed: boolean }>;
+  /**
    * Appends journal steps for an execution the caller owns, recording `deliveries` (the order the workflow
    * saw earlier steps settle) and `completions` (results it already used) in the same transaction. False if
    * the fence is stale or a completion's step is no longer owned (then no step is inserted).
@@ -62,6 +71,11 @@ export interface HotPathStore {
   resolveStep(fence: ExecutionFence, position: number, state: 'completed' | 'failed', result: string | null, error: string | null, now: number): Promise<boolean>;
   /** Records activity attempt outcomes; returns, per completion, whether the fence still held. */
   completeSteps(completions: StepCompletion[]): Promise<boolean[]>;
+  /**
+   * completeSteps, and in the same transaction the slots `handOff` names go to the next pending steps of
+   * their keys (see SlotHandOff); returns whether each fence held and the steps started for the owner.
+   */
+  completeHandingOff(completions: StepCompletion[], handOff: SlotHandOff): Promise<{ owned: boolean[]; started: StepRecord[] }>;
 
   /** Releases an owned execution that is waiting; wakes it at `wakeAt` or at once if an awaited step already finished. */
   suspendExecution(
@@ -77,6 +91,19 @@ export interface HotPathStore {
    * executions still running) is cancelled; the parent, if any, is handed the outcome.
    */
   finishExecution(fence: ExecutionFence, state: 'completed' | 'failed' | 'timed_out', result: string | null, error: string | null, now: number, options?: FinishOptions): Promise<boolean>;
+  /**
+   * finishExecution, and in the same write the slots `handOff` names of keyed steps among the results it
+   * records go to the next pending steps of their keys (see SlotHandOff); returns the steps started for the owner.
+   */
+  finishHandingOff(
+    fence: ExecutionFence,
+    state: 'completed' | 'failed' | 'timed_out',
+    result: string | null,
+    error: string | null,
+    now: number,
+    options: FinishOptions,
+    handOff: SlotHandOff,
+  ): Promise<{ ok: boolean; started: StepRecord[] }>;
   /** Fails an execution for good and records it in the dead-letter list (non-determinism, poison). */
   failExecutionDeadLettered(fence: ExecutionFence, error: string, reason: string, now: number, deliveries?: DeliveryRecord[]): Promise<boolean>;
 

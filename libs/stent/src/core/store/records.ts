@@ -194,6 +194,17 @@ export interface StepCompletion {
 }
 
 /**
+ * Slots of keyed steps (per-key concurrency alone) that a write recording their results hands off: for each
+ * slot whose step's result the write records, the same write starts the next due pending step of that
+ * activity and key (the highest priority, then with `preferHeld` one of an execution the writer holds, then
+ * the oldest), leased to `filter.owner`. The key's count of running steps is the same before and after.
+ */
+export interface SlotHandOff {
+  filter: Pick<ClaimFilter, 'owner' | 'queues' | 'tags' | 'now' | 'leaseMs' | 'preferHeld'>;
+  slots: Array<{ stepId: string; name: string; key: string }>;
+}
+
+/**
  * A successful attempt of an activity whose workflow runs in the same worker: the workflow already has the
  * result, and the record is written together with the workflow's next journal write (one commit for both).
  */

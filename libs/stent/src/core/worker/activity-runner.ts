@@ -146,8 +146,9 @@ export class ActivityRunner {
     const fence = { stepId: step.id, owner: worker.ownerId, epoch: step.leaseEpoch };
     if (outcome.kind === 'completed' && !outcome.cache && holder && !holder.ended) {
       // The workflow runs here: it gets the result now, and records it with its next journal write.
-      if (step.concurrencyKey != null && attempt.bodyDone) worker.loop.handOn.freed(step);
-      this.finished(attempt, step.executionId);
+      const handedOn = step.concurrencyKey != null && attempt.bodyDone;
+      if (handedOn) worker.loop.handOn.freed(step);
+      this.finished(attempt, step.executionId, handedOn);
       holder.completeLocally(step, { fence, result: outcome.result, finishedAt: now });
       worker.loop.poke();
       return;
@@ -180,7 +181,8 @@ export class ActivityRunner {
    * An attempt's outcome is known: its slot is free, unless its body ignored the timeout's AbortSignal
    * and still runs (then the slot stays taken until the body returns).
    */
-  finished(attempt: RunningAttempt, executionId: string): void {
+  /** `slotHeld`: a keyed step's slot is not free to claims (held for hand-on, or handed off by its result's write). */
+  finished(attempt: RunningAttempt, executionId: string, slotHeld = false): void {
     const { worker } = this;
     const { step } = attempt;
     if (this.attempts.get(step.id) === attempt) {
@@ -203,8 +205,10 @@ export class ActivityRunner {
       }
     }
     if (worker.loop.suspectRunning === step.id) worker.loop.suspectRunning = undefined;
-    // A capped activity finishing frees a cluster-wide slot another pending step may take.
-    if (step.maxConcurrent !== null || step.concurrencyKey != null) worker.loop.hints.activities = true;
+    // A capped activity finishing frees a cluster-wide slot another pending step may take. A keyed slot held
+    // for hand-on is not: claims count it running until SlotHandOn releases it (and asks for a round then),
+    // unless its result's write hands it on or off first; a round now would find nothing more.
+    if (step.maxConcurrent !== null || (step.concurrencyKey != null && !slotHeld)) worker.loop.hints.activities = true;
   }
 }
 

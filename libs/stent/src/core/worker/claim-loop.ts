@@ -89,6 +89,11 @@ export class ClaimLoop {
     this.peersCheckedAt = -Infinity;
   }
 
+  /** Whether other live workers shared the database when last counted. */
+  get hasPeers(): boolean {
+    return this.peers > 0;
+  }
+
   /** A claim round is under way or about to start. */
   get busy(): boolean {
     return this.ticking || this.immediate !== undefined;

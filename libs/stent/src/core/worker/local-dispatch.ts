@@ -1,13 +1,14 @@
-import type { LocalCompletion, NewExecution, NewStep } from '../store/index.js';
+import type { ExecutionRecord, LocalCompletion, NewExecution, NewStep, SlotHandOff, StepRecord } from '../store/index.js';
 import { hasFlowLimits } from '../definitions/flow-limits.js';
 import { insertedRecord } from '../run/step-record.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
+import { ExecutionBirth, type DispatchOutcome } from '../run/execution-birth.js';
 import type { Worker } from './worker.js';
 
 /**
  * Work this worker claims as it is inserted, with no claim query: the activity steps a run it holds
  * records (when a slot is free) and executions dispatched by this process (when it has room and knows of
- * no backlog). Such work is inserted already leased to this worker and started once the insert is known.
+ * no backlog). Such work is inserted already leased to this worker and started once the insert is known; a dispatched execution's run starts first, and its first write inserts it.
  */
 export class LocalDispatch {
   /** Slots promised to steps being inserted right now. */
@@ -61,6 +62,56 @@ export class LocalDispatch {
     return this.worker.loop.handOn.take(step.name, step.concurrencyKey, completions);
   }
 
+  /**
+   * Slots of keyed steps among `completions` (results a run writes with no new step of their key to hand
+   * them on to) still held for hand-on: their write hands them off instead (see reserveSlots). Undefined: none.
+   */
+  reserveHandOff(completions: readonly LocalCompletion[]): SlotHandOff | undefined {
+    const { handOn } = this.worker.loop;
+    return this.reserveSlots(completions.map((completion) => completion.fence.stepId), (stepId) => handOn.takeSlot(stepId));
+  }
+
+  /**
+   * The write that ends these steps (their results recorded) starts, for each of their slots, the next due
+   * pending step of its activity and key, which this worker then runs (a worker slot is reserved for each):
+   * without this such a slot waits for a claim round under the activity's lock. Only activities with per-key
+   * concurrency alone (what claimKeyedOnly claims); `take` gives a step's activity and key if its slot is
+   * this write's to give.
+   */
+  private reserveSlots(stepIds: string[], take: (stepId: string) => { name: string; key: string } | undefined): SlotHandOff | undefined {
+    const { worker } = this;
+    const { settings, registry } = worker;
+    if (worker.state !== 'running' || worker.loop.suspectRunning || worker.loop.suspectsWaiting) return undefined;
+    const slots: SlotHandOff['slots'] = [];
+    for (const stepId of stepIds) {
+      if (worker.runner.freeSlots() <= 0) break;
+      const slot = take(stepId);
+      if (!slot) continue;
+      const definition = registry.activity(slot.name)?.definition;
+      if (!definition?.flow.concurrency || definition.flow.rate || definition.maxConcurrent != null) continue;
+      this.reserved++;
+      slots.push({ stepId, name: slot.name, key: slot.key });
+    }
+    if (slots.length === 0) return undefined;
+    return {
+      filter: { owner: worker.ownerId, queues: settings.queues, tags: settings.tags, now: worker.clock.now(), leaseMs: settings.leaseMs, preferHeld: worker.loop.hasPeers },
+      slots,
+    };
+  }
+
+  /** The write of a hand-off is done (or failed: no steps): the steps it started run here; the other reserved slots are free again. */
+  handedOff(handOff: SlotHandOff, started: StepRecord[]): void {
+    const { worker } = this;
+    this.reserved -= handOff.slots.length;
+    for (const step of started) worker.runner.run(step, worker.runFor(step.executionId));
+    worker.changed();
+    // A slot that found no step to take is free for claims (its step's row is no longer running).
+    if (started.length < handOff.slots.length) {
+      worker.loop.hints.activities = true;
+      worker.loop.poke();
+    }
+  }
+
   cancelReservations(steps: NewStep[]): void {
     this.reserved -= steps.length;
   }
@@ -89,6 +140,8 @@ export class LocalDispatch {
     if (worker.activeRuns + this.reservedRuns >= settings.maxActiveWorkflows) return false;
     const registered = worker.registry.workflow(execution.workflowName);
     if (!registered || !settings.queues.includes(execution.queue)) return false;
+    // Known paused (the insert would find it so too): left to claims without running any of its code here.
+    if (worker.pausedQueues.has(execution.queue) || worker.pausedWorkflows.has(execution.workflowName)) return false;
     // A flow-limited workflow starts only through a claim, which counts its keys under the workflow's lock.
     if (hasFlowLimits(registered.definition.flow)) return false;
     if (settings.tags.length > 0 && !execution.tags.some((tag) => settings.tags.includes(tag))) return false;
@@ -112,33 +165,63 @@ export class LocalDispatch {
       void worker.store.releaseExecution({ executionId: execution.id, owner: execution.claimedBy.owner, epoch: 1 }, worker.clock.now()).catch(() => undefined);
       return;
     }
-    const { claimedBy, ...fields } = execution;
-    worker.startRun(
-      {
-        ...fields,
-        state: 'running',
-        result: null,
-        error: null,
-        updatedAt: execution.createdAt,
-        startedAt: execution.createdAt,
-        finishedAt: null,
-        wakeAt: null,
-        leaseOwner: claimedBy.owner,
-        leaseEpoch: 1,
-        leaseExpiresAt: claimedBy.leaseExpiresAt,
-        recoveries: 0,
-        progress: null,
-        counters: null,
-        customState: null,
-        revivePosition: null,
-        traceContext: execution.traceContext ?? null,
-        workflowVersion: execution.workflowVersion ?? null,
-        continuedFrom: execution.continuedFrom ?? null,
-        continuedAs: null,
-        forkedFrom: null,
-        forkedAt: null,
-      },
-      [],
-    );
+    worker.startRun(claimedRecord(execution), []);
   }
+
+  /**
+   * Runs an execution reserved by reserveExecution before it is inserted: its run's first write inserts it
+   * (see ExecutionBirth). Resolves once it is in the database, claimed by the run or left to claims.
+   */
+  startDispatched(execution: NewExecution): Promise<DispatchOutcome> {
+    const { worker } = this;
+    this.reservedRuns--;
+    worker.changed();
+    const birth = new ExecutionBirth(execution);
+    worker.startRun(claimedRecord(execution), [], birth);
+    return birth.outcome;
+  }
+}
+
+/**
+ * The record of an execution inserted claimed by this worker (reserveExecution set its claim), as a claim
+ * would read it. Written out field by field: built at every local dispatch, and a rest-and-spread copy
+ * of the new execution showed in its profile.
+ */
+function claimedRecord(execution: NewExecution): ExecutionRecord {
+  const claim = execution.claimedBy!;
+  return {
+    id: execution.id,
+    workflowName: execution.workflowName,
+    state: 'running',
+    args: execution.args,
+    result: null,
+    error: null,
+    queue: execution.queue,
+    priority: execution.priority,
+    tags: execution.tags,
+    parentId: execution.parentId,
+    parentPosition: execution.parentPosition,
+    idempotencyKey: execution.idempotencyKey,
+    createdAt: execution.createdAt,
+    updatedAt: execution.createdAt,
+    startedAt: execution.createdAt,
+    finishedAt: null,
+    deadlineAt: execution.deadlineAt,
+    maxDurationMs: execution.maxDurationMs,
+    wakeAt: null,
+    leaseOwner: claim.owner,
+    leaseEpoch: 1,
+    leaseExpiresAt: claim.leaseExpiresAt,
+    recoveries: 0,
+    progress: null,
+    counters: null,
+    traceContext: execution.traceContext ?? null,
+    customState: null,
+    revivePosition: null,
+    workflowVersion: execution.workflowVersion ?? null,
+    continuedFrom: execution.continuedFrom ?? null,
+    continuedAs: null,
+    forkedFrom: null,
+    forkedAt: null,
+  };
 }

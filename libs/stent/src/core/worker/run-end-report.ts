@@ -5,8 +5,8 @@ import { decodeError } from '../serialization.js';
 import { failureMessage } from './run-end-messages.js';
 import type { Worker } from './worker.js';
 
-/** Reasons a run is dropped that say nothing went wrong: the worker stopping, or the run taken elsewhere. */
-const EXPECTED_DROPS = new Set(['worker shutting down', 'worker stopped', 'worker halted', 'claimed again', 'execution ended elsewhere']);
+/** Reasons a run is dropped that say nothing went wrong: the worker stopping, the run taken elsewhere, a dispatch left to claims (or failed: its caller hears why). */
+const EXPECTED_DROPS = new Set(['worker shutting down', 'worker stopped', 'worker halted', 'claimed again', 'execution ended elsewhere', 'dispatch left to claims', 'dispatch failed']);
 
 /**
  * What follows a run leaving the worker: the events its end means (finished, dead-lettered, suspended),

@@ -50,6 +50,24 @@ export class SlotHandOn {
     return false;
   }
 
+  /** Takes the slot of step `stepId` if still here (its write hands it off instead: see LocalDispatch.reserveHandOff). */
+  takeSlot(stepId: string): { name: string; key: string } | undefined {
+    const slot = this.slots.get(stepId);
+    if (!slot) return undefined;
+    this.slots.delete(stepId);
+    return slot;
+  }
+
+  /**
+   * Results of these steps were written: a slot of theirs still here was neither handed on nor off (its row
+   * no longer runs, so it is free to every claim now): forgotten, and a claim round asked for.
+   */
+  written(stepIds: readonly string[]): void {
+    let freed = false;
+    for (const id of stepIds) freed = this.slots.delete(id) || freed;
+    if (freed) this.releasable();
+  }
+
   /** Before a claim of steps: slots held HAND_ON_MS or longer go to `released` (step id to when it finished). */
   release(released: Map<string, number>): void {
     const due = this.clock.now() - HAND_ON_MS;

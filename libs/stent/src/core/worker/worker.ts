@@ -9,7 +9,8 @@ import type { StentLogger } from '../logger.js';
 import type { Registry } from '../definitions/registry.js';
 import type { RunEnd, RunHost } from '../run/run-host.js';
 import { WorkflowRun } from '../run/workflow-run.js';
-import type { ExecutionRecord, LocalCompletion, NewExecution, NewStep, OtherVersionRecord, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
+import type { DispatchOutcome, ExecutionBirth } from '../run/execution-birth.js';
+import type { ExecutionRecord, LocalCompletion, NewExecution, NewStep, OtherVersionRecord, SlotHandOff, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
 import { ActivityRunner } from './activity-runner.js';
 import { ClaimHealth } from './claim-health.js';
 import { ClaimLoop } from './claim-loop.js';
@@ -49,6 +50,8 @@ export class Worker implements RunHost {
    * not claimed at insert either (the claim statements read the pauses themselves).
    */
   pausedQueues: ReadonlySet<string> = new Set();
+  /** Workflow types known paused (read with the queues): a local dispatch of one is left to claims. */
+  pausedWorkflows: ReadonlySet<string> = new Set();
   private stateValue: WorkerState = 'idle';
   private readonly runs = new Map<string, WorkflowRun>();
   private unsubscribe: (() => void) | undefined;
@@ -272,7 +275,11 @@ export class Worker implements RunHost {
 
   // ---- the runs held here --------------------------------------------------------------------
 
-  startRun(execution: ExecutionRecord, journal: StepRecord[]): void {
+  /**
+   * Starts a run of a claimed execution; with `birth`, of one this process dispatches that is not inserted
+   * yet (its first write inserts it, see ExecutionBirth): it is reported started once it is in.
+   */
+  startRun(execution: ExecutionRecord, journal: StepRecord[], birth?: ExecutionBirth): void {
     const workflow = this.registry.workflow(execution.workflowName);
     if (!workflow) return;
     const previous = this.runs.get(execution.id);
@@ -280,14 +287,22 @@ export class Worker implements RunHost {
     this.suspended.drop(execution.id);
     const run = new WorkflowRun(this, execution, journal, workflow);
     this.runs.set(execution.id, run);
+    if (birth) run.writer.awaitBirth(birth);
+    else this.runBorn(run);
+    run.start();
+    // A workflow whose code awaits something else before its first durable call does not hold up its dispatch.
+    if (birth) setImmediate(() => run.writer.ensureBorn());
+  }
+
+  runBorn(run: WorkflowRun): void {
+    const { execution } = run;
     this.events.emit('execution.started', {
       executionId: execution.id,
       workflowName: execution.workflowName,
-      replay: journal.length > 0,
+      replay: run.replaying,
       traceContext: execution.traceContext,
       parentId: execution.parentId,
     });
-    run.start();
   }
 
   /** Runs a kept suspended run again under the claim `execution` (see SuspendedRuns), with its changed rows. */
@@ -316,7 +331,10 @@ export class Worker implements RunHost {
 
   /** Ids of the executions held in memory (their leases are renewed). */
   heldRuns(): string[] {
-    return [...this.runs.keys()];
+    const held: string[] = [];
+    // One whose execution is still being inserted has no lease to renew yet.
+    for (const [id, run] of this.runs) if (!run.writer.unborn) held.push(id);
+    return held;
   }
 
   /** Activity steps of the runs held here that wait in the database for this worker's slots. */
@@ -342,6 +360,11 @@ export class Worker implements RunHost {
     this.local.startReservedExecution(execution, claimed);
   }
 
+  /** See LocalDispatch.startDispatched. */
+  startDispatched(execution: NewExecution): Promise<DispatchOutcome> {
+    return this.local.startDispatched(execution);
+  }
+
   // ---- RunHost ---------------------------------------------------------------------------------
 
   reserveLocal(batch: NewStep[], completions: readonly LocalCompletion[]): NewStep[] {
@@ -354,6 +377,18 @@ export class Worker implements RunHost {
 
   cancelReservations(steps: NewStep[]): void {
     this.local.cancelReservations(steps);
+  }
+
+  reserveHandOff(completions: readonly LocalCompletion[]): SlotHandOff | undefined {
+    return this.local.reserveHandOff(completions);
+  }
+
+  handedOff(handOff: SlotHandOff, started: StepRecord[]): void {
+    this.local.handedOff(handOff, started);
+  }
+
+  completionsWritten(completions: readonly LocalCompletion[]): void {
+    if (completions.length > 0) this.loop.handOn.written(completions.map((completion) => completion.fence.stepId));
   }
 
   startReserved(run: WorkflowRun, steps: NewStep[]): void {

@@ -1,11 +1,12 @@
-import { encodeError, ExecutionNotFoundError, WorkflowCancelledError, type DeliveryRecord, type ExecutionFence, type FinishOptions, type LocalCompletion, type NewExecution } from '../../core/index.js';
+import { encodeError, ExecutionNotFoundError, WorkflowCancelledError, type DeliveryRecord, type ExecutionFence, type FinishOptions, type LocalCompletion, type NewExecution, type SlotHandOff, type StepRecord } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
-import { num } from '../sql/rows.js';
+import { num, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE, completedStep, completionValues, EXECUTION_FENCE, fenceParams, NO_LEASE, stepStillOwned, wake } from '../sql/statements.js';
 import type { DeadLettersRepository } from './dead-letters.js';
 import type { ExecutionsRepository } from './executions.js';
 import type { JournalRepository } from './journal.js';
+import { handOffSlots, handOffUpdate } from './slot-hand-off.js';
 import type { StepCompletions } from './step-completions.js';
 import type { StepDiscard } from './step-discard.js';
 
@@ -88,25 +89,55 @@ export class EndingsRepository {
     now: number,
     options: FinishOptions = {},
   ): Promise<boolean> {
+    return (await this.finishHandingOff(fence, state, result, error, now, options)).ok;
+  }
+
+  /**
+   * finish(), and in the same write the slots `handOff` names of keyed steps whose results it records go to
+   * the next pending steps of their keys (see SlotHandOff): returns those started for the hand-off's owner.
+   */
+  async finishHandingOff(
+    fence: ExecutionFence,
+    state: 'completed' | 'failed' | 'timed_out',
+    result: string | null,
+    error: string | null,
+    now: number,
+    options: FinishOptions = {},
+    handOff?: SlotHandOff,
+  ): Promise<{ ok: boolean; started: StepRecord[] }> {
+    const started: StepRecord[] = [];
+    const handing = handOff && handOff.slots.length > 0 ? { handOff, started } : undefined;
     const { hasParent = true, leftovers = true, deliveries = [], discard = [], completions = [], continueAs } = options;
     let ended: string[] = [];
     const simple = state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0 && !continueAs;
     const finished = { type: 'finished', executionId: fence.executionId } as const;
-    // Where writes combine, the simple ending carries its own NOTIFY: no round trip of its own after it.
-    const notice = simple && this.ctx.dialect.combinesWrites ? this.ctx.bus.notice?.(finished) : undefined;
-    const ok = simple
-      ? await this.finishSimply(fence, result, now, completions, notice)
-      : await this.ctx.client.transaction(async (tx) => {
-          if (!(await this.completions.completeLocal(tx, completions))) return false;
-          const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
-          ended = outcome ?? [];
-          return outcome !== null;
-        });
-    if (ok) this.ctx.bus.publish(finished, notice !== undefined);
+    // Where writes combine, simple endings of many runs share a statement, which carries their NOTIFY; an
+    // ending that hands a keyed slot off (see SlotHandOff) goes in a statement of its own, with its NOTIFY.
+    let carried = false;
+    let ok: boolean;
+    if (simple && this.ctx.dialect.combinesWrites && !handing) {
+      const shared = await this.journal.shared.finish(fence, result, now, completions);
+      ok = shared.ok;
+      carried = shared.announced;
+    } else if (simple) {
+      const frame = this.ctx.dialect.combinesWrites ? this.ctx.bus.finishedNotice?.() : undefined;
+      const notice = frame && { channel: frame.channel, payload: `${frame.head}${JSON.stringify(finished)}${frame.tail}` };
+      ok = await this.finishSimply(fence, result, now, completions, notice, handing);
+      carried = notice !== undefined;
+    } else {
+      ok = await this.ctx.client.transaction(async (tx) => {
+        if (!(await this.completions.completeLocal(tx, completions))) return false;
+        if (handing) started.push(...(await handOffSlots(this.ctx, tx, handing.handOff, new Set(completions.map((c) => c.fence.stepId)))));
+        const outcome = await this.finishWithin(tx, fence, state, result, error, now, deliveries, discard, continueAs);
+        ended = outcome ?? [];
+        return outcome !== null;
+      });
+    }
+    if (ok) this.ctx.bus.publish(finished, carried);
     if (ok) for (const id of ended) this.ctx.bus.publish({ type: 'finished', executionId: id });
     if (ok && (continueAs || options.freesFlowSlot)) this.ctx.bus.publish({ type: 'work' });
     this.announceWakes();
-    return ok;
+    return { ok, started };
   }
 
   /** Fails an execution for good and records it in the dead-letter list (non-determinism, poison). */
@@ -143,10 +174,10 @@ export class EndingsRepository {
   }
 
   /**
-   * A completed top-level execution that left nothing behind: nothing to cancel, no parent to tell. With
-   * the results of its last steps in one statement where writes combine (the execution is completed only if
-   * all of them are still owned), else in one transaction with them. `notice` (PostgreSQL) is sent by the
-   * same statement when the execution is completed, so it reaches other processes with the commit.
+   * A completed top-level execution that left nothing behind (nothing to cancel, no parent to tell), not
+   * ended in a statement shared by many runs (SharedWrites.finish): where writes do not combine (SQLite),
+   * with the results of its last steps in one transaction; where they do, an ending that hands a keyed slot
+   * off, in one statement with those results and the hand-off, which sends `notice` with its commit.
    */
   private async finishSimply(
     fence: ExecutionFence,
@@ -154,6 +185,7 @@ export class EndingsRepository {
     now: number,
     completions: LocalCompletion[],
     notice?: { channel: string; payload: string },
+    handing?: { handOff: SlotHandOff; started: StepRecord[] },
   ): Promise<boolean> {
     const { t, client, dialect } = this.ctx;
     const finish = `UPDATE ${t.executions}
@@ -162,7 +194,11 @@ export class EndingsRepository {
     const finishParams = [result, now, now, ...fenceParams(fence)];
     if (!dialect.combinesWrites) {
       if (completions.length === 0) return (await client.execute(finish, finishParams)) === 1;
-      return client.transaction(async (tx) => (await this.completions.completeLocal(tx, completions)) && (await tx.execute(finish, finishParams)) === 1);
+      return client.transaction(async (tx) => {
+        if (!(await this.completions.completeLocal(tx, completions))) return false;
+        if (handing) handing.started.push(...(await handOffSlots(this.ctx, tx, handing.handOff, new Set(completions.map((c) => c.fence.stepId)))));
+        return (await tx.execute(finish, finishParams)) === 1;
+      });
     }
     const params: unknown[] = [];
     const done =
@@ -176,16 +212,26 @@ export class EndingsRepository {
        ), `;
     params.push(...finishParams);
     if (completions.length > 0) params.push(completions.length);
+    // Slots handed off (see SlotHandOff), each only if its step's result was recorded: one UPDATE each.
+    const handed = completions.length === 0 || !handing ? [] : handing.handOff.slots.filter((slot) => completions.some((c) => c.fence.stepId === slot.stepId));
+    const handedCtes = handed.map((slot, i) => {
+      const update = handOffUpdate(this.ctx, handing!.handOff, slot, ' AND EXISTS (SELECT 1 FROM done WHERE done.id = ?)');
+      params.push(...update.params, slot.stepId);
+      return `, handed${i} AS (${update.sql})`;
+    });
     if (notice) params.push(notice.channel, notice.payload);
-    const [row] = await client.query<{ n: unknown }>(
+    // The notice is sent from a subquery of one row, once, whatever the number of steps handed off.
+    const ending = `SELECT c.n${notice ? ', CASE WHEN c.n = 1 THEN pg_notify(?, ?) END AS notified' : ''} FROM (SELECT COUNT(*) AS n FROM fin) c`;
+    const rows = await client.query<Record<string, unknown>>(
       `WITH ${done}fin AS (
          ${finish}${completions.length > 0 ? ' AND (SELECT COUNT(*) FROM done) = ?' : ''}
          RETURNING id
-       )
-       SELECT f.n${notice ? ', CASE WHEN f.n = 1 THEN pg_notify(?, ?) END AS notified' : ''} FROM (SELECT COUNT(*) AS n FROM fin) f`,
+       )${handedCtes.join('')}
+       ${handed.length === 0 ? ending : `SELECT f.n, h.* FROM (${ending}) f LEFT JOIN (${handed.map((_, i) => `SELECT * FROM handed${i}`).join(' UNION ALL ')}) h ON true`}`,
       params,
     );
-    return num(row?.n ?? 0) === 1;
+    if (handing) for (const row of rows) if (row.id !== null && row.id !== undefined) handing.started.push(stepFromRow(row));
+    return num(rows[0]?.n ?? 0) === 1;
   }
 
   /**

@@ -1,29 +1,24 @@
-import { ConfigurationError, ExecutionExistsError, IdempotencyConflictError, StentError, type ExecutionRecord, type ExternalTransaction, type NewExecution } from '../../core/index.js';
+import { ConfigurationError, ExecutionExistsError, IdempotencyConflictError, StentError, type ExecutionRecord, type ExternalTransaction, type NewExecution, type NewStep } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { externalExecutor } from '../clients/postgres-client.js';
 import { listOf } from '../sql/dialect.js';
-import { EXECUTION_READ, executionFromRow } from '../sql/rows.js';
+import { EXECUTION_READ, executionFromRow, INSERT_CHUNK, STEP_COLUMN_TYPES, STEP_COLUMNS, stepParams } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE } from '../sql/statements.js';
 
 /** Execution rows: created by dispatch (or as a child in a parent's transaction), read, and deleted as a tree. */
 export class ExecutionsRepository {
+  /** See birthStatement. */
+  private readonly birthTexts = new Map<number, string>();
+
   constructor(private readonly ctx: SqlContext) {}
 
   async createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean; claimed: boolean }> {
-    const { t, client } = this.ctx;
+    const { client } = this.ctx;
     const run = async (tx: SqlExecutor) => {
       const inserted = await this.insertExecution(tx, execution);
       if (inserted.created) return { id: execution.id, created: true, claimed: inserted.claimed };
-      const [existing] = await tx.query<{ id: string; workflow_name: string }>(`SELECT id, workflow_name FROM ${t.executions} WHERE idempotency_key = ?`, [
-        execution.idempotencyKey,
-      ]);
-      if (!existing) throw new StentError(`Could not create execution '${execution.id}'`);
-      // A key is scoped to its workflow: the first dispatch's arguments win, another workflow's is refused.
-      if (existing.workflow_name !== execution.workflowName) {
-        throw new IdempotencyConflictError(execution.idempotencyKey!, existing.id, existing.workflow_name, execution.workflowName);
-      }
-      return { id: existing.id, created: false, claimed: false };
+      return this.existing(tx, execution);
     };
     let result: { id: string; created: boolean; claimed: boolean };
     try {
@@ -43,6 +38,82 @@ export class ExecutionsRepository {
     return result;
   }
 
+  /** The execution holding `execution`'s idempotency key (its insert found the key taken). */
+  private async existing(tx: SqlExecutor, execution: NewExecution): Promise<{ id: string; created: false; claimed: false }> {
+    const [existing] = await tx.query<{ id: string; workflow_name: string }>(`SELECT id, workflow_name FROM ${this.ctx.t.executions} WHERE idempotency_key = ?`, [
+      execution.idempotencyKey,
+    ]);
+    if (!existing) throw new StentError(`Could not create execution '${execution.id}'`);
+    // A key is scoped to its workflow: the first dispatch's arguments win, another workflow's is refused.
+    if (existing.workflow_name !== execution.workflowName) {
+      throw new IdempotencyConflictError(execution.idempotencyKey!, existing.id, existing.workflow_name, execution.workflowName);
+    }
+    return { id: existing.id, created: false, claimed: false };
+  }
+
+  /**
+   * A local dispatch's execution, inserted claimed (as insertExecution decides) together with the first
+   * steps its run recorded, in one commit: one statement on PostgreSQL, one transaction on SQLite. The
+   * steps go in only if the execution went in claimed; `claimed` false means none did. Plain steps only
+   * (no child, no effect, at most INSERT_CHUNK): anything else is refused and written the ordinary way.
+   */
+  async createWithSteps(execution: NewExecution, steps: NewStep[]): Promise<{ id: string; created: boolean; claimed: boolean }> {
+    const { client, dialect, t } = this.ctx;
+    const claim = execution.claimedBy;
+    if (!claim || steps.length > INSERT_CHUNK || steps.some((step) => step.child || step.effect || step.executionId !== execution.id)) {
+      throw new StentError(`createWithSteps: execution '${execution.id}' must be claimed and its steps plain`);
+    }
+    let result: { id: string; created: boolean; claimed: boolean };
+    if (dialect.combinesWrites) {
+      const { sql, params } = this.claimedInsert(execution, claim);
+      for (const step of steps) params.push(...stepParams(step, true));
+      const [answer] = await client.query<{ created: number | string; owner: string | null; inserted: number | string }>(this.birthStatement(sql, steps.length), params);
+      const claimed = answer?.owner === claim.owner;
+      if (claimed && Number(answer!.inserted) !== steps.length) throw new StentError(`Execution '${execution.id}': ${String(answer!.inserted)} of ${steps.length} first steps inserted`);
+      result = Number(answer?.created) > 0 ? { id: execution.id, created: true, claimed } : await this.existing(client, execution);
+    } else {
+      result = await client.transaction(async (tx) => {
+        const inserted = await this.insertExecution(tx, execution);
+        if (!inserted.created) return this.existing(tx, execution);
+        if (inserted.claimed) {
+          const params: unknown[] = [];
+          const rows = steps.map((step) => {
+            params.push(...stepParams(step));
+            return `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
+          });
+          await tx.execute(`INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
+        }
+        return { id: execution.id, created: true, claimed: inserted.claimed };
+      });
+    }
+    if (result.created && !result.claimed) this.ctx.bus.publish({ type: 'work' });
+    if (result.claimed && steps.some((step) => step.kind === 'activity' && step.state === 'pending')) this.ctx.bus.publish({ type: 'work' });
+    return result;
+  }
+
+  /**
+   * PostgreSQL's statement inserting an execution (`insert`, claimedInsert's text) and `count` steps if it
+   * went in claimed. Texts of the usual sizes are kept: one string object per shape, which the client finds
+   * its prepared statement by without hashing a few kilobytes of new text at every dispatch.
+   */
+  private birthStatement(insert: string, count: number): string {
+    const kept = this.birthTexts.get(count);
+    if (kept !== undefined) return kept;
+    const { t, dialect } = this.ctx;
+    const row = dialect.valuesRow(STEP_COLUMN_TYPES);
+    const text = `WITH ex AS (${insert} RETURNING lease_owner),
+       ins AS (
+         INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
+         SELECT ${STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + v.${column}` : `v.${column}`)).join(', ')}
+         FROM (VALUES ${Array<string>(count).fill(row).join(', ')}) AS v(${STEP_COLUMNS.join(', ')})
+         WHERE EXISTS (SELECT 1 FROM ex WHERE ex.lease_owner IS NOT NULL)
+         RETURNING id
+       )
+       SELECT (SELECT COUNT(*) FROM ex) AS created, (SELECT lease_owner FROM ex) AS owner, (SELECT COUNT(*) FROM ins) AS inserted`;
+    if (count <= 16) this.birthTexts.set(count, text);
+    return text;
+  }
+
   /**
    * Inserts an execution; created=false when its idempotency key is already taken. With `claimedBy` it is
    * inserted claimed, unless an older execution of at least its priority is waiting on its queue (that one
@@ -51,36 +122,32 @@ export class ExecutionsRepository {
   async insertExecution(tx: SqlExecutor, execution: NewExecution): Promise<{ created: boolean; claimed: boolean }> {
     const { t } = this.ctx;
     const claim = execution.claimedBy;
-    const columns = `id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at, max_duration_ms,
-         started_at, lease_owner, lease_epoch, lease_expires_at, trace_context, workflow_version, continued_from, concurrency_key, rate_key`;
-    const common = [
-      execution.id,
-      execution.workflowName,
-      execution.args,
-      execution.queue,
-      execution.priority,
-      JSON.stringify(execution.tags),
-      execution.parentId,
-      execution.parentPosition,
-      execution.idempotencyKey,
-      execution.createdAt,
-      execution.createdAt,
-    ];
     if (!claim) {
       const rows = await tx.query(
-        `INSERT INTO ${t.executions} (${columns})
+        `INSERT INTO ${t.executions} (${EXECUTION_COLUMNS})
          VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, ?, NULL, ?, ?, ?)
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id`,
-        [...common, execution.wakeAt, execution.deadlineAt, execution.maxDurationMs, execution.traceContext ?? null, execution.continuedFrom ?? null, execution.concurrencyKey ?? null, execution.rateKey ?? null],
+        [...commonParams(execution), execution.wakeAt, execution.deadlineAt, execution.maxDurationMs, execution.traceContext ?? null, execution.continuedFrom ?? null, execution.concurrencyKey ?? null, execution.rateKey ?? null],
       );
       return { created: rows.length > 0, claimed: false };
     }
+    const { sql, params } = this.claimedInsert(execution, claim);
+    const rows = await tx.query<{ lease_owner: string | null }>(`${sql} RETURNING lease_owner`, params);
+    return { created: rows.length > 0, claimed: rows[0]?.lease_owner === claim.owner };
+  }
+
+  /**
+   * The INSERT (without RETURNING) of an execution claimed by `claim` unless an older execution of at least
+   * its priority waits on its queue or its queue or workflow type is paused (see insertExecution).
+   */
+  private claimedInsert(execution: NewExecution, claim: NonNullable<NewExecution['claimedBy']>): { sql: string; params: unknown[] } {
+    const { t } = this.ctx;
     // Inserted claimed: its lease runs on the lease clock (see Dialect.leaseNow).
     const relative = this.ctx.dialect.leaseClockInDatabase;
     const leaseUntil = relative ? `${this.ctx.dialect.leaseNow(0, [])} + CAST(? AS BIGINT)` : 'CAST(? AS BIGINT)';
-    const rows = await tx.query<{ lease_owner: string | null }>(
-      `INSERT INTO ${t.executions} (${columns})
+    return {
+      sql: `INSERT INTO ${t.executions} (${EXECUTION_COLUMNS})
        SELECT ?, ?, CASE WHEN b.busy THEN 'pending' ELSE 'running' END, ?, ?, CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ?, CAST(? AS BIGINT), CAST(? AS BIGINT),
               CASE WHEN b.busy THEN CAST(? AS BIGINT) ELSE NULL END, CAST(? AS BIGINT), CAST(? AS BIGINT),
               CASE WHEN b.busy THEN NULL ELSE CAST(? AS BIGINT) END, CASE WHEN b.busy THEN NULL ELSE ? END,
@@ -91,10 +158,9 @@ export class ExecutionsRepository {
                WHERE c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND c.queue = ? AND c.priority >= ?
              ) OR EXISTS (SELECT 1 FROM ${t.pauses} p WHERE (p.kind = 'queue' AND p.name = ?) OR (p.kind = 'workflow' AND p.name = ?))) AS busy) b
        WHERE true
-       ON CONFLICT (idempotency_key) DO NOTHING
-       RETURNING lease_owner`,
-      [
-        ...common,
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+      params: [
+        ...commonParams(execution),
         execution.wakeAt,
         execution.deadlineAt,
         execution.maxDurationMs,
@@ -112,8 +178,7 @@ export class ExecutionsRepository {
         execution.queue,
         execution.workflowName,
       ],
-    );
-    return { created: rows.length > 0, claimed: rows[0]?.lease_owner === claim.owner };
+    };
   }
 
   async getExecution(id: string): Promise<ExecutionRecord | null> {
@@ -148,4 +213,24 @@ export class ExecutionsRepository {
 export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
+
+const EXECUTION_COLUMNS = `id, workflow_name, state, args, queue, priority, tags, parent_id, parent_position, idempotency_key, created_at, updated_at, wake_at, deadline_at, max_duration_ms,
+         started_at, lease_owner, lease_epoch, lease_expires_at, trace_context, workflow_version, continued_from, concurrency_key, rate_key`;
+
+/** The first values of an execution's insert, in EXECUTION_COLUMNS order (both inserts share them). */
+function commonParams(execution: NewExecution): unknown[] {
+  return [
+    execution.id,
+    execution.workflowName,
+    execution.args,
+    execution.queue,
+    execution.priority,
+    JSON.stringify(execution.tags),
+    execution.parentId,
+    execution.parentPosition,
+    execution.idempotencyKey,
+    execution.createdAt,
+    execution.createdAt,
+  ];
 }

@@ -6,14 +6,15 @@ import type { SqlContext } from '../sql/sql-context.js';
 import { EXECUTION_FENCE, fenceParams, holdsFence } from '../sql/statements.js';
 import type { EffectsRepository } from './effects.js';
 import type { ExecutionsRepository } from './executions.js';
-import { SharedStepInserts } from './shared-step-inserts.js';
+import { SharedWrites } from './shared-writes.js';
 import type { StepCompletions } from './step-completions.js';
 import type { StepDiscard } from './step-discard.js';
 import { storing } from '../sql/unstorable.js';
 
 /** An execution's journal: its steps, read in position order, appended under the execution's fence. */
 export class JournalRepository {
-  private readonly shared: SharedStepInserts;
+  /** Plain inserts and simple endings of many runs in shared statements (PostgreSQL; see SharedWrites). */
+  readonly shared: SharedWrites;
   private readonly fencedInserts = new Map<number, string>();
 
   constructor(
@@ -23,7 +24,7 @@ export class JournalRepository {
     private readonly effects: EffectsRepository,
     private readonly discard: StepDiscard,
   ) {
-    this.shared = new SharedStepInserts(ctx);
+    this.shared = new SharedWrites(ctx, () => ctx.bus.finishedNotice?.());
   }
 
   async load(executionId: string): Promise<StepRecord[]> {

@@ -1,12 +1,13 @@
-import type { LocalCompletion, StepCompletion } from '../../core/index.js';
+import type { LocalCompletion, SlotHandOff, StepCompletion, StepRecord } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
-import { num } from '../sql/rows.js';
+import { num, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { storing } from '../sql/unstorable.js';
-import { ACTIVE, completedStep, completionValues, NO_LEASE, stepStillOwned, WAKE_NOW } from '../sql/statements.js';
+import { ACTIVE, COMPLETION_TYPES, completedStep, completionValues, NO_LEASE, stepStillOwned, WAKE_NOW } from '../sql/statements.js';
 import type { CacheRepository } from './cache.js';
 import type { DeadLettersRepository } from './dead-letters.js';
 import { parkStep } from './flow-limits.js';
+import { handOffSlots, handOffUpdate } from './slot-hand-off.js';
 
 /** At most this many results in one statement (PostgreSQL binds at most 65,535 parameters). */
 const COMPLETION_PART = 1000;
@@ -17,6 +18,8 @@ const COMPLETION_PART = 1000;
  */
 export class StepCompletions {
   private completeOneSql: string | undefined;
+  /** completePlainBatch's statement texts by number of results. */
+  private readonly plainBatchTexts = new Map<number, string>();
 
   constructor(
     private readonly ctx: SqlContext,
@@ -32,15 +35,28 @@ export class StepCompletions {
     return storing(completions.length === 1 ? `The outcome of step ${completions[0]!.fence.stepId}` : 'An attempt outcome', () => this.completeAll(completions));
   }
 
-  private async completeAll(completions: StepCompletion[]): Promise<boolean[]> {
+  /** complete(), handing off the slots of keyed steps among `completions` in the same transaction (see SlotHandOff). */
+  async completeHandingOff(completions: StepCompletion[], handOff: SlotHandOff): Promise<{ owned: boolean[]; started: StepRecord[] }> {
+    const describe = completions.length === 1 ? `The outcome of step ${completions[0]!.fence.stepId}` : 'An attempt outcome';
+    return storing(describe, async () => {
+      const started: StepRecord[] = [];
+      const owned = await this.completeAll(completions, { handOff, started });
+      return { owned, started };
+    });
+  }
+
+  private async completeAll(completions: StepCompletion[], handing?: { handOff: SlotHandOff; started: StepRecord[] }): Promise<boolean[]> {
     const { client, dialect } = this.ctx;
     const only = completions.length === 1 ? completions[0]! : undefined;
-    if (dialect.combinesWrites && only && only.outcome.kind === 'completed' && !only.outcome.cache) {
-      return [await this.completeOne(only)];
+    if (dialect.combinesWrites && only && only.outcome.kind === 'completed' && !only.outcome.cache && (!handing || handing.handOff.slots.length === 1)) {
+      return [await this.completeOne(only, handing)];
     }
     const woken = new Set<string>();
     // A fixed lock order (step rows by id, then execution rows) keeps concurrent batches from deadlocking.
     const order = completions.map((completion, index) => ({ completion, index })).sort((a, b) => (a.completion.fence.stepId < b.completion.fence.stepId ? -1 : 1));
+    if (dialect.combinesWrites && completions.length <= COMPLETION_PART && completions.every(isPlain)) {
+      return this.completePlainBatch(order);
+    }
     const results = await client.transaction(async (tx) => {
       const out: boolean[] = new Array(completions.length).fill(false);
       const toWake: Array<{ executionId: string; force: boolean; now: number }> = [];
@@ -71,6 +87,10 @@ export class StepCompletions {
         if (changed && completion.outcome.kind !== 'retry' && completion.outcome.kind !== 'parked') toWake.push({ executionId: completion.executionId, force: completion.wakeExecution, now: completion.finishedAt });
       }
       for (const id of await this.wakeAll(tx, toWake)) woken.add(id);
+      if (handing) {
+        const recorded = new Set(completions.filter((completion, i) => out[i] && completion.outcome.kind === 'completed').map((completion) => completion.fence.stepId));
+        handing.started.push(...(await handOffSlots(this.ctx, tx, handing.handOff, recorded)));
+      }
       return out;
     });
     for (const executionId of woken) this.ctx.bus.publish({ type: 'woken', executionId });
@@ -189,13 +209,70 @@ export class StepCompletions {
   }
 
   /**
+   * A batch of successful attempts in one statement (PostgreSQL), not a transaction of four round trips:
+   * the results, then the executions woken (see wakeAll: when asked to, or when nobody holds one), their
+   * rows locked in id order after the step rows, as in the transaction. `order` is sorted by step id.
+   */
+  private async completePlainBatch(order: Array<{ completion: StepCompletion; index: number }>): Promise<boolean[]> {
+    const params: unknown[] = [];
+    let now = 0;
+    for (const { completion } of order) {
+      params.push(completion.fence.stepId, completion.fence.owner, completion.fence.epoch, (completion.outcome as { result: string }).result, completion.finishedAt);
+      params.push(completion.executionId, completion.wakeExecution);
+      now = Math.max(now, completion.finishedAt);
+    }
+    params.push(now, now);
+    const rows = await this.ctx.client.query<{ k: string; id: string }>(this.plainBatchStatement(order.length), params);
+    const done = new Set<string>();
+    const woken: string[] = [];
+    for (const row of rows) {
+      if (row.k === 'd') done.add(String(row.id));
+      else woken.push(String(row.id));
+    }
+    for (const executionId of woken) this.ctx.bus.publish({ type: 'woken', executionId });
+    if (woken.length > 0) this.ctx.bus.publish({ type: 'work' });
+    const out: boolean[] = new Array(order.length).fill(false);
+    for (const { completion, index } of order) out[index] = done.has(completion.fence.stepId);
+    return out;
+  }
+
+  /** The text of completePlainBatch's statement for `count` results, built once per count. */
+  private plainBatchStatement(count: number): string {
+    let text = this.plainBatchTexts.get(count);
+    if (text !== undefined) return text;
+    const { t, dialect } = this.ctx;
+    const values = Array.from({ length: count }, () => dialect.valuesRow([...COMPLETION_TYPES, 'varchar', 'boolean'])).join(', ');
+    text = `WITH done AS (
+         UPDATE ${t.steps} s SET ${completedStep('v.result', 'v.finished_at')}
+         FROM (VALUES ${values}) AS v(id, owner, epoch, result, finished_at, execution_id, force)
+         WHERE ${stepStillOwned('s', 'v')}
+         RETURNING s.id, s.execution_id, v.force
+       ), woke AS (
+         UPDATE ${t.executions} SET ${WAKE_NOW} WHERE id IN (
+           SELECT e.id FROM ${t.executions} e WHERE e.id IN (SELECT d.execution_id FROM done d) AND e.state IN ${ACTIVE}
+             AND (e.lease_owner IS NULL OR EXISTS (SELECT 1 FROM done d WHERE d.execution_id = e.id AND d.force))
+           ORDER BY e.id${dialect.forUpdate}
+         ) RETURNING id
+       )
+       SELECT 'd' AS k, id FROM done UNION ALL SELECT 'w' AS k, id FROM woke`;
+    if (this.plainBatchTexts.size >= 256) this.plainBatchTexts.clear();
+    this.plainBatchTexts.set(count, text);
+    return text;
+  }
+
+  /**
    * One completed step in one statement: it records the result and wakes the execution when asked to or
    * when nobody holds it (the execution row is locked after the step row, as in batches).
    */
-  private async completeOne(completion: StepCompletion): Promise<boolean> {
+  private async completeOne(completion: StepCompletion, handing?: { handOff: SlotHandOff; started: StepRecord[] }): Promise<boolean> {
     const { t } = this.ctx;
     const { fence, outcome, finishedAt } = completion;
-    const [row] = await this.ctx.client.query<{ changed: unknown; woken: unknown }>(
+    const params: unknown[] = [outcome.kind === 'completed' ? outcome.result : null, finishedAt, fence.stepId, fence.owner, fence.epoch, finishedAt, finishedAt];
+    // A slot handed off (see SlotHandOff) in the same statement, only if the step's result was recorded.
+    const slot = handing?.handOff.slots[0];
+    const handed = slot && slot.stepId === fence.stepId ? handOffUpdate(this.ctx, handing!.handOff, slot, ' AND EXISTS (SELECT 1 FROM done)') : undefined;
+    if (handed) params.push(...handed.params);
+    const [row] = await this.ctx.client.query<Record<string, unknown>>(
       `WITH done AS (
          UPDATE ${t.steps} SET ${completedStep()}
          WHERE ${stepStillOwned()}
@@ -204,10 +281,12 @@ export class StepCompletions {
          UPDATE ${t.executions} e SET wake_at = CASE WHEN e.wake_at IS NULL OR e.wake_at > ? THEN ? ELSE e.wake_at END FROM done
          WHERE e.id = done.execution_id AND e.state IN ${ACTIVE}${completion.wakeExecution ? '' : ' AND e.lease_owner IS NULL'}
          RETURNING e.id
-       )
-       SELECT (SELECT COUNT(*) FROM done) AS changed, (SELECT COUNT(*) FROM woke) AS woken`,
-      [outcome.kind === 'completed' ? outcome.result : null, finishedAt, fence.stepId, fence.owner, fence.epoch, finishedAt, finishedAt],
+       )${handed ? `, handed AS (${handed.sql})` : ''}
+       SELECT (SELECT COUNT(*) FROM done) AS changed, (SELECT COUNT(*) FROM woke) AS woken${handed ? ', h.*' : ''}
+       ${handed ? 'FROM (SELECT 1 AS one) o LEFT JOIN handed h ON true' : ''}`,
+      params,
     );
+    if (handed && row && row.id !== null && row.id !== undefined) handing!.started.push(stepFromRow(row));
     if (num(row?.woken ?? 0) > 0) {
       this.ctx.bus.publish({ type: 'woken', executionId: completion.executionId });
       this.ctx.bus.publish({ type: 'work' });

@@ -1,0 +1,241 @@
+import type { ExecutionFence, LocalCompletion, NewStep } from '../../core/index.js';
+import type { SqlContext } from '../sql/sql-context.js';
+import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepParams } from '../sql/rows.js';
+import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, NO_LEASE, stepStillOwned } from '../sql/statements.js';
+
+/** A run's plain step insert, or its simple ending (completed, top level, nothing left behind). */
+type QueuedWrite =
+  | { kind: 'insert'; fence: ExecutionFence; steps: NewStep[]; completions: LocalCompletion[]; resolve(ok: boolean): void; reject(error: unknown): void }
+  | {
+      kind: 'finish';
+      fence: ExecutionFence;
+      result: string | null;
+      now: number;
+      completions: LocalCompletion[];
+      /** Set when written: the statement carried the NOTIFY naming the executions it completed. */
+      announced?: boolean;
+      resolve(ended: { ok: boolean; announced: boolean }): void;
+      reject(error: unknown): void;
+    };
+
+/**
+ * Bytes of the NOTIFY payload one statement's endings may fill (PostgreSQL refuses one of 8,000 or more):
+ * each ending's event is its id as JSON and about 40 bytes around it (see eventBytes).
+ */
+const NOTICE_BUDGET = 7_000;
+
+/** An upper bound of the bytes the statement's NOTIFY spends on the event of ending `executionId`. */
+function eventBytes(executionId: string): number {
+  return 48 + Buffer.byteLength(JSON.stringify(executionId));
+}
+
+/** How the statement announces the executions it completed: the bus's channel and payload frame. */
+export interface FinishedNotice {
+  channel: string;
+  head: string;
+  tail: string;
+}
+
+/**
+ * Writes of many runs in shared statements (PostgreSQL): plain step inserts and simple endings requested
+ * while one statement is on its way are sent together in the next one, one commit for all of them. Each
+ * row goes in only while its own run's fence holds (the execution row is share-locked for the statement,
+ * so a concurrent reclaim waits), and only if every result its run already used (recorded in the same
+ * statement) is still owned; an ending completes its execution on the same conditions. The executions a
+ * statement completed are announced by one NOTIFY sent with its commit, not one per ending: every
+ * notifying commit takes PostgreSQL's notification lock for the whole cluster until it is durable, and
+ * wakes every listening connection.
+ */
+export class SharedWrites {
+  private queue: QueuedWrite[] = [];
+  private flushing = false;
+  /** Statement texts by shape (see statement()). */
+  private readonly texts = new Map<string, string>();
+
+  constructor(
+    private readonly ctx: SqlContext,
+    /** The frame of the NOTIFY announcing finished executions, read at each statement (undefined: none). */
+    private readonly notice: () => FinishedNotice | undefined = () => undefined,
+  ) {}
+
+  insert(fence: ExecutionFence, steps: NewStep[], completions: LocalCompletion[]): Promise<boolean> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'insert', fence, steps, completions, resolve, reject }));
+  }
+
+  /**
+   * Completes an owned top-level execution with the results of its last steps (only if all are still
+   * owned); `announced`: the statement carried the NOTIFY naming it (else the caller sends one).
+   */
+  finish(fence: ExecutionFence, result: string | null, now: number, completions: LocalCompletion[]): Promise<{ ok: boolean; announced: boolean }> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'finish', fence, result, now, completions, resolve, reject }));
+  }
+
+  private enqueue(write: QueuedWrite): void {
+    this.queue.push(write);
+    if (this.flushing) return;
+    this.flushing = true;
+    queueMicrotask(() => void this.flush());
+  }
+
+  /** The writes for the next statement, in order: step rows up to a chunk, endings up to the NOTIFY's budget. */
+  private nextBatch(): QueuedWrite[] {
+    let rows = 0;
+    let notice = 0;
+    let taken = 0;
+    for (const write of this.queue) {
+      const size = write.kind === 'insert' ? write.steps.length : eventBytes(write.fence.executionId);
+      const fits = taken === 0 || (write.kind === 'insert' ? rows + size <= INSERT_CHUNK : notice + size <= NOTICE_BUDGET);
+      if (!fits) break;
+      if (write.kind === 'insert') rows += size;
+      else notice += size;
+      taken++;
+    }
+    return this.queue.splice(0, taken);
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.nextBatch();
+        try {
+          this.settle(batch, await this.write(batch));
+        } catch (error) {
+          if (batch.length === 1) {
+            batch[0]!.reject(error);
+            continue;
+          }
+          // One run's rows the database refuses must not fail the others sharing the statement: each
+          // goes again on its own, and only the one at fault gets the error.
+          for (const entry of batch) {
+            try {
+              this.settle([entry], await this.write([entry]));
+            } catch (own) {
+              entry.reject(own);
+            }
+          }
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private settle(batch: QueuedWrite[], { inserted, done, finished }: { inserted: Set<string>; done: Set<string>; finished: Set<string> }): void {
+    for (const entry of batch) {
+      const resultsDone = entry.completions.every((c) => done.has(c.fence.stepId));
+      if (entry.kind === 'insert') entry.resolve(entry.steps.every((step) => inserted.has(step.id)) && resultsDone);
+      else entry.resolve({ ok: finished.has(entry.fence.executionId) && resultsDone, announced: entry.announced === true });
+    }
+  }
+
+  private async write(batch: QueuedWrite[]): Promise<{ inserted: Set<string>; done: Set<string>; finished: Set<string> }> {
+    const params: unknown[] = [];
+    // Results the workflows already used are recorded in the same statement; a run's steps go in (its
+    // execution is completed) only if all of its results did (each still owned).
+    let completions = 0;
+    for (const { fence, completions: own } of batch) {
+      for (const completion of own) {
+        params.push(...completionParams(completion), fence.executionId);
+        completions++;
+      }
+    }
+    let rows = 0;
+    let endings = 0;
+    for (const entry of batch) {
+      if (entry.kind !== 'insert') continue;
+      for (const step of entry.steps) {
+        // A step inserted claimed gets its lease from the database's clock (see Dialect.leaseNow).
+        params.push(...stepParams(step, true), entry.fence.owner, entry.fence.epoch, entry.completions.length);
+        rows++;
+      }
+    }
+    for (const entry of batch) {
+      if (entry.kind !== 'finish') continue;
+      const { fence } = entry;
+      params.push(fence.executionId, fence.owner, fence.epoch, entry.result, entry.now, entry.completions.length);
+      endings++;
+    }
+    const notice = endings > 0 ? this.notice() : undefined;
+    if (notice) params.push(notice.channel, notice.head, notice.tail);
+    for (const entry of batch) if (entry.kind === 'finish') entry.announced = notice !== undefined;
+    const result = await this.ctx.client.query<{ k: string; id: string }>(this.statement(rows, completions, endings, notice !== undefined), params);
+    const inserted = new Set<string>();
+    const done = new Set<string>();
+    const finished = new Set<string>();
+    for (const row of result) {
+      if (row.k === 'i') inserted.add(String(row.id));
+      else if (row.k === 'd') done.add(String(row.id));
+      else if (row.k === 'f') finished.add(String(row.id));
+    }
+    return { inserted, done, finished };
+  }
+
+  /**
+   * The statement's text for a number of step rows, results and endings, built once per such shape: the
+   * same text object each time, which the client (its cache of statement shapes) and the driver (the
+   * prepared statement's text) then compare and look up without reading a few kilobytes at every step.
+   */
+  private statement(rows: number, completions: number, endings: number, announce: boolean): string {
+    const key = `${rows}:${completions}:${endings}:${announce ? 1 : 0}`;
+    let text = this.texts.get(key);
+    if (text === undefined) {
+      text = this.buildStatement(rows, completions, endings, announce);
+      if (this.texts.size >= 256) this.texts.clear();
+      this.texts.set(key, text);
+    }
+    return text;
+  }
+
+  private buildStatement(rows: number, completions: number, endings: number, announce: boolean): string {
+    const { t, dialect } = this.ctx;
+    const parts: string[] = [];
+    const selects: string[] = [];
+    const doneOf = (execution: string) => (completions > 0 ? ` AND (SELECT COUNT(*) FROM done d WHERE d.execution_id = ${execution}) = ` : '');
+    if (completions > 0) {
+      const values = Array.from({ length: completions }, () => dialect.valuesRow([...COMPLETION_TYPES, 'varchar'])).join(', ');
+      parts.push(`done AS (
+         UPDATE ${t.steps} s SET ${completedStep('c.result', 'c.finished_at')}
+         FROM (VALUES ${values}) AS c(id, owner, epoch, result, finished_at, execution_id)
+         WHERE ${stepStillOwned('s', 'c')} AND s.execution_id = c.execution_id
+         RETURNING s.id, s.execution_id
+       )`);
+      selects.push(`SELECT 'd' AS k, id FROM done`);
+    }
+    if (rows > 0) {
+      const row = dialect.valuesRow([...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer']);
+      const allDone = completions > 0 ? `${doneOf('v.execution_id')}v.expect_done` : '';
+      parts.push(`ins AS (
+         INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
+         SELECT ${STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + v.${column}` : `v.${column}`)).join(', ')}
+         FROM (VALUES ${Array.from({ length: rows }, () => row).join(', ')}) AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
+         WHERE EXISTS (
+           SELECT 1 FROM ${t.executions} e
+           WHERE e.id = v.execution_id AND e.lease_owner = v.fence_owner AND e.lease_epoch = v.fence_epoch AND e.state IN ${ACTIVE} FOR SHARE
+         )${allDone}
+         RETURNING id
+       )`);
+      selects.unshift(`SELECT 'i' AS k, id FROM ins`);
+    }
+    if (endings > 0) {
+      const row = dialect.valuesRow(['varchar', 'varchar', 'integer', 'text', 'bigint', 'integer']);
+      const allDone = completions > 0 ? `${doneOf('f.id')}f.expect_done` : '';
+      parts.push(`fin AS (
+         UPDATE ${t.executions} e
+         SET state = 'completed', result = f.result, error = NULL, finished_at = f.now, updated_at = f.now, ${NO_LEASE}, wake_at = NULL
+         FROM (VALUES ${Array.from({ length: endings }, () => row).join(', ')}) AS f(id, owner, epoch, result, now, expect_done)
+         WHERE e.id = f.id AND e.lease_owner = f.owner AND e.lease_epoch = f.epoch AND e.state IN ${ACTIVE} AND e.parent_id IS NULL${allDone}
+         RETURNING e.id
+       )`);
+      selects.push(`SELECT 'f' AS k, id FROM fin`);
+      if (announce) {
+        // One NOTIFY naming every execution this statement completed, sent with its commit (none if it completed none).
+        parts.push(`note AS (
+           SELECT pg_notify(?, ? || string_agg(json_build_object('type', 'finished', 'executionId', id)::text, ',') || ?) FROM fin HAVING COUNT(*) > 0
+         )`);
+        selects.push(`SELECT 'n' AS k, NULL AS id FROM note`);
+      }
+    }
+    return `WITH ${parts.join(', ')}
+       ${selects.join(' UNION ALL ')}`;
+  }
+}

@@ -1,0 +1,183 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineActivity, defineWorkflow, setActivityMethodOptions, UnstorableValueError, type StentExecutor } from 'nestjs-stent';
+import { DIALECTS, type Dialect } from '../support/databases.js';
+import { ExecutorSet, Gate, QUICK_WORKER } from '../support/executor-set.js';
+import { capture } from '../support/statement-capture.js';
+import { openInspector, type Inspector } from '../support/inspector.js';
+import { invariantProblems } from '../support/invariants.js';
+import { waitUntil } from '../support/wait.js';
+
+/**
+ * A dispatch that this process's worker runs starts its run before the execution is inserted, and the
+ * run's first write inserts the execution with its first steps (one commit). What a dispatch promises
+ * must hold all the same: it resolves once the execution is in the database, an idempotency key still
+ * picks one execution, a paused workflow is left to claims, and a first step the database refuses fails
+ * the execution, not the dispatch.
+ */
+
+/** Runs of each activity body and of each workflow's run(), by tag. */
+const bodies = new Map<string, number>();
+const runs = new Map<string, number>();
+const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
+
+class BirthActs {
+  async ping(tag: string): Promise<string> {
+    bump(bodies, tag);
+    return `pong ${tag}`;
+  }
+  async slow(tag: string): Promise<string> {
+    bump(bodies, `slow:${tag}`);
+    return tag;
+  }
+}
+// 30 days in milliseconds does not fit PostgreSQL's integer timeout column: the step's row is refused.
+setActivityMethodOptions(BirthActs.prototype, 'slow', { timeout: '30d' });
+defineActivity(BirthActs, { name: 'BirthActs' });
+
+class OnePing {
+  constructor(private readonly acts: BirthActs) {}
+  async run(tag: string): Promise<string> {
+    bump(runs, tag);
+    return this.acts.ping(tag);
+  }
+}
+defineWorkflow(OnePing, { name: 'BirthOnePing' });
+
+/** What LateCaller awaits before its first call: opened by the test. */
+let lateGate = new Gate();
+
+/** Awaits something that is not a durable call (the test's gate) before its first activity. */
+class LateCaller {
+  constructor(private readonly acts: BirthActs) {}
+  async run(tag: string): Promise<string> {
+    await lateGate.wait();
+    return this.acts.ping(tag);
+  }
+}
+defineWorkflow(LateCaller, { name: 'BirthLateCaller' });
+
+class SlowFirst {
+  constructor(private readonly acts: BirthActs) {}
+  async run(tag: string): Promise<string> {
+    bump(runs, tag);
+    return this.acts.slow(tag);
+  }
+}
+defineWorkflow(SlowFirst, { name: 'BirthSlowFirst' });
+
+describe.each(DIALECTS)('a dispatch inserted with its first step (%s)', (dialect: Dialect) => {
+  let set: ExecutorSet | undefined;
+  let inspector: Inspector | undefined;
+  let executor: StentExecutor;
+  /** Another process's view: an executor without a worker. */
+  let observer: StentExecutor;
+
+  afterEach(async () => {
+    await inspector?.close();
+    inspector = undefined;
+    await set?.dispose();
+    set = undefined;
+  });
+
+  /**
+   * `local`: the dispatches must take the local path, which a worker declines while a claim round looks
+   * for workflows (it may find older ones first): its polls are spaced out of the test's way and the
+   * dispatch waits for the start-up round to end. A poll round coinciding with a dispatch sends it through
+   * a claim on a loaded machine, which is right, but not what these tests are about.
+   */
+  async function start(local = false): Promise<void> {
+    bodies.clear();
+    runs.clear();
+    set = await ExecutorSet.create(dialect);
+    const acts = new BirthActs();
+    const instances = [acts, new OnePing(acts), new LateCaller(acts), new SlowFirst(acts)];
+    executor = await set.executor(instances, local ? { ...QUICK_WORKER, pollInterval: '1h', maxPollInterval: '1h' } : QUICK_WORKER);
+    observer = await set.executor(instances, false);
+    inspector = await openInspector(set.db);
+    if (local) {
+      const loop = executor.worker!.loop;
+      await waitUntil(() => !loop.busy && !loop.hints.workflows && !loop.suspectRunning, 'the start-up claim round to end');
+    }
+  }
+
+  it('resolves once the execution and its first step are in the database, and the activity runs here once', async () => {
+    await start(true);
+    const id = await executor.dispatch(OnePing, ['a']);
+    // Read at once through another connection: nothing of it may still be on its way.
+    const journal = await observer.getJournal(id);
+    expect(journal.map((step) => step.name)).toEqual(['BirthActs.ping']);
+    expect((await executor.waitFor(id, { timeout: '10s' })).value).toBe('pong a');
+    expect({ body: bodies.get('a'), runs: runs.get('a') }).toEqual({ body: 1, runs: 1 });
+    expect(await invariantProblems(inspector!)).toEqual([]);
+  });
+
+  it('a workflow that awaits something else before its first call does not hold up its dispatch', async () => {
+    await start(true);
+    lateGate = new Gate();
+    // Resolves while the workflow still waits on the gate: its execution went in on its own.
+    const id = await executor.dispatch(LateCaller, ['late']);
+    expect(lateGate.entered).toBe(1);
+    expect((await observer.getExecution(id)).state).toBe('running');
+    expect(await observer.getJournal(id)).toEqual([]);
+    lateGate.open();
+    expect((await executor.waitFor(id, { timeout: '10s' })).value).toBe('pong late');
+  });
+
+  it('the same idempotency key dispatched twice here gives one execution, run once', async () => {
+    await start();
+    const first = await executor.dispatch(OnePing, ['k'], { idempotencyKey: 'birth-key' });
+    const second = await executor.dispatch(OnePing, ['k-again'], { idempotencyKey: 'birth-key' });
+    expect(second).toBe(first);
+    expect((await executor.waitFor(first, { timeout: '10s' })).value).toBe('pong k');
+    expect((await observer.listExecutions({}, { limit: 10 })).total).toBe(1);
+    expect(bodies.get('k')).toBe(1);
+    expect(bodies.get('k-again')).toBeUndefined();
+    expect(await invariantProblems(inspector!)).toEqual([]);
+  });
+
+  it('a dispatch of a paused workflow is inserted unclaimed, with no step, and runs once resumed', async () => {
+    await start();
+    // Paused by another process: this worker may not have read it yet, and the insert finds it paused.
+    await observer.pauseWorkflow(OnePing);
+    const id = await executor.dispatch(OnePing, ['paused']);
+    const row = await observer.getExecution(id);
+    expect({ state: row.state, leaseOwner: row.leaseOwner }).toEqual({ state: 'pending', leaseOwner: null });
+    expect(await observer.getJournal(id)).toEqual([]);
+    // Its run, which wrote nothing, is dropped quietly: no warning, no lease to hand back.
+    expect(set!.logger.lines.filter((line) => line.level !== 'log' && line.message.includes(id))).toEqual([]);
+    await observer.resumeWorkflow(OnePing);
+    expect((await executor.waitFor(id, { timeout: '10s' })).value).toBe('pong paused');
+    expect(bodies.get('paused')).toBe(1);
+  });
+
+  if (dialect === 'postgres') {
+    it('one statement inserts the execution and its first step, one more ends it: two commits a one-activity dispatch', async () => {
+      await start(true);
+      for (let i = 0; i < 3; i++) await executor.waitFor(await executor.dispatch(OnePing, [`warm${i}`]), { timeout: '10s' });
+      let id = '';
+      const sent = await capture(async () => {
+        id = await executor.dispatch(OnePing, ['counted']);
+        await executor.waitFor(id, { timeout: '10s' });
+      });
+      // The statements that name this execution (claim polls name none; a lease renewal, should the
+      // heartbeat fall in this window, is not a write of the dispatch's path).
+      const about = sent
+        .filter((statement) => statement.params.includes(id))
+        .map((statement) => statement.sql.replace(/\s+/g, ' ').trim())
+        .filter((sql) => !/^UPDATE \S+ SET lease_expires_at/.test(sql));
+      expect(about.map((sql) => sql.slice(0, 80))).toHaveLength(2);
+      expect(about[0]).toMatch(/^WITH ex AS \(INSERT INTO \S+stent_executions/);
+      expect(about[0]).toMatch(/INSERT INTO \S+stent_steps/);
+    });
+
+    it('a first step the database refuses fails the execution, not its dispatch', async () => {
+      await start();
+      const id = await executor.dispatch(SlowFirst, ['refused']);
+      const result = await executor.waitFor(id, { timeout: '10s' });
+      expect(result.state).toBe('failed');
+      expect(result.error).toBeInstanceOf(UnstorableValueError);
+      expect(runs.get('refused')).toBe(1);
+      expect(bodies.get('slow:refused')).toBeUndefined();
+    });
+  }
+});
