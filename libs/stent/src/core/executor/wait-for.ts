@@ -60,23 +60,31 @@ export async function waitForEnd(
   const pollMs = parseDuration(options.pollInterval ?? '250ms');
   const started = clock.now();
   let wake: (() => void) | undefined;
+  // Set by a wake-up that came while no wait was under way (during a read, which may have read the row as
+  // it was before the end): the loop reads again instead of waiting a poll for an end already announced.
+  let woken = false;
+  const wakeUp = (): void => {
+    woken = true;
+    wake?.();
+  };
   // A run that ends in this process hands its outcome over directly: no read after the wake-up.
   let ended: Result<unknown, unknown> | undefined;
   const onFinished = ({ executionId: id, result }: { executionId: string; result?: Result<unknown, unknown> }): void => {
     if (id !== executionId) return;
     ended = result;
-    wake?.();
+    wakeUp();
   };
   events.on('execution.finished', onFinished);
   const unsubscribe = store.subscribe((event) => {
     // A macrotask later: when the run ended in this process, its outcome arrives by then (no read needed).
-    if (event.type === 'finished' && event.executionId === executionId) setImmediate(() => wake?.());
+    if (event.type === 'finished' && event.executionId === executionId) setImmediate(wakeUp);
   });
   try {
     // A run this process holds is neither unknown nor final yet: its end arrives as an event.
     let skipRead = worker?.holds(executionId) ?? false;
     for (;;) {
       if (ended) return ended;
+      woken = false;
       const record = skipRead ? undefined : await readThroughOutage(store, executionId);
       skipRead = false;
       if (ended) return ended;
@@ -84,6 +92,7 @@ export async function waitForEnd(
       if (record && isFinalState(record.state)) return finalOutcome(record.id, record.state, record.result, record.error);
       const elapsed = clock.now() - started;
       if (timeoutMs !== undefined && elapsed >= timeoutMs) throw new WaitTimeoutError(executionId, timeoutMs);
+      if (woken) continue;
       const pause = timeoutMs === undefined ? pollMs : Math.min(pollMs, timeoutMs - elapsed);
       await new Promise<void>((resolve) => {
         const timer = clock.setTimer(pause, resolve);
