@@ -5,13 +5,20 @@ import { listOf } from '../sql/dialect.js';
 import { EXECUTION_READ, executionFromRow, INSERT_CHUNK, STEP_COLUMN_TYPES, STEP_COLUMNS, stepParams } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE } from '../sql/statements.js';
+import { SharedDispatches } from './shared-dispatches.js';
 
 /** Execution rows: created by dispatch (or as a child in a parent's transaction), read, and deleted as a tree. */
 export class ExecutionsRepository {
   /** See birthStatement. */
   private readonly birthTexts = new Map<number, string>();
+  /** See plainInsert. */
+  private readonly plainTexts = new Map<number, string>();
+  /** Where writes combine (PostgreSQL), plain dispatches of this process share statements. */
+  private readonly shared: SharedDispatches | undefined;
 
-  constructor(private readonly ctx: SqlContext) {}
+  constructor(private readonly ctx: SqlContext) {
+    if (ctx.dialect.combinesWrites) this.shared = new SharedDispatches((executions) => this.plainInsert(ctx.client, executions));
+  }
 
   async createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean; claimed: boolean }> {
     const { client } = this.ctx;
@@ -22,7 +29,10 @@ export class ExecutionsRepository {
     };
     let result: { id: string; created: boolean; claimed: boolean };
     try {
-      if (transaction !== undefined && transaction !== null) {
+      if (this.shared && (transaction === undefined || transaction === null) && !execution.claimedBy) {
+        const created = await this.shared.insert(execution);
+        result = created ? { id: execution.id, created: true, claimed: false } : await this.existing(client, execution);
+      } else if (transaction !== undefined && transaction !== null) {
         if (typeof (transaction as { query?: unknown }).query !== 'function') {
           throw new ConfigurationError('dispatch: transaction must be a TypeORM EntityManager (or anything with query(sql, params))');
         }
@@ -122,19 +132,33 @@ export class ExecutionsRepository {
   async insertExecution(tx: SqlExecutor, execution: NewExecution): Promise<{ created: boolean; claimed: boolean }> {
     const { t } = this.ctx;
     const claim = execution.claimedBy;
-    if (!claim) {
-      const rows = await tx.query(
-        `INSERT INTO ${t.executions} (${EXECUTION_COLUMNS})
-         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, ?, NULL, ?, ?, ?)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id`,
-        [...commonParams(execution), execution.wakeAt, execution.deadlineAt, execution.maxDurationMs, execution.traceContext ?? null, execution.continuedFrom ?? null, execution.concurrencyKey ?? null, execution.rateKey ?? null],
-      );
-      return { created: rows.length > 0, claimed: false };
-    }
+    if (!claim) return { created: (await this.plainInsert(tx, [execution])).has(execution.id), claimed: false };
     const { sql, params } = this.claimedInsert(execution, claim);
     const rows = await tx.query<{ lease_owner: string | null }>(`${sql} RETURNING lease_owner`, params);
     return { created: rows.length > 0, claimed: rows[0]?.lease_owner === claim.owner };
+  }
+
+  /**
+   * Inserts unclaimed executions, pending, in one statement; returns the ids that went in (a row whose
+   * idempotency key is taken, by an older execution or an earlier row, is left out). Texts by row count are
+   * kept, as in birthStatement.
+   */
+  private async plainInsert(tx: SqlExecutor, executions: NewExecution[]): Promise<Set<string>> {
+    let text = this.plainTexts.get(executions.length);
+    if (text === undefined) {
+      const row = `(?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, ?, NULL, ?, ?, ?)`;
+      text = `INSERT INTO ${this.ctx.t.executions} (${EXECUTION_COLUMNS})
+         VALUES ${Array<string>(executions.length).fill(row).join(', ')}
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id`;
+      this.plainTexts.set(executions.length, text);
+    }
+    const params: unknown[] = [];
+    for (const execution of executions) {
+      params.push(...commonParams(execution), execution.wakeAt, execution.deadlineAt, execution.maxDurationMs, execution.traceContext ?? null, execution.continuedFrom ?? null, execution.concurrencyKey ?? null, execution.rateKey ?? null);
+    }
+    const rows = await tx.query<{ id: unknown }>(text, params);
+    return new Set(rows.map((row) => String(row.id)));
   }
 
   /**
