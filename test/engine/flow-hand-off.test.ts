@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor, type StentStore } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
+import { resultsOnStandingClock } from '../support/manual-time.js';
 import { waitUntil } from '../support/wait.js';
 
 const KEYED = 'HandOffTenantSync.sync';
@@ -76,7 +77,7 @@ describe.each(DIALECTS)('slot hand-off (%s)', (dialect) => {
 
     // Three runs of one tenant (limit 1): their first calls wait in the key's queue together.
     const ids = await Promise.all([0, 1, 2].map((i) => executor.dispatch(TwoSyncs, ['acme', i])));
-    const results = await Promise.all(ids.map((id) => executor.waitFor(id, { timeout: '30s' })));
+    const results = await resultsOnStandingClock(executor, ids, claimed);
     expect(results.map((result) => result.ok && result.value)).toEqual([
       ['acme:0', 'acme:1'],
       ['acme:10', 'acme:11'],
@@ -114,10 +115,10 @@ describe.each(DIALECTS)('slot hand-off (%s)', (dialect) => {
     const low = await executor.dispatch(TwoSyncs, ['acme', 1], { priority: 0 });
     const high = await executor.dispatch(TwoSyncs, ['acme', 2], { priority: 5 });
     const other = await executor.dispatch(TwoSyncs, ['globex', 3]);
-    expect((await executor.waitFor(other, { timeout: '30s' })).ok).toBe(true);
+    expect((await resultsOnStandingClock(executor, [other], claimed))[0]!.ok).toBe(true);
     await waitForPending(store, [low, high]);
     open();
-    for (const id of [first, low, high]) expect((await executor.waitFor(id, { timeout: '30s' })).ok).toBe(true);
+    for (const result of await resultsOnStandingClock(executor, [first, low, high], claimed)) expect(result.ok).toBe(true);
 
     expect(calls.filter((call) => call.startsWith('acme:'))).toEqual(['acme:0', 'acme:1', 'acme:20', 'acme:21', 'acme:10', 'acme:11']);
     // Claimed: the first call of the first run and of the other tenant's run; the rest came by hand-on or hand-off.

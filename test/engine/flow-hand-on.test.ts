@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor, type StentStore } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
+import { resultsOnStandingClock } from '../support/manual-time.js';
 
 const KEYED = 'HandOnTenantSync.sync';
 
@@ -55,19 +56,7 @@ describe.each(DIALECTS)('slot hand-on (%s)', (dialect) => {
     await executor.start();
 
     const id = await executor.dispatch(SyncsInARow, ['acme']);
-    // The clock stands still, so waitFor's own time-out and polls never fire: a real deadline ends the wait
-    // with what the database holds (a completed row means the wait missed its wake-up; a waiting one, the run stalled).
-    let deadline: NodeJS.Timeout | undefined;
-    const stalled = new Promise<never>((_, reject) => {
-      deadline = setTimeout(() => {
-        void Promise.all([executor.getExecution(id), executor.getJournal(id)]).then(
-          ([execution, journal]) =>
-            reject(new Error(`no result within 60 s: execution ${execution.state}, lease ${execution.leaseOwner}; journal ${JSON.stringify(journal.map((s) => [s.position, s.state]))}; claimed ${JSON.stringify(claimed)}`)),
-          reject,
-        );
-      }, 60_000);
-    });
-    const result = await Promise.race([executor.waitFor(id, { timeout: '30s' }), stalled]).finally(() => clearTimeout(deadline));
+    const [result] = await resultsOnStandingClock(executor, [id], claimed);
     expect(result.ok && result.value).toEqual(['acme:0', 'acme:1', 'acme:2', 'acme:3']);
     // Only the first call went through a claim; the second, third and fourth were inserted running.
     expect(claimed).toEqual([0]);

@@ -3,78 +3,75 @@ import { createStentStore, defineActivity, defineWorkflow, Stent, StentExecutor,
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, ExecutorSet, type Harness, QUICK_WORKER } from '../support/executor-set.js';
 
-let running = 0;
-let maxRunning = 0;
-let cappedRunning = 0;
-let cappedMax = 0;
-let keyedRunning = 0;
-let keyedMax = 0;
+/** Bodies running now and the most seen at once, per activity. */
+const plain = { now: 0, most: 0 };
+const capped = { now: 0, most: 0 };
+const keyed = { now: 0, most: 0 };
 const bodies: Array<Promise<void>> = [];
 
-/** Times out after 100 ms (per-attempt timeout) but its body ignores the AbortSignal and runs 600 ms. */
+/** A body that ignores its attempt's 100 ms timeout (and the AbortSignal) and runs 600 ms. */
+async function stubbornBody(count: { now: number; most: number }, i: number): Promise<number> {
+  count.now++;
+  count.most = Math.max(count.most, count.now);
+  const done = new Promise<void>((resolve) => setTimeout(resolve, 600));
+  bodies.push(done);
+  await done;
+  count.now--;
+  return i;
+}
+
+const RETRY = { maxAttempts: 2, initialDelay: '10ms', jitter: false } as const;
+
 class Stubborn {
   async slow(i: number): Promise<number> {
-    running++;
-    maxRunning = Math.max(maxRunning, running);
-    const done = new Promise<void>((resolve) => setTimeout(resolve, 600));
-    bodies.push(done);
-    await done;
-    running--;
-    return i;
+    return stubbornBody(plain, i);
   }
 }
-defineActivity(Stubborn, { name: 'Stubborn', timeout: '100ms', retry: { maxAttempts: 2, initialDelay: '10ms', jitter: false } });
+defineActivity(Stubborn, { name: 'Stubborn', timeout: '100ms', retry: RETRY });
 
 class StubbornCapped {
   async slow(i: number): Promise<number> {
-    cappedRunning++;
-    cappedMax = Math.max(cappedMax, cappedRunning);
-    const done = new Promise<void>((resolve) => setTimeout(resolve, 600));
-    bodies.push(done);
-    await done;
-    cappedRunning--;
-    return i;
+    return stubbornBody(capped, i);
   }
 }
-defineActivity(StubbornCapped, { name: 'StubbornCapped', maxConcurrent: 1, timeout: '100ms', retry: { maxAttempts: 2, initialDelay: '10ms', jitter: false } });
+defineActivity(StubbornCapped, { name: 'StubbornCapped', maxConcurrent: 1, timeout: '100ms', retry: RETRY });
 
-/** One tenant's activity, one body at a time: times out after 100 ms, its body ignores that and runs 600 ms. */
+/** One tenant's activity, one body at a time. */
 class StubbornKeyed {
   async slow(i: number): Promise<number> {
-    keyedRunning++;
-    keyedMax = Math.max(keyedMax, keyedRunning);
-    const done = new Promise<void>((resolve) => setTimeout(resolve, 600));
-    bodies.push(done);
-    await done;
-    keyedRunning--;
-    return i;
+    return stubbornBody(keyed, i);
   }
 }
-defineActivity(StubbornKeyed, { name: 'StubbornKeyed', concurrency: { key: () => 'tenant', limit: 1 }, timeout: '100ms', retry: { maxAttempts: 2, initialDelay: '10ms', jitter: false } });
+defineActivity(StubbornKeyed, { name: 'StubbornKeyed', concurrency: { key: () => 'tenant', limit: 1 }, timeout: '100ms', retry: RETRY });
 
-class FanKeyed {
-  constructor(private readonly acts: StubbornKeyed) {}
-  async run(n: number): Promise<unknown> {
-    return Promise.allSettled(Array.from({ length: n }, (_, i) => this.acts.slow(i))).then((r) => r.map((x) => x.status));
-  }
+/** Calls slow(0) to slow(n - 1) at once; how each call ended. */
+function fanOut(acts: { slow(i: number): Promise<number> }, n: number): Promise<string[]> {
+  return Promise.allSettled(Array.from({ length: n }, (_, i) => acts.slow(i))).then((r) => r.map((x) => x.status));
 }
-defineWorkflow(FanKeyed, { name: 'FanKeyed' });
 
 class FanStubborn {
   constructor(private readonly acts: Stubborn) {}
-  async run(n: number): Promise<unknown> {
-    return Promise.allSettled(Array.from({ length: n }, (_, i) => this.acts.slow(i))).then((r) => r.map((x) => x.status));
+  async run(n: number): Promise<string[]> {
+    return fanOut(this.acts, n);
   }
 }
 defineWorkflow(FanStubborn, { name: 'FanStubborn' });
 
 class FanCapped {
   constructor(private readonly acts: StubbornCapped) {}
-  async run(n: number): Promise<unknown> {
-    return Promise.allSettled(Array.from({ length: n }, (_, i) => this.acts.slow(i))).then((r) => r.map((x) => x.status));
+  async run(n: number): Promise<string[]> {
+    return fanOut(this.acts, n);
   }
 }
 defineWorkflow(FanCapped, { name: 'FanCapped' });
+
+class FanKeyed {
+  constructor(private readonly acts: StubbornKeyed) {}
+  async run(n: number): Promise<string[]> {
+    return fanOut(this.acts, n);
+  }
+}
+defineWorkflow(FanKeyed, { name: 'FanKeyed' });
 
 class Racer {
   async quick(): Promise<string> {
@@ -107,7 +104,7 @@ function holdClaimPastOutcome(store: StentStore, holdMs: number): StentStore {
       const value: unknown = Reflect.get(target, property, receiver);
       if (property === 'claimSteps') {
         return async (...args: Parameters<StentStore['claimSteps']>) => {
-          if (!held && cappedRunning > 0) {
+          if (!held && capped.now > 0) {
             held = true;
             await Promise.race([written, new Promise((resolve) => setTimeout(resolve, holdMs))]);
           }
@@ -130,7 +127,7 @@ describe.each(DIALECTS)('slots, caps and final states under timeouts and cancels
   let harness: Harness;
   afterEach(async () => {
     await Promise.all(bodies.splice(0));
-    running = maxRunning = cappedRunning = cappedMax = keyedRunning = keyedMax = 0;
+    for (const count of [plain, capped, keyed]) count.now = count.most = 0;
     await harness?.dispose();
   });
 
@@ -139,7 +136,7 @@ describe.each(DIALECTS)('slots, caps and final states under timeouts and cancels
     harness = await createHarness(dialect, [acts, new FanStubborn(acts)], { concurrency: 1, pollInterval: '20ms', maxPollInterval: '100ms', lease: '5s' });
     const id = await harness.executor.dispatch(FanStubborn, [3]);
     await harness.executor.waitFor(id, { timeout: '20s' });
-    expect(maxRunning).toBeLessThanOrEqual(1);
+    expect(plain.most).toBeLessThanOrEqual(1);
   });
 
   it('maxConcurrent 1 is not exceeded in one process when timed-out attempts keep running', async () => {
@@ -147,7 +144,7 @@ describe.each(DIALECTS)('slots, caps and final states under timeouts and cancels
     harness = await createHarness(dialect, [acts, new FanCapped(acts)], { concurrency: 8, pollInterval: '20ms', maxPollInterval: '100ms', lease: '5s' });
     const id = await harness.executor.dispatch(FanCapped, [3]);
     await harness.executor.waitFor(id, { timeout: '20s' });
-    expect(cappedMax).toBeLessThanOrEqual(1);
+    expect(capped.most).toBeLessThanOrEqual(1);
   });
 
   it('per-key concurrency 1 is not exceeded in one process when timed-out attempts keep running', async () => {
@@ -158,7 +155,7 @@ describe.each(DIALECTS)('slots, caps and final states under timeouts and cancels
     const id = await harness.executor.dispatch(FanKeyed, [3]);
     const result = await harness.executor.waitFor(id, { timeout: '30s' });
     expect(result.value).toEqual(['rejected', 'rejected', 'rejected']);
-    expect(keyedMax).toBe(1);
+    expect(keyed.most).toBe(1);
   });
 
   it('maxConcurrent 1 holds when a claim built before a timed-out attempt was decided runs after its outcome is written', async () => {
@@ -173,7 +170,7 @@ describe.each(DIALECTS)('slots, caps and final states under timeouts and cancels
       executor.register(acts, new FanCapped(acts));
       await executor.start();
       await executor.waitFor(await executor.dispatch(FanCapped, [2]), { timeout: '30s' });
-      expect(cappedMax).toBe(1);
+      expect(capped.most).toBe(1);
     } finally {
       await set.dispose();
     }

@@ -25,3 +25,37 @@ export function countEvents(executor: StentExecutor, event: 'execution.suspended
   }) as never);
   return counter;
 }
+
+/**
+ * The results of `ids` on an executor whose clock stands still, so waitFor's own time-out and polls never
+ * fire: a real deadline ends the wait with what the database and the worker hold (a final row means a
+ * wake-up was missed; a running one, that the run stalled: its journal and the claims made say where).
+ */
+export async function resultsOnStandingClock(executor: StentExecutor, ids: string[], claimed: unknown, realTimeoutMs = 60_000) {
+  let deadline: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    deadline = setTimeout(() => {
+      void Promise.all(ids.map(async (id) => ({ id, execution: await executor.getExecution(id), journal: await executor.getJournal(id) }))).then(
+        (states) =>
+          reject(
+            new Error(
+              `no result within ${realTimeoutMs} ms: ${JSON.stringify(
+                states.map(({ id, execution, journal }) => ({
+                  id,
+                  state: execution.state,
+                  lease: execution.leaseOwner,
+                  journal: journal.map((step) => [step.position, step.name, step.state, step.attempts]),
+                })),
+              )}; worker ${JSON.stringify(executor.worker?.stats())}; claimed ${JSON.stringify(claimed)}`,
+            ),
+          ),
+        reject,
+      );
+    }, realTimeoutMs);
+  });
+  try {
+    return await Promise.race([Promise.all(ids.map((id) => executor.waitFor(id))), stalled]);
+  } finally {
+    clearTimeout(deadline);
+  }
+}

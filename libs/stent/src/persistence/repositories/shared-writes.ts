@@ -2,6 +2,7 @@ import type { ExecutionFence, LocalCompletion, NewStep } from '../../core/index.
 import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepParams } from '../sql/rows.js';
 import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, NO_LEASE, stepStillOwned } from '../sql/statements.js';
+import { StatementQueue } from './statement-queue.js';
 
 /** A run's plain step insert, or its simple ending (completed, top level, nothing left behind). */
 type QueuedWrite =
@@ -18,6 +19,13 @@ type QueuedWrite =
       reject(error: unknown): void;
     };
 
+/** What a shared statement wrote: ids of the steps inserted, of the results recorded, of the executions completed. */
+interface Written {
+  inserted: Set<string>;
+  done: Set<string>;
+  finished: Set<string>;
+}
+
 /**
  * Bytes of the NOTIFY payload one statement's endings may fill (PostgreSQL refuses one of 8,000 or more):
  * each ending's event is its id as JSON and about 40 bytes around it (see eventBytes).
@@ -27,6 +35,22 @@ const NOTICE_BUDGET = 7_000;
 /** An upper bound of the bytes the statement's NOTIFY spends on the event of ending `executionId`. */
 function eventBytes(executionId: string): number {
   return 48 + Buffer.byteLength(JSON.stringify(executionId));
+}
+
+/** The writes for the next statement, in order: step rows up to a chunk, endings up to the NOTIFY's budget. */
+function nextBatch(queue: QueuedWrite[]): QueuedWrite[] {
+  let rows = 0;
+  let notice = 0;
+  let taken = 0;
+  for (const write of queue) {
+    const size = write.kind === 'insert' ? write.steps.length : eventBytes(write.fence.executionId);
+    const fits = taken === 0 || (write.kind === 'insert' ? rows + size <= INSERT_CHUNK : notice + size <= NOTICE_BUDGET);
+    if (!fits) break;
+    if (write.kind === 'insert') rows += size;
+    else notice += size;
+    taken++;
+  }
+  return queue.splice(0, taken);
 }
 
 /** How the statement announces the executions it completed: the bus's channel and payload frame. */
@@ -47,8 +71,11 @@ export interface FinishedNotice {
  * wakes every listening connection.
  */
 export class SharedWrites {
-  private queue: QueuedWrite[] = [];
-  private flushing = false;
+  private readonly queue = new StatementQueue<QueuedWrite, Written>({
+    next: (queue) => nextBatch(queue),
+    write: (batch) => this.write(batch),
+    settle: (batch, written) => this.settle(batch, written),
+  });
   /** Statement texts by shape (see statement()). */
   private readonly texts = new Map<string, string>();
 
@@ -59,7 +86,7 @@ export class SharedWrites {
   ) {}
 
   insert(fence: ExecutionFence, steps: NewStep[], completions: LocalCompletion[]): Promise<boolean> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'insert', fence, steps, completions, resolve, reject }));
+    return new Promise((resolve, reject) => this.queue.add({ kind: 'insert', fence, steps, completions, resolve, reject }));
   }
 
   /**
@@ -67,60 +94,10 @@ export class SharedWrites {
    * owned); `announced`: the statement carried the NOTIFY naming it (else the caller sends one).
    */
   finish(fence: ExecutionFence, result: string | null, now: number, completions: LocalCompletion[]): Promise<{ ok: boolean; announced: boolean }> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'finish', fence, result, now, completions, resolve, reject }));
+    return new Promise((resolve, reject) => this.queue.add({ kind: 'finish', fence, result, now, completions, resolve, reject }));
   }
 
-  private enqueue(write: QueuedWrite): void {
-    this.queue.push(write);
-    if (this.flushing) return;
-    this.flushing = true;
-    queueMicrotask(() => void this.flush());
-  }
-
-  /** The writes for the next statement, in order: step rows up to a chunk, endings up to the NOTIFY's budget. */
-  private nextBatch(): QueuedWrite[] {
-    let rows = 0;
-    let notice = 0;
-    let taken = 0;
-    for (const write of this.queue) {
-      const size = write.kind === 'insert' ? write.steps.length : eventBytes(write.fence.executionId);
-      const fits = taken === 0 || (write.kind === 'insert' ? rows + size <= INSERT_CHUNK : notice + size <= NOTICE_BUDGET);
-      if (!fits) break;
-      if (write.kind === 'insert') rows += size;
-      else notice += size;
-      taken++;
-    }
-    return this.queue.splice(0, taken);
-  }
-
-  private async flush(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.nextBatch();
-        try {
-          this.settle(batch, await this.write(batch));
-        } catch (error) {
-          if (batch.length === 1) {
-            batch[0]!.reject(error);
-            continue;
-          }
-          // One run's rows the database refuses must not fail the others sharing the statement: each
-          // goes again on its own, and only the one at fault gets the error.
-          for (const entry of batch) {
-            try {
-              this.settle([entry], await this.write([entry]));
-            } catch (own) {
-              entry.reject(own);
-            }
-          }
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
-  }
-
-  private settle(batch: QueuedWrite[], { inserted, done, finished }: { inserted: Set<string>; done: Set<string>; finished: Set<string> }): void {
+  private settle(batch: QueuedWrite[], { inserted, done, finished }: Written): void {
     for (const entry of batch) {
       const resultsDone = entry.completions.every((c) => done.has(c.fence.stepId));
       if (entry.kind === 'insert') entry.resolve(entry.steps.every((step) => inserted.has(step.id)) && resultsDone);
@@ -128,7 +105,7 @@ export class SharedWrites {
     }
   }
 
-  private async write(batch: QueuedWrite[]): Promise<{ inserted: Set<string>; done: Set<string>; finished: Set<string> }> {
+  private async write(batch: QueuedWrite[]): Promise<Written> {
     const params: unknown[] = [];
     // Results the workflows already used are recorded in the same statement; a run's steps go in (its
     // execution is completed) only if all of its results did (each still owned).
