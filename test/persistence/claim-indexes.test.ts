@@ -46,7 +46,9 @@ async function fill(inspector: Inspector): Promise<void> {
 
 /** A captured parameter as an SQL literal. */
 const literal = (value: unknown): string =>
-  Array.isArray(value) ? `ARRAY[${value.map(literal).join(', ')}]` : typeof value === 'number' ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
+  value === null || value === undefined
+    ? 'NULL'
+    : Array.isArray(value) ? `ARRAY[${value.map(literal).join(', ')}]` : typeof value === 'number' ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
 
 /** The plan of a captured statement, one line per node. */
 async function planOf(inspector: Inspector, sent: Sent, generic: boolean): Promise<string[]> {
@@ -105,6 +107,39 @@ describe.each(DIALECTS)('claim indexes on %s', (dialect) => {
     const elsewhere = await store.claimExecutions({ ...filter, queues: ['elsewhere'], limit: 5 });
     expect(elsewhere.map((execution) => execution.priority)).toEqual([2, 2, 2, 2, 2]);
     expect(elsewhere.map((execution) => execution.id)).toEqual(['due-2', 'due-5', 'due-8', 'due-11', 'due-14']);
+  });
+
+  it("a dispatch inserted claimed looks for its queue's backlog in the claim-order index, not through the table", async () => {
+    const { store, inspector } = await open();
+    await fill(inspector);
+    const now = Date.now();
+    const execution = (id: string) => ({
+      id,
+      workflowName: 'Flow',
+      args: '[]',
+      queue: 'default',
+      priority: 0,
+      tags: [],
+      parentId: null,
+      parentPosition: null,
+      idempotencyKey: null,
+      createdAt: now,
+      wakeAt: now,
+      deadlineAt: null,
+      maxDurationMs: null,
+      claimedBy: { owner: 'probe', leaseExpiresAt: now + 30_000 },
+    });
+    const sent = await capture(async () => {
+      expect(await store.createExecution(execution('local-1'))).toMatchObject({ created: true, claimed: true });
+    });
+    const inserts = sent.filter((statement) => /INSERT INTO \S*stent_executions/.test(statement.sql));
+    expect(inserts).toHaveLength(1);
+    for (const generic of dialect === 'postgres' ? [false, true] : [false]) {
+      const plan = await planOf(inspector, inserts[0]!, generic);
+      const shown = `${generic ? 'generic' : 'custom'} plan:\n${plan.join('\n')}`;
+      expect(plan.some((line) => line.includes('stent_executions_claim_order')), shown).toBe(true);
+      expect(plan.some((line) => /Seq Scan on stent_executions|SCAN c\b/.test(line)), shown).toBe(false);
+    }
   });
 
   it('the migration creates the claim-order indexes and drops the ones they replace', async () => {

@@ -163,7 +163,10 @@ export class ExecutionsRepository {
 
   /**
    * The INSERT (without RETURNING) of an execution claimed by `claim` unless an older execution of at least
-   * its priority waits on its queue or its queue or workflow type is paused (see insertExecution).
+   * its priority waits on its queue or its queue or workflow type is paused (see insertExecution). The
+   * waiting execution is looked for in claim order, not with EXISTS: PostgreSQL's generic plan of an EXISTS
+   * expected a match within a few rows and scanned the whole table for one (a backlog of another queue made
+   * a dispatch take 140 ms); ordered, it reads the claim-order index from the queue's first entry.
    */
   private claimedInsert(execution: NewExecution, claim: NonNullable<NewExecution['claimedBy']>): { sql: string; params: unknown[] } {
     const { t } = this.ctx;
@@ -177,10 +180,11 @@ export class ExecutionsRepository {
               CASE WHEN b.busy THEN NULL ELSE CAST(? AS BIGINT) END, CASE WHEN b.busy THEN NULL ELSE ? END,
               CASE WHEN b.busy THEN 0 ELSE 1 END, CASE WHEN b.busy THEN NULL ELSE ${leaseUntil} END, CAST(? AS TEXT),
               CASE WHEN b.busy THEN NULL ELSE CAST(? AS INTEGER) END, CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR)
-       FROM (SELECT (EXISTS (
+       FROM (SELECT ((
                SELECT 1 FROM ${t.executions} c
                WHERE c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND c.queue = ? AND c.priority >= ?
-             ) OR EXISTS (SELECT 1 FROM ${t.pauses} p WHERE (p.kind = 'queue' AND p.name = ?) OR (p.kind = 'workflow' AND p.name = ?))) AS busy) b
+               ORDER BY c.queue, c.priority DESC, c.wake_at LIMIT 1
+             ) IS NOT NULL OR EXISTS (SELECT 1 FROM ${t.pauses} p WHERE (p.kind = 'queue' AND p.name = ?) OR (p.kind = 'workflow' AND p.name = ?))) AS busy) b
        WHERE true
        ON CONFLICT (idempotency_key) DO NOTHING`,
       params: [
