@@ -33,7 +33,7 @@ for (const line of lines) {
   const notes: string[] = [];
   if (line.case === 'commit_limit') notes.push(`${line.clients} client(s), ${Math.round(Number(line.steps_per_s))} commits/s${line.db_cpu_ms_per_commit === undefined ? '' : `, db CPU ${line.db_cpu_ms_per_commit} ms/commit`}`);
   if (line.via) notes.push(`via ${line.via}`);
-  if (line.p50_ms !== undefined) notes.push(`p50 ${line.p50_ms} ms, p99 ${line.p99_ms} ms`);
+  if (line.p50_ms !== undefined) notes.push(line.p99_ms === undefined ? `p50 ${line.p50_ms} ms` : `p50 ${line.p50_ms} ms, p99 ${line.p99_ms} ms`);
   rows.push(
     `| ${line.case} | ${line.db} | ${line.workers} | ${line.steps} | ${cell(line.ms_per_step)} | ${cell(line.vs_commit_limit)} | ${cell(line.commits_per_step)} | ${cell(line.statements_per_step)} | ${cell(line.node_cpu_ms_per_step)} | ${cell(line.db_cpu_ms_per_step)} | ${notes.join('; ')} |`,
   );
