@@ -305,9 +305,13 @@ export class ClaimLoop {
     // Slots not handed on by now may be counted free by this claim, and are then no longer handed on.
     this.handOn.release(this.finishedKeyed);
     const filter = this.claimFilter(free);
+    // Cleared before the query, not after: work announced while it runs (its rows committed after the
+    // query read the table) sets the hint again, and the next round looks. Cleared afterwards, that
+    // announcement was lost, and the work waited for a poll.
+    this.hints.activities = false;
     const steps = await store.claimSteps(filter);
     if (worker.state !== 'running') return false;
-    this.hints.activities = steps.length >= free;
+    if (steps.length >= free) this.hints.activities = true;
     if (steps.length < free) this.lookAgainAtNextWindow(filter);
     for (const step of steps) this.finishedKeyed.delete(step.id);
     for (const step of steps) runner.run(step, worker.runFor(step.executionId));
@@ -342,9 +346,11 @@ export class ClaimLoop {
     if (limit <= 0) return false;
     const filter = this.workflowFilter(limit);
     const now = filter.now;
+    // Cleared before the query for the reason given in claimActivities.
+    this.hints.workflows = false;
     const executions = await store.claimExecutions(filter);
     if (worker.state !== 'running') return false;
-    this.hints.workflows = executions.length >= limit;
+    if (executions.length >= limit) this.hints.workflows = true;
     if (executions.length < limit) this.lookAgainAtNextWindow(filter);
     // Claimed but not started while their journals load: they count against maxActiveWorkflows.
     local.reservedRuns += executions.length;

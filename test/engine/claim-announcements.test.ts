@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor, type StentStore } from 'nestjs-stent';
+import { DIALECTS } from '../support/databases.js';
+import { ExecutorSet } from '../support/executor-set.js';
+import { resultsOnStandingClock } from '../support/manual-time.js';
+import { waitUntil } from '../support/wait.js';
+
+/** Keyed, so a step of it is never started at its insert: only a claim takes it. */
+class AnnouncedSync {
+  async sync(tenant: string): Promise<string> {
+    return `synced ${tenant}`;
+  }
+}
+defineActivity(AnnouncedSync, { name: 'AnnouncedSync', concurrency: { key: (args) => args[0] as string, limit: 1 } });
+
+class OneSync {
+  constructor(private readonly acts: AnnouncedSync) {}
+  async run(tenant: string): Promise<string> {
+    return this.acts.sync(tenant);
+  }
+}
+defineWorkflow(OneSync, { name: 'AnnouncedOneSync' });
+
+/** The store, whose first claim of steps after `arm()` (not a claim of a suspect) answers (with what it read) only once released. */
+function holdOneClaim(store: StentStore): { store: StentStore; arm(): Promise<void>; release(): void } {
+  let armed = false;
+  let entered!: () => void;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const held = new Promise<void>((resolve) => (entered = resolve));
+  const proxy = new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (property === 'claimSteps') {
+        return async (...args: Parameters<StentStore['claimSteps']>) => {
+          const steps = await target.claimSteps(...args);
+          if (armed && !args[0].suspect) {
+            armed = false;
+            entered();
+            await released;
+          }
+          return steps;
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return {
+    store: proxy,
+    arm: () => {
+      armed = true;
+      return held;
+    },
+    release,
+  };
+}
+
+describe.each(DIALECTS)('work announced during a claim (%s)', (dialect) => {
+  let set: ExecutorSet | undefined;
+  afterEach(async () => {
+    await set?.dispose();
+    set = undefined;
+  });
+
+  it('a step announced while a claim of steps runs is claimed by the next round, not at the next poll', async () => {
+    set = await ExecutorSet.create(dialect);
+    // The clock stands still, so no poll comes: only the announcement can bring the step to a claim.
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const claims = holdOneClaim(await createStentStore({ database: set.db.options }));
+    const executor = new StentExecutor({ store: claims.store, worker: { concurrency: 4, lease: '1d' }, logger: set.logger, clock });
+    set.onCleanup(() => executor.close('2s'));
+    const acts = new AnnouncedSync();
+    executor.register(acts, new OneSync(acts));
+    await executor.start();
+
+    // A claim round whose query of steps found nothing is held open...
+    const held = claims.arm();
+    executor.worker!.loop.workAnnounced();
+    await held;
+    // ...while a workflow's first step goes in and is announced; then the round ends, empty-handed.
+    const id = await executor.dispatch(OneSync, ['acme']);
+    await waitUntil(async () => (await executor.getJournal(id)).some((step) => step.state === 'pending'), 'the first step to be recorded');
+    await new Promise((resolve) => setImmediate(resolve));
+    claims.release();
+
+    const [result] = await resultsOnStandingClock(executor, [id], 'held once', 20_000);
+    expect(result!.ok && result!.value).toBe('synced acme');
+  });
+});
