@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Inspector } from '../support/inspector.js';
 import { DIALECTS } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
+import { newExecution } from '../support/executions.js';
 import { capture, type Sent } from '../support/statement-capture.js';
 
 /**
@@ -113,22 +114,7 @@ describe.each(DIALECTS)('claim indexes on %s', (dialect) => {
     const { store, inspector } = await open();
     await fill(inspector);
     const now = Date.now();
-    const execution = (id: string) => ({
-      id,
-      workflowName: 'Flow',
-      args: '[]',
-      queue: 'default',
-      priority: 0,
-      tags: [],
-      parentId: null,
-      parentPosition: null,
-      idempotencyKey: null,
-      createdAt: now,
-      wakeAt: now,
-      deadlineAt: null,
-      maxDurationMs: null,
-      claimedBy: { owner: 'probe', leaseExpiresAt: now + 30_000 },
-    });
+    const execution = (id: string) => newExecution(id, now, { claimedBy: { owner: 'probe', leaseExpiresAt: now + 30_000 } });
     const sent = await capture(async () => {
       expect(await store.createExecution(execution('local-1'))).toMatchObject({ created: true, claimed: true });
     });

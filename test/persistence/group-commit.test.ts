@@ -3,6 +3,7 @@ import type { StentStore } from 'nestjs-stent';
 import { BACKENDS, connectPostgres, POSTGRES_URL } from '../support/databases.js';
 import { capture } from '../support/statement-capture.js';
 import { storeBench } from '../support/store-bench.js';
+import { newExecution } from '../support/executions.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -25,22 +26,7 @@ const ENDINGS = 12;
 
 /** Execution `id`, claimed by OWNER, with one activity step running under OWNER's lease: what an ending carries. */
 async function runningExecution(store: StentStore, id: string, now: number): Promise<{ fence: ExecutionFence; result: Completion }> {
-  await store.createExecution({
-    id,
-    workflowName: 'Flow',
-    args: '[]',
-    queue: 'default',
-    priority: 0,
-    tags: [],
-    parentId: null,
-    parentPosition: null,
-    idempotencyKey: null,
-    createdAt: now,
-    wakeAt: now,
-    deadlineAt: null,
-    maxDurationMs: null,
-    claimedBy: { owner: OWNER, leaseExpiresAt: now + 60_000 },
-  });
+  await store.createExecution(newExecution(id, now, { claimedBy: { owner: OWNER, leaseExpiresAt: now + 60_000 } }));
   const execution = await store.getExecution(id);
   expect(execution?.leaseOwner).toBe(OWNER);
   const fence = { executionId: id, owner: OWNER, epoch: execution!.leaseEpoch };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StentStore } from 'nestjs-stent';
 import { BACKENDS } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
+import { newExecution } from '../support/executions.js';
 import { installSqlCounter, sqlCounts, sqlCountsSince } from '../../bench/sql-counter.js';
 
 /**
@@ -46,21 +47,7 @@ function stepAt(executionId: string, position: number, now: number): NewStep {
 
 /** Creates execution `id` of workflow 'Flow' and claims it for `owner`: the fence its journal writes carry. */
 async function claimedExecution(store: StentStore, id: string, owner: string, now: number): Promise<ExecutionFence> {
-  await store.createExecution({
-    id,
-    workflowName: 'Flow',
-    args: '[]',
-    queue: 'default',
-    priority: 0,
-    tags: [],
-    parentId: null,
-    parentPosition: null,
-    idempotencyKey: null,
-    createdAt: now,
-    wakeAt: now,
-    deadlineAt: null,
-    maxDurationMs: null,
-  });
+  await store.createExecution(newExecution(id, now));
   const [execution] = await store.claimExecutions({ owner, names: ['Flow'], queues: ['default'], tags: [], limit: 1, now, leaseMs: 60_000, limits: new Map() });
   expect(execution?.id).toBe(id);
   return { executionId: id, owner, epoch: execution!.leaseEpoch };

@@ -1,8 +1,28 @@
-import type { StentExecutor } from 'nestjs-stent';
+import type { StentExecutor, StentStore } from 'nestjs-stent';
 
 /** The id of the only child execution of `parentId` (child ids are not derived from the parent's alone). */
 export async function childExecutionId(executor: StentExecutor, parentId: string): Promise<string> {
   const { items } = await executor.listExecutions({ parentId });
   if (items.length !== 1) throw new Error(`execution ${parentId} has ${items.length} child executions, expected one`);
   return items[0]!.id;
+}
+
+/** What a store's createExecution takes: a top-level execution of workflow 'Flow', due `now` in queue 'default'. */
+export function newExecution(id: string, now: number, more: Partial<Parameters<StentStore['createExecution']>[0]> = {}): Parameters<StentStore['createExecution']>[0] {
+  return {
+    id,
+    workflowName: 'Flow',
+    args: '[]',
+    queue: 'default',
+    priority: 0,
+    tags: [],
+    parentId: null,
+    parentPosition: null,
+    idempotencyKey: null,
+    createdAt: now,
+    wakeAt: now,
+    deadlineAt: null,
+    maxDurationMs: null,
+    ...more,
+  };
 }
