@@ -3,6 +3,7 @@ import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExe
 import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
 import { resultsOnStandingClock } from '../support/manual-time.js';
+import { overrideStore } from '../support/store-proxy.js';
 import { waitUntil } from '../support/wait.js';
 
 /** Keyed, so a step of it is never started at its insert: only a claim takes it. */
@@ -28,21 +29,15 @@ function holdOneClaim(store: StentStore): { store: StentStore; arm(): Promise<vo
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   const held = new Promise<void>((resolve) => (entered = resolve));
-  const proxy = new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (property === 'claimSteps') {
-        return async (...args: Parameters<StentStore['claimSteps']>) => {
-          const steps = await target.claimSteps(...args);
-          if (armed && !args[0].suspect) {
-            armed = false;
-            entered();
-            await released;
-          }
-          return steps;
-        };
+  const proxy = overrideStore(store, {
+    async claimSteps(...args: Parameters<StentStore['claimSteps']>) {
+      const steps = await store.claimSteps(...args);
+      if (armed && !args[0].suspect) {
+        armed = false;
+        entered();
+        await released;
       }
-      return typeof value === 'function' ? value.bind(target) : value;
+      return steps;
     },
   });
   return {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor, type StentStore } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet, Gate } from '../support/executor-set.js';
+import { overrideStore } from '../support/store-proxy.js';
 import { waitUntil } from '../support/wait.js';
 
 let gate = new Gate();
@@ -32,21 +33,15 @@ function endDuringFirstRead(store: StentStore): StentStore {
     if (event.type === 'finished') announced = true;
   });
   let held = false;
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (property === 'getExecution') {
-        return async (...args: Parameters<StentStore['getExecution']>) => {
-          const row = await target.getExecution(...args);
-          if (!held && row?.state === 'running') {
-            held = true;
-            gate.open();
-            await waitUntil(() => announced, 'the end to be announced');
-          }
-          return row;
-        };
+  return overrideStore(store, {
+    async getExecution(...args: Parameters<StentStore['getExecution']>) {
+      const row = await store.getExecution(...args);
+      if (!held && row?.state === 'running') {
+        held = true;
+        gate.open();
+        await waitUntil(() => announced, 'the end to be announced');
       }
-      return typeof value === 'function' ? value.bind(target) : value;
+      return row;
     },
   });
 }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createStentStore, defineActivity, defineWorkflow, Stent, StentExecutor, type StentStore } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, ExecutorSet, type Harness, QUICK_WORKER } from '../support/executor-set.js';
+import { overrideStore } from '../support/store-proxy.js';
 
 /** Bodies running now and the most seen at once, per activity. */
 const plain = { now: 0, most: 0 };
@@ -99,26 +100,18 @@ function holdClaimPastOutcome(store: StentStore, holdMs: number): StentStore {
   let outcomeWritten!: () => void;
   const written = new Promise<void>((resolve) => (outcomeWritten = resolve));
   let held = false;
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (property === 'claimSteps') {
-        return async (...args: Parameters<StentStore['claimSteps']>) => {
-          if (!held && capped.now > 0) {
-            held = true;
-            await Promise.race([written, new Promise((resolve) => setTimeout(resolve, holdMs))]);
-          }
-          return target.claimSteps(...args);
-        };
+  return overrideStore(store, {
+    async claimSteps(...args: Parameters<StentStore['claimSteps']>) {
+      if (!held && capped.now > 0) {
+        held = true;
+        await Promise.race([written, new Promise((resolve) => setTimeout(resolve, holdMs))]);
       }
-      if (property === 'completeSteps') {
-        return async (...args: Parameters<StentStore['completeSteps']>) => {
-          const owned = await target.completeSteps(...args);
-          if (args[0].some((completion) => completion.outcome.kind !== 'completed')) outcomeWritten();
-          return owned;
-        };
-      }
-      return typeof value === 'function' ? value.bind(target) : value;
+      return store.claimSteps(...args);
+    },
+    async completeSteps(...args: Parameters<StentStore['completeSteps']>) {
+      const owned = await store.completeSteps(...args);
+      if (args[0].some((completion) => completion.outcome.kind !== 'completed')) outcomeWritten();
+      return owned;
     },
   });
 }

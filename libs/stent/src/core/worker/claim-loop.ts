@@ -1,7 +1,8 @@
 import type { Timer } from '../clock/clock.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import { decodeError } from '../serialization.js';
-import type { ClaimFilter, ExecutionRecord, FlowClaimLimits, PoisonedStep, StepRecord } from '../store/index.js';
+import type { ClaimFilter, ExecutionRecord, PoisonedStep, StepRecord } from '../store/index.js';
+import { activityLimits, flowLimits, keyedBodiesPastOutcome } from './claim-limits.js';
 import { PollTimer } from './poll-timer.js';
 import { SlotHandOn } from './slot-hand-on.js';
 import type { Worker } from './worker.js';
@@ -197,16 +198,6 @@ export class ClaimLoop {
     return this.peers > 0 ? budget : MAX_CLAIM;
   }
 
-  /** Cluster-wide caps, less the bodies of this process that still run past their timeout. */
-  private activityLimits(): Map<string, number> {
-    const limits = this.worker.registry.activityLimits();
-    for (const { step } of this.worker.runner.bodiesPastOutcome()) {
-      const cap = limits.get(step.name);
-      if (cap !== undefined) limits.set(step.name, cap - 1);
-    }
-    return limits;
-  }
-
   /**
    * Keyed steps whose bodies finished here with results not yet written (see ClaimFilter.finishedHere).
    * An entry is dropped after a while: by then its result is written (or, if not, the step is counted as
@@ -219,25 +210,6 @@ export class ClaimLoop {
     return [...this.finishedKeyed.keys()];
   }
 
-  /** Keyed bodies of this worker that still run past their attempts' outcomes (each keeps its key's slot). */
-  private keyedBodiesPastOutcome(): Array<{ name: string; key: string }> | undefined {
-    let bodies: Array<{ name: string; key: string }> | undefined;
-    for (const { step } of this.worker.runner.bodiesPastOutcome()) {
-      if (step.concurrencyKey != null) (bodies ??= []).push({ name: step.name, key: step.concurrencyKey });
-    }
-    return bodies;
-  }
-
-  /** Flow-limited activities; a body still running past its outcome keeps its slot under the total cap. */
-  private flowLimits(): Map<string, FlowClaimLimits> {
-    const flow = this.worker.registry.flowLimits();
-    for (const { step } of this.worker.runner.bodiesPastOutcome()) {
-      const limits = flow.get(step.name);
-      if (limits?.total != null) flow.set(step.name, { ...limits, total: limits.total - 1 });
-    }
-    return flow;
-  }
-
   private claimFilter(limit: number): ClaimFilter {
     const { worker } = this;
     return {
@@ -248,10 +220,10 @@ export class ClaimLoop {
       limit,
       now: worker.clock.now(),
       leaseMs: worker.settings.leaseMs,
-      limits: this.activityLimits(),
-      flow: this.flowLimits(),
+      limits: activityLimits(worker),
+      flow: flowLimits(worker),
       finishedHere: this.finishedKeyedSteps(),
-      runningPastOutcome: this.keyedBodiesPastOutcome(),
+      runningPastOutcome: keyedBodiesPastOutcome(worker),
       // Only with other workers on the database (as last counted): alone, every run is held here, and the
       // preference would cost a read of each candidate's execution for nothing.
       preferHeld: worker.registry.flowLimits().size > 0 && this.peers > 0,
