@@ -96,13 +96,13 @@ defineWorkflow(RaceFlow, { name: 'RaceFlow' });
  * Holds the first claim of steps made while a capped body runs until the store has written an attempt's
  * failure (or `holdMs` passed): the claim's filter is built before that outcome, its statement runs after.
  */
-function holdClaimPastOutcome(store: StentStore, holdMs: number): StentStore {
+function holdClaimPastOutcome(store: StentStore, holdMs: number, count: { now: number }): StentStore {
   let outcomeWritten!: () => void;
   const written = new Promise<void>((resolve) => (outcomeWritten = resolve));
   let held = false;
   return overrideStore(store, {
     async claimSteps(...args: Parameters<StentStore['claimSteps']>) {
-      if (!held && capped.now > 0) {
+      if (!held && count.now > 0) {
         held = true;
         await Promise.race([written, new Promise((resolve) => setTimeout(resolve, holdMs))]);
       }
@@ -151,19 +151,22 @@ describe.each(DIALECTS)('slots, caps and final states under timeouts and cancels
     expect(keyed.most).toBe(1);
   });
 
-  it('maxConcurrent 1 holds when a claim built before a timed-out attempt was decided runs after its outcome is written', async () => {
+  it.each([
+    ['maxConcurrent 1', () => new StubbornCapped(), (acts: StubbornCapped) => new FanCapped(acts), FanCapped, capped],
+    ['per-key concurrency 1', () => new StubbornKeyed(), (acts: StubbornKeyed) => new FanKeyed(acts), FanKeyed, keyed],
+  ] as const)('%s holds when a claim built before a timed-out attempt was decided runs after its outcome is written', async (_limit, makeActs, makeFlow, flow, count) => {
     // The body outlives its attempt: the database stops counting the step once the outcome is written, and
     // a claim whose filter was built while the attempt ran does not count the body either.
     const set = await ExecutorSet.create(dialect);
     try {
-      const store = holdClaimPastOutcome(await createStentStore({ database: set.db.options }), 1_500);
+      const store = holdClaimPastOutcome(await createStentStore({ database: set.db.options }), 1_500, count);
       const executor = new StentExecutor({ store, worker: { concurrency: 4, pollInterval: '20ms', maxPollInterval: '100ms', lease: '10s' }, logger: set.logger });
       set.onCleanup(() => executor.close('5s').catch(() => undefined));
-      const acts = new StubbornCapped();
-      executor.register(acts, new FanCapped(acts));
+      const acts = makeActs();
+      executor.register(acts, makeFlow(acts as never));
       await executor.start();
-      await executor.waitFor(await executor.dispatch(FanCapped, [2]), { timeout: '30s' });
-      expect(capped.most).toBe(1);
+      await executor.waitFor(await executor.dispatch(flow as typeof FanCapped, [2]), { timeout: '30s' });
+      expect(count.most).toBe(1);
     } finally {
       await set.dispose();
     }

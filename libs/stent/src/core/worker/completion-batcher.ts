@@ -74,15 +74,15 @@ export class CompletionBatcher {
   }
 
   /**
-   * Whether the completion is the outcome of an attempt of a maxConcurrent activity whose body still runs.
-   * Claims count such a body against the cap when they build their filter, and the database counts the
-   * step until this outcome is written. A claim round whose filter was built before the outcome was
+   * Whether the completion is the outcome of an attempt of a capped or keyed activity whose body still
+   * runs. Claims count such a body against the cap or its key when they build their filter (see
+   * claim-limits.ts), and the database counts the step until this outcome is written. A claim round whose filter was built before the outcome was
    * decided, and whose statement runs after it is written, would count it on neither side and could start
    * a body beyond the cap: the write waits for the round under way (rounds that start later count the body).
    */
   private outlivesOutcome(completion: StepCompletion): boolean {
     const attempt = this.waiters.get(completion.fence.stepId)?.attempt;
-    return attempt !== undefined && !attempt.bodyDone && attempt.step.maxConcurrent !== null;
+    return attempt !== undefined && !attempt.bodyDone && (attempt.step.maxConcurrent !== null || attempt.step.concurrencyKey != null);
   }
 
   /**
