@@ -67,11 +67,16 @@ describe.each(DIALECTS)('work announced during a claim (%s)', (dialect) => {
     const acts = new AnnouncedSync();
     executor.register(acts, new OneSync(acts));
     await executor.start();
+    const { loop } = executor.worker!;
+    // The start's own round ends first: held in its query of steps after this announcement had set the
+    // workflow hint again, it left the dispatch below to a claim (no local start), which the hold blocked.
+    await waitUntil(() => !loop.busy, 'the start-up claim round to end');
 
     // A claim round whose query of steps found nothing is held open...
     const held = claims.arm();
-    executor.worker!.loop.workAnnounced();
+    loop.workAnnounced();
     await held;
+    expect(loop.hints.workflows).toBe(false);
     // ...while a workflow's first step goes in and is announced; then the round ends, empty-handed.
     const id = await executor.dispatch(OneSync, ['acme']);
     await waitUntil(async () => (await executor.getJournal(id)).some((step) => step.state === 'pending'), 'the first step to be recorded');
