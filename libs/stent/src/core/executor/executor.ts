@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock/clock.js';
 import { parseOptionalDuration, type Duration } from '../api/duration.js';
-import { InvalidFilterError, ExecutionNotFoundError, WorkflowCancelledError } from '../errors/index.js';
+import { ExecutionNotFoundError, WorkflowCancelledError } from '../errors/index.js';
 import { StentEvents } from '../events.js';
 import { stderrLogger, type StentLogger } from '../logger.js';
 import { logLifecycle } from '../lifecycle-log.js';
@@ -13,7 +13,7 @@ import type { ExecutionId, Outcome, RunArgs, RunResult, WorkflowRef } from '../a
 import { encode, encodeError } from '../serialization.js';
 import type { StentStore } from '../store/index.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
-import { journalEntry, statsView, type DeadLetterInfo, type JournalEntry, type StentStats } from './execution-views.js';
+import { journalEntry, type DeadLetterInfo, type JournalEntry, type StentStats } from './execution-views.js';
 import { BackgroundStart } from './background-start.js';
 import { readinessOf, StartupRecord, type Readiness, type ReadinessDetail } from './readiness.js';
 import { waitForChain, type WaitForOptions } from './wait-for.js';
@@ -26,9 +26,9 @@ import { DETAIL_CHILD_LIMIT, executionDetail, type ExecutionDetail } from './ope
 import type { DeadLetterDetail, DeadLetterQuery } from './operations/dead-letter-ops.js';
 import { DeadLetterQueue } from './operations/dead-letter-queue.js';
 import { workerView, type WorkerView } from './operations/workers-view.js';
-import { queueLoad, throughputSince, throughputView } from './operations/load-view.js';
 import { definitionsView, type DefinitionsView } from './operations/definitions-view.js';
-import { findUnservedWork, type UnservedWork } from './operations/unserved-work.js';
+import { unservedWorkAt, type UnservedWork } from './operations/unserved-work.js';
+import { collectStats } from './operations/stats-collection.js';
 import { UnservedWatch } from './unserved-watch.js';
 import { cleanupPlan, runCleanup, type CleanupOptions, type CleanupReport } from './cleanup.js';
 import { RetentionLoop, retentionSettings } from './retention-loop.js';
@@ -39,9 +39,6 @@ import { PauseOperations, type PausedInfo, type PauseOutcome } from './pause-ope
 import { createKeyed } from './dispatch-keys.js';
 import { planDispatch } from './dispatch-plan.js';
 import type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
-
-/** Workers heard from within this window are considered when looking for unserved work. */
-const UNSERVED_WORKER_WINDOW_MS = 10 * 60_000;
 
 /**
  * The entry point: dispatches executions, answers questions about them and owns this process's worker.
@@ -86,7 +83,7 @@ export class StentExecutor {
     const retention = options.worker ? options.worker.retention : undefined;
     this.retention = this.worker && retention ? new RetentionLoop(this.store, this.clock, this.logger, this.worker.ownerId, retentionSettings(retention)) : null;
     this.flowLoops = this.worker ? new FlowControlLoops(this.worker, this.store, this.registry, this.clock, this.logger, options.worker ? options.worker.schedules : undefined) : null;
-    this.pauses = new PauseOperations(this.store, this.clock);
+    this.pauses = new PauseOperations(this.store, this.clock, async () => this.flowLoops?.readPausedQueues());
     this.dlq = new DeadLetterQueue(this.store, this.clock);
     this.schedules = new ScheduleOperations({
       store: this.store,
@@ -191,11 +188,11 @@ export class StentExecutor {
     // Such a run starts at once and its first write inserts the execution with its first steps (one commit
     // for both); the dispatch resolves once that is done (see ExecutionBirth). Not under an idempotency key:
     // a dispatch that finds its key taken must not run workflow code, so that one is inserted first.
-    const local = delayMs === 0 && options.transaction === undefined && this.worker !== null && this.worker.reserveExecution(execution);
+    const local = delayMs === 0 && options.transaction === undefined && this.worker !== null && this.worker.local.reserveExecution(execution);
     const born = local && execution.idempotencyKey === null;
     let claimed = false;
     try {
-      const inserted = born ? await this.worker!.startDispatched(execution) : await this.store.createExecution(execution, options.transaction);
+      const inserted = born ? await this.worker!.local.startDispatched(execution) : await this.store.createExecution(execution, options.transaction);
       claimed = inserted.claimed;
       trace?.end({ executionId: inserted.id, created: inserted.created });
       return inserted.id as ExecutionId<W>;
@@ -203,7 +200,7 @@ export class StentExecutor {
       trace?.end({ error });
       throw error;
     } finally {
-      if (local && !born) this.worker!.startReservedExecution(execution, claimed);
+      if (local && !born) this.worker!.local.startReservedExecution(execution, claimed);
     }
   }
 
@@ -263,29 +260,21 @@ export class StentExecutor {
   // ---- pause and resume ----------------------------------------------------------------------
 
   /** No worker claims anything on `queue` any more (work already running finishes); until resumeQueue. */
-  async pauseQueue(queue: string): Promise<PauseOutcome> {
-    const outcome = await this.pauses.set('queue', queue, true);
-    await this.flowLoops?.readPausedQueues();
-    return outcome;
+  pauseQueue(queue: string): Promise<PauseOutcome> {
+    return this.pauses.set('queue', queue, true);
   }
 
-  async resumeQueue(queue: string): Promise<PauseOutcome> {
-    const outcome = await this.pauses.set('queue', queue, false);
-    await this.flowLoops?.readPausedQueues();
-    return outcome;
+  resumeQueue(queue: string): Promise<PauseOutcome> {
+    return this.pauses.set('queue', queue, false);
   }
 
   /** No worker starts or resumes an execution of `workflow` (class or name) any more; until resumeWorkflow. */
-  async pauseWorkflow(workflow: WorkflowRef<unknown>): Promise<PauseOutcome> {
-    const outcome = await this.pauses.set('workflow', workflow, true);
-    await this.flowLoops?.readPausedQueues();
-    return outcome;
+  pauseWorkflow(workflow: WorkflowRef<unknown>): Promise<PauseOutcome> {
+    return this.pauses.set('workflow', workflow, true);
   }
 
-  async resumeWorkflow(workflow: WorkflowRef<unknown>): Promise<PauseOutcome> {
-    const outcome = await this.pauses.set('workflow', workflow, false);
-    await this.flowLoops?.readPausedQueues();
-    return outcome;
+  resumeWorkflow(workflow: WorkflowRef<unknown>): Promise<PauseOutcome> {
+    return this.pauses.set('workflow', workflow, false);
   }
 
   /** Paused queues and workflow types. */
@@ -380,27 +369,13 @@ export class StentExecutor {
    * queue, dead letters, throughput per minute, workers and when each was last heard from) and this
    * process's own worker.
    */
-  async stats(options: StatsOptions = {}): Promise<StentStats> {
-    const minutes = options.throughputMinutes ?? 15;
-    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) throw new InvalidFilterError('throughputMinutes', 'must be a whole number from 1 to 1440');
-    const now = this.clock.now();
-    const [stored, queues, throughput, unserved] = [
-      await this.store.stats(now),
-      await this.store.queueBacklog(now),
-      await this.store.throughput(throughputSince(now, minutes)),
-      await this.unservedWork(),
-    ];
-    return statsView(stored, now, this.worker ? { id: this.worker.ownerId, readiness: this.readiness(), ...this.worker.stats() } : null, {
-      queues: queues.map((queue) => queueLoad(queue, now)),
-      throughput: throughputView(throughput, now, minutes),
-      unserved,
-    });
+  stats(options: StatsOptions = {}): Promise<StentStats> {
+    const thisWorker = this.worker ? { id: this.worker.ownerId, readiness: this.readiness(), ...this.worker.stats() } : null;
+    return collectStats(this.store, this.clock.now(), options.throughputMinutes, thisWorker);
   }
 
   /** Due work that no live worker will take: its queue is served by none, or its name registered by none of them. */
-  async unservedWork(): Promise<UnservedWork[]> {
-    const now = this.clock.now();
-    const workers = (await this.store.listWorkers(now - UNSERVED_WORKER_WINDOW_MS)).map((record) => workerView(record, now));
-    return findUnservedWork(await this.store.dueWork(now), workers, now);
+  unservedWork(): Promise<UnservedWork[]> {
+    return unservedWorkAt(this.store, this.clock.now());
   }
 }

@@ -26,12 +26,15 @@ export class PauseOperations {
   constructor(
     private readonly store: PauseStore,
     private readonly clock: Clock,
+    /** Re-reads the pauses into this process's worker, so its local claims at insert obey the change at once. */
+    private readonly changedHere: () => Promise<void> = async () => undefined,
   ) {}
 
   async set(kind: PauseKind, target: unknown, paused: boolean): Promise<PauseOutcome> {
     const name = kind === 'workflow' && typeof target === 'function' ? (getWorkflowDefinition(target)?.name ?? target.name) : target;
     checkName(kind === 'queue' ? 'queue' : 'workflow', name);
     const changed = await this.store.setPaused(kind, name, paused, this.clock.now());
+    await this.changedHere();
     return { kind, name, paused, changed };
   }
 

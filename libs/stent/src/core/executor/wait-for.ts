@@ -81,7 +81,7 @@ export async function waitForEnd(
   });
   try {
     // A run this process holds is neither unknown nor final yet: its end arrives as an event.
-    let skipRead = worker?.holds(executionId) ?? false;
+    let skipRead = worker?.runs.holds(executionId) ?? false;
     for (;;) {
       if (ended) return ended;
       woken = false;

@@ -141,7 +141,7 @@ export class ActivityRunner {
       if (outcome.kind === 'retry' || outcome.kind === 'parked') worker.events.emit('step.retried', { executionId, stepId, position, name, attempt, error, retryAt: outcome.availableAt });
       else if (outcome.kind === 'failed') worker.events.emit('step.dead_lettered', { executionId, stepId, position, name, attempt, error, reason: outcome.deadLetterReason });
     }
-    const holder = run && !run.ended ? run : worker.runFor(step.executionId);
+    const holder = run && !run.ended ? run : worker.runs.get(step.executionId);
     if (outcome.kind === 'failed') this.logDeadLetter(step, outcome.deadLetterReason, failure, holder?.execution.workflowName);
     const fence = { stepId: step.id, owner: worker.ownerId, epoch: step.leaseEpoch };
     if (outcome.kind === 'completed' && !outcome.cache && holder && !holder.ended) {

@@ -158,7 +158,7 @@ export class ClaimLoop {
       progressed = (await this.claimWorkflows()) || progressed;
       progressed = (await this.claimActivities()) || progressed;
       if (worker.versions.due(worker.clock.now())) await worker.versions.check(this.workflowFilter(0));
-      if (worker.activeRuns > 0 && this.hints.woken) await this.refreshWoken();
+      if (worker.runs.size > 0 && this.hints.woken) await this.refreshWoken();
       worker.claimHealth.succeeded();
     } catch (error) {
       worker.claimHealth.failed(error, worker.clock.now());
@@ -188,7 +188,7 @@ export class ClaimLoop {
    */
   private async workflowBudget(): Promise<number> {
     const { worker } = this;
-    const budget = Math.max(0, worker.runner.freeSlots() + worker.settings.concurrency - worker.queuedHere());
+    const budget = Math.max(0, worker.runner.freeSlots() + worker.settings.concurrency - worker.runs.queuedHere());
     if (budget >= MAX_CLAIM) return budget;
     const now = worker.clock.now();
     if (now - this.peersCheckedAt >= PEER_CHECK_MS) {
@@ -262,7 +262,7 @@ export class ClaimLoop {
       if (suspect) {
         this.suspectRunning = suspect.id;
         this.hints.suspects = true;
-        runner.run(suspect, worker.runFor(suspect.executionId));
+        runner.run(suspect, worker.runs.get(suspect.executionId));
         return true;
       }
       this.suspectsWaiting = false;
@@ -286,7 +286,7 @@ export class ClaimLoop {
     if (steps.length >= free) this.hints.activities = true;
     if (steps.length < free) this.lookAgainAtNextWindow(filter);
     for (const step of steps) this.finishedKeyed.delete(step.id);
-    for (const step of steps) runner.run(step, worker.runFor(step.executionId));
+    for (const step of steps) runner.run(step, worker.runs.get(step.executionId));
     return steps.length > 0;
   }
 
@@ -314,7 +314,7 @@ export class ClaimLoop {
     const { local, store } = worker;
     const names = worker.registry.workflowNames();
     if (names.length === 0 || !this.hints.workflows) return false;
-    const limit = Math.min(worker.settings.maxActiveWorkflows - worker.activeRuns - local.reservedRuns, await this.workflowBudget());
+    const limit = Math.min(worker.settings.maxActiveWorkflows - worker.runs.size - local.reservedRuns, await this.workflowBudget());
     if (limit <= 0) return false;
     const filter = this.workflowFilter(limit);
     const now = filter.now;
@@ -335,8 +335,8 @@ export class ClaimLoop {
     }
     executions.forEach((execution, i) => {
       const loaded = loads[i]!;
-      if ('kept' in loaded) worker.resumeRun(loaded.kept, execution, loaded.changed);
-      else worker.startRun(execution, loaded.journal);
+      if ('kept' in loaded) worker.runs.resume(loaded.kept, execution, loaded.changed);
+      else worker.runs.start(execution, loaded.journal);
     });
     return executions.length > 0;
   }
@@ -366,7 +366,7 @@ export class ClaimLoop {
     const { worker } = this;
     this.hints.woken = false;
     const woken = await worker.store.takeWokenExecutions(worker.ownerId, worker.clock.now());
-    const runs = woken.map(({ id, epoch }) => worker.runFor(id)).filter((run, i): run is WorkflowRun => run !== undefined && run.fence.epoch === woken[i]!.epoch);
+    const runs = woken.map(({ id, epoch }) => worker.runs.get(id)).filter((run, i): run is WorkflowRun => run !== undefined && run.fence.epoch === woken[i]!.epoch);
     if (runs.length === 1) return runs[0]!.refresh();
     // Many runs woken at once (their steps finished in other processes): one read for all their waits.
     const positions = await Promise.all(runs.map((run) => run.refreshPositions()));

@@ -157,7 +157,7 @@ export class CompletionBatcher {
       else again();
       return;
     }
-    const current = run && !run.ended ? run : worker.runFor(completion.executionId);
+    const current = run && !run.ended ? run : worker.runs.get(completion.executionId);
     if (!current || current.ended) return;
     current.deliver({
       ...attempt.step,

@@ -108,8 +108,8 @@ export class LeaseKeeper {
       const expires = Math.max(this.expiresAt.get(stepId) ?? (attempt.step.startedAt ?? attempt.startedAt) + leaseMs, unanswered);
       if (expires < now) this.giveUpAttempt(stepId, 'not renewed in time');
     }
-    for (const executionId of worker.heldRuns()) {
-      const run = worker.runFor(executionId);
+    for (const executionId of worker.runs.leased()) {
+      const run = worker.runs.get(executionId);
       if (!run || run.ended) continue;
       still.add(executionId);
       const expires = Math.max(this.expiresAt.get(executionId) ?? run.execution.updatedAt + leaseMs, unanswered);
@@ -131,7 +131,7 @@ export class LeaseKeeper {
   }
 
   private giveUpRun(executionId: string, why: LeaseLostError['why']): void {
-    const run = this.worker.runFor(executionId);
+    const run = this.worker.runs.get(executionId);
     if (!run || run.ended) return;
     this.expiresAt.delete(executionId);
     run.abandon(`lease lost (${new LeaseLostError('execution', executionId, why).message})`);
@@ -140,7 +140,7 @@ export class LeaseKeeper {
   /** What this worker holds leases for right now (the heartbeat renews these and nothing else). */
   private held(): { executions: string[]; steps: string[] } {
     const steps = [...this.worker.runner.attempts.keys()].filter((id) => !this.givenUp.has(id));
-    return { executions: this.worker.heldRuns(), steps };
+    return { executions: this.worker.runs.leased(), steps };
   }
 
   recordSelf(state: string = this.worker.state, joined = false): Promise<void> {

@@ -103,7 +103,7 @@ export class LocalDispatch {
   handedOff(handOff: SlotHandOff, started: StepRecord[]): void {
     const { worker } = this;
     this.reserved -= handOff.slots.length;
-    for (const step of started) worker.runner.run(step, worker.runFor(step.executionId));
+    for (const step of started) worker.runner.run(step, worker.runs.get(step.executionId));
     worker.changed();
     // A slot that found no step to take is free for claims (its step's row is no longer running).
     if (started.length < handOff.slots.length) {
@@ -137,7 +137,7 @@ export class LocalDispatch {
     const { worker } = this;
     const { settings } = worker;
     if (worker.state !== 'running' || worker.loop.hints.workflows || worker.loop.suspectRunning) return false;
-    if (worker.activeRuns + this.reservedRuns >= settings.maxActiveWorkflows) return false;
+    if (worker.runs.size + this.reservedRuns >= settings.maxActiveWorkflows) return false;
     const registered = worker.registry.workflow(execution.workflowName);
     if (!registered || !settings.queues.includes(execution.queue)) return false;
     // Known paused (the insert would find it so too): left to claims without running any of its code here.
@@ -165,7 +165,7 @@ export class LocalDispatch {
       void worker.store.releaseExecution({ executionId: execution.id, owner: execution.claimedBy.owner, epoch: 1 }, worker.clock.now()).catch(() => undefined);
       return;
     }
-    worker.startRun(claimedRecord(execution), []);
+    worker.runs.start(claimedRecord(execution), []);
   }
 
   /**
@@ -177,7 +177,7 @@ export class LocalDispatch {
     this.reservedRuns--;
     worker.changed();
     const birth = new ExecutionBirth(execution);
-    worker.startRun(claimedRecord(execution), [], birth);
+    worker.runs.start(claimedRecord(execution), [], birth);
     return birth.outcome;
   }
 }

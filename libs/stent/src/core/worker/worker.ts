@@ -8,15 +8,15 @@ import type { StentEvents } from '../events.js';
 import type { StentLogger } from '../logger.js';
 import type { Registry } from '../definitions/registry.js';
 import type { RunEnd, RunHost } from '../run/run-host.js';
-import { WorkflowRun } from '../run/workflow-run.js';
-import type { DispatchOutcome, ExecutionBirth } from '../run/execution-birth.js';
-import type { ExecutionRecord, LocalCompletion, NewExecution, NewStep, OtherVersionRecord, SlotHandOff, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
+import type { WorkflowRun } from '../run/workflow-run.js';
+import type { LocalCompletion, NewStep, OtherVersionRecord, SlotHandOff, StepCompletion, StepRecord, HotPathStore, WakeEvent } from '../store/index.js';
 import { ActivityRunner } from './activity-runner.js';
 import { ClaimHealth } from './claim-health.js';
 import { ClaimLoop } from './claim-loop.js';
 import { CompletionBatcher } from './completion-batcher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { LocalDispatch } from './local-dispatch.js';
+import { HeldRuns } from './held-runs.js';
 import { SuspendedRuns } from './suspended-runs.js';
 import { VersionWatch } from './version-watch.js';
 import { workerSettings, type WorkerOptions, type WorkerSettings, type WorkerState } from './worker-settings.js';
@@ -53,7 +53,8 @@ export class Worker implements RunHost {
   /** Workflow types known paused (read with the queues): a local dispatch of one is left to claims. */
   pausedWorkflows: ReadonlySet<string> = new Set();
   private stateValue: WorkerState = 'idle';
-  private readonly runs = new Map<string, WorkflowRun>();
+  /** The runs held in memory (see HeldRuns). */
+  readonly runs: HeldRuns;
   private unsubscribe: (() => void) | undefined;
   /** Runs activity bodies inside something (the attempt's span, see StentTelemetry.runAttempt). */
   attemptWrapper: ((stepId: string, body: () => Promise<unknown>) => Promise<unknown>) | undefined;
@@ -74,6 +75,7 @@ export class Worker implements RunHost {
     this.completions = new CompletionBatcher(this);
     this.leases = new LeaseKeeper(this);
     this.local = new LocalDispatch(this);
+    this.runs = new HeldRuns(this);
     this.suspended = new SuspendedRuns(this.settings.keepSuspended);
     this.versions = new VersionWatch(this);
     this.journalWarnAt = this.settings.journalWarnAt;
@@ -237,7 +239,7 @@ export class Worker implements RunHost {
   private onWake(event: WakeEvent): void {
     if (event.type === 'work') {
       this.loop.workAnnounced();
-    } else if (event.type === 'woken' && this.runs.has(event.executionId)) {
+    } else if (event.type === 'woken' && this.runs.get(event.executionId) !== undefined) {
       this.loop.hints.woken = true;
       this.loop.poke();
     } else if (event.type === 'finished') {
@@ -273,96 +275,9 @@ export class Worker implements RunHost {
     this.settleWaits.changed();
   }
 
-  // ---- the runs held here --------------------------------------------------------------------
-
-  /**
-   * Starts a run of a claimed execution; with `birth`, of one this process dispatches that is not inserted
-   * yet (its first write inserts it, see ExecutionBirth): it is reported started once it is in.
-   */
-  startRun(execution: ExecutionRecord, journal: StepRecord[], birth?: ExecutionBirth): void {
-    const workflow = this.registry.workflow(execution.workflowName);
-    if (!workflow) return;
-    const previous = this.runs.get(execution.id);
-    if (previous) previous.abandon('claimed again');
-    this.suspended.drop(execution.id);
-    const run = new WorkflowRun(this, execution, journal, workflow);
-    this.runs.set(execution.id, run);
-    if (birth) run.writer.awaitBirth(birth);
-    else this.runBorn(run);
-    run.start();
-    // A workflow whose code awaits something else before its first durable call does not hold up its dispatch.
-    if (birth) setImmediate(() => run.writer.ensureBorn());
-  }
-
+  /** See HeldRuns.born (a RunHost call). */
   runBorn(run: WorkflowRun): void {
-    const { execution } = run;
-    this.events.emit('execution.started', {
-      executionId: execution.id,
-      workflowName: execution.workflowName,
-      replay: run.replaying,
-      traceContext: execution.traceContext,
-      parentId: execution.parentId,
-    });
-  }
-
-  /** Runs a kept suspended run again under the claim `execution` (see SuspendedRuns), with its changed rows. */
-  resumeRun(run: WorkflowRun, execution: ExecutionRecord, changed: StepRecord[]): void {
-    const previous = this.runs.get(execution.id);
-    if (previous && previous !== run) previous.abandon('claimed again');
-    this.runs.set(execution.id, run);
-    this.events.emit('execution.started', {
-      executionId: execution.id,
-      workflowName: execution.workflowName,
-      replay: false,
-      resumed: true,
-      traceContext: execution.traceContext,
-      parentId: execution.parentId,
-    });
-    run.resume(execution, changed);
-  }
-
-  runFor(executionId: string): WorkflowRun | undefined {
-    return this.runs.get(executionId);
-  }
-
-  get activeRuns(): number {
-    return this.runs.size;
-  }
-
-  /** Ids of the executions held in memory (their leases are renewed). */
-  heldRuns(): string[] {
-    const held: string[] = [];
-    // One whose execution is still being inserted has no lease to renew yet.
-    for (const [id, run] of this.runs) if (!run.writer.unborn) held.push(id);
-    return held;
-  }
-
-  /** Activity steps of the runs held here that wait in the database for this worker's slots. */
-  queuedHere(): number {
-    let queued = 0;
-    for (const run of this.runs.values()) queued += run.queuedHere;
-    return queued;
-  }
-
-  /** Whether this worker runs the execution right now (in memory, not ended). */
-  holds(executionId: string): boolean {
-    const run = this.runs.get(executionId);
-    return run !== undefined && !run.ended;
-  }
-
-  /** See LocalDispatch.reserveExecution. */
-  reserveExecution(execution: NewExecution): boolean {
-    return this.local.reserveExecution(execution);
-  }
-
-  /** See LocalDispatch.startReservedExecution. */
-  startReservedExecution(execution: NewExecution, claimed: boolean): void {
-    this.local.startReservedExecution(execution, claimed);
-  }
-
-  /** See LocalDispatch.startDispatched. */
-  startDispatched(execution: NewExecution): Promise<DispatchOutcome> {
-    return this.local.startDispatched(execution);
+    this.runs.born(run);
   }
 
   // ---- RunHost ---------------------------------------------------------------------------------
@@ -410,7 +325,7 @@ export class Worker implements RunHost {
   }
 
   runEnded(run: WorkflowRun, end: RunEnd): void {
-    if (this.runs.get(run.executionId) === run) this.runs.delete(run.executionId);
+    this.runs.remove(run);
     this.changed();
     reportRunEnd(this, run, end);
     this.loop.poke();

@@ -1,5 +1,8 @@
-import type { DueWorkRecord } from '../../store/index.js';
-import type { WorkerView } from './workers-view.js';
+import type { AdminStore, DueWorkRecord } from '../../store/index.js';
+import { workerView, type WorkerView } from './workers-view.js';
+
+/** Workers heard from within this window are considered when looking for unserved work. */
+const UNSERVED_WORKER_WINDOW_MS = 10 * 60_000;
 
 /**
  * Work that waits where no live worker will take it: its queue is served by none, or the workers that
@@ -39,4 +42,10 @@ export function describeUnservedWork(work: UnservedWork): string {
   const what = `${work.due} ${work.kind === 'workflow' ? 'execution(s) of workflow' : 'step(s) of activity'} '${work.name}' on queue '${work.queue}'`;
   const why = work.reason === 'queue' ? `no live worker serves queue '${work.queue}'` : `no live worker serving that queue has registered '${work.name}'`;
   return `${what} wait, oldest for ${Math.round(work.oldestDueAgeMs / 1000)} s: ${why}`;
+}
+
+/** Due work that no live worker will take, as the database reads at `now`. */
+export async function unservedWorkAt(store: Pick<AdminStore, 'listWorkers' | 'dueWork'>, now: number): Promise<UnservedWork[]> {
+  const workers = (await store.listWorkers(now - UNSERVED_WORKER_WINDOW_MS)).map((record) => workerView(record, now));
+  return findUnservedWork(await store.dueWork(now), workers, now);
 }
