@@ -1,12 +1,12 @@
 import { encodeError, ExecutionNotFoundError, WorkflowCancelledError, type DeliveryRecord, type ExecutionFence, type FinishOptions, type LocalCompletion, type NewExecution, type SlotHandOff, type StepRecord } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
-import { num, stepFromRow } from '../sql/rows.js';
+import { num } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
-import { ACTIVE, completedStep, completionValues, EXECUTION_FENCE, fenceParams, NO_LEASE, stepStillOwned, wake } from '../sql/statements.js';
+import { ACTIVE, EXECUTION_FENCE, fenceParams, NO_LEASE, wake } from '../sql/statements.js';
 import type { DeadLettersRepository } from './dead-letters.js';
 import type { ExecutionsRepository } from './executions.js';
 import type { JournalRepository } from './journal.js';
-import { handOffSlots, handOffUpdate } from './slot-hand-off.js';
+import { handOffSlots } from './slot-hand-off.js';
 import type { StepCompletions } from './step-completions.js';
 import type { StepDiscard } from './step-discard.js';
 
@@ -111,19 +111,17 @@ export class EndingsRepository {
     let ended: string[] = [];
     const simple = state === 'completed' && !hasParent && !leftovers && deliveries.length === 0 && discard.length === 0 && !continueAs;
     const finished = { type: 'finished', executionId: fence.executionId } as const;
-    // Where writes combine, simple endings of many runs share a statement, which carries their NOTIFY; an
-    // ending that hands a keyed slot off (see SlotHandOff) goes in a statement of its own, with its NOTIFY.
+    // Where writes combine, simple endings of many runs share a statement, which carries their NOTIFY and
+    // starts the steps their hand-offs (see SlotHandOff) give slots to.
     let carried = false;
     let ok: boolean;
-    if (simple && this.ctx.dialect.combinesWrites && !handing) {
-      const shared = await this.journal.shared.finish(fence, result, now, completions);
+    if (simple && this.ctx.dialect.combinesWrites) {
+      const shared = await this.journal.shared.finish(fence, result, now, completions, handing?.handOff);
       ok = shared.ok;
       carried = shared.announced;
+      started.push(...shared.started);
     } else if (simple) {
-      const frame = this.ctx.dialect.combinesWrites ? this.ctx.bus.finishedNotice?.() : undefined;
-      const notice = frame && { channel: frame.channel, payload: `${frame.head}${JSON.stringify(finished)}${frame.tail}` };
-      ok = await this.finishSimply(fence, result, now, completions, notice, handing);
-      carried = notice !== undefined;
+      ok = await this.finishSimply(fence, result, now, completions, handing);
     } else {
       ok = await this.ctx.client.transaction(async (tx) => {
         if (!(await this.completions.completeLocal(tx, completions))) return false;
@@ -174,64 +172,27 @@ export class EndingsRepository {
   }
 
   /**
-   * A completed top-level execution that left nothing behind (nothing to cancel, no parent to tell), not
-   * ended in a statement shared by many runs (SharedWrites.finish): where writes do not combine (SQLite),
-   * with the results of its last steps in one transaction; where they do, an ending that hands a keyed slot
-   * off, in one statement with those results and the hand-off, which sends `notice` with its commit.
+   * A completed top-level execution that left nothing behind (nothing to cancel, no parent to tell), where
+   * writes do not combine (SQLite): with the results of its last steps and their hand-off in one transaction.
    */
   private async finishSimply(
     fence: ExecutionFence,
     result: string | null,
     now: number,
     completions: LocalCompletion[],
-    notice?: { channel: string; payload: string },
     handing?: { handOff: SlotHandOff; started: StepRecord[] },
   ): Promise<boolean> {
-    const { t, client, dialect } = this.ctx;
+    const { t, client } = this.ctx;
     const finish = `UPDATE ${t.executions}
        SET state = 'completed', result = ?, error = NULL, finished_at = ?, updated_at = ?, ${NO_LEASE}, wake_at = NULL
        WHERE ${EXECUTION_FENCE} AND parent_id IS NULL`;
     const finishParams = [result, now, now, ...fenceParams(fence)];
-    if (!dialect.combinesWrites) {
-      if (completions.length === 0) return (await client.execute(finish, finishParams)) === 1;
-      return client.transaction(async (tx) => {
-        if (!(await this.completions.completeLocal(tx, completions))) return false;
-        if (handing) handing.started.push(...(await handOffSlots(this.ctx, tx, handing.handOff, new Set(completions.map((c) => c.fence.stepId)))));
-        return (await tx.execute(finish, finishParams)) === 1;
-      });
-    }
-    const params: unknown[] = [];
-    const done =
-      completions.length === 0
-        ? ''
-        : `done AS (
-         UPDATE ${t.steps} s SET ${completedStep('c.result', 'c.finished_at')}
-         FROM (VALUES ${completionValues(dialect, completions, params)}) AS c(id, owner, epoch, result, finished_at)
-         WHERE ${stepStillOwned('s', 'c')}
-         RETURNING s.id
-       ), `;
-    params.push(...finishParams);
-    if (completions.length > 0) params.push(completions.length);
-    // Slots handed off (see SlotHandOff), each only if its step's result was recorded: one UPDATE each.
-    const handed = completions.length === 0 || !handing ? [] : handing.handOff.slots.filter((slot) => completions.some((c) => c.fence.stepId === slot.stepId));
-    const handedCtes = handed.map((slot, i) => {
-      const update = handOffUpdate(this.ctx, handing!.handOff, slot, ' AND EXISTS (SELECT 1 FROM done WHERE done.id = ?)');
-      params.push(...update.params, slot.stepId);
-      return `, handed${i} AS (${update.sql})`;
+    if (completions.length === 0) return (await client.execute(finish, finishParams)) === 1;
+    return client.transaction(async (tx) => {
+      if (!(await this.completions.completeLocal(tx, completions))) return false;
+      if (handing) handing.started.push(...(await handOffSlots(this.ctx, tx, handing.handOff, new Set(completions.map((c) => c.fence.stepId)))));
+      return (await tx.execute(finish, finishParams)) === 1;
     });
-    if (notice) params.push(notice.channel, notice.payload);
-    // The notice is sent from a subquery of one row, once, whatever the number of steps handed off.
-    const ending = `SELECT c.n${notice ? ', CASE WHEN c.n = 1 THEN pg_notify(?, ?) END AS notified' : ''} FROM (SELECT COUNT(*) AS n FROM fin) c`;
-    const rows = await client.query<Record<string, unknown>>(
-      `WITH ${done}fin AS (
-         ${finish}${completions.length > 0 ? ' AND (SELECT COUNT(*) FROM done) = ?' : ''}
-         RETURNING id
-       )${handedCtes.join('')}
-       ${handed.length === 0 ? ending : `SELECT f.n, h.* FROM (${ending}) f LEFT JOIN (${handed.map((_, i) => `SELECT * FROM handed${i}`).join(' UNION ALL ')}) h ON true`}`,
-      params,
-    );
-    if (handing) for (const row of rows) if (row.id !== null && row.id !== undefined) handing.started.push(stepFromRow(row));
-    return num(rows[0]?.n ?? 0) === 1;
   }
 
   /**

@@ -1,7 +1,9 @@
-import type { ExecutionFence, LocalCompletion, NewStep } from '../../core/index.js';
+import type { ExecutionFence, LocalCompletion, NewStep, SlotHandOff, StepRecord } from '../../core/index.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepParams } from '../sql/rows.js';
 import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, NO_LEASE, stepStillOwned } from '../sql/statements.js';
+import { stepFromRow } from '../sql/rows.js';
+import { handOffUpdate } from './slot-hand-off.js';
 import { StatementQueue } from './statement-queue.js';
 
 /** A run's plain step insert, or its simple ending (completed, top level, nothing left behind). */
@@ -13,17 +15,30 @@ type QueuedWrite =
       result: string | null;
       now: number;
       completions: LocalCompletion[];
+      /** Slots of keyed steps among `completions` that go to their keys' next steps (see SlotHandOff). */
+      handOff?: SlotHandOff;
       /** Set when written: the statement carried the NOTIFY naming the executions it completed. */
       announced?: boolean;
-      resolve(ended: { ok: boolean; announced: boolean }): void;
+      resolve(ended: SharedEnding): void;
       reject(error: unknown): void;
     };
 
-/** What a shared statement wrote: ids of the steps inserted, of the results recorded, of the executions completed. */
+/** What a shared ending did: whether it completed its execution, announced it, and the steps its hand-off started. */
+export interface SharedEnding {
+  ok: boolean;
+  announced: boolean;
+  started: StepRecord[];
+}
+
+/**
+ * What a shared statement wrote: ids of the steps inserted, of the results recorded, of the executions
+ * completed, and the steps started by the hand-offs of the batch's entries (by index in the batch).
+ */
 interface Written {
   inserted: Set<string>;
   done: Set<string>;
   finished: Set<string>;
+  handed: Map<number, StepRecord[]>;
 }
 
 /**
@@ -68,7 +83,8 @@ export interface FinishedNotice {
  * statement) is still owned; an ending completes its execution on the same conditions. The executions a
  * statement completed are announced by one NOTIFY sent with its commit, not one per ending: every
  * notifying commit takes PostgreSQL's notification lock for the whole cluster until it is durable, and
- * wakes every listening connection.
+ * wakes every listening connection. An ending that hands keyed slots off (see SlotHandOff) starts its
+ * keys' next steps in the same statement.
  */
 export class SharedWrites {
   private readonly queue = new StatementQueue<QueuedWrite, Written>({
@@ -91,18 +107,20 @@ export class SharedWrites {
 
   /**
    * Completes an owned top-level execution with the results of its last steps (only if all are still
-   * owned); `announced`: the statement carried the NOTIFY naming it (else the caller sends one).
+   * owned); `announced`: the statement carried the NOTIFY naming it (else the caller sends one). With
+   * `handOff`, the slot of each of those steps whose result is recorded starts its key's next step, leased
+   * to the hand-off's owner (`started`), whether or not the execution's fence still held.
    */
-  finish(fence: ExecutionFence, result: string | null, now: number, completions: LocalCompletion[]): Promise<{ ok: boolean; announced: boolean }> {
-    return new Promise((resolve, reject) => this.queue.add({ kind: 'finish', fence, result, now, completions, resolve, reject }));
+  finish(fence: ExecutionFence, result: string | null, now: number, completions: LocalCompletion[], handOff?: SlotHandOff): Promise<SharedEnding> {
+    return new Promise((resolve, reject) => this.queue.add({ kind: 'finish', fence, result, now, completions, handOff, resolve, reject }));
   }
 
-  private settle(batch: QueuedWrite[], { inserted, done, finished }: Written): void {
-    for (const entry of batch) {
+  private settle(batch: QueuedWrite[], { inserted, done, finished, handed }: Written): void {
+    batch.forEach((entry, index) => {
       const resultsDone = entry.completions.every((c) => done.has(c.fence.stepId));
       if (entry.kind === 'insert') entry.resolve(entry.steps.every((step) => inserted.has(step.id)) && resultsDone);
-      else entry.resolve({ ok: finished.has(entry.fence.executionId) && resultsDone, announced: entry.announced === true });
-    }
+      else entry.resolve({ ok: finished.has(entry.fence.executionId) && resultsDone, announced: entry.announced === true, started: handed.get(index) ?? [] });
+    });
   }
 
   private async write(batch: QueuedWrite[]): Promise<Written> {
@@ -135,35 +153,66 @@ export class SharedWrites {
     const notice = endings > 0 ? this.notice() : undefined;
     if (notice) params.push(notice.channel, notice.head, notice.tail);
     for (const entry of batch) if (entry.kind === 'finish') entry.announced = notice !== undefined;
-    const result = await this.ctx.client.query<{ k: string; id: string }>(this.statement(rows, completions, endings, notice !== undefined), params);
+    const handOffs = this.handOffs(batch, params);
+    const text = this.statement(`${rows}:${completions}:${endings}:${notice ? 1 : 0}:${handOffs.shape}`, () => this.buildStatement(rows, completions, endings, notice !== undefined, handOffs.updates));
+    const result = await this.ctx.client.query<{ k: string; id: string; data: string | null }>(text, params);
     const inserted = new Set<string>();
     const done = new Set<string>();
     const finished = new Set<string>();
+    const handed = new Map<number, StepRecord[]>();
     for (const row of result) {
       if (row.k === 'i') inserted.add(String(row.id));
       else if (row.k === 'd') done.add(String(row.id));
       else if (row.k === 'f') finished.add(String(row.id));
+      else if (row.k.startsWith('h')) {
+        const index = Number(row.k.slice(1));
+        const started = handed.get(index) ?? [];
+        started.push(stepFromRow(JSON.parse(String(row.data)) as Record<string, unknown>));
+        handed.set(index, started);
+      }
     }
-    return { inserted, done, finished };
+    return { inserted, done, finished, handed };
   }
 
   /**
-   * The statement's text for a number of step rows, results and endings, built once per such shape: the
+   * The UPDATEs that hand off the slots of the batch's endings (each slot only if its step's result is
+   * recorded by the statement), their parameters pushed in text order, and the shape of their text.
+   */
+  private handOffs(batch: QueuedWrite[], params: unknown[]): { updates: Array<{ index: number; sql: string }>; shape: string } {
+    const updates: Array<{ index: number; sql: string }> = [];
+    const shape: string[] = [];
+    batch.forEach((entry, index) => {
+      if (entry.kind !== 'finish' || !entry.handOff) return;
+      const { handOff } = entry;
+      for (const slot of handOff.slots) {
+        if (!entry.completions.some((completion) => completion.fence.stepId === slot.stepId)) continue;
+        const update = handOffUpdate(this.ctx, handOff, slot, ' AND EXISTS (SELECT 1 FROM done WHERE done.id = ?)');
+        params.push(...update.params, slot.stepId);
+        updates.push({ index, sql: update.sql });
+        // The UPDATE's text depends on these alone (see handOffUpdate).
+        shape.push(`${index}/${handOff.filter.queues.length}/${handOff.filter.tags.length}/${handOff.filter.preferHeld ? 1 : 0}`);
+      }
+    });
+    return { updates, shape: shape.join(',') };
+  }
+
+  /**
+   * The statement's text for a shape (`key`: numbers of step rows, results, endings and the hand-offs'
+   * shapes), built once per shape: the
    * same text object each time, which the client (its cache of statement shapes) and the driver (the
    * prepared statement's text) then compare and look up without reading a few kilobytes at every step.
    */
-  private statement(rows: number, completions: number, endings: number, announce: boolean): string {
-    const key = `${rows}:${completions}:${endings}:${announce ? 1 : 0}`;
+  private statement(key: string, build: () => string): string {
     let text = this.texts.get(key);
     if (text === undefined) {
-      text = this.buildStatement(rows, completions, endings, announce);
+      text = build();
       if (this.texts.size >= 256) this.texts.clear();
       this.texts.set(key, text);
     }
     return text;
   }
 
-  private buildStatement(rows: number, completions: number, endings: number, announce: boolean): string {
+  private buildStatement(rows: number, completions: number, endings: number, announce: boolean, handOffs: Array<{ index: number; sql: string }>): string {
     const { t, dialect } = this.ctx;
     const parts: string[] = [];
     const selects: string[] = [];
@@ -176,7 +225,7 @@ export class SharedWrites {
          WHERE ${stepStillOwned('s', 'c')} AND s.execution_id = c.execution_id
          RETURNING s.id, s.execution_id
        )`);
-      selects.push(`SELECT 'd' AS k, id FROM done`);
+      selects.push(`SELECT 'd' AS k, id, NULL AS data FROM done`);
     }
     if (rows > 0) {
       const row = dialect.valuesRow([...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer']);
@@ -191,7 +240,7 @@ export class SharedWrites {
          )${allDone}
          RETURNING id
        )`);
-      selects.unshift(`SELECT 'i' AS k, id FROM ins`);
+      selects.unshift(`SELECT 'i' AS k, id, NULL AS data FROM ins`);
     }
     if (endings > 0) {
       const row = dialect.valuesRow(['varchar', 'varchar', 'integer', 'text', 'bigint', 'integer']);
@@ -203,15 +252,24 @@ export class SharedWrites {
          WHERE e.id = f.id AND e.lease_owner = f.owner AND e.lease_epoch = f.epoch AND e.state IN ${ACTIVE} AND e.parent_id IS NULL${allDone}
          RETURNING e.id
        )`);
-      selects.push(`SELECT 'f' AS k, id FROM fin`);
+      selects.push(`SELECT 'f' AS k, id, NULL AS data FROM fin`);
       if (announce) {
         // One NOTIFY naming every execution this statement completed, sent with its commit (none if it completed none).
         parts.push(`note AS (
            SELECT pg_notify(?, ? || string_agg(json_build_object('type', 'finished', 'executionId', id)::text, ',') || ?) FROM fin HAVING COUNT(*) > 0
          )`);
-        selects.push(`SELECT 'n' AS k, NULL AS id FROM note`);
+        selects.push(`SELECT 'n' AS k, NULL AS id, NULL AS data FROM note`);
       }
     }
+    // A started step comes back whole, as JSON text in `data`: the other rows of the result have two columns.
+    // Two hand-offs of one key may share the statement: they run in text order, and the second one's pick
+    // skips the row the first one updated (its lock reads it as changed by this very command), so it takes
+    // the key's next step; were it ever to pick that row anyway, its UPDATE would change nothing (a row is
+    // updated once a statement) and its slot would go to claims, never two bodies for one step.
+    handOffs.forEach(({ index, sql }, i) => {
+      parts.push(`handed${i} AS (${sql})`);
+      selects.push(`SELECT 'h${index}' AS k, h.id, row_to_json(h)::text AS data FROM handed${i} h`);
+    });
     return `WITH ${parts.join(', ')}
        ${selects.join(' UNION ALL ')}`;
   }
