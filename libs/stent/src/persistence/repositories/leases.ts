@@ -134,10 +134,17 @@ export class LeasesRepository {
         poisoned.push({ executionId: step.execution_id, stepId: step.id, position: Number(step.position), name: step.name, attempt: Number(step.attempts), error, reason: POISON_REASON });
       }
       const stepParams: unknown[] = [now];
-      const stepsExpired = expired(stepParams);
+      const stepsExpired = expired(stepParams, 's.lease_expires_at');
+      // Only steps of executions still active go back to pending, each with its execution locked: an execution
+      // being cancelled meanwhile (after the orphans above were read) is skipped, or read as cancelled once it
+      // committed, so its step stays running until the next reap cancels it. Unlocked, the step went back to
+      // pending for good: the cancel, which had read it running, left it to the reaper.
       const steps = await tx.execute(
         `UPDATE ${t.steps} SET state = 'pending', ${NO_LEASE}, recoveries = recoveries + 1, available_at = ?
-         WHERE state = 'running' AND ${stepsExpired}`,
+         WHERE state = 'running' AND id IN (
+           SELECT s.id FROM ${t.steps} s JOIN ${t.executions} e ON e.id = s.execution_id
+           WHERE s.state = 'running' AND ${stepsExpired} AND e.state IN ${ACTIVE}${dialect.lockSkipping('s', 'e')}
+         )`,
         stepParams,
       );
       const executionParams: unknown[] = [now];

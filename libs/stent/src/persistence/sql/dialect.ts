@@ -32,6 +32,13 @@ export interface Dialect {
   /** Appended to a SELECT that locks the row it reads for the rest of the transaction. */
   readonly forUpdate: string;
   /**
+   * Appended to a SELECT joining rows to update (alias `updated`) with rows they depend on (alias `shared`):
+   * locks both for the transaction without waiting, skipping a pair where either row is held by a writer,
+   * and reads a row changed since the statement began as committed. Waiting for none, it cannot deadlock
+   * with writers that lock the same rows in the other order. SQLite: nothing (its write lock serializes).
+   */
+  lockSkipping(updated: string, shared: string): string;
+  /**
    * `column IN (...)` for a list of values, as one statement text whatever the list's length, so lists of
    * every size share one prepared statement. Pushes its parameters onto `params`.
    */

@@ -7,6 +7,7 @@ export const postgresDialect: Dialect = {
   combinesWrites: true,
   skipLocked: ' FOR UPDATE SKIP LOCKED',
   forUpdate: ' FOR UPDATE',
+  lockSkipping: (updated, shared) => ` FOR NO KEY UPDATE OF ${updated} SKIP LOCKED FOR SHARE OF ${shared} SKIP LOCKED`,
 
   inList(column, values, params) {
     if (values.length === 0) return '1 = 0';

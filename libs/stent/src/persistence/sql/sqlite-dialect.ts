@@ -7,6 +7,7 @@ export const sqliteDialect: Dialect = {
   combinesWrites: false,
   skipLocked: '',
   forUpdate: '',
+  lockSkipping: () => '',
 
   inList(column, values, params) {
     if (values.length === 0) return '1 = 0';
