@@ -201,3 +201,66 @@ describe.each(BACKENDS)('a batch of results recorded at once on %s', (dialect) =
     }
   });
 });
+
+describe('pending steps inserted at once on postgres', () => {
+  const open = storeBench('postgres');
+
+  it('are announced as work by the statement that inserts them, with its commit, not by a NOTIFY of their own', async () => {
+    const { store, db } = await open();
+    const now = Date.now();
+    const fences = await Promise.all(
+      Array.from({ length: 6 }, async (_, i) => {
+        const id = `waiting-${i}`;
+        await store.createExecution(newExecution(id, now, { claimedBy: { owner: OWNER, leaseExpiresAt: now + 60_000 } }));
+        return { executionId: id, owner: OWNER, epoch: (await store.getExecution(id))!.leaseEpoch };
+      }),
+    );
+    const listener = await connectPostgres(POSTGRES_URL);
+    const heard: string[] = [];
+    try {
+      listener.on('notification', (message) => {
+        for (const event of (JSON.parse(message.payload ?? '{}') as { e: Array<{ type: string }> }).e) heard.push(event.type);
+      });
+      await listener.query(`LISTEN "${`stent_${db.schema}`.toLowerCase()}"`);
+      const sent = await capture(async () => {
+        const inserted = await Promise.all(
+          fences.map((fence) =>
+            store.insertSteps(fence, [
+              {
+                id: `pending-${++steps}`,
+                executionId: fence.executionId,
+                position: 0,
+                kind: 'activity',
+                name: 'Acts.work',
+                args: '[]',
+                // Left to claims: another worker should hear of it.
+                state: 'pending',
+                retryPolicy: null,
+                timeoutMs: null,
+                queue: 'default',
+                priority: 0,
+                tags: [],
+                maxConcurrent: null,
+                availableAt: now,
+                fireAt: null,
+                createdAt: now,
+                callTurn: 0,
+              },
+            ]),
+          ),
+        );
+        expect(inserted.every(Boolean)).toBe(true);
+        // The bus sends what it was not told was carried a turn later: wait past it before looking.
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+      });
+      const inserts = sent.filter(({ sql }) => /INSERT INTO\s+\S*stent_steps/i.test(sql));
+      expect(inserts.length).toBeLessThanOrEqual(2);
+      expect(inserts.every(({ sql }) => /pg_notify/.test(sql))).toBe(true);
+      expect(sent.filter(({ sql }) => /^\s*SELECT pg_notify/i.test(sql))).toEqual([]);
+      await waitUntil(() => heard.includes('work'), "the 'work' notification");
+    } finally {
+      await listener.end().catch(() => undefined);
+    }
+  });
+});

@@ -74,8 +74,12 @@ export class JournalRepository {
     if (steps.length === 0 && deliveries.length === 0 && completions.length === 0) return true;
     const { client, dialect, t } = this.ctx;
     const plain = dialect.combinesWrites && deliveries.length === 0 && steps.length > 0 && steps.length <= INSERT_CHUNK && steps.every((step) => !step.child && !step.effect);
+    let carried = false;
     const ok = await storing(`A journal step of execution ${fence.executionId}`, () => plain
-      ? this.shared.insert(fence, steps, completions)
+      ? this.shared.insert(fence, steps, completions).then(({ ok, announced }) => {
+          carried = announced;
+          return ok;
+        })
       : client.transaction(async (tx) => {
           if (!(await this.completions.completeLocal(tx, completions))) return false;
           // Steps alone (SQLite's usual write) carry the fence in their INSERT: one statement fewer per step.
@@ -105,7 +109,8 @@ export class JournalRepository {
           for (const step of steps) if (step.effect) await this.effects.apply(tx, fence.executionId, step.effect, step.position, step.createdAt);
           return true;
         }));
-    if (ok && steps.some((step) => (step.kind === 'activity' && step.state === 'pending') || step.child)) this.ctx.bus.publish({ type: 'work' });
+    // A shared statement announced its pending steps itself, with its commit (see SharedWrites).
+    if (ok && steps.some((step) => (step.kind === 'activity' && step.state === 'pending') || step.child)) this.ctx.bus.publish({ type: 'work' }, carried);
     if (ok && steps.some((step) => step.effect?.kind === 'event' || step.effect?.kind === 'stream')) this.ctx.bus.publish({ type: 'published', executionId: fence.executionId });
     return ok;
   }

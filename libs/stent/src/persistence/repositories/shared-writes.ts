@@ -8,7 +8,16 @@ import { StatementQueue } from './statement-queue.js';
 
 /** A run's plain step insert, or its simple ending (completed, top level, nothing left behind). */
 type QueuedWrite =
-  | { kind: 'insert'; fence: ExecutionFence; steps: NewStep[]; completions: LocalCompletion[]; resolve(ok: boolean): void; reject(error: unknown): void }
+  | {
+      kind: 'insert';
+      fence: ExecutionFence;
+      steps: NewStep[];
+      completions: LocalCompletion[];
+      /** Set when written: the statement carried the NOTIFY announcing work (see announcesWork). */
+      announced?: boolean;
+      resolve(inserted: { ok: boolean; announced: boolean }): void;
+      reject(error: unknown): void;
+    }
   | {
       kind: 'finish';
       fence: ExecutionFence;
@@ -68,7 +77,12 @@ function nextBatch(queue: QueuedWrite[]): QueuedWrite[] {
   return queue.splice(0, taken);
 }
 
-/** How the statement announces the executions it completed: the bus's channel and payload frame. */
+/** Whether inserting `steps` is news to other workers: a pending activity step waits for a claim. */
+function announcesWork(steps: readonly NewStep[]): boolean {
+  return steps.some((step) => step.kind === 'activity' && step.state === 'pending');
+}
+
+/** How the statement announces what it did: the bus's channel and payload frame. */
 export interface FinishedNotice {
   channel: string;
   head: string;
@@ -101,7 +115,11 @@ export class SharedWrites {
     private readonly notice: () => FinishedNotice | undefined = () => undefined,
   ) {}
 
-  insert(fence: ExecutionFence, steps: NewStep[], completions: LocalCompletion[]): Promise<boolean> {
+  /**
+   * Inserts a run's steps with the results it already used (only if its fence holds and all are still
+   * owned); `announced`: the statement carried the NOTIFY announcing its pending activity steps as work.
+   */
+  insert(fence: ExecutionFence, steps: NewStep[], completions: LocalCompletion[]): Promise<{ ok: boolean; announced: boolean }> {
     return new Promise((resolve, reject) => this.queue.add({ kind: 'insert', fence, steps, completions, resolve, reject }));
   }
 
@@ -118,7 +136,7 @@ export class SharedWrites {
   private settle(batch: QueuedWrite[], { inserted, done, finished, handed }: Written): void {
     batch.forEach((entry, index) => {
       const resultsDone = entry.completions.every((c) => done.has(c.fence.stepId));
-      if (entry.kind === 'insert') entry.resolve(entry.steps.every((step) => inserted.has(step.id)) && resultsDone);
+      if (entry.kind === 'insert') entry.resolve({ ok: entry.steps.every((step) => inserted.has(step.id)) && resultsDone, announced: entry.announced === true });
       else entry.resolve({ ok: finished.has(entry.fence.executionId) && resultsDone, announced: entry.announced === true, started: handed.get(index) ?? [] });
     });
   }
@@ -150,11 +168,14 @@ export class SharedWrites {
       params.push(fence.executionId, fence.owner, fence.epoch, entry.result, entry.now, entry.completions.length);
       endings++;
     }
-    const notice = endings > 0 ? this.notice() : undefined;
+    const work = batch.some((entry) => entry.kind === 'insert' && announcesWork(entry.steps));
+    const notice = endings > 0 || work ? this.notice() : undefined;
     if (notice) params.push(notice.channel, notice.head, notice.tail);
-    for (const entry of batch) if (entry.kind === 'finish') entry.announced = notice !== undefined;
+    for (const entry of batch) entry.announced = notice !== undefined && (entry.kind === 'finish' || announcesWork(entry.steps));
+    const announce = notice === undefined ? undefined : { work, endings: endings > 0 };
     const handOffs = this.handOffs(batch, params);
-    const text = this.statement(`${rows}:${completions}:${endings}:${notice ? 1 : 0}:${handOffs.shape}`, () => this.buildStatement(rows, completions, endings, notice !== undefined, handOffs.updates));
+    const shape = `${rows}:${completions}:${endings}:${announce ? `${work ? 'w' : ''}${endings > 0 ? 'f' : ''}` : '-'}:${handOffs.shape}`;
+    const text = this.statement(shape, () => this.buildStatement(rows, completions, endings, announce, handOffs.updates));
     const result = await this.ctx.client.query<{ k: string; id: string; data: string | null }>(text, params);
     const inserted = new Set<string>();
     const done = new Set<string>();
@@ -212,7 +233,13 @@ export class SharedWrites {
     return text;
   }
 
-  private buildStatement(rows: number, completions: number, endings: number, announce: boolean, handOffs: Array<{ index: number; sql: string }>): string {
+  private buildStatement(
+    rows: number,
+    completions: number,
+    endings: number,
+    announce: { work: boolean; endings: boolean } | undefined,
+    handOffs: Array<{ index: number; sql: string }>,
+  ): string {
     const { t, dialect } = this.ctx;
     const parts: string[] = [];
     const selects: string[] = [];
@@ -238,7 +265,7 @@ export class SharedWrites {
            SELECT 1 FROM ${t.executions} e
            WHERE e.id = v.execution_id AND e.lease_owner = v.fence_owner AND e.lease_epoch = v.fence_epoch AND e.state IN ${ACTIVE} FOR SHARE
          )${allDone}
-         RETURNING id
+         RETURNING id, state, kind
        )`);
       selects.unshift(`SELECT 'i' AS k, id, NULL AS data FROM ins`);
     }
@@ -253,13 +280,17 @@ export class SharedWrites {
          RETURNING e.id
        )`);
       selects.push(`SELECT 'f' AS k, id, NULL AS data FROM fin`);
-      if (announce) {
-        // One NOTIFY naming every execution this statement completed, sent with its commit (none if it completed none).
-        parts.push(`note AS (
-           SELECT pg_notify(?, ? || string_agg(json_build_object('type', 'finished', 'executionId', id)::text, ',') || ?) FROM fin HAVING COUNT(*) > 0
-         )`);
-        selects.push(`SELECT 'n' AS k, NULL AS id, NULL AS data FROM note`);
-      }
+    }
+    if (announce) {
+      // One NOTIFY, sent with the commit: work if the statement inserted a pending activity step, and every
+      // execution it completed (none at all if neither).
+      const work = announce.work ? `(SELECT '{"type":"work"}' FROM ins WHERE state = 'pending' AND kind = 'activity' LIMIT 1)` : 'NULL::text';
+      const finished = announce.endings ? `(SELECT string_agg(json_build_object('type', 'finished', 'executionId', id)::text, ',') FROM fin)` : 'NULL::text';
+      parts.push(`note AS (
+         SELECT pg_notify(?, ? || concat_ws(',', x.w, x.f) || ?) FROM (SELECT ${work} AS w, ${finished} AS f) x
+         WHERE x.w IS NOT NULL OR x.f IS NOT NULL
+       )`);
+      selects.push(`SELECT 'n' AS k, NULL AS id, NULL AS data FROM note`);
     }
     // A started step comes back whole, as JSON text in `data`: the other rows of the result have two columns.
     // Two hand-offs of one key may share the statement: they run in text order, and the second one's pick
