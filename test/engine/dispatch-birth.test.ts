@@ -162,7 +162,7 @@ describe.each(DIALECTS)('a dispatch inserted with its first step (%s)', (dialect
       // The statements that name this execution (claim polls name none; a lease renewal, should the
       // heartbeat fall in this window, is not a write of the dispatch's path).
       const about = sent
-        .filter((statement) => statement.params.includes(id))
+        .filter((statement) => statement.params.some((param) => param === id || (Array.isArray(param) && param.includes(id))))
         .map((statement) => statement.sql.replace(/\s+/g, ' ').trim())
         .filter((sql) => !/^UPDATE \S+ SET lease_expires_at/.test(sql));
       expect(about.map((sql) => sql.slice(0, 80))).toHaveLength(2);

@@ -152,9 +152,10 @@ describe('the end of an execution on postgres', () => {
     // A 'work' NOTIFY may go out on its own (the dispatch, when the worker was still looking for work).
     const own = sent.filter(({ text }) => /^\s*SELECT pg_notify/i.test(text));
     expect(own.filter(({ values }) => values.includes('finished'))).toEqual([]);
-    const carried = sent.filter(({ text }) => /pg_notify/.test(text) && !/^\s*SELECT pg_notify/i.test(text));
-    expect(carried).toHaveLength(1);
-    expect(carried[0]!.text).toMatch(/UPDATE .*stent_executions/s);
-    expect(carried[0]!.values).toContain(id!);
+    // Every shared statement can carry a NOTIFY (its text is one for all batches): the last one naming the
+    // execution is the one that ended it.
+    const carried = sent.filter(({ text, values }) => /pg_notify/.test(text) && !/^\s*SELECT pg_notify/i.test(text) && values.includes(id!));
+    expect(carried.length).toBeGreaterThanOrEqual(1);
+    expect(carried.at(-1)!.text).toMatch(/UPDATE .*stent_executions/s);
   });
 });

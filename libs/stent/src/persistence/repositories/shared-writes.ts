@@ -3,7 +3,7 @@ import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepParams } from '../sql/rows.js';
 import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, NO_LEASE, stepStillOwned } from '../sql/statements.js';
 import { stepFromRow } from '../sql/rows.js';
-import { handOffUpdate } from './slot-hand-off.js';
+import { handOffShape, sharedHandOffCtes, type SharedSlot } from './shared-hand-offs.js';
 import { StatementQueue } from './statement-queue.js';
 
 /** A run's plain step insert, or its simple ending (completed, top level, nothing left behind). */
@@ -61,15 +61,29 @@ function eventBytes(executionId: string): number {
   return 48 + Buffer.byteLength(JSON.stringify(executionId));
 }
 
-/** The writes for the next statement, in order: step rows up to a chunk, endings up to the NOTIFY's budget. */
+/**
+ * The writes for the next statement, in order: step rows up to a chunk, endings up to the NOTIFY's budget,
+ * hand-offs of one filter and never two of one activity and key (see sharedHandOffCtes).
+ */
 function nextBatch(queue: QueuedWrite[]): QueuedWrite[] {
   let rows = 0;
   let notice = 0;
   let taken = 0;
+  const keys = new Set<string>();
+  let filter: string | undefined;
   for (const write of queue) {
     const size = write.kind === 'insert' ? write.steps.length : eventBytes(write.fence.executionId);
     const fits = taken === 0 || (write.kind === 'insert' ? rows + size <= INSERT_CHUNK : notice + size <= NOTICE_BUDGET);
     if (!fits) break;
+    if (write.kind === 'finish' && write.handOff) {
+      const own = write.handOff.slots.map((slot) => JSON.stringify([slot.name, slot.key]));
+      // The statement's hand-offs use one filter; its `now` is the first one's (they differ by the moments their writes were asked for).
+      const { owner, queues, tags, leaseMs, preferHeld } = write.handOff.filter;
+      const ownFilter = JSON.stringify([owner, queues, tags, leaseMs, preferHeld === true]);
+      if (taken > 0 && ((filter !== undefined && filter !== ownFilter) || own.some((key) => keys.has(key)))) break;
+      filter = ownFilter;
+      for (const key of own) keys.add(key);
+    }
     if (write.kind === 'insert') rows += size;
     else notice += size;
     taken++;
@@ -106,7 +120,7 @@ export class SharedWrites {
     write: (batch) => this.write(batch),
     settle: (batch, written) => this.settle(batch, written),
   });
-  /** Statement texts by shape (see statement()). */
+  /** Statement texts by hand-off shape (see buildStatement): the same text object each time, which the client and the driver then look up without reading it again. */
   private readonly texts = new Map<string, string>();
 
   constructor(
@@ -145,163 +159,134 @@ export class SharedWrites {
     const params: unknown[] = [];
     // Results the workflows already used are recorded in the same statement; a run's steps go in (its
     // execution is completed) only if all of its results did (each still owned).
-    let completions = 0;
+    const completions: unknown[][] = [[], [], [], [], [], []];
     for (const { fence, completions: own } of batch) {
-      for (const completion of own) {
-        params.push(...completionParams(completion), fence.executionId);
-        completions++;
-      }
+      for (const completion of own) pushRow(completions, [...completionParams(completion), fence.executionId]);
     }
-    let rows = 0;
-    let endings = 0;
+    params.push(...completions);
+    // A step inserted claimed gets its lease from the database's clock (see Dialect.leaseNow).
+    const rows: unknown[][] = Array.from({ length: STEP_COLUMNS.length + 3 }, () => []);
     for (const entry of batch) {
       if (entry.kind !== 'insert') continue;
-      for (const step of entry.steps) {
-        // A step inserted claimed gets its lease from the database's clock (see Dialect.leaseNow).
-        params.push(...stepParams(step, true), entry.fence.owner, entry.fence.epoch, entry.completions.length);
-        rows++;
-      }
+      for (const step of entry.steps) pushRow(rows, [...stepParams(step, true), entry.fence.owner, entry.fence.epoch, entry.completions.length]);
     }
+    params.push(...rows);
+    const endings: unknown[][] = [[], [], [], [], [], []];
     for (const entry of batch) {
       if (entry.kind !== 'finish') continue;
       const { fence } = entry;
-      params.push(fence.executionId, fence.owner, fence.epoch, entry.result, entry.now, entry.completions.length);
-      endings++;
+      pushRow(endings, [fence.executionId, fence.owner, fence.epoch, entry.result, entry.now, entry.completions.length]);
     }
+    params.push(...endings);
     const work = batch.some((entry) => entry.kind === 'insert' && announcesWork(entry.steps));
-    const notice = endings > 0 || work ? this.notice() : undefined;
-    if (notice) params.push(notice.channel, notice.head, notice.tail);
+    const notice = endings[0]!.length > 0 || work ? this.notice() : undefined;
+    params.push(notice?.channel ?? null, notice?.head ?? null, notice?.tail ?? null);
     for (const entry of batch) entry.announced = notice !== undefined && (entry.kind === 'finish' || announcesWork(entry.steps));
-    const announce = notice === undefined ? undefined : { work, endings: endings > 0 };
     const handOffs = this.handOffs(batch, params);
-    const shape = `${rows}:${completions}:${endings}:${announce ? `${work ? 'w' : ''}${endings > 0 ? 'f' : ''}` : '-'}:${handOffs.shape}`;
-    const text = this.statement(shape, () => this.buildStatement(rows, completions, endings, announce, handOffs.updates));
-    const result = await this.ctx.client.query<{ k: string; id: string; data: string | null }>(text, params);
+    const shape = handOffs ? handOffShape(handOffs.filter) : '-';
+    let text = this.texts.get(shape);
+    if (text === undefined) {
+      text = this.buildStatement(handOffs?.ctes);
+      this.texts.set(shape, text);
+    }
+    const result = await this.ctx.client.query<Record<string, unknown>>(text, params);
     const inserted = new Set<string>();
     const done = new Set<string>();
     const finished = new Set<string>();
     const handed = new Map<number, StepRecord[]>();
     for (const row of result) {
-      if (row.k === 'i') inserted.add(String(row.id));
-      else if (row.k === 'd') done.add(String(row.id));
-      else if (row.k === 'f') finished.add(String(row.id));
-      else if (row.k.startsWith('h')) {
-        const index = Number(row.k.slice(1));
-        const started = handed.get(index) ?? [];
-        started.push(stepFromRow(JSON.parse(String(row.data)) as Record<string, unknown>));
-        handed.set(index, started);
+      const k = row.k as string;
+      if (k === 'i') inserted.add(String(row.id));
+      else if (k === 'd') done.add(String(row.id));
+      else if (k === 'f') finished.add(String(row.id));
+      else if (k === 'h') {
+        const started = JSON.parse(String(row.data)) as Record<string, unknown>;
+        const index = Number(started.hand_idx);
+        handed.set(index, [...(handed.get(index) ?? []), stepFromRow(started)]);
       }
     }
     return { inserted, done, finished, handed };
   }
 
   /**
-   * The UPDATEs that hand off the slots of the batch's endings (each slot only if its step's result is
-   * recorded by the statement), their parameters pushed in text order, and the shape of their text.
+   * The hand-offs of the batch's endings, their parameters pushed (see sharedHandOffCtes): every slot
+   * whose step's result an ending carries. Undefined when the batch hands nothing off.
    */
-  private handOffs(batch: QueuedWrite[], params: unknown[]): { updates: Array<{ index: number; sql: string }>; shape: string } {
-    const updates: Array<{ index: number; sql: string }> = [];
-    const shape: string[] = [];
+  private handOffs(batch: QueuedWrite[], params: unknown[]): { ctes: string; filter: SlotHandOff['filter'] } | undefined {
+    const slots: SharedSlot[] = [];
+    let filter: SlotHandOff['filter'] | undefined;
     batch.forEach((entry, index) => {
       if (entry.kind !== 'finish' || !entry.handOff) return;
-      const { handOff } = entry;
-      for (const slot of handOff.slots) {
-        if (!entry.completions.some((completion) => completion.fence.stepId === slot.stepId)) continue;
-        const update = handOffUpdate(this.ctx, handOff, slot, ' AND EXISTS (SELECT 1 FROM done WHERE done.id = ?)');
-        params.push(...update.params, slot.stepId);
-        updates.push({ index, sql: update.sql });
-        // The UPDATE's text depends on these alone (see handOffUpdate).
-        shape.push(`${index}/${handOff.filter.queues.length}/${handOff.filter.tags.length}/${handOff.filter.preferHeld ? 1 : 0}`);
+      filter ??= entry.handOff.filter;
+      for (const slot of entry.handOff.slots) {
+        if (entry.completions.some((completion) => completion.fence.stepId === slot.stepId)) slots.push({ index, ...slot });
       }
     });
-    return { updates, shape: shape.join(',') };
+    if (!filter || slots.length === 0) return undefined;
+    return { ctes: sharedHandOffCtes(this.ctx, filter, slots, params), filter };
   }
 
   /**
-   * The statement's text for a shape (`key`: numbers of step rows, results, endings and the hand-offs'
-   * shapes), built once per shape: the
-   * same text object each time, which the client (its cache of statement shapes) and the driver (the
-   * prepared statement's text) then compare and look up without reading a few kilobytes at every step.
+   * The statement's text: every part reads its rows from arrays (unnest), so one text serves every batch
+   * (one per hand-off shape), prepared once per connection and planned generically after a few runs. With
+   * a text per number of rows, most statements were planned afresh, and planning cost more than running.
    */
-  private statement(key: string, build: () => string): string {
-    let text = this.texts.get(key);
-    if (text === undefined) {
-      text = build();
-      if (this.texts.size >= 256) this.texts.clear();
-      this.texts.set(key, text);
-    }
-    return text;
-  }
-
-  private buildStatement(
-    rows: number,
-    completions: number,
-    endings: number,
-    announce: { work: boolean; endings: boolean } | undefined,
-    handOffs: Array<{ index: number; sql: string }>,
-  ): string {
+  private buildStatement(handOffCtes: string | undefined): string {
     const { t, dialect } = this.ctx;
-    const parts: string[] = [];
-    const selects: string[] = [];
-    const doneOf = (execution: string) => (completions > 0 ? ` AND (SELECT COUNT(*) FROM done d WHERE d.execution_id = ${execution}) = ` : '');
-    if (completions > 0) {
-      const values = Array.from({ length: completions }, () => dialect.valuesRow([...COMPLETION_TYPES, 'varchar'])).join(', ');
-      parts.push(`done AS (
+    const arrays = (types: readonly string[]) => types.map((type) => `CAST(? AS ${type}[])`).join(', ');
+    const doneOf = (execution: string) => `(SELECT COUNT(*) FROM done d WHERE d.execution_id = ${execution})`;
+    const parts = [
+      `done AS (
          UPDATE ${t.steps} s SET ${completedStep('c.result', 'c.finished_at')}
-         FROM (VALUES ${values}) AS c(id, owner, epoch, result, finished_at, execution_id)
+         FROM unnest(${arrays([...COMPLETION_TYPES, 'varchar'])}) AS c(id, owner, epoch, result, finished_at, execution_id)
          WHERE ${stepStillOwned('s', 'c')} AND s.execution_id = c.execution_id
          RETURNING s.id, s.execution_id
-       )`);
-      selects.push(`SELECT 'd' AS k, id, NULL AS data FROM done`);
-    }
-    if (rows > 0) {
-      const row = dialect.valuesRow([...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer']);
-      const allDone = completions > 0 ? `${doneOf('v.execution_id')}v.expect_done` : '';
-      parts.push(`ins AS (
+       )`,
+      `ins AS (
          INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
          SELECT ${STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + v.${column}` : `v.${column}`)).join(', ')}
-         FROM (VALUES ${Array.from({ length: rows }, () => row).join(', ')}) AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
+         FROM unnest(${arrays([...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer'])}) AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
          WHERE EXISTS (
            SELECT 1 FROM ${t.executions} e
            WHERE e.id = v.execution_id AND e.lease_owner = v.fence_owner AND e.lease_epoch = v.fence_epoch AND e.state IN ${ACTIVE} FOR SHARE
-         )${allDone}
+         ) AND ${doneOf('v.execution_id')} = v.expect_done
          RETURNING id, state, kind
-       )`);
-      selects.unshift(`SELECT 'i' AS k, id, NULL AS data FROM ins`);
-    }
-    if (endings > 0) {
-      const row = dialect.valuesRow(['varchar', 'varchar', 'integer', 'text', 'bigint', 'integer']);
-      const allDone = completions > 0 ? `${doneOf('f.id')}f.expect_done` : '';
-      parts.push(`fin AS (
+       )`,
+      `fin AS (
          UPDATE ${t.executions} e
          SET state = 'completed', result = f.result, error = NULL, finished_at = f.now, updated_at = f.now, ${NO_LEASE}, wake_at = NULL
-         FROM (VALUES ${Array.from({ length: endings }, () => row).join(', ')}) AS f(id, owner, epoch, result, now, expect_done)
-         WHERE e.id = f.id AND e.lease_owner = f.owner AND e.lease_epoch = f.epoch AND e.state IN ${ACTIVE} AND e.parent_id IS NULL${allDone}
+         FROM unnest(${arrays(['varchar', 'varchar', 'integer', 'text', 'bigint', 'integer'])}) AS f(id, owner, epoch, result, now, expect_done)
+         WHERE e.id = f.id AND e.lease_owner = f.owner AND e.lease_epoch = f.epoch AND e.state IN ${ACTIVE} AND e.parent_id IS NULL
+           AND ${doneOf('f.id')} = f.expect_done
          RETURNING e.id
-       )`);
-      selects.push(`SELECT 'f' AS k, id, NULL AS data FROM fin`);
-    }
-    if (announce) {
+       )`,
       // One NOTIFY, sent with the commit: work if the statement inserted a pending activity step, and every
-      // execution it completed (none at all if neither).
-      const work = announce.work ? `(SELECT '{"type":"work"}' FROM ins WHERE state = 'pending' AND kind = 'activity' LIMIT 1)` : 'NULL::text';
-      const finished = announce.endings ? `(SELECT string_agg(json_build_object('type', 'finished', 'executionId', id)::text, ',') FROM fin)` : 'NULL::text';
-      parts.push(`note AS (
-         SELECT pg_notify(?, ? || concat_ws(',', x.w, x.f) || ?) FROM (SELECT ${work} AS w, ${finished} AS f) x
-         WHERE x.w IS NOT NULL OR x.f IS NOT NULL
-       )`);
-      selects.push(`SELECT 'n' AS k, NULL AS id, NULL AS data FROM note`);
+      // execution it completed (none at all if neither, or without a channel).
+      `note AS (
+         SELECT pg_notify(n.channel, n.head || concat_ws(',', x.w, x.f) || n.tail)
+         FROM (SELECT CAST(? AS text) AS channel, CAST(? AS text) AS head, CAST(? AS text) AS tail) n,
+           (SELECT (SELECT '{"type":"work"}' FROM ins WHERE state = 'pending' AND kind = 'activity' LIMIT 1) AS w,
+                   (SELECT string_agg(json_build_object('type', 'finished', 'executionId', id)::text, ',') FROM fin) AS f) x
+         WHERE n.channel IS NOT NULL AND (x.w IS NOT NULL OR x.f IS NOT NULL)
+       )`,
+    ];
+    const selects = [
+      `SELECT 'i' AS k, id, NULL AS data FROM ins`,
+      `SELECT 'd' AS k, id, NULL AS data FROM done`,
+      `SELECT 'f' AS k, id, NULL AS data FROM fin`,
+      `SELECT 'n' AS k, NULL AS id, NULL AS data FROM note`,
+    ];
+    if (handOffCtes) {
+      parts.push(handOffCtes);
+      // A started step comes back whole, as JSON text in `data` (with its slot's index): the other rows of the result have two columns.
+      selects.push(`SELECT 'h' AS k, h.id, row_to_json(h)::text AS data FROM handed h`);
     }
-    // A started step comes back whole, as JSON text in `data`: the other rows of the result have two columns.
-    // Two hand-offs of one key may share the statement: they run in text order, and the second one's pick
-    // skips the row the first one updated (its lock reads it as changed by this very command), so it takes
-    // the key's next step; were it ever to pick that row anyway, its UPDATE would change nothing (a row is
-    // updated once a statement) and its slot would go to claims, never two bodies for one step.
-    handOffs.forEach(({ index, sql }, i) => {
-      parts.push(`handed${i} AS (${sql})`);
-      selects.push(`SELECT 'h${index}' AS k, h.id, row_to_json(h)::text AS data FROM handed${i} h`);
-    });
     return `WITH ${parts.join(', ')}
        ${selects.join(' UNION ALL ')}`;
   }
+}
+
+/** Appends one row's values to column arrays (`columns[i]` gets `values[i]`). */
+function pushRow(columns: unknown[][], values: readonly unknown[]): void {
+  for (let i = 0; i < values.length; i++) columns[i]!.push(values[i]);
 }

@@ -23,6 +23,41 @@ export interface HandOffQuery {
 }
 
 /**
+ * The id of `slot`'s key's next step to start, as a scalar subquery: the first due pending step of the
+ * activity and key this worker may run, in claim order (see above). `slot` gives the activity and key as
+ * SQL, each called where the text needs it (it may push a parameter). Parameters go onto `params` in text order.
+ */
+export function nextStepOfKey(ctx: SqlContext, filter: SlotHandOff['filter'], slot: { name: () => string; key: () => string }, params: unknown[]): string {
+  const { t, dialect } = ctx;
+  /** The key's due pending steps this worker may run (alias `alias`), read in steps_flow_keyed's order. */
+  const ofKey = (alias: string): string => {
+    const name = slot.name();
+    const key = slot.key();
+    params.push(filter.now);
+    const queues = dialect.inList(`${alias}.queue`, filter.queues, params);
+    const tags = dialect.tagFilter(filter.tags, params, `${alias}.tags`);
+    // `+available_at`: not a range to search by, so SQLite reads the key's steps through steps_flow_keyed.
+    return `${alias}.name = ${name} AND ${alias}.concurrency_key = ${key} AND ${alias}.state = 'pending' AND ${alias}.kind = 'activity' AND +${alias}.available_at <= ? AND ${queues} AND ${tags} AND ${notPausedStep(t.pauses, alias)}`;
+  };
+  /** The key's first step in claim order. */
+  const first = (alias: string): string =>
+    `SELECT ${alias}.id FROM ${t.steps} ${alias} WHERE ${ofKey(alias)} ORDER BY ${alias}.priority DESC, ${alias}.available_at, ${alias}.id LIMIT 1${dialect.skipLocked}`;
+  if (!filter.preferHeld) return `(${first('d')})`;
+  // Among the steps of the key's highest priority, one of an execution this worker holds first (its result
+  // then stays in this process); each probe reads the index in order and stops at its first match, where
+  // ranking all of the key's steps by holder read every one's execution.
+  // Placeholders in text order: the held probe's key, the top priority's key, the owner, then the fallback.
+  const heldKey = ofKey('h');
+  const topKey = ofKey('p');
+  params.push(filter.owner);
+  const held = `SELECT h.id FROM ${t.steps} h WHERE ${heldKey}
+       AND h.priority = (SELECT p.priority FROM ${t.steps} p WHERE ${topKey} ORDER BY p.priority DESC LIMIT 1)
+       AND (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = h.execution_id) = ?
+     ORDER BY h.available_at, h.id LIMIT 1${dialect.skipLocked}`;
+  return `COALESCE((${held}), (${first('d')}))`;
+}
+
+/**
  * The UPDATE that starts the next step of `slot`'s activity and key for the hand-off's owner (RETURNING
  * the step's columns, at most one row). `onlyIf` (SQL, may be empty) adds a condition, as `AND ...`.
  */
@@ -32,34 +67,11 @@ export function handOffUpdate(ctx: SqlContext, handOff: SlotHandOff, slot: { nam
   const params: unknown[] = [filter.owner];
   const leaseNow = dialect.leaseNow(filter.now, params);
   params.push(filter.leaseMs, filter.now);
-  /** The key's due pending steps this worker may run (alias `alias`), read in steps_flow_keyed's order. */
-  const ofKey = (alias: string): string => {
-    params.push(slot.name, slot.key, filter.now);
-    const queues = dialect.inList(`${alias}.queue`, filter.queues, params);
-    const tags = dialect.tagFilter(filter.tags, params, `${alias}.tags`);
-    // `+available_at`: not a range to search by, so SQLite reads the key's steps through steps_flow_keyed.
-    return `${alias}.name = ? AND ${alias}.concurrency_key = ? AND ${alias}.state = 'pending' AND ${alias}.kind = 'activity' AND +${alias}.available_at <= ? AND ${queues} AND ${tags} AND ${notPausedStep(t.pauses, alias)}`;
+  const placeholder = (value: string) => () => {
+    params.push(value);
+    return '?';
   };
-  /** The key's first step in claim order. */
-  const first = (alias: string): string =>
-    `SELECT ${alias}.id FROM ${t.steps} ${alias} WHERE ${ofKey(alias)} ORDER BY ${alias}.priority DESC, ${alias}.available_at, ${alias}.id LIMIT 1${dialect.skipLocked}`;
-  let pick: string;
-  if (filter.preferHeld) {
-    // Among the steps of the key's highest priority, one of an execution this worker holds first (its result
-    // then stays in this process); each probe reads the index in order and stops at its first match, where
-    // ranking all of the key's steps by holder read every one's execution.
-    // Placeholders in text order: the held probe's key, the top priority's key, the owner, then the fallback.
-    const heldKey = ofKey('h');
-    const topKey = ofKey('p');
-    params.push(filter.owner);
-    const held = `SELECT h.id FROM ${t.steps} h WHERE ${heldKey}
-         AND h.priority = (SELECT p.priority FROM ${t.steps} p WHERE ${topKey} ORDER BY p.priority DESC LIMIT 1)
-         AND (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = h.execution_id) = ?
-       ORDER BY h.available_at, h.id LIMIT 1${dialect.skipLocked}`;
-    pick = `COALESCE((${held}), (${first('d')}))`;
-  } else {
-    pick = `(${first('d')})`;
-  }
+  const pick = nextStepOfKey(ctx, filter, { name: placeholder(slot.name), key: placeholder(slot.key) }, params);
   // A step of an execution that ended meanwhile (rare: an ending cancels its steps) is not taken, nor another
   // in its place: the slot is then free to claims.
   const sql = `UPDATE ${t.steps} SET state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), attempts = attempts + 1, started_at = ?
