@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineWorkflow, ExecutionExistsError, IdempotencyConflictError, type StentExecutor } from 'nestjs-stent';
 import { ExecutorSet } from '../support/executor-set.js';
 import { capture } from '../support/statement-capture.js';
+import { connectPostgres, POSTGRES_URL } from '../support/databases.js';
+import { waitUntil } from '../support/wait.js';
 
 /**
  * Dispatches one process makes at once share statements on PostgreSQL (one commit for many executions),
@@ -84,5 +86,30 @@ describe('dispatches sharing statements (postgres)', () => {
     expect((await executor.getExecution(id)).args).toEqual([2]);
     expect((await executor.listExecutions({ workflowName: 'SharedDispatchFlow' })).total).toBe(2);
     expect((await executor.listExecutions({ workflowName: 'SharedDispatchOther' })).total).toBe(0);
+  });
+
+  it('dispatches made at once are announced to other processes by the statements that insert them, with no NOTIFY of their own', async () => {
+    const executor = await client();
+    const listener = await connectPostgres(POSTGRES_URL);
+    let works = 0;
+    try {
+      listener.on('notification', (message) => {
+        for (const event of (JSON.parse(message.payload ?? '{}') as { e: Array<{ type: string }> }).e) if (event.type === 'work') works++;
+      });
+      await listener.query(`LISTEN "${`stent_${set!.db.schema}`.toLowerCase()}"`);
+      const sent = await capture(async () => {
+        await Promise.all(Array.from({ length: DISPATCHES }, (_, n) => executor.dispatch(SharedFlow, [n])));
+        // The bus sends what it was not told was carried a turn later: wait past it before looking.
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+      });
+      expect(inserts(sent).every(({ sql }) => /pg_notify/.test(sql))).toBe(true);
+      expect(sent.filter(({ sql }) => /^\s*SELECT pg_notify/i.test(sql))).toEqual([]);
+      await waitUntil(() => works >= 1, "the 'work' notification");
+      // One a statement at most, not one a dispatch.
+      expect(works).toBeLessThanOrEqual(inserts(sent).length);
+    } finally {
+      await listener.end().catch(() => undefined);
+    }
   });
 });

@@ -17,7 +17,7 @@ export class ExecutionsRepository {
   private readonly shared: SharedDispatches | undefined;
 
   constructor(private readonly ctx: SqlContext) {
-    if (ctx.dialect.combinesWrites) this.shared = new SharedDispatches((executions) => this.plainInsert(ctx.client, executions));
+    if (ctx.dialect.combinesWrites) this.shared = new SharedDispatches((executions) => this.announcedInsert(executions));
   }
 
   async createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean; claimed: boolean }> {
@@ -28,9 +28,12 @@ export class ExecutionsRepository {
       return this.existing(tx, execution);
     };
     let result: { id: string; created: boolean; claimed: boolean };
+    // A shared insert announced its executions itself, with its commit (see announcedInsert).
+    let carried = false;
     try {
       if (this.shared && (transaction === undefined || transaction === null) && !execution.claimedBy) {
-        const created = await this.shared.insert(execution);
+        const { created, announced } = await this.shared.insert(execution);
+        carried = announced;
         result = created ? { id: execution.id, created: true, claimed: false } : await this.existing(client, execution);
       } else if (transaction !== undefined && transaction !== null) {
         if (typeof (transaction as { query?: unknown }).query !== 'function') {
@@ -44,8 +47,19 @@ export class ExecutionsRepository {
       if (isUniqueViolation(error)) throw new ExecutionExistsError(execution.id);
       throw error;
     }
-    if (result.created && transaction === undefined && !result.claimed) this.ctx.bus.publish({ type: 'work' });
+    if (result.created && transaction === undefined && !result.claimed) this.ctx.bus.publish({ type: 'work' }, carried);
     return result;
+  }
+
+  /**
+   * plainInsert for shared dispatches: the statement also sends, with its commit, the NOTIFY announcing
+   * the work to other processes when it inserted any (no NOTIFY of its own: a commit, and the cluster's
+   * notification lock, each).
+   */
+  private async announcedInsert(executions: NewExecution[]): Promise<{ inserted: Set<string>; announced: boolean }> {
+    const frame = this.ctx.bus.finishedNotice?.();
+    const notice = frame && { channel: frame.channel, payload: `${frame.head}{"type":"work"}${frame.tail}` };
+    return { inserted: await this.plainInsert(this.ctx.client, executions, notice), announced: notice !== undefined };
   }
 
   /** The execution holding `execution`'s idempotency key (its insert found the key taken). */
@@ -143,22 +157,29 @@ export class ExecutionsRepository {
    * idempotency key is taken, by an older execution or an earlier row, is left out). Texts by row count are
    * kept, as in birthStatement.
    */
-  private async plainInsert(tx: SqlExecutor, executions: NewExecution[]): Promise<Set<string>> {
-    let text = this.plainTexts.get(executions.length);
+  private async plainInsert(tx: SqlExecutor, executions: NewExecution[], notice?: { channel: string; payload: string }): Promise<Set<string>> {
+    const shape = notice ? -executions.length : executions.length;
+    let text = this.plainTexts.get(shape);
     if (text === undefined) {
       const row = `(?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, ?, NULL, ?, ?, ?)`;
-      text = `INSERT INTO ${this.ctx.t.executions} (${EXECUTION_COLUMNS})
+      const insert = `INSERT INTO ${this.ctx.t.executions} (${EXECUTION_COLUMNS})
          VALUES ${Array<string>(executions.length).fill(row).join(', ')}
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id`;
-      this.plainTexts.set(executions.length, text);
+      // The NOTIFY goes out only if a row went in; its CTE is read by the query, or it would not run.
+      text = notice
+        ? `WITH ins AS (${insert}), note AS (SELECT pg_notify(?, ?) FROM (SELECT 1 FROM ins LIMIT 1) one)
+           SELECT id FROM ins UNION ALL SELECT NULL AS id FROM note`
+        : insert;
+      this.plainTexts.set(shape, text);
     }
     const params: unknown[] = [];
     for (const execution of executions) {
       params.push(...commonParams(execution), execution.wakeAt, execution.deadlineAt, execution.maxDurationMs, execution.traceContext ?? null, execution.continuedFrom ?? null, execution.concurrencyKey ?? null, execution.rateKey ?? null);
     }
+    if (notice) params.push(notice.channel, notice.payload);
     const rows = await tx.query<{ id: unknown }>(text, params);
-    return new Set(rows.map((row) => String(row.id)));
+    return new Set(rows.filter((row) => row.id !== null && row.id !== undefined).map((row) => String(row.id)));
   }
 
   /**

@@ -6,12 +6,15 @@ const MOST_ROWS = 64;
 
 interface QueuedDispatch {
   execution: NewExecution;
-  resolve(created: boolean): void;
+  resolve(inserted: { created: boolean; announced: boolean }): void;
   reject(error: unknown): void;
 }
 
-/** Inserts executions; returns the ids it inserted (an idempotency key already taken inserts nothing). */
-export type InsertRows = (executions: NewExecution[]) => Promise<Set<string>>;
+/**
+ * Inserts executions; returns the ids it inserted (an idempotency key already taken inserts nothing) and
+ * whether its statement announced them as work to other processes.
+ */
+export type InsertRows = (executions: NewExecution[]) => Promise<{ inserted: Set<string>; announced: boolean }>;
 
 /**
  * Plain dispatches of one process (not claimed at insert, outside a caller's transaction) requested while
@@ -22,20 +25,20 @@ export type InsertRows = (executions: NewExecution[]) => Promise<Set<string>>;
  * own dispatch (see StatementQueue).
  */
 export class SharedDispatches {
-  private readonly queue: StatementQueue<QueuedDispatch, Set<string>>;
+  private readonly queue: StatementQueue<QueuedDispatch, { inserted: Set<string>; announced: boolean }>;
 
   constructor(insertRows: InsertRows) {
     this.queue = new StatementQueue({
       next: (queue) => queue.splice(0, MOST_ROWS),
       write: (batch) => insertRows(batch.map((entry) => entry.execution)),
-      settle: (batch, inserted) => {
-        for (const entry of batch) entry.resolve(inserted.has(entry.execution.id));
+      settle: (batch, { inserted, announced }) => {
+        for (const entry of batch) entry.resolve({ created: inserted.has(entry.execution.id), announced });
       },
     });
   }
 
-  /** Whether the execution went in (false: its idempotency key was already taken). */
-  insert(execution: NewExecution): Promise<boolean> {
+  /** Whether the execution went in (false: its idempotency key was already taken), and was announced by its statement. */
+  insert(execution: NewExecution): Promise<{ created: boolean; announced: boolean }> {
     return new Promise((resolve, reject) => this.queue.add({ execution, resolve, reject }));
   }
 }
