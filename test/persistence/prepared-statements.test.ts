@@ -79,7 +79,9 @@ describe('prepared statements on postgres', () => {
     const names = new Map<string, Set<string>>();
     for (const s of stepWrites) names.set(s.text, (names.get(s.text) ?? new Set()).add(s.name!));
     for (const [, set] of names) expect(set.size).toBe(1);
-    expect(names.size).toBeLessThanOrEqual(2);
+    // A step alone, a step with the result before it, and the ending with the last result (every shared
+    // statement's text holds the insert, empty when it inserts nothing).
+    expect(names.size).toBeLessThanOrEqual(3);
 
     const selectsStar = sent.filter((s) => /SELECT \*/.test(s.text));
     expect(selectsStar.length).toBeGreaterThan(0);

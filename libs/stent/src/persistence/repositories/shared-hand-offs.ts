@@ -5,34 +5,21 @@ import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE } from '../sql/statements.js';
 import { nextStepOfKey } from './slot-hand-off.js';
 
-/** The slots a shared statement hands off, one row each: the index of the ending in its batch and the slot. */
-export interface SharedSlot {
-  index: number;
-  stepId: string;
-  name: string;
-  key: string;
-}
-
 /**
  * The CTEs that hand off every slot of a shared statement's endings at once (see SlotHandOff and
  * handOffUpdate, which does one): `hv` lists the slots whose step's result the statement records (CTE
  * `done`); `handed` starts, for each, its key's next due pending step in claim order, leased to the
- * filter's owner, and returns it with the slot's index as `hand_idx`. The slots come as arrays, so the
- * text is one for any number of them. Parameters are pushed onto `params` in text order. All slots share
- * `filter`, and no two are of one activity and key (see SharedWrites' batches): each one's pick is then
- * its own, however PostgreSQL orders the picks and the updates.
+ * filter's owner, and returns it with the slot's index as `hand_idx`. `slotRows` reads the slots (index
+ * in the batch, step id, activity, key; see RowSource), their parameters already pushed; the filter's
+ * are pushed onto `params` in text order. All slots share `filter`, and no two are of one activity and
+ * key (see SharedWrites' batches): each one's pick is then its own, however PostgreSQL orders the picks
+ * and the updates.
  */
-export function sharedHandOffCtes(ctx: SqlContext, filter: SlotHandOff['filter'], slots: readonly SharedSlot[], params: unknown[]): string {
+export function sharedHandOffCtes(ctx: SqlContext, filter: SlotHandOff['filter'], slotRows: string, params: unknown[]): string {
   const { t, dialect } = ctx;
-  params.push(
-    slots.map((slot) => slot.index),
-    slots.map((slot) => slot.stepId),
-    slots.map((slot) => slot.name),
-    slots.map((slot) => slot.key),
-  );
   const hv = `hv AS (
        SELECT h.idx, h.name, h.key
-       FROM unnest(CAST(? AS integer[]), CAST(? AS varchar[]), CAST(? AS varchar[]), CAST(? AS varchar[])) AS h(idx, step_id, name, key)
+       FROM ${slotRows} AS h(idx, step_id, name, key)
        WHERE EXISTS (SELECT 1 FROM done WHERE done.id = h.step_id)
      )`;
   params.push(filter.owner);

@@ -3,7 +3,8 @@ import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepParams } from '../sql/rows.js';
 import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, NO_LEASE, stepStillOwned } from '../sql/statements.js';
 import { stepFromRow } from '../sql/rows.js';
-import { handOffShape, sharedHandOffCtes, type SharedSlot } from './shared-hand-offs.js';
+import { handOffShape, sharedHandOffCtes } from './shared-hand-offs.js';
+import { arraysSource, valuesSource, type RowSource } from '../sql/row-source.js';
 import { StatementQueue } from './statement-queue.js';
 
 /** A run's plain step insert, or its simple ending (completed, top level, nothing left behind). */
@@ -91,6 +92,12 @@ function nextBatch(queue: QueuedWrite[]): QueuedWrite[] {
   return queue.splice(0, taken);
 }
 
+/** Column types of the rows each part reads: results (with their execution), steps (with their run's fence and results), endings, slots handed off. */
+const COMPLETION_COLUMNS = [...COMPLETION_TYPES, 'varchar'];
+const ROW_TYPES = [...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer'];
+const ENDING_TYPES = ['varchar', 'varchar', 'integer', 'text', 'bigint', 'integer'];
+const SLOT_TYPES = ['integer', 'varchar', 'varchar', 'varchar'];
+
 /** Whether inserting `steps` is news to other workers: a pending activity step waits for a claim. */
 function announcesWork(steps: readonly NewStep[]): boolean {
   return steps.some((step) => step.kind === 'activity' && step.state === 'pending');
@@ -156,37 +163,44 @@ export class SharedWrites {
   }
 
   private async write(batch: QueuedWrite[]): Promise<Written> {
+    // One run's write (the usual one when runs wait on each other) reads VALUES, a batch of several reads
+    // arrays: see RowSource for why each.
+    const source = batch.length === 1 ? valuesSource : arraysSource;
     const params: unknown[] = [];
     // Results the workflows already used are recorded in the same statement; a run's steps go in (its
     // execution is completed) only if all of its results did (each still owned).
-    const completions: unknown[][] = [[], [], [], [], [], []];
-    for (const { fence, completions: own } of batch) {
-      for (const completion of own) pushRow(completions, [...completionParams(completion), fence.executionId]);
-    }
-    params.push(...completions);
+    const completions: unknown[][] = [];
+    for (const { fence, completions: own } of batch) for (const completion of own) completions.push([...completionParams(completion), fence.executionId]);
+    source.push(COMPLETION_COLUMNS.length, completions, params);
+    // The ids once more, as `id = ANY(...)`: a generic plan, which cannot know how few rows arrays hold,
+    // then reads the table by its key, where a join with the rows alone scanned the whole table.
+    params.push(completions.map((row) => row[0]));
     // A step inserted claimed gets its lease from the database's clock (see Dialect.leaseNow).
-    const rows: unknown[][] = Array.from({ length: STEP_COLUMNS.length + 3 }, () => []);
+    const rows: unknown[][] = [];
     for (const entry of batch) {
       if (entry.kind !== 'insert') continue;
-      for (const step of entry.steps) pushRow(rows, [...stepParams(step, true), entry.fence.owner, entry.fence.epoch, entry.completions.length]);
+      for (const step of entry.steps) rows.push([...stepParams(step, true), entry.fence.owner, entry.fence.epoch, entry.completions.length]);
     }
-    params.push(...rows);
-    const endings: unknown[][] = [[], [], [], [], [], []];
+    source.push(ROW_TYPES.length, rows, params);
+    const endings: unknown[][] = [];
     for (const entry of batch) {
       if (entry.kind !== 'finish') continue;
       const { fence } = entry;
-      pushRow(endings, [fence.executionId, fence.owner, fence.epoch, entry.result, entry.now, entry.completions.length]);
+      endings.push([fence.executionId, fence.owner, fence.epoch, entry.result, entry.now, entry.completions.length]);
     }
-    params.push(...endings);
+    source.push(ENDING_TYPES.length, endings, params);
+    params.push(endings.map((row) => row[0]));
     const work = batch.some((entry) => entry.kind === 'insert' && announcesWork(entry.steps));
-    const notice = endings[0]!.length > 0 || work ? this.notice() : undefined;
+    const notice = endings.length > 0 || work ? this.notice() : undefined;
     params.push(notice?.channel ?? null, notice?.head ?? null, notice?.tail ?? null);
     for (const entry of batch) entry.announced = notice !== undefined && (entry.kind === 'finish' || announcesWork(entry.steps));
-    const handOffs = this.handOffs(batch, params);
-    const shape = handOffs ? handOffShape(handOffs.filter) : '-';
+    const handOffs = this.handOffs(batch, source, params);
+    const counts = source === valuesSource ? `${completions.length}:${rows.length}:${endings.length}:${handOffs?.slots ?? 0}` : '';
+    const shape = `${source.name}:${counts}:${handOffs ? handOffShape(handOffs.filter) : '-'}`;
     let text = this.texts.get(shape);
     if (text === undefined) {
-      text = this.buildStatement(handOffs?.ctes);
+      text = this.buildStatement(source, completions.length, rows.length, endings.length, handOffs?.ctes);
+      if (this.texts.size >= 256) this.texts.clear();
       this.texts.set(shape, text);
     }
     const result = await this.ctx.client.query<Record<string, unknown>>(text, params);
@@ -212,40 +226,39 @@ export class SharedWrites {
    * The hand-offs of the batch's endings, their parameters pushed (see sharedHandOffCtes): every slot
    * whose step's result an ending carries. Undefined when the batch hands nothing off.
    */
-  private handOffs(batch: QueuedWrite[], params: unknown[]): { ctes: string; filter: SlotHandOff['filter'] } | undefined {
-    const slots: SharedSlot[] = [];
+  private handOffs(batch: QueuedWrite[], source: RowSource, params: unknown[]): { ctes: string; filter: SlotHandOff['filter']; slots: number } | undefined {
+    const slots: unknown[][] = [];
     let filter: SlotHandOff['filter'] | undefined;
     batch.forEach((entry, index) => {
       if (entry.kind !== 'finish' || !entry.handOff) return;
       filter ??= entry.handOff.filter;
       for (const slot of entry.handOff.slots) {
-        if (entry.completions.some((completion) => completion.fence.stepId === slot.stepId)) slots.push({ index, ...slot });
+        if (entry.completions.some((completion) => completion.fence.stepId === slot.stepId)) slots.push([index, slot.stepId, slot.name, slot.key]);
       }
     });
     if (!filter || slots.length === 0) return undefined;
-    return { ctes: sharedHandOffCtes(this.ctx, filter, slots, params), filter };
+    source.push(SLOT_TYPES.length, slots, params);
+    return { ctes: sharedHandOffCtes(this.ctx, filter, source.sql(SLOT_TYPES, slots.length), params), filter, slots: slots.length };
   }
 
   /**
-   * The statement's text: every part reads its rows from arrays (unnest), so one text serves every batch
-   * (one per hand-off shape), prepared once per connection and planned generically after a few runs. With
-   * a text per number of rows, most statements were planned afresh, and planning cost more than running.
+   * The statement's text, kept by shape: for arrays one per hand-off shape, for VALUES one per number of
+   * rows of each part too (see RowSource).
    */
-  private buildStatement(handOffCtes: string | undefined): string {
+  private buildStatement(source: RowSource, completions: number, rows: number, endings: number, handOffCtes: string | undefined): string {
     const { t, dialect } = this.ctx;
-    const arrays = (types: readonly string[]) => types.map((type) => `CAST(? AS ${type}[])`).join(', ');
     const doneOf = (execution: string) => `(SELECT COUNT(*) FROM done d WHERE d.execution_id = ${execution})`;
     const parts = [
       `done AS (
          UPDATE ${t.steps} s SET ${completedStep('c.result', 'c.finished_at')}
-         FROM unnest(${arrays([...COMPLETION_TYPES, 'varchar'])}) AS c(id, owner, epoch, result, finished_at, execution_id)
-         WHERE ${stepStillOwned('s', 'c')} AND s.execution_id = c.execution_id
+         FROM ${source.sql(COMPLETION_COLUMNS, completions)} AS c(id, owner, epoch, result, finished_at, execution_id)
+         WHERE s.id = ANY(CAST(? AS varchar[])) AND ${stepStillOwned('s', 'c')} AND s.execution_id = c.execution_id
          RETURNING s.id, s.execution_id
        )`,
       `ins AS (
          INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
          SELECT ${STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + v.${column}` : `v.${column}`)).join(', ')}
-         FROM unnest(${arrays([...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer'])}) AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
+         FROM ${source.sql(ROW_TYPES, rows)} AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
          WHERE EXISTS (
            SELECT 1 FROM ${t.executions} e
            WHERE e.id = v.execution_id AND e.lease_owner = v.fence_owner AND e.lease_epoch = v.fence_epoch AND e.state IN ${ACTIVE} FOR SHARE
@@ -255,8 +268,8 @@ export class SharedWrites {
       `fin AS (
          UPDATE ${t.executions} e
          SET state = 'completed', result = f.result, error = NULL, finished_at = f.now, updated_at = f.now, ${NO_LEASE}, wake_at = NULL
-         FROM unnest(${arrays(['varchar', 'varchar', 'integer', 'text', 'bigint', 'integer'])}) AS f(id, owner, epoch, result, now, expect_done)
-         WHERE e.id = f.id AND e.lease_owner = f.owner AND e.lease_epoch = f.epoch AND e.state IN ${ACTIVE} AND e.parent_id IS NULL
+         FROM ${source.sql(ENDING_TYPES, endings)} AS f(id, owner, epoch, result, now, expect_done)
+         WHERE e.id = ANY(CAST(? AS varchar[])) AND e.id = f.id AND e.lease_owner = f.owner AND e.lease_epoch = f.epoch AND e.state IN ${ACTIVE} AND e.parent_id IS NULL
            AND ${doneOf('f.id')} = f.expect_done
          RETURNING e.id
        )`,
@@ -286,7 +299,3 @@ export class SharedWrites {
   }
 }
 
-/** Appends one row's values to column arrays (`columns[i]` gets `values[i]`). */
-function pushRow(columns: unknown[][], values: readonly unknown[]): void {
-  for (let i = 0; i < values.length; i++) columns[i]!.push(values[i]);
-}

@@ -1,0 +1,43 @@
+/**
+ * Where a PostgreSQL statement reads the rows it writes from: a typed VALUES list, whose text holds the
+ * number of rows, or arrays through unnest, one text for any number. PostgreSQL plans a prepared text
+ * generically once a few custom plans cost no less; for arrays a custom plan knows their lengths and a
+ * generic one cannot, so a statement of arrays keeps being planned afresh when it writes one row (where
+ * planning costs more than running), and a VALUES text of one row is planned once. A VALUES text a
+ * number of rows is a new statement for each batch size, though: many sizes, few runs each, each planned.
+ */
+export interface RowSource {
+  /** Which source: part of a statement text's cache key. */
+  readonly name: 'values' | 'arrays';
+  /** The rows as SQL for FROM (`AS alias(columns)` follows), for `count` rows of columns of `types`. */
+  sql(types: readonly string[], count: number): string;
+  /** Pushes the parameters of `rows` (each a value per column, in `types`' order) as sql() reads them. */
+  push(columns: number, rows: readonly (readonly unknown[])[], params: unknown[]): void;
+}
+
+/** No rows, as text alone (no parameter): the plan knows there are none. */
+function none(types: readonly string[]): string {
+  return `unnest(${types.map((type) => `CAST('{}' AS ${type}[])`).join(', ')})`;
+}
+
+export const valuesSource: RowSource = {
+  name: 'values',
+  sql(types, count) {
+    if (count === 0) return none(types);
+    const row = `(${types.map((type) => `?::${type}`).join(', ')})`;
+    return `(VALUES ${Array<string>(count).fill(row).join(', ')})`;
+  },
+  push(_columns, rows, params) {
+    for (const row of rows) for (const value of row) params.push(value);
+  },
+};
+
+export const arraysSource: RowSource = {
+  name: 'arrays',
+  sql(types) {
+    return `unnest(${types.map((type) => `CAST(? AS ${type}[])`).join(', ')})`;
+  },
+  push(columns, rows, params) {
+    for (let column = 0; column < columns; column++) params.push(rows.map((row) => row[column]));
+  },
+};
