@@ -3,7 +3,7 @@ import type { StentStore } from 'nestjs-stent';
 import { BACKENDS, connectPostgres, POSTGRES_URL } from '../support/databases.js';
 import { capture } from '../support/statement-capture.js';
 import { storeBench } from '../support/store-bench.js';
-import { newExecution } from '../support/executions.js';
+import { newExecution, newStep } from '../support/executions.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -15,7 +15,6 @@ import { waitUntil } from '../support/wait.js';
  * executions that statement completed.
  */
 
-type NewStep = Parameters<StentStore['insertSteps']>[1][number];
 type ExecutionFence = Parameters<StentStore['insertSteps']>[0];
 type Completion = NonNullable<NonNullable<Parameters<StentStore['finishExecution']>[5]>['completions']>[number];
 
@@ -30,27 +29,8 @@ async function runningExecution(store: StentStore, id: string, now: number): Pro
   const execution = await store.getExecution(id);
   expect(execution?.leaseOwner).toBe(OWNER);
   const fence = { executionId: id, owner: OWNER, epoch: execution!.leaseEpoch };
-  const step: NewStep = {
-    id: `step-${++steps}`,
-    executionId: id,
-    position: 0,
-    kind: 'activity',
-    name: 'Acts.work',
-    args: '[]',
-    // Inserted already claimed, as a worker that runs it at once inserts it.
-    state: 'running',
-    retryPolicy: null,
-    timeoutMs: null,
-    queue: 'default',
-    priority: 0,
-    tags: [],
-    maxConcurrent: null,
-    availableAt: now,
-    fireAt: null,
-    createdAt: now,
-    callTurn: 0,
-    claimedBy: { owner: OWNER, leaseExpiresAt: now + 60_000 },
-  };
+  // Inserted already claimed, as a worker that runs it at once inserts it.
+  const step = newStep(`step-${++steps}`, id, 0, now, { state: 'running', claimedBy: { owner: OWNER, leaseExpiresAt: now + 60_000 } });
   expect(await store.insertSteps(fence, [step])).toBe(true);
   const [running] = await store.loadJournal(id);
   expect(running?.state).toBe('running');
@@ -225,28 +205,8 @@ describe('pending steps inserted at once on postgres', () => {
       const sent = await capture(async () => {
         const inserted = await Promise.all(
           fences.map((fence) =>
-            store.insertSteps(fence, [
-              {
-                id: `pending-${++steps}`,
-                executionId: fence.executionId,
-                position: 0,
-                kind: 'activity',
-                name: 'Acts.work',
-                args: '[]',
-                // Left to claims: another worker should hear of it.
-                state: 'pending',
-                retryPolicy: null,
-                timeoutMs: null,
-                queue: 'default',
-                priority: 0,
-                tags: [],
-                maxConcurrent: null,
-                availableAt: now,
-                fireAt: null,
-                createdAt: now,
-                callTurn: 0,
-              },
-            ]),
+            // Left to claims: another worker should hear of it.
+            store.insertSteps(fence, [newStep(`pending-${++steps}`, fence.executionId, 0, now)]),
           ),
         );
         expect(inserted.every(Boolean)).toBe(true);

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { StentStore } from 'nestjs-stent';
 import { connectPostgres } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
-import { newExecution } from '../support/executions.js';
-
-type NewStep = Parameters<StentStore['insertSteps']>[1][number];
+import { newExecution, newStep } from '../support/executions.js';
 
 const OWNER = 'gone-worker';
 
@@ -24,26 +21,7 @@ describe('a reap beside a cancel on postgres', () => {
     const lease = { owner: OWNER, leaseExpiresAt: now + 60_000 };
     await store.createExecution(newExecution(id, now, { claimedBy: lease }));
     const execution = await store.getExecution(id);
-    const step: NewStep = {
-      id: 'stuck-step',
-      executionId: id,
-      position: 0,
-      kind: 'activity',
-      name: 'Acts.work',
-      args: '[]',
-      state: 'running',
-      retryPolicy: null,
-      timeoutMs: null,
-      queue: 'default',
-      priority: 0,
-      tags: [],
-      maxConcurrent: null,
-      availableAt: now,
-      fireAt: null,
-      createdAt: now,
-      callTurn: 0,
-      claimedBy: lease,
-    };
+    const step = newStep('stuck-step', id, 0, now, { state: 'running', claimedBy: lease });
     expect(await store.insertSteps({ executionId: id, owner: OWNER, epoch: execution!.leaseEpoch }, [step])).toBe(true);
     // Its worker is gone: the step's lease ran out (the execution's has not).
     await inspector.query(`UPDATE ${inspector.t.steps} SET lease_expires_at = 0 WHERE id = ?`, [step.id]);

@@ -3,7 +3,7 @@ import type { StentStore } from 'nestjs-stent';
 import { BACKENDS } from '../support/databases.js';
 import { capture } from '../support/statement-capture.js';
 import { storeBench } from '../support/store-bench.js';
-import { newExecution } from '../support/executions.js';
+import { newExecution, newStep } from '../support/executions.js';
 
 /**
  * Executions whose last keyed step hands its slot off (see SlotHandOff) ending at once: on PostgreSQL they
@@ -22,27 +22,7 @@ const KEYED = 'Tenants.sync';
 let steps = 0;
 
 function keyedStep(executionId: string, key: string, now: number, claimedBy?: { owner: string; leaseExpiresAt: number }, priority = 0): NewStep {
-  return {
-    id: `step-${++steps}`,
-    executionId,
-    position: 0,
-    kind: 'activity',
-    name: KEYED,
-    args: '[]',
-    state: claimedBy ? 'running' : 'pending',
-    retryPolicy: null,
-    timeoutMs: null,
-    queue: 'default',
-    priority,
-    tags: [],
-    maxConcurrent: null,
-    concurrencyKey: key,
-    availableAt: now,
-    fireAt: null,
-    createdAt: now,
-    callTurn: 0,
-    ...(claimedBy ? { claimedBy } : {}),
-  };
+  return newStep(`step-${++steps}`, executionId, 0, now, { name: KEYED, priority, concurrencyKey: key, ...(claimedBy ? { state: 'running', claimedBy } : {}) });
 }
 
 /** An execution claimed by `owner` with one keyed step, running under `owner`'s lease or pending. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StentStore } from 'nestjs-stent';
 import { BACKENDS } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
-import { newExecution } from '../support/executions.js';
+import { newExecution, newStep } from '../support/executions.js';
 import { installSqlCounter, sqlCounts, sqlCountsSince } from '../../bench/sql-counter.js';
 
 /**
@@ -23,26 +23,7 @@ type NewStep = Parameters<StentStore['insertSteps']>[1][number];
 type ExecutionFence = Parameters<StentStore['insertSteps']>[0];
 
 function stepAt(executionId: string, position: number, now: number): NewStep {
-  return {
-    id: `${executionId}-s${position}`,
-    executionId,
-    position,
-    kind: 'activity',
-    name: 'Acts.work',
-    args: '[]',
-    state: 'completed',
-    result: '1',
-    retryPolicy: null,
-    timeoutMs: null,
-    queue: 'default',
-    priority: 0,
-    tags: [],
-    maxConcurrent: null,
-    availableAt: now,
-    fireAt: null,
-    createdAt: now,
-    callTurn: 0,
-  };
+  return newStep(`${executionId}-s${position}`, executionId, position, now, { state: 'completed', result: '1' });
 }
 
 /** Creates execution `id` of workflow 'Flow' and claims it for `owner`: the fence its journal writes carry. */

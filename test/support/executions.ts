@@ -26,3 +26,27 @@ export function newExecution(id: string, now: number, more: Partial<Parameters<S
     ...more,
   };
 }
+
+/** What a store's insertSteps takes: activity step `id` of 'Acts.work' at `position`, pending and due `now`. */
+export function newStep(id: string, executionId: string, position: number, now: number, more: Partial<Parameters<StentStore['insertSteps']>[1][number]> = {}): Parameters<StentStore['insertSteps']>[1][number] {
+  return {
+    id,
+    executionId,
+    position,
+    kind: 'activity',
+    name: 'Acts.work',
+    args: '[]',
+    state: 'pending',
+    retryPolicy: null,
+    timeoutMs: null,
+    queue: 'default',
+    priority: 0,
+    tags: [],
+    maxConcurrent: null,
+    availableAt: now,
+    fireAt: null,
+    createdAt: now,
+    callTurn: 0,
+    ...more,
+  };
+}

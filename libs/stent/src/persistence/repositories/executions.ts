@@ -11,8 +11,8 @@ import { SharedDispatches } from './shared-dispatches.js';
 export class ExecutionsRepository {
   /** See birthStatement. */
   private readonly birthTexts = new Map<number, string>();
-  /** See plainInsert. */
-  private readonly plainTexts = new Map<number, string>();
+  /** See plainInsert: by row count, and whether the statement sends a NOTIFY. */
+  private readonly plainTexts = new Map<string, string>();
   /** Where writes combine (PostgreSQL), plain dispatches of this process share statements. */
   private readonly shared: SharedDispatches | undefined;
 
@@ -158,7 +158,7 @@ export class ExecutionsRepository {
    * kept, as in birthStatement.
    */
   private async plainInsert(tx: SqlExecutor, executions: NewExecution[], notice?: { channel: string; payload: string }): Promise<Set<string>> {
-    const shape = notice ? -executions.length : executions.length;
+    const shape = `${executions.length}:${notice ? 'notify' : ''}`;
     let text = this.plainTexts.get(shape);
     if (text === undefined) {
       const row = `(?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, ?, NULL, ?, ?, ?)`;

@@ -1,10 +1,9 @@
 import type { ExecutionFence, LocalCompletion, NewStep, SlotHandOff, StepRecord } from '../../core/index.js';
 import type { SqlContext } from '../sql/sql-context.js';
-import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepParams } from '../sql/rows.js';
-import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, NO_LEASE, stepStillOwned } from '../sql/statements.js';
-import { stepFromRow } from '../sql/rows.js';
-import { handOffShape, sharedHandOffCtes } from './shared-hand-offs.js';
+import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepFromRow, stepParams } from '../sql/rows.js';
 import { arraysSource, valuesSource, type RowSource } from '../sql/row-source.js';
+import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, NO_LEASE, stepStillOwned } from '../sql/statements.js';
+import { handOffShape, sharedHandOffCtes } from './shared-hand-offs.js';
 import { StatementQueue } from './statement-queue.js';
 
 /** A run's plain step insert, or its simple ending (completed, top level, nothing left behind). */
@@ -127,7 +126,7 @@ export class SharedWrites {
     write: (batch) => this.write(batch),
     settle: (batch, written) => this.settle(batch, written),
   });
-  /** Statement texts by hand-off shape (see buildStatement): the same text object each time, which the client and the driver then look up without reading it again. */
+  /** Statement texts by shape (see buildStatement): the same text object each time, which the client and the driver then look up without reading it again. */
   private readonly texts = new Map<string, string>();
 
   constructor(
@@ -216,7 +215,9 @@ export class SharedWrites {
       else if (k === 'h') {
         const started = JSON.parse(String(row.data)) as Record<string, unknown>;
         const index = Number(started.hand_idx);
-        handed.set(index, [...(handed.get(index) ?? []), stepFromRow(started)]);
+        const steps = handed.get(index);
+        if (steps) steps.push(stepFromRow(started));
+        else handed.set(index, [stepFromRow(started)]);
       }
     }
     return { inserted, done, finished, handed };

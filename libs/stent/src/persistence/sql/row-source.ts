@@ -1,3 +1,5 @@
+import { postgresDialect } from './postgres-dialect.js';
+
 /**
  * Where a PostgreSQL statement reads the rows it writes from: a typed VALUES list, whose text holds the
  * number of rows, or arrays through unnest, one text for any number. PostgreSQL plans a prepared text
@@ -24,8 +26,7 @@ export const valuesSource: RowSource = {
   name: 'values',
   sql(types, count) {
     if (count === 0) return none(types);
-    const row = `(${types.map((type) => `?::${type}`).join(', ')})`;
-    return `(VALUES ${Array<string>(count).fill(row).join(', ')})`;
+    return `(VALUES ${Array<string>(count).fill(postgresDialect.valuesRow(types)).join(', ')})`;
   },
   push(_columns, rows, params) {
     for (const row of rows) for (const value of row) params.push(value);
