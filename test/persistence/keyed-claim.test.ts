@@ -84,7 +84,7 @@ describe.each(DIALECTS)('keyed claim on %s', (dialect) => {
     expect(claimed.map((step) => step.id)).toEqual([`wait-${KEYS - 1}`, `wait-${2 * KEYS - 1}`]);
     expect(claimed.every((step) => step.state === 'running' && step.leaseOwner === 'probe')).toBe(true);
 
-    const [claim] = sent.filter((statement) => statement.sql.includes('steps_flow') || /WITH x AS MATERIALIZED/.test(statement.sql));
+    const [claim] = sent.filter((statement) => /WITH x AS MATERIALIZED/.test(statement.sql) && /\bUPDATE\b/.test(statement.sql));
     expect(claim, sent.map((statement) => statement.sql).join('\n')).toBeDefined();
     if (dialect === 'sqlite') {
       const plan = (await inspector.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${claim!.sql}`, claim!.params)).map((row) => row.detail);
@@ -102,6 +102,43 @@ describe.each(DIALECTS)('keyed claim on %s', (dialect) => {
       const loops = Number(/loops=(\d+)/.exec(line)?.[1] ?? NaN);
       expect(loops, shown).toBeLessThanOrEqual(KEYS);
     }
+  });
+
+  it('finds every key full in one read, without a transaction or the lock other claims wait for', async () => {
+    const { store, inspector } = await open();
+    const t0 = Date.now() - 3_600_000;
+    await fill(inspector, t0);
+    // The last key full too: two steps of it running elsewhere.
+    await inspector.query(`UPDATE ${inspector.t.steps} SET state = 'running', lease_owner = 'other', lease_epoch = 1, lease_expires_at = ? WHERE id IN (?, ?)`, [
+      t0 + 3_600_000,
+      `wait-${KEYS - 1}`,
+      `wait-${2 * KEYS - 1}`,
+    ]);
+    const filter = {
+      owner: 'probe',
+      names: [NAME],
+      queues: ['default'],
+      tags: [],
+      limit: 10,
+      now: Date.now(),
+      leaseMs: 30_000,
+      limits: new Map<string, number>(),
+      flow: new Map([[NAME, { concurrency: 2, rate: null, total: null }]]),
+      preferHeld: true,
+    };
+    let claimed: Awaited<ReturnType<typeof store.claimSteps>> | undefined;
+    const sent = await capture(async () => {
+      claimed = await store.claimSteps(filter);
+    });
+    expect(claimed).toEqual([]);
+    const shown = sent.map((statement) => statement.sql.replace(/\s+/g, ' ').slice(0, 120)).join('\n');
+    expect(sent, shown).toHaveLength(1);
+    expect(sent[0]!.sql.trim(), shown).toMatch(/^WITH x AS MATERIALIZED/);
+    expect(sent[0]!.sql, shown).not.toMatch(/\bUPDATE\b|pg_advisory/);
+
+    // A key with room again (one of its steps back to pending): the claim takes it, under the lock.
+    await inspector.query(`UPDATE ${inspector.t.steps} SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`, [`wait-${KEYS - 1}`]);
+    expect((await store.claimSteps(filter)).map((step) => step.id)).toEqual([`wait-${KEYS - 1}`]);
   });
 
   it("among a key's pending steps, those of executions this worker holds go first when asked, the oldest otherwise", async () => {

@@ -1,10 +1,12 @@
-import type { ClaimFilter, ExecutionRecord, OtherVersionRecord, StepRecord } from '../../core/index.js';
+import type { ClaimFilter, ExecutionRecord, FlowClaimLimits, OtherVersionRecord, StepRecord } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { EXECUTION_READ, executionFromRow, num, STEP_READ, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import type { Dialect } from '../sql/dialect.js';
 import { ACTIVE } from '../sql/statements.js';
+import { claimFlowLimited, claimKeyedOnly, keyedRoom } from './flow-limits.js';
 import { notPausedExecution, notPausedStep } from './pauses.js';
+import { claimFlowLimitedExecutions, workflowFlowName } from './workflow-flow-limits.js';
 
 /**
  * `column` in `values` for a claim: a single value (a worker's one queue, the usual case) as an equality
@@ -15,8 +17,11 @@ function claimList(dialect: Dialect, column: string, values: readonly string[], 
   params.push(values[0]);
   return `${column} = ${dialect.unplanned('?', 'text')}`;
 }
-import { claimFlowLimited, claimKeyedOnly } from './flow-limits.js';
-import { claimFlowLimitedExecutions, workflowFlowName } from './workflow-flow-limits.js';
+
+/** Per-key concurrency alone: no rate limit, no maxConcurrent (see claimKeyedOnly). */
+function keyedOnly(limits: FlowClaimLimits): boolean {
+  return limits.rate === null && limits.total === null;
+}
 
 /**
  * Claims: a worker takes due executions and pending activity steps under a lease (a new epoch each time),
@@ -129,9 +134,13 @@ export class ClaimsRepository {
     const plain = filter.names.filter((name) => !flow.has(name));
     const unlimited = plain.filter((name) => !filter.limits.has(name));
     const limited = plain.filter((name) => filter.limits.has(name));
-    const flowNames = filter.names.filter((name) => flow.has(name));
     if (filter.suspect) return plain.length > 0 ? this.claimStepBatch(client, filter, plain, 1, 'suspect') : [];
-    if (limited.length === 0 && flowNames.length === 0) return this.claimStepBatch(client, filter, unlimited, filter.limit, 'unlimited');
+    const flowNames: string[] = [];
+    for (const name of filter.names) {
+      const limits = flow.get(name);
+      if (limits && (!keyedOnly(limits) || (await keyedRoom(this.ctx, filter, name, limits)))) flowNames.push(name);
+    }
+    if (limited.length === 0 && flowNames.length === 0) return unlimited.length > 0 ? this.claimStepBatch(client, filter, unlimited, filter.limit, 'unlimited') : [];
     return client.transaction(async (tx) => {
       const claimed: StepRecord[] = [];
       if (unlimited.length > 0) {
@@ -151,8 +160,7 @@ export class ClaimsRepository {
         if (room <= 0) break;
         await dialect.lockCap(tx, name, t.schema);
         const limits = flow.get(name)!;
-        const keyedOnly = limits.rate === null && limits.total === null;
-        claimed.push(...(await (keyedOnly ? claimKeyedOnly : claimFlowLimited)(this.ctx, tx, filter, name, limits, room)));
+        claimed.push(...(await (keyedOnly(limits) ? claimKeyedOnly : claimFlowLimited)(this.ctx, tx, filter, name, limits, room)));
       }
       return claimed;
     });

@@ -165,8 +165,7 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
   const limit = limits.concurrency!;
   const perKey = Math.min(room, limit);
   const params: unknown[] = [];
-  const runningPerKey = runningByKey(ctx, filter, name, params);
-  params.push(limit, name, name, limit, filter.now);
+  const open = openKeys(ctx, filter, name, limit, params);
   /**
    * Steps of executions this worker holds first, among steps of equal priority (ClaimFilter.preferHeld):
    * decided for all of a key's pending steps, not only its first few, since runs are claimed in batches and
@@ -200,14 +199,7 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
   const leaseNow = dialect.leaseNow(filter.now, params);
   params.push(filter.leaseMs, filter.now);
   const rows = await tx.query(
-    `WITH x AS MATERIALIZED (${runningPerKey}),
-     open AS MATERIALIZED (
-       SELECT w.k, ? - COALESCE(x.n, 0) AS free
-       FROM (SELECT DISTINCT concurrency_key AS k FROM ${t.steps} WHERE name = ? AND state = 'pending' AND kind = 'activity' AND concurrency_key IS NOT NULL) w
-       LEFT JOIN x ON x.k = w.k
-       LEFT JOIN ${t.flowKeys} kc ON kc.name = ? AND kc.flow_key = w.k
-       WHERE COALESCE(x.n, 0) < ? AND COALESCE(kc.blocked_until, 0) <= ?
-     ),
+    `WITH ${open},
      candidates AS MATERIALIZED (
        SELECT o.free, c.id, c.priority, c.available_at, ROW_NUMBER() OVER (PARTITION BY o.k ORDER BY ${rankKeyed}) AS rn
        FROM open o ${dialect.joinEach(t.steps, 'c', keyed)}
@@ -224,6 +216,45 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
     params,
   );
   return rows.map(stepFromRow).sort((a, b) => b.priority - a.priority || a.availableAt - b.availableAt);
+}
+
+/**
+ * Whether a claim of keyed-only activity `name` may find a step: a key with pending steps and room (as
+ * claimKeyedOnly counts it), or a pending step without a key. A read without the activity's lock, so it
+ * can be wrong only as a claim made at the same moment would be: a slot freed after it is announced as
+ * any freed slot is, and asks for a claim round of its own. Most claim rounds of a busy keyed activity
+ * find every key full (its slots go from step to step by hand-on and hand-off); this spares them the
+ * transaction and the lock, which the other workers' claims of the activity wait for.
+ */
+export async function keyedRoom(ctx: SqlContext, filter: ClaimFilter, name: string, limits: FlowClaimLimits): Promise<boolean> {
+  const params: unknown[] = [];
+  const open = openKeys(ctx, filter, name, limits.concurrency!, params);
+  params.push(name);
+  const rows = await ctx.client.query(
+    `WITH ${open}
+     SELECT 1 AS found FROM open
+     UNION ALL SELECT 1 AS found FROM ${ctx.t.steps} d WHERE d.name = ? AND d.concurrency_key IS NULL AND d.state = 'pending' AND d.kind = 'activity'
+     LIMIT 1`,
+    params,
+  );
+  return rows.length > 0;
+}
+
+/**
+ * The WITH clauses x (running bodies per key, see runningByKey) and open (columns k, free: the keys of
+ * `name` with pending steps, room under `limit` and not parked by a RateLimitedError).
+ */
+function openKeys(ctx: SqlContext, filter: ClaimFilter, name: string, limit: number, params: unknown[]): string {
+  const runningPerKey = runningByKey(ctx, filter, name, params);
+  params.push(limit, name, name, limit, filter.now);
+  return `x AS MATERIALIZED (${runningPerKey}),
+     open AS MATERIALIZED (
+       SELECT w.k, ? - COALESCE(x.n, 0) AS free
+       FROM (SELECT DISTINCT concurrency_key AS k FROM ${ctx.t.steps} WHERE name = ? AND state = 'pending' AND kind = 'activity' AND concurrency_key IS NOT NULL) w
+       LEFT JOIN x ON x.k = w.k
+       LEFT JOIN ${ctx.t.flowKeys} kc ON kc.name = ? AND kc.flow_key = w.k
+       WHERE COALESCE(x.n, 0) < ? AND COALESCE(kc.blocked_until, 0) <= ?
+     )`;
 }
 
 /**
