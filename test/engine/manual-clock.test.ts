@@ -12,7 +12,7 @@ import {
   type StentExecutor,
   type WorkerOptions,
 } from 'nestjs-stent';
-import { DIALECTS } from '../support/databases.js';
+import { connectPostgres, DIALECTS, POSTGRES_URL } from '../support/databases.js';
 import { ExecutorSet, Gate } from '../support/executor-set.js';
 import { countEvents, nudgeUntil } from '../support/manual-time.js';
 import { waitUntil } from '../support/wait.js';
@@ -256,6 +256,10 @@ describe.each(DIALECTS)('a manual clock drives every engine timer on %s', (diale
         const lease = (await executor.store.loadJournal(id))[0]?.leaseExpiresAt;
         return renewed(lease) ? lease : undefined;
       }, 'the heartbeat to renew the lease'))!;
+      // The renewal is in the database before the worker has read its answer (on PostgreSQL it goes on with
+      // the executions' leases). The next jump waits for that answer, as time would: jumps taken while
+      // answers lag are renewals that look unanswered for a whole lease, and the worker gives up its attempt.
+      await waitUntil(() => !executor.worker!.leases.busy, 'the heartbeat to finish');
     }
     gated.gate.open();
     const info = await nudgeUntil(clock, () => ended(executor, id), 'the workflow to complete');
@@ -263,5 +267,31 @@ describe.each(DIALECTS)('a manual clock drives every engine timer on %s', (diale
     const [step] = await executor.store.loadJournal(id);
     expect(step).toMatchObject({ attempts: 1, recoveries: 0 });
     expect(gated.gate.entered).toBe(1);
+  });
+});
+
+describe('a heartbeat on its way', () => {
+  let set: ExecutorSet | undefined;
+  afterEach(async () => set?.dispose());
+
+  it('keeps the worker unsettled until it is answered, so a clock is not moved under it', async () => {
+    set = await ExecutorSet.create('postgres');
+    const clock = new ManualClock(Date.UTC(2030, 0, 1));
+    const executor = await set.executor([], { ...MANUAL_WORKER, lease: '30s', heartbeat: '10s' }, true, clock);
+    const worker = executor.worker!;
+    // Another transaction holds the worker's row: the heartbeat's write of it waits.
+    const blocker = await connectPostgres(POSTGRES_URL);
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT id FROM "${set.db.schema}".stent_workers WHERE id = $1 FOR UPDATE`, [worker.ownerId]);
+      clock.advance('10s');
+      await waitUntil(() => worker.unsettled() === 'a heartbeat is renewing leases', 'the waiting heartbeat to keep the worker unsettled');
+      expect(worker.leases.busy).toBe(true);
+      await blocker.query('COMMIT');
+      await waitUntil(() => worker.unsettled() === undefined, 'the worker to settle once the heartbeat is answered');
+      expect(worker.leases.busy).toBe(false);
+    } finally {
+      await blocker.end();
+    }
   });
 });

@@ -18,6 +18,8 @@ export class LeaseKeeper {
   private readonly givenUp = new Set<string>();
   /** Start times of renewals sent and not answered yet (each may have extended every lease it named). */
   private readonly inFlight = new Set<number>();
+  /** Heartbeats started and not finished (a renewal, then the worker's own row). */
+  private beating = 0;
 
   constructor(private readonly worker: Worker) {}
 
@@ -31,6 +33,15 @@ export class LeaseKeeper {
 
   stop(): void {
     this.timer?.cancel();
+  }
+
+  /**
+   * A heartbeat or renewal is on its way. A clock moved on meanwhile (a test's ManualClock) may judge its
+   * leases by a renewal that reached the database and whose answer has not been read yet: each one left
+   * unanswered moves the time the worker gives its attempts up to, and a jump past that drops them.
+   */
+  get busy(): boolean {
+    return this.beating > 0 || this.inFlight.size > 0;
   }
 
   /** Renews at once (an activity's heartbeat()); failures are left to the next beat. */
@@ -47,6 +58,7 @@ export class LeaseKeeper {
       this.renewed(await worker.store.renewLeases(worker.ownerId, now, worker.settings.leaseMs, this.held()), now);
     } finally {
       this.inFlight.delete(now);
+      worker.changed();
     }
   }
 
@@ -57,11 +69,15 @@ export class LeaseKeeper {
     // running work whose lease has run out, which another worker may be running already.
     const now = worker.clock.now();
     this.dropExpired(now);
+    this.beating++;
     try {
       await this.renew(now);
       await this.recordSelf();
     } catch (error) {
       worker.logger.error(`Worker ${worker.ownerId}: heartbeat failed`, error, { workerId: worker.ownerId });
+    } finally {
+      this.beating--;
+      worker.changed();
     }
   }
 

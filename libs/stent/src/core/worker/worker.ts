@@ -226,6 +226,7 @@ export class Worker implements RunHost {
   unsettled(): string | undefined {
     if (this.loop.busy) return 'a claim round is under way';
     if (!this.completions.idle) return 'activity outcomes are being written';
+    if (this.leases.busy) return 'a heartbeat is renewing leases';
     if (this.local.reserved > 0 || this.local.reservedRuns > 0) return 'work is being started';
     for (const run of this.runs.values()) if (!run.quiet) return `execution ${run.executionId} is running workflow code or writing its journal`;
     return undefined;
