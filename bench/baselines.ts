@@ -24,7 +24,7 @@ function baselines(): BaselineFile {
 
 /** The key of a result line in bench/baselines.json. */
 export function baselineKey(m: Measurement): string {
-  const variant = ['via', 'measured'].map((name) => (typeof m.extra?.[name] === 'string' ? ` ${name}=${String(m.extra[name])}` : '')).join('');
+  const variant = ['via', 'measured', 'variant'].map((name) => (typeof m.extra?.[name] === 'string' ? ` ${name}=${String(m.extra[name])}` : '')).join('');
   return `${m.case} ${m.db} workers=${m.workers} steps=${m.steps}${variant}`;
 }
 

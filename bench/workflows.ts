@@ -119,14 +119,17 @@ export class TenantActivities {
 }
 defineActivity(TenantActivities);
 
-/** The same activity, at most 2 attempts per tenant at once across all workers. */
+/** Attempts of KeyedTenantActivities one tenant may run at once, across all workers. */
+export const KEYED_LIMIT = 2;
+
+/** The same activity, at most KEYED_LIMIT attempts per tenant at once across all workers. */
 export class KeyedTenantActivities {
   async add(tenant: string, a: number, b: number): Promise<number> {
     void tenant;
     return a + b;
   }
 }
-defineActivity(KeyedTenantActivities, { concurrency: { key: (args) => args[0] as string, limit: 2 } });
+defineActivity(KeyedTenantActivities, { concurrency: { key: (args) => args[0] as string, limit: KEYED_LIMIT } });
 
 /** Three tenant activities in a row, unlimited; returns seed + 3. */
 export class TenantThreeStepFlow {

@@ -76,10 +76,14 @@ describe('the regression flag', () => {
     expect(isRegression({ ...line, steps: 1001 }, 0.001)).toBeNull();
   });
 
-  it('tells variants of a case apart by their via and measured fields', () => {
+  it('tells variants of a case apart by their via, measured and variant fields', () => {
     const base = { case: 'fanout', db: 'sqlite' as const, workers: 1, steps: 1000, seconds: 1 };
     expect(baselineKey({ ...base, extra: { via: 'Promise.all', concurrency: 100 } })).toBe('fanout sqlite workers=1 steps=1000 via=Promise.all');
     expect(baselineKey({ ...base, case: 'sleepers', extra: { measured: 'wake_to_all_completed' } })).toBe('sleepers sqlite workers=1 steps=1000 measured=wake_to_all_completed');
+    // flow_limits' unlimited and keyed runs share case, database, processes and steps.
+    const keyed = baselineKey({ ...base, case: 'flow_limits', extra: { variant: 'keyed', concurrency: 50 } });
+    expect(keyed).toBe('flow_limits sqlite workers=1 steps=1000 variant=keyed');
+    expect(baselineKey({ ...base, case: 'flow_limits', extra: { variant: 'unlimited', concurrency: 50 } })).not.toBe(keyed);
   });
 });
 
