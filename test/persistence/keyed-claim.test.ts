@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ClaimFilter } from 'nestjs-stent/internal';
 import type { Inspector } from '../support/inspector.js';
 import { DIALECTS } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
@@ -40,6 +41,21 @@ async function fill(inspector: Inspector, t0: number): Promise<void> {
   if (postgres) await inspector.query(`ANALYZE ${t.executions}`);
 }
 
+/** A claim of up to `limit` steps of the keyed activity (2 per key) by worker 'probe', now. */
+function claimOf(limit: number): ClaimFilter {
+  return {
+    owner: 'probe',
+    names: [NAME],
+    queues: ['default'],
+    tags: [],
+    limit,
+    now: Date.now(),
+    leaseMs: 30_000,
+    limits: new Map<string, number>(),
+    flow: new Map([[NAME, { concurrency: 2, rate: null, total: null }]]),
+  };
+}
+
 /** A captured parameter as an SQL literal. */
 const literal = (value: unknown): string =>
   Array.isArray(value) ? `ARRAY[${value.map(literal).join(', ')}]` : typeof value === 'number' ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
@@ -64,18 +80,7 @@ describe.each(DIALECTS)('keyed claim on %s', (dialect) => {
     const { store, inspector } = await open();
     const t0 = Date.now() - 3_600_000;
     await fill(inspector, t0);
-    const filter = {
-      owner: 'probe',
-      names: [NAME],
-      queues: ['default'],
-      tags: [],
-      limit: 10,
-      now: Date.now(),
-      leaseMs: 30_000,
-      limits: new Map<string, number>(),
-      flow: new Map([[NAME, { concurrency: 2, rate: null, total: null }]]),
-      preferHeld: true,
-    };
+    const filter = { ...claimOf(10), preferHeld: true };
     let claimed: Awaited<ReturnType<typeof store.claimSteps>> = [];
     const sent = await capture(async () => {
       claimed = await store.claimSteps(filter);
@@ -114,18 +119,7 @@ describe.each(DIALECTS)('keyed claim on %s', (dialect) => {
       `wait-${KEYS - 1}`,
       `wait-${2 * KEYS - 1}`,
     ]);
-    const filter = {
-      owner: 'probe',
-      names: [NAME],
-      queues: ['default'],
-      tags: [],
-      limit: 10,
-      now: Date.now(),
-      leaseMs: 30_000,
-      limits: new Map<string, number>(),
-      flow: new Map([[NAME, { concurrency: 2, rate: null, total: null }]]),
-      preferHeld: true,
-    };
+    const filter = { ...claimOf(10), preferHeld: true };
     let claimed: Awaited<ReturnType<typeof store.claimSteps>> | undefined;
     const sent = await capture(async () => {
       claimed = await store.claimSteps(filter);
@@ -155,17 +149,7 @@ describe.each(DIALECTS)('keyed claim on %s', (dialect) => {
         [`wait-${n}`, `run-${n}`, NAME, t0 + n, t0],
       );
     }
-    const filter = {
-      owner: 'probe',
-      names: [NAME],
-      queues: ['default'],
-      tags: [],
-      limit: 1,
-      now: Date.now(),
-      leaseMs: 30_000,
-      limits: new Map<string, number>(),
-      flow: new Map([[NAME, { concurrency: 2, rate: null, total: null }]]),
-    };
+    const filter = claimOf(1);
     expect((await store.claimSteps({ ...filter, preferHeld: true })).map((step) => step.id)).toEqual(['wait-2']);
     expect((await store.claimSteps(filter)).map((step) => step.id)).toEqual(['wait-0']);
     // The key is full now (two running): nothing more, held or not.

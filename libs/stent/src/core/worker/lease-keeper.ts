@@ -48,7 +48,9 @@ export class LeaseKeeper {
   renewNow(): void {
     const { worker } = this;
     const now = worker.clock.now();
-    void this.renew(now).catch(() => {});
+    void this.renew(now)
+      .catch(() => {})
+      .finally(() => worker.changed());
   }
 
   private async renew(now: number): Promise<void> {
@@ -58,7 +60,6 @@ export class LeaseKeeper {
       this.renewed(await worker.store.renewLeases(worker.ownerId, now, worker.settings.leaseMs, this.held()), now);
     } finally {
       this.inFlight.delete(now);
-      worker.changed();
     }
   }
 
