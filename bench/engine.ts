@@ -42,6 +42,17 @@ export async function dispatchMany<W>(executor: StentExecutor, workflow: Workflo
   return ids;
 }
 
+/**
+ * Runs `argLists.length` executions of `workflow` to their end, untimed, before a case's timed run: worker
+ * processes compile the engine's code as they go, and a timed run that includes it measures how many
+ * processes compile rather than how fast they run. Call it first: it waits for that many final executions
+ * of the workflow's name.
+ */
+export async function warmUp(executor: StentExecutor, workflow: WorkflowRef<unknown> & { name: string }, argLists: unknown[][], parallel: number, timeoutMs: number): Promise<void> {
+  await dispatchMany(executor, workflow, argLists, parallel);
+  await waitForAllFinal(executor, workflow.name, argLists.length, timeoutMs);
+}
+
 const FINAL = ['completed', 'failed', 'cancelled', 'timed_out'] as const;
 
 /**
