@@ -108,10 +108,9 @@ export class StepCompletions {
       return recorded === completions.length;
     }
     let all = true;
-    // Built once: this runs at every step, and the same string also saves the client hashing a new one.
-    this.completeOneSql ??= `UPDATE ${this.ctx.t.steps} SET ${completedStep()} WHERE ${stepStillOwned()}`;
+    const sql = this.completedSql();
     for (const { fence, result, finishedAt } of completions) {
-      const changed = await tx.execute(this.completeOneSql, [
+      const changed = await tx.execute(sql, [
         result,
         finishedAt,
         fence.stepId,
@@ -121,6 +120,11 @@ export class StepCompletions {
       if (changed !== 1) all = false;
     }
     return all;
+  }
+
+  /** A result recorded while its step's lease holds. Built once: it runs at every step, and the same string saves the client hashing a new one. */
+  private completedSql(): string {
+    return (this.completeOneSql ??= `UPDATE ${this.ctx.t.steps} SET ${completedStep()} WHERE ${stepStillOwned()}`);
   }
 
   /** Several successful attempts in one statement; returns the ids of the steps still owned (now recorded). */
@@ -145,7 +149,7 @@ export class StepCompletions {
     const guardParams = [fence.stepId, fence.owner, fence.epoch];
     let changed: number;
     if (outcome.kind === 'completed') {
-      changed = await tx.execute(`UPDATE ${t.steps} SET ${completedStep()} ${guard}`, [outcome.result, finishedAt, ...guardParams]);
+      changed = await tx.execute(this.completedSql(), [outcome.result, finishedAt, ...guardParams]);
       if (changed === 1 && outcome.cache) await this.cache.store(tx, fence.stepId, outcome.cache, outcome.result, finishedAt);
       return changed === 1;
     }
@@ -178,9 +182,20 @@ export class StepCompletions {
    * while this transaction is still open, seeing these results as running. Locking the row makes its
    * takeWoken wait for this commit; the notice sent after the commit covers a take that came earlier.
    */
-  private async wakeAll(tx: SqlExecutor, toWake: Array<{ executionId: string; force: boolean; now: number }>): Promise<string[]> {
+  private async wakeAll(tx: SqlExecutor, results: Array<{ executionId: string; force: boolean; now: number }>): Promise<string[]> {
     const { t, dialect } = this.ctx;
-    toWake.sort((a, b) => (a.executionId < b.executionId ? -1 : 1));
+    // One wake an execution, however many of its results the batch holds (a fan-out's results come in
+    // hundreds): forced if any of them asks for it, as of the latest.
+    const byExecution = new Map<string, { executionId: string; force: boolean; now: number }>();
+    for (const result of results) {
+      const seen = byExecution.get(result.executionId);
+      if (!seen) byExecution.set(result.executionId, { ...result });
+      else {
+        seen.force ||= result.force;
+        seen.now = Math.max(seen.now, result.now);
+      }
+    }
+    const toWake = [...byExecution.values()].sort((a, b) => (a.executionId < b.executionId ? -1 : 1));
     if (dialect.combinesWrites && toWake.length > 1) {
       const now = Math.max(...toWake.map((w) => w.now));
       const forced = toWake.filter((w) => w.force).map((w) => w.executionId);
