@@ -26,13 +26,16 @@ setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as () => void;
 
 /**
- * Waits until the worker holds nothing in passing (settled twice, a macrotask apart): the calls' rows can
- * be visible to another connection before the worker has handled its own commit, and until then the
- * batch it wrote is still live (on a loaded machine that added up to 450 bytes a call).
+ * Waits until the worker holds nothing in passing (settled at two looks in a row, a macrotask apart): the
+ * calls' rows are visible to another connection before the worker has handled its own commit, and what it
+ * wrote or claimed is live until then.
  */
 async function settled(harness: Harness): Promise<void> {
   let looks = 0;
-  await waitUntil(() => (harness.executor.worker!.settled ? ++looks >= 2 : (looks = 0) > 0), 'the worker settled', 60_000, 5);
+  await waitUntil(() => {
+    looks = harness.executor.worker!.settled ? looks + 1 : 0;
+    return looks >= 2;
+  }, 'the worker settled', 60_000, 5);
 }
 
 function liveHeap(): number {

@@ -122,7 +122,10 @@ export class StepCompletions {
     return all;
   }
 
-  /** A result recorded while its step's lease holds. Built once: it runs at every step, and the same string saves the client hashing a new one. */
+  /**
+   * A result recorded while its step's lease holds. Built once: it runs at every step, and the same string
+   * saves the client hashing a new one.
+   */
   private completedSql(): string {
     return (this.completeOneSql ??= `UPDATE ${this.ctx.t.steps} SET ${completedStep()} WHERE ${stepStillOwned()}`);
   }
@@ -145,14 +148,14 @@ export class StepCompletions {
   private async record(tx: SqlExecutor, completion: StepCompletion): Promise<boolean> {
     const { t } = this.ctx;
     const { fence, outcome, finishedAt } = completion;
-    const guard = `WHERE ${stepStillOwned()}`;
-    const guardParams = [fence.stepId, fence.owner, fence.epoch];
-    let changed: number;
     if (outcome.kind === 'completed') {
-      changed = await tx.execute(this.completedSql(), [outcome.result, finishedAt, ...guardParams]);
+      const changed = await tx.execute(this.completedSql(), [outcome.result, finishedAt, fence.stepId, fence.owner, fence.epoch]);
       if (changed === 1 && outcome.cache) await this.cache.store(tx, fence.stepId, outcome.cache, outcome.result, finishedAt);
       return changed === 1;
     }
+    const guard = `WHERE ${stepStillOwned()}`;
+    const guardParams = [fence.stepId, fence.owner, fence.epoch];
+    let changed: number;
     // An attempt of an execution that already ended (cancelled, timed out) is not retried or dead-lettered.
     const [owner] = await tx.query<{ state: string }>(`SELECT state FROM ${t.executions} WHERE id = ?`, [completion.executionId]);
     const ended = !owner || (owner.state !== 'pending' && owner.state !== 'running');
