@@ -77,6 +77,10 @@ export class ActivityRunner {
     const startedAt = clock.now();
     run?.attemptStarted(step.position);
     const attempt: RunningAttempt = { step, abort, startedAt, done: NOT_STARTED, bodySettled: NOT_STARTED, bodyDone: false, decided: false };
+    // The previous attempt of this step, when the write of its outcome has not returned yet (a claim round
+    // took the step again meanwhile): it leaves the table, but a body of it that still runs keeps its slot.
+    const previous = this.attempts.get(step.id);
+    if (previous && !previous.bodyDone) this.linger(previous, step.executionId);
     this.attempts.set(step.id, attempt);
     worker.events.emit('step.started', { executionId: step.executionId, stepId: step.id, position: step.position, name: step.name, attempt: step.attempts });
     const scope = new AttemptScope(step, abort, worker.leases);
@@ -188,27 +192,35 @@ export class ActivityRunner {
     if (this.attempts.get(step.id) === attempt) {
       this.attempts.delete(step.id);
       worker.changed();
-      if (!attempt.bodyDone) {
-        this.lingering.add(attempt);
-        worker.logger.warn(`Activity ${step.name} (execution ${executionId}) ignored its AbortSignal after its timeout; its slot stays taken until it returns`, {
-          executionId,
-          stepId: step.id,
-          position: step.position,
-          activity: step.name,
-          attempt: step.attempts,
-        });
-        void attempt.bodySettled.then(() => {
-          this.lingering.delete(attempt);
-          worker.loop.hints.activities = true;
-          worker.loop.poke();
-        });
-      }
+      if (!attempt.bodyDone) this.linger(attempt, executionId);
     }
     if (worker.loop.suspectRunning === step.id) worker.loop.suspectRunning = undefined;
     // A capped activity finishing frees a cluster-wide slot another pending step may take. A keyed slot held
     // for hand-on is not: claims count it running until SlotHandOn releases it (and asks for a round then),
     // unless its result's write hands it on or off first; a round now would find nothing more.
     if (step.maxConcurrent !== null || (step.concurrencyKey != null && !slotHeld)) worker.loop.hints.activities = true;
+  }
+
+  /**
+   * A body that runs on past its attempt (it timed out and ignored its AbortSignal, or the step was taken
+   * again): its slot stays taken until it returns.
+   */
+  private linger(attempt: RunningAttempt, executionId: string): void {
+    const { worker } = this;
+    const { step } = attempt;
+    this.lingering.add(attempt);
+    if (attempt.decided) worker.logger.warn(`Activity ${step.name} (execution ${executionId}) ignored its AbortSignal after its timeout; its slot stays taken until it returns`, {
+      executionId,
+      stepId: step.id,
+      position: step.position,
+      activity: step.name,
+      attempt: step.attempts,
+    });
+    void attempt.bodySettled.then(() => {
+      this.lingering.delete(attempt);
+      worker.loop.hints.activities = true;
+      worker.loop.poke();
+    });
   }
 }
 

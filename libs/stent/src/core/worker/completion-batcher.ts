@@ -18,7 +18,12 @@ interface CompletionWaiter {
  */
 export class CompletionBatcher {
   private pending: StepCompletion[] = [];
-  private readonly waiters = new Map<string, CompletionWaiter>();
+  /**
+   * By completion, not by step: a retried step can have two outcomes here at once, when the write of the
+   * first (a retry) is slow to return and a claim round meanwhile takes the step again and its next attempt
+   * ends. Keyed by step, the first write's return would take the second attempt's waiter with it.
+   */
+  private readonly waiters = new Map<StepCompletion, CompletionWaiter>();
   private flushing = false;
 
   constructor(private readonly worker: Worker) {}
@@ -30,7 +35,7 @@ export class CompletionBatcher {
 
   /** An attempt's outcome to write; `waiter` is told once it is written. */
   add(completion: StepCompletion, waiter: CompletionWaiter): void {
-    this.waiters.set(completion.fence.stepId, waiter);
+    this.waiters.set(completion, waiter);
     this.record([completion]);
   }
 
@@ -81,7 +86,7 @@ export class CompletionBatcher {
    * a body beyond the cap: the write waits for the round under way (rounds that start later count the body).
    */
   private outlivesOutcome(completion: StepCompletion): boolean {
-    const attempt = this.waiters.get(completion.fence.stepId)?.attempt;
+    const attempt = this.waiters.get(completion)?.attempt;
     return attempt !== undefined && !attempt.bodyDone && (attempt.step.maxConcurrent !== null || attempt.step.concurrencyKey != null);
   }
 
@@ -115,6 +120,11 @@ export class CompletionBatcher {
         ...completion,
         outcome: { kind: 'failed', error: encodeError(error), deadLetterReason: 'result cannot be stored' },
       };
+      const waiter = this.waiters.get(completion);
+      if (waiter) {
+        this.waiters.delete(completion);
+        this.waiters.set(failed, waiter);
+      }
       try {
         return [failed, (await worker.store.completeSteps([failed]))[0]!];
       } catch (again) {
@@ -127,8 +137,8 @@ export class CompletionBatcher {
 
   private written(completion: StepCompletion, stillOwned: boolean): void {
     const { worker } = this;
-    const waiter = this.waiters.get(completion.fence.stepId);
-    this.waiters.delete(completion.fence.stepId);
+    const waiter = this.waiters.get(completion);
+    this.waiters.delete(completion);
     if (!waiter) {
       // A result its run used and handed back when it ended: refused if the lease went meanwhile.
       if (!stillOwned) worker.resultsDropped(completion.executionId, [completion.fence.stepId], 'this worker no longer owns it');
