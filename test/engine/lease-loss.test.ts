@@ -37,6 +37,37 @@ defineWorkflow(WatchFlow, { name: 'LeaseLossWatchFlow' });
 
 const WORKER: WorkerOptions = { concurrency: 2, lease: '1500ms', heartbeat: '250ms', pollInterval: '20ms', maxPollInterval: '200ms' };
 
+/**
+ * The first attempt ignores its AbortSignal and runs until the test lets it go; the second outlasts
+ * several leases, so it finishes as itself only if its lease is renewed.
+ */
+class Outlaster {
+  readonly startedAt: number[] = [];
+  readonly aborted: unknown[] = [];
+  release!: () => void;
+  private readonly released = new Promise<void>((resolve) => (this.release = resolve));
+  async work(): Promise<string> {
+    const { signal, attempt } = Stent.activity();
+    this.startedAt.push(Date.now());
+    if (attempt === 1) {
+      signal.addEventListener('abort', () => this.aborted.push(signal.reason));
+      await this.released;
+      throw new Error('the first attempt, let go');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3 * 1500));
+    return `attempt ${attempt}`;
+  }
+}
+defineActivity(Outlaster, { name: 'LeaseLossOutlaster', retry: { maxAttempts: 5, initialDelay: '10ms' } });
+
+class OutlastFlow {
+  constructor(private readonly acts: Outlaster) {}
+  async run(): Promise<string> {
+    return this.acts.work();
+  }
+}
+defineWorkflow(OutlastFlow, { name: 'LeaseLossOutlastFlow' });
+
 describe.each(DIALECTS)('a worker that lost its lease (%s)', (dialect) => {
   let set: ExecutorSet | undefined;
   let inspector: Inspector | undefined;
@@ -74,6 +105,30 @@ describe.each(DIALECTS)('a worker that lost its lease (%s)', (dialect) => {
     // Nothing this worker still writes overrides the new owner's lease.
     const [row] = await inspector!.query<{ lease_owner: string; state: string }>(`SELECT lease_owner, state FROM ${t.steps} WHERE execution_id = ?`, [id]);
     expect(row).toMatchObject({ lease_owner: 'another-worker', state: 'running' });
+  });
+
+  it('a step given up and later claimed again by the same worker while the given-up body still runs: the lease of the new attempt is renewed', async () => {
+    set = await ExecutorSet.create(dialect);
+    const acts = new Outlaster();
+    try {
+      const executor = await set.executor([acts, new OutlastFlow(acts)], WORKER);
+      inspector = await openInspector(set.db);
+      const id = await executor.dispatch(OutlastFlow, []);
+      await waitUntil(() => acts.startedAt.length === 1, 'the first attempt to start');
+      const { t } = inspector;
+      // Another worker takes the execution and its step over: this one gives the attempt up (its body runs on).
+      await inspector.query(`UPDATE ${t.steps} SET lease_owner = 'another-worker', lease_epoch = lease_epoch + 1 WHERE execution_id = ? AND state = 'running'`, [id]);
+      await inspector.query(`UPDATE ${t.executions} SET lease_owner = 'another-worker', lease_epoch = lease_epoch + 1 WHERE id = ?`, [id]);
+      await waitUntil(() => acts.aborted.length === 1 && executor.worker!.stats().activeWorkflows === 0, 'the attempt and the run to be given up', 10_000);
+      // ... and lets go of both without running the step (as a reaper would after it died): this worker takes them back.
+      await inspector.query(`UPDATE ${t.steps} SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = 0 WHERE execution_id = ?`, [id]);
+      await inspector.query(`UPDATE ${t.executions} SET lease_owner = NULL, lease_expires_at = NULL, wake_at = 0 WHERE id = ?`, [id]);
+      const result = await executor.waitFor<string>(id, { timeout: '30s' });
+      expect(result.value).toBe('attempt 2');
+      expect(acts.startedAt).toHaveLength(2);
+    } finally {
+      acts.release();
+    }
   });
 
   if (dialect === 'postgres') {

@@ -82,6 +82,7 @@ export class ActivityRunner {
     const previous = this.attempts.get(step.id);
     if (previous && !previous.bodyDone) this.linger(previous, step.executionId);
     this.attempts.set(step.id, attempt);
+    worker.leases.attemptStarted(step.id);
     worker.events.emit('step.started', { executionId: step.executionId, stepId: step.id, position: step.position, name: step.name, attempt: step.attempts });
     const scope = new AttemptScope(step, abort, worker.leases);
     let cacheKey: string | undefined;

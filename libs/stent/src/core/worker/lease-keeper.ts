@@ -136,6 +136,16 @@ export class LeaseKeeper {
     for (const id of this.givenUp) if (!worker.runner.attempts.has(id)) this.givenUp.delete(id);
   }
 
+  /**
+   * A new attempt of the step holds its lease: whatever was known of an earlier attempt's (given up, or
+   * renewed until some time) is not this one's. Steps are tracked by id, and an earlier attempt can still
+   * be in the runner's table when its step is claimed again (its outcome being written, or its lease lost).
+   */
+  attemptStarted(stepId: string): void {
+    this.givenUp.delete(stepId);
+    this.expiresAt.delete(stepId);
+  }
+
   private giveUpAttempt(stepId: string, why: LeaseLostError['why']): void {
     const attempt = this.worker.runner.attempts.get(stepId);
     if (!attempt || this.givenUp.has(stepId)) return;
