@@ -77,8 +77,9 @@ export class ActivityRunner {
     const startedAt = clock.now();
     run?.attemptStarted(step.position);
     const attempt: RunningAttempt = { step, abort, startedAt, done: NOT_STARTED, bodySettled: NOT_STARTED, bodyDone: false, decided: false };
-    // The previous attempt of this step, when the write of its outcome has not returned yet (a claim round
-    // took the step again meanwhile): it leaves the table, but a body of it that still runs keeps its slot.
+    // The previous attempt of this step, still here when a claim round took the step again before the write
+    // of its outcome returned, or after its lease was lost: it leaves the table (an outcome it has not decided
+    // yet is never written), but a body of it that still runs keeps its slot.
     const previous = this.attempts.get(step.id);
     if (previous && !previous.bodyDone) this.linger(previous, step.executionId);
     this.attempts.set(step.id, attempt);
