@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ActivityFailedError, createStentStore, defineActivity, defineWorkflow, setActivityMethodOptions, Stent, StentExecutor, type StentStore } from 'nestjs-stent';
+import { ActivityFailedError, createStentStore, defineActivity, defineWorkflow, setActivityMethodOptions, Stent, StentExecutor, type StentStore, type WorkerOptions } from 'nestjs-stent';
 import { BACKENDS } from '../support/databases.js';
 import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
 import { overrideStore } from '../support/store-proxy.js';
 import { waitUntil } from '../support/wait.js';
 
-/** Fails every attempt, and counts them. */
+/** Counts its attempts; with 'fail' every attempt fails, otherwise only the first. */
 class Gateway {
   attempts = 0;
   async charge(outcome: string): Promise<string> {
@@ -83,6 +83,16 @@ class StubbornFan {
 }
 defineWorkflow(StubbornFan, { name: 'StubbornFan' });
 
+/** A started executor on `set`'s database whose retries' writes return late (see slowRetryWrites). */
+async function startWithSlowRetryWrites(set: ExecutorSet, attempts: { attempts: number }, instances: object[], worker: WorkerOptions): Promise<StentExecutor> {
+  const store = slowRetryWrites(await createStentStore({ database: set.db.options }), attempts);
+  const executor = new StentExecutor({ store, worker, logger: set.logger });
+  set.onCleanup(() => executor.close('5s').catch(() => undefined));
+  executor.register(...instances);
+  await executor.start();
+  return executor;
+}
+
 describe.each(BACKENDS)('an attempt that ends before the write of the retry before it returns, on %s', (backend) => {
   it.each([
     ['fails for good', 'fail', 'caught ActivityFailedError'],
@@ -91,11 +101,7 @@ describe.each(BACKENDS)('an attempt that ends before the write of the retry befo
     const set = await ExecutorSet.create(backend);
     try {
       const gateway = new Gateway();
-      const store = slowRetryWrites(await createStentStore({ database: set.db.options }), gateway);
-      const executor = new StentExecutor({ store, worker: QUICK_WORKER, logger: set.logger });
-      set.onCleanup(() => executor.close('5s').catch(() => undefined));
-      executor.register(gateway, new Charge(gateway));
-      await executor.start();
+      const executor = await startWithSlowRetryWrites(set, gateway, [gateway, new Charge(gateway)], QUICK_WORKER);
       const id = await executor.dispatch(Charge, [outcome]);
       const done = await executor.waitFor(id, { timeout: '20s' });
       expect(gateway.attempts).toBe(2);
@@ -110,11 +116,7 @@ describe.each(BACKENDS)('an attempt that ends before the write of the retry befo
     bodies.now = bodies.most = 0;
     try {
       const acts = new Stubborn();
-      const store = slowRetryWrites(await createStentStore({ database: set.db.options }), acts);
-      const executor = new StentExecutor({ store, worker: { ...QUICK_WORKER, concurrency: 2 }, logger: set.logger });
-      set.onCleanup(() => executor.close('5s').catch(() => undefined));
-      executor.register(acts, new StubbornFan(acts));
-      await executor.start();
+      const executor = await startWithSlowRetryWrites(set, acts, [acts, new StubbornFan(acts)], { ...QUICK_WORKER, concurrency: 2 });
       const done = await executor.waitFor(await executor.dispatch(StubbornFan, []), { timeout: '20s' });
       expect({ state: done.state, error: (done.error as Error | undefined)?.message, value: done.value }).toEqual({ state: 'completed', error: undefined, value: ['done', 'plain', 'plain', 'plain'] });
       expect(bodies.most).toBeLessThanOrEqual(2);
