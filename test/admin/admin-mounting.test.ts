@@ -41,6 +41,8 @@ describe.each(DIALECTS)('mounting the admin API on %s', (dialect) => {
     );
     expect(refusal).toBeInstanceOf(ConfigurationError);
     expect(String((refusal as Error).message)).toMatch(/mutating routes .* need a guard.*allowUnguarded: true/);
+    // Refused by register() itself, before StentModule opens the database that a failed start would leave open.
+    expect(() => StentAdminModule.register({ path: 'ops' })).toThrow(ConfigurationError);
 
     ({ app } = await startApp(db, { allowUnguarded: true }));
     const open = (await app.getUrl()).replace('[::1]', '127.0.0.1');

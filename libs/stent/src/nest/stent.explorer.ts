@@ -26,7 +26,21 @@ export class StentExplorer implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe?.();
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    try {
+      this.registerDurableProviders();
+      this.unsubscribe = subscribeEventHandlers(this.discovery, this.scanner, this.reflector, this.executor.events, this.logger);
+    } catch (error) {
+      // The application will not start, and a failed start calls no shutdown hook: the database Stent
+      // opened would stay open in a process that goes on (a test runner, a supervisor that retries).
+      await this.executor.close(0).catch(() => undefined);
+      throw error;
+    }
+    const { workflows, activities } = this.executor.registry.describe();
+    this.logger.log(`Registered ${workflows.length} workflow(s) and ${activities.length} activit${activities.length === 1 ? 'y' : 'ies'}`);
+  }
+
+  private registerDurableProviders(): void {
     const seen = new Set<object>();
     for (const wrapper of this.discovery.getProviders()) {
       const target = durableClassOf(wrapper);
@@ -41,8 +55,5 @@ export class StentExplorer implements OnModuleInit, OnModuleDestroy {
       seen.add(instance);
       this.executor.registry.register(instance, { as: target, create: constructorReplay(wrapper) });
     }
-    this.unsubscribe = subscribeEventHandlers(this.discovery, this.scanner, this.reflector, this.executor.events, this.logger);
-    const { workflows, activities } = this.executor.registry.describe();
-    this.logger.log(`Registered ${workflows.length} workflow(s) and ${activities.length} activit${activities.length === 1 ? 'y' : 'ies'}`);
   }
 }

@@ -40,7 +40,14 @@ import { StentLifecycle } from './stent.lifecycle.js';
       useFactory: async (options: StentModuleOptions, store: SqlStore) => {
         const logger = new Logger('Stent');
         const telemetry = options.telemetry === false ? undefined : await openTelemetry(options.telemetry ?? {});
-        const executor = new StentExecutor({ store, worker: options.worker, logger, clock: options.clock, telemetry, workflowsFromWorkers: options.workflowsFromWorkers, codec: options.codec });
+        let executor: StentExecutor;
+        try {
+          executor = new StentExecutor({ store, worker: options.worker, logger, clock: options.clock, telemetry, workflowsFromWorkers: options.workflowsFromWorkers, codec: options.codec });
+        } catch (error) {
+          // Options refused: the application will not start, and nothing else would close the store.
+          await store.close();
+          throw error;
+        }
         if (options.migrate !== false) {
           const migration = executor.migrate();
           migration.catch(() => undefined);

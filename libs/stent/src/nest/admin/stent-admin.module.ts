@@ -25,6 +25,15 @@ export class StentAdminModule {
   static register(options: StentAdminOptions = {}): DynamicModule {
     const path = normalizedPath(options.path);
     const guards = options.guards ?? [];
+    const unguarded = !options.readOnly && guards.length === 0;
+    // Refused here, while the application's modules are listed: thrown from a provider, the refusal came
+    // after StentModule had opened its database, and a failed start leaves nothing that would close it.
+    if (unguarded && !options.allowUnguarded) {
+      throw new ConfigurationError(
+        `StentAdminModule at '${path}': the admin API's mutating routes (dispatch, cancel, signal, retry, fork, rewind, dead-letter replay and discard) need a guard. ` +
+          'Pass guards: [YourAuthGuard], or readOnly: true, or allowUnguarded: true if something else (a global guard, a gateway) protects them.',
+      );
+    }
     const controllers: Array<Type<unknown>> = [createAdminReadController(path, guards), createAdminPublishedController(path, guards)];
     if (!options.readOnly) controllers.push(createAdminWriteController(path, guards));
     const dashboard = options.dashboard === false ? [] : [createDashboardController(path, guards, options.readOnly === true)];
@@ -39,19 +48,11 @@ export class StentAdminModule {
         StentAdminExceptionFilter,
         {
           provide: STENT_ADMIN_SETUP,
-          // Runs while the application is created: an unguarded mount fails the start, and the routes are
-          // described for Swagger before the application builds its document.
+          // Runs while the application is created: the routes are described for Swagger before the
+          // application builds its document.
           useFactory: async () => {
             const logger = new Logger('StentAdmin');
-            if (!options.readOnly && guards.length === 0) {
-              if (!options.allowUnguarded) {
-                throw new ConfigurationError(
-                  `StentAdminModule at '${path}': the admin API's mutating routes (dispatch, cancel, signal, retry, dead-letter replay and discard) need a guard. ` +
-                    'Pass guards: [YourAuthGuard], or readOnly: true, or allowUnguarded: true if something else (a global guard, a gateway) protects them.',
-                );
-              }
-              logger.warn(`Admin API at '${path}' mounted WITHOUT a guard (allowUnguarded: true): anyone who reaches it can dispatch, cancel and replay`);
-            }
+            if (unguarded) logger.warn(`Admin API at '${path}' mounted WITHOUT a guard (allowUnguarded: true): anyone who reaches it can dispatch, cancel and replay`);
             const described = await describeAdminRoutes(controllers, options.openApiTag ?? 'stent', options.openApiSecurity);
             logger.log(`Admin API mounted at '${path}'${options.readOnly ? ' (read-only)' : ''}${described ? ', described for OpenAPI' : ''}`);
             return { path, described };
