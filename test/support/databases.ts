@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -58,6 +58,27 @@ export async function connectPostgres(connectionString: string, waitMs = 60_000)
   }
 }
 
+/** The files under `dir` that this process has open (Linux: its descriptors in /proc/self/fd). */
+export function filesHeldUnder(dir: string): string[] {
+  const held = new Set<string>();
+  let fds: string[];
+  try {
+    fds = readdirSync('/proc/self/fd');
+  } catch {
+    return []; // not Linux: nothing to check with
+  }
+  for (const fd of fds) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed since it was listed
+    }
+    if (target.startsWith(`${dir}/`)) held.add(target.slice(dir.length + 1));
+  }
+  return [...held].sort();
+}
+
 /** A database of its own for one test: a new SQLite file, or a new PostgreSQL schema. */
 export async function createTestDatabase(backend: Backend): Promise<TestDatabase> {
   if (backend === 'sqlite' || backend === 'sqlite3') {
@@ -69,7 +90,13 @@ export async function createTestDatabase(backend: Backend): Promise<TestDatabase
       backend,
       options: { type: sqlite3 ? 'sqlite' : 'better-sqlite3', database: file },
       url: sqlite3 ? `sqlite3:${file}` : file,
-      dispose: async () => rmSync(dir, { recursive: true, force: true }),
+      dispose: async () => {
+        // Checked before the files go: a connection left open here would go on writing to a deleted file
+        // beside the next test's, and hides a close that the code under test forgot.
+        const held = filesHeldUnder(dir);
+        rmSync(dir, { recursive: true, force: true });
+        if (held.length > 0) throw new Error(`this process still has ${held.join(', ')} open: a store or connection of the test was not closed`);
+      },
     };
   }
   const schema = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;

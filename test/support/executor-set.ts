@@ -62,7 +62,14 @@ export class ExecutorSet {
    */
   async executor(instances: object[], worker: WorkerOptions | false = QUICK_WORKER, start = true, clock?: Clock): Promise<StentExecutor> {
     const store = await createStentStore({ database: this.db.options });
-    const executor = new StentExecutor({ store, worker, logger: this.logger, clock });
+    let executor: StentExecutor;
+    try {
+      executor = new StentExecutor({ store, worker, logger: this.logger, clock });
+    } catch (error) {
+      // Options refused: the store is still this set's to close.
+      await store.close();
+      throw error;
+    }
     this.executors.push(executor);
     executor.register(...instances);
     if (start) await executor.start();
