@@ -6,3 +6,4 @@ export * from './core/index.js';
 export * from './persistence/index.js';
 export * from './nest/index.js';
 export * from './telemetry/index.js';
+export { hasWalResetBug } from './persistence/sqlite-version-check.js';

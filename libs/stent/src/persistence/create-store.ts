@@ -12,6 +12,7 @@ import { StoreConnection } from './store-connection.js';
 import { DataSourceTarget, isSupportedDataSourceType, supportedDataSourceTypes } from './data-source-target.js';
 import type { DatabaseTarget } from './database-target.js';
 import { Sqlite3Target } from './sqlite3-target.js';
+import { warnOfWalResetBug } from './sqlite-version-check.js';
 import { applyStentMigrationsInTransaction, applyStentMigrationsOnPool } from './schema/migrator.js';
 import { BetterSqlite3Target } from './better-sqlite3-target.js';
 import { PostgresPoolTarget } from './postgres-pool-target.js';
@@ -116,7 +117,10 @@ export function openStentStore(options: StentStoreOptions): SqlStore {
     connectTimeoutMs: parseDuration(options.connectTimeout ?? '30s'),
     clock: options.clock ?? systemClock,
     logger: options.logger,
-    onOpen: (open) => bus.attach(open.bus),
+    onOpen: (open) => {
+      bus.attach(open.bus);
+      if (dialect === 'sqlite') void warnOfWalResetBug(open.client, options.logger);
+    },
   });
   const tables = tableNames(dialect === 'postgres' ? schema : undefined);
   return new SqlStore({
