@@ -4,6 +4,7 @@ import { DIALECTS } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
 import { newExecution } from '../support/executions.js';
 import { capture, type Sent } from '../support/statement-capture.js';
+import { literal, planOf } from '../support/statement-plans.js';
 
 /**
  * Claims take work in priority order, then the oldest due first. With a backlog in the tables (here in a
@@ -43,26 +44,6 @@ async function fill(inspector: Inspector): Promise<void> {
   if (postgres) await inspector.query(`ALTER TABLE ${t.steps} ALTER COLUMN execution_id SET (n_distinct = -0.24)`);
   await inspector.query(postgres ? `ANALYZE ${t.executions}` : 'ANALYZE');
   if (postgres) await inspector.query(`ANALYZE ${t.steps}`);
-}
-
-/** A captured parameter as an SQL literal. */
-const literal = (value: unknown): string =>
-  value === null || value === undefined
-    ? 'NULL'
-    : Array.isArray(value) ? `ARRAY[${value.map(literal).join(', ')}]` : typeof value === 'number' ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
-
-/** The plan of a captured statement, one line per node. */
-async function planOf(inspector: Inspector, sent: Sent, generic: boolean): Promise<string[]> {
-  if (inspector.dialect === 'sqlite') {
-    const rows = await inspector.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sent.sql}`, sent.params);
-    return rows.map((row) => row.detail);
-  }
-  await inspector.query(`SET plan_cache_mode = ${generic ? 'force_generic_plan' : 'force_custom_plan'}`);
-  await inspector.query('DEALLOCATE ALL');
-  await inspector.query(`PREPARE claim_probe AS ${sent.sql}`);
-  const rows = await inspector.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE claim_probe(${sent.params.map(literal).join(', ')})`);
-  await inspector.query('DEALLOCATE claim_probe');
-  return rows.map((row) => row['QUERY PLAN']);
 }
 
 /** How a statement prepared on PostgreSQL was planned over ten runs: with its values, or once for all. */

@@ -2,7 +2,7 @@ import type { ExecutionFence, LocalCompletion, NewStep, SlotHandOff, StepRecord 
 import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepFromRow, stepParams } from '../sql/rows.js';
 import { arraysSource, valuesSource, type RowSource } from '../sql/row-source.js';
-import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, NO_LEASE, stepStillOwned } from '../sql/statements.js';
+import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, heldBy, NO_LEASE, stepStillOwned } from '../sql/statements.js';
 import { handOffShape, sharedHandOffCtes } from './shared-hand-offs.js';
 import { StatementQueue } from './statement-queue.js';
 
@@ -262,7 +262,7 @@ export class SharedWrites {
          FROM ${source.sql(ROW_TYPES, rows)} AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
          WHERE EXISTS (
            SELECT 1 FROM ${t.executions} e
-           WHERE e.id = v.execution_id AND e.lease_owner = v.fence_owner AND e.lease_epoch = v.fence_epoch AND e.state IN ${ACTIVE} FOR SHARE
+           WHERE e.id = v.execution_id AND ${heldBy('e', 'v.fence_owner')} AND e.lease_epoch = v.fence_epoch AND e.state IN ${ACTIVE} FOR SHARE
          ) AND ${doneOf('v.execution_id')} = v.expect_done
          RETURNING id, state, kind
        )`,

@@ -23,6 +23,16 @@ export function stepStillOwned(row?: string, fence?: string): string {
   return `${column('id')} = ${value('id')} AND ${column('lease_owner')} = ${value('owner')} AND ${column('lease_epoch')} = ${value('epoch')} AND ${column('state')} = 'running'`;
 }
 
+/**
+ * `row`'s lease owner is `owner`, an owner read from another row of the statement (a join, a correlated
+ * subquery). Written so that it cannot be an index condition: PostgreSQL then reads `row` by its id, never
+ * through the lease index, which a plan made on young statistics took and which scans every row the worker
+ * holds (hundreds, for each row of the statement). SQLite reads by the primary key either way.
+ */
+export function heldBy(row: string, owner: string): string {
+  return `${row}.lease_owner IS NOT DISTINCT FROM ${owner}`;
+}
+
 /** The execution row is active and held under the fence (params: fenceParams). */
 export const EXECUTION_FENCE = `id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE}`;
 

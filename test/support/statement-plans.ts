@@ -1,0 +1,27 @@
+import type { Inspector } from './inspector.js';
+import type { Sent } from './statement-capture.js';
+
+/** A captured parameter as an SQL literal (an empty array as '{}', which takes its type from the parameter's). */
+export const literal = (value: unknown): string =>
+  value === null || value === undefined
+    ? 'NULL'
+    : Array.isArray(value)
+      ? value.length === 0 ? `'{}'` : `ARRAY[${value.map(literal).join(', ')}]`
+      : typeof value === 'number' ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
+
+/**
+ * The plan of a captured statement, one line per node: SQLite's query plan, or on PostgreSQL the plan of
+ * the statement prepared, with its values (custom) or as PostgreSQL plans it once for all values (generic).
+ */
+export async function planOf(inspector: Inspector, sent: Sent, generic: boolean): Promise<string[]> {
+  if (inspector.dialect === 'sqlite') {
+    const rows = await inspector.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sent.sql}`, sent.params);
+    return rows.map((row) => row.detail);
+  }
+  await inspector.query(`SET plan_cache_mode = ${generic ? 'force_generic_plan' : 'force_custom_plan'}`);
+  await inspector.query('DEALLOCATE ALL');
+  await inspector.query(`PREPARE claim_probe AS ${sent.sql}`);
+  const rows = await inspector.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE claim_probe(${sent.params.map(literal).join(', ')})`);
+  await inspector.query('DEALLOCATE claim_probe');
+  return rows.map((row) => row['QUERY PLAN']);
+}
