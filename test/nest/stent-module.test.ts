@@ -4,6 +4,7 @@ import { Inject, Injectable, Module, Scope, type DynamicModule, type INestApplic
 import { NestFactory } from '@nestjs/core';
 import {
   Activity,
+  ConfigurationError,
   createStentStore,
   DuplicateNameError,
   InjectStentOptions,
@@ -368,11 +369,11 @@ describe('StentModule bootstrap refusals', () => {
     await db.dispose();
   });
 
-  async function bootstrapError(providers: Type[]): Promise<Error> {
+  async function bootstrapError(providers: Type[], worker: WorkerOptions = FAST_WORKER): Promise<Error> {
     @Module({ providers })
     class FeatureModule {}
     try {
-      const app = await NestFactory.createApplicationContext(appModule([StentModule.forRoot({ database: db.options, worker: FAST_WORKER }), FeatureModule]), {
+      const app = await NestFactory.createApplicationContext(appModule([StentModule.forRoot({ database: db.options, worker }), FeatureModule]), {
         logger: false,
         abortOnError: false,
       });
@@ -400,6 +401,13 @@ describe('StentModule bootstrap refusals', () => {
     const error = await bootstrapError([CheckoutFlowV1, CheckoutFlowV2]);
     expect(error).toBeInstanceOf(DuplicateNameError);
     expect(error.message).toContain('Checkout');
+  });
+
+  // Every refusal here is checked to leave the database closed: the test database's dispose fails otherwise.
+  it('refuses worker options it cannot use with a ConfigurationError', async () => {
+    const error = await bootstrapError([], { ...FAST_WORKER, keepSuspended: -1 });
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toContain('keepSuspended');
   });
 
   it('refuses two activity classes claiming one durable name with DuplicateNameError', async () => {

@@ -40,14 +40,7 @@ import { StentLifecycle } from './stent.lifecycle.js';
       useFactory: async (options: StentModuleOptions, store: SqlStore) => {
         const logger = new Logger('Stent');
         const telemetry = options.telemetry === false ? undefined : await openTelemetry(options.telemetry ?? {});
-        let executor: StentExecutor;
-        try {
-          executor = new StentExecutor({ store, worker: options.worker, logger, clock: options.clock, telemetry, workflowsFromWorkers: options.workflowsFromWorkers, codec: options.codec });
-        } catch (error) {
-          // Options refused: the application will not start, and nothing else would close the store.
-          await store.close();
-          throw error;
-        }
+        const executor = new StentExecutor({ store, worker: options.worker, logger, clock: options.clock, telemetry, workflowsFromWorkers: options.workflowsFromWorkers, codec: options.codec });
         if (options.migrate !== false) {
           const migration = executor.migrate();
           migration.catch(() => undefined);
