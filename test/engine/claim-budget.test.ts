@@ -128,7 +128,12 @@ describe.each(DIALECTS)('how many workflows a busy worker takes, on %s', (dialec
     const only = await set.executor(instances(), SMALL);
     const ids: string[] = [];
     for (let n = 0; n < WORKFLOWS; n++) ids.push(await client.dispatch(HeldFlow, [n]));
-    await waitUntil(() => gate.entered === 2 && inMemory(only) === WORKFLOWS, 'the worker to hold every workflow');
+    await waitUntil(() => gate.entered === 2 && inMemory(only) === WORKFLOWS, 'the worker to hold every workflow').catch(async (error: unknown) => {
+      // What the worker got to, and what it logged: enough to tell a missed claim from a body that ran twice.
+      const states = await Promise.all(ids.map(async (id) => (await client.getExecution(id)).state));
+      const logged = set!.logger.lines.map((line) => `${line.level}: ${line.message}`).join('\n');
+      throw new Error(`${(error as Error).message}: bodies entered ${gate.entered}, workflows in memory ${inMemory(only)}, states ${states.join(',')}\n${logged}`);
+    });
     gate.open();
     for (const id of ids) expect((await client.waitFor(id, { timeout: '30s' })).state).toBe('completed');
     for (let n = 0; n < WORKFLOWS; n++) expect(runs[n]).toBe(1);
