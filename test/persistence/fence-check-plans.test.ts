@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newExecution, newStep } from '../support/executions.js';
+import { newExecution, newStep, runningUnder } from '../support/executions.js';
 import { capture } from '../support/statement-capture.js';
 import { planOf } from '../support/statement-plans.js';
 import { storeBench } from '../support/store-bench.js';
@@ -47,5 +47,43 @@ describe('the execution fence of a shared step insert on postgres', () => {
       expect(insert.some((line) => line.includes('stent_executions_lease')), shown).toBe(false);
     }
     expect((await store.loadJournal('mine')).map((step) => step.id)).toEqual(['step-1']);
+  });
+});
+
+describe('the execution fence of a shared ending on postgres', () => {
+  const open = storeBench('postgres');
+
+  it('reads the executions it ends by id, with statistics taken when no execution was active', async () => {
+    const { store, inspector } = await open();
+    const { t } = inspector;
+    const now = Date.now();
+    // The statistics of a table whose executions had all finished (a first batch done)...
+    await inspector.query(`ALTER TABLE ${t.executions} SET (autovacuum_enabled = false)`);
+    await inspector.query(
+      `INSERT INTO ${t.executions} (id, workflow_name, state, args, queue, priority, tags, created_at, updated_at, finished_at)
+       SELECT 'old-' || CAST(n AS text), 'Flow', 'completed', '[]', 'default', 0, '[]', ${now}, ${now}, ${now} FROM generate_series(1, 4000) n`,
+    );
+    await inspector.query(`ANALYZE ${t.executions}`);
+    // ...and then a worker holding many runs, of which one ends.
+    await inspector.query(
+      `INSERT INTO ${t.executions} (id, workflow_name, state, args, queue, priority, tags, created_at, updated_at, lease_owner, lease_epoch, lease_expires_at)
+       SELECT 'held-' || CAST(n AS text), 'Flow', 'running', '[]', 'default', 0, '[]', ${now}, ${now}, '${OWNER}', 1, ${now + 60_000} FROM generate_series(1, ${HELD}) n`,
+    );
+    const { fence, result } = await runningUnder(store, OWNER, 'ending', now);
+
+    const sent = await capture(async () => {
+      expect(await store.finishExecution(fence, 'completed', '"done"', null, now, { hasParent: false, leftovers: false, completions: [result] })).toBe(true);
+    });
+    const endings = sent.filter((statement) => /fin AS \(/.test(statement.sql));
+    expect(endings, sent.map((statement) => statement.sql).join('\n\n')).toHaveLength(1);
+    for (const generic of [false, true]) {
+      const plan = await planOf(inspector, endings[0]!, generic);
+      const shown = `${generic ? 'generic' : 'custom'} plan:\n${plan.join('\n')}`;
+      const ending = plan.slice(plan.findIndex((line) => line.trim() === 'CTE fin'), plan.findIndex((line) => line.trim() === 'CTE note'));
+      const reads = ending.filter((line) => / on stent_executions e_?\d*\b/.test(line) && /Scan/.test(line));
+      expect(reads.length, shown).toBeGreaterThan(0);
+      for (const read of reads) expect(read, shown).toMatch(/stent_executions_pkey/);
+    }
+    expect((await store.getExecution('ending'))?.state).toBe('completed');
   });
 });

@@ -2,7 +2,7 @@ import type { ExecutionFence, LocalCompletion, NewStep, SlotHandOff, StepRecord 
 import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepFromRow, stepParams } from '../sql/rows.js';
 import { arraysSource, valuesSource, type RowSource } from '../sql/row-source.js';
-import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, heldBy, NO_LEASE, stepStillOwned } from '../sql/statements.js';
+import { ACTIVE, activeUnindexed, COMPLETION_TYPES, completedStep, completionParams, heldBy, NO_LEASE, stepStillOwned } from '../sql/statements.js';
 import { handOffShape, sharedHandOffCtes } from './shared-hand-offs.js';
 import { StatementQueue } from './statement-queue.js';
 
@@ -270,7 +270,7 @@ export class SharedWrites {
          UPDATE ${t.executions} e
          SET state = 'completed', result = f.result, error = NULL, finished_at = f.now, updated_at = f.now, ${NO_LEASE}, wake_at = NULL
          FROM ${source.sql(ENDING_TYPES, endings)} AS f(id, owner, epoch, result, now, expect_done)
-         WHERE e.id = ANY(CAST(? AS varchar[])) AND e.id = f.id AND e.lease_owner = f.owner AND e.lease_epoch = f.epoch AND e.state IN ${ACTIVE} AND e.parent_id IS NULL
+         WHERE e.id = ANY(CAST(? AS varchar[])) AND e.id = f.id AND ${heldBy('e', 'f.owner')} AND e.lease_epoch = f.epoch AND ${activeUnindexed('e')} AND e.parent_id IS NULL
            AND ${doneOf('f.id')} = f.expect_done
          RETURNING e.id
        )`,
