@@ -34,12 +34,12 @@ export function heldBy(row: string, owner: string): string {
 }
 
 /**
- * `row` is an active execution, written so that it cannot be an index condition either (see heldBy): for
- * an UPDATE that names its rows by id, PostgreSQL otherwise took the state index on a young table's
- * statistics, which reads every active execution.
+ * `condition`, written so that it cannot be an index condition either, nor match a partial index's
+ * predicate (see heldBy): for a statement that names its rows by id, PostgreSQL otherwise took the state
+ * index or a partial index on a young table's statistics, and read every active execution or running step.
  */
-export function activeUnindexed(row: string): string {
-  return `(${row}.state IN ${ACTIVE}) IS TRUE`;
+export function unindexed(condition: string): string {
+  return `(${condition}) IS TRUE`;
 }
 
 /** The execution row is active and held under the fence (params: fenceParams). */
