@@ -2,7 +2,7 @@ import type { ExecutionFence, LocalCompletion, NewStep, SlotHandOff, StepRecord 
 import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepFromRow, stepParams } from '../sql/rows.js';
 import { arraysSource, valuesSource, type RowSource } from '../sql/row-source.js';
-import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, heldBy, NO_LEASE, unindexed } from '../sql/statements.js';
+import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, heldBy, NO_LEASE, stepHeldById, unindexed } from '../sql/statements.js';
 import { handOffShape, sharedHandOffCtes } from './shared-hand-offs.js';
 import { StatementQueue } from './statement-queue.js';
 
@@ -253,8 +253,7 @@ export class SharedWrites {
       `done AS (
          UPDATE ${t.steps} s SET ${completedStep('c.result', 'c.finished_at')}
          FROM ${source.sql(COMPLETION_COLUMNS, completions)} AS c(id, owner, epoch, result, finished_at, execution_id)
-         WHERE s.id = ANY(CAST(? AS varchar[])) AND s.id = c.id AND ${heldBy('s', 'c.owner')} AND s.lease_epoch = c.epoch AND ${unindexed(`s.state = 'running'`)}
-           AND s.execution_id = c.execution_id
+         WHERE s.id = ANY(CAST(? AS varchar[])) AND ${stepHeldById('s', 'c')} AND s.execution_id = c.execution_id
          RETURNING s.id, s.execution_id
        )`,
       `ins AS (
