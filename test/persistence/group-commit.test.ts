@@ -3,7 +3,7 @@ import type { StentStore } from 'nestjs-stent';
 import { BACKENDS, connectPostgres, POSTGRES_URL } from '../support/databases.js';
 import { capture } from '../support/statement-capture.js';
 import { storeBench } from '../support/store-bench.js';
-import { newExecution, newStep, runningUnder } from '../support/executions.js';
+import { newExecution, newStep } from '../support/executions.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -15,13 +15,27 @@ import { waitUntil } from '../support/wait.js';
  * executions that statement completed.
  */
 
+type ExecutionFence = Parameters<StentStore['insertSteps']>[0];
+type Completion = NonNullable<NonNullable<Parameters<StentStore['finishExecution']>[5]>['completions']>[number];
+
 const OWNER = 'ending-worker';
-const ENDINGS = 12;
-/** Pending step ids of the last test are numbered. */
+/** Step ids are numbered (an execution id may be as long as a step id may be). */
 let steps = 0;
+const ENDINGS = 12;
 
 /** Execution `id`, claimed by OWNER, with one activity step running under OWNER's lease: what an ending carries. */
-const runningExecution = (store: StentStore, id: string, now: number) => runningUnder(store, OWNER, id, now);
+async function runningExecution(store: StentStore, id: string, now: number): Promise<{ fence: ExecutionFence; result: Completion }> {
+  await store.createExecution(newExecution(id, now, { claimedBy: { owner: OWNER, leaseExpiresAt: now + 60_000 } }));
+  const execution = await store.getExecution(id);
+  expect(execution?.leaseOwner).toBe(OWNER);
+  const fence = { executionId: id, owner: OWNER, epoch: execution!.leaseEpoch };
+  // Inserted already claimed, as a worker that runs it at once inserts it.
+  const step = newStep(`step-${++steps}`, id, 0, now, { state: 'running', claimedBy: { owner: OWNER, leaseExpiresAt: now + 60_000 } });
+  expect(await store.insertSteps(fence, [step])).toBe(true);
+  const [running] = await store.loadJournal(id);
+  expect(running?.state).toBe('running');
+  return { fence, result: { fence: { stepId: step.id, owner: OWNER, epoch: running!.leaseEpoch }, result: `"r-${id}"`, finishedAt: now } };
+}
 
 describe.each(BACKENDS)('executions ending at once on %s', (dialect) => {
   const open = storeBench(dialect);

@@ -1,4 +1,3 @@
-import { expect } from 'vitest';
 import type { StentExecutor, StentStore } from 'nestjs-stent';
 
 /** The id of the only child execution of `parentId` (child ids are not derived from the parent's alone). */
@@ -50,27 +49,4 @@ export function newStep(id: string, executionId: string, position: number, now: 
     callTurn: 0,
     ...more,
   };
-}
-
-type ExecutionFence = Parameters<StentStore['insertSteps']>[0];
-type Completion = NonNullable<NonNullable<Parameters<StentStore['finishExecution']>[5]>['completions']>[number];
-
-/** Step ids are numbered (an execution id may be as long as a step id may be). */
-let runningSteps = 0;
-
-/**
- * Execution `id`, claimed by `owner`, with one activity step running under `owner`'s lease: its fence, and
- * the step's result as an ending carries it.
- */
-export async function runningUnder(store: StentStore, owner: string, id: string, now: number): Promise<{ fence: ExecutionFence; result: Completion }> {
-  await store.createExecution(newExecution(id, now, { claimedBy: { owner, leaseExpiresAt: now + 60_000 } }));
-  const execution = await store.getExecution(id);
-  expect(execution?.leaseOwner).toBe(owner);
-  const fence = { executionId: id, owner, epoch: execution!.leaseEpoch };
-  // Inserted already claimed, as a worker that runs it at once inserts it.
-  const step = newStep(`step-${++runningSteps}`, id, 0, now, { state: 'running', claimedBy: { owner, leaseExpiresAt: now + 60_000 } });
-  expect(await store.insertSteps(fence, [step])).toBe(true);
-  const [running] = await store.loadJournal(id);
-  expect(running?.state).toBe('running');
-  return { fence, result: { fence: { stepId: step.id, owner, epoch: running!.leaseEpoch }, result: `"r-${id}"`, finishedAt: now } };
 }

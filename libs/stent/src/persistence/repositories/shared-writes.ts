@@ -2,7 +2,7 @@ import type { ExecutionFence, LocalCompletion, NewStep, SlotHandOff, StepRecord 
 import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepFromRow, stepParams } from '../sql/rows.js';
 import { arraysSource, valuesSource, type RowSource } from '../sql/row-source.js';
-import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, heldBy, NO_LEASE, stepHeldById, unindexed } from '../sql/statements.js';
+import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, heldBy, NO_LEASE, stepStillOwned } from '../sql/statements.js';
 import { handOffShape, sharedHandOffCtes } from './shared-hand-offs.js';
 import { StatementQueue } from './statement-queue.js';
 
@@ -253,7 +253,7 @@ export class SharedWrites {
       `done AS (
          UPDATE ${t.steps} s SET ${completedStep('c.result', 'c.finished_at')}
          FROM ${source.sql(COMPLETION_COLUMNS, completions)} AS c(id, owner, epoch, result, finished_at, execution_id)
-         WHERE s.id = ANY(CAST(? AS varchar[])) AND ${stepHeldById('s', 'c')} AND s.execution_id = c.execution_id
+         WHERE s.id = ANY(CAST(? AS varchar[])) AND ${stepStillOwned('s', 'c')} AND s.execution_id = c.execution_id
          RETURNING s.id, s.execution_id
        )`,
       `ins AS (
@@ -270,7 +270,7 @@ export class SharedWrites {
          UPDATE ${t.executions} e
          SET state = 'completed', result = f.result, error = NULL, finished_at = f.now, updated_at = f.now, ${NO_LEASE}, wake_at = NULL
          FROM ${source.sql(ENDING_TYPES, endings)} AS f(id, owner, epoch, result, now, expect_done)
-         WHERE e.id = ANY(CAST(? AS varchar[])) AND e.id = f.id AND ${heldBy('e', 'f.owner')} AND e.lease_epoch = f.epoch AND ${unindexed(`e.state IN ${ACTIVE}`)} AND e.parent_id IS NULL
+         WHERE e.id = ANY(CAST(? AS varchar[])) AND e.id = f.id AND e.lease_owner = f.owner AND e.lease_epoch = f.epoch AND e.state IN ${ACTIVE} AND e.parent_id IS NULL
            AND ${doneOf('f.id')} = f.expect_done
          RETURNING e.id
        )`,

@@ -3,7 +3,7 @@ import type { SqlExecutor } from '../clients/sql-client.js';
 import { num, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { storing } from '../sql/unstorable.js';
-import { ACTIVE, COMPLETION_TYPES, completedStep, completionValues, NO_LEASE, stepHeldById, stepStillOwned, WAKE_NOW } from '../sql/statements.js';
+import { ACTIVE, COMPLETION_TYPES, completedStep, completionValues, NO_LEASE, stepStillOwned, WAKE_NOW } from '../sql/statements.js';
 import type { CacheRepository } from './cache.js';
 import type { DeadLettersRepository } from './dead-letters.js';
 import { parkStep } from './flow-limits.js';
@@ -137,7 +137,7 @@ export class StepCompletions {
     const done = await tx.query<{ id: string }>(
       `UPDATE ${this.ctx.t.steps} s SET ${completedStep('v.result', 'v.finished_at')}
        FROM (VALUES ${values}) AS v(id, owner, epoch, result, finished_at)
-       WHERE ${stepHeldById('s', 'v')}
+       WHERE ${stepStillOwned('s', 'v')}
        RETURNING s.id`,
       params,
     );
@@ -263,7 +263,7 @@ export class StepCompletions {
     text = `WITH done AS (
          UPDATE ${t.steps} s SET ${completedStep('v.result', 'v.finished_at')}
          FROM (VALUES ${values}) AS v(id, owner, epoch, result, finished_at, execution_id, force)
-         WHERE ${stepHeldById('s', 'v')}
+         WHERE ${stepStillOwned('s', 'v')}
          RETURNING s.id, s.execution_id, v.force
        ), woke AS (
          UPDATE ${t.executions} SET ${WAKE_NOW} WHERE id IN (

@@ -33,23 +33,6 @@ export function heldBy(row: string, owner: string): string {
   return `${row}.lease_owner IS NOT DISTINCT FROM ${owner}`;
 }
 
-/**
- * `condition`, written so that it cannot be an index condition either, nor match a partial index's
- * predicate (see heldBy): for a statement that names its rows by id, PostgreSQL otherwise took the state
- * index or a partial index on a young table's statistics, and read every active execution or running step.
- */
-export function unindexed(condition: string): string {
-  return `(${condition}) IS TRUE`;
-}
-
-/**
- * stepStillOwned for a step joined to its fence (`fence` aliases a row source with id, owner and epoch), in
- * PostgreSQL's combined writes: the step's id is the only index condition it offers (see heldBy, unindexed).
- */
-export function stepHeldById(row: string, fence: string): string {
-  return `${row}.id = ${fence}.id AND ${heldBy(row, `${fence}.owner`)} AND ${row}.lease_epoch = ${fence}.epoch AND ${unindexed(`${row}.state = 'running'`)}`;
-}
-
 /** The execution row is active and held under the fence (params: fenceParams). */
 export const EXECUTION_FENCE = `id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ${ACTIVE}`;
 
