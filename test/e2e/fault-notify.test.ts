@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerOptions } from 'nestjs-stent';
-import { createTestDatabase } from '../support/databases.js';
+import { createTestDatabase, listenStatement } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
 import { SeqFlow } from '../fixtures/fault-flows.js';
 import { killAllProcesses, openFaultEnv, type FaultEnv } from './fault-env.js';
@@ -29,7 +29,7 @@ describe('lost PostgreSQL notifications', () => {
   it("work dispatched while the worker's LISTEN connection is gone is picked up by polling, and the listener comes back", async () => {
     env = await openFaultEnv(await createTestDatabase('postgres'));
     const { client, inspector } = env;
-    const listen = `LISTEN "${`stent_${env.db.schema}`.toLowerCase()}"`;
+    const listen = listenStatement(env.db.schema!);
     // The test process never calls waitFor (which would LISTEN too): the worker's is the only listener.
     const listeners = async () =>
       (await inspector.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE query = ? AND pid <> pg_backend_pid()`, [listen])).map((r) => Number(r.pid));

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow } from 'nestjs-stent';
-import { connectPostgres, DIALECTS, POSTGRES_URL } from '../support/databases.js';
+import { connectPostgres, DIALECTS, listenStatement, POSTGRES_URL } from '../support/databases.js';
 import { ExecutorSet, Gate } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 import { installSqlCounter, sqlCounts, sqlCountsSince } from '../../bench/sql-counter.js';
@@ -155,7 +155,7 @@ describe('the end of an execution on postgres', () => {
     set.onCleanup(() => listener.end().catch(() => undefined));
     const heard: Array<{ type: string; executionId?: string }> = [];
     listener.on('notification', (message) => heard.push(...(JSON.parse(message.payload ?? '{}') as { e: typeof heard }).e));
-    await listener.query(`LISTEN "${`stent_${set.db.schema}`.toLowerCase()}"`);
+    await listener.query(listenStatement(set.db.schema!));
 
     // What was sent: the statement's text and its values.
     const sent: Array<{ text: string; values: string }> = [];

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor, type StentStore } from 'nestjs-stent';
-import { connectPostgres, DIALECTS, POSTGRES_URL } from '../support/databases.js';
+import { DIALECTS, listenerPids, POSTGRES_URL } from '../support/databases.js';
 import { ExecutorSet, Gate } from '../support/executor-set.js';
 import { overrideStore } from '../support/store-proxy.js';
 import { waitUntil } from '../support/wait.js';
@@ -46,18 +46,6 @@ function endDuringFirstRead(store: StentStore): StentStore {
   });
 }
 
-/** How many connections listen on the notification channel of `schema`. */
-async function listenersOf(schema: string): Promise<number> {
-  const inspector = await connectPostgres(POSTGRES_URL);
-  try {
-    const listen = `LISTEN "${`stent_${schema}`.toLowerCase()}"`;
-    const { rows } = await inspector.query<{ n: string }>('SELECT COUNT(*) AS n FROM pg_stat_activity WHERE query = $1', [listen]);
-    return Number(rows[0]?.n ?? 0);
-  } finally {
-    await inspector.end();
-  }
-}
-
 describe.each(DIALECTS)('waitFor and an end announced while it reads (%s)', (dialect) => {
   let set: ExecutorSet | undefined;
   afterEach(async () => {
@@ -78,7 +66,7 @@ describe.each(DIALECTS)('waitFor and an end announced while it reads (%s)', (dia
     await client.start();
     // The end reaches the client only as a notification (its clock never polls): on PostgreSQL, wait until
     // both its listener and the worker's are up, which a loaded server can take a while to allow.
-    if (dialect === 'postgres') await waitUntil(async () => (await listenersOf(set!.db.schema!)) >= 2, 'the worker and the client to LISTEN');
+    if (dialect === 'postgres') await waitUntil(async () => (await listenerPids(POSTGRES_URL, set!.db.schema!)).length >= 2, 'the worker and the client to LISTEN');
 
     const id = await worker.dispatch(WakeLatchFlow, []);
     await waitUntil(() => gate.entered === 1, 'the activity to run');

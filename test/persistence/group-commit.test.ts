@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StentStore } from 'nestjs-stent';
-import { BACKENDS, connectPostgres, POSTGRES_URL } from '../support/databases.js';
+import { BACKENDS, connectPostgres, listenStatement, POSTGRES_URL } from '../support/databases.js';
 import { capture } from '../support/statement-capture.js';
 import { storeBench } from '../support/store-bench.js';
 import { newExecution, newStep } from '../support/executions.js';
@@ -59,7 +59,7 @@ describe.each(BACKENDS)('executions ending at once on %s', (dialect) => {
           notifications++;
           for (const event of (JSON.parse(message.payload ?? '{}') as { e: Array<{ type: string; executionId?: string }> }).e) if (event.type === 'finished') heard.push(event.executionId!);
         });
-        await listener.query(`LISTEN "${`stent_${db.schema}`.toLowerCase()}"`);
+        await listener.query(listenStatement(db.schema!));
       }
       let ended: boolean[] = [];
       const sent = await capture(async () => {
@@ -118,7 +118,7 @@ describe('endings of long execution ids at once on postgres', () => {
       listener.on('notification', (message) => {
         for (const event of (JSON.parse(message.payload ?? '{}') as { e: Array<{ type: string; executionId?: string }> }).e) if (event.type === 'finished') heard.add(event.executionId!);
       });
-      await listener.query(`LISTEN "${`stent_${db.schema}`.toLowerCase()}"`);
+      await listener.query(listenStatement(db.schema!));
       let ended: boolean[] = [];
       const sent = await capture(async () => {
         ended = await Promise.all(runs.map(({ fence, result }) => store.finishExecution(fence, 'completed', '1', null, now, { hasParent: false, leftovers: false, completions: [result] })));
@@ -201,7 +201,7 @@ describe('pending steps inserted at once on postgres', () => {
       listener.on('notification', (message) => {
         for (const event of (JSON.parse(message.payload ?? '{}') as { e: Array<{ type: string }> }).e) heard.push(event.type);
       });
-      await listener.query(`LISTEN "${`stent_${db.schema}`.toLowerCase()}"`);
+      await listener.query(listenStatement(db.schema!));
       const sent = await capture(async () => {
         const inserted = await Promise.all(
           fences.map((fence) =>

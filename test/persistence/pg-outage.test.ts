@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createStentStore, DatabaseUnavailableError, defineActivity, defineWorkflow, StentExecutor } from 'nestjs-stent';
 import { clusterDatabase, PgCluster } from '../support/pg-cluster.js';
-import type { TestDatabase } from '../support/databases.js';
+import { listenerPids, type TestDatabase } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
 
 class OutageActs {
@@ -41,19 +41,6 @@ defineWorkflow(TallyFlow);
 
 const quiet = { log() {}, warn() {}, error() {} };
 
-/** Backends of the cluster LISTENing on the schema's channel. */
-async function listeners(cluster: PgCluster, schema: string): Promise<number[]> {
-  const client = new pg.Client({ connectionString: cluster.url() });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    const rows = await client.query(`SELECT pid FROM pg_stat_activity WHERE query = $1`, [`LISTEN "stent_${schema}"`]);
-    return rows.rows.map((row: { pid: number }) => Number(row.pid));
-  } finally {
-    await client.end();
-  }
-}
-
 describe("a PostgreSQL outage seen from one process (a cluster of this test's own)", () => {
   let cluster: PgCluster;
   let db: TestDatabase;
@@ -77,7 +64,7 @@ describe("a PostgreSQL outage seen from one process (a cluster of this test's ow
     await executor.start();
     try {
       const [listener] = await waitUntil(async () => {
-        const pids = await listeners(cluster, db.schema!);
+        const pids = await listenerPids(cluster.url(), db.schema!);
         return pids.length === 1 ? pids : undefined;
       }, 'the LISTEN connection', 10_000);
 
@@ -103,7 +90,7 @@ describe("a PostgreSQL outage seen from one process (a cluster of this test's ow
       expect(outcome.value).toBe('across');
 
       const reconnected = await waitUntil(async () => {
-        const pids = await listeners(cluster, db.schema!);
+        const pids = await listenerPids(cluster.url(), db.schema!);
         return pids.length === 1 && pids[0] !== listener ? pids : undefined;
       }, 'a new LISTEN connection', 30_000);
       expect(reconnected).toHaveLength(1);

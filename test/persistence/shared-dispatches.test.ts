@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineWorkflow, ExecutionExistsError, IdempotencyConflictError, type StentExecutor } from 'nestjs-stent';
 import { ExecutorSet } from '../support/executor-set.js';
 import { capture } from '../support/statement-capture.js';
-import { connectPostgres, POSTGRES_URL } from '../support/databases.js';
+import { connectPostgres, listenStatement, POSTGRES_URL } from '../support/databases.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -96,7 +96,7 @@ describe('dispatches sharing statements (postgres)', () => {
       listener.on('notification', (message) => {
         for (const event of (JSON.parse(message.payload ?? '{}') as { e: Array<{ type: string }> }).e) if (event.type === 'work') works++;
       });
-      await listener.query(`LISTEN "${`stent_${set!.db.schema}`.toLowerCase()}"`);
+      await listener.query(listenStatement(set!.db.schema!));
       const sent = await capture(async () => {
         await Promise.all(Array.from({ length: DISPATCHES }, (_, n) => executor.dispatch(SharedFlow, [n])));
         // The bus sends what it was not told was carried a turn later: wait past it before looking.

@@ -20,8 +20,6 @@ describe('hasWalResetBug', () => {
   });
 });
 
-// The test suite's own drivers (package.json pins them): a SQLite with the bug corrupted a database under
-// several worker processes once, so the suite must not run on one again.
 /** The version of the SQLite library a driver was built with, asked of an in-memory database. */
 async function libraryVersion(backend: Backend): Promise<string> {
   if (backend === 'sqlite3') {
@@ -40,6 +38,8 @@ async function libraryVersion(backend: Backend): Promise<string> {
   }
 }
 
+// The test suite's own drivers (package.json pins them): a SQLite with the bug corrupted a database under
+// several worker processes once, so the suite must not run on one again.
 describe.each<Backend>(['sqlite', 'sqlite3'])('the SQLite library of the %s driver', (backend) => {
   let db: TestDatabase | undefined;
   afterEach(async () => {

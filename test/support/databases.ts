@@ -58,8 +58,29 @@ export async function connectPostgres(connectionString: string, waitMs = 60_000)
   }
 }
 
+/**
+ * The statement a store's wake-up listener runs for `schema`'s tables (the channel is named after the schema):
+ * for a test's own LISTEN, and as pg_stat_activity shows it on a listening backend.
+ */
+export function listenStatement(schema: string): string {
+  return `LISTEN "${`stent_${schema}`.toLowerCase()}"`;
+}
+
+/** Backends of the server at `url` listening for Stent's wake-ups on `schema`'s tables. */
+export async function listenerPids(url: string, schema: string): Promise<number[]> {
+  const client = await connectPostgres(url);
+  // A server stopped by the test while this asks must fail the call, not the process.
+  client.on('error', () => undefined);
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1', [listenStatement(schema)]);
+    return rows.map((row) => Number(row.pid));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /** The files under `dir` that this process has open (Linux: its descriptors in /proc/self/fd). */
-export function filesHeldUnder(dir: string): string[] {
+function filesHeldUnder(dir: string): string[] {
   const held = new Set<string>();
   let fds: string[];
   try {

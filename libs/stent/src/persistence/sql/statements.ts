@@ -27,7 +27,7 @@ export function stepStillOwned(row?: string, fence?: string): string {
  * `row`'s lease owner is `owner`, an owner read from another row of the statement (a join, a correlated
  * subquery). Written so that it cannot be an index condition: PostgreSQL then reads `row` by its id, never
  * through the lease index, which a plan made on young statistics took and which scans every row the worker
- * holds (hundreds, for each row of the statement). SQLite reads by the primary key either way.
+ * holds (hundreds, for each row of the statement).
  */
 export function heldBy(row: string, owner: string): string {
   return `${row}.lease_owner IS NOT DISTINCT FROM ${owner}`;
