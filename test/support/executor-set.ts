@@ -83,14 +83,18 @@ export class ExecutorSet {
 
   async dispose(): Promise<void> {
     for (const fn of this.cleanups.reverse()) await fn();
+    const failedCloses: string[] = [];
     for (const executor of this.executors.reverse()) {
       try {
         await executor.close('2s');
-      } catch {
-        // already closed by the test
+      } catch (error) {
+        // Most often already closed by the test; kept to explain a file left open.
+        failedCloses.push(String(error));
       }
     }
-    await this.db.dispose();
+    await this.db.dispose().catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}${failedCloses.length > 0 ? `; executor.close() failed with: ${failedCloses.join('; ')}` : ''}`);
+    });
   }
 }
 
