@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../../core/index.js';
 import type { SqlClient, SqlExecutor } from './sql-client.js';
 
 /**
@@ -64,7 +65,15 @@ export abstract class QueuedSqliteClient implements SqlClient {
     execute: async (sql: string, params: unknown[] = []) => this.executeNow(sql, params),
   };
 
+  /**
+   * Set when close() begins. A statement asked for later is refused rather than queued: it would run after
+   * the statements are released (a sqlite3 Statement finalized under a waiting call never calls it back) or
+   * prepare a new one, and the connection would not close (SQLITE_BUSY) and keep the file open.
+   */
+  private closing = false;
+
   private exclusive<T>(work: () => Promise<T> | T): Promise<T> {
+    if (this.closing) return Promise.reject(new ConfigurationError('This Stent store is closed'));
     return withSqliteFile(this.fileKey, () => this.inTurn(work));
   }
 
@@ -102,6 +111,8 @@ export abstract class QueuedSqliteClient implements SqlClient {
 
   /** Finishes what is queued and releases the statements; the connection is closed by whoever opened it. */
   async close(): Promise<void> {
+    this.closing = true;
+    // What this client queued before is in the queue now: it runs to its end first.
     await sqliteFileQueue(this.fileKey).tail;
     await this.releaseStatements();
   }
