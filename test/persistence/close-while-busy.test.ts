@@ -2,7 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigurationError, defineActivity, defineWorkflow } from 'nestjs-stent';
 import { BACKENDS } from '../support/databases.js';
-import { ExecutorSet } from '../support/executor-set.js';
+import { ExecutorSet, rejectionOf } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -72,11 +72,7 @@ describe.each(BACKENDS)('calls made while the executor closes (%s)', (backend) =
       expect(refusal).toBeInstanceOf(ConfigurationError);
       expect(refusal).toMatchObject({ code: 'STENT_INVALID_CONFIGURATION', message: 'This Stent store is closed' });
     }
-    const late = await executor.getExecution(id).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(late).toMatchObject({ code: 'STENT_INVALID_CONFIGURATION', message: 'This Stent store is closed' });
+    expect(await rejectionOf(executor.getExecution(id))).toMatchObject({ code: 'STENT_INVALID_CONFIGURATION', message: 'This Stent store is closed' });
     // dispose() fails if the SQLite file, its -wal or its -shm is still open in this process.
     const disposing = set;
     set = undefined;

@@ -1,5 +1,6 @@
 import { ConfigurationError, DatabaseUnavailableError, type Clock, type Timer } from '../core/index.js';
 import type { DatabaseTarget, OpenConnection } from './database-target.js';
+import { storeClosedError } from './store-closed.js';
 
 export type { OpenConnection } from './database-target.js';
 
@@ -53,7 +54,7 @@ export class StoreConnection {
     const { target, clock, connectTimeoutMs, logger } = this.options;
     if (this.closed) {
       this.firstTried(false);
-      throw new ConfigurationError('This Stent store is closed');
+      throw storeClosedError();
     }
     if (!target.isOpen) {
       const deadline = clock.now() + connectTimeoutMs;

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../../core/index.js';
+import { storeClosedError } from '../store-closed.js';
 import type { SqlClient, SqlExecutor } from './sql-client.js';
 
 /**
@@ -73,7 +73,7 @@ export abstract class QueuedSqliteClient implements SqlClient {
   private closing = false;
 
   private exclusive<T>(work: () => Promise<T> | T): Promise<T> {
-    if (this.closing) return Promise.reject(new ConfigurationError('This Stent store is closed'));
+    if (this.closing) return Promise.reject(storeClosedError());
     return withSqliteFile(this.fileKey, () => this.inTurn(work));
   }
 
