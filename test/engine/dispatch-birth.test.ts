@@ -43,6 +43,19 @@ class OnePing {
 }
 defineWorkflow(OnePing, { name: 'BirthOnePing' });
 
+/** `width` pings at once as its first durable calls, one more, then `width` again; returns how many answered. */
+class WideFan {
+  constructor(private readonly acts: BirthActs) {}
+  async run(width: number): Promise<number> {
+    const fan = (part: string) => Promise.all(Array.from({ length: width }, (_, i) => this.acts.ping(`${width}:${part}${i}`)));
+    const first = await fan('a');
+    const middle = await this.acts.ping(`${width}:middle`);
+    const second = await fan('b');
+    return [...first, middle, ...second].filter((answer) => answer.startsWith('pong ')).length;
+  }
+}
+defineWorkflow(WideFan, { name: 'BirthWideFan' });
+
 /** What LateCaller awaits before its first call: opened by the test. */
 let lateGate = new Gate();
 
@@ -90,7 +103,7 @@ describe.each(DIALECTS)('a dispatch inserted with its first step (%s)', (dialect
     runs.clear();
     set = await ExecutorSet.create(dialect);
     const acts = new BirthActs();
-    const instances = [acts, new OnePing(acts), new LateCaller(acts), new SlowFirst(acts)];
+    const instances = [acts, new OnePing(acts), new LateCaller(acts), new SlowFirst(acts), new WideFan(acts)];
     executor = await set.executor(instances, local ? { ...QUICK_WORKER, pollInterval: '1h', maxPollInterval: '1h' } : QUICK_WORKER);
     observer = await set.executor(instances, false);
     inspector = await openInspector(set.db);
@@ -168,6 +181,31 @@ describe.each(DIALECTS)('a dispatch inserted with its first step (%s)', (dialect
       expect(about.map((sql) => sql.slice(0, 80))).toHaveLength(2);
       expect(about[0]).toMatch(/^WITH ex AS \(INSERT INTO \S+stent_executions/);
       expect(about[0]).toMatch(/INSERT INTO \S+stent_steps/);
+    });
+
+    it('a wide fan-out goes in by one statement text whatever its width, binding a parameter a column, at the birth and later in the run', async () => {
+      await start(true);
+      const widths = [40, 300];
+      const loop = executor.worker!.loop;
+      const sent = await capture(async () => {
+        for (const width of widths) {
+          await waitUntil(() => !loop.busy && !loop.hints.workflows, 'the claim loop to be idle, so the dispatch takes the local path');
+          expect((await executor.waitFor(await executor.dispatch(WideFan, [width]), { timeout: '30s' })).value).toBe(2 * width + 1);
+        }
+      });
+      const inserts = sent.filter((statement) => /INSERT INTO \S+stent_steps/.test(statement.sql));
+      const births = inserts.filter((statement) => /^\s*WITH ex AS \(INSERT INTO \S+stent_executions/.test(statement.sql));
+      // The second fan-out, written with the result before it: its rows as arrays of one element a call.
+      const later = inserts.filter((statement) => !births.includes(statement) && statement.params.some((param) => Array.isArray(param) && widths.includes(param.length)));
+      expect(births).toHaveLength(2);
+      expect(later).toHaveLength(2);
+      for (const [what, pair] of [['birth', births], ['later fan-out', later]] as const) {
+        expect(pair[0]!.sql, `${what}: the same text for ${widths.join(' and ')} calls`).toBe(pair[1]!.sql);
+      }
+      // A parameter a column (and a few more), where a row of parameters a call bound 27 for each of them.
+      for (const statement of inserts) expect(statement.params.length, statement.sql.slice(0, 80)).toBeLessThan(200);
+      for (const width of widths) for (const part of ['a', 'b']) for (let i = 0; i < width; i++) expect(bodies.get(`${width}:${part}${i}`)).toBe(1);
+      expect(await invariantProblems(inspector!)).toEqual([]);
     });
 
     it('a first step the database refuses fails the execution, not its dispatch', async () => {

@@ -4,6 +4,7 @@ import { externalExecutor } from '../clients/postgres-client.js';
 import { listOf } from '../sql/dialect.js';
 import { EXECUTION_READ, executionFromRow, INSERT_CHUNK, STEP_COLUMN_TYPES, STEP_COLUMNS, stepParams } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
+import { rowSourceFor, valuesSource, VALUES_MAX_ROWS, type RowSource } from '../sql/row-source.js';
 import { ACTIVE } from '../sql/statements.js';
 import { SharedDispatches } from './shared-dispatches.js';
 
@@ -90,8 +91,9 @@ export class ExecutionsRepository {
     let result: { id: string; created: boolean; claimed: boolean };
     if (dialect.combinesWrites) {
       const { sql, params } = this.claimedInsert(execution, claim);
-      for (const step of steps) params.push(...stepParams(step, true));
-      const [answer] = await client.query<{ created: number | string; owner: string | null; inserted: number | string }>(this.birthStatement(sql, steps.length), params);
+      const source = rowSourceFor(steps.length, true);
+      source.push(STEP_COLUMNS.length, steps.map((step) => stepParams(step, true)), params);
+      const [answer] = await client.query<{ created: number | string; owner: string | null; inserted: number | string }>(this.birthStatement(sql, steps.length, source), params);
       const claimed = answer?.owner === claim.owner;
       if (claimed && Number(answer!.inserted) !== steps.length) throw new StentError(`Execution '${execution.id}': ${String(answer!.inserted)} of ${steps.length} first steps inserted`);
       result = Number(answer?.created) > 0 ? { id: execution.id, created: true, claimed } : await this.existing(client, execution);
@@ -120,21 +122,22 @@ export class ExecutionsRepository {
    * went in claimed. Texts of the usual sizes are kept: one string object per shape, which the client finds
    * its prepared statement by without hashing a few kilobytes of new text at every dispatch.
    */
-  private birthStatement(insert: string, count: number): string {
-    const kept = this.birthTexts.get(count);
+  private birthStatement(insert: string, count: number, source: RowSource): string {
+    // One text for every count that reads arrays (kept under 0, a count a birth never has).
+    const key = source === valuesSource ? count : 0;
+    const kept = this.birthTexts.get(key);
     if (kept !== undefined) return kept;
     const { t, dialect } = this.ctx;
-    const row = dialect.valuesRow(STEP_COLUMN_TYPES);
     const text = `WITH ex AS (${insert} RETURNING lease_owner),
        ins AS (
          INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
          SELECT ${STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + v.${column}` : `v.${column}`)).join(', ')}
-         FROM (VALUES ${Array<string>(count).fill(row).join(', ')}) AS v(${STEP_COLUMNS.join(', ')})
+         FROM ${source.sql(STEP_COLUMN_TYPES, count)} AS v(${STEP_COLUMNS.join(', ')})
          WHERE EXISTS (SELECT 1 FROM ex WHERE ex.lease_owner IS NOT NULL)
          RETURNING id
        )
        SELECT (SELECT COUNT(*) FROM ex) AS created, (SELECT lease_owner FROM ex) AS owner, (SELECT COUNT(*) FROM ins) AS inserted`;
-    if (count <= 16) this.birthTexts.set(count, text);
+    if (key <= VALUES_MAX_ROWS) this.birthTexts.set(key, text);
     return text;
   }
 

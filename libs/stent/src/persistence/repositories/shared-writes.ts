@@ -1,7 +1,7 @@
 import type { ExecutionFence, LocalCompletion, NewStep, SlotHandOff, StepRecord } from '../../core/index.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepFromRow, stepParams } from '../sql/rows.js';
-import { arraysSource, valuesSource, type RowSource } from '../sql/row-source.js';
+import { rowSourceFor, valuesSource, type RowSource } from '../sql/row-source.js';
 import { ACTIVE, COMPLETION_TYPES, completedStep, completionParams, heldBy, NO_LEASE, stepStillOwned } from '../sql/statements.js';
 import { handOffShape, sharedHandOffCtes } from './shared-hand-offs.js';
 import { StatementQueue } from './statement-queue.js';
@@ -162,9 +162,11 @@ export class SharedWrites {
   }
 
   private async write(batch: QueuedWrite[]): Promise<Written> {
-    // One run's write (the usual one when runs wait on each other) reads VALUES, a batch of several reads
-    // arrays: see RowSource for why each.
-    const source = batch.length === 1 ? valuesSource : arraysSource;
+    // One run's write of a few rows (the usual one when runs wait on each other) reads VALUES; a batch of
+    // several runs, or a write of many rows (a fan-out), reads arrays: see RowSource and VALUES_MAX_ROWS.
+    let rowCount = 0;
+    for (const entry of batch) rowCount += entry.completions.length + (entry.kind === 'insert' ? entry.steps.length : 0);
+    const source = rowSourceFor(rowCount, batch.length === 1);
     const params: unknown[] = [];
     // Results the workflows already used are recorded in the same statement; a run's steps go in (its
     // execution is completed) only if all of its results did (each still owned).
