@@ -56,6 +56,9 @@ class WideFan {
 }
 defineWorkflow(WideFan, { name: 'BirthWideFan' });
 
+/** Values a step row binds in an INSERT of steps (one a column of stent_steps that a new step sets). */
+const STEP_ROW_VALUES = 27;
+
 /** What LateCaller awaits before its first call: opened by the test. */
 let lateGate = new Gate();
 
@@ -162,6 +165,28 @@ describe.each(DIALECTS)('a dispatch inserted with its first step (%s)', (dialect
     expect((await executor.waitFor(id, { timeout: '10s' })).value).toBe('pong paused');
     expect(bodies.get('paused')).toBe(1);
   });
+
+  if (dialect === 'sqlite') {
+    it('a wide fan-out goes in by statements of a few rows each, at the birth and later in the run', async () => {
+      await start(true);
+      const widths = [40, 300];
+      const loop = executor.worker!.loop;
+      const sent = await capture(async () => {
+        for (const width of widths) {
+          await waitUntil(() => !loop.busy && !loop.hints.workflows, 'the claim loop to be idle, so the dispatch takes the local path');
+          expect((await executor.waitFor(await executor.dispatch(WideFan, [width]), { timeout: '30s' })).value).toBe(2 * width + 1);
+        }
+      });
+      // A step row binds one value a column (27); a fenced insert adds the fence's few.
+      const rowsOf = (statement: { params: unknown[] }) => Math.floor(statement.params.length / STEP_ROW_VALUES);
+      const inserts = sent.filter((statement) => /^\s*INSERT INTO \S*stent_steps/.test(statement.sql));
+      expect(inserts.reduce((rows, statement) => rows + rowsOf(statement), 0)).toBe(widths.reduce((rows, width) => rows + 2 * width + 1, 0));
+      // At most 32 rows a statement: short texts the client keeps prepared, where one statement of 300 rows was prepared at each send.
+      expect(Math.max(...inserts.map(rowsOf))).toBeLessThanOrEqual(32);
+      for (const width of widths) for (const part of ['a', 'b']) for (let i = 0; i < width; i++) expect(bodies.get(`${width}:${part}${i}`)).toBe(1);
+      expect(await invariantProblems(inspector!)).toEqual([]);
+    });
+  }
 
   if (dialect === 'postgres') {
     it('one statement inserts the execution and its first step, one more ends it: two commits a one-activity dispatch', async () => {

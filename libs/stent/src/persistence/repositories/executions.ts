@@ -2,7 +2,7 @@ import { ConfigurationError, ExecutionExistsError, IdempotencyConflictError, Ste
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { externalExecutor } from '../clients/postgres-client.js';
 import { listOf } from '../sql/dialect.js';
-import { EXECUTION_READ, executionFromRow, INSERT_CHUNK, STEP_COLUMN_TYPES, STEP_COLUMNS, stepParams } from '../sql/rows.js';
+import { EXECUTION_READ, executionFromRow, INSERT_CHUNK, SQLITE_INSERT_ROWS, STEP_COLUMN_TYPES, STEP_COLUMNS, stepParams } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { rowSourceFor, valuesSource, VALUES_MAX_ROWS, type RowSource } from '../sql/row-source.js';
 import { ACTIVE } from '../sql/statements.js';
@@ -12,6 +12,8 @@ import { SharedDispatches } from './shared-dispatches.js';
 export class ExecutionsRepository {
   /** See birthStatement. */
   private readonly birthTexts = new Map<number, string>();
+  /** See sqliteStepsInsert. */
+  private readonly sqliteInserts = new Map<number, string>();
   /** See plainInsert: by row count, and whether the statement sends a NOTIFY. */
   private readonly plainTexts = new Map<string, string>();
   /** Where writes combine (PostgreSQL), plain dispatches of this process share statements. */
@@ -102,12 +104,12 @@ export class ExecutionsRepository {
         const inserted = await this.insertExecution(tx, execution);
         if (!inserted.created) return this.existing(tx, execution);
         if (inserted.claimed) {
-          const params: unknown[] = [];
-          const rows = steps.map((step) => {
-            params.push(...stepParams(step));
-            return `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
-          });
-          await tx.execute(`INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
+          for (let start = 0; start < steps.length; start += SQLITE_INSERT_ROWS) {
+            const chunk = steps.slice(start, start + SQLITE_INSERT_ROWS);
+            const params: unknown[] = [];
+            for (const step of chunk) params.push(...stepParams(step));
+            await tx.execute(this.sqliteStepsInsert(chunk.length), params);
+          }
         }
         return { id: execution.id, created: true, claimed: inserted.claimed };
       });
@@ -115,6 +117,17 @@ export class ExecutionsRepository {
     if (result.created && !result.claimed) this.ctx.bus.publish({ type: 'work' });
     if (result.claimed && steps.some((step) => step.kind === 'activity' && step.state === 'pending')) this.ctx.bus.publish({ type: 'work' });
     return result;
+  }
+
+  /** SQLite's insert of `count` (at most SQLITE_INSERT_ROWS) steps, each row stepParams; built once per count. */
+  private sqliteStepsInsert(count: number): string {
+    let text = this.sqliteInserts.get(count);
+    if (text === undefined) {
+      const row = `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
+      text = `INSERT INTO ${this.ctx.t.steps} (${STEP_COLUMNS.join(', ')}) VALUES ${Array<string>(count).fill(row).join(', ')}`;
+      this.sqliteInserts.set(count, text);
+    }
+    return text;
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { DeliveryRecord, ExecutionFence, LocalCompletion, NewStep, StepRecord } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { listOf } from '../sql/dialect.js';
-import { INSERT_CHUNK, STEP_COLUMNS, STEP_READ, stepFromRow, stepParams } from '../sql/rows.js';
+import { INSERT_CHUNK, SQLITE_INSERT_ROWS, STEP_COLUMNS, STEP_READ, stepFromRow, stepParams } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { EXECUTION_FENCE, fenceParams, holdsFence } from '../sql/statements.js';
 import type { EffectsRepository } from './effects.js';
@@ -87,8 +87,9 @@ export class JournalRepository {
           if (!fencedInsert && !(await holdsFence(this.ctx, tx, fence, steps[0]?.createdAt ?? Date.now()))) return false;
           await this.recordDeliveries(tx, fence.executionId, deliveries);
           for (const step of steps) if (step.child) await this.executions.insertExecution(tx, step.child);
-          for (let start = 0; start < steps.length; start += INSERT_CHUNK) {
-            const chunk = steps.slice(start, start + INSERT_CHUNK);
+          const chunkRows = dialect.name === 'sqlite' ? SQLITE_INSERT_ROWS : INSERT_CHUNK;
+          for (let start = 0; start < steps.length; start += chunkRows) {
+            const chunk = steps.slice(start, start + chunkRows);
             const params: unknown[] = [];
             if (fencedInsert) {
               for (const step of chunk) params.push(...stepParams(step));
@@ -117,7 +118,7 @@ export class JournalRepository {
 
   /**
    * SQLite's insert of `count` steps that inserts them only while the execution's fence holds (params:
-   * each step's stepParams, then fenceParams). Texts of small batches, the usual ones, are kept: built
+   * each step's stepParams, then fenceParams), at most SQLITE_INSERT_ROWS. Texts are kept by count: built
    * once, and the same string also spares the client hashing a new one to find its prepared statement.
    */
   private fencedInsertSql(count: number): string {
@@ -126,7 +127,7 @@ export class JournalRepository {
     const row = `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
     const sql = `INSERT INTO ${this.ctx.t.steps} (${STEP_COLUMNS.join(', ')}) SELECT * FROM (VALUES ${Array<string>(count).fill(row).join(', ')})
       WHERE EXISTS (SELECT 1 FROM ${this.ctx.t.executions} WHERE ${EXECUTION_FENCE})`;
-    if (count <= 16) this.fencedInserts.set(count, sql);
+    if (count <= SQLITE_INSERT_ROWS) this.fencedInserts.set(count, sql);
     return sql;
   }
 
