@@ -14,7 +14,7 @@ import { isRegression } from './baselines.js';
 import { CpuProfile } from './profiler.js';
 import { serverCommits } from './server-usage.js';
 import { installSqlCounter, sqlCounts, sqlCountsSince, takeSqlTrace, takeSqlTraceMs } from './sql-counter.js';
-import { perStep, UsageWindow, type RemoteUsage } from './usage.js';
+import { perStep, UsageWindow, type RemoteUsage, type UsageFigures } from './usage.js';
 import type { BenchCase, CaseContext } from './cases/bench-case.js';
 import { measureCommitLimit } from './cases/commit-limit.js';
 import { sequentialCase } from './cases/sequential.js';
@@ -47,9 +47,17 @@ function contextFor(db: Db, options: BenchOptions, caseName: () => string): Case
     }
   }
 
-  async function emitNow(measurement: Measurement): Promise<void> {
-    const usage = window && measurement.case !== 'commit_limit' ? await window.close() : undefined;
+  /** What endWindow() counted, for the next line. */
+  let ended: UsageFigures | undefined;
+
+  async function endWindow(): Promise<void> {
+    ended = window ? await window.close() : undefined;
     window = undefined;
+  }
+
+  async function emitNow(measurement: Measurement): Promise<void> {
+    const usage = measurement.case === 'commit_limit' ? undefined : (ended ?? (window ? await window.close() : undefined));
+    window = ended = undefined;
     if (profile) {
       const file = await profile.stop(options.profileDir!, `${db}-${measurement.case}-${++profiles}`);
       profile = undefined;
@@ -79,6 +87,7 @@ function contextFor(db: Db, options: BenchOptions, caseName: () => string): Case
     commitLimit: undefined as number | undefined,
     profileDir: undefined as string | undefined,
     startWindow,
+    endWindow,
     emit(measurement: Measurement): Promise<void> {
       const done = emitNow(measurement);
       pending.add(done);
@@ -87,7 +96,7 @@ function contextFor(db: Db, options: BenchOptions, caseName: () => string): Case
     /** Waits for lines a case emitted without awaiting them, and drops the open window and profile. */
     async settle(): Promise<void> {
       await Promise.allSettled([...pending]);
-      window = undefined;
+      window = ended = undefined;
       await profile?.discard();
       profile = undefined;
     },

@@ -14,6 +14,12 @@ export interface CaseContext {
    * case's start or the previous result line.
    */
   startWindow(remote?: RemoteUsage): Promise<void>;
+  /**
+   * Where the counting of the next result line ends, when the case still has work to do before it can
+   * print the line (what it does then, a forced garbage collection say, is not the step's). Without a call
+   * the count ends at emit().
+   */
+  endWindow(): Promise<void>;
   /** Prints one result line (adding the per-step counts, how close it comes to the commit limit, and whether that regressed). */
   emit(measurement: Measurement): Promise<void>;
   /** Where worker processes write CPU profiles (--profile); undefined when not profiling. */
