@@ -3,6 +3,7 @@ import { defineActivity, defineWorkflow } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, FAST_WORKER, type Harness } from '../support/executor-set.js';
 import { openInspector, type Inspector } from '../support/inspector.js';
+import { capture } from '../support/statement-capture.js';
 
 /**
  * A wide fan-out is written in parts of 1,000 steps. The activities of the first part run, and their
@@ -111,6 +112,25 @@ describe.each(DIALECTS)('a wide fan-out written in parts on %s', (dialect) => {
     // ...and some body saw earlier results already handed to the workflow while parts were still missing.
     const handedWhileWriting = seen.stepRows.some((rows, i) => rows < CALLS && seen.resultsBefore[i]! > 0);
     expect(handedWhileWriting, 'a result reached the workflow before the last part was written').toBe(true);
+  });
+
+  it(`writes the parts of ${CLAIMED_CALLS} calls in short statements: a parameter a column on PostgreSQL, 32 rows a statement on SQLite`, async () => {
+    const acts = new InstantActs();
+    harness = await createHarness(dialect, [acts, new InstantPartsFlow(acts)], { ...FAST_WORKER, concurrency: 10, suspendAfter: '1h' });
+    const sent = await capture(async () => {
+      const id = await harness!.executor.dispatch(InstantPartsFlow, [CLAIMED_CALLS]);
+      expect((await harness!.executor.waitFor<number>(id, { timeout: '120s' })).value).toBe(CLAIMED_CALLS);
+    });
+    const inserts = sent.filter((statement) => /^\s*(WITH [\s\S]*)?INSERT INTO \S*stent_steps/.test(statement.sql));
+    // A part is written with the results handed to the workflow meanwhile, so parts after the first go in
+    // a transaction of their own: at least one statement a part.
+    expect(inserts.length).toBeGreaterThanOrEqual(Math.ceil(CLAIMED_CALLS / PART));
+    for (const statement of inserts) {
+      // Texts that bind one parameter a column on PostgreSQL, where a row of 27 values a call made a part's
+      // text bind 27,000 and be parsed and planned at its send; on SQLite, 32 rows a statement at most.
+      if (dialect === 'postgres') expect(statement.params.length, statement.sql.slice(0, 60)).toBeLessThan(200);
+      else expect(Math.floor(statement.params.length / 27), statement.sql.slice(0, 60)).toBeLessThanOrEqual(32);
+    }
   });
 
   it(`claims activities at insert in the first part of ${CLAIMED_CALLS} calls only; claims take the rest`, async () => {

@@ -2,9 +2,9 @@ import { ConfigurationError, ExecutionExistsError, IdempotencyConflictError, Ste
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { externalExecutor } from '../clients/postgres-client.js';
 import { listOf } from '../sql/dialect.js';
-import { EXECUTION_READ, executionFromRow, INSERT_CHUNK, SQLITE_INSERT_ROWS, STEP_COLUMN_TYPES, STEP_COLUMNS, stepParams } from '../sql/rows.js';
+import { EXECUTION_READ, executionFromRow, INSERT_CHUNK, SQLITE_INSERT_ROWS, STEP_COLUMNS, stepParams } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
-import { rowSourceFor, valuesSource, VALUES_MAX_ROWS, type RowSource } from '../sql/row-source.js';
+import { postgresStepsInsert, rowSourceFor, valuesSource, VALUES_MAX_ROWS, type RowSource } from '../sql/row-source.js';
 import { ACTIVE } from '../sql/statements.js';
 import { SharedDispatches } from './shared-dispatches.js';
 
@@ -140,12 +140,9 @@ export class ExecutionsRepository {
     const key = source === valuesSource ? count : 0;
     const kept = this.birthTexts.get(key);
     if (kept !== undefined) return kept;
-    const { t, dialect } = this.ctx;
     const text = `WITH ex AS (${insert} RETURNING lease_owner),
        ins AS (
-         INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
-         SELECT ${STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + v.${column}` : `v.${column}`)).join(', ')}
-         FROM ${source.sql(STEP_COLUMN_TYPES, count)} AS v(${STEP_COLUMNS.join(', ')})
+         ${postgresStepsInsert(this.ctx.t.steps, source, count)}
          WHERE EXISTS (SELECT 1 FROM ex WHERE ex.lease_owner IS NOT NULL)
          RETURNING id
        )

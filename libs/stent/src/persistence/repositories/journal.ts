@@ -2,6 +2,7 @@ import type { DeliveryRecord, ExecutionFence, LocalCompletion, NewStep, StepReco
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { listOf } from '../sql/dialect.js';
 import { INSERT_CHUNK, SQLITE_INSERT_ROWS, STEP_COLUMNS, STEP_READ, stepFromRow, stepParams } from '../sql/rows.js';
+import { postgresStepsInsert, rowSourceFor } from '../sql/row-source.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { EXECUTION_FENCE, fenceParams, holdsFence } from '../sql/statements.js';
 import type { EffectsRepository } from './effects.js';
@@ -99,11 +100,16 @@ export class JournalRepository {
               if ((await tx.execute(this.fencedInsertSql(chunk.length), params)) !== chunk.length) return false;
               continue;
             }
-            const relative = dialect.leaseClockInDatabase;
-            const row = `(${STEP_COLUMNS.map((column) => (relative && column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + CAST(? AS BIGINT)` : '?')).join(', ')})`;
+            if (dialect.name === 'postgres') {
+              // Arrays beyond a few rows (a fan-out's part): one prepared text, a parameter a column (see RowSource).
+              const source = rowSourceFor(chunk.length, true);
+              source.push(STEP_COLUMNS.length, chunk.map((step) => stepParams(step, true)), params);
+              await tx.execute(postgresStepsInsert(t.steps, source, chunk.length), params);
+              continue;
+            }
             const rows = chunk.map((step) => {
-              params.push(...stepParams(step, relative));
-              return row;
+              params.push(...stepParams(step));
+              return `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
             });
             await tx.execute(`INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
           }

@@ -1,4 +1,5 @@
 import { postgresDialect } from './postgres-dialect.js';
+import { STEP_COLUMN_TYPES, STEP_COLUMNS } from './rows.js';
 
 /**
  * Where a PostgreSQL statement reads the rows it writes from: a typed VALUES list, whose text holds the
@@ -55,3 +56,15 @@ export const arraysSource: RowSource = {
     for (let column = 0; column < columns; column++) params.push(rows.map((row) => row[column]));
   },
 };
+
+/**
+ * PostgreSQL's INSERT of `count` steps read from `source` (each row stepParams(step, true)): the lease of
+ * a step inserted claimed is an offset on the database's clock (see Dialect.leaseNow).
+ */
+export function postgresStepsInsert(steps: string, source: RowSource, count: number): string {
+  const leaseNow = postgresDialect.leaseNow(0, []);
+  const columns = STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${leaseNow} + v.${column}` : `v.${column}`));
+  return `INSERT INTO ${steps} (${STEP_COLUMNS.join(', ')})
+         SELECT ${columns.join(', ')}
+         FROM ${source.sql(STEP_COLUMN_TYPES, count)} AS v(${STEP_COLUMNS.join(', ')})`;
+}
