@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, setActivityMethodOptions, UnstorableValueError, type StentExecutor } from 'nestjs-stent';
 import { DIALECTS, type Dialect } from '../support/databases.js';
 import { ExecutorSet, Gate, QUICK_WORKER } from '../support/executor-set.js';
-import { capture } from '../support/statement-capture.js';
+import { capture, type Sent } from '../support/statement-capture.js';
 import { openInspector, type Inspector } from '../support/inspector.js';
 import { invariantProblems } from '../support/invariants.js';
 import { waitUntil } from '../support/wait.js';
@@ -116,6 +116,24 @@ describe.each(DIALECTS)('a dispatch inserted with its first step (%s)', (dialect
     }
   }
 
+  /**
+   * Runs WideFan once at each width, each dispatch on the local path, and checks every body ran once and
+   * the tables hold together: returns what the drivers were sent meanwhile.
+   */
+  async function wideFans(widths: number[]): Promise<Sent[]> {
+    await start(true);
+    const loop = executor.worker!.loop;
+    const sent = await capture(async () => {
+      for (const width of widths) {
+        await waitUntil(() => !loop.busy && !loop.hints.workflows, 'the claim loop to be idle, so the dispatch takes the local path');
+        expect((await executor.waitFor(await executor.dispatch(WideFan, [width]), { timeout: '30s' })).value).toBe(2 * width + 1);
+      }
+    });
+    for (const width of widths) for (const part of ['a', 'b']) for (let i = 0; i < width; i++) expect(bodies.get(`${width}:${part}${i}`)).toBe(1);
+    expect(await invariantProblems(inspector!)).toEqual([]);
+    return sent;
+  }
+
   it('resolves once the execution and its first step are in the database, and the activity runs here once', async () => {
     await start(true);
     const id = await executor.dispatch(OnePing, ['a']);
@@ -168,23 +186,14 @@ describe.each(DIALECTS)('a dispatch inserted with its first step (%s)', (dialect
 
   if (dialect === 'sqlite') {
     it('a wide fan-out goes in by statements of a few rows each, at the birth and later in the run', async () => {
-      await start(true);
       const widths = [40, 300];
-      const loop = executor.worker!.loop;
-      const sent = await capture(async () => {
-        for (const width of widths) {
-          await waitUntil(() => !loop.busy && !loop.hints.workflows, 'the claim loop to be idle, so the dispatch takes the local path');
-          expect((await executor.waitFor(await executor.dispatch(WideFan, [width]), { timeout: '30s' })).value).toBe(2 * width + 1);
-        }
-      });
+      const sent = await wideFans(widths);
       // A step row binds one value a column (27); a fenced insert adds the fence's few.
       const rowsOf = (statement: { params: unknown[] }) => Math.floor(statement.params.length / STEP_ROW_VALUES);
       const inserts = sent.filter((statement) => /^\s*INSERT INTO \S*stent_steps/.test(statement.sql));
       expect(inserts.reduce((rows, statement) => rows + rowsOf(statement), 0)).toBe(widths.reduce((rows, width) => rows + 2 * width + 1, 0));
       // At most 32 rows a statement: short texts the client keeps prepared, where one statement of 300 rows was prepared at each send.
       expect(Math.max(...inserts.map(rowsOf))).toBeLessThanOrEqual(32);
-      for (const width of widths) for (const part of ['a', 'b']) for (let i = 0; i < width; i++) expect(bodies.get(`${width}:${part}${i}`)).toBe(1);
-      expect(await invariantProblems(inspector!)).toEqual([]);
     });
   }
 
@@ -209,15 +218,8 @@ describe.each(DIALECTS)('a dispatch inserted with its first step (%s)', (dialect
     });
 
     it('a wide fan-out goes in by one statement text whatever its width, binding a parameter a column, at the birth and later in the run', async () => {
-      await start(true);
       const widths = [40, 300];
-      const loop = executor.worker!.loop;
-      const sent = await capture(async () => {
-        for (const width of widths) {
-          await waitUntil(() => !loop.busy && !loop.hints.workflows, 'the claim loop to be idle, so the dispatch takes the local path');
-          expect((await executor.waitFor(await executor.dispatch(WideFan, [width]), { timeout: '30s' })).value).toBe(2 * width + 1);
-        }
-      });
+      const sent = await wideFans(widths);
       const inserts = sent.filter((statement) => /INSERT INTO \S+stent_steps/.test(statement.sql));
       const births = inserts.filter((statement) => /^\s*WITH ex AS \(INSERT INTO \S+stent_executions/.test(statement.sql));
       // The second fan-out, written with the result before it: its rows as arrays of one element a call.
@@ -229,8 +231,6 @@ describe.each(DIALECTS)('a dispatch inserted with its first step (%s)', (dialect
       }
       // A parameter a column (and a few more), where a row of parameters a call bound 27 for each of them.
       for (const statement of inserts) expect(statement.params.length, statement.sql.slice(0, 80)).toBeLessThan(200);
-      for (const width of widths) for (const part of ['a', 'b']) for (let i = 0; i < width; i++) expect(bodies.get(`${width}:${part}${i}`)).toBe(1);
-      expect(await invariantProblems(inspector!)).toEqual([]);
     });
 
     it('a first step the database refuses fails the execution, not its dispatch', async () => {

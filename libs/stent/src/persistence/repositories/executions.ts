@@ -4,7 +4,7 @@ import { externalExecutor } from '../clients/postgres-client.js';
 import { listOf } from '../sql/dialect.js';
 import { EXECUTION_READ, executionFromRow, INSERT_CHUNK, SQLITE_INSERT_ROWS, STEP_COLUMNS, stepParams } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
-import { postgresStepsInsert, rowSourceFor, valuesSource, VALUES_MAX_ROWS, type RowSource } from '../sql/row-source.js';
+import { postgresStepsInsert, rowSourceFor, valuesSource, type RowSource } from '../sql/row-source.js';
 import { ACTIVE } from '../sql/statements.js';
 import { SharedDispatches } from './shared-dispatches.js';
 
@@ -120,7 +120,7 @@ export class ExecutionsRepository {
   }
 
   /** SQLite's insert of `count` (at most SQLITE_INSERT_ROWS) steps, each row stepParams; built once per count. */
-  private sqliteStepsInsert(count: number): string {
+  sqliteStepsInsert(count: number): string {
     let text = this.sqliteInserts.get(count);
     if (text === undefined) {
       const row = `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
@@ -132,8 +132,9 @@ export class ExecutionsRepository {
 
   /**
    * PostgreSQL's statement inserting an execution (`insert`, claimedInsert's text) and `count` steps if it
-   * went in claimed. Texts of the usual sizes are kept: one string object per shape, which the client finds
-   * its prepared statement by without hashing a few kilobytes of new text at every dispatch.
+   * went in claimed. Texts are kept (one per count up to VALUES_MAX_ROWS, one for arrays): one string object
+   * per shape, which the client finds its prepared statement by without hashing a few kilobytes of new text
+   * at every dispatch.
    */
   private birthStatement(insert: string, count: number, source: RowSource): string {
     // One text for every count that reads arrays (kept under 0, a count a birth never has).
@@ -147,7 +148,7 @@ export class ExecutionsRepository {
          RETURNING id
        )
        SELECT (SELECT COUNT(*) FROM ex) AS created, (SELECT lease_owner FROM ex) AS owner, (SELECT COUNT(*) FROM ins) AS inserted`;
-    if (key <= VALUES_MAX_ROWS) this.birthTexts.set(key, text);
+    this.birthTexts.set(key, text);
     return text;
   }
 

@@ -107,11 +107,8 @@ export class JournalRepository {
               await tx.execute(postgresStepsInsert(t.steps, source, chunk.length), params);
               continue;
             }
-            const rows = chunk.map((step) => {
-              params.push(...stepParams(step));
-              return `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
-            });
-            await tx.execute(`INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
+            for (const step of chunk) params.push(...stepParams(step));
+            await tx.execute(this.executions.sqliteStepsInsert(chunk.length), params);
           }
           for (const step of steps) if (step.effect) await this.effects.apply(tx, fence.executionId, step.effect, step.position, step.createdAt);
           return true;
@@ -133,7 +130,7 @@ export class JournalRepository {
     const row = `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
     const sql = `INSERT INTO ${this.ctx.t.steps} (${STEP_COLUMNS.join(', ')}) SELECT * FROM (VALUES ${Array<string>(count).fill(row).join(', ')})
       WHERE EXISTS (SELECT 1 FROM ${this.ctx.t.executions} WHERE ${EXECUTION_FENCE})`;
-    if (count <= SQLITE_INSERT_ROWS) this.fencedInserts.set(count, sql);
+    this.fencedInserts.set(count, sql);
     return sql;
   }
 
