@@ -107,6 +107,10 @@ export class SqlHotPathStore implements HotPathStore {
     return this.repos.claims.claimSteps(filter);
   }
 
+  keyedRoom(filter: ClaimFilter): Promise<string[]> {
+    return this.repos.claims.keyedRoom(filter);
+  }
+
   hasSuspects(filter: ClaimFilter): Promise<boolean> {
     return this.repos.claims.hasSuspects(filter);
   }

@@ -37,6 +37,11 @@ export interface HotPathStore {
 
   claimExecutions(filter: ClaimFilter): Promise<ExecutionRecord[]>;
   claimSteps(filter: ClaimFilter): Promise<StepRecord[]>;
+  /**
+   * The filter's keyed-only activities (per-key concurrency alone, see ClaimFilter.keyedOpen) that a claim
+   * may find a step of now: a key with pending steps and room, or a pending step without a key.
+   */
+  keyedRoom(filter: ClaimFilter): Promise<string[]>;
   /** Whether steps recovered from a dead worker wait to be run alone. */
   hasSuspects(filter: ClaimFilter): Promise<boolean>;
   /** Due executions of the filter's versioned workflows that it cannot replay (left to other workers). */

@@ -272,6 +272,12 @@ export interface ClaimFilter {
    * the execution's row per candidate, not sent as a list: a worker may hold a thousand runs.
    */
   preferHeld?: boolean;
+  /**
+   * The keyed-only activities (per-key concurrency alone) that HotPathStore.keyedRoom found with room just
+   * before: the claim looks for these and no other keyed-only ones, without asking again. Absent, the claim
+   * asks for each itself.
+   */
+  keyedOpen?: string[];
   /** Claim (at most one) step that was running when a worker died, to run it alone. */
   suspect?: boolean;
   /**

@@ -200,7 +200,7 @@ export class ActivityRunner {
     // A capped activity finishing frees a cluster-wide slot another pending step may take. A keyed slot held
     // for hand-on is not: claims count it running until SlotHandOn releases it (and asks for a round then),
     // unless its result's write hands it on or off first; a round now would find nothing more.
-    if (step.maxConcurrent !== null || (step.concurrencyKey != null && !slotHeld)) worker.loop.hints.activities = true;
+    if (step.maxConcurrent !== null || (step.concurrencyKey != null && !slotHeld)) worker.loop.hints.activities = worker.loop.hints.keyed = true;
   }
 
   /**
@@ -220,8 +220,7 @@ export class ActivityRunner {
     });
     void attempt.bodySettled.then(() => {
       this.lingering.delete(attempt);
-      worker.loop.hints.activities = true;
-      worker.loop.poke();
+      worker.loop.activitiesMayWait();
     });
   }
 }

@@ -26,8 +26,11 @@ export class ClaimLoop {
   /**
    * Whether a claim query may find something. Set by wake events, by polls and by claims that came back
    * full; cleared by claims that came back short. Saves a query per round when there is nothing to take.
+   * `keyed`: whether a keyed-only activity may have a key with pending steps and room, asked of the
+   * database (HotPathStore.keyedRoom) before a claim; set by what may free or fill a key (never by a claim
+   * that came back full), cleared when that read finds no such key.
    */
-  readonly hints = { workflows: true, activities: true, woken: true, suspects: true };
+  readonly hints = { workflows: true, activities: true, keyed: true, woken: true, suspects: true };
   /** Id of the recovered step this worker runs alone, if any. */
   suspectRunning: string | undefined;
   suspectsWaiting = false;
@@ -53,13 +56,10 @@ export class ClaimLoop {
   constructor(private readonly worker: Worker) {
     this.poll = new PollTimer(worker.clock, () => {
       // Polling is the safety net for lost or impossible notifications: look at everything.
-      this.hints.workflows = this.hints.activities = this.hints.woken = this.hints.suspects = true;
+      this.hints.workflows = this.hints.activities = this.hints.keyed = this.hints.woken = this.hints.suspects = true;
       this.roundDone = this.tick();
     });
-    this.handOn = new SlotHandOn(worker.clock, () => {
-      this.hints.activities = true;
-      this.poke();
-    });
+    this.handOn = new SlotHandOn(worker.clock, () => this.activitiesMayWait());
   }
 
   /** Ask for a claim round as soon as possible. */
@@ -81,7 +81,13 @@ export class ClaimLoop {
   /** New work was announced: look for workflows and activities at once. */
   workAnnounced(): void {
     this.idlePolls = 0;
-    this.hints.workflows = this.hints.activities = true;
+    this.hints.workflows = this.hints.activities = this.hints.keyed = true;
+    this.poke();
+  }
+
+  /** A step may wait or a slot may be free (a retry came due, a slot was released): look for activities. */
+  activitiesMayWait(): void {
+    this.hints.activities = this.hints.keyed = true;
     this.poke();
   }
 
@@ -105,7 +111,7 @@ export class ClaimLoop {
     this.stop();
     this.suspectRunning = undefined;
     this.suspectsWaiting = false;
-    this.hints.workflows = this.hints.activities = this.hints.woken = this.hints.suspects = true;
+    this.hints.workflows = this.hints.activities = this.hints.keyed = this.hints.woken = this.hints.suspects = true;
     this.idlePolls = 0;
     this.lastReapAt = 0;
     this.handOn.clear();
@@ -281,6 +287,8 @@ export class ClaimLoop {
     // query read the table) sets the hint again, and the next round looks. Cleared afterwards, that
     // announcement was lost, and the work waited for a poll.
     this.hints.activities = false;
+    filter.keyedOpen = await this.keyedOpen(filter);
+    if (worker.state !== 'running') return false;
     const steps = await store.claimSteps(filter);
     if (worker.state !== 'running') return false;
     if (steps.length >= free) this.hints.activities = true;
@@ -288,6 +296,20 @@ export class ClaimLoop {
     for (const step of steps) this.finishedKeyed.delete(step.id);
     for (const step of steps) runner.run(step, worker.runs.get(step.executionId));
     return steps.length > 0;
+  }
+
+  /**
+   * The keyed-only activities with a key that has room, asked only while the keyed hint is set: most claim
+   * rounds of a busy worker follow a claim that came back full, which says nothing new about keys.
+   */
+  private async keyedOpen(filter: ClaimFilter): Promise<string[]> {
+    if (!this.hints.keyed) return [];
+    // Cleared before the read, as the activities hint before the claim.
+    this.hints.keyed = false;
+    const open = await this.worker.store.keyedRoom(filter);
+    // A key with room may keep some after this claim: look again next round.
+    if (open.length > 0) this.hints.keyed = true;
+    return open;
   }
 
   /** Steps or starts a rate window held back may be taken when the next window starts: look again then. */
@@ -302,7 +324,7 @@ export class ClaimLoop {
     this.windowTimer = this.worker.clock.setTimer(Math.max(0, next - this.worker.clock.now()), () => {
       this.windowTimer = undefined;
       // One timer serves both kinds: at a window's start look for both.
-      this.hints.activities = true;
+      this.hints.activities = this.hints.keyed = true;
       this.hints.workflows = true;
       this.poke();
     });

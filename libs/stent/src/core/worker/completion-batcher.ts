@@ -159,10 +159,7 @@ export class CompletionBatcher {
     const outcome = completion.outcome;
     if (outcome.kind === 'retry' || outcome.kind === 'parked') {
       const wait = outcome.availableAt - worker.clock.now();
-      const again = () => {
-        worker.loop.hints.activities = true;
-        worker.loop.poke();
-      };
+      const again = () => worker.loop.activitiesMayWait();
       if (wait > 0) worker.clock.setTimer(wait + 5, again).unref();
       else again();
       return;

@@ -106,10 +106,7 @@ export class LocalDispatch {
     for (const step of started) worker.runner.run(step, worker.runs.get(step.executionId));
     worker.changed();
     // A slot that found no step to take is free for claims (its step's row is no longer running).
-    if (started.length < handOff.slots.length) {
-      worker.loop.hints.activities = true;
-      worker.loop.poke();
-    }
+    if (started.length < handOff.slots.length) worker.loop.activitiesMayWait();
   }
 
   cancelReservations(steps: NewStep[]): void {

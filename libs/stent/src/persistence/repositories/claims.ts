@@ -135,11 +135,11 @@ export class ClaimsRepository {
     const unlimited = plain.filter((name) => !filter.limits.has(name));
     const limited = plain.filter((name) => filter.limits.has(name));
     if (filter.suspect) return plain.length > 0 ? this.claimStepBatch(client, filter, plain, 1, 'suspect') : [];
-    const flowNames: string[] = [];
-    for (const name of filter.names) {
+    const open = filter.keyedOpen ?? (await this.keyedRoom(filter));
+    const flowNames = filter.names.filter((name) => {
       const limits = flow.get(name);
-      if (limits && (!keyedOnly(limits) || (await keyedRoom(this.ctx, filter, name, limits)))) flowNames.push(name);
-    }
+      return limits !== undefined && (!keyedOnly(limits) || open.includes(name));
+    });
     if (limited.length === 0 && flowNames.length === 0) return unlimited.length > 0 ? this.claimStepBatch(client, filter, unlimited, filter.limit, 'unlimited') : [];
     return client.transaction(async (tx) => {
       const claimed: StepRecord[] = [];
@@ -164,6 +164,14 @@ export class ClaimsRepository {
       }
       return claimed;
     });
+  }
+
+  async keyedRoom(filter: ClaimFilter): Promise<string[]> {
+    const open: string[] = [];
+    for (const [name, limits] of filter.flow ?? []) {
+      if (keyedOnly(limits) && filter.names.includes(name) && (await keyedRoom(this.ctx, filter, name, limits))) open.push(name);
+    }
+    return open;
   }
 
   /**
