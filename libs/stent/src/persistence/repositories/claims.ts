@@ -166,6 +166,7 @@ export class ClaimsRepository {
     });
   }
 
+  /** See HotPathStore.keyedRoom: one read per keyed-only activity the filter serves, none for the others. */
   async keyedRoom(filter: ClaimFilter): Promise<string[]> {
     const open: string[] = [];
     for (const [name, limits] of filter.flow ?? []) {
