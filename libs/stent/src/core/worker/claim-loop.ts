@@ -1,9 +1,9 @@
-import type { Timer } from '../clock/clock.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import { decodeError } from '../serialization.js';
 import type { ClaimFilter, ExecutionRecord, PoisonedStep, StepRecord } from '../store/index.js';
 import { activityLimits, flowLimits, keyedBodiesPastOutcome } from './claim-limits.js';
 import { PollTimer } from './poll-timer.js';
+import { RateWindowTimer } from './rate-window-timer.js';
 import { SlotHandOn } from './slot-hand-on.js';
 import type { Worker } from './worker.js';
 
@@ -37,12 +37,10 @@ export class ClaimLoop {
   /** Settles when the round under way (if any) ends. */
   roundDone: Promise<void> = Promise.resolve();
   private suspectsCheckedAt = 0;
-  private windowTimer: Timer | undefined;
   /** See finishedKeyedSteps: step id to when its body finished. */
   readonly finishedKeyed = new Map<string, number>();
   /** Slots of keyed steps finished here that their runs' next calls may take over (LocalDispatch.reserveLocal). */
   readonly handOn: SlotHandOn;
-  private windowTimerAt = 0;
   /** Other live workers on the database, re-read when a claim depends on it (see workflowBudget). */
   private peers = 0;
   private peersCheckedAt = -Infinity;
@@ -50,6 +48,7 @@ export class ClaimLoop {
   private tickAgain = false;
   private immediate: NodeJS.Immediate | undefined;
   private readonly poll: PollTimer;
+  private readonly windows: RateWindowTimer;
   private idlePolls = 0;
   private lastReapAt = 0;
 
@@ -60,6 +59,11 @@ export class ClaimLoop {
       this.roundDone = this.tick();
     });
     this.handOn = new SlotHandOn(worker.clock, () => this.activitiesMayWait());
+    this.windows = new RateWindowTimer(worker.clock, () => {
+      // At a window's start look for both kinds: the timer serves both.
+      this.hints.workflows = true;
+      this.activitiesMayWait();
+    });
   }
 
   /** Ask for a claim round as soon as possible. */
@@ -119,8 +123,7 @@ export class ClaimLoop {
   }
 
   stop(): void {
-    this.windowTimer?.cancel();
-    this.windowTimer = undefined;
+    this.windows.stop();
     this.handOn.stop();
     if (this.immediate) clearImmediate(this.immediate);
     this.poll.stop();
@@ -292,7 +295,7 @@ export class ClaimLoop {
     const steps = await store.claimSteps(filter);
     if (worker.state !== 'running') return false;
     if (steps.length >= free) this.hints.activities = true;
-    if (steps.length < free) this.lookAgainAtNextWindow(filter);
+    if (steps.length < free) this.windows.lookAgainAfter(filter);
     for (const step of steps) this.finishedKeyed.delete(step.id);
     for (const step of steps) runner.run(step, worker.runs.get(step.executionId));
     return steps.length > 0;
@@ -312,25 +315,6 @@ export class ClaimLoop {
     return open;
   }
 
-  /** Steps or starts a rate window held back may be taken when the next window starts: look again then. */
-  private lookAgainAtNextWindow(filter: ClaimFilter): void {
-    let next = Infinity;
-    for (const { rate } of filter.flow?.values() ?? []) {
-      if (rate) next = Math.min(next, (Math.floor(filter.now / rate.perMs) + 1) * rate.perMs);
-    }
-    if (next === Infinity || (this.windowTimer && this.windowTimerAt <= next)) return;
-    this.windowTimer?.cancel();
-    this.windowTimerAt = next;
-    this.windowTimer = this.worker.clock.setTimer(Math.max(0, next - this.worker.clock.now()), () => {
-      this.windowTimer = undefined;
-      // One timer serves both kinds: at a window's start look for both.
-      this.hints.activities = this.hints.keyed = true;
-      this.hints.workflows = true;
-      this.poke();
-    });
-    this.windowTimer.unref?.();
-  }
-
   private async claimWorkflows(): Promise<boolean> {
     const { worker } = this;
     const { local, store } = worker;
@@ -345,7 +329,7 @@ export class ClaimLoop {
     const executions = await store.claimExecutions(filter);
     if (worker.state !== 'running') return false;
     if (executions.length >= limit) this.hints.workflows = true;
-    if (executions.length < limit) this.lookAgainAtNextWindow(filter);
+    if (executions.length < limit) this.windows.lookAgainAfter(filter);
     // Claimed but not started while their journals load: they count against maxActiveWorkflows.
     local.reservedRuns += executions.length;
     let loads: Loaded[];
