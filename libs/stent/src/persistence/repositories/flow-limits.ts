@@ -152,8 +152,8 @@ function rankedCandidates(ctx: SqlContext, filter: ClaimFilter, name: string, li
 }
 
 /**
- * Per-key concurrency alone (no rate limit, no maxConcurrent): one statement after the lock, which finds
- * the keys with steps waiting (through the steps_flow_keyed index, see openKeys), keeps those with room (running
+ * Per-key concurrency alone (no rate limit, no maxConcurrent): one statement after the lock, which reads
+ * the keys with steps waiting (from the steps_flow_keyed index alone), keeps those with room (running
  * steps counted as in claimFlowLimited), reads the pending steps of those keys only, through that index,
  * keeps each key's first few, ranks them (every key's first step, then every key's second, ...) and takes
  * them. Ranking every due step of the activity instead cost several milliseconds a claim once a worker held
@@ -199,7 +199,7 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
   const leaseNow = dialect.leaseNow(filter.now, params);
   params.push(filter.leaseMs, filter.now);
   const rows = await tx.query(
-    `WITH RECURSIVE ${open},
+    `WITH ${open},
      candidates AS MATERIALIZED (
        SELECT o.free, c.id, c.priority, c.available_at, ROW_NUMBER() OVER (PARTITION BY o.k ORDER BY ${rankKeyed}) AS rn
        FROM open o ${dialect.joinEach(t.steps, 'c', keyed)}
@@ -236,8 +236,14 @@ export const KEYED_ROOM_PROBES = 64;
  */
 export async function keyedRoom(ctx: SqlContext, filter: ClaimFilter, name: string, limits: FlowClaimLimits): Promise<boolean> {
   const { t } = ctx;
-  const params: unknown[] = [];
-  const walk = pendingKeyWalk(ctx, name, KEYED_ROOM_PROBES, params);
+  const params: unknown[] = [name, name, KEYED_ROOM_PROBES];
+  const pendingKey = (alias: string, after: string): string =>
+    `(SELECT CAST(${alias}.concurrency_key AS TEXT) FROM ${t.steps} ${alias} WHERE ${alias}.name = ? AND ${alias}.state = 'pending' AND ${alias}.kind = 'activity' AND ${alias}.concurrency_key ${after} ORDER BY ${alias}.concurrency_key LIMIT 1)`;
+  const walk = `w (k, probe) AS (
+       SELECT ${pendingKey('f', 'IS NOT NULL')}, 1
+       UNION ALL
+       SELECT ${pendingKey('s', '> w.k')}, w.probe + 1 FROM w WHERE w.k IS NOT NULL AND w.probe < ?
+     )`;
   const runningPerKey = runningByKey(ctx, filter, name, params);
   params.push(KEYED_ROOM_PROBES, limits.concurrency!, name, filter.now, name);
   const rows = await ctx.client.query(
@@ -255,52 +261,18 @@ export async function keyedRoom(ctx: SqlContext, filter: ClaimFilter, name: stri
 }
 
 /**
- * The WITH clause w (columns k, probe) of a walk over the keys of `name` with pending steps, in key order,
- * one index probe (steps_flow_keyed) a key: the first pending key after the last one. It makes at most
- * `rows` rows, the last one's k NULL when the keys ran out first. Parameters go onto `params` in text order.
- */
-function pendingKeyWalk(ctx: SqlContext, name: string, rows: number, params: unknown[]): string {
-  const { t } = ctx;
-  params.push(name, name, rows);
-  const pendingKey = (alias: string, after: string): string =>
-    `(SELECT CAST(${alias}.concurrency_key AS TEXT) FROM ${t.steps} ${alias} WHERE ${alias}.name = ? AND ${alias}.state = 'pending' AND ${alias}.kind = 'activity' AND ${alias}.concurrency_key ${after} ORDER BY ${alias}.concurrency_key LIMIT 1)`;
-  return `w (k, probe) AS (
-       SELECT ${pendingKey('f', 'IS NOT NULL')}, 1
-       UNION ALL
-       SELECT ${pendingKey('s', '> w.k')}, w.probe + 1 FROM w WHERE w.k IS NOT NULL AND w.probe < ?
-     )`;
-}
-
-/** Keys a claim walks (pendingKeyWalk) before it reads the key of every pending step instead. */
-const OPEN_KEYS_WALKED = 64;
-
-/**
- * The WITH clauses (after WITH RECURSIVE) up to open (columns k, free: the keys of `name` with pending
- * steps, room under `limit` and not parked by a RateLimitedError), with x (running bodies per key, see
- * runningByKey). The keys with pending steps come from a walk over the keys while there are at most
- * OPEN_KEYS_WALKED of them; with more, from the key of every pending step (a walk costs a probe a key, and
- * with many keys of few steps each that is more than reading the steps).
+ * The WITH clauses x (running bodies per key, see runningByKey) and open (columns k, free: the keys of
+ * `name` with pending steps, room under `limit` and not parked by a RateLimitedError).
  */
 function openKeys(ctx: SqlContext, filter: ClaimFilter, name: string, limit: number, params: unknown[]): string {
-  const walk = pendingKeyWalk(ctx, name, OPEN_KEYS_WALKED + 1, params);
-  params.push(OPEN_KEYS_WALKED, name, OPEN_KEYS_WALKED);
-  const pendingKeys = `walked AS MATERIALIZED (SELECT k FROM w WHERE k IS NOT NULL),
-     pending_keys AS (
-       SELECT k FROM walked WHERE (SELECT COUNT(*) FROM walked) <= ?
-       UNION ALL
-       SELECT DISTINCT CAST(concurrency_key AS TEXT) AS k FROM ${ctx.t.steps} WHERE name = ? AND state = 'pending' AND kind = 'activity' AND concurrency_key IS NOT NULL
-         AND (SELECT COUNT(*) FROM walked) > ?
-     )`;
   const runningPerKey = runningByKey(ctx, filter, name, params);
-  params.push(limit, name, limit, filter.now);
-  return `${walk},
-     ${pendingKeys},
-     x AS MATERIALIZED (${runningPerKey}),
+  params.push(limit, name, name, limit, filter.now);
+  return `x AS MATERIALIZED (${runningPerKey}),
      open AS MATERIALIZED (
-       SELECT pk.k, ? - COALESCE(x.n, 0) AS free
-       FROM pending_keys pk
-       LEFT JOIN x ON x.k = pk.k
-       LEFT JOIN ${ctx.t.flowKeys} kc ON kc.name = ? AND kc.flow_key = pk.k
+       SELECT w.k, ? - COALESCE(x.n, 0) AS free
+       FROM (SELECT DISTINCT concurrency_key AS k FROM ${ctx.t.steps} WHERE name = ? AND state = 'pending' AND kind = 'activity' AND concurrency_key IS NOT NULL) w
+       LEFT JOIN x ON x.k = w.k
+       LEFT JOIN ${ctx.t.flowKeys} kc ON kc.name = ? AND kc.flow_key = w.k
        WHERE COALESCE(x.n, 0) < ? AND COALESCE(kc.blocked_until, 0) <= ?
      )`;
 }
