@@ -56,7 +56,7 @@ defineWorkflow(RoomTenant, { name: 'RoomTenant' });
 /** The keyed-room read (HotPathStore.keyedRoom) and the claims of activity steps among `sent`. */
 function claimStatements(sent: Sent[]): { keyedReads: number; stepClaims: number } {
   return {
-    keyedReads: sent.filter((statement) => /SELECT 1 AS found FROM w\b/.test(statement.sql)).length,
+    keyedReads: sent.filter((statement) => /SELECT 1 AS found FROM open/.test(statement.sql)).length,
     stepClaims: sent.filter((statement) => /stent_steps/.test(statement.sql) && /SET state = 'running', lease_owner = [?$]/.test(statement.sql)).length,
   };
 }

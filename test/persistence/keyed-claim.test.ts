@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KEYED_ROOM_PROBES, type ClaimFilter } from 'nestjs-stent/internal';
+import type { ClaimFilter } from 'nestjs-stent/internal';
 import type { Inspector } from '../support/inspector.js';
 import { DIALECTS } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
@@ -127,82 +127,12 @@ describe.each(DIALECTS)('keyed claim on %s', (dialect) => {
     expect(claimed).toEqual([]);
     const shown = sent.map((statement) => statement.sql.replace(/\s+/g, ' ').slice(0, 120)).join('\n');
     expect(sent, shown).toHaveLength(1);
-    expect(sent[0]!.sql.trim(), shown).toMatch(/^WITH RECURSIVE w/);
+    expect(sent[0]!.sql.trim(), shown).toMatch(/^WITH x AS MATERIALIZED/);
     expect(sent[0]!.sql, shown).not.toMatch(/\bUPDATE\b|pg_advisory/);
 
     // A key with room again (one of its steps back to pending): the claim takes it, under the lock.
     await inspector.query(`UPDATE ${inspector.t.steps} SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`, [`wait-${KEYS - 1}`]);
     expect((await store.claimSteps(filter)).map((step) => step.id)).toEqual([`wait-${KEYS - 1}`]);
-  });
-
-  it('asks whether a key has room by walking the keys one probe each, whatever the backlog, up to the first with room', async () => {
-    const { store, inspector } = await open();
-    const t0 = Date.now() - 3_600_000;
-    await fill(inspector, t0);
-    let room: string[] = [];
-    const sent = await capture(async () => {
-      room = await store.keyedRoom(claimOf(10));
-    });
-    // key-19 has room: the claim may find a step.
-    expect(room).toEqual([NAME]);
-    const [read] = sent;
-    expect(sent).toHaveLength(1);
-    if (dialect === 'sqlite') {
-      const plan = (await inspector.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${read!.sql}`, read!.params)).map((row: { detail: string }) => row.detail);
-      // Each probe a search of steps_flow_keyed past the last key, not a scan of the waiting steps.
-      expect(plan.some((line: string) => /SEARCH s USING COVERING INDEX stent_steps_flow_keyed \(name=\? AND concurrency_key>\?\)/.test(line)), plan.join('\n')).toBe(true);
-      expect(plan.some((line: string) => /SCAN .*stent_steps_flow_keyed|USING INDEX stent_steps_flow_keyed \(name=\?\)$/.test(line)), plan.join('\n')).toBe(false);
-      return;
-    }
-    const plan = await analyzed(inspector, read!);
-    const shown = plan.join('\n');
-    // Every read of steps_flow_keyed returns at most one row: a key's first step, or none. Reading the keys
-    // of all 5,000 waiting steps is what this replaced.
-    const keyedScans = plan.filter((line) => line.includes('steps_flow_keyed'));
-    expect(keyedScans.length, shown).toBeGreaterThan(0);
-    for (const line of keyedScans) expect(line.includes('never executed') ? 0 : Number(/actual rows=(\d+)/.exec(line)?.[1] ?? NaN), shown).toBeLessThanOrEqual(1);
-    // Keys in text order are key-0, key-1, key-10, ..., key-19: the first probe finds key-0, and 11 more
-    // reach key-19, where the walk stops (all 20 keys would take 19 more).
-    const probes = plan.filter((line) => /Index Only Scan using \S*steps_flow_keyed on \S*steps s\b|Index Scan using \S*steps_flow_keyed on \S*steps s\b/.test(line));
-    expect(probes, shown).toHaveLength(1);
-    expect(Number(/loops=(\d+)/.exec(probes[0]!)?.[1]), shown).toBe(11);
-  });
-
-  it('a key parked by a RateLimitedError has no room', async () => {
-    const { store, inspector } = await open();
-    const t0 = Date.now() - 3_600_000;
-    await fill(inspector, t0);
-    await inspector.query(`INSERT INTO ${inspector.t.flowKeys} (name, flow_key, window_start, used, blocked_until) VALUES (?, ?, 0, 0, ?)`, [NAME, `key-${KEYS - 1}`, Date.now() + 60_000]);
-    expect(await store.keyedRoom(claimOf(10))).toEqual([]);
-    await inspector.query(`UPDATE ${inspector.t.flowKeys} SET blocked_until = ? WHERE flow_key = ?`, [Date.now() - 1, `key-${KEYS - 1}`]);
-    expect(await store.keyedRoom(claimOf(10))).toEqual([NAME]);
-  });
-
-  it(`past ${KEYED_ROOM_PROBES} full keys it answers maybe, and the claim under the lock decides`, async () => {
-    const { store, inspector } = await open();
-    const { t } = inspector;
-    const t0 = Date.now() - 60_000;
-    /** `keys` keys of one pending and two running steps each (all full at limit 2). */
-    const fullKeys = async (from: number, keys: number): Promise<void> => {
-      for (let k = from; k < from + keys; k++) {
-        const key = `full-${String(k).padStart(3, '0')}`;
-        for (const [id, state] of [[`p-${k}`, 'pending'], [`r1-${k}`, 'running'], [`r2-${k}`, 'running']] as const) {
-          await inspector.query(
-            `INSERT INTO ${t.executions} (id, workflow_name, state, args, queue, priority, tags, created_at, updated_at) VALUES (?, 'Flow', 'running', '[]', 'default', 0, '[]', ?, ?)`,
-            [`run-${id}`, t0, t0],
-          );
-          await inspector.query(
-            `INSERT INTO ${t.steps} (id, execution_id, position, kind, name, args, state, queue, priority, tags, available_at, created_at, concurrency_key, lease_owner, lease_epoch, lease_expires_at) VALUES (?, ?, 0, 'activity', ?, '[]', ?, 'default', 0, '[]', ?, ?, ?, ?, 1, ?)`,
-            [id, `run-${id}`, NAME, state, t0, t0, key, state === 'running' ? 'other' : null, state === 'running' ? t0 + 3_600_000 : null],
-          );
-        }
-      }
-    };
-    await fullKeys(0, KEYED_ROOM_PROBES - 1);
-    expect(await store.keyedRoom(claimOf(10))).toEqual([]);
-    await fullKeys(KEYED_ROOM_PROBES - 1, 2);
-    expect(await store.keyedRoom(claimOf(10))).toEqual([NAME]);
-    expect(await store.claimSteps({ ...claimOf(10), keyedOpen: [NAME] })).toEqual([]);
   });
 
   it("among a key's pending steps, those of executions this worker holds go first when asked, the oldest otherwise", async () => {

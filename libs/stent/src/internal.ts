@@ -7,5 +7,3 @@ export * from './persistence/index.js';
 export * from './nest/index.js';
 export * from './telemetry/index.js';
 export { hasWalResetBug } from './persistence/sqlite-version-check.js';
-/** How many full keys the keyed-room read looks at before answering maybe (tests size their backlogs by it). */
-export { KEYED_ROOM_PROBES } from './persistence/repositories/flow-limits.js';

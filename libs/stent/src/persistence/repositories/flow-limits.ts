@@ -218,9 +218,6 @@ export async function claimKeyedOnly(ctx: SqlContext, tx: SqlExecutor, filter: C
   return rows.map(stepFromRow).sort((a, b) => b.priority - a.priority || a.availableAt - b.availableAt);
 }
 
-/** Keys the keyed-room read looks at before it answers "maybe" without looking further (see keyedRoom). */
-export const KEYED_ROOM_PROBES = 64;
-
 /**
  * Whether a claim of keyed-only activity `name` may find a step: a key with pending steps and room (as
  * claimKeyedOnly counts it), or a pending step without a key. A read without the activity's lock, so it
@@ -228,32 +225,15 @@ export const KEYED_ROOM_PROBES = 64;
  * any freed slot is, and asks for a claim round of its own. Most claim rounds of a busy keyed activity
  * find every key full (its slots go from step to step by hand-on and hand-off); this spares them the
  * transaction and the lock, which the other workers' claims of the activity wait for.
- *
- * The keys with pending steps are walked one by one through steps_flow_keyed (each probe jumps to the next
- * key), and the walk stops at the first key with room: its cost follows the keys looked at, not the steps
- * waiting, where reading every pending step's key grew with the backlog (2,000 waiting steps of 20 full
- * keys: 0.9 ms against 0.2). After KEYED_ROOM_PROBES full keys it answers yes, and the claim decides.
  */
 export async function keyedRoom(ctx: SqlContext, filter: ClaimFilter, name: string, limits: FlowClaimLimits): Promise<boolean> {
-  const { t } = ctx;
-  const params: unknown[] = [name, name, KEYED_ROOM_PROBES];
-  const pendingKey = (alias: string, after: string): string =>
-    `(SELECT CAST(${alias}.concurrency_key AS TEXT) FROM ${t.steps} ${alias} WHERE ${alias}.name = ? AND ${alias}.state = 'pending' AND ${alias}.kind = 'activity' AND ${alias}.concurrency_key ${after} ORDER BY ${alias}.concurrency_key LIMIT 1)`;
-  const walk = `w (k, probe) AS (
-       SELECT ${pendingKey('f', 'IS NOT NULL')}, 1
-       UNION ALL
-       SELECT ${pendingKey('s', '> w.k')}, w.probe + 1 FROM w WHERE w.k IS NOT NULL AND w.probe < ?
-     )`;
-  const runningPerKey = runningByKey(ctx, filter, name, params);
-  params.push(KEYED_ROOM_PROBES, limits.concurrency!, name, filter.now, name);
+  const params: unknown[] = [];
+  const open = openKeys(ctx, filter, name, limits.concurrency!, params);
+  params.push(name);
   const rows = await ctx.client.query(
-    `WITH RECURSIVE ${walk},
-     x AS MATERIALIZED (${runningPerKey})
-     SELECT 1 AS found FROM w
-       WHERE w.k IS NOT NULL AND (w.probe >= ?
-         OR (NOT EXISTS (SELECT 1 FROM x WHERE x.k = w.k AND x.n >= ?)
-             AND NOT EXISTS (SELECT 1 FROM ${t.flowKeys} kc WHERE kc.name = ? AND kc.flow_key = w.k AND kc.blocked_until > ?)))
-     UNION ALL SELECT 1 AS found FROM ${t.steps} d WHERE d.name = ? AND d.concurrency_key IS NULL AND d.state = 'pending' AND d.kind = 'activity'
+    `WITH ${open}
+     SELECT 1 AS found FROM open
+     UNION ALL SELECT 1 AS found FROM ${ctx.t.steps} d WHERE d.name = ? AND d.concurrency_key IS NULL AND d.state = 'pending' AND d.kind = 'activity'
      LIMIT 1`,
     params,
   );
