@@ -135,6 +135,36 @@ describe.each(DIALECTS)('keyed claim on %s', (dialect) => {
     expect((await store.claimSteps(filter)).map((step) => step.id)).toEqual([`wait-${KEYS - 1}`]);
   });
 
+  it('a key parked by a RateLimitedError has no room', async () => {
+    const { store, inspector } = await open();
+    const t0 = Date.now() - 3_600_000;
+    await fill(inspector, t0);
+    await inspector.query(`INSERT INTO ${inspector.t.flowKeys} (name, flow_key, window_start, used, blocked_until) VALUES (?, ?, 0, 0, ?)`, [NAME, `key-${KEYS - 1}`, Date.now() + 60_000]);
+    expect(await store.keyedRoom(claimOf(10))).toEqual([]);
+    await inspector.query(`UPDATE ${inspector.t.flowKeys} SET blocked_until = ? WHERE flow_key = ?`, [Date.now() - 1, `key-${KEYS - 1}`]);
+    expect(await store.keyedRoom(claimOf(10))).toEqual([NAME]);
+  });
+
+  it('with many keys, takes the oldest first steps, whatever the order of the keys', async () => {
+    const { store, inspector } = await open();
+    const { t } = inspector;
+    const t0 = Date.now() - 60_000;
+    const keys = 70;
+    for (let n = 0; n < keys; n++) {
+      // Key order and age disagree: k-069's step is the oldest.
+      await inspector.query(
+        `INSERT INTO ${t.executions} (id, workflow_name, state, args, queue, priority, tags, created_at, updated_at) VALUES (?, 'Flow', 'running', '[]', 'default', 0, '[]', ?, ?)`,
+        [`run-${n}`, t0, t0],
+      );
+      await inspector.query(
+        `INSERT INTO ${t.steps} (id, execution_id, position, kind, name, args, state, queue, priority, tags, available_at, created_at, concurrency_key) VALUES (?, ?, 0, 'activity', ?, '[]', 'pending', 'default', 0, '[]', ?, ?, ?)`,
+        [`wait-${n}`, `run-${n}`, NAME, t0 + keys - n, t0, `k-${String(n).padStart(3, '0')}`],
+      );
+    }
+    const taken = await store.claimSteps(claimOf(10));
+    expect(taken.map((step) => step.id)).toEqual(Array.from({ length: 10 }, (_, i) => `wait-${keys - 1 - i}`));
+  });
+
   it("among a key's pending steps, those of executions this worker holds go first when asked, the oldest otherwise", async () => {
     const { store, inspector } = await open();
     const { t } = inspector;

@@ -1,7 +1,7 @@
 /** What the inspectors of the three drivers (better-sqlite3, sqlite3, pg) have in common. */
 
 /** The tables an inspector names, unqualified as SQLite has them. */
-export const SQLITE_TABLES = { steps: 'stent_steps', executions: 'stent_executions', deadLetters: 'stent_dead_letters' };
+export const SQLITE_TABLES = { steps: 'stent_steps', executions: 'stent_executions', deadLetters: 'stent_dead_letters', flowKeys: 'stent_flow_keys' };
 
 /** An inspector's `scalar`: the first column of the first row `query` returns, as a number. */
 export function scalarOf(query: <T>(sql: string, params?: unknown[]) => Promise<T[]>): (sql: string, params?: unknown[]) => Promise<number> {

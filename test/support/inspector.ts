@@ -12,7 +12,7 @@ import { openSqlite3Inspector } from './sqlite3-inspector.js';
 export interface Inspector {
   readonly dialect: 'sqlite' | 'postgres';
   /** Table names: steps, executions, deadLetters. */
-  readonly t: { steps: string; executions: string; deadLetters: string };
+  readonly t: { steps: string; executions: string; deadLetters: string; flowKeys: string };
   /** Runs a statement written with `?` placeholders. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** The first column of the first row as a number. */
@@ -62,7 +62,7 @@ export async function openInspector(db: TestDatabase): Promise<Inspector> {
   };
   return {
     dialect: 'postgres',
-    t: { steps: `"${schema}"."stent_steps"`, executions: `"${schema}"."stent_executions"`, deadLetters: `"${schema}"."stent_dead_letters"` },
+    t: { steps: `"${schema}"."stent_steps"`, executions: `"${schema}"."stent_executions"`, deadLetters: `"${schema}"."stent_dead_letters"`, flowKeys: `"${schema}"."stent_flow_keys"` },
     query,
     scalar: scalarOf(query),
     transactionOpen: async (pid) => {
