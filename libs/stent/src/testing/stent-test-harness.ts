@@ -221,12 +221,15 @@ export class StentTestHarness implements OnModuleDestroy {
     if (waitForActivities && attempts.length > 0) {
       return { what: `activity attempts are running: ${attempts.map((attempt) => attempt.step.name).join(', ')}`, due: false };
     }
+    // Claimed here, they start as slots free (see ActivityRunner.waiting).
+    const waiting = worker.runner.waiting.size;
+    if (waitForActivities && waiting > 0) return { what: `${waiting} claimed activity step(s) wait for a slot`, due: false };
     const stats = await this.executor.store.stats(this.clock.now());
     // Work held by a paused queue or workflow type waits for the resume: not something to drain.
     if ((stats.activities.due > 0 || stats.oldestDueAt !== null) && (await this.executor.store.listPaused()).length > 0) return undefined;
     if (stats.activities.due > 0) return { what: `${stats.activities.due} activity step(s) are due and no worker here takes them (queue, tags or name not served?)`, due: true };
     if (stats.oldestDueAt !== null && stats.oldestDueAt <= this.clock.now()) return { what: 'executions are due and no worker here takes them (queue or workflow not served?)', due: true };
-    if (waitForActivities && stats.activities.running > attempts.length) return { what: `${stats.activities.running} activity step(s) are running elsewhere`, due: false };
+    if (waitForActivities && stats.activities.running > attempts.length + waiting) return { what: `${stats.activities.running} activity step(s) are running elsewhere`, due: false };
     return undefined;
   }
 

@@ -43,6 +43,12 @@ export class ActivityRunner {
    * but they keep their slot (and count against their activity's maxConcurrent here) until they return.
    */
   readonly lingering = new Set<RunningAttempt>();
+  /**
+   * Steps a claim took for slots that this worker's own new steps filled while the claim was on its way:
+   * leased to this worker (the heartbeat renews them), started in claim order as slots free, so no more
+   * than `concurrency` bodies ever run at once.
+   */
+  readonly waiting = new Map<string, StepRecord>();
 
   constructor(private readonly worker: Worker) {}
 
@@ -55,13 +61,38 @@ export class ActivityRunner {
     for (const attempt of this.attempts.values()) if (attempt.decided && !attempt.bodyDone) yield attempt;
   }
 
+  /** Slots neither running, promised nor owed to a waiting step. */
   freeSlots(): number {
+    return this.slotsNow() - this.waiting.size;
+  }
+
+  /** Slots no body takes and none is promised, waiting steps aside. */
+  private slotsNow(): number {
     return this.worker.settings.concurrency - this.attempts.size - this.lingering.size - this.worker.local.reserved;
   }
 
-  /** No attempt runs, none is promised and no timed-out body lingers. */
+  /** No attempt runs, none is promised or waiting for a slot, and no timed-out body lingers. */
   get idle(): boolean {
-    return this.attempts.size === 0 && this.worker.local.reserved === 0 && this.lingering.size === 0;
+    return this.attempts.size === 0 && this.worker.local.reserved === 0 && this.lingering.size === 0 && this.waiting.size === 0;
+  }
+
+  /** Runs claimed steps: in the slots free now, in claim order; the rest wait for theirs (see waiting). */
+  runClaimed(steps: StepRecord[]): void {
+    this.startWaiting();
+    for (const step of steps) {
+      if (this.waiting.size === 0 && this.slotsNow() > 0) this.run(step, this.worker.runs.get(step.executionId));
+      else this.waiting.set(step.id, step);
+    }
+  }
+
+  /** Starts waiting steps while slots are free (a draining or stopped worker starts none: stopping hands them back). */
+  startWaiting(): void {
+    if (this.waiting.size === 0 || this.worker.state !== 'running') return;
+    for (const [id, step] of this.waiting) {
+      if (this.slotsNow() <= 0) return;
+      this.waiting.delete(id);
+      this.run(step, this.worker.runs.get(step.executionId), true);
+    }
   }
 
   /** Fires the AbortSignal of every attempt still running. */
@@ -69,7 +100,8 @@ export class ActivityRunner {
     for (const attempt of this.attempts.values()) attempt.abort.abort(new Error(reason));
   }
 
-  run(step: StepRecord, run: WorkflowRun | undefined): void {
+  /** `waited`: the step waited for a slot here, its lease renewed all along (see waiting). */
+  run(step: StepRecord, run: WorkflowRun | undefined, waited = false): void {
     const { worker } = this;
     const { clock, store } = worker;
     const registered = worker.registry.activity(step.name);
@@ -83,7 +115,7 @@ export class ActivityRunner {
     const previous = this.attempts.get(step.id);
     if (previous && !previous.bodyDone) this.linger(previous, step.executionId);
     this.attempts.set(step.id, attempt);
-    worker.leases.attemptStarted(step.id);
+    worker.leases.attemptStarted(step.id, waited);
     worker.events.emit('step.started', { executionId: step.executionId, stepId: step.id, position: step.position, name: step.name, attempt: step.attempts });
     const scope = new AttemptScope(step, abort, worker.leases);
     let cacheKey: string | undefined;
@@ -195,6 +227,7 @@ export class ActivityRunner {
       this.attempts.delete(step.id);
       worker.changed();
       if (!attempt.bodyDone) this.linger(attempt, executionId);
+      else this.startWaiting();
     }
     if (worker.loop.suspectRunning === step.id) worker.loop.suspectRunning = undefined;
     // A capped activity finishing frees a cluster-wide slot another pending step may take. A keyed slot held
@@ -220,6 +253,7 @@ export class ActivityRunner {
     });
     void attempt.bodySettled.then(() => {
       this.lingering.delete(attempt);
+      this.startWaiting();
       worker.loop.activitiesMayWait();
     });
   }

@@ -281,6 +281,8 @@ export class ClaimLoop {
     }
     // While a suspect waits, let running attempts finish so this worker becomes idle to take it.
     if (this.suspectsWaiting) return false;
+    // Claimed steps still waiting take the slots freed since (a finished attempt starts them too).
+    runner.startWaiting();
     const free = runner.freeSlots();
     if (free <= 0 || !this.hints.activities) return false;
     // Slots not handed on by now may be counted free by this claim, and are then no longer handed on.
@@ -297,7 +299,7 @@ export class ClaimLoop {
     if (steps.length >= free) this.hints.activities = true;
     if (steps.length < free) this.windows.lookAgainAfter(filter);
     for (const step of steps) this.finishedKeyed.delete(step.id);
-    for (const step of steps) runner.run(step, worker.runs.get(step.executionId));
+    runner.runClaimed(steps);
     return steps.length > 0;
   }
 

@@ -100,12 +100,15 @@ export class LeaseKeeper {
       if ((this.expiresAt.get(id) ?? -Infinity) < until) this.expiresAt.set(id, until);
     }
     for (const stepId of result.lost.steps) {
+      // A claimed step still waiting for a slot that another worker took over is not started here.
+      if (worker.runner.waiting.delete(stepId)) continue;
       const attempt = worker.runner.attempts.get(stepId);
       // An attempt whose outcome is decided let go of its row itself (it is being, or was, written).
       if (attempt && !attempt.decided) this.giveUpAttempt(stepId, 'taken over');
     }
     for (const executionId of result.lost.executions) this.giveUpRun(executionId, 'taken over');
     for (const stepId of result.ended) {
+      worker.runner.waiting.delete(stepId);
       const attempt = worker.runner.attempts.get(stepId);
       if (attempt && !attempt.abort.aborted) worker.executionEnded(attempt.step.executionId);
     }
@@ -125,6 +128,11 @@ export class LeaseKeeper {
       const expires = Math.max(this.expiresAt.get(stepId) ?? (attempt.step.startedAt ?? attempt.startedAt) + leaseMs, unanswered);
       if (expires < now) this.giveUpAttempt(stepId, 'not renewed in time');
     }
+    for (const [stepId, step] of worker.runner.waiting) {
+      still.add(stepId);
+      const expires = Math.max(this.expiresAt.get(stepId) ?? (step.startedAt ?? now) + leaseMs, unanswered);
+      if (expires < now) worker.runner.waiting.delete(stepId);
+    }
     for (const executionId of worker.runs.leased()) {
       const run = worker.runs.get(executionId);
       if (!run || run.ended) continue;
@@ -141,9 +149,10 @@ export class LeaseKeeper {
    * renewed until some time) is not this one's. Steps are tracked by id, and an earlier attempt can still
    * be in the runner's table when its step is claimed again (its outcome being written, or its lease lost).
    */
-  attemptStarted(stepId: string): void {
+  attemptStarted(stepId: string, waited = false): void {
     this.givenUp.delete(stepId);
-    this.expiresAt.delete(stepId);
+    // A step that waited for a slot here was renewed as it waited (see ActivityRunner.waiting): that is its lease.
+    if (!waited) this.expiresAt.delete(stepId);
   }
 
   private giveUpAttempt(stepId: string, why: LeaseLostError['why']): void {
@@ -167,6 +176,7 @@ export class LeaseKeeper {
   /** What this worker holds leases for right now (the heartbeat renews these and nothing else). */
   private held(): { executions: string[]; steps: string[] } {
     const steps = [...this.worker.runner.attempts.keys()].filter((id) => !this.givenUp.has(id));
+    steps.push(...this.worker.runner.waiting.keys());
     return { executions: this.worker.runs.leased(), steps };
   }
 

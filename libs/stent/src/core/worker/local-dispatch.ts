@@ -104,6 +104,7 @@ export class LocalDispatch {
     const { worker } = this;
     this.reserved -= handOff.slots.length;
     for (const step of started) worker.runner.run(step, worker.runs.get(step.executionId));
+    worker.runner.startWaiting();
     worker.changed();
     // A slot that found no step to take is free for claims (its step's row is no longer running).
     if (started.length < handOff.slots.length) worker.loop.activitiesMayWait();
@@ -111,6 +112,7 @@ export class LocalDispatch {
 
   cancelReservations(steps: NewStep[]): void {
     this.reserved -= steps.length;
+    this.worker.runner.startWaiting();
   }
 
   /** The reserved steps are inserted: their attempts start. */

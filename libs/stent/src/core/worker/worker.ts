@@ -167,6 +167,8 @@ export class Worker implements RunHost {
     for (const run of [...this.runs.values()]) run.abandon('worker stopped');
     this.suspended.clear();
     this.runner.attempts.clear();
+    // Claimed steps that never started go back with the leases below.
+    this.runner.waiting.clear();
     this.changed();
     try {
       await this.store.releaseLeases(this.ownerId, this.clock.now());
@@ -197,6 +199,7 @@ export class Worker implements RunHost {
       this.runner.abortAll('worker halted');
       this.runner.attempts.clear();
       this.runner.lingering.clear();
+      this.runner.waiting.clear();
       for (const run of [...this.runs.values()]) run.abandon('worker halted');
       // A crashed process keeps nothing in memory, suspended runs included.
       this.suspended.clear();
