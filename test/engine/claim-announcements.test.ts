@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor, type StentStore } from 'nestjs-stent';
+import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
 import { resultsOnStandingClock } from '../support/manual-time.js';
-import { overrideStore } from '../support/store-proxy.js';
+import { holdOneClaim } from '../support/held-claim.js';
 import { waitUntil } from '../support/wait.js';
 
 /** Keyed, so a step of it is never started at its insert: only a claim takes it. */
@@ -21,34 +21,6 @@ class OneSync {
   }
 }
 defineWorkflow(OneSync, { name: 'AnnouncedOneSync' });
-
-/** The store, whose first claim of steps after `arm()` (not a claim of a suspect) answers (with what it read) only once released. */
-function holdOneClaim(store: StentStore): { store: StentStore; arm(): Promise<void>; release(): void } {
-  let armed = false;
-  let entered!: () => void;
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const held = new Promise<void>((resolve) => (entered = resolve));
-  const proxy = overrideStore(store, {
-    async claimSteps(...args: Parameters<StentStore['claimSteps']>) {
-      const steps = await store.claimSteps(...args);
-      if (armed && !args[0].suspect) {
-        armed = false;
-        entered();
-        await released;
-      }
-      return steps;
-    },
-  });
-  return {
-    store: proxy,
-    arm: () => {
-      armed = true;
-      return held;
-    },
-    release,
-  };
-}
 
 describe.each(DIALECTS)('work announced during a claim (%s)', (dialect) => {
   let set: ExecutorSet | undefined;

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor, type StentStore } from 'nestjs-stent';
+import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
 import { resultsOnStandingClock } from '../support/manual-time.js';
-import { overrideStore } from '../support/store-proxy.js';
+import { holdOneClaim } from '../support/held-claim.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -61,34 +61,6 @@ class Three {
 }
 defineWorkflow(Three, { name: 'RoomThree' });
 
-/** The store, whose first claim of steps after `arm()` answers (with what it took) only once released. */
-function holdOneClaim(store: StentStore): { store: StentStore; arm(): Promise<number>; release(): void } {
-  let armed = false;
-  let entered!: (taken: number) => void;
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const held = new Promise<number>((resolve) => (entered = resolve));
-  const proxy = overrideStore(store, {
-    async claimSteps(...args: Parameters<StentStore['claimSteps']>) {
-      const steps = await store.claimSteps(...args);
-      if (armed && !args[0].suspect && steps.length > 0) {
-        armed = false;
-        entered(steps.length);
-        await released;
-      }
-      return steps;
-    },
-  });
-  return {
-    store: proxy,
-    arm: () => {
-      armed = true;
-      return held;
-    },
-    release,
-  };
-}
-
 describe.each(DIALECTS)('claims within the room left (%s)', (dialect) => {
   let set: ExecutorSet | undefined;
   afterEach(async () => {
@@ -105,7 +77,7 @@ describe.each(DIALECTS)('claims within the room left (%s)', (dialect) => {
     set = await ExecutorSet.create(dialect);
     // The clock stands still: no poll comes, only announcements and finished attempts start claim rounds.
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
-    const claims = holdOneClaim(await createStentStore({ database: set.db.options }));
+    const claims = holdOneClaim(await createStentStore({ database: set.db.options }), { taking: true });
     const executor = new StentExecutor({ store: claims.store, worker: { concurrency: 2, lease: '1d' }, logger: set.logger, clock });
     set.onCleanup(() => executor.close('2s'));
     const acts = new GatedActs();

@@ -281,8 +281,6 @@ export class ClaimLoop {
     }
     // While a suspect waits, let running attempts finish so this worker becomes idle to take it.
     if (this.suspectsWaiting) return false;
-    // Claimed steps still waiting take the slots freed since (a finished attempt starts them too).
-    runner.startWaiting();
     const free = runner.freeSlots();
     if (free <= 0 || !this.hints.activities) return false;
     // Slots not handed on by now may be counted free by this claim, and are then no longer handed on.
