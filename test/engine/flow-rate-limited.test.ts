@@ -1,14 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { defineActivity, defineWorkflow, ManualClock, RateLimitedError, type StentExecutor, type WorkerOptions } from 'nestjs-stent';
+import { defineActivity, defineWorkflow, ManualClock, RateLimitedError, type StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
-import { nudgeUntil } from '../support/manual-time.js';
+import { MANUAL_WORKER, nudgeUntil } from '../support/manual-time.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
-// Leases outlast every jump of the clock; waiting runs are suspended at once so each jump finds them due.
-const MANUAL_WORKER: WorkerOptions = { concurrency: 4, pollInterval: '100ms', maxPollInterval: '1s', lease: '1d', suspendAfter: 0 };
 
 /** A partner API that answers "429, retry in 30 s" once for the tenants listed in `refuseOnce`. */
 class PartnerApi {

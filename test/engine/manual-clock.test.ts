@@ -14,19 +14,12 @@ import {
 } from 'nestjs-stent';
 import { connectPostgres, DIALECTS, POSTGRES_URL } from '../support/databases.js';
 import { ExecutorSet, Gate } from '../support/executor-set.js';
-import { countEvents, nudgeUntil } from '../support/manual-time.js';
+import { countEvents, MANUAL_WORKER, nudgeUntil } from '../support/manual-time.js';
 import { waitUntil } from '../support/wait.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
-/**
- * A jump of the clock is a pause of every process: a lease shorter than a jump taken while a run is held
- * would expire under the worker holding it (the fault tests cover that), so leases here outlast the jumps.
- * A waiting workflow is suspended at once, so each jump finds it in the database, where the next poll
- * (a timer on the same clock, fired by the jump) finds it due.
- */
-const MANUAL_WORKER: WorkerOptions = { concurrency: 4, pollInterval: '100ms', maxPollInterval: '1s', lease: '1d', suspendAfter: 0 };
 
 // ---- workflows and activities ------------------------------------------------------------------------
 

@@ -19,11 +19,17 @@ const BACKLOG = 5_000;
 const FINISHED = 20_000;
 const HOLDERS = 500;
 
+/** `series(n)` holding 1 to `count`, as a WITH clause of the inspector's dialect. */
+const seriesOf = (inspector: Inspector, count: number) =>
+  inspector.dialect === 'postgres' ? `WITH series(n) AS (SELECT generate_series(1, ${count}))` : `WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM series WHERE n < ${count})`;
+/** A number as text to concatenate (SQLite converts by itself); parenthesize expressions, as `||` binds tighter than `%` there. */
+const textOf = (inspector: Inspector, expr: string) => (inspector.dialect === 'postgres' ? `CAST(${expr} AS text)` : expr);
+
 async function fill(inspector: Inspector): Promise<void> {
   const { t } = inspector;
   const postgres = inspector.dialect === 'postgres';
-  const series = (count: number) => (postgres ? `WITH series(n) AS (SELECT generate_series(1, ${count}))` : `WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM series WHERE n < ${count})`);
-  const text = (expr: string) => (postgres ? `CAST(${expr} AS text)` : expr);
+  const series = (count: number) => seriesOf(inspector, count);
+  const text = (expr: string) => textOf(inspector, expr);
   const t0 = Date.now() - 3_600_000;
   const exec = 'id, workflow_name, state, args, queue, priority, tags, created_at, updated_at, wake_at, finished_at';
   await inspector.query(`${series(FINISHED)} INSERT INTO ${t.executions} (${exec}) SELECT 'done-' || ${text('n')}, 'Flow', 'completed', '[]', 'default', 0, '[]', ${t0}, ${t0}, NULL, ${t0} FROM series`);
@@ -91,6 +97,41 @@ describe.each(DIALECTS)('claim indexes on %s', (dialect) => {
     expect(elsewhere.map((execution) => execution.id)).toEqual(['due-2', 'due-5', 'due-8', 'due-11', 'due-14']);
   });
 
+  it('a claim of activities without flow limits does not read the keyed steps waiting in its queue', async () => {
+    const { store, inspector } = await open();
+    await fill(inspector);
+    const { t } = inspector;
+    const postgres = dialect === 'postgres';
+    const text = (expr: string) => textOf(inspector, expr);
+    const t0 = Date.now() - 3_600_000;
+    // Keys that are full: a tenant-limited activity's backlog in the same queue as the plain activity's work.
+    await inspector.query(
+      `${seriesOf(inspector, BACKLOG)} INSERT INTO ${t.steps} (id, execution_id, position, kind, name, args, state, queue, priority, tags, available_at, created_at, concurrency_key)
+       SELECT 'keyed-' || ${text('n')}, 'holder-' || ${text(`(n % ${HOLDERS} + 1)`)}, ${BACKLOG} + n, 'activity', 'Tenants.work', '[]', 'pending', 'default', 0, '[]', ${t0} + n, ${t0}, 'tenant-' || ${text('(n % 20)')} FROM series`,
+    );
+    await inspector.query(postgres ? `ANALYZE ${t.steps}` : 'ANALYZE');
+    const filter = { owner: 'probe', names: ['Acts.work'], queues: ['default'], tags: [], limit: 10, now: Date.now(), leaseMs: 30_000, limits: new Map<string, number>() };
+    const sent = await capture(async () => {
+      expect(await store.claimSteps(filter)).toEqual([]);
+    });
+    const [claim] = sent.filter((statement) => /ORDER BY c\.priority DESC/.test(statement.sql));
+    expect(claim).toBeDefined();
+    for (const generic of postgres ? [false, true] : [false]) {
+      const plan = await planOf(inspector, claim!, generic);
+      const shown = `${generic ? 'generic' : 'custom'} plan:\n${plan.join('\n')}`;
+      expect(plan.some((line) => line.includes('stent_steps_claim_order')), shown).toBe(true);
+    }
+    if (postgres) {
+      // Run for real: the index holds none of the keyed steps, so the claim reads (and passes over) none.
+      await inspector.query('RESET plan_cache_mode');
+      const analyzed = (await inspector.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF) ${claim!.sql.replace(/\$(\d+)/g, (_, i: string) => literal(claim!.params[Number(i) - 1]))}`)).map((row) => row['QUERY PLAN']);
+      const removed = analyzed.flatMap((line) => /Rows Removed by Filter: (\d+)/.exec(line)?.[1] ?? []).map(Number);
+      expect(Math.max(0, ...removed), analyzed.join('\n')).toBeLessThan(100);
+    }
+    // The keyed steps are still there for the claims by activity and key, and for a claim of strays.
+    expect(await store.claimSteps({ ...filter, names: ['Tenants.work'], limit: 3, strays: true })).toHaveLength(3);
+  });
+
   it("a dispatch inserted claimed looks for its queue's backlog in the claim-order index, not through the table", async () => {
     const { store, inspector } = await open();
     await fill(inspector);
@@ -118,5 +159,11 @@ describe.each(DIALECTS)('claim indexes on %s', (dialect) => {
     expect(names).toEqual(expect.arrayContaining(['stent_executions_claim_order', 'stent_steps_claim_order']));
     expect(names).not.toContain('stent_executions_claim');
     expect(names).not.toContain('stent_steps_claim');
+    // Steps with a flow key are claimed by activity and key, and left out of the claim-order index.
+    const [definition] =
+      dialect === 'sqlite'
+        ? (await inspector.query<{ sql: string }>(`SELECT sql FROM sqlite_master WHERE name = 'stent_steps_claim_order'`)).map((row) => row.sql)
+        : (await inspector.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE schemaname = ? AND indexname = 'stent_steps_claim_order'`, [db.schema])).map((row) => row.indexdef);
+    expect(definition).toMatch(/concurrency_key IS NULL\)? AND \(?rate_key IS NULL/);
   });
 });

@@ -1,4 +1,12 @@
-import type { ManualClock, StentEventMap, StentExecutor } from 'nestjs-stent';
+import type { ManualClock, StentEventMap, StentExecutor, WorkerOptions } from 'nestjs-stent';
+
+/**
+ * A worker for a manual clock. A jump of the clock is a pause of every process: a lease shorter than a jump
+ * taken while a run is held would expire under the worker holding it (the fault tests cover that), so
+ * leases here outlast the jumps. A waiting workflow is suspended at once, so each jump finds it in the
+ * database, where the next poll (a timer on the same clock, fired by the jump) finds it due.
+ */
+export const MANUAL_WORKER: WorkerOptions = { concurrency: 4, pollInterval: '100ms', maxPollInterval: '1s', lease: '1d', suspendAfter: 0 };
 
 /**
  * Waits for `condition` while time passes on `clock` in steps of `stepMs` (a worker's longest poll

@@ -16,6 +16,8 @@ type Loaded = { journal: StepRecord[] } | { kept: WorkflowRun; changed: StepReco
 const MAX_CLAIM = 100;
 /** How often a worker re-reads how many other workers share its database (at once when one joins). */
 const PEER_CHECK_MS = 1_000;
+/** How often a claim round also looks for steps with flow keys of activities served here without flow limits (ClaimFilter.strays). */
+const STRAYS_CHECK_MS = 5_000;
 
 /**
  * The worker's claim loop: a claim round reaps expired leases, claims due executions and pending activity
@@ -37,6 +39,7 @@ export class ClaimLoop {
   /** Settles when the round under way (if any) ends. */
   roundDone: Promise<void> = Promise.resolve();
   private suspectsCheckedAt = 0;
+  private straysCheckedAt = -Infinity;
   /** See finishedKeyedSteps: step id to when its body finished. */
   readonly finishedKeyed = new Map<string, number>();
   /** Slots of keyed steps finished here that their runs' next calls may take over (LocalDispatch.reserveLocal). */
@@ -118,6 +121,7 @@ export class ClaimLoop {
     this.hints.workflows = this.hints.activities = this.hints.keyed = this.hints.woken = this.hints.suspects = true;
     this.idlePolls = 0;
     this.lastReapAt = 0;
+    this.straysCheckedAt = -Infinity;
     this.handOn.clear();
     this.worker.versions.forget();
   }
@@ -292,6 +296,10 @@ export class ClaimLoop {
     this.hints.activities = false;
     filter.keyedOpen = await this.keyedOpen(filter);
     if (worker.state !== 'running') return false;
+    if (clock.now() - this.straysCheckedAt >= STRAYS_CHECK_MS) {
+      this.straysCheckedAt = clock.now();
+      filter.strays = true;
+    }
     const steps = await store.claimSteps(filter);
     if (worker.state !== 'running') return false;
     if (steps.length >= free) this.hints.activities = true;

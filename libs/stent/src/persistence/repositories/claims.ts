@@ -140,11 +140,12 @@ export class ClaimsRepository {
       const limits = flow.get(name);
       return limits !== undefined && (!keyedOnly(limits) || open.includes(name));
     });
-    if (limited.length === 0 && flowNames.length === 0) return unlimited.length > 0 ? this.claimStepBatch(client, filter, unlimited, filter.limit, 'unlimited') : [];
+    if (limited.length === 0 && flowNames.length === 0 && !filter.strays) return unlimited.length > 0 ? this.claimStepBatch(client, filter, unlimited, filter.limit, 'unlimited') : [];
     return client.transaction(async (tx) => {
       const claimed: StepRecord[] = [];
       if (unlimited.length > 0) {
         claimed.push(...(await this.claimStepBatch(tx, filter, unlimited, filter.limit, 'unlimited')));
+        if (filter.strays && claimed.length < filter.limit) claimed.push(...(await this.claimStepBatch(tx, filter, unlimited, filter.limit - claimed.length, 'unlimited', true)));
       }
       for (const name of limited) {
         const room = filter.limit - claimed.length;
@@ -153,7 +154,9 @@ export class ClaimsRepository {
         const [running] = await tx.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running'`, [name]);
         const free = filter.limits.get(name)! - num(running?.n ?? 0);
         if (free <= 0) continue;
-        claimed.push(...(await this.claimStepBatch(tx, filter, [name], Math.min(room, free), 'limited')));
+        const taken = await this.claimStepBatch(tx, filter, [name], Math.min(room, free), 'limited');
+        if (filter.strays && taken.length < Math.min(room, free)) taken.push(...(await this.claimStepBatch(tx, filter, [name], Math.min(room, free) - taken.length, 'limited', true)));
+        claimed.push(...taken);
       }
       for (const name of flowNames) {
         const room = filter.limit - claimed.length;
@@ -179,6 +182,11 @@ export class ClaimsRepository {
    * Claims pending activity steps. Steps that were running when a worker died ("suspects") are claimed
    * only one at a time by an idle worker, so a step that crashes its worker is blamed alone.
    *
+   * Steps with a flow key (per-key concurrency or rate limit) are left to the claims by activity and key,
+   * and are not in the claim-order index, so a backlog of them costs these claims nothing. `strays` claims
+   * only such steps instead: of activities served here without flow limits, recorded while they had them
+   * (see ClaimFilter.strays). Suspects are claimed whatever their keys, as hasSuspects finds them.
+   *
    * Whether a step's execution is still active is asked per candidate by a scalar subquery, not an
    * EXISTS: PostgreSQL turns an EXISTS into a semi-join and, with a large history, puts a Memoize node in
    * it whose hash table is sized (and set up, at every execution) by the estimate of candidate rows, so
@@ -190,6 +198,7 @@ export class ClaimsRepository {
     names: string[],
     limit: number,
     kind: 'unlimited' | 'limited' | 'suspect',
+    strays = false,
   ): Promise<StepRecord[]> {
     const { t, dialect } = this.ctx;
     const params: unknown[] = [filter.now];
@@ -197,7 +206,8 @@ export class ClaimsRepository {
     const queueClause = claimList(dialect, 'c.queue', filter.queues, params);
     const tagClause = dialect.tagFilter(filter.tags, params, 'c.tags');
     const extra =
-      kind === 'suspect' ? 'AND c.recoveries > 0' : kind === 'unlimited' ? 'AND c.max_concurrent IS NULL AND c.recoveries = 0' : 'AND c.recoveries = 0';
+      (kind === 'suspect' ? 'AND c.recoveries > 0' : kind === 'unlimited' ? 'AND c.max_concurrent IS NULL AND c.recoveries = 0' : 'AND c.recoveries = 0') +
+      (kind === 'suspect' ? '' : strays ? ' AND (c.concurrency_key IS NOT NULL OR c.rate_key IS NOT NULL)' : ' AND c.concurrency_key IS NULL AND c.rate_key IS NULL');
     const setParams: unknown[] = [filter.owner];
     const leaseNow = dialect.leaseNow(filter.now, setParams);
     setParams.push(filter.leaseMs, filter.now);

@@ -60,8 +60,9 @@ export class StentExecutionEntity {
 
 @Entity({ name: 'stent_steps' })
 @Index(['executionId', 'position'], { unique: true })
-// Claims read pending activity steps of a queue in priority order (the migration makes priority descending).
-@Index('stent_steps_claim_order', ['queue', 'priority', 'availableAt'], { where: "state = 'pending' AND kind = 'activity'" })
+// Claims read pending activity steps of a queue in priority order (the migration makes priority descending);
+// steps with a flow key are claimed by activity and key instead.
+@Index('stent_steps_claim_order', ['queue', 'priority', 'availableAt'], { where: "state = 'pending' AND kind = 'activity' AND concurrency_key IS NULL AND rate_key IS NULL" })
 export class StentStepEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 }) id!: string;
   @Column({ name: 'execution_id', type: 'varchar', length: 128 }) executionId!: string;

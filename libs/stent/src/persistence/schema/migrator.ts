@@ -13,6 +13,7 @@ import { StentFlowLimits1739000000000 } from './migrations/1739000000000-stent-f
 import { StentEventsStreams1740000000000 } from './migrations/1740000000000-stent-events-streams.js';
 import { StentWorkflowLimitsRetentionMarks1741000000000 } from './migrations/1741000000000-stent-workflow-limits-retention-marks.js';
 import { StentKeyedPending1742100000000 } from './migrations/1742100000000-stent-keyed-pending.js';
+import { StentPlainClaimOrder1743000000000 } from './migrations/1743000000000-stent-plain-claim-order.js';
 import { checkSchemaName } from '../../core/index.js';
 import { tableNames, type TableNames } from './table-names.js';
 
@@ -34,6 +35,7 @@ export const stentMigrationClasses = [
   StentEventsStreams1740000000000,
   StentWorkflowLimitsRetentionMarks1741000000000,
   StentKeyedPending1742100000000,
+  StentPlainClaimOrder1743000000000,
 ] as const;
 
 /** Stent's migrations in order, as instances for a PostgreSQL schema (for runStentMigrations or a QueryRunner of your own). */
