@@ -140,7 +140,7 @@ export class ClaimsRepository {
       const limits = flow.get(name);
       return limits !== undefined && (!keyedOnly(limits) || open.includes(name));
     });
-    if (limited.length === 0 && flowNames.length === 0 && !filter.strays) return unlimited.length > 0 ? this.claimStepBatch(client, filter, unlimited, filter.limit, 'unlimited') : [];
+    if (limited.length === 0 && flowNames.length === 0 && (!filter.strays || unlimited.length === 0)) return unlimited.length > 0 ? this.claimStepBatch(client, filter, unlimited, filter.limit, 'unlimited') : [];
     return client.transaction(async (tx) => {
       const claimed: StepRecord[] = [];
       if (unlimited.length > 0) {
