@@ -281,7 +281,7 @@ export interface ClaimFilter {
   /**
    * Also claim steps that carry a flow key although their activity is served here without flow limits:
    * recorded while it had them (a deploy then removed the limit). The ordinary claims leave every keyed
-   * step to the claims by activity and key; a worker asks for these now and then (at its polls).
+   * step to the claims by activity and key; a worker asks for these in one claim round every 5 s.
    */
   strays?: boolean;
   /** Claim (at most one) step that was running when a worker died, to run it alone. */
