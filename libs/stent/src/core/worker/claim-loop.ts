@@ -1,14 +1,11 @@
 import type { WorkflowRun } from '../run/workflow-run.js';
 import { decodeError } from '../serialization.js';
 import type { ClaimFilter, ExecutionRecord, PoisonedStep, StepRecord } from '../store/index.js';
-import { activityLimits, flowLimits, keyedBodiesPastOutcome } from './claim-limits.js';
+import { ClaimFilters } from './claim-filters.js';
 import { PollTimer } from './poll-timer.js';
 import { RateWindowTimer } from './rate-window-timer.js';
 import { SlotHandOn } from './slot-hand-on.js';
 import type { Worker } from './worker.js';
-
-/** How long a keyed step finished here is assumed to wait for its result's write at most. */
-const FINISHED_KEYED_MS = 10_000;
 
 type Loaded = { journal: StepRecord[] } | { kept: WorkflowRun; changed: StepRecord[] };
 
@@ -16,8 +13,6 @@ type Loaded = { journal: StepRecord[] } | { kept: WorkflowRun; changed: StepReco
 const MAX_CLAIM = 100;
 /** How often a worker re-reads how many other workers share its database (at once when one joins). */
 const PEER_CHECK_MS = 1_000;
-/** How often a claim round also looks for steps with flow keys of activities served here without flow limits (ClaimFilter.strays). */
-const STRAYS_CHECK_MS = 5_000;
 
 /**
  * The worker's claim loop: a claim round reaps expired leases, claims due executions and pending activity
@@ -39,9 +34,8 @@ export class ClaimLoop {
   /** Settles when the round under way (if any) ends. */
   roundDone: Promise<void> = Promise.resolve();
   private suspectsCheckedAt = 0;
-  private straysCheckedAt = -Infinity;
-  /** See finishedKeyedSteps: step id to when its body finished. */
-  readonly finishedKeyed = new Map<string, number>();
+  /** What its claims look for. */
+  private readonly filters: ClaimFilters;
   /** Slots of keyed steps finished here that their runs' next calls may take over (LocalDispatch.reserveLocal). */
   readonly handOn: SlotHandOn;
   /** Other live workers on the database, re-read when a claim depends on it (see workflowBudget). */
@@ -56,6 +50,7 @@ export class ClaimLoop {
   private lastReapAt = 0;
 
   constructor(private readonly worker: Worker) {
+    this.filters = new ClaimFilters(worker, () => this.peers);
     this.poll = new PollTimer(worker.clock, () => {
       // Polling is the safety net for lost or impossible notifications: look at everything.
       this.hints.workflows = this.hints.activities = this.hints.keyed = this.hints.woken = this.hints.suspects = true;
@@ -121,7 +116,7 @@ export class ClaimLoop {
     this.hints.workflows = this.hints.activities = this.hints.keyed = this.hints.woken = this.hints.suspects = true;
     this.idlePolls = 0;
     this.lastReapAt = 0;
-    this.straysCheckedAt = -Infinity;
+    this.filters.forget();
     this.handOn.clear();
     this.worker.versions.forget();
   }
@@ -170,7 +165,7 @@ export class ClaimLoop {
       }
       progressed = (await this.claimWorkflows()) || progressed;
       progressed = (await this.claimActivities()) || progressed;
-      if (worker.versions.due(worker.clock.now())) await worker.versions.check(this.workflowFilter(0));
+      if (worker.versions.due(worker.clock.now())) await worker.versions.check(this.filters.workflows(0));
       if (worker.runs.size > 0 && this.hints.woken) await this.refreshWoken();
       worker.claimHealth.succeeded();
     } catch (error) {
@@ -212,53 +207,6 @@ export class ClaimLoop {
   }
 
   /**
-   * Keyed steps whose bodies finished here with results not yet written (see ClaimFilter.finishedHere).
-   * An entry is dropped after a while: by then its result is written (or, if not, the step is counted as
-   * running again, which only holds back more than needed).
-   */
-  private finishedKeyedSteps(): string[] | undefined {
-    if (this.finishedKeyed.size === 0) return undefined;
-    const oldest = this.worker.clock.now() - FINISHED_KEYED_MS;
-    for (const [id, at] of this.finishedKeyed) if (at < oldest) this.finishedKeyed.delete(id);
-    return [...this.finishedKeyed.keys()];
-  }
-
-  private claimFilter(limit: number): ClaimFilter {
-    const { worker } = this;
-    return {
-      owner: worker.ownerId,
-      names: worker.registry.activityNames(),
-      queues: worker.settings.queues,
-      tags: worker.settings.tags,
-      limit,
-      now: worker.clock.now(),
-      leaseMs: worker.settings.leaseMs,
-      limits: activityLimits(worker),
-      flow: flowLimits(worker),
-      finishedHere: this.finishedKeyedSteps(),
-      runningPastOutcome: keyedBodiesPastOutcome(worker),
-      // Only with other workers on the database (as last counted): alone, every run is held here, and the
-      // preference would cost a read of each candidate's execution for nothing.
-      preferHeld: worker.registry.flowLimits().size > 0 && this.peers > 0,
-    };
-  }
-
-  /** What a claim of executions looks for: this worker's workflows, in the versions it can replay. */
-  private workflowFilter(limit: number): ClaimFilter {
-    const { registry } = this.worker;
-    return {
-      ...this.claimFilter(limit),
-      names: registry.workflowNames(),
-      limits: new Map(),
-      flow: registry.workflowFlowLimits(),
-      finishedHere: undefined,
-      runningPastOutcome: undefined,
-      preferHeld: undefined,
-      versions: registry.workflowVersions(),
-    };
-  }
-
-  /**
    * Steps that were running when their worker died run alone: an idle worker takes one and nothing
    * else until it ends, so a task that crashes its worker is the only one blamed for the crash.
    */
@@ -270,7 +218,7 @@ export class ClaimLoop {
     const idle = runner.idle;
     if (idle && (this.hints.suspects || this.suspectsWaiting)) {
       this.hints.suspects = false;
-      const [suspect] = await store.claimSteps({ ...this.claimFilter(1), suspect: true });
+      const [suspect] = await store.claimSteps({ ...this.filters.activities(1), suspect: true });
       if (worker.state !== 'running') return false;
       if (suspect) {
         this.suspectRunning = suspect.id;
@@ -281,30 +229,27 @@ export class ClaimLoop {
       this.suspectsWaiting = false;
     } else if (!idle && clock.now() - this.suspectsCheckedAt >= 250) {
       this.suspectsCheckedAt = clock.now();
-      this.suspectsWaiting = await store.hasSuspects(this.claimFilter(1));
+      this.suspectsWaiting = await store.hasSuspects(this.filters.activities(1));
     }
     // While a suspect waits, let running attempts finish so this worker becomes idle to take it.
     if (this.suspectsWaiting) return false;
     const free = runner.freeSlots();
     if (free <= 0 || !this.hints.activities) return false;
     // Slots not handed on by now may be counted free by this claim, and are then no longer handed on.
-    this.handOn.release(this.finishedKeyed);
-    const filter = this.claimFilter(free);
+    this.handOn.release(this.filters.finishedKeyed);
+    const filter = this.filters.activities(free);
     // Cleared before the query, not after: work announced while it runs (its rows committed after the
     // query read the table) sets the hint again, and the next round looks. Cleared afterwards, that
     // announcement was lost, and the work waited for a poll.
     this.hints.activities = false;
     filter.keyedOpen = await this.keyedOpen(filter);
     if (worker.state !== 'running') return false;
-    if (clock.now() - this.straysCheckedAt >= STRAYS_CHECK_MS) {
-      this.straysCheckedAt = clock.now();
-      filter.strays = true;
-    }
+    if (this.filters.straysDue()) filter.strays = true;
     const steps = await store.claimSteps(filter);
     if (worker.state !== 'running') return false;
     if (steps.length >= free) this.hints.activities = true;
     if (steps.length < free) this.windows.lookAgainAfter(filter);
-    for (const step of steps) this.finishedKeyed.delete(step.id);
+    for (const step of steps) this.filters.finishedKeyed.delete(step.id);
     runner.runClaimed(steps);
     return steps.length > 0;
   }
@@ -330,7 +275,7 @@ export class ClaimLoop {
     if (names.length === 0 || !this.hints.workflows) return false;
     const limit = Math.min(worker.settings.maxActiveWorkflows - worker.runs.size - local.reservedRuns, await this.workflowBudget());
     if (limit <= 0) return false;
-    const filter = this.workflowFilter(limit);
+    const filter = this.filters.workflows(limit);
     const now = filter.now;
     // Cleared before the query for the reason given in claimActivities.
     this.hints.workflows = false;

@@ -144,8 +144,7 @@ export class ClaimsRepository {
     return client.transaction(async (tx) => {
       const claimed: StepRecord[] = [];
       if (unlimited.length > 0) {
-        claimed.push(...(await this.claimStepBatch(tx, filter, unlimited, filter.limit, 'unlimited')));
-        if (filter.strays && claimed.length < filter.limit) claimed.push(...(await this.claimStepBatch(tx, filter, unlimited, filter.limit - claimed.length, 'unlimited', true)));
+        claimed.push(...(await this.claimWithStrays(tx, filter, unlimited, filter.limit, 'unlimited')));
       }
       for (const name of limited) {
         const room = filter.limit - claimed.length;
@@ -154,9 +153,7 @@ export class ClaimsRepository {
         const [running] = await tx.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${t.steps} WHERE name = ? AND state = 'running'`, [name]);
         const free = filter.limits.get(name)! - num(running?.n ?? 0);
         if (free <= 0) continue;
-        const taken = await this.claimStepBatch(tx, filter, [name], Math.min(room, free), 'limited');
-        if (filter.strays && taken.length < Math.min(room, free)) taken.push(...(await this.claimStepBatch(tx, filter, [name], Math.min(room, free) - taken.length, 'limited', true)));
-        claimed.push(...taken);
+        claimed.push(...(await this.claimWithStrays(tx, filter, [name], Math.min(room, free), 'limited')));
       }
       for (const name of flowNames) {
         const room = filter.limit - claimed.length;
@@ -205,9 +202,9 @@ export class ClaimsRepository {
     const nameClause = claimList(dialect, 'c.name', names, params);
     const queueClause = claimList(dialect, 'c.queue', filter.queues, params);
     const tagClause = dialect.tagFilter(filter.tags, params, 'c.tags');
+    const keys = strays ? '(c.concurrency_key IS NOT NULL OR c.rate_key IS NOT NULL)' : 'c.concurrency_key IS NULL AND c.rate_key IS NULL';
     const extra =
-      (kind === 'suspect' ? 'AND c.recoveries > 0' : kind === 'unlimited' ? 'AND c.max_concurrent IS NULL AND c.recoveries = 0' : 'AND c.recoveries = 0') +
-      (kind === 'suspect' ? '' : strays ? ' AND (c.concurrency_key IS NOT NULL OR c.rate_key IS NOT NULL)' : ' AND c.concurrency_key IS NULL AND c.rate_key IS NULL');
+      kind === 'suspect' ? 'AND c.recoveries > 0' : kind === 'unlimited' ? `AND c.max_concurrent IS NULL AND c.recoveries = 0 AND ${keys}` : `AND c.recoveries = 0 AND ${keys}`;
     const setParams: unknown[] = [filter.owner];
     const leaseNow = dialect.leaseNow(filter.now, setParams);
     setParams.push(filter.leaseMs, filter.now);
@@ -228,6 +225,13 @@ export class ClaimsRepository {
       limit,
     );
     return rows.map(stepFromRow).sort((a, b) => b.priority - a.priority || a.availableAt - b.availableAt);
+  }
+
+  /** claimStepBatch, then (with `filter.strays`) the stray steps of the same activities in the room left. */
+  private async claimWithStrays(executor: SqlExecutor, filter: ClaimFilter, names: string[], limit: number, kind: 'unlimited' | 'limited'): Promise<StepRecord[]> {
+    const claimed = await this.claimStepBatch(executor, filter, names, limit, kind);
+    if (filter.strays && claimed.length < limit) claimed.push(...(await this.claimStepBatch(executor, filter, names, limit - claimed.length, kind, true)));
+    return claimed;
   }
 
   /** Whether steps recovered from a dead worker wait to be run alone. */
