@@ -8,7 +8,8 @@ import { newExecution, newStep } from '../support/executions.js';
 /**
  * Executions whose last keyed step hands its slot off (see SlotHandOff) ending at once: on PostgreSQL they
  * share statements with each other (one commit for many), each starting its key's next step under the
- * conditions it has alone, and two hand-offs of one key take its two next steps, one each.
+ * conditions it has alone, and two hand-offs of one key take its two next steps, one each. A hand-off
+ * that prefers its worker's own executions looks for one only among the key's first 64 waiting steps.
  */
 
 type NewStep = Parameters<StentStore['insertSteps']>[1][number];
@@ -100,5 +101,28 @@ describe.each(BACKENDS)('endings that hand keyed slots off, at once, on %s', (di
       // Sent while one statement was on its way, the endings share the next: two statements at most, not one each.
       expect(endings.length, `${endings.length} statements ended ${keys.length} executions`).toBeLessThanOrEqual(2);
     }
+  });
+
+  it("looks for a step of an execution the ender holds among the key's first 64 waiting steps, not past them", async () => {
+    const { store } = await open();
+    const now = Date.now();
+    const [ender, second] = [await executionWithStep(store, 'end-a', ENDER, 'k', now, true), await executionWithStep(store, 'end-b', ENDER, 'k', now, true)];
+    // 70 steps of another worker's executions wait, oldest first, then one of an execution the ender holds.
+    const waiting: string[] = [];
+    for (let i = 0; i < 70; i++) waiting.push((await executionWithStep(store, `wait-${i}`, WAITER, 'k', now - 1_000 + i, false)).step.id);
+    const late = await executionWithStep(store, 'held-late', ENDER, 'k', now - 1_000 + 70, false);
+    const preferHeld = (handOff: HandOff): HandOff => ({ ...handOff, filter: { ...handOff.filter, preferHeld: true } });
+    const end = async ({ fence, step, epoch }: typeof ender, id: string) => {
+      const completion: Completion = { fence: { stepId: step.id, owner: ENDER, epoch }, result: '"r"', finishedAt: now };
+      return store.finishHandingOff(fence, 'completed', `"${id}"`, null, now, { hasParent: false, leftovers: false, completions: [completion] }, preferHeld(handOffOf(step.id, 'k', now)));
+    };
+    // The held step is 71st in claim order, past the window: the slot goes to the oldest, as a claim's would.
+    const first = await end(ender, 'a');
+    expect(first.started.map((step) => step.id)).toEqual([waiting[0]]);
+    // One of the ender's executions waiting within the window goes first.
+    const early = await executionWithStep(store, 'held-early', ENDER, 'k', now - 2_000, false);
+    const next = await end(second, 'b');
+    expect(next.started.map((step) => step.id)).toEqual([early.step.id]);
+    expect(late.step.id).not.toBe(early.step.id);
   });
 });

@@ -14,8 +14,14 @@ import { notPausedStep } from './pauses.js';
  * no longer pending (its UPDATE re-checks the state) or counts it running in its place.
  *
  * The step taken is the one a claim would take first within the key: highest priority, then (with
- * `preferHeld`) steps of executions the writer holds, then the oldest.
+ * `preferHeld`) steps of executions the writer holds among the key's first HELD_WINDOW, then the oldest.
  */
+
+/**
+ * How many of a key's waiting steps, in claim order, a claim or hand-off looks through for one of an
+ * execution its worker holds (ClaimFilter.preferHeld). Past them it takes the oldest as anyone would.
+ */
+export const HELD_WINDOW = 64;
 
 export interface HandOffQuery {
   sql: string;
@@ -43,17 +49,24 @@ export function nextStepOfKey(ctx: SqlContext, filter: SlotHandOff['filter'], sl
   const first = (alias: string): string =>
     `SELECT ${alias}.id FROM ${t.steps} ${alias} WHERE ${ofKey(alias)} ORDER BY ${alias}.priority DESC, ${alias}.available_at, ${alias}.id LIMIT 1${dialect.skipLocked}`;
   if (!filter.preferHeld) return `(${first('d')})`;
-  // Among the steps of the key's highest priority, one of an execution this worker holds first (its result
-  // then stays in this process); each probe reads the index in order and stops at its first match, where
-  // ranking all of the key's steps by holder read every one's execution.
-  // Placeholders in text order: the held probe's key, the top priority's key, the owner, then the fallback.
-  const heldKey = ofKey('h');
+  // Among the key's first HELD_WINDOW steps of its highest priority, one of an execution this worker holds
+  // first (its result then stays in this process). The window is read in order and left at the first such
+  // step; it bounds what a probe reads when this worker holds none of the key's waiting steps (without it,
+  // every one of them and its execution).
+  // Placeholders in text order: the window's key, the top priority's key, the owner, then the fallback.
+  const windowKey = ofKey('w');
   const topKey = ofKey('p');
   params.push(filter.owner);
-  const held = `SELECT h.id FROM ${t.steps} h WHERE ${heldKey}
-       AND h.priority = (SELECT p.priority FROM ${t.steps} p WHERE ${topKey} ORDER BY p.priority DESC LIMIT 1)
-       AND (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = h.execution_id) = ?
-     ORDER BY h.available_at, h.id LIMIT 1${dialect.skipLocked}`;
+  const held = `SELECT h.id FROM ${t.steps} h
+     WHERE h.id = (
+       SELECT c.id FROM (
+         SELECT w.id, w.execution_id FROM ${t.steps} w
+         WHERE ${windowKey} AND w.priority = (SELECT p.priority FROM ${t.steps} p WHERE ${topKey} ORDER BY p.priority DESC LIMIT 1)
+         ORDER BY w.priority DESC, w.available_at, w.id LIMIT ${HELD_WINDOW}
+       ) c
+       WHERE (SELECT e.lease_owner FROM ${t.executions} e WHERE e.id = c.execution_id) = ?
+       LIMIT 1
+     ) AND h.state = 'pending'${dialect.skipLocked}`;
   return `COALESCE((${held}), (${first('d')}))`;
 }
 
