@@ -127,6 +127,15 @@ function rankedCandidates(ctx: SqlContext, filter: ClaimFilter, name: string, li
     full = 'AND (c.concurrency_key IS NULL OR c.concurrency_key NOT IN (SELECT x.k FROM x WHERE x.n >= ?))';
     params.push(limits.concurrency);
   }
+  // So are rate keys with no room left in this window (or parked), as RateWindowCounts.take would find them:
+  // with every window used and a backlog waiting, ranking it took 110 ms a claim on 50,000 steps.
+  if (limits.rate !== null) {
+    const windowStart = new RateWindowCounts(filter.now, limits.rate).windowStart;
+    full += ` AND (c.rate_key IS NULL OR c.rate_key NOT IN (
+         SELECT u.flow_key FROM ${t.flowKeys} u
+         WHERE u.name = ? AND (u.window_start > ? OR (u.window_start = ? AND u.used >= ?) OR COALESCE(u.blocked_until, 0) > ?)))`;
+    params.push(name, windowStart, windowStart, limits.rate.limit, filter.now);
+  }
   params.push(name, name, Math.min(perKey, limits.concurrency ?? perKey));
   let room = '';
   if (limits.concurrency !== null) {
