@@ -4,7 +4,8 @@ import { DIALECTS } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
 import { newExecution } from '../support/executions.js';
 import { capture, type Sent } from '../support/statement-capture.js';
-import { literal, planOf } from '../support/statement-plans.js';
+import { analyzedPlan, literal, planOf } from '../support/statement-plans.js';
+import { seriesOf, textOf } from '../support/sql-series.js';
 
 /**
  * Claims take work in priority order, then the oldest due first. With a backlog in the tables (here in a
@@ -18,12 +19,6 @@ import { literal, planOf } from '../support/statement-plans.js';
 const BACKLOG = 5_000;
 const FINISHED = 20_000;
 const HOLDERS = 500;
-
-/** `series(n)` holding 1 to `count`, as a WITH clause of the inspector's dialect. */
-const seriesOf = (inspector: Inspector, count: number) =>
-  inspector.dialect === 'postgres' ? `WITH series(n) AS (SELECT generate_series(1, ${count}))` : `WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM series WHERE n < ${count})`;
-/** A number as text to concatenate (SQLite converts by itself); parenthesize expressions, as `||` binds tighter than `%` there. */
-const textOf = (inspector: Inspector, expr: string) => (inspector.dialect === 'postgres' ? `CAST(${expr} AS text)` : expr);
 
 async function fill(inspector: Inspector): Promise<void> {
   const { t } = inspector;
@@ -123,8 +118,7 @@ describe.each(DIALECTS)('claim indexes on %s', (dialect) => {
     }
     if (postgres) {
       // Run for real: the index holds none of the keyed steps, so the claim reads (and passes over) none.
-      await inspector.query('RESET plan_cache_mode');
-      const analyzed = (await inspector.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF) ${claim!.sql.replace(/\$(\d+)/g, (_, i: string) => literal(claim!.params[Number(i) - 1]))}`)).map((row) => row['QUERY PLAN']);
+      const analyzed = await analyzedPlan(inspector, claim!);
       const removed = analyzed.flatMap((line) => /Rows Removed by Filter: (\d+)/.exec(line)?.[1] ?? []).map(Number);
       expect(Math.max(0, ...removed), analyzed.join('\n')).toBeLessThan(100);
     }

@@ -3,7 +3,9 @@ import type { ClaimFilter } from 'nestjs-stent/internal';
 import type { Inspector } from '../support/inspector.js';
 import { DIALECTS } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
-import { capture, type Sent } from '../support/statement-capture.js';
+import { capture } from '../support/statement-capture.js';
+import { analyzedPlan, planOf } from '../support/statement-plans.js';
+import { seriesOf, textOf } from '../support/sql-series.js';
 
 /**
  * A claim of an activity with per-key concurrency alone, on a backlog: 20 keys of 250 pending steps each,
@@ -24,8 +26,8 @@ async function fill(inspector: Inspector, t0: number): Promise<void> {
   const { t } = inspector;
   const postgres = inspector.dialect === 'postgres';
   const total = KEYS * PER_KEY;
-  const series = (count: number) => (postgres ? `WITH series(n) AS (SELECT generate_series(0, ${count - 1}))` : `WITH RECURSIVE series(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM series WHERE n < ${count - 1})`);
-  const text = (expr: string) => (postgres ? `CAST(${expr} AS text)` : `(${expr})`);
+  const series = (count: number) => seriesOf(inspector, count, 0);
+  const text = (expr: string) => textOf(inspector, expr);
   const exec = 'id, workflow_name, state, args, queue, priority, tags, created_at, updated_at, wake_at, finished_at';
   await inspector.query(`${series(total)} INSERT INTO ${t.executions} (${exec}) SELECT 'run-' || ${text('n')}, 'Flow', 'running', '[]', 'default', 0, '[]', ${t0}, ${t0}, NULL, NULL FROM series`);
   const step = 'id, execution_id, position, kind, name, args, state, queue, priority, tags, available_at, created_at, concurrency_key, lease_owner, lease_epoch, lease_expires_at';
@@ -57,23 +59,6 @@ function claimOf(limit: number): ClaimFilter {
   };
 }
 
-/** A captured parameter as an SQL literal. */
-const literal = (value: unknown): string =>
-  Array.isArray(value) ? `ARRAY[${value.map(literal).join(', ')}]` : typeof value === 'number' ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
-
-/** Runs a captured statement under EXPLAIN ANALYZE (rolled back): each node with how often it ran. */
-async function analyzed(inspector: Inspector, sent: Sent): Promise<string[]> {
-  await inspector.query('BEGIN');
-  try {
-    await inspector.query('DEALLOCATE ALL');
-    await inspector.query(`PREPARE keyed_probe AS ${sent.sql}`);
-    const rows = await inspector.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, TIMING OFF) EXECUTE keyed_probe(${sent.params.map(literal).join(', ')})`);
-    return rows.map((row) => row['QUERY PLAN']);
-  } finally {
-    await inspector.query('ROLLBACK');
-  }
-}
-
 /** Index entries a plan's scans of `index` returned, over all their runs (rows x loops). */
 function rowsThrough(plan: string[], index: string): number {
   let rows = 0;
@@ -103,13 +88,13 @@ describe.each(DIALECTS)('keyed claim on %s', (dialect) => {
     const [claim] = sent.filter((statement) => /WITH RECURSIVE w\(k\)/.test(statement.sql) && /\bUPDATE\b/.test(statement.sql));
     expect(claim, sent.map((statement) => statement.sql).join('\n')).toBeDefined();
     if (dialect === 'sqlite') {
-      const plan = (await inspector.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${claim!.sql}`, claim!.params)).map((row) => row.detail);
+      const plan = await planOf(inspector, claim!, false);
       expect(plan.some((line) => /SEARCH w USING INDEX stent_steps_flow_keyed \(name=\? AND concurrency_key=\?\)/.test(line)), plan.join('\n')).toBe(true);
       return;
     }
     // Again with the two taken steps back to pending (the claim above committed), so the key has room.
     await inspector.query(`UPDATE ${inspector.t.steps} SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = 'probe'`);
-    const plan = await analyzed(inspector, claim!);
+    const plan = await analyzedPlan(inspector, claim!);
     const shown = plan.join('\n');
     // Each read of a key's first steps ran once per key with room (here one), not once per step of the table.
     const keyedScans = plan.filter((line) => line.includes('steps_flow_keyed'));
@@ -146,11 +131,11 @@ describe.each(DIALECTS)('keyed claim on %s', (dialect) => {
     expect(sent[0]!.sql, shown).not.toMatch(/\bUPDATE\b|pg_advisory/);
     // The keys with steps waiting are found one index probe each, not by reading every waiting step.
     if (dialect === 'sqlite') {
-      const plan = (await inspector.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sent[0]!.sql}`, sent[0]!.params)).map((row) => row.detail);
+      const plan = await planOf(inspector, sent[0]!, false);
       expect(plan.some((line) => /SEARCH s USING COVERING INDEX stent_steps_flow_keyed \(name=\? AND concurrency_key>\?\)/.test(line)), plan.join('\n')).toBe(true);
     } else {
       // A few rows a key (its running steps, one probe), not the 5,000 waiting.
-      const plan = await analyzed(inspector, sent[0]!);
+      const plan = await analyzedPlan(inspector, sent[0]!);
       expect(rowsThrough(plan, ' on stent_steps '), plan.join('\n')).toBeLessThanOrEqual(5 * KEYS);
     }
 

@@ -4,7 +4,8 @@ import type { Inspector } from '../support/inspector.js';
 import { DIALECTS } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
 import { capture } from '../support/statement-capture.js';
-import { literal } from '../support/statement-plans.js';
+import { analyzedPlan } from '../support/statement-plans.js';
+import { seriesOf, textOf } from '../support/sql-series.js';
 
 /**
  * A claim of a rate-limited activity on a backlog: 20 keys of 250 waiting steps each, one start a key an
@@ -22,8 +23,8 @@ async function fill(inspector: Inspector, t0: number): Promise<void> {
   const { t } = inspector;
   const postgres = inspector.dialect === 'postgres';
   const total = KEYS * PER_KEY;
-  const series = (count: number) => (postgres ? `WITH series(n) AS (SELECT generate_series(0, ${count - 1}))` : `WITH RECURSIVE series(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM series WHERE n < ${count - 1})`);
-  const text = (expr: string) => (postgres ? `CAST(${expr} AS text)` : `(${expr})`);
+  const series = (count: number) => seriesOf(inspector, count, 0);
+  const text = (expr: string) => textOf(inspector, expr);
   const exec = 'id, workflow_name, state, args, queue, priority, tags, created_at, updated_at, wake_at, finished_at';
   await inspector.query(`${series(total)} INSERT INTO ${t.executions} (${exec}) SELECT 'run-' || ${text('n')}, 'Flow', 'running', '[]', 'default', 0, '[]', ${t0}, ${t0}, NULL, NULL FROM series`);
   await inspector.query(
@@ -66,7 +67,7 @@ describe.each(DIALECTS)('rate-limited claim on %s', (dialect) => {
     const ranking = sent.find((statement) => /ROW_NUMBER\(\) OVER \(PARTITION BY COALESCE/.test(statement.sql));
     expect(ranking, sent.map((statement) => statement.sql).join('\n')).toBeDefined();
     if (dialect === 'postgres') {
-      const plan = (await inspector.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, TIMING OFF) ${ranking!.sql.replace(/\$(\d+)/g, (_, i: string) => literal(ranking!.params[Number(i) - 1]))}`)).map((row) => row['QUERY PLAN']);
+      const plan = await analyzedPlan(inspector, ranking!);
       const ranked = plan.filter((line) => line.includes('WindowAgg')).map((line) => Number(/actual rows=(\d+)/.exec(line)?.[1] ?? NaN));
       expect(ranked, plan.join('\n')).toEqual([0]);
     }

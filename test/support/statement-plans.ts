@@ -25,3 +25,21 @@ export async function planOf(inspector: Inspector, sent: Sent, generic: boolean)
   await inspector.query('DEALLOCATE claim_probe');
   return rows.map((row) => row['QUERY PLAN']);
 }
+
+/**
+ * A captured statement run on PostgreSQL under EXPLAIN ANALYZE: prepared as the store sends it and
+ * planned with its values, inside a transaction rolled back (a claim's UPDATE changes nothing). Each node
+ * with the rows it returned and how often it ran (`actual rows=N loops=M`).
+ */
+export async function analyzedPlan(inspector: Inspector, sent: Sent): Promise<string[]> {
+  await inspector.query('RESET plan_cache_mode');
+  await inspector.query('BEGIN');
+  try {
+    await inspector.query('DEALLOCATE ALL');
+    await inspector.query(`PREPARE analyzed_probe AS ${sent.sql}`);
+    const rows = await inspector.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE analyzed_probe(${sent.params.map(literal).join(', ')})`);
+    return rows.map((row) => row['QUERY PLAN']);
+  } finally {
+    await inspector.query('ROLLBACK');
+  }
+}

@@ -3,7 +3,7 @@ import type { SqlExecutor } from '../clients/sql-client.js';
 import { num, numOrNull, STEP_READ, stepFromRow, strOrNull } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { ACTIVE, NO_LEASE, stepStillOwned } from '../sql/statements.js';
-import { RateWindowCounts, type WindowRow } from './rate-windows.js';
+import { RateWindowCounts, windowStartOf, type WindowRow } from './rate-windows.js';
 import { HELD_WINDOW } from './slot-hand-off.js';
 
 /** A flow key's row: its rate window, and until when a RateLimitedError parked the key. */
@@ -130,7 +130,7 @@ function rankedCandidates(ctx: SqlContext, filter: ClaimFilter, name: string, li
   // So are rate keys with no room left in this window (or parked), as RateWindowCounts.take would find them:
   // with every window used and a backlog waiting, ranking it took 110 ms a claim on 50,000 steps.
   if (limits.rate !== null) {
-    const windowStart = new RateWindowCounts(filter.now, limits.rate).windowStart;
+    const windowStart = windowStartOf(filter.now, limits.rate);
     full += ` AND (c.rate_key IS NULL OR c.rate_key NOT IN (
          SELECT u.flow_key FROM ${t.flowKeys} u
          WHERE u.name = ? AND (u.window_start > ? OR (u.window_start = ? AND u.used >= ?) OR COALESCE(u.blocked_until, 0) > ?)))`;

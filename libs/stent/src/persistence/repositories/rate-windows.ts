@@ -7,6 +7,11 @@ export interface WindowRow {
   used: number;
 }
 
+/** The start of the fixed window `now` falls in: windows start at multiples of `perMs` since the epoch. */
+export function windowStartOf(now: number, rate: { perMs: number }): number {
+  return Math.floor(now / rate.perMs) * rate.perMs;
+}
+
 /**
  * What one claim takes of each rate key's fixed window (windows start at multiples of `per` since the
  * epoch), for activities and workflows alike; the claim holds the lock of what it claims, so reading the
@@ -20,7 +25,7 @@ export class RateWindowCounts {
     now: number,
     private readonly rate: { limit: number; perMs: number },
   ) {
-    this.windowStart = Math.floor(now / rate.perMs) * rate.perMs;
+    this.windowStart = windowStartOf(now, rate);
   }
 
   /** Whether `key` (its row as read, or null) has room for one more start in this window; counts it if so. */
