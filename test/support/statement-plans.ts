@@ -43,3 +43,33 @@ export async function analyzedPlan(inspector: Inspector, sent: Sent): Promise<st
     await inspector.query('ROLLBACK');
   }
 }
+
+/**
+ * A captured statement prepared on PostgreSQL and planned now, once for all values, as a worker's
+ * connection keeps the plan of a statement it sends often: made while the tables are as they are now (say
+ * small, and never analyzed) and kept however they grow. The function returned runs it with that plan
+ * under EXPLAIN ANALYZE, in a transaction rolled back, as analyzedPlan does.
+ */
+export async function planKeptFromNow(inspector: Inspector, sent: Sent): Promise<() => Promise<string[]>> {
+  const values = sent.params.map(literal).join(', ');
+  await inspector.query('SET plan_cache_mode = force_generic_plan');
+  await inspector.query('DEALLOCATE ALL');
+  await inspector.query(`PREPARE kept_probe AS ${sent.sql}`);
+  await inspector.query('BEGIN');
+  try {
+    await inspector.query(`EXECUTE kept_probe(${values})`);
+  } finally {
+    await inspector.query('ROLLBACK');
+  }
+  return async () => {
+    await inspector.query('BEGIN');
+    try {
+      const rows = await inspector.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE kept_probe(${values})`);
+      return rows.map((row) => row['QUERY PLAN']);
+    } finally {
+      await inspector.query('ROLLBACK');
+      await inspector.query('DEALLOCATE kept_probe');
+      await inspector.query('RESET plan_cache_mode');
+    }
+  };
+}

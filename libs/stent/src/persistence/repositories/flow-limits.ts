@@ -273,16 +273,18 @@ function openKeys(ctx: SqlContext, filter: ClaimFilter, name: string, limit: num
   // not a read of every waiting step: a backlog of thousands on full keys made every claim round read all
   // of it (16 ms with 50,000 waiting on PostgreSQL, where each round should cost well under one). Past the
   // last key of `name` a probe finds another activity's step or nothing, and w ends with a NULL.
-  // On PostgreSQL a probe asks for the next (name, key) pair, which only steps_flow_keyed holds in order:
-  // asked for the next key of one name, a plan made while the table was small read it through
-  // steps_flow_pending (every waiting step of the activity, at each probe). SQLite seeks such a pair by
-  // its name alone, so there the name is an equality, which it serves from steps_flow_keyed.
-  const after = (op: string, value: string) =>
-    ctx.dialect.name === 'postgres' ? `(s.name, s.concurrency_key) ${op} (?, ${value})` : `s.name = ? AND s.concurrency_key ${op} ${value}`;
+  // On PostgreSQL a probe asks for the next (name, key) pair among waiting steps with a key, which only
+  // steps_flow_walk serves: stated with `kind = 'activity'` (implied: only activity steps carry a key),
+  // steps_flow_pending could serve it too, and a plan made while the tables were small and never
+  // analyzed read each probe through it (every waiting step of the activity, at each key). SQLite seeks
+  // such a pair by its name alone, so there the name is an equality, which it serves from steps_flow_keyed.
+  const postgres = ctx.dialect.name === 'postgres';
+  const waiting = postgres ? `s.state = 'pending' AND s.concurrency_key IS NOT NULL` : `s.state = 'pending' AND s.kind = 'activity'`;
+  const after = (op: string, value: string) => (postgres ? `(s.name, s.concurrency_key) ${op} (?, ${value})` : `s.name = ? AND s.concurrency_key ${op} ${value}`);
   const next = (op: string, value: string) => {
     params.push(name, name);
     return `SELECT CASE WHEN s.name = ? THEN s.concurrency_key END FROM ${steps} s
-          WHERE s.state = 'pending' AND s.kind = 'activity' AND ${after(op, value)}
+          WHERE ${waiting} AND ${after(op, value)}
           ORDER BY s.name, s.concurrency_key LIMIT 1`;
   };
   const keys = `w(k) AS (

@@ -14,6 +14,7 @@ import { StentEventsStreams1740000000000 } from './migrations/1740000000000-sten
 import { StentWorkflowLimitsRetentionMarks1741000000000 } from './migrations/1741000000000-stent-workflow-limits-retention-marks.js';
 import { StentKeyedPending1742100000000 } from './migrations/1742100000000-stent-keyed-pending.js';
 import { StentPlainClaimOrder1743000000000 } from './migrations/1743000000000-stent-plain-claim-order.js';
+import { StentKeyWalk1744000000000 } from './migrations/1744000000000-stent-key-walk.js';
 import { checkSchemaName } from '../../core/index.js';
 import { tableNames, type TableNames } from './table-names.js';
 
@@ -36,6 +37,7 @@ export const stentMigrationClasses = [
   StentWorkflowLimitsRetentionMarks1741000000000,
   StentKeyedPending1742100000000,
   StentPlainClaimOrder1743000000000,
+  StentKeyWalk1744000000000,
 ] as const;
 
 /** Stent's migrations in order, as instances for a PostgreSQL schema (for runStentMigrations or a QueryRunner of your own). */
