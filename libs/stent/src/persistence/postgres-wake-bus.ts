@@ -27,7 +27,8 @@ export class PostgresWakeBus implements WakeBus {
   private reconnectPause = RECONNECT_FIRST_MS;
   /** The connection was lost since the last time it listened: catch up once it listens again. */
   private missed = false;
-  private outgoing = { work: false, joined: false, woken: new Set<string>(), finished: new Set<string>(), published: new Set<string>() };
+  /** Announced this turn, to go out as one NOTIFY (work by kind: see WorkKind). */
+  private outgoing = this.nothingOutgoing();
   private flushScheduled = false;
 
   constructor(
@@ -43,13 +44,22 @@ export class PostgresWakeBus implements WakeBus {
     if (this.closed || carried) return;
     // Events of one event-loop turn go out as one NOTIFY: a burst of dispatches or completions would
     // otherwise cost a round trip each here and a wake-up each in every other process.
-    if (event.type === 'work') this.outgoing.work = true;
-    else if (event.type === 'joined') this.outgoing.joined = true;
-    else this.outgoing[event.type].add(event.executionId);
+    if (event.type === 'work') {
+      if (event.of !== 'steps') this.outgoing.executions = true;
+      if (event.of !== 'executions') this.outgoing.steps = true;
+    } else if (event.type === 'joined') {
+      this.outgoing.joined = true;
+    } else {
+      this.outgoing[event.type].add(event.executionId);
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  private nothingOutgoing() {
+    return { executions: false, steps: false, joined: false, woken: new Set<string>(), finished: new Set<string>(), published: new Set<string>() };
   }
 
   finishedNotice(): { channel: string; head: string; tail: string } | undefined {
@@ -63,10 +73,11 @@ export class PostgresWakeBus implements WakeBus {
 
   private flush(): void {
     this.flushScheduled = false;
-    const { work, joined, woken, finished, published } = this.outgoing;
-    this.outgoing = { work: false, joined: false, woken: new Set(), finished: new Set(), published: new Set() };
+    const { executions, steps, joined, woken, finished, published } = this.outgoing;
+    this.outgoing = this.nothingOutgoing();
     const events: WakeEvent[] = [];
-    if (work) events.push({ type: 'work' });
+    if (executions && steps) events.push({ type: 'work' });
+    else if (executions || steps) events.push({ type: 'work', of: executions ? 'executions' : 'steps' });
     if (joined) events.push({ type: 'joined' });
     for (const executionId of woken) events.push({ type: 'woken', executionId });
     for (const executionId of finished) events.push({ type: 'finished', executionId });

@@ -365,9 +365,16 @@ export interface WorkerRecord {
 /** An opaque transaction handle from the application (e.g. a TypeORM EntityManager). */
 export type ExternalTransaction = unknown;
 
+/**
+ * What a work announcement is about: executions to claim (dispatched, woken, released), or activity steps
+ * waiting for a claim. A worker told of one kind looks for that kind only at its next claim round.
+ */
+export type WorkKind = 'executions' | 'steps';
+
 /** Something happened that a worker or a waiter may care about. */
 export type WakeEvent =
-  | { type: 'work' }
+  /** Something to claim: executions, activity steps, or (without `of`) either. */
+  | { type: 'work'; of?: WorkKind }
   /** A worker started on this database (the others re-count their peers). */
   | { type: 'joined' }
   | { type: 'woken'; executionId: string }

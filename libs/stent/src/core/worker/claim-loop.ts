@@ -1,6 +1,6 @@
 import type { WorkflowRun } from '../run/workflow-run.js';
 import { decodeError } from '../serialization.js';
-import type { ClaimFilter, ExecutionRecord, PoisonedStep, StepRecord } from '../store/index.js';
+import type { ClaimFilter, ExecutionRecord, PoisonedStep, StepRecord, WorkKind } from '../store/index.js';
 import { ClaimFilters } from './claim-filters.js';
 import { PollTimer } from './poll-timer.js';
 import { RateWindowTimer } from './rate-window-timer.js';
@@ -80,10 +80,16 @@ export class ClaimLoop {
     });
   }
 
-  /** New work was announced: look for workflows and activities at once. */
-  workAnnounced(): void {
+  /**
+   * New work was announced: look for it at once, of the kind announced (without one, both). A round after
+   * an announcement of executions alone (a dispatch, a woken run) sends no claim of activity steps: in a
+   * busy cluster most announcements are dispatches, and each cost every other worker two reads that found
+   * nothing new.
+   */
+  workAnnounced(of?: WorkKind): void {
     this.idlePolls = 0;
-    this.hints.workflows = this.hints.activities = this.hints.keyed = true;
+    if (of !== 'steps') this.hints.workflows = true;
+    if (of !== 'executions') this.hints.activities = this.hints.keyed = true;
     this.poke();
   }
 

@@ -242,7 +242,7 @@ export class Worker implements RunHost {
 
   private onWake(event: WakeEvent): void {
     if (event.type === 'work') {
-      this.loop.workAnnounced();
+      this.loop.workAnnounced(event.of);
     } else if (event.type === 'woken' && this.runs.get(event.executionId) !== undefined) {
       this.loop.hints.woken = true;
       this.loop.poke();

@@ -43,7 +43,7 @@ export class DispatchKeysRepository {
       await this.executions.insertExecution(tx, { ...execution, wakeAt: startAt(now) });
       return { id: execution.id, created: true };
     });
-    if (result.created) this.ctx.bus.publish({ type: 'work' });
+    if (result.created) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     return result;
   }
 
@@ -72,7 +72,7 @@ export class DispatchKeysRepository {
       await this.executions.insertExecution(tx, execution);
       return { id: execution.id, queued: false };
     });
-    if (!result.queued) this.ctx.bus.publish({ type: 'work' });
+    if (!result.queued) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     return result;
   }
 
@@ -106,7 +106,7 @@ export class DispatchKeysRepository {
       });
       if (woken) released++;
     }
-    if (released > 0) this.ctx.bus.publish({ type: 'work' });
+    if (released > 0) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     const waiting = keys.length > 0 || (await client.query(`SELECT 1 AS waiting FROM ${t.singletonWaiters} LIMIT 1`)).length > 0;
     return { released, waiting };
   }

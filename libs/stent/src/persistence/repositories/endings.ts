@@ -73,7 +73,7 @@ export class EndingsRepository {
       }
       return true;
     });
-    if (wokeNow) this.ctx.bus.publish({ type: 'work' });
+    if (wokeNow) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     return ok;
   }
 
@@ -133,7 +133,7 @@ export class EndingsRepository {
     }
     if (ok) this.ctx.bus.publish(finished, carried);
     if (ok) for (const id of ended) this.ctx.bus.publish({ type: 'finished', executionId: id });
-    if (ok && (continueAs || options.freesFlowSlot)) this.ctx.bus.publish({ type: 'work' });
+    if (ok && (continueAs || options.freesFlowSlot)) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     this.announceWakes();
     return { ok, started };
   }
@@ -285,6 +285,6 @@ export class EndingsRepository {
     const woken = this.pendingWakes;
     this.pendingWakes = [];
     for (const executionId of woken) this.ctx.bus.publish({ type: 'woken', executionId });
-    if (woken.length > 0) this.ctx.bus.publish({ type: 'work' });
+    if (woken.length > 0) this.ctx.bus.publish({ type: 'work', of: 'executions' });
   }
 }

@@ -50,7 +50,7 @@ export class ExecutionsRepository {
       if (isUniqueViolation(error)) throw new ExecutionExistsError(execution.id);
       throw error;
     }
-    if (result.created && transaction === undefined && !result.claimed) this.ctx.bus.publish({ type: 'work' }, carried);
+    if (result.created && transaction === undefined && !result.claimed) this.ctx.bus.publish({ type: 'work', of: 'executions' }, carried);
     return result;
   }
 
@@ -61,7 +61,7 @@ export class ExecutionsRepository {
    */
   private async announcedInsert(executions: NewExecution[]): Promise<{ inserted: Set<string>; announced: boolean }> {
     const frame = this.ctx.bus.finishedNotice?.();
-    const notice = frame && { channel: frame.channel, payload: `${frame.head}{"type":"work"}${frame.tail}` };
+    const notice = frame && { channel: frame.channel, payload: `${frame.head}{"type":"work","of":"executions"}${frame.tail}` };
     return { inserted: await this.plainInsert(this.ctx.client, executions, notice), announced: notice !== undefined };
   }
 
@@ -114,8 +114,8 @@ export class ExecutionsRepository {
         return { id: execution.id, created: true, claimed: inserted.claimed };
       });
     }
-    if (result.created && !result.claimed) this.ctx.bus.publish({ type: 'work' });
-    if (result.claimed && steps.some((step) => step.kind === 'activity' && step.state === 'pending')) this.ctx.bus.publish({ type: 'work' });
+    if (result.created && !result.claimed) this.ctx.bus.publish({ type: 'work', of: 'executions' });
+    if (result.claimed && steps.some((step) => step.kind === 'activity' && step.state === 'pending')) this.ctx.bus.publish({ type: 'work', of: 'steps' });
     return result;
   }
 

@@ -114,7 +114,8 @@ export class JournalRepository {
           return true;
         }));
     // A shared statement announced its pending steps itself, with its commit (see SharedWrites).
-    if (ok && steps.some((step) => (step.kind === 'activity' && step.state === 'pending') || step.child)) this.ctx.bus.publish({ type: 'work' }, carried);
+    if (ok && steps.some((step) => step.kind === 'activity' && step.state === 'pending')) this.ctx.bus.publish({ type: 'work', of: 'steps' }, carried);
+    if (ok && steps.some((step) => step.child)) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     if (ok && steps.some((step) => step.effect?.kind === 'event' || step.effect?.kind === 'stream')) this.ctx.bus.publish({ type: 'published', executionId: fence.executionId });
     return ok;
   }

@@ -95,13 +95,13 @@ export class SchedulesRepository {
       }
       return { advanced: true, created: await this.insertRuns(tx, firing.name, firing.executions, true), skippedOverlap: false };
     });
-    if (fired.created.length > 0) this.ctx.bus.publish({ type: 'work' });
+    if (fired.created.length > 0) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     return fired;
   }
 
   async createRuns(name: string, executions: NewExecution[], recordLast: boolean): Promise<string[]> {
     const created = await this.ctx.client.transaction((tx) => this.insertRuns(tx, name, executions, recordLast));
-    if (created.length > 0) this.ctx.bus.publish({ type: 'work' });
+    if (created.length > 0) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     return created;
   }
 

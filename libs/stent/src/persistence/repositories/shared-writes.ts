@@ -281,7 +281,7 @@ export class SharedWrites {
       `note AS (
          SELECT pg_notify(n.channel, n.head || concat_ws(',', x.w, x.f) || n.tail)
          FROM (SELECT CAST(? AS text) AS channel, CAST(? AS text) AS head, CAST(? AS text) AS tail) n,
-           (SELECT (SELECT '{"type":"work"}' FROM ins WHERE state = 'pending' AND kind = 'activity' LIMIT 1) AS w,
+           (SELECT (SELECT '{"type":"work","of":"steps"}' FROM ins WHERE state = 'pending' AND kind = 'activity' LIMIT 1) AS w,
                    (SELECT string_agg(json_build_object('type', 'finished', 'executionId', id)::text, ',') FROM fin) AS f) x
          WHERE n.channel IS NOT NULL AND (x.w IS NOT NULL OR x.f IS NOT NULL)
        )`,

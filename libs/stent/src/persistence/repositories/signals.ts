@@ -17,7 +17,7 @@ export class SignalsRepository {
       await wake(this.ctx, tx, executionId, now);
     });
     this.ctx.bus.publish({ type: 'woken', executionId });
-    this.ctx.bus.publish({ type: 'work' });
+    this.ctx.bus.publish({ type: 'work', of: 'executions' });
   }
 
   /**

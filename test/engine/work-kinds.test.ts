@@ -1,0 +1,137 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor, type StentStore } from 'nestjs-stent';
+import { connectPostgres, DIALECTS, listenStatement, POSTGRES_URL } from '../support/databases.js';
+import { ExecutorSet } from '../support/executor-set.js';
+import { overrideStore } from '../support/store-proxy.js';
+import { waitUntil } from '../support/wait.js';
+
+/**
+ * A work announcement says what there is to claim: executions (a dispatch, a woken or released run) or
+ * activity steps waiting for a claim. A worker told of one kind asks the database for that kind only at
+ * its next claim round: in a busy cluster most announcements are dispatches, and each cost every other
+ * worker a claim of steps and a read of keyed room that found nothing new.
+ */
+
+/** Keyed: a worker that serves it reads keyed room at rounds that look for steps; a first call of it is left to claims. */
+class KindsSync {
+  async sync(tenant: string): Promise<string> {
+    return `synced ${tenant}`;
+  }
+}
+defineActivity(KindsSync, { name: 'KindsSync', concurrency: { key: (args) => args[0] as string, limit: 1 } });
+
+class KindsFlow {
+  constructor(private readonly acts: KindsSync) {}
+  async run(tenant: string): Promise<string> {
+    return this.acts.sync(tenant);
+  }
+}
+defineWorkflow(KindsFlow, { name: 'KindsFlow' });
+
+type Asked = 'executions' | 'steps' | 'keyed room';
+
+/** `store` counting what its worker's claim rounds ask for, and telling its subscribers (the worker among them) of events. */
+function observed(store: StentStore): { store: StentStore; asked: Asked[]; wake: (event: Parameters<Parameters<StentStore['subscribe']>[0]>[0]) => void } {
+  const asked: Asked[] = [];
+  const listeners: Array<Parameters<StentStore['subscribe']>[0]> = [];
+  const proxy = overrideStore(store, {
+    claimExecutions: (...args: Parameters<StentStore['claimExecutions']>) => {
+      asked.push('executions');
+      return store.claimExecutions(...args);
+    },
+    claimSteps: (...args: Parameters<StentStore['claimSteps']>) => {
+      if (!args[0].suspect) asked.push('steps');
+      return store.claimSteps(...args);
+    },
+    keyedRoom: (...args: Parameters<StentStore['keyedRoom']>) => {
+      asked.push('keyed room');
+      return store.keyedRoom(...args);
+    },
+    subscribe: (next: Parameters<StentStore['subscribe']>[0]) => {
+      listeners.push(next);
+      return store.subscribe(next);
+    },
+  });
+  return { store: proxy, asked, wake: (event) => listeners.forEach((listener) => listener(event)) };
+}
+
+describe.each(DIALECTS)('work announced by kind (%s)', (dialect) => {
+  let set: ExecutorSet | undefined;
+  afterEach(async () => {
+    await set?.dispose();
+    set = undefined;
+  });
+
+  it('a round after executions were announced claims executions only; after steps, steps only; untyped, both', async () => {
+    set = await ExecutorSet.create(dialect);
+    // The clock stands still: no poll comes, so every round below follows the announcement made.
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const probe = observed(await createStentStore({ database: set.db.options }));
+    const executor = new StentExecutor({ store: probe.store, worker: { concurrency: 4, lease: '1d' }, logger: set.logger, clock });
+    set.onCleanup(() => executor.close('2s'));
+    const acts = new KindsSync();
+    executor.register(acts, new KindsFlow(acts));
+    await executor.start();
+    const { loop } = executor.worker!;
+
+    const roundAfter = async (event: Parameters<typeof probe.wake>[0]): Promise<Asked[]> => {
+      await waitUntil(() => !loop.busy, 'the claim round under way to end');
+      probe.asked.length = 0;
+      probe.wake(event);
+      await waitUntil(() => probe.asked.length > 0 && !loop.busy, 'a claim round after the announcement');
+      return [...new Set(probe.asked)].sort();
+    };
+
+    expect(await roundAfter({ type: 'work', of: 'executions' })).toEqual(['executions']);
+    expect(await roundAfter({ type: 'work', of: 'steps' })).toEqual(['keyed room', 'steps']);
+    expect(await roundAfter({ type: 'work' })).toEqual(['executions', 'keyed room', 'steps']);
+  });
+
+  it('with polls an hour apart, a dispatch from another executor is claimed and its keyed step run, on announcements alone', async () => {
+    set = await ExecutorSet.create(dialect);
+    const acts = new KindsSync();
+    const instances = [acts, new KindsFlow(acts)];
+    const dispatcher = await set.executor(instances, false);
+    // Its first poll is past the start-up round: the announcements are what bring the work to claims.
+    await set.executor(instances, { concurrency: 4, pollInterval: '1h', maxPollInterval: '1h', lease: '10s' });
+    const ids = await Promise.all(['acme', 'acme', 'globex'].map((tenant) => dispatcher.dispatch(KindsFlow, [tenant])));
+    const results = await Promise.all(ids.map((id) => dispatcher.waitFor(id, { timeout: '20s' })));
+    expect(results.map((result) => result.ok && result.value)).toEqual(['synced acme', 'synced acme', 'synced globex']);
+  });
+});
+
+describe('work announcements across processes on postgres', () => {
+  let set: ExecutorSet | undefined;
+  afterEach(async () => {
+    await set?.dispose();
+    set = undefined;
+  });
+
+  it('a dispatch announces executions, and a step left to claims announces steps', async () => {
+    set = await ExecutorSet.create('postgres');
+    const listener: pg.Client = await connectPostgres(POSTGRES_URL);
+    const seen: Array<{ type: string; of?: string }> = [];
+    try {
+      listener.on('notification', (message) => {
+        for (const event of (JSON.parse(message.payload ?? '{}') as { e: Array<{ type: string; of?: string }> }).e) if (event.type === 'work') seen.push(event);
+      });
+      await listener.query(listenStatement(set.db.schema!));
+      const acts = new KindsSync();
+      const instances = [acts, new KindsFlow(acts)];
+      const dispatcher = await set.executor(instances, false);
+      const id = await dispatcher.dispatch(KindsFlow, ['acme']);
+      await waitUntil(() => seen.length >= 1, 'the dispatch to be announced');
+      expect(seen).toEqual([{ type: 'work', of: 'executions' }]);
+      // A worker runs it: the keyed call, first of its run, goes in pending for a claim, and is announced so.
+      seen.length = 0;
+      await set.executor(instances);
+      const result = await dispatcher.waitFor(id, { timeout: '20s' });
+      expect(result.ok && result.value).toBe('synced acme');
+      expect(seen).toContainEqual({ type: 'work', of: 'steps' });
+      expect(seen.every((event) => event.of === 'steps' || event.of === 'executions')).toBe(true);
+    } finally {
+      await listener.end().catch(() => undefined);
+    }
+  });
+});
