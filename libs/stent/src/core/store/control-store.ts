@@ -1,5 +1,6 @@
 import type { ForkRequest } from './history-records.js';
-import type { ExecutionRecord, ExternalTransaction, NewExecution, StreamEntryRecord, WakeEvent } from './records.js';
+import type { ExecutionRecord, ExternalTransaction, NewExecution, StreamEntryRecord } from './records.js';
+import type { WakeEvent } from './wake-event.js';
 
 /**
  * What the executor's operations need from the database: the schema, dispatch, signals, cancel, and

@@ -13,9 +13,9 @@ import type {
   SlotHandOff,
   StepCompletion,
   StepRecord,
-  WakeEvent,
   WorkerInfo,
 } from './records.js';
+import type { WakeEvent } from './wake-event.js';
 import type { OtherVersionRecord } from './history-records.js';
 
 /**

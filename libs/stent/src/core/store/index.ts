@@ -7,6 +7,7 @@ import type { PauseStore } from './pause-store.js';
 import type { DispatchKeyStore } from './dispatch-key-store.js';
 
 export * from './records.js';
+export type { WakeEvent, WorkKind } from './wake-event.js';
 export * from './admin-records.js';
 export * from './history-records.js';
 export type { AdminStore } from './admin-store.js';

@@ -293,7 +293,6 @@ export interface ClaimFilter {
   versions?: Map<string, { from: number; to: number }>;
 }
 
-
 /** What a lease renewal did: the rows it renewed, those another worker holds now, and running steps whose execution ended. */
 export interface RenewResult {
   renewed: { executions: string[]; steps: string[] };
@@ -364,23 +363,6 @@ export interface WorkerRecord {
 
 /** An opaque transaction handle from the application (e.g. a TypeORM EntityManager). */
 export type ExternalTransaction = unknown;
-
-/**
- * What a work announcement is about: executions to claim (dispatched, woken, released), or activity steps
- * waiting for a claim. A worker told of one kind looks for that kind only at its next claim round.
- */
-export type WorkKind = 'executions' | 'steps';
-
-/** Something happened that a worker or a waiter may care about. */
-export type WakeEvent =
-  /** Something to claim: executions, activity steps, or (without `of`) either. */
-  | { type: 'work'; of?: WorkKind }
-  /** A worker started on this database (the others re-count their peers). */
-  | { type: 'joined' }
-  | { type: 'woken'; executionId: string }
-  | { type: 'finished'; executionId: string }
-  /** An execution set an event or wrote to (or closed) a stream: readers look again. */
-  | { type: 'published'; executionId: string };
 
 /** What taking a signal for a waiting step found: a signal, its time-out, nothing yet, or a lost lease. */
 export type SignalTake = { kind: 'received'; payload: string } | { kind: 'timed_out' } | { kind: 'none' } | { kind: 'lost' };
