@@ -30,11 +30,13 @@ class KindsFlow {
 defineWorkflow(KindsFlow, { name: 'KindsFlow' });
 
 type Asked = 'executions' | 'steps' | 'keyed room';
+type Listener = Parameters<StentStore['subscribe']>[0];
+type WakeEvent = Parameters<Listener>[0];
 
 /** `store` counting what its worker's claim rounds ask for, and telling its subscribers (the worker among them) of events. */
-function observed(store: StentStore): { store: StentStore; asked: Asked[]; wake: (event: Parameters<Parameters<StentStore['subscribe']>[0]>[0]) => void } {
+function observed(store: StentStore): { store: StentStore; asked: Asked[]; wake: (event: WakeEvent) => void } {
   const asked: Asked[] = [];
-  const listeners: Array<Parameters<StentStore['subscribe']>[0]> = [];
+  const listeners: Listener[] = [];
   const proxy = overrideStore(store, {
     claimExecutions: (...args: Parameters<StentStore['claimExecutions']>) => {
       asked.push('executions');
@@ -48,7 +50,7 @@ function observed(store: StentStore): { store: StentStore; asked: Asked[]; wake:
       asked.push('keyed room');
       return store.keyedRoom(...args);
     },
-    subscribe: (next: Parameters<StentStore['subscribe']>[0]) => {
+    subscribe: (next: Listener) => {
       listeners.push(next);
       return store.subscribe(next);
     },
@@ -75,7 +77,7 @@ describe.each(DIALECTS)('work announced by kind (%s)', (dialect) => {
     await executor.start();
     const { loop } = executor.worker!;
 
-    const roundAfter = async (event: Parameters<typeof probe.wake>[0]): Promise<Asked[]> => {
+    const roundAfter = async (event: WakeEvent): Promise<Asked[]> => {
       await waitUntil(() => !loop.busy, 'the claim round under way to end');
       probe.asked.length = 0;
       probe.wake(event);

@@ -5,7 +5,7 @@ import { DIALECTS } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
 import { capture } from '../support/statement-capture.js';
 import { analyzedPlan, planKeptFromNow, planOf } from '../support/statement-plans.js';
-import { seriesOf, textOf } from '../support/sql-series.js';
+import { insertRunningFlows, seriesOf, textOf } from '../support/sql-series.js';
 
 /**
  * A claim of an activity with per-key concurrency alone, on a backlog: 20 keys of 250 pending steps each,
@@ -31,8 +31,7 @@ async function fill(inspector: Inspector, t0: number, analyze = true): Promise<v
   const total = KEYS * PER_KEY;
   const series = (count: number) => seriesOf(inspector, count, 0);
   const text = (expr: string) => textOf(inspector, expr);
-  const exec = 'id, workflow_name, state, args, queue, priority, tags, created_at, updated_at, wake_at, finished_at';
-  await inspector.query(`${series(total)} INSERT INTO ${t.executions} (${exec}) SELECT 'run-' || ${text('n')}, 'Flow', 'running', '[]', 'default', 0, '[]', ${t0}, ${t0}, NULL, NULL FROM series`);
+  await insertRunningFlows(inspector, total, t0);
   const step = 'id, execution_id, position, kind, name, args, state, queue, priority, tags, available_at, created_at, concurrency_key, lease_owner, lease_epoch, lease_expires_at';
   // Step n belongs to key n % KEYS; older steps have smaller n.
   await inspector.query(

@@ -5,7 +5,7 @@ import { DIALECTS } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
 import { capture } from '../support/statement-capture.js';
 import { analyzedPlan } from '../support/statement-plans.js';
-import { seriesOf, textOf } from '../support/sql-series.js';
+import { insertRunningFlows, seriesOf, textOf } from '../support/sql-series.js';
 
 /**
  * A claim of a rate-limited activity on a backlog: 20 keys of 250 waiting steps each, one start a key an
@@ -25,8 +25,7 @@ async function fill(inspector: Inspector, t0: number): Promise<void> {
   const total = KEYS * PER_KEY;
   const series = (count: number) => seriesOf(inspector, count, 0);
   const text = (expr: string) => textOf(inspector, expr);
-  const exec = 'id, workflow_name, state, args, queue, priority, tags, created_at, updated_at, wake_at, finished_at';
-  await inspector.query(`${series(total)} INSERT INTO ${t.executions} (${exec}) SELECT 'run-' || ${text('n')}, 'Flow', 'running', '[]', 'default', 0, '[]', ${t0}, ${t0}, NULL, NULL FROM series`);
+  await insertRunningFlows(inspector, total, t0);
   await inspector.query(
     `${series(total)} INSERT INTO ${t.steps} (id, execution_id, position, kind, name, args, state, queue, priority, tags, available_at, created_at, rate_key)
      SELECT 'wait-' || ${text('n')}, 'run-' || ${text('n')}, 1, 'activity', '${NAME}', '[]', 'pending', 'default', 0, '[]', ${t0} + n, ${t0}, 'key-' || ${text(`n % ${KEYS}`)} FROM series`,

@@ -33,15 +33,27 @@ export async function planOf(inspector: Inspector, sent: Sent, generic: boolean)
  */
 export async function analyzedPlan(inspector: Inspector, sent: Sent): Promise<string[]> {
   await inspector.query('RESET plan_cache_mode');
-  await inspector.query('BEGIN');
-  try {
+  return inRolledBack(inspector, async () => {
     await inspector.query('DEALLOCATE ALL');
     await inspector.query(`PREPARE analyzed_probe AS ${sent.sql}`);
-    const rows = await inspector.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE analyzed_probe(${sent.params.map(literal).join(', ')})`);
-    return rows.map((row) => row['QUERY PLAN']);
+    return explainAnalyzed(inspector, 'analyzed_probe', sent);
+  });
+}
+
+/** Runs `work` in a transaction that is rolled back whatever it did. */
+async function inRolledBack<T>(inspector: Inspector, work: () => Promise<T>): Promise<T> {
+  await inspector.query('BEGIN');
+  try {
+    return await work();
   } finally {
     await inspector.query('ROLLBACK');
   }
+}
+
+/** The prepared statement `name` run with `sent`'s values under EXPLAIN ANALYZE, one line per node. */
+async function explainAnalyzed(inspector: Inspector, name: string, sent: Sent): Promise<string[]> {
+  const rows = await inspector.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE ${name}(${sent.params.map(literal).join(', ')})`);
+  return rows.map((row) => row['QUERY PLAN']);
 }
 
 /**
@@ -51,23 +63,14 @@ export async function analyzedPlan(inspector: Inspector, sent: Sent): Promise<st
  * under EXPLAIN ANALYZE, in a transaction rolled back, as analyzedPlan does.
  */
 export async function planKeptFromNow(inspector: Inspector, sent: Sent): Promise<() => Promise<string[]>> {
-  const values = sent.params.map(literal).join(', ');
   await inspector.query('SET plan_cache_mode = force_generic_plan');
   await inspector.query('DEALLOCATE ALL');
   await inspector.query(`PREPARE kept_probe AS ${sent.sql}`);
-  await inspector.query('BEGIN');
-  try {
-    await inspector.query(`EXECUTE kept_probe(${values})`);
-  } finally {
-    await inspector.query('ROLLBACK');
-  }
+  await inRolledBack(inspector, () => inspector.query(`EXECUTE kept_probe(${sent.params.map(literal).join(', ')})`));
   return async () => {
-    await inspector.query('BEGIN');
     try {
-      const rows = await inspector.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE kept_probe(${values})`);
-      return rows.map((row) => row['QUERY PLAN']);
+      return await inRolledBack(inspector, () => explainAnalyzed(inspector, 'kept_probe', sent));
     } finally {
-      await inspector.query('ROLLBACK');
       await inspector.query('DEALLOCATE kept_probe');
       await inspector.query('RESET plan_cache_mode');
     }
