@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { bindable, QueuedSqliteClient } from './queued-sqlite-client.js';
+import { SqliteRowShapes } from './sqlite-row-shapes.js';
 
 export interface BetterSqlite3ClientOptions {
   /** Told after each commit (the WAL checkpointer counts them). */
@@ -14,6 +15,7 @@ export interface BetterSqlite3ClientOptions {
  */
 export class BetterSqlite3Client extends QueuedSqliteClient {
   private readonly statements = new Map<string, Statement>();
+  private readonly rows = new SqliteRowShapes();
   constructor(
     private readonly db: Database,
     fileKey: string,
@@ -37,7 +39,7 @@ export class BetterSqlite3Client extends QueuedSqliteClient {
 
   protected queryNow<T>(sql: string, params: unknown[]): T[] {
     const statement = this.statement(sql);
-    if (statement.reader) return statement.all(...params.map(bindable)) as T[];
+    if (statement.reader) return this.rows.all(statement, params.map(bindable)) as T[];
     statement.run(...params.map(bindable));
     return [];
   }
