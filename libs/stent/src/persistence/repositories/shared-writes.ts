@@ -182,25 +182,29 @@ export class SharedWrites {
       if (entry.kind !== 'insert') continue;
       for (const step of entry.steps) rows.push([...stepParams(step, true), entry.fence.owner, entry.fence.epoch, entry.completions.length]);
     }
-    source.push(ROW_TYPES.length, rows, params);
+    // Parts with nothing to do are left out of the statement: PostgreSQL sets up and runs every part of a
+    // statement whether or not it has rows, and a sequential step's write has neither endings nor a NOTIFY.
+    if (rows.length > 0) source.push(ROW_TYPES.length, rows, params);
     const endings: unknown[][] = [];
     for (const entry of batch) {
       if (entry.kind !== 'finish') continue;
       const { fence } = entry;
       endings.push([fence.executionId, fence.owner, fence.epoch, entry.result, entry.now, entry.completions.length]);
     }
-    source.push(ENDING_TYPES.length, endings, params);
-    params.push(endings.map((row) => row[0]));
+    if (endings.length > 0) {
+      source.push(ENDING_TYPES.length, endings, params);
+      params.push(endings.map((row) => row[0]));
+    }
     const work = batch.some((entry) => entry.kind === 'insert' && announcesWork(entry.steps));
     const notice = endings.length > 0 || work ? this.notice() : undefined;
-    params.push(notice?.channel ?? null, notice?.head ?? null, notice?.tail ?? null);
+    if (notice) params.push(notice.channel, notice.head, notice.tail);
     for (const entry of batch) entry.announced = notice !== undefined && (entry.kind === 'finish' || announcesWork(entry.steps));
     const handOffs = this.handOffs(batch, source, params);
-    const counts = source === valuesSource ? `${completions.length}:${rows.length}:${endings.length}:${handOffs?.slots ?? 0}` : '';
-    const shape = `${source.name}:${counts}:${handOffs ? handOffShape(handOffs.filter) : '-'}`;
+    const counts = source === valuesSource ? `${completions.length}:${rows.length}:${endings.length}:${handOffs?.slots ?? 0}` : `${rows.length > 0}:${endings.length > 0}`;
+    const shape = `${source.name}:${counts}:${notice !== undefined}:${handOffs ? handOffShape(handOffs.filter) : '-'}`;
     let text = this.texts.get(shape);
     if (text === undefined) {
-      text = this.buildStatement(source, completions.length, rows.length, endings.length, handOffs?.ctes);
+      text = this.buildStatement(source, completions.length, rows.length, endings.length, notice !== undefined, handOffs?.ctes);
       if (this.texts.size >= 256) this.texts.clear();
       this.texts.set(shape, text);
     }
@@ -248,7 +252,7 @@ export class SharedWrites {
    * The statement's text, kept by shape: for arrays one per hand-off shape, for VALUES one per number of
    * rows of each part too (see RowSource).
    */
-  private buildStatement(source: RowSource, completions: number, rows: number, endings: number, handOffCtes: string | undefined): string {
+  private buildStatement(source: RowSource, completions: number, rows: number, endings: number, notify: boolean, handOffCtes: string | undefined): string {
     const { t, dialect } = this.ctx;
     const doneOf = (execution: string) => `(SELECT COUNT(*) FROM done d WHERE d.execution_id = ${execution})`;
     const parts = [
@@ -258,7 +262,10 @@ export class SharedWrites {
          WHERE s.id = ANY(CAST(? AS varchar[])) AND ${stepStillOwned('s', 'c')} AND s.execution_id = c.execution_id
          RETURNING s.id, s.execution_id
        )`,
-      `ins AS (
+    ];
+    const selects = [`SELECT 'd' AS k, id, NULL AS data FROM done`];
+    if (rows > 0) {
+      parts.push(`ins AS (
          INSERT INTO ${t.steps} (${STEP_COLUMNS.join(', ')})
          SELECT ${STEP_COLUMNS.map((column) => (column === 'lease_expires_at' ? `${dialect.leaseNow(0, [])} + v.${column}` : `v.${column}`)).join(', ')}
          FROM ${source.sql(ROW_TYPES, rows)} AS v(${STEP_COLUMNS.join(', ')}, fence_owner, fence_epoch, expect_done)
@@ -267,31 +274,33 @@ export class SharedWrites {
            WHERE e.id = v.execution_id AND ${heldBy('e', 'v.fence_owner')} AND e.lease_epoch = v.fence_epoch AND e.state IN ${ACTIVE} FOR SHARE
          ) AND ${doneOf('v.execution_id')} = v.expect_done
          RETURNING id, state, kind
-       )`,
-      `fin AS (
+       )`);
+      selects.push(`SELECT 'i' AS k, id, NULL AS data FROM ins`);
+    }
+    if (endings > 0) {
+      parts.push(`fin AS (
          UPDATE ${t.executions} e
          SET state = 'completed', result = f.result, error = NULL, finished_at = f.now, updated_at = f.now, ${NO_LEASE}, wake_at = NULL
          FROM ${source.sql(ENDING_TYPES, endings)} AS f(id, owner, epoch, result, now, expect_done)
          WHERE e.id = ANY(CAST(? AS varchar[])) AND e.id = f.id AND e.lease_owner = f.owner AND e.lease_epoch = f.epoch AND e.state IN ${ACTIVE} AND e.parent_id IS NULL
            AND ${doneOf('f.id')} = f.expect_done
          RETURNING e.id
-       )`,
+       )`);
+      selects.push(`SELECT 'f' AS k, id, NULL AS data FROM fin`);
+    }
+    if (notify) {
       // One NOTIFY, sent with the commit: work if the statement inserted a pending activity step, and every
-      // execution it completed (none at all if neither, or without a channel).
-      `note AS (
+      // execution it completed (none at all if neither).
+      const work = rows > 0 ? `(SELECT '{"type":"work","of":"steps"}' FROM ins WHERE state = 'pending' AND kind = 'activity' LIMIT 1)` : 'CAST(NULL AS text)';
+      const finished = endings > 0 ? `(SELECT string_agg(json_build_object('type', 'finished', 'executionId', id)::text, ',') FROM fin)` : 'CAST(NULL AS text)';
+      parts.push(`note AS (
          SELECT pg_notify(n.channel, n.head || concat_ws(',', x.w, x.f) || n.tail)
          FROM (SELECT CAST(? AS text) AS channel, CAST(? AS text) AS head, CAST(? AS text) AS tail) n,
-           (SELECT (SELECT '{"type":"work","of":"steps"}' FROM ins WHERE state = 'pending' AND kind = 'activity' LIMIT 1) AS w,
-                   (SELECT string_agg(json_build_object('type', 'finished', 'executionId', id)::text, ',') FROM fin) AS f) x
-         WHERE n.channel IS NOT NULL AND (x.w IS NOT NULL OR x.f IS NOT NULL)
-       )`,
-    ];
-    const selects = [
-      `SELECT 'i' AS k, id, NULL AS data FROM ins`,
-      `SELECT 'd' AS k, id, NULL AS data FROM done`,
-      `SELECT 'f' AS k, id, NULL AS data FROM fin`,
-      `SELECT 'n' AS k, NULL AS id, NULL AS data FROM note`,
-    ];
+           (SELECT ${work} AS w, ${finished} AS f) x
+         WHERE x.w IS NOT NULL OR x.f IS NOT NULL
+       )`);
+      selects.push(`SELECT 'n' AS k, NULL AS id, NULL AS data FROM note`);
+    }
     if (handOffCtes) {
       parts.push(handOffCtes);
       // A started step comes back whole, as JSON text in `data` (with its slot's index): the other rows of the result have two columns.
