@@ -249,8 +249,8 @@ export class SharedWrites {
   }
 
   /**
-   * The statement's text, kept by shape: for arrays one per hand-off shape, for VALUES one per number of
-   * rows of each part too (see RowSource).
+   * The statement's text, kept by shape: the parts it has (results always; step inserts, endings, the
+   * NOTIFY and hand-offs when there are any), and for VALUES the number of rows of each part too (see RowSource).
    */
   private buildStatement(source: RowSource, completions: number, rows: number, endings: number, notify: boolean, handOffCtes: string | undefined): string {
     const { t, dialect } = this.ctx;
