@@ -1,14 +1,20 @@
 import Database from 'better-sqlite3';
-import { hostname } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow } from 'nestjs-stent';
-import { ExecutorSet } from '../support/executor-set.js';
+import { SeqFlow } from '../fixtures/fault-flows.js';
+import { killAllProcesses } from '../support/child-process.js';
+import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
+import { WorkerProcess } from '../support/worker-process.js';
 
 /**
  * better-sqlite3 rows are read as arrays and made into objects by a function written per statement for
  * its columns (SqliteRowShapes). What the store reads must be the same as the driver's own objects gave:
  * the values of a run's steps, and, when SQLite prepares a cached statement again with other columns
- * (a `SELECT *` after another process changed the table), the values under their own names.
+ * (a `SELECT *` after another process changed the table), the values under their own names. Where
+ * Node.js makes no code from strings (--disallow-code-generation-from-strings), rows are built key by key.
  */
 
 class ShapeActs {
@@ -32,9 +38,13 @@ defineWorkflow(ShapeFlow);
 
 describe('rows of better-sqlite3 statements', () => {
   let set: ExecutorSet | undefined;
+  let dir: string | undefined;
   afterEach(async () => {
+    await killAllProcesses();
     await set?.dispose();
     set = undefined;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
   });
 
   it('a fan-out claimed, run and read back through array rows gives every step its own values', async () => {
@@ -72,5 +82,26 @@ describe('rows of better-sqlite3 statements', () => {
     expect(after).toMatchObject({ pid: process.pid, state: 'running', concurrency: 1 });
     // Read by the shape written before the change, `hostname` would have held the pid.
     expect(after!.hostname).not.toBe(String(process.pid));
+  });
+
+  it('a worker process that may not make code from strings claims, runs and reads back its steps', async () => {
+    set = await ExecutorSet.create('sqlite');
+    dir = mkdtempSync(join(tmpdir(), 'stent-row-shapes-'));
+    const client = await set.executor([], false);
+    await WorkerProcess.start({
+      url: set.db.url,
+      worker: QUICK_WORKER,
+      fixture: 'fault-flows.js',
+      instances: 'faultInstances',
+      evidenceDir: dir,
+      env: { NODE_OPTIONS: '--disallow-code-generation-from-strings' },
+    });
+    const ids = await Promise.all(Array.from({ length: 4 }, (_, i) => client.dispatch(SeqFlow, [[i, 1, 0]])));
+    for (const id of ids) {
+      const outcome = await client.waitFor<string[]>(id, { timeout: '60s' });
+      expect(outcome.state).toBe('completed');
+      expect(outcome.value).toHaveLength(3);
+      expect((await client.getJournal(id)).map((entry) => entry.state)).toEqual(['completed', 'completed', 'completed']);
+    }
   });
 });

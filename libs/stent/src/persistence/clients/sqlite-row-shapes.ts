@@ -27,11 +27,24 @@ export class SqliteRowShapes {
 
   private shapeOf(statement: Statement): Shape {
     const names = statement.columns().map((column) => column.name);
-    // Written plainly, a key "__proto__" would set the object's prototype: that one is a computed key.
-    const keys = names.map((name) => (name === '__proto__' ? '["__proto__"]' : JSON.stringify(name)));
-    const body = `return {${keys.map((key, i) => `${key}: values[${i}]`).join(', ')}};`;
-    const shape = { width: names.length, build: new Function('values', body) as Shape['build'] };
+    const shape = { width: names.length, build: literalBuilder(names) ?? entriesBuilder(names) };
     this.shapes.set(statement, shape);
     return shape;
   }
+}
+
+/** A function returning an object literal of the columns, or undefined where Node.js makes no code from strings. */
+function literalBuilder(names: string[]): Shape['build'] | undefined {
+  // Written plainly, a key "__proto__" would set the object's prototype: that one is a computed key.
+  const keys = names.map((name) => (name === '__proto__' ? '["__proto__"]' : JSON.stringify(name)));
+  try {
+    return new Function('values', `return {${keys.map((key, i) => `${key}: values[${i}]`).join(', ')}};`) as Shape['build'];
+  } catch {
+    // --disallow-code-generation-from-strings (or a policy that forbids it): rows are built key by key.
+    return undefined;
+  }
+}
+
+function entriesBuilder(names: string[]): Shape['build'] {
+  return (values) => Object.fromEntries(names.map((name, i) => [name, values[i]]));
 }
