@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow } from 'nestjs-stent';
-import { connectPostgres, DIALECTS, listenStatement, POSTGRES_URL } from '../support/databases.js';
+import { DIALECTS, listenToWakeEvents } from '../support/databases.js';
 import { ExecutorSet, Gate } from '../support/executor-set.js';
 import { waitUntil } from '../support/wait.js';
 import { installSqlCounter, sqlCounts, sqlCountsSince } from '../../bench/sql-counter.js';
@@ -151,11 +151,8 @@ describe('the end of an execution on postgres', () => {
     const pair = new SlowAndFastActs(new Gate());
     const executor = await set.executor([pair, new WaitsOnEarlierCall(pair), new ChainedCalls(pair)]);
     // Another process's view: a connection listening on the schema's channel.
-    const listener = await connectPostgres(POSTGRES_URL);
-    set.onCleanup(() => listener.end().catch(() => undefined));
-    const heard: Array<{ type: string; executionId?: string }> = [];
-    listener.on('notification', (message) => heard.push(...(JSON.parse(message.payload ?? '{}') as { e: typeof heard }).e));
-    await listener.query(listenStatement(set.db.schema!));
+    const { heard, end } = await listenToWakeEvents(set.db.schema!);
+    set.onCleanup(end);
 
     // What was sent: the statement's text and its values.
     const sent: Array<{ text: string; values: string }> = [];

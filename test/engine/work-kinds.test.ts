@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor, type StentStore } from 'nestjs-stent';
-import { connectPostgres, DIALECTS, listenStatement, POSTGRES_URL } from '../support/databases.js';
+import { DIALECTS, listenToWakeEvents } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
 import { overrideStore } from '../support/store-proxy.js';
 import { waitUntil } from '../support/wait.js';
@@ -112,28 +111,25 @@ describe('work announcements across processes on postgres', () => {
 
   it('a dispatch announces executions, and a step left to claims announces steps', async () => {
     set = await ExecutorSet.create('postgres');
-    const listener: pg.Client = await connectPostgres(POSTGRES_URL);
-    const seen: Array<{ type: string; of?: string }> = [];
+    const { heard, end } = await listenToWakeEvents(set.db.schema!);
+    // Work announcements only, as heard.
+    const seen = () => heard.filter((event) => event.type === 'work');
     try {
-      listener.on('notification', (message) => {
-        for (const event of (JSON.parse(message.payload ?? '{}') as { e: Array<{ type: string; of?: string }> }).e) if (event.type === 'work') seen.push(event);
-      });
-      await listener.query(listenStatement(set.db.schema!));
       const acts = new KindsSync();
       const instances = [acts, new KindsFlow(acts)];
       const dispatcher = await set.executor(instances, false);
       const id = await dispatcher.dispatch(KindsFlow, ['acme']);
-      await waitUntil(() => seen.length >= 1, 'the dispatch to be announced');
-      expect(seen).toEqual([{ type: 'work', of: 'executions' }]);
+      await waitUntil(() => seen().length >= 1, 'the dispatch to be announced');
+      expect(seen()).toEqual([{ type: 'work', of: 'executions' }]);
       // A worker runs it: the keyed call, first of its run, goes in pending for a claim, and is announced so.
-      seen.length = 0;
+      heard.length = 0;
       await set.executor(instances);
       const result = await dispatcher.waitFor(id, { timeout: '20s' });
       expect(result.ok && result.value).toBe('synced acme');
-      expect(seen).toContainEqual({ type: 'work', of: 'steps' });
-      expect(seen.every((event) => event.of === 'steps' || event.of === 'executions')).toBe(true);
+      expect(seen()).toContainEqual({ type: 'work', of: 'steps' });
+      expect(seen().every((event) => event.of === 'steps' || event.of === 'executions')).toBe(true);
     } finally {
-      await listener.end().catch(() => undefined);
+      await end();
     }
   });
 });

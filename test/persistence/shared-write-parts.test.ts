@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow } from 'nestjs-stent';
-import { connectPostgres, listenStatement, POSTGRES_URL } from '../support/databases.js';
+import { listenToWakeEvents } from '../support/databases.js';
 import { ExecutorSet, QUICK_WORKER } from '../support/executor-set.js';
 import { capture } from '../support/statement-capture.js';
 import { waitUntil } from '../support/wait.js';
@@ -40,13 +40,8 @@ describe('parts of a shared write on postgres', () => {
     set = await ExecutorSet.create('postgres');
     const acts = new PartsActs();
     const executor = await set.executor([acts, new PartsFlow(acts)], QUICK_WORKER);
-    const listener = await connectPostgres(POSTGRES_URL);
-    set.onCleanup(() => listener.end());
-    const finished: string[] = [];
-    listener.on('notification', (message) => {
-      for (const event of (JSON.parse(message.payload ?? '{}') as { e: Array<{ type: string; executionId?: string }> }).e) if (event.type === 'finished') finished.push(event.executionId!);
-    });
-    await listener.query(listenStatement(set.db.schema!));
+    const { heard, end } = await listenToWakeEvents(set.db.schema!);
+    set.onCleanup(end);
 
     let id = '';
     const sent = await capture(async () => {
@@ -67,7 +62,7 @@ describe('parts of a shared write on postgres', () => {
     expect(endings).toHaveLength(1);
     expect(endings[0]).not.toMatch(/\bins AS\b/);
     expect(endings[0]).toContain('pg_notify');
-    await waitUntil(() => finished.includes(id), 'the NOTIFY naming the ended execution', 10_000);
+    await waitUntil(() => heard.some((event) => event.type === 'finished' && event.executionId === id), 'the NOTIFY naming the ended execution', 10_000);
 
     const journal = await executor.getJournal(id);
     expect(journal.map((entry) => [entry.position, entry.state, entry.result])).toEqual([

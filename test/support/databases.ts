@@ -66,6 +66,25 @@ export function listenStatement(schema: string): string {
   return `LISTEN "${`stent_${schema}`.toLowerCase()}"`;
 }
 
+/** A wake event as another process hears it on the schema's channel (see PostgresWakeBus). */
+export interface HeardEvent {
+  type: string;
+  of?: string;
+  executionId?: string;
+}
+
+/**
+ * Another process's ear: a connection listening on `schema`'s channel, collecting every wake event of every
+ * NOTIFY in `heard`. `end()` closes it.
+ */
+export async function listenToWakeEvents(schema: string): Promise<{ heard: HeardEvent[]; end(): Promise<void> }> {
+  const listener = await connectPostgres(POSTGRES_URL);
+  const heard: HeardEvent[] = [];
+  listener.on('notification', (message) => heard.push(...(JSON.parse(message.payload ?? '{}') as { e: HeardEvent[] }).e));
+  await listener.query(listenStatement(schema));
+  return { heard, end: () => listener.end().catch(() => undefined) };
+}
+
 /** Backends of the server at `url` listening for Stent's wake-ups on `schema`'s tables. */
 export async function listenerPids(url: string, schema: string): Promise<number[]> {
   const client = await connectPostgres(url);

@@ -195,10 +195,10 @@ export class SharedWrites {
       source.push(ENDING_TYPES.length, endings, params);
       params.push(endings.map((row) => row[0]));
     }
-    const work = batch.some((entry) => entry.kind === 'insert' && announcesWork(entry.steps));
-    const notice = endings.length > 0 || work ? this.notice() : undefined;
+    const announces = batch.map((entry) => entry.kind === 'insert' && announcesWork(entry.steps));
+    const notice = endings.length > 0 || announces.includes(true) ? this.notice() : undefined;
     if (notice) params.push(notice.channel, notice.head, notice.tail);
-    for (const entry of batch) entry.announced = notice !== undefined && (entry.kind === 'finish' || announcesWork(entry.steps));
+    batch.forEach((entry, i) => (entry.announced = notice !== undefined && (entry.kind === 'finish' || announces[i]!)));
     const handOffs = this.handOffs(batch, source, params);
     const counts = source === valuesSource ? `${completions.length}:${rows.length}:${endings.length}:${handOffs?.slots ?? 0}` : `${rows.length > 0}:${endings.length > 0}`;
     const shape = `${source.name}:${counts}:${notice !== undefined}:${handOffs ? handOffShape(handOffs.filter) : '-'}`;
