@@ -15,6 +15,8 @@ const PAGE = 4096;
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
 /** The bound the writer keeps (WRITER_AUTOCHECKPOINT_PAGES): the WAL may reach it, plus the frames of one transaction. */
 const BOUND_PAGES = 10_000;
+/** The WAL file at the bound, to the byte: its header, then a 24-byte header and a page for each frame (SQLite's WAL format). */
+const BOUND_BYTES = 32 + BOUND_PAGES * (24 + PAGE);
 
 /**
  * Runs node under strace with every fsync and fdatasync held for half a second: a disk whose syncs queue
@@ -120,20 +122,31 @@ describe('WAL checkpoints of a better-sqlite3 file', () => {
       wrapper: SLOW_SYNCS,
       env: { WAL_FILE: file, WAL_STEPS: JSON.stringify([5_000, 9_000, 250]) },
     });
-    let largest = 0;
+    const sizes: number[] = [];
     await waitUntil(
       () => {
-        largest = Math.max(largest, walBytes(file));
+        sizes.push(walBytes(file));
         return !writer.alive;
       },
       'the 5,000-step workflow to finish',
       240_000,
       10,
     );
+    const largest = Math.max(...sizes);
     const done = await writer.waitForJson((line) => line.done === true, 'its result');
     expect(done).toMatchObject({ state: 'completed', value: 5_000 * 9_000 });
     // The rows went through the WAL into the database file: far more pages than the WAL ever held.
     expect(done.fileBytes as number).toBeGreaterThan(BOUND_PAGES * PAGE);
     expect(largest, `the WAL reached ${Math.round(largest / PAGE)} pages`).toBeLessThan(BOUND_PAGES * 1.1 * PAGE);
+    // The thread's checkpoints cannot keep up here, so the WAL reaches the bound again and again. There the
+    // writer copies the last frames back and the WAL starts over in the file it has, which stays at the bound
+    // to the byte (journal_size_limit) until the WAL has filled it again. Emptied instead, the file would be
+    // seen above the bound and then far below it, never at it.
+    const first = sizes.findIndex((size) => size >= BOUND_BYTES);
+    expect(first, 'the WAL reached the bound').toBeGreaterThanOrEqual(0);
+    const later = sizes.slice(first);
+    expect(later.filter((size) => size === BOUND_BYTES).length, `sizes seen: ${[...new Set(later)].slice(0, 20).join(', ')}`).toBeGreaterThanOrEqual(10);
+    // Emptied at most once: a WAL that keeps failing to start over is emptied instead.
+    expect(later.filter((size, i) => i > 0 && size < BOUND_BYTES / 2 && later[i - 1]! >= BOUND_BYTES / 2).length).toBeLessThanOrEqual(1);
   }, 300_000);
 });

@@ -53,7 +53,16 @@ export class BetterSqlite3Target extends SqliteFileTarget<Database> {
         this.checkpointers.set(db, new WalCheckpointer(this.file, () => resetAutocheckpoint(db)));
         const frameBytes = (db.pragma('page_size', { simple: true }) as number) + WAL_FRAME_HEADER_BYTES;
         const boundBytes = WAL_HEADER_BYTES + WRITER_AUTOCHECKPOINT_PAGES * frameBytes;
-        this.bounds.set(db, new WalSizeBound(`${this.file}-wal`, boundBytes, () => truncateWal(db, this.busyTimeoutMs)));
+        // A WAL that starts over from its first frame is cut back to the bound by the commit that does it,
+        // not left at the largest size it ever reached (see WalSizeBound).
+        db.pragma(`journal_size_limit = ${boundBytes}`);
+        this.bounds.set(
+          db,
+          new WalSizeBound(`${this.file}-wal`, boundBytes, {
+            copyBack: () => copyWalBack(db, this.busyTimeoutMs),
+            truncate: () => truncateWal(db, this.busyTimeoutMs),
+          }),
+        );
       }
     } catch (error) {
       db.close();
@@ -104,23 +113,41 @@ const WAL_HEADER_BYTES = 32;
 const WAL_FRAME_HEADER_BYTES = 24;
 
 /**
+ * A checkpoint that copies every frame of the WAL back into the database file, without emptying the file:
+ * the writer's next transaction then starts the WAL over from its first frame. False when a frame was left
+ * behind (a reader in another connection still needs it) or the checkpoint could not run.
+ */
+function copyWalBack(db: Database, busyTimeoutMs: number): boolean {
+  const result = checkpointWal(db, 'PASSIVE', busyTimeoutMs);
+  return result !== undefined && result.busy === 0 && result.checkpointed === result.log;
+}
+
+/**
  * A checkpoint that copies the whole WAL back and empties the file, waiting for the locks it needs as long
  * as any statement of this connection waits for one (the busy timeout); false when it could not finish.
  */
 function truncateWal(db: Database, busyTimeoutMs: number): boolean {
+  return checkpointWal(db, 'TRUNCATE', busyTimeoutMs)?.busy === 0;
+}
+
+/**
+ * A checkpoint of this connection in `mode`, after waiting out one under way on another connection (the
+ * checkpointer thread's) until the busy timeout; undefined when it could not run.
+ */
+function checkpointWal(db: Database, mode: 'PASSIVE' | 'TRUNCATE', busyTimeoutMs: number): { busy: number; log: number; checkpointed: number } | undefined {
   const deadline = Date.now() + busyTimeoutMs;
   try {
-    // Waiting for the writers and readers of other connections goes through the busy handler...
+    // Waiting for the writers and readers of other connections goes through the busy handler (TRUNCATE)...
     for (;;) {
-      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number }>;
-      if (result?.busy === 0) return true;
+      const [result] = db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number; log: number; checkpointed: number }>;
       // ...but a checkpoint under way on another connection is not waited for: SQLite answers at once, with
       // no log (-1). The thread's checkpoint ends on its own; try again shortly.
-      if (result?.log !== -1 || Date.now() >= deadline) return false;
+      if (result?.log !== -1) return result;
+      if (Date.now() >= deadline) return undefined;
       Atomics.wait(pause, 0, 0, 2);
     }
   } catch {
-    return false;
+    return undefined;
   }
 }
 
