@@ -23,6 +23,7 @@ import type { SqlContext } from './sql/sql-context.js';
 import { sqliteDialect } from './sql/sqlite-dialect.js';
 import { SqlRepositories } from './sql-repositories.js';
 import type { SqlStoreOptions } from './sql-store-options.js';
+import { InsertedCalls } from './repositories/inserted-calls.js';
 
 /**
  * The worker's side of the SQL store (the HotPathStore port): journals, claims, leases, step outcomes and
@@ -40,6 +41,7 @@ export class SqlHotPathStore implements HotPathStore {
       dialect: options.client.dialect === 'postgres' ? postgresDialect : sqliteDialect,
       t: options.tables,
       bus: options.bus,
+      insertedCalls: options.client.dialect === 'sqlite' ? new InsertedCalls() : undefined,
     };
     this.ctx = ctx;
     this.repos = new SqlRepositories(ctx);

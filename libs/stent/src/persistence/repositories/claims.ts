@@ -2,8 +2,9 @@ import type { ClaimFilter, ExecutionRecord, FlowClaimLimits, OtherVersionRecord,
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { EXECUTION_READ, executionFromRow, num, STEP_READ, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
-import type { Dialect } from '../sql/dialect.js';
+import { listOf, type Dialect } from '../sql/dialect.js';
 import { ACTIVE } from '../sql/statements.js';
+import { STEP_CHANGING } from './inserted-calls.js';
 import { claimFlowLimited, claimKeyedOnly, keyedRoom } from './flow-limits.js';
 import { notPausedExecution, notPausedStep } from './pauses.js';
 import { claimFlowLimitedExecutions, workflowFlowName } from './workflow-flow-limits.js';
@@ -188,6 +189,9 @@ export class ClaimsRepository {
    * EXISTS: PostgreSQL turns an EXISTS into a semi-join and, with a large history, puts a Memoize node in
    * it whose hash table is sized (and set up, at every execution) by the estimate of candidate rows, so
    * a claim that finds nothing cost several times more on a big database than on an empty one.
+   *
+   * On SQLite the claim reads back only the columns that change after an insert; the rest of each record
+   * is the call this store inserted (InsertedCalls), or else read by id after the claim.
    */
   private async claimStepBatch(
     executor: SqlExecutor,
@@ -208,10 +212,11 @@ export class ClaimsRepository {
     const setParams: unknown[] = [filter.owner];
     const leaseNow = dialect.leaseNow(filter.now, setParams);
     setParams.push(filter.leaseMs, filter.now);
+    const inserted = this.ctx.insertedCalls;
     const rows = await dialect.claimRows(
       executor,
       t.steps,
-      STEP_READ,
+      inserted ? STEP_CHANGING : STEP_READ,
       {
         sql: `state = 'running', lease_owner = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ${leaseNow} + CAST(? AS BIGINT), attempts = attempts + 1, started_at = ?`,
         params: setParams,
@@ -224,7 +229,13 @@ export class ClaimsRepository {
       'c.priority DESC, c.available_at',
       limit,
     );
-    return rows.map(stepFromRow).sort((a, b) => b.priority - a.priority || a.availableAt - b.availableAt);
+    const records = inserted
+      ? await inserted.records(rows, (ids) => {
+          const readParams: unknown[] = [];
+          return executor.query(`SELECT ${listOf(STEP_READ)} FROM ${t.steps} WHERE ${dialect.inList('id', ids, readParams)}`, readParams);
+        })
+      : rows.map(stepFromRow);
+    return records.sort((a, b) => b.priority - a.priority || a.availableAt - b.availableAt);
   }
 
   /** claimStepBatch, then (with `filter.strays`) the stray steps of the same activities in the room left. */

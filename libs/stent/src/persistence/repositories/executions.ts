@@ -115,6 +115,7 @@ export class ExecutionsRepository {
       });
     }
     if (result.created && !result.claimed) this.ctx.bus.publish({ type: 'work', of: 'executions' });
+    if (result.claimed) this.ctx.insertedCalls?.remember(steps);
     if (result.claimed && steps.some((step) => step.kind === 'activity' && step.state === 'pending')) this.ctx.bus.publish({ type: 'work', of: 'steps' });
     return result;
   }
