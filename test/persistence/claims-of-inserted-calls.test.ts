@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { createStentStore, type StentStore } from 'nestjs-stent';
-import { BACKENDS } from '../support/databases.js';
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { aesGcmCodec, createStentStore, defineActivity, defineWorkflow, StentExecutor, type StentStore } from 'nestjs-stent';
+import { BACKENDS, createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+import { MemoryLogger, QUICK_WORKER } from '../support/executor-set.js';
+import { allStoredText } from '../support/table-rows.js';
 import { storeBench } from '../support/store-bench.js';
 import { newExecution, newStep } from '../support/executions.js';
 import { capture } from '../support/statement-capture.js';
@@ -94,5 +97,48 @@ describe.each(BACKENDS)('claims of inserted calls on %s', (backend) => {
     const [second] = await store.claimSteps(claimAll('worker-1', now + 1));
     expect(second).toMatchObject({ id: 'again-a', attempts: 2, error: '{"message":"flaky"}', leaseEpoch: first!.leaseEpoch + 1, startedAt: now + 1 });
     expect([second]).toEqual(await store.loadJournal('again'));
+  });
+});
+
+class SealedActs {
+  readonly seen: string[] = [];
+  async open(secret: string): Promise<number> {
+    this.seen.push(secret);
+    return secret.length;
+  }
+}
+defineActivity(SealedActs, { name: 'InsertedCallsSealedActs' });
+
+class SealedFanOut {
+  constructor(private readonly acts: SealedActs) {}
+  async run(count: number): Promise<number> {
+    const lengths = await Promise.all(Array.from({ length: count }, (_, i) => this.acts.open(`sealed-${i}`)));
+    return lengths.reduce((a, b) => a + b, 0);
+  }
+}
+defineWorkflow(SealedFanOut, { name: 'InsertedCallsSealedFanOut' });
+
+describe.each(DIALECTS)('a fan-out through a payload codec on %s', (dialect) => {
+  let db: TestDatabase | undefined;
+  let executor: StentExecutor | undefined;
+  afterEach(async () => {
+    await executor?.close('2s').catch(() => undefined);
+    await db?.dispose();
+    executor = db = undefined;
+  });
+
+  it('calls claimed after their insert reach their activity decoded, and none is stored in plain text', async () => {
+    db = await createTestDatabase(dialect);
+    const codec = aesGcmCodec({ keys: { k1: randomBytes(32) }, current: 'k1' });
+    const acts = new SealedActs();
+    // Two slots for 40 calls: all but the first few are inserted pending and claimed afterwards.
+    executor = new StentExecutor({ store: await createStentStore({ database: db.options }), worker: { ...QUICK_WORKER, concurrency: 2 }, codec, logger: new MemoryLogger() });
+    executor.register(acts, () => new SealedFanOut(acts));
+    await executor.start();
+    const id = await executor.dispatch(SealedFanOut, [40]);
+    const expected = Array.from({ length: 40 }, (_, i) => `sealed-${i}`);
+    expect(await executor.waitFor<number>(id, { timeout: '30s' })).toMatchObject({ ok: true, value: expected.join('').length });
+    expect([...acts.seen].sort()).toEqual([...expected].sort());
+    expect(await allStoredText(db)).not.toContain('sealed-');
   });
 });
