@@ -5,7 +5,7 @@ import { BACKENDS, createTestDatabase, DIALECTS, type TestDatabase } from '../su
 import { MemoryLogger, QUICK_WORKER } from '../support/executor-set.js';
 import { allStoredText } from '../support/table-rows.js';
 import { storeBench } from '../support/store-bench.js';
-import { newExecution, newStep } from '../support/executions.js';
+import { claimedExecution, newStep } from '../support/executions.js';
 import { capture } from '../support/statement-capture.js';
 
 /**
@@ -16,16 +16,8 @@ import { capture } from '../support/statement-capture.js';
  */
 
 type NewStep = Parameters<StentStore['insertSteps']>[1][number];
-type ExecutionFence = Parameters<StentStore['insertSteps']>[0];
 
 const NAME = 'Acts.work';
-
-async function claimedExecution(store: StentStore, id: string, owner: string, now: number): Promise<ExecutionFence> {
-  await store.createExecution(newExecution(id, now));
-  const [execution] = await store.claimExecutions({ owner, names: ['Flow'], queues: ['default'], tags: [], limit: 1, now, leaseMs: 60_000, limits: new Map() });
-  expect(execution?.id).toBe(id);
-  return { executionId: id, owner, epoch: execution!.leaseEpoch };
-}
 
 /** Pending steps that differ in every column a call sets. */
 function varied(executionId: string, now: number): NewStep[] {

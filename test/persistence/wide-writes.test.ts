@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StentStore } from 'nestjs-stent';
 import { BACKENDS } from '../support/databases.js';
 import { storeBench } from '../support/store-bench.js';
-import { newExecution, newStep } from '../support/executions.js';
+import { claimedExecution, newStep } from '../support/executions.js';
 import { installSqlCounter, sqlCounts, sqlCountsSince } from '../../bench/sql-counter.js';
 
 /**
@@ -20,18 +20,9 @@ const DELIVERIES_PER_STATEMENT = 1_000;
 const WIDE = 22_000;
 
 type NewStep = Parameters<StentStore['insertSteps']>[1][number];
-type ExecutionFence = Parameters<StentStore['insertSteps']>[0];
 
 function stepAt(executionId: string, position: number, now: number): NewStep {
   return newStep(`${executionId}-s${position}`, executionId, position, now, { state: 'completed', result: '1' });
-}
-
-/** Creates execution `id` of workflow 'Flow' and claims it for `owner`: the fence its journal writes carry. */
-async function claimedExecution(store: StentStore, id: string, owner: string, now: number): Promise<ExecutionFence> {
-  await store.createExecution(newExecution(id, now));
-  const [execution] = await store.claimExecutions({ owner, names: ['Flow'], queues: ['default'], tags: [], limit: 1, now, leaseMs: 60_000, limits: new Map() });
-  expect(execution?.id).toBe(id);
-  return { executionId: id, owner, epoch: execution!.leaseEpoch };
 }
 
 describe.each(BACKENDS)('wide journal writes on %s', (dialect) => {

@@ -50,3 +50,11 @@ export function newStep(id: string, executionId: string, position: number, now: 
     ...more,
   };
 }
+
+/** Creates execution `id` of workflow 'Flow' and claims it for `owner`: the fence its journal writes carry. */
+export async function claimedExecution(store: StentStore, id: string, owner: string, now: number): Promise<Parameters<StentStore['insertSteps']>[0]> {
+  await store.createExecution(newExecution(id, now));
+  const [execution] = await store.claimExecutions({ owner, names: ['Flow'], queues: ['default'], tags: [], limit: 1, now, leaseMs: 60_000, limits: new Map() });
+  if (execution?.id !== id) throw new Error(`execution ${id} was not claimed (got ${execution?.id ?? 'none'})`);
+  return { executionId: id, owner, epoch: execution.leaseEpoch };
+}

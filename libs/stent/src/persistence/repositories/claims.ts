@@ -1,10 +1,9 @@
 import type { ClaimFilter, ExecutionRecord, FlowClaimLimits, OtherVersionRecord, StepRecord } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
-import { EXECUTION_READ, executionFromRow, num, STEP_READ, stepFromRow } from '../sql/rows.js';
+import { EXECUTION_READ, executionFromRow, num, STEP_CHANGING, STEP_READ, STEP_UNCHANGING, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { listOf, type Dialect } from '../sql/dialect.js';
 import { ACTIVE } from '../sql/statements.js';
-import { STEP_CHANGING } from './inserted-calls.js';
 import { claimFlowLimited, claimKeyedOnly, keyedRoom } from './flow-limits.js';
 import { notPausedExecution, notPausedStep } from './pauses.js';
 import { claimFlowLimitedExecutions, workflowFlowName } from './workflow-flow-limits.js';
@@ -232,7 +231,7 @@ export class ClaimsRepository {
     const records = inserted
       ? await inserted.records(rows, (ids) => {
           const readParams: unknown[] = [];
-          return executor.query(`SELECT ${listOf(STEP_READ)} FROM ${t.steps} WHERE ${dialect.inList('id', ids, readParams)}`, readParams);
+          return executor.query(`SELECT ${listOf(STEP_UNCHANGING)} FROM ${t.steps} WHERE ${dialect.inList('id', ids, readParams)}`, readParams);
         })
       : rows.map(stepFromRow);
     return records.sort((a, b) => b.priority - a.priority || a.availableAt - b.availableAt);

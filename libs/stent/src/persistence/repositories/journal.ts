@@ -113,7 +113,7 @@ export class JournalRepository {
           for (const step of steps) if (step.effect) await this.effects.apply(tx, fence.executionId, step.effect, step.position, step.createdAt);
           return true;
         }));
-    if (ok && !plain) this.ctx.insertedCalls?.remember(steps);
+    if (ok) this.ctx.insertedCalls?.remember(steps);
     // A shared statement announced its pending steps itself, with its commit (see SharedWrites).
     if (ok && steps.some((step) => step.kind === 'activity' && step.state === 'pending')) this.ctx.bus.publish({ type: 'work', of: 'steps' }, carried);
     if (ok && steps.some((step) => step.child)) this.ctx.bus.publish({ type: 'work', of: 'executions' });

@@ -97,7 +97,101 @@ export function executionFromRow(row: Row): ExecutionRecord {
   };
 }
 
-export function stepFromRow(row: Row): StepRecord {
+/**
+ * The columns of a step that statements change after its insert (a claim, an outcome, a retry, a revive,
+ * a delivery order), with its id; every other column is written once, by the insert, and never changed.
+ */
+export const STEP_CHANGING = [
+  'id',
+  'state',
+  'result',
+  'error',
+  'attempts',
+  'available_at',
+  'lease_owner',
+  'lease_epoch',
+  'lease_expires_at',
+  'started_at',
+  'recoveries',
+  'finished_at',
+  'delivered_turn',
+  'delivered_seq',
+  'tentative',
+] as const;
+/** The columns of a step no statement changes after its insert, with its id. */
+export const STEP_UNCHANGING = ['id', ...STEP_READ.filter((column) => !(STEP_CHANGING as readonly string[]).includes(column))];
+
+/** What a step's insert wrote: the fields of its record that never change. */
+type StepUnchanging = Omit<StepRecord, 'state' | 'result' | 'error' | 'attempts' | 'availableAt' | 'leaseOwner' | 'leaseEpoch' | 'leaseExpiresAt' | 'recoveries' | 'startedAt' | 'finishedAt' | 'deliveredTurn' | 'deliveredSeq' | 'tentative'>;
+
+/**
+ * A step's record: what its insert wrote (`written`: a row's STEP_UNCHANGING, or the call itself) and the
+ * columns that change (`changes`: a row's STEP_CHANGING). One object literal of fixed keys: every record
+ * shares one hidden class, however it was made.
+ */
+export function stepRecordOf(written: StepUnchanging, changes: Row): StepRecord {
+  return {
+    id: written.id,
+    executionId: written.executionId,
+    position: written.position,
+    kind: written.kind,
+    name: written.name,
+    args: written.args,
+    state: changes.state as StepRecord['state'],
+    result: strOrNull(changes.result),
+    error: strOrNull(changes.error),
+    attempts: num(changes.attempts),
+    retryPolicy: written.retryPolicy,
+    timeoutMs: written.timeoutMs,
+    queue: written.queue,
+    priority: written.priority,
+    tags: written.tags,
+    maxConcurrent: written.maxConcurrent,
+    availableAt: num(changes.available_at),
+    fireAt: written.fireAt,
+    leaseOwner: strOrNull(changes.lease_owner),
+    leaseEpoch: num(changes.lease_epoch),
+    leaseExpiresAt: numOrNull(changes.lease_expires_at),
+    recoveries: num(changes.recoveries),
+    createdAt: written.createdAt,
+    startedAt: numOrNull(changes.started_at),
+    finishedAt: numOrNull(changes.finished_at),
+    childExecutionId: written.childExecutionId,
+    callTurn: written.callTurn,
+    deliveredTurn: numOrNull(changes.delivered_turn),
+    deliveredSeq: numOrNull(changes.delivered_seq),
+    tentative: num(changes.tentative ?? 0) === 1,
+    concurrencyKey: written.concurrencyKey,
+    rateKey: written.rateKey,
+  };
+}
+
+/** What a step's insert wrote, as the call it was written from holds it. */
+export function unchangingOfCall(call: NewStep): StepUnchanging {
+  return {
+    id: call.id,
+    executionId: call.executionId,
+    position: call.position,
+    kind: call.kind,
+    name: call.name,
+    args: call.args,
+    retryPolicy: call.retryPolicy,
+    timeoutMs: call.timeoutMs,
+    queue: call.queue,
+    priority: call.priority,
+    tags: call.tags,
+    maxConcurrent: call.maxConcurrent,
+    fireAt: call.fireAt,
+    createdAt: call.createdAt,
+    childExecutionId: call.childExecutionId ?? null,
+    callTurn: call.callTurn,
+    concurrencyKey: call.concurrencyKey ?? null,
+    rateKey: call.rateKey ?? null,
+  };
+}
+
+/** What a step's insert wrote, from a row holding STEP_UNCHANGING. */
+export function unchangingFromRow(row: Row): StepUnchanging {
   return {
     id: String(row.id),
     executionId: String(row.execution_id),
@@ -105,33 +199,23 @@ export function stepFromRow(row: Row): StepRecord {
     kind: row.kind as StepRecord['kind'],
     name: String(row.name),
     args: strOrNull(row.args),
-    state: row.state as StepRecord['state'],
-    result: strOrNull(row.result),
-    error: strOrNull(row.error),
-    attempts: num(row.attempts),
     retryPolicy: row.retry_policy ? (JSON.parse(String(row.retry_policy)) as RetryPolicy) : null,
     timeoutMs: numOrNull(row.timeout_ms),
     queue: String(row.queue),
     priority: num(row.priority),
     tags: JSON.parse(String(row.tags ?? '[]')) as string[],
     maxConcurrent: numOrNull(row.max_concurrent),
-    availableAt: num(row.available_at),
     fireAt: numOrNull(row.fire_at),
-    leaseOwner: strOrNull(row.lease_owner),
-    leaseEpoch: num(row.lease_epoch),
-    leaseExpiresAt: numOrNull(row.lease_expires_at),
-    recoveries: num(row.recoveries),
     createdAt: num(row.created_at),
-    startedAt: numOrNull(row.started_at),
-    finishedAt: numOrNull(row.finished_at),
     childExecutionId: strOrNull(row.child_execution_id),
     callTurn: num(row.call_turn ?? 0),
-    deliveredTurn: numOrNull(row.delivered_turn),
-    deliveredSeq: numOrNull(row.delivered_seq),
-    tentative: num(row.tentative ?? 0) === 1,
     concurrencyKey: strOrNull(row.concurrency_key),
     rateKey: strOrNull(row.rate_key),
   };
+}
+
+export function stepFromRow(row: Row): StepRecord {
+  return stepRecordOf(unchangingFromRow(row), row);
 }
 
 export function deadLetterFromRow(row: Row): DeadLetterRecord {
