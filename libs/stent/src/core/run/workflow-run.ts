@@ -291,6 +291,11 @@ export class WorkflowRun implements WorkflowScope {
     this.writer.writeCompletionAfterTurn(completion);
   }
 
+  /** The run waits on the call at `position` and nothing else: its outcome is what the run goes on from. */
+  waitsOnlyOn(position: number): boolean {
+    return this.delivery.waitCount === 1 && this.delivery.waiterAt(position) !== undefined;
+  }
+
   /** Re-reads the steps this run waits on (another process may have finished them). */
   async refresh(): Promise<void> {
     const positions = await this.refreshPositions();

@@ -6,6 +6,7 @@ import { decode } from '../serialization.js';
 import type { StepRecord } from '../store/index.js';
 import type { WorkflowRun } from '../run/workflow-run.js';
 import { SlotTable } from '../slot-table.js';
+import { CarriedSlots } from './carried-slots.js';
 import { LazyAbort } from './lazy-abort.js';
 import { AttemptScope } from './attempt-scope.js';
 import { attemptOutcome, CACHED, type AttemptResult } from './attempt-outcome.js';
@@ -49,8 +50,16 @@ export class ActivityRunner {
    * than `concurrency` bodies ever run at once.
    */
   readonly waiting = new Map<string, StepRecord>();
+  /** Slots of finished activities kept for their runs' next calls until the end of the turn (see CarriedSlots). */
+  readonly carried: CarriedSlots;
 
-  constructor(private readonly worker: Worker) {}
+  constructor(private readonly worker: Worker) {
+    this.carried = new CarriedSlots(() => {
+      worker.changed();
+      this.startWaiting();
+      worker.loop.poke();
+    });
+  }
 
   /**
    * Bodies that still run past the outcome of their attempt: lingering ones, and those of attempts whose
@@ -66,9 +75,9 @@ export class ActivityRunner {
     return this.slotsNow() - this.waiting.size;
   }
 
-  /** Slots no body takes and none is promised, waiting steps aside. */
+  /** Slots no body takes and none is promised or carried, waiting steps aside. */
   private slotsNow(): number {
-    return this.worker.settings.concurrency - this.attempts.size - this.lingering.size - this.worker.local.reserved;
+    return this.worker.settings.concurrency - this.attempts.size - this.lingering.size - this.worker.local.reserved - this.carried.size;
   }
 
   /** No attempt runs, none is promised or waiting for a slot, and no timed-out body lingers. */
@@ -186,8 +195,12 @@ export class ActivityRunner {
       // The workflow runs here: it gets the result now, and records it with its next journal write.
       const handedOn = step.concurrencyKey != null && attempt.bodyDone;
       if (handedOn) worker.loop.handOn.freed(step);
+      // When the run waits on nothing else, its worker slot stays with it for its next call (a body still
+      // running keeps it anyway). Not in a fan-out: results that do not end the run's wait make no call.
+      if (attempt.bodyDone && holder.waitsOnlyOn(step.position)) this.carried.carry(step.id);
       this.finished(attempt, step.executionId, handedOn);
       holder.completeLocally(step, { fence, result: outcome.result, finishedAt: now });
+      this.carried.releaseAfterTurn();
       worker.loop.poke();
       return;
     }

@@ -6,6 +6,45 @@ import { ExecutionBirth, type DispatchOutcome } from '../run/execution-birth.js'
 import type { Worker } from './worker.js';
 
 /**
+ * The worker slots one write may give the steps it starts: those carried for the results it records (see
+ * CarriedSlots) first, then free ones. One instance serves every write of a worker, one write at a time
+ * (a write's reservations are made in one synchronous stretch): none is allocated per step.
+ */
+class WriteSlots {
+  /** Carried slots taken for this write and not spent yet. */
+  private carried = 0;
+
+  constructor(private readonly worker: Worker) {}
+
+  /** Takes the slots carried for `completions`, the results this write records. */
+  for(completions: readonly LocalCompletion[]): this {
+    this.carried = completions.length > 0 ? this.worker.runner.carried.take(completions) : 0;
+    return this;
+  }
+
+  /** A slot is left. Taken out of CarriedSlots, the carried ones read as free: the rest is what anyone may take. */
+  any(): boolean {
+    return this.carried > 0 || this.worker.runner.freeSlots() - this.carried > 0;
+  }
+
+  /** Reserves one for a step. */
+  spend(): void {
+    if (this.carried > 0) this.carried--;
+    this.worker.local.reserved++;
+  }
+
+  /** The write took what it needed: carried slots left unspent are free again. Returns `value`. */
+  done<T>(value: T): T {
+    if (this.carried > 0) {
+      this.carried = 0;
+      this.worker.runner.startWaiting();
+      this.worker.loop.poke();
+    }
+    return value;
+  }
+}
+
+/**
  * Work this worker claims as it is inserted, with no claim query: the activity steps a run it holds
  * records (when a slot is free) and executions dispatched by this process (when it has room and knows of
  * no backlog). Such work is inserted already leased to this worker and started once the insert is known; a dispatched execution's run starts first, and its first write inserts it.
@@ -15,8 +54,11 @@ export class LocalDispatch {
   reserved = 0;
   /** Runs promised to executions being dispatched by this process right now (or claimed while their journals load). */
   reservedRuns = 0;
+  private readonly writeSlots: WriteSlots;
 
-  constructor(private readonly worker: Worker) {}
+  constructor(private readonly worker: Worker) {
+    this.writeSlots = new WriteSlots(worker);
+  }
 
   /**
    * Marks the activity steps of a batch that this worker will run itself, claiming them at insert. A step
@@ -27,18 +69,24 @@ export class LocalDispatch {
    */
   reserveLocal(batch: NewStep[], completions: readonly LocalCompletion[]): NewStep[] {
     const { worker } = this;
-    if (worker.state !== 'running' || worker.loop.suspectRunning || worker.loop.suspectsWaiting) return [];
+    const slots = this.slotsOf(completions);
+    if (worker.state !== 'running' || worker.loop.suspectRunning || worker.loop.suspectsWaiting) return slots.done([]);
     const local: NewStep[] = [];
     const leaseExpiresAt = worker.clock.now() + worker.settings.leaseMs;
     for (const step of batch) {
-      if (!this.couldRunHere(step) && !(completions.length > 0 && this.takesHandedOnSlot(step, completions))) continue;
-      if (worker.runner.freeSlots() <= 0) break;
+      if (!this.couldRunHere(step) && !(completions.length > 0 && this.takesHandedOnSlot(step, completions, slots.any()))) continue;
+      if (!slots.any()) break;
+      slots.spend();
       step.state = 'running';
       step.claimedBy = { owner: worker.ownerId, leaseExpiresAt };
-      this.reserved++;
       local.push(step);
     }
-    return local;
+    return slots.done(local);
+  }
+
+  /** The slots a write of these results may give its new steps (see WriteSlots). */
+  private slotsOf(completions: readonly LocalCompletion[]): WriteSlots {
+    return this.writeSlots.for(completions);
   }
 
   /** Whether this worker could run the activity step itself (registered, its queue (not paused) and tags, no cluster cap). */
@@ -51,14 +99,14 @@ export class LocalDispatch {
   }
 
   /** Whether a keyed step (per-key concurrency alone) this worker could run takes over a slot handed on in `completions`. */
-  private takesHandedOnSlot(step: NewStep, completions: readonly LocalCompletion[]): boolean {
+  private takesHandedOnSlot(step: NewStep, completions: readonly LocalCompletion[], hasSlot: boolean): boolean {
     const { settings, registry } = this.worker;
     if (step.kind !== 'activity' || step.concurrencyKey == null || step.maxConcurrent !== null || step.rateKey != null) return false;
     const definition = registry.activity(step.name)?.definition;
     if (!definition?.flow.concurrency || definition.flow.rate || definition.maxConcurrent != null) return false;
     if (!settings.queues.includes(step.queue) || this.worker.pausedQueues.has(step.queue)) return false;
     if (settings.tags.length > 0 && !step.tags.some((tag) => settings.tags.includes(tag))) return false;
-    if (this.worker.runner.freeSlots() <= 0) return false;
+    if (!hasSlot) return false;
     return this.worker.loop.handOn.take(step.name, step.concurrencyKey, completions);
   }
 
@@ -68,7 +116,8 @@ export class LocalDispatch {
    */
   reserveHandOff(completions: readonly LocalCompletion[]): SlotHandOff | undefined {
     const { handOn } = this.worker.loop;
-    return this.reserveSlots(completions.map((completion) => completion.fence.stepId), (stepId) => handOn.takeSlot(stepId));
+    const slots = this.slotsOf(completions);
+    return slots.done(this.reserveSlots(completions.map((completion) => completion.fence.stepId), (stepId) => handOn.takeSlot(stepId), slots));
   }
 
   /**
@@ -78,18 +127,18 @@ export class LocalDispatch {
    * concurrency alone (what claimKeyedOnly claims); `take` gives a step's activity and key if its slot is
    * this write's to give.
    */
-  private reserveSlots(stepIds: string[], take: (stepId: string) => { name: string; key: string } | undefined): SlotHandOff | undefined {
+  private reserveSlots(stepIds: string[], take: (stepId: string) => { name: string; key: string } | undefined, budget: WriteSlots): SlotHandOff | undefined {
     const { worker } = this;
     const { settings, registry } = worker;
     if (worker.state !== 'running' || worker.loop.suspectRunning || worker.loop.suspectsWaiting) return undefined;
     const slots: SlotHandOff['slots'] = [];
     for (const stepId of stepIds) {
-      if (worker.runner.freeSlots() <= 0) break;
+      if (!budget.any()) break;
       const slot = take(stepId);
       if (!slot) continue;
       const definition = registry.activity(slot.name)?.definition;
       if (!definition?.flow.concurrency || definition.flow.rate || definition.maxConcurrent != null) continue;
-      this.reserved++;
+      budget.spend();
       slots.push({ stepId, name: slot.name, key: slot.key });
     }
     if (slots.length === 0) return undefined;

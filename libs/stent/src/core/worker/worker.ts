@@ -169,6 +169,7 @@ export class Worker implements RunHost {
     this.runner.attempts.clear();
     // Claimed steps that never started go back with the leases below.
     this.runner.waiting.clear();
+    this.runner.carried.clear();
     this.changed();
     try {
       await this.store.releaseLeases(this.ownerId, this.clock.now());
@@ -200,6 +201,7 @@ export class Worker implements RunHost {
       this.runner.attempts.clear();
       this.runner.lingering.clear();
       this.runner.waiting.clear();
+      this.runner.carried.clear();
       for (const run of [...this.runs.values()]) run.abandon('worker halted');
       // A crashed process keeps nothing in memory, suspended runs included.
       this.suspended.clear();
