@@ -2,17 +2,17 @@ import type { LocalCompletion } from '../store/index.js';
 
 /**
  * Worker slots carried over from an activity whose workflow runs here, and waits on that activity alone,
- * to that run's next call. When such an activity's body returns, its run gets the result at its next turn (a macrotask later) and its next
- * calls are recorded with it; meanwhile the slot would be free, and a claim round or a step waiting for a
- * slot took it almost every time under load. The run's next activity then went to the database pending,
- * where another worker often claimed it, and its result came back through that worker's write, a
- * notification and a read of the journal.
+ * to that run's next call. When such an activity's body returns, its run gets the result at its next
+ * turn (a macrotask later) and its next calls are recorded with it; meanwhile the slot would be free, and
+ * a claim round or a step waiting for a slot took it almost every time under load. The run's next
+ * activity then went to the database pending, where another worker often claimed it, and its result came
+ * back through that worker's write, a notification and a read of the journal.
  *
  * So the slot stays taken until the end of that turn. The write that records the result with the run's
  * next calls spends it on one of them, started here at insert (LocalDispatch.reserveLocal); a slot the
- * turn did not spend (the workflow waits on something else, ends, or its writes are queued behind one
- * still on its way) is free again once the turn's macrotask has passed. No more bodies run at once than
- * the worker's concurrency: a carried slot counts as taken.
+ * turn did not spend (the workflow ends, or its writes are queued behind one still on its way) is free
+ * again once the turn's macrotask has passed. No more bodies run at once than the worker's concurrency:
+ * a carried slot counts as taken.
  */
 export class CarriedSlots {
   /** Step id of the finished activity to the generation it was carried in (see release). */
