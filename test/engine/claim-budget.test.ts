@@ -58,7 +58,7 @@ describe.each(DIALECTS)('how many workflows a busy worker takes, on %s', (dialec
     for (const key of Object.keys(runs)) delete runs[Number(key)];
   });
 
-  it('with other workers on the database, a worker whose slots are full takes no more workflows than a slot-set of queue', async () => {
+  it('with other workers on the database, a worker whose slots are full takes no more workflows', async () => {
     set = await ExecutorSet.create(dialect);
     const client = await set.executor([], false);
     const first = await set.executor(instances(), SMALL);
@@ -72,20 +72,20 @@ describe.each(DIALECTS)('how many workflows a busy worker takes, on %s', (dialec
     for (let n = 0; n < WORKFLOWS; n++) ids.push(await client.dispatch(HeldFlow, [n]));
 
     await waitUntil(() => gate.entered >= 4, 'all four slots to be busy');
-    // Four activities run; each worker holds besides at most a slot-set (two) of steps queued for it, so
-    // at most eight workflows are held, and the rest stay in the database, unclaimed, for whoever frees a
-    // slot first. A worker's own workflows each hold one of its busy slots or one place in its queue (a
-    // step another worker took from its queue still counts there until its result comes back), and a claim
-    // takes no more than the free slots and queue room left, so the bound has no slack for races: a claim
-    // made while a workflow it had just taken had not started its first step yet went past it once.
+    // Four activities run, and no worker holds a workflow besides those: at most four are held, and the
+    // rest stay in the database, unclaimed, for whoever frees a slot first. A worker's own workflows each
+    // hold one of its busy slots or wait for one (a step another worker took from it still counts until its
+    // result comes back), and a claim takes no more than the free slots left, so the bound has no slack for
+    // races: a claim made while a workflow it had just taken had not started its first step yet went past
+    // it once.
     // Watched over several claim rounds.
     const watchUntil = Date.now() + 1_000;
     while (Date.now() < watchUntil) {
-      expect(inMemory(first) + inMemory(second)).toBeLessThanOrEqual(8);
+      expect(inMemory(first) + inMemory(second)).toBeLessThanOrEqual(4);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const unclaimed = await client.listExecutions({ workflowName: 'HeldFlow', state: 'pending' });
-    expect(unclaimed.total).toBeGreaterThanOrEqual(WORKFLOWS - 8);
+    expect(unclaimed.total).toBeGreaterThanOrEqual(WORKFLOWS - 4);
     expect(inMemory(first)).toBeGreaterThan(0);
     expect(inMemory(second)).toBeGreaterThan(0);
 
@@ -94,7 +94,7 @@ describe.each(DIALECTS)('how many workflows a busy worker takes, on %s', (dialec
     for (let n = 0; n < WORKFLOWS; n++) expect(runs[n]).toBe(1);
   });
 
-  it('workflows claimed but not at their first step yet fill the queue: later claim rounds take no more', async () => {
+  it('workflows claimed but not at their first step yet take the free slots: later claim rounds take no more', async () => {
     set = await ExecutorSet.create(dialect);
     const client = await set.executor([], false);
     // A peer on the database (with nothing registered), so the worker below claims by its budget.
@@ -105,16 +105,17 @@ describe.each(DIALECTS)('how many workflows a busy worker takes, on %s', (dialec
 
     const ids: string[] = [];
     for (let n = 0; n < WORKFLOWS; n++) ids.push(await client.dispatch(LateFlow, [n]));
-    // Its slots read free the whole time (no first step has reserved one), so only the queue can stop it.
+    // Its slots read free the whole time (no first step has reserved one): only the workflows it holds,
+    // each counted for the slot its first step will take, can stop it.
     await waitUntil(() => firstCall.entered > 0, 'a workflow to reach its first call');
     const { loop } = worker.worker!;
     for (let round = 0; round < 5; round++) {
       loop.workAnnounced();
       await waitUntil(() => !loop.busy, 'a claim round looking for workflows to end');
     }
-    // Two free slots and a queue of two: four workflows, whichever way the dispatches met the rounds.
-    expect(firstCall.entered).toBe(4);
-    expect(inMemory(worker)).toBe(4);
+    // Two free slots: two workflows, whichever way the dispatches met the rounds.
+    expect(firstCall.entered).toBe(2);
+    expect(inMemory(worker)).toBe(2);
 
     firstCall.open();
     gate.open();

@@ -191,18 +191,19 @@ export class ClaimLoop {
 
   /**
    * How many workflows to claim now, when other workers share the database: room for their first
-   * activities in free slots, plus a slot-set of queue. Claiming more would only queue their steps here,
-   * where the other workers take them (each result then a cross-process hand-off) while they could have
-   * run those workflows themselves. Alone, a worker takes what it can hold: its queue orders the backlog
-   * by priority. Steps that another worker or a cluster cap must serve do not count against the queue.
+   * activities in free slots, and no more. A workflow claimed beyond them would queue its first step here
+   * pending, where the other workers take it (its result then a cross-process hand-off: a write there, a
+   * notification and a read here) while they could have run that workflow themselves. Alone, a worker
+   * takes what it can hold: its queue orders the backlog by priority. Steps that another worker or a
+   * cluster cap must serve do not count against the free slots.
    *
-   * Free slots and queue room are one sum, clamped once: a workflow claimed but not started yet counts as
-   * queued while the slot its first step will take still reads free, so clamping each term alone let a
-   * round in that window claim past the queue (a worker of two slots held five workflows, not four).
+   * A workflow claimed but not at its first call yet counts as queued while the slot its first step will
+   * take still reads free, so the slots it will take are not counted twice (a round in that window claimed
+   * past them).
    */
   private async workflowBudget(): Promise<number> {
     const { worker } = this;
-    const budget = Math.max(0, worker.runner.freeSlots() + worker.settings.concurrency - worker.runs.queuedHere());
+    const budget = Math.max(0, worker.runner.freeSlots() - worker.runs.queuedHere());
     if (budget >= MAX_CLAIM) return budget;
     const now = worker.clock.now();
     if (now - this.peersCheckedAt >= PEER_CHECK_MS) {
