@@ -1,5 +1,7 @@
-import type { StentStore } from 'nestjs-stent';
+import { createStentStore, ManualClock, StentExecutor, type StentStore } from 'nestjs-stent';
+import type { ExecutorSet } from './executor-set.js';
 import { overrideStore } from './store-proxy.js';
+import { waitUntil } from './wait.js';
 
 /** A store whose claims of steps can be held open after their query (see holdOneClaim). */
 export interface HeldClaim {
@@ -40,4 +42,21 @@ export function holdOneClaim(store: StentStore, options: { taking?: boolean } = 
     },
     release,
   };
+}
+
+/**
+ * A started executor of `concurrency` slots on the test's database whose next claim of steps can be held
+ * (holdOneClaim, `taking`), on a clock that stands still: no poll comes, only announcements and finished
+ * attempts start claim rounds. Resolves once its start-up claim round has ended.
+ */
+export async function standingWorkerWithHeldClaim(set: ExecutorSet, instances: object[], concurrency: number): Promise<{ executor: StentExecutor; claims: HeldClaim }> {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const claims = holdOneClaim(await createStentStore({ database: set.db.options }), { taking: true });
+  const executor = new StentExecutor({ store: claims.store, worker: { concurrency, lease: '1d' }, logger: set.logger, clock });
+  set.onCleanup(() => executor.close('2s'));
+  executor.register(...instances);
+  await executor.start();
+  const { loop } = executor.worker!;
+  await waitUntil(() => !loop.busy, 'the start-up claim round to end');
+  return { executor, claims };
 }

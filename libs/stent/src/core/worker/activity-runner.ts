@@ -54,11 +54,14 @@ export class ActivityRunner {
   readonly carried: CarriedSlots;
 
   constructor(private readonly worker: Worker) {
-    this.carried = new CarriedSlots(() => {
-      worker.changed();
-      this.startWaiting();
-      worker.loop.poke();
-    });
+    this.carried = new CarriedSlots(() => this.slotsReturned());
+  }
+
+  /** Carried slots went back unspent: steps waiting for a slot start in them, and a claim round may fill the rest. */
+  slotsReturned(): void {
+    this.worker.changed();
+    this.startWaiting();
+    this.worker.loop.poke();
   }
 
   /**

@@ -37,8 +37,7 @@ class WriteSlots {
   done<T>(value: T): T {
     if (this.carried > 0) {
       this.carried = 0;
-      this.worker.runner.startWaiting();
-      this.worker.loop.poke();
+      this.worker.runner.slotsReturned();
     }
     return value;
   }
