@@ -6,10 +6,12 @@ import { overrideStore } from '../support/store-proxy.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
- * A work announcement says what there is to claim: executions (a dispatch, a woken or released run) or
- * activity steps waiting for a claim. A worker told of one kind asks the database for that kind only at
- * its next claim round: in a busy cluster most announcements are dispatches, and each cost every other
- * worker a claim of steps and a read of keyed room that found nothing new.
+ * A work announcement says what there is to claim: executions (a dispatch, a woken or released run),
+ * activity steps waiting for a claim, or only steps with flow keys. A worker told of one kind asks the
+ * database for that kind only at its next claim round: in a busy cluster most announcements are
+ * dispatches, and each cost every other worker a claim of steps and a read of keyed room that found
+ * nothing new; under per-key limits most step announcements are of keyed calls, which a claim of plain
+ * steps never finds.
  */
 
 /** Keyed: a worker that serves it reads keyed room at rounds that look for steps; a first call of it is left to claims. */
@@ -27,6 +29,40 @@ class KindsFlow {
   }
 }
 defineWorkflow(KindsFlow, { name: 'KindsFlow' });
+
+/** Without flow limits: any claim of it takes its steps. */
+class KindsPlain {
+  async plain(n: number): Promise<number> {
+    return n;
+  }
+}
+defineActivity(KindsPlain, { name: 'KindsPlain' });
+
+/** A keyed call and two plain ones at once: on a worker of one slot, one plain call starts at insert and the rest wait for claims. */
+class KindsMixedFlow {
+  constructor(
+    private readonly keyed: KindsSync,
+    private readonly acts: KindsPlain,
+  ) {}
+  async run(tenant: string): Promise<string> {
+    const [synced, a, b] = await Promise.all([this.keyed.sync(tenant), this.acts.plain(1), this.acts.plain(2)]);
+    return `${synced} ${a + b}`;
+  }
+}
+defineWorkflow(KindsMixedFlow, { name: 'KindsMixedFlow' });
+
+/** A plain call and a keyed one at once: on a worker of one slot, the plain call takes it at insert and the keyed one waits with no slot free. */
+class KindsPlainThenKeyedFlow {
+  constructor(
+    private readonly keyed: KindsSync,
+    private readonly acts: KindsPlain,
+  ) {}
+  async run(tenant: string): Promise<string> {
+    const [n, synced] = await Promise.all([this.acts.plain(1), this.keyed.sync(tenant)]);
+    return `${synced} ${n}`;
+  }
+}
+defineWorkflow(KindsPlainThenKeyedFlow, { name: 'KindsPlainThenKeyedFlow' });
 
 type Asked = 'executions' | 'steps' | 'keyed room';
 type Listener = Parameters<StentStore['subscribe']>[0];
@@ -64,7 +100,7 @@ describe.each(DIALECTS)('work announced by kind (%s)', (dialect) => {
     set = undefined;
   });
 
-  it('a round after executions were announced claims executions only; after steps, steps only; untyped, both', async () => {
+  it('a round after executions were announced claims executions only; after steps, steps only; after flow steps, keyed room only; untyped, all', async () => {
     set = await ExecutorSet.create(dialect);
     // The clock stands still: no poll comes, so every round below follows the announcement made.
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
@@ -86,6 +122,8 @@ describe.each(DIALECTS)('work announced by kind (%s)', (dialect) => {
 
     expect(await roundAfter({ type: 'work', of: 'executions' })).toEqual(['executions']);
     expect(await roundAfter({ type: 'work', of: 'steps' })).toEqual(['keyed room', 'steps']);
+    // No key has steps waiting: the read of keyed room is all the round asks.
+    expect(await roundAfter({ type: 'work', of: 'flow' })).toEqual(['keyed room']);
     expect(await roundAfter({ type: 'work' })).toEqual(['executions', 'keyed room', 'steps']);
   });
 
@@ -109,7 +147,7 @@ describe('work announcements across processes on postgres', () => {
     set = undefined;
   });
 
-  it('a dispatch announces executions, and a step left to claims announces steps', async () => {
+  it('a dispatch announces executions; a keyed step its worker looks for itself (a slot free there) is not announced to other processes', async () => {
     set = await ExecutorSet.create('postgres');
     const { heard, end } = await listenToWakeEvents(set.db.schema!);
     // Work announcements only, as heard.
@@ -121,13 +159,57 @@ describe('work announcements across processes on postgres', () => {
       const id = await dispatcher.dispatch(KindsFlow, ['acme']);
       await waitUntil(() => seen().length >= 1, 'the dispatch to be announced');
       expect(seen()).toEqual([{ type: 'work', of: 'executions' }]);
-      // A worker runs it: the keyed call, first of its run, goes in pending for a claim, and is announced so.
+      // A worker runs it: the keyed call, first of its run, goes in pending for a claim of the worker that
+      // wrote it, which has slots free: other processes hear of no steps.
       heard.length = 0;
-      await set.executor(instances);
+      await set.executor(instances, { concurrency: 4 });
       const result = await dispatcher.waitFor(id, { timeout: '20s' });
       expect(result.ok && result.value).toBe('synced acme');
+      expect(seen().filter((event) => event.of !== 'executions')).toEqual([]);
+    } finally {
+      await end();
+    }
+  });
+
+  it('a keyed step left to claims while its worker has no slot free is announced as flow steps', async () => {
+    set = await ExecutorSet.create('postgres');
+    const { heard, end } = await listenToWakeEvents(set.db.schema!);
+    const seen = () => heard.filter((event) => event.type === 'work');
+    try {
+      const keyed = new KindsSync();
+      const plain = new KindsPlain();
+      const instances = [keyed, plain, new KindsPlainThenKeyedFlow(keyed, plain)];
+      const dispatcher = await set.executor(instances, false);
+      const id = await dispatcher.dispatch(KindsPlainThenKeyedFlow, ['acme']);
+      await waitUntil(() => seen().length >= 1, 'the dispatch to be announced');
+      heard.length = 0;
+      await set.executor(instances, { concurrency: 1 });
+      const result = await dispatcher.waitFor(id, { timeout: '20s' });
+      expect(result.ok && result.value).toBe('synced acme 1');
+      expect(seen()).toContainEqual({ type: 'work', of: 'flow' });
+      expect(seen()).not.toContainEqual({ type: 'work', of: 'steps' });
+    } finally {
+      await end();
+    }
+  });
+
+  it('a write that leaves a plain step and a keyed one to claims announces steps', async () => {
+    set = await ExecutorSet.create('postgres');
+    const { heard, end } = await listenToWakeEvents(set.db.schema!);
+    const seen = () => heard.filter((event) => event.type === 'work');
+    try {
+      const keyed = new KindsSync();
+      const plain = new KindsPlain();
+      const instances = [keyed, plain, new KindsMixedFlow(keyed, plain)];
+      const dispatcher = await set.executor(instances, false);
+      const id = await dispatcher.dispatch(KindsMixedFlow, ['acme']);
+      await waitUntil(() => seen().length >= 1, 'the dispatch to be announced');
+      heard.length = 0;
+      await set.executor(instances, { concurrency: 1 });
+      const result = await dispatcher.waitFor(id, { timeout: '20s' });
+      expect(result.ok && result.value).toBe('synced acme 3');
       expect(seen()).toContainEqual({ type: 'work', of: 'steps' });
-      expect(seen().every((event) => event.of === 'steps' || event.of === 'executions')).toBe(true);
+      expect(seen()).not.toContainEqual({ type: 'work', of: 'flow' });
     } finally {
       await end();
     }

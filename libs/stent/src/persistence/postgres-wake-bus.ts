@@ -45,8 +45,9 @@ export class PostgresWakeBus implements WakeBus {
     // Events of one event-loop turn go out as one NOTIFY: a burst of dispatches or completions would
     // otherwise cost a round trip each here and a wake-up each in every other process.
     if (event.type === 'work') {
-      if (event.of !== 'steps') this.outgoing.executions = true;
-      if (event.of !== 'executions') this.outgoing.steps = true;
+      if (event.of === undefined || event.of === 'executions') this.outgoing.executions = true;
+      if (event.of === undefined || event.of === 'steps') this.outgoing.steps = true;
+      if (event.of === 'flow') this.outgoing.flow = true;
     } else if (event.type === 'joined') {
       this.outgoing.joined = true;
     } else {
@@ -59,7 +60,7 @@ export class PostgresWakeBus implements WakeBus {
   }
 
   private nothingOutgoing() {
-    return { executions: false, steps: false, joined: false, woken: new Set<string>(), finished: new Set<string>(), published: new Set<string>() };
+    return { executions: false, steps: false, flow: false, joined: false, woken: new Set<string>(), finished: new Set<string>(), published: new Set<string>() };
   }
 
   finishedNotice(): { channel: string; head: string; tail: string } | undefined {
@@ -73,11 +74,13 @@ export class PostgresWakeBus implements WakeBus {
 
   private flush(): void {
     this.flushScheduled = false;
-    const { executions, steps, joined, woken, finished, published } = this.outgoing;
+    const { executions, steps, flow, joined, woken, finished, published } = this.outgoing;
     this.outgoing = this.nothingOutgoing();
     const events: WakeEvent[] = [];
     if (executions && steps) events.push({ type: 'work' });
     else if (executions || steps) events.push({ type: 'work', of: executions ? 'executions' : 'steps' });
+    // Steps announced as well cover steps with flow keys (a worker told of steps looks for both).
+    if (flow && !steps) events.push({ type: 'work', of: 'flow' });
     if (joined) events.push({ type: 'joined' });
     for (const executionId of woken) events.push({ type: 'woken', executionId });
     for (const executionId of finished) events.push({ type: 'finished', executionId });

@@ -8,6 +8,7 @@ import type { DispatchKeyStore } from './dispatch-key-store.js';
 
 export * from './records.js';
 export type { WakeEvent, WorkKind } from './wake-event.js';
+export { stepsWorkKind } from './wake-event.js';
 export * from './admin-records.js';
 export * from './history-records.js';
 export type { AdminStore } from './admin-store.js';

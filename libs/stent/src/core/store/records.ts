@@ -158,6 +158,11 @@ export interface NewStep extends StepCall {
   effect?: StepEffect;
   /** Insert already claimed by this owner (the inserting worker runs it at once). */
   claimedBy?: { owner: string; leaseExpiresAt: number };
+  /**
+   * A pending keyed step the inserting worker looks for itself (it serves the activity and has a slot
+   * free): announced to that worker alone, not to other processes (see stepsWorkKind).
+   */
+  lookedForHere?: boolean;
 }
 
 /** Progress and state values are encoded like every durable value (serialization's encode). */
@@ -240,6 +245,11 @@ export interface FlowClaimLimits {
   rate: { limit: number; perMs: number } | null;
   /** The activity's maxConcurrent, applied in the same claim. */
   total: number | null;
+}
+
+/** Per-key concurrency alone: no rate limit, no maxConcurrent. Such an activity is claimed only once a read finds a key with room (HotPathStore.keyedRoom). */
+export function keyedOnly(limits: FlowClaimLimits): boolean {
+  return limits.rate === null && limits.total === null;
 }
 
 export interface ClaimFilter {

@@ -249,7 +249,8 @@ export class ActivityRunner {
     // A capped activity finishing frees a cluster-wide slot another pending step may take. A keyed slot held
     // for hand-on is not: claims count it running until SlotHandOn releases it (and asks for a round then),
     // unless its result's write hands it on or off first; a round now would find nothing more.
-    if (step.maxConcurrent !== null || (step.concurrencyKey != null && !slotHeld)) worker.loop.hints.activities = worker.loop.hints.keyed = true;
+    if (step.maxConcurrent !== null) worker.loop.hints.activities = worker.loop.hints.keyed = true;
+    else if (step.concurrencyKey != null && !slotHeld) worker.loop.hints.keyed = true;
   }
 
   /**

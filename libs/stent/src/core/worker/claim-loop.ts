@@ -1,6 +1,6 @@
 import type { WorkflowRun } from '../run/workflow-run.js';
 import { decodeError } from '../serialization.js';
-import type { ClaimFilter, ExecutionRecord, PoisonedStep, StepRecord, WorkKind } from '../store/index.js';
+import { keyedOnly, type ClaimFilter, type ExecutionRecord, type PoisonedStep, type StepRecord, type WorkKind } from '../store/index.js';
 import { ClaimFilters } from './claim-filters.js';
 import { PollTimer } from './poll-timer.js';
 import { RateWindowTimer } from './rate-window-timer.js';
@@ -23,9 +23,11 @@ export class ClaimLoop {
   /**
    * Whether a claim query may find something. Set by wake events, by polls and by claims that came back
    * full; cleared by claims that came back short. Saves a query per round when there is nothing to take.
-   * `keyed`: whether a keyed-only activity may have a key with pending steps and room, asked of the
-   * database (HotPathStore.keyedRoom) before a claim; set by what may free or fill a key (never by a claim
-   * that came back full), cleared when that read finds no such key.
+   * `activities`: steps without flow keys (what any claim of their activity takes). `keyed`: steps with
+   * flow keys; for a keyed-only activity, whether it may have a key with pending steps and room, asked of
+   * the database (HotPathStore.keyedRoom) before a claim. Set by what may free or fill a key, and by a
+   * claim of them that came back full; cleared when that read finds no such key, or when the claim after
+   * it came back short (every key it found open then gave all it had).
    */
   readonly hints = { workflows: true, activities: true, keyed: true, woken: true, suspects: true };
   /** Id of the recovered step this worker runs alone, if any. */
@@ -56,7 +58,7 @@ export class ClaimLoop {
       this.hints.workflows = this.hints.activities = this.hints.keyed = this.hints.woken = this.hints.suspects = true;
       this.roundDone = this.tick();
     });
-    this.handOn = new SlotHandOn(worker.clock, () => this.activitiesMayWait());
+    this.handOn = new SlotHandOn(worker.clock, () => this.keyedMayWait());
     this.windows = new RateWindowTimer(worker.clock, () => {
       // At a window's start look for both kinds: the timer serves both.
       this.hints.workflows = true;
@@ -88,14 +90,21 @@ export class ClaimLoop {
    */
   workAnnounced(of?: WorkKind): void {
     this.idlePolls = 0;
-    if (of !== 'steps') this.hints.workflows = true;
-    if (of !== 'executions') this.hints.activities = this.hints.keyed = true;
+    if (of === undefined || of === 'executions') this.hints.workflows = true;
+    if (of === undefined || of === 'steps') this.hints.activities = true;
+    if (of !== 'executions') this.hints.keyed = true;
     this.poke();
   }
 
   /** A step may wait or a slot may be free (a retry came due, a slot was released): look for activities. */
   activitiesMayWait(): void {
     this.hints.activities = this.hints.keyed = true;
+    this.poke();
+  }
+
+  /** A key's slot may be free (released from hand-on, or a hand-off found no step): look for keyed steps. */
+  keyedMayWait(): void {
+    this.hints.keyed = true;
     this.poke();
   }
 
@@ -241,7 +250,8 @@ export class ClaimLoop {
     // While a suspect waits, let running attempts finish so this worker becomes idle to take it.
     if (this.suspectsWaiting) return false;
     const free = runner.freeSlots();
-    if (free <= 0 || !this.hints.activities) return false;
+    const plain = this.hints.activities;
+    if (free <= 0 || (!plain && !this.hints.keyed)) return false;
     // Slots not handed on by now may be counted free by this claim, and are then no longer handed on.
     this.handOn.release(this.filters.finishedKeyed);
     const filter = this.filters.activities(free);
@@ -251,10 +261,18 @@ export class ClaimLoop {
     this.hints.activities = false;
     filter.keyedOpen = await this.keyedOpen(filter);
     if (worker.state !== 'running') return false;
-    if (this.filters.straysDue()) filter.strays = true;
+    // Told only of steps with flow keys (keyed steps announced, keyed slots freed): no claim of plain steps,
+    // which under per-key limits was most of what a busy worker's rounds sent, and found nothing.
+    if (!plain) filter.names = filter.names.filter((name) => this.flowClaimed(filter, name));
+    if (filter.names.length === 0) return false;
+    if (plain && this.filters.straysDue()) filter.strays = true;
     const steps = await store.claimSteps(filter);
     if (worker.state !== 'running') return false;
-    if (steps.length >= free) this.hints.activities = true;
+    if (steps.length >= free) {
+      // Full: more may wait of what it looked for.
+      if (plain) this.hints.activities = true;
+      if (filter.names.some((name) => this.flowClaimed(filter, name))) this.hints.keyed = true;
+    }
     if (steps.length < free) this.windows.lookAgainAfter(filter);
     for (const step of steps) this.filters.finishedKeyed.delete(step.id);
     runner.runClaimed(steps);
@@ -263,16 +281,21 @@ export class ClaimLoop {
 
   /**
    * The keyed-only activities with a key that has room, asked only while the keyed hint is set: most claim
-   * rounds of a busy worker follow a claim that came back full, which says nothing new about keys.
+   * rounds of a busy worker follow a claim that came back full, which says nothing new about keys. The
+   * hint stays cleared unless the claim after the read comes back full (see claimActivities): a claim
+   * short of its room took every pending step the open keys had room for.
    */
   private async keyedOpen(filter: ClaimFilter): Promise<string[]> {
     if (!this.hints.keyed) return [];
     // Cleared before the read, as the activities hint before the claim.
     this.hints.keyed = false;
-    const open = await this.worker.store.keyedRoom(filter);
-    // A key with room may keep some after this claim: look again next round.
-    if (open.length > 0) this.hints.keyed = true;
-    return open;
+    return this.worker.store.keyedRoom(filter);
+  }
+
+  /** Whether this claim takes steps of activity `name` by activity and key: flow-limited, and for a keyed-only one, a key found open. */
+  private flowClaimed(filter: ClaimFilter, name: string): boolean {
+    const limits = filter.flow?.get(name);
+    return limits !== undefined && (!keyedOnly(limits) || (filter.keyedOpen ?? []).includes(name));
   }
 
   private async claimWorkflows(): Promise<boolean> {

@@ -72,15 +72,35 @@ export class LocalDispatch {
     if (worker.state !== 'running' || worker.loop.suspectRunning || worker.loop.suspectsWaiting) return slots.done([]);
     const local: NewStep[] = [];
     const leaseExpiresAt = worker.clock.now() + worker.settings.leaseMs;
+    let keyedLeft = false;
     for (const step of batch) {
-      if (!this.couldRunHere(step) && !(completions.length > 0 && this.takesHandedOnSlot(step, completions, slots.any()))) continue;
+      if (!this.couldRunHere(step) && !(completions.length > 0 && this.takesHandedOnSlot(step, completions, slots.any()))) {
+        keyedLeft ||= this.keyedServedHere(step);
+        continue;
+      }
       if (!slots.any()) break;
       slots.spend();
       step.state = 'running';
       step.claimedBy = { owner: worker.ownerId, leaseExpiresAt };
       local.push(step);
     }
+    // Keyed steps left pending while a slot is still free here: this worker's next claim round looks for
+    // them (its own announcement asks for one), and takes them if their keys have room. Other workers are
+    // not told: under load their keys are nearly always full, and each told worker read the keys for nothing.
+    if (keyedLeft && worker.runner.freeSlots() > 0) {
+      for (const step of batch) if (step.state === 'pending' && this.keyedServedHere(step)) step.lookedForHere = true;
+    }
     return slots.done(local);
+  }
+
+  /** Whether `step` is a call of an activity with per-key concurrency alone that this worker serves (registered, its queue not paused, its tags). */
+  private keyedServedHere(step: NewStep): boolean {
+    const { settings, registry } = this.worker;
+    if (step.kind !== 'activity' || step.concurrencyKey == null || step.maxConcurrent !== null || step.rateKey != null) return false;
+    const definition = registry.activity(step.name)?.definition;
+    if (!definition?.flow.concurrency || definition.flow.rate || definition.maxConcurrent != null) return false;
+    if (!settings.queues.includes(step.queue) || this.worker.pausedQueues.has(step.queue)) return false;
+    return settings.tags.length === 0 || step.tags.some((tag) => settings.tags.includes(tag));
   }
 
   /** The slots a write of these results may give its new steps (see WriteSlots). */
@@ -99,14 +119,8 @@ export class LocalDispatch {
 
   /** Whether a keyed step (per-key concurrency alone) this worker could run takes over a slot handed on in `completions`. */
   private takesHandedOnSlot(step: NewStep, completions: readonly LocalCompletion[], hasSlot: boolean): boolean {
-    const { settings, registry } = this.worker;
-    if (step.kind !== 'activity' || step.concurrencyKey == null || step.maxConcurrent !== null || step.rateKey != null) return false;
-    const definition = registry.activity(step.name)?.definition;
-    if (!definition?.flow.concurrency || definition.flow.rate || definition.maxConcurrent != null) return false;
-    if (!settings.queues.includes(step.queue) || this.worker.pausedQueues.has(step.queue)) return false;
-    if (settings.tags.length > 0 && !step.tags.some((tag) => settings.tags.includes(tag))) return false;
-    if (!hasSlot) return false;
-    return this.worker.loop.handOn.take(step.name, step.concurrencyKey, completions);
+    if (!hasSlot || !this.keyedServedHere(step)) return false;
+    return this.worker.loop.handOn.take(step.name, step.concurrencyKey!, completions);
   }
 
   /**
@@ -155,7 +169,7 @@ export class LocalDispatch {
     worker.runner.startWaiting();
     worker.changed();
     // A slot that found no step to take is free for claims (its step's row is no longer running).
-    if (started.length < handOff.slots.length) worker.loop.activitiesMayWait();
+    if (started.length < handOff.slots.length) worker.loop.keyedMayWait();
   }
 
   cancelReservations(steps: NewStep[]): void {

@@ -1,4 +1,4 @@
-import type { ClaimFilter, ExecutionRecord, FlowClaimLimits, OtherVersionRecord, StepRecord } from '../../core/index.js';
+import { keyedOnly, type ClaimFilter, type ExecutionRecord, type OtherVersionRecord, type StepRecord } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { EXECUTION_READ, executionFromRow, num, STEP_CHANGING, STEP_READ, STEP_UNCHANGING, stepFromRow } from '../sql/rows.js';
 import type { SqlContext } from '../sql/sql-context.js';
@@ -16,11 +16,6 @@ function claimList(dialect: Dialect, column: string, values: readonly string[], 
   if (values.length !== 1) return dialect.inList(column, values, params);
   params.push(values[0]);
   return `${column} = ${dialect.unplanned('?', 'text')}`;
-}
-
-/** Per-key concurrency alone: no rate limit, no maxConcurrent (see claimKeyedOnly). */
-function keyedOnly(limits: FlowClaimLimits): boolean {
-  return limits.rate === null && limits.total === null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ConfigurationError, ExecutionExistsError, IdempotencyConflictError, StentError, type ExecutionRecord, type ExternalTransaction, type NewExecution, type NewStep } from '../../core/index.js';
+import { ConfigurationError, stepsWorkKind, ExecutionExistsError, IdempotencyConflictError, StentError, type ExecutionRecord, type ExternalTransaction, type NewExecution, type NewStep } from '../../core/index.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { externalExecutor } from '../clients/postgres-client.js';
 import { listOf } from '../sql/dialect.js';
@@ -116,7 +116,8 @@ export class ExecutionsRepository {
     }
     if (result.created && !result.claimed) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     if (result.claimed) this.ctx.insertedCalls?.remember(steps);
-    if (result.claimed && steps.some((step) => step.kind === 'activity' && step.state === 'pending')) this.ctx.bus.publish({ type: 'work', of: 'steps' });
+    const work = result.claimed ? stepsWorkKind(steps) : undefined;
+    if (work) this.ctx.bus.publish({ type: 'work', of: work }, !stepsWorkKind(steps, true));
     return result;
   }
 

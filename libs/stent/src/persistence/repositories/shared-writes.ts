@@ -1,4 +1,4 @@
-import type { ExecutionFence, LocalCompletion, NewStep, SlotHandOff, StepRecord } from '../../core/index.js';
+import { stepsWorkKind, type ExecutionFence, type LocalCompletion, type NewStep, type SlotHandOff, type StepRecord, type WorkKind } from '../../core/index.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepFromRow, stepParams } from '../sql/rows.js';
 import { rowSourceFor, valuesSource, type RowSource } from '../sql/row-source.js';
@@ -97,9 +97,9 @@ const ROW_TYPES = [...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer'];
 const ENDING_TYPES = ['varchar', 'varchar', 'integer', 'text', 'bigint', 'integer'];
 const SLOT_TYPES = ['integer', 'varchar', 'varchar', 'varchar'];
 
-/** Whether inserting `steps` is news to other workers: a pending activity step waits for a claim. */
-function announcesWork(steps: readonly NewStep[]): boolean {
-  return steps.some((step) => step.kind === 'activity' && step.state === 'pending');
+/** What inserting `steps` announces to other workers (see stepsWorkKind): nothing, steps, or steps with flow keys only. */
+function announcedWork(steps: readonly NewStep[]): WorkKind | undefined {
+  return stepsWorkKind(steps, true);
 }
 
 /** How the statement announces what it did: the bus's channel and payload frame. */
@@ -195,10 +195,13 @@ export class SharedWrites {
       source.push(ENDING_TYPES.length, endings, params);
       params.push(endings.map((row) => row[0]));
     }
-    const announces = batch.map((entry) => entry.kind === 'insert' && announcesWork(entry.steps));
-    const notice = endings.length > 0 || announces.includes(true) ? this.notice() : undefined;
+    const announces = batch.map((entry) => (entry.kind === 'insert' ? announcedWork(entry.steps) : undefined));
+    const work = announces.includes('steps') ? 'steps' : announces.includes('flow') ? 'flow' : undefined;
+    const notice = endings.length > 0 || work !== undefined ? this.notice() : undefined;
+    // The work announced is decided here (a parameter, so the text is the same whatever it is), and sent if the statement inserted a pending activity step.
     if (notice) params.push(notice.channel, notice.head, notice.tail);
-    batch.forEach((entry, i) => (entry.announced = notice !== undefined && (entry.kind === 'finish' || announces[i]!)));
+    if (notice && rows.length > 0) params.push(work === undefined ? null : JSON.stringify({ type: 'work', of: work }));
+    batch.forEach((entry, i) => (entry.announced = notice !== undefined && (entry.kind === 'finish' || announces[i] !== undefined)));
     const handOffs = this.handOffs(batch, source, params);
     const counts = source === valuesSource ? `${completions.length}:${rows.length}:${endings.length}:${handOffs?.slots ?? 0}` : `${rows.length > 0}:${endings.length > 0}`;
     const shape = `${source.name}:${counts}:${notice !== undefined}:${handOffs ? handOffShape(handOffs.filter) : '-'}`;
@@ -289,9 +292,9 @@ export class SharedWrites {
       selects.push(`SELECT 'f' AS k, id, NULL AS data FROM fin`);
     }
     if (notify) {
-      // One NOTIFY, sent with the commit: work if the statement inserted a pending activity step, and every
-      // execution it completed (none at all if neither).
-      const work = rows > 0 ? `(SELECT '{"type":"work","of":"steps"}' FROM ins WHERE state = 'pending' AND kind = 'activity' LIMIT 1)` : 'CAST(NULL AS text)';
+      // One NOTIFY, sent with the commit: the work announced (a parameter: see write) if the statement
+      // inserted a pending activity step, and every execution it completed (none at all if neither).
+      const work = rows > 0 ? `CASE WHEN EXISTS (SELECT 1 FROM ins WHERE state = 'pending' AND kind = 'activity') THEN CAST(? AS text) END` : 'CAST(NULL AS text)';
       const finished = endings > 0 ? `(SELECT string_agg(json_build_object('type', 'finished', 'executionId', id)::text, ',') FROM fin)` : 'CAST(NULL AS text)';
       parts.push(`note AS (
          SELECT pg_notify(n.channel, n.head || concat_ws(',', x.w, x.f) || n.tail)
