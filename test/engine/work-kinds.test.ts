@@ -64,6 +64,22 @@ class KindsPlainThenKeyedFlow {
 }
 defineWorkflow(KindsPlainThenKeyedFlow, { name: 'KindsPlainThenKeyedFlow' });
 
+/** On the 'far' queue, which only a helper worker serves: its results wake a run held by another worker. */
+class KindsFar {
+  async far(n: number): Promise<number> {
+    return n + 1;
+  }
+}
+defineActivity(KindsFar, { name: 'KindsFar', queue: 'far' });
+
+class KindsFarFlow {
+  constructor(private readonly acts: KindsFar) {}
+  async run(n: number): Promise<number> {
+    return this.acts.far(await this.acts.far(n));
+  }
+}
+defineWorkflow(KindsFarFlow, { name: 'KindsFarFlow' });
+
 type Asked = 'executions' | 'steps' | 'keyed room';
 type Listener = Parameters<StentStore['subscribe']>[0];
 type WakeEvent = Parameters<Listener>[0];
@@ -188,6 +204,30 @@ describe('work announcements across processes on postgres', () => {
       expect(result.ok && result.value).toBe('synced acme 1');
       expect(seen()).toContainEqual({ type: 'work', of: 'flow' });
       expect(seen()).not.toContainEqual({ type: 'work', of: 'steps' });
+    } finally {
+      await end();
+    }
+  });
+
+  it('a result that wakes a run held by another worker announces woken and work of executions, not steps', async () => {
+    set = await ExecutorSet.create('postgres');
+    const { heard, end } = await listenToWakeEvents(set.db.schema!);
+    try {
+      const acts = new KindsFar();
+      const instances = [acts, new KindsFarFlow(acts)];
+      const dispatcher = await set.executor(instances, false);
+      // The workflow's worker serves the default queue only, the helper the 'far' queue only.
+      await set.executor(instances, { concurrency: 4, queues: ['default'] });
+      await set.executor(instances, { concurrency: 4, queues: ['far'] });
+      const id = await dispatcher.dispatch(KindsFarFlow, [1]);
+      const result = await dispatcher.waitFor(id, { timeout: '20s' });
+      expect(result.ok && result.value).toBe(3);
+      // Both results were recorded by the helper and woke the run held by the other worker.
+      expect(heard.filter((event) => event.type === 'woken' && event.executionId === id).length).toBeGreaterThanOrEqual(1);
+      const work = heard.filter((event) => event.type === 'work');
+      expect(work).toContainEqual({ type: 'work', of: 'executions' });
+      // Steps are announced by the writes that left them to claims (the workflow's worker does not serve their queue), never by a result.
+      expect(work.filter((event) => event.of === undefined)).toEqual([]);
     } finally {
       await end();
     }

@@ -15,6 +15,9 @@ const COMPLETION_PART = 1000;
 /**
  * Outcomes of activity attempts: recorded only while the attempt's lease still holds (a worker that lost
  * it changes nothing), then the execution is woken so whoever holds it, or claims it next, goes on.
+ * A wake is announced as work of executions (an execution nobody holds is there to claim) and as `woken`
+ * to its holder: not as steps, which a result does not add; a capped or keyed slot it frees is looked for
+ * by the worker that ran the attempt (ActivityRunner.finished).
  */
 export class StepCompletions {
   private completeOneSql: string | undefined;
@@ -94,7 +97,7 @@ export class StepCompletions {
       return out;
     });
     for (const executionId of woken) this.ctx.bus.publish({ type: 'woken', executionId });
-    if (woken.size > 0) this.ctx.bus.publish({ type: 'work' });
+    if (woken.size > 0) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     return results;
   }
 
@@ -248,7 +251,7 @@ export class StepCompletions {
       else woken.push(String(row.id));
     }
     for (const executionId of woken) this.ctx.bus.publish({ type: 'woken', executionId });
-    if (woken.length > 0) this.ctx.bus.publish({ type: 'work' });
+    if (woken.length > 0) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     const out: boolean[] = new Array(order.length).fill(false);
     for (const { completion, index } of order) out[index] = done.has(completion.fence.stepId);
     return out;
@@ -307,7 +310,7 @@ export class StepCompletions {
     if (handed && row && row.id !== null && row.id !== undefined) handing!.started.push(stepFromRow(row));
     if (num(row?.woken ?? 0) > 0) {
       this.ctx.bus.publish({ type: 'woken', executionId: completion.executionId });
-      this.ctx.bus.publish({ type: 'work' });
+      this.ctx.bus.publish({ type: 'work', of: 'executions' });
     }
     return num(row?.changed ?? 0) === 1;
   }
