@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor } from 'nestjs-stent';
 import { DIALECTS } from '../support/databases.js';
-import { ExecutorSet } from '../support/executor-set.js';
+import { ExecutorSet, Gate } from '../support/executor-set.js';
 import { resultsOnStandingClock } from '../support/manual-time.js';
 import { capture, type Sent } from '../support/statement-capture.js';
 import { waitUntil } from '../support/wait.js';
@@ -33,6 +33,25 @@ class RoomKeyed {
   }
 }
 defineActivity(RoomKeyed, { name: 'RoomKeyed', concurrency: { key: (args) => args[0] as string, limit: 1 } });
+
+/** Per-key concurrency, its body held at a gate until the test opens it (a new gate for each test). */
+let held = new Gate();
+class RoomGated {
+  async hold(tenant: string): Promise<string> {
+    await held.wait();
+    return `${tenant} held`;
+  }
+}
+defineActivity(RoomGated, { name: 'RoomGated', concurrency: { key: (args) => args[0] as string, limit: 1 } });
+
+/** One gated keyed call. */
+class RoomHeld {
+  constructor(private readonly gated: RoomGated) {}
+  async run(tenant: string): Promise<string> {
+    return this.gated.hold(tenant);
+  }
+}
+defineWorkflow(RoomHeld, { name: 'RoomHeld' });
 
 /** `width` plain calls at once; returns how many answered. */
 class RoomFan {
@@ -77,7 +96,8 @@ describe.each(DIALECTS)('reads of keyed room (%s)', (dialect) => {
     set.onCleanup(() => executor.close('2s'));
     const plain = new RoomPlain();
     const keyed = new RoomKeyed();
-    executor.register(plain, keyed, new RoomFan(plain), new RoomTenant(keyed));
+    const gated = new RoomGated();
+    executor.register(plain, keyed, gated, new RoomFan(plain), new RoomTenant(keyed), new RoomHeld(gated));
     await executor.start();
     const { loop } = executor.worker!;
     await waitUntil(() => !loop.busy && !loop.hints.keyed, 'the start-up rounds to end, having found no keyed room');
@@ -99,6 +119,29 @@ describe.each(DIALECTS)('reads of keyed room (%s)', (dialect) => {
     // for every claim was what this saves.
     expect(stepClaims).toBeGreaterThanOrEqual(10);
     expect(keyedReads).toBeLessThanOrEqual(3);
+  });
+
+  it('a keyed claim that took less than its room leaves the keyed hint cleared: the rounds after it read keyed room no more', async () => {
+    held = new Gate();
+    const executor = await start();
+    const { loop } = executor.worker!;
+    let sent: Sent[] = [];
+    const id = await (async () => {
+      let dispatched = '';
+      sent = await capture(async () => {
+        dispatched = await executor.dispatch(RoomHeld, ['acme']);
+        await waitUntil(() => held.entered === 1 && !loop.busy, 'the keyed body to start and the claim loop to be idle');
+      });
+      return dispatched;
+    })();
+    // One round read keyed room (a read for each of the worker's two keyed activities) and found the key
+    // open; the claim after it took the one step there was (1 of 4 slots): every open key gave what it
+    // had, so the rounds its progress asks for read no more. Kept set, the hint had each of them read again.
+    expect(claimStatements(sent).keyedReads).toBe(2);
+    expect(loop.hints.keyed).toBe(false);
+    held.open();
+    const [result] = await resultsOnStandingClock(executor, [id], 'keyed run', 30_000);
+    expect(result!.ok && result!.value).toBe('acme held');
   });
 
   it('keyed work that comes after the worker found no keyed room still runs, on announcements alone', async () => {
