@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor, type StentStore } from 'nestjs-stent';
-import { DIALECTS, listenToWakeEvents } from '../support/databases.js';
+import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExecutor, type StentStore, type RunArgs, type WorkerOptions, type WorkflowRef } from 'nestjs-stent';
+import { DIALECTS, listenToWakeEvents, type HeardEvent } from '../support/databases.js';
 import { ExecutorSet } from '../support/executor-set.js';
 import { overrideStore } from '../support/store-proxy.js';
 import { waitUntil } from '../support/wait.js';
@@ -163,95 +163,84 @@ describe('work announcements across processes on postgres', () => {
     set = undefined;
   });
 
-  it('a dispatch announces executions; a keyed step its worker looks for itself (a slot free there) is not announced to other processes', async () => {
+  /** A new database, and the wake events heard on its channel from now on (as another process hears them). */
+  async function listening(): Promise<HeardEvent[]> {
     set = await ExecutorSet.create('postgres');
     const { heard, end } = await listenToWakeEvents(set.db.schema!);
-    // Work announcements only, as heard.
-    const seen = () => heard.filter((event) => event.type === 'work');
-    try {
-      const acts = new KindsSync();
-      const instances = [acts, new KindsFlow(acts)];
-      const dispatcher = await set.executor(instances, false);
-      const id = await dispatcher.dispatch(KindsFlow, ['acme']);
-      await waitUntil(() => seen().length >= 1, 'the dispatch to be announced');
-      expect(seen()).toEqual([{ type: 'work', of: 'executions' }]);
-      // A worker runs it: the keyed call, first of its run, goes in pending for a claim of the worker that
-      // wrote it, which has slots free: other processes hear of no steps.
-      heard.length = 0;
-      await set.executor(instances, { concurrency: 4 });
-      const result = await dispatcher.waitFor(id, { timeout: '20s' });
-      expect(result.ok && result.value).toBe('synced acme');
-      expect(seen().filter((event) => event.of !== 'executions')).toEqual([]);
-    } finally {
-      await end();
-    }
+    set.onCleanup(end);
+    return heard;
+  }
+
+  const workIn = (heard: HeardEvent[]) => heard.filter((event) => event.type === 'work');
+
+  /**
+   * Dispatches `workflow` from an executor without a worker, then starts a worker with `worker`'s options
+   * and waits for the result: the work announcements heard for the dispatch, and those heard after it.
+   */
+  async function runAfterDispatch<W extends { run: (...args: never[]) => unknown }>(
+    heard: HeardEvent[],
+    instances: object[],
+    workflow: WorkflowRef<W>,
+    args: RunArgs<W>,
+    worker: WorkerOptions,
+  ): Promise<{ value: unknown; forDispatch: HeardEvent[]; after: HeardEvent[] }> {
+    const dispatcher = await set!.executor(instances, false);
+    const id = await dispatcher.dispatch(workflow, args);
+    await waitUntil(() => workIn(heard).length >= 1, 'the dispatch to be announced');
+    const forDispatch = workIn(heard);
+    heard.length = 0;
+    await set!.executor(instances, worker);
+    const result = await dispatcher.waitFor(id, { timeout: '20s' });
+    return { value: result.ok && result.value, forDispatch, after: workIn(heard) };
+  }
+
+  it('a dispatch announces executions; a keyed step its worker looks for itself (a slot free there) is not announced to other processes', async () => {
+    const heard = await listening();
+    const acts = new KindsSync();
+    // The keyed call, first of its run, goes in pending for a claim of the worker that wrote it, which has
+    // slots free: other processes hear of no steps.
+    const { value, forDispatch, after } = await runAfterDispatch(heard, [acts, new KindsFlow(acts)], KindsFlow, ['acme'], { concurrency: 4 });
+    expect(forDispatch).toEqual([{ type: 'work', of: 'executions' }]);
+    expect(value).toBe('synced acme');
+    expect(after.filter((event) => event.of !== 'executions')).toEqual([]);
   });
 
   it('a keyed step left to claims while its worker has no slot free is announced as flow steps', async () => {
-    set = await ExecutorSet.create('postgres');
-    const { heard, end } = await listenToWakeEvents(set.db.schema!);
-    const seen = () => heard.filter((event) => event.type === 'work');
-    try {
-      const keyed = new KindsSync();
-      const plain = new KindsPlain();
-      const instances = [keyed, plain, new KindsPlainThenKeyedFlow(keyed, plain)];
-      const dispatcher = await set.executor(instances, false);
-      const id = await dispatcher.dispatch(KindsPlainThenKeyedFlow, ['acme']);
-      await waitUntil(() => seen().length >= 1, 'the dispatch to be announced');
-      heard.length = 0;
-      await set.executor(instances, { concurrency: 1 });
-      const result = await dispatcher.waitFor(id, { timeout: '20s' });
-      expect(result.ok && result.value).toBe('synced acme 1');
-      expect(seen()).toContainEqual({ type: 'work', of: 'flow' });
-      expect(seen()).not.toContainEqual({ type: 'work', of: 'steps' });
-    } finally {
-      await end();
-    }
+    const heard = await listening();
+    const keyed = new KindsSync();
+    const plain = new KindsPlain();
+    const { value, after } = await runAfterDispatch(heard, [keyed, plain, new KindsPlainThenKeyedFlow(keyed, plain)], KindsPlainThenKeyedFlow, ['acme'], { concurrency: 1 });
+    expect(value).toBe('synced acme 1');
+    expect(after).toContainEqual({ type: 'work', of: 'flow' });
+    expect(after).not.toContainEqual({ type: 'work', of: 'steps' });
   });
 
   it('a result that wakes a run held by another worker announces woken and work of executions, not steps', async () => {
-    set = await ExecutorSet.create('postgres');
-    const { heard, end } = await listenToWakeEvents(set.db.schema!);
-    try {
-      const acts = new KindsFar();
-      const instances = [acts, new KindsFarFlow(acts)];
-      const dispatcher = await set.executor(instances, false);
-      // The workflow's worker serves the default queue only, the helper the 'far' queue only.
-      await set.executor(instances, { concurrency: 4, queues: ['default'] });
-      await set.executor(instances, { concurrency: 4, queues: ['far'] });
-      const id = await dispatcher.dispatch(KindsFarFlow, [1]);
-      const result = await dispatcher.waitFor(id, { timeout: '20s' });
-      expect(result.ok && result.value).toBe(3);
-      // Both results were recorded by the helper and woke the run held by the other worker.
-      expect(heard.filter((event) => event.type === 'woken' && event.executionId === id).length).toBeGreaterThanOrEqual(1);
-      const work = heard.filter((event) => event.type === 'work');
-      expect(work).toContainEqual({ type: 'work', of: 'executions' });
-      // Steps are announced by the writes that left them to claims (the workflow's worker does not serve their queue), never by a result.
-      expect(work.filter((event) => event.of === undefined)).toEqual([]);
-    } finally {
-      await end();
-    }
+    const heard = await listening();
+    const acts = new KindsFar();
+    const instances = [acts, new KindsFarFlow(acts)];
+    const dispatcher = await set!.executor(instances, false);
+    // The workflow's worker serves the default queue only, the helper the 'far' queue only.
+    await set!.executor(instances, { concurrency: 4, queues: ['default'] });
+    await set!.executor(instances, { concurrency: 4, queues: ['far'] });
+    const id = await dispatcher.dispatch(KindsFarFlow, [1]);
+    const result = await dispatcher.waitFor(id, { timeout: '20s' });
+    expect(result.ok && result.value).toBe(3);
+    // Both results were recorded by the helper and woke the run held by the other worker.
+    expect(heard.filter((event) => event.type === 'woken' && event.executionId === id).length).toBeGreaterThanOrEqual(1);
+    const work = workIn(heard);
+    expect(work).toContainEqual({ type: 'work', of: 'executions' });
+    // Steps are announced by the writes that left them to claims (the workflow's worker does not serve their queue), never by a result.
+    expect(work.filter((event) => event.of === undefined)).toEqual([]);
   });
 
   it('a write that leaves a plain step and a keyed one to claims announces steps', async () => {
-    set = await ExecutorSet.create('postgres');
-    const { heard, end } = await listenToWakeEvents(set.db.schema!);
-    const seen = () => heard.filter((event) => event.type === 'work');
-    try {
-      const keyed = new KindsSync();
-      const plain = new KindsPlain();
-      const instances = [keyed, plain, new KindsMixedFlow(keyed, plain)];
-      const dispatcher = await set.executor(instances, false);
-      const id = await dispatcher.dispatch(KindsMixedFlow, ['acme']);
-      await waitUntil(() => seen().length >= 1, 'the dispatch to be announced');
-      heard.length = 0;
-      await set.executor(instances, { concurrency: 1 });
-      const result = await dispatcher.waitFor(id, { timeout: '20s' });
-      expect(result.ok && result.value).toBe('synced acme 3');
-      expect(seen()).toContainEqual({ type: 'work', of: 'steps' });
-      expect(seen()).not.toContainEqual({ type: 'work', of: 'flow' });
-    } finally {
-      await end();
-    }
+    const heard = await listening();
+    const keyed = new KindsSync();
+    const plain = new KindsPlain();
+    const { value, after } = await runAfterDispatch(heard, [keyed, plain, new KindsMixedFlow(keyed, plain)], KindsMixedFlow, ['acme'], { concurrency: 1 });
+    expect(value).toBe('synced acme 3');
+    expect(after).toContainEqual({ type: 'work', of: 'steps' });
+    expect(after).not.toContainEqual({ type: 'work', of: 'flow' });
   });
 });

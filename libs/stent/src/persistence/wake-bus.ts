@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { WakeEvent } from '../core/index.js';
+import { stepsWorkKind, type NewStep, type WakeEvent } from '../core/index.js';
 
 /** Carries wake events between the stores and workers that share one database. */
 export interface WakeBus {
@@ -16,6 +16,16 @@ export interface WakeBus {
   finishedNotice?(): { channel: string; head: string; tail: string } | undefined;
   subscribe(listener: (event: WakeEvent) => void): () => void;
   close(): Promise<void>;
+}
+
+/**
+ * Announces inserted steps (see stepsWorkKind): this process hears of every pending activity step, other
+ * processes only of those their writer does not look for itself, unless the statement that inserted them
+ * already told them (`carried`).
+ */
+export function announceSteps(bus: WakeBus, steps: readonly NewStep[], carried = false): void {
+  const here = stepsWorkKind(steps);
+  if (here) bus.publish({ type: 'work', of: here }, carried || !stepsWorkKind(steps, true));
 }
 
 /** Wake-ups inside one process: every store opened on the same database file shares one bus. */

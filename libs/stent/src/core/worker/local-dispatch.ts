@@ -72,11 +72,15 @@ export class LocalDispatch {
     if (worker.state !== 'running' || worker.loop.suspectRunning || worker.loop.suspectsWaiting) return slots.done([]);
     const local: NewStep[] = [];
     const leaseExpiresAt = worker.clock.now() + worker.settings.leaseMs;
-    let keyedLeft = false;
+    let keyedLeft: NewStep[] | undefined;
     for (const step of batch) {
-      if (!this.couldRunHere(step) && !(completions.length > 0 && this.takesHandedOnSlot(step, completions, slots.any()))) {
-        keyedLeft ||= this.keyedServedHere(step);
-        continue;
+      if (!this.couldRunHere(step)) {
+        if (!this.keyedServedHere(step)) continue;
+        // A keyed step starts here only in the slot of a step of its activity and key handed on in this write.
+        if (completions.length === 0 || !slots.any() || !worker.loop.handOn.take(step.name, step.concurrencyKey!, completions)) {
+          (keyedLeft ??= []).push(step);
+          continue;
+        }
       }
       if (!slots.any()) break;
       slots.spend();
@@ -87,9 +91,7 @@ export class LocalDispatch {
     // Keyed steps left pending while a slot is still free here: this worker's next claim round looks for
     // them (its own announcement asks for one), and takes them if their keys have room. Other workers are
     // not told: under load their keys are nearly always full, and each told worker read the keys for nothing.
-    if (keyedLeft && worker.runner.freeSlots() > 0) {
-      for (const step of batch) if (step.state === 'pending' && this.keyedServedHere(step)) step.lookedForHere = true;
-    }
+    if (keyedLeft && worker.runner.freeSlots() > 0) for (const step of keyedLeft) step.lookedForHere = true;
     return slots.done(local);
   }
 
@@ -115,12 +117,6 @@ export class LocalDispatch {
     if (!registry.activity(step.name) || !settings.queues.includes(step.queue)) return false;
     if (this.worker.pausedQueues.has(step.queue)) return false;
     return settings.tags.length === 0 || step.tags.some((tag) => settings.tags.includes(tag));
-  }
-
-  /** Whether a keyed step (per-key concurrency alone) this worker could run takes over a slot handed on in `completions`. */
-  private takesHandedOnSlot(step: NewStep, completions: readonly LocalCompletion[], hasSlot: boolean): boolean {
-    if (!hasSlot || !this.keyedServedHere(step)) return false;
-    return this.worker.loop.handOn.take(step.name, step.concurrencyKey!, completions);
   }
 
   /**

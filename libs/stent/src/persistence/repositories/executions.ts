@@ -1,4 +1,5 @@
-import { ConfigurationError, stepsWorkKind, ExecutionExistsError, IdempotencyConflictError, StentError, type ExecutionRecord, type ExternalTransaction, type NewExecution, type NewStep } from '../../core/index.js';
+import { ConfigurationError, ExecutionExistsError, IdempotencyConflictError, StentError, type ExecutionRecord, type ExternalTransaction, type NewExecution, type NewStep } from '../../core/index.js';
+import { announceSteps } from '../wake-bus.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { externalExecutor } from '../clients/postgres-client.js';
 import { listOf } from '../sql/dialect.js';
@@ -116,8 +117,7 @@ export class ExecutionsRepository {
     }
     if (result.created && !result.claimed) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     if (result.claimed) this.ctx.insertedCalls?.remember(steps);
-    const work = result.claimed ? stepsWorkKind(steps) : undefined;
-    if (work) this.ctx.bus.publish({ type: 'work', of: work }, !stepsWorkKind(steps, true));
+    if (result.claimed) announceSteps(this.ctx.bus, steps);
     return result;
   }
 

@@ -1,4 +1,5 @@
-import { stepsWorkKind, type DeliveryRecord, type ExecutionFence, type LocalCompletion, type NewStep, type StepRecord } from '../../core/index.js';
+import type { DeliveryRecord, ExecutionFence, LocalCompletion, NewStep, StepRecord } from '../../core/index.js';
+import { announceSteps } from '../wake-bus.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { listOf } from '../sql/dialect.js';
 import { INSERT_CHUNK, SQLITE_INSERT_ROWS, STEP_COLUMNS, STEP_READ, stepFromRow, stepParams } from '../sql/rows.js';
@@ -115,9 +116,7 @@ export class JournalRepository {
         }));
     if (ok) this.ctx.insertedCalls?.remember(steps);
     // A shared statement announced its pending steps itself, with its commit (see SharedWrites).
-    // Steps only this worker looks for are news to this process alone (its statement, if shared, announced the rest).
-    const work = ok ? stepsWorkKind(steps) : undefined;
-    if (work) this.ctx.bus.publish({ type: 'work', of: work }, carried || !stepsWorkKind(steps, true));
+    if (ok) announceSteps(this.ctx.bus, steps, carried);
     if (ok && steps.some((step) => step.child)) this.ctx.bus.publish({ type: 'work', of: 'executions' });
     if (ok && steps.some((step) => step.effect?.kind === 'event' || step.effect?.kind === 'stream')) this.ctx.bus.publish({ type: 'published', executionId: fence.executionId });
     return ok;

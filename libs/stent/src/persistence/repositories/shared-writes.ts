@@ -1,4 +1,4 @@
-import { stepsWorkKind, type ExecutionFence, type LocalCompletion, type NewStep, type SlotHandOff, type StepRecord, type WorkKind } from '../../core/index.js';
+import { stepsWorkKind, type ExecutionFence, type LocalCompletion, type NewStep, type SlotHandOff, type StepRecord } from '../../core/index.js';
 import type { SqlContext } from '../sql/sql-context.js';
 import { INSERT_CHUNK, STEP_COLUMNS, STEP_COLUMN_TYPES, stepFromRow, stepParams } from '../sql/rows.js';
 import { rowSourceFor, valuesSource, type RowSource } from '../sql/row-source.js';
@@ -97,11 +97,6 @@ const ROW_TYPES = [...STEP_COLUMN_TYPES, 'varchar', 'integer', 'integer'];
 const ENDING_TYPES = ['varchar', 'varchar', 'integer', 'text', 'bigint', 'integer'];
 const SLOT_TYPES = ['integer', 'varchar', 'varchar', 'varchar'];
 
-/** What inserting `steps` announces to other workers (see stepsWorkKind): nothing, steps, or steps with flow keys only. */
-function announcedWork(steps: readonly NewStep[]): WorkKind | undefined {
-  return stepsWorkKind(steps, true);
-}
-
 /** How the statement announces what it did: the bus's channel and payload frame. */
 export interface FinishedNotice {
   channel: string;
@@ -195,7 +190,8 @@ export class SharedWrites {
       source.push(ENDING_TYPES.length, endings, params);
       params.push(endings.map((row) => row[0]));
     }
-    const announces = batch.map((entry) => (entry.kind === 'insert' ? announcedWork(entry.steps) : undefined));
+    // What each insert tells other workers (see stepsWorkKind): nothing, steps, or steps with flow keys only.
+    const announces = batch.map((entry) => (entry.kind === 'insert' ? stepsWorkKind(entry.steps, true) : undefined));
     const work = announces.includes('steps') ? 'steps' : announces.includes('flow') ? 'flow' : undefined;
     const notice = endings.length > 0 || work !== undefined ? this.notice() : undefined;
     // The work announced is decided here (a parameter, so the text is the same whatever it is), and sent if the statement inserted a pending activity step.
