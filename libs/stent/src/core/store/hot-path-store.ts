@@ -129,6 +129,12 @@ export interface HotPathStore {
   recordWorker(owner: string, info: WorkerInfo): Promise<void>;
   /** Other workers still running whose heartbeat is no older than `since`. */
   countPeers(owner: string, since: number): Promise<number>;
+  /**
+   * Where no wake event crosses processes (SQLite): whether another connection committed to the database
+   * since the last call (the first call takes a reading and says false). Cheap enough to ask every few
+   * milliseconds (see ChangeProbe). Absent where other processes' writes are announced.
+   */
+  changedElsewhere?(): Promise<boolean>;
 
   /**
    * Consumes the oldest unconsumed signal `name` for the step at `position`, completing that step in

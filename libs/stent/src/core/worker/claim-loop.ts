@@ -2,6 +2,7 @@ import type { WorkflowRun } from '../run/workflow-run.js';
 import { decodeError } from '../serialization.js';
 import { keyedOnly, type ClaimFilter, type ExecutionRecord, type PoisonedStep, type StepRecord, type WorkKind } from '../store/index.js';
 import { ClaimFilters } from './claim-filters.js';
+import { ChangeProbe, CHANGE_PROBE_MS } from './change-probe.js';
 import { PollTimer } from './poll-timer.js';
 import { RateWindowTimer } from './rate-window-timer.js';
 import { SlotHandOn } from './slot-hand-on.js';
@@ -47,23 +48,46 @@ export class ClaimLoop {
   private tickAgain = false;
   private immediate: NodeJS.Immediate | undefined;
   private readonly poll: PollTimer;
+  /** Between polls, whether another process wrote (stores that hear nothing of other processes only). */
+  private readonly probe: ChangeProbe | undefined;
   private readonly windows: RateWindowTimer;
   private idlePolls = 0;
   private lastReapAt = 0;
 
   constructor(private readonly worker: Worker) {
     this.filters = new ClaimFilters(worker, () => this.peers);
-    this.poll = new PollTimer(worker.clock, () => {
-      // Polling is the safety net for lost or impossible notifications: look at everything.
-      this.hints.workflows = this.hints.activities = this.hints.keyed = this.hints.woken = this.hints.suspects = true;
-      this.roundDone = this.tick();
-    });
+    this.poll = new PollTimer(worker.clock, () => this.pollNow());
+    const { store } = worker;
+    this.probe = store.changedElsewhere
+      ? new ChangeProbe(worker.clock, Math.min(CHANGE_PROBE_MS, worker.settings.pollMs), () => store.changedElsewhere!(), () => this.otherProcessWrote())
+      : undefined;
     this.handOn = new SlotHandOn(worker.clock, () => this.keyedMayWait());
     this.windows = new RateWindowTimer(worker.clock, () => {
       // At a window's start look for both kinds: the timer serves both.
       this.hints.workflows = true;
       this.activitiesMayWait();
     });
+  }
+
+  /** Polling is the safety net for lost or impossible notifications: look at everything. */
+  private pollNow(): void {
+    this.lookEverywhere();
+    this.roundDone = this.tick();
+  }
+
+  private lookEverywhere(): void {
+    this.hints.workflows = this.hints.activities = this.hints.keyed = this.hints.woken = this.hints.suspects = true;
+  }
+
+  /**
+   * The change probe saw another process's commit. What it wrote is unknown: a poll's round, now (or right
+   * after the round under way), and polls from the shortest interval again. The round's end starts the
+   * probe again with the next poll.
+   */
+  private otherProcessWrote(): void {
+    this.lookEverywhere();
+    this.idlePolls = 0;
+    this.poke();
   }
 
   /** Ask for a claim round as soon as possible. */
@@ -128,7 +152,7 @@ export class ClaimLoop {
     this.stop();
     this.suspectRunning = undefined;
     this.suspectsWaiting = false;
-    this.hints.workflows = this.hints.activities = this.hints.keyed = this.hints.woken = this.hints.suspects = true;
+    this.lookEverywhere();
     this.idlePolls = 0;
     this.lastReapAt = 0;
     this.filters.forget();
@@ -141,6 +165,7 @@ export class ClaimLoop {
     this.handOn.stop();
     if (this.immediate) clearImmediate(this.immediate);
     this.poll.stop();
+    this.probe?.stop();
     this.immediate = undefined;
   }
 
@@ -150,6 +175,7 @@ export class ClaimLoop {
     const wait = Math.min(worker.settings.maxPollMs, worker.settings.pollMs * 2 ** Math.min(this.idlePolls, 10));
     this.idlePolls++;
     this.poll.dueIn(wait);
+    if (this.probe && wait > this.probe.everyMs) this.probe.start();
   }
 
   private async tick(): Promise<void> {
@@ -158,6 +184,7 @@ export class ClaimLoop {
     this.ticking = true;
     let progressed = false;
     try {
+      if (this.probe && !this.probe.begun) await this.probe.begin();
       const now = worker.clock.now();
       if (now - this.lastReapAt >= Math.min(worker.settings.leaseMs / 2, 5_000)) {
         this.lastReapAt = now;

@@ -15,7 +15,10 @@ export interface WorkerOptions {
   lease?: Duration;
   /** How often leases are renewed. Default a third of the lease. */
   heartbeat?: Duration;
-  /** Shortest and longest pause between polls when no wake-up arrives. Defaults '100ms' and '1s'. */
+  /**
+   * Shortest and longest pause between polls when no wake-up arrives. Defaults '100ms' and '1s'. On SQLite,
+   * where no wake-up crosses processes, another process's commit brings the poll forward (see ChangeProbe).
+   */
   pollInterval?: Duration;
   maxPollInterval?: Duration;
   /** A workflow waiting this long is suspended out of memory. Default '1s'. */
