@@ -24,7 +24,7 @@ import { sqliteDialect } from './sql/sqlite-dialect.js';
 import { SqlRepositories } from './sql-repositories.js';
 import type { SqlStoreOptions } from './sql-store-options.js';
 import { InsertedCalls } from './repositories/inserted-calls.js';
-import { SqliteDataVersion } from './sqlite-data-version.js';
+import { sqliteDataVersion } from './sqlite-data-version.js';
 
 /**
  * The worker's side of the SQL store (the HotPathStore port): journals, claims, leases, step outcomes and
@@ -34,8 +34,8 @@ export class SqlHotPathStore implements HotPathStore {
   readonly dialect: string;
   protected readonly ctx: SqlContext;
   protected readonly repos: SqlRepositories;
-  /** See HotPathStore.changedElsewhere: SQLite only (PostgreSQL's NOTIFY reaches every process). */
-  readonly changedElsewhere?: () => Promise<boolean>;
+  /** See HotPathStore.writesElsewhere: SQLite only (PostgreSQL's NOTIFY reaches every process). */
+  readonly writesElsewhere?: () => Promise<number>;
 
   constructor(protected readonly options: SqlStoreOptions) {
     this.dialect = options.client.dialect;
@@ -48,10 +48,7 @@ export class SqlHotPathStore implements HotPathStore {
     };
     this.ctx = ctx;
     this.repos = new SqlRepositories(ctx);
-    if (ctx.dialect === sqliteDialect) {
-      const version = new SqliteDataVersion(options.client);
-      this.changedElsewhere = () => version.changed();
-    }
+    if (ctx.dialect === sqliteDialect) this.writesElsewhere = () => sqliteDataVersion(options.client);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------

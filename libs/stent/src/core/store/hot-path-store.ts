@@ -130,11 +130,12 @@ export interface HotPathStore {
   /** Other workers still running whose heartbeat is no older than `since`. */
   countPeers(owner: string, since: number): Promise<number>;
   /**
-   * Where no wake event crosses processes (SQLite): whether another connection committed to the database
-   * since the last call (the first call takes a reading and says false). Cheap enough to ask every few
-   * milliseconds (see ChangeProbe). Absent where other processes' writes are announced.
+   * Where no wake event crosses processes (SQLite): a number that changes when another connection commits
+   * to the database, and never for this store's own commits; two readings that differ mean another
+   * process wrote between them. Cheap enough to read every few milliseconds (see ChangeProbe). Absent
+   * where other processes' writes are announced.
    */
-  changedElsewhere?(): Promise<boolean>;
+  writesElsewhere?(): Promise<number>;
 
   /**
    * Consumes the oldest unconsumed signal `name` for the step at `position`, completing that step in

@@ -58,8 +58,8 @@ export class ClaimLoop {
     this.filters = new ClaimFilters(worker, () => this.peers);
     this.poll = new PollTimer(worker.clock, () => this.pollNow());
     const { store } = worker;
-    this.probe = store.changedElsewhere
-      ? new ChangeProbe(worker.clock, Math.min(CHANGE_PROBE_MS, worker.settings.pollMs), () => store.changedElsewhere!(), () => this.otherProcessWrote())
+    this.probe = store.writesElsewhere
+      ? new ChangeProbe(worker.clock, Math.min(CHANGE_PROBE_MS, worker.settings.pollMs), () => store.writesElsewhere!(), () => this.otherProcessWrote())
       : undefined;
     this.handOn = new SlotHandOn(worker.clock, () => this.keyedMayWait());
     this.windows = new RateWindowTimer(worker.clock, () => {
