@@ -66,8 +66,8 @@ describe('a SQLite worker hears of other processes through the file', () => {
       return executor;
     }
 
-    it("on SQLite, changes with another connection's commits only", async () => {
-      set = await ExecutorSet.create('sqlite');
+    it.each(['sqlite', 'sqlite3'] as const)("on SQLite (%s), changes with another connection's commits only", async (backend) => {
+      set = await ExecutorSet.create(backend);
       const mine = await createStentStore({ database: set.db.options });
       const other = await createStentStore({ database: set.db.options });
       const here = await dispatcherOn(mine);
