@@ -205,14 +205,20 @@ describe('work announcements across processes on postgres', () => {
     expect(after.filter((event) => event.of !== 'executions')).toEqual([]);
   });
 
-  it('a keyed step left to claims while its worker has no slot free is announced as flow steps', async () => {
+  // On a worker of one slot: a plain call and a keyed one at once (the plain call takes the slot at insert,
+  // the keyed one waits with no slot free), and a keyed call beside two plain ones (all but one plain call
+  // left to claims).
+  it.each([
+    { what: 'a keyed step left to claims while its worker has no slot free is announced as flow steps', flow: KindsPlainThenKeyedFlow, value: 'synced acme 1', kind: 'flow', not: 'steps' },
+    { what: 'a write that leaves a plain step and a keyed one to claims announces steps', flow: KindsMixedFlow, value: 'synced acme 3', kind: 'steps', not: 'flow' },
+  ] as const)('$what', async ({ flow, value: expected, kind, not }) => {
     const heard = await listening();
     const keyed = new KindsSync();
     const plain = new KindsPlain();
-    const { value, after } = await runAfterDispatch(heard, [keyed, plain, new KindsPlainThenKeyedFlow(keyed, plain)], KindsPlainThenKeyedFlow, ['acme'], { concurrency: 1 });
-    expect(value).toBe('synced acme 1');
-    expect(after).toContainEqual({ type: 'work', of: 'flow' });
-    expect(after).not.toContainEqual({ type: 'work', of: 'steps' });
+    const { value, after } = await runAfterDispatch(heard, [keyed, plain, new flow(keyed, plain)], flow as WorkflowRef<{ run(tenant: string): Promise<string> }>, ['acme'], { concurrency: 1 });
+    expect(value).toBe(expected);
+    expect(after).toContainEqual({ type: 'work', of: kind });
+    expect(after).not.toContainEqual({ type: 'work', of: not });
   });
 
   it('a result that wakes a run held by another worker announces woken and work of executions, not steps', async () => {
@@ -232,15 +238,5 @@ describe('work announcements across processes on postgres', () => {
     expect(work).toContainEqual({ type: 'work', of: 'executions' });
     // Steps are announced by the writes that left them to claims (the workflow's worker does not serve their queue), never by a result.
     expect(work.filter((event) => event.of === undefined)).toEqual([]);
-  });
-
-  it('a write that leaves a plain step and a keyed one to claims announces steps', async () => {
-    const heard = await listening();
-    const keyed = new KindsSync();
-    const plain = new KindsPlain();
-    const { value, after } = await runAfterDispatch(heard, [keyed, plain, new KindsMixedFlow(keyed, plain)], KindsMixedFlow, ['acme'], { concurrency: 1 });
-    expect(value).toBe('synced acme 3');
-    expect(after).toContainEqual({ type: 'work', of: 'steps' });
-    expect(after).not.toContainEqual({ type: 'work', of: 'flow' });
   });
 });

@@ -2,8 +2,7 @@ import type { WorkflowRun } from '../run/workflow-run.js';
 import { decodeError } from '../serialization.js';
 import { keyedOnly, type ClaimFilter, type ExecutionRecord, type PoisonedStep, type StepRecord, type WorkKind } from '../store/index.js';
 import { ClaimFilters } from './claim-filters.js';
-import { ChangeProbe, CHANGE_PROBE_MS } from './change-probe.js';
-import { PollTimer } from './poll-timer.js';
+import { IdlePolls } from './idle-polls.js';
 import { RateWindowTimer } from './rate-window-timer.js';
 import { SlotHandOn } from './slot-hand-on.js';
 import type { Worker } from './worker.js';
@@ -47,20 +46,27 @@ export class ClaimLoop {
   private ticking = false;
   private tickAgain = false;
   private immediate: NodeJS.Immediate | undefined;
-  private readonly poll: PollTimer;
-  /** Between polls, whether another process wrote (stores that hear nothing of other processes only). */
-  private readonly probe: ChangeProbe | undefined;
+  private readonly polls: IdlePolls;
   private readonly windows: RateWindowTimer;
-  private idlePolls = 0;
   private lastReapAt = 0;
 
   constructor(private readonly worker: Worker) {
     this.filters = new ClaimFilters(worker, () => this.peers);
-    this.poll = new PollTimer(worker.clock, () => this.pollNow());
     const { store } = worker;
-    this.probe = store.writesElsewhere
-      ? new ChangeProbe(worker.clock, Math.min(CHANGE_PROBE_MS, worker.settings.pollMs), () => store.writesElsewhere!(), () => this.otherProcessWrote())
-      : undefined;
+    this.polls = new IdlePolls(
+      worker.clock,
+      worker.settings,
+      store.writesElsewhere && (() => store.writesElsewhere!()),
+      () => {
+        this.lookEverywhere();
+        this.roundDone = this.tick();
+      },
+      // Now, or right after the round under way; the round's end schedules the next poll and probe.
+      () => {
+        this.lookEverywhere();
+        this.poke();
+      },
+    );
     this.handOn = new SlotHandOn(worker.clock, () => this.keyedMayWait());
     this.windows = new RateWindowTimer(worker.clock, () => {
       // At a window's start look for both kinds: the timer serves both.
@@ -69,25 +75,9 @@ export class ClaimLoop {
     });
   }
 
-  /** Polling is the safety net for lost or impossible notifications: look at everything. */
-  private pollNow(): void {
-    this.lookEverywhere();
-    this.roundDone = this.tick();
-  }
-
+  /** Polling is the safety net for lost or impossible notifications (and answers unknown writes): look at everything. */
   private lookEverywhere(): void {
     this.hints.workflows = this.hints.activities = this.hints.keyed = this.hints.woken = this.hints.suspects = true;
-  }
-
-  /**
-   * The change probe saw another process's commit. What it wrote is unknown: a poll's round, now (or right
-   * after the round under way), and polls from the shortest interval again. The round's end starts the
-   * probe again with the next poll.
-   */
-  private otherProcessWrote(): void {
-    this.lookEverywhere();
-    this.idlePolls = 0;
-    this.poke();
   }
 
   /** Ask for a claim round as soon as possible. */
@@ -99,7 +89,7 @@ export class ClaimLoop {
     }
     if (this.immediate) return;
     // This round sets when the next poll is due (see PollTimer).
-    this.poll.unset();
+    this.polls.unset();
     this.immediate = setImmediate(() => {
       this.immediate = undefined;
       this.roundDone = this.tick();
@@ -113,7 +103,7 @@ export class ClaimLoop {
    * nothing new.
    */
   workAnnounced(of?: WorkKind): void {
-    this.idlePolls = 0;
+    this.polls.reset();
     if (of === undefined || of === 'executions') this.hints.workflows = true;
     if (of === undefined || of === 'steps') this.hints.activities = true;
     if (of !== 'executions') this.hints.keyed = true;
@@ -153,7 +143,7 @@ export class ClaimLoop {
     this.suspectRunning = undefined;
     this.suspectsWaiting = false;
     this.lookEverywhere();
-    this.idlePolls = 0;
+    this.polls.reset();
     this.lastReapAt = 0;
     this.filters.forget();
     this.handOn.clear();
@@ -164,18 +154,8 @@ export class ClaimLoop {
     this.windows.stop();
     this.handOn.stop();
     if (this.immediate) clearImmediate(this.immediate);
-    this.poll.stop();
-    this.probe?.stop();
+    this.polls.stop();
     this.immediate = undefined;
-  }
-
-  private schedulePoll(): void {
-    const { worker } = this;
-    if (worker.state !== 'running' || this.immediate) return;
-    const wait = Math.min(worker.settings.maxPollMs, worker.settings.pollMs * 2 ** Math.min(this.idlePolls, 10));
-    this.idlePolls++;
-    this.poll.dueIn(wait);
-    if (this.probe && wait > this.probe.everyMs) this.probe.start();
   }
 
   private async tick(): Promise<void> {
@@ -184,7 +164,8 @@ export class ClaimLoop {
     this.ticking = true;
     let progressed = false;
     try {
-      if (this.probe && !this.probe.begun) await this.probe.begin();
+      const ready = this.polls.ready();
+      if (ready) await ready;
       const now = worker.clock.now();
       if (now - this.lastReapAt >= Math.min(worker.settings.leaseMs / 2, 5_000)) {
         this.lastReapAt = now;
@@ -218,10 +199,10 @@ export class ClaimLoop {
     }
     if (progressed || this.tickAgain) {
       this.tickAgain = false;
-      this.idlePolls = 0;
+      this.polls.reset();
       this.poke();
-    } else {
-      this.schedulePoll();
+    } else if (worker.state === 'running' && !this.immediate) {
+      this.polls.scheduleNext();
     }
   }
 
