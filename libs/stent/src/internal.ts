@@ -7,3 +7,4 @@ export * from './persistence/index.js';
 export * from './nest/index.js';
 export * from './telemetry/index.js';
 export { hasWalResetBug } from './persistence/sqlite-version-check.js';
+export { OutsideChanges } from './core/executor/outside-changes.js';

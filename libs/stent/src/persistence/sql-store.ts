@@ -90,6 +90,10 @@ export class SqlStore extends SqlHotPathStore implements StentStore {
     return this.repos.published.readStream(executionId, key, fromSeq, limit);
   }
 
+  finalAmong(ids: string[]): Promise<string[]> {
+    return this.repos.executions.finalAmong(ids);
+  }
+
   // ---- endings -------------------------------------------------------------------------------
 
   cancelExecution(executionId: string, error: string, now: number): Promise<{ changed: boolean; state: string; cancelled: string[] }> {

@@ -38,6 +38,7 @@ import { FlowControlLoops } from './flow-control-loops.js';
 import { PauseOperations, type PausedInfo, type PauseOutcome } from './pause-operations.js';
 import { createKeyed } from './dispatch-keys.js';
 import { planDispatch } from './dispatch-plan.js';
+import { OutsideChanges } from './outside-changes.js';
 import type { ExecutionList, ListWorkersOptions, StatsOptions, StentExecutorOptions } from './executor-options.js';
 
 /**
@@ -68,6 +69,8 @@ export class StentExecutor {
   /** The dead-letter queue: tasks that failed for good. */
   readonly dlq: DeadLetterQueue;
   private readonly pauses: PauseOperations;
+  /** What waits here learn of other processes' writes where no wake event crosses processes (SQLite); undefined elsewhere. */
+  private readonly outside: OutsideChanges | undefined;
 
   constructor(options: StentExecutorOptions) {
     this.store = options.codec ? withCodec(options.store, options.codec) : options.store;
@@ -85,6 +88,8 @@ export class StentExecutor {
     this.flowLoops = this.worker ? new FlowControlLoops(this.worker, this.store, this.registry, this.clock, this.logger, options.worker ? options.worker.schedules : undefined) : null;
     this.pauses = new PauseOperations(this.store, this.clock, async () => this.flowLoops?.readPausedQueues());
     this.dlq = new DeadLetterQueue(this.store, this.clock);
+    const store = this.store;
+    this.outside = store.writesElsewhere ? new OutsideChanges(this.clock, { mark: () => store.writesElsewhere!(), finalAmong: (ids) => store.finalAmong(ids) }) : undefined;
     this.schedules = new ScheduleOperations({
       store: this.store,
       clock: this.clock,
@@ -158,6 +163,7 @@ export class StentExecutor {
     await this.drain(timeout);
     await this.worker?.stop();
     this.telemetry?.detach();
+    this.outside?.stop();
     await this.store.close();
   }
 
@@ -216,18 +222,18 @@ export class StentExecutor {
   /** For an id that does not carry its workflow (say, read back from a database): R is what run() returns. */
   waitFor<R = unknown>(executionId: string, options?: WaitForOptions): Promise<Outcome<R>>;
   async waitFor(executionId: string, options: WaitForOptions = {}): Promise<Result<unknown, unknown>> {
-    const world = { store: this.store, events: this.events, worker: this.worker, clock: this.clock };
+    const world = { store: this.store, events: this.events, worker: this.worker, clock: this.clock, outside: this.outside };
     return waitForChain(world, executionId, options);
   }
 
   /** The value the execution set with Stent.setEvent(key, ...), once it has (see GetEventOptions). */
   async getEvent<T = unknown>(executionId: string, key: string, options: GetEventOptions = {}): Promise<T> {
-    return (await getEvent({ store: this.store, clock: this.clock }, executionId, key, options)) as T;
+    return (await getEvent({ store: this.store, clock: this.clock, outside: this.outside }, executionId, key, options)) as T;
   }
 
   /** The chunks the execution writes to stream `key`, each once and in order, until it closes the stream or ends. */
   readStream<T = unknown>(executionId: string, key: string, options: ReadStreamOptions = {}): AsyncGenerator<StreamChunk<T>, void, undefined> {
-    return readStream<T>({ store: this.store, clock: this.clock }, executionId, key, options);
+    return readStream<T>({ store: this.store, clock: this.clock, outside: this.outside }, executionId, key, options);
   }
 
   // ---- signals and cancel --------------------------------------------------------------------

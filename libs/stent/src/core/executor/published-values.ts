@@ -6,18 +6,19 @@ import { EventNotSetError, EventTimeoutError, ExecutionNotFoundError, StentError
 import { decode } from '../serialization.js';
 import type { StentStore } from '../store/index.js';
 import { ExecutionWatch } from './execution-watch.js';
+import type { OutsideChanges } from './outside-changes.js';
 
 export interface GetEventOptions {
   /** Give up (throwing EventTimeoutError) after this long. Default: wait until it is set or the execution ends. */
   timeout?: Duration;
-  /** How often to look at the database when no wake-up arrives. Default '250ms'. */
+  /** How often to look at the database when no wake-up arrives (on SQLite, also within 25 ms of another process's write). Default '250ms'. */
   pollInterval?: Duration;
 }
 
 export interface ReadStreamOptions {
   /** The index of the first chunk to read (0, the default, is the stream's start): resume after `index + 1`. */
   from?: number;
-  /** How often to look at the database when no wake-up arrives. Default '250ms'. */
+  /** How often to look at the database when no wake-up arrives (on SQLite, also within 25 ms of another process's write). Default '250ms'. */
   pollInterval?: Duration;
   /** Ends the iteration (without an error) when aborted: for a reader that goes away while the stream is quiet. */
   signal?: AbortSignal;
@@ -32,6 +33,7 @@ export interface StreamChunk<T = unknown> {
 interface World {
   store: StentStore;
   clock: Clock;
+  outside?: OutsideChanges;
 }
 
 /** Entries read per query while catching up with a stream. */
@@ -46,7 +48,7 @@ export async function getEvent(world: World, executionId: string, key: string, o
   const timeoutMs = parseOptionalDuration(options.timeout);
   const pollMs = parseDuration(options.pollInterval ?? '250ms');
   const started = world.clock.now();
-  const watch = new ExecutionWatch(world.store, world.clock, executionId);
+  const watch = new ExecutionWatch(world.store, world.clock, executionId, undefined, world.outside);
   try {
     for (;;) {
       // The execution is read before the event: an execution final here has written every event it set.
@@ -73,7 +75,7 @@ export async function* readStream<T>(world: World, executionId: string, key: str
   const from = options.from ?? 0;
   if (!Number.isSafeInteger(from) || from < 0) throw new StentError(`readStream: 'from' must be a whole number >= 0 (got ${String(from)})`);
   const pollMs = parseDuration(options.pollInterval ?? '250ms');
-  const watch = new ExecutionWatch(world.store, world.clock, executionId, options.signal);
+  const watch = new ExecutionWatch(world.store, world.clock, executionId, options.signal, world.outside);
   let next = from;
   try {
     for (;;) {

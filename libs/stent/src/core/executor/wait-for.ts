@@ -6,11 +6,15 @@ import { isFinalState, type Result } from '../api/result.js';
 import type { StentStore } from '../store/index.js';
 import type { Worker } from '../worker/worker.js';
 import { finalOutcome } from './final-outcome.js';
+import type { OutsideChanges } from './outside-changes.js';
 
 export interface WaitForOptions {
   /** Give up (throwing WaitTimeoutError) after this long. Default: wait indefinitely. */
   timeout?: Duration;
-  /** How often to look at the database when no in-process wake-up arrives. Default '250ms'. */
+  /**
+   * How often to look at the database when no wake-up arrives. Default '250ms'. On SQLite a process that
+   * does not run the execution also looks within 25 ms of another process's write (see OutsideChanges).
+   */
   pollInterval?: Duration;
   /**
    * An execution that ended with Stent.continueAsNew: wait for the one it continued as, down the chain to
@@ -19,9 +23,18 @@ export interface WaitForOptions {
   followContinuations?: boolean;
 }
 
+/** What a wait reads and hears through; `outside` where other processes' writes are not announced (SQLite). */
+export interface WaitWorld {
+  store: StentStore;
+  events: StentEvents;
+  worker: Worker | null;
+  clock: Clock;
+  outside?: OutsideChanges;
+}
+
 /** Waits for the end of an execution and, unless told otherwise, of the executions it continued as. */
 export async function waitForChain(
-  world: { store: StentStore; events: StentEvents; worker: Worker | null; clock: Clock },
+  world: WaitWorld,
   executionId: string,
   options: WaitForOptions = {},
 ): Promise<Result<unknown, unknown>> {
@@ -51,7 +64,7 @@ export async function waitForChain(
  * its outcome over as an event; one that ends elsewhere is seen through a wake event or a poll.
  */
 export async function waitForEnd(
-  world: { store: StentStore; events: StentEvents; worker: Worker | null; clock: Clock },
+  world: WaitWorld,
   executionId: string,
   options: WaitForOptions = {},
 ): Promise<Result<unknown, unknown>> {
@@ -69,6 +82,7 @@ export async function waitForEnd(
   };
   // A run that ends in this process hands its outcome over directly: no read after the wake-up.
   let ended: Result<unknown, unknown> | undefined;
+  let unwatch: (() => void) | undefined;
   const onFinished = ({ executionId: id, result }: { executionId: string; result?: Result<unknown, unknown> }): void => {
     if (id !== executionId) return;
     ended = result;
@@ -93,6 +107,8 @@ export async function waitForEnd(
       const elapsed = clock.now() - started;
       if (timeoutMs !== undefined && elapsed >= timeoutMs) throw new WaitTimeoutError(executionId, timeoutMs);
       if (woken) continue;
+      // An execution this process does not run ends elsewhere: on SQLite only a look at the file tells.
+      if (!unwatch && world.outside && !worker?.runs.holds(executionId)) unwatch = world.outside.awaitEnd(executionId, wakeUp);
       const pause = timeoutMs === undefined ? pollMs : Math.min(pollMs, timeoutMs - elapsed);
       await new Promise<void>((resolve) => {
         const timer = clock.setTimer(pause, resolve);
@@ -106,6 +122,7 @@ export async function waitForEnd(
   } finally {
     events.off('execution.finished', onFinished);
     unsubscribe();
+    unwatch?.();
   }
 }
 

@@ -28,6 +28,8 @@ export interface ControlStore {
    */
   createExecution(execution: NewExecution, transaction?: ExternalTransaction): Promise<{ id: string; created: boolean; claimed: boolean }>;
   getExecution(id: string): Promise<ExecutionRecord | null>;
+  /** Which of `ids` are executions in a final state (one read for many waits: see OutsideChanges). */
+  finalAmong(ids: string[]): Promise<string[]>;
   /** Stores a signal for an active execution and wakes it. Throws ExecutionNotFoundError / ExecutionFinishedError. */
   sendSignal(executionId: string, name: string, payload: string, now: number): Promise<void>;
   /** Cancels an execution and its descendants; no-op (changed=false) if it is already final. */

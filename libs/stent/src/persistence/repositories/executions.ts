@@ -1,4 +1,4 @@
-import { ConfigurationError, ExecutionExistsError, IdempotencyConflictError, StentError, type ExecutionRecord, type ExternalTransaction, type NewExecution, type NewStep } from '../../core/index.js';
+import { ConfigurationError, ExecutionExistsError, FINAL_STATES, IdempotencyConflictError, StentError, type ExecutionRecord, type ExternalTransaction, type NewExecution, type NewStep } from '../../core/index.js';
 import { announceSteps } from '../wake-bus.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { externalExecutor } from '../clients/postgres-client.js';
@@ -249,6 +249,16 @@ export class ExecutionsRepository {
   async getExecution(id: string): Promise<ExecutionRecord | null> {
     const rows = await this.ctx.client.query(`SELECT ${listOf(EXECUTION_READ)} FROM ${this.ctx.t.executions} WHERE id = ?`, [id]);
     return rows[0] ? executionFromRow(rows[0]) : null;
+  }
+
+  /** Which of `ids` are final (completed, failed, cancelled, timed out). */
+  async finalAmong(ids: string[]): Promise<string[]> {
+    const { t, dialect } = this.ctx;
+    const params: unknown[] = [];
+    const where = dialect.inList('id', ids, params);
+    params.push(...FINAL_STATES);
+    const rows = await this.ctx.client.query(`SELECT id FROM ${t.executions} WHERE ${where} AND state IN (${FINAL_STATES.map(() => '?').join(', ')})`, params);
+    return rows.map((row) => String(row.id));
   }
 
   /** Deletes an execution and everything below it (steps, signals, dead letters, events, streams, child executions). */
