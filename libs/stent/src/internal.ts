@@ -8,3 +8,4 @@ export * from './nest/index.js';
 export * from './telemetry/index.js';
 export { hasWalResetBug } from './persistence/sqlite-version-check.js';
 export { OutsideChanges } from './core/executor/outside-changes.js';
+export { arrayLiteral, withArrayLiterals } from './persistence/clients/postgres-array-literal.js';

@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { DatabaseUnavailableError } from '../../core/index.js';
 import { isConnectionError, markNotApplied, wasNotApplied } from './connection-errors.js';
 import { numberedPlaceholders, type SqlClient, type SqlExecutor } from './sql-client.js';
+import { withArrayLiterals } from './postgres-array-literal.js';
 
 /**
  * What the client derives from a statement's text once: the text with numbered placeholders, the name it
@@ -73,8 +74,9 @@ function queryClassOf(client: PoolClient): QueryClass | undefined {
     : undefined;
 }
 
-function run(client: PoolClient, sql: string, params: unknown[]): Promise<QueryResult> {
-  const { text, name } = shapeOf(sql, params.length);
+function run(client: PoolClient, sql: string, given: unknown[]): Promise<QueryResult> {
+  const { text, name } = shapeOf(sql, given.length);
+  const params = withArrayLiterals(given);
   const Query = name ? queryClassOf(client) : undefined;
   if (!Query) return (name ? client.query({ name, text, values: params }) : client.query(text, params)) as Promise<QueryResult>;
   return new Promise((resolve, reject) => {
