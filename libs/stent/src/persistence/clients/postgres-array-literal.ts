@@ -14,7 +14,9 @@ const JSON_ONLY_ESCAPES = /[\u0000-\u001f\ud800-\udfff]/;
  * the characters above: pg converts those as before.
  */
 export function arrayLiteral(values: readonly unknown[]): string | undefined {
-  for (const value of values) {
+  // An index, not for-of: this runs for every array of every statement, and an unoptimized for-of allocates a result object an element.
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
     if (value === null || value === undefined || typeof value === 'boolean') continue;
     if (typeof value === 'string') {
       if (JSON_ONLY_ESCAPES.test(value)) return undefined;
