@@ -81,7 +81,6 @@ class SlowFirst {
 }
 defineWorkflow(SlowFirst, { name: 'BirthSlowFirst' });
 
-
 /**
  * The number of elements of an array parameter as the driver is given it: a JavaScript array, or the
  * literal text Stent makes of one (`{"a","b"}`: see postgres-array-literal.ts), whose inside is JSON.
