@@ -6,7 +6,7 @@
 const JSON_ONLY_ESCAPES = /[\u0000-\u001f\ud800-\udfff]/;
 
 /**
- * The text of an array parameter as PostgreSQL reads it (`{"a","b",NULL,3}`), made by one JSON.stringify
+ * The text of an array parameter as PostgreSQL reads it (`{"a","b",null,3}`), made by one JSON.stringify
  * of the array: within double quotes both escape only `"` and `\`, with a backslash, and JSON's `null` is
  * an array's NULL. pg builds the same text element by element, a concatenation each, which made it the
  * largest allocation of a worker on PostgreSQL (its shared statements pass rows as one array a column).
