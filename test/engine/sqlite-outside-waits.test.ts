@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStentStore, ManualClock, StentExecutor, type WorkerOptions } from 'nestjs-stent';
+import { ManualClock, type StentExecutor, type WorkerOptions } from 'nestjs-stent';
 import { OutsideChanges } from 'nestjs-stent/internal';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+import { DIALECTS } from '../support/databases.js';
+import { ExecutorSet } from '../support/executor-set.js';
 import { nudgeUntil } from '../support/manual-time.js';
-import { waitUntil } from '../support/wait.js';
+import { waitUntil, within } from '../support/wait.js';
 import { killAllProcesses, WorkerProcess } from '../support/worker-process.js';
 import { streamFlowInstances, TokenStream } from '../fixtures/stream-flows.js';
 
@@ -17,44 +18,29 @@ const HOURLY = { pollInterval: '1h' } as const;
 const WORKER: WorkerOptions = { concurrency: 4, pollInterval: '50ms', maxPollInterval: '200ms' };
 /** Far longer than the news takes, far shorter than a poll. */
 const DEADLINE_MS = 30_000;
-
-/** `promise`'s value, or a failure once DEADLINE_MS of real time passed without one. */
-async function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${DEADLINE_MS} ms (it would come at the hourly poll)`)), DEADLINE_MS);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const LATE = 'nothing before the deadline (it would come at the hourly poll)';
 
 describe('waits in a process that runs nothing hear of a worker process through the SQLite file', () => {
-  let db: TestDatabase | undefined;
-  let client: StentExecutor | undefined;
+  let set: ExecutorSet | undefined;
 
   afterEach(async () => {
     await killAllProcesses();
-    await client?.close('1s').catch(() => undefined);
-    client = undefined;
-    await db?.dispose();
-    db = undefined;
+    await set?.dispose();
+    set = undefined;
   });
 
+  /** An executor without a worker here, and a worker process on the same file. */
   async function apiAndWorker(clock?: ManualClock): Promise<StentExecutor> {
-    db = await createTestDatabase('sqlite');
-    client = new StentExecutor({ store: await createStentStore({ database: db.options }), worker: false, clock });
-    await client.start();
-    await WorkerProcess.start({ url: db.url, worker: WORKER, fixture: 'stream-flows.js', instances: 'streamFlowInstances' });
-    return client;
+    set = await ExecutorSet.create('sqlite');
+    const api = await set.executor([], false, true, clock);
+    await WorkerProcess.start({ url: set.db.url, worker: WORKER, fixture: 'stream-flows.js', instances: 'streamFlowInstances' });
+    return api;
   }
 
   it('waitFor returns the results of executions another process ran, long before its poll', { timeout: 120_000 }, async () => {
     const api = await apiAndWorker();
     const ids = await Promise.all([2, 3, 4].map((count) => api.dispatch(TokenStream, [count, 5])));
-    const outcomes = await within(Promise.all(ids.map((id) => api.waitFor(id, HOURLY))), 'waitFor');
+    const outcomes = await within(Promise.all(ids.map((id) => api.waitFor(id, HOURLY))), DEADLINE_MS, `waitFor: ${LATE}`);
     expect(outcomes.map((outcome) => (outcome.ok ? outcome.value : outcome))).toEqual([2, 3, 4]);
   });
 
@@ -62,13 +48,13 @@ describe('waits in a process that runs nothing hear of a worker process through 
     const api = await apiAndWorker();
     // A token every 200 ms: the reads below begin before the values they wait for are written.
     const id = await api.dispatch(TokenStream, [4, 200]);
-    expect(await within(api.getEvent<number>(id, 'written', HOURLY), 'getEvent')).toBeGreaterThanOrEqual(1);
+    expect(await within(api.getEvent<number>(id, 'written', HOURLY), DEADLINE_MS, `getEvent: ${LATE}`)).toBeGreaterThanOrEqual(1);
     const read = async () => {
       const texts: string[] = [];
       for await (const chunk of api.readStream<{ text: string }>(id, 'tokens', HOURLY)) texts.push(chunk.value.text);
       return texts;
     };
-    expect(await within(read(), 'readStream')).toEqual(['token-0', 'token-1', 'token-2', 'token-3']);
+    expect(await within(read(), DEADLINE_MS, `readStream: ${LATE}`)).toEqual(['token-0', 'token-1', 'token-2', 'token-3']);
   });
 
   it('the look goes by the executor clock: 25 ms of it at a time, far short of a poll, are enough', { timeout: 120_000 }, async () => {
@@ -147,27 +133,22 @@ describe('OutsideChanges', () => {
 });
 
 describe.each(DIALECTS)('ControlStore.finalAmong (%s)', (dialect) => {
-  let db: TestDatabase | undefined;
-  let executor: StentExecutor | undefined;
+  let set: ExecutorSet | undefined;
   afterEach(async () => {
-    await executor?.close('1s');
-    executor = undefined;
-    await db?.dispose();
-    db = undefined;
+    await set?.dispose();
+    set = undefined;
   });
 
   it('names the executions among the ids that are final, and nothing for unknown ids', async () => {
-    db = await createTestDatabase(dialect);
-    executor = new StentExecutor({ store: await createStentStore({ database: db.options }), worker: WORKER });
-    executor.register(...streamFlowInstances());
-    await executor.start();
+    set = await ExecutorSet.create(dialect);
+    const executor = await set.executor(streamFlowInstances(), WORKER);
     const completed = await executor.dispatch(TokenStream, [0, 0]);
     expect((await executor.waitFor(completed, { timeout: '30s' })).state).toBe('completed');
     const cancelled = await executor.dispatch(TokenStream, [1, 0]);
     await executor.cancel(cancelled);
     // Its one token takes a minute: running while it is asked about.
     const running = await executor.dispatch(TokenStream, [1, 60_000]);
-    await waitUntil(async () => (await executor!.getExecution(running))?.state === 'running', 'the slow execution to run');
+    await waitUntil(async () => (await executor.getExecution(running))?.state === 'running', 'the slow execution to run');
     const found = await executor.store.finalAmong([completed, cancelled, running, 'no-such-id']);
     expect(found.sort()).toEqual([completed, cancelled].sort());
     expect(await executor.store.finalAmong([running])).toEqual([]);

@@ -3,7 +3,7 @@ import { createStentStore, defineActivity, defineWorkflow, ManualClock, StentExe
 import { DIALECTS, listenerPids, POSTGRES_URL } from '../support/databases.js';
 import { ExecutorSet, Gate } from '../support/executor-set.js';
 import { overrideStore } from '../support/store-proxy.js';
-import { waitUntil } from '../support/wait.js';
+import { waitUntil, within } from '../support/wait.js';
 
 let gate = new Gate();
 
@@ -70,11 +70,7 @@ describe.each(DIALECTS)('waitFor and an end announced while it reads (%s)', (dia
 
     const id = await worker.dispatch(WakeLatchFlow, []);
     await waitUntil(() => gate.entered === 1, 'the activity to run');
-    let deadline: NodeJS.Timeout | undefined;
-    const stalled = new Promise<never>((_, reject) => {
-      deadline = setTimeout(() => reject(new Error('waitFor missed the end announced during its read')), 20_000);
-    });
-    const result = await Promise.race([client.waitFor<string>(id), stalled]).finally(() => clearTimeout(deadline));
+    const result = await within(client.waitFor<string>(id), 20_000, 'waitFor missed the end announced during its read');
     expect(result.ok && result.value).toBe('done');
   });
 });

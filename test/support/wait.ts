@@ -16,6 +16,19 @@ export async function waitUntil<T>(condition: () => T | Promise<T>, what: string
   }
 }
 
+/** `promise`'s outcome, or an error naming `what` once `timeoutMs` of real time passed without one. */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} (nothing after ${timeoutMs} ms)`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The final state an execution reaches within `timeout`, or 'still <state>' if it does not get there
  * (so a test that expects 'completed' shows where a hung execution stopped instead of a timeout error).

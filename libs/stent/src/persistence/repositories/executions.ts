@@ -1,4 +1,4 @@
-import { ConfigurationError, ExecutionExistsError, FINAL_STATES, IdempotencyConflictError, StentError, type ExecutionRecord, type ExternalTransaction, type NewExecution, type NewStep } from '../../core/index.js';
+import { ConfigurationError, ExecutionExistsError, IdempotencyConflictError, StentError, type ExecutionRecord, type ExternalTransaction, type NewExecution, type NewStep } from '../../core/index.js';
 import { announceSteps } from '../wake-bus.js';
 import type { SqlExecutor } from '../clients/sql-client.js';
 import { externalExecutor } from '../clients/postgres-client.js';
@@ -255,9 +255,7 @@ export class ExecutionsRepository {
   async finalAmong(ids: string[]): Promise<string[]> {
     const { t, dialect } = this.ctx;
     const params: unknown[] = [];
-    const where = dialect.inList('id', ids, params);
-    params.push(...FINAL_STATES);
-    const rows = await this.ctx.client.query(`SELECT id FROM ${t.executions} WHERE ${where} AND state IN (${FINAL_STATES.map(() => '?').join(', ')})`, params);
+    const rows = await this.ctx.client.query(`SELECT id FROM ${t.executions} WHERE ${dialect.inList('id', ids, params)} AND state NOT IN ${ACTIVE}`, params);
     return rows.map((row) => String(row.id));
   }
 
