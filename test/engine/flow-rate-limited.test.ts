@@ -8,19 +8,12 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
 /**
- * Moves the clock 100 ms at a time until `condition` holds, giving the worker up to 300 ms of real time
- * after each step to act on it before the next: the tests below bound how late on the clock a call starts,
- * and a loaded machine must not push the clock past that bound while the worker's claim is on its way.
+ * After a window opens or a park ends, the clock moves 100 ms at a time, each step after the worker had up
+ * to 300 ms of real time to act: the tests bound how late on the clock a call starts, and a loaded machine
+ * must not carry the clock past that bound while the worker's claim is on its way.
  */
-async function stepUntil(clock: ManualClock, condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after 60 s of real time waiting for ${what} (clock at ${new Date(clock.now()).toISOString()})`);
-    clock.advance(100);
-    const stepEnds = Date.now() + 300;
-    while (Date.now() < stepEnds && !(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+const STEP_MS = 100;
+const SETTLE_MS = 300;
 
 
 /** A partner API that answers "429, retry in 30 s" once for the tenants listed in `refuseOnce`. */
@@ -101,7 +94,7 @@ describe.each(DIALECTS)('rate limits on a manual clock (%s)', (dialect) => {
     expect(api.calls.filter((c) => c.tenant === 'acme')).toHaveLength(1);
     expect((await executor.getExecution('second')).state).not.toBe('completed');
 
-    await stepUntil(clock, () => api.calls.filter((c) => c.tenant === 'acme' && c.ok).length === 2, 'the parked key to resume');
+    await nudgeUntil(clock, () => api.calls.filter((c) => c.tenant === 'acme' && c.ok).length === 2, 'the parked key to resume', STEP_MS, 60_000, SETTLE_MS);
     await nudgeUntil(clock, async () => (await completed(executor, 'first')) && (await completed(executor, 'second')), 'the parked workflows to end', 200);
     const resumed = api.calls.filter((c) => c.tenant === 'acme' && c.ok);
     expect(resumed.map((c) => c.index).sort()).toEqual([1, 2]);
@@ -131,7 +124,7 @@ describe.each(DIALECTS)('rate limits on a manual clock (%s)', (dialect) => {
     clock.advanceTo(windowStart + MINUTE - 100);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(api.calls).toHaveLength(2);
-    await stepUntil(clock, () => api.calls.length === 3, 'the third call');
+    await nudgeUntil(clock, () => api.calls.length === 3, 'the third call', STEP_MS, 60_000, SETTLE_MS);
     expect(api.calls[2]).toBeGreaterThanOrEqual(windowStart + MINUTE);
     expect(api.calls[2]).toBeLessThan(windowStart + MINUTE + 2 * SECOND);
     await nudgeUntil(clock, () => completed(executor, 'metered-3'), 'the third workflow to end', 200);

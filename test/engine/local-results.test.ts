@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, ManualClock, type StentExecutor } from 'nestjs-stent';
 import { DIALECTS, listenToWakeEvents } from '../support/databases.js';
 import { ExecutorSet, Gate, QUICK_WORKER } from '../support/executor-set.js';
-import { waitUntil, within } from '../support/wait.js';
+import { resultsOnStandingClock } from '../support/manual-time.js';
+import { waitUntil } from '../support/wait.js';
 import { installSqlCounter, sqlCounts, sqlCountsSince } from '../../bench/sql-counter.js';
 
 // A workflow gets the result of an activity run by its own worker at once; the result is written with the
@@ -60,8 +61,8 @@ defineWorkflow(FannedCalls);
  * worker at dispatch and its outcome wakes its waitFor in the process.
  */
 async function resultOf(executor: StentExecutor, id: string): Promise<unknown> {
-  const outcome = await within(executor.waitFor(id), 60_000, `execution ${id} to end on the standing clock`);
-  return outcome.value;
+  const [outcome] = await resultsOnStandingClock(executor, [id], 'at dispatch, by this process');
+  return outcome!.value;
 }
 
 describe.each(DIALECTS)('results used by a workflow in the same worker, on %s', (dialect) => {

@@ -11,16 +11,30 @@ export const MANUAL_WORKER: WorkerOptions = { concurrency: 4, pollInterval: '100
 /**
  * Waits for `condition` while time passes on `clock` in steps of `stepMs` (a worker's longest poll
  * interval): a jump of the clock can land while the worker is in the middle of a claim round, and the
- * round's next poll is then armed from the new time, a step away.
+ * round's next poll is then armed from the new time, a step away. Before each step the worker gets up to
+ * `settleMs` of real time to act on the last one: a test that bounds how late on the clock something
+ * happens gives it enough that a loaded machine cannot carry the clock past the bound meanwhile.
  */
-export async function nudgeUntil<T>(clock: ManualClock, condition: () => T | Promise<T>, what: string, stepMs = 1_000, realTimeoutMs = 30_000): Promise<NonNullable<T>> {
+export async function nudgeUntil<T>(
+  clock: ManualClock,
+  condition: () => T | Promise<T>,
+  what: string,
+  stepMs = 1_000,
+  realTimeoutMs = 30_000,
+  settleMs = 10,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + realTimeoutMs;
   for (;;) {
     const value = await condition();
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`Timed out after ${realTimeoutMs} ms of real time waiting for ${what} (clock at ${new Date(clock.now()).toISOString()})`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    if (await condition()) continue;
+    const settled = Date.now() + settleMs;
+    let met: T | undefined;
+    do {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      met = await condition();
+    } while (!met && Date.now() < settled);
+    if (met) continue;
     clock.advance(stepMs);
   }
 }

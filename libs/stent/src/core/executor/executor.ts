@@ -88,8 +88,7 @@ export class StentExecutor {
     this.flowLoops = this.worker ? new FlowControlLoops(this.worker, this.store, this.registry, this.clock, this.logger, options.worker ? options.worker.schedules : undefined) : null;
     this.pauses = new PauseOperations(this.store, this.clock, async () => this.flowLoops?.readPausedQueues());
     this.dlq = new DeadLetterQueue(this.store, this.clock);
-    const store = this.store;
-    this.outside = store.writesElsewhere ? new OutsideChanges(this.clock, { mark: () => store.writesElsewhere!(), finalAmong: (ids) => store.finalAmong(ids) }) : undefined;
+    this.outside = this.store.writesElsewhere ? new OutsideChanges(this.clock, { mark: () => this.store.writesElsewhere!(), finalAmong: (ids) => this.store.finalAmong(ids) }) : undefined;
     this.schedules = new ScheduleOperations({
       store: this.store,
       clock: this.clock,
