@@ -53,7 +53,9 @@ describe.each(BACKENDS)('durable sleep on %s', (backend) => {
     await first.worker!.stop();
     clock.advance('3s');
     const second = await set.executor([new Napper()], worker, true, clock);
-    await nudgeUntil(clock, async () => (await second.getExecution(id)).state === 'completed', 'the sleeper to finish', 100);
+    // 100 ms of real time after each 100 ms step: the 2 s bound below leaves the new worker 2 s of real time
+    // to take the workflow over and finish it, not the 0.2 s that 10 ms a step would give a loaded machine.
+    await nudgeUntil(clock, async () => (await second.getExecution(id)).state === 'completed', 'the sleeper to finish', 100, 30_000, 100);
     // a restarted timer would end at 3 s + 4 s after the start; the recorded one ends 4 s after it
     expect(clock.now()).toBeGreaterThanOrEqual(fireAt);
     expect(clock.now() - fireAt).toBeLessThan(2000);
