@@ -14,16 +14,11 @@ import {
 } from 'nestjs-stent';
 import { connectPostgres, DIALECTS, POSTGRES_URL } from '../support/databases.js';
 import { ExecutorSet, Gate } from '../support/executor-set.js';
-import { countEvents, MANUAL_WORKER, nudgeUntil } from '../support/manual-time.js';
+import { countEvents, MANUAL_WORKER, nudgeUntil, SETTLE_BEFORE_BOUND_MS } from '../support/manual-time.js';
 import { waitUntil } from '../support/wait.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
-/**
- * Real time the worker gets after each clock step of a phase whose end is bounded on the clock: 60 steps
- * of slack (a minute in 1 s steps) give a loaded machine 6 s to claim and run, not the 0.6 s of the default.
- */
-const BOUNDED_SETTLE_MS = 100;
 
 
 // ---- workflows and activities ------------------------------------------------------------------------
@@ -208,13 +203,13 @@ describe.each(DIALECTS)('a manual clock drives every engine timer on %s', (diale
     expect((await executor.getExecution(id)).state).toBe('pending');
 
     clock.advance('1d');
-    await nudgeUntil(clock, () => suspensions.count === 1, 'the delayed workflow to start and wait', 1_000, 30_000, BOUNDED_SETTLE_MS);
+    await nudgeUntil(clock, () => suspensions.count === 1, 'the delayed workflow to start and wait', 1_000, 30_000, SETTLE_BEFORE_BOUND_MS);
     const started = (await executor.getExecution(id)).startedAt!.getTime() - start;
     expect(started).toBeGreaterThanOrEqual(3 * DAY);
     expect(started).toBeLessThan(3 * DAY + 2 * 60_000);
 
     clock.advance('7d');
-    const info = await nudgeUntil(clock, () => ended(executor, id), 'the workflow to time out', 1_000, 30_000, BOUNDED_SETTLE_MS);
+    const info = await nudgeUntil(clock, () => ended(executor, id), 'the workflow to time out', 1_000, 30_000, SETTLE_BEFORE_BOUND_MS);
     expect(info.state).toBe('timed_out');
     expect(info.result!.error).toBeInstanceOf(WorkflowTimedOutError);
     expect(info.finishedAt!.getTime() - info.startedAt!.getTime()).toBeGreaterThanOrEqual(7 * DAY);

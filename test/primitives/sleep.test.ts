@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineActivity, defineWorkflow, ManualClock, Stent, type WorkerOptions } from 'nestjs-stent';
 import { BACKENDS } from '../support/databases.js';
 import { createHarness, ExecutorSet, FAST_WORKER, type Harness } from '../support/executor-set.js';
-import { nudgeUntil } from '../support/manual-time.js';
+import { nudgeUntil, SETTLE_BEFORE_BOUND_MS } from '../support/manual-time.js';
 import { waitUntil } from '../support/wait.js';
 
 class Napper {
@@ -53,9 +53,7 @@ describe.each(BACKENDS)('durable sleep on %s', (backend) => {
     await first.worker!.stop();
     clock.advance('3s');
     const second = await set.executor([new Napper()], worker, true, clock);
-    // 100 ms of real time after each 100 ms step: the 2 s bound below leaves the new worker 2 s of real time
-    // to take the workflow over and finish it, not the 0.2 s that 10 ms a step would give a loaded machine.
-    await nudgeUntil(clock, async () => (await second.getExecution(id)).state === 'completed', 'the sleeper to finish', 100, 30_000, 100);
+    await nudgeUntil(clock, async () => (await second.getExecution(id)).state === 'completed', 'the sleeper to finish', 100, 30_000, SETTLE_BEFORE_BOUND_MS);
     // a restarted timer would end at 3 s + 4 s after the start; the recorded one ends 4 s after it
     expect(clock.now()).toBeGreaterThanOrEqual(fireAt);
     expect(clock.now() - fireAt).toBeLessThan(2000);

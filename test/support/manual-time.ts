@@ -9,6 +9,13 @@ import type { ManualClock, StentEventMap, StentExecutor, WorkerOptions } from 'n
 export const MANUAL_WORKER: WorkerOptions = { concurrency: 4, pollInterval: '100ms', maxPollInterval: '1s', lease: '1d', suspendAfter: 0 };
 
 /**
+ * Real time to give the worker after each step (nudgeUntil's `settleMs`) in a phase whose end a test
+ * bounds on the clock: with the default 10 ms, a bound 60 steps away leaves a loaded machine 0.6 s of real
+ * time to claim and run before the clock passes it; with this, 6 s.
+ */
+export const SETTLE_BEFORE_BOUND_MS = 100;
+
+/**
  * Waits for `condition` while time passes on `clock` in steps of `stepMs` (a worker's longest poll
  * interval): a jump of the clock can land while the worker is in the middle of a claim round, and the
  * round's next poll is then armed from the new time, a step away. Before each step the worker gets up to
