@@ -221,7 +221,7 @@ export class ExecutionsRepository {
                SELECT 1 FROM ${t.executions} c
                WHERE c.lease_owner IS NULL AND c.wake_at IS NOT NULL AND c.wake_at <= ? AND c.state IN ${ACTIVE} AND c.queue = ? AND c.priority >= ?
                ORDER BY c.queue, c.priority DESC, c.wake_at LIMIT 1
-             ) IS NOT NULL OR EXISTS (SELECT 1 FROM ${t.pauses} p WHERE (p.kind = 'queue' AND p.name = ?) OR (p.kind = 'workflow' AND p.name = ?))) AS busy) b
+             ) IS NOT NULL OR EXISTS (SELECT 1 FROM ${t.pauses} p WHERE (p.kind = 'queue' AND p.name = ?) OR (p.kind = 'workflow' AND p.name = ?))) AS busy${this.ctx.dialect.computedOnce}) b
        WHERE true
        ON CONFLICT (idempotency_key) DO NOTHING`,
       params: [

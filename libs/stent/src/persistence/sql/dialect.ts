@@ -32,6 +32,13 @@ export interface Dialect {
   /** Appended to a SELECT that locks the row it reads for the rest of the transaction. */
   readonly forUpdate: string;
   /**
+   * Appended to a subquery in FROM whose columns the outer query reads in several places, so that it is
+   * computed once: PostgreSQL otherwise pulls the subquery up and copies its expression, subqueries and
+   * all, into every place that reads it, each copy planned and run on its own. SQLite computes an
+   * uncorrelated subquery once however often it is read: nothing.
+   */
+  readonly computedOnce: string;
+  /**
    * Appended to a SELECT joining rows to update (alias `updated`) with rows they depend on (alias `shared`):
    * locks both for the transaction without waiting, skipping a pair where either row is held by a writer,
    * and reads a row changed since the statement began as committed. Waiting for none, it cannot deadlock

@@ -6,6 +6,7 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   combinesWrites: true,
   skipLocked: ' FOR UPDATE SKIP LOCKED',
+  computedOnce: ' OFFSET 0',
   forUpdate: ' FOR UPDATE',
   lockSkipping: (updated, shared) => ` FOR NO KEY UPDATE OF ${updated} SKIP LOCKED FOR SHARE OF ${shared} SKIP LOCKED`,
 

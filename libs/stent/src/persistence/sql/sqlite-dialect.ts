@@ -6,6 +6,7 @@ export const sqliteDialect: Dialect = {
   name: 'sqlite',
   combinesWrites: false,
   skipLocked: '',
+  computedOnce: '',
   forUpdate: '',
   lockSkipping: () => '',
 
