@@ -103,10 +103,14 @@ describe.each(BACKENDS)('endings that hand keyed slots off, at once, on %s', (di
     }
   });
 
-  it("looks for a step of an execution the ender holds among the key's first 64 waiting steps, not past them", async () => {
+  it("looks for a step of an execution the ender holds among the key's first 64 waiting steps, the first one included, not past them", async () => {
     const { store } = await open();
     const now = Date.now();
-    const [ender, second] = [await executionWithStep(store, 'end-a', ENDER, 'k', now, true), await executionWithStep(store, 'end-b', ENDER, 'k', now, true)];
+    const [ender, second, third] = [
+      await executionWithStep(store, 'end-a', ENDER, 'k', now, true),
+      await executionWithStep(store, 'end-b', ENDER, 'k', now, true),
+      await executionWithStep(store, 'end-c', ENDER, 'k', now, true),
+    ];
     // 70 steps of another worker's executions wait, oldest first, then one of an execution the ender holds.
     const waiting: string[] = [];
     for (let i = 0; i < 70; i++) waiting.push((await executionWithStep(store, `wait-${i}`, WAITER, 'k', now - 1_000 + i, false)).step.id);
@@ -124,5 +128,9 @@ describe.each(BACKENDS)('endings that hand keyed slots off, at once, on %s', (di
     const next = await end(second, 'b');
     expect(next.started.map((step) => step.id)).toEqual([early.step.id]);
     expect(late.step.id).not.toBe(early.step.id);
+    // One within the window behind the key's first step (another worker's) goes before that first step.
+    const middle = await executionWithStep(store, 'held-middle', ENDER, 'k', now - 1_000 + 10, false);
+    const last = await end(third, 'c');
+    expect(last.started.map((step) => step.id)).toEqual([middle.step.id]);
   });
 });
