@@ -103,7 +103,7 @@ describe.each(BACKENDS)('endings that hand keyed slots off, at once, on %s', (di
     }
   });
 
-  it("looks for a step of an execution the ender holds among the key's first 64 waiting steps, the first one included, not past them", async () => {
+  it("looks for a step of an execution the ender holds among the key's first 64 waiting steps, at their head or behind it, not past them", async () => {
     const { store } = await open();
     const now = Date.now();
     const [ender, second, third] = [
