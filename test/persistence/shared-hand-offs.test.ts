@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StentStore } from 'nestjs-stent';
 import { BACKENDS } from '../support/databases.js';
 import { capture } from '../support/statement-capture.js';
+import { planOf } from '../support/statement-plans.js';
 import { storeBench } from '../support/store-bench.js';
 import { newExecution, newStep } from '../support/executions.js';
 
@@ -100,6 +101,26 @@ describe.each(BACKENDS)('endings that hand keyed slots off, at once, on %s', (di
       const endings = sent.filter(({ sql }) => /UPDATE\s+\S*stent_executions/i.test(sql) && /completed/.test(sql));
       // Sent while one statement was on its way, the endings share the next: two statements at most, not one each.
       expect(endings.length, `${endings.length} statements ended ${keys.length} executions`).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('builds the NOTIFY of a statement that ends executions once: one list of the completed executions on PostgreSQL', async () => {
+    const { store, inspector } = await open();
+    const now = Date.now();
+    const { fence, step, epoch } = await executionWithStep(store, 'noted', ENDER, 'k', now, true);
+    const completion: Completion = { fence: { stepId: step.id, owner: ENDER, epoch }, result: '"r"', finishedAt: now };
+    const sent = await capture(async () => {
+      const ended = await store.finishHandingOff(fence, 'completed', '"noted"', null, now, { hasParent: false, leftovers: false, completions: [completion] }, handOffOf(step.id, 'k', now));
+      expect(ended.ok).toBe(true);
+    });
+    expect((await store.getExecution('noted'))?.state).toBe('completed');
+    if (dialect !== 'postgres') return;
+    const endings = sent.filter(({ sql }) => /pg_notify/.test(sql));
+    expect(endings, sent.map(({ sql }) => sql).join('\n\n')).toHaveLength(1);
+    for (const generic of [false, true]) {
+      const plan = await planOf(inspector, endings[0]!, generic);
+      // The list is read from `fin` once in the NOTIFY, and `fin` once more where the statement returns its rows.
+      expect(plan.filter((line) => /CTE Scan on fin\b/.test(line)), plan.join('\n')).toHaveLength(2);
     }
   });
 

@@ -289,13 +289,14 @@ export class SharedWrites {
     }
     if (notify) {
       // One NOTIFY, sent with the commit: the work announced (a parameter: see write) if the statement
-      // inserted a pending activity step, and every execution it completed (none at all if neither).
+      // inserted a pending activity step, and every execution it completed (none at all if neither). `x` is
+      // read twice: kept whole, its list of completed executions is built once.
       const work = rows > 0 ? `CASE WHEN EXISTS (SELECT 1 FROM ins WHERE state = 'pending' AND kind = 'activity') THEN CAST(? AS text) END` : 'CAST(NULL AS text)';
       const finished = endings > 0 ? `(SELECT string_agg(json_build_object('type', 'finished', 'executionId', id)::text, ',') FROM fin)` : 'CAST(NULL AS text)';
       parts.push(`note AS (
          SELECT pg_notify(n.channel, n.head || concat_ws(',', x.w, x.f) || n.tail)
          FROM (SELECT CAST(? AS text) AS channel, CAST(? AS text) AS head, CAST(? AS text) AS tail) n,
-           (SELECT ${work} AS w, ${finished} AS f) x
+           (SELECT ${work} AS w, ${finished} AS f${this.ctx.dialect.computedOnce}) x
          WHERE x.w IS NOT NULL OR x.f IS NOT NULL
        )`);
       selects.push(`SELECT 'n' AS k, NULL AS id, NULL AS data FROM note`);
